@@ -1,0 +1,359 @@
+#pragma once
+// The WebNN graph builder: operands, options of every op, the builder and the built graph.
+// Names follow the WebNN specification (camelCase ops become snake_case methods only in
+// Python); every method validates its arguments with the spec's rules and throws
+// cppnn::Error naming the op, the operand and the rule.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cppnn/error.h"
+#include "cppnn/tensor.h"
+#include "cppnn/types.h"
+
+namespace cppnn {
+
+class Operand;
+class GraphBuilder;
+namespace detail {
+struct BuilderState;
+struct GraphIR;
+Operand make_operand(GraphBuilder& builder, int32_t id);
+}  // namespace detail
+
+struct OperandDescriptor {
+  DataType data_type = DataType::float32;
+  Dims shape;
+  bool operator==(const OperandDescriptor&) const = default;
+};
+
+class Operand {
+ public:
+  Operand() = default;
+  DataType data_type() const;
+  const Dims& shape() const;
+  size_t rank() const { return shape().size(); }
+  bool valid() const { return state_ != nullptr; }
+  int32_t id() const { return id_; }
+  // The builder state that owns this operand (identity only).
+  const detail::BuilderState* owner() const { return state_.get(); }
+
+ private:
+  friend class GraphBuilder;
+  friend Operand detail::make_operand(GraphBuilder& builder, int32_t id);
+  Operand(std::shared_ptr<detail::BuilderState> state, int32_t id)
+      : state_(std::move(state)), id_(id) {}
+  std::shared_ptr<detail::BuilderState> state_;
+  int32_t id_ = -1;
+};
+
+enum class InputLayout { nchw, nhwc };
+enum class Conv2dFilterLayout { oihw, hwio, ohwi, ihwo };
+enum class ConvTranspose2dFilterLayout { iohw, hwoi, ohwi };
+enum class PaddingMode { constant, edge, reflection };
+enum class RoundingType { floor, ceil };
+enum class InterpolationMode { nearest_neighbor, linear };
+
+struct OperatorOptions {
+  std::string label;
+};
+
+struct ArgMinMaxOptions : OperatorOptions {
+  bool keep_dimensions = false;
+  DataType output_data_type = DataType::int32;
+};
+
+struct BatchNormalizationOptions : OperatorOptions {
+  Operand scale;
+  Operand bias;
+  uint32_t axis = 1;
+  double epsilon = 1e-5;
+};
+
+struct ClampOptions : OperatorOptions {
+  std::optional<double> min_value;
+  std::optional<double> max_value;
+};
+
+struct Conv2dOptions : OperatorOptions {
+  std::vector<uint32_t> padding;    // [beginH, endH, beginW, endW]
+  std::vector<uint32_t> strides;    // [h, w]
+  std::vector<uint32_t> dilations;  // [h, w]
+  uint32_t groups = 1;
+  InputLayout input_layout = InputLayout::nchw;
+  Conv2dFilterLayout filter_layout = Conv2dFilterLayout::oihw;
+  Operand bias;
+};
+
+struct ConvTranspose2dOptions : OperatorOptions {
+  std::vector<uint32_t> padding;
+  std::vector<uint32_t> strides;
+  std::vector<uint32_t> dilations;
+  std::vector<uint32_t> output_padding;
+  std::vector<uint32_t> output_sizes;
+  uint32_t groups = 1;
+  InputLayout input_layout = InputLayout::nchw;
+  ConvTranspose2dFilterLayout filter_layout = ConvTranspose2dFilterLayout::iohw;
+  Operand bias;
+};
+
+struct CumulativeSumOptions : OperatorOptions {
+  bool exclusive = false;
+  bool reversed = false;
+};
+
+struct EluOptions : OperatorOptions {
+  double alpha = 1.0;
+};
+
+struct GatherOptions : OperatorOptions {
+  uint32_t axis = 0;
+};
+
+struct GemmOptions : OperatorOptions {
+  Operand c;
+  double alpha = 1.0;
+  double beta = 1.0;
+  bool a_transpose = false;
+  bool b_transpose = false;
+};
+
+struct HardSigmoidOptions : OperatorOptions {
+  double alpha = 0.2;
+  double beta = 0.5;
+};
+
+struct InstanceNormalizationOptions : OperatorOptions {
+  Operand scale;
+  Operand bias;
+  double epsilon = 1e-5;
+  InputLayout layout = InputLayout::nchw;
+};
+
+struct LayerNormalizationOptions : OperatorOptions {
+  Operand scale;
+  Operand bias;
+  std::optional<std::vector<uint32_t>> axes;  // default: all but the first
+  double epsilon = 1e-5;
+};
+
+struct LeakyReluOptions : OperatorOptions {
+  double alpha = 0.01;
+};
+
+struct LinearOptions : OperatorOptions {
+  double alpha = 1.0;
+  double beta = 0.0;
+};
+
+struct PadOptions : OperatorOptions {
+  PaddingMode mode = PaddingMode::constant;
+  double value = 0.0;
+};
+
+struct Pool2dOptions : OperatorOptions {
+  std::vector<uint32_t> window_dimensions;  // default: the input's spatial size
+  std::vector<uint32_t> padding;
+  std::vector<uint32_t> strides;
+  std::vector<uint32_t> dilations;
+  InputLayout layout = InputLayout::nchw;
+  RoundingType output_shape_rounding = RoundingType::floor;
+  std::vector<uint32_t> output_sizes;
+};
+
+struct ReduceOptions : OperatorOptions {
+  std::optional<std::vector<uint32_t>> axes;  // default: all axes
+  bool keep_dimensions = false;
+};
+
+struct Resample2dOptions : OperatorOptions {
+  InterpolationMode mode = InterpolationMode::nearest_neighbor;
+  std::vector<float> scales;
+  std::vector<uint32_t> sizes;
+  std::vector<uint32_t> axes;
+};
+
+struct ReverseOptions : OperatorOptions {
+  std::optional<std::vector<uint32_t>> axes;
+};
+
+struct SliceOptions : OperatorOptions {
+  std::vector<uint32_t> strides;
+};
+
+struct SplitOptions : OperatorOptions {
+  uint32_t axis = 0;
+};
+
+struct TransposeOptions : OperatorOptions {
+  std::optional<std::vector<uint32_t>> permutation;  // default: reversed axes
+};
+
+struct TriangularOptions : OperatorOptions {
+  bool upper = true;
+  int32_t diagonal = 0;
+};
+
+class Graph;
+
+class GraphBuilder {
+ public:
+  GraphBuilder();
+
+  Operand input(const std::string& name, DataType type, const Dims& shape);
+  Operand input(const std::string& name, const OperandDescriptor& desc) {
+    return input(name, desc.data_type, desc.shape);
+  }
+  // Copies the data; `bytes` must equal the descriptor's byte size.
+  Operand constant(DataType type, const Dims& shape, const void* data, size_t bytes);
+  Operand constant(const Tensor& tensor);
+  // A scalar constant of `type` (0-D).
+  Operand constant(DataType type, double value);
+
+  // Builds a graph of the named outputs; the builder cannot be used afterwards.
+  Graph build(const std::map<std::string, Operand>& outputs);
+
+  // Element-wise binary (broadcasting).
+  Operand add(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  Operand sub(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  Operand mul(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  Operand div(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  Operand max(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  Operand min(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  Operand pow(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+
+  // Element-wise logical (output uint8).
+  Operand equal(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  Operand not_equal(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  Operand greater(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  Operand greater_or_equal(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  Operand lesser(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  Operand lesser_or_equal(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  Operand logical_not(const Operand& a, const OperatorOptions& o = {});
+  Operand logical_and(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  Operand logical_or(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  Operand logical_xor(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+
+  // Element-wise unary.
+  Operand abs(const Operand& x, const OperatorOptions& o = {});
+  Operand ceil(const Operand& x, const OperatorOptions& o = {});
+  Operand cos(const Operand& x, const OperatorOptions& o = {});
+  Operand erf(const Operand& x, const OperatorOptions& o = {});
+  Operand exp(const Operand& x, const OperatorOptions& o = {});
+  Operand floor(const Operand& x, const OperatorOptions& o = {});
+  Operand identity(const Operand& x, const OperatorOptions& o = {});
+  Operand log(const Operand& x, const OperatorOptions& o = {});
+  Operand neg(const Operand& x, const OperatorOptions& o = {});
+  Operand reciprocal(const Operand& x, const OperatorOptions& o = {});
+  Operand sin(const Operand& x, const OperatorOptions& o = {});
+  Operand sign(const Operand& x, const OperatorOptions& o = {});
+  Operand sqrt(const Operand& x, const OperatorOptions& o = {});
+  Operand tan(const Operand& x, const OperatorOptions& o = {});
+
+  // Activations.
+  Operand clamp(const Operand& x, const ClampOptions& o = {});
+  Operand elu(const Operand& x, const EluOptions& o = {});
+  Operand gelu(const Operand& x, const OperatorOptions& o = {});
+  Operand hard_sigmoid(const Operand& x, const HardSigmoidOptions& o = {});
+  Operand hard_swish(const Operand& x, const OperatorOptions& o = {});
+  Operand leaky_relu(const Operand& x, const LeakyReluOptions& o = {});
+  Operand linear(const Operand& x, const LinearOptions& o = {});
+  Operand prelu(const Operand& x, const Operand& slope, const OperatorOptions& o = {});
+  Operand relu(const Operand& x, const OperatorOptions& o = {});
+  Operand sigmoid(const Operand& x, const OperatorOptions& o = {});
+  Operand softplus(const Operand& x, const OperatorOptions& o = {});
+  Operand softsign(const Operand& x, const OperatorOptions& o = {});
+  Operand tanh(const Operand& x, const OperatorOptions& o = {});
+  Operand softmax(const Operand& x, uint32_t axis, const OperatorOptions& o = {});
+
+  Operand cast(const Operand& x, DataType type, const OperatorOptions& o = {});
+  Operand where(const Operand& condition, const Operand& true_value, const Operand& false_value,
+                const OperatorOptions& o = {});
+
+  // Linear algebra and convolution.
+  Operand matmul(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  Operand gemm(const Operand& a, const Operand& b, const GemmOptions& o = {});
+  Operand conv2d(const Operand& input, const Operand& filter, const Conv2dOptions& o = {});
+  Operand conv_transpose2d(const Operand& input, const Operand& filter,
+                           const ConvTranspose2dOptions& o = {});
+
+  // Pooling.
+  Operand average_pool2d(const Operand& x, const Pool2dOptions& o = {});
+  Operand l2_pool2d(const Operand& x, const Pool2dOptions& o = {});
+  Operand max_pool2d(const Operand& x, const Pool2dOptions& o = {});
+
+  // Normalization.
+  Operand batch_normalization(const Operand& x, const Operand& mean, const Operand& variance,
+                              const BatchNormalizationOptions& o = {});
+  Operand instance_normalization(const Operand& x, const InstanceNormalizationOptions& o = {});
+  Operand layer_normalization(const Operand& x, const LayerNormalizationOptions& o = {});
+
+  // Reductions.
+  Operand reduce_l1(const Operand& x, const ReduceOptions& o = {});
+  Operand reduce_l2(const Operand& x, const ReduceOptions& o = {});
+  Operand reduce_log_sum(const Operand& x, const ReduceOptions& o = {});
+  Operand reduce_log_sum_exp(const Operand& x, const ReduceOptions& o = {});
+  Operand reduce_max(const Operand& x, const ReduceOptions& o = {});
+  Operand reduce_mean(const Operand& x, const ReduceOptions& o = {});
+  Operand reduce_min(const Operand& x, const ReduceOptions& o = {});
+  Operand reduce_product(const Operand& x, const ReduceOptions& o = {});
+  Operand reduce_sum(const Operand& x, const ReduceOptions& o = {});
+  Operand reduce_sum_square(const Operand& x, const ReduceOptions& o = {});
+  Operand arg_max(const Operand& x, uint32_t axis, const ArgMinMaxOptions& o = {});
+  Operand arg_min(const Operand& x, uint32_t axis, const ArgMinMaxOptions& o = {});
+  Operand cumulative_sum(const Operand& x, uint32_t axis, const CumulativeSumOptions& o = {});
+
+  // Shape and data movement.
+  Operand reshape(const Operand& x, const std::vector<uint32_t>& new_shape,
+                  const OperatorOptions& o = {});
+  Operand transpose(const Operand& x, const TransposeOptions& o = {});
+  Operand concat(const std::vector<Operand>& inputs, uint32_t axis,
+                 const OperatorOptions& o = {});
+  // Splits into `count` equal parts.
+  std::vector<Operand> split(const Operand& x, uint32_t count, const SplitOptions& o = {});
+  // Splits into parts of the given sizes.
+  std::vector<Operand> split(const Operand& x, const std::vector<uint32_t>& sizes,
+                             const SplitOptions& o = {});
+  Operand slice(const Operand& x, const std::vector<uint32_t>& starts,
+                const std::vector<uint32_t>& sizes, const SliceOptions& o = {});
+  Operand gather(const Operand& x, const Operand& indices, const GatherOptions& o = {});
+  Operand expand(const Operand& x, const std::vector<uint32_t>& new_shape,
+                 const OperatorOptions& o = {});
+  Operand pad(const Operand& x, const std::vector<uint32_t>& beginning_padding,
+              const std::vector<uint32_t>& ending_padding, const PadOptions& o = {});
+  Operand tile(const Operand& x, const std::vector<uint32_t>& repetitions,
+               const OperatorOptions& o = {});
+  Operand reverse(const Operand& x, const ReverseOptions& o = {});
+  Operand triangular(const Operand& x, const TriangularOptions& o = {});
+  Operand resample2d(const Operand& x, const Resample2dOptions& o = {});
+
+  // The internal state, for the ONNX importer and the op families' method definitions.
+  detail::BuilderState& state() { return *state_; }
+
+ private:
+  friend Operand detail::make_operand(GraphBuilder& builder, int32_t id);
+  std::shared_ptr<detail::BuilderState> state_;
+};
+
+// A validated, immutable graph with named inputs and outputs. Cheap to copy.
+class Graph {
+ public:
+  Graph() = default;
+  explicit Graph(std::shared_ptr<const detail::GraphIR> ir) : ir_(std::move(ir)) {}
+  std::map<std::string, OperandDescriptor> inputs() const;
+  std::map<std::string, OperandDescriptor> outputs() const;
+  size_t node_count() const;
+  // One line per node: op, label, input and output shapes.
+  std::string summary() const;
+  const detail::GraphIR& ir() const;
+  const std::shared_ptr<const detail::GraphIR>& ir_ptr() const { return ir_; }
+  bool valid() const { return ir_ != nullptr; }
+
+ private:
+  std::shared_ptr<const detail::GraphIR> ir_;
+};
+
+}  // namespace cppnn

@@ -1,0 +1,46 @@
+#pragma once
+// WebNN data types and shapes.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cppnn {
+
+enum class DataType : uint8_t {
+  float32,
+  float16,
+  int32,
+  uint32,
+  int64,
+  uint64,
+  int8,
+  uint8,
+};
+
+inline constexpr DataType kAllDataTypes[] = {DataType::float32, DataType::float16, DataType::int32,
+                                            DataType::uint32,  DataType::int64,   DataType::uint64,
+                                            DataType::int8,    DataType::uint8};
+
+using Dims = std::vector<int64_t>;
+
+// WebNN spelling: "float32", "uint8", ...
+std::string_view to_string(DataType type);
+// Throws TypeError for an unknown name.
+DataType data_type_from_string(std::string_view name);
+size_t element_size(DataType type);
+bool is_float(DataType type);
+bool is_signed(DataType type);
+// Bytes that `elements` elements of `type` occupy; throws TypeError on overflow.
+size_t byte_size(DataType type, size_t elements);
+
+// Product of the dims; throws TypeError on overflow or a negative dimension.
+size_t element_count(const Dims& dims);
+std::string to_string(const Dims& dims);
+
+// IEEE half precision conversion (round to nearest even).
+uint16_t float_to_half(float value);
+float half_to_float(uint16_t bits);
+
+}  // namespace cppnn

@@ -1,0 +1,65 @@
+#pragma once
+// CPU kernels: each op of the table has a factory that prepares a kernel for one node
+// (choosing algorithms and packing constant weights once) and a run() per compute.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/dispatch.h"
+#include "graph/ir.h"
+
+namespace cppnn::detail {
+
+// What a factory may look at when preparing a node.
+struct KernelContext {
+  const GraphIR& graph;
+  const Node& node;
+  // Input descriptors; nullptr for an absent optional operand.
+  std::vector<const OperandDescriptor*> inputs;
+  std::vector<const OperandDescriptor*> outputs;
+  // Constant data of inputs that are constants (weights); nullptr otherwise.
+  std::vector<const Tensor*> constants;
+  int num_threads = 1;
+};
+
+class CpuKernel {
+ public:
+  virtual ~CpuKernel() = default;
+  // Inputs: nullptr for absent optional operands. Outputs are allocated by the plan.
+  virtual void run(const std::vector<const Tensor*>& inputs,
+                   const std::vector<Tensor*>& outputs) = 0;
+};
+
+// A kernel from a plain function, for ops that prepare nothing.
+using KernelFn = std::function<void(const std::vector<const Tensor*>&, const std::vector<Tensor*>&)>;
+std::unique_ptr<CpuKernel> make_kernel(KernelFn fn);
+
+using KernelFactory = std::function<std::unique_ptr<CpuKernel>(const KernelContext&)>;
+
+class CpuKernelRegistry {
+ public:
+  static const CpuKernelRegistry& instance();
+  const KernelFactory* find(const std::string& op) const;
+  void add(const std::string& op, KernelFactory factory) { factories_[op] = std::move(factory); }
+
+ private:
+  std::map<std::string, KernelFactory> factories_;
+};
+
+// One registration function per kernel family (src/backends/cpu/*.cpp).
+void register_elementwise_kernels(CpuKernelRegistry& registry);
+void register_shape_kernels(CpuKernelRegistry& registry);
+void register_reduction_kernels(CpuKernelRegistry& registry);
+void register_conv_kernels(CpuKernelRegistry& registry);
+void register_normalization_kernels(CpuKernelRegistry& registry);
+
+// Runs fn(begin, end) over [0, n) on the CPU threads (OpenMP, shared with oneDNN);
+// `grain` is the smallest chunk worth a thread.
+void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn);
+
+// Row-major strides of a shape.
+std::vector<size_t> strides_of(const Dims& shape);
+
+}  // namespace cppnn::detail

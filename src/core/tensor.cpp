@@ -1,0 +1,58 @@
+#include "cppnn/tensor.h"
+
+#include <cstdlib>
+
+#include "core/dispatch.h"
+
+namespace cppnn {
+
+namespace {
+std::shared_ptr<uint8_t> allocate(size_t bytes) {
+  size_t rounded = (bytes + 63) / 64 * 64;
+  if (rounded == 0) rounded = 64;
+  void* p = std::aligned_alloc(64, rounded);
+  if (!p) fail(ErrorKind::OperationError, "out of host memory allocating " + std::to_string(bytes) + " bytes");
+  std::memset(p, 0, rounded);
+  return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+}
+}  // namespace
+
+Tensor::Tensor(DataType type, Dims shape) : type_(type), shape_(std::move(shape)) {
+  elements_ = cppnn::element_count(shape_);
+  bytes_ = cppnn::byte_size(type_, elements_);
+  data_ = allocate(bytes_);
+}
+
+Tensor::Tensor(DataType type, Dims shape, const void* data, size_t bytes)
+    : Tensor(type, std::move(shape)) {
+  if (bytes != bytes_)
+    fail(ErrorKind::DataError, "tensor of " + std::string(to_string(type_)) + " " +
+                                   to_string(shape_) + " needs " + std::to_string(bytes_) +
+                                   " bytes, got " + std::to_string(bytes));
+  if (bytes) std::memcpy(data_.get(), data, bytes);
+}
+
+std::vector<double> Tensor::to_doubles() const {
+  std::vector<double> out(elements_);
+  visit_type(type_, [&]<typename T>() {
+    const T* p = data_as<T>();
+    for (size_t i = 0; i < elements_; ++i) out[i] = to_double(p[i]);
+  });
+  return out;
+}
+
+Tensor Tensor::reshaped(Dims shape) const {
+  if (cppnn::element_count(shape) != elements_)
+    fail(ErrorKind::DataError, "cannot reshape " + to_string(shape_) + " to " + to_string(shape));
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t(type_, shape_);
+  if (bytes_) std::memcpy(t.data_.get(), data_.get(), bytes_);
+  return t;
+}
+
+}  // namespace cppnn

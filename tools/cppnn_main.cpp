@@ -1,0 +1,5 @@
+#include <cstdio>
+
+#include "cppnn/cppnn.h"
+
+int main() { std::puts("cppnn"); return 0; }
