@@ -10,6 +10,7 @@ const OpTable& OpTable::instance() {
     register_reduction_ops(t);
     register_conv_ops(t);
     register_normalization_ops(t);
+    register_pooling_ops(t);
     return t;
   }();
   return table;

@@ -43,5 +43,6 @@ void register_shape_ops(OpTable& table);
 void register_reduction_ops(OpTable& table);
 void register_conv_ops(OpTable& table);
 void register_normalization_ops(OpTable& table);
+void register_pooling_ops(OpTable& table);
 
 }  // namespace cppnn::detail

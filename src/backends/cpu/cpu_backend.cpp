@@ -124,6 +124,7 @@ const CpuKernelRegistry& CpuKernelRegistry::instance() {
     register_reduction_kernels(r);
     register_conv_kernels(r);
     register_normalization_kernels(r);
+    register_pooling_kernels(r);
     return r;
   }();
   return registry;

@@ -54,6 +54,7 @@ void register_shape_kernels(CpuKernelRegistry& registry);
 void register_reduction_kernels(CpuKernelRegistry& registry);
 void register_conv_kernels(CpuKernelRegistry& registry);
 void register_normalization_kernels(CpuKernelRegistry& registry);
+void register_pooling_kernels(CpuKernelRegistry& registry);
 
 // Runs fn(begin, end) over [0, n) on the CPU threads (OpenMP, shared with oneDNN);
 // `grain` is the smallest chunk worth a thread.
