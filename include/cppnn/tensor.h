@@ -19,6 +19,12 @@ class Tensor {
   // Copies `bytes` bytes from `data`; throws DataError if `bytes` is not the size of the shape.
   Tensor(DataType type, Dims shape, const void* data, size_t bytes);
 
+  // A tensor over memory owned by someone else (no copy); `owner` keeps it alive.
+  // `data` must be aligned for the element type and hold the shape's byte size.
+  static Tensor wrap(DataType type, Dims shape, void* data, std::shared_ptr<void> owner);
+  // Allocated but not zero-filled, for results about to be overwritten.
+  static Tensor uninitialized(DataType type, Dims shape);
+
   template <typename T>
   static Tensor from(DataType type, Dims shape, const std::vector<T>& values) {
     return Tensor(type, std::move(shape), values.data(), values.size() * sizeof(T));

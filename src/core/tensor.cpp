@@ -7,12 +7,12 @@
 namespace cppnn {
 
 namespace {
-std::shared_ptr<uint8_t> allocate(size_t bytes) {
+std::shared_ptr<uint8_t> allocate(size_t bytes, bool zero = true) {
   size_t rounded = (bytes + 63) / 64 * 64;
   if (rounded == 0) rounded = 64;
   void* p = std::aligned_alloc(64, rounded);
   if (!p) fail(ErrorKind::OperationError, "out of host memory allocating " + std::to_string(bytes) + " bytes");
-  std::memset(p, 0, rounded);
+  if (zero) std::memset(p, 0, rounded);
   return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
 }
 }  // namespace
@@ -30,6 +30,26 @@ Tensor::Tensor(DataType type, Dims shape, const void* data, size_t bytes)
                                    to_string(shape_) + " needs " + std::to_string(bytes_) +
                                    " bytes, got " + std::to_string(bytes));
   if (bytes) std::memcpy(data_.get(), data, bytes);
+}
+
+Tensor Tensor::wrap(DataType type, Dims shape, void* data, std::shared_ptr<void> owner) {
+  Tensor t;
+  t.type_ = type;
+  t.shape_ = std::move(shape);
+  t.elements_ = cppnn::element_count(t.shape_);
+  t.bytes_ = cppnn::byte_size(type, t.elements_);
+  t.data_ = std::shared_ptr<uint8_t>(std::move(owner), static_cast<uint8_t*>(data));
+  return t;
+}
+
+Tensor Tensor::uninitialized(DataType type, Dims shape) {
+  Tensor t;
+  t.type_ = type;
+  t.shape_ = std::move(shape);
+  t.elements_ = cppnn::element_count(t.shape_);
+  t.bytes_ = cppnn::byte_size(type, t.elements_);
+  t.data_ = allocate(t.bytes_, false);
+  return t;
 }
 
 std::vector<double> Tensor::to_doubles() const {

@@ -2,8 +2,10 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "backends/cpu/kernel.h"
+#include "compiler/passes.h"
 #include "runtime/backend.h"
 
 namespace cppnn::detail {
@@ -25,6 +27,61 @@ struct Step {
   const Node* node;
   std::unique_ptr<CpuKernel> kernel;
 };
+
+// Intermediates live in one arena; buffers whose lifetimes do not overlap share bytes.
+// Graph outputs get fresh tensors each compute since the caller keeps them.
+struct MemoryPlan {
+  std::vector<size_t> offset;  // per operand; SIZE_MAX if not in the arena
+  size_t arena_bytes = 0;
+};
+
+MemoryPlan plan_memory(const GraphIR& g) {
+  constexpr size_t kNone = SIZE_MAX;
+  size_t n_ops = g.operands.size();
+  std::vector<int32_t> first(n_ops, -1), last(n_ops, -1);
+  for (size_t s = 0; s < g.nodes.size(); ++s) {
+    for (OperandId id : g.nodes[s].outputs) first[size_t(id)] = last[size_t(id)] = int32_t(s);
+    for (OperandId id : g.nodes[s].inputs)
+      if (id != kNoOperand) last[size_t(id)] = int32_t(s);
+  }
+  std::vector<bool> is_output(n_ops, false);
+  for (const auto& [_, id] : g.outputs) is_output[size_t(id)] = true;
+
+  struct Block {
+    size_t offset, bytes;
+    int32_t first, last;
+  };
+  std::vector<OperandId> order;
+  for (size_t i = 0; i < n_ops; ++i)
+    if (g.operands[i].role == OperandRole::intermediate && !is_output[i] && first[i] >= 0)
+      order.push_back(OperandId(i));
+  auto bytes_of = [&](OperandId id) {
+    return (byte_size(g.desc(id).data_type, element_count(g.desc(id).shape)) + 63) / 64 * 64;
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](OperandId a, OperandId b) { return bytes_of(a) > bytes_of(b); });
+  MemoryPlan plan;
+  plan.offset.assign(n_ops, kNone);
+  std::vector<Block> placed;
+  for (OperandId id : order) {
+    size_t bytes = bytes_of(id);
+    std::vector<std::pair<size_t, size_t>> busy;
+    for (const Block& b : placed)
+      if (!(b.last < first[size_t(id)] || last[size_t(id)] < b.first))
+        busy.emplace_back(b.offset, b.offset + b.bytes);
+    std::sort(busy.begin(), busy.end());
+    // Lowest gap that fits: best enough, and stable across runs.
+    size_t at = 0;
+    for (const auto& [lo, hi] : busy) {
+      if (at + bytes <= lo) break;
+      at = std::max(at, hi);
+    }
+    placed.push_back({at, bytes, first[size_t(id)], last[size_t(id)]});
+    plan.offset[size_t(id)] = at;
+    plan.arena_bytes = std::max(plan.arena_bytes, at + bytes);
+  }
+  return plan;
+}
 
 class CpuPlan final : public Plan {
  public:
@@ -51,48 +108,55 @@ class CpuPlan final : public Plan {
                                   ": " + e.what());
       }
     }
+    memory_ = plan_memory(g);
+    // 0xff bytes are NaN in every float type: a kernel that forgets to write part of its
+    // output shows up in tests instead of silently reading zeros.
+    Tensor arena = Tensor::uninitialized(DataType::uint8, {int64_t(memory_.arena_bytes)});
+    if (memory_.arena_bytes) std::memset(arena.data(), 0xff, memory_.arena_bytes);
+    values_.resize(g.operands.size());
+    for (size_t i = 0; i < g.operands.size(); ++i) {
+      const OperandInfo& info = g.operands[i];
+      if (info.role == OperandRole::constant) values_[i] = *info.data;
+      if (memory_.offset[i] != SIZE_MAX)
+        values_[i] = Tensor::wrap(info.desc.data_type, info.desc.shape,
+                                  arena.data_as<uint8_t>() + memory_.offset[i],
+                                  std::shared_ptr<void>(arena_holder(arena)));
+    }
   }
 
   NamedTensors compute(const NamedTensors& inputs) override {
     const GraphIR& g = *graph_;
-    std::vector<Tensor> values(g.operands.size());
-    for (size_t i = 0; i < g.operands.size(); ++i)
-      if (g.operands[i].role == OperandRole::constant) values[i] = *g.operands[i].data;
-    for (const auto& [name, id] : g.inputs) values[size_t(id)] = inputs.at(name);
-
-    // Free each intermediate after its last use so peak memory follows liveness.
-    std::vector<int32_t> last_use(g.operands.size(), -1);
-    for (size_t s = 0; s < g.nodes.size(); ++s)
-      for (OperandId id : g.nodes[s].inputs)
-        if (id != kNoOperand) last_use[size_t(id)] = int32_t(s);
-    for (const auto& [_, id] : g.outputs) last_use[size_t(id)] = int32_t(g.nodes.size());
+    for (const auto& [name, id] : g.inputs) values_[size_t(id)] = inputs.at(name);
+    for (const auto& [_, id] : g.outputs)
+      values_[size_t(id)] = Tensor::uninitialized(g.desc(id).data_type, g.desc(id).shape);
 
     std::vector<const Tensor*> ins;
     std::vector<Tensor*> outs;
-    for (size_t s = 0; s < steps_.size(); ++s) {
-      const Node& node = *steps_[s].node;
+    for (Step& step : steps_) {
       ins.clear();
       outs.clear();
-      for (OperandId id : node.inputs) ins.push_back(id == kNoOperand ? nullptr : &values[size_t(id)]);
-      for (OperandId id : node.outputs) {
-        const OperandDescriptor& d = g.desc(id);
-        values[size_t(id)] = Tensor(d.data_type, d.shape);
-        outs.push_back(&values[size_t(id)]);
-      }
-      steps_[s].kernel->run(ins, outs);
-      for (OperandId id : node.inputs)
-        if (id != kNoOperand && last_use[size_t(id)] == int32_t(s) &&
-            g.operands[size_t(id)].role == OperandRole::intermediate)
-          values[size_t(id)] = Tensor();
+      for (OperandId id : step.node->inputs)
+        ins.push_back(id == kNoOperand ? nullptr : &values_[size_t(id)]);
+      for (OperandId id : step.node->outputs) outs.push_back(&values_[size_t(id)]);
+      step.kernel->run(ins, outs);
     }
     NamedTensors result;
-    for (const auto& [name, id] : g.outputs) result[name] = values[size_t(id)];
+    for (const auto& [name, id] : g.outputs) result[name] = values_[size_t(id)];
+    // Drop references to the caller's inputs and outputs.
+    for (const auto& [_, id] : g.inputs) values_[size_t(id)] = Tensor();
+    for (const auto& [_, id] : g.outputs) values_[size_t(id)] = Tensor();
     return result;
   }
 
  private:
+  static std::shared_ptr<void> arena_holder(const Tensor& arena) {
+    return std::shared_ptr<void>(std::make_shared<Tensor>(arena));
+  }
+
   std::shared_ptr<const GraphIR> graph_;
   std::vector<Step> steps_;
+  MemoryPlan memory_;
+  std::vector<Tensor> values_;
 };
 
 class CpuBackend final : public Backend {
@@ -103,7 +167,7 @@ class CpuBackend final : public Backend {
   }
   std::string name() const override { return "cpu"; }
   std::unique_ptr<Plan> compile(std::shared_ptr<const GraphIR> graph) override {
-    return std::make_unique<CpuPlan>(std::move(graph), threads_);
+    return std::make_unique<CpuPlan>(optimize(graph), threads_);
   }
 
  private:

@@ -1,0 +1,143 @@
+// Producer fusion: a conv2d / convTranspose2d / matmul / gemm takes over the element-wise
+// nodes that follow it, so backends run one kernel (oneDNN post-ops on the CPU, cuBLASLt
+// and cuDNN epilogues on the GPU) instead of writing and re-reading the tensor.
+//
+// Contract with the kernels (and the op table, which validates it):
+//   attr "activation": "relu" | "clamp" | "sigmoid" | "tanh" | "leakyRelu" | "elu" |
+//                      "hardSwish" | "gelu"; "activationMin"/"activationMax" (clamp),
+//                      "activationAlpha" (leakyRelu, elu)
+//   conv2d input 2 "bias": 1-D per output channel; input 3 "residual": same desc as the
+//                      output, added before the activation
+//   matmul input 2 "bias": 1-D of the last output dimension
+#include "compiler/passes.h"
+
+namespace cppnn::detail {
+
+namespace {
+
+struct Uses {
+  std::vector<int32_t> count;     // node inputs reading each operand, +1 if a graph output
+  std::vector<int32_t> consumer;  // the last node reading it
+  std::vector<int32_t> producer;  // the node writing it, -1 for inputs and constants
+
+  explicit Uses(const GraphIR& g)
+      : count(g.operands.size(), 0), consumer(g.operands.size(), -1),
+        producer(g.operands.size(), -1) {
+    for (size_t n = 0; n < g.nodes.size(); ++n) {
+      if (g.nodes[n].op.empty()) continue;
+      for (OperandId in : g.nodes[n].inputs)
+        if (in != kNoOperand) ++count[size_t(in)], consumer[size_t(in)] = int32_t(n);
+      for (OperandId out : g.nodes[n].outputs) producer[size_t(out)] = int32_t(n);
+    }
+    for (const auto& [_, id] : g.outputs) ++count[size_t(id)];
+  }
+};
+
+bool fusable_producer(const Node& node) {
+  return node.op == "conv2d" || node.op == "convTranspose2d" || node.op == "matmul" ||
+         node.op == "gemm";
+}
+
+// The channel axis of the producer's output, or -1 if it has no per-channel bias slot.
+int channel_axis(const Node& node, size_t rank) {
+  if (node.op == "conv2d") return node.attrs.s_or("inputLayout", "nchw") == "nhwc" ? 3 : 1;
+  if (node.op == "matmul") return int(rank) - 1;
+  return -1;
+}
+
+// If `c` broadcast against `out` varies only along `axis`, returns its length there.
+bool is_per_channel(const Dims& c, const Dims& out, int axis) {
+  if (c.size() > out.size() || axis < 0) return false;
+  size_t off = out.size() - c.size();
+  for (size_t i = 0; i < c.size(); ++i) {
+    bool channel = int(off + i) == axis;
+    if (channel ? c[i] != out[off + i] : c[i] != 1) return false;
+  }
+  // The channel axis must be covered by c, else c is a broadcast scalar along it.
+  return int(off) <= axis;
+}
+
+// Replaces the producer's output with the consumer's and kills the consumer.
+void absorb(Node& producer, Node& consumer) {
+  producer.outputs[0] = consumer.outputs[0];
+  consumer.op.clear();
+}
+
+bool try_bias(GraphIR& g, Node& p, Node& add, OperandId out) {
+  if (add.op != "add" || (p.inputs.size() > 2 && p.inputs[2] != kNoOperand)) return false;
+  if (p.op != "conv2d" && p.op != "matmul") return false;
+  if (p.attrs.has("activation")) return false;
+  OperandId other = add.inputs[0] == out ? add.inputs[1] : add.inputs[0];
+  const OperandInfo& c = g.operands[size_t(other)];
+  const OperandDescriptor& od = g.desc(out);
+  if (c.role != OperandRole::constant || c.desc.data_type != od.data_type) return false;
+  if (g.desc(add.outputs[0]).shape != od.shape) return false;
+  int axis = channel_axis(p, od.shape.size());
+  if (!is_per_channel(c.desc.shape, od.shape, axis)) return false;
+  // A fresh 1-D constant: the original may be shared with other nodes.
+  auto bias = std::make_shared<const Tensor>(c.data->reshaped({od.shape[size_t(axis)]}));
+  g.operands.push_back(OperandInfo{{od.data_type, bias->shape()}, OperandRole::constant, {}, bias});
+  p.inputs.resize(3, kNoOperand);
+  p.inputs[2] = OperandId(g.operands.size() - 1);
+  absorb(p, add);
+  return true;
+}
+
+bool try_residual(const GraphIR& g, Node& p, int32_t p_index, Node& add, OperandId out,
+                  const Uses& uses) {
+  if (add.op != "add" || p.op != "conv2d" || p.attrs.has("activation")) return false;
+  if (p.inputs.size() > 3 && p.inputs[3] != kNoOperand) return false;
+  OperandId other = add.inputs[0] == out ? add.inputs[1] : add.inputs[0];
+  if (other == out || !(g.desc(other) == g.desc(out))) return false;
+  if (g.desc(add.outputs[0]) != g.desc(out)) return false;
+  // The residual must exist when the conv runs, which is where the fused node stays.
+  if (uses.producer[size_t(other)] >= p_index) return false;
+  p.inputs.resize(4, kNoOperand);
+  p.inputs[3] = other;
+  absorb(p, add);
+  return true;
+}
+
+bool try_activation(Node& p, Node& act) {
+  if (p.attrs.has("activation")) return false;
+  const std::string& op = act.op;
+  Attrs& a = p.attrs;
+  if (op == "relu" || op == "sigmoid" || op == "tanh" || op == "hardSwish" || op == "gelu") {
+    a.set("activation", op);
+  } else if (op == "clamp") {
+    a.set("activation", op);
+    a.set("activationMin", act.attrs.f("minValue"));
+    a.set("activationMax", act.attrs.f("maxValue"));
+  } else if (op == "leakyRelu" || op == "elu") {
+    a.set("activation", op);
+    a.set("activationAlpha", act.attrs.f("alpha"));
+  } else {
+    return false;
+  }
+  absorb(p, act);
+  return true;
+}
+
+}  // namespace
+
+void fuse_producers(GraphIR& g) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    Uses uses(g);
+    for (size_t n = 0; n < g.nodes.size(); ++n) {
+      Node& p = g.nodes[n];
+      if (p.op.empty() || !fusable_producer(p) || p.outputs.size() != 1) continue;
+      OperandId out = p.outputs[0];
+      if (uses.count[size_t(out)] != 1 || uses.consumer[size_t(out)] < 0) continue;
+      Node& next = g.nodes[size_t(uses.consumer[size_t(out)])];
+      if (try_bias(g, p, next, out) || try_residual(g, p, int32_t(n), next, out, uses) ||
+          try_activation(p, next)) {
+        changed = true;
+        break;  // use counts changed; recount
+      }
+    }
+  }
+}
+
+}  // namespace cppnn::detail

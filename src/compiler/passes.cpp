@@ -1,0 +1,102 @@
+#include "compiler/passes.h"
+
+#include "backends/cpu/kernel.h"
+
+namespace cppnn::detail {
+
+namespace {
+// Folding is for weights and shape arithmetic; anything larger stays a runtime op so a
+// graph cannot balloon into a huge engine by folding, say, an expand of a scalar.
+constexpr size_t kMaxFoldedBytes = size_t(64) << 20;
+}  // namespace
+
+void fold_constants(GraphIR& g) {
+  const auto& registry = CpuKernelRegistry::instance();
+  for (Node& node : g.nodes) {
+    if (node.op.empty()) continue;
+    bool all_constant = true;
+    for (OperandId id : node.inputs)
+      if (id != kNoOperand && g.operands[size_t(id)].role != OperandRole::constant)
+        all_constant = false;
+    if (!all_constant) continue;
+    size_t out_bytes = 0;
+    for (OperandId id : node.outputs)
+      out_bytes += byte_size(g.desc(id).data_type, element_count(g.desc(id).shape));
+    const KernelFactory* factory = registry.find(node.op);
+    if (!factory || out_bytes > kMaxFoldedBytes) continue;
+
+    KernelContext cx{g, node, {}, {}, {}, 1};
+    std::vector<const Tensor*> ins;
+    for (OperandId id : node.inputs) {
+      const Tensor* t = id == kNoOperand ? nullptr : g.operands[size_t(id)].data.get();
+      cx.inputs.push_back(id == kNoOperand ? nullptr : &g.desc(id));
+      cx.constants.push_back(t);
+      ins.push_back(t);
+    }
+    std::vector<Tensor> results;
+    for (OperandId id : node.outputs) {
+      cx.outputs.push_back(&g.desc(id));
+      results.emplace_back(g.desc(id).data_type, g.desc(id).shape);
+    }
+    std::vector<Tensor*> outs;
+    for (Tensor& t : results) outs.push_back(&t);
+    (*factory)(cx)->run(ins, outs);
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      OperandInfo& info = g.operands[size_t(node.outputs[i])];
+      info.role = OperandRole::constant;
+      info.data = std::make_shared<const Tensor>(std::move(results[i]));
+    }
+    node.op.clear();  // dead; remove_dead_code drops it
+  }
+}
+
+void remove_dead_code(GraphIR& g) {
+  std::vector<bool> live(g.operands.size(), false);
+  for (const auto& [_, id] : g.outputs) live[size_t(id)] = true;
+  std::vector<bool> node_live(g.nodes.size(), false);
+  for (size_t n = g.nodes.size(); n-- > 0;) {
+    const Node& node = g.nodes[n];
+    if (node.op.empty()) continue;
+    bool needed = false;
+    for (OperandId o : node.outputs) needed = needed || live[size_t(o)];
+    if (!needed) continue;
+    node_live[n] = true;
+    for (OperandId o : node.outputs) live[size_t(o)] = true;
+    for (OperandId in : node.inputs)
+      if (in != kNoOperand) live[size_t(in)] = true;
+  }
+  // Graph inputs stay even if unused: compute() still accepts and checks them.
+  for (const auto& [_, id] : g.inputs) live[size_t(id)] = true;
+
+  std::vector<OperandId> remap(g.operands.size(), kNoOperand);
+  std::vector<OperandInfo> operands;
+  for (size_t i = 0; i < g.operands.size(); ++i) {
+    if (!live[i]) continue;
+    remap[i] = OperandId(operands.size());
+    operands.push_back(std::move(g.operands[i]));
+  }
+  std::vector<Node> nodes;
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    if (!node_live[n]) continue;
+    Node node = std::move(g.nodes[n]);
+    for (OperandId& id : node.inputs)
+      if (id != kNoOperand) id = remap[size_t(id)];
+    for (OperandId& id : node.outputs) id = remap[size_t(id)];
+    nodes.push_back(std::move(node));
+  }
+  for (auto& [_, id] : g.inputs) id = remap[size_t(id)];
+  for (auto& [_, id] : g.outputs) id = remap[size_t(id)];
+  g.operands = std::move(operands);
+  g.nodes = std::move(nodes);
+}
+
+std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& graph,
+                                        const PassOptions& options) {
+  auto g = std::make_shared<GraphIR>(*graph);
+  if (options.fold_constants) fold_constants(*g);
+  if (options.fuse) fuse_producers(*g);
+  remove_dead_code(*g);
+  return g;
+}
+
+}  // namespace cppnn::detail

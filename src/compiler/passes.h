@@ -1,0 +1,29 @@
+#pragma once
+// Compiler passes over the graph IR. They need no device: the CPU backend and the
+// engine builder run them before binding kernels.
+#include <memory>
+
+#include "graph/ir.h"
+
+namespace cppnn::detail {
+
+struct PassOptions {
+  bool fold_constants = true;
+  bool fuse = true;
+};
+
+// Returns an optimized copy; the input graph is never changed (a Graph is immutable and
+// may be shared by several contexts).
+std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& graph,
+                                        const PassOptions& options = {});
+
+// The individual passes, in the order optimize() runs them.
+// Evaluates nodes whose inputs are all constants (with the CPU kernels) into constants.
+void fold_constants(GraphIR& graph);
+// conv2d / convTranspose2d / matmul / gemm absorb a following per-channel bias add,
+// a residual add (conv2d) and an activation, per the attribute contract in fusion.cpp.
+void fuse_producers(GraphIR& graph);
+// Drops nodes and operands no output depends on, renumbering operands.
+void remove_dead_code(GraphIR& graph);
+
+}  // namespace cppnn::detail
