@@ -1,5 +1,180 @@
+// cppnn: the command-line tool. `cppnn run MODEL.onnx` imports a model, runs it on the
+// best device there is and prints the top classes and the latency.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <numeric>
 
 #include "cppnn/cppnn.h"
+#include "npy.h"
 
-int main() { std::puts("cppnn"); return 0; }
+namespace {
+
+using namespace cppnn;
+
+// The fixed input of the README's main job and of the tests that compare with ONNX
+// Runtime: a smooth pattern every runtime can reproduce exactly.
+Tensor pattern_input(const OperandDescriptor& desc) {
+  Tensor t(desc.data_type, desc.shape);
+  size_t n = t.element_count();
+  switch (desc.data_type) {
+    case DataType::float32: {
+      float* p = t.data_as<float>();
+      for (size_t i = 0; i < n; ++i) p[i] = float(std::sin(double(i) * 0.001));
+      break;
+    }
+    case DataType::int64: {
+      int64_t* p = t.data_as<int64_t>();
+      for (size_t i = 0; i < n; ++i) p[i] = int64_t(i % 100 + 1);
+      break;
+    }
+    case DataType::int32: {
+      int32_t* p = t.data_as<int32_t>();
+      for (size_t i = 0; i < n; ++i) p[i] = int32_t(i % 100 + 1);
+      break;
+    }
+    default:
+      fail(ErrorKind::NotSupportedError, "no pattern input for data type " +
+                                             std::string(to_string(desc.data_type)) +
+                                             "; pass --input NAME=FILE.npy");
+  }
+  return t;
+}
+
+struct RunArgs {
+  std::string model;
+  std::vector<std::string> dims;    // NAME=VALUE
+  std::vector<std::string> inputs;  // NAME=FILE.npy
+  std::string save_dir;
+  std::string device = "auto";
+  int iterations = 20;
+  int warmup = 3;
+  int top = 5;
+  int threads = 0;
+};
+
+std::pair<std::string, std::string> split_assignment(const std::string& s, const char* what) {
+  size_t eq = s.find('=');
+  if (eq == std::string::npos || eq == 0)
+    fail(ErrorKind::TypeError, std::string(what) + " '" + s + "' must be NAME=VALUE");
+  return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+int run(const RunArgs& a) {
+  OnnxImportOptions import;
+  for (const auto& d : a.dims) {
+    auto [name, value] = split_assignment(d, "--dim");
+    import.dim_values[name] = std::stoll(value);
+  }
+  if (!import.dim_values.count("N")) import.dim_values["N"] = 1;
+  if (!import.dim_values.count("S")) import.dim_values["S"] = 128;
+  Graph graph = load_onnx(a.model, import);
+
+  ContextOptions options;
+  options.accelerated = a.device != "cpu";
+  options.power_preference = PowerPreference::high_performance;
+  options.num_threads = a.threads;
+  Context context = Context::create(options);
+
+  NamedTensors inputs;
+  for (const auto& spec : a.inputs) {
+    auto [name, path] = split_assignment(spec, "--input");
+    inputs[name] = tools::read_npy(path);
+  }
+  for (const auto& [name, desc] : graph.inputs())
+    if (!inputs.count(name)) inputs[name] = pattern_input(desc);
+
+  auto t0 = std::chrono::steady_clock::now();
+  context.compile(graph);
+  double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  NamedTensors outputs;
+  for (int i = 0; i < a.warmup; ++i) outputs = context.compute(graph, inputs);
+  std::vector<double> ms;
+  for (int i = 0; i < std::max(1, a.iterations); ++i) {
+    auto s = std::chrono::steady_clock::now();
+    outputs = context.compute(graph, inputs);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count());
+  }
+  std::sort(ms.begin(), ms.end());
+
+  std::printf("model    %s (%zu nodes)\n", a.model.c_str(), graph.node_count());
+  std::printf("device   %s\n", context.backend().c_str());
+  for (const auto& [name, t] : outputs) {
+    std::printf("output   %s %s %s\n", name.c_str(), std::string(to_string(t.data_type())).c_str(),
+                to_string(t.shape()).c_str());
+    if (t.data_type() != DataType::float32 || t.shape().empty()) continue;
+    size_t classes = size_t(t.shape().back());
+    const float* p = t.data_as<float>();
+    std::vector<size_t> idx(classes);
+    std::iota(idx.begin(), idx.end(), 0);
+    size_t k = std::min<size_t>(size_t(std::max(a.top, 0)), classes);
+    std::partial_sort(idx.begin(), idx.begin() + long(k), idx.end(),
+                      [&](size_t x, size_t y) { return p[x] > p[y]; });
+    std::printf("top-%zu    ", k);
+    for (size_t i = 0; i < k; ++i) std::printf("%s%zu (%.4f)", i ? ", " : "", idx[i], p[idx[i]]);
+    std::printf("   [first row]\n");
+  }
+  std::printf("compile  %.1f ms\n", compile_ms);
+  std::printf("latency  median %.3f ms, min %.3f ms, p90 %.3f ms over %zu runs\n", ms[ms.size() / 2],
+              ms.front(), ms[ms.size() * 9 / 10], ms.size());
+  if (!a.save_dir.empty())
+    for (const auto& [name, t] : outputs) tools::write_npy(a.save_dir + "/" + name + ".npy", t);
+  return 0;
+}
+
+int info(const std::string& model, const std::vector<std::string>& dims) {
+  OnnxImportOptions import;
+  for (const auto& d : dims) {
+    auto [name, value] = split_assignment(d, "--dim");
+    import.dim_values[name] = std::stoll(value);
+  }
+  Graph graph = load_onnx(model, import);
+  for (const auto& [name, d] : graph.inputs())
+    std::printf("input  %s %s %s\n", name.c_str(), std::string(to_string(d.data_type)).c_str(),
+                to_string(d.shape).c_str());
+  for (const auto& [name, d] : graph.outputs())
+    std::printf("output %s %s %s\n", name.c_str(), std::string(to_string(d.data_type)).c_str(),
+                to_string(d.shape).c_str());
+  std::printf("%s", graph.summary().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cppnn: run WebNN graphs and ONNX models on the CPU or an NVIDIA GPU"};
+  app.require_subcommand(1);
+
+  RunArgs r;
+  CLI::App* run_cmd = app.add_subcommand("run", "run an ONNX model and time it");
+  run_cmd->add_option("model", r.model, "ONNX model file")->required();
+  run_cmd->add_option("--dim", r.dims, "value of a symbolic dimension, NAME=VALUE (N=1 S=128 by default)");
+  run_cmd->add_option("--input", r.inputs, "input from a .npy file, NAME=FILE (default: a fixed pattern)");
+  run_cmd->add_option("--device", r.device, "auto or cpu")->check(CLI::IsMember({"auto", "cpu"}));
+  run_cmd->add_option("--iterations", r.iterations, "timed runs");
+  run_cmd->add_option("--warmup", r.warmup, "untimed runs first");
+  run_cmd->add_option("--top", r.top, "classes to print");
+  run_cmd->add_option("--threads", r.threads, "CPU threads (0: all cores)");
+  run_cmd->add_option("--save", r.save_dir, "write each output to DIR/NAME.npy");
+
+  std::string info_model;
+  std::vector<std::string> info_dims;
+  CLI::App* info_cmd = app.add_subcommand("info", "print a model's graph after import");
+  info_cmd->add_option("model", info_model, "ONNX model file")->required();
+  info_cmd->add_option("--dim", info_dims, "NAME=VALUE");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*run_cmd) return run(r);
+    if (*info_cmd) return info(info_model, info_dims);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "cppnn: %s: %s\n", to_string(e.kind()), e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cppnn: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine lacks to build and test cppnn. Idempotent and
+# quick when everything is there. Needs root (or sudo) for apt-get.
+set -euo pipefail
+
+APT_PACKAGES=(cmake ninja-build g++ ccache libonnx-dev libprotobuf-dev protobuf-compiler
+              libdnnl-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev python3-pip)
+PIP_PACKAGES=(numpy onnx onnxruntime pytest)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+need_pip=()
+for p in "${PIP_PACKAGES[@]}"; do
+  $PY -c "import $p" >/dev/null 2>&1 || need_pip+=("$p")
+done
+if [ ${#need_pip[@]} -gt 0 ]; then
+  echo "setup: pip installing ${need_pip[*]}"
+  # Debian's own python refuses system-wide pip installs; pyenv and venv pythons don't.
+  $PY -m pip install -q "${need_pip[@]}" 2>/dev/null ||
+    $PY -m pip install -q --break-system-packages "${need_pip[@]}"
+fi
