@@ -1,6 +1,171 @@
+// Pooling ops: averagePool2d, l2Pool2d, maxPool2d (the spec's "create a pooling operation").
+// Infer fills "windowDimensions", "padding", "strides", "dilations", "layout" and
+// "outputShapeRounding"; "outputSizes" stays only when the caller gave it. Kernels take the
+// output height and width from the output descriptor.
+#include <cmath>
+#include <cstdint>
+
 #include "graph/op_table.h"
 #include "graph/validation.h"
 
-namespace cppnn::detail {
-void register_pooling_ops(OpTable&) {}
-}  // namespace cppnn::detail
+namespace cppnn {
+namespace detail {
+
+namespace {
+
+std::vector<int64_t> list_attr(const Attrs& attrs, const std::string& name,
+                               std::vector<int64_t> fallback) {
+  return attrs.has(name) ? attrs.ints(name) : fallback;
+}
+
+void check_size(const std::vector<int64_t>& v, size_t size, const std::string& name) {
+  if (v.size() != size)
+    type_error(name + " must have " + std::to_string(size) + " values, got " +
+               std::to_string(v.size()) + " " + to_string(v));
+}
+
+void check_positive(const std::vector<int64_t>& v, const std::string& name) {
+  for (int64_t x : v)
+    if (x <= 0) type_error(name + " must all be greater than 0, got " + to_string(v));
+}
+
+// The spec's "calculate conv output size": a real number, rounded by the caller.
+double conv_output_size(int64_t input, int64_t window, int64_t pad_begin, int64_t pad_end,
+                        int64_t stride, int64_t dilation) {
+  double effective = double(window - 1) * double(dilation) + 1;
+  return (double(input) - effective + double(pad_begin) + double(pad_end)) / double(stride) + 1;
+}
+
+// The spec's "create a pooling operation"; maxPool2d takes any data type.
+std::vector<OperandDescriptor> infer_pooling(const InputDescs& in, Attrs& attrs, bool any_type) {
+  const OperandDescriptor& input = *in[0];
+  if (!any_type) check_data_type(input, "input", kFloatTypes);
+  check_rank(input, "input", 4);
+  std::string layout = attrs.s_or("layout", "nchw");
+  if (layout != "nchw" && layout != "nhwc")
+    type_error("layout must be \"nchw\" or \"nhwc\", got \"" + layout + "\"");
+  bool nchw = layout == "nchw";
+  int64_t batches = input.shape[0];
+  int64_t channels = input.shape[nchw ? 1 : 3];
+  int64_t height = input.shape[nchw ? 2 : 1];
+  int64_t width = input.shape[nchw ? 3 : 2];
+
+  std::vector<int64_t> window = list_attr(attrs, "windowDimensions", {height, width});
+  check_size(window, 2, "windowDimensions");
+  check_positive(window, "windowDimensions");
+  bool has_output_sizes = attrs.has("outputSizes");
+  // As the spec says: explicit output sizes reset the padding to zeros.
+  std::vector<int64_t> padding = has_output_sizes ? std::vector<int64_t>{0, 0, 0, 0}
+                                                  : list_attr(attrs, "padding", {0, 0, 0, 0});
+  check_size(padding, 4, "padding");
+  for (int64_t p : padding)
+    if (p < 0) type_error("padding must not be negative, got " + to_string(padding));
+  std::vector<int64_t> strides = list_attr(attrs, "strides", {1, 1});
+  check_size(strides, 2, "strides");
+  check_positive(strides, "strides");
+  std::vector<int64_t> output_sizes;
+  if (has_output_sizes) {
+    output_sizes = attrs.ints("outputSizes");
+    check_size(output_sizes, 2, "outputSizes");
+    check_positive(output_sizes, "outputSizes");
+  }
+  std::vector<int64_t> dilations = list_attr(attrs, "dilations", {1, 1});
+  check_size(dilations, 2, "dilations");
+  check_positive(dilations, "dilations");
+  std::string rounding = attrs.s_or("outputShapeRounding", "floor");
+  if (rounding != "floor" && rounding != "ceil")
+    type_error("outputShapeRounding must be \"floor\" or \"ceil\", got \"" + rounding + "\"");
+
+  double calc[2];
+  for (size_t i = 0; i < 2; ++i) {
+    int64_t in_size = i == 0 ? height : width;
+    calc[i] = conv_output_size(in_size, window[i], padding[2 * i], padding[2 * i + 1], strides[i],
+                               dilations[i]);
+  }
+  int64_t out[2];
+  if (has_output_sizes) {
+    bool is_floor =
+        output_sizes[0] == std::floor(calc[0]) && output_sizes[1] == std::floor(calc[1]);
+    bool is_ceil = output_sizes[0] == std::ceil(calc[0]) && output_sizes[1] == std::ceil(calc[1]);
+    if (!is_floor && !is_ceil)
+      type_error("outputSizes " + to_string(output_sizes) + " must be the floor [" +
+                 std::to_string(int64_t(std::floor(calc[0]))) + ", " +
+                 std::to_string(int64_t(std::floor(calc[1]))) + "] or the ceil [" +
+                 std::to_string(int64_t(std::ceil(calc[0]))) + ", " +
+                 std::to_string(int64_t(std::ceil(calc[1]))) + "] of the computed output size");
+    out[0] = output_sizes[0];
+    out[1] = output_sizes[1];
+  } else {
+    for (size_t i = 0; i < 2; ++i)
+      out[i] = int64_t(rounding == "floor" ? std::floor(calc[i]) : std::ceil(calc[i]));
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    if (out[i] <= 0 || out[i] > int64_t(INT32_MAX)) {
+      int64_t in_size = i == 0 ? height : width;
+      double effective = double(window[i] - 1) * double(dilations[i]) + 1;
+      double padded = double(in_size) + double(padding[2 * i]) + double(padding[2 * i + 1]);
+      if (effective > padded)
+        type_error(
+            std::string("the window ") + (i == 0 ? "height" : "width") + " " +
+            std::to_string(uint64_t(effective)) + " (dilated) is larger than the padded input " +
+            std::to_string(uint64_t(padded)) + ", so the output size is not a valid dimension");
+      type_error(std::string("the output ") + (i == 0 ? "height" : "width") + " " +
+                 std::to_string(out[i]) + " is not a valid dimension");
+    }
+  }
+  attrs.set("windowDimensions", window);
+  attrs.set("padding", padding);
+  attrs.set("strides", strides);
+  attrs.set("dilations", dilations);
+  attrs.set("layout", layout);
+  attrs.set("outputShapeRounding", rounding);
+  Dims shape =
+      nchw ? Dims{batches, channels, out[0], out[1]} : Dims{batches, out[0], out[1], channels};
+  return std::vector<OperandDescriptor>{{input.data_type, shape}};
+}
+
+OpSchema pooling(const std::string& name, bool any_type) {
+  return OpSchema{name, {"input"}, 1, false, [any_type](const InputDescs& in, Attrs& attrs) {
+                    return infer_pooling(in, attrs, any_type);
+                  }};
+}
+
+}  // namespace
+
+void register_pooling_ops(OpTable& table) {
+  table.add(pooling("averagePool2d", false));
+  table.add(pooling("l2Pool2d", false));
+  table.add(pooling("maxPool2d", true));  // maxPool2d allows any data type
+}
+
+}  // namespace detail
+
+using namespace detail;
+
+namespace {
+Attrs pool_attrs(const Pool2dOptions& o) {
+  Attrs attrs;
+  // An empty list means the option is absent (the C++ API has no other way to say so).
+  if (!o.window_dimensions.empty()) attrs.set_ints("windowDimensions", o.window_dimensions);
+  if (!o.padding.empty()) attrs.set_ints("padding", o.padding);
+  if (!o.strides.empty()) attrs.set_ints("strides", o.strides);
+  if (!o.dilations.empty()) attrs.set_ints("dilations", o.dilations);
+  if (!o.output_sizes.empty()) attrs.set_ints("outputSizes", o.output_sizes);
+  attrs.set("layout", std::string(o.layout == InputLayout::nchw ? "nchw" : "nhwc"));
+  attrs.set("outputShapeRounding",
+            std::string(o.output_shape_rounding == RoundingType::floor ? "floor" : "ceil"));
+  return attrs;
+}
+}  // namespace
+
+Operand GraphBuilder::average_pool2d(const Operand& x, const Pool2dOptions& o) {
+  return add_op(*this, "averagePool2d", {x}, pool_attrs(o), o.label)[0];
+}
+Operand GraphBuilder::l2_pool2d(const Operand& x, const Pool2dOptions& o) {
+  return add_op(*this, "l2Pool2d", {x}, pool_attrs(o), o.label)[0];
+}
+Operand GraphBuilder::max_pool2d(const Operand& x, const Pool2dOptions& o) {
+  return add_op(*this, "maxPool2d", {x}, pool_attrs(o), o.label)[0];
+}
+
+}  // namespace cppnn

@@ -1,0 +1,15 @@
+#pragma once
+// float32 average and max pooling through oneDNN, whose JIT kernels pick the widest vector
+// ISA of the machine at run time.
+#include <memory>
+
+#include "backends/cpu/kernel.h"
+
+namespace cppnn::detail {
+
+// A oneDNN pooling kernel for the node, or nullptr when oneDNN cannot express it exactly.
+// The caller makes sure every window has at least one tap inside the input (oneDNN's
+// average would divide by zero otherwise).
+std::unique_ptr<CpuKernel> make_dnnl_pool_kernel(const KernelContext& cx, bool max);
+
+}  // namespace cppnn::detail
