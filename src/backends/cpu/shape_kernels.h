@@ -1,0 +1,27 @@
+#pragma once
+// Shared by the shape kernel files (shape.cpp, shape_strided.cpp, shape_resample.cpp).
+#include <cstddef>
+#include <cstdint>
+
+#include "backends/cpu/kernel.h"
+
+namespace cppnn::detail {
+
+// Calls f with an unsigned integer type of the element size: data movement copies bits, so
+// one instantiation per size serves every data type.
+template <typename F>
+void visit_element_size(size_t size, F&& f) {
+  switch (size) {
+    case 1: f.template operator()<uint8_t>(); break;
+    case 2: f.template operator()<uint16_t>(); break;
+    case 4: f.template operator()<uint32_t>(); break;
+    default: f.template operator()<uint64_t>(); break;
+  }
+}
+
+// transpose, slice, expand, tile, reverse.
+void register_strided_shape_kernels(CpuKernelRegistry& registry);
+// resample2d.
+void register_resample_kernels(CpuKernelRegistry& registry);
+
+}  // namespace cppnn::detail
