@@ -127,8 +127,11 @@ class CpuPlan final : public Plan {
   NamedTensors compute(const NamedTensors& inputs) override {
     const GraphIR& g = *graph_;
     for (const auto& [name, id] : g.inputs) values_[size_t(id)] = inputs.at(name);
+    // An output folded to a constant is copied so the caller cannot change the plan's copy.
     for (const auto& [_, id] : g.outputs)
-      values_[size_t(id)] = Tensor::uninitialized(g.desc(id).data_type, g.desc(id).shape);
+      values_[size_t(id)] = g.operands[size_t(id)].role == OperandRole::constant
+                                ? g.operands[size_t(id)].data->clone()
+                                : Tensor::uninitialized(g.desc(id).data_type, g.desc(id).shape);
 
     std::vector<const Tensor*> ins;
     std::vector<Tensor*> outs;
@@ -144,7 +147,10 @@ class CpuPlan final : public Plan {
     for (const auto& [name, id] : g.outputs) result[name] = values_[size_t(id)];
     // Drop references to the caller's inputs and outputs.
     for (const auto& [_, id] : g.inputs) values_[size_t(id)] = Tensor();
-    for (const auto& [_, id] : g.outputs) values_[size_t(id)] = Tensor();
+    for (const auto& [_, id] : g.outputs)
+      values_[size_t(id)] = g.operands[size_t(id)].role == OperandRole::constant
+                                ? *g.operands[size_t(id)].data
+                                : Tensor();
     return result;
   }
 
