@@ -1,86 +1,139 @@
-// CPU kernels of the element-wise ops.
+// CPU kernels of the broadcasting element-wise ops: binary arithmetic, comparisons, logical
+// ops, prelu and where; plus the loop machinery of elementwise_loops.h.
+#include <immintrin.h>
+
 #include <cmath>
 
-#include "backends/cpu/kernel.h"
+#include "backends/cpu/elementwise_loops.h"
 
 namespace cppnn::detail {
 
+void halves_to_floats(const half* in, float* out, size_t n) {
+  size_t i = 0;
+#ifdef __F16C__
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i,
+                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
+#endif
+  for (; i < n; ++i) out[i] = float(in[i]);
+}
+
+void floats_to_halves(const float* in, half* out, size_t n) {
+  size_t i = 0;
+#ifdef __F16C__
+  // Round to nearest even, overflow to infinity: the same as float_to_half.
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT));
+#endif
+  for (; i < n; ++i) out[i] = half(in[i]);
+}
+
+void unexpected_type(DataType type) {
+  fail(ErrorKind::OperationError, "CPU kernel called with data type " +
+                                      std::string(to_string(type)) +
+                                      ", which the op's validation should have rejected");
+}
+
+BroadcastPlan make_broadcast_plan(const std::vector<Dims>& inputs, const Dims& out) {
+  BroadcastPlan plan;
+  plan.total = element_count(out);
+  size_t k_count = inputs.size();
+  // Per output dimension (size > 1 only; size-1 dimensions never move an index): its size
+  // and each input's stride, 0 where the input broadcasts.
+  std::vector<size_t> sizes;
+  std::vector<std::vector<size_t>> strides(k_count);
+  std::vector<std::vector<size_t>> own(k_count);
+  for (size_t k = 0; k < k_count; ++k) own[k] = strides_of(inputs[k]);
+  for (size_t d = 0; d < out.size(); ++d) {
+    if (out[d] == 1) continue;
+    sizes.push_back(size_t(out[d]));
+    for (size_t k = 0; k < k_count; ++k) {
+      size_t off = out.size() - inputs[k].size();
+      bool present = d >= off && inputs[k][d - off] != 1;
+      strides[k].push_back(present ? own[k][d - off] : 0);
+    }
+  }
+  // Merge from the innermost outwards.
+  std::vector<size_t> msizes;
+  std::vector<std::vector<size_t>> mstrides(k_count);
+  for (size_t d = sizes.size(); d-- > 0;) {
+    bool merge = !msizes.empty();
+    for (size_t k = 0; merge && k < k_count; ++k)
+      merge = strides[k][d] == mstrides[k].back() * msizes.back();
+    if (merge) {
+      msizes.back() *= sizes[d];
+    } else {
+      msizes.push_back(sizes[d]);
+      for (size_t k = 0; k < k_count; ++k) mstrides[k].push_back(strides[k][d]);
+    }
+  }
+  plan.inner_step.assign(k_count, 0);
+  plan.outer_strides.resize(k_count);
+  if (msizes.empty()) return plan;  // a single element
+  plan.inner = msizes[0];
+  for (size_t k = 0; k < k_count; ++k) plan.inner_step[k] = mstrides[k][0];
+  for (size_t d = msizes.size(); d-- > 1;) {
+    plan.outer.push_back(msizes[d]);
+    for (size_t k = 0; k < k_count; ++k) plan.outer_strides[k].push_back(mstrides[k][d]);
+  }
+  return plan;
+}
+
 namespace {
 
-// Strides of `shape` broadcast to `out` (0 where a dimension is broadcast).
-std::vector<size_t> broadcast_strides(const Dims& shape, const Dims& out) {
-  std::vector<size_t> s(out.size(), 0);
-  std::vector<size_t> own = strides_of(shape);
-  size_t off = out.size() - shape.size();
-  for (size_t i = 0; i < shape.size(); ++i) s[off + i] = shape[i] == 1 ? 0 : own[i];
-  return s;
+std::vector<Dims> input_shapes(const KernelContext& cx) {
+  std::vector<Dims> shapes;
+  for (const OperandDescriptor* d : cx.inputs) shapes.push_back(d->shape);
+  return shapes;
 }
 
-// Applies f(a, b) element-wise with broadcasting; the innermost dimension is a tight loop.
-template <typename T, typename R, typename F>
-void broadcast_binary(const Tensor& a, const Tensor& b, Tensor& out, F f) {
-  const T* pa = a.data_as<T>();
-  const T* pb = b.data_as<T>();
-  R* po = out.data_as<R>();
-  const Dims& shape = out.shape();
-  size_t n = out.element_count();
-  if (a.shape() == shape && b.shape() == shape) {
-    parallel_for(n, 16384, [&](size_t begin, size_t end) {
-      for (size_t i = begin; i < end; ++i) po[i] = f(pa[i], pb[i]);
-    });
-    return;
-  }
-  if (shape.empty()) {
-    po[0] = f(pa[0], pb[0]);
-    return;
-  }
-  std::vector<size_t> sa = broadcast_strides(a.shape(), shape);
-  std::vector<size_t> sb = broadcast_strides(b.shape(), shape);
-  size_t rank = shape.size();
-  size_t inner = size_t(shape[rank - 1]);
-  size_t rows = n / std::max<size_t>(inner, 1);
-  size_t ia = sa[rank - 1], ib = sb[rank - 1];
-  parallel_for(rows, std::max<size_t>(1, 16384 / std::max<size_t>(inner, 1)),
-               [&](size_t begin, size_t end) {
-                 for (size_t r = begin; r < end; ++r) {
-                   size_t rem = r, oa = 0, ob = 0;
-                   for (size_t d = rank - 1; d-- > 0;) {
-                     size_t idx = rem % size_t(shape[d]);
-                     rem /= size_t(shape[d]);
-                     oa += idx * sa[d];
-                     ob += idx * sb[d];
-                   }
-                   R* o = po + r * inner;
-                   for (size_t i = 0; i < inner; ++i) o[i] = f(pa[oa + i * ia], pb[ob + i * ib]);
-                 }
-               });
-}
-
-// Computes in float for half, in the type itself otherwise.
-template <typename T>
-using compute_t = std::conditional_t<std::is_same_v<T, half>, float, T>;
-
-template <typename Op>
-KernelFactory binary_kernel(Op op) {
-  return [op](const KernelContext&) {
-    return make_kernel([op](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {
-      visit_type(in[0]->data_type(), [&]<typename T>() {
-        using C = compute_t<T>;
-        broadcast_binary<T, T>(*in[0], *in[1], *out[0], [&](T a, T b) {
-          return static_cast<T>(op(static_cast<C>(a), static_cast<C>(b)));
+// A kernel over the types `Visit` dispatches: out = f(a, b) with broadcasting, where f is a
+// generic lambda over the compute type and `Logical` selects a uint8 output.
+template <bool Logical, typename Visit, typename Op>
+KernelFactory binary_kernel(Visit visit, Op op) {
+  return [visit, op](const KernelContext& cx) {
+    BroadcastPlan plan = make_broadcast_plan(input_shapes(cx), cx.outputs[0]->shape);
+    return make_kernel(
+        [plan, visit, op](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {
+          visit(in[0]->data_type(), [&]<typename T>() {
+            using C = compute_t<T>;
+            using R = std::conditional_t<Logical, uint8_t, T>;
+            broadcast_binary<T, R>(plan, *in[0], *in[1], *out[0],
+                                   [op](C a, C b) { return op.template operator()<C>(a, b); });
+          });
         });
-      });
-    });
   };
 }
+
+const auto kVisitAny = [](DataType t, auto&& f) { visit_type(t, f); };
+const auto kVisitSigned = [](DataType t, auto&& f) { visit_signed_type(t, f); };
+const auto kVisitUint8 = [](DataType t, auto&& f) {
+  if (t != DataType::uint8) unexpected_type(t);
+  f.template operator()<uint8_t>();
+};
+
+// Integer arithmetic is done in the unsigned type of the same width, so it wraps around in
+// two's complement (as WebNN implementations do) instead of overflowing, which is undefined.
+template <typename C>
+struct wrapping {
+  using type = C;
+};
+template <typename C>
+requires std::is_integral_v<C>
+struct wrapping<C> {
+  using type = std::make_unsigned_t<C>;
+};
+template <typename C>
+using wrap_t = typename wrapping<C>::type;
 
 template <typename C>
 C safe_div(C a, C b) {
   if constexpr (std::is_integral_v<C>) {
-    if (b == 0) return 0;  // integer division by zero is defined as 0 rather than a trap
+    if (b == 0) return 0;  // defined as 0 rather than a trap
     if constexpr (std::is_signed_v<C>)
-      if (b == C(-1)) return C(0) - a;
-    return a / b;
+      if (b == C(-1)) return C(wrap_t<C>(0) - wrap_t<C>(a));  // INT_MIN / -1 wraps
+    return a / b;  // truncates toward zero, as the spec asks
   } else {
     return a / b;
   }
@@ -91,41 +144,141 @@ C int_pow(C base, C exp) {
   if constexpr (std::is_integral_v<C>) {
     if constexpr (std::is_signed_v<C>)
       if (exp < 0) return base == 1 ? 1 : (base == C(-1) ? ((exp & 1) ? C(-1) : C(1)) : 0);
-    C result = 1;
     using U = std::make_unsigned_t<C>;
-    U e = U(exp);
-    C b = base;
+    U result = 1, b = U(base), e = U(exp);
     while (e) {
-      if (e & 1) result = C(U(result) * U(b));
-      b = C(U(b) * U(b));
+      if (e & 1) result = U(result * b);
+      b = U(b * b);
       e >>= 1;
     }
-    return result;
+    return C(result);
   } else {
     return C(std::pow(base, exp));
   }
 }
 
+template <typename C>
+C prelu_value(C x, C slope) {
+  if constexpr (std::is_integral_v<C>)
+    return x < 0 ? C(wrap_t<C>(x) * wrap_t<C>(slope)) : x;
+  else
+    return x < 0 ? x * slope : x;
+}
+
+void register_arithmetic(CpuKernelRegistry& r) {
+  r.add("add", binary_kernel<false>(
+                   kVisitAny, []<typename C>(C a, C b) { return C(wrap_t<C>(a) + wrap_t<C>(b)); }));
+  r.add("sub", binary_kernel<false>(
+                   kVisitAny, []<typename C>(C a, C b) { return C(wrap_t<C>(a) - wrap_t<C>(b)); }));
+  r.add("mul", binary_kernel<false>(
+                   kVisitAny, []<typename C>(C a, C b) { return C(wrap_t<C>(a) * wrap_t<C>(b)); }));
+  r.add("div",
+        binary_kernel<false>(kVisitAny, []<typename C>(C a, C b) { return safe_div(a, b); }));
+  // max/min propagate a NaN in either operand, as IEEE maximum/minimum do.
+  r.add("max", binary_kernel<false>(kVisitAny, []<typename C>(C a, C b) -> C {
+          if constexpr (std::is_floating_point_v<C>)
+            if (b != b) return b;
+          return a < b ? b : a;
+        }));
+  r.add("min", binary_kernel<false>(kVisitAny, []<typename C>(C a, C b) -> C {
+          if constexpr (std::is_floating_point_v<C>)
+            if (b != b) return b;
+          return b < a ? b : a;
+        }));
+  r.add("pow", binary_kernel<false>(kVisitAny, []<typename C>(C a, C b) { return int_pow(a, b); }));
+  r.add("prelu",
+        binary_kernel<false>(kVisitSigned, []<typename C>(C x, C s) { return prelu_value(x, s); }));
+}
+
+void register_logical(CpuKernelRegistry& r) {
+  r.add("equal",
+        binary_kernel<true>(kVisitAny, []<typename C>(C a, C b) { return uint8_t(a == b); }));
+  r.add("notEqual",
+        binary_kernel<true>(kVisitAny, []<typename C>(C a, C b) { return uint8_t(a != b); }));
+  r.add("greater",
+        binary_kernel<true>(kVisitAny, []<typename C>(C a, C b) { return uint8_t(a > b); }));
+  r.add("greaterOrEqual",
+        binary_kernel<true>(kVisitAny, []<typename C>(C a, C b) { return uint8_t(a >= b); }));
+  r.add("lesser",
+        binary_kernel<true>(kVisitAny, []<typename C>(C a, C b) { return uint8_t(a < b); }));
+  r.add("lesserOrEqual",
+        binary_kernel<true>(kVisitAny, []<typename C>(C a, C b) { return uint8_t(a <= b); }));
+  r.add("logicalAnd", binary_kernel<true>(kVisitUint8, []<typename C>(C a, C b) {
+          return uint8_t((a != 0) & (b != 0));
+        }));
+  r.add("logicalOr", binary_kernel<true>(kVisitUint8, []<typename C>(C a, C b) {
+          return uint8_t((a != 0) | (b != 0));
+        }));
+  r.add("logicalXor", binary_kernel<true>(kVisitUint8, []<typename C>(C a, C b) {
+          return uint8_t((a != 0) ^ (b != 0));
+        }));
+  r.add("logicalNot", [](const KernelContext&) {
+    return make_kernel([](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {
+      if (in[0]->data_type() != DataType::uint8) unexpected_type(in[0]->data_type());
+      map_unary<uint8_t>(*in[0], *out[0], [](uint8_t a) { return uint8_t(a == 0); });
+    });
+  });
+}
+
+// where only selects, so values are moved as raw bits of their size (half needs no math).
+template <typename V>
+void select_values(const BroadcastPlan& plan, const Tensor& cond, const Tensor& t, const Tensor& f,
+                   Tensor& out) {
+  const uint8_t* pc = cond.data_as<uint8_t>();
+  const V* pt = static_cast<const V*>(t.data());
+  const V* pf = static_cast<const V*>(f.data());
+  V* po = static_cast<V*>(out.data());
+  size_t sc = plan.inner_step[0], st = plan.inner_step[1], sf = plan.inner_step[2];
+  parallel_for(plan.total, kElementwiseGrain, [&](size_t begin, size_t end) {
+    for_each_row_segment(plan, begin, end, [&](size_t row, size_t first, size_t n) {
+      const uint8_t* c = pc + plan.row_offset(0, row) + first * sc;
+      const V* x = pt + plan.row_offset(1, row) + first * st;
+      const V* y = pf + plan.row_offset(2, row) + first * sf;
+      V* o = po + row * plan.inner + first;
+      // Both values are loaded and blended by a mask: a conditional load (c ? x[i] : y[i])
+      // would vectorize only as slow masked loads.
+      if (sc && st && sf) {
+        for (size_t i = 0; i < n; ++i) {
+          V m = V(V(0) - V(c[i] != 0));
+          o[i] = V((x[i] & m) | (y[i] & V(~m)));
+        }
+      } else {
+        for (size_t i = 0; i < n; ++i) {
+          V m = V(V(0) - V(c[i * sc] != 0));
+          o[i] = V((x[i * st] & m) | (y[i * sf] & V(~m)));
+        }
+      }
+    });
+  });
+}
+
+void register_where(CpuKernelRegistry& r) {
+  r.add("where", [](const KernelContext& cx) {
+    BroadcastPlan plan = make_broadcast_plan(input_shapes(cx), cx.outputs[0]->shape);
+    return make_kernel(
+        [plan](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {
+          switch (element_size(in[1]->data_type())) {
+            case 1:
+              return select_values<uint8_t>(plan, *in[0], *in[1], *in[2], *out[0]);
+            case 2:
+              return select_values<uint16_t>(plan, *in[0], *in[1], *in[2], *out[0]);
+            case 4:
+              return select_values<uint32_t>(plan, *in[0], *in[1], *in[2], *out[0]);
+            default:
+              return select_values<uint64_t>(plan, *in[0], *in[1], *in[2], *out[0]);
+          }
+        });
+  });
+}
+
 }  // namespace
 
 void register_elementwise_kernels(CpuKernelRegistry& r) {
-  // Integer add/sub/mul wrap around in two's complement, as WebNN implementations do.
-  r.add("add", binary_kernel([]<typename C>(C a, C b) -> C {
-          if constexpr (std::is_integral_v<C>) return C(std::make_unsigned_t<C>(a) + std::make_unsigned_t<C>(b));
-          else return a + b;
-        }));
-  r.add("sub", binary_kernel([]<typename C>(C a, C b) -> C {
-          if constexpr (std::is_integral_v<C>) return C(std::make_unsigned_t<C>(a) - std::make_unsigned_t<C>(b));
-          else return a - b;
-        }));
-  r.add("mul", binary_kernel([]<typename C>(C a, C b) -> C {
-          if constexpr (std::is_integral_v<C>) return C(std::make_unsigned_t<C>(a) * std::make_unsigned_t<C>(b));
-          else return a * b;
-        }));
-  r.add("div", binary_kernel([]<typename C>(C a, C b) -> C { return safe_div(a, b); }));
-  r.add("max", binary_kernel([]<typename C>(C a, C b) -> C { return a > b ? a : b; }));
-  r.add("min", binary_kernel([]<typename C>(C a, C b) -> C { return a < b ? a : b; }));
-  r.add("pow", binary_kernel([]<typename C>(C a, C b) -> C { return int_pow(a, b); }));
+  register_arithmetic(r);
+  register_logical(r);
+  register_where(r);
+  register_elementwise_unary_kernels(r);
+  register_elementwise_cast_kernels(r);
 }
 
 }  // namespace cppnn::detail

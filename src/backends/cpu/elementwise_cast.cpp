@@ -1,0 +1,85 @@
+// CPU kernel of cast between every pair of the eight data types. The spec fixes in-range
+// values (nearest representable for float targets, truncation for float -> integer, the same
+// value between integers) and integer -> integer overflow (the lowest bits, two's
+// complement). Where it leaves the result to the implementation (float -> integer out of
+// range), values saturate to the target's range and NaN becomes 0.
+#include <cstring>
+#include <limits>
+
+#include "backends/cpu/elementwise_loops.h"
+
+namespace cppnn::detail {
+
+namespace {
+
+template <typename To>
+To float_to_int(float f) {
+  using L = std::numeric_limits<To>;
+  // min and max + 1 are powers of two (or 0), so both are exact in float.
+  constexpr float lo = float(L::min());
+  constexpr float hi = 2.0f * float(To(1) << (L::digits - 1));
+  if (f != f) return To(0);
+  if (f <= lo) return L::min();
+  if (f >= hi) return L::max();
+  return To(f);  // in range: truncates toward zero
+}
+
+// One value of a non-half type From to a non-half type To, or to float on the way to half.
+template <typename To, typename From>
+To convert(From v) {
+  if constexpr (std::is_floating_point_v<To>)
+    return To(v);  // int -> float rounds to nearest; float -> float is exact or rounds
+  else if constexpr (std::is_floating_point_v<From>)
+    return float_to_int<To>(v);
+  else
+    return To(v);  // int -> int keeps the lowest bits (C++20 defines it as modular)
+}
+
+template <typename From, typename To>
+void cast_range(const From* in, To* out, size_t begin, size_t end) {
+  if constexpr (std::is_same_v<From, half>) {
+    float buf[kHalfBlock];
+    for (size_t i = begin; i < end; i += kHalfBlock) {
+      size_t m = std::min(kHalfBlock, end - i);
+      halves_to_floats(in + i, buf, m);
+      for (size_t j = 0; j < m; ++j) out[i + j] = convert<To>(buf[j]);
+    }
+  } else if constexpr (std::is_same_v<To, half>) {
+    // Every integer a float rounds inexactly is beyond float16's range, so rounding through
+    // float gives the nearest float16 (or infinity) without a double-rounding error.
+    float buf[kHalfBlock];
+    for (size_t i = begin; i < end; i += kHalfBlock) {
+      size_t m = std::min(kHalfBlock, end - i);
+      for (size_t j = 0; j < m; ++j) buf[j] = float(in[i + j]);
+      floats_to_halves(buf, out + i, m);
+    }
+  } else {
+    for (size_t i = begin; i < end; ++i) out[i] = convert<To>(in[i]);
+  }
+}
+
+}  // namespace
+
+void register_elementwise_cast_kernels(CpuKernelRegistry& r) {
+  r.add("cast", [](const KernelContext&) {
+    return make_kernel([](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {
+      DataType from = in[0]->data_type(), to = out[0]->data_type();
+      if (from == to) {
+        std::memcpy(out[0]->data(), in[0]->data(), in[0]->byte_size());
+        return;
+      }
+      visit_type(from, [&]<typename From>() {
+        visit_type(to, [&]<typename To>() {
+          if constexpr (!std::is_same_v<From, To>) {
+            const From* src = in[0]->data_as<From>();
+            To* dst = out[0]->data_as<To>();
+            parallel_for(in[0]->element_count(), kElementwiseGrain,
+                         [=](size_t begin, size_t end) { cast_range(src, dst, begin, end); });
+          }
+        });
+      });
+    });
+  });
+}
+
+}  // namespace cppnn::detail

@@ -1,0 +1,144 @@
+// CPU kernels of the one-input element-wise ops: unary math, activations, clamp, identity.
+// float32 loops call the float overloads of <cmath> directly so they stay simple loops;
+// float16 runs the same float loop on widened blocks (see map_unary).
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "backends/cpu/elementwise_loops.h"
+
+namespace cppnn::detail {
+
+namespace {
+
+// A kernel for an op defined on float32 and float16: op maps float to float.
+template <typename Op>
+std::unique_ptr<CpuKernel> float_kernel(Op op) {
+  return make_kernel([op](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {
+    visit_float_type(in[0]->data_type(), [&]<typename T>() { map_unary<T>(*in[0], *out[0], op); });
+  });
+}
+
+template <typename Op>
+KernelFactory float_factory(Op op) {
+  return [op](const KernelContext&) { return float_kernel(op); };
+}
+
+// A kernel for abs, neg, sign, relu: op is a generic lambda over the compute type.
+template <typename Op>
+KernelFactory signed_factory(Op op) {
+  return [op](const KernelContext&) {
+    return make_kernel([op](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {
+      visit_signed_type(in[0]->data_type(), [&]<typename T>() {
+        using C = compute_t<T>;
+        map_unary<T>(*in[0], *out[0], [op](C x) { return op.template operator()<C>(x); });
+      });
+    });
+  };
+}
+
+// Integer negation wraps (-INT_MIN is INT_MIN), as two's complement hardware does.
+template <typename C>
+C negate(C x) {
+  if constexpr (std::is_integral_v<C>)
+    return C(std::make_unsigned_t<C>(0) - std::make_unsigned_t<C>(x));
+  else
+    return -x;
+}
+
+// A clamp bound (a double attribute, already cast to the type by the op's validation,
+// infinite when absent) as a value of compute type C, saturating where C cannot hold it.
+template <typename C>
+C bound_as(double v) {
+  if constexpr (std::is_floating_point_v<C>) {
+    return C(v);
+  } else {
+    if (v <= double(std::numeric_limits<C>::lowest())) return std::numeric_limits<C>::lowest();
+    if (v >= double(std::numeric_limits<C>::max())) return std::numeric_limits<C>::max();
+    return C(v);
+  }
+}
+
+void register_math(CpuKernelRegistry& r) {
+  r.add("ceil", float_factory([](float x) { return std::ceil(x); }));
+  r.add("floor", float_factory([](float x) { return std::floor(x); }));
+  r.add("cos", float_factory([](float x) { return std::cos(x); }));
+  r.add("sin", float_factory([](float x) { return std::sin(x); }));
+  r.add("tan", float_factory([](float x) { return std::tan(x); }));
+  r.add("erf", float_factory([](float x) { return std::erf(x); }));
+  r.add("exp", float_factory([](float x) { return std::exp(x); }));
+  r.add("log", float_factory([](float x) { return std::log(x); }));
+  r.add("sqrt", float_factory([](float x) { return std::sqrt(x); }));
+  r.add("reciprocal", float_factory([](float x) { return 1.0f / x; }));
+
+  r.add("abs", signed_factory([]<typename C>(C x) {
+          if constexpr (std::is_floating_point_v<C>)
+            return std::abs(x);  // clears the sign of -0 too
+          else
+            return x < 0 ? negate(x) : x;
+        }));
+  r.add("neg", signed_factory([]<typename C>(C x) { return negate(x); }));
+  // The spec: 1 if > 0, -1 if < 0, and 0 otherwise (so NaN gives 0).
+  r.add("sign", signed_factory([]<typename C>(C x) { return C(int(x > 0) - int(x < 0)); }));
+
+  r.add("identity", [](const KernelContext&) {
+    return make_kernel([](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {
+      std::memcpy(out[0]->data(), in[0]->data(), in[0]->byte_size());
+    });
+  });
+}
+
+void register_activations(CpuKernelRegistry& r) {
+  // x < 0 rather than max(x, 0) so a NaN input stays NaN.
+  r.add("relu", signed_factory([]<typename C>(C x) { return x < 0 ? C(0) : x; }));
+  r.add("sigmoid", float_factory([](float x) { return 1.0f / (1.0f + std::exp(-x)); }));
+  r.add("tanh", float_factory([](float x) { return std::tanh(x); }));
+  r.add("gelu", float_factory([](float x) {
+          return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
+        }));
+  // ln(1 + e^x) rewritten so large |x| neither overflows nor loses the small term.
+  r.add("softplus", float_factory([](float x) {
+          return std::max(x, 0.0f) + std::log1p(std::exp(-std::abs(x)));
+        }));
+  r.add("softsign", float_factory([](float x) { return x / (1.0f + std::abs(x)); }));
+  r.add("hardSwish", float_factory([](float x) {
+          return x * std::max(0.0f, std::min(6.0f, x + 3.0f)) * (1.0f / 6.0f);
+        }));
+  r.add("elu", [](const KernelContext& cx) {
+    float alpha = float(cx.node.attrs.f("alpha"));
+    return float_kernel([alpha](float x) { return x > 0 ? x : alpha * std::expm1(x); });
+  });
+  r.add("leakyRelu", [](const KernelContext& cx) {
+    float alpha = float(cx.node.attrs.f("alpha"));
+    return float_kernel([alpha](float x) { return x < 0 ? alpha * x : x; });
+  });
+  r.add("hardSigmoid", [](const KernelContext& cx) {
+    float alpha = float(cx.node.attrs.f("alpha")), beta = float(cx.node.attrs.f("beta"));
+    return float_kernel(
+        [alpha, beta](float x) { return std::max(0.0f, std::min(1.0f, alpha * x + beta)); });
+  });
+  r.add("linear", [](const KernelContext& cx) {
+    float alpha = float(cx.node.attrs.f("alpha")), beta = float(cx.node.attrs.f("beta"));
+    return float_kernel([alpha, beta](float x) { return alpha * x + beta; });
+  });
+  r.add("clamp", [](const KernelContext& cx) {
+    double lo = cx.node.attrs.f("minValue"), hi = cx.node.attrs.f("maxValue");
+    return make_kernel(
+        [lo, hi](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {
+          visit_type(in[0]->data_type(), [&]<typename T>() {
+            using C = compute_t<T>;
+            C l = bound_as<C>(lo), h = bound_as<C>(hi);
+            map_unary<T>(*in[0], *out[0], [l, h](C x) { return std::min(std::max(x, l), h); });
+          });
+        });
+  });
+}
+
+}  // namespace
+
+void register_elementwise_unary_kernels(CpuKernelRegistry& r) {
+  register_math(r);
+  register_activations(r);
+}
+
+}  // namespace cppnn::detail
