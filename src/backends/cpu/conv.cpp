@@ -1,5 +1,233 @@
-#include "backends/cpu/kernel.h"
+// CPU kernels of conv2d and convTranspose2d on oneDNN. The primitive is created once per node;
+// constant filters and biases are packed once into the layout it wants; a run only moves the
+// activations (when the primitive's layout differs from the graph's) and executes.
+#include <string>
+
+#include "backends/cpu/onednn.h"
 
 namespace cppnn::detail {
-void register_conv_kernels(CpuKernelRegistry&) {}
+
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using onednn::Staged;
+
+struct ConvShape {
+  bool transposed = false;
+  bool nhwc = false;
+  int64_t n = 0, c = 0, h = 0, w = 0;   // input
+  int64_t o = 0, oh = 0, ow = 0;        // output
+  int64_t kh = 0, kw = 0, groups = 1;
+  std::string filter_layout;
+  memory::dims strides, dilations, pad_l, pad_r;
+};
+
+ConvShape conv_shape(const KernelContext& cx, bool transposed) {
+  const Attrs& a = cx.node.attrs;
+  ConvShape s;
+  s.transposed = transposed;
+  s.nhwc = a.s("inputLayout") == "nhwc";
+  const Dims& in = cx.inputs[0]->shape;
+  const Dims& f = cx.inputs[1]->shape;
+  const Dims& out = cx.outputs[0]->shape;
+  s.n = in[0];
+  s.c = s.nhwc ? in[3] : in[1];
+  s.h = s.nhwc ? in[1] : in[2];
+  s.w = s.nhwc ? in[2] : in[3];
+  s.o = s.nhwc ? out[3] : out[1];
+  s.oh = s.nhwc ? out[1] : out[2];
+  s.ow = s.nhwc ? out[2] : out[3];
+  s.filter_layout = a.s("filterLayout");
+  // Every filter layout keeps height before width; find where they start.
+  size_t hpos = (s.filter_layout == "oihw" || s.filter_layout == "iohw") ? 2
+                : (s.filter_layout == "hwio" || s.filter_layout == "hwoi") ? 0 : 1;
+  s.kh = f[hpos];
+  s.kw = f[hpos + 1];
+  s.groups = a.i("groups");
+  const auto& p = a.ints("padding");
+  const auto& st = a.ints("strides");
+  const auto& d = a.ints("dilations");
+  s.strides = {st[0], st[1]};
+  s.dilations = {d[0] - 1, d[1] - 1};  // oneDNN counts the holes, not the step
+  s.pad_l = {p[0], p[2]};
+  s.pad_r = {p[1], p[3]};
+  return s;
+}
+
+// The filter as oneDNN's logical (g,) o, i, h, w with the strides of the graph's layout.
+memory::desc user_filter_desc(const ConvShape& s) {
+  int64_t G = s.groups, Og = s.o / G, Ig = s.c / G, KH = s.kh, KW = s.kw;
+  int64_t so = 0, si = 0, sh = 0, sw = 0, sg = 0;
+  const std::string& l = s.filter_layout;
+  if (!s.transposed) {
+    // Dimension "i" of a conv2d filter holds inputChannels / groups; "o" all outputs.
+    if (l == "oihw") so = Ig * KH * KW, si = KH * KW, sh = KW, sw = 1;
+    else if (l == "hwio") so = 1, si = s.o, sw = Ig * s.o, sh = KW * Ig * s.o;
+    else if (l == "ohwi") si = 1, sw = Ig, sh = KW * Ig, so = KH * KW * Ig;
+    else /* ihwo */ so = 1, sw = s.o, sh = KW * s.o, si = KH * KW * s.o;
+    sg = Og * so;
+  } else {
+    // Dimension "i" of a convTranspose2d filter holds all inputs; "o" outputChannels / groups.
+    if (l == "iohw") si = Og * KH * KW, so = KH * KW, sh = KW, sw = 1;
+    else if (l == "hwoi") si = 1, so = s.c, sw = Og * s.c, sh = KW * Og * s.c;
+    else /* ohwi */ si = 1, sw = s.c, sh = KW * s.c, so = KH * KW * s.c;
+    sg = Ig * si;
+  }
+  if (G == 1) return memory::desc({s.o, s.c, KH, KW}, memory::data_type::f32, {so, si, sh, sw});
+  return memory::desc({G, Og, Ig, KH, KW}, memory::data_type::f32, {sg, so, si, sh, sw});
+}
+
+memory::dims filter_dims(const ConvShape& s) {
+  if (s.groups == 1) return {s.o, s.c, s.kh, s.kw};
+  return {s.groups, s.o / s.groups, s.c / s.groups, s.kh, s.kw};
+}
+
+dnnl::primitive_desc make_pd(const ConvShape& s, tag io, bool bias,
+                             const dnnl::primitive_attr& attr) {
+  using dt = memory::data_type;
+  memory::desc src({s.n, s.c, s.h, s.w}, dt::f32, io);
+  memory::desc dst({s.n, s.o, s.oh, s.ow}, dt::f32, io);
+  memory::desc wei(filter_dims(s), dt::f32, tag::any);
+  memory::desc b = bias ? memory::desc({s.o}, dt::f32, tag::a) : memory::desc();
+  const auto& e = onednn::engine();
+  if (s.transposed) {
+    dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                        dnnl::algorithm::deconvolution_direct, src, wei, b, dst,
+                                        s.strides, s.dilations, s.pad_l, s.pad_r);
+    return dnnl::deconvolution_forward::primitive_desc(d, attr, e);
+  }
+  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                    dnnl::algorithm::convolution_direct, src, wei, b, dst,
+                                    s.strides, s.dilations, s.pad_l, s.pad_r);
+  return dnnl::convolution_forward::primitive_desc(d, attr, e);
+}
+
+bool slow(const dnnl::primitive_desc& pd) {
+  std::string impl = pd.impl_info_str();
+  return impl.find("ref") != std::string::npos || impl.find("gemm") != std::string::npos;
+}
+
+// On plain nchw oneDNN 2.6 runs convolutions through im2col + gemm (with element-wise post-ops
+// in a slow separate pass) or a reference loop: an order of magnitude slower than its direct
+// kernels on nhwc. So an nchw graph gets an nhwc primitive and the activations are transposed
+// in and out (Staged does it faster than oneDNN's reorder); only when nhwc has no direct kernel
+// either does oneDNN choose a layout (any) and reorder to it.
+dnnl::primitive_desc choose_pd(const ConvShape& s, bool bias, const dnnl::primitive_attr& attr) {
+  dnnl::primitive_desc own = make_pd(s, s.nhwc ? tag::nhwc : tag::nchw, bias, attr);
+  if (!slow(own)) return own;
+  if (!s.nhwc) {
+    dnnl::primitive_desc nhwc = make_pd(s, tag::nhwc, bias, attr);
+    if (!slow(nhwc)) return nhwc;
+  }
+  dnnl::primitive_desc any = make_pd(s, tag::any, bias, attr);
+  std::string impl = any.impl_info_str();
+  return impl.find("ref") != std::string::npos ? own : any;
+}
+
+// A pointwise convolution on nchw is, per image, the matrix product filter[o, c] x x[c, h*w]:
+// oneDNN's matmul runs it on the graph's layout with no transposes, faster than an nhwc
+// convolution plus the transposes once the image is large enough to feed the product.
+bool pointwise_as_matmul(const ConvShape& s) {
+  return !s.transposed && !s.nhwc && s.kh == 1 && s.kw == 1 && s.groups == 1 &&
+         s.strides == memory::dims{1, 1} && s.pad_l == memory::dims{0, 0} &&
+         s.pad_r == memory::dims{0, 0} && s.oh * s.ow >= 256;
+}
+
+class ConvKernel final : public CpuKernel {
+ public:
+  ConvKernel(const KernelContext& cx, bool transposed) : stream_(onednn::engine()) {
+    ConvShape s = conv_shape(cx, transposed);
+    bool half = cx.inputs[0]->data_type == DataType::float16;
+    has_bias_ = cx.inputs.size() > 2 && cx.inputs[2];
+    residual_ = cx.inputs.size() > 3 && cx.inputs[3];
+    using dt = memory::data_type;
+    memory::desc bias_user({s.o}, dt::f32, tag::a);
+    if (pointwise_as_matmul(s)) {
+      int64_t pixels = s.h * s.w;
+      // The filter is matmul's left operand (broadcast over images), the image its right.
+      memory::desc filter_user({1, s.o, s.c}, dt::f32,
+                               s.filter_layout == "oihw" || s.filter_layout == "ohwi"
+                                   ? memory::dims{s.o * s.c, s.c, 1}
+                                   : memory::dims{s.o * s.c, 1, s.o});
+      memory::desc image({s.n, s.c, pixels}, dt::f32, tag::abc);
+      memory::desc out({s.n, s.o, pixels}, dt::f32, tag::abc);
+      memory::desc filter_want({1, s.o, s.c}, dt::f32, tag::abc);
+      bias_user = memory::desc({1, s.o, 1}, dt::f32, tag::abc);  // a per-row binary add
+      dnnl::post_ops ops;
+      if (has_bias_) ops.append_binary(dnnl::algorithm::binary_add, bias_user);
+      if (residual_) ops.append_sum(1.f);
+      onednn::append_activation(ops, cx.node.attrs);
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(ops);
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(filter_want, image, out), attr,
+                                      onednn::engine());
+      prim_ = dnnl::matmul(pd);
+      image_arg_ = DNNL_ARG_WEIGHTS, filter_arg_ = DNNL_ARG_SRC;
+      bias_arg_ = DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1;
+      init(image, image, out, out, filter_user, filter_want, bias_user, bias_user, half, cx);
+      return;
+    }
+    dnnl::primitive_attr attr = onednn::make_attr(cx.node.attrs, residual_);
+    dnnl::primitive_desc pd = choose_pd(s, has_bias_, attr);
+    prim_ = dnnl::primitive(pd);
+    tag io = s.nhwc ? tag::nhwc : tag::nchw;
+    init(memory::desc({s.n, s.c, s.h, s.w}, dt::f32, io), pd.src_desc(0),
+         memory::desc({s.n, s.o, s.oh, s.ow}, dt::f32, io), pd.dst_desc(0), user_filter_desc(s),
+         pd.weights_desc(0), bias_user, pd.weights_desc(1), half, cx);
+  }
+
+  void run(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override {
+    onednn::guarded("conv", [&] {
+      std::unordered_map<int, memory> args;
+      args[image_arg_] = src_.load(in[0]->data(), stream_);
+      args[filter_arg_] = filter_.get(in[1], stream_);
+      if (has_bias_) args[bias_arg_] = bias_.get(in[2], stream_);
+      args[DNNL_ARG_DST] = dst_.target(out[0]->data());
+      if (residual_) residual_in_.load(in[3]->data(), stream_);
+      prim_.execute(stream_, args);
+      dst_.store(out[0]->data(), stream_);
+      stream_.wait();
+    }, ErrorKind::OperationError);
+  }
+
+ private:
+  // Each operand as the graph holds it (user) and as the primitive wants it.
+  void init(const memory::desc& src_user, const memory::desc& src_want,
+            const memory::desc& dst_user, const memory::desc& dst_want,
+            const memory::desc& filter_user, const memory::desc& filter_want,
+            const memory::desc& bias_user, const memory::desc& bias_want, bool half,
+            const KernelContext& cx) {
+    src_ = Staged(src_user, src_want, half, Staged::Direction::in);
+    dst_ = Staged(dst_user, dst_want, half, Staged::Direction::out);
+    if (residual_)
+      residual_in_ = Staged(dst_user, dst_want, half, Staged::Direction::in, &dst_.memory());
+    filter_ = onednn::Weights(filter_user, filter_want, half, cx.constants[1]);
+    if (has_bias_) bias_ = onednn::Weights(bias_user, bias_want, half, cx.constants[2]);
+  }
+
+  dnnl::stream stream_;
+  dnnl::primitive prim_;
+  int image_arg_ = DNNL_ARG_SRC, filter_arg_ = DNNL_ARG_WEIGHTS, bias_arg_ = DNNL_ARG_BIAS;
+  Staged src_, dst_, residual_in_;
+  onednn::Weights filter_, bias_;
+  bool has_bias_ = false, residual_ = false;
+};
+
+KernelFactory conv_factory(bool transposed) {
+  return [transposed](const KernelContext& cx) -> std::unique_ptr<CpuKernel> {
+    return onednn::guarded(transposed ? "convTranspose2d" : "conv2d", [&] {
+      return std::make_unique<ConvKernel>(cx, transposed);
+    });
+  };
+}
+
+}  // namespace
+
+void register_conv_kernels(CpuKernelRegistry& r) {
+  r.add("conv2d", conv_factory(false));
+  r.add("convTranspose2d", conv_factory(true));
+  register_matmul_kernels(r);
+}
+
 }  // namespace cppnn::detail

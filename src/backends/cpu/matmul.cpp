@@ -1,0 +1,197 @@
+// CPU kernels of matmul and gemm on oneDNN's matmul primitive, created once per node; a
+// constant right-hand side is packed once into the layout the primitive prefers.
+#include <algorithm>
+#include <numeric>
+
+#include "backends/cpu/onednn.h"
+
+namespace cppnn::detail {
+
+namespace {
+
+using dnnl::memory;
+using dt = memory::data_type;
+using onednn::Staged;
+
+memory::dims row_major_strides(const memory::dims& dims) {
+  memory::dims s(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;) s[i - 1] = s[i] * dims[i];
+  return s;
+}
+
+memory::desc plain(const memory::dims& dims) {
+  return memory::desc(dims, dt::f32, row_major_strides(dims));
+}
+
+// A matrix stored transposed: logical [rows, cols], stored [cols, rows].
+memory::desc transposed(int64_t rows, int64_t cols) {
+  return memory::desc({rows, cols}, dt::f32, memory::dims{1, rows});
+}
+
+int64_t product(const Dims& d, size_t begin, size_t end) {
+  return std::accumulate(d.begin() + long(begin), d.begin() + long(end), int64_t(1),
+                         std::multiplies<>());
+}
+
+// Spec ranks are unbounded; oneDNN takes at most DNNL_MAX_NDIMS.
+void check_supported_rank(size_t rank) {
+  if (rank > DNNL_MAX_NDIMS)
+    fail(ErrorKind::NotSupportedError, "matmul of rank " + std::to_string(rank) +
+                                           " exceeds the CPU backend's limit of " +
+                                           std::to_string(DNNL_MAX_NDIMS));
+}
+
+class MatmulKernel final : public CpuKernel {
+ public:
+  MatmulKernel(const KernelContext& cx, bool gemm)
+      : stream_(onednn::engine()), op_(gemm ? "gemm" : "matmul") {
+    const Attrs& attrs = cx.node.attrs;
+    half_ = cx.inputs[0]->data_type == DataType::float16;
+    const Dims& out = cx.outputs[0]->shape;
+    memory::desc a_user, b_user, dst_user;
+    dnnl::primitive_attr attr;
+    memory::desc bias_user;
+    const Tensor* bias_data = nullptr;
+    std::vector<float> folded_c;  // gemm's beta * c as a bias row, when that is exact
+
+    if (gemm) {
+      int64_t m = out[0], n = out[1];
+      int64_t k = attrs.b("aTranspose") ? cx.inputs[0]->shape[0] : cx.inputs[0]->shape[1];
+      a_user = attrs.b("aTranspose") ? transposed(m, k) : plain({m, k});
+      b_user = attrs.b("bTranspose") ? transposed(k, n) : plain({k, n});
+      dst_user = plain({m, n});
+      float alpha = float(attrs.f("alpha")), beta = float(attrs.f("beta"));
+      const OperandDescriptor* c = cx.inputs.size() > 2 ? cx.inputs[2] : nullptr;
+      const Tensor* c_const = cx.inputs.size() > 2 ? cx.constants[2] : nullptr;
+      if (c && beta != 0.f) {
+        c_rows_ = c->shape.size() == 2 ? c->shape[0] : 1;
+        c_cols_ = c->shape.empty() ? 1 : c->shape.back();
+        // A constant row (or scalar) with alpha 1 rides on the bias, which needs no copy.
+        if (c_const && c_rows_ == 1 && alpha == 1.f) {
+          std::vector<double> v = c_const->to_doubles();
+          folded_c.resize(size_t(n));
+          for (int64_t j = 0; j < n; ++j) folded_c[size_t(j)] = float(beta * v[c_cols_ == 1 ? 0 : size_t(j)]);
+          bias_user = memory::desc({1, n}, dt::f32, memory::dims{n, 1});
+        } else {
+          c_sum_ = true;
+          m_ = m, n_ = n;
+        }
+      }
+      dnnl::post_ops ops;
+      if (c_sum_) ops.append_sum(beta);
+      onednn::append_activation(ops, attrs);
+      attr.set_post_ops(ops);
+      if (alpha != 1.f) attr.set_output_scales(0, {alpha});
+    } else {
+      const Dims& a = cx.inputs[0]->shape;
+      const Dims& b = cx.inputs[1]->shape;
+      size_t rank = out.size();
+      int64_t k = a.back(), n = out.back();
+      bool b_unbatched = product(b, 0, b.size() - 2) == 1;
+      if (b_unbatched) {
+        // Every row of every batch of `a` meets the same matrix: one large 2-D product.
+        int64_t rows = product(a, 0, a.size() - 1);
+        a_user = plain({rows, k});
+        b_user = plain({k, n});
+        dst_user = plain({rows, n});
+      } else {
+        check_supported_rank(rank);
+        auto padded = [rank](const Dims& d) {
+          memory::dims p(rank - d.size(), 1);
+          p.insert(p.end(), d.begin(), d.end());
+          return p;
+        };
+        a_user = plain(padded(a));
+        b_user = plain(padded(b));
+        dst_user = plain(memory::dims(out.begin(), out.end()));
+      }
+      if (cx.inputs.size() > 2 && cx.inputs[2]) {
+        memory::dims bd(size_t(dst_user.data.ndims), 1);
+        bd.back() = n;
+        bias_user = plain(bd);
+        bias_data = cx.constants[2];
+      }
+      attr = onednn::make_attr(attrs, false);
+    }
+
+    has_bias_ = !bias_user.is_zero();
+    memory::desc b_want = cx.constants[1]
+                              ? memory::desc(b_user.dims(), dt::f32, memory::format_tag::any)
+                              : b_user;
+    dnnl::matmul::desc d = has_bias_ ? dnnl::matmul::desc(a_user, b_want, bias_user, dst_user)
+                                     : dnnl::matmul::desc(a_user, b_want, dst_user);
+    dnnl::matmul::primitive_desc pd(d, attr, onednn::engine());
+    prim_ = dnnl::matmul(pd);
+
+    a_ = Staged(a_user, pd.src_desc(), half_, Staged::Direction::in);
+    dst_ = Staged(dst_user, pd.dst_desc(), half_, Staged::Direction::out);
+    b_ = onednn::Weights(b_user, pd.weights_desc(), half_, cx.constants[1]);
+    if (!folded_c.empty()) {
+      bias_ = onednn::Weights();
+      bias_.packed = memory(bias_user, onednn::engine());
+      std::memcpy(bias_.packed.get_data_handle(), folded_c.data(), folded_c.size() * sizeof(float));
+      bias_.constant = true;
+    } else if (has_bias_) {
+      bias_ = onednn::Weights(bias_user, pd.bias_desc(), half_, bias_data);
+    }
+  }
+
+  void run(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override {
+    onednn::guarded(op_, [&] {
+      std::unordered_map<int, memory> args;
+      args[DNNL_ARG_SRC] = a_.load(in[0]->data(), stream_);
+      args[DNNL_ARG_WEIGHTS] = b_.get(in[1], stream_);
+      if (has_bias_) args[DNNL_ARG_BIAS] = bias_.get(in.size() > 2 ? in[2] : nullptr, stream_);
+      const memory& dst = dst_.target(out[0]->data());
+      args[DNNL_ARG_DST] = dst;
+      if (c_sum_) broadcast_c(*in[2], static_cast<float*>(dst.get_data_handle()));
+      prim_.execute(stream_, args);
+      dst_.store(out[0]->data(), stream_);
+      stream_.wait();
+    }, ErrorKind::OperationError);
+  }
+
+ private:
+  // Writes c, broadcast to [m, n], where the sum post-op will find it.
+  void broadcast_c(const Tensor& c, float* target) {
+    int64_t n = n_, rows = c_rows_, cols = c_cols_;
+    auto row_of = [&](int64_t i, float* dst) {
+      int64_t base = (rows == 1 ? 0 : i) * cols;
+      if (half_) {
+        const half* p = c.data_as<half>() + base;
+        for (int64_t j = 0; j < n; ++j) dst[j] = float(p[cols == 1 ? 0 : j]);
+      } else {
+        const float* p = c.data_as<float>() + base;
+        if (cols == 1) std::fill(dst, dst + n, p[0]);
+        else std::memcpy(dst, p, size_t(n) * sizeof(float));
+      }
+    };
+    parallel_for(size_t(m_), std::max<size_t>(1, 16384 / size_t(n)), [&](size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) row_of(int64_t(i), target + i * size_t(n));
+    });
+  }
+
+  dnnl::stream stream_;
+  const char* op_;
+  dnnl::primitive prim_;
+  Staged a_, dst_;
+  onednn::Weights b_, bias_;
+  bool half_ = false, has_bias_ = false, c_sum_ = false;
+  int64_t m_ = 0, n_ = 0, c_rows_ = 1, c_cols_ = 1;
+};
+
+KernelFactory matmul_factory(bool gemm) {
+  return [gemm](const KernelContext& cx) -> std::unique_ptr<CpuKernel> {
+    return onednn::guarded(gemm ? "gemm" : "matmul",
+                           [&] { return std::make_unique<MatmulKernel>(cx, gemm); });
+  };
+}
+
+}  // namespace
+
+void register_matmul_kernels(CpuKernelRegistry& r) {
+  r.add("matmul", matmul_factory(false));
+  r.add("gemm", matmul_factory(true));
+}
+
+}  // namespace cppnn::detail
