@@ -94,6 +94,10 @@ std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& gr
                                         const PassOptions& options) {
   auto g = std::make_shared<GraphIR>(*graph);
   if (options.fold_constants) fold_constants(*g);
+  if (options.channels_last) {
+    choose_channels_last(*g);
+    remove_dead_code(*g);
+  }
   if (options.fuse) fuse_producers(*g);
   remove_dead_code(*g);
   return g;

@@ -10,6 +10,7 @@ namespace cppnn::detail {
 struct PassOptions {
   bool fold_constants = true;
   bool fuse = true;
+  bool channels_last = true;
 };
 
 // Returns an optimized copy; the input graph is never changed (a Graph is immutable and
@@ -23,6 +24,8 @@ void fold_constants(GraphIR& graph);
 // conv2d / convTranspose2d / matmul / gemm absorb a following per-channel bias add,
 // a residual add (conv2d) and an activation, per the attribute contract in fusion.cpp.
 void fuse_producers(GraphIR& graph);
+// Runs NCHW conv2d / pool2d in NHWC and cancels the transposes that introduces.
+void choose_channels_last(GraphIR& graph);
 // Drops nodes and operands no output depends on, renumbering operands.
 void remove_dead_code(GraphIR& graph);
 

@@ -1,5 +1,7 @@
 // Compiler passes: the structure they produce and the values of the fused graph against
 // float64 references computed here.
+#include <algorithm>
+
 #include "compiler/passes.h"
 #include "test_support.h"
 
@@ -8,6 +10,9 @@ namespace {
 
 using detail::GraphIR;
 using testing::random_tensor;
+
+// Fusion tests look at the fused node alone, without the layout pass's transposes.
+const detail::PassOptions kNoLayout{true, true, false};
 
 std::vector<double> naive_conv_nchw(const Tensor& x, const Tensor& w, const std::vector<double>& bias,
                                     int64_t pad) {
@@ -54,7 +59,7 @@ TEST(Compiler, ConvBiasResidualReluFuseIntoOneNode) {
   Graph g = b.build({{"y", b.relu(res)}});
   ASSERT_EQ(g.node_count(), 4u);
 
-  auto opt = detail::optimize(g.ir_ptr());
+  auto opt = detail::optimize(g.ir_ptr(), kNoLayout);
   ASSERT_EQ(opt->nodes.size(), 1u);
   const detail::Node& n = opt->nodes[0];
   EXPECT_EQ(n.op, "conv2d");
@@ -77,7 +82,7 @@ TEST(Compiler, SharedIntermediateIsNotFused) {
   Operand conv = b.conv2d(x, b.constant(wt));
   // conv feeds both relu and the second output: fusing relu would change that output.
   Graph g = b.build({{"a", b.relu(conv)}, {"b", b.sigmoid(conv)}});
-  auto opt = detail::optimize(g.ir_ptr());
+  auto opt = detail::optimize(g.ir_ptr(), kNoLayout);
   EXPECT_EQ(opt->nodes.size(), 3u);
   EXPECT_FALSE(find_op(*opt, "conv2d")->attrs.has("activation"));
 }
@@ -91,7 +96,7 @@ TEST(Compiler, ClampAfterConvBecomesClampActivation) {
   c.min_value = 0;
   c.max_value = 6;
   Graph g = b.build({{"y", b.clamp(b.conv2d(x, b.constant(wt)), c)}});
-  auto opt = detail::optimize(g.ir_ptr());
+  auto opt = detail::optimize(g.ir_ptr(), kNoLayout);
   ASSERT_EQ(opt->nodes.size(), 1u);
   EXPECT_EQ(opt->nodes[0].attrs.s("activation"), "clamp");
   EXPECT_EQ(opt->nodes[0].attrs.f("activationMax"), 6.0);
@@ -107,7 +112,7 @@ TEST(Compiler, MatmulBiasGeluFuse) {
   Tensor bt = random_tensor(DataType::float32, {5}, -1, 1, 8);
   Operand a = b.input("a", DataType::float32, at.shape());
   Graph g = b.build({{"y", b.gelu(b.add(b.matmul(a, b.constant(wt)), b.constant(bt)))}});
-  auto opt = detail::optimize(g.ir_ptr());
+  auto opt = detail::optimize(g.ir_ptr(), kNoLayout);
   ASSERT_EQ(opt->nodes.size(), 1u);
   EXPECT_EQ(opt->nodes[0].attrs.s("activation"), "gelu");
   auto av = at.to_doubles(), wv = wt.to_doubles(), bv = bt.to_doubles();
@@ -127,11 +132,67 @@ TEST(Compiler, ConstantSubgraphsFold) {
   Operand c1 = b.constant(Tensor::from(DataType::float32, {3}, std::vector<float>{1, 2, 3}));
   Operand c2 = b.mul(c1, c1);  // constant: folds
   Graph g = b.build({{"y", b.add(x, c2)}});
-  auto opt = detail::optimize(g.ir_ptr());
+  auto opt = detail::optimize(g.ir_ptr(), kNoLayout);
   ASSERT_EQ(opt->nodes.size(), 1u);
   EXPECT_EQ(opt->nodes[0].op, "add");
   Tensor xt = Tensor::from(DataType::float32, {3}, std::vector<float>{1, 1, 1});
   testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), {2, 5, 10}, {0, 0});
+}
+
+size_t count_op(const GraphIR& g, const std::string& op) {
+  return size_t(std::count_if(g.nodes.begin(), g.nodes.end(),
+                              [&](const detail::Node& n) { return n.op == op; }));
+}
+
+TEST(Compiler, ChannelsLastChainKeepsOneTransposeAtEachEdge) {
+  // conv -> +bias -> relu -> conv -> +residual -> relu -> maxPool -> conv, all NCHW.
+  GraphBuilder b;
+  Tensor xt = random_tensor(DataType::float32, {2, 4, 7, 6}, -1, 1, 11);
+  Tensor w1 = random_tensor(DataType::float32, {4, 4, 3, 3}, -0.5, 0.5, 12);
+  Tensor w2 = random_tensor(DataType::float32, {4, 4, 1, 1}, -0.5, 0.5, 13);
+  Tensor w3 = random_tensor(DataType::float32, {3, 4, 1, 1}, -0.5, 0.5, 14);
+  Tensor bt = random_tensor(DataType::float32, {4, 1, 1}, -1, 1, 15);
+  Operand x = b.input("x", DataType::float32, xt.shape());
+  Conv2dOptions pad1;
+  pad1.padding = {1, 1, 1, 1};
+  Operand h = b.relu(b.add(b.conv2d(x, b.constant(w1), pad1), b.constant(bt)));
+  Operand r = b.relu(b.add(b.conv2d(h, b.constant(w2)), x));
+  Pool2dOptions po;
+  po.window_dimensions = {2, 2};
+  po.strides = {2, 2};
+  Operand y = b.conv2d(b.max_pool2d(r, po), b.constant(w3));
+  Graph g = b.build({{"y", y}});
+
+  auto opt = detail::optimize(g.ir_ptr());
+  EXPECT_EQ(count_op(*opt, "transpose"), 2u) << Graph(opt).summary();
+  EXPECT_EQ(count_op(*opt, "conv2d"), 3u);
+  for (const auto& n : opt->nodes)
+    if (n.op == "conv2d") {
+      EXPECT_EQ(n.attrs.s("inputLayout"), "nhwc");
+    }
+
+  // Reference: the same network in float64, NCHW, with naive loops.
+  std::vector<double> bias = bt.to_doubles();
+  std::vector<double> hv = naive_conv_nchw(xt, w1, bias, 1);
+  for (double& v : hv) v = std::max(0.0, v);
+  Tensor ht = testing::tensor_from_doubles(DataType::float32, {2, 4, 7, 6}, hv);
+  std::vector<double> rv = naive_conv_nchw(ht, w2, {}, 0);
+  std::vector<double> xv = xt.to_doubles();
+  for (size_t i = 0; i < rv.size(); ++i) rv[i] = std::max(0.0, rv[i] + xv[i]);
+  std::vector<double> pv(2 * 4 * 3 * 3);
+  for (int n = 0; n < 2; ++n)
+    for (int c = 0; c < 4; ++c)
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) {
+          double m = -1e300;
+          for (int di = 0; di < 2; ++di)
+            for (int dj = 0; dj < 2; ++dj)
+              m = std::max(m, rv[size_t(((n * 4 + c) * 7 + 2 * i + di) * 6 + 2 * j + dj)]);
+          pv[size_t(((n * 4 + c) * 3 + i) * 3 + j)] = m;
+        }
+  Tensor pt = testing::tensor_from_doubles(DataType::float32, {2, 4, 3, 3}, pv);
+  std::vector<double> want = naive_conv_nchw(pt, w3, {}, 0);
+  testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), want, {1e-4, 1e-4});
 }
 
 }  // namespace

@@ -1,0 +1,259 @@
+// Layout choice: run convolution and pooling in NHWC (channels last), the layout the CPU's
+// oneDNN kernels and the GPU's tensor cores are fastest in, while the graph keeps its
+// NCHW interface. Each NCHW conv/pool gets transposes around it; transposes then sink
+// through layout-agnostic element-wise ops and cancel in pairs, so a chain of convs runs
+// channels-last from end to end with one transpose at each edge of the chain.
+#include <algorithm>
+
+#include "compiler/passes.h"
+#include "graph/op_table.h"
+
+namespace cppnn::detail {
+
+namespace {
+
+const std::vector<int64_t> kToNhwc = {0, 2, 3, 1};
+const std::vector<int64_t> kToNchw = {0, 3, 1, 2};
+
+bool is_elementwise(const std::string& op) {
+  static const char* ops[] = {"add", "sub", "mul", "div", "max", "min", "pow", "relu", "clamp",
+                              "sigmoid", "tanh", "gelu", "hardSwish", "hardSigmoid", "leakyRelu",
+                              "elu", "softplus", "softsign", "erf", "exp", "log", "sqrt", "abs",
+                              "neg", "reciprocal", "identity", "linear", "cast", "floor", "ceil",
+                              "sin", "cos", "tan", "sign"};
+  return std::find(std::begin(ops), std::end(ops), op) != std::end(ops);
+}
+
+Dims permuted(const Dims& shape, const std::vector<int64_t>& perm) {
+  Dims out(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) out[i] = shape[size_t(perm[i])];
+  return out;
+}
+
+class Rewriter {
+ public:
+  explicit Rewriter(GraphIR& g) : g_(g) {}
+
+  OperandId new_operand(const OperandDescriptor& desc) {
+    g_.operands.push_back(OperandInfo{desc, OperandRole::intermediate, {}, nullptr});
+    return OperandId(g_.operands.size() - 1);
+  }
+
+  // A transpose node writing `out` (which must already have the permuted descriptor).
+  Node transpose(OperandId in, OperandId out, const std::vector<int64_t>& perm) {
+    Node n{"transpose", {in}, {out}, {}, {}};
+    n.attrs.set("permutation", perm);
+    return n;
+  }
+
+  // Step 1: every NCHW conv2d / pool2d runs in NHWC between two transposes.
+  void wrap_nchw_ops() {
+    std::vector<Node> nodes;
+    for (Node& node : g_.nodes) {
+      bool conv = node.op == "conv2d" && node.attrs.s_or("inputLayout", "nchw") == "nchw";
+      bool pool = (node.op == "averagePool2d" || node.op == "maxPool2d" || node.op == "l2Pool2d") &&
+                  node.attrs.s_or("layout", "nchw") == "nchw";
+      if ((!conv && !pool) || node.outputs.size() != 1 || (conv && node.inputs.size() > 3 &&
+                                                            node.inputs[3] != kNoOperand)) {
+        nodes.push_back(std::move(node));
+        continue;
+      }
+      OperandId x = node.inputs[0];
+      OperandId x_nhwc = new_operand({g_.desc(x).data_type, permuted(g_.desc(x).shape, kToNhwc)});
+      nodes.push_back(transpose(x, x_nhwc, kToNhwc));
+      OperandId y = node.outputs[0];
+      OperandId y_nhwc = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, kToNhwc)});
+      node.inputs[0] = x_nhwc;
+      node.outputs[0] = y_nhwc;
+      node.attrs.set(conv ? "inputLayout" : "layout", std::string("nhwc"));
+      nodes.push_back(std::move(node));
+      nodes.push_back(transpose(y_nhwc, y, kToNchw));
+    }
+    g_.nodes = std::move(nodes);
+  }
+
+  // Step 2, repeated until nothing changes: cancel transpose pairs, sink transposes below
+  // element-wise ops, and turn transposes that only move size-1 axes into reshapes.
+  bool simplify_once() {
+    count_uses();
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      Node& n = g_.nodes[i];
+      if (n.op == "transpose" && (cancel_pair(n) || to_reshape(n))) return true;
+      if (is_elementwise(n.op) && sink_through(i)) return true;
+    }
+    return false;
+  }
+
+ private:
+  void count_uses() {
+    producer_.assign(g_.operands.size(), -1);
+    for (size_t i = 0; i < g_.nodes.size(); ++i)
+      for (OperandId o : g_.nodes[i].outputs) producer_[size_t(o)] = int32_t(i);
+  }
+
+  const Node* producer_of(OperandId id) const {
+    int32_t p = producer_[size_t(id)];
+    return p < 0 ? nullptr : &g_.nodes[size_t(p)];
+  }
+
+  bool is_graph_output(OperandId id) const {
+    for (const auto& [_, o] : g_.outputs)
+      if (o == id) return true;
+    return false;
+  }
+
+  void replace_uses(OperandId from, OperandId to) {
+    for (Node& n : g_.nodes)
+      for (OperandId& in : n.inputs)
+        if (in == from) in = to;
+  }
+
+  // transpose(transpose(x, p), q) with p∘q = identity: readers use x.
+  bool cancel_pair(Node& outer) {
+    const Node* inner = producer_of(outer.inputs[0]);
+    if (!inner || inner->op != "transpose" || is_graph_output(outer.outputs[0])) return false;
+    const auto& p = inner->attrs.ints("permutation");
+    const auto& q = outer.attrs.ints("permutation");
+    if (p.size() != q.size()) return false;
+    for (size_t i = 0; i < q.size(); ++i)
+      if (p[size_t(q[i])] != int64_t(i)) return false;
+    OperandId x = inner->inputs[0];
+    OperandId y = outer.outputs[0];
+    outer.op.clear();
+    outer.outputs.clear();
+    replace_uses(y, x);
+    compact();
+    return true;
+  }
+
+  // A transpose that keeps the order of all axes longer than 1 moves no bytes.
+  bool to_reshape(Node& t) {
+    const Dims& in = g_.desc(t.inputs[0]).shape;
+    const auto& perm = t.attrs.ints("permutation");
+    int64_t last = -1;
+    for (int64_t axis : perm) {
+      if (in[size_t(axis)] == 1) continue;
+      if (axis < last) return false;
+      last = axis;
+    }
+    const Dims& out = g_.desc(t.outputs[0]).shape;
+    t.op = "reshape";
+    t.attrs = Attrs();
+    t.attrs.set("newShape", std::vector<int64_t>(out.begin(), out.end()));
+    return true;
+  }
+
+  // E(transpose(z, P), c) -> transpose(E(z, c'), P) where every non-constant input of E
+  // comes from a transpose with the same P and constants are permuted to match.
+  bool sink_through(size_t index) {
+    Node& e = g_.nodes[index];
+    if (e.outputs.size() != 1) return false;
+    const std::vector<int64_t>* perm = nullptr;
+    for (OperandId in : e.inputs) {
+      if (in == kNoOperand || g_.operands[size_t(in)].role == OperandRole::constant) continue;
+      const Node* t = producer_of(in);
+      if (!t || t->op != "transpose") continue;
+      const auto& p = t->attrs.ints("permutation");
+      if (perm && *perm != p) return false;
+      perm = &p;
+    }
+    // Only back-to-NCHW transposes move down, so the element-wise op lands in NHWC; moving
+    // both directions would let an op with one input of each layout flip forever.
+    if (!perm || *perm != kToNchw) return false;
+    std::vector<int64_t> P = *perm;
+    size_t rank = P.size();
+    std::vector<int64_t> inverse(rank);
+    for (size_t i = 0; i < rank; ++i) inverse[size_t(P[i])] = int64_t(i);
+    OperandId y = e.outputs[0];
+    if (g_.desc(y).shape.size() != rank) return false;
+
+    std::vector<OperandId> new_inputs;
+    for (OperandId in : e.inputs) {
+      if (in == kNoOperand) {
+        new_inputs.push_back(in);
+      } else if (g_.operands[size_t(in)].role == OperandRole::constant) {
+        OperandId c = permute_constant(in, inverse, rank);
+        if (c == kNoOperand) return false;
+        new_inputs.push_back(c);
+      } else if (const Node* t = producer_of(in); t && t->op == "transpose") {
+        new_inputs.push_back(t->inputs[0]);
+      } else {
+        // An untransposed input (a residual branch, say) joins only if the graph already
+        // has it in the other layout, so sinking never adds a transpose.
+        OperandId other = existing_transpose(in, inverse, index);
+        if (other == kNoOperand) return false;
+        new_inputs.push_back(other);
+      }
+    }
+    OperandId z = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, inverse)});
+    Node moved = e;
+    moved.inputs = new_inputs;
+    moved.outputs = {z};
+    Node t = transpose(z, y, P);
+    g_.nodes[index] = std::move(moved);
+    g_.nodes.insert(g_.nodes.begin() + long(index) + 1, std::move(t));
+    return true;
+  }
+
+  // The output of a transpose(x, perm) node placed before `before`, if there is one.
+  OperandId existing_transpose(OperandId x, const std::vector<int64_t>& perm, size_t before) {
+    for (size_t i = 0; i < before; ++i) {
+      const Node& n = g_.nodes[i];
+      if (n.op == "transpose" && n.inputs[0] == x && n.attrs.ints("permutation") == perm)
+        return n.outputs[0];
+    }
+    return kNoOperand;
+  }
+
+  // A constant broadcast against a rank-`rank` tensor, laid out for the permuted tensor.
+  OperandId permute_constant(OperandId id, const std::vector<int64_t>& perm, size_t rank) {
+    const OperandInfo& info = g_.operands[size_t(id)];
+    if (info.desc.shape.size() > rank) return kNoOperand;
+    Dims aligned(rank - info.desc.shape.size(), 1);
+    aligned.insert(aligned.end(), info.desc.shape.begin(), info.desc.shape.end());
+    Dims out_shape = permuted(aligned, perm);
+    const Tensor& src = *info.data;
+    Tensor dst = Tensor::uninitialized(src.data_type(), out_shape);
+    size_t elem = element_size(src.data_type());
+    std::vector<size_t> in_strides(rank, 1);
+    for (size_t i = rank - 1; i-- > 0;) in_strides[i] = in_strides[i + 1] * size_t(aligned[i + 1]);
+    size_t n = dst.element_count();
+    std::vector<size_t> idx(rank, 0);
+    const uint8_t* s = static_cast<const uint8_t*>(src.data());
+    uint8_t* d = static_cast<uint8_t*>(dst.data());
+    for (size_t flat = 0; flat < n; ++flat) {
+      size_t off = 0;
+      for (size_t k = 0; k < rank; ++k) off += idx[k] * in_strides[size_t(perm[k])];
+      std::memcpy(d + flat * elem, s + off * elem, elem);
+      for (size_t k = rank; k-- > 0;) {
+        if (++idx[k] < size_t(out_shape[k])) break;
+        idx[k] = 0;
+      }
+    }
+    auto data = std::make_shared<const Tensor>(std::move(dst));
+    g_.operands.push_back(OperandInfo{{data->data_type(), data->shape()}, OperandRole::constant, {}, data});
+    return OperandId(g_.operands.size() - 1);
+  }
+
+  void compact() {
+    g_.nodes.erase(std::remove_if(g_.nodes.begin(), g_.nodes.end(),
+                                  [](const Node& n) { return n.op.empty(); }),
+                   g_.nodes.end());
+  }
+
+  GraphIR& g_;
+  std::vector<int32_t> producer_;
+};
+
+}  // namespace
+
+void choose_channels_last(GraphIR& g) {
+  Rewriter r(g);
+  r.wrap_nchw_ops();
+  // Each step removes a transpose or moves one strictly later; the cap only guards
+  // against a rewrite bug looping forever on a pathological graph.
+  for (size_t steps = 0; steps < 100000 && r.simplify_once(); ++steps) {
+  }
+}
+
+}  // namespace cppnn::detail
