@@ -15,7 +15,7 @@
 namespace cppnn::onnx_import {
 
 Operand reshape_value(NodeContext& ctx, const ValuePtr& value, const Dims& dims) {
-  if (value->data) return ctx.builder().constant(value->data->reshaped(dims));
+  if (value->data) return shared_constant(ctx.builder(), value->data->reshaped(dims));
   if (value->shape == dims) return ctx.operand_of(value);
   return ctx.builder().reshape(ctx.operand_of(value), to_u32(ctx, dims, "shape"), ctx.options());
 }

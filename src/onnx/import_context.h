@@ -40,6 +40,10 @@ std::string onnx_type_name(int32_t elem_type);
 // Decodes an initializer or attribute tensor (raw_data or typed fields).
 Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& what, bool* is_bool);
 
+// A graph constant that shares `data`'s storage: the importer's tensors are never written
+// after they are made, so the model's weights are held once, not copied again.
+Operand shared_constant(GraphBuilder& builder, const Tensor& data);
+
 class NodeContext {
  public:
   NodeContext(const onnx::NodeProto& node, GraphBuilder& builder, int64_t opset,

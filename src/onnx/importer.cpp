@@ -2,7 +2,6 @@
 // converter per node (which calls the public GraphBuilder methods, so the op table validates
 // every node) and builds the graph with the ONNX output names.
 #include <fstream>
-#include <sstream>
 
 #include "cppnn/onnx.h"
 #include "graph/ir.h"
@@ -29,8 +28,13 @@ const ValuePtr& NodeContext::input(size_t i) const {
   return it->second;
 }
 
+Operand shared_constant(GraphBuilder& builder, const Tensor& data) {
+  return detail::make_operand(builder,
+                              builder.state().add_constant(std::make_shared<const Tensor>(data)));
+}
+
 Operand NodeContext::operand_of(const ValuePtr& value) {
-  if (!value->operand.valid()) value->operand = builder_.constant(*value->data);
+  if (!value->operand.valid()) value->operand = shared_constant(builder_, *value->data);
   return value->operand;
 }
 
@@ -245,16 +249,18 @@ Dims input_dims(const onnx::ValueInfoProto& input, const OnnxImportOptions& opti
   return dims;
 }
 
-Graph import_model(const onnx::ModelProto& model, const OnnxImportOptions& options) {
+// Takes the model by reference to release each initializer's bytes once decoded, so a large
+// model's weights are not held twice.
+Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options) {
   if (!model.has_graph()) fail(ErrorKind::DataError, "the model has no graph");
-  const onnx::GraphProto& graph = model.graph();
+  onnx::GraphProto& graph = *model.mutable_graph();
   int64_t opset = default_opset(model);
   GraphBuilder builder;
   std::map<std::string, ValuePtr> values;
 
   if (graph.sparse_initializer_size() > 0)
     fail(ErrorKind::NotSupportedError, "sparse initializers are not supported");
-  for (const auto& init : graph.initializer()) {
+  for (onnx::TensorProto& init : *graph.mutable_initializer()) {
     std::string what = "initializer '" + init.name() + "'";
     if (init.name().empty()) fail(ErrorKind::DataError, "an initializer has no name");
     auto v = std::make_shared<Value>();
@@ -263,6 +269,9 @@ Graph import_model(const onnx::ModelProto& model, const OnnxImportOptions& optio
     v->shape = v->data->shape();
     if (!values.emplace(init.name(), v).second)
       fail(ErrorKind::DataError, what + " is defined twice");
+    std::string name = init.name();
+    init.Clear();
+    init.set_name(name);
   }
   for (const auto& input : graph.input()) {
     if (values.count(input.name())) continue;  // IR < 4 lists initializers as inputs too
@@ -315,7 +324,7 @@ Graph import_model(const onnx::ModelProto& model, const OnnxImportOptions& optio
                      builder.state().ir.operands[size_t(v.operand.id())].role ==
                          detail::OperandRole::intermediate;
     if (!op_result) {
-      if (!v.operand.valid()) v.operand = builder.constant(*v.data);
+      if (!v.operand.valid()) v.operand = shared_constant(builder, *v.data);
       outputs[out.name()] = builder.identity(v.operand, {out.name()});
     } else {
       outputs[out.name()] = v.operand;
@@ -338,11 +347,12 @@ Graph load_onnx_from_bytes(const std::string& bytes, const OnnxImportOptions& op
 Graph load_onnx(const std::string& path, const OnnxImportOptions& options) {
   std::ifstream file(path, std::ios::binary);
   if (!file) fail(ErrorKind::DataError, "cannot open ONNX file '" + path + "'");
-  std::ostringstream bytes;
-  bytes << file.rdbuf();
-  if (file.bad()) fail(ErrorKind::DataError, "cannot read ONNX file '" + path + "'");
   try {
-    return load_onnx_from_bytes(bytes.str(), options);
+    // Parsing from the stream keeps no second copy of the file in memory.
+    onnx::ModelProto model;
+    if (!model.ParseFromIstream(&file))
+      fail(ErrorKind::DataError, "the file is not an ONNX model (protobuf parsing failed)");
+    return onnx_import::import_model(model, options);
   } catch (const Error& e) {
     throw Error(e.kind(), "ONNX file '" + path + "': " + e.what());
   }
