@@ -1,10 +1,361 @@
+// ONNX import: parses a ModelProto, turns initializers and inputs into values, runs one
+// converter per node (which calls the public GraphBuilder methods, so the op table validates
+// every node) and builds the graph with the ONNX output names.
+#include <fstream>
+
 #include "cppnn/onnx.h"
+#include "graph/ir.h"
+#include "onnx/import_context.h"
 
 namespace cppnn {
-Graph load_onnx(const std::string& path, const OnnxImportOptions&) {
-  fail(ErrorKind::NotSupportedError, "ONNX import is not built yet: " + path);
+
+namespace onnx_import {
+
+NodeContext::NodeContext(const onnx::NodeProto& node, GraphBuilder& builder, int64_t opset,
+                         std::map<std::string, ValuePtr>& values, std::string label)
+    : node_(node), builder_(builder), opset_(opset), values_(values), label_(std::move(label)) {}
+
+bool NodeContext::has_input(size_t i) const {
+  return i < input_count() && !node_.input(int(i)).empty();
 }
-Graph load_onnx_from_bytes(const std::string&, const OnnxImportOptions&) {
-  fail(ErrorKind::NotSupportedError, "ONNX import is not built yet");
+
+const ValuePtr& NodeContext::input(size_t i) const {
+  if (!has_input(i)) bad_model("input " + std::to_string(i) + " is required but absent");
+  auto it = values_.find(node_.input(int(i)));
+  if (it == values_.end())
+    bad_model("input '" + node_.input(int(i)) +
+              "' is not defined by an initializer, a graph input or an earlier node");
+  return it->second;
 }
+
+Operand shared_constant(GraphBuilder& builder, const Tensor& data) {
+  return detail::make_operand(builder,
+                              builder.state().add_constant(std::make_shared<const Tensor>(data)));
+}
+
+Operand NodeContext::operand_of(const ValuePtr& value) {
+  if (!value->operand.valid()) value->operand = shared_constant(builder_, *value->data);
+  return value->operand;
+}
+
+Operand NodeContext::operand(size_t i) { return operand_of(input(i)); }
+
+const Tensor* NodeContext::constant(size_t i) const {
+  if (!has_input(i)) return nullptr;
+  const ValuePtr& v = input(i);
+  return v->data ? &*v->data : nullptr;
+}
+
+const Tensor& NodeContext::require_constant(size_t i, const std::string& what) const {
+  const Tensor* t = constant(i);
+  if (!t)
+    not_supported(what + " (input '" + node_.input(int(i)) +
+                  "') is computed at run time; it must be an initializer or a constant");
+  return *t;
+}
+
+bool NodeContext::all_inputs_constant() const {
+  for (size_t i = 0; i < input_count(); ++i)
+    if (has_input(i) && !input(i)->data) return false;
+  return true;
+}
+
+const onnx::AttributeProto* NodeContext::find_attr(const std::string& name) const {
+  for (const auto& a : node_.attribute())
+    if (a.name() == name) return &a;
+  return nullptr;
+}
+
+bool NodeContext::has_attr(const std::string& name) const { return find_attr(name) != nullptr; }
+
+namespace {
+// Old exporters leave `type` unset; then the filled field says what the attribute holds.
+bool holds(const onnx::AttributeProto& a, onnx::AttributeProto::AttributeType type) {
+  if (a.type() == type) return true;
+  if (a.type() != onnx::AttributeProto::UNDEFINED) return false;
+  switch (type) {
+    case onnx::AttributeProto::INT:
+      return a.has_i();
+    case onnx::AttributeProto::FLOAT:
+      return a.has_f();
+    case onnx::AttributeProto::STRING:
+      return a.has_s();
+    case onnx::AttributeProto::TENSOR:
+      return a.has_t();
+    case onnx::AttributeProto::INTS:
+      return a.ints_size() > 0;
+    case onnx::AttributeProto::FLOATS:
+      return a.floats_size() > 0;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
+int64_t NodeContext::attr_int(const std::string& name, int64_t fallback) const {
+  const auto* a = find_attr(name);
+  if (!a) return fallback;
+  if (!holds(*a, onnx::AttributeProto::INT)) bad_model("attribute '" + name + "' must be an int");
+  return a->i();
+}
+
+float NodeContext::attr_float(const std::string& name, float fallback) const {
+  const auto* a = find_attr(name);
+  if (!a) return fallback;
+  if (holds(*a, onnx::AttributeProto::FLOAT)) return a->f();
+  if (holds(*a, onnx::AttributeProto::INT)) return float(a->i());
+  bad_model("attribute '" + name + "' must be a float");
+}
+
+std::string NodeContext::attr_string(const std::string& name, const std::string& fallback) const {
+  const auto* a = find_attr(name);
+  if (!a) return fallback;
+  if (!holds(*a, onnx::AttributeProto::STRING))
+    bad_model("attribute '" + name + "' must be a string");
+  return a->s();
+}
+
+std::optional<std::vector<int64_t>> NodeContext::attr_ints(const std::string& name) const {
+  const auto* a = find_attr(name);
+  if (!a) return std::nullopt;
+  if (!holds(*a, onnx::AttributeProto::INTS))
+    bad_model("attribute '" + name + "' must be a list of ints");
+  return std::vector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+std::optional<std::vector<float>> NodeContext::attr_floats(const std::string& name) const {
+  const auto* a = find_attr(name);
+  if (!a) return std::nullopt;
+  if (!holds(*a, onnx::AttributeProto::FLOATS))
+    bad_model("attribute '" + name + "' must be a list of floats");
+  return std::vector<float>(a->floats().begin(), a->floats().end());
+}
+
+const onnx::TensorProto* NodeContext::attr_tensor(const std::string& name) const {
+  const auto* a = find_attr(name);
+  if (!a) return nullptr;
+  if (!holds(*a, onnx::AttributeProto::TENSOR))
+    bad_model("attribute '" + name + "' must be a tensor");
+  return &a->t();
+}
+
+bool NodeContext::output_used(size_t i) const {
+  return i < output_count() && !node_.output(int(i)).empty();
+}
+
+void NodeContext::define(size_t i, ValuePtr value) {
+  if (!output_used(i)) return;
+  const std::string& name = node_.output(int(i));
+  if (!values_.emplace(name, std::move(value)).second)
+    bad_model("output '" + name + "' is already defined (ONNX graphs assign each name once)");
+}
+
+void NodeContext::set_output(size_t i, const Operand& operand, bool is_bool) {
+  auto v = std::make_shared<Value>();
+  v->type = operand.data_type();
+  v->shape = operand.shape();
+  v->is_bool = is_bool;
+  v->operand = operand;
+  define(i, std::move(v));
+}
+
+void NodeContext::set_output(size_t i, Tensor data, bool is_bool) {
+  auto v = std::make_shared<Value>();
+  v->type = data.data_type();
+  v->shape = data.shape();
+  v->is_bool = is_bool;
+  v->data = std::move(data);
+  define(i, std::move(v));
+}
+
+void NodeContext::alias_output(size_t i, const ValuePtr& value) { define(i, value); }
+
+void NodeContext::reject_outputs_from(size_t first, const std::string& why) const {
+  for (size_t i = first; i < output_count(); ++i)
+    if (output_used(i))
+      not_supported("output " + std::to_string(i) + " ('" + node_.output(int(i)) + "'): " + why);
+}
+
+void NodeContext::not_supported(const std::string& message) const {
+  fail(ErrorKind::NotSupportedError, message);
+}
+
+void NodeContext::bad_model(const std::string& message) const {
+  fail(ErrorKind::DataError, message);
+}
+
+int64_t normalize_axis(const NodeContext& ctx, int64_t axis, size_t rank, const std::string& what) {
+  int64_t r = int64_t(rank);
+  if (axis < -r || axis >= r)
+    ctx.bad_model(what + " " + std::to_string(axis) + " is out of range for rank " +
+                  std::to_string(rank));
+  return axis < 0 ? axis + r : axis;
+}
+
+std::vector<uint32_t> to_u32(const NodeContext& ctx, const std::vector<int64_t>& v,
+                             const std::string& what) {
+  std::vector<uint32_t> out;
+  for (int64_t x : v) {
+    if (x < 0 || x > int64_t(UINT32_MAX))
+      ctx.not_supported(what + " value " + std::to_string(x) +
+                        " is not a non-negative 32-bit "
+                        "integer");
+    out.push_back(uint32_t(x));
+  }
+  return out;
+}
+
+namespace {
+
+const ConverterTable& converters() {
+  static const ConverterTable table = [] {
+    ConverterTable t;
+    register_math_converters(t);
+    register_nn_converters(t);
+    register_shape_converters(t);
+    return t;
+  }();
+  return table;
+}
+
+int64_t default_opset(const onnx::ModelProto& model) {
+  for (const auto& o : model.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx") return o.version();
+  fail(ErrorKind::DataError, "the model imports no version of the default ONNX opset");
+}
+
+Dims input_dims(const onnx::ValueInfoProto& input, const OnnxImportOptions& options) {
+  const std::string what = "graph input '" + input.name() + "'";
+  if (!input.type().has_tensor_type())
+    fail(ErrorKind::NotSupportedError, what + " is not a tensor");
+  const auto& tt = input.type().tensor_type();
+  if (!tt.has_shape()) fail(ErrorKind::DataError, what + " has no shape");
+  Dims dims;
+  for (int i = 0; i < tt.shape().dim_size(); ++i) {
+    const auto& d = tt.shape().dim(i);
+    if (d.has_dim_value()) {
+      dims.push_back(d.dim_value());
+    } else if (d.has_dim_param() && !d.dim_param().empty()) {
+      auto it = options.dim_values.find(d.dim_param());
+      if (it == options.dim_values.end())
+        fail(ErrorKind::DataError, what + ": dimension " + std::to_string(i) +
+                                       " is the symbolic '" + d.dim_param() +
+                                       "'; give its value in OnnxImportOptions::dim_values");
+      dims.push_back(it->second);
+    } else {
+      fail(ErrorKind::DataError, what + ": dimension " + std::to_string(i) + " has no size");
+    }
+  }
+  return dims;
+}
+
+// Takes the model by reference to release each initializer's bytes once decoded, so a large
+// model's weights are not held twice.
+Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options) {
+  if (!model.has_graph()) fail(ErrorKind::DataError, "the model has no graph");
+  onnx::GraphProto& graph = *model.mutable_graph();
+  int64_t opset = default_opset(model);
+  GraphBuilder builder;
+  std::map<std::string, ValuePtr> values;
+
+  if (graph.sparse_initializer_size() > 0)
+    fail(ErrorKind::NotSupportedError, "sparse initializers are not supported");
+  for (onnx::TensorProto& init : *graph.mutable_initializer()) {
+    std::string what = "initializer '" + init.name() + "'";
+    if (init.name().empty()) fail(ErrorKind::DataError, "an initializer has no name");
+    auto v = std::make_shared<Value>();
+    v->data = tensor_from_proto(init, what, &v->is_bool);
+    v->type = v->data->data_type();
+    v->shape = v->data->shape();
+    if (!values.emplace(init.name(), v).second)
+      fail(ErrorKind::DataError, what + " is defined twice");
+    std::string name = init.name();
+    init.Clear();
+    init.set_name(name);
+  }
+  for (const auto& input : graph.input()) {
+    if (values.count(input.name())) continue;  // IR < 4 lists initializers as inputs too
+    if (!input.type().has_tensor_type())
+      fail(ErrorKind::NotSupportedError, "graph input '" + input.name() + "' is not a tensor");
+    auto v = std::make_shared<Value>();
+    v->type = data_type_from_onnx(input.type().tensor_type().elem_type(),
+                                  "graph input '" + input.name() + "'", &v->is_bool);
+    v->operand = builder.input(input.name(), v->type, input_dims(input, options));
+    v->shape = v->operand.shape();
+    values.emplace(input.name(), v);
+  }
+
+  for (int n = 0; n < graph.node_size(); ++n) {
+    const onnx::NodeProto& node = graph.node(n);
+    std::string label =
+        node.name().empty() ? node.op_type() + "_" + std::to_string(n) : node.name();
+    std::string where = "ONNX node '" + label + "' (" + node.op_type() + ")";
+    try {
+      NodeContext ctx(node, builder, opset, values, label);
+      for (size_t i = 0; i < ctx.input_count(); ++i)
+        if (ctx.has_input(i)) ctx.input(i);  // undefined names fail here, before converting
+      bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
+      auto it = converters().find(node.op_type());
+      if (!default_domain || it == converters().end())
+        ctx.not_supported("op type '" +
+                          (default_domain ? node.op_type() : node.domain() + "." + node.op_type()) +
+                          "' is not supported");
+      it->second(ctx);
+      for (size_t i = 0; i < ctx.output_count(); ++i)
+        if (ctx.output_used(i) && !values.count(node.output(int(i))))
+          ctx.not_supported("output " + std::to_string(i) + " ('" + node.output(int(i)) +
+                            "') is not supported");
+    } catch (const Error& e) {
+      throw Error(e.kind(), where + ": " + e.what());
+    } catch (const std::exception& e) {
+      throw Error(ErrorKind::DataError, where + ": " + e.what());
+    }
+  }
+
+  if (graph.output_size() == 0) fail(ErrorKind::DataError, "the graph has no outputs");
+  std::map<std::string, Operand> outputs;
+  for (const auto& out : graph.output()) {
+    auto it = values.find(out.name());
+    if (it == values.end())
+      fail(ErrorKind::DataError, "graph output '" + out.name() + "' is not defined by any node");
+    Value& v = *it->second;
+    // A graph output must be the result of an op; inputs and constants pass through identity.
+    bool op_result = v.operand.valid() && !v.data &&
+                     builder.state().ir.operands[size_t(v.operand.id())].role ==
+                         detail::OperandRole::intermediate;
+    if (!op_result) {
+      if (!v.operand.valid()) v.operand = shared_constant(builder, *v.data);
+      outputs[out.name()] = builder.identity(v.operand, {out.name()});
+    } else {
+      outputs[out.name()] = v.operand;
+    }
+  }
+  return builder.build(outputs);
+}
+
+}  // namespace
+}  // namespace onnx_import
+
+Graph load_onnx_from_bytes(const std::string& bytes, const OnnxImportOptions& options) {
+  onnx::ModelProto model;
+  if (!model.ParseFromString(bytes))
+    fail(ErrorKind::DataError, "the bytes are not an ONNX model (protobuf parsing failed after " +
+                                   std::to_string(bytes.size()) + " bytes)");
+  return onnx_import::import_model(model, options);
+}
+
+Graph load_onnx(const std::string& path, const OnnxImportOptions& options) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) fail(ErrorKind::DataError, "cannot open ONNX file '" + path + "'");
+  try {
+    // Parsing from the stream keeps no second copy of the file in memory.
+    onnx::ModelProto model;
+    if (!model.ParseFromIstream(&file))
+      fail(ErrorKind::DataError, "the file is not an ONNX model (protobuf parsing failed)");
+    return onnx_import::import_model(model, options);
+  } catch (const Error& e) {
+    throw Error(e.kind(), "ONNX file '" + path + "': " + e.what());
+  }
+}
+
 }  // namespace cppnn

@@ -1,0 +1,300 @@
+// Converters of element-wise ONNX ops, activations, Cast, Where, Clip and matrix products.
+// Binary and logical ops on values known at import time fold on the host.
+#include <cmath>
+
+#include "graph/validation.h"
+#include "onnx/host_ops.h"
+#include "onnx/import_context.h"
+
+namespace cppnn::onnx_import {
+
+namespace {
+
+using BinaryMethod = Operand (GraphBuilder::*)(const Operand&, const Operand&,
+                                               const OperatorOptions&);
+using UnaryMethod = Operand (GraphBuilder::*)(const Operand&, const OperatorOptions&);
+
+// Whether every input is known and the result small. The broadcast shape is computed only
+// then, so that a graph op's own validation reports a bad shape.
+bool foldable(const NodeContext& ctx) {
+  if (!ctx.all_inputs_constant()) return false;
+  Dims out;
+  for (size_t i = 0; i < ctx.input_count(); ++i)
+    if (ctx.has_input(i)) out = detail::broadcast_shapes(out, ctx.shape(i));
+  return element_count(out) <= kFoldLimit;
+}
+
+template <BinaryMethod Method, HostBinary Op>
+void binary(NodeContext& ctx) {
+  bool logical = is_comparison(Op);
+  if (foldable(ctx)) {
+    ctx.set_output(0, host_binary(Op, *ctx.constant(0), *ctx.constant(1)), logical);
+    return;
+  }
+  ctx.set_output(0, (ctx.builder().*Method)(ctx.operand(0), ctx.operand(1), ctx.options()),
+                 logical);
+}
+
+// Max, Min, Sum and Mean take any number of inputs: a chain of binary ops.
+template <BinaryMethod Method, HostBinary Op, bool Mean>
+void variadic(NodeContext& ctx) {
+  size_t n = ctx.input_count();
+  if (n == 0) ctx.bad_model("needs at least one input");
+  if (foldable(ctx)) {
+    Tensor acc = *ctx.constant(0);
+    for (size_t i = 1; i < n; ++i) acc = host_binary(Op, acc, *ctx.constant(i));
+    if (Mean) {
+      Tensor count = host_cast(int64_tensor({}, {int64_t(n)}), acc.data_type(), false);
+      acc = host_binary(HostBinary::div, acc, count);
+    }
+    ctx.set_output(0, std::move(acc));
+    return;
+  }
+  if (n == 1) {
+    ctx.alias_output(0, ctx.input(0));
+    return;
+  }
+  GraphBuilder& b = ctx.builder();
+  Operand acc = ctx.operand(0);
+  for (size_t i = 1; i < n; ++i) acc = (b.*Method)(acc, ctx.operand(i), ctx.options());
+  if (Mean) acc = b.div(acc, b.constant(acc.data_type(), double(n)), ctx.options());
+  ctx.set_output(0, acc);
+}
+
+void pow(NodeContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Operand base = ctx.operand(0);
+  Operand exponent;
+  // ONNX lets the exponent have its own type; WebNN's pow wants the base's.
+  if (ctx.type(1) == ctx.type(0))
+    exponent = ctx.operand(1);
+  else if (const Tensor* e = ctx.constant(1))
+    exponent = b.constant(host_cast(*e, ctx.type(0), false));
+  else
+    exponent = b.cast(ctx.operand(1), ctx.type(0), ctx.options());
+  ctx.set_output(0, b.pow(base, exponent, ctx.options()));
+}
+
+void logical_not(NodeContext& ctx) {
+  if (foldable(ctx)) {
+    ctx.set_output(0, host_logical_not(*ctx.constant(0)), true);
+    return;
+  }
+  ctx.set_output(0, ctx.builder().logical_not(ctx.operand(0), ctx.options()), true);
+}
+
+template <UnaryMethod Method>
+void unary(NodeContext& ctx) {
+  ctx.set_output(0, (ctx.builder().*Method)(ctx.operand(0), ctx.options()));
+}
+
+void leaky_relu(NodeContext& ctx) {
+  LeakyReluOptions o;
+  o.label = ctx.label();
+  o.alpha = ctx.attr_float("alpha", 0.01f);
+  ctx.set_output(0, ctx.builder().leaky_relu(ctx.operand(0), o));
+}
+
+void elu(NodeContext& ctx) {
+  EluOptions o;
+  o.label = ctx.label();
+  o.alpha = ctx.attr_float("alpha", 1.0f);
+  ctx.set_output(0, ctx.builder().elu(ctx.operand(0), o));
+}
+
+void hard_sigmoid(NodeContext& ctx) {
+  HardSigmoidOptions o;
+  o.label = ctx.label();
+  o.alpha = ctx.attr_float("alpha", 0.2f);
+  o.beta = ctx.attr_float("beta", 0.5f);
+  ctx.set_output(0, ctx.builder().hard_sigmoid(ctx.operand(0), o));
+}
+
+void prelu(NodeContext& ctx) {
+  ctx.set_output(0, ctx.builder().prelu(ctx.operand(0), ctx.operand(1), ctx.options()));
+}
+
+void gelu(NodeContext& ctx) {
+  std::string approximate = ctx.attr_string("approximate", "none");
+  GraphBuilder& b = ctx.builder();
+  Operand x = ctx.operand(0);
+  if (approximate == "none") {
+    ctx.set_output(0, b.gelu(x, ctx.options()));
+    return;
+  }
+  if (approximate != "tanh")
+    ctx.not_supported("attribute 'approximate' value '" + approximate + "' is not supported");
+  // 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))), as ONNX defines it.
+  auto c = [&](double v) { return b.constant(x.data_type(), v); };
+  OperatorOptions o = ctx.options();
+  Operand cube = b.mul(b.mul(x, x, o), x, o);
+  Operand inner = b.mul(c(std::sqrt(2.0 / M_PI)), b.add(x, b.mul(c(0.044715), cube, o), o), o);
+  Operand y = b.mul(b.mul(c(0.5), x, o), b.add(c(1.0), b.tanh(inner, o), o), o);
+  ctx.set_output(0, y);
+}
+
+double scalar_of(const NodeContext& ctx, const Tensor& t, const std::string& what) {
+  if (t.element_count() != 1)
+    ctx.bad_model(what + " must hold one value, it has shape " + to_string(t.shape()));
+  return t.to_doubles()[0];
+}
+
+void clip(NodeContext& ctx) {
+  ClampOptions o;
+  o.label = ctx.label();
+  if (ctx.opset() < 11) {
+    if (ctx.has_attr("min")) o.min_value = ctx.attr_float("min", 0);
+    if (ctx.has_attr("max")) o.max_value = ctx.attr_float("max", 0);
+  } else {
+    if (ctx.has_input(1))
+      o.min_value = scalar_of(ctx, ctx.require_constant(1, "Clip's min"), "Clip's min");
+    if (ctx.has_input(2))
+      o.max_value = scalar_of(ctx, ctx.require_constant(2, "Clip's max"), "Clip's max");
+  }
+  if (!o.min_value && !o.max_value) {
+    ctx.alias_output(0, ctx.input(0));
+    return;
+  }
+  ctx.set_output(0, ctx.builder().clamp(ctx.operand(0), o));
+}
+
+void cast(NodeContext& ctx) {
+  if (!ctx.has_attr("to")) ctx.bad_model("attribute 'to' is required");
+  int64_t to = ctx.attr_int("to", 0);
+  bool to_bool = false;
+  DataType type = data_type_from_onnx(int32_t(to), "attribute 'to'", &to_bool);
+  const ValuePtr& x = ctx.input(0);
+  if (x->data && element_count(x->shape) <= kFoldLimit) {
+    ctx.set_output(0, host_cast(*x->data, type, to_bool), to_bool);
+    return;
+  }
+  GraphBuilder& b = ctx.builder();
+  if (to_bool) {
+    // WebNN's cast to uint8 would wrap 256 to 0; ONNX's bool is "nonzero".
+    if (x->is_bool)
+      ctx.alias_output(0, x);
+    else
+      ctx.set_output(0, b.not_equal(ctx.operand(0), b.constant(x->type, 0.0), ctx.options()), true);
+    return;
+  }
+  if (type == x->type) {
+    auto v = std::make_shared<Value>(*x);
+    v->is_bool = false;
+    ctx.alias_output(0, v);
+    return;
+  }
+  ctx.set_output(0, b.cast(ctx.operand(0), type, ctx.options()));
+}
+
+void where(NodeContext& ctx) {
+  bool is_bool = ctx.input(1)->is_bool && ctx.input(2)->is_bool;
+  if (foldable(ctx)) {
+    ctx.set_output(0, host_where(*ctx.constant(0), *ctx.constant(1), *ctx.constant(2)), is_bool);
+    return;
+  }
+  ctx.set_output(0,
+                 ctx.builder().where(ctx.operand(0), ctx.operand(1), ctx.operand(2), ctx.options()),
+                 is_bool);
+}
+
+void matmul(NodeContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  size_t ra = ctx.rank(0), rb = ctx.rank(1);
+  if (ra == 0 || rb == 0) ctx.bad_model("MatMul inputs must have rank >= 1");
+  // WebNN's matmul is for rank >= 2; ONNX (like numpy) promotes a 1-D operand and then
+  // drops the added dimension.
+  Operand a = ra == 1 ? reshape_value(ctx, ctx.input(0), {1, ctx.shape(0)[0]}) : ctx.operand(0);
+  Operand bm = rb == 1 ? reshape_value(ctx, ctx.input(1), {ctx.shape(1)[0], 1}) : ctx.operand(1);
+  Operand y = b.matmul(a, bm, ctx.options());
+  if (ra == 1 || rb == 1) {
+    Dims dims = y.shape();
+    if (rb == 1) dims.erase(dims.end() - 1);
+    if (ra == 1) dims.erase(dims.end() - (rb == 1 ? 1 : 2));
+    y = b.reshape(y, to_u32(ctx, dims, "MatMul output dimension"), ctx.options());
+  }
+  ctx.set_output(0, y);
+}
+
+void gemm(NodeContext& ctx) {
+  GemmOptions o;
+  o.label = ctx.label();
+  o.alpha = ctx.attr_float("alpha", 1.0f);
+  o.beta = ctx.attr_float("beta", 1.0f);
+  o.a_transpose = ctx.attr_int("transA", 0) != 0;
+  o.b_transpose = ctx.attr_int("transB", 0) != 0;
+  if (ctx.has_input(2)) o.c = ctx.operand(2);
+  ctx.set_output(0, ctx.builder().gemm(ctx.operand(0), ctx.operand(1), o));
+}
+
+void identity(NodeContext& ctx) { ctx.alias_output(0, ctx.input(0)); }
+
+// Inference-time Dropout passes its input through; its mask is all true.
+void dropout(NodeContext& ctx) {
+  if (ctx.has_input(2) && ctx.constant(2) && int64_values(*ctx.constant(2)).at(0) != 0)
+    ctx.not_supported("training_mode is true; only inference is supported");
+  if (ctx.has_input(2) && !ctx.constant(2))
+    ctx.not_supported("training_mode is computed at run time");
+  ctx.alias_output(0, ctx.input(0));
+  if (ctx.output_used(1)) {
+    Tensor mask(DataType::uint8, ctx.shape(0));
+    std::fill_n(mask.data_as<uint8_t>(), mask.element_count(), uint8_t(1));
+    ctx.set_output(1, std::move(mask), true);
+  }
+}
+
+}  // namespace
+
+void register_math_converters(ConverterTable& t) {
+  t["Add"] = binary<&GraphBuilder::add, HostBinary::add>;
+  t["Sub"] = binary<&GraphBuilder::sub, HostBinary::sub>;
+  t["Mul"] = binary<&GraphBuilder::mul, HostBinary::mul>;
+  t["Div"] = binary<&GraphBuilder::div, HostBinary::div>;
+  t["Pow"] = pow;
+  t["Max"] = variadic<&GraphBuilder::max, HostBinary::max, false>;
+  t["Min"] = variadic<&GraphBuilder::min, HostBinary::min, false>;
+  t["Sum"] = variadic<&GraphBuilder::add, HostBinary::add, false>;
+  t["Mean"] = variadic<&GraphBuilder::add, HostBinary::add, true>;
+  t["Equal"] = binary<&GraphBuilder::equal, HostBinary::equal>;
+  t["Greater"] = binary<&GraphBuilder::greater, HostBinary::greater>;
+  t["Less"] = binary<&GraphBuilder::lesser, HostBinary::less>;
+  t["GreaterOrEqual"] = binary<&GraphBuilder::greater_or_equal, HostBinary::greater_or_equal>;
+  t["LessOrEqual"] = binary<&GraphBuilder::lesser_or_equal, HostBinary::less_or_equal>;
+  t["And"] = binary<&GraphBuilder::logical_and, HostBinary::logical_and>;
+  t["Or"] = binary<&GraphBuilder::logical_or, HostBinary::logical_or>;
+  t["Xor"] = binary<&GraphBuilder::logical_xor, HostBinary::logical_xor>;
+  t["Not"] = logical_not;
+
+  t["Abs"] = unary<&GraphBuilder::abs>;
+  t["Ceil"] = unary<&GraphBuilder::ceil>;
+  t["Cos"] = unary<&GraphBuilder::cos>;
+  t["Erf"] = unary<&GraphBuilder::erf>;
+  t["Exp"] = unary<&GraphBuilder::exp>;
+  t["Floor"] = unary<&GraphBuilder::floor>;
+  t["Log"] = unary<&GraphBuilder::log>;
+  t["Neg"] = unary<&GraphBuilder::neg>;
+  t["Reciprocal"] = unary<&GraphBuilder::reciprocal>;
+  t["Sin"] = unary<&GraphBuilder::sin>;
+  t["Sign"] = unary<&GraphBuilder::sign>;
+  t["Sqrt"] = unary<&GraphBuilder::sqrt>;
+  t["Tan"] = unary<&GraphBuilder::tan>;
+  t["Relu"] = unary<&GraphBuilder::relu>;
+  t["Sigmoid"] = unary<&GraphBuilder::sigmoid>;
+  t["Tanh"] = unary<&GraphBuilder::tanh>;
+  t["Softplus"] = unary<&GraphBuilder::softplus>;
+  t["Softsign"] = unary<&GraphBuilder::softsign>;
+  t["HardSwish"] = unary<&GraphBuilder::hard_swish>;
+  t["LeakyRelu"] = leaky_relu;
+  t["Elu"] = elu;
+  t["HardSigmoid"] = hard_sigmoid;
+  t["PRelu"] = prelu;
+  t["Gelu"] = gelu;
+  t["Clip"] = clip;
+  t["Cast"] = cast;
+  t["Where"] = where;
+  t["MatMul"] = matmul;
+  t["Gemm"] = gemm;
+  t["Identity"] = identity;
+  t["Dropout"] = dropout;
+}
+
+}  // namespace cppnn::onnx_import

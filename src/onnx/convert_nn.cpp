@@ -1,0 +1,359 @@
+// Converters of ONNX's network layers: convolutions, pooling, normalizations, softmax and
+// reductions. ONNX's spatial attributes (pads as [begins..., ends...], auto_pad, ceil_mode)
+// are resolved here into WebNN's explicit options.
+#include <numeric>
+
+#include "graph/validation.h"
+#include "onnx/host_ops.h"
+#include "onnx/import_context.h"
+
+namespace cppnn::onnx_import {
+
+namespace {
+
+// Strides, dilations and begin/end pads of the spatial dimensions, auto_pad resolved.
+struct Window {
+  std::vector<int64_t> kernel, strides, dilations, begins, ends;
+};
+
+std::vector<int64_t> ints_of_length(const NodeContext& ctx, const std::string& name, size_t n,
+                                    int64_t fallback) {
+  auto v = ctx.attr_ints(name);
+  if (!v) return std::vector<int64_t>(n, fallback);
+  if (v->size() != n)
+    ctx.bad_model("attribute '" + name + "' has " + std::to_string(v->size()) +
+                  " values, the op has " + std::to_string(n) + " spatial dimensions");
+  return *v;
+}
+
+Window window_of(const NodeContext& ctx, const Dims& spatial_in, std::vector<int64_t> kernel) {
+  size_t n = spatial_in.size();
+  Window w;
+  w.kernel = std::move(kernel);
+  w.strides = ints_of_length(ctx, "strides", n, 1);
+  w.dilations = ints_of_length(ctx, "dilations", n, 1);
+  std::vector<int64_t> pads = ints_of_length(ctx, "pads", 2 * n, 0);
+  for (size_t d = 0; d < n; ++d) {
+    if (w.strides[d] < 1 || w.dilations[d] < 1) ctx.bad_model("strides and dilations must be >= 1");
+    w.begins.push_back(pads[d]);
+    w.ends.push_back(pads[n + d]);
+  }
+  std::string auto_pad = ctx.attr_string("auto_pad", "NOTSET");
+  if (auto_pad == "NOTSET") return w;
+  if (auto_pad == "VALID") {
+    std::fill(w.begins.begin(), w.begins.end(), 0);
+    std::fill(w.ends.begin(), w.ends.end(), 0);
+    return w;
+  }
+  if (auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER")
+    ctx.not_supported("attribute 'auto_pad' value '" + auto_pad + "' is not supported");
+  // SAME_*: the output is ceil(input / stride); the odd padding goes at the end (UPPER) or
+  // at the beginning (LOWER).
+  for (size_t d = 0; d < n; ++d) {
+    int64_t out = (spatial_in[d] + w.strides[d] - 1) / w.strides[d];
+    int64_t span = (w.kernel[d] - 1) * w.dilations[d] + 1;
+    int64_t total = std::max<int64_t>(0, (out - 1) * w.strides[d] + span - spatial_in[d]);
+    int64_t small = total / 2;
+    w.begins[d] = auto_pad == "SAME_UPPER" ? small : total - small;
+    w.ends[d] = total - w.begins[d];
+  }
+  return w;
+}
+
+// WebNN's [beginH, endH, beginW, endW].
+std::vector<uint32_t> webnn_padding(const NodeContext& ctx, const Window& w) {
+  return to_u32(ctx, {w.begins[0], w.ends[0], w.begins[1], w.ends[1]}, "pads");
+}
+
+Dims spatial_of(const Dims& shape) { return Dims(shape.begin() + 2, shape.end()); }
+
+void conv(NodeContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  size_t rank = ctx.rank(0);
+  if (rank != 3 && rank != 4)
+    ctx.not_supported("only 1-D and 2-D convolutions are supported, the input has rank " +
+                      std::to_string(rank));
+  if (ctx.rank(1) != rank)
+    ctx.bad_model("the weight has rank " + std::to_string(ctx.rank(1)) + ", the input " +
+                  std::to_string(rank));
+  Dims wshape = ctx.shape(1);
+  Window w = window_of(ctx, spatial_of(ctx.shape(0)), spatial_of(wshape));
+  if (auto k = ctx.attr_ints("kernel_shape"); k && *k != w.kernel)
+    ctx.bad_model("attribute 'kernel_shape' does not match the weight's shape " +
+                  to_string(wshape));
+  Operand x = ctx.operand(0);
+  Operand filter = ctx.operand(1);
+  if (rank == 3) {
+    // A 1-D convolution is a 2-D one over a height of 1.
+    auto lift = [](std::vector<int64_t>& v, int64_t value) { v.insert(v.begin(), value); };
+    lift(w.kernel, 1), lift(w.strides, 1), lift(w.dilations, 1), lift(w.begins, 0), lift(w.ends, 0);
+    Dims xs = ctx.shape(0);
+    x = reshape_value(ctx, ctx.input(0), {xs[0], xs[1], 1, xs[2]});
+    filter = reshape_value(ctx, ctx.input(1), {wshape[0], wshape[1], 1, wshape[2]});
+  }
+  Conv2dOptions o;
+  o.label = ctx.label();
+  o.padding = webnn_padding(ctx, w);
+  o.strides = to_u32(ctx, w.strides, "strides");
+  o.dilations = to_u32(ctx, w.dilations, "dilations");
+  o.groups = to_u32(ctx, {ctx.attr_int("group", 1)}, "group")[0];
+  if (ctx.has_input(2)) o.bias = ctx.operand(2);
+  Operand y = b.conv2d(x, filter, o);
+  if (rank == 3) {
+    Dims ys = y.shape();
+    y = b.reshape(y, to_u32(ctx, {ys[0], ys[1], ys[3]}, "shape"), ctx.options());
+  }
+  ctx.set_output(0, y);
+}
+
+void conv_transpose(NodeContext& ctx) {
+  if (ctx.rank(0) != 4)
+    ctx.not_supported("only 2-D transposed convolutions are supported, the input has rank " +
+                      std::to_string(ctx.rank(0)));
+  std::string auto_pad = ctx.attr_string("auto_pad", "NOTSET");
+  if (auto_pad != "NOTSET" && auto_pad != "VALID")
+    ctx.not_supported("attribute 'auto_pad' value '" + auto_pad + "' is not supported");
+  Dims in = spatial_of(ctx.shape(0));
+  Window w = window_of(ctx, in, spatial_of(ctx.shape(1)));
+  std::vector<int64_t> out_pad = ints_of_length(ctx, "output_padding", 2, 0);
+  ConvTranspose2dOptions o;
+  o.label = ctx.label();
+  if (auto out = ctx.attr_ints("output_shape")) {
+    // ONNX then derives the pads from the requested size, the larger half at the beginning
+    // (at the end for SAME_UPPER, which is rejected above).
+    if (out->size() == 4) out->erase(out->begin(), out->begin() + 2);
+    if (out->size() != 2) ctx.bad_model("attribute 'output_shape' must have 2 values");
+    for (size_t d = 0; d < 2; ++d) {
+      int64_t span = (w.kernel[d] - 1) * w.dilations[d] + 1;
+      int64_t total = w.strides[d] * (in[d] - 1) + out_pad[d] + span - (*out)[d];
+      if (total < 0) ctx.not_supported("attribute 'output_shape' needs negative padding");
+      w.ends[d] = total / 2;
+      w.begins[d] = total - total / 2;
+    }
+    o.output_sizes = to_u32(ctx, *out, "output_shape");
+  }
+  o.padding = webnn_padding(ctx, w);
+  o.strides = to_u32(ctx, w.strides, "strides");
+  o.dilations = to_u32(ctx, w.dilations, "dilations");
+  o.output_padding = to_u32(ctx, out_pad, "output_padding");
+  o.groups = to_u32(ctx, {ctx.attr_int("group", 1)}, "group")[0];
+  if (ctx.has_input(2)) o.bias = ctx.operand(2);
+  ctx.set_output(0, ctx.builder().conv_transpose2d(ctx.operand(0), ctx.operand(1), o));
+}
+
+template <bool Max>
+void pool(NodeContext& ctx) {
+  if (ctx.rank(0) != 4)
+    ctx.not_supported("only 2-D pooling is supported, the input has rank " +
+                      std::to_string(ctx.rank(0)));
+  ctx.reject_outputs_from(1, "MaxPool's indices output is not supported");
+  auto kernel = ctx.attr_ints("kernel_shape");
+  if (!kernel) ctx.bad_model("attribute 'kernel_shape' is required");
+  if (kernel->size() != 2) ctx.bad_model("attribute 'kernel_shape' must have 2 values");
+  Dims in = spatial_of(ctx.shape(0));
+  Window w = window_of(ctx, in, *kernel);
+  bool ceil_mode = ctx.attr_int("ceil_mode", 0) != 0;
+
+  // ONNX's ceil mode drops a last window that would start inside the end padding; WebNN's
+  // rounding does not, so pick the WebNN rounding that gives ONNX's sizes.
+  RoundingType rounding = RoundingType::floor;
+  if (ceil_mode) {
+    bool as_floor = true, as_ceil = true;
+    for (size_t d = 0; d < 2; ++d) {
+      int64_t span = (w.kernel[d] - 1) * w.dilations[d] + 1;
+      int64_t room = in[d] + w.begins[d] + w.ends[d] - span;
+      if (room < 0) ctx.bad_model("the pooling window is larger than the padded input");
+      int64_t floor_out = room / w.strides[d] + 1;
+      int64_t ceil_out = (room + w.strides[d] - 1) / w.strides[d] + 1;
+      int64_t onnx_out = ceil_out;
+      if ((onnx_out - 1) * w.strides[d] >= in[d] + w.begins[d]) --onnx_out;
+      as_floor = as_floor && onnx_out == floor_out;
+      as_ceil = as_ceil && onnx_out == ceil_out;
+    }
+    if (as_ceil)
+      rounding = RoundingType::ceil;
+    else if (!as_floor)
+      ctx.not_supported("ceil_mode gives output sizes that WebNN's rounding cannot express");
+  }
+
+  GraphBuilder& b = ctx.builder();
+  Operand x = ctx.operand(0);
+  bool padded = std::any_of(w.begins.begin(), w.begins.end(), [](int64_t p) { return p; }) ||
+                std::any_of(w.ends.begin(), w.ends.end(), [](int64_t p) { return p; });
+  if (!Max && padded && ctx.attr_int("count_include_pad", 0) != 0) {
+    // Counting the padding means averaging over explicit zeros.
+    PadOptions zeros;
+    zeros.label = ctx.label();
+    x = b.pad(x, to_u32(ctx, {0, 0, w.begins[0], w.begins[1]}, "pads"),
+              to_u32(ctx, {0, 0, w.ends[0], w.ends[1]}, "pads"), zeros);
+    std::fill(w.begins.begin(), w.begins.end(), 0);
+    std::fill(w.ends.begin(), w.ends.end(), 0);
+  }
+  Pool2dOptions o;
+  o.label = ctx.label();
+  o.window_dimensions = to_u32(ctx, w.kernel, "kernel_shape");
+  o.padding = webnn_padding(ctx, w);
+  o.strides = to_u32(ctx, w.strides, "strides");
+  o.dilations = to_u32(ctx, w.dilations, "dilations");
+  o.output_shape_rounding = rounding;
+  ctx.set_output(0, Max ? b.max_pool2d(x, o) : b.average_pool2d(x, o));
+}
+
+template <bool Max>
+void global_pool(NodeContext& ctx) {
+  if (ctx.rank(0) != 4)
+    ctx.not_supported("only 2-D global pooling is supported, the input has rank " +
+                      std::to_string(ctx.rank(0)));
+  Pool2dOptions o;
+  o.label = ctx.label();
+  GraphBuilder& b = ctx.builder();
+  ctx.set_output(0, Max ? b.max_pool2d(ctx.operand(0), o) : b.average_pool2d(ctx.operand(0), o));
+}
+
+void batch_normalization(NodeContext& ctx) {
+  if (ctx.attr_int("training_mode", 0) != 0)
+    ctx.not_supported("attribute 'training_mode' value 1 is not supported (inference only)");
+  if (ctx.opset() < 9 && ctx.attr_int("spatial", 1) == 0)
+    ctx.not_supported("attribute 'spatial' value 0 is not supported");
+  ctx.reject_outputs_from(1, "running statistics exist only in training mode");
+  BatchNormalizationOptions o;
+  o.label = ctx.label();
+  o.scale = ctx.operand(1);
+  o.bias = ctx.operand(2);
+  o.axis = 1;
+  o.epsilon = ctx.attr_float("epsilon", 1e-5f);
+  ctx.set_output(
+      0, ctx.builder().batch_normalization(ctx.operand(0), ctx.operand(3), ctx.operand(4), o));
+}
+
+void instance_normalization(NodeContext& ctx) {
+  InstanceNormalizationOptions o;
+  o.label = ctx.label();
+  o.scale = ctx.operand(1);
+  o.bias = ctx.operand(2);
+  o.epsilon = ctx.attr_float("epsilon", 1e-5f);
+  ctx.set_output(0, ctx.builder().instance_normalization(ctx.operand(0), o));
+}
+
+// ONNX broadcasts LayerNormalization's scale and bias to the normalized shape; WebNN wants
+// that shape exactly.
+Operand to_normalized_shape(NodeContext& ctx, size_t i, const Dims& shape) {
+  const ValuePtr& v = ctx.input(i);
+  if (v->shape == shape) return ctx.operand(i);
+  if (element_count(v->shape) == element_count(shape)) return reshape_value(ctx, v, shape);
+  if (v->data) return ctx.builder().constant(host_expand(*v->data, shape));
+  return ctx.builder().expand(ctx.operand(i), to_u32(ctx, shape, "shape"), ctx.options());
+}
+
+void layer_normalization(NodeContext& ctx) {
+  ctx.reject_outputs_from(1, "the mean and inverse standard deviation outputs are not supported");
+  size_t rank = ctx.rank(0);
+  int64_t axis = normalize_axis(ctx, ctx.attr_int("axis", -1), rank, "attribute 'axis'");
+  std::vector<int64_t> axes(rank - size_t(axis));
+  std::iota(axes.begin(), axes.end(), axis);
+  Dims normalized(ctx.shape(0).begin() + axis, ctx.shape(0).end());
+  LayerNormalizationOptions o;
+  o.label = ctx.label();
+  o.axes = to_u32(ctx, axes, "axis");
+  o.epsilon = ctx.attr_float("epsilon", 1e-5f);
+  o.scale = to_normalized_shape(ctx, 1, normalized);
+  if (ctx.has_input(2)) o.bias = to_normalized_shape(ctx, 2, normalized);
+  ctx.set_output(0, ctx.builder().layer_normalization(ctx.operand(0), o));
+}
+
+template <bool Log>
+void softmax(NodeContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  size_t rank = ctx.rank(0);
+  int64_t axis = normalize_axis(ctx, ctx.attr_int("axis", ctx.opset() >= 13 ? -1 : 1), rank,
+                                "attribute 'axis'");
+  Operand y;
+  if (ctx.opset() >= 13 || size_t(axis) == rank - 1) {
+    y = b.softmax(ctx.operand(0), uint32_t(axis), ctx.options());
+  } else {
+    // Before opset 13 the input is coerced to 2-D [outer, inner] around the axis.
+    const Dims& s = ctx.shape(0);
+    int64_t outer = 1, inner = 1;
+    for (size_t d = 0; d < rank; ++d) (int64_t(d) < axis ? outer : inner) *= s[d];
+    Operand flat = reshape_value(ctx, ctx.input(0), {outer, inner});
+    y = b.reshape(b.softmax(flat, 1, ctx.options()), to_u32(ctx, s, "shape"), ctx.options());
+  }
+  if (Log) y = b.log(y, ctx.options());
+  ctx.set_output(0, y);
+}
+
+using ReduceMethod = Operand (GraphBuilder::*)(const Operand&, const ReduceOptions&);
+
+// Opset 18 moved `axes` from an attribute to an input (ReduceSum already in opset 13).
+template <ReduceMethod Method>
+void reduce(NodeContext& ctx) {
+  std::optional<std::vector<int64_t>> axes = ctx.attr_ints("axes");
+  if (!axes && ctx.has_input(1)) axes = int64_values(ctx.require_constant(1, "axes"));
+  ReduceOptions o;
+  o.label = ctx.label();
+  o.keep_dimensions = ctx.attr_int("keepdims", 1) != 0;
+  if (axes && !axes->empty()) {
+    for (int64_t& a : *axes) a = normalize_axis(ctx, a, ctx.rank(0), "axis");
+    o.axes = to_u32(ctx, *axes, "axes");
+  } else if (ctx.attr_int("noop_with_empty_axes", 0) != 0) {
+    ctx.alias_output(0, ctx.input(0));
+    return;
+  }
+  ctx.set_output(0, (ctx.builder().*Method)(ctx.operand(0), o));
+}
+
+template <bool Max>
+void arg_reduce(NodeContext& ctx) {
+  if (ctx.attr_int("select_last_index", 0) != 0)
+    ctx.not_supported("attribute 'select_last_index' value 1 is not supported");
+  int64_t axis = normalize_axis(ctx, ctx.attr_int("axis", 0), ctx.rank(0), "attribute 'axis'");
+  ArgMinMaxOptions o;
+  o.label = ctx.label();
+  o.keep_dimensions = ctx.attr_int("keepdims", 1) != 0;
+  o.output_data_type = DataType::int64;
+  GraphBuilder& b = ctx.builder();
+  ctx.set_output(0, Max ? b.arg_max(ctx.operand(0), uint32_t(axis), o)
+                        : b.arg_min(ctx.operand(0), uint32_t(axis), o));
+}
+
+void cumulative_sum(NodeContext& ctx) {
+  std::vector<int64_t> axis = int64_values(ctx.require_constant(1, "CumSum's axis"));
+  if (axis.size() != 1) ctx.bad_model("CumSum's axis must hold one value");
+  CumulativeSumOptions o;
+  o.label = ctx.label();
+  o.exclusive = ctx.attr_int("exclusive", 0) != 0;
+  o.reversed = ctx.attr_int("reverse", 0) != 0;
+  uint32_t a = uint32_t(normalize_axis(ctx, axis[0], ctx.rank(0), "axis"));
+  ctx.set_output(0, ctx.builder().cumulative_sum(ctx.operand(0), a, o));
+}
+
+}  // namespace
+
+void register_nn_converters(ConverterTable& t) {
+  t["Conv"] = conv;
+  t["ConvTranspose"] = conv_transpose;
+  t["MaxPool"] = pool<true>;
+  t["AveragePool"] = pool<false>;
+  t["GlobalMaxPool"] = global_pool<true>;
+  t["GlobalAveragePool"] = global_pool<false>;
+  t["BatchNormalization"] = batch_normalization;
+  t["InstanceNormalization"] = instance_normalization;
+  t["LayerNormalization"] = layer_normalization;
+  t["Softmax"] = softmax<false>;
+  t["LogSoftmax"] = softmax<true>;
+  t["ReduceMean"] = reduce<&GraphBuilder::reduce_mean>;
+  t["ReduceSum"] = reduce<&GraphBuilder::reduce_sum>;
+  t["ReduceMax"] = reduce<&GraphBuilder::reduce_max>;
+  t["ReduceMin"] = reduce<&GraphBuilder::reduce_min>;
+  t["ReduceProd"] = reduce<&GraphBuilder::reduce_product>;
+  t["ReduceL1"] = reduce<&GraphBuilder::reduce_l1>;
+  t["ReduceL2"] = reduce<&GraphBuilder::reduce_l2>;
+  t["ReduceLogSum"] = reduce<&GraphBuilder::reduce_log_sum>;
+  t["ReduceLogSumExp"] = reduce<&GraphBuilder::reduce_log_sum_exp>;
+  t["ReduceSumSquare"] = reduce<&GraphBuilder::reduce_sum_square>;
+  t["ArgMax"] = arg_reduce<true>;
+  t["ArgMin"] = arg_reduce<false>;
+  t["CumSum"] = cumulative_sum;
+}
+
+}  // namespace cppnn::onnx_import

@@ -1,0 +1,123 @@
+#pragma once
+// The ONNX importer's shared pieces: values (graph operands or tensors known at import time),
+// the per-node context every op converter works through, and the converter table.
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cppnn/graph.h"
+#include "cppnn/tensor.h"
+
+namespace cppnn::onnx_import {
+
+// One ONNX tensor name. A value known at import time (an initializer, a Constant, or a
+// result the importer folded) keeps its data on the host so shape arithmetic can be
+// computed here; it becomes a graph constant only when an op needs it as an operand.
+// ONNX bool is carried as uint8 (what WebNN's logical ops produce) with `is_bool` set.
+struct Value {
+  DataType type = DataType::float32;
+  Dims shape;
+  bool is_bool = false;
+  std::optional<Tensor> data;  // known at import time
+  Operand operand;             // the graph operand, made lazily for constants
+};
+using ValuePtr = std::shared_ptr<Value>;
+
+// Folding makes host copies; above this many elements a result is left to the graph.
+inline constexpr size_t kFoldLimit = size_t(1) << 22;
+// Constants the model asks for by shape (ConstantOfShape) are refused above this.
+inline constexpr size_t kMaxHostElements = size_t(1) << 28;
+
+// ONNX TensorProto element type -> cppnn type; bool -> uint8 with *is_bool = true.
+// Throws NotSupportedError naming `what` for types WebNN lacks (double, string, ...).
+DataType data_type_from_onnx(int32_t elem_type, const std::string& what, bool* is_bool);
+std::string onnx_type_name(int32_t elem_type);
+// Decodes an initializer or attribute tensor (raw_data or typed fields).
+Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& what, bool* is_bool);
+
+// A graph constant that shares `data`'s storage: the importer's tensors are never written
+// after they are made, so the model's weights are held once, not copied again.
+Operand shared_constant(GraphBuilder& builder, const Tensor& data);
+
+class NodeContext {
+ public:
+  NodeContext(const onnx::NodeProto& node, GraphBuilder& builder, int64_t opset,
+              std::map<std::string, ValuePtr>& values, std::string label);
+
+  const onnx::NodeProto& node() const { return node_; }
+  GraphBuilder& builder() { return builder_; }
+  int64_t opset() const { return opset_; }
+  const std::string& label() const { return label_; }
+  OperatorOptions options() const { return OperatorOptions{label_}; }
+
+  // Inputs. An input is absent when it is past the end or has an empty name.
+  size_t input_count() const { return size_t(node_.input_size()); }
+  bool has_input(size_t i) const;
+  const ValuePtr& input(size_t i) const;  // DataError if absent
+  Operand operand(size_t i);              // makes a constant operand when needed
+  Operand operand_of(const ValuePtr& value);
+  // Host data if known at import time, else nullptr.
+  const Tensor* constant(size_t i) const;
+  // Host data of an input the converter cannot handle as a graph operand (a shape, axes,
+  // clip bounds...): NotSupportedError naming `what` if it is computed at run time.
+  const Tensor& require_constant(size_t i, const std::string& what) const;
+  bool all_inputs_constant() const;
+  const Dims& shape(size_t i) const { return input(i)->shape; }
+  size_t rank(size_t i) const { return input(i)->shape.size(); }
+  DataType type(size_t i) const { return input(i)->type; }
+
+  // Attributes. Getters check the attribute's type (DataError naming it).
+  bool has_attr(const std::string& name) const;
+  int64_t attr_int(const std::string& name, int64_t fallback) const;
+  float attr_float(const std::string& name, float fallback) const;
+  std::string attr_string(const std::string& name, const std::string& fallback) const;
+  std::optional<std::vector<int64_t>> attr_ints(const std::string& name) const;
+  std::optional<std::vector<float>> attr_floats(const std::string& name) const;
+  const onnx::TensorProto* attr_tensor(const std::string& name) const;
+
+  // Outputs.
+  size_t output_count() const { return size_t(node_.output_size()); }
+  bool output_used(size_t i) const;
+  void set_output(size_t i, const Operand& operand, bool is_bool = false);
+  void set_output(size_t i, Tensor data, bool is_bool = false);
+  void alias_output(size_t i, const ValuePtr& value);
+  // NotSupportedError if an optional output (a mask, saved statistics) is requested.
+  void reject_outputs_from(size_t first, const std::string& why) const;
+
+  [[noreturn]] void not_supported(const std::string& message) const;
+  [[noreturn]] void bad_model(const std::string& message) const;
+
+ private:
+  const onnx::AttributeProto* find_attr(const std::string& name) const;
+  void define(size_t i, ValuePtr value);
+
+  const onnx::NodeProto& node_;
+  GraphBuilder& builder_;
+  int64_t opset_;
+  std::map<std::string, ValuePtr>& values_;
+  std::string label_;
+};
+
+using Converter = void (*)(NodeContext&);
+using ConverterTable = std::map<std::string, Converter>;
+
+void register_math_converters(ConverterTable& table);
+void register_nn_converters(ConverterTable& table);
+void register_shape_converters(ConverterTable& table);
+
+// Axis helpers: normalize a possibly negative ONNX axis against `rank` (DataError if out of
+// range, naming the attribute).
+int64_t normalize_axis(const NodeContext& ctx, int64_t axis, size_t rank, const std::string& what);
+// `value` with another shape of the same size: a host reshape for constants, else a graph
+// reshape (none when the shape is unchanged).
+Operand reshape_value(NodeContext& ctx, const ValuePtr& value, const Dims& dims);
+// Non-negative int64 values to the uint32 lists the builder takes.
+std::vector<uint32_t> to_u32(const NodeContext& ctx, const std::vector<int64_t>& v,
+                             const std::string& what);
+
+}  // namespace cppnn::onnx_import

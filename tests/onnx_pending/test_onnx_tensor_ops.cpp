@@ -1,0 +1,279 @@
+// ONNX import of element-wise ops, activations, Cast/Where and shape ops on run-time
+// tensors, run on the CPU against float64 references written here.
+// They need the op families of the other branches; move this file to tests/unit/ once
+// they are merged.
+#include <cmath>
+
+#include "unit/onnx_test_model.h"
+#include "unit/test_support.h"
+
+namespace cppnn {
+namespace {
+
+using testing::attr;
+using testing::expect_close;
+using testing::OnnxTestModel;
+using testing::random_tensor;
+using testing::raw_tensor;
+using testing::run_model;
+using testing::tensor_from_doubles;
+using testing::weight;
+using P = onnx::TensorProto;
+
+constexpr testing::Tolerance kF32{1e-5, 1e-4};
+
+// ----- element-wise ------------------------------------------------------------------------------
+
+TEST(OnnxOps, UnaryOpsAndActivations) {
+  struct Case {
+    const char* op;
+    double (*f)(double);
+    double lo, hi;
+  };
+  std::vector<Case> cases = {
+      {"Sqrt", [](double x) { return std::sqrt(x); }, 0.1, 4},
+      {"Erf", [](double x) { return std::erf(x); }, -2, 2},
+      {"Relu", [](double x) { return std::max(x, 0.0); }, -2, 2},
+      {"Sigmoid", [](double x) { return 1 / (1 + std::exp(-x)); }, -4, 4},
+      {"Tanh", [](double x) { return std::tanh(x); }, -3, 3},
+      {"Exp", [](double x) { return std::exp(x); }, -3, 3},
+      {"Log", [](double x) { return std::log(x); }, 0.1, 5},
+      {"Abs", [](double x) { return std::abs(x); }, -2, 2},
+      {"Neg", [](double x) { return -x; }, -2, 2},
+      {"Reciprocal", [](double x) { return 1 / x; }, 0.5, 3},
+      {"Floor", [](double x) { return std::floor(x); }, -3, 3},
+      {"Ceil", [](double x) { return std::ceil(x); }, -3, 3},
+      {"Sin", [](double x) { return std::sin(x); }, -3, 3},
+      {"Cos", [](double x) { return std::cos(x); }, -3, 3},
+      {"Softplus", [](double x) { return std::log1p(std::exp(x)); }, -3, 3},
+      {"Softsign", [](double x) { return x / (1 + std::abs(x)); }, -3, 3},
+      {"HardSwish", [](double x) { return x * std::clamp(x / 6 + 0.5, 0.0, 1.0); }, -4, 4},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.op);
+    OnnxTestModel m;
+    m.input("x", P::FLOAT, {int64_t(3), int64_t(7)});
+    m.node(c.op, {"x"}, {"y"});
+    m.output("y");
+    Tensor x = random_tensor(DataType::float32, {3, 7}, c.lo, c.hi, 90);
+    NamedTensors out = run_model(m, {{"x", x}});
+    std::vector<double> want;
+    for (double v : x.to_doubles()) want.push_back(c.f(v));
+    expect_close(out["y"], want, kF32);
+  }
+}
+
+TEST(OnnxOps, ActivationsWithAttributes) {
+  OnnxTestModel m(20);
+  m.input("x", P::FLOAT, {int64_t(2), int64_t(9)});
+  attr(m.node("LeakyRelu", {"x"}, {"leaky"}), "alpha", 0.1);
+  attr(m.node("Elu", {"x"}, {"elu"}), "alpha", 0.5);
+  auto& hs = m.node("HardSigmoid", {"x"}, {"hsig"});
+  attr(hs, "alpha", 0.25);
+  attr(hs, "beta", 0.4);
+  m.node("Gelu", {"x"}, {"gelu"});
+  attr(m.node("Gelu", {"x"}, {"gelu_tanh"}), "approximate", "tanh");
+  Tensor slope = weight(m, "slope", {9}, 91, 0, 0.5);
+  m.node("PRelu", {"x", "slope"}, {"prelu"});
+  for (const char* o : {"leaky", "elu", "hsig", "gelu", "gelu_tanh", "prelu"}) m.output(o);
+  Tensor x = random_tensor(DataType::float32, {2, 9}, -3, 3, 92);
+  NamedTensors out = run_model(m, {{"x", x}});
+  std::vector<double> xv = x.to_doubles(), sv = slope.to_doubles();
+  std::vector<double> leaky, elu, hsig, gelu, gelu_tanh, prelu;
+  for (size_t i = 0; i < xv.size(); ++i) {
+    double v = xv[i];
+    leaky.push_back(v < 0 ? 0.1 * v : v);
+    elu.push_back(v < 0 ? 0.5 * (std::exp(v) - 1) : v);
+    hsig.push_back(std::clamp(0.25 * v + 0.4, 0.0, 1.0));
+    gelu.push_back(0.5 * v * (1 + std::erf(v / std::sqrt(2.0))));
+    gelu_tanh.push_back(0.5 * v *
+                        (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))));
+    prelu.push_back(v < 0 ? sv[i % 9] * v : v);
+  }
+  expect_close(out["leaky"], leaky, kF32, "leaky");
+  expect_close(out["elu"], elu, kF32, "elu");
+  expect_close(out["hsig"], hsig, kF32, "hsig");
+  expect_close(out["gelu"], gelu, kF32, "gelu");
+  expect_close(out["gelu_tanh"], gelu_tanh, kF32, "gelu_tanh");
+  expect_close(out["prelu"], prelu, kF32, "prelu");
+}
+
+TEST(OnnxOps, ClipBoundsFromConstantsAndAttributes) {
+  OnnxTestModel m;
+  m.input("x", P::FLOAT, {int64_t(10)});
+  attr(m.node("Constant", {}, {"lo"}), "value",
+       raw_tensor("lo", P::FLOAT, {}, std::vector<float>{-0.5f}));
+  m.floats("hi", {}, {0.75f});
+  m.node("Clip", {"x", "lo", "hi"}, {"both"});
+  m.node("Clip", {"x", "", "hi"}, {"upper"});
+  m.node("Clip", {"x"}, {"none"});
+  m.node("Relu", {"none"}, {"none_relu"});  // "none" passes x through; make it an op result
+  for (const char* o : {"both", "upper", "none_relu"}) m.output(o);
+  Tensor x = random_tensor(DataType::float32, {10}, -2, 2, 100);
+  NamedTensors out = run_model(m, {{"x", x}});
+  std::vector<double> both, upper, relu;
+  for (double v : x.to_doubles()) {
+    both.push_back(std::clamp(v, -0.5, 0.75));
+    upper.push_back(std::min(v, 0.75));
+    relu.push_back(std::max(v, 0.0));
+  }
+  expect_close(out["both"], both, {0, 0});
+  expect_close(out["upper"], upper, {0, 0});
+  expect_close(out["none_relu"], relu, {0, 0});
+
+  OnnxTestModel old(6);  // before opset 11 the bounds are attributes
+  old.input("x", P::FLOAT, {int64_t(10)});
+  auto& n = old.node("Clip", {"x"}, {"y"});
+  attr(n, "min", 0.0);
+  attr(n, "max", 6.0);
+  old.output("y");
+  Tensor x6 = random_tensor(DataType::float32, {10}, -3, 9, 101);
+  NamedTensors out6 = run_model(old, {{"x", x6}});
+  std::vector<double> relu6;
+  for (double v : x6.to_doubles()) relu6.push_back(std::clamp(v, 0.0, 6.0));
+  expect_close(out6["y"], relu6, {0, 0});
+}
+
+TEST(OnnxOps, ComparisonsWhereAndCast) {
+  OnnxTestModel m;
+  m.input("x", P::FLOAT, {int64_t(2), int64_t(5)});
+  m.input("y", P::FLOAT, {int64_t(5)});
+  m.input("i", P::INT64, {int64_t(5)});
+  m.node("Greater", {"x", "y"}, {"gt"});
+  m.node("Where", {"gt", "x", "y"}, {"maximum"});
+  m.node("Less", {"x", "y"}, {"lt"});
+  attr(m.node("Cast", {"lt"}, {"lt_f"}), "to", int64_t(P::FLOAT));
+  m.int64s("three", {}, {3});
+  m.node("Equal", {"i", "three"}, {"eq"});
+  attr(m.node("Cast", {"eq"}, {"eq_i"}), "to", int64_t(P::INT32));
+  attr(m.node("Cast", {"i"}, {"i_bool"}), "to", int64_t(P::BOOL));  // nonzero, not truncation
+  attr(m.node("Cast", {"i_bool"}, {"i_nonzero"}), "to", int64_t(P::FLOAT));
+  attr(m.node("Cast", {"i"}, {"i_f"}), "to", int64_t(P::FLOAT));
+  for (const char* o : {"maximum", "lt_f", "eq_i", "i_nonzero", "i_f"}) m.output(o);
+  Tensor x = random_tensor(DataType::float32, {2, 5}, -2, 2, 110);
+  Tensor y = random_tensor(DataType::float32, {5}, -2, 2, 111);
+  std::vector<double> iv = {3, 0, 256, -3, 3};
+  NamedTensors out =
+      run_model(m, {{"x", x}, {"y", y}, {"i", tensor_from_doubles(DataType::int64, {5}, iv)}});
+  std::vector<double> xv = x.to_doubles(), yv = y.to_doubles(), mx, lt;
+  for (size_t k = 0; k < 10; ++k) {
+    mx.push_back(std::max(xv[k], yv[k % 5]));
+    lt.push_back(xv[k] < yv[k % 5] ? 1 : 0);
+  }
+  expect_close(out["maximum"], mx, {0, 0});
+  expect_close(out["lt_f"], lt, {0, 0});
+  EXPECT_EQ(out["eq_i"].data_type(), DataType::int32);
+  expect_close(out["eq_i"], {1, 0, 0, 0, 1}, {0, 0});
+  expect_close(out["i_nonzero"], {1, 0, 1, 1, 1}, {0, 0});
+  expect_close(out["i_f"], iv, {0, 0});
+}
+
+// ----- shape and data movement on run-time tensors -------------------------------------------
+
+TEST(OnnxOps, ReshapeSqueezeUnsqueezeTransposeExpand) {
+  OnnxTestModel m;
+  m.input("x", P::FLOAT, {int64_t(2), int64_t(3), int64_t(4)});
+  m.int64s("shape", {2}, {0, -1});
+  m.node("Reshape", {"x", "shape"}, {"r"});  // [2, 12]
+  m.int64s("axes", {2}, {0, -1});
+  m.node("Unsqueeze", {"r", "axes"}, {"u"});  // [1, 2, 12, 1]
+  m.node("Squeeze", {"u"}, {"sq"});           // [2, 12]
+  m.node("Relu", {"sq"}, {"flat"});
+  attr(m.node("Transpose", {"x"}, {"t"}), "perm", std::vector<int64_t>{2, 0, 1});  // [4, 2, 3]
+  m.input("col", P::FLOAT, {int64_t(3), int64_t(1)});
+  m.int64s("target", {3}, {2, 1, 4});
+  m.node("Expand", {"col", "target"}, {"e"});  // [2, 3, 4]
+  for (const char* o : {"flat", "t", "e"}) m.output(o);
+  Tensor x = random_tensor(DataType::float32, {2, 3, 4}, -2, 2, 160);
+  Tensor col = random_tensor(DataType::float32, {3, 1}, -2, 2, 161);
+  NamedTensors out = run_model(m, {{"x", x}, {"col", col}});
+  std::vector<double> xv = x.to_doubles(), cv = col.to_doubles(), relu, t, e;
+  for (double v : xv) relu.push_back(std::max(v, 0.0));
+  for (size_t c = 0; c < 4; ++c)
+    for (size_t a = 0; a < 2; ++a)
+      for (size_t b = 0; b < 3; ++b) t.push_back(xv[(a * 3 + b) * 4 + c]);
+  for (size_t a = 0; a < 2; ++a)
+    for (size_t b = 0; b < 3; ++b)
+      for (size_t c = 0; c < 4; ++c) e.push_back(cv[b]);
+  EXPECT_EQ(out["flat"].shape(), (Dims{2, 12}));
+  expect_close(out["flat"], relu, {0, 0});
+  EXPECT_EQ(out["t"].shape(), (Dims{4, 2, 3}));
+  expect_close(out["t"], t, {0, 0});
+  EXPECT_EQ(out["e"].shape(), (Dims{2, 3, 4}));
+  expect_close(out["e"], e, {0, 0});
+}
+
+TEST(OnnxOps, GatherConcatSliceSplitAtRunTime) {
+  OnnxTestModel m;
+  m.input("ids", P::INT64, {int64_t(2), int64_t(2)});
+  Tensor table = weight(m, "table", {5, 3}, 170);
+  m.node("Gather", {"table", "ids"}, {"emb"});  // [2, 2, 3]
+  m.input("x", P::FLOAT, {int64_t(4), int64_t(6)});
+  m.int64s("col", {}, {-2});
+  attr(m.node("Gather", {"x", "col"}, {"x_col"}), "axis", int64_t(1));  // [4]
+  Tensor k = weight(m, "k", {4, 2}, 171);
+  attr(m.node("Concat", {"x", "k"}, {"cat"}), "axis", int64_t(1));  // [4, 8]
+  m.int64s("starts", {2}, {-1, 1});
+  m.int64s("ends", {2}, {-100, 100});
+  m.int64s("slice_axes", {2}, {0, 1});
+  m.int64s("steps", {2}, {-2, 2});
+  m.node("Slice", {"x", "starts", "ends", "slice_axes", "steps"}, {"sl"});  // rows 3,1; cols 1,3,5
+  m.int64s("sizes", {2}, {2, 4});
+  attr(m.node("Split", {"x", "sizes"}, {"left", "right"}), "axis", int64_t(-1));
+  for (const char* o : {"emb", "x_col", "cat", "sl", "left", "right"}) m.output(o);
+  Tensor x = random_tensor(DataType::float32, {4, 6}, -2, 2, 172);
+  std::vector<double> ids = {4, 0, -1, 2};
+  NamedTensors out =
+      run_model(m, {{"ids", tensor_from_doubles(DataType::int64, {2, 2}, ids)}, {"x", x}});
+  std::vector<double> tv = table.to_doubles(), xv = x.to_doubles(), kv = k.to_doubles();
+  std::vector<double> emb, x_col, cat, sl, left, right;
+  for (double id : ids) {
+    size_t row = size_t(id < 0 ? id + 5 : id);
+    for (size_t c = 0; c < 3; ++c) emb.push_back(tv[row * 3 + c]);
+  }
+  for (size_t r = 0; r < 4; ++r) {
+    x_col.push_back(xv[r * 6 + 4]);
+    for (size_t c = 0; c < 6; ++c) cat.push_back(xv[r * 6 + c]);
+    for (size_t c = 0; c < 2; ++c) cat.push_back(kv[r * 2 + c]);
+    for (size_t c = 0; c < 6; ++c) (c < 2 ? left : right).push_back(xv[r * 6 + c]);
+  }
+  for (size_t r : {3, 1})
+    for (size_t c : {1, 3, 5}) sl.push_back(xv[r * 6 + c]);
+  expect_close(out["emb"], emb, {0, 0});
+  expect_close(out["x_col"], x_col, {0, 0});
+  expect_close(out["cat"], cat, {0, 0});
+  EXPECT_EQ(out["sl"].shape(), (Dims{2, 3}));
+  expect_close(out["sl"], sl, {0, 0});
+  expect_close(out["left"], left, {0, 0});
+  expect_close(out["right"], right, {0, 0});
+}
+
+TEST(OnnxOps, SplitIntoNumOutputsOpset18) {
+  OnnxTestModel m(18);
+  m.input("x", P::FLOAT, {int64_t(7), int64_t(2)});
+  attr(m.node("Split", {"x"}, {"a", "b", "c"}), "num_outputs", int64_t(3));  // 3, 3, 1 rows
+  for (const char* o : {"a", "b", "c"}) m.output(o);
+  Tensor x = random_tensor(DataType::float32, {7, 2}, -2, 2, 180);
+  NamedTensors out = run_model(m, {{"x", x}});
+  std::vector<double> xv = x.to_doubles();
+  EXPECT_EQ(out["a"].shape(), (Dims{3, 2}));
+  EXPECT_EQ(out["c"].shape(), (Dims{1, 2}));
+  expect_close(out["b"], std::vector<double>(xv.begin() + 6, xv.begin() + 12), {0, 0});
+  expect_close(out["c"], std::vector<double>(xv.begin() + 12, xv.end()), {0, 0});
+}
+
+TEST(OnnxOps, OutputsThatAreInputsOrConstants) {
+  OnnxTestModel m;
+  m.input("x", P::FLOAT, {int64_t(2), int64_t(3)});
+  m.node("Identity", {"x"}, {"same"});
+  m.node("Shape", {"x"}, {"shape"});
+  for (const char* o : {"same", "shape"}) m.output(o);
+  Tensor x = random_tensor(DataType::float32, {2, 3}, -2, 2, 190);
+  NamedTensors out = run_model(m, {{"x", x}});
+  expect_close(out["same"], x.to_doubles(), {0, 0});
+  EXPECT_EQ(out["shape"].data_type(), DataType::int64);
+  expect_close(out["shape"], {2, 3}, {0, 0});
+}
+
+}  // namespace
+}  // namespace cppnn
