@@ -1,5 +1,6 @@
-// cppnn: the command-line tool. `cppnn run MODEL.onnx` imports a model, runs it on the
-// best device there is and prints the top classes and the latency.
+// cppnn: the command-line tool. `cppnn run MODEL` runs an ONNX model or an engine file on
+// the best device there is and prints the top classes and the latency; `cppnn build`
+// turns an ONNX model into an engine file.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -62,15 +63,35 @@ std::pair<std::string, std::string> split_assignment(const std::string& s, const
   return {s.substr(0, eq), s.substr(eq + 1)};
 }
 
-int run(const RunArgs& a) {
+// N (batch) and S (sequence) get the README's values unless given.
+OnnxImportOptions import_options(const std::vector<std::string>& dims) {
   OnnxImportOptions import;
-  for (const auto& d : a.dims) {
+  for (const auto& d : dims) {
     auto [name, value] = split_assignment(d, "--dim");
     import.dim_values[name] = std::stoll(value);
   }
   if (!import.dim_values.count("N")) import.dim_values["N"] = 1;
   if (!import.dim_values.count("S")) import.dim_values["S"] = 128;
-  Graph graph = load_onnx(a.model, import);
+  return import;
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int run(const RunArgs& a) {
+  // An engine is recognized by its magic bytes, whatever the file is called.
+  Engine engine;
+  Graph graph;
+  if (Engine::is_engine_file(a.model)) {
+    if (!a.dims.empty())
+      std::fprintf(stderr,
+                   "cppnn: --dim is ignored: an engine's shapes are fixed when it is built\n");
+    engine = Engine::load(a.model);
+    graph = engine.graph();
+  } else {
+    graph = load_onnx(a.model, import_options(a.dims));
+  }
 
   ContextOptions options;
   options.accelerated = a.device != "cpu";
@@ -88,18 +109,22 @@ int run(const RunArgs& a) {
 
   auto t0 = std::chrono::steady_clock::now();
   context.compile(graph);
-  double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  double compile_ms = ms_since(t0);
   NamedTensors outputs;
   for (int i = 0; i < a.warmup; ++i) outputs = context.compute(graph, inputs);
   std::vector<double> ms;
   for (int i = 0; i < std::max(1, a.iterations); ++i) {
     auto s = std::chrono::steady_clock::now();
     outputs = context.compute(graph, inputs);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count());
+    ms.push_back(ms_since(s));
   }
   std::sort(ms.begin(), ms.end());
 
-  std::printf("model    %s (%zu nodes)\n", a.model.c_str(), graph.node_count());
+  if (engine.valid())
+    std::printf("model    %s (engine, %zu nodes, hash %s)\n", a.model.c_str(), graph.node_count(),
+                engine.hash().c_str());
+  else
+    std::printf("model    %s (%zu nodes)\n", a.model.c_str(), graph.node_count());
   std::printf("device   %s\n", context.backend().c_str());
   for (const auto& [name, t] : outputs) {
     std::printf("output   %s %s %s\n", name.c_str(), std::string(to_string(t.data_type())).c_str(),
@@ -124,13 +149,38 @@ int run(const RunArgs& a) {
   return 0;
 }
 
+struct BuildArgs {
+  std::string model;
+  std::string output;
+  std::vector<std::string> dims;
+};
+
+int build(const BuildArgs& a) {
+  auto t0 = std::chrono::steady_clock::now();
+  Graph graph = load_onnx(a.model, import_options(a.dims));
+  double import_ms = ms_since(t0);
+  auto t1 = std::chrono::steady_clock::now();
+  Engine engine = Engine::build(graph);
+  double build_ms = ms_since(t1);
+  engine.save(a.output);
+  std::printf("model    %s\n", a.model.c_str());
+  std::printf("engine   %s (%zu bytes, format version %u)\n", a.output.c_str(), engine.byte_size(),
+              engine.format_version());
+  std::printf("nodes    %zu imported, %zu after optimization\n", graph.node_count(),
+              engine.graph().node_count());
+  std::printf("hash     %s\n", engine.hash().c_str());
+  std::printf("time     import %.1f ms, build %.1f ms\n", import_ms, build_ms);
+  return 0;
+}
+
 int info(const std::string& model, const std::vector<std::string>& dims) {
   OnnxImportOptions import;
   for (const auto& d : dims) {
     auto [name, value] = split_assignment(d, "--dim");
     import.dim_values[name] = std::stoll(value);
   }
-  Graph graph = load_onnx(model, import);
+  Graph graph =
+      Engine::is_engine_file(model) ? Engine::load(model).graph() : load_onnx(model, import);
   for (const auto& [name, d] : graph.inputs())
     std::printf("input  %s %s %s\n", name.c_str(), std::string(to_string(d.data_type)).c_str(),
                 to_string(d.shape).c_str());
@@ -148,8 +198,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   RunArgs r;
-  CLI::App* run_cmd = app.add_subcommand("run", "run an ONNX model and time it");
-  run_cmd->add_option("model", r.model, "ONNX model file")->required();
+  CLI::App* run_cmd = app.add_subcommand("run", "run an ONNX model or an engine file and time it");
+  run_cmd->add_option("model", r.model, "ONNX model or engine file")->required();
   run_cmd->add_option("--dim", r.dims, "value of a symbolic dimension, NAME=VALUE (N=1 S=128 by default)");
   run_cmd->add_option("--input", r.inputs, "input from a .npy file, NAME=FILE (default: a fixed pattern)");
   run_cmd->add_option("--device", r.device, "auto or cpu")->check(CLI::IsMember({"auto", "cpu"}));
@@ -159,15 +209,24 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--threads", r.threads, "CPU threads (0: all cores)");
   run_cmd->add_option("--save", r.save_dir, "write each output to DIR/NAME.npy");
 
+  BuildArgs b;
+  CLI::App* build_cmd = app.add_subcommand("build", "optimize an ONNX model into an engine file");
+  build_cmd->add_option("model", b.model, "ONNX model file")->required();
+  build_cmd->add_option("-o,--output", b.output, "engine file to write")->required();
+  build_cmd->add_option("--dim", b.dims,
+                        "value of a symbolic dimension, NAME=VALUE (N=1 S=128 by default)");
+
   std::string info_model;
   std::vector<std::string> info_dims;
-  CLI::App* info_cmd = app.add_subcommand("info", "print a model's graph after import");
-  info_cmd->add_option("model", info_model, "ONNX model file")->required();
+  CLI::App* info_cmd =
+      app.add_subcommand("info", "print a model's graph after import (or an engine's)");
+  info_cmd->add_option("model", info_model, "ONNX model or engine file")->required();
   info_cmd->add_option("--dim", info_dims, "NAME=VALUE");
 
   CLI11_PARSE(app, argc, argv);
   try {
     if (*run_cmd) return run(r);
+    if (*build_cmd) return build(b);
     if (*info_cmd) return info(info_model, info_dims);
   } catch (const Error& e) {
     std::fprintf(stderr, "cppnn: %s: %s\n", to_string(e.kind()), e.what());

@@ -1,5 +1,6 @@
 #pragma once
 #include "cppnn/context.h"
+#include "cppnn/engine.h"
 #include "cppnn/error.h"
 #include "cppnn/graph.h"
 #include "cppnn/onnx.h"

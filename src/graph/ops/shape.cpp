@@ -140,6 +140,11 @@ std::vector<OperandDescriptor> infer_split(const InputDescs& in, Attrs& attrs) {
   int64_t sum = 0;
   for (int64_t s : splits) {
     if (s <= 0) type_error("splits " + list_string(splits) + " has a size that is not positive");
+    // Each part fits in the dimension, so the sum cannot overflow before the check below
+    // (sizes from an ONNX or engine file are not bounded by the builder's uint32).
+    if (s > dim)
+      type_error("splits " + list_string(splits) + " has a size larger than dimension " +
+                 std::to_string(axis) + " (size " + std::to_string(dim) + ")");
     sum += s;
   }
   if (sum != dim)

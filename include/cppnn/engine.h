@@ -1,0 +1,65 @@
+#pragma once
+// An Engine is a graph after the compiler's passes (constant folding, fusion, dead-code
+// removal), in a portable, versioned, checksummed file that can be built on any machine
+// and loaded by a backend. docs/engine-format.md describes the file.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "cppnn/graph.h"
+
+namespace cppnn {
+
+// The format version this build writes; it reads every version up to this one.
+inline constexpr uint32_t kEngineFormatVersion = 1;
+
+enum class Precision : uint32_t { float32, float16 };
+
+struct EngineBuildOptions {
+  // float16 needs the GPU backend, which does not exist yet: build() rejects it.
+  Precision precision = Precision::float32;
+  bool operator==(const EngineBuildOptions&) const = default;
+};
+
+namespace detail {
+struct EngineState;
+}
+
+class Engine {
+ public:
+  Engine() = default;
+
+  // Optimizes the graph and serializes it; the engine then holds the optimized graph.
+  static Engine build(const Graph& graph, const EngineBuildOptions& options = {});
+  // Reads and fully validates an engine file. A corrupt or inconsistent file is a
+  // DataError; a file from a newer format version is a NotSupportedError.
+  static Engine load(const std::string& path);
+  static Engine from_bytes(const std::string& bytes);
+  // True if the file starts with the engine file's magic bytes (it may still be corrupt).
+  static bool is_engine_file(const std::string& path);
+
+  // Writes atomically (temporary file in the same directory, fsync, rename); on failure
+  // leaves no file behind and throws DataError naming the path.
+  void save(const std::string& path) const;
+  std::string to_bytes() const;
+  size_t byte_size() const;
+
+  // The optimized graph; run it with Context::compute.
+  const Graph& graph() const;
+  // Content hash of the file's payload as 16 hex digits: equal engines have equal hashes,
+  // which is what the runtime cache is keyed by.
+  std::string hash() const;
+  uint32_t format_version() const;
+  const EngineBuildOptions& options() const;
+  // Who wrote the file: the cppnn version and the producer string.
+  const std::string& cppnn_version() const;
+  const std::string& producer() const;
+  bool valid() const { return state_ != nullptr; }
+
+ private:
+  explicit Engine(std::shared_ptr<const detail::EngineState> state) : state_(std::move(state)) {}
+  const detail::EngineState& state() const;
+  std::shared_ptr<const detail::EngineState> state_;
+};
+
+}  // namespace cppnn

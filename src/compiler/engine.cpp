@@ -1,0 +1,170 @@
+// Engine: build (optimize + serialize), load from a file or bytes, atomic save.
+#include "cppnn/engine.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+
+#include "compiler/engine_format.h"
+#include "compiler/passes.h"
+#include "core/hash.h"
+
+namespace cppnn {
+
+using namespace detail;
+
+namespace {
+
+std::string os_error() { return std::strerror(errno); }
+
+// Closes on every path out, so an exception cannot leak the descriptor.
+struct FileDescriptor {
+  int fd = -1;
+  explicit FileDescriptor(int f) : fd(f) {}
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor() {
+    if (fd >= 0) ::close(fd);
+  }
+  int release() { return std::exchange(fd, -1); }
+};
+
+EngineBytes read_file(const std::string& path) {
+  FileDescriptor f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (f.fd < 0) fail(ErrorKind::DataError, "cannot open engine file '" + path + "': " + os_error());
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode))
+    fail(ErrorKind::DataError, "engine file '" + path + "' is not a regular file");
+  EngineBytes bytes = EngineBytes::allocate(size_t(st.st_size));
+  size_t done = 0;
+  while (done < bytes.size) {
+    ssize_t n = ::read(f.fd, bytes.data.get() + done, bytes.size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(ErrorKind::DataError, "cannot read engine file '" + path + "': " + os_error());
+    if (n == 0) break;  // the file shrank while being read; the header check reports it
+    done += size_t(n);
+  }
+  bytes.size = done;
+  return bytes;
+}
+
+bool write_all(int fd, const uint8_t* p, size_t size) {
+  while (size) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= size_t(n);
+  }
+  return true;
+}
+
+// Writes to a fresh file beside `path` and renames it over `path`: a reader sees the old
+// file or the complete new one, never a partial write, even if the process dies midway.
+void write_file_atomically(const std::string& path, const EngineBytes& bytes) {
+  auto failure = [&](const std::string& why) {
+    fail(ErrorKind::DataError, "cannot save engine to '" + path + "': " + why);
+  };
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp;
+  FileDescriptor f(-1);
+  for (int attempt = 0; attempt < 100 && f.fd < 0; ++attempt) {
+    tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    // 0666 less the umask: the engine gets the permissions any new file would.
+    f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (f.fd < 0 && errno != EEXIST) failure("cannot create '" + tmp + "': " + os_error());
+  }
+  if (f.fd < 0) failure("cannot create a temporary file beside it");
+  auto abandon = [&](const std::string& why) {
+    if (f.fd >= 0) ::close(f.release());
+    ::unlink(tmp.c_str());
+    failure(why);
+  };
+  if (!write_all(f.fd, bytes.begin(), bytes.size)) abandon("writing '" + tmp + "': " + os_error());
+  if (::fsync(f.fd) != 0) abandon("syncing '" + tmp + "': " + os_error());
+  if (::close(f.release()) != 0) abandon("closing '" + tmp + "': " + os_error());
+  if (::rename(tmp.c_str(), path.c_str()) != 0) abandon("renaming '" + tmp + "': " + os_error());
+  // Make the rename itself durable; the file is complete either way, so this is best effort.
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  FileDescriptor d(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (d.fd >= 0) (void)::fsync(d.fd);
+}
+
+EngineBytes bytes_of(const std::string& s) {
+  EngineBytes b = EngineBytes::allocate(s.size());
+  if (!s.empty()) std::memcpy(b.data.get(), s.data(), s.size());
+  return b;
+}
+
+}  // namespace
+
+const EngineState& Engine::state() const {
+  if (!state_) fail(ErrorKind::InvalidStateError, "engine is not valid");
+  return *state_;
+}
+
+Engine Engine::build(const Graph& graph, const EngineBuildOptions& options) {
+  if (!graph.valid()) fail(ErrorKind::DataError, "engine build: the graph is not valid");
+  if (options.precision != Precision::float32)
+    fail(ErrorKind::NotSupportedError,
+         "engine build: precision float16 is not supported yet (no backend runs float16 "
+         "engines); build with float32");
+  std::shared_ptr<const GraphIR> optimized = optimize(graph.ir_ptr());
+  EngineBytes bytes = write_engine(*optimized, options);
+  // Reading back what was written is the engine's only way in: the graph it then holds is
+  // exactly what a later load gets, and its constants live in the file bytes, not twice.
+  try {
+    return Engine(read_engine(std::move(bytes)));
+  } catch (const Error& e) {
+    fail(ErrorKind::OperationError,
+         std::string("internal: the engine just written does not load back: ") + e.what());
+  }
+}
+
+Engine Engine::load(const std::string& path) {
+  EngineBytes bytes = read_file(path);
+  try {
+    return Engine(read_engine(std::move(bytes)));
+  } catch (const Error& e) {
+    throw Error(e.kind(), "'" + path + "': " + e.what());
+  }
+}
+
+Engine Engine::from_bytes(const std::string& bytes) { return Engine(read_engine(bytes_of(bytes))); }
+
+bool Engine::is_engine_file(const std::string& path) {
+  FileDescriptor f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (f.fd < 0) return false;
+  char magic[sizeof(kEngineMagic)];
+  size_t done = 0;
+  while (done < sizeof(magic)) {
+    ssize_t n = ::read(f.fd, magic + done, sizeof(magic) - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += size_t(n);
+  }
+  return std::memcmp(magic, kEngineMagic, sizeof(magic)) == 0;
+}
+
+void Engine::save(const std::string& path) const { write_file_atomically(path, state().bytes); }
+
+std::string Engine::to_bytes() const {
+  const EngineBytes& b = state().bytes;
+  return std::string(reinterpret_cast<const char*>(b.begin()), b.size);
+}
+
+size_t Engine::byte_size() const { return state().bytes.size; }
+const Graph& Engine::graph() const { return state().graph; }
+std::string Engine::hash() const { return hash_hex(state().payload_hash); }
+uint32_t Engine::format_version() const { return state().format_version; }
+const EngineBuildOptions& Engine::options() const { return state().options; }
+const std::string& Engine::cppnn_version() const { return state().cppnn_version; }
+const std::string& Engine::producer() const { return state().producer; }
+
+}  // namespace cppnn

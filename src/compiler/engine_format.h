@@ -1,0 +1,110 @@
+#pragma once
+// The engine file format (described in engine_format.cpp and docs/engine-format.md):
+// writing a graph into file bytes, and reading file bytes back into a validated graph.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "cppnn/engine.h"
+#include "graph/ir.h"
+
+namespace cppnn::detail {
+
+inline constexpr char kEngineMagic[8] = {'C', 'P', 'P', 'N', 'N', 'E', 'N', 'G'};
+inline constexpr size_t kEngineHeaderBytes = 64;
+// Constants start at multiples of this within the file, so they can be used in place
+// (here: wrapped by Tensors without a copy; later: mmap).
+inline constexpr size_t kEngineAlignment = 64;
+
+// Layout details shared by the writer (engine_format.cpp) and the reader
+// (engine_reader.cpp).
+namespace engine_file {
+
+inline constexpr uint32_t kRequiredSection = 1;  // section flag: unknown means refuse
+inline constexpr size_t kSectionEntryBytes = 24;
+inline constexpr size_t kConstantEntryBytes = 24;
+
+constexpr uint32_t tag_of(const char* s) {
+  return uint32_t(uint8_t(s[0])) | uint32_t(uint8_t(s[1])) << 8 | uint32_t(uint8_t(s[2])) << 16 |
+         uint32_t(uint8_t(s[3])) << 24;
+}
+inline constexpr uint32_t kMetaTag = tag_of("META");
+inline constexpr uint32_t kGraphTag = tag_of("GRPH");
+inline constexpr uint32_t kConstantsTag = tag_of("CNST");
+
+struct Section {
+  uint32_t tag = 0;
+  uint32_t flags = 0;
+  size_t offset = 0, size = 0;
+};
+
+inline size_t align_up(size_t n) {
+  return (n + kEngineAlignment - 1) / kEngineAlignment * kEngineAlignment;
+}
+
+// Byte by byte, so the file is little-endian whatever the host.
+inline void put32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i));
+}
+inline void put64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = uint8_t(v >> (8 * i));
+}
+inline uint32_t get32(const uint8_t* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= uint32_t(p[i]) << (8 * i);
+  return v;
+}
+inline uint64_t get64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= uint64_t(p[i]) << (8 * i);
+  return v;
+}
+
+}  // namespace engine_file
+
+// A whole engine file in memory, 64-byte aligned so constants inside it are aligned.
+struct EngineBytes {
+  std::shared_ptr<uint8_t> data;
+  size_t size = 0;
+  static EngineBytes allocate(size_t size);  // zero-filled
+  const uint8_t* begin() const { return data.get(); }
+};
+
+struct EngineState {
+  EngineBytes bytes;
+  uint32_t format_version = 0;
+  uint64_t payload_hash = 0;
+  EngineBuildOptions options;
+  std::string cppnn_version;
+  std::string producer;
+  Graph graph;  // constants point into `bytes`
+};
+
+// A section beyond the three every engine has (a later version's generated kernel
+// sources, say). A reader that does not know `tag` skips it unless it is `required`.
+struct ExtraSection {
+  char tag[4];
+  bool required = false;
+  std::string bytes;
+};
+
+// Serializes the graph (which must be valid) with the build options; extra sections go
+// after the standard ones.
+EngineBytes write_engine(const GraphIR& graph, const EngineBuildOptions& options,
+                         const std::vector<ExtraSection>& extra = {});
+
+// Parses and validates; constants of the returned graph share `bytes`' storage.
+// Throws DataError (corrupt, truncated, inconsistent) or NotSupportedError (newer version,
+// or a section this build does not know and may not skip).
+std::shared_ptr<EngineState> read_engine(EngineBytes bytes);
+
+// Re-validates a parsed graph as the builder would have: ids, roles, topological order,
+// names, constants' sizes, and every node through the op table's infer. Each node keeps
+// the attributes infer returns (defaults filled), exactly as if the builder had added it,
+// so kernels never see a set that infer did not complete. Throws DataError.
+void validate_engine_graph(GraphIR& graph);
+
+// The checksum of the payload as the header stores it (for tests that patch a payload).
+uint64_t engine_payload_hash(const uint8_t* payload, size_t size);
+
+}  // namespace cppnn::detail

@@ -1,0 +1,352 @@
+// Reading an engine file (format: engine_format.cpp). Nothing in the file is trusted:
+// every read is bounds-checked and names what it was reading, every count is capped by
+// the bytes left, and the graph is re-validated (engine_validate.cpp) before use.
+#include <bit>
+#include <cstring>
+#include <limits>
+#include <set>
+
+#include "compiler/engine_format.h"
+#include "core/hash.h"
+
+namespace cppnn::detail {
+
+// Constants are used in place from the file's little-endian bytes.
+static_assert(std::endian::native == std::endian::little,
+              "the engine format maps little-endian constants directly");
+
+using namespace engine_file;
+
+namespace {
+
+std::string tag_name(uint32_t tag) {
+  std::string s;
+  for (int i = 0; i < 4; ++i) {
+    char c = char((tag >> (8 * i)) & 0xff);
+    if (c < 0x20 || c > 0x7e) return "0x" + hash_hex(tag).substr(8);
+    s += c;
+  }
+  return s;
+}
+
+[[noreturn]] void corrupt(const std::string& message) {
+  fail(ErrorKind::DataError, "engine file is corrupt: " + message);
+}
+
+// Reads one section; every read names what it was reading if the bytes run out.
+class ByteReader {
+ public:
+  ByteReader(const uint8_t* data, size_t size, std::string section)
+      : p_(data), size_(size), section_(std::move(section)) {}
+
+  void at(std::string item) { item_ = std::move(item); }
+  size_t remaining() const { return size_ - pos_; }
+
+  uint8_t u8(const char* what) { return *take(1, what); }
+  uint16_t u16(const char* what) {
+    const uint8_t* p = take(2, what);
+    return uint16_t(p[0] | p[1] << 8);
+  }
+  uint32_t u32(const char* what) { return get32(take(4, what)); }
+  uint64_t u64(const char* what) { return get64(take(8, what)); }
+  int32_t i32(const char* what) { return int32_t(u32(what)); }
+  int64_t i64(const char* what) { return int64_t(u64(what)); }
+  double f64(const char* what) { return std::bit_cast<double>(u64(what)); }
+  // A count of items of at least `item_bytes` bytes each, capped by the bytes left.
+  size_t count(const char* what, size_t item_bytes) {
+    size_t n = u32(what);
+    if (item_bytes && n > remaining() / item_bytes)
+      fail(ErrorKind::DataError, where() + ": " + what + " " + std::to_string(n) +
+                                     " needs more bytes than the section has left (" +
+                                     std::to_string(remaining()) + ")");
+    return n;
+  }
+  std::string str(const char* what) {
+    size_t n = count(what, 1);
+    const uint8_t* p = take(n, what);
+    return std::string(reinterpret_cast<const char*>(p), n);
+  }
+  void expect_end() {
+    if (remaining())
+      corrupt(std::to_string(remaining()) + " unexpected bytes at the end of the " + section_);
+  }
+  std::string where() const {
+    return "engine file is corrupt: " + section_ + (item_.empty() ? "" : ", " + item_);
+  }
+
+ private:
+  const uint8_t* take(size_t n, const char* what) {
+    if (n > remaining())
+      fail(ErrorKind::DataError, where() + ": truncated while reading " + what + " (" +
+                                     std::to_string(n) + " bytes wanted, " +
+                                     std::to_string(remaining()) + " left)");
+    const uint8_t* p = p_ + pos_;
+    pos_ += n;
+    return p;
+  }
+  const uint8_t* p_;
+  size_t size_;
+  size_t pos_ = 0;
+  std::string section_, item_;
+};
+
+// Section table, checked: in bounds, ordered, non-overlapping, known tags once.
+std::vector<Section> read_sections(const uint8_t* payload, size_t size) {
+  ByteReader r(payload, size, "section table");
+  size_t n = r.count("the section count", 4 + kSectionEntryBytes);
+  r.u32("the reserved word");
+  size_t table_end = 8 + n * kSectionEntryBytes;
+  std::vector<Section> sections;
+  size_t prev_end = table_end;
+  std::set<uint32_t> seen;
+  for (size_t i = 0; i < n; ++i) {
+    r.at("entry " + std::to_string(i));
+    Section s;
+    s.tag = r.u32("the tag");
+    s.flags = r.u32("the flags");
+    uint64_t offset = r.u64("the offset"), bytes = r.u64("the size");
+    std::string name = "section " + tag_name(s.tag);
+    if (offset < prev_end || offset > size || bytes > size - offset)
+      corrupt(name + " at offset " + std::to_string(offset) + " of " + std::to_string(bytes) +
+              " bytes lies outside the payload or overlaps another section");
+    s.offset = size_t(offset);
+    s.size = size_t(bytes);
+    prev_end = s.offset + s.size;
+    bool known = s.tag == kMetaTag || s.tag == kGraphTag || s.tag == kConstantsTag;
+    if (known && !seen.insert(s.tag).second) corrupt(name + " appears twice");
+    if (!known && (s.flags & kRequiredSection))
+      fail(ErrorKind::NotSupportedError, "the engine file needs " + name +
+                                             ", which this build of cppnn does not know (it "
+                                             "reads engine format version " +
+                                             std::to_string(kEngineFormatVersion) +
+                                             "); rebuild the engine with this version of cppnn");
+    if (known) sections.push_back(s);
+  }
+  for (uint32_t tag : {kMetaTag, kGraphTag, kConstantsTag})
+    if (!seen.count(tag)) corrupt("the " + tag_name(tag) + " section is missing");
+  return sections;
+}
+
+void read_meta(ByteReader r, EngineState& state) {
+  state.cppnn_version = r.str("the cppnn version");
+  state.producer = r.str("the producer");
+  uint32_t precision = r.u32("the precision");
+  if (precision > uint32_t(Precision::float16))
+    corrupt("unknown precision " + std::to_string(precision));
+  state.options.precision = Precision(precision);
+  r.expect_end();
+}
+
+AttrValue read_attr(ByteReader& r) {
+  uint8_t kind = r.u8("the attribute kind");
+  switch (kind) {
+    case 0:
+      return r.i64("an integer attribute");
+    case 1:
+      return r.f64("a float attribute");
+    case 2:
+      return r.str("a string attribute");
+    case 3: {
+      std::vector<int64_t> v(r.count("the integer list length", 8));
+      for (int64_t& x : v) x = r.i64("an integer list element");
+      return v;
+    }
+    case 4: {
+      std::vector<double> v(r.count("the float list length", 8));
+      for (double& x : v) x = r.f64("a float list element");
+      return v;
+    }
+  }
+  fail(ErrorKind::DataError, r.where() + ": unknown attribute kind " + std::to_string(kind));
+}
+
+// The builder's limits on a descriptor, so that sizes computed from it cannot overflow.
+void check_descriptor(ByteReader& r, const OperandDescriptor& desc) {
+  for (int64_t d : desc.shape)
+    if (d < 1 || d > std::numeric_limits<int32_t>::max())
+      fail(ErrorKind::DataError,
+           r.where() + ": shape " + to_string(desc.shape) + " has a dimension outside 1 .. 2^31-1");
+  size_t n = 1;
+  for (int64_t d : desc.shape) {
+    n *= size_t(d);
+    if (n > size_t(std::numeric_limits<int32_t>::max()) * 4)
+      fail(ErrorKind::DataError,
+           r.where() + ": shape " + to_string(desc.shape) + " has too many elements");
+  }
+}
+
+void read_names(ByteReader& r, std::map<std::string, OperandId>& names, const char* kind) {
+  size_t n = r.count(kind, 8);
+  for (size_t i = 0; i < n; ++i) {
+    r.at(std::string(kind) + " " + std::to_string(i));
+    std::string name = r.str("the name");
+    OperandId id = r.i32("the operand id");
+    if (!names.emplace(name, id).second)
+      fail(ErrorKind::DataError, r.where() + ": the name '" + name + "' appears twice");
+  }
+}
+
+std::shared_ptr<GraphIR> read_graph(ByteReader r) {
+  auto g = std::make_shared<GraphIR>();
+  size_t n_operands = r.count("the operand count", 12);
+  g->operands.resize(n_operands);
+  for (size_t i = 0; i < n_operands; ++i) {
+    r.at("operand " + std::to_string(i));
+    OperandInfo& op = g->operands[i];
+    uint8_t type = r.u8("the data type");
+    if (type >= std::size(kAllDataTypes))
+      fail(ErrorKind::DataError, r.where() + ": unknown data type " + std::to_string(type));
+    op.desc.data_type = DataType(type);
+    uint8_t role = r.u8("the role");
+    if (role > uint8_t(OperandRole::intermediate))
+      fail(ErrorKind::DataError, r.where() + ": unknown role " + std::to_string(role));
+    op.role = OperandRole(role);
+    r.u16("the reserved bytes");
+    op.desc.shape.resize(r.count("the rank", 8));
+    for (int64_t& d : op.desc.shape) d = r.i64("a dimension");
+    check_descriptor(r, op.desc);
+    op.name = r.str("the name");
+  }
+  size_t n_nodes = r.count("the node count", 20);
+  g->nodes.resize(n_nodes);
+  for (size_t i = 0; i < n_nodes; ++i) {
+    r.at("node " + std::to_string(i));
+    Node& node = g->nodes[i];
+    node.op = r.str("the op name");
+    node.label = r.str("the label");
+    node.inputs.resize(r.count("the input count", 4));
+    for (OperandId& id : node.inputs) id = r.i32("an input id");
+    node.outputs.resize(r.count("the output count", 4));
+    for (OperandId& id : node.outputs) id = r.i32("an output id");
+    size_t n_attrs = r.count("the attribute count", 5);
+    for (size_t a = 0; a < n_attrs; ++a) {
+      std::string name = r.str("an attribute name");
+      if (node.attrs.has(name))
+        fail(ErrorKind::DataError, r.where() + ": attribute '" + name + "' appears twice");
+      node.attrs.set(name, read_attr(r));
+    }
+  }
+  read_names(r, g->inputs, "graph input");
+  read_names(r, g->outputs, "graph output");
+  r.at("");
+  r.expect_end();
+  return g;
+}
+
+// Wraps each constant's bytes in place: the file buffer owns them.
+void read_constants(const EngineBytes& bytes, size_t payload_at, const Section& s, GraphIR& g) {
+  const uint8_t* payload = bytes.begin() + payload_at;
+  ByteReader r(payload + s.offset, s.size, "constants section");
+  size_t n = r.count("the constant count", 4 + kConstantEntryBytes);
+  r.u32("the reserved word");
+  size_t prev_end = s.offset + 8 + n * kConstantEntryBytes;
+  const size_t section_end = s.offset + s.size;
+  for (size_t i = 0; i < n; ++i) {
+    r.at("entry " + std::to_string(i));
+    OperandId id = r.i32("the operand id");
+    r.u32("the reserved word");
+    uint64_t offset = r.u64("the offset"), size = r.u64("the size");
+    if (id < 0 || size_t(id) >= g.operands.size())
+      fail(ErrorKind::DataError,
+           r.where() + ": operand id " + std::to_string(id) + " is out of range");
+    OperandInfo& op = g.operands[size_t(id)];
+    std::string what = r.where() + ": operand " + std::to_string(id);
+    if (op.role != OperandRole::constant) fail(ErrorKind::DataError, what + " is not a constant");
+    if (op.data) fail(ErrorKind::DataError, what + " has data twice");
+    size_t want = byte_size(op.desc.data_type, element_count(op.desc.shape));
+    if (size != want)
+      fail(ErrorKind::DataError, what + " (" + std::string(to_string(op.desc.data_type)) + " " +
+                                     to_string(op.desc.shape) + ") needs " + std::to_string(want) +
+                                     " bytes, the file holds " + std::to_string(size));
+    if (offset % kEngineAlignment)
+      fail(ErrorKind::DataError,
+           what + ": data offset " + std::to_string(offset) + " is not 64-byte aligned");
+    if (offset < prev_end || offset > section_end || size > section_end - offset)
+      fail(ErrorKind::DataError, what + ": data at offset " + std::to_string(offset) +
+                                     " lies outside the section or overlaps other data");
+    prev_end = size_t(offset + size);
+    auto* p = const_cast<uint8_t*>(payload + offset);
+    op.data = std::make_shared<const Tensor>(
+        Tensor::wrap(op.desc.data_type, op.desc.shape, p, std::shared_ptr<void>(bytes.data)));
+  }
+  for (size_t i = 0; i < g.operands.size(); ++i)
+    if (g.operands[i].role == OperandRole::constant && !g.operands[i].data)
+      corrupt("constant operand " + std::to_string(i) + " has no data");
+}
+
+struct Header {
+  uint32_t version = 0;
+  size_t header_size = 0, payload_size = 0;
+  uint64_t checksum = 0;
+};
+
+Header read_header(const uint8_t* p, size_t size) {
+  size_t magic = sizeof(kEngineMagic);
+  if (std::memcmp(p, kEngineMagic, std::min(size, magic)) != 0)
+    fail(ErrorKind::DataError,
+         "not a cppnn engine file (its first bytes are not the engine magic)");
+  if (size < kEngineHeaderBytes)
+    fail(ErrorKind::DataError, "engine file is truncated: the header needs " +
+                                   std::to_string(kEngineHeaderBytes) + " bytes, the file has " +
+                                   std::to_string(size));
+  Header h;
+  h.version = get32(p + 8);
+  if (h.version == 0) corrupt("format version 0 does not exist");
+  if (h.version > kEngineFormatVersion)
+    fail(ErrorKind::NotSupportedError,
+         "the engine file has format version " + std::to_string(h.version) +
+             ", newer than this build of cppnn reads (version " +
+             std::to_string(kEngineFormatVersion) + "); rebuild the engine or upgrade cppnn");
+  uint32_t header_size = get32(p + 12);
+  if (header_size < kEngineHeaderBytes || header_size % kEngineAlignment)
+    corrupt("header size " + std::to_string(header_size) +
+            " is not a multiple of 64 of at least 64");
+  if (header_size > size)
+    fail(ErrorKind::DataError, "engine file is truncated: the header needs " +
+                                   std::to_string(header_size) + " bytes, the file has " +
+                                   std::to_string(size));
+  h.header_size = header_size;
+  uint64_t payload = get64(p + 16);
+  size_t have = size - h.header_size;
+  if (payload > have)
+    fail(ErrorKind::DataError, "engine file is truncated: the payload needs " +
+                                   std::to_string(payload) + " bytes, the file has " +
+                                   std::to_string(have) + " after the header");
+  if (payload < have)
+    corrupt(std::to_string(have - payload) + " unexpected bytes after the payload");
+  h.payload_size = size_t(payload);
+  h.checksum = get64(p + 24);
+  return h;
+}
+}  // namespace
+
+std::shared_ptr<EngineState> read_engine(EngineBytes bytes) {
+  Header h = read_header(bytes.begin(), bytes.size);
+  const uint8_t* payload = bytes.begin() + h.header_size;
+  uint64_t actual = engine_payload_hash(payload, h.payload_size);
+  if (actual != h.checksum)
+    fail(ErrorKind::DataError, "engine checksum mismatch: the file is corrupt (the header says " +
+                                   hash_hex(h.checksum) + ", the payload hashes to " +
+                                   hash_hex(actual) + ")");
+  auto state = std::make_shared<EngineState>();
+  state->format_version = h.version;
+  state->payload_hash = actual;
+
+  // The graph first: the constants section refers to its operands.
+  std::vector<Section> sections = read_sections(payload, h.payload_size);
+  std::shared_ptr<GraphIR> graph;
+  for (const Section& s : sections) {
+    if (s.tag == kMetaTag)
+      read_meta(ByteReader(payload + s.offset, s.size, "metadata section"), *state);
+    if (s.tag == kGraphTag)
+      graph = read_graph(ByteReader(payload + s.offset, s.size, "graph section"));
+  }
+  for (const Section& s : sections)
+    if (s.tag == kConstantsTag) read_constants(bytes, h.header_size, s, *graph);
+  validate_engine_graph(*graph);
+  state->graph = Graph(std::move(graph));
+  state->bytes = std::move(bytes);
+  return state;
+}
+
+}  // namespace cppnn::detail
