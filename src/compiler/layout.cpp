@@ -1,4 +1,4 @@
-// Layout choice: run convolution and pooling in NHWC (channels last), the layout the CPU's
+// Layout choice: run convolutions (and the pools between them) in NHWC (channels last), the layout the CPU's
 // oneDNN kernels and the GPU's tensor cores are fastest in, while the graph keeps its
 // NCHW interface. Each NCHW conv/pool gets transposes around it; transposes then sink
 // through layout-agnostic element-wise ops and cancel in pairs, so a chain of convs runs
@@ -46,15 +46,14 @@ class Rewriter {
     return n;
   }
 
-  // Step 1: every NCHW conv2d / pool2d runs in NHWC between two transposes.
+  // Step 1: every NCHW conv2d runs in NHWC between two transposes.
   void wrap_nchw_ops() {
     std::vector<Node> nodes;
     for (Node& node : g_.nodes) {
       bool conv = node.op == "conv2d" && node.attrs.s_or("inputLayout", "nchw") == "nchw";
-      bool pool = (node.op == "averagePool2d" || node.op == "maxPool2d" || node.op == "l2Pool2d") &&
-                  node.attrs.s_or("layout", "nchw") == "nchw";
-      if ((!conv && !pool) || node.outputs.size() != 1 || (conv && node.inputs.size() > 3 &&
-                                                            node.inputs[3] != kNoOperand)) {
+      // Pools are not wrapped: alone they would pay two transposes for nothing. They join
+      // a channels-last chain when a transpose sinks into them (sink_through_pool).
+      if (!conv || node.outputs.size() != 1 || (node.inputs.size() > 3 && node.inputs[3] != kNoOperand)) {
         nodes.push_back(std::move(node));
         continue;
       }
@@ -65,7 +64,7 @@ class Rewriter {
       OperandId y_nhwc = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, kToNhwc)});
       node.inputs[0] = x_nhwc;
       node.outputs[0] = y_nhwc;
-      node.attrs.set(conv ? "inputLayout" : "layout", std::string("nhwc"));
+      node.attrs.set("inputLayout", std::string("nhwc"));
       nodes.push_back(std::move(node));
       nodes.push_back(transpose(y_nhwc, y, kToNchw));
     }
@@ -80,6 +79,7 @@ class Rewriter {
       Node& n = g_.nodes[i];
       if (n.op == "transpose" && (cancel_pair(n) || to_reshape(n))) return true;
       if (is_elementwise(n.op) && sink_through(i)) return true;
+      if (is_pool(n) && sink_through_pool(i)) return true;
     }
     return false;
   }
@@ -192,6 +192,28 @@ class Rewriter {
     Node t = transpose(z, y, P);
     g_.nodes[index] = std::move(moved);
     g_.nodes.insert(g_.nodes.begin() + long(index) + 1, std::move(t));
+    return true;
+  }
+
+  static bool is_pool(const Node& n) {
+    return (n.op == "averagePool2d" || n.op == "maxPool2d" || n.op == "l2Pool2d") &&
+           n.attrs.s_or("layout", "nchw") == "nchw";
+  }
+
+  // pool_nchw(transpose(z, to NCHW)) -> transpose(pool_nhwc(z), to NCHW).
+  bool sink_through_pool(size_t index) {
+    Node& p = g_.nodes[index];
+    const Node* t = producer_of(p.inputs[0]);
+    if (!t || t->op != "transpose" || t->attrs.ints("permutation") != kToNchw) return false;
+    OperandId y = p.outputs[0];
+    OperandId z = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, kToNhwc)});
+    Node moved = p;
+    moved.inputs[0] = t->inputs[0];
+    moved.outputs[0] = z;
+    moved.attrs.set("layout", std::string("nhwc"));
+    Node back = transpose(z, y, kToNchw);
+    g_.nodes[index] = std::move(moved);
+    g_.nodes.insert(g_.nodes.begin() + long(index) + 1, std::move(back));
     return true;
   }
 

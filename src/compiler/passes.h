@@ -24,7 +24,7 @@ void fold_constants(GraphIR& graph);
 // conv2d / convTranspose2d / matmul / gemm absorb a following per-channel bias add,
 // a residual add (conv2d) and an activation, per the attribute contract in fusion.cpp.
 void fuse_producers(GraphIR& graph);
-// Runs NCHW conv2d / pool2d in NHWC and cancels the transposes that introduces.
+// Runs NCHW conv2d (and pools fed by them) in NHWC, cancelling the transposes.
 void choose_channels_last(GraphIR& graph);
 // Drops nodes and operands no output depends on, renumbering operands.
 void remove_dead_code(GraphIR& graph);
