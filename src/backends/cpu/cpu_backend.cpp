@@ -2,6 +2,10 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <cstring>
 
 #include "backends/cpu/kernel.h"
@@ -26,6 +30,8 @@ class FnKernel final : public CpuKernel {
 struct Step {
   const Node* node;
   std::unique_ptr<CpuKernel> kernel;
+  double seconds = 0;  // with CPPNN_PROFILE set
+  size_t runs = 0;
 };
 
 // Intermediates live in one arena; buffers whose lifetimes do not overlap share bytes.
@@ -124,6 +130,28 @@ class CpuPlan final : public Plan {
     }
   }
 
+  // CPPNN_PROFILE=1: time per op kind, printed to stderr when the plan goes away.
+  ~CpuPlan() override {
+    if (!profile_ || steps_.empty() || steps_[0].runs == 0) return;
+    std::map<std::string, std::pair<double, size_t>> by_op;
+    double total = 0;
+    for (const Step& s : steps_) {
+      std::string key = s.node->op;
+      if (s.node->op == "conv2d") {
+        key.append(" ").append(s.node->attrs.s_or("inputLayout", "nchw"));
+        if (s.node->attrs.i_or("groups", 1) > 1) key.append(" grouped");
+      }
+      by_op[key].first += s.seconds / double(s.runs);
+      by_op[key].second += 1;
+      total += s.seconds / double(s.runs);
+    }
+    std::fprintf(stderr, "cppnn profile (ms per run, %zu runs):\n", steps_[0].runs);
+    for (const auto& [op, v] : by_op)
+      std::fprintf(stderr, "  %-28s %4zu nodes %8.3f ms %5.1f%%\n", op.c_str(), v.second,
+                   v.first * 1e3, 100 * v.first / total);
+    std::fprintf(stderr, "  %-28s %4zu nodes %8.3f ms\n", "total", steps_.size(), total * 1e3);
+  }
+
   NamedTensors compute(const NamedTensors& inputs) override {
     const GraphIR& g = *graph_;
     for (const auto& [name, id] : g.inputs) values_[size_t(id)] = inputs.at(name);
@@ -141,7 +169,14 @@ class CpuPlan final : public Plan {
       for (OperandId id : step.node->inputs)
         ins.push_back(id == kNoOperand ? nullptr : &values_[size_t(id)]);
       for (OperandId id : step.node->outputs) outs.push_back(&values_[size_t(id)]);
-      step.kernel->run(ins, outs);
+      if (profile_) {
+        auto t0 = std::chrono::steady_clock::now();
+        step.kernel->run(ins, outs);
+        step.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        ++step.runs;
+      } else {
+        step.kernel->run(ins, outs);
+      }
     }
     NamedTensors result;
     for (const auto& [name, id] : g.outputs) result[name] = values_[size_t(id)];
@@ -161,6 +196,7 @@ class CpuPlan final : public Plan {
 
   std::shared_ptr<const GraphIR> graph_;
   std::vector<Step> steps_;
+  bool profile_ = std::getenv("CPPNN_PROFILE") != nullptr;
   MemoryPlan memory_;
   std::vector<Tensor> values_;
 };
