@@ -27,6 +27,8 @@ class Context {
 
   // The backend it really got: "cpu" or "cuda".
   std::string backend() const;
+  // Why it got that backend, e.g. "CUDA device found" or why the GPU was not usable.
+  std::string backend_reason() const;
 
   // Compiles `graph` for this context's backend ahead of the first compute (optional:
   // compute compiles on first use and keeps the plan while the graph lives).

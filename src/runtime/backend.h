@@ -24,4 +24,19 @@ class Backend {
 
 std::unique_ptr<Backend> make_cpu_backend(const ContextOptions& options);
 
+// The plugin ABI: a backend plugin exports
+//   uint32_t cppnn_backend_abi_version();   // must equal kBackendAbiVersion
+//   int cppnn_cuda_backend_create(const ContextOptions*, Backend** out, char* message,
+//                                 size_t message_size);  // 0 on success
+// Bump the version whenever Backend, Plan, GraphIR or ContextOptions change layout.
+inline constexpr uint32_t kBackendAbiVersion = 1;
+
+struct BackendChoice {
+  std::unique_ptr<Backend> backend;
+  std::string reason;  // why this backend: shown by Context::backend_reason()
+};
+
+// The best backend for the options: CUDA when asked for and usable, else the CPU.
+BackendChoice choose_backend(const ContextOptions& options);
+
 }  // namespace cppnn::detail

@@ -16,6 +16,7 @@ struct CachedPlan {
 struct ContextState {
   std::mutex mutex;
   std::unique_ptr<Backend> backend;
+  std::string backend_reason;
   std::unordered_map<const GraphIR*, CachedPlan> plans;
   bool destroyed = false;
 
@@ -62,8 +63,9 @@ using namespace detail;
 Context Context::create(const ContextOptions& options) {
   Context c;
   c.state_ = std::make_shared<ContextState>();
-  // The CUDA backend plugs in here (GPU engine issue); until then every context is CPU.
-  c.state_->backend = make_cpu_backend(options);
+  BackendChoice choice = choose_backend(options);
+  c.state_->backend = std::move(choice.backend);
+  c.state_->backend_reason = std::move(choice.reason);
   return c;
 }
 
@@ -77,6 +79,10 @@ ContextState& live(const std::shared_ptr<ContextState>& state, const char* what)
 }  // namespace
 
 std::string Context::backend() const { return live(state_, "backend").backend->name(); }
+
+std::string Context::backend_reason() const {
+  return live(state_, "backend_reason").backend_reason;
+}
 
 void Context::compile(const Graph& graph) {
   ContextState& s = live(state_, "compile");

@@ -1,0 +1,89 @@
+// Backend selection. The CUDA backend is a plugin (libcppnn_cuda.so) opened with dlopen
+// only when a context asks for acceleration, so the core and the CPU backend run on
+// machines with no GPU, no driver and no CUDA libraries. The plugin links libcuda itself:
+// on a machine without the NVIDIA driver its dlopen fails, and that is the answer.
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "runtime/backend.h"
+
+namespace cppnn::detail {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+using AbiVersionFn = uint32_t (*)();
+using CreateFn = int (*)(const ContextOptions*, Backend**, char*, size_t);
+
+// Where to look for the plugin: an explicit path, then beside the program or library that
+// holds this code (build trees and installs keep them together), then the loader's path.
+std::vector<std::string> plugin_candidates() {
+  std::vector<std::string> out;
+  if (const char* env = std::getenv("CPPNN_CUDA_BACKEND"); env && *env) {
+    out.push_back(env);
+    return out;
+  }
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&plugin_candidates), &info) && info.dli_fname) {
+    fs::path here = fs::path(info.dli_fname).parent_path();
+    out.push_back((here / "libcppnn_cuda.so").string());
+  }
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) out.push_back((exe.parent_path() / "libcppnn_cuda.so").string());
+  out.push_back("libcppnn_cuda.so");
+  return out;
+}
+
+}  // namespace
+
+BackendChoice choose_backend(const ContextOptions& options) {
+  if (!options.accelerated)
+    return {make_cpu_backend(options), "the CPU was asked for (accelerated = false)"};
+  if (options.power_preference == PowerPreference::low_power)
+    return {make_cpu_backend(options), "low-power preference keeps the discrete GPU idle"};
+
+  std::string why;
+  for (const std::string& path : plugin_candidates()) {
+    bool explicit_path = path.find('/') != std::string::npos;
+    if (explicit_path && !fs::exists(path)) {
+      if (why.empty()) why = "no CUDA backend at " + path;
+      continue;
+    }
+    // RTLD_LOCAL: the plugin's copy of CUDA symbols stays out of the global namespace.
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      const char* err = dlerror();
+      why = "CUDA backend " + path + " did not load: " + (err ? err : "unknown error");
+      continue;
+    }
+    auto abi = reinterpret_cast<AbiVersionFn>(dlsym(handle, "cppnn_backend_abi_version"));
+    auto create = reinterpret_cast<CreateFn>(dlsym(handle, "cppnn_cuda_backend_create"));
+    if (!abi || !create) {
+      why = path + " is not a cppnn backend plugin";
+      dlclose(handle);
+      continue;
+    }
+    if (abi() != kBackendAbiVersion) {
+      why = path + " was built for backend ABI " + std::to_string(abi()) + ", this cppnn has " +
+            std::to_string(kBackendAbiVersion);
+      dlclose(handle);
+      continue;
+    }
+    Backend* backend = nullptr;
+    char message[512] = {0};
+    if (create(&options, &backend, message, sizeof message) != 0 || !backend) {
+      why = std::string("CUDA backend unavailable: ") + message;
+      dlclose(handle);  // nothing from it is alive
+      continue;
+    }
+    // The handle stays open for the process: plans and kernels live in its code.
+    return {std::unique_ptr<Backend>(backend), "CUDA device found"};
+  }
+  return {make_cpu_backend(options), why.empty() ? "no CUDA backend installed" : why};
+}
+
+}  // namespace cppnn::detail
