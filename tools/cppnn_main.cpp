@@ -125,7 +125,7 @@ int run(const RunArgs& a) {
                 engine.hash().c_str());
   else
     std::printf("model    %s (%zu nodes)\n", a.model.c_str(), graph.node_count());
-  std::printf("device   %s\n", context.backend().c_str());
+  std::printf("device   %s (%s)\n", context.backend().c_str(), context.backend_reason().c_str());
   for (const auto& [name, t] : outputs) {
     std::printf("output   %s %s %s\n", name.c_str(), std::string(to_string(t.data_type())).c_str(),
                 to_string(t.shape()).c_str());
