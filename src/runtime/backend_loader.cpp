@@ -56,8 +56,12 @@ BackendChoice choose_backend(const ContextOptions& options) {
     // RTLD_LOCAL: the plugin's copy of CUDA symbols stays out of the global namespace.
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
-      const char* err = dlerror();
-      why = "CUDA backend " + path + " did not load: " + (err ? err : "unknown error");
+      const char* e = dlerror();  // reading it clears it: read once
+      std::string err = e ? e : "unknown error";
+      // The bare name missing from the loader path only means "not installed".
+      if (explicit_path || err.find("cannot open shared object file") == std::string::npos ||
+          err.find("libcppnn_cuda.so:") != 0)
+        why = "CUDA backend " + path + " did not load: " + err;
       continue;
     }
     auto abi = reinterpret_cast<AbiVersionFn>(dlsym(handle, "cppnn_backend_abi_version"));
