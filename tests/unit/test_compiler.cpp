@@ -139,6 +139,43 @@ TEST(Compiler, ConstantSubgraphsFold) {
   testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), {2, 5, 10}, {0, 0});
 }
 
+TEST(Compiler, ResidualThatDiesAtTheConvIsOverwrittenInPlace) {
+  // h is an intermediate whose last reader is the fused conv: the plan writes the conv's
+  // result over h. The values must still be conv(sigmoid(h)) + h. NHWC, so no layout
+  // transposes stand between the conv and the add.
+  const int64_t H = 5, W = 4, C = 3;
+  GraphBuilder b;
+  Tensor xt = random_tensor(DataType::float32, {1, H, W, C}, -2, 2, 21);
+  Tensor wt = random_tensor(DataType::float32, {C, C, 3, 3}, -1, 1, 22);
+  Operand x = b.input("x", DataType::float32, xt.shape());
+  Operand h = b.relu(x);
+  Conv2dOptions co;
+  co.padding = {1, 1, 1, 1};
+  co.input_layout = InputLayout::nhwc;
+  Graph g = b.build({{"y", b.add(b.conv2d(b.sigmoid(h), b.constant(wt), co), h)}});
+  auto opt = detail::optimize(g.ir_ptr());
+  const detail::Node* conv = find_op(*opt, "conv2d");
+  ASSERT_NE(conv, nullptr);
+  ASSERT_EQ(conv->inputs.size(), 4u);  // the residual add was fused
+
+  std::vector<double> hv = xt.to_doubles();  // NHWC
+  for (double& v : hv) v = std::max(0.0, v);
+  std::vector<double> s_nchw(hv.size());
+  for (int64_t y = 0; y < H; ++y)
+    for (int64_t xx = 0; xx < W; ++xx)
+      for (int64_t c = 0; c < C; ++c)
+        s_nchw[size_t((c * H + y) * W + xx)] = 1 / (1 + std::exp(-hv[size_t((y * W + xx) * C + c)]));
+  Tensor st = testing::tensor_from_doubles(DataType::float32, {1, C, H, W}, s_nchw);
+  std::vector<double> conv_nchw = naive_conv_nchw(st, wt, {}, 1);
+  std::vector<double> want(hv.size());
+  for (int64_t y = 0; y < H; ++y)
+    for (int64_t xx = 0; xx < W; ++xx)
+      for (int64_t c = 0; c < C; ++c)
+        want[size_t((y * W + xx) * C + c)] =
+            conv_nchw[size_t((c * H + y) * W + xx)] + hv[size_t((y * W + xx) * C + c)];
+  testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), want, {1e-5, 1e-5});
+}
+
 size_t count_op(const GraphIR& g, const std::string& op) {
   return size_t(std::count_if(g.nodes.begin(), g.nodes.end(),
                               [&](const detail::Node& n) { return n.op == op; }));

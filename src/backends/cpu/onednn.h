@@ -192,8 +192,9 @@ class Staged {
   const dnnl::memory& load(const void* data, dnnl::stream& s) {
     if (external_ && move_ == Move::none) {
       void* target = prim_.get_data_handle();
+      // The memory plan may already have put the residual where the output goes.
       if (half_) half_to_float(data, static_cast<float*>(target), elements_);
-      else parallel_copy(data, target, elements_ * sizeof(float));
+      else if (data != target) parallel_copy(data, target, elements_ * sizeof(float));
       return prim_;
     }
     const float* src = static_cast<const float*>(data);
