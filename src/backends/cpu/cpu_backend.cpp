@@ -10,6 +10,7 @@
 
 #include "backends/cpu/kernel.h"
 #include "compiler/passes.h"
+#include "runtime/memory_plan.h"
 #include "runtime/backend.h"
 
 namespace cppnn::detail {
@@ -33,89 +34,6 @@ struct Step {
   double seconds = 0;  // with CPPNN_PROFILE set
   size_t runs = 0;
 };
-
-// Intermediates live in one arena; buffers whose lifetimes do not overlap share bytes.
-// Graph outputs get fresh tensors each compute since the caller keeps them.
-struct MemoryPlan {
-  std::vector<size_t> offset;  // per operand; SIZE_MAX if not in the arena
-  size_t arena_bytes = 0;
-};
-
-MemoryPlan plan_memory(const GraphIR& g) {
-  constexpr size_t kNone = SIZE_MAX;
-  size_t n_ops = g.operands.size();
-  std::vector<int32_t> first(n_ops, -1), last(n_ops, -1);
-  for (size_t s = 0; s < g.nodes.size(); ++s) {
-    for (OperandId id : g.nodes[s].outputs) first[size_t(id)] = last[size_t(id)] = int32_t(s);
-    for (OperandId id : g.nodes[s].inputs)
-      if (id != kNoOperand) last[size_t(id)] = int32_t(s);
-  }
-  std::vector<bool> is_output(n_ops, false);
-  for (const auto& [_, id] : g.outputs) is_output[size_t(id)] = true;
-
-  // A conv2d with a fused residual writes its result over the residual when that is the
-  // residual's last use: the sum post-op then needs no copy of the residual.
-  std::vector<OperandId> alias(n_ops, kNoOperand);  // output -> the residual it overwrites
-  for (size_t s = 0; s < g.nodes.size(); ++s) {
-    const Node& n = g.nodes[s];
-    if (n.op != "conv2d" || n.inputs.size() < 4 || n.inputs[3] == kNoOperand) continue;
-    OperandId r = n.inputs[3], y = n.outputs[0];
-    if (g.operands[size_t(r)].role != OperandRole::intermediate || is_output[size_t(r)] ||
-        is_output[size_t(y)] || last[size_t(r)] != int32_t(s) || n.inputs[0] == r ||
-        alias[size_t(r)] != kNoOperand || !(g.desc(r) == g.desc(y)))
-      continue;
-    alias[size_t(y)] = r;
-    last[size_t(r)] = std::max(last[size_t(r)], last[size_t(y)]);
-  }
-  // Chains of aliases (y2 over y1 over r) extend the root's lifetime to the end.
-  for (size_t i = n_ops; i-- > 0;) {
-    if (alias[i] == kNoOperand) continue;
-    OperandId root = alias[i];
-    while (alias[size_t(root)] != kNoOperand) root = alias[size_t(root)];
-    last[size_t(root)] = std::max(last[size_t(root)], last[i]);
-  }
-
-  struct Block {
-    size_t offset, bytes;
-    int32_t first, last;
-  };
-  std::vector<OperandId> order;
-  for (size_t i = 0; i < n_ops; ++i)
-    if (g.operands[i].role == OperandRole::intermediate && !is_output[i] && first[i] >= 0 &&
-        alias[i] == kNoOperand)
-      order.push_back(OperandId(i));
-  auto bytes_of = [&](OperandId id) {
-    return (byte_size(g.desc(id).data_type, element_count(g.desc(id).shape)) + 63) / 64 * 64;
-  };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](OperandId a, OperandId b) { return bytes_of(a) > bytes_of(b); });
-  MemoryPlan plan;
-  plan.offset.assign(n_ops, kNone);
-  std::vector<Block> placed;
-  for (OperandId id : order) {
-    size_t bytes = bytes_of(id);
-    std::vector<std::pair<size_t, size_t>> busy;
-    for (const Block& b : placed)
-      if (!(b.last < first[size_t(id)] || last[size_t(id)] < b.first))
-        busy.emplace_back(b.offset, b.offset + b.bytes);
-    std::sort(busy.begin(), busy.end());
-    // Lowest gap that fits: best enough, and stable across runs.
-    size_t at = 0;
-    for (const auto& [lo, hi] : busy) {
-      if (at + bytes <= lo) break;
-      at = std::max(at, hi);
-    }
-    placed.push_back({at, bytes, first[size_t(id)], last[size_t(id)]});
-    plan.offset[size_t(id)] = at;
-    plan.arena_bytes = std::max(plan.arena_bytes, at + bytes);
-  }
-  for (size_t i = 0; i < n_ops; ++i) {
-    OperandId root = OperandId(i);
-    while (alias[size_t(root)] != kNoOperand) root = alias[size_t(root)];
-    if (root != OperandId(i)) plan.offset[i] = plan.offset[size_t(root)];
-  }
-  return plan;
-}
 
 class CpuPlan final : public Plan {
  public:

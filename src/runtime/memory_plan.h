@@ -1,0 +1,20 @@
+#pragma once
+// The memory plan every backend uses: intermediates live in one arena (host memory for the
+// CPU, device memory for the GPU), and buffers whose lifetimes do not overlap share bytes.
+#include <cstddef>
+#include <vector>
+
+#include "graph/ir.h"
+
+namespace cppnn::detail {
+
+struct MemoryPlan {
+  std::vector<size_t> offset;  // per operand; SIZE_MAX if not in the arena
+  size_t arena_bytes = 0;
+};
+
+// Graph outputs, inputs and constants are not in the arena (the caller owns outputs).
+// A conv2d's fused residual that dies at the conv shares the conv output's bytes.
+MemoryPlan plan_memory(const GraphIR& g);
+
+}  // namespace cppnn::detail
