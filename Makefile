@@ -28,7 +28,7 @@ models: setup
 test: build models
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@CPPNN_BUILD=$(abspath $(BUILD)) CPPNN_SHARED=$(SHARED) CPPNN_MODELS=$(abspath $(MODELS)) \
-	  $(PYTHON) -m pytest -q tests/python
+	  PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) -m pytest -q tests/python
 
 bench: build models
 	@CPPNN_BUILD=$(abspath $(BUILD)) CPPNN_SHARED=$(SHARED) CPPNN_MODELS=$(abspath $(MODELS)) \

@@ -4,8 +4,9 @@
 set -euo pipefail
 
 APT_PACKAGES=(cmake ninja-build g++ ccache libonnx-dev libprotobuf-dev protobuf-compiler
-              libdnnl-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev python3-pip)
-PIP_PACKAGES=(numpy onnx onnxruntime pytest)
+              libdnnl-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev python3-pip
+              python3-dev)
+PIP_PACKAGES=(numpy onnx onnxruntime pytest nanobind scikit-build-core)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -22,7 +23,8 @@ fi
 PY=${PYTHON:-python3}
 need_pip=()
 for p in "${PIP_PACKAGES[@]}"; do
-  $PY -c "import $p" >/dev/null 2>&1 || need_pip+=("$p")
+  # A distribution's import name has underscores where its pip name has dashes.
+  $PY -c "import ${p//-/_}" >/dev/null 2>&1 || need_pip+=("$p")
 done
 if [ ${#need_pip[@]} -gt 0 ]; then
   echo "setup: pip installing ${need_pip[*]}"

@@ -1,0 +1,32 @@
+#pragma once
+// The Python graph builder: a cppnn::GraphBuilder plus the context it builds for.
+#include <optional>
+
+#include "convert.h"
+
+namespace webnn_py {
+
+struct PyGraphBuilder {
+  cppnn::GraphBuilder builder;
+  // Set when made by a context: build() compiles for it, so that an op its backend cannot
+  // run fails at build rather than at the first compute.
+  std::optional<cppnn::Context> context;
+};
+
+// Options of an op with only its label set; the rest keep the spec's defaults.
+template <typename Options>
+Options labelled(const std::string& label) {
+  Options o;
+  o.label = label;
+  return o;
+}
+
+using BuilderClass = nb::class_<PyGraphBuilder>;
+
+// One per binding file, called by the module definition.
+void bind_builder(nb::module_& m, BuilderClass& cls);
+void bind_elementwise_ops(BuilderClass& cls);
+void bind_nn_ops(BuilderClass& cls);
+void bind_shape_ops(BuilderClass& cls);
+
+}  // namespace webnn_py

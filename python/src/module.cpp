@@ -1,0 +1,186 @@
+// The extension module webnn._webnn: error mapping, ML, MLContext, MLGraph, load_onnx.
+// The builder and its ops are bound in builder.cpp and ops_*.cpp.
+#include <nanobind/stl/filesystem.h>
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <set>
+
+#include "builder.h"
+
+namespace webnn_py {
+namespace {
+
+using namespace nb::literals;
+using cppnn::Context;
+using cppnn::ErrorKind;
+using cppnn::Graph;
+
+// Python's view of the DESIGN's error kinds.
+void translate_error(const std::exception_ptr& p, void*) {
+  try {
+    std::rethrow_exception(p);
+  } catch (const cppnn::Error& e) {
+    PyObject* type = PyExc_RuntimeError;
+    if (e.kind() == ErrorKind::TypeError) type = PyExc_TypeError;
+    if (e.kind() == ErrorKind::DataError) type = PyExc_ValueError;
+    PyErr_SetString(type, e.what());
+  }
+}
+
+using Descriptors = std::map<std::string, std::pair<std::vector<int64_t>, std::string>>;
+
+Descriptors describe(const std::map<std::string, cppnn::OperandDescriptor>& descs) {
+  Descriptors out;
+  for (const auto& [name, d] : descs)
+    out[name] = {std::vector<int64_t>(d.shape.begin(), d.shape.end()),
+                 std::string(cppnn::to_string(d.data_type))};
+  return out;
+}
+
+nb::dict compute(Context& context, const Graph& graph, const nb::dict& inputs) {
+  if (!graph.valid()) cppnn::fail(ErrorKind::DataError, "compute: the graph is not valid");
+  // Declared before the GIL is released so that the wrapped arrays are released with it.
+  cppnn::NamedTensors named;
+  for (auto [key, value] : inputs) {
+    if (!nb::isinstance<nb::str>(key))
+      cppnn::fail(ErrorKind::TypeError, "compute: input names must be strings, got " +
+                                            nb::cast<std::string>(nb::repr(key)));
+    std::string name = nb::cast<std::string>(key);
+    named[name] = to_tensor(value, "compute: input '" + name + "'", false);
+  }
+  cppnn::NamedTensors results;
+  {
+    nb::gil_scoped_release release;
+    results = context.compute(graph, named);
+  }
+  nb::dict out;
+  // Two output names may share one operand: each numpy array must own its buffer alone.
+  std::set<const void*> taken;
+  for (auto& [name, tensor] : results) {
+    bool shared = !taken.insert(tensor.data()).second;
+    out[nb::str(name.c_str())] = to_numpy(shared ? tensor.clone() : std::move(tensor));
+  }
+  return out;
+}
+
+Context create_context(bool accelerated, const std::string& power_preference, int num_threads) {
+  cppnn::ContextOptions options;
+  options.accelerated = accelerated;
+  options.power_preference = parse_enum<cppnn::PowerPreference>(
+      power_preference,
+      {{"default", cppnn::PowerPreference::default_},
+       {"high-performance", cppnn::PowerPreference::high_performance},
+       {"low-power", cppnn::PowerPreference::low_power}},
+      "create_context", "power_preference");
+  if (num_threads < 0)
+    cppnn::fail(ErrorKind::TypeError,
+                "create_context: num_threads must be >= 0, got " + std::to_string(num_threads));
+  options.num_threads = num_threads;
+  return Context::create(options);
+}
+
+struct ML {};
+
+}  // namespace
+
+void bind_module(nb::module_& m) {
+  nb::register_exception_translator(translate_error);
+
+  nb::class_<ML>(m, "ML", "Entry point: creates contexts (WebNN's navigator.ml).")
+      .def(nb::init<>())
+      .def(
+          "create_context",
+          [](ML&, bool accelerated, const std::string& power_preference, int num_threads) {
+            return create_context(accelerated, power_preference, num_threads);
+          },
+          "accelerated"_a = true, "power_preference"_a = "default", "num_threads"_a = 0,
+          "A context on the best backend for the options. accelerated=False forces the CPU;\n"
+          "power_preference is 'default', 'high-performance' or 'low-power'; num_threads=0\n"
+          "uses every core. Never fails for lack of a GPU: check .backend.");
+
+  nb::class_<Graph>(m, "MLGraph",
+                    "A validated, immutable graph with named inputs and outputs. It keeps\n"
+                    "what it needs alive and can be computed on any context.")
+      .def_prop_ro(
+          "inputs", [](const Graph& g) { return describe(g.inputs()); },
+          "dict: input name -> (shape, data type)")
+      .def_prop_ro(
+          "outputs", [](const Graph& g) { return describe(g.outputs()); },
+          "dict: output name -> (shape, data type)")
+      .def_prop_ro("node_count", &Graph::node_count)
+      .def("summary", &Graph::summary, "One line per node: op, label, input and output shapes.")
+      .def("__repr__", [](const Graph& g) {
+        std::string s = "MLGraph(inputs=[";
+        for (const auto& [name, _] : g.inputs()) s += (s.back() == '[' ? "'" : ", '") + name + "'";
+        s += "], outputs=[";
+        for (const auto& [name, _] : g.outputs()) s += (s.back() == '[' ? "'" : ", '") + name + "'";
+        return s + "], nodes=" + std::to_string(g.node_count()) + ")";
+      });
+
+  nb::class_<Context>(m, "MLContext", "Runs graphs on one backend ('cpu' or 'cuda').")
+      .def_prop_ro("backend", &Context::backend, "The backend it really got: 'cpu' or 'cuda'.")
+      .def_prop_ro("destroyed", &Context::destroyed)
+      .def(
+          "create_graph_builder",
+          [](const Context& c) {
+            if (c.destroyed())
+              cppnn::fail(ErrorKind::InvalidStateError,
+                          "create_graph_builder: the context has been destroyed");
+            return PyGraphBuilder{cppnn::GraphBuilder(), c};
+          },
+          "A new builder whose build() compiles for this context.")
+      .def("compute", &compute, "graph"_a, "inputs"_a,
+           "Runs the graph. inputs: name -> numpy array, or any CPU object with __dlpack__\n"
+           "(a torch CPU tensor, ...), of the input's exact data type and shape.\n"
+           "Non-contiguous arrays are accepted and copied. Returns name -> numpy array;\n"
+           "each array owns its memory. The GIL is released while the graph runs.")
+      .def(
+          "compile",
+          [](Context& c, const Graph& g) {
+            nb::gil_scoped_release release;
+            c.compile(g);
+          },
+          "graph"_a, "Compiles ahead of the first compute (optional).")
+      .def(
+          "destroy",
+          [](Context& c) {
+            // Waits for a compute running on another thread.
+            nb::gil_scoped_release release;
+            c.destroy();
+          },
+          "Releases plans and backend resources; later calls raise RuntimeError.")
+      .def("__repr__", [](const Context& c) {
+        return c.destroyed() ? std::string("MLContext(destroyed)")
+                             : "MLContext(backend='" + c.backend() + "')";
+      });
+
+  m.def(
+      "load_onnx",
+      [](const std::filesystem::path& path,
+         const std::optional<std::map<std::string, int64_t>>& dim_values) {
+        cppnn::OnnxImportOptions options;
+        if (dim_values) options.dim_values = *dim_values;
+        nb::gil_scoped_release release;
+        return cppnn::load_onnx(path.string(), options);
+      },
+      "path"_a, "dim_values"_a = nb::none(),
+      "Imports an ONNX model file as an MLGraph. dim_values gives the symbolic dimensions,\n"
+      "e.g. {'N': 1}.");
+}
+
+}  // namespace webnn_py
+
+NB_MODULE(_webnn, m) {
+  m.doc() = "cppnn's WebNN API (the compiled part of the webnn package).";
+  webnn_py::bind_module(m);
+  webnn_py::BuilderClass builder(m, "MLGraphBuilder",
+                                 "Builds a graph: inputs, constants and one method per WebNN op.");
+  webnn_py::bind_builder(m, builder);
+  webnn_py::bind_elementwise_ops(builder);
+  webnn_py::bind_nn_ops(builder);
+  webnn_py::bind_shape_ops(builder);
+}

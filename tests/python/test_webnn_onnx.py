@@ -1,0 +1,62 @@
+"""webnn.load_onnx: MobileNetV2 from ../shared against ONNX Runtime (relative L2 < 1e-4),
+the ONNX example script, and a bad file as a ValueError (the importer's DataError)."""
+import pathlib
+import re
+import subprocess
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import webnn
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+
+
+def rel_l2(got, want):
+    got, want = got.astype(np.float64), want.astype(np.float64)
+    return float(np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-30))
+
+
+@pytest.fixture(scope="module")
+def mobilenet(shared_models):
+    path = shared_models / "mobilenet_v2.onnx"
+    if not path.exists():
+        pytest.fail(f"{path} is missing")
+    return path
+
+
+@pytest.mark.parametrize("as_path", [False, True])
+def test_mobilenet_v2_matches_onnxruntime(mobilenet, as_path):
+    graph = webnn.load_onnx(mobilenet if as_path else str(mobilenet), dim_values={"N": 1})
+    assert graph.inputs == {"input.1": ([1, 3, 224, 224], "float32")}
+    assert graph.outputs == {"536": ([1, 1000], "float32")}
+    x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    context = webnn.ML().create_context(accelerated=False)
+    got = context.compute(graph, {"input.1": x})["536"]
+    sess = ort.InferenceSession(str(mobilenet), providers=["CPUExecutionProvider"])
+    want = sess.run(None, {"input.1": x})[0]
+    assert got.shape == want.shape
+    err = rel_l2(got, want)
+    assert err < 1e-4, f"relative L2 error {err:.3g}"
+    assert list(np.argsort(-got[0])[:5]) == list(np.argsort(-want[0])[:5])
+
+
+def test_onnx_model_example_prints_top5(mobilenet):
+    res = subprocess.run([sys.executable, str(EXAMPLES / "onnx_model.py"), str(mobilenet),
+                          "--iterations", "1", "--cpu"], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
+    top = re.search(r"top-5: (.*)", res.stdout)
+    assert top, res.stdout
+    classes = [int(c) for c in re.findall(r"(\d+) \(", top.group(1))]
+    assert len(classes) == 5 and all(0 <= c < 1000 for c in classes)
+
+
+def test_bad_onnx_file_is_a_value_error(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07 not a model" * 10)
+    with pytest.raises(ValueError):
+        webnn.load_onnx(bad)
+    with pytest.raises(ValueError, match="missing.onnx"):
+        webnn.load_onnx(tmp_path / "missing.onnx")
