@@ -1,5 +1,6 @@
 // The extension module webnn._webnn: error mapping, ML, MLContext, MLGraph, load_onnx.
 // The builder and its ops are bound in builder.cpp and ops_*.cpp.
+#include "cppnn/engine.h"
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
@@ -123,6 +124,8 @@ void bind_module(nb::module_& m) {
 
   nb::class_<Context>(m, "MLContext", "Runs graphs on one backend ('cpu' or 'cuda').")
       .def_prop_ro("backend", &Context::backend, "The backend it really got: 'cpu' or 'cuda'.")
+      .def_prop_ro("backend_reason", &Context::backend_reason,
+                   "Why it got that backend (e.g. why no GPU was usable).")
       .def_prop_ro("destroyed", &Context::destroyed)
       .def(
           "create_graph_builder",
@@ -156,6 +159,49 @@ void bind_module(nb::module_& m) {
       .def("__repr__", [](const Context& c) {
         return c.destroyed() ? std::string("MLContext(destroyed)")
                              : "MLContext(backend='" + c.backend() + "')";
+      });
+
+  nb::class_<cppnn::Engine>(m, "Engine",
+                            "A graph after cppnn's compiler passes, in a portable, versioned,\n"
+                            "checksummed file: build once, save, load anywhere.")
+      .def_static(
+          "build",
+          [](const Graph& g, const std::string& precision) {
+            cppnn::EngineBuildOptions o;
+            if (precision == "float32") o.precision = cppnn::Precision::float32;
+            else if (precision == "float16") o.precision = cppnn::Precision::float16;
+            else cppnn::fail(ErrorKind::TypeError, "Engine.build: precision must be 'float32' or 'float16', got '" + precision + "'");
+            nb::gil_scoped_release release;
+            return cppnn::Engine::build(g, o);
+          },
+          "graph"_a, "precision"_a = "float32", "Optimizes the graph into an engine.")
+      .def_static(
+          "load",
+          [](const std::filesystem::path& path) {
+            nb::gil_scoped_release release;
+            return cppnn::Engine::load(path.string());
+          },
+          "path"_a, "Reads and fully validates an engine file (ValueError if corrupt).")
+      .def_static(
+          "from_bytes", [](nb::bytes b) { return cppnn::Engine::from_bytes(std::string(b.c_str(), b.size())); },
+          "data"_a)
+      .def(
+          "save",
+          [](const cppnn::Engine& e, const std::filesystem::path& path) {
+            nb::gil_scoped_release release;
+            e.save(path.string());
+          },
+          "path"_a, "Writes atomically: a failure leaves no file behind.")
+      .def("to_bytes", [](const cppnn::Engine& e) {
+        std::string b = e.to_bytes();
+        return nb::bytes(b.data(), b.size());
+      })
+      .def_prop_ro("graph", &cppnn::Engine::graph, "The optimized graph; run it with compute().")
+      .def_prop_ro("hash", &cppnn::Engine::hash)
+      .def_prop_ro("format_version", &cppnn::Engine::format_version)
+      .def_prop_ro("byte_size", &cppnn::Engine::byte_size)
+      .def("__repr__", [](const cppnn::Engine& e) {
+        return "Engine(hash='" + e.hash() + "', nodes=" + std::to_string(e.graph().node_count()) + ")";
       });
 
   m.def(

@@ -24,6 +24,7 @@ ValueError for malformed data, RuntimeError for what cannot be done (unsupported
 while running, destroyed context, builder already built), each with cppnn's message.
 """
 from ._webnn import (
+    Engine,
     ML,
     MLContext,
     MLGraph,
@@ -32,5 +33,5 @@ from ._webnn import (
     load_onnx,
 )
 
-__all__ = ["ML", "MLContext", "MLGraph", "MLGraphBuilder", "MLOperand", "load_onnx"]
+__all__ = ["Engine", "ML", "MLContext", "MLGraph", "MLGraphBuilder", "MLOperand", "load_onnx"]
 __version__ = "0.1.0"
