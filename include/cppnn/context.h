@@ -34,6 +34,11 @@ class Context {
   // compute compiles on first use and keeps the plan while the graph lives).
   void compile(const Graph& graph);
 
+  // What the backend's plan of `graph` runs where, compiling it first if needed; the CUDA
+  // backend names the ops that run on the GPU and those that fall back to the CPU. Empty
+  // for the CPU backend.
+  std::string report(const Graph& graph);
+
   // Checks inputs against the graph (names, data types, shapes, byte sizes) and runs it.
   NamedTensors compute(const Graph& graph, const NamedTensors& inputs);
 

@@ -13,6 +13,9 @@ class Plan {
   virtual ~Plan() = default;
   // Inputs are already checked against the graph by the Context.
   virtual NamedTensors compute(const NamedTensors& inputs) = 0;
+  // What runs where (for a GPU plan: which ops run on the device and which fall back to
+  // the CPU); Context::report shows it. Empty when a backend has nothing to say.
+  virtual std::string report() const { return {}; }
 };
 
 class Backend {
@@ -29,7 +32,7 @@ std::unique_ptr<Backend> make_cpu_backend(const ContextOptions& options);
 //   int cppnn_cuda_backend_create(const ContextOptions*, Backend** out, char* message,
 //                                 size_t message_size);  // 0 on success
 // Bump the version whenever Backend, Plan, GraphIR or ContextOptions change layout.
-inline constexpr uint32_t kBackendAbiVersion = 1;
+inline constexpr uint32_t kBackendAbiVersion = 2;  // 2: Plan::report
 
 struct BackendChoice {
   std::unique_ptr<Backend> backend;

@@ -90,6 +90,13 @@ void Context::compile(const Graph& graph) {
   s.plan_for(graph);
 }
 
+std::string Context::report(const Graph& graph) {
+  ContextState& s = live(state_, "report");
+  if (!graph.valid()) fail(ErrorKind::DataError, "report: the graph is not valid");
+  std::lock_guard lock(s.mutex);
+  return s.plan_for(graph).report();
+}
+
 NamedTensors Context::compute(const Graph& graph, const NamedTensors& inputs) {
   ContextState& s = live(state_, "compute");
   if (!graph.valid()) fail(ErrorKind::DataError, "compute: the graph is not valid");

@@ -1,5 +1,6 @@
 // A stand-in CUDA backend plugin for the selection tests: it exports the plugin ABI and
-// answers as the build-time macros say (FAKE_ABI, FAKE_REFUSE); FAKE_ABI 0 exports nothing.
+// answers as the build-time macros say (FAKE_ABI, FAKE_REFUSE); FAKE_ABI 0 exports nothing,
+// -1 is this build's kBackendAbiVersion.
 #include <cstring>
 
 #include "runtime/backend.h"
@@ -9,6 +10,7 @@ namespace {
 class FakePlan final : public cppnn::detail::Plan {
  public:
   cppnn::NamedTensors compute(const cppnn::NamedTensors&) override { return {}; }
+  std::string report() const override { return "fake plan: everything on the fake device"; }
 };
 
 class FakeBackend final : public cppnn::detail::Backend {
@@ -23,7 +25,7 @@ class FakeBackend final : public cppnn::detail::Backend {
 
 #if FAKE_ABI != 0
 extern "C" __attribute__((visibility("default"))) uint32_t cppnn_backend_abi_version() {
-  return FAKE_ABI;
+  return FAKE_ABI == -1 ? cppnn::detail::kBackendAbiVersion : uint32_t(FAKE_ABI);
 }
 
 extern "C" __attribute__((visibility("default"))) int cppnn_cuda_backend_create(

@@ -76,5 +76,26 @@ TEST_F(BackendSelection, UsablePluginIsChosen) {
   EXPECT_EQ(c.backend_reason(), "CUDA device found");
 }
 
+TEST_F(BackendSelection, ReportComesFromThePluginPlan) {
+  setenv("CPPNN_CUDA_BACKEND", FAKE_GOOD_PLUGIN, 1);
+  Context c = accelerated();
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, {2});
+  Graph g = b.build({{"y", b.relu(x)}});
+  EXPECT_EQ(c.report(g), "fake plan: everything on the fake device");
+}
+
+TEST_F(BackendSelection, CpuReportIsEmptyAndChecksTheGraph) {
+  ContextOptions o;
+  o.accelerated = false;
+  Context c = Context::create(o);
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, {2});
+  Graph g = b.build({{"y", b.relu(x)}});
+  EXPECT_EQ(c.report(g), "");
+  c.destroy();
+  testing::expect_error([&] { c.report(g); }, ErrorKind::InvalidStateError, "destroyed");
+}
+
 }  // namespace
 }  // namespace cppnn

@@ -1,0 +1,90 @@
+// The CUDA backend and the plugin ABI that the core's loader (runtime/backend_loader.cpp)
+// looks for. Only the two extern "C" functions leave this library (exports.map).
+#include <omp.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "backends/cuda/cuda_plan.h"
+
+namespace cppnn::detail::cuda {
+
+namespace {
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(std::shared_ptr<Device> device, const ContextOptions& options)
+      : device_(std::move(device)) {
+    // The CPU fallback's threads, as the CPU backend would use them.
+    threads_ = options.num_threads > 0 ? options.num_threads : omp_get_num_procs();
+    omp_set_num_threads(threads_);
+  }
+  std::string name() const override { return "cuda"; }
+  std::unique_ptr<Plan> compile(std::shared_ptr<const GraphIR> graph) override {
+    return make_cuda_plan(device_, std::move(graph), threads_);
+  }
+
+ private:
+  std::shared_ptr<Device> device_;
+  int threads_ = 1;
+};
+
+std::string driver_error(CUresult r) {
+  const char* name = nullptr;
+  const char* text = nullptr;
+  cuGetErrorName(r, &name);
+  cuGetErrorString(r, &text);
+  return std::string(name ? name : "unknown") + ": " + (text ? text : "");
+}
+
+// The device to use: CPPNN_CUDA_DEVICE, else 0. Throws with the reason for the loader.
+int choose_device() {
+  CUresult r = cuInit(0);
+  if (r == CUDA_ERROR_NO_DEVICE) throw std::runtime_error("no NVIDIA GPU found");
+  if (r != CUDA_SUCCESS) throw std::runtime_error("cuInit failed (" + driver_error(r) + ")");
+  int count = 0;
+  r = cuDeviceGetCount(&count);
+  if (r != CUDA_SUCCESS)
+    throw std::runtime_error("cuDeviceGetCount failed (" + driver_error(r) + ")");
+  if (count == 0) throw std::runtime_error("no NVIDIA GPU found");
+  int ordinal = 0;
+  if (const char* env = std::getenv("CPPNN_CUDA_DEVICE"); env && *env) {
+    char* end = nullptr;
+    long v = std::strtol(env, &end, 10);
+    if (*end != '\0' || v < 0 || v >= count)
+      throw std::runtime_error("CPPNN_CUDA_DEVICE=" + std::string(env) + " is not one of the " +
+                               std::to_string(count) + " NVIDIA GPUs found");
+    ordinal = int(v);
+  }
+  return ordinal;
+}
+
+}  // namespace
+
+}  // namespace cppnn::detail::cuda
+
+extern "C" __attribute__((visibility("default"))) uint32_t cppnn_backend_abi_version() {
+  return cppnn::detail::kBackendAbiVersion;
+}
+
+extern "C" __attribute__((visibility("default"))) int cppnn_cuda_backend_create(
+    const cppnn::ContextOptions* options, cppnn::detail::Backend** out, char* message,
+    size_t message_size) {
+  using namespace cppnn::detail::cuda;
+  try {
+    auto device = std::make_shared<Device>(choose_device());
+    *out = new CudaBackend(std::move(device), *options);
+    return 0;
+  } catch (const std::exception& e) {
+    // Nothing may cross the C boundary but the status and the reason.
+    if (message && message_size) {
+      std::strncpy(message, e.what(), message_size - 1);
+      message[message_size - 1] = '\0';
+    }
+    return 1;
+  } catch (...) {
+    if (message && message_size) std::strncpy(message, "unknown error", message_size - 1);
+    return 1;
+  }
+}

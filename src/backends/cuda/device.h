@@ -1,0 +1,82 @@
+#pragma once
+// Owned device and pinned host memory, and the per-device objects the plans of one backend
+// share: the stream they run on, the cuBLASLt handle and its workspace.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "backends/cuda/cuda_status.h"
+
+namespace cppnn::detail::cuda {
+
+// Device memory from cudaMalloc (never managed memory: see tests/gpu/README.md).
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  // `what` names the buffer in the out-of-memory message.
+  DeviceBuffer(size_t bytes, const std::string& what);
+  ~DeviceBuffer();
+  DeviceBuffer(DeviceBuffer&& o) noexcept : data_(o.data_), bytes_(o.bytes_) { o.data_ = nullptr; }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+  uint8_t* data() const { return static_cast<uint8_t*>(data_); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// Page-locked host memory: copies from and to it run asynchronously on the stream.
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  PinnedBuffer(size_t bytes, const std::string& what);
+  ~PinnedBuffer();
+  PinnedBuffer(PinnedBuffer&& o) noexcept : data_(o.data_), bytes_(o.bytes_) { o.data_ = nullptr; }
+  PinnedBuffer& operator=(PinnedBuffer&& o) noexcept;
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+
+  uint8_t* data() const { return static_cast<uint8_t*>(data_); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+struct Device {
+  int ordinal = 0;
+  std::string name;
+  int sm = 0;  // compute capability, major * 10 + minor
+  size_t total_memory = 0;
+  cudaStream_t stream = nullptr;
+  cublasLtHandle_t lt = nullptr;
+  DeviceBuffer workspace;  // cuBLASLt's, shared by the plans: one compute runs at a time
+  // CPPNN_CUDA_TF32=1: cuBLASLt may round fp32 operands to TF32 (faster, ~1e-3 relative).
+  bool tf32 = false;
+  // CPPNN_CUDA_GELU_EPILOGUE=1: let cuBLASLt's GELU epilogue replace WebNN's erf GELU.
+  bool gelu_epilogue = false;
+
+  explicit Device(int ordinal);
+  ~Device();
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  // Makes this device current for the calling thread (plans may be used from any thread).
+  void bind() const;
+};
+
+// The largest power of two (up to 256) dividing the address: what cuBLASLt may assume.
+inline uint32_t alignment_of(const void* p) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  uint32_t align = 256;
+  while (align > 1 && a % align != 0) align /= 2;
+  return align;
+}
+
+}  // namespace cppnn::detail::cuda

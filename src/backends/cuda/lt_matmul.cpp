@@ -1,0 +1,495 @@
+#include "backends/cuda/lt_matmul.h"
+
+#include <algorithm>
+#include <climits>
+#include <numeric>
+
+#include "core/dispatch.h"
+#include "graph/op_table.h"
+
+namespace cppnn::detail::cuda {
+
+namespace {
+
+int64_t product(const Dims& d, size_t begin, size_t end) {
+  int64_t p = 1;
+  for (size_t i = begin; i < end; ++i) p *= d[i];
+  return p;
+}
+int64_t product(const Dims& d) { return product(d, 0, d.size()); }
+
+// The products one node needs, in row-major terms: D[m, n] = op(a)[m, k] * op(b)[k, n],
+// `batch` of them per cuBLASLt call at the given strides (0: one matrix shared by all),
+// one call per entry of `calls` (offsets in elements).
+struct Geometry {
+  int64_t m = 0, n = 0, k = 0;
+  bool a_trans = false, b_trans = false;
+  int64_t batch = 1;
+  int64_t a_stride = 0, b_stride = 0;
+  struct Offsets {
+    int64_t a, b, d;
+  };
+  std::vector<Offsets> calls;
+};
+
+Geometry matmul_geometry(const Dims& a, const Dims& b, const Dims& out) {
+  Geometry geo;
+  size_t rank = out.size(), nb = rank - 2;
+  geo.m = out[rank - 2], geo.n = out[rank - 1], geo.k = a.back();
+  auto batch_dims = [nb](const Dims& d) {
+    Dims p(nb - (d.size() - 2), 1);
+    p.insert(p.end(), d.begin(), d.end() - 2);
+    return p;
+  };
+  Dims ab = batch_dims(a), bb = batch_dims(b), ob(out.begin(), out.end() - 2);
+  int64_t a_mat = geo.m * geo.k, b_mat = geo.k * geo.n, d_mat = geo.m * geo.n;
+  if (product(bb) == 1) {
+    // Every row of every batch of `a` meets the same matrix: one tall product.
+    geo.m *= product(ab);
+    geo.calls.push_back({0, 0, 0});
+    return geo;
+  }
+  // The longest run of trailing batch dimensions over which each operand is either whole
+  // (stride one matrix) or broadcast (stride 0) becomes the strided batch of one call; the
+  // dimensions before it are looped over.
+  auto uniform = [&](const Dims& x, size_t j, bool& whole) {
+    bool all_whole = true, all_one = true;
+    for (size_t i = j; i < nb; ++i) all_whole &= x[i] == ob[i], all_one &= x[i] == 1;
+    whole = all_whole;
+    return all_whole || all_one;
+  };
+  size_t j = 0;
+  bool a_whole = false, b_whole = false;
+  while (j < nb && !(uniform(ab, j, a_whole) && uniform(bb, j, b_whole))) ++j;
+  geo.batch = product(ob, j, nb);
+  geo.a_stride = geo.batch > 1 && a_whole ? a_mat : 0;
+  geo.b_stride = geo.batch > 1 && b_whole ? b_mat : 0;
+
+  std::vector<int64_t> a_step(nb, 0), b_step(nb, 0);  // in matrices
+  for (size_t i = 0; i < nb; ++i) {
+    a_step[i] = ab[i] == 1 ? 0 : product(ab, i + 1, nb);
+    b_step[i] = bb[i] == 1 ? 0 : product(bb, i + 1, nb);
+  }
+  int64_t outer = product(ob, 0, j);
+  for (int64_t flat = 0; flat < outer; ++flat) {
+    int64_t rest = flat, ao = 0, bo = 0;
+    for (size_t i = j; i-- > 0;) {
+      int64_t idx = rest % ob[i];
+      rest /= ob[i];
+      ao += idx * a_step[i], bo += idx * b_step[i];
+    }
+    geo.calls.push_back({ao * a_mat, bo * b_mat, flat * geo.batch * d_mat});
+  }
+  return geo;
+}
+
+Geometry gemm_geometry(const Node& node, const Dims& a, const Dims& out) {
+  Geometry geo;
+  geo.a_trans = node.attrs.b("aTranspose");
+  geo.b_trans = node.attrs.b("bTranspose");
+  geo.m = out[0], geo.n = out[1], geo.k = geo.a_trans ? a[0] : a[1];
+  geo.calls.push_back({0, 0, 0});
+  return geo;
+}
+
+// The same products with one matrix per call: the fallback when cuBLASLt has no
+// algorithm for a strided batch with a broadcast (stride 0) operand.
+Geometry unbatched(const Geometry& geo) {
+  Geometry one = geo;
+  one.batch = 1;
+  one.a_stride = one.b_stride = 0;
+  one.calls.clear();
+  int64_t d_mat = geo.m * geo.n;
+  for (const Geometry::Offsets& c : geo.calls)
+    for (int64_t i = 0; i < geo.batch; ++i)
+      one.calls.push_back({c.a + i * geo.a_stride, c.b + i * geo.b_stride, c.d + i * d_mat});
+  return one;
+}
+
+// How gemm's c enters: not at all, as cuBLASLt's C matrix, or as the epilogue's bias row.
+enum class CForm { none, matrix, bias_row, unsupported };
+
+struct CPlan {
+  CForm form = CForm::none;
+  bool expand = false;      // a constant column or matrix-shaped broadcast, expanded once
+  bool prescale = false;    // a constant row / scalar: beta * c computed once
+  std::string why_not;
+};
+
+CPlan plan_gemm_c(const GraphIR& g, const Node& node) {
+  CPlan p;
+  if (node.inputs.size() < 3 || node.inputs[2] == kNoOperand) return p;
+  double beta = node.attrs.f("beta");
+  // The CPU kernel drops c when beta is 0; so does the GPU, for identical results.
+  if (beta == 0) return p;
+  const OperandInfo& c = g.operands[size_t(node.inputs[2])];
+  const Dims& out = g.desc(node.outputs[0]).shape;
+  Dims cs = c.desc.shape;
+  while (cs.size() < 2) cs.insert(cs.begin(), 1);
+  int64_t rows = cs[0], cols = cs[1];
+  bool constant = c.role == OperandRole::constant;
+  if (rows == out[0] && cols == out[1]) {
+    p.form = CForm::matrix;
+  } else if (rows == 1) {
+    // A row (or a scalar, repeated along it) is the bias epilogue's vector.
+    p.form = CForm::bias_row;
+    p.prescale = constant && (beta != 1 || cols != out[1]);
+    if (!constant && (beta != 1 || cols != out[1])) {
+      p.form = CForm::unsupported;
+      p.why_not = "gemm's c is a computed scalar or a computed row with beta != 1";
+    }
+  } else if (constant) {
+    p.form = CForm::matrix;
+    p.expand = true;
+  } else {
+    p.form = CForm::unsupported;
+    p.why_not = "gemm's c is a computed column";
+  }
+  return p;
+}
+
+bool epilogue_has(const std::string& activation, const Device& device) {
+  return activation == "relu" || (activation == "gelu" && device.gelu_epilogue);
+}
+
+// Fused-activation attributes back to the op's own attributes (fusion.cpp's contract).
+Attrs activation_attrs(const Attrs& fused) {
+  Attrs a;
+  const std::string& op = fused.s("activation");
+  if (op == "clamp") {
+    a.set("minValue", fused.f("activationMin"));
+    a.set("maxValue", fused.f("activationMax"));
+  } else if (op == "leakyRelu" || op == "elu") {
+    a.set("alpha", fused.f("activationAlpha"));
+  }
+  return a;
+}
+
+struct LtDeleter {
+  void operator()(cublasLtMatmulDescOpaque_t* p) const { (void)cublasLtMatmulDescDestroy(p); }
+  void operator()(cublasLtMatrixLayoutOpaque_t* p) const { (void)cublasLtMatrixLayoutDestroy(p); }
+  void operator()(cublasLtMatmulPreferenceOpaque_t* p) const {
+    (void)cublasLtMatmulPreferenceDestroy(p);
+  }
+};
+using MatmulDesc = std::unique_ptr<cublasLtMatmulDescOpaque_t, LtDeleter>;
+using Layout = std::unique_ptr<cublasLtMatrixLayoutOpaque_t, LtDeleter>;
+using Preference = std::unique_ptr<cublasLtMatmulPreferenceOpaque_t, LtDeleter>;
+
+template <typename T>
+void set_attr(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t attr, const T& v) {
+  CPPNN_CUDA_CHECK(cublasLtMatmulDescSetAttribute(d, attr, &v, sizeof v));
+}
+template <typename T>
+void set_attr(cublasLtMatrixLayout_t l, cublasLtMatrixLayoutAttribute_t attr, const T& v) {
+  CPPNN_CUDA_CHECK(cublasLtMatrixLayoutSetAttribute(l, attr, &v, sizeof v));
+}
+template <typename T>
+void set_attr(cublasLtMatmulPreference_t p, cublasLtMatmulPreferenceAttributes_t attr, const T& v) {
+  CPPNN_CUDA_CHECK(cublasLtMatmulPreferenceSetAttribute(p, attr, &v, sizeof v));
+}
+
+Layout make_layout(cudaDataType_t type, int64_t rows, int64_t cols, int64_t ld, int64_t batch,
+                   int64_t stride) {
+  cublasLtMatrixLayout_t l = nullptr;
+  CPPNN_CUDA_CHECK(cublasLtMatrixLayoutCreate(&l, type, uint64_t(rows), uint64_t(cols), ld));
+  Layout owned(l);
+  if (batch > 1) {
+    set_attr(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, int32_t(batch));
+    set_attr(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, stride);
+  }
+  return owned;
+}
+
+std::string dims_text(const Dims& d) { return to_string(d); }
+
+class LtMatmulStep final : public Step {
+ public:
+  LtMatmulStep(std::shared_ptr<Device> device, const GraphIR& g, const Node& node,
+               const std::vector<Placement>& places)
+      : Step(node), device_(std::move(device)) {
+    const OperandDescriptor& out = g.desc(node.outputs[0]);
+    const OperandDescriptor& a = g.desc(node.inputs[0]);
+    const OperandDescriptor& b = g.desc(node.inputs[1]);
+    bool gemm = node.op == "gemm";
+    Geometry geo = gemm ? gemm_geometry(node, a.shape, out.shape)
+                        : matmul_geometry(a.shape, b.shape, out.shape);
+    type_ = out.data_type == DataType::float16 ? CUDA_R_16F : CUDA_R_32F;
+    elem_ = element_size(out.data_type);
+    a_base_ = device_ptr(places, node.inputs[0], "a");
+    b_base_ = device_ptr(places, node.inputs[1], "b");
+    d_base_ = static_cast<uint8_t*>(device_ptr(places, node.outputs[0], "output"));
+
+    // Bias and C.
+    std::string epilogue_text;
+    const void* bias = nullptr;
+    if (gemm) {
+      alpha_ = float(node.attrs.f("alpha"));
+      CPlan cp = plan_gemm_c(g, node);
+      if (cp.form == CForm::unsupported) fail(ErrorKind::NotSupportedError, cp.why_not);
+      if (cp.form != CForm::none) {
+        OperandId cid = node.inputs[2];
+        const OperandInfo& c = g.operands[size_t(cid)];
+        float beta = float(node.attrs.f("beta"));
+        if (cp.form == CForm::matrix) {
+          beta_ = beta;
+          c_base_ = cp.expand ? upload_expanded_c(*c.data, geo.m, geo.n, out.data_type)
+                              : device_ptr(places, cid, "c");
+          epilogue_text = cp.expand ? "C = broadcast c" : "C = c";
+        } else {
+          bias = cp.prescale ? upload_bias_row(*c.data, beta, geo.n, out.data_type)
+                             : device_ptr(places, cid, "c");
+          epilogue_text = "bias = beta * c";
+        }
+      }
+    } else if (node.inputs.size() > 2 && node.inputs[2] != kNoOperand) {
+      bias = device_ptr(places, node.inputs[2], "bias");
+      epilogue_text = "bias";
+    }
+    cublasLtEpilogue_t epilogue = bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+    std::string act = node.attrs.s_or("activation", "");
+    if (act == "relu") {
+      epilogue = bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU;
+    } else if (act == "gelu" && device_->gelu_epilogue) {
+      epilogue = bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU;
+    } else if (!act.empty()) {
+      // split_epilogue_activations leaves no other activation on a GPU node.
+      fail(ErrorKind::OperationError, "cuda plan: activation '" + act + "' left on a GPU " +
+                                          node.op + " node");
+    }
+    if (!act.empty()) epilogue_text += (epilogue_text.empty() ? "" : "+") + act;
+
+    bool batched = geo.batch > 1 && (geo.a_stride == 0 || geo.b_stride == 0);
+    if (!try_build(geo, bias, epilogue)) {
+      if (!batched || !try_build(unbatched(geo), bias, epilogue))
+        fail(ErrorKind::NotSupportedError,
+             "cuBLASLt has no algorithm for this " + node.op + " (" +
+                 std::to_string(geo.m) + "x" + std::to_string(geo.k) + "x" +
+                 std::to_string(geo.n) + ")");
+      geo = unbatched(geo);
+    }
+
+    description_ = node_name(node) + " " + dims_text(a.shape) + " x " + dims_text(b.shape) +
+                   ": cuda cuBLASLt " + (type_ == CUDA_R_16F ? "fp16" : device_->tf32 ? "tf32" : "fp32") +
+                   ", " + std::to_string(calls_.size()) + (calls_.size() == 1 ? " call" : " calls") +
+                   (geo.batch > 1 ? " of batch " + std::to_string(geo.batch) : "") +
+                   (epilogue_text.empty() ? "" : ", epilogue " + epilogue_text);
+  }
+
+  bool on_device() const override { return true; }
+
+  void run(cudaStream_t stream) override {
+    for (const Call& c : calls_)
+      CPPNN_CUDA_CHECK(cublasLtMatmul(device_->lt, desc_.get(), &alpha_, c.first, first_.get(),
+                                      c.second, second_.get(), &beta_, c.c, c_layout(), c.d,
+                                      d_.get(), &algo_, device_->workspace.data(),
+                                      workspace_bytes_, stream));
+  }
+
+  std::string describe() const override { return description_; }
+
+ private:
+  // One cuBLASLt call's pointers, in cuBLASLt's column-major terms (see try_build).
+  struct Call {
+    const void* first;
+    const void* second;
+    const void* c;
+    void* d;
+  };
+
+  static void* device_ptr(const std::vector<Placement>& places, OperandId id, const char* what) {
+    void* p = places[size_t(id)].device;
+    if (!p)
+      fail(ErrorKind::OperationError, std::string("cuda plan: operand '") + what +
+                                          "' of a GPU matmul has no device copy");
+    return p;
+  }
+
+  cublasLtMatrixLayout_t c_layout() const { return c_ ? c_.get() : d_.get(); }
+
+  // Row-major D = op(a) op(b) is column-major D^T = op(b)^T op(a)^T: cuBLASLt's first
+  // operand is our b, its second our a, and D^T's rows are our columns, so the epilogue's
+  // bias (one value per row of D^T) is per output column, as WebNN's bias is.
+  bool try_build(const Geometry& geo, const void* bias, cublasLtEpilogue_t epilogue) {
+    cublasComputeType_t compute =
+        type_ == CUDA_R_32F && device_->tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    cublasLtMatmulDesc_t d = nullptr;
+    CPPNN_CUDA_CHECK(cublasLtMatmulDescCreate(&d, compute, CUDA_R_32F));
+    desc_.reset(d);
+    cublasOperation_t op_first = geo.b_trans ? CUBLAS_OP_T : CUBLAS_OP_N;
+    cublasOperation_t op_second = geo.a_trans ? CUBLAS_OP_T : CUBLAS_OP_N;
+    set_attr(d, CUBLASLT_MATMUL_DESC_TRANSA, op_first);
+    set_attr(d, CUBLASLT_MATMUL_DESC_TRANSB, op_second);
+    set_attr(d, CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue);
+    if (bias) set_attr(d, CUBLASLT_MATMUL_DESC_BIAS_POINTER, bias);
+
+    int64_t m = geo.m, n = geo.n, k = geo.k;
+    first_ = geo.b_trans ? make_layout(type_, k, n, k, geo.batch, geo.b_stride)
+                         : make_layout(type_, n, k, n, geo.batch, geo.b_stride);
+    second_ = geo.a_trans ? make_layout(type_, m, k, m, geo.batch, geo.a_stride)
+                          : make_layout(type_, k, m, k, geo.batch, geo.a_stride);
+    d_ = make_layout(type_, n, m, n, geo.batch, m * n);
+    c_.reset();
+    if (c_base_) c_ = make_layout(type_, n, m, n, geo.batch, m * n);
+
+    calls_.clear();
+    uint32_t align_first = 256, align_second = 256, align_d = 256, align_c = 256;
+    for (const Geometry::Offsets& o : geo.calls) {
+      Call call{static_cast<const uint8_t*>(b_base_) + o.b * int64_t(elem_),
+                static_cast<const uint8_t*>(a_base_) + o.a * int64_t(elem_),
+                c_base_ ? c_base_ : d_base_ + o.d * int64_t(elem_), d_base_ + o.d * int64_t(elem_)};
+      align_first = std::min(align_first, alignment_of(call.first));
+      align_second = std::min(align_second, alignment_of(call.second));
+      align_c = std::min(align_c, alignment_of(call.c));
+      align_d = std::min(align_d, alignment_of(call.d));
+      calls_.push_back(call);
+    }
+
+    cublasLtMatmulPreference_t p = nullptr;
+    CPPNN_CUDA_CHECK(cublasLtMatmulPreferenceCreate(&p));
+    Preference pref(p);
+    set_attr(p, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, uint64_t(device_->workspace.bytes()));
+    set_attr(p, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, align_first);
+    set_attr(p, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, align_second);
+    set_attr(p, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, align_c);
+    set_attr(p, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, align_d);
+    cublasLtMatmulHeuristicResult_t result{};
+    int found = 0;
+    cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
+        device_->lt, d, first_.get(), second_.get(), c_layout(), d_.get(), p, 1, &result, &found);
+    // NOT_SUPPORTED is cuBLASLt's "no algorithm for this problem", INVALID_VALUE its answer
+    // to layouts it does not take (a broadcast batch, say): the caller decides what next.
+    if (status == CUBLAS_STATUS_NOT_SUPPORTED || status == CUBLAS_STATUS_INVALID_VALUE ||
+        (status == CUBLAS_STATUS_SUCCESS && found == 0))
+      return false;
+    CPPNN_CUDA_CHECK(status);
+    algo_ = result.algo;
+    workspace_bytes_ = result.workspaceSize;
+    return true;
+  }
+
+  // gemm's c broadcast to [m, n] once (a constant column or scalar-like matrix).
+  const void* upload_expanded_c(const Tensor& c, int64_t m, int64_t n, DataType type) {
+    Dims cs = c.shape();
+    while (cs.size() < 2) cs.insert(cs.begin(), 1);
+    std::vector<double> v = c.to_doubles();
+    Tensor full(type, {m, n});
+    visit_type(type, [&]<typename T>() {
+      T* p = full.data_as<T>();
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j)
+          p[i * n + j] = from_double<T>(v[size_t((cs[0] == 1 ? 0 : i) * cs[1] + (cs[1] == 1 ? 0 : j))]);
+    });
+    return upload(full, "gemm's broadcast c");
+  }
+
+  // beta * c as the epilogue's bias row, rounded once to the data type (as the CPU does).
+  const void* upload_bias_row(const Tensor& c, float beta, int64_t n, DataType type) {
+    std::vector<double> v = c.to_doubles();
+    Tensor row(type, {n});
+    visit_type(type, [&]<typename T>() {
+      T* p = row.data_as<T>();
+      for (int64_t j = 0; j < n; ++j)
+        p[j] = from_double<T>(double(beta * float(v[v.size() == 1 ? 0 : size_t(j)])));
+    });
+    return upload(row, "gemm's bias row");
+  }
+
+  const void* upload(const Tensor& t, const std::string& what) {
+    owned_.emplace_back(t.byte_size(), what);
+    // On the plan's stream (non-blocking: it would not wait for a legacy-stream copy).
+    CPPNN_CUDA_CHECK(cudaMemcpyAsync(owned_.back().data(), t.data(), t.byte_size(),
+                                     cudaMemcpyHostToDevice, device_->stream));
+    CPPNN_CUDA_CHECK(cudaStreamSynchronize(device_->stream));
+    return owned_.back().data();
+  }
+
+  std::shared_ptr<Device> device_;
+  cudaDataType_t type_ = CUDA_R_32F;
+  size_t elem_ = 4;
+  const void* a_base_ = nullptr;
+  const void* b_base_ = nullptr;
+  const void* c_base_ = nullptr;
+  uint8_t* d_base_ = nullptr;
+  float alpha_ = 1, beta_ = 0;
+  MatmulDesc desc_;
+  Layout first_, second_, c_, d_;
+  cublasLtMatmulAlgo_t algo_{};
+  size_t workspace_bytes_ = 0;
+  std::vector<Call> calls_;
+  std::vector<DeviceBuffer> owned_;
+  std::string description_;
+};
+
+}  // namespace
+
+LtDecision decide_lt_matmul(const GraphIR& g, const Node& node, const Device& device) {
+  LtDecision d;
+  if (node.op != "matmul" && node.op != "gemm") return d;
+  const OperandDescriptor& out = g.desc(node.outputs[0]);
+  if (out.data_type != DataType::float32 && out.data_type != DataType::float16) {
+    d.why_not = "data type " + std::string(to_string(out.data_type));
+    return d;
+  }
+  const Dims& a = g.desc(node.inputs[0]).shape;
+  int64_t k = node.op == "gemm" && node.attrs.b("aTranspose") ? a[0] : a.back();
+  if (element_count(out.shape) == 0 || k == 0) {
+    d.why_not = "an empty dimension";
+    return d;
+  }
+  if (node.op == "gemm") {
+    CPlan cp = plan_gemm_c(g, node);
+    if (cp.form == CForm::unsupported) {
+      d.why_not = cp.why_not;
+      return d;
+    }
+  } else {
+    Geometry geo = matmul_geometry(a, g.desc(node.inputs[1]).shape, out.shape);
+    if (geo.batch > INT32_MAX) {
+      d.why_not = "a batch over 2^31";
+      return d;
+    }
+  }
+  d.on_gpu = true;
+  std::string act = node.attrs.s_or("activation", "");
+  d.activation_in_epilogue = act.empty() || epilogue_has(act, device);
+  return d;
+}
+
+void split_epilogue_activations(GraphIR& g, const Device& device) {
+  std::vector<Node> nodes;
+  nodes.reserve(g.nodes.size());
+  for (Node& node : g.nodes) {
+    LtDecision d = decide_lt_matmul(g, node, device);
+    if (!d.on_gpu || d.activation_in_epilogue) {
+      nodes.push_back(std::move(node));
+      continue;
+    }
+    Node act;
+    act.op = node.attrs.s("activation");
+    act.attrs = activation_attrs(node.attrs);
+    act.label = node.label.empty() ? "" : node.label + " activation";
+    OperandDescriptor desc = g.desc(node.outputs[0]);
+    const OpSchema* schema = OpTable::instance().find(act.op);
+    if (!schema) fail(ErrorKind::OperationError, "cuda plan: unknown activation '" + act.op + "'");
+    schema->infer({&desc}, act.attrs);  // fills the op's defaults, as the builder would
+
+    OperandId product = OperandId(g.operands.size());
+    g.operands.push_back(OperandInfo{desc, OperandRole::intermediate, {}, nullptr});
+    act.inputs = {product};
+    act.outputs = {node.outputs[0]};
+    node.outputs[0] = product;
+    for (const char* attr : {"activation", "activationMin", "activationMax", "activationAlpha"})
+      node.attrs.erase(attr);
+    nodes.push_back(std::move(node));
+    nodes.push_back(std::move(act));
+  }
+  g.nodes = std::move(nodes);
+}
+
+std::unique_ptr<Step> make_lt_matmul_step(std::shared_ptr<Device> device, const GraphIR& g,
+                                          const Node& node, const std::vector<Placement>& places) {
+  return std::make_unique<LtMatmulStep>(std::move(device), g, node, places);
+}
+
+}  // namespace cppnn::detail::cuda

@@ -1,0 +1,40 @@
+#pragma once
+// One node of a CUDA plan, bound at compile time to fixed buffers: a device step enqueues
+// work on the stream, a host step (the per-op CPU fallback) runs a CPU kernel in place.
+#include <string>
+
+#include "backends/cuda/device.h"
+#include "graph/ir.h"
+
+namespace cppnn::detail::cuda {
+
+// Where an operand's bytes live. A plan fixes them at compile time: intermediates in the
+// arena (a host mirror of it exists for the CPU fallback), inputs and outputs in an I/O
+// block, constants uploaded once.
+struct Placement {
+  void* device = nullptr;  // nullptr: no device copy
+  void* host = nullptr;    // nullptr: no host copy
+  size_t bytes = 0;
+};
+
+class Step {
+ public:
+  explicit Step(const Node& node) : node_(&node) {}
+  virtual ~Step() = default;
+  virtual bool on_device() const = 0;
+  // Device steps enqueue on `stream`; host steps run now (the plan has synchronized).
+  virtual void run(cudaStream_t stream) = 0;
+  // One line for the plan's report: the op, its label, where it runs and how.
+  virtual std::string describe() const = 0;
+  const Node& node() const { return *node_; }
+
+ private:
+  const Node* node_;
+};
+
+// "matmul 'fc1'" or "matmul" when unlabelled.
+inline std::string node_name(const Node& n) {
+  return n.label.empty() ? n.op : n.op + " '" + n.label + "'";
+}
+
+}  // namespace cppnn::detail::cuda

@@ -1,0 +1,146 @@
+// The CUDA plan as a whole: graphs mixing cuBLASLt and CPU-fallback nodes, MobileNetV2
+// against the CPU backend, the report, and errors after which the context keeps working.
+#include <filesystem>
+
+#include "cppnn/onnx.h"
+#include "gpu/gpu_test_support.h"
+
+namespace cppnn {
+namespace {
+
+using gpu_testing::cpu_context;
+using gpu_testing::cuda_context;
+using gpu_testing::expect_rel_close;
+using testing::random_tensor;
+
+// Destroys the suite's contexts before static destruction, while CUDA is still up.
+class ContextsTeardown : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    cuda_context().destroy();
+    cpu_context().destroy();
+  }
+};
+const auto* const kTeardown = ::testing::AddGlobalTestEnvironment(new ContextsTeardown);
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+size_t count_of(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+// Device results read by host steps, host results read by device steps, an input read on
+// both sides and an intermediate that is also an output.
+TEST(CudaPlan, MixedGpuAndFallbackGraphMatchesCpu) {
+  REQUIRE_CUDA();
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, {2, 64, 96});
+  Operand h = b.relu(b.add(b.matmul(x, b.constant(random_tensor(DataType::float32, {96, 128}, -1, 1, 1))),
+                           b.constant(random_tensor(DataType::float32, {128}, -1, 1, 2))));
+  TransposeOptions perm;
+  perm.permutation = std::vector<uint32_t>{0, 2, 1};
+  Operand t = b.transpose(h, perm);                                  // [2, 128, 64]
+  Operand s = b.reshape(b.softmax(b.reshape(t, {256, 64}), 1), {2, 128, 64});
+  Operand z = b.matmul(h, s);                                        // [2, 64, 64]
+  ReduceOptions mean;
+  mean.axes = std::vector<uint32_t>{2};
+  Operand m = b.reduce_mean(x, mean);                                // x read on the host too
+  Graph g = b.build({{"h", h}, {"z", b.mul(z, b.constant(DataType::float32, 0.5))}, {"m", m}});
+  for (uint32_t seed : {11u, 12u}) {
+    NamedTensors in{{"x", random_tensor(DataType::float32, {2, 64, 96}, -1, 1, seed)}};
+    NamedTensors want = cpu_context().compute(g, in), got = cuda_context().compute(g, in);
+    for (const auto& [name, tensor] : want) expect_rel_close(got.at(name), tensor, 1e-4, name);
+  }
+  std::string report = cuda_context().report(g);
+  std::printf("%s", report.c_str());
+  EXPECT_EQ(count_of(report, "[gpu] matmul"), 2u) << report;
+  EXPECT_TRUE(contains(report, "fallback ops:")) << report;
+  for (const char* op : {"softmax x1", "transpose x1", "reduceMean x1", "mul x1"})
+    EXPECT_TRUE(contains(report, op)) << op << " missing from\n" << report;
+  EXPECT_TRUE(contains(report, "(no CUDA kernel for this op yet)")) << report;
+}
+
+TEST(CudaPlan, MobileNetV2MatchesCpu) {
+  REQUIRE_CUDA();
+  std::string path = gpu_testing::models_dir() + "/mobilenet_v2.onnx";
+  ASSERT_TRUE(std::filesystem::exists(path))
+      << path << " is missing: carry it (tests/gpu/README.md) or set CPPNN_MODELS_DIR";
+  Graph g = load_onnx(path);
+  NamedTensors in{{"input.1", random_tensor(DataType::float32, {1, 3, 224, 224}, -1, 1, 5)}};
+  NamedTensors want = cpu_context().compute(g, in), got = cuda_context().compute(g, in);
+  ASSERT_EQ(got.at("536").shape(), (Dims{1, 1000}));
+  double err = gpu_testing::rel_l2(got.at("536"), want.at("536"));
+  std::printf("[ mobilenet] relative L2 error vs the CPU backend: %.3g\n", err);
+  EXPECT_LT(err, 1e-4);
+  std::string report = cuda_context().report(g);
+  std::printf("%s", report.substr(0, report.find("steps:")).c_str());
+  EXPECT_TRUE(contains(report, "[gpu] gemm")) << report;
+  EXPECT_TRUE(contains(report, "conv2d x")) << report;
+  EXPECT_TRUE(contains(report, "[cpu] conv2d")) << report;
+
+  double cpu_ms = gpu_testing::median_ms([&] { cpu_context().compute(g, in); }, 2, 10);
+  double gpu_ms = gpu_testing::median_ms([&] { cuda_context().compute(g, in); }, 2, 10);
+  std::printf("[ timing   ] MobileNetV2 batch 1: cpu %.2f ms, cuda (gemm on the GPU, the rest on "
+              "the CPU fallback) %.2f ms\n", cpu_ms, gpu_ms);
+}
+
+TEST(CudaPlan, WrongInputShapeIsAnErrorAndTheContextKeepsWorking) {
+  REQUIRE_CUDA();
+  GraphBuilder b;
+  Operand a = b.input("a", DataType::float32, {4, 8});
+  Graph g = b.build({{"y", b.matmul(a, b.constant(random_tensor(DataType::float32, {8, 3}, -1, 1, 3)))}});
+  testing::expect_error(
+      [&] { cuda_context().compute(g, {{"a", random_tensor(DataType::float32, {4, 9}, -1, 1)}}); },
+      ErrorKind::TypeError, "has shape [4, 9], the graph expects [4, 8]");
+  NamedTensors in{{"a", random_tensor(DataType::float32, {4, 8}, -1, 1, 4)}};
+  expect_rel_close(cuda_context().compute(g, in).at("y"), cpu_context().compute(g, in).at("y"), 1e-4);
+}
+
+TEST(CudaPlan, OutOfDeviceMemoryIsAnOperationErrorAndTheContextKeepsWorking) {
+  REQUIRE_CUDA();
+  // Six 92000 x 92000 fp32 products (34 GB each, near the builder's limit per operand), all
+  // alive at the first add: about 200 GB of arena, more than any one GPU of today holds.
+  const int64_t n = 92000;
+  GraphBuilder b;
+  Operand c = b.input("c", DataType::float32, {1, n});
+  NamedTensors in{{"c", random_tensor(DataType::float32, {1, n}, -1, 1)}};
+  std::vector<Operand> products;
+  for (int i = 0; i < 6; ++i) {
+    std::string name = "x";
+    name.push_back(char('0' + i));
+    products.push_back(b.matmul(b.input(name, DataType::float32, {n, 1}), c));
+    in[name] = random_tensor(DataType::float32, {n, 1}, -1, 1, uint32_t(i + 20));
+  }
+  Operand sum = products[0];
+  for (size_t i = 1; i < products.size(); ++i) sum = b.add(sum, products[i]);
+  Graph huge = b.build({{"s", b.reduce_sum(sum)}});
+  testing::expect_error([&] { cuda_context().compute(huge, in); }, ErrorKind::OperationError,
+                        "out of device memory");
+  GraphBuilder b2;
+  Operand x = b2.input("x", DataType::float32, {16, 32});
+  Graph small = b2.build({{"y", b2.matmul(x, b2.constant(random_tensor(DataType::float32, {32, 8}, -1, 1, 9)))}});
+  NamedTensors in2{{"x", random_tensor(DataType::float32, {16, 32}, -1, 1, 10)}};
+  expect_rel_close(cuda_context().compute(small, in2).at("y"), cpu_context().compute(small, in2).at("y"), 1e-4);
+}
+
+// A graph with no GPU node at all, and an output folded to a constant at compile time.
+TEST(CudaPlan, FallbackOnlyGraphAndConstantOutput) {
+  REQUIRE_CUDA();
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, {3, 5});
+  Operand k = b.constant(random_tensor(DataType::float32, {5}, -1, 1, 6));
+  Graph g = b.build({{"y", b.tanh(b.add(x, k))}, {"k2", b.add(k, k)}});
+  NamedTensors in{{"x", random_tensor(DataType::float32, {3, 5}, -1, 1, 7)}};
+  NamedTensors want = cpu_context().compute(g, in), got = cuda_context().compute(g, in);
+  for (const auto& [name, tensor] : want) expect_rel_close(got.at(name), tensor, 1e-6, name);
+  std::string report = cuda_context().report(g);
+  EXPECT_TRUE(contains(report, "0 on the GPU")) << report;
+  EXPECT_TRUE(contains(report, "fallback ops: add x1 tanh x1")) << report;
+}
+
+}  // namespace
+}  // namespace cppnn
