@@ -222,8 +222,11 @@ std::string float_unary(const Node& node, const std::string& x, unsigned& helper
   if (op == "linear") return "(" + attr("alpha") + " * " + x + " + " + attr("beta") + ")";
   if (op == "hardSigmoid") {
     helpers |= kCudaHelperMinMax;
-    return "cg_max<float>(0.0f, cg_min<float>(1.0f, " + attr("alpha") + " * " + x + " + " +
-           attr("beta") + "))";
+    // NaN must stay NaN: NVCC turns a clamp to [0, 1] into a saturating instruction, which
+    // maps NaN to 0, so the NaN case is decided before the clamp.
+    std::string v = "(" + attr("alpha") + " * " + x + " + " + attr("beta") + ")";
+    return "(" + v + " != " + v + " ? " + v + " : cg_max<float>(0.0f, cg_min<float>(1.0f, " + v +
+           ")))";
   }
   return "";
 }

@@ -539,3 +539,22 @@ TEST(ElementwiseErrors, BadOptionsAreRejectedAndTheBuilderKeepsWorking) {
 
 }  // namespace
 }  // namespace cppnn
+
+namespace cppnn {
+namespace {
+
+// hardSigmoid is max(min(alpha * x + beta, 1), 0) with NaN-propagating min and max: a NaN
+// input gives NaN (the GPU's saturating clamp once gave 0, the CPU's std::min gave 1).
+TEST(ElementwiseActivation, HardSigmoidKeepsNaN) {
+  for (DataType type : {DataType::float32, DataType::float16}) {
+    GraphBuilder b;
+    Operand x = b.input("x", type, {4});
+    Graph g = b.build({{"y", b.hard_sigmoid(x)}});
+    Tensor in = testing::tensor_from_doubles(type, {4}, {std::nan(""), -100.0, 0.0, 100.0});
+    testing::expect_close(testing::run_cpu(g, {{"x", in}}).at("y"), {std::nan(""), 0, 0.5, 1},
+                          {0, 0}, std::string(to_string(type)));
+  }
+}
+
+}  // namespace
+}  // namespace cppnn

@@ -115,7 +115,11 @@ void register_activations(CpuKernelRegistry& r) {
   r.add("hardSigmoid", [](const KernelContext& cx) {
     float alpha = float(cx.node.attrs.f("alpha")), beta = float(cx.node.attrs.f("beta"));
     return float_kernel(
-        [alpha, beta](float x) { return std::max(0.0f, std::min(1.0f, alpha * x + beta)); });
+        // NaN stays NaN, as the spec's max(min(v, 1), 0) with NaN-propagating min and max.
+        [alpha, beta](float x) {
+          float v = alpha * x + beta;
+          return v != v ? v : std::max(0.0f, std::min(1.0f, v));
+        });
   });
   r.add("linear", [](const KernelContext& cx) {
     float alpha = float(cx.node.attrs.f("alpha")), beta = float(cx.node.attrs.f("beta"));
