@@ -1,5 +1,6 @@
 #pragma once
-// ONNX import: a model file becomes a validated cppnn Graph.
+// ONNX import (a model file becomes a validated cppnn Graph) and export (a Graph, including
+// an Engine's optimized graph, becomes an ONNX ModelProto any ONNX consumer can run).
 #include <cstdint>
 #include <map>
 #include <string>
@@ -16,5 +17,21 @@ struct OnnxImportOptions {
 
 Graph load_onnx(const std::string& path, const OnnxImportOptions& options = {});
 Graph load_onnx_from_bytes(const std::string& bytes, const OnnxImportOptions& options = {});
+
+struct OnnxExportOptions {
+  // The default-domain opset the model imports. Only 17 is written: the linked ONNX
+  // checker knows no later opset, and earlier ones lack LayerNormalization.
+  int64_t opset = 17;
+  std::string producer = "cppnn";
+};
+
+// The serialized ModelProto, checked with onnx::checker. An op with no faithful ONNX
+// mapping is a NotSupportedError naming the node; a model the checker rejects is an
+// OperationError with the checker's message.
+std::string export_onnx_bytes(const Graph& graph, const OnnxExportOptions& options = {});
+// Writes atomically (a temporary file beside `path`, then a rename); a failure to write
+// leaves no file behind and is a DataError naming the path.
+void export_onnx(const Graph& graph, const std::string& path,
+                 const OnnxExportOptions& options = {});
 
 }  // namespace cppnn

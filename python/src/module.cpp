@@ -1,4 +1,5 @@
-// The extension module webnn._webnn: error mapping, ML, MLContext, MLGraph, load_onnx.
+// The extension module webnn._webnn: error mapping, ML, MLContext, MLGraph, Engine, ONNX
+// import and export.
 // The builder and its ops are bound in builder.cpp and ops_*.cpp.
 #include "cppnn/engine.h"
 #include <nanobind/stl/filesystem.h>
@@ -216,6 +217,32 @@ void bind_module(nb::module_& m) {
       "path"_a, "dim_values"_a = nb::none(),
       "Imports an ONNX model file as an MLGraph. dim_values gives the symbolic dimensions,\n"
       "e.g. {'N': 1}.");
+
+  m.def(
+      "export_onnx",
+      [](const Graph& g, const std::filesystem::path& path, int64_t opset) {
+        cppnn::OnnxExportOptions options;
+        options.opset = opset;
+        nb::gil_scoped_release release;
+        cppnn::export_onnx(g, path.string(), options);
+      },
+      "graph"_a, "path"_a, "opset"_a = 17,
+      "Writes the graph (an Engine's optimized graph too) as an ONNX model, atomically.\n"
+      "RuntimeError names the node of an op with no faithful ONNX mapping; ValueError if\n"
+      "the file cannot be written.");
+  m.def(
+      "export_onnx_bytes",
+      [](const Graph& g, int64_t opset) {
+        cppnn::OnnxExportOptions options;
+        options.opset = opset;
+        std::string bytes;
+        {
+          nb::gil_scoped_release release;
+          bytes = cppnn::export_onnx_bytes(g, options);
+        }
+        return nb::bytes(bytes.data(), bytes.size());
+      },
+      "graph"_a, "opset"_a = 17, "The graph as a serialized ONNX ModelProto.");
 }
 
 }  // namespace webnn_py

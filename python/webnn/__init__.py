@@ -36,8 +36,20 @@ from ._webnn import (  # noqa: E402
     MLGraph,
     MLGraphBuilder,
     MLOperand,
+    export_onnx,
+    export_onnx_bytes,
     load_onnx,
 )
 
-__all__ = ["Engine", "ML", "MLContext", "MLGraph", "MLGraphBuilder", "MLOperand", "load_onnx"]
+__all__ = [
+    "Engine",
+    "ML",
+    "MLContext",
+    "MLGraph",
+    "MLGraphBuilder",
+    "MLOperand",
+    "export_onnx",
+    "export_onnx_bytes",
+    "load_onnx",
+]
 __version__ = "0.1.0"

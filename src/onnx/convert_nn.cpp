@@ -1,6 +1,7 @@
-// Converters of ONNX's network layers: convolutions, pooling, normalizations, softmax and
-// reductions. ONNX's spatial attributes (pads as [begins..., ends...], auto_pad, ceil_mode)
-// are resolved here into WebNN's explicit options.
+// Converters of ONNX's network layers: convolutions, pooling, resizing, normalizations,
+// softmax and reductions. ONNX's spatial attributes (pads as [begins..., ends...], auto_pad,
+// ceil_mode) are resolved here into WebNN's explicit options.
+#include <cmath>
 #include <numeric>
 
 #include "graph/validation.h"
@@ -141,12 +142,111 @@ void conv_transpose(NodeContext& ctx) {
   ctx.set_output(0, ctx.builder().conv_transpose2d(ctx.operand(0), ctx.operand(1), o));
 }
 
-template <bool Max>
+enum class PoolKind { average, l2, max };
+
+// WebNN's resample2d maps output coordinates with half_pixel and scale = output / input
+// size, rounding nearest-neighbor halves down. Resize converts when ONNX's mapping is that
+// one: half_pixel (pytorch_half_pixel when no resized size is 1), round_prefer_floor, a
+// scales input giving whole sizes, at most two resized axes of a 4-D input. asymmetric with
+// floor is accepted for whole upsampling factors, where it picks the same elements.
+void resize(NodeContext& ctx) {
+  size_t rank = ctx.rank(0);
+  if (rank != 4)
+    ctx.not_supported("only 4-D Resize is supported, the input has rank " + std::to_string(rank));
+  std::string mode = ctx.attr_string("mode", "nearest");
+  if (mode != "nearest" && mode != "linear")
+    ctx.not_supported("attribute 'mode' value '" + mode + "' is not supported");
+  if (ctx.attr_int("antialias", 0) != 0)
+    ctx.not_supported("attribute 'antialias' is not supported");
+  if (ctx.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch")
+    ctx.not_supported("attribute 'keep_aspect_ratio_policy' is not supported");
+  const Dims& in = ctx.shape(0);
+  std::vector<int64_t> axes(rank);
+  std::iota(axes.begin(), axes.end(), 0);
+  if (auto a = ctx.attr_ints("axes")) {
+    axes = *a;
+    for (int64_t& x : axes) x = normalize_axis(ctx, x, rank, "axis");
+  }
+  size_t scales_input = ctx.opset() < 11 ? 1 : 2;
+  Dims out = in;
+  if (ctx.opset() >= 11 && ctx.has_input(3) && element_count(ctx.shape(3)) > 0) {
+    std::vector<int64_t> sizes = int64_values(ctx.require_constant(3, "Resize's sizes"));
+    if (sizes.size() != axes.size())
+      ctx.bad_model("sizes has " + std::to_string(sizes.size()) + " values for " +
+                    std::to_string(axes.size()) + " axes");
+    for (size_t i = 0; i < axes.size(); ++i) out[size_t(axes[i])] = sizes[i];
+  } else if (ctx.has_input(scales_input)) {
+    std::vector<double> scales = ctx.require_constant(scales_input, "Resize's scales").to_doubles();
+    if (scales.size() != axes.size())
+      ctx.bad_model("scales has " + std::to_string(scales.size()) + " values for " +
+                    std::to_string(axes.size()) + " axes");
+    for (size_t i = 0; i < axes.size(); ++i) {
+      size_t d = size_t(axes[i]);
+      out[d] = int64_t(std::floor(double(in[d]) * scales[i]));
+      // ONNX maps coordinates with the given scale, WebNN with output / input.
+      if (float(double(out[d]) / double(in[d])) != float(scales[i]))
+        ctx.not_supported("scale " + std::to_string(scales[i]) + " of axis " + std::to_string(d) +
+                          " does not give a whole size");
+    }
+  } else {
+    ctx.bad_model("Resize needs scales or sizes");
+  }
+  std::vector<uint32_t> resized;
+  for (size_t d = 0; d < rank; ++d) {
+    if (out[d] < 1)
+      ctx.bad_model("output size " + std::to_string(out[d]) + " of axis " + std::to_string(d) +
+                    " is empty");
+    if (out[d] != in[d]) resized.push_back(uint32_t(d));
+  }
+  if (resized.empty()) {
+    ctx.alias_output(0, ctx.input(0));
+    return;
+  }
+  if (resized.size() > 2)
+    ctx.not_supported("Resize changes " + std::to_string(resized.size()) +
+                      " axes; WebNN's resample2d changes at most 2");
+  // Resize-10 had Upsample's mapping: asymmetric, rounding down.
+  bool v10 = ctx.opset() < 11;
+  std::string ctm =
+      ctx.attr_string("coordinate_transformation_mode", v10 ? "asymmetric" : "half_pixel");
+  std::string nearest_mode = ctx.attr_string("nearest_mode", v10 ? "floor" : "round_prefer_floor");
+  bool whole_upsampling = true, no_size_one = true;
+  for (uint32_t d : resized) {
+    whole_upsampling = whole_upsampling && out[d] > in[d] && out[d] % in[d] == 0;
+    no_size_one = no_size_one && out[d] > 1;
+  }
+  bool half_pixel = ctm == "half_pixel" || (ctm == "pytorch_half_pixel" && no_size_one);
+  bool matches = mode == "linear"
+                     ? half_pixel
+                     : (half_pixel && nearest_mode == "round_prefer_floor") ||
+                           (ctm == "asymmetric" && nearest_mode == "floor" && whole_upsampling);
+  if (!matches)
+    ctx.not_supported(
+        "coordinate_transformation_mode '" + ctm + "'" +
+        (mode == "nearest" ? " with nearest_mode '" + nearest_mode + "'" : std::string()) +
+        " does not match WebNN's half-pixel mapping");
+  // A second axis that keeps its size samples each element at itself.
+  if (resized.size() == 1)
+    resized.insert(resized[0] == 3 ? resized.begin() : resized.end(),
+                   resized[0] == 3 ? 2 : resized[0] + 1);
+  Resample2dOptions o;
+  o.label = ctx.label();
+  o.mode = mode == "linear" ? InterpolationMode::linear : InterpolationMode::nearest_neighbor;
+  o.axes = resized;
+  o.sizes = {uint32_t(out[resized[0]]), uint32_t(out[resized[1]])};
+  ctx.set_output(0, ctx.builder().resample2d(ctx.operand(0), o));
+}
+
+template <PoolKind Kind>
 void pool(NodeContext& ctx) {
   if (ctx.rank(0) != 4)
     ctx.not_supported("only 2-D pooling is supported, the input has rank " +
                       std::to_string(ctx.rank(0)));
   ctx.reject_outputs_from(1, "MaxPool's indices output is not supported");
+  // LpPool of p = 2 is l2Pool2d; WebNN has no other norm.
+  if (Kind == PoolKind::l2 && ctx.attr_int("p", 2) != 2)
+    ctx.not_supported("attribute 'p' value " + std::to_string(ctx.attr_int("p", 2)) +
+                      " is not supported (only 2)");
   auto kernel = ctx.attr_ints("kernel_shape");
   if (!kernel) ctx.bad_model("attribute 'kernel_shape' is required");
   if (kernel->size() != 2) ctx.bad_model("attribute 'kernel_shape' must have 2 values");
@@ -180,7 +280,7 @@ void pool(NodeContext& ctx) {
   Operand x = ctx.operand(0);
   bool padded = std::any_of(w.begins.begin(), w.begins.end(), [](int64_t p) { return p; }) ||
                 std::any_of(w.ends.begin(), w.ends.end(), [](int64_t p) { return p; });
-  if (!Max && padded && ctx.attr_int("count_include_pad", 0) != 0) {
+  if (Kind == PoolKind::average && padded && ctx.attr_int("count_include_pad", 0) != 0) {
     // Counting the padding means averaging over explicit zeros.
     PadOptions zeros;
     zeros.label = ctx.label();
@@ -196,7 +296,9 @@ void pool(NodeContext& ctx) {
   o.strides = to_u32(ctx, w.strides, "strides");
   o.dilations = to_u32(ctx, w.dilations, "dilations");
   o.output_shape_rounding = rounding;
-  ctx.set_output(0, Max ? b.max_pool2d(x, o) : b.average_pool2d(x, o));
+  ctx.set_output(0, Kind == PoolKind::max       ? b.max_pool2d(x, o)
+                    : Kind == PoolKind::average ? b.average_pool2d(x, o)
+                                                : b.l2_pool2d(x, o));
 }
 
 template <bool Max>
@@ -332,8 +434,10 @@ void cumulative_sum(NodeContext& ctx) {
 void register_nn_converters(ConverterTable& t) {
   t["Conv"] = conv;
   t["ConvTranspose"] = conv_transpose;
-  t["MaxPool"] = pool<true>;
-  t["AveragePool"] = pool<false>;
+  t["MaxPool"] = pool<PoolKind::max>;
+  t["AveragePool"] = pool<PoolKind::average>;
+  t["LpPool"] = pool<PoolKind::l2>;
+  t["Resize"] = resize;
   t["GlobalMaxPool"] = global_pool<true>;
   t["GlobalAveragePool"] = global_pool<false>;
   t["BatchNormalization"] = batch_normalization;

@@ -1,0 +1,147 @@
+#pragma once
+// The ONNX exporter's shared pieces: the graph being written (unique value names, their
+// element types, initializers, nodes) and the per-node context each WebNN op's converter
+// writes through. Every ONNX node a converter emits is checked against the ONNX schema of
+// the target opset, so a data type ONNX does not allow for an op is reported against the
+// WebNN node that needed it, not found later by a consumer.
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "graph/ir.h"
+
+namespace cppnn::onnx_export {
+
+// An ONNX TensorProto element type (onnx::TensorProto_DataType): a cppnn type, or BOOL for
+// the results of ONNX's comparisons and logical ops.
+using ElemType = int32_t;
+inline constexpr ElemType kBool = onnx::TensorProto::BOOL;
+inline constexpr ElemType kInt64 = onnx::TensorProto::INT64;
+
+ElemType elem_type(DataType type);
+
+// The graph under construction.
+class GraphWriter {
+ public:
+  GraphWriter(const detail::GraphIR& ir, onnx::GraphProto& graph, int64_t opset);
+
+  const detail::GraphIR& ir() const { return ir_; }
+  int64_t opset() const { return opset_; }
+
+  // Reserves `hint`, or `hint_2`, `hint_3`... if it is taken, and records its type.
+  std::string new_value(const std::string& hint, ElemType type);
+  // Reserves a name exactly (graph inputs and outputs); false if it is taken.
+  bool reserve(const std::string& name);
+  void set_type(const std::string& name, ElemType type) { types_[name] = type; }
+  ElemType type_of(const std::string& name) const;
+
+  // The value name of a WebNN operand; a constant becomes an initializer on first use.
+  std::string operand(detail::OperandId id);
+  void name_operand(detail::OperandId id, const std::string& name) { names_[id] = name; }
+  bool has_name(detail::OperandId id) const { return names_.count(id) != 0; }
+
+  // Initializers (raw_data, little-endian as every target machine).
+  std::string initializer(const Tensor& data, const std::string& hint);
+  std::string int64s(const std::vector<int64_t>& values, const std::string& hint);
+  std::string int64_scalar(int64_t value, const std::string& hint);
+  // A 0-D constant of `type` holding `value`, saturated to the type's range.
+  std::string scalar(DataType type, double value);
+
+  // A bool value whose Cast to uint8 gave `uint8_name`, so a logical result feeding another
+  // logical op or a where needs no Cast back.
+  void set_bool_twin(const std::string& uint8_name, const std::string& bool_name) {
+    bool_twins_[uint8_name] = bool_name;
+  }
+  const std::string* bool_twin(const std::string& uint8_name) const;
+
+  onnx::NodeProto& add_node(const std::string& op_type, const std::string& name,
+                            const std::vector<std::string>& inputs,
+                            const std::vector<std::string>& outputs);
+
+ private:
+  const detail::GraphIR& ir_;
+  onnx::GraphProto& graph_;
+  int64_t opset_;
+  std::set<std::string> taken_;
+  std::map<std::string, ElemType> types_;
+  std::map<detail::OperandId, std::string> names_;
+  std::map<std::pair<DataType, uint64_t>, std::string> scalars_;
+  std::map<std::string, std::string> bool_twins_;
+};
+
+// What a converter sees of the WebNN node it translates.
+class NodeContext {
+ public:
+  NodeContext(GraphWriter& writer, const detail::Node& node, size_t index);
+
+  GraphWriter& writer() { return writer_; }
+  const detail::Node& node() const { return node_; }
+  const detail::Attrs& attrs() const { return node_.attrs; }
+
+  bool has_input(size_t i) const;
+  std::string input(size_t i);
+  const OperandDescriptor& input_desc(size_t i) const;
+  // The data of a constant input, else nullptr.
+  const Tensor* constant(size_t i) const;
+  size_t output_count() const { return node_.outputs.size(); }
+  std::string output(size_t i);
+  const OperandDescriptor& output_desc(size_t i) const;
+
+  // A fresh intermediate value of this node.
+  std::string temp(ElemType type);
+  // Emits an ONNX node; its input types are checked against the ONNX schema first
+  // (NotSupportedError naming the type and the ONNX op).
+  onnx::NodeProto& emit(const std::string& op_type, const std::vector<std::string>& inputs,
+                        const std::vector<std::string>& outputs);
+  // Emits a one-output node into a fresh value of `type` and returns its name.
+  std::string emit_value(const std::string& op_type, const std::vector<std::string>& inputs,
+                         ElemType type);
+  std::string cast(const std::string& value, ElemType to);
+  // ONNX's bool view of a uint8 operand (nonzero is true, as in WebNN's logical ops).
+  std::string bool_input(size_t i);
+  // Writes output i (uint8) as the Cast of a bool value, remembering the pair.
+  void set_bool_output(size_t i, const std::string& bool_value);
+
+  [[noreturn]] void not_supported(const std::string& message) const;
+
+ private:
+  GraphWriter& writer_;
+  const detail::Node& node_;
+  std::string base_;  // ONNX node names: base_, base_/1, ...
+  int emitted_ = 0;
+};
+
+// Attributes of emitted nodes.
+void set_attr(onnx::NodeProto& node, const std::string& name, int64_t value);
+void set_attr(onnx::NodeProto& node, const std::string& name, double value);  // FLOAT
+void set_attr(onnx::NodeProto& node, const std::string& name, const std::string& value);
+void set_attr(onnx::NodeProto& node, const std::string& name, const std::vector<int64_t>& value);
+
+using Converter = void (*)(NodeContext&);
+using ConverterTable = std::map<std::string, Converter>;
+
+void register_math_exporters(ConverterTable& table);
+void register_nn_exporters(ConverterTable& table);
+void register_shape_exporters(ConverterTable& table);
+
+// The element-wise activation `op` (WebNN name, as in the fusion contract) from `x` into
+// `out`; `alpha`, `lo` and `hi` are its parameters where it has them.
+void emit_activation(NodeContext& ctx, const std::string& op, const std::string& x,
+                     const std::string& out, DataType type, double alpha = 0, double beta = 0,
+                     double lo = 0, double hi = 0);
+// The end of a producer the fusion pass may have extended (conv2d, convTranspose2d, matmul,
+// gemm): `result` plus the fused residual (`residual` empty if none), then the fused
+// activation, written to output 0.
+void finish_fused(NodeContext& ctx, const std::string& result, const std::string& residual);
+
+// Layout helpers shared by converters.
+// Input i transposed: a transposed initializer when it is a constant (the original is then
+// not written), else a Transpose node.
+std::string transposed_input(NodeContext& ctx, size_t i, const std::vector<int64_t>& perm);
+std::string transpose(NodeContext& ctx, const std::string& value, const std::vector<int64_t>& perm);
+
+}  // namespace cppnn::onnx_export

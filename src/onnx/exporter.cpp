@@ -1,0 +1,501 @@
+// ONNX export: names every operand, runs one converter per WebNN node (export_*.cpp), declares
+// the graph's inputs and outputs with their shapes and element types, checks the model with
+// onnx::checker and ONNX shape inference (so a converter's mistake fails here, not in a
+// consumer) and serializes it.
+#include <fcntl.h>
+#include <onnx/checker.h>
+#include <onnx/defs/data_type_utils.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+#include "core/dispatch.h"
+#include "cppnn/onnx.h"
+#include "onnx/export_context.h"
+#include "onnx/host_ops.h"
+
+#ifndef CPPNN_VERSION_STRING
+#define CPPNN_VERSION_STRING "unknown"
+#endif
+
+namespace cppnn {
+
+namespace onnx_export {
+
+using detail::OperandId;
+using detail::OperandRole;
+
+ElemType elem_type(DataType type) {
+  switch (type) {
+    case DataType::float32:
+      return onnx::TensorProto::FLOAT;
+    case DataType::float16:
+      return onnx::TensorProto::FLOAT16;
+    case DataType::int32:
+      return onnx::TensorProto::INT32;
+    case DataType::uint32:
+      return onnx::TensorProto::UINT32;
+    case DataType::int64:
+      return onnx::TensorProto::INT64;
+    case DataType::uint64:
+      return onnx::TensorProto::UINT64;
+    case DataType::int8:
+      return onnx::TensorProto::INT8;
+    case DataType::uint8:
+      return onnx::TensorProto::UINT8;
+  }
+  fail(ErrorKind::OperationError, "export: unknown data type");
+}
+
+namespace {
+
+std::string type_name(ElemType type) {
+  std::string s = onnx::TensorProto_DataType_Name(onnx::TensorProto_DataType(type));
+  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The type's value nearest to `v`: attribute values are already cast to the operand's type
+// by the op table, except the infinities of an absent bound and 2^63 / 2^64 for the largest
+// 64-bit integers.
+Tensor scalar_tensor(DataType type, double v) {
+  Tensor t(type, {});
+  visit_type(type, [&]<typename T>() {
+    T r;
+    if constexpr (std::is_same_v<T, half>) {
+      r = half(float(v));
+    } else if constexpr (std::is_floating_point_v<T>) {
+      r = T(v);
+    } else {
+      using L = std::numeric_limits<T>;
+      if (std::isnan(v))
+        r = 0;
+      else if (v <= double(L::min()))
+        r = L::min();
+      else if (v >= double(L::max()))
+        r = L::max();
+      else
+        r = T(v);
+    }
+    t.data_as<T>()[0] = r;
+  });
+  return t;
+}
+
+void fill_type(onnx::TypeProto& proto, const OperandDescriptor& desc) {
+  auto* tensor = proto.mutable_tensor_type();
+  tensor->set_elem_type(elem_type(desc.data_type));
+  auto* shape = tensor->mutable_shape();
+  for (int64_t d : desc.shape) shape->add_dim()->set_dim_value(d);
+}
+
+}  // namespace
+
+GraphWriter::GraphWriter(const detail::GraphIR& ir, onnx::GraphProto& graph, int64_t opset)
+    : ir_(ir), graph_(graph), opset_(opset) {}
+
+bool GraphWriter::reserve(const std::string& name) { return taken_.insert(name).second; }
+
+std::string GraphWriter::new_value(const std::string& hint, ElemType type) {
+  std::string name = hint;
+  for (int k = 2; !reserve(name); ++k) name = hint + "_" + std::to_string(k);
+  types_[name] = type;
+  return name;
+}
+
+ElemType GraphWriter::type_of(const std::string& name) const {
+  auto it = types_.find(name);
+  if (it == types_.end())
+    fail(ErrorKind::OperationError, "export: value '" + name + "' has no known type");
+  return it->second;
+}
+
+std::string GraphWriter::operand(OperandId id) {
+  auto it = names_.find(id);
+  if (it != names_.end()) return it->second;
+  const detail::OperandInfo& info = ir_.operands.at(size_t(id));
+  if (info.role != OperandRole::constant || !info.data)
+    fail(ErrorKind::OperationError,
+         "export: operand " + std::to_string(id) + " is read before any node writes it");
+  std::string name = initializer(*info.data, "const_" + std::to_string(id));
+  names_[id] = name;
+  return name;
+}
+
+std::string GraphWriter::initializer(const Tensor& data, const std::string& hint) {
+  std::string name = new_value(hint, elem_type(data.data_type()));
+  onnx::TensorProto* t = graph_.add_initializer();
+  t->set_name(name);
+  t->set_data_type(elem_type(data.data_type()));
+  for (int64_t d : data.shape()) t->add_dims(d);
+  t->set_raw_data(data.data(), data.byte_size());
+  return name;
+}
+
+std::string GraphWriter::int64s(const std::vector<int64_t>& values, const std::string& hint) {
+  return initializer(Tensor::from(DataType::int64, {int64_t(values.size())}, values), hint);
+}
+
+std::string GraphWriter::int64_scalar(int64_t value, const std::string& hint) {
+  return initializer(Tensor::from(DataType::int64, {}, std::vector<int64_t>{value}), hint);
+}
+
+std::string GraphWriter::scalar(DataType type, double value) {
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  auto key = std::make_pair(type, bits);
+  auto it = scalars_.find(key);
+  if (it != scalars_.end()) return it->second;
+  std::string name = initializer(scalar_tensor(type, value), "scalar");
+  scalars_[key] = name;
+  return name;
+}
+
+const std::string* GraphWriter::bool_twin(const std::string& uint8_name) const {
+  auto it = bool_twins_.find(uint8_name);
+  return it == bool_twins_.end() ? nullptr : &it->second;
+}
+
+onnx::NodeProto& GraphWriter::add_node(const std::string& op_type, const std::string& name,
+                                       const std::vector<std::string>& inputs,
+                                       const std::vector<std::string>& outputs) {
+  onnx::NodeProto* n = graph_.add_node();
+  n->set_op_type(op_type);
+  n->set_name(name);
+  for (const auto& i : inputs) n->add_input(i);
+  for (const auto& o : outputs) n->add_output(o);
+  return *n;
+}
+
+NodeContext::NodeContext(GraphWriter& writer, const detail::Node& node, size_t index)
+    : writer_(writer), node_(node) {
+  base_ = node.label.empty() ? node.op + "_" + std::to_string(index) : node.label;
+}
+
+bool NodeContext::has_input(size_t i) const {
+  return i < node_.inputs.size() && node_.inputs[i] != detail::kNoOperand;
+}
+
+std::string NodeContext::input(size_t i) {
+  if (!has_input(i))
+    fail(ErrorKind::OperationError, "export: input " + std::to_string(i) + " is absent");
+  return writer_.operand(node_.inputs[i]);
+}
+
+const OperandDescriptor& NodeContext::input_desc(size_t i) const {
+  return writer_.ir().desc(node_.inputs.at(i));
+}
+
+const Tensor* NodeContext::constant(size_t i) const {
+  if (!has_input(i)) return nullptr;
+  const detail::OperandInfo& info = writer_.ir().operands.at(size_t(node_.inputs[i]));
+  return info.role == OperandRole::constant && info.data ? info.data.get() : nullptr;
+}
+
+std::string NodeContext::output(size_t i) { return writer_.operand(node_.outputs.at(i)); }
+
+const OperandDescriptor& NodeContext::output_desc(size_t i) const {
+  return writer_.ir().desc(node_.outputs.at(i));
+}
+
+std::string NodeContext::temp(ElemType type) { return writer_.new_value(base_ + "_t", type); }
+
+onnx::NodeProto& NodeContext::emit(const std::string& op_type,
+                                   const std::vector<std::string>& inputs,
+                                   const std::vector<std::string>& outputs) {
+  const onnx::OpSchema* schema =
+      onnx::OpSchemaRegistry::Schema(op_type, int(writer_.opset()), onnx::ONNX_DOMAIN);
+  if (!schema)
+    fail(ErrorKind::OperationError,
+         "export: ONNX opset " + std::to_string(writer_.opset()) + " has no op " + op_type);
+  const auto& params = schema->inputs();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].empty()) continue;
+    if (params.empty() ||
+        (i >= params.size() && params.back().GetOption() != onnx::OpSchema::Variadic))
+      fail(ErrorKind::OperationError, "export: too many inputs for ONNX's " + op_type);
+    const auto& param = params[std::min(i, params.size() - 1)];
+    ElemType type = writer_.type_of(inputs[i]);
+    auto wanted = onnx::Utils::DataTypeUtils::ToType("tensor(" + type_name(type) + ")");
+    if (!param.GetTypes().count(wanted))
+      not_supported("ONNX's " + op_type + " (opset " + std::to_string(writer_.opset()) +
+                    ") does not take " + type_name(type) + " for its input '" + param.GetName() +
+                    "'");
+  }
+  std::string name = emitted_++ == 0 ? base_ : base_ + "_" + std::to_string(emitted_);
+  return writer_.add_node(op_type, name, inputs, outputs);
+}
+
+std::string NodeContext::emit_value(const std::string& op_type,
+                                    const std::vector<std::string>& inputs, ElemType type) {
+  std::string out = temp(type);
+  emit(op_type, inputs, {out});
+  return out;
+}
+
+std::string NodeContext::cast(const std::string& value, ElemType to) {
+  if (writer_.type_of(value) == to) return value;
+  std::string out = temp(to);
+  set_attr(emit("Cast", {value}, {out}), "to", int64_t(to));
+  return out;
+}
+
+std::string NodeContext::bool_input(size_t i) {
+  std::string name = input(i);
+  if (const std::string* twin = writer_.bool_twin(name)) return *twin;
+  std::string b = cast(name, kBool);
+  writer_.set_bool_twin(name, b);
+  return b;
+}
+
+void NodeContext::set_bool_output(size_t i, const std::string& bool_value) {
+  std::string out = output(i);
+  set_attr(emit("Cast", {bool_value}, {out}), "to", int64_t(onnx::TensorProto::UINT8));
+  writer_.set_bool_twin(out, bool_value);
+}
+
+void NodeContext::not_supported(const std::string& message) const {
+  fail(ErrorKind::NotSupportedError, message);
+}
+
+void set_attr(onnx::NodeProto& node, const std::string& name, int64_t value) {
+  auto* a = node.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(value);
+}
+
+void set_attr(onnx::NodeProto& node, const std::string& name, double value) {
+  auto* a = node.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(float(value));
+}
+
+void set_attr(onnx::NodeProto& node, const std::string& name, const std::string& value) {
+  auto* a = node.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(value);
+}
+
+void set_attr(onnx::NodeProto& node, const std::string& name, const std::vector<int64_t>& value) {
+  auto* a = node.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t v : value) a->add_ints(v);
+}
+
+std::string transpose(NodeContext& ctx, const std::string& value,
+                      const std::vector<int64_t>& perm) {
+  std::string out = ctx.temp(ctx.writer().type_of(value));
+  set_attr(ctx.emit("Transpose", {value}, {out}), "perm", perm);
+  return out;
+}
+
+std::string transposed_input(NodeContext& ctx, size_t i, const std::vector<int64_t>& perm) {
+  if (const Tensor* data = ctx.constant(i))
+    return ctx.writer().initializer(onnx_import::host_transpose(*data, perm), "const_t");
+  return transpose(ctx, ctx.input(i), perm);
+}
+
+namespace {
+
+const ConverterTable& converters() {
+  static const ConverterTable table = [] {
+    ConverterTable t;
+    register_math_exporters(t);
+    register_nn_exporters(t);
+    register_shape_exporters(t);
+    return t;
+  }();
+  return table;
+}
+
+std::string node_what(const detail::Node& node, size_t index) {
+  return "node " + (node.label.empty() ? "#" + std::to_string(index) : "'" + node.label + "'") +
+         " (" + node.op + ")";
+}
+
+onnx::ModelProto build_model(const detail::GraphIR& ir, const OnnxExportOptions& options) {
+  onnx::ModelProto model;
+  model.set_ir_version(onnx::IR_VERSION);
+  model.set_producer_name(options.producer);
+  model.set_producer_version(CPPNN_VERSION_STRING);
+  auto* opset = model.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(options.opset);
+  onnx::GraphProto& graph = *model.mutable_graph();
+  graph.set_name("cppnn");
+  GraphWriter writer(ir, graph, options.opset);
+
+  for (const auto& [name, id] : ir.inputs) {
+    writer.reserve(name);
+    writer.set_type(name, elem_type(ir.desc(id).data_type));
+    writer.name_operand(id, name);
+    auto* vi = graph.add_input();
+    vi->set_name(name);
+    fill_type(*vi->mutable_type(), ir.desc(id));
+  }
+  // An output names its operand's value directly when it can; the others (a second name
+  // for one operand, an input or a constant) become Identity nodes at the end.
+  std::vector<std::pair<std::string, OperandId>> identities;
+  for (const auto& [name, id] : ir.outputs) {
+    if (!writer.reserve(name))
+      fail(ErrorKind::NotSupportedError,
+           "output '" + name + "' has the name of an input; ONNX names each value once");
+    bool op_result = ir.operands.at(size_t(id)).role == OperandRole::intermediate;
+    if (op_result && !writer.has_name(id)) {
+      writer.set_type(name, elem_type(ir.desc(id).data_type));
+      writer.name_operand(id, name);
+    } else {
+      identities.emplace_back(name, id);
+    }
+  }
+
+  for (size_t n = 0; n < ir.nodes.size(); ++n) {
+    const detail::Node& node = ir.nodes[n];
+    if (node.op.empty()) continue;
+    try {
+      for (OperandId out : node.outputs)
+        if (!writer.has_name(out))
+          writer.name_operand(out, writer.new_value(node.op + "_" + std::to_string(out),
+                                                    elem_type(ir.desc(out).data_type)));
+      auto it = converters().find(node.op);
+      if (it == converters().end())
+        fail(ErrorKind::NotSupportedError, "the op has no ONNX converter");
+      NodeContext ctx(writer, node, n);
+      it->second(ctx);
+    } catch (const Error& e) {
+      throw Error(e.kind(), node_what(node, n) + ": " + e.what());
+    }
+  }
+
+  for (const auto& [name, id] : identities) {
+    writer.set_type(name, elem_type(ir.desc(id).data_type));
+    writer.add_node("Identity", name + "_identity", {writer.operand(id)}, {name});
+  }
+  for (const auto& [name, id] : ir.outputs) {
+    auto* vi = graph.add_output();
+    vi->set_name(name);
+    fill_type(*vi->mutable_type(), ir.desc(id));
+  }
+  return model;
+}
+
+// The checker validates the structure; strict shape inference also proves that every
+// value's type and shape is what the WebNN graph says (the outputs are declared with
+// theirs, and a conflict throws).
+void check(onnx::ModelProto& model) {
+  try {
+    onnx::checker::check_model(model);
+    onnx::ShapeInferenceOptions strict(/*check_type=*/true, /*error_mode=*/1,
+                                       /*enable_data_propagation=*/false);
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), strict);
+    model.mutable_graph()->clear_value_info();
+  } catch (const std::exception& e) {
+    fail(ErrorKind::OperationError,
+         std::string("the exported model fails the ONNX checker: ") + e.what());
+  }
+}
+
+}  // namespace
+
+}  // namespace onnx_export
+
+namespace {
+
+struct FileDescriptor {
+  int fd = -1;
+  explicit FileDescriptor(int f) : fd(f) {}
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// A temporary file beside `path`, renamed over it once complete: a reader sees the old file
+// or the whole new one, and a failure leaves nothing behind.
+void write_atomically(const std::string& path, const std::string& bytes) {
+  auto failure = [&](const std::string& why) {
+    fail(ErrorKind::DataError, "cannot write ONNX file '" + path + "': " + why);
+  };
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp;
+  FileDescriptor f(-1);
+  for (int attempt = 0; attempt < 100 && f.fd < 0; ++attempt) {
+    tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (f.fd < 0 && errno != EEXIST) failure(std::strerror(errno));
+  }
+  if (f.fd < 0) failure("cannot create a temporary file beside it");
+  auto abandon = [&](const std::string& why) {
+    ::close(f.fd);
+    f.fd = -1;
+    ::unlink(tmp.c_str());
+    failure(why);
+  };
+  const char* p = bytes.data();
+  size_t left = bytes.size();
+  while (left) {
+    ssize_t n = ::write(f.fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) abandon(std::string("writing: ") + std::strerror(errno));
+    p += n;
+    left -= size_t(n);
+  }
+  if (::fsync(f.fd) != 0) abandon(std::string("syncing: ") + std::strerror(errno));
+  int fd = f.fd;
+  f.fd = -1;
+  if (::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    failure(std::string("closing: ") + std::strerror(errno));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    failure("renaming the temporary file: " + why);
+  }
+}
+
+}  // namespace
+
+std::string export_onnx_bytes(const Graph& graph, const OnnxExportOptions& options) {
+  if (!graph.valid()) fail(ErrorKind::InvalidStateError, "export_onnx: the graph is not valid");
+  if (options.opset != 17)
+    fail(ErrorKind::NotSupportedError,
+         "export_onnx: opset " + std::to_string(options.opset) +
+             " is not supported; only 17 is written (the linked ONNX checker knows no later "
+             "opset, and earlier ones lack LayerNormalization)");
+  try {
+    onnx::ModelProto model = onnx_export::build_model(graph.ir(), options);
+    onnx_export::check(model);
+    if (model.ByteSizeLong() > size_t(INT_MAX))
+      fail(ErrorKind::NotSupportedError,
+           "the model is " + std::to_string(model.ByteSizeLong()) +
+               " bytes; a protobuf ModelProto holds at most 2 GiB (external data is not "
+               "written)");
+    std::string bytes;
+    if (!model.SerializeToString(&bytes))
+      fail(ErrorKind::OperationError, "serializing the ModelProto failed");
+    return bytes;
+  } catch (const Error& e) {
+    throw Error(e.kind(), std::string("export_onnx: ") + e.what());
+  }
+}
+
+void export_onnx(const Graph& graph, const std::string& path, const OnnxExportOptions& options) {
+  write_atomically(path, export_onnx_bytes(graph, options));
+}
+
+}  // namespace cppnn
