@@ -1,6 +1,8 @@
 // Engine: build (optimize + serialize), load from a file or bytes, atomic save.
 #include "cppnn/engine.h"
 
+#include "core/file_io.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,20 +23,6 @@ using namespace detail;
 
 namespace {
 
-std::string os_error() { return std::strerror(errno); }
-
-// Closes on every path out, so an exception cannot leak the descriptor.
-struct FileDescriptor {
-  int fd = -1;
-  explicit FileDescriptor(int f) : fd(f) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (fd >= 0) ::close(fd);
-  }
-  int release() { return std::exchange(fd, -1); }
-};
-
 EngineBytes read_file(const std::string& path) {
   FileDescriptor f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (f.fd < 0) fail(ErrorKind::DataError, "cannot open engine file '" + path + "': " + os_error());
@@ -52,48 +40,6 @@ EngineBytes read_file(const std::string& path) {
   }
   bytes.size = done;
   return bytes;
-}
-
-bool write_all(int fd, const uint8_t* p, size_t size) {
-  while (size) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    size -= size_t(n);
-  }
-  return true;
-}
-
-// Writes to a fresh file beside `path` and renames it over `path`: a reader sees the old
-// file or the complete new one, never a partial write, even if the process dies midway.
-void write_file_atomically(const std::string& path, const EngineBytes& bytes) {
-  auto failure = [&](const std::string& why) {
-    fail(ErrorKind::DataError, "cannot save engine to '" + path + "': " + why);
-  };
-  static std::atomic<uint64_t> counter{0};
-  std::string tmp;
-  FileDescriptor f(-1);
-  for (int attempt = 0; attempt < 100 && f.fd < 0; ++attempt) {
-    tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-    // 0666 less the umask: the engine gets the permissions any new file would.
-    f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (f.fd < 0 && errno != EEXIST) failure("cannot create '" + tmp + "': " + os_error());
-  }
-  if (f.fd < 0) failure("cannot create a temporary file beside it");
-  auto abandon = [&](const std::string& why) {
-    if (f.fd >= 0) ::close(f.release());
-    ::unlink(tmp.c_str());
-    failure(why);
-  };
-  if (!write_all(f.fd, bytes.begin(), bytes.size)) abandon("writing '" + tmp + "': " + os_error());
-  if (::fsync(f.fd) != 0) abandon("syncing '" + tmp + "': " + os_error());
-  if (::close(f.release()) != 0) abandon("closing '" + tmp + "': " + os_error());
-  if (::rename(tmp.c_str(), path.c_str()) != 0) abandon("renaming '" + tmp + "': " + os_error());
-  // Make the rename itself durable; the file is complete either way, so this is best effort.
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  FileDescriptor d(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (d.fd >= 0) (void)::fsync(d.fd);
 }
 
 EngineBytes bytes_of(const std::string& s) {
@@ -152,7 +98,9 @@ bool Engine::is_engine_file(const std::string& path) {
   return std::memcmp(magic, kEngineMagic, sizeof(magic)) == 0;
 }
 
-void Engine::save(const std::string& path) const { write_file_atomically(path, state().bytes); }
+void Engine::save(const std::string& path) const {
+  write_file_atomically(path, state().bytes.begin(), state().bytes.size, "cannot save engine to");
+}
 
 std::string Engine::to_bytes() const {
   const EngineBytes& b = state().bytes;

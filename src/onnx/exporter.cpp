@@ -20,6 +20,8 @@
 
 #include "core/dispatch.h"
 #include "cppnn/onnx.h"
+
+#include "core/file_io.h"
 #include "onnx/export_context.h"
 #include "onnx/host_ops.h"
 
@@ -414,60 +416,6 @@ void check(onnx::ModelProto& model) {
 
 namespace {
 
-struct FileDescriptor {
-  int fd = -1;
-  explicit FileDescriptor(int f) : fd(f) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-// A temporary file beside `path`, renamed over it once complete: a reader sees the old file
-// or the whole new one, and a failure leaves nothing behind.
-void write_atomically(const std::string& path, const std::string& bytes) {
-  auto failure = [&](const std::string& why) {
-    fail(ErrorKind::DataError, "cannot write ONNX file '" + path + "': " + why);
-  };
-  static std::atomic<uint64_t> counter{0};
-  std::string tmp;
-  FileDescriptor f(-1);
-  for (int attempt = 0; attempt < 100 && f.fd < 0; ++attempt) {
-    tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-    f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (f.fd < 0 && errno != EEXIST) failure(std::strerror(errno));
-  }
-  if (f.fd < 0) failure("cannot create a temporary file beside it");
-  auto abandon = [&](const std::string& why) {
-    ::close(f.fd);
-    f.fd = -1;
-    ::unlink(tmp.c_str());
-    failure(why);
-  };
-  const char* p = bytes.data();
-  size_t left = bytes.size();
-  while (left) {
-    ssize_t n = ::write(f.fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) abandon(std::string("writing: ") + std::strerror(errno));
-    p += n;
-    left -= size_t(n);
-  }
-  if (::fsync(f.fd) != 0) abandon(std::string("syncing: ") + std::strerror(errno));
-  int fd = f.fd;
-  f.fd = -1;
-  if (::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    failure(std::string("closing: ") + std::strerror(errno));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    failure("renaming the temporary file: " + why);
-  }
-}
-
 }  // namespace
 
 std::string export_onnx_bytes(const Graph& graph, const OnnxExportOptions& options) {
@@ -495,7 +443,8 @@ std::string export_onnx_bytes(const Graph& graph, const OnnxExportOptions& optio
 }
 
 void export_onnx(const Graph& graph, const std::string& path, const OnnxExportOptions& options) {
-  write_atomically(path, export_onnx_bytes(graph, options));
+  std::string bytes = export_onnx_bytes(graph, options);
+  detail::write_file_atomically(path, bytes.data(), bytes.size(), "cannot write ONNX file");
 }
 
 }  // namespace cppnn
