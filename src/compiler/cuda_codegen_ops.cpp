@@ -221,9 +221,10 @@ std::string float_unary(const Node& node, const std::string& x, unsigned& helper
     return "(" + x + " < 0.0f ? " + attr("alpha") + " * " + x + " : " + x + ")";
   if (op == "linear") return "(" + attr("alpha") + " * " + x + " + " + attr("beta") + ")";
   if (op == "hardSigmoid") {
-    helpers |= kCudaHelperMinMax;
-    return "cg_max<float>(0.0f, cg_min<float>(1.0f, " + attr("alpha") + " * " + x + " + " +
-           attr("beta") + "))";
+    // The CPU's max(0, min(1, t)) gives 1 for NaN. NVCC turned the same min/max pair into a
+    // saturating op, which gives 0, so NaN is handled explicitly.
+    return "[](float t) { return t != t ? 1.0f : t < 1.0f ? (t > 0.0f ? t : 0.0f) : 1.0f; }(" +
+           attr("alpha") + " * " + x + " + " + attr("beta") + ")";
   }
   return "";
 }
