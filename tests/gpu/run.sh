@@ -88,7 +88,7 @@ rc=${PIPESTATUS[0]}
 if [ "${CPPNN_GPU_SANITIZE:-0}" = 1 ] && command -v compute-sanitizer >/dev/null; then
   echo "== compute-sanitizer memcheck"
   timeout 300 compute-sanitizer --tool memcheck --error-exitcode 99 "$bin/cppnn_gpu_tests" \
-    --gtest_filter='CudaMatmul.*:CudaGemm.*:CudaPlan.Mixed*:CudaPlan.Wrong*:CudaPlan.Fallback*' \
+    --gtest_filter='CudaMatmul.*:CudaGemm.*:CudaPlan.Mixed*:CudaPlan.Wrong*:CudaPlan.Fallback*:CudaJit.*' \
     >"$out/sanitizer.log" 2>&1
   src_rc=$?
   grep -E 'ERROR SUMMARY|^\[  (PASSED|FAILED) ' "$out/sanitizer.log" | sort -u

@@ -1,4 +1,8 @@
-// A CUDA plan. Memory: one device block holds the graph's inputs and outputs (an I/O
+// A CUDA plan. Element-wise groups become generated kernels (jit_kernels.h): the plan's
+// graph is the optimized graph with each group's nodes replaced by one node that launches
+// its kernel, so the memory plan gives the group's intermediates no bytes at all.
+//
+// Memory: one device block holds the graph's inputs and outputs (an I/O
 // region) and the intermediates (the arena of plan_memory, so buffers whose lifetimes do
 // not overlap share bytes); a pinned host block mirrors it, so the CPU fallback and the
 // copies in and out need no allocation per compute; constants are uploaded once.
@@ -16,6 +20,7 @@
 #include <sstream>
 
 #include "backends/cuda/cpu_fallback.h"
+#include "backends/cuda/jit_kernels.h"
 #include "backends/cuda/lt_matmul.h"
 #include "compiler/passes.h"
 #include "runtime/memory_plan.h"
@@ -51,7 +56,8 @@ class CudaPlan final : public Plan {
     // is what the oneDNN kernels are fastest on (revisit when cuDNN convolutions arrive).
     auto optimized = std::make_shared<GraphIR>(*optimize(graph));
     split_epilogue_activations(*optimized, *device_);
-    graph_ = std::move(optimized);
+    optimized_ = optimized;
+    graph_ = replace_groups_by_kernels(optimized);
     // A node cuBLASLt turns down at step creation is re-planned on the CPU: its operands
     // then live elsewhere, so the whole layout is made again.
     std::map<size_t, std::string> forced_cpu;
@@ -112,6 +118,57 @@ class CudaPlan final : public Plan {
   std::string report() const override { return report_; }
 
  private:
+  static constexpr const char* kKernelOp = "generatedKernel";
+
+  // JIT-compiles the element-wise groups and returns the graph the plan runs: each group
+  // is one kKernelOp node at its last node's place (its inputs are produced before that).
+  // When the JIT fails, the groups stay on the CPU fallback and the report says why.
+  std::shared_ptr<const GraphIR> replace_groups_by_kernels(std::shared_ptr<const GraphIR> g) {
+    try {
+      jit_ = jit_elementwise_kernels(*g, *device_);
+    } catch (const Error& e) {
+      jit_ = JitKernels{};
+      jit_error_ = e.what();
+      return g;
+    }
+    if (jit_.kernels.empty()) return g;
+    int sms = 0;
+    CPPNN_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_->ordinal));
+    std::vector<int> kernel_at(g->nodes.size(), -1);
+    std::vector<bool> covered(g->nodes.size(), false);
+    for (size_t k = 0; k < jit_.kernels.size(); ++k) {
+      for (size_t n : jit_.kernels[k].nodes) covered[n] = true;
+      kernel_at[jit_.kernels[k].nodes.back()] = int(k);
+    }
+    auto out = std::make_shared<GraphIR>(*g);
+    out->nodes.clear();
+    kernel_of_node_.clear();
+    for (size_t i = 0; i < g->nodes.size(); ++i) {
+      if (kernel_at[i] >= 0) {
+        const GeneratedKernel& k = jit_.kernels[size_t(kernel_at[i])];
+        Node node;
+        node.op = kKernelOp;
+        node.inputs = k.inputs;
+        node.outputs = {k.output};
+        node.label = k.name;
+        kernel_of_node_[out->nodes.size()] = size_t(kernel_at[i]);
+        out->nodes.push_back(std::move(node));
+      } else if (!covered[i]) {
+        out->nodes.push_back(g->nodes[i]);
+      }
+    }
+    grids_.clear();
+    for (const GeneratedKernel& k : jit_.kernels) grids_.push_back(cuda_grid_size(k, unsigned(sms)));
+    return out;
+  }
+
+  // "add+gelu" for a kernel's nodes, in the report.
+  std::string kernel_ops(const GeneratedKernel& k) const {
+    std::string s;
+    for (size_t n : k.nodes) s += (s.empty() ? "" : "+") + optimized_->nodes[n].op;
+    return s;
+  }
+
   // Lays out memory, uploads constants and binds every node. Sets failed_node_ when a
   // step's creation throws, so that the caller can re-plan that node on the CPU.
   void build(const std::map<size_t, std::string>& forced_cpu) {
@@ -128,7 +185,11 @@ class CudaPlan final : public Plan {
     bool any_host_step = false;
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& node = g.nodes[i];
-      decisions[i] = decide_lt_matmul(g, node, *device_);
+      if (node.op == kKernelOp) {
+        decisions[i].on_gpu = true;
+      } else {
+        decisions[i] = decide_lt_matmul(g, node, *device_);
+      }
       if (auto f = forced_cpu.find(i); f != forced_cpu.end()) {
         decisions[i].on_gpu = false;
         decisions[i].why_not = f->second;
@@ -138,6 +199,15 @@ class CudaPlan final : public Plan {
       for (OperandId id : node.inputs)
         if (id != kNoOperand) (gpu ? read_on_device : read_on_host)[size_t(id)] = true;
     }
+    // Operands only a generated kernel's registers hold are nowhere in memory.
+    std::vector<bool> used(n_ops, false);
+    for (const Node& node : g.nodes) {
+      for (OperandId id : node.inputs)
+        if (id != kNoOperand) used[size_t(id)] = true;
+      for (OperandId id : node.outputs) used[size_t(id)] = true;
+    }
+    for (const auto& [_, id] : g.inputs) used[size_t(id)] = true;
+    for (const auto& [_, id] : g.outputs) used[size_t(id)] = true;
     std::vector<bool> is_output(n_ops, false);
     for (const auto& [_, id] : g.outputs) is_output[size_t(id)] = read_on_host[size_t(id)] = true;
 
@@ -157,7 +227,7 @@ class CudaPlan final : public Plan {
       } else if (info.role == OperandRole::input || is_output[i]) {
         io_offset[i] = io_bytes;
         io_bytes += round_up(places_[i].bytes, 256);
-      } else if (memory_.offset[i] == kNone && places_[i].bytes) {
+      } else if (memory_.offset[i] == kNone && places_[i].bytes && used[i]) {
         fail(ErrorKind::OperationError, "cuda plan: an intermediate operand has no place");
       }
     }
@@ -200,7 +270,7 @@ class CudaPlan final : public Plan {
         input_uploads_.push_back(copy(id, cudaMemcpyHostToDevice));
 
     // Bind the nodes.
-    size_t device_steps = 0;
+    size_t device_nodes = 0, host_nodes = 0;
     std::map<std::string, size_t> fallback_ops;
     std::ostringstream lines;
     size_t uploads = input_uploads_.size(), downloads = 0, up_bytes = 0, down_bytes = 0;
@@ -209,7 +279,11 @@ class CudaPlan final : public Plan {
       const Node& node = g.nodes[i];
       bool gpu = decisions[i].on_gpu;
       try {
-        if (gpu)
+        if (auto k = kernel_of_node_.find(i); k != kernel_of_node_.end())
+          steps_.push_back(make_kernel_step(node, jit_.kernels[k->second], jit_.functions[k->second],
+                                            jit_.module, places_, grids_[k->second],
+                                            kernel_ops(jit_.kernels[k->second])));
+        else if (gpu)
           steps_.push_back(make_lt_matmul_step(device_, g, node, places_));
         else
           steps_.push_back(make_cpu_fallback_step(
@@ -231,15 +305,32 @@ class CudaPlan final : public Plan {
         }
       }
       after_step_.push_back(std::move(after));
-      if (gpu) ++device_steps;
-      else ++fallback_ops[node.op];
+      if (auto k = kernel_of_node_.find(i); k != kernel_of_node_.end())
+        device_nodes += jit_.kernels[k->second].nodes.size();
+      else if (gpu)
+        ++device_nodes;
+      else
+        ++fallback_ops[node.op], ++host_nodes;
       lines << "  [" << (gpu ? "gpu" : "cpu") << "] " << steps_.back()->describe() << "\n";
     }
 
     std::ostringstream r;
     r << "cuda plan on device " << device_->ordinal << " (" << device_->name << ", sm_"
-      << device_->sm << "): " << g.nodes.size() << " nodes, " << device_steps << " on the GPU, "
-      << g.nodes.size() - device_steps << " on the CPU fallback\n";
+      << device_->sm << "): " << device_nodes + host_nodes << " nodes, " << device_nodes
+      << " on the GPU, " << host_nodes << " on the CPU fallback\n";
+    r << "generated kernels: " << jit_.kernels.size();
+    if (!jit_.kernels.empty()) {
+      size_t nodes = 0;
+      for (const GeneratedKernel& k : jit_.kernels) nodes += k.nodes.size();
+      r.precision(1);
+      r << " (" << nodes << " element-wise nodes), JIT " << std::fixed << jit_.ms << " ms, "
+        << (jit_.cache_hit ? "cache hit" : "compiled");
+      r.unsetf(std::ios::fixed);
+      r.precision(6);
+    }
+    if (!jit_.cache_note.empty()) r << " (" << jit_.cache_note << ")";
+    if (!jit_error_.empty()) r << " (JIT failed, element-wise ops on the CPU fallback: " << jit_error_ << ")";
+    r << "\n";
     r << "memory: device " << mib(device_block_.bytes()) << " (arena " << mib(arena_bytes)
       << ", I/O " << mib(io_bytes) << ") + constants " << mib(const_bytes) << ", pinned host "
       << mib(host_block_.bytes()) << "\n";
@@ -260,7 +351,12 @@ class CudaPlan final : public Plan {
 
   std::shared_ptr<Device> device_;
   int threads_ = 1;
-  std::shared_ptr<const GraphIR> graph_;
+  std::shared_ptr<const GraphIR> optimized_;  // what the kernels' node indices refer to
+  std::shared_ptr<const GraphIR> graph_;      // the plan's: groups replaced by kernel nodes
+  JitKernels jit_;
+  std::string jit_error_;
+  std::map<size_t, size_t> kernel_of_node_;  // graph_ node -> kernel
+  std::vector<unsigned> grids_;              // per kernel
   MemoryPlan memory_;
   DeviceBuffer device_block_, constants_;
   PinnedBuffer host_block_;

@@ -1,6 +1,7 @@
 #pragma once
 // The CUDA plan of one graph: the optimized graph with every node bound to a device step
-// (cuBLASLt) or a host step (the per-op CPU fallback), its memory fixed at compile time.
+// (cuBLASLt, or a generated kernel for each group of element-wise nodes) or a host step
+// (the per-op CPU fallback), its memory fixed at compile time.
 #include <memory>
 
 #include "backends/cuda/device.h"

@@ -1,0 +1,173 @@
+// The generated-kernel path of a CUDA plan. The runtime cache key is the module source's
+// hash (a graph from the builder has no engine hash, and the source already pins every
+// shape, constant and op), the device architecture, the driver, NVRTC and CUDA runtime
+// versions and the cppnn build: an entry is a cubin the driver can load as it is.
+#include "backends/cuda/jit_kernels.h"
+
+#include <chrono>
+#include <optional>
+
+#include "backends/cuda/nvrtc_compiler.h"
+#include "core/hash.h"
+#include "runtime/runtime_cache.h"
+
+namespace cppnn::detail::cuda {
+
+namespace {
+
+void check_cu(CUresult result, const std::string& what) {
+  if (result == CUDA_SUCCESS) return;
+  const char* text = nullptr;
+  cuGetErrorString(result, &text);
+  fail(ErrorKind::OperationError, what + ": " + (text ? text : "unknown CUDA driver error"));
+}
+
+CacheKey cache_key(const std::string& source, const std::string& arch) {
+  CacheKey key;
+  key.engine_hash = hash_hex(hash64(source.data(), source.size()));
+  key.device_arch = arch;
+  int driver = 0;
+  if (cuDriverGetVersion(&driver) != CUDA_SUCCESS) driver = 0;
+  key.driver_version = std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10);
+  key.library_versions = "nvrtc" + nvrtc_version() + ";cudart" + std::to_string(CUDART_VERSION);
+  return key;
+}
+
+// Loads `cubin` and finds every kernel in it; nullptr (with `why`) when the driver refuses.
+std::shared_ptr<LoadedModule> try_load(const std::string& cubin,
+                                       const std::vector<GeneratedKernel>& kernels,
+                                       std::vector<CUfunction>& functions, std::string& why) {
+  try {
+    auto module = std::make_shared<LoadedModule>(cubin);
+    functions.clear();
+    for (const GeneratedKernel& k : kernels) functions.push_back(module->function(k.name));
+    return module;
+  } catch (const Error& e) {
+    why = e.what();
+    return nullptr;
+  }
+}
+
+class KernelStep final : public Step {
+ public:
+  KernelStep(const Node& node, const GeneratedKernel& kernel, CUfunction function,
+             std::shared_ptr<LoadedModule> module, const std::vector<Placement>& places,
+             unsigned grid, std::string ops)
+      : Step(node),
+        function_(function),
+        module_(std::move(module)),
+        grid_(grid),
+        elements_(kernel.elements),
+        name_(kernel.name),
+        ops_(std::move(ops)),
+        vectorized_(kernel.vectorized) {
+    for (OperandId id : kernel.inputs)
+      args_.push_back(reinterpret_cast<CUdeviceptr>(places[size_t(id)].device));
+    args_.push_back(reinterpret_cast<CUdeviceptr>(places[size_t(kernel.output)].device));
+    for (CUdeviceptr& p : args_) params_.push_back(&p);
+  }
+
+  bool on_device() const override { return true; }
+
+  void run(cudaStream_t stream) override {
+    if (elements_ == 0) return;
+    check_cu(cuLaunchKernel(function_, grid_, 1, 1, kCudaBlockSize, 1, 1, 0,
+                            reinterpret_cast<CUstream>(stream), params_.data(), nullptr),
+             "launch of generated kernel " + name_);
+  }
+
+  std::string describe() const override {
+    return ops_ + " as generated kernel " + name_ + " (" + std::to_string(elements_) +
+           " elements, " + std::to_string(grid_) + "x" + std::to_string(kCudaBlockSize) +
+           (vectorized_ ? ", 4 per thread)" : ")");
+  }
+
+ private:
+  CUfunction function_;
+  std::shared_ptr<LoadedModule> module_;
+  unsigned grid_;
+  size_t elements_;
+  std::string name_, ops_;
+  bool vectorized_;
+  std::vector<CUdeviceptr> args_;
+  std::vector<void*> params_;  // cuLaunchKernel's: pointers to args_, which never moves
+};
+
+}  // namespace
+
+LoadedModule::LoadedModule(const std::string& cubin) {
+  check_cu(cuModuleLoadData(&module_, cubin.data()), "cuModuleLoadData of the generated kernels");
+}
+
+LoadedModule::~LoadedModule() {
+  if (module_) cuModuleUnload(module_);
+}
+
+CUfunction LoadedModule::function(const std::string& name) const {
+  CUfunction f = nullptr;
+  check_cu(cuModuleGetFunction(&f, module_, name.c_str()), "cuModuleGetFunction " + name);
+  return f;
+}
+
+JitKernels jit_elementwise_kernels(const GraphIR& graph, const Device& device) {
+  auto start = std::chrono::steady_clock::now();
+  JitKernels jit;
+  jit.kernels = generate_cuda_kernels(graph);
+  if (jit.kernels.empty()) return jit;
+  std::string arch = "sm_" + std::to_string(device.sm);
+  std::string source = cuda_module_source(jit.kernels);
+
+  // The cache is an optimization: every failure here only means compiling.
+  std::optional<RuntimeCache> cache;
+  std::optional<CacheKey> key;
+  try {
+    cache.emplace();
+    key = cache_key(source, arch);
+    if (std::optional<CacheEntry> entry = cache->load(*key)) {
+      auto cubin = entry->find("cubin");
+      std::string why = "the entry holds no cubin";
+      if (cubin != entry->end())
+        jit.module = try_load(cubin->second, jit.kernels, jit.functions, why);
+      if (jit.module) {
+        jit.cache_hit = true;
+      } else {
+        jit.cache_note = "cache entry unusable (" + why + "), rebuilt";
+        cache->remove(*key);
+      }
+    } else if (cache->stats().rejected) {
+      jit.cache_note = "cache entry rejected (" + cache->stats().last_problem + "), rebuilt";
+    }
+  } catch (const std::exception& e) {
+    jit.cache_note = std::string("runtime cache unavailable: ") + e.what();
+    cache.reset();
+  }
+
+  if (!jit.module) {
+    CompiledModule compiled = compile_cuda_module("graph " + hash_hex(hash64(source.data(), source.size())), jit.kernels, arch);
+    std::string why;
+    jit.module = try_load(compiled.cubin, jit.kernels, jit.functions, why);
+    if (!jit.module) fail(ErrorKind::OperationError, "generated kernels: " + why);
+    if (cache && key) {
+      try {
+        StoreResult stored = cache->store(*key, CacheEntry{{"cubin", compiled.cubin}});
+        if (!stored && cache->enabled())
+          jit.cache_note += (jit.cache_note.empty() ? "" : "; ") + std::string("not cached: ") +
+                            stored.problem;
+      } catch (const std::exception& e) {
+        jit.cache_note += std::string("; not cached: ") + e.what();
+      }
+    }
+  }
+  jit.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return jit;
+}
+
+std::unique_ptr<Step> make_kernel_step(const Node& node, const GeneratedKernel& kernel,
+                                       CUfunction function, std::shared_ptr<LoadedModule> module,
+                                       const std::vector<Placement>& places, unsigned grid,
+                                       std::string ops) {
+  return std::make_unique<KernelStep>(node, kernel, function, std::move(module), places, grid,
+                                      std::move(ops));
+}
+
+}  // namespace cppnn::detail::cuda
