@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <unistd.h>
 #include <numeric>
 
 #include "cppnn/cppnn.h"
@@ -196,14 +195,6 @@ int info(const std::string& model, const std::vector<std::string>& dims) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // OpenMP threads that spin at barriers collapse when other processes share the cores
-  // (seen: MobileNetV2 at 2.9 ms alone, 590 ms median beside two compilers; 5 ms passive).
-  // libgomp reads the policy only at start-up, so set it and start again, once.
-  if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("CPPNN_NO_REEXEC")) {
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    setenv("CPPNN_NO_REEXEC", "1", 1);
-    execv("/proc/self/exe", argv);  // returns only on failure: go on as we are
-  }
   CLI::App app{"cppnn: run WebNN graphs and ONNX models on the CPU or an NVIDIA GPU"};
   app.require_subcommand(1);
 

@@ -23,13 +23,7 @@ Errors: TypeError for wrong arguments (types, shapes, data types, option values)
 ValueError for malformed data, RuntimeError for what cannot be done (unsupported, failed
 while running, destroyed context, builder already built), each with cppnn's message.
 """
-import os as _os
-
-# OpenMP threads that spin at barriers collapse when other processes share the cores;
-# libgomp reads its policy once, when the extension loads it. An explicit setting wins.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from ._webnn import (  # noqa: E402
+from ._webnn import (
     Engine,
     ML,
     MLContext,
