@@ -21,8 +21,8 @@ int FileDescriptor::release() { return std::exchange(fd, -1); }
 
 std::string os_error() { return std::strerror(errno); }
 
-namespace {
-bool write_all(int fd, const uint8_t* p, size_t size) {
+bool write_all(int fd, const void* data, size_t size) {
+  const uint8_t* p = static_cast<const uint8_t*>(data);
   while (size) {
     ssize_t n = ::write(fd, p, size);
     if (n < 0 && errno == EINTR) continue;
@@ -32,7 +32,6 @@ bool write_all(int fd, const uint8_t* p, size_t size) {
   }
   return true;
 }
-}  // namespace
 
 void write_file_atomically(const std::string& path, const void* data, size_t size,
                            const std::string& what) {
@@ -54,7 +53,7 @@ void write_file_atomically(const std::string& path, const void* data, size_t siz
     ::unlink(tmp.c_str());
     failure(why);
   };
-  if (!write_all(f.fd, static_cast<const uint8_t*>(data), size))
+  if (!write_all(f.fd, data, size))
     abandon("writing '" + tmp + "': " + os_error());
   if (::fsync(f.fd) != 0) abandon("syncing '" + tmp + "': " + os_error());
   if (::close(f.release()) != 0) abandon("closing '" + tmp + "': " + os_error());

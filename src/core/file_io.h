@@ -17,6 +17,9 @@ struct FileDescriptor {
 
 std::string os_error();
 
+// Writes all `size` bytes, retrying short writes and EINTR; false on any other failure.
+bool write_all(int fd, const void* data, size_t size);
+
 // Writes to a fresh file beside `path`, fsyncs it and renames it over `path`: a reader sees
 // the old file or the complete new one, never a partial write, even if the process dies
 // midway. A failure removes the temporary file and throws DataError "<what> '<path>': why".

@@ -2,6 +2,8 @@
 // (runtime_cache_format.cpp) has checked all of it.
 #include "runtime/runtime_cache.h"
 
+#include "core/file_io.h"
+
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
@@ -46,8 +48,6 @@ namespace cppnn::detail {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string os_error() { return std::strerror(errno); }
 
 // Which temporary files a crashed writer may have left; younger ones may be in progress.
 constexpr auto kStaleTemporaryAge = std::chrono::hours(1);
@@ -99,16 +99,6 @@ int find_build_id(dl_phdr_info* info, size_t, void* data) {
   return 1;
 }
 
-bool write_all(int fd, const char* p, size_t size) {
-  while (size) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    size -= size_t(n);
-  }
-  return true;
-}
 
 // Unique across processes (pid), threads and calls; O_EXCL settles what is left.
 std::string temporary_suffix() {

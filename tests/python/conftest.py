@@ -26,3 +26,11 @@ def shared_models():
 @pytest.fixture(scope="session")
 def generated_models():
     return _path("CPPNN_MODELS", ROOT / "build" / "models")
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    """A CPU context for the webnn API tests."""
+    import webnn
+
+    return webnn.ML().create_context(accelerated=False)

@@ -27,11 +27,6 @@ def test_issue_example_verbatim(capsys):
     np.testing.assert_array_equal(out["output"], np.full((2, 3), 2, np.float32))
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    return webnn.ML().create_context(accelerated=False)
-
-
 @pytest.mark.parametrize("pref", ["default", "high-performance", "low-power"])
 def test_contexts_for_every_power_preference(pref):
     ml = webnn.ML()

@@ -5,18 +5,7 @@ import math
 import numpy as np
 import pytest
 import webnn
-
-
-@pytest.fixture(scope="module")
-def ctx():
-    return webnn.ML().create_context(accelerated=False)
-
-
-def run(ctx, fn, *arrays):
-    b = ctx.create_graph_builder()
-    ins = [b.input(f"x{i}", list(a.shape), a.dtype) for i, a in enumerate(arrays)]
-    graph = b.build({"y": fn(b, *ins)})
-    return ctx.compute(graph, {f"x{i}": a for i, a in enumerate(arrays)})["y"]
+from webnn_testing import run
 
 
 def check(got, want, dtype):

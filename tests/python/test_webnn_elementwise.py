@@ -6,22 +6,10 @@ import math
 import numpy as np
 import pytest
 import webnn
+from webnn_testing import run
 
 INTS = [np.int32, np.uint32, np.int64, np.uint64, np.int8, np.uint8]
 SIGNED_INTS = [np.int32, np.int64, np.int8]
-
-
-@pytest.fixture(scope="module")
-def ctx():
-    return webnn.ML().create_context(accelerated=False)
-
-
-def run(ctx, fn, *arrays):
-    """Builds fn(builder, *inputs) over graph inputs shaped like `arrays` and runs it."""
-    b = ctx.create_graph_builder()
-    ins = [b.input(f"x{i}", list(a.shape), a.dtype) for i, a in enumerate(arrays)]
-    graph = b.build({"y": fn(b, *ins)})
-    return ctx.compute(graph, {f"x{i}": a for i, a in enumerate(arrays)})["y"]
 
 
 def check(got, want, dtype, rtol=None, atol=None):

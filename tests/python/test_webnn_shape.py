@@ -7,11 +7,6 @@ import pytest
 import webnn
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    return webnn.ML().create_context(accelerated=False)
-
-
 def run_many(ctx, fn, *arrays):
     """fn returns an operand or a list of them; the outputs come back in that order."""
     b = ctx.create_graph_builder()
