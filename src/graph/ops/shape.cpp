@@ -163,8 +163,8 @@ std::vector<OperandDescriptor> infer_split(const InputDescs& in, Attrs& attrs) {
 std::vector<OperandDescriptor> infer_slice(const InputDescs& in, Attrs& attrs) {
   const OperandDescriptor& x = *in[0];
   size_t rank = x.shape.size();
-  const std::vector<int64_t>& starts = unsigned_list(attrs, "starts");
-  const std::vector<int64_t>& sizes = unsigned_list(attrs, "sizes");
+  const std::vector<int64_t> starts = unsigned_list(attrs, "starts");
+  const std::vector<int64_t> sizes = unsigned_list(attrs, "sizes");
   for (int64_t s : sizes)
     if (s == 0) type_error("sizes " + list_string(sizes) + " must not hold 0");
   check_list_size(starts, "starts", rank);
@@ -212,8 +212,8 @@ std::vector<OperandDescriptor> infer_expand(const InputDescs& in, Attrs& attrs) 
 std::vector<OperandDescriptor> infer_pad(const InputDescs& in, Attrs& attrs) {
   const OperandDescriptor& x = *in[0];
   size_t rank = x.shape.size();
-  const std::vector<int64_t>& begin = unsigned_list(attrs, "beginningPadding");
-  const std::vector<int64_t>& end = unsigned_list(attrs, "endingPadding");
+  const std::vector<int64_t> begin = unsigned_list(attrs, "beginningPadding");
+  const std::vector<int64_t> end = unsigned_list(attrs, "endingPadding");
   check_list_size(begin, "beginningPadding", rank);
   check_list_size(end, "endingPadding", rank);
   if (!attrs.has("mode")) attrs.set("mode", std::string("constant"));
@@ -237,7 +237,7 @@ std::vector<OperandDescriptor> infer_pad(const InputDescs& in, Attrs& attrs) {
 
 std::vector<OperandDescriptor> infer_tile(const InputDescs& in, Attrs& attrs) {
   const OperandDescriptor& x = *in[0];
-  const std::vector<int64_t>& reps = unsigned_list(attrs, "repetitions");
+  const std::vector<int64_t> reps = unsigned_list(attrs, "repetitions");
   check_list_size(reps, "repetitions", x.shape.size());
   Dims out = x.shape;
   for (size_t d = 0; d < reps.size(); ++d) {
@@ -293,7 +293,7 @@ std::vector<OperandDescriptor> infer_resample2d(const InputDescs& in, Attrs& att
       type_error("scales must be positive, got " + std::to_string(s));
   bool has_sizes = attrs.has("sizes");
   if (has_sizes) {
-    const std::vector<int64_t>& sizes = unsigned_list(attrs, "sizes");
+    const std::vector<int64_t> sizes = unsigned_list(attrs, "sizes");
     if (sizes.size() != 2) type_error("sizes must hold 2 values, got " + list_string(sizes));
     for (int64_t s : sizes)
       if (s == 0) type_error("sizes " + list_string(sizes) + " must not hold 0");
