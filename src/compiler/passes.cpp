@@ -25,19 +25,11 @@ void fold_constants(GraphIR& g) {
     const KernelFactory* factory = registry.find(node.op);
     if (!factory || out_bytes > kMaxFoldedBytes) continue;
 
-    KernelContext cx{g, node, {}, {}, {}, 1};
-    std::vector<const Tensor*> ins;
-    for (OperandId id : node.inputs) {
-      const Tensor* t = id == kNoOperand ? nullptr : g.operands[size_t(id)].data.get();
-      cx.inputs.push_back(id == kNoOperand ? nullptr : &g.desc(id));
-      cx.constants.push_back(t);
-      ins.push_back(t);
-    }
+    // Every input is a constant here, so the context's constants are the inputs.
+    KernelContext cx = kernel_context(g, node, 1);
+    const std::vector<const Tensor*>& ins = cx.constants;
     std::vector<Tensor> results;
-    for (OperandId id : node.outputs) {
-      cx.outputs.push_back(&g.desc(id));
-      results.emplace_back(g.desc(id).data_type, g.desc(id).shape);
-    }
+    for (OperandId id : node.outputs) results.emplace_back(g.desc(id).data_type, g.desc(id).shape);
     std::vector<Tensor*> outs;
     for (Tensor& t : results) outs.push_back(&t);
     (*factory)(cx)->run(ins, outs);

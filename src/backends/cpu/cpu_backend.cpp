@@ -45,16 +45,8 @@ class CpuPlan final : public Plan {
       if (!factory)
         fail(ErrorKind::NotSupportedError,
              "the CPU backend has no kernel for op '" + node.op + "'");
-      KernelContext cx{g, node, {}, {}, {}, threads};
-      for (OperandId id : node.inputs) {
-        cx.inputs.push_back(id == kNoOperand ? nullptr : &g.desc(id));
-        const OperandInfo* info = id == kNoOperand ? nullptr : &g.operands[size_t(id)];
-        cx.constants.push_back(info && info->role == OperandRole::constant ? info->data.get()
-                                                                           : nullptr);
-      }
-      for (OperandId id : node.outputs) cx.outputs.push_back(&g.desc(id));
       try {
-        steps_.push_back(Step{&node, (*factory)(cx)});
+        steps_.push_back(Step{&node, (*factory)(kernel_context(g, node, threads))});
       } catch (const Error& e) {
         throw Error(e.kind(), node.op + (node.label.empty() ? "" : " '" + node.label + "'") +
                                   ": " + e.what());
@@ -163,6 +155,18 @@ class CpuBackend final : public Backend {
 };
 
 }  // namespace
+
+KernelContext kernel_context(const GraphIR& g, const Node& node, int num_threads) {
+  KernelContext cx{g, node, {}, {}, {}, num_threads};
+  for (OperandId id : node.inputs) {
+    const OperandInfo* info = id == kNoOperand ? nullptr : &g.operands[size_t(id)];
+    cx.inputs.push_back(info ? &info->desc : nullptr);
+    cx.constants.push_back(info && info->role == OperandRole::constant ? info->data.get()
+                                                                       : nullptr);
+  }
+  for (OperandId id : node.outputs) cx.outputs.push_back(&g.desc(id));
+  return cx;
+}
 
 std::unique_ptr<CpuKernel> make_kernel(KernelFn fn) {
   return std::make_unique<FnKernel>(std::move(fn));

@@ -24,6 +24,10 @@ struct KernelContext {
   int num_threads = 1;
 };
 
+// The context of `node` in `graph`: descriptors of its operands and the data of those
+// inputs that are constants.
+KernelContext kernel_context(const GraphIR& graph, const Node& node, int num_threads);
+
 class CpuKernel {
  public:
   virtual ~CpuKernel() = default;

@@ -15,24 +15,14 @@ class CpuFallbackStep final : public Step {
     if (!factory)
       fail(ErrorKind::NotSupportedError, "neither the GPU nor the CPU fallback has a kernel for op '" +
                                              node.op + "'");
-    KernelContext cx{g, node, {}, {}, {}, threads};
-    for (OperandId id : node.inputs) {
-      if (id == kNoOperand) {
-        cx.inputs.push_back(nullptr);
-        cx.constants.push_back(nullptr);
-        inputs_.emplace_back();
-        continue;
-      }
-      const OperandInfo& info = g.operands[size_t(id)];
-      cx.inputs.push_back(&info.desc);
-      bool constant = info.role == OperandRole::constant;
-      cx.constants.push_back(constant ? info.data.get() : nullptr);
-      inputs_.push_back(constant ? *info.data : host_tensor(info.desc, places[size_t(id)]));
+    KernelContext cx = kernel_context(g, node, threads);
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      OperandId id = node.inputs[i];
+      if (id == kNoOperand) inputs_.emplace_back();
+      else if (cx.constants[i]) inputs_.push_back(*cx.constants[i]);
+      else inputs_.push_back(host_tensor(g.desc(id), places[size_t(id)]));
     }
-    for (OperandId id : node.outputs) {
-      cx.outputs.push_back(&g.desc(id));
-      outputs_.push_back(host_tensor(g.desc(id), places[size_t(id)]));
-    }
+    for (OperandId id : node.outputs) outputs_.push_back(host_tensor(g.desc(id), places[size_t(id)]));
     try {
       kernel_ = (*factory)(cx);
     } catch (const Error& e) {
