@@ -21,7 +21,7 @@
 
 #include "backends/cuda/cpu_fallback.h"
 #include "backends/cuda/jit_kernels.h"
-#include "backends/cuda/lt_matmul.h"
+#include "backends/cuda/device_ops.h"
 #include "compiler/passes.h"
 #include "runtime/memory_plan.h"
 
@@ -180,7 +180,7 @@ class CudaPlan final : public Plan {
     input_uploads_.clear();
 
     // Which side makes and reads each operand.
-    std::vector<LtDecision> decisions(g.nodes.size());
+    std::vector<DeviceDecision> decisions(g.nodes.size());
     std::vector<bool> read_on_device(n_ops, false), read_on_host(n_ops, false);
     bool any_host_step = false;
     for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -188,7 +188,7 @@ class CudaPlan final : public Plan {
       if (node.op == kKernelOp) {
         decisions[i].on_gpu = true;
       } else {
-        decisions[i] = decide_lt_matmul(g, node, *device_);
+        decisions[i] = decide_on_device(g, node, *device_);
       }
       if (auto f = forced_cpu.find(i); f != forced_cpu.end()) {
         decisions[i].on_gpu = false;
@@ -284,7 +284,7 @@ class CudaPlan final : public Plan {
                                             jit_.module, places_, grids_[k->second],
                                             kernel_ops(jit_.kernels[k->second])));
         else if (gpu)
-          steps_.push_back(make_lt_matmul_step(device_, g, node, places_));
+          steps_.push_back(device_ops().at(node.op).make(device_, g, node, places_));
         else
           steps_.push_back(make_cpu_fallback_step(
               g, node, places_, threads_,

@@ -1,5 +1,7 @@
 #include "backends/cuda/lt_matmul.h"
 
+#include "backends/cuda/device_ops.h"
+
 #include <algorithm>
 #include <climits>
 #include <numeric>
@@ -150,19 +152,6 @@ CPlan plan_gemm_c(const GraphIR& g, const Node& node) {
 
 bool epilogue_has(const std::string& activation, const Device& device) {
   return activation == "relu" || (activation == "gelu" && device.gelu_epilogue);
-}
-
-// Fused-activation attributes back to the op's own attributes (fusion.cpp's contract).
-Attrs activation_attrs(const Attrs& fused) {
-  Attrs a;
-  const std::string& op = fused.s("activation");
-  if (op == "clamp") {
-    a.set("minValue", fused.f("activationMin"));
-    a.set("maxValue", fused.f("activationMax"));
-  } else if (op == "leakyRelu" || op == "elu") {
-    a.set("alpha", fused.f("activationAlpha"));
-  }
-  return a;
 }
 
 struct LtDeleter {
@@ -421,11 +410,8 @@ class LtMatmulStep final : public Step {
   std::string description_;
 };
 
-}  // namespace
-
-LtDecision decide_lt_matmul(const GraphIR& g, const Node& node, const Device& device) {
-  LtDecision d;
-  if (node.op != "matmul" && node.op != "gemm") return d;
+DeviceDecision decide_lt_matmul(const GraphIR& g, const Node& node, const Device& device) {
+  DeviceDecision d;
   const OperandDescriptor& out = g.desc(node.outputs[0]);
   if (out.data_type != DataType::float32 && out.data_type != DataType::float16) {
     d.why_not = "data type " + std::string(to_string(out.data_type));
@@ -456,40 +442,16 @@ LtDecision decide_lt_matmul(const GraphIR& g, const Node& node, const Device& de
   return d;
 }
 
-void split_epilogue_activations(GraphIR& g, const Device& device) {
-  std::vector<Node> nodes;
-  nodes.reserve(g.nodes.size());
-  for (Node& node : g.nodes) {
-    LtDecision d = decide_lt_matmul(g, node, device);
-    if (!d.on_gpu || d.activation_in_epilogue) {
-      nodes.push_back(std::move(node));
-      continue;
-    }
-    Node act;
-    act.op = node.attrs.s("activation");
-    act.attrs = activation_attrs(node.attrs);
-    act.label = node.label.empty() ? "" : node.label + " activation";
-    OperandDescriptor desc = g.desc(node.outputs[0]);
-    const OpSchema* schema = OpTable::instance().find(act.op);
-    if (!schema) fail(ErrorKind::OperationError, "cuda plan: unknown activation '" + act.op + "'");
-    schema->infer({&desc}, act.attrs);  // fills the op's defaults, as the builder would
-
-    OperandId product = OperandId(g.operands.size());
-    g.operands.push_back(OperandInfo{desc, OperandRole::intermediate, {}, nullptr});
-    act.inputs = {product};
-    act.outputs = {node.outputs[0]};
-    node.outputs[0] = product;
-    for (const char* attr : {"activation", "activationMin", "activationMax", "activationAlpha"})
-      node.attrs.erase(attr);
-    nodes.push_back(std::move(node));
-    nodes.push_back(std::move(act));
-  }
-  g.nodes = std::move(nodes);
-}
-
 std::unique_ptr<Step> make_lt_matmul_step(std::shared_ptr<Device> device, const GraphIR& g,
                                           const Node& node, const std::vector<Placement>& places) {
   return std::make_unique<LtMatmulStep>(std::move(device), g, node, places);
+}
+
+}  // namespace
+
+void add_cublaslt_ops(DeviceOpTable& table) {
+  table["matmul"] = DeviceOp{decide_lt_matmul, make_lt_matmul_step};
+  table["gemm"] = DeviceOp{decide_lt_matmul, make_lt_matmul_step};
 }
 
 }  // namespace cppnn::detail::cuda

@@ -1,0 +1,90 @@
+#include "backends/cuda/device_ops.h"
+
+#include "graph/op_table.h"
+
+namespace cppnn::detail::cuda {
+
+const DeviceOpTable& device_ops() {
+  static const DeviceOpTable table = [] {
+    DeviceOpTable t;
+    add_cublaslt_ops(t);
+    add_cudnn_ops(t);
+    add_library_ops(t);
+    return t;
+  }();
+  return table;
+}
+
+DeviceDecision decide_on_device(const GraphIR& g, const Node& node, const Device& device) {
+  const DeviceOpTable& table = device_ops();
+  auto it = table.find(node.op);
+  if (it == table.end()) {
+    DeviceDecision d;
+    d.why_not = "no CUDA kernel for this op yet";
+    return d;
+  }
+  return it->second.decide(g, node, device);
+}
+
+namespace {
+
+// Fused-activation attributes back to the op's own attributes (fusion.cpp's contract).
+Attrs activation_attrs(const Attrs& fused) {
+  Attrs a;
+  const std::string& op = fused.s("activation");
+  if (op == "clamp") {
+    a.set("minValue", fused.f("activationMin"));
+    a.set("maxValue", fused.f("activationMax"));
+  } else if (op == "leakyRelu" || op == "elu") {
+    a.set("alpha", fused.f("activationAlpha"));
+  }
+  return a;
+}
+
+}  // namespace
+
+void split_epilogue_activations(GraphIR& g, const Device& device) {
+  std::vector<Node> nodes;
+  nodes.reserve(g.nodes.size());
+  for (Node& node : g.nodes) {
+    if (node.attrs.s_or("activation", "").empty()) {
+      nodes.push_back(std::move(node));
+      continue;
+    }
+    DeviceDecision d = decide_on_device(g, node, device);
+    if (!d.on_gpu || d.activation_in_epilogue) {
+      nodes.push_back(std::move(node));
+      continue;
+    }
+    Node act;
+    act.op = node.attrs.s("activation");
+    act.attrs = activation_attrs(node.attrs);
+    act.label = node.label.empty() ? "" : node.label + " activation";
+    OperandDescriptor desc = g.desc(node.outputs[0]);
+    const OpSchema* schema = OpTable::instance().find(act.op);
+    if (!schema) fail(ErrorKind::OperationError, "cuda plan: unknown activation '" + act.op + "'");
+    schema->infer({&desc}, act.attrs);  // fills the op's defaults, as the builder would
+
+    OperandId product = OperandId(g.operands.size());
+    g.operands.push_back(OperandInfo{desc, OperandRole::intermediate, {}, nullptr});
+    act.inputs = {product};
+    act.outputs = {node.outputs[0]};
+    node.outputs[0] = product;
+    for (const char* attr : {"activation", "activationMin", "activationMax", "activationAlpha"})
+      node.attrs.erase(attr);
+    nodes.push_back(std::move(node));
+    nodes.push_back(std::move(act));
+  }
+  g.nodes = std::move(nodes);
+}
+
+void* device_address(const std::vector<Placement>& places, OperandId id, const Node& node,
+                     const char* what) {
+  void* p = places[size_t(id)].device;
+  if (!p && places[size_t(id)].bytes)
+    fail(ErrorKind::OperationError, "cuda plan: operand '" + std::string(what) + "' of GPU " +
+                                        node_name(node) + " has no device copy");
+  return p;
+}
+
+}  // namespace cppnn::detail::cuda

@@ -1,0 +1,64 @@
+#pragma once
+// The CUDA backend's one table of device implementations: for each op it can run on the
+// GPU, a decision (does this node, with its shapes, types and attributes, run on the
+// device? if not, why not) and a step factory. An op with no entry, or whose decision says
+// no, runs on the per-op CPU fallback and the plan's report says why.
+//
+// Each implementation file adds its ops through one add_* function below:
+//   lt_matmul.cpp     matmul, gemm (cuBLASLt)
+//   cudnn_conv.cpp    conv2d, convTranspose2d (cuDNN)
+//   library_ops.cpp   the hand-written kernels of kernels/*.cu (pooling, normalization,
+//                     reductions, data movement, ...)
+// Element-wise groups are not in the table: the plan turns them into generated kernels.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/step.h"
+
+namespace cppnn::detail::cuda {
+
+struct DeviceDecision {
+  bool on_gpu = false;
+  std::string why_not;  // when !on_gpu: shown in the report
+  // For a node with a fused activation (attrs "activation"...): false when the device
+  // implementation cannot apply it, so the plan splits it off into an element-wise node
+  // of its own before planning (it then runs in a generated kernel).
+  bool activation_in_epilogue = true;
+};
+
+using DecideFn = DeviceDecision (*)(const GraphIR& g, const Node& node, const Device& device);
+// May throw NotSupportedError when the library turns the node down at creation (no
+// algorithm): the plan then re-plans that node on the CPU fallback.
+using MakeStepFn = std::unique_ptr<Step> (*)(std::shared_ptr<Device> device, const GraphIR& g,
+                                             const Node& node,
+                                             const std::vector<Placement>& places);
+
+struct DeviceOp {
+  DecideFn decide = nullptr;
+  MakeStepFn make = nullptr;
+};
+
+using DeviceOpTable = std::map<std::string, DeviceOp>;
+
+// The table, filled once.
+const DeviceOpTable& device_ops();
+
+// The decision for any node: no entry means the CPU fallback.
+DeviceDecision decide_on_device(const GraphIR& g, const Node& node, const Device& device);
+
+// Moves the fused activations that a device implementation cannot apply off its nodes into
+// nodes of their own, right after them.
+void split_epilogue_activations(GraphIR& g, const Device& device);
+
+void add_cublaslt_ops(DeviceOpTable& table);
+void add_cudnn_ops(DeviceOpTable& table);
+void add_library_ops(DeviceOpTable& table);
+
+// The device address of an operand bound to a GPU step; an OperationError naming the
+// operand when the plan gave it none (a planning bug, never a user error).
+void* device_address(const std::vector<Placement>& places, OperandId id, const Node& node,
+                     const char* what);
+
+}  // namespace cppnn::detail::cuda
