@@ -9,7 +9,8 @@ const DeviceOpTable& device_ops() {
     DeviceOpTable t;
     add_cublaslt_ops(t);
     add_cudnn_ops(t);
-    add_library_ops(t);
+    add_movement_ops(t);
+    add_math_ops(t);
     return t;
   }();
   return table;

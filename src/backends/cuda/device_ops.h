@@ -7,8 +7,10 @@
 // Each implementation file adds its ops through one add_* function below:
 //   lt_matmul.cpp     matmul, gemm (cuBLASLt)
 //   cudnn_conv.cpp    conv2d, convTranspose2d (cuDNN)
-//   library_ops.cpp   the hand-written kernels of kernels/*.cu (pooling, normalization,
-//                     reductions, data movement, ...)
+//   movement_ops.cpp  data movement on hand-written kernels (kernels/movement.cu):
+//                     transpose, reshape, concat, slice, split, expand, pad, gather, ...
+//   math_ops.cpp      pooling, normalization, softmax, reductions on hand-written kernels
+//                     (kernels/math.cu)
 // Element-wise groups are not in the table: the plan turns them into generated kernels.
 #include <map>
 #include <memory>
@@ -54,7 +56,8 @@ void split_epilogue_activations(GraphIR& g, const Device& device);
 
 void add_cublaslt_ops(DeviceOpTable& table);
 void add_cudnn_ops(DeviceOpTable& table);
-void add_library_ops(DeviceOpTable& table);
+void add_movement_ops(DeviceOpTable& table);
+void add_math_ops(DeviceOpTable& table);
 
 // The device address of an operand bound to a GPU step; an OperationError naming the
 // operand when the plan gave it none (a planning bug, never a user error).
