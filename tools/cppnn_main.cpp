@@ -55,7 +55,13 @@ struct RunArgs {
   int warmup = 3;
   int top = 5;
   int threads = 0;
+  std::string precision = "float32";
+  bool report = false;
 };
+
+Precision precision_of(const std::string& name) {
+  return name == "float16" ? Precision::float16 : Precision::float32;
+}
 
 std::pair<std::string, std::string> split_assignment(const std::string& s, const char* what) {
   size_t eq = s.find('=');
@@ -89,16 +95,27 @@ int run(const RunArgs& a) {
       std::fprintf(stderr,
                    "cppnn: --dim is ignored: an engine's shapes are fixed when it is built\n");
     engine = Engine::load(a.model);
+    if (a.precision != "float32" && engine.options().precision != precision_of(a.precision))
+      std::fprintf(stderr, "cppnn: --precision is ignored: the engine was built with its own\n");
     graph = engine.graph();
   } else {
     graph = load_onnx(a.model, import_options(a.dims));
+    if (a.precision != "float32") {
+      // The same path as `cppnn build --precision`, kept in memory.
+      EngineBuildOptions build_options;
+      build_options.precision = precision_of(a.precision);
+      engine = Engine::build(graph, build_options);
+      graph = engine.graph();
+    }
   }
 
   ContextOptions options;
   options.accelerated = a.device != "cpu";
   options.power_preference = PowerPreference::high_performance;
   options.num_threads = a.threads;
+  auto tc = std::chrono::steady_clock::now();
   Context context = Context::create(options);
+  double context_ms = ms_since(tc);
 
   NamedTensors inputs;
   for (const auto& spec : a.inputs) {
@@ -142,9 +159,11 @@ int run(const RunArgs& a) {
     for (size_t i = 0; i < k; ++i) std::printf("%s%zu (%.4g)", i ? ", " : "", idx[i], p[idx[i]]);
     std::printf("   [first row]\n");
   }
+  std::printf("context  %.1f ms (backend creation: CUDA context, libraries)\n", context_ms);
   std::printf("compile  %.1f ms\n", compile_ms);
   std::printf("latency  median %.3f ms, min %.3f ms, p90 %.3f ms over %zu runs\n", ms[ms.size() / 2],
               ms.front(), ms[ms.size() * 9 / 10], ms.size());
+  if (a.report) std::printf("report\n%s", context.report(graph).c_str());
   if (!a.save_dir.empty())
     for (const auto& [name, t] : outputs) tools::write_npy(a.save_dir + "/" + name + ".npy", t);
   return 0;
@@ -154,6 +173,7 @@ struct BuildArgs {
   std::string model;
   std::string output;
   std::vector<std::string> dims;
+  std::string precision = "float32";
 };
 
 int build(const BuildArgs& a) {
@@ -161,12 +181,14 @@ int build(const BuildArgs& a) {
   Graph graph = load_onnx(a.model, import_options(a.dims));
   double import_ms = ms_since(t0);
   auto t1 = std::chrono::steady_clock::now();
-  Engine engine = Engine::build(graph);
+  EngineBuildOptions build_options;
+  build_options.precision = precision_of(a.precision);
+  Engine engine = Engine::build(graph, build_options);
   double build_ms = ms_since(t1);
   engine.save(a.output);
   std::printf("model    %s\n", a.model.c_str());
-  std::printf("engine   %s (%zu bytes, format version %u)\n", a.output.c_str(), engine.byte_size(),
-              engine.format_version());
+  std::printf("engine   %s (%zu bytes, format version %u, %s)\n", a.output.c_str(),
+              engine.byte_size(), engine.format_version(), a.precision.c_str());
   std::printf("nodes    %zu imported, %zu after optimization\n", graph.node_count(),
               engine.graph().node_count());
   std::printf("hash     %s\n", engine.hash().c_str());
@@ -209,6 +231,10 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--top", r.top, "classes to print");
   run_cmd->add_option("--threads", r.threads, "CPU threads (0: all cores)");
   run_cmd->add_option("--save", r.save_dir, "write each output to DIR/NAME.npy");
+  run_cmd->add_option("--precision", r.precision,
+                      "float32, or float16: an ONNX model is first built into a float16 engine")
+      ->check(CLI::IsMember({"float32", "float16"}));
+  run_cmd->add_flag("--report", r.report, "print the backend's plan: what runs where");
 
   BuildArgs b;
   CLI::App* build_cmd = app.add_subcommand("build", "optimize an ONNX model into an engine file");
@@ -216,6 +242,9 @@ int main(int argc, char** argv) {
   build_cmd->add_option("-o,--output", b.output, "engine file to write")->required();
   build_cmd->add_option("--dim", b.dims,
                         "value of a symbolic dimension, NAME=VALUE (N=1 S=128 by default)");
+  build_cmd->add_option("--precision", b.precision,
+                        "float32, or float16 (computed in float16 behind float32 inputs and outputs)")
+      ->check(CLI::IsMember({"float32", "float16"}));
 
   std::string info_model;
   std::vector<std::string> info_dims;

@@ -57,11 +57,15 @@ const EngineState& Engine::state() const {
 
 Engine Engine::build(const Graph& graph, const EngineBuildOptions& options) {
   if (!graph.valid()) fail(ErrorKind::DataError, "engine build: the graph is not valid");
-  if (options.precision != Precision::float32)
-    fail(ErrorKind::NotSupportedError,
-         "engine build: precision float16 is not supported yet (no backend runs float16 "
-         "engines); build with float32");
+  if (options.precision != Precision::float32 && options.precision != Precision::float16)
+    fail(ErrorKind::TypeError, "engine build: unknown precision " +
+                                   std::to_string(uint32_t(options.precision)));
   std::shared_ptr<const GraphIR> optimized = optimize(graph.ir_ptr());
+  if (options.precision == Precision::float16) {
+    auto lowered = std::make_shared<GraphIR>(*optimized);
+    lower_to_float16(*lowered);
+    optimized = lowered;
+  }
   EngineBytes bytes = write_engine(*optimized, options);
   // Reading back what was written is the engine's only way in: the graph it then holds is
   // exactly what a later load gets, and its constants live in the file bytes, not twice.

@@ -29,4 +29,9 @@ void choose_channels_last(GraphIR& graph);
 // Drops nodes and operands no output depends on, renumbering operands.
 void remove_dead_code(GraphIR& graph);
 
+// Not part of optimize(): the engine builder's float16 precision. Computes every float32
+// operand in float16 behind an unchanged float32 interface (casts at the inputs and
+// outputs); reductions stay float32. precision.cpp says exactly what changes.
+void lower_to_float16(GraphIR& graph);
+
 }  // namespace cppnn::detail

@@ -205,11 +205,11 @@ TEST_F(EngineTest, HashIsStableAcrossSaveLoadAndChangesWithTheWeights) {
   EXPECT_NE(other.hash(), a.hash());
 }
 
-TEST_F(EngineTest, Float16PrecisionIsNotSupportedYet) {
+TEST_F(EngineTest, BadPrecisionAndInvalidGraphOrEngine) {
   EngineBuildOptions options;
-  options.precision = Precision::float16;
+  options.precision = Precision(7);
   expect_error([&] { Engine::build(make_engine_test_model().graph, options); },
-               ErrorKind::NotSupportedError, "precision float16 is not supported");
+               ErrorKind::TypeError, "unknown precision 7");
   expect_error([&] { Engine::build(Graph()); }, ErrorKind::DataError, "graph is not valid");
   Engine none;
   EXPECT_FALSE(none.valid());

@@ -1,0 +1,181 @@
+// Precision lowering: a float32 graph computed in float16 behind an unchanged float32
+// interface (EngineBuildOptions::precision = float16).
+//
+//   - float32 graph inputs stay float32: a cast to float16 follows each one;
+//   - float32 outputs stay float32: a cast back follows the float16 value;
+//   - float32 constants become float16, clamped to float16's finite range (+-65504) rather
+//     than overflowing to infinity: masks built as (1 - mask) * float32-min would otherwise
+//     turn 0 * -inf into NaN;
+//   - every other float32 operand becomes float16;
+//   - reductions and cumulativeSum run in float32 between casts (their sums would overflow
+//     or lose the small terms in float16). Softmax and the normalizations keep float16
+//     operands: their kernels compute the statistics in float32 on every backend.
+// Integer and bool operands are untouched. Every node is re-validated through the op table,
+// so the lowered graph is exactly as valid as one built in float16 by hand.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "compiler/passes.h"
+#include "core/dispatch.h"
+#include "graph/op_table.h"
+
+namespace cppnn::detail {
+
+namespace {
+
+const std::set<std::string> kKeepFloat32 = {
+    "reduceSum",       "reduceMean",       "reduceL1",      "reduceL2",
+    "reduceLogSum",    "reduceLogSumExp",  "reduceSumSquare", "reduceProduct",
+    "cumulativeSum"};
+
+std::shared_ptr<const Tensor> to_float16(const Tensor& t) {
+  auto out = std::make_shared<Tensor>(Tensor::uninitialized(DataType::float16, t.shape()));
+  const float* src = t.data_as<float>();
+  half* dst = out->data_as<half>();
+  size_t n = element_count(t.shape());
+  for (size_t i = 0; i < n; ++i) {
+    float v = src[i];
+    if (std::isfinite(v)) v = std::clamp(v, -65504.0f, 65504.0f);
+    dst[i] = half(v);
+  }
+  return out;
+}
+
+class Lowering {
+ public:
+  explicit Lowering(GraphIR& g) : g_(g) {}
+
+  void run() {
+    size_t original = g_.operands.size();
+    std::vector<OperandId> half_of(original, kNoOperand);  // float32 operand -> its fp16 twin
+    std::vector<Node> prologue, nodes;
+    std::map<OperandId, OperandId> float32_of;  // a reduction's float32 result, by its fp16 copy
+
+    for (size_t i = 0; i < original; ++i) {
+      OperandInfo& info = g_.operands[i];
+      if (info.desc.data_type != DataType::float32) continue;
+      OperandDescriptor d16{DataType::float16, info.desc.shape};
+      if (info.role == OperandRole::input) {
+        half_of[i] = add_operand(d16);
+        prologue.push_back(cast_node(OperandId(i), half_of[i]));
+      } else if (info.role == OperandRole::constant) {
+        half_of[i] = add_operand(d16, OperandRole::constant);
+        g_.operands[size_t(half_of[i])].data = to_float16(*g_.operands[i].data);
+      } else {
+        // Produced by a node, which now produces float16 into this same id; a graph output
+        // gets a float32 copy after it (below).
+        info.desc.data_type = DataType::float16;
+        half_of[i] = OperandId(i);
+      }
+    }
+
+    for (Node& node : g_.nodes) {
+      bool keep32 = kKeepFloat32.count(node.op) &&
+                    !node.inputs.empty() && node.inputs[0] != kNoOperand &&
+                    half_of[size_t(node.inputs[0])] != kNoOperand;
+      if (keep32) {
+        // The node keeps its float32 operands; casts bring them in and out.
+        for (OperandId& in : node.inputs) {
+          if (in == kNoOperand || half_of[size_t(in)] == kNoOperand) continue;
+          // Graph inputs and constants are still there in float32.
+          if (g_.operands[size_t(in)].role != OperandRole::intermediate) continue;
+          if (auto f = float32_of.find(in); f != float32_of.end()) {
+            in = f->second;
+            continue;
+          }
+          OperandId fp16 = half_of[size_t(in)];
+          OperandId fp32 = add_operand({DataType::float32, g_.desc(fp16).shape});
+          nodes.push_back(cast_node(fp16, fp32));
+          in = fp32;
+        }
+        std::vector<Node> after;
+        for (OperandId& out : node.outputs) {
+          if (size_t(out) >= original || half_of[size_t(out)] == kNoOperand) continue;
+          OperandId fp16 = out;  // already lowered above
+          OperandId fp32 = add_operand({DataType::float32, g_.desc(fp16).shape});
+          out = fp32;
+          float32_of[fp16] = fp32;
+          after.push_back(cast_node(fp32, fp16));
+        }
+        nodes.push_back(std::move(node));
+        for (Node& n : after) nodes.push_back(std::move(n));
+        continue;
+      }
+      for (OperandId& in : node.inputs)
+        if (in != kNoOperand && size_t(in) < original && half_of[size_t(in)] != kNoOperand)
+          in = half_of[size_t(in)];
+      if (node.op == "cast" && node.attrs.s("dataType") == "float32")
+        node.attrs.set("dataType", std::string("float16"));
+      nodes.push_back(std::move(node));
+    }
+
+    // Float32 outputs: a cast back from the float16 value. An output that is a graph input
+    // or a constant is still its untouched float32 operand.
+    for (auto& [name, id] : g_.outputs) {
+      size_t i = size_t(id);
+      if (i >= original || half_of[i] != id) continue;
+      if (auto f = float32_of.find(id); f != float32_of.end()) {
+        id = f->second;
+        continue;
+      }
+      OperandId fp32 = add_operand({DataType::float32, g_.desc(id).shape});
+      nodes.push_back(cast_node(id, fp32));
+      id = fp32;
+    }
+
+    prologue.insert(prologue.end(), std::make_move_iterator(nodes.begin()),
+                    std::make_move_iterator(nodes.end()));
+    g_.nodes = std::move(prologue);
+    revalidate();
+  }
+
+ private:
+  OperandId add_operand(const OperandDescriptor& desc, OperandRole role = OperandRole::intermediate) {
+    g_.operands.push_back(OperandInfo{desc, role, {}, nullptr});
+    return OperandId(g_.operands.size() - 1);
+  }
+
+  Node cast_node(OperandId from, OperandId to) {
+    Node n;
+    n.op = "cast";
+    n.inputs = {from};
+    n.outputs = {to};
+    n.attrs.set("dataType", std::string(to_string(g_.desc(to).data_type)));
+    return n;
+  }
+
+  // Runs every node's inference again: its attributes get the defaults of the new type, and
+  // a node the lowering left inconsistent is caught here, not in a kernel.
+  void revalidate() {
+    for (Node& node : g_.nodes) {
+      const OpSchema* schema = OpTable::instance().find(node.op);
+      if (!schema) fail(ErrorKind::OperationError, "float16 lowering: unknown op " + node.op);
+      InputDescs descs;
+      for (OperandId id : node.inputs) descs.push_back(id == kNoOperand ? nullptr : &g_.desc(id));
+      std::vector<OperandDescriptor> outs;
+      try {
+        outs = schema->infer(descs, node.attrs);
+      } catch (const Error& e) {
+        fail(ErrorKind::OperationError,
+             "internal: float16 lowering left " + node.op + " invalid: " + e.what());
+      }
+      for (size_t k = 0; k < node.outputs.size() && k < outs.size(); ++k)
+        if (!(outs[k] == g_.desc(node.outputs[k])))
+          fail(ErrorKind::OperationError,
+               "internal: float16 lowering changed the output type of " + node.op);
+    }
+  }
+
+  GraphIR& g_;
+};
+
+}  // namespace
+
+void lower_to_float16(GraphIR& graph) {
+  Lowering(graph).run();
+  remove_dead_code(graph);  // the float32 constants the nodes no longer read
+}
+
+}  // namespace cppnn::detail

@@ -1,0 +1,157 @@
+// Engine precision float16 (src/compiler/precision.cpp): the float32 interface stays, the
+// inside is float16, reductions stay float32, constants are clamped, and values match
+// float64 references within float16 tolerances on the CPU backend.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "cppnn/cppnn.h"
+#include "engine_test_model.h"
+#include "graph/ir.h"
+#include "test_support.h"
+
+namespace cppnn {
+namespace {
+
+using testing::engine_test_reference;
+using testing::expect_close;
+using testing::make_engine_test_model;
+using testing::random_tensor;
+using testing::run_cpu;
+
+constexpr DataType f32 = DataType::float32;
+constexpr DataType f16 = DataType::float16;
+
+Engine build16(const Graph& g) {
+  EngineBuildOptions o;
+  o.precision = Precision::float16;
+  return Engine::build(g, o);
+}
+
+// float16 keeps 11 significant bits: 2^-11 relative per rounding, a few roundings deep.
+constexpr testing::Tolerance kHalf{1e-2, 1e-2};
+
+TEST(Float16Engine, InterfaceStaysFloat32AndTheInsideIsFloat16) {
+  auto m = make_engine_test_model();
+  Engine e = build16(m.graph);
+  EXPECT_EQ(e.options().precision, Precision::float16);
+  const detail::GraphIR& ir = e.graph().ir();
+  EXPECT_EQ(ir.desc(ir.inputs.at("x")).data_type, f32);
+  EXPECT_EQ(ir.desc(ir.outputs.at("soft")).data_type, f32);
+  EXPECT_EQ(ir.desc(ir.outputs.at("part")).data_type, f32);
+  EXPECT_EQ(ir.desc(ir.outputs.at("ln16")).data_type, f16);  // was float16 already
+  std::set<std::string> f32_ops;
+  size_t f16_nodes = 0;
+  for (const auto& node : ir.nodes) {
+    bool any32 = false;
+    for (auto id : node.outputs) any32 = any32 || ir.desc(id).data_type == f32;
+    if (any32) {
+      f32_ops.insert(node.op);
+    } else {
+      ++f16_nodes;
+    }
+  }
+  // Only the casts back to the float32 outputs and the float32 reduction produce float32.
+  for (const std::string& op : f32_ops) EXPECT_TRUE(op == "cast" || op == "reduceMean") << op;
+  EXPECT_GT(f16_nodes, 5u);
+  for (const auto& operand : ir.operands) {
+    if (operand.role == detail::OperandRole::constant) {
+      EXPECT_EQ(operand.desc.data_type, f16) << "a float32 constant survived";
+    }
+  }
+}
+
+TEST(Float16Engine, ValuesMatchFloat64WithinHalfTolerance) {
+  auto m = make_engine_test_model();
+  Engine e = Engine::from_bytes(build16(m.graph).to_bytes());  // and through the file
+  Tensor x = random_tensor(f32, {2, 3, 4, 5}, -2.0, 2.0, 11);
+  NamedTensors out = run_cpu(e.graph(), {{"x", x}});
+  auto want = engine_test_reference(m, x.to_doubles());
+  for (const char* name : {"soft", "part", "ln16"}) expect_close(out.at(name), want.at(name), kHalf, name);
+}
+
+TEST(Float16Engine, WeightsTakeHalfTheBytes) {
+  GraphBuilder b;
+  Operand x = b.input("x", f32, {4, 256});
+  Operand w = b.constant(random_tensor(f32, {256, 256}, -0.1, 0.1, 3));
+  Graph g = b.build({{"y", b.relu(b.matmul(x, w))}});
+  Engine e32 = Engine::build(g), e16 = build16(g);
+  EXPECT_LT(double(e16.byte_size()), 0.6 * double(e32.byte_size()));
+  EXPECT_NE(e16.hash(), e32.hash());
+  Tensor xv = random_tensor(f32, {4, 256}, -1, 1, 4);
+  Tensor got = run_cpu(e16.graph(), {{"x", xv}}).at("y");
+  Tensor want = run_cpu(g, {{"x", xv}}).at("y");
+  ASSERT_EQ(got.data_type(), f32);
+  expect_close(got, want.to_doubles(), kHalf, "y");
+}
+
+TEST(Float16Engine, HugeConstantsClampInsteadOfMakingNaN) {
+  // BERT-style additive mask: (1 - mask) * float32 lowest. In float16 the constant would be
+  // -inf and 0 * -inf NaN; clamped to -65504 the kept positions stay exact.
+  GraphBuilder b;
+  Operand scores = b.input("scores", f32, {2, 8});
+  Operand mask = b.input("mask", f32, {2, 8});
+  Tensor lowest = Tensor::from<float>(f32, {1}, {-3.4028234e38f});
+  Operand one = b.constant(Tensor::from<float>(f32, {1}, {1.0f}));
+  Operand masked = b.add(scores, b.mul(b.sub(one, mask), b.constant(lowest)));
+  Graph g = b.build({{"p", b.softmax(masked, 1)}});
+  Tensor s = random_tensor(f32, {2, 8}, -3, 3, 5);
+  std::vector<float> mv(16, 1.0f);
+  mv[6] = mv[7] = mv[15] = 0.0f;
+  Tensor mt = Tensor::from<float>(f32, {2, 8}, mv);
+  Tensor got = run_cpu(build16(g).graph(), {{"scores", s}, {"mask", mt}}).at("p");
+  std::vector<double> sv = s.to_doubles(), want(16);
+  for (int r = 0; r < 2; ++r) {
+    double mx = -INFINITY, sum = 0;
+    for (int c = 0; c < 8; ++c) if (mv[size_t(r * 8 + c)] != 0) mx = std::max(mx, sv[size_t(r * 8 + c)]);
+    for (int c = 0; c < 8; ++c) if (mv[size_t(r * 8 + c)] != 0) sum += std::exp(sv[size_t(r * 8 + c)] - mx);
+    for (int c = 0; c < 8; ++c)
+      want[size_t(r * 8 + c)] = mv[size_t(r * 8 + c)] != 0 ? std::exp(sv[size_t(r * 8 + c)] - mx) / sum : 0.0;
+  }
+  expect_close(got, want, kHalf, "masked softmax");
+}
+
+TEST(Float16Engine, ReductionsStayFloat32) {
+  // 4096 x 30 = 122880 overflows float16 (max 65504); a float32 reduction does not.
+  GraphBuilder b;
+  Operand x = b.input("x", f32, {2, 4096});
+  ReduceOptions o;
+  o.axes = std::vector<uint32_t>{1};
+  Operand sum = b.reduce_sum(x, o);
+  Operand mean = b.reduce_mean(b.mul(x, x), o);  // the product runs in float16 first
+  // (A float16 op after the sum would see +inf in the first row: float16's range is the
+  // user's to respect once a value leaves the reduction.)
+  Graph g = b.build({{"sum", sum}, {"mean", mean}});
+  std::vector<float> xv(2 * 4096, 30.0f);
+  for (size_t i = 4096; i < xv.size(); ++i) xv[i] = -float(i % 7);
+  NamedTensors out = run_cpu(build16(g).graph(), {{"x", Tensor::from<float>(f32, {2, 4096}, xv)}});
+  double s1 = 0, q1 = 0;
+  for (size_t i = 4096; i < xv.size(); ++i) s1 += xv[i], q1 += double(xv[i]) * xv[i];
+  expect_close(out.at("sum"), {122880.0, s1}, kHalf, "sum");
+  expect_close(out.at("mean"), {900.0, q1 / 4096}, kHalf, "mean");
+}
+
+TEST(Float16Engine, IntegerOperandsAreUntouched) {
+  GraphBuilder b;
+  Operand x = b.input("x", f32, {3});
+  Operand i = b.input("i", DataType::int32, {3});
+  Operand xi = b.cast(i, f32);
+  Graph g = b.build({{"x", b.identity(x)}, {"sum", b.add(x, xi)}, {"i2", b.add(i, i)}});
+  Engine e = build16(g);
+  const detail::GraphIR& ir = e.graph().ir();
+  EXPECT_EQ(ir.desc(ir.outputs.at("x")).data_type, f32);
+  EXPECT_EQ(ir.desc(ir.outputs.at("i2")).data_type, DataType::int32);
+  NamedTensors out = run_cpu(e.graph(), {{"x", Tensor::from<float>(f32, {3}, {0.1f, 1000.25f, -2.5f})},
+                                         {"i", Tensor::from<int32_t>(DataType::int32, {3}, {1, 2, 70000})}});
+  // identity in float16: 0.1 and 1000.25 round to float16 (1000.25 -> 1000).
+  expect_close(out.at("x"), {0.0999755859375, 1000.0, -2.5}, {0, 0}, "x through float16");
+  expect_close(out.at("i2"), {2, 4, 140000}, {0, 0}, "integers");
+  // 70000 is past float16's range: only the first two are checked.
+  std::vector<double> s = out.at("sum").to_doubles();
+  EXPECT_NEAR(s[0], 1.1, 1e-2);
+  EXPECT_NEAR(s[1], 1002.25, 1.0);
+}
+
+}  // namespace
+}  // namespace cppnn
