@@ -1,5 +1,6 @@
 #pragma once
 // A context runs graphs on one backend ("cpu" or, when present, "cuda").
+#include <map>
 #include <memory>
 #include <string>
 
@@ -14,11 +15,48 @@ struct ContextOptions {
   PowerPreference power_preference = PowerPreference::default_;
   bool accelerated = true;  // false: the CPU, whatever else is there
   int num_threads = 0;      // CPU threads; 0: all cores
+  // GPU manners for desktop apps (ignored by the CPU backend):
+  // run on the lowest-priority CUDA stream, so that a game's or a creative app's work on
+  // the same GPU is scheduled first;
+  bool gpu_low_priority = false;
+  // use at most this share (0 < share <= 1) of the GPU's multiprocessors, through a CUDA
+  // green context (driver 550+); 1: the whole GPU. Where the driver has no green contexts
+  // the whole GPU is used and Context::backend_reason() says so.
+  double gpu_sm_share = 1.0;
 };
 
 namespace detail {
 struct ContextState;
+struct DeviceTensorState;
 }
+
+class Context;
+
+// WebNN's MLTensor: a tensor that lives where the context computes (GPU memory for the
+// CUDA backend, host memory for the CPU), so that graphs chained with dispatch() pass
+// their data without host copies. Made by Context::create_tensor or wrap_tensor; cheap to
+// copy (copies share the memory). Its memory is freed when the last copy goes, or by
+// destroy().
+class DeviceTensor {
+ public:
+  DeviceTensor() = default;
+  DataType data_type() const;
+  const Dims& shape() const;
+  size_t byte_size() const;
+  // true: GPU memory (data() is a device pointer); false: host memory.
+  bool on_device() const;
+  // The bytes' address, for interop (DLPack): valid until destroy() or the last copy goes.
+  void* data() const;
+  bool valid() const;
+  // Frees the memory now; later use of any copy is an InvalidStateError.
+  void destroy();
+
+ private:
+  friend class Context;
+  std::shared_ptr<detail::DeviceTensorState> state_;
+};
+
+using NamedDeviceTensors = std::map<std::string, DeviceTensor>;
 
 class Context {
  public:
@@ -41,6 +79,24 @@ class Context {
 
   // Checks inputs against the graph (names, data types, shapes, byte sizes) and runs it.
   NamedTensors compute(const Graph& graph, const NamedTensors& inputs);
+
+  // Device tensors (WebNN's MLTensor). create_tensor allocates zeroed memory on the
+  // context's device; wrap_tensor uses existing memory of that device in place (a device
+  // pointer for the CUDA backend, host memory for the CPU), kept alive by `owner`.
+  DeviceTensor create_tensor(DataType type, const Dims& shape);
+  DeviceTensor wrap_tensor(DataType type, const Dims& shape, void* data,
+                           std::shared_ptr<void> owner);
+  // Copies host data in (its type and shape must match) / out (waits for the work
+  // that writes the tensor).
+  void write_tensor(DeviceTensor& tensor, const Tensor& data);
+  Tensor read_tensor(const DeviceTensor& tensor);
+  // Runs `graph` on device tensors: every graph input and output must be given, with its
+  // data type and shape, and no tensor may be both read and written. May return before the
+  // GPU is done: later writes, reads and dispatches on this context are ordered after it.
+  void dispatch(const Graph& graph, const NamedDeviceTensors& inputs,
+                const NamedDeviceTensors& outputs);
+  // Waits for every dispatch queued on this context.
+  void synchronize();
 
   // Releases plans and backend resources; later calls throw InvalidStateError.
   void destroy();

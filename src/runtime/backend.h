@@ -1,5 +1,6 @@
 #pragma once
 // The one backend interface: a backend compiles a graph into a Plan for its device.
+#include <map>
 #include <memory>
 #include <string>
 
@@ -8,11 +9,28 @@
 
 namespace cppnn::detail {
 
+// The memory of one DeviceTensor (WebNN's MLTensor): device memory for a GPU backend,
+// host memory for the CPU. `owner` keeps wrapped external memory alive.
+struct BackendTensor {
+  void* data = nullptr;
+  size_t bytes = 0;
+  bool on_device = false;  // GPU memory (not dereferenceable on the host)
+  std::shared_ptr<void> owner;
+};
+
+using BackendTensors = std::map<std::string, BackendTensor*>;
+
 class Plan {
  public:
   virtual ~Plan() = default;
   // Inputs are already checked against the graph by the Context.
   virtual NamedTensors compute(const NamedTensors& inputs) = 0;
+  // Runs with inputs and outputs in backend tensors (checked by the Context: every input,
+  // every output, right sizes, no tensor both read and written). It may return before the
+  // work is done: the backend orders later writes, reads and dispatches after it. The
+  // default, for host-memory backends, computes on the tensors' bytes in place.
+  virtual void dispatch(const GraphIR& graph, const BackendTensors& inputs,
+                        const BackendTensors& outputs);
   // What runs where (for a GPU plan: which ops run on the device and which fall back to
   // the CPU); Context::report shows it. Empty when a backend has nothing to say.
   virtual std::string report() const { return {}; }
@@ -23,6 +41,18 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
   virtual std::unique_ptr<Plan> compile(std::shared_ptr<const GraphIR> graph) = 0;
+
+  // DeviceTensor memory. The defaults are host memory (64-byte aligned, zeroed) and plain
+  // copies; a GPU backend allocates on its device and orders copies after earlier work.
+  virtual std::shared_ptr<BackendTensor> create_tensor(size_t bytes);
+  // External memory on this backend's device (DLPack import), used in place.
+  virtual std::shared_ptr<BackendTensor> wrap_tensor(void* data, size_t bytes,
+                                                     std::shared_ptr<void> owner);
+  virtual void write_tensor(BackendTensor& tensor, const void* src, size_t bytes);
+  // Waits for the dispatches that write the tensor.
+  virtual void read_tensor(const BackendTensor& tensor, void* dst, size_t bytes);
+  // Waits for all queued work.
+  virtual void synchronize() {}
 };
 
 std::unique_ptr<Backend> make_cpu_backend(const ContextOptions& options);
@@ -32,7 +62,7 @@ std::unique_ptr<Backend> make_cpu_backend(const ContextOptions& options);
 //   int cppnn_cuda_backend_create(const ContextOptions*, Backend** out, char* message,
 //                                 size_t message_size);  // 0 on success
 // Bump the version whenever Backend, Plan, GraphIR or ContextOptions change layout.
-inline constexpr uint32_t kBackendAbiVersion = 2;  // 2: Plan::report
+inline constexpr uint32_t kBackendAbiVersion = 3;  // 2: Plan::report; 3: device tensors, ContextOptions GPU fields
 
 struct BackendChoice {
   std::unique_ptr<Backend> backend;

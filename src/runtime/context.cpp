@@ -56,6 +56,12 @@ void check_inputs(const GraphIR& ir, const NamedTensors& inputs) {
   }
 }
 
+struct DeviceTensorState {
+  OperandDescriptor desc;
+  std::shared_ptr<BackendTensor> memory;
+  std::weak_ptr<ContextState> context;
+};
+
 }  // namespace detail
 
 using namespace detail;
@@ -105,9 +111,154 @@ NamedTensors Context::compute(const Graph& graph, const NamedTensors& inputs) {
   return s.plan_for(graph).compute(inputs);
 }
 
+// ---- device tensors
+
+namespace {
+
+DeviceTensorState& live_tensor(const std::shared_ptr<DeviceTensorState>& t, const char* what) {
+  if (!t) fail(ErrorKind::InvalidStateError, std::string(what) + ": the tensor is not valid");
+  if (!t->memory)
+    fail(ErrorKind::InvalidStateError, std::string(what) + ": the tensor has been destroyed");
+  return *t;
+}
+
+size_t checked_bytes(DataType type, const Dims& shape, const char* what) {
+  for (int64_t d : shape)
+    if (d < 0) fail(ErrorKind::TypeError, std::string(what) + ": negative dimension in " + to_string(shape));
+  size_t n = element_count(shape);
+  if (n > (size_t(1) << 40))
+    fail(ErrorKind::TypeError, std::string(what) + ": shape " + to_string(shape) + " is too large");
+  return byte_size(type, n);
+}
+
+}  // namespace
+
+DataType DeviceTensor::data_type() const { return live_tensor(state_, "data_type").desc.data_type; }
+const Dims& DeviceTensor::shape() const { return live_tensor(state_, "shape").desc.shape; }
+size_t DeviceTensor::byte_size() const { return live_tensor(state_, "byte_size").memory->bytes; }
+bool DeviceTensor::on_device() const { return live_tensor(state_, "on_device").memory->on_device; }
+void* DeviceTensor::data() const { return live_tensor(state_, "data").memory->data; }
+bool DeviceTensor::valid() const { return state_ && state_->memory; }
+
+void DeviceTensor::destroy() {
+  if (!state_ || !state_->memory) return;
+  // Work queued on the tensor must finish before its memory goes.
+  if (auto context = state_->context.lock()) {
+    std::lock_guard lock(context->mutex);
+    if (!context->destroyed) context->backend->synchronize();
+  }
+  state_->memory.reset();
+}
+
+DeviceTensor Context::create_tensor(DataType type, const Dims& shape) {
+  ContextState& s = live(state_, "create_tensor");
+  size_t bytes = checked_bytes(type, shape, "create_tensor");
+  std::lock_guard lock(s.mutex);
+  DeviceTensor t;
+  t.state_ = std::make_shared<DeviceTensorState>(
+      DeviceTensorState{{type, shape}, s.backend->create_tensor(bytes), state_});
+  return t;
+}
+
+DeviceTensor Context::wrap_tensor(DataType type, const Dims& shape, void* data,
+                                  std::shared_ptr<void> owner) {
+  ContextState& s = live(state_, "wrap_tensor");
+  size_t bytes = checked_bytes(type, shape, "wrap_tensor");
+  if (!data && bytes) fail(ErrorKind::TypeError, "wrap_tensor: null data for " + to_string(shape));
+  std::lock_guard lock(s.mutex);
+  DeviceTensor t;
+  t.state_ = std::make_shared<DeviceTensorState>(
+      DeviceTensorState{{type, shape}, s.backend->wrap_tensor(data, bytes, std::move(owner)), state_});
+  return t;
+}
+
+namespace {
+
+// The tensor's state, checked to belong to this live context.
+DeviceTensorState& own_tensor(const std::shared_ptr<DeviceTensorState>& t,
+                              const std::shared_ptr<ContextState>& context, const std::string& what) {
+  DeviceTensorState& state = live_tensor(t, what.c_str());
+  if (state.context.lock() != context)
+    fail(ErrorKind::TypeError, what + ": the tensor belongs to another context");
+  return state;
+}
+
+}  // namespace
+
+void Context::write_tensor(DeviceTensor& tensor, const Tensor& data) {
+  ContextState& s = live(state_, "write_tensor");
+  DeviceTensorState& t = own_tensor(tensor.state_, state_, "write_tensor");
+  if (data.data_type() != t.desc.data_type || data.shape() != t.desc.shape)
+    fail(ErrorKind::TypeError, "write_tensor: data is " + std::string(to_string(data.data_type())) +
+                                   " " + to_string(data.shape()) + ", the tensor is " +
+                                   std::string(to_string(t.desc.data_type)) + " " +
+                                   to_string(t.desc.shape));
+  std::lock_guard lock(s.mutex);
+  if (t.memory->bytes) s.backend->write_tensor(*t.memory, data.data(), t.memory->bytes);
+}
+
+Tensor Context::read_tensor(const DeviceTensor& tensor) {
+  ContextState& s = live(state_, "read_tensor");
+  DeviceTensorState& t = own_tensor(tensor.state_, state_, "read_tensor");
+  Tensor out = Tensor::uninitialized(t.desc.data_type, t.desc.shape);
+  std::lock_guard lock(s.mutex);
+  if (t.memory->bytes) s.backend->read_tensor(*t.memory, out.data(), t.memory->bytes);
+  return out;
+}
+
+void Context::dispatch(const Graph& graph, const NamedDeviceTensors& inputs,
+                       const NamedDeviceTensors& outputs) {
+  ContextState& s = live(state_, "dispatch");
+  if (!graph.valid()) fail(ErrorKind::DataError, "dispatch: the graph is not valid");
+  const GraphIR& ir = graph.ir();
+  auto bind = [&](const NamedDeviceTensors& given, const std::map<std::string, OperandId>& want,
+                  const char* kind) {
+    BackendTensors bound;
+    for (const auto& [name, _] : given)
+      if (!want.count(name))
+        fail(ErrorKind::TypeError, "dispatch: the graph has no " + std::string(kind) + " named '" + name + "'");
+    for (const auto& [name, id] : want) {
+      auto it = given.find(name);
+      if (it == given.end())
+        fail(ErrorKind::TypeError, "dispatch: " + std::string(kind) + " '" + name + "' is missing");
+      DeviceTensorState& t = own_tensor(it->second.state_, state_,
+                                        "dispatch: " + std::string(kind) + " '" + name + "'");
+      const OperandDescriptor& d = ir.desc(id);
+      if (!(t.desc == d))
+        fail(ErrorKind::TypeError, "dispatch: " + std::string(kind) + " '" + name + "' is " +
+                                       std::string(to_string(t.desc.data_type)) + " " +
+                                       to_string(t.desc.shape) + ", the graph expects " +
+                                       std::string(to_string(d.data_type)) + " " + to_string(d.shape));
+      bound[name] = t.memory.get();
+    }
+    return bound;
+  };
+  BackendTensors in = bind(inputs, ir.inputs, "input");
+  BackendTensors out = bind(outputs, ir.outputs, "output");
+  for (const auto& [oname, o] : out) {
+    for (const auto& [iname, i] : in)
+      if (i == o || (i->data == o->data && i->bytes && o->bytes))
+        fail(ErrorKind::TypeError, "dispatch: tensor of input '" + iname +
+                                       "' is also given as output '" + oname + "'");
+    for (const auto& [other, p] : out)
+      if (other != oname && p == o)
+        fail(ErrorKind::TypeError, "dispatch: outputs '" + oname + "' and '" + other +
+                                       "' are the same tensor");
+  }
+  std::lock_guard lock(s.mutex);
+  s.plan_for(graph).dispatch(ir, in, out);
+}
+
+void Context::synchronize() {
+  ContextState& s = live(state_, "synchronize");
+  std::lock_guard lock(s.mutex);
+  s.backend->synchronize();
+}
+
 void Context::destroy() {
   if (!state_) return;
   std::lock_guard lock(state_->mutex);
+  if (!state_->destroyed) state_->backend->synchronize();
   state_->plans.clear();
   state_->destroyed = true;
 }

@@ -25,6 +25,59 @@ class CudaBackend final : public Backend {
     return make_cuda_plan(device_, std::move(graph), threads_);
   }
 
+  // Device tensors: device memory, copies ordered on the plans' stream.
+  std::shared_ptr<BackendTensor> create_tensor(size_t bytes) override {
+    device_->bind();
+    auto buffer = std::make_shared<DeviceBuffer>(bytes, "a device tensor");
+    if (bytes) {
+      CPPNN_CUDA_CHECK(cudaMemsetAsync(buffer->data(), 0, bytes, device_->stream));
+      CPPNN_CUDA_CHECK(cudaStreamSynchronize(device_->stream));
+    }
+    auto t = std::make_shared<BackendTensor>();
+    t->data = buffer->data();
+    t->bytes = bytes;
+    t->on_device = true;
+    // Freed after the work that may still use it: cudaFree waits for the device.
+    t->owner = std::move(buffer);
+    return t;
+  }
+
+  std::shared_ptr<BackendTensor> wrap_tensor(void* data, size_t bytes,
+                                             std::shared_ptr<void> owner) override {
+    device_->bind();
+    cudaPointerAttributes attrs{};
+    if (cudaPointerGetAttributes(&attrs, data) != cudaSuccess) (void)cudaGetLastError();
+    if (attrs.type != cudaMemoryTypeDevice && attrs.type != cudaMemoryTypeManaged)
+      fail(ErrorKind::TypeError, "wrap_tensor: the memory is not device memory of the context's GPU");
+    if (attrs.device != device_->ordinal)
+      fail(ErrorKind::TypeError, "wrap_tensor: the memory is on GPU " + std::to_string(attrs.device) +
+                                     ", the context computes on GPU " + std::to_string(device_->ordinal));
+    auto t = std::make_shared<BackendTensor>();
+    t->data = data;
+    t->bytes = bytes;
+    t->on_device = true;
+    t->owner = std::move(owner);
+    return t;
+  }
+
+  void write_tensor(BackendTensor& tensor, const void* src, size_t bytes) override {
+    device_->bind();
+    CPPNN_CUDA_CHECK(cudaMemcpyAsync(tensor.data, src, bytes, cudaMemcpyHostToDevice, device_->stream));
+    // The caller may free `src` on return.
+    CPPNN_CUDA_CHECK(cudaStreamSynchronize(device_->stream));
+  }
+
+  void read_tensor(const BackendTensor& tensor, void* dst, size_t bytes) override {
+    device_->bind();
+    CPPNN_CUDA_CHECK(cudaMemcpyAsync(dst, tensor.data, bytes, cudaMemcpyDeviceToHost, device_->stream));
+    CPPNN_CUDA_CHECK(cudaStreamSynchronize(device_->stream));
+  }
+
+  void synchronize() override {
+    device_->bind();
+    CPPNN_CUDA_CHECK(cudaStreamSynchronize(device_->stream));
+  }
+
  private:
   std::shared_ptr<Device> device_;
   int threads_ = 1;

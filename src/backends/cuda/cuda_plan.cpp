@@ -15,6 +15,7 @@
 #include "backends/cuda/cuda_plan.h"
 
 
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <sstream>
@@ -72,33 +73,30 @@ class CudaPlan final : public Plan {
     }
   }
 
+  ~CudaPlan() override {
+    for (Segment& seg : segments_)
+      if (seg.exec) (void)cudaGraphExecDestroy(seg.exec);
+  }
+
   NamedTensors compute(const NamedTensors& inputs) override {
     device_->bind();
     cudaStream_t stream = device_->stream;
     const GraphIR& g = *graph_;
     try {
-      bool pending = false;
+      // The pinned mirror is about to be written: no earlier dispatch may still read it.
+      if (in_flight_) CPPNN_CUDA_CHECK(cudaStreamSynchronize(stream));
+      in_flight_ = false;
       for (const auto& [name, id] : g.inputs) {
         const Tensor& t = inputs.at(name);
         const Placement& p = places_[size_t(id)];
         if (p.bytes) std::memcpy(p.host, t.data(), p.bytes);
       }
-      pending = enqueue(input_uploads_, stream) || pending;
-      for (size_t i = 0; i < steps_.size(); ++i) {
-        Step& step = *steps_[i];
-        if (!step.on_device() && pending) {
-          CPPNN_CUDA_CHECK(cudaStreamSynchronize(stream));
-          pending = false;
-        }
-        step.run(stream);
-        pending = step.on_device() || pending;
-        pending = enqueue(after_step_[i], stream) || pending;
-      }
+      bool pending = enqueue(input_uploads_, stream);
+      run_steps(stream, pending);
+      enqueue(output_downloads_, stream);
       CPPNN_CUDA_CHECK(cudaStreamSynchronize(stream));
     } catch (...) {
-      // Leaves nothing queued behind the error, so the next compute starts clean.
-      (void)cudaStreamSynchronize(stream);
-      (void)cudaGetLastError();
+      recover(stream);
       throw;
     }
     NamedTensors result;
@@ -115,9 +113,159 @@ class CudaPlan final : public Plan {
     return result;
   }
 
-  std::string report() const override { return report_; }
+  // Inputs and outputs in device tensors: device-to-device copies in and out of the plan's
+  // fixed I/O buffers (so the captured CUDA graphs stay valid for any tensors), no host
+  // copy, and no wait at the end unless a fallback step needs the host.
+  void dispatch(const GraphIR&, const BackendTensors& inputs,
+                const BackendTensors& outputs) override {
+    device_->bind();
+    cudaStream_t stream = device_->stream;
+    const GraphIR& g = *graph_;
+    try {
+      std::vector<Transfer> in;
+      for (const auto& [name, id] : g.inputs) {
+        const BackendTensor* t = inputs.at(name);
+        const Placement& p = places_[size_t(id)];
+        if (!p.bytes) continue;
+        if (p.device) in.push_back({p.device, t->data, p.bytes, kind_from(t, true)});
+        if (p.host && read_by_host_step_[size_t(id)])
+          in.push_back({p.host, t->data, p.bytes, t->on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost});
+      }
+      // A host-to-host "copy" must not run through the stream: do it now, after earlier work.
+      bool pending = in_flight_;
+      for (const Transfer& t : in) {
+        if (t.kind == cudaMemcpyHostToHost) {
+          CPPNN_CUDA_CHECK(cudaStreamSynchronize(stream));
+          std::memcpy(t.dst, t.src, t.bytes);
+        } else {
+          CPPNN_CUDA_CHECK(cudaMemcpyAsync(t.dst, t.src, t.bytes, t.kind, stream));
+          pending = true;
+        }
+      }
+      run_steps(stream, pending);
+      for (const auto& [name, id] : g.outputs) {
+        BackendTensor* t = outputs.at(name);
+        const OperandInfo& info = g.operands[size_t(id)];
+        const Placement& p = places_[size_t(id)];
+        if (!p.bytes) continue;
+        bool from_device = info.role != OperandRole::constant && made_on_device_[size_t(id)];
+        const void* src = from_device ? p.device : p.host;
+        cudaMemcpyKind kind = from_device ? (t->on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyDeviceToHost)
+                                          : (t->on_device ? cudaMemcpyHostToDevice : cudaMemcpyHostToHost);
+        if (kind == cudaMemcpyHostToHost) {
+          CPPNN_CUDA_CHECK(cudaStreamSynchronize(stream));
+          std::memcpy(t->data, src, p.bytes);
+        } else {
+          CPPNN_CUDA_CHECK(cudaMemcpyAsync(t->data, src, p.bytes, kind, stream));
+        }
+      }
+      in_flight_ = true;
+    } catch (...) {
+      recover(stream);
+      throw;
+    }
+  }
+
+  std::string report() const override {
+    std::string r = report_;
+    size_t device_segments = 0, captured = 0;
+    for (const Segment& seg : segments_) {
+      device_segments += seg.device;
+      captured += seg.exec != nullptr;
+    }
+    std::string line = "CUDA graphs: " + std::to_string(captured) + " of " +
+                       std::to_string(device_segments) + " device segments captured" +
+                       (use_graphs_ ? "" : " (off: CPPNN_CUDA_GRAPHS=0)") +
+                       (graph_note_.empty() ? "" : " (" + graph_note_ + ")") + "\n";
+    size_t at = r.find("steps:\n");
+    return at == std::string::npos ? r + line : r.insert(at, line);
+  }
 
  private:
+  // A run of device steps (replayed as one CUDA graph once captured), or one host step.
+  struct Segment {
+    bool device = false;
+    size_t begin = 0, end = 0;  // step indices [begin, end)
+    bool tried = false;         // capture attempted
+    cudaGraphExec_t exec = nullptr;
+  };
+
+  static cudaMemcpyKind kind_from(const BackendTensor* t, bool to_device) {
+    if (to_device) return t->on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice;
+    return t->on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost;
+  }
+
+  // Leaves nothing queued behind an error, so the next compute starts clean.
+  void recover(cudaStream_t stream) {
+    cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+    if (cudaStreamIsCapturing(stream, &status) == cudaSuccess && status != cudaStreamCaptureStatusNone) {
+      cudaGraph_t partial = nullptr;
+      (void)cudaStreamEndCapture(stream, &partial);
+      if (partial) (void)cudaGraphDestroy(partial);
+    }
+    (void)cudaStreamSynchronize(stream);
+    (void)cudaGetLastError();
+    in_flight_ = false;
+  }
+
+  // The steps in order: device segments as CUDA graphs (captured on first use), host steps
+  // after waiting for the device work before them.
+  void run_steps(cudaStream_t stream, bool& pending) {
+    for (Segment& seg : segments_) {
+      if (!seg.device) {
+        if (pending) CPPNN_CUDA_CHECK(cudaStreamSynchronize(stream));
+        pending = false;
+        steps_[seg.begin]->run(stream);
+        pending = enqueue(after_step_[seg.begin], stream);
+        continue;
+      }
+      if (use_graphs_ && !seg.tried) capture(seg, stream);
+      if (seg.exec) {
+        CPPNN_CUDA_CHECK(cudaGraphLaunch(seg.exec, stream));
+      } else {
+        for (size_t i = seg.begin; i < seg.end; ++i) {
+          steps_[i]->run(stream);
+          enqueue(after_step_[i], stream);
+        }
+      }
+      pending = true;
+    }
+  }
+
+  // Records the segment's launches into a CUDA graph. A library call that cannot be
+  // captured leaves the segment running step by step, and the report says so.
+  void capture(Segment& seg, cudaStream_t stream) {
+    seg.tried = true;
+    if (cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+      graph_note_ = std::string("capture refused: ") + cudaGetErrorString(cudaGetLastError());
+      return;
+    }
+    std::string problem;
+    try {
+      for (size_t i = seg.begin; i < seg.end; ++i) {
+        steps_[i]->run(stream);
+        enqueue(after_step_[i], stream);
+      }
+    } catch (const std::exception& e) {
+      problem = e.what();
+    }
+    cudaGraph_t graph = nullptr;
+    cudaError_t ended = cudaStreamEndCapture(stream, &graph);
+    if (problem.empty() && ended != cudaSuccess) problem = cudaGetErrorString(ended);
+    if (problem.empty() && graph) {
+      cudaError_t made = cudaGraphInstantiate(&seg.exec, graph, 0);
+      if (made != cudaSuccess) {
+        seg.exec = nullptr;
+        problem = cudaGetErrorString(made);
+      }
+    }
+    if (graph) (void)cudaGraphDestroy(graph);
+    if (!problem.empty()) {
+      (void)cudaGetLastError();
+      graph_note_ = "a segment runs step by step: " + problem;
+    }
+  }
+
   static constexpr const char* kKernelOp = "generatedKernel";
 
   // JIT-compiles the element-wise groups and returns the graph the plan runs: each group
@@ -178,6 +326,10 @@ class CudaPlan final : public Plan {
     steps_.clear();
     after_step_.clear();
     input_uploads_.clear();
+    output_downloads_.clear();
+    for (Segment& seg : segments_)
+      if (seg.exec) (void)cudaGraphExecDestroy(seg.exec);
+    segments_.clear();
 
     // Which side makes and reads each operand.
     std::vector<DeviceDecision> decisions(g.nodes.size());
@@ -209,7 +361,11 @@ class CudaPlan final : public Plan {
     for (const auto& [_, id] : g.inputs) used[size_t(id)] = true;
     for (const auto& [_, id] : g.outputs) used[size_t(id)] = true;
     std::vector<bool> is_output(n_ops, false);
-    for (const auto& [_, id] : g.outputs) is_output[size_t(id)] = read_on_host[size_t(id)] = true;
+    for (const auto& [_, id] : g.outputs) is_output[size_t(id)] = true;
+    read_by_host_step_ = read_on_host;
+    made_on_device_.assign(n_ops, false);
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      for (OperandId id : g.nodes[i].outputs) made_on_device_[size_t(id)] = decisions[i].on_gpu;
 
     // The layout: [I/O region | arena] on the device and, mirrored, on the host.
     memory_ = plan_memory(g);
@@ -314,6 +470,31 @@ class CudaPlan final : public Plan {
       lines << "  [" << (gpu ? "gpu" : "cpu") << "] " << steps_.back()->describe() << "\n";
     }
 
+    // What the caller reads: device results come down at the end (a fallback step's are
+    // in the host mirror already).
+    for (const auto& [_, id] : g.outputs) {
+      size_t i = size_t(id);
+      if (g.operands[i].role == OperandRole::constant || !places_[i].bytes) continue;
+      if (made_on_device_[i] && !read_on_host[i]) {
+        output_downloads_.push_back(copy(id, cudaMemcpyDeviceToHost));
+        ++downloads, down_bytes += places_[i].bytes;
+      }
+    }
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      bool dev = steps_[i]->on_device();
+      if (dev && !segments_.empty() && segments_.back().device) {
+        segments_.back().end = i + 1;
+      } else {
+        Segment seg;
+        seg.device = dev;
+        seg.begin = i;
+        seg.end = i + 1;
+        segments_.push_back(seg);
+      }
+    }
+    const char* graphs_env = std::getenv("CPPNN_CUDA_GRAPHS");
+    use_graphs_ = !(graphs_env && std::string(graphs_env) == "0");
+
     std::ostringstream r;
     r << "cuda plan on device " << device_->ordinal << " (" << device_->name << ", sm_"
       << device_->sm << "): " << device_nodes + host_nodes << " nodes, " << device_nodes
@@ -364,6 +545,13 @@ class CudaPlan final : public Plan {
   std::vector<std::unique_ptr<Step>> steps_;
   std::vector<std::vector<Transfer>> after_step_;  // copies queued right after each step
   std::vector<Transfer> input_uploads_;
+  std::vector<Transfer> output_downloads_;  // compute(): device results the caller reads
+  std::vector<bool> read_by_host_step_;     // per operand
+  std::vector<bool> made_on_device_;        // per operand
+  std::vector<Segment> segments_;
+  bool use_graphs_ = true;
+  std::string graph_note_;
+  bool in_flight_ = false;  // a dispatch returned without waiting for its work
   size_t failed_node_ = kNone;
   std::string report_;
 };
