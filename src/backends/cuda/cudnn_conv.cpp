@@ -1,8 +1,746 @@
-// conv2d and convTranspose2d on cuDNN 9 (not written yet: they run on the CPU fallback).
+// conv2d and convTranspose2d on cuDNN 9's legacy API.
+//
+// conv2d is cudnnConvolutionForward (or cudnnConvolutionBiasActivationForward when the
+// fused epilogue is bias + relu / bias alone and cuDNN takes it); convTranspose2d is
+// cudnnConvolutionBackwardData, whose filter [K, C/g, R, S] is convTranspose2d's iohw.
+// The fused residual is added by cuDNN's beta = 1 on an output that already holds it (the
+// memory plan usually gives the residual the output's bytes; otherwise it is copied there
+// first). Bias and every fused activation that cuDNN does not apply run in one epilogue
+// kernel (kernels/conv_epilogue.cu), so nothing is ever split off the node.
+//
+// Filters: a constant filter is reordered once on the host into the layout cuDNN is given
+// (KCRS for nchw, KRSC for nhwc) and uploaded into a buffer the step owns; a filter computed
+// at run time is reordered by a kernel each run (or used as it is when already in that
+// layout). Padding: cuDNN's padding is symmetric; an asymmetric conv2d padding whose output
+// size symmetric padding reproduces needs nothing more, any other is applied by padding the
+// input explicitly into a scratch buffer. convTranspose2d takes cuDNN's pad = begin, which
+// is exact whenever cuDNN accepts the output size; other paddings stay on the CPU.
+//
+// Math: fp32 is exact fp32 (CUDNN_FMA_MATH: no TF32) unless CPPNN_CUDA_TF32=1; fp16 uses
+// tensor cores (CUDNN_TENSOR_OP_MATH) with float accumulation. The algorithm: cuDNN's
+// heuristic ranking, the first kCandidates that fit kMaxWorkspace timed at step creation,
+// the fastest kept, remembered per process and in the runtime cache.
+#include <cudnn.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <vector>
+
 #include "backends/cuda/device_ops.h"
+#include "backends/cuda/kernels/conv_epilogue.h"
+#include "core/dispatch.h"
+#include "core/hash.h"
+#include "graph/op_table.h"
+#include "runtime/runtime_cache.h"
 
 namespace cppnn::detail::cuda {
 
-void add_cudnn_ops(DeviceOpTable&) {}
+namespace {
+
+constexpr size_t kMaxWorkspace = size_t(256) << 20;
+constexpr int kCandidates = 3;
+constexpr int kTimedRuns = 3;
+
+void check_cudnn(cudnnStatus_t status, const char* call) {
+  if (status == CUDNN_STATUS_SUCCESS) return;
+  fail(ErrorKind::OperationError,
+       std::string("cuDNN call ") + call + " failed: " + cudnnGetErrorString(status));
+}
+#define CPPNN_CUDNN_CHECK(call) check_cudnn((call), #call)
+
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v && std::string(v) != "0";
+}
+
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+int64_t effective(int64_t k, int64_t d) { return (k - 1) * d + 1; }
+
+// Everything about one node's convolution that cuDNN needs, in cuDNN's terms.
+struct Geometry {
+  bool transposed = false, nhwc = false, half = false;
+  int64_t n = 0, c = 0, h = 0, w = 0;  // the input (convTranspose2d: cuDNN's dy)
+  int64_t k = 0, oh = 0, ow = 0;       // the output's channels and size
+  int64_t kh = 0, kw = 0, groups = 1;
+  // The filter as cuDNN sees it, [fa, fb, kh, kw], and the strides (in elements) of the
+  // graph's filter layout along those four.
+  int64_t fa = 0, fb = 0;
+  int64_t sa = 0, sb = 0, sy = 0, sx = 0;
+  std::string filter_layout;
+  int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+  int64_t stride_h = 1, stride_w = 1, dil_h = 1, dil_w = 1;
+  int64_t cudnn_pad_h = 0, cudnn_pad_w = 0;
+  // conv2d whose padding cuDNN cannot express: the input padded into [n, c, xh, xw] with
+  // (pre_top, pre_left) before it; xh, xw are the input's own size otherwise.
+  bool explicit_pad = false;
+  int64_t pre_top = 0, pre_left = 0, xh = 0, xw = 0;
+  std::string why_not;  // non-empty: cuDNN cannot run it
+};
+
+Geometry geometry(const GraphIR& g, const Node& node) {
+  Geometry s;
+  const Attrs& a = node.attrs;
+  s.transposed = node.op == "convTranspose2d";
+  s.nhwc = a.s("inputLayout") == "nhwc";
+  const Dims& in = g.desc(node.inputs[0]).shape;
+  const Dims& f = g.desc(node.inputs[1]).shape;
+  const Dims& out = g.desc(node.outputs[0]).shape;
+  s.half = g.desc(node.outputs[0]).data_type == DataType::float16;
+  s.n = in[0];
+  s.c = s.nhwc ? in[3] : in[1];
+  s.h = s.nhwc ? in[1] : in[2];
+  s.w = s.nhwc ? in[2] : in[3];
+  s.k = s.nhwc ? out[3] : out[1];
+  s.oh = s.nhwc ? out[1] : out[2];
+  s.ow = s.nhwc ? out[2] : out[3];
+  s.filter_layout = a.s("filterLayout");
+  const std::string& l = s.filter_layout;
+  // Every filter layout keeps height before width.
+  size_t hpos = (l == "oihw" || l == "iohw") ? 2 : (l == "hwio" || l == "hwoi") ? 0 : 1;
+  s.kh = f[hpos];
+  s.kw = f[hpos + 1];
+  s.groups = a.i("groups");
+  const auto& p = a.ints("padding");
+  const auto& st = a.ints("strides");
+  const auto& d = a.ints("dilations");
+  s.pad_top = p[0], s.pad_bottom = p[1], s.pad_left = p[2], s.pad_right = p[3];
+  s.stride_h = st[0], s.stride_w = st[1], s.dil_h = d[0], s.dil_w = d[1];
+
+  int64_t G = s.groups, KH = s.kh, KW = s.kw;
+  if (!s.transposed) {
+    // cuDNN's [K, C/g, R, S] is conv2d's oihw: a = output channel o, b = i (of C/g).
+    int64_t O = s.k, I = s.c / G;
+    s.fa = O, s.fb = I;
+    if (l == "oihw") s.sa = I * KH * KW, s.sb = KH * KW, s.sy = KW, s.sx = 1;
+    else if (l == "hwio") s.sa = 1, s.sb = O, s.sx = I * O, s.sy = KW * I * O;
+    else if (l == "ohwi") s.sb = 1, s.sx = I, s.sy = KW * I, s.sa = KH * KW * I;
+    else /* ihwo */ s.sa = 1, s.sx = O, s.sy = KW * O, s.sb = KH * KW * O;
+  } else {
+    // cuDNN's [K, C/g, R, S] of the backward-data convolution is convTranspose2d's iohw:
+    // a = input channel i (all of them), b = o (of outputChannels / groups).
+    int64_t Ci = s.c, Og = s.k / G;
+    s.fa = Ci, s.fb = Og;
+    if (l == "iohw") s.sa = Og * KH * KW, s.sb = KH * KW, s.sy = KW, s.sx = 1;
+    else if (l == "hwoi") s.sa = 1, s.sb = Ci, s.sx = Og * Ci, s.sy = KW * Og * Ci;
+    else /* ohwi */ s.sa = 1, s.sx = Ci, s.sy = KW * Ci, s.sb = KH * KW * Ci;
+  }
+
+  s.xh = s.h, s.xw = s.w;
+  if (!s.transposed) {
+    // The output size symmetric padding `begin` gives; when it is the graph's, the extra
+    // rows of cuDNN's padding are never read by a window that the output keeps.
+    auto sym = [](int64_t in_size, int64_t k, int64_t dil, int64_t pad, int64_t stride) {
+      return floor_div(in_size + 2 * pad - effective(k, dil), stride) + 1;
+    };
+    bool h_ok = s.pad_top == s.pad_bottom || sym(s.h, s.kh, s.dil_h, s.pad_top, s.stride_h) == s.oh;
+    bool w_ok = s.pad_left == s.pad_right || sym(s.w, s.kw, s.dil_w, s.pad_left, s.stride_w) == s.ow;
+    s.cudnn_pad_h = s.pad_top, s.cudnn_pad_w = s.pad_left;
+    if (!h_ok || !w_ok) {
+      // Pad the input by what exceeds the symmetric part: the output size is then exact.
+      s.explicit_pad = true;
+      if (!h_ok) {
+        s.cudnn_pad_h = std::min(s.pad_top, s.pad_bottom);
+        s.pre_top = s.pad_top - s.cudnn_pad_h;
+        s.xh = s.h + s.pre_top + (s.pad_bottom - s.cudnn_pad_h);
+      }
+      if (!w_ok) {
+        s.cudnn_pad_w = std::min(s.pad_left, s.pad_right);
+        s.pre_left = s.pad_left - s.cudnn_pad_w;
+        s.xw = s.w + s.pre_left + (s.pad_right - s.cudnn_pad_w);
+      }
+    }
+  } else {
+    // dx[i] gathers full[i + pad]: pad = begin crops the transposed output exactly; cuDNN
+    // only asks that the forward convolution of dx have dy's size.
+    s.cudnn_pad_h = s.pad_top, s.cudnn_pad_w = s.pad_left;
+    int64_t fh = floor_div(s.oh + 2 * s.pad_top - effective(s.kh, s.dil_h), s.stride_h) + 1;
+    int64_t fw = floor_div(s.ow + 2 * s.pad_left - effective(s.kw, s.dil_w), s.stride_w) + 1;
+    if (fh != s.h || fw != s.w)
+      s.why_not = "padding " + to_string(Dims(p.begin(), p.end())) +
+                  " with this output size is not expressible with cuDNN's symmetric padding";
+  }
+  return s;
+}
+
+int activation_code(const std::string& act) {
+  if (act.empty()) return kConvActNone;
+  if (act == "relu") return kConvActRelu;
+  if (act == "clamp") return kConvActClamp;
+  if (act == "sigmoid") return kConvActSigmoid;
+  if (act == "tanh") return kConvActTanh;
+  if (act == "leakyRelu") return kConvActLeakyRelu;
+  if (act == "elu") return kConvActElu;
+  if (act == "hardSwish") return kConvActHardSwish;
+  if (act == "gelu") return kConvActGelu;
+  return -1;
+}
+
+bool has_input(const Node& node, size_t i) {
+  return node.inputs.size() > i && node.inputs[i] != kNoOperand;
+}
+
+DeviceDecision decide_cudnn_conv(const GraphIR& g, const Node& node, const Device&) {
+  DeviceDecision d;
+  const OperandDescriptor& out = g.desc(node.outputs[0]);
+  if (out.data_type != DataType::float32 && out.data_type != DataType::float16) {
+    d.why_not = "data type " + std::string(to_string(out.data_type));
+    return d;
+  }
+  for (OperandId id : {node.inputs[0], node.inputs[1], node.outputs[0]}) {
+    const Dims& shape = g.desc(id).shape;
+    int64_t count = element_count(shape);
+    if (count == 0) {
+      d.why_not = "an empty tensor";
+      return d;
+    }
+    if (count > INT32_MAX) {
+      d.why_not = "a tensor of over 2^31 elements (cuDNN's legacy API counts in int)";
+      return d;
+    }
+  }
+  if (activation_code(node.attrs.s_or("activation", "")) < 0) {
+    d.why_not = "fused activation '" + node.attrs.s("activation") + "'";
+    return d;
+  }
+  Geometry s = geometry(g, node);
+  if (!s.why_not.empty()) {
+    d.why_not = s.why_not;
+    return d;
+  }
+  d.on_gpu = true;
+  d.activation_in_epilogue = true;  // cuDNN or the epilogue kernel applies every one
+  return d;
+}
+
+// Owning wrappers of cuDNN's descriptors.
+struct DescDeleter {
+  void operator()(cudnnTensorStruct* p) const { (void)cudnnDestroyTensorDescriptor(p); }
+  void operator()(cudnnFilterStruct* p) const { (void)cudnnDestroyFilterDescriptor(p); }
+  void operator()(cudnnConvolutionStruct* p) const { (void)cudnnDestroyConvolutionDescriptor(p); }
+  void operator()(cudnnActivationStruct* p) const { (void)cudnnDestroyActivationDescriptor(p); }
+};
+using TensorDesc = std::unique_ptr<cudnnTensorStruct, DescDeleter>;
+using FilterDesc = std::unique_ptr<cudnnFilterStruct, DescDeleter>;
+using ConvDesc = std::unique_ptr<cudnnConvolutionStruct, DescDeleter>;
+using ActivationDesc = std::unique_ptr<cudnnActivationStruct, DescDeleter>;
+
+TensorDesc tensor_desc(cudnnTensorFormat_t format, cudnnDataType_t type, int64_t n, int64_t c,
+                       int64_t h, int64_t w) {
+  cudnnTensorDescriptor_t d = nullptr;
+  CPPNN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d));
+  TensorDesc owned(d);
+  CPPNN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d, format, type, int(n), int(c), int(h), int(w)));
+  return owned;
+}
+
+const char* fwd_algo_name(int a) {
+  static const char* names[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT",
+                                "FFT",           "FFT_TILING",            "WINOGRAD",
+                                "WINOGRAD_NONFUSED"};
+  return a >= 0 && a < 8 ? names[a] : "?";
+}
+const char* bwd_algo_name(int a) {
+  static const char* names[] = {"ALGO_0", "ALGO_1", "FFT", "FFT_TILING", "WINOGRAD",
+                                "WINOGRAD_NONFUSED"};
+  return a >= 0 && a < 6 ? names[a] : "?";
+}
+
+std::string mib(size_t bytes) {
+  std::ostringstream s;
+  s.precision(bytes < (size_t(10) << 20) ? 2 : 0);
+  s << std::fixed << double(bytes) / double(1 << 20) << " MiB";
+  return s.str();
+}
+
+// An algorithm chosen for one signature: the cuDNN enum value and whether the fused
+// cudnnConvolutionBiasActivationForward runs it.
+struct Choice {
+  int algo = -1;
+  bool fused = false;
+};
+
+std::mutex& choices_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<std::string, Choice>& process_choices() {
+  static std::map<std::string, Choice> m;
+  return m;
+}
+
+CacheKey cache_key(const std::string& signature, int sm) {
+  CacheKey key;
+  key.engine_hash = hash_hex(hash64(signature.data(), signature.size()));
+  key.device_arch = "sm_" + std::to_string(sm);
+  int driver = 0;
+  if (cuDriverGetVersion(&driver) != CUDA_SUCCESS) driver = 0;
+  key.driver_version = std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10);
+  key.library_versions = "cudnn" + std::to_string(cudnnGetVersion()) + ";cudart" +
+                         std::to_string(CUDART_VERSION);
+  return key;
+}
+
+class CudnnConvStep final : public Step {
+ public:
+  CudnnConvStep(std::shared_ptr<Device> device, const GraphIR& g, const Node& node,
+                const std::vector<Placement>& places)
+      : Step(node), device_(std::move(device)), s_(geometry(g, node)) {
+    if (!s_.why_not.empty()) fail(ErrorKind::NotSupportedError, s_.why_not);
+    handle_ = device_->cudnn;
+    if (!handle_) fail(ErrorKind::OperationError, "cuda plan: the device has no cuDNN handle");
+    elem_ = s_.half ? 2 : 4;
+    CPPNN_CUDA_CHECK(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device_->ordinal));
+
+    x_ = device_address(places, node.inputs[0], node, "input");
+    y_ = device_address(places, node.outputs[0], node, "output");
+    y_bytes_ = places[size_t(node.outputs[0])].bytes;
+    if (has_input(node, 2)) bias_ = device_address(places, node.inputs[2], node, "bias");
+    if (!s_.transposed && has_input(node, 3))
+      residual_ = device_address(places, node.inputs[3], node, "residual");
+    std::string act = node.attrs.s_or("activation", "");
+    act_ = activation_code(act);
+    if (act_ < 0) fail(ErrorKind::NotSupportedError, "fused activation '" + act + "'");
+    if (act_ == kConvActClamp) {
+      lo_ = float(node.attrs.f("activationMin"));
+      hi_ = float(node.attrs.f("activationMax"));
+    } else if (act_ == kConvActLeakyRelu || act_ == kConvActElu) {
+      alpha_ = float(node.attrs.f("activationAlpha"));
+    }
+
+    prepare_filter(g, node, places);
+    if (s_.explicit_pad)
+      padded_ = DeviceBuffer(size_t(s_.n * s_.c * s_.xh * s_.xw) * elem_,
+                             "the explicitly padded input of " + node_name(node));
+    build_descriptors();
+    choose_algorithm(node);
+    describe_text(g, node, act);
+  }
+
+  bool on_device() const override { return true; }
+
+  void run(cudaStream_t stream) override { enqueue(stream, choice_, workspace_); }
+
+  std::string describe() const override { return description_; }
+
+ private:
+  unsigned grid(int64_t total) const {
+    int64_t blocks = (total + 255) / 256;
+    return unsigned(std::max<int64_t>(1, std::min<int64_t>(blocks, int64_t(sms_) * 32)));
+  }
+
+  // The filter in the layout cuDNN is given: reordered on the host once when constant,
+  // else by a kernel per run unless it is already in that layout.
+  void prepare_filter(const GraphIR& g, const Node& node, const std::vector<Placement>& places) {
+    OperandId fid = node.inputs[1];
+    const Placement& fp = places[size_t(fid)];
+    int64_t fa = s_.fa, fb = s_.fb, kh = s_.kh, kw = s_.kw;
+    bool dst_nhwc = s_.nhwc;
+    bool identity = dst_nhwc ? (s_.sa == kh * kw * fb && s_.sy == kw * fb && s_.sx == fb && s_.sb == 1)
+                             : (s_.sa == fb * kh * kw && s_.sb == kh * kw && s_.sy == kw && s_.sx == 1);
+    bool constant = g.operands[size_t(fid)].role == OperandRole::constant && fp.host;
+    size_t bytes = size_t(fa * fb * kh * kw) * elem_;
+    if (identity) {
+      w_ = device_address(places, fid, node, "filter");
+      if (w_) return;
+    }
+    filter_ = DeviceBuffer(bytes, "the reordered filter of " + node_name(node));
+    w_ = filter_.data();
+    if (!constant) {
+      reorder_ = ConvFilterParams{device_address(places, fid, node, "filter"), filter_.data(),
+                                  fa, fb, kh, kw, s_.sa, s_.sb, s_.sy, s_.sx, dst_nhwc ? 1 : 0,
+                                  int(elem_)};
+      reorder_filter_ = true;
+      return;
+    }
+    std::vector<uint8_t> host(bytes);
+    const uint8_t* src = static_cast<const uint8_t*>(fp.host);
+    size_t i = 0;
+    auto copy = [&](int64_t a, int64_t b, int64_t y, int64_t x) {
+      std::memcpy(&host[i * elem_], src + size_t(a * s_.sa + b * s_.sb + y * s_.sy + x * s_.sx) * elem_,
+                  elem_);
+      ++i;
+    };
+    for (int64_t a = 0; a < fa; ++a) {
+      if (dst_nhwc) {
+        for (int64_t y = 0; y < kh; ++y)
+          for (int64_t x = 0; x < kw; ++x)
+            for (int64_t b = 0; b < fb; ++b) copy(a, b, y, x);
+      } else {
+        for (int64_t b = 0; b < fb; ++b)
+          for (int64_t y = 0; y < kh; ++y)
+            for (int64_t x = 0; x < kw; ++x) copy(a, b, y, x);
+      }
+    }
+    // On the plan's stream (non-blocking: it would not wait for a legacy-stream copy); the
+    // host bytes die with this function, so wait for the copy.
+    CPPNN_CUDA_CHECK(cudaMemcpyAsync(filter_.data(), host.data(), bytes, cudaMemcpyHostToDevice,
+                                     device_->stream));
+    CPPNN_CUDA_CHECK(cudaStreamSynchronize(device_->stream));
+  }
+
+  void build_descriptors() {
+    cudnnDataType_t type = s_.half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
+    cudnnTensorFormat_t format = s_.nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+    x_desc_ = tensor_desc(format, type, s_.n, s_.c, s_.xh, s_.xw);
+    y_desc_ = tensor_desc(format, type, s_.n, s_.k, s_.oh, s_.ow);
+    cudnnFilterDescriptor_t f = nullptr;
+    CPPNN_CUDNN_CHECK(cudnnCreateFilterDescriptor(&f));
+    w_desc_.reset(f);
+    CPPNN_CUDNN_CHECK(cudnnSetFilter4dDescriptor(f, type, format, int(s_.fa), int(s_.fb),
+                                                 int(s_.kh), int(s_.kw)));
+    cudnnConvolutionDescriptor_t c = nullptr;
+    CPPNN_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&c));
+    conv_desc_.reset(c);
+    CPPNN_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(
+        c, int(s_.cudnn_pad_h), int(s_.cudnn_pad_w), int(s_.stride_h), int(s_.stride_w),
+        int(s_.dil_h), int(s_.dil_w), CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    CPPNN_CUDNN_CHECK(cudnnSetConvolutionGroupCount(c, int(s_.groups)));
+    // fp32: FMA only (exact fp32, no TF32) unless TF32 was asked for; fp16: tensor cores.
+    math_ = s_.half ? CUDNN_TENSOR_OP_MATH : device_->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+    CPPNN_CUDNN_CHECK(cudnnSetConvolutionMathType(c, math_));
+    if (can_fuse_some()) {
+      bias_desc_ = tensor_desc(CUDNN_TENSOR_NCHW, type, 1, s_.k, 1, 1);
+      cudnnActivationDescriptor_t a = nullptr;
+      CPPNN_CUDNN_CHECK(cudnnCreateActivationDescriptor(&a));
+      act_desc_.reset(a);
+      CPPNN_CUDNN_CHECK(cudnnSetActivationDescriptor(
+          a, act_ == kConvActRelu ? CUDNN_ACTIVATION_RELU : CUDNN_ACTIVATION_IDENTITY,
+          CUDNN_PROPAGATE_NAN, 0.0));
+    }
+  }
+
+  // cudnnConvolutionBiasActivationForward computes act(conv + bias) with act relu or identity;
+  // identity only with IMPLICIT_PRECOMP_GEMM. The residual goes through beta instead.
+  bool can_fuse_some() const {
+    return !s_.transposed && bias_ && !residual_ && (act_ == kConvActRelu || act_ == kConvActNone);
+  }
+  bool can_fuse(int algo) const {
+    return can_fuse_some() &&
+           (act_ == kConvActRelu || algo == int(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM));
+  }
+  bool needs_epilogue(const Choice& c) const {
+    return !c.fused && (bias_ || act_ != kConvActNone);
+  }
+
+  // cuDNN's workspace for an algorithm; nullopt when it refuses the algorithm.
+  std::optional<size_t> workspace_size(int algo) const {
+    size_t bytes = 0;
+    cudnnStatus_t status =
+        s_.transposed
+            ? cudnnGetConvolutionBackwardDataWorkspaceSize(
+                  handle_, w_desc_.get(), x_desc_.get(), conv_desc_.get(), y_desc_.get(),
+                  cudnnConvolutionBwdDataAlgo_t(algo), &bytes)
+            : cudnnGetConvolutionForwardWorkspaceSize(handle_, x_desc_.get(), w_desc_.get(),
+                                                      conv_desc_.get(), y_desc_.get(),
+                                                      cudnnConvolutionFwdAlgo_t(algo), &bytes);
+    if (status != CUDNN_STATUS_SUCCESS) return std::nullopt;
+    return bytes;
+  }
+
+  // Everything a run enqueues, for a given choice and workspace (also used to time them).
+  void enqueue(cudaStream_t stream, const Choice& c, const DeviceBuffer& ws) {
+    CPPNN_CUDNN_CHECK(cudnnSetStream(handle_, stream));
+    const void* x = x_;
+    if (s_.explicit_pad) {
+      ConvPadParams p{x_, padded_.data(), s_.n, s_.c, s_.h, s_.w, s_.xh, s_.xw,
+                      s_.pre_top, s_.pre_left, s_.nhwc ? 1 : 0, int(elem_)};
+      CPPNN_CUDA_CHECK(launch_conv_pad_input(p, grid(s_.n * s_.c * s_.xh * s_.xw), stream));
+      x = padded_.data();
+    }
+    if (reorder_filter_)
+      CPPNN_CUDA_CHECK(launch_conv_filter_reorder(
+          reorder_, grid(s_.fa * s_.fb * s_.kh * s_.kw), stream));
+    float one = 1.0f, zero = 0.0f;
+    if (s_.transposed) {
+      CPPNN_CUDNN_CHECK(cudnnConvolutionBackwardData(
+          handle_, &one, w_desc_.get(), w_, x_desc_.get(), x, conv_desc_.get(),
+          cudnnConvolutionBwdDataAlgo_t(c.algo), ws.data(), ws.bytes(), &zero, y_desc_.get(), y_));
+    } else if (c.fused) {
+      // z is the output itself with alpha2 = 0: there is no residual on this path.
+      CPPNN_CUDNN_CHECK(cudnnConvolutionBiasActivationForward(
+          handle_, &one, x_desc_.get(), x, w_desc_.get(), w_, conv_desc_.get(),
+          cudnnConvolutionFwdAlgo_t(c.algo), ws.data(), ws.bytes(), &zero, y_desc_.get(), y_,
+          bias_desc_.get(), bias_, act_desc_.get(), y_desc_.get(), y_));
+    } else {
+      // y = conv + beta * y: the residual is in y already when the memory plan gave it the
+      // output's bytes, else it is copied there first.
+      if (residual_ && residual_ != y_)
+        CPPNN_CUDA_CHECK(cudaMemcpyAsync(y_, residual_, y_bytes_, cudaMemcpyDeviceToDevice, stream));
+      float beta = residual_ ? 1.0f : 0.0f;
+      CPPNN_CUDNN_CHECK(cudnnConvolutionForward(
+          handle_, &one, x_desc_.get(), x, w_desc_.get(), w_, conv_desc_.get(),
+          cudnnConvolutionFwdAlgo_t(c.algo), ws.data(), ws.bytes(), &beta, y_desc_.get(), y_));
+    }
+    if (needs_epilogue(c)) {
+      int64_t total = s_.n * s_.k * s_.oh * s_.ow;
+      ConvEpilogueParams p{y_,        bias_,     total, s_.k, s_.oh * s_.ow, s_.nhwc ? 1 : 0,
+                           s_.half ? 1 : 0, act_, lo_,   hi_,  alpha_};
+      CPPNN_CUDA_CHECK(launch_conv_epilogue(p, grid(total), stream));
+    }
+  }
+
+  // One run of a choice, waited for: false when cuDNN or a launch refuses it.
+  bool try_run(const Choice& c, const DeviceBuffer& ws) {
+    try {
+      enqueue(device_->stream, c, ws);
+      CPPNN_CUDA_CHECK(cudaStreamSynchronize(device_->stream));
+      return true;
+    } catch (const Error&) {
+      (void)cudaStreamSynchronize(device_->stream);
+      (void)cudaGetLastError();
+      return false;
+    }
+  }
+
+  // The mean time of kTimedRuns runs after one warm-up; nullopt when the choice fails.
+  std::optional<float> time_choice(const Choice& c, const DeviceBuffer& ws) {
+    if (!try_run(c, ws)) return std::nullopt;
+    cudaEvent_t start = nullptr, stop = nullptr;
+    std::optional<float> ms;
+    try {
+      CPPNN_CUDA_CHECK(cudaEventCreate(&start));
+      CPPNN_CUDA_CHECK(cudaEventCreate(&stop));
+      CPPNN_CUDA_CHECK(cudaEventRecord(start, device_->stream));
+      for (int i = 0; i < kTimedRuns; ++i) enqueue(device_->stream, c, ws);
+      CPPNN_CUDA_CHECK(cudaEventRecord(stop, device_->stream));
+      CPPNN_CUDA_CHECK(cudaEventSynchronize(stop));
+      float t = 0;
+      CPPNN_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop));
+      ms = t / kTimedRuns;
+    } catch (const Error&) {
+      (void)cudaStreamSynchronize(device_->stream);
+      (void)cudaGetLastError();
+    }
+    if (start) (void)cudaEventDestroy(start);
+    if (stop) (void)cudaEventDestroy(stop);
+    return ms;
+  }
+
+  // The heuristic's ranking, best first: algorithms cuDNN says work, whose math type this
+  // data type allows, whose workspace fits.
+  std::vector<int> ranked_algorithms() const {
+    std::vector<int> out;
+    auto allowed = [&](cudnnMathType_t m) {
+      if (s_.half) return true;
+      if (m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) return false;  // fp32 through fp16
+      return device_->tf32 || m == CUDNN_DEFAULT_MATH || m == CUDNN_FMA_MATH;
+    };
+    auto consider = [&](int algo, cudnnStatus_t status, cudnnMathType_t m) {
+      if (status != CUDNN_STATUS_SUCCESS || !allowed(m)) return;
+      if (std::find(out.begin(), out.end(), algo) != out.end()) return;
+      std::optional<size_t> ws = workspace_size(algo);
+      if (ws && *ws <= kMaxWorkspace) out.push_back(algo);
+    };
+    if (s_.transposed) {
+      int max = 0;
+      CPPNN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(handle_, &max));
+      std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(size_t(std::max(max, 1)));
+      int found = 0;
+      CPPNN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
+          handle_, w_desc_.get(), x_desc_.get(), conv_desc_.get(), y_desc_.get(), int(perf.size()),
+          &found, perf.data()));
+      for (int i = 0; i < found; ++i) consider(int(perf[size_t(i)].algo), perf[size_t(i)].status, perf[size_t(i)].mathType);
+    } else {
+      int max = 0;
+      CPPNN_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(handle_, &max));
+      std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(size_t(std::max(max, 1)));
+      int found = 0;
+      CPPNN_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
+          handle_, x_desc_.get(), w_desc_.get(), conv_desc_.get(), y_desc_.get(), int(perf.size()),
+          &found, perf.data()));
+      for (int i = 0; i < found; ++i) consider(int(perf[size_t(i)].algo), perf[size_t(i)].status, perf[size_t(i)].mathType);
+    }
+    return out;
+  }
+
+  // The process-wide and runtime-cache key: everything that decides which algorithm wins.
+  std::string signature() const {
+    std::ostringstream k;
+    k << "cudnn-conv/1 " << (s_.transposed ? "convTranspose2d" : "conv2d")
+      << (s_.half ? " fp16" : " fp32") << " math" << int(math_) << (s_.nhwc ? " nhwc" : " nchw")
+      << " x" << s_.n << "," << s_.c << "," << s_.xh << "," << s_.xw << " w" << s_.fa << ","
+      << s_.fb << "," << s_.kh << "," << s_.kw << " y" << s_.k << "," << s_.oh << "," << s_.ow
+      << " p" << s_.cudnn_pad_h << "," << s_.cudnn_pad_w << " s" << s_.stride_h << ","
+      << s_.stride_w << " d" << s_.dil_h << "," << s_.dil_w << " g" << s_.groups << " bias"
+      << (bias_ ? 1 : 0) << " res" << (residual_ ? 1 : 0) << " act" << act_ << " sm"
+      << device_->sm << " cudnn" << cudnnGetVersion();
+    return k.str();
+  }
+
+  bool usable(const Choice& c) const {
+    int count = s_.transposed ? int(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT)
+                              : int(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
+    if (c.algo < 0 || c.algo >= count || (c.fused && !can_fuse(c.algo))) return false;
+    std::optional<size_t> ws = workspace_size(c.algo);
+    return ws && *ws <= kMaxWorkspace;
+  }
+
+  void adopt(const Choice& c, const std::string& source) {
+    choice_ = c;
+    source_ = source;
+    workspace_ = DeviceBuffer(*workspace_size(c.algo), "the cuDNN workspace of " + node_name(node()));
+  }
+
+  void choose_algorithm(const Node& node) {
+    bool no_timing = env_flag("CPPNN_CUDNN_NO_TIMING");
+    std::string sig = signature();
+    if (!no_timing) {
+      std::optional<Choice> known;
+      {
+        std::lock_guard<std::mutex> lock(choices_mutex());
+        auto it = process_choices().find(sig);
+        if (it != process_choices().end()) known = it->second;
+      }
+      if (known && usable(*known)) {
+        adopt(*known, "chosen earlier");
+        return;
+      }
+      if (std::optional<Choice> cached = load_cached(sig)) {
+        adopt(*cached, "runtime cache");
+        remember(sig, *cached);
+        return;
+      }
+    }
+
+    std::vector<int> ranked = ranked_algorithms();
+    if (ranked.empty())
+      fail(ErrorKind::NotSupportedError, "cuDNN has no algorithm for " + node_name(node) +
+                                             " within a " + mib(kMaxWorkspace) + " workspace");
+    if (ranked.size() > size_t(no_timing ? 1 : kCandidates)) ranked.resize(no_timing ? 1 : kCandidates);
+    size_t ws_max = 0;
+    for (int a : ranked) ws_max = std::max(ws_max, *workspace_size(a));
+    DeviceBuffer ws(ws_max, "the cuDNN workspace while timing " + node_name(node));
+
+    std::optional<Choice> best;
+    float best_ms = INFINITY;
+    for (int a : ranked) {
+      for (bool fused : {true, false}) {
+        if (fused && !can_fuse(a)) continue;
+        Choice c{a, fused};
+        std::optional<float> ms;
+        if (no_timing) {
+          if (try_run(c, ws)) ms = 0.0f;
+        } else {
+          ms = time_choice(c, ws);
+        }
+        if (!ms) continue;  // cuDNN refused it: the unfused form is tried next
+        if (*ms < best_ms) best_ms = *ms, best = c;
+        break;  // the fused form ran: no need to time the unfused one
+      }
+      if (no_timing && best) break;
+    }
+    if (!best)
+      fail(ErrorKind::NotSupportedError,
+           "cuDNN ran none of its algorithms for " + node_name(node));
+    ws = DeviceBuffer();
+    adopt(*best, no_timing ? "heuristic" : "timed");
+    if (!no_timing) {
+      remember(sig, *best);
+      store_cached(sig, *best);
+    }
+  }
+
+  static void remember(const std::string& sig, const Choice& c) {
+    std::lock_guard<std::mutex> lock(choices_mutex());
+    process_choices()[sig] = c;
+  }
+
+  // A cached choice, validated by one run; nullopt on a miss or anything wrong with it.
+  std::optional<Choice> load_cached(const std::string& sig) {
+    try {
+      RuntimeCache cache;
+      std::optional<CacheEntry> entry = cache.load(cache_key(sig, device_->sm));
+      if (!entry) return std::nullopt;
+      auto it = entry->find("cudnn-algo");
+      Choice c;
+      int fused = 0;
+      if (it == entry->end() || std::sscanf(it->second.c_str(), "%d,%d", &c.algo, &fused) != 2)
+        return std::nullopt;
+      c.fused = fused != 0;
+      if (!usable(c)) return std::nullopt;
+      DeviceBuffer ws(*workspace_size(c.algo), "the cuDNN workspace of " + node_name(node()));
+      if (!try_run(c, ws)) return std::nullopt;
+      return c;
+    } catch (const std::exception&) {
+      return std::nullopt;  // the cache is an optimization: any failure means timing
+    }
+  }
+
+  void store_cached(const std::string& sig, const Choice& c) {
+    try {
+      RuntimeCache cache;
+      (void)cache.store(cache_key(sig, device_->sm),
+                        CacheEntry{{"cudnn-algo", std::to_string(c.algo) + "," +
+                                                      std::to_string(c.fused ? 1 : 0)}});
+    } catch (const std::exception&) {
+      // not cached: the next process times again
+    }
+  }
+
+  void describe_text(const GraphIR& g, const Node& node, const std::string& act) {
+    std::ostringstream d;
+    d << node_name(node) << " " << to_string(g.desc(node.inputs[0]).shape) << " "
+      << (s_.nhwc ? "nhwc" : "nchw") << " k" << s_.kh << "x" << s_.kw << " s" << s_.stride_h;
+    if (s_.stride_w != s_.stride_h) d << "x" << s_.stride_w;
+    if (s_.dil_h != 1 || s_.dil_w != 1) d << " d" << s_.dil_h << "x" << s_.dil_w;
+    d << " g" << s_.groups << ": cuDNN "
+      << (s_.half ? "fp16" : device_->tf32 ? "tf32" : "fp32") << " algo "
+      << (s_.transposed ? bwd_algo_name(choice_.algo) : fwd_algo_name(choice_.algo)) << " ("
+      << source_ << ")";
+    std::string fused = std::string(bias_ ? "bias" : "") + (act.empty() ? "" : (bias_ ? "+" : "") + act);
+    if (residual_) d << ", residual via beta";
+    if (choice_.fused) d << ", " << fused << " fused";
+    else if (needs_epilogue(choice_)) d << ", " << fused << " in epilogue kernel";
+    if (s_.explicit_pad) d << ", input padded explicitly";
+    if (reorder_filter_) d << ", filter reordered per run";
+    d << ", ws " << mib(workspace_.bytes());
+    description_ = d.str();
+  }
+
+  std::shared_ptr<Device> device_;
+  Geometry s_;
+  cudnnHandle_t handle_ = nullptr;
+  size_t elem_ = 4;
+  int sms_ = 1;
+  const void* x_ = nullptr;
+  void* y_ = nullptr;
+  size_t y_bytes_ = 0;
+  const void* w_ = nullptr;
+  const void* bias_ = nullptr;
+  const void* residual_ = nullptr;
+  int act_ = kConvActNone;
+  float lo_ = 0, hi_ = 0, alpha_ = 0;
+  DeviceBuffer filter_, padded_, workspace_;
+  bool reorder_filter_ = false;
+  ConvFilterParams reorder_{};
+  TensorDesc x_desc_, y_desc_, bias_desc_;
+  FilterDesc w_desc_;
+  ConvDesc conv_desc_;
+  ActivationDesc act_desc_;
+  cudnnMathType_t math_ = CUDNN_FMA_MATH;
+  Choice choice_;
+  std::string source_;
+  std::string description_;
+};
+
+std::unique_ptr<Step> make_cudnn_conv_step(std::shared_ptr<Device> device, const GraphIR& g,
+                                           const Node& node, const std::vector<Placement>& places) {
+  return std::make_unique<CudnnConvStep>(std::move(device), g, node, places);
+}
+
+}  // namespace
+
+void add_cudnn_ops(DeviceOpTable& table) {
+  table["conv2d"] = DeviceOp{decide_cudnn_conv, make_cudnn_conv_step};
+  table["convTranspose2d"] = DeviceOp{decide_cudnn_conv, make_cudnn_conv_step};
+}
 
 }  // namespace cppnn::detail::cuda

@@ -1,7 +1,11 @@
 #include "backends/cuda/device.h"
 
+#include <cudnn.h>
+
 #include <cstdlib>
 #include <string>
+
+#include "cppnn/error.h"
 
 namespace cppnn::detail::cuda {
 
@@ -71,7 +75,19 @@ Device::Device(int device_ordinal) : ordinal(device_ordinal) {
   try {
     CPPNN_CUDA_CHECK(cublasLtCreate(&lt));
     workspace = DeviceBuffer(kWorkspaceBytes, "the cuBLASLt workspace");
+    cudnnStatus_t status = cudnnCreate(&cudnn);
+    if (status != CUDNN_STATUS_SUCCESS) {
+      cudnn = nullptr;
+      fail(ErrorKind::OperationError,
+           std::string("cudnnCreate(&cudnn) failed: ") + cudnnGetErrorString(status));
+    }
+    status = cudnnSetStream(cudnn, stream);
+    if (status != CUDNN_STATUS_SUCCESS)
+      fail(ErrorKind::OperationError,
+           std::string("cudnnSetStream(cudnn, stream) failed: ") + cudnnGetErrorString(status));
   } catch (...) {
+    if (cudnn) (void)cudnnDestroy(cudnn);
+    workspace = DeviceBuffer();
     if (lt) (void)cublasLtDestroy(lt);
     (void)cudaStreamDestroy(stream);
     throw;
@@ -82,6 +98,7 @@ Device::Device(int device_ordinal) : ordinal(device_ordinal) {
 
 Device::~Device() {
   workspace = DeviceBuffer();
+  if (cudnn) (void)cudnnDestroy(cudnn);
   if (lt) (void)cublasLtDestroy(lt);
   if (stream) (void)cudaStreamDestroy(stream);
 }

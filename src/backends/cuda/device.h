@@ -1,12 +1,15 @@
 #pragma once
 // Owned device and pinned host memory, and the per-device objects the plans of one backend
-// share: the stream they run on, the cuBLASLt handle and its workspace.
+// share: the stream they run on, the cuBLASLt handle and its workspace, the cuDNN handle.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "backends/cuda/cuda_status.h"
+
+// cudnn.h's own handle type, declared here so that users of Device need not see cuDNN.
+typedef struct cudnnContext* cudnnHandle_t;
 
 namespace cppnn::detail::cuda {
 
@@ -57,6 +60,7 @@ struct Device {
   cudaStream_t stream = nullptr;
   cublasLtHandle_t lt = nullptr;
   DeviceBuffer workspace;  // cuBLASLt's, shared by the plans: one compute runs at a time
+  cudnnHandle_t cudnn = nullptr;  // bound to `stream`
   // CPPNN_CUDA_TF32=1: cuBLASLt may round fp32 operands to TF32 (faster, ~1e-3 relative).
   bool tf32 = false;
   // CPPNN_CUDA_GELU_EPILOGUE=1: let cuBLASLt's GELU epilogue replace WebNN's erf GELU.

@@ -1,0 +1,144 @@
+// Kernels around cuDNN's convolutions: the bias + activation epilogue, the explicit input
+// padding, the filter reorder. Grid-stride loops over int64 indices.
+#include <cuda_fp16.h>
+
+#include "conv_epilogue.h"
+
+namespace cppnn::detail::cuda {
+
+namespace {
+
+constexpr unsigned kBlock = 256;
+
+__device__ float activate(float x, int act, float lo, float hi, float alpha) {
+  switch (act) {
+    case kConvActRelu:
+      return x < 0.0f ? 0.0f : x;  // NaN stays NaN, as the CPU's relu
+    case kConvActClamp: {
+      float v = x < lo ? lo : x;   // std::max(x, lo), then std::min(v, hi): NaN stays NaN
+      return hi < v ? hi : v;
+    }
+    case kConvActSigmoid:
+      return 1.0f / (1.0f + expf(-x));
+    case kConvActTanh:
+      return tanhf(x);
+    case kConvActLeakyRelu:
+      return x < 0.0f ? alpha * x : x;
+    case kConvActElu:
+      return x > 0.0f ? x : alpha * expm1f(x);
+    case kConvActHardSwish: {
+      float t = x + 3.0f;
+      t = t < 6.0f ? t : 6.0f;     // std::min(6, x + 3)
+      t = 0.0f < t ? t : 0.0f;     // std::max(0, ...)
+      return x * t * (1.0f / 6.0f);
+    }
+    case kConvActGelu:
+      return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    default:
+      return x;
+  }
+}
+
+template <typename T>
+__device__ float load(const T* p, int64_t i);
+template <>
+__device__ float load<float>(const float* p, int64_t i) { return p[i]; }
+template <>
+__device__ float load<__half>(const __half* p, int64_t i) { return __half2float(p[i]); }
+
+__device__ void store(float* p, int64_t i, float v) { p[i] = v; }
+__device__ void store(__half* p, int64_t i, float v) { p[i] = __float2half_rn(v); }
+
+template <typename T>
+__global__ void epilogue_kernel(ConvEpilogueParams p) {
+  T* y = static_cast<T*>(p.y);
+  const T* bias = static_cast<const T*>(p.bias);
+  int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < p.total; i += stride) {
+    float v = load(y, i);
+    if (bias) {
+      int64_t c = p.nhwc ? i % p.channels : (i / p.spatial) % p.channels;
+      v += load(bias, c);
+    }
+    store(y, i, activate(v, p.activation, p.lo, p.hi, p.alpha));
+  }
+}
+
+template <typename T>
+__global__ void pad_kernel(ConvPadParams p) {
+  const T* x = static_cast<const T*>(p.x);
+  T* dst = static_cast<T*>(p.dst);
+  int64_t total = p.n * p.c * p.hp * p.wp;
+  int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    int64_t n, c, yy, xx, rest = i;
+    if (p.nhwc) {
+      c = rest % p.c, rest /= p.c;
+      xx = rest % p.wp, rest /= p.wp;
+      yy = rest % p.hp, n = rest / p.hp;
+    } else {
+      xx = rest % p.wp, rest /= p.wp;
+      yy = rest % p.hp, rest /= p.hp;
+      c = rest % p.c, n = rest / p.c;
+    }
+    int64_t sy = yy - p.top, sx = xx - p.left;
+    T v = T(0);
+    if (sy >= 0 && sy < p.h && sx >= 0 && sx < p.w) {
+      int64_t src = p.nhwc ? ((n * p.h + sy) * p.w + sx) * p.c + c
+                           : ((n * p.c + c) * p.h + sy) * p.w + sx;
+      v = x[src];
+    }
+    dst[i] = v;
+  }
+}
+
+template <typename T>
+__global__ void filter_kernel(ConvFilterParams p) {
+  const T* src = static_cast<const T*>(p.src);
+  T* dst = static_cast<T*>(p.dst);
+  int64_t total = p.a * p.b * p.kh * p.kw;
+  int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    int64_t a, b, yy, xx, rest = i;
+    if (p.dst_nhwc) {
+      b = rest % p.b, rest /= p.b;
+      xx = rest % p.kw, rest /= p.kw;
+      yy = rest % p.kh, a = rest / p.kh;
+    } else {
+      xx = rest % p.kw, rest /= p.kw;
+      yy = rest % p.kh, rest /= p.kh;
+      b = rest % p.b, a = rest / p.b;
+    }
+    dst[i] = src[a * p.sa + b * p.sb + yy * p.sh + xx * p.sw];
+  }
+}
+
+}  // namespace
+
+cudaError_t launch_conv_epilogue(const ConvEpilogueParams& p, unsigned grid, cudaStream_t stream) {
+  if (p.total == 0) return cudaSuccess;
+  if (p.half)
+    epilogue_kernel<__half><<<grid, kBlock, 0, stream>>>(p);
+  else
+    epilogue_kernel<float><<<grid, kBlock, 0, stream>>>(p);
+  return cudaGetLastError();
+}
+
+cudaError_t launch_conv_pad_input(const ConvPadParams& p, unsigned grid, cudaStream_t stream) {
+  if (p.elem_size == 2)
+    pad_kernel<uint16_t><<<grid, kBlock, 0, stream>>>(p);
+  else
+    pad_kernel<uint32_t><<<grid, kBlock, 0, stream>>>(p);
+  return cudaGetLastError();
+}
+
+cudaError_t launch_conv_filter_reorder(const ConvFilterParams& p, unsigned grid,
+                                       cudaStream_t stream) {
+  if (p.elem_size == 2)
+    filter_kernel<uint16_t><<<grid, kBlock, 0, stream>>>(p);
+  else
+    filter_kernel<uint32_t><<<grid, kBlock, 0, stream>>>(p);
+  return cudaGetLastError();
+}
+
+}  // namespace cppnn::detail::cuda

@@ -1,0 +1,406 @@
+// conv2d and convTranspose2d on cuDNN against the CPU backend (oneDNN): both input layouts,
+// every filter layout, strides, dilations, symmetric and asymmetric padding, groups and
+// depthwise, bias, every fused activation, fused residuals (aliased with the output and
+// not), convTranspose2d's outputPadding / outputSizes, fp16, filters that are graph inputs,
+// a case cuDNN cannot express (CPU fallback), and a timing print.
+#include <cstdio>
+
+#include "gpu/gpu_test_support.h"
+
+namespace cppnn {
+namespace {
+
+using gpu_testing::cpu_context;
+using gpu_testing::cuda_context;
+using gpu_testing::expect_rel_close;
+using testing::random_tensor;
+
+constexpr double kFp32Tolerance = 1e-4;
+constexpr double kFp16Tolerance = 1e-2;
+
+uint32_t seed_counter = 5000;
+Tensor fresh(DataType t, const Dims& shape) { return random_tensor(t, shape, -1, 1, ++seed_counter); }
+
+// Runs `g` twice with fresh inputs (the plan must keep nothing of the first run) on both
+// contexts and compares every output.
+void expect_matches_cpu(const Graph& g, const std::map<std::string, std::pair<DataType, Dims>>& ins,
+                        double rtol, const std::string& what) {
+  for (int run = 0; run < 2; ++run) {
+    NamedTensors inputs;
+    for (const auto& [name, td] : ins) inputs[name] = fresh(td.first, td.second);
+    NamedTensors want = cpu_context().compute(g, inputs);
+    NamedTensors got = cuda_context().compute(g, inputs);
+    ASSERT_EQ(got.size(), want.size());
+    for (const auto& [name, tensor] : want)
+      expect_rel_close(got.at(name), tensor, rtol, what + " " + name);
+  }
+}
+
+// The report's step line of the node labelled `label`, "" when there is none.
+std::string step_line(const std::string& report, const std::string& op, const std::string& label) {
+  std::string needle = op + " '" + label + "'";
+  size_t steps = report.find("steps:");
+  size_t pos = report.find(needle, steps == std::string::npos ? 0 : steps);
+  if (pos == std::string::npos) return "";
+  size_t begin = report.rfind('\n', pos);
+  size_t end = report.find('\n', pos);
+  return report.substr(begin == std::string::npos ? 0 : begin + 1,
+                       end == std::string::npos ? std::string::npos : end - begin - 1);
+}
+
+void expect_on_gpu(const Graph& g, const std::string& op, const std::string& label) {
+  std::string report = cuda_context().report(g);
+  std::string line = step_line(report, op, label);
+  EXPECT_NE(line.find("[gpu]"), std::string::npos) << "not on the GPU: " << label << "\n" << report;
+}
+
+size_t step_count(const std::string& report) {
+  size_t steps = report.find("steps:"), n = 0;
+  for (size_t p = report.find("\n  [", steps); p != std::string::npos; p = report.find("\n  [", p + 1)) ++n;
+  return n;
+}
+
+Dims conv_filter_shape(Conv2dFilterLayout l, int64_t o, int64_t i, int64_t kh, int64_t kw) {
+  switch (l) {
+    case Conv2dFilterLayout::hwio: return {kh, kw, i, o};
+    case Conv2dFilterLayout::ohwi: return {o, kh, kw, i};
+    case Conv2dFilterLayout::ihwo: return {i, kh, kw, o};
+    default: return {o, i, kh, kw};
+  }
+}
+
+Dims transpose_filter_shape(ConvTranspose2dFilterLayout l, int64_t i, int64_t og, int64_t kh, int64_t kw) {
+  switch (l) {
+    case ConvTranspose2dFilterLayout::hwoi: return {kh, kw, og, i};
+    case ConvTranspose2dFilterLayout::ohwi: return {og, kh, kw, i};
+    default: return {i, og, kh, kw};
+  }
+}
+
+Dims input_shape(InputLayout layout, int64_t n, int64_t c, int64_t h, int64_t w) {
+  return layout == InputLayout::nhwc ? Dims{n, h, w, c} : Dims{n, c, h, w};
+}
+
+const char* name(InputLayout l) { return l == InputLayout::nhwc ? "nhwc" : "nchw"; }
+
+struct ConvCase {
+  int64_t n = 2, c = 8, h = 9, w = 10, o = 16, kh = 3, kw = 3;
+  std::vector<uint32_t> padding, strides, dilations;
+  uint32_t groups = 1;
+  InputLayout layout = InputLayout::nhwc;
+  Conv2dFilterLayout filter_layout = Conv2dFilterLayout::ohwi;
+  bool bias = true;
+  bool filter_input = false;  // the filter is a graph input, not a constant
+  std::string activation;     // "", relu, clamp, leakyRelu, elu, sigmoid, tanh, hardSwish, gelu
+  DataType type = DataType::float32;
+};
+
+Operand apply_activation(GraphBuilder& b, const Operand& x, const std::string& act) {
+  if (act.empty()) return x;
+  if (act == "relu") return b.relu(x);
+  if (act == "clamp") {
+    ClampOptions o;
+    o.min_value = 0.0, o.max_value = 6.0;
+    return b.clamp(x, o);
+  }
+  if (act == "leakyRelu") {
+    LeakyReluOptions o;
+    o.alpha = 0.2;
+    return b.leaky_relu(x, o);
+  }
+  if (act == "elu") {
+    EluOptions o;
+    o.alpha = 0.7;
+    return b.elu(x, o);
+  }
+  if (act == "sigmoid") return b.sigmoid(x);
+  if (act == "tanh") return b.tanh(x);
+  if (act == "hardSwish") return b.hard_swish(x);
+  if (act == "gelu") return b.gelu(x);
+  ADD_FAILURE() << "unknown activation " << act;
+  return x;
+}
+
+void check_conv(const ConvCase& k, const std::string& what) {
+  SCOPED_TRACE(what);
+  GraphBuilder b;
+  Operand x = b.input("x", k.type, input_shape(k.layout, k.n, k.c, k.h, k.w));
+  Dims fshape = conv_filter_shape(k.filter_layout, k.o, k.c / k.groups, k.kh, k.kw);
+  std::map<std::string, std::pair<DataType, Dims>> ins{{"x", {k.type, x.shape()}}};
+  Operand f;
+  if (k.filter_input) {
+    f = b.input("f", k.type, fshape);
+    ins["f"] = {k.type, fshape};
+  } else {
+    f = b.constant(fresh(k.type, fshape));
+  }
+  Conv2dOptions o;
+  o.padding = k.padding, o.strides = k.strides, o.dilations = k.dilations, o.groups = k.groups;
+  o.input_layout = k.layout, o.filter_layout = k.filter_layout;
+  if (k.bias) o.bias = b.constant(fresh(k.type, {k.o}));
+  o.label = "conv";
+  Operand y = apply_activation(b, b.conv2d(x, f, o), k.activation);
+  Graph g = b.build({{"y", y}});
+  expect_matches_cpu(g, ins, k.type == DataType::float16 ? kFp16Tolerance : kFp32Tolerance, what);
+  expect_on_gpu(g, "conv2d", "conv");
+  if (!k.activation.empty()) {
+    // Fused and applied by cuDNN or the epilogue: no step of its own.
+    std::string report = cuda_context().report(g);
+    EXPECT_NE(step_line(report, "conv2d", "conv").find(k.activation), std::string::npos) << report;
+    EXPECT_EQ(report.find(k.activation + " as generated kernel"), std::string::npos) << report;
+  }
+}
+
+TEST(CudnnConv, LayoutsAndFilterLayouts) {
+  REQUIRE_CUDA();
+  for (InputLayout layout : {InputLayout::nchw, InputLayout::nhwc})
+    for (Conv2dFilterLayout fl : {Conv2dFilterLayout::oihw, Conv2dFilterLayout::hwio,
+                                  Conv2dFilterLayout::ohwi, Conv2dFilterLayout::ihwo})
+      for (bool bias : {true, false}) {
+        ConvCase k;
+        k.layout = layout, k.filter_layout = fl, k.bias = bias, k.padding = {1, 1, 1, 1};
+        check_conv(k, std::string(name(layout)) + " filter layout " + std::to_string(int(fl)) +
+                          (bias ? " bias" : " no bias"));
+      }
+}
+
+TEST(CudnnConv, StridesDilationsPadding) {
+  REQUIRE_CUDA();
+  struct P {
+    std::vector<uint32_t> padding, strides, dilations;
+    int64_t kh, kw;
+  };
+  const P cases[] = {
+      {{1, 1, 1, 1}, {2, 2}, {}, 3, 3},
+      {{2, 2, 0, 0}, {1, 2}, {2, 1}, 3, 3},
+      {{0, 1, 0, 1}, {2, 2}, {}, 3, 3},   // TF SAME: height as symmetric, width padded explicitly
+      {{0, 1, 0, 1}, {2, 2}, {}, 2, 2},   // TF SAME, even filter
+      {{2, 0, 1, 3}, {1, 1}, {}, 3, 3},   // asymmetric both ways: padded explicitly
+      {{1, 2, 2, 1}, {3, 3}, {}, 3, 3},
+      {{3, 3, 3, 3}, {1, 1}, {3, 3}, 3, 3},
+      {{0, 0, 0, 0}, {1, 1}, {}, 1, 1},
+      {{0, 0, 0, 0}, {4, 4}, {}, 7, 5},
+  };
+  for (InputLayout layout : {InputLayout::nchw, InputLayout::nhwc})
+    for (const P& p : cases) {
+      ConvCase k;
+      k.h = 17, k.w = 14, k.layout = layout;
+      k.filter_layout = layout == InputLayout::nhwc ? Conv2dFilterLayout::ohwi : Conv2dFilterLayout::oihw;
+      k.padding = p.padding, k.strides = p.strides, k.dilations = p.dilations, k.kh = p.kh, k.kw = p.kw;
+      check_conv(k, std::string(name(layout)) + " k" + std::to_string(p.kh) + "x" +
+                        std::to_string(p.kw) + " pad " + ::testing::PrintToString(p.padding) +
+                        " strides " + ::testing::PrintToString(p.strides) + " dilations " +
+                        ::testing::PrintToString(p.dilations));
+    }
+}
+
+TEST(CudnnConv, GroupsAndDepthwise) {
+  REQUIRE_CUDA();
+  for (InputLayout layout : {InputLayout::nchw, InputLayout::nhwc})
+    for (Conv2dFilterLayout fl : {Conv2dFilterLayout::oihw, Conv2dFilterLayout::ihwo,
+                                  Conv2dFilterLayout::ohwi, Conv2dFilterLayout::hwio})
+      for (bool bias : {true, false}) {
+        ConvCase grouped;
+        grouped.layout = layout, grouped.filter_layout = fl, grouped.bias = bias;
+        grouped.c = 8, grouped.o = 12, grouped.groups = 4, grouped.padding = {1, 1, 1, 1};
+        check_conv(grouped, std::string("grouped ") + name(layout) + " " + std::to_string(int(fl)));
+        ConvCase dw = grouped;
+        dw.c = 16, dw.o = 16, dw.groups = 16, dw.strides = {2, 2}, dw.activation = "clamp";
+        check_conv(dw, std::string("depthwise ") + name(layout) + " " + std::to_string(int(fl)));
+      }
+}
+
+TEST(CudnnConv, FusedActivations) {
+  REQUIRE_CUDA();
+  for (const char* act : {"relu", "clamp", "leakyRelu", "elu", "sigmoid", "tanh", "hardSwish", "gelu"})
+    for (bool bias : {true, false}) {
+      ConvCase k;
+      k.padding = {1, 1, 1, 1}, k.activation = act, k.bias = bias;
+      check_conv(k, std::string("activation ") + act + (bias ? " bias" : " no bias"));
+    }
+}
+
+TEST(CudnnConv, FilterIsGraphInput) {
+  REQUIRE_CUDA();
+  for (InputLayout layout : {InputLayout::nchw, InputLayout::nhwc})
+    for (Conv2dFilterLayout fl : {Conv2dFilterLayout::oihw, Conv2dFilterLayout::ohwi,
+                                  Conv2dFilterLayout::hwio}) {
+      ConvCase k;
+      k.layout = layout, k.filter_layout = fl, k.filter_input = true, k.padding = {1, 1, 1, 1};
+      check_conv(k, std::string("filter input ") + name(layout) + " " + std::to_string(int(fl)));
+    }
+  ConvCase dw;
+  dw.filter_input = true, dw.c = 8, dw.o = 8, dw.groups = 8, dw.filter_layout = Conv2dFilterLayout::ihwo;
+  dw.padding = {1, 1, 1, 1};
+  check_conv(dw, "depthwise filter input ihwo");
+}
+
+TEST(CudnnConv, Float16) {
+  REQUIRE_CUDA();
+  ConvCase k;
+  k.type = DataType::float16, k.c = 16, k.o = 32, k.padding = {1, 1, 1, 1}, k.activation = "relu";
+  check_conv(k, "fp16 nhwc bias relu");
+  ConvCase none = k;
+  none.activation = "";
+  check_conv(none, "fp16 nhwc bias");
+  ConvCase dw = k;
+  dw.o = 16, dw.groups = 16, dw.activation = "clamp", dw.strides = {2, 2};
+  check_conv(dw, "fp16 depthwise clamp");
+  ConvCase nchw = k;
+  nchw.layout = InputLayout::nchw, nchw.filter_layout = Conv2dFilterLayout::oihw, nchw.activation = "hardSwish";
+  nchw.padding = {0, 1, 0, 1}, nchw.strides = {2, 2};
+  check_conv(nchw, "fp16 nchw asymmetric hardSwish");
+  ConvCase input = k;
+  input.filter_input = true, input.filter_layout = Conv2dFilterLayout::hwio;
+  check_conv(input, "fp16 filter input");
+}
+
+// conv + add + relu fused into one conv step, the residual either a graph input (copied
+// into the output first) or an intermediate the memory plan lets the output overwrite.
+void check_residual(DataType t, InputLayout layout, bool residual_is_input) {
+  std::string what = "residual " + std::string(to_string(t)) + " " + name(layout) +
+                     (residual_is_input ? " input" : " intermediate");
+  SCOPED_TRACE(what);
+  int64_t n = 2, c = 16, h = 8, w = 8;
+  Dims shape = input_shape(layout, n, c, h, w);
+  Conv2dFilterLayout fl = layout == InputLayout::nhwc ? Conv2dFilterLayout::ohwi : Conv2dFilterLayout::oihw;
+  GraphBuilder b;
+  Operand x = b.input("x", t, shape);
+  std::map<std::string, std::pair<DataType, Dims>> ins{{"x", {t, shape}}};
+  auto conv = [&](const Operand& in, const std::string& label, int64_t k) {
+    Conv2dOptions o;
+    o.padding = k == 3 ? std::vector<uint32_t>{1, 1, 1, 1} : std::vector<uint32_t>{};
+    o.input_layout = layout, o.filter_layout = fl, o.label = label;
+    o.bias = b.constant(fresh(t, {c}));
+    return b.conv2d(in, b.constant(fresh(t, conv_filter_shape(fl, c, c, k, k))), o);
+  };
+  Operand residual;
+  if (residual_is_input) {
+    residual = b.input("r", t, shape);
+    ins["r"] = {t, shape};
+  } else {
+    residual = conv(x, "side", 1);
+  }
+  Operand main = conv(x, "main", 1);
+  Operand sum = b.relu(b.add(conv(main, "block", 3), residual));
+  // Another conv after it, so the block's output is no graph output (else no aliasing).
+  Graph g = b.build({{"y", conv(sum, "after", 1)}});
+  expect_matches_cpu(g, ins, t == DataType::float16 ? kFp16Tolerance : kFp32Tolerance, what);
+  std::string report = cuda_context().report(g);
+  std::string line = step_line(report, "conv2d", "block");
+  EXPECT_NE(line.find("[gpu]"), std::string::npos) << report;
+  EXPECT_NE(line.find("residual"), std::string::npos) << report;
+  for (const char* add : {"] add", "add as generated kernel", "add+"})
+    EXPECT_EQ(report.find(add), std::string::npos) << "the add was not fused\n" << report;
+  if (layout == InputLayout::nhwc) {
+    size_t convs = residual_is_input ? 3 : 4;
+    EXPECT_EQ(step_count(report), convs) << report;
+  }
+}
+
+TEST(CudnnConv, ResidualFusion) {
+  REQUIRE_CUDA();
+  for (DataType t : {DataType::float32, DataType::float16})
+    for (InputLayout layout : {InputLayout::nhwc, InputLayout::nchw})
+      for (bool input : {true, false}) check_residual(t, layout, input);
+}
+
+struct TransposeCase {
+  int64_t n = 2, c = 8, h = 5, w = 6, og = 6, kh = 3, kw = 3;
+  std::vector<uint32_t> padding, strides, dilations, output_padding, output_sizes;
+  uint32_t groups = 1;
+  InputLayout layout = InputLayout::nchw;
+  ConvTranspose2dFilterLayout filter_layout = ConvTranspose2dFilterLayout::iohw;
+  bool bias = true, filter_input = false;
+  std::string activation;
+  DataType type = DataType::float32;
+  bool expect_gpu = true;
+};
+
+void check_transpose(const TransposeCase& k, const std::string& what) {
+  SCOPED_TRACE(what);
+  GraphBuilder b;
+  Operand x = b.input("x", k.type, input_shape(k.layout, k.n, k.c, k.h, k.w));
+  Dims fshape = transpose_filter_shape(k.filter_layout, k.c, k.og, k.kh, k.kw);
+  std::map<std::string, std::pair<DataType, Dims>> ins{{"x", {k.type, x.shape()}}};
+  Operand f;
+  if (k.filter_input) {
+    f = b.input("f", k.type, fshape);
+    ins["f"] = {k.type, fshape};
+  } else {
+    f = b.constant(fresh(k.type, fshape));
+  }
+  ConvTranspose2dOptions o;
+  o.padding = k.padding, o.strides = k.strides, o.dilations = k.dilations;
+  o.output_padding = k.output_padding, o.output_sizes = k.output_sizes, o.groups = k.groups;
+  o.input_layout = k.layout, o.filter_layout = k.filter_layout, o.label = "deconv";
+  if (k.bias) o.bias = b.constant(fresh(k.type, {k.og * k.groups}));
+  Operand y = apply_activation(b, b.conv_transpose2d(x, f, o), k.activation);
+  Graph g = b.build({{"y", y}});
+  expect_matches_cpu(g, ins, k.type == DataType::float16 ? kFp16Tolerance : kFp32Tolerance, what);
+  std::string report = cuda_context().report(g);
+  std::string line = step_line(report, "convTranspose2d", "deconv");
+  EXPECT_NE(line.find(k.expect_gpu ? "[gpu]" : "[cpu]"), std::string::npos) << report;
+}
+
+TEST(CudnnConvTranspose, Attributes) {
+  REQUIRE_CUDA();
+  for (InputLayout layout : {InputLayout::nchw, InputLayout::nhwc})
+    for (ConvTranspose2dFilterLayout fl : {ConvTranspose2dFilterLayout::iohw, ConvTranspose2dFilterLayout::hwoi,
+                                           ConvTranspose2dFilterLayout::ohwi}) {
+      std::string base = std::string(name(layout)) + " filter " + std::to_string(int(fl));
+      TransposeCase k;
+      k.layout = layout, k.filter_layout = fl;
+      check_transpose(k, base + " plain");
+      TransposeCase s = k;
+      s.strides = {2, 2}, s.padding = {1, 1, 1, 1}, s.output_padding = {1, 1};
+      check_transpose(s, base + " stride 2 outputPadding");
+      TransposeCase sizes = k;
+      sizes.strides = {3, 2}, sizes.padding = {1, 1, 0, 0}, sizes.output_sizes = {15, 14};
+      check_transpose(sizes, base + " outputSizes");
+      TransposeCase g = k;
+      g.groups = 2, g.og = 3, g.strides = {2, 2}, g.dilations = {1, 2}, g.activation = "relu", g.bias = true;
+      check_transpose(g, base + " groups dilations relu");
+      TransposeCase asym = k;
+      asym.strides = {2, 2}, asym.padding = {1, 0, 1, 0}, asym.activation = "sigmoid";
+      check_transpose(asym, base + " asymmetric padding cuDNN can express");
+      TransposeCase input = k;
+      input.filter_input = true, input.strides = {2, 2};
+      check_transpose(input, base + " filter input");
+    }
+}
+
+TEST(CudnnConvTranspose, Float16AndFallback) {
+  REQUIRE_CUDA();
+  TransposeCase h;
+  h.type = DataType::float16, h.layout = InputLayout::nhwc, h.filter_layout = ConvTranspose2dFilterLayout::ohwi;
+  h.strides = {2, 2}, h.padding = {1, 1, 1, 1}, h.output_padding = {1, 1}, h.activation = "relu";
+  check_transpose(h, "fp16 nhwc stride 2 relu");
+  // Padding [0, 2] at stride 1: cuDNN's symmetric padding cannot give this output size.
+  TransposeCase r;
+  r.padding = {0, 2, 0, 2}, r.expect_gpu = false;
+  check_transpose(r, "padding cuDNN cannot express (CPU fallback)");
+}
+
+TEST(CudnnConv, Timing) {
+  REQUIRE_CUDA();
+  for (DataType t : {DataType::float32, DataType::float16}) {
+    Dims shape{8, 56, 56, 64};
+    GraphBuilder b;
+    Operand x = b.input("x", t, shape);
+    Conv2dOptions o;
+    o.padding = {1, 1, 1, 1}, o.input_layout = InputLayout::nhwc;
+    o.filter_layout = Conv2dFilterLayout::ohwi, o.label = "res3x3";
+    o.bias = b.constant(fresh(t, {64}));
+    Graph g = b.build({{"y", b.relu(b.conv2d(x, b.constant(fresh(t, {64, 3, 3, 64})), o))}});
+    NamedTensors in{{"x", fresh(t, shape)}};
+    double gpu = gpu_testing::median_ms([&] { cuda_context().compute(g, in); }, 3, 20);
+    double cpu = gpu_testing::median_ms([&] { cpu_context().compute(g, in); }, 1, 5);
+    std::string line = step_line(cuda_context().report(g), "conv2d", "res3x3");
+    std::printf("[ conv timing ] 3x3 conv [8,56,56,64] nhwc %s + bias + relu: CUDA %.3f ms, CPU %.3f ms (%s)\n",
+                std::string(to_string(t)).c_str(), gpu, cpu, line.c_str());
+  }
+}
+
+}  // namespace
+}  // namespace cppnn
