@@ -1,8 +1,377 @@
-// Device steps on the hand-written kernels of kernels/math.cu (none yet).
+// Device steps on the hand-written kernels of kernels/math.cu: averagePool2d, l2Pool2d,
+// maxPool2d, softmax, layerNormalization, batchNormalization, instanceNormalization and the
+// ten reduce* ops. Every geometry is worked out here, at step creation; run() only
+// launches. The values follow the CPU kernels (see math.cu).
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <string>
+
 #include "backends/cuda/device_ops.h"
+#include "backends/cuda/kernels/math_kernels.h"
 
 namespace cppnn::detail::cuda {
 
-void add_math_ops(DeviceOpTable&) {}
+namespace {
+
+namespace k = kernels;
+
+k::MathType math_type(DataType t) {
+  switch (t) {
+    case DataType::float32:
+      return k::kF32;
+    case DataType::float16:
+      return k::kF16;
+    case DataType::int32:
+      return k::kI32;
+    case DataType::uint32:
+      return k::kU32;
+    case DataType::int64:
+      return k::kI64;
+    case DataType::uint64:
+      return k::kU64;
+    case DataType::int8:
+      return k::kI8;
+    case DataType::uint8:
+      return k::kU8;
+  }
+  fail(ErrorKind::OperationError, "cuda math: unknown data type");
+}
+
+bool float_type(DataType t) { return t == DataType::float32 || t == DataType::float16; }
+
+bool has_input(const Node& node, size_t i) {
+  return i < node.inputs.size() && node.inputs[i] != kNoOperand;
+}
+
+// Yes, unless an input or the output is empty or the data type is not one the kernels take.
+DeviceDecision basic_decision(const GraphIR& g, const Node& node, bool floats_only) {
+  DeviceDecision d;
+  const OperandDescriptor& in = g.desc(node.inputs[0]);
+  const OperandDescriptor& out = g.desc(node.outputs[0]);
+  if (element_count(in.shape) == 0 || element_count(out.shape) == 0) {
+    d.why_not = "an empty tensor";
+    return d;
+  }
+  if (floats_only && !float_type(in.data_type)) {
+    d.why_not = "data type " + std::string(to_string(in.data_type));
+    return d;
+  }
+  d.on_gpu = true;
+  return d;
+}
+
+// A step that launches one precomputed kernel call.
+class KernelStep final : public Step {
+ public:
+  using Launch = std::function<cudaError_t(cudaStream_t)>;
+  KernelStep(const Node& node, std::string description, Launch launch)
+      : Step(node), description_(std::move(description)), launch_(std::move(launch)) {}
+  bool on_device() const override { return true; }
+  void run(cudaStream_t stream) override { CPPNN_CUDA_CHECK(launch_(stream)); }
+  std::string describe() const override { return description_; }
+
+ private:
+  std::string description_;
+  Launch launch_;
+};
+
+std::string type_text(DataType t) { return std::string(to_string(t)); }
+
+const void* optional_input(const std::vector<Placement>& places, const Node& node, size_t i,
+                           const char* what) {
+  return has_input(node, i) ? device_address(places, node.inputs[i], node, what) : nullptr;
+}
+
+// ---- Pooling -------------------------------------------------------------------------
+
+k::PoolKind pool_kind(const std::string& op) {
+  return op == "maxPool2d" ? k::kPoolMax : op == "l2Pool2d" ? k::kPoolL2 : k::kPoolAverage;
+}
+
+DeviceDecision decide_pool(const GraphIR& g, const Node& node, const Device&) {
+  // Average and l2 pooling take float types only (infer checks it); max pooling every type.
+  return basic_decision(g, node, pool_kind(node.op) != k::kPoolMax);
+}
+
+std::unique_ptr<Step> make_pool(std::shared_ptr<Device>, const GraphIR& g, const Node& node,
+                                const std::vector<Placement>& places) {
+  const Attrs& a = node.attrs;
+  const OperandDescriptor& in = g.desc(node.inputs[0]);
+  const Dims& is = in.shape;
+  const Dims& os = g.desc(node.outputs[0]).shape;
+  bool nchw = a.s("layout") == "nchw";
+  k::PoolGeometry geo{};
+  geo.nhwc = !nchw;
+  geo.batches = is[0];
+  geo.channels = nchw ? is[1] : is[3];
+  geo.height = nchw ? is[2] : is[1];
+  geo.width = nchw ? is[3] : is[2];
+  geo.out_h = nchw ? os[2] : os[1];
+  geo.out_w = nchw ? os[3] : os[2];
+  const std::vector<int64_t>& window = a.ints("windowDimensions");
+  const std::vector<int64_t>& padding = a.ints("padding");
+  const std::vector<int64_t>& strides = a.ints("strides");
+  const std::vector<int64_t>& dilations = a.ints("dilations");
+  geo.window_h = window[0], geo.window_w = window[1];
+  geo.pad_top = padding[0], geo.pad_left = padding[2];
+  geo.stride_h = strides[0], geo.stride_w = strides[1];
+  geo.dilation_h = dilations[0], geo.dilation_w = dilations[1];
+  // The CPU's global NCHW pooling (one window over the whole unpadded plane) divides by
+  // height * width at once; its NHWC loops by the two tap counts: so do the kernels.
+  auto full = [](int64_t window, int64_t pad, int64_t dilation, int64_t size) {
+    return pad == 0 && std::min(window, (size - 1) / dilation + 1) == size &&
+           (size == 1 || dilation == 1);
+  };
+  geo.global = nchw && geo.out_h == 1 && geo.out_w == 1 &&
+               full(geo.window_h, geo.pad_top, geo.dilation_h, geo.height) &&
+               full(geo.window_w, geo.pad_left, geo.dilation_w, geo.width);
+  k::PoolKind kind = pool_kind(node.op);
+  k::MathType type = math_type(in.data_type);
+  const void* x = device_address(places, node.inputs[0], node, "input");
+  void* y = device_address(places, node.outputs[0], node, "output");
+  std::string text = node_name(node) + " " + to_string(is) + " -> " + to_string(os) + " " +
+                     a.s("layout") + ": cuda kernel, " + type_text(in.data_type) +
+                     (geo.global ? ", global" : "");
+  return std::make_unique<KernelStep>(node, text, [=](cudaStream_t s) {
+    return k::launch_pool(kind, type, x, y, geo, s);
+  });
+}
+
+// ---- Reductions ----------------------------------------------------------------------
+
+k::ReduceKind reduce_kind(const std::string& op) {
+  static const std::pair<const char*, k::ReduceKind> kinds[] = {
+      {"reduceL1", k::kReduceL1},
+      {"reduceL2", k::kReduceL2},
+      {"reduceLogSum", k::kReduceLogSum},
+      {"reduceLogSumExp", k::kReduceLogSumExp},
+      {"reduceMax", k::kReduceMax},
+      {"reduceMean", k::kReduceMean},
+      {"reduceMin", k::kReduceMin},
+      {"reduceProduct", k::kReduceProduct},
+      {"reduceSum", k::kReduceSum},
+      {"reduceSumSquare", k::kReduceSumSquare}};
+  for (const auto& [name, kind] : kinds)
+    if (op == name) return kind;
+  fail(ErrorKind::OperationError, "cuda math: '" + op + "' is not a reduction");
+}
+
+// The CPU's make_layout: groups of adjacent dims all reduced or all kept (dims of size 1
+// dropped); the innermost group apart. `ok` false when there are more groups than the
+// kernels' geometry holds.
+k::ReduceGeometry reduce_geometry(const Dims& shape, const std::vector<int64_t>& axes, bool& ok) {
+  std::vector<bool> reduced(shape.size(), false);
+  for (int64_t axis : axes) reduced[size_t(axis)] = true;
+  struct Group {
+    int64_t size, stride;
+    bool reduced;
+  };
+  std::vector<Group> groups;
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (size_t i = shape.size(); i-- > 1;) strides[i - 1] = strides[i] * shape[i];
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 1) continue;  // moves no offset, reduced or not
+    if (!groups.empty() && groups.back().reduced == reduced[i]) {
+      groups.back().size *= shape[i];  // adjacent non-1 dims are contiguous with each other
+      groups.back().stride = strides[i];
+    } else {
+      groups.push_back({shape[i], strides[i], bool(reduced[i])});
+    }
+  }
+  k::ReduceGeometry l;
+  ok = true;
+  if (groups.empty()) return l;  // a single element
+  l.inner = groups.back().size;
+  l.inner_reduced = groups.back().reduced;
+  groups.pop_back();
+  for (const Group& gr : groups) {
+    int& rank = gr.reduced ? l.row_rank : l.kept_rank;
+    if (rank == k::kMaxGroups) {
+      ok = false;
+      return l;
+    }
+    (gr.reduced ? l.row_sizes : l.kept_sizes)[rank] = gr.size;
+    (gr.reduced ? l.row_strides : l.kept_strides)[rank] = gr.stride;
+    (gr.reduced ? l.row_count : l.outer_count) *= gr.size;
+    ++rank;
+  }
+  l.out_count = l.outer_count * (l.inner_reduced ? 1 : l.inner);
+  l.reduce_count = l.row_count * (l.inner_reduced ? l.inner : 1);
+  return l;
+}
+
+DeviceDecision decide_reduce(const GraphIR& g, const Node& node, const Device&) {
+  DeviceDecision d = basic_decision(g, node, false);
+  if (!d.on_gpu) return d;
+  bool ok = true;
+  reduce_geometry(g.desc(node.inputs[0]).shape, node.attrs.ints("axes"), ok);
+  if (!ok) {
+    d.on_gpu = false;
+    d.why_not = "more than " + std::to_string(k::kMaxGroups) +
+                " alternating groups of reduced and kept dimensions";
+  }
+  return d;
+}
+
+std::unique_ptr<Step> make_reduce(std::shared_ptr<Device>, const GraphIR& g, const Node& node,
+                                  const std::vector<Placement>& places) {
+  const OperandDescriptor& in = g.desc(node.inputs[0]);
+  bool ok = true;
+  k::ReduceGeometry geo = reduce_geometry(in.shape, node.attrs.ints("axes"), ok);
+  if (!ok) fail(ErrorKind::NotSupportedError, "cuda math: too many dimension groups");
+  k::ReduceKind kind = reduce_kind(node.op);
+  k::MathType type = math_type(in.data_type);
+  const void* x = device_address(places, node.inputs[0], node, "input");
+  void* y = device_address(places, node.outputs[0], node, "output");
+  bool block = geo.inner_reduced && geo.reduce_count >= 64;
+  std::string text = node_name(node) + " " + to_string(in.shape) + " axes " +
+                     to_string(Dims(node.attrs.ints("axes"))) + ": cuda kernel, " +
+                     type_text(in.data_type) + ", " + std::to_string(geo.out_count) +
+                     " outputs of " + std::to_string(geo.reduce_count) +
+                     (block ? " (block per output)" : " (thread per output)");
+  return std::make_unique<KernelStep>(node, text, [=](cudaStream_t s) {
+    return k::launch_reduce(kind, type, x, y, geo, s);
+  });
+}
+
+// ---- softmax -------------------------------------------------------------------------
+
+DeviceDecision decide_softmax(const GraphIR& g, const Node& node, const Device&) {
+  return basic_decision(g, node, true);
+}
+
+std::unique_ptr<Step> make_softmax(std::shared_ptr<Device>, const GraphIR& g, const Node& node,
+                                   const std::vector<Placement>& places) {
+  const OperandDescriptor& in = g.desc(node.inputs[0]);
+  size_t axis = size_t(node.attrs.i("axis"));
+  int64_t outer = 1, length = in.shape[axis], inner = 1;
+  for (size_t i = 0; i < axis; ++i) outer *= in.shape[i];
+  for (size_t i = axis + 1; i < in.shape.size(); ++i) inner *= in.shape[i];
+  k::MathType type = math_type(in.data_type);
+  const void* x = device_address(places, node.inputs[0], node, "input");
+  void* y = device_address(places, node.outputs[0], node, "output");
+  std::string text = node_name(node) + " " + to_string(in.shape) + " axis " +
+                     std::to_string(axis) + ": cuda kernel, " + type_text(in.data_type);
+  return std::make_unique<KernelStep>(node, text, [=](cudaStream_t s) {
+    return k::launch_softmax(type, x, y, outer, length, inner, s);
+  });
+}
+
+// ---- layerNormalization --------------------------------------------------------------
+
+DeviceDecision decide_layer_norm(const GraphIR& g, const Node& node, const Device&) {
+  DeviceDecision d = basic_decision(g, node, true);
+  if (!d.on_gpu) return d;
+  const std::vector<int64_t>& axes = node.attrs.ints("axes");
+  size_t rank = g.desc(node.inputs[0]).shape.size();
+  // Rows must be contiguous and scale / bias in row order: the axes are the trailing ones,
+  // ascending.
+  for (size_t i = 0; i < axes.size(); ++i)
+    if (axes[i] != int64_t(rank - axes.size() + i)) {
+      d.on_gpu = false;
+      d.why_not = "axes " + to_string(Dims(axes)) +
+                  " are not the trailing axes in ascending order";
+      return d;
+    }
+  return d;
+}
+
+std::unique_ptr<Step> make_layer_norm(std::shared_ptr<Device>, const GraphIR& g, const Node& node,
+                                      const std::vector<Placement>& places) {
+  const OperandDescriptor& in = g.desc(node.inputs[0]);
+  const std::vector<int64_t>& axes = node.attrs.ints("axes");
+  int64_t len = 1;
+  for (int64_t a : axes) len *= in.shape[size_t(a)];
+  int64_t rows = int64_t(element_count(in.shape)) / len;
+  float epsilon = float(node.attrs.f("epsilon"));
+  k::MathType type = math_type(in.data_type);
+  const void* x = device_address(places, node.inputs[0], node, "input");
+  const void* scale = optional_input(places, node, 1, "scale");
+  const void* bias = optional_input(places, node, 2, "bias");
+  void* y = device_address(places, node.outputs[0], node, "output");
+  std::string text = node_name(node) + " " + to_string(in.shape) + " axes " + to_string(Dims(axes)) +
+                     ": cuda kernel, " + type_text(in.data_type) + ", " + std::to_string(rows) +
+                     " rows of " + std::to_string(len);
+  return std::make_unique<KernelStep>(node, text, [=](cudaStream_t s) {
+    return k::launch_layer_norm(type, x, scale, bias, y, rows, len, epsilon, s);
+  });
+}
+
+// ---- batchNormalization --------------------------------------------------------------
+
+DeviceDecision decide_batch_norm(const GraphIR& g, const Node& node, const Device&) {
+  return basic_decision(g, node, true);
+}
+
+std::unique_ptr<Step> make_batch_norm(std::shared_ptr<Device>, const GraphIR& g, const Node& node,
+                                      const std::vector<Placement>& places) {
+  const OperandDescriptor& in = g.desc(node.inputs[0]);
+  size_t axis = size_t(node.attrs.i("axis"));
+  int64_t outer = 1, channels = in.shape[axis], inner = 1;
+  for (size_t i = 0; i < axis; ++i) outer *= in.shape[i];
+  for (size_t i = axis + 1; i < in.shape.size(); ++i) inner *= in.shape[i];
+  double epsilon = node.attrs.f("epsilon");
+  k::MathType type = math_type(in.data_type);
+  const void* x = device_address(places, node.inputs[0], node, "input");
+  const void* mean = device_address(places, node.inputs[1], node, "mean");
+  const void* variance = device_address(places, node.inputs[2], node, "variance");
+  const void* scale = optional_input(places, node, 3, "scale");
+  const void* bias = optional_input(places, node, 4, "bias");
+  void* y = device_address(places, node.outputs[0], node, "output");
+  // Per-channel mean, multiplier and bias, folded on the device at every run (mean and
+  // variance may be computed by the graph).
+  auto params = std::make_shared<DeviceBuffer>(size_t(3 * channels) * sizeof(float),
+                                               "batchNormalization's folded parameters");
+  std::string text = node_name(node) + " " + to_string(in.shape) + " axis " +
+                     std::to_string(axis) + ": cuda kernel, " + type_text(in.data_type);
+  return std::make_unique<KernelStep>(node, text, [=](cudaStream_t s) {
+    return k::launch_batch_norm(type, x, mean, variance, scale, bias, y,
+                                reinterpret_cast<float*>(params->data()), outer, channels, inner,
+                                epsilon, s);
+  });
+}
+
+// ---- instanceNormalization -----------------------------------------------------------
+
+DeviceDecision decide_instance_norm(const GraphIR& g, const Node& node, const Device&) {
+  return basic_decision(g, node, true);
+}
+
+std::unique_ptr<Step> make_instance_norm(std::shared_ptr<Device>, const GraphIR& g,
+                                         const Node& node, const std::vector<Placement>& places) {
+  const OperandDescriptor& in = g.desc(node.inputs[0]);
+  bool nhwc = node.attrs.s("layout") == "nhwc";
+  const Dims& s = in.shape;
+  int64_t batches = s[0], channels = nhwc ? s[3] : s[1];
+  int64_t spatial = nhwc ? s[1] * s[2] : s[2] * s[3];
+  float epsilon = float(node.attrs.f("epsilon"));
+  k::MathType type = math_type(in.data_type);
+  const void* x = device_address(places, node.inputs[0], node, "input");
+  const void* scale = optional_input(places, node, 1, "scale");
+  const void* bias = optional_input(places, node, 2, "bias");
+  void* y = device_address(places, node.outputs[0], node, "output");
+  std::string text = node_name(node) + " " + to_string(s) + " " + node.attrs.s("layout") +
+                     ": cuda kernel, " + type_text(in.data_type);
+  return std::make_unique<KernelStep>(node, text, [=](cudaStream_t st) {
+    return k::launch_instance_norm(type, nhwc, x, scale, bias, y, batches, channels, spatial,
+                                   epsilon, st);
+  });
+}
+
+}  // namespace
+
+void add_math_ops(DeviceOpTable& table) {
+  for (const char* op : {"averagePool2d", "l2Pool2d", "maxPool2d"})
+    table[op] = DeviceOp{decide_pool, make_pool};
+  for (const char* op : {"reduceL1", "reduceL2", "reduceLogSum", "reduceLogSumExp", "reduceMax",
+                         "reduceMean", "reduceMin", "reduceProduct", "reduceSum",
+                         "reduceSumSquare"})
+    table[op] = DeviceOp{decide_reduce, make_reduce};
+  table["softmax"] = DeviceOp{decide_softmax, make_softmax};
+  table["layerNormalization"] = DeviceOp{decide_layer_norm, make_layer_norm};
+  table["batchNormalization"] = DeviceOp{decide_batch_norm, make_batch_norm};
+  table["instanceNormalization"] = DeviceOp{decide_instance_norm, make_instance_norm};
+}
 
 }  // namespace cppnn::detail::cuda

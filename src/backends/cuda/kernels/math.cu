@@ -1,0 +1,711 @@
+// Hand-written CUDA kernels of the math ops (see math_kernels.h): pooling, softmax,
+// layer / batch / instance normalization and the ten reductions. Their values follow the
+// CPU kernels (src/backends/cpu/pooling.cpp, normalization.cpp, reduction.cpp,
+// reduction_axis.cpp): float16 is computed in float32 and rounded once at the store,
+// floating-point sums accumulate in float, integer sums, products and norms in 64-bit
+// unsigned arithmetic (which wraps like the type and is truncated to it at the store),
+// max / min in the element type with NaNs never taken, averages exclude padding.
+//
+// Shapes: per-row ops (softmax along the last axis, layerNormalization, reductions with
+// enough elements per output) run one 256-thread block per row with a shared-memory tree
+// reduction; everything else one thread per output element, with grid-stride loops.
+#include <cuda_fp16.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+#include "backends/cuda/kernels/math_kernels.h"
+
+namespace cppnn::detail::cuda::kernels {
+
+namespace {
+
+constexpr int kThreads = 256;        // every launch here uses exactly this block size
+constexpr int64_t kMaxBlocks = 8192;  // grid cap: grid-stride loops cover the rest
+
+int grid_for_threads(int64_t n) {
+  int64_t b = (n + kThreads - 1) / kThreads;
+  return int(b < 1 ? 1 : b > kMaxBlocks ? kMaxBlocks : b);
+}
+
+int grid_for_rows(int64_t rows) { return int(rows < 1 ? 1 : rows > kMaxBlocks ? kMaxBlocks : rows); }
+
+// ---- Element access: float16 computed in float, every other type in itself.
+
+template <typename T>
+struct Num {
+  using E = T;
+};
+template <>
+struct Num<__half> {
+  using E = float;
+};
+
+template <typename T>
+__device__ __forceinline__ typename Num<T>::E load(const T* p, int64_t i) {
+  return p[i];
+}
+template <>
+__device__ __forceinline__ float load<__half>(const __half* p, int64_t i) {
+  return __half2float(p[i]);
+}
+
+template <typename T, typename A>
+__device__ __forceinline__ void store(T* p, int64_t i, A v) {
+  p[i] = T(v);
+}
+// Rounds to nearest even once, as the CPU's float_to_half does.
+template <typename A>
+__device__ __forceinline__ void store(__half* p, int64_t i, A v) {
+  p[i] = __float2half_rn(float(v));
+}
+
+// An optional per-element parameter (scale, bias) as float, `fill` when absent.
+template <typename T>
+__device__ __forceinline__ float param(const T* p, int64_t i, float fill) {
+  return p ? float(load(p, i)) : fill;
+}
+
+template <typename E>
+__host__ __device__ constexpr E lowest_of() {
+  if constexpr (std::is_floating_point_v<E>)
+    return -std::numeric_limits<E>::infinity();
+  else
+    return std::numeric_limits<E>::lowest();
+}
+
+template <typename E>
+__host__ __device__ constexpr E highest_of() {
+  if constexpr (std::is_floating_point_v<E>)
+    return std::numeric_limits<E>::infinity();
+  else
+    return std::numeric_limits<E>::max();
+}
+
+// ---- Block-wide reduction (blockDim.x == kThreads): every thread gets the result. Shared
+// memory and a tree: any accumulator type, any associative combine.
+template <typename A, typename Op>
+__device__ A block_reduce(A v, const Op& op) {
+  __shared__ A buf[kThreads];
+  int t = int(threadIdx.x);
+  buf[t] = v;
+  __syncthreads();
+  for (int s = kThreads / 2; s > 0; s >>= 1) {
+    if (t < s) buf[t] = op.combine(buf[t], buf[t + s]);
+    __syncthreads();
+  }
+  A r = buf[0];
+  __syncthreads();  // nobody may overwrite buf[0] before everyone has read it
+  return r;
+}
+
+struct FloatSum {
+  __device__ float combine(float a, float b) const { return a + b; }
+};
+// NaN never wins (as the CPU's `x > max ? x : max`); the identity is -infinity.
+struct FloatMax {
+  __device__ float combine(float a, float b) const { return b > a ? b : a; }
+};
+
+// ---- Pooling -------------------------------------------------------------------------
+
+// Window taps [first, end) inside the input for one output position (the CPU's valid_taps).
+struct Taps {
+  int64_t first, end;
+};
+
+__device__ __forceinline__ Taps valid_taps(int64_t out, int64_t stride, int64_t pad,
+                                           int64_t dilation, int64_t window, int64_t in) {
+  int64_t start = out * stride - pad;  // input index of tap 0
+  Taps t;
+  t.first = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+  if (start > in - 1) {
+    t.end = 0;
+  } else {
+    int64_t last = (in - 1 - start) / dilation + 1;
+    t.end = window < last ? window : last;
+  }
+  if (t.first > t.end) t.first = t.end;
+  return t;
+}
+
+template <typename T, int K>
+__global__ void pool_kernel(const T* __restrict__ x, T* __restrict__ y, PoolGeometry g,
+                            int64_t total) {
+  using E = typename Num<T>::E;
+  // max keeps the element type (integers compare exactly); sums accumulate in float.
+  using A = std::conditional_t<K == kPoolMax, E, float>;
+  for (int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; idx < total;
+       idx += int64_t(gridDim.x) * blockDim.x) {
+    int64_t n, c, oh, ow, t = idx;
+    if (g.nhwc) {
+      c = t % g.channels, t /= g.channels;
+      ow = t % g.out_w, t /= g.out_w;
+      oh = t % g.out_h, n = t / g.out_h;
+    } else {
+      ow = t % g.out_w, t /= g.out_w;
+      oh = t % g.out_h, t /= g.out_h;
+      c = t % g.channels, n = t / g.channels;
+    }
+    Taps th = valid_taps(oh, g.stride_h, g.pad_top, g.dilation_h, g.window_h, g.height);
+    Taps tw = valid_taps(ow, g.stride_w, g.pad_left, g.dilation_w, g.window_w, g.width);
+    int64_t h0 = oh * g.stride_h - g.pad_top, w0 = ow * g.stride_w - g.pad_left;
+    A acc = K == kPoolMax ? lowest_of<A>() : A(0);
+    for (int64_t kh = th.first; kh < th.end; ++kh) {
+      int64_t ih = h0 + kh * g.dilation_h;
+      for (int64_t kw = tw.first; kw < tw.end; ++kw) {
+        int64_t iw = w0 + kw * g.dilation_w;
+        int64_t off = g.nhwc ? ((n * g.height + ih) * g.width + iw) * g.channels + c
+                             : ((n * g.channels + c) * g.height + ih) * g.width + iw;
+        A v = A(load(x, off));
+        if constexpr (K == kPoolMax)
+          acc = v > acc ? v : acc;
+        else if constexpr (K == kPoolL2)
+          acc = acc + v * v;
+        else
+          acc = acc + v;
+      }
+    }
+    if constexpr (K == kPoolAverage) {
+      int64_t count_h = th.end - th.first, count_w = tw.end - tw.first;
+      float inv_h = count_h > 0 ? 1.0f / float(count_h) : 0.0f;
+      float inv_w = count_w > 0 ? 1.0f / float(count_w) : 0.0f;
+      acc *= g.global ? 1.0f / float(g.height * g.width) : inv_h * inv_w;
+    } else if constexpr (K == kPoolL2) {
+      acc = sqrtf(acc);
+    }
+    store(y, idx, acc);
+  }
+}
+
+template <typename T>
+cudaError_t pool_typed(PoolKind kind, const T* x, T* y, const PoolGeometry& g,
+                       cudaStream_t stream) {
+  int64_t total = g.batches * g.channels * g.out_h * g.out_w;
+  int grid = grid_for_threads(total);
+  if (kind == kPoolMax) {
+    pool_kernel<T, kPoolMax><<<grid, kThreads, 0, stream>>>(x, y, g, total);
+  } else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, __half>) {
+    if (kind == kPoolAverage)
+      pool_kernel<T, kPoolAverage><<<grid, kThreads, 0, stream>>>(x, y, g, total);
+    else
+      pool_kernel<T, kPoolL2><<<grid, kThreads, 0, stream>>>(x, y, g, total);
+  } else {
+    return cudaErrorInvalidValue;
+  }
+  return cudaGetLastError();
+}
+
+// ---- Reductions ----------------------------------------------------------------------
+
+template <typename E>
+using SumAcc = std::conditional_t<std::is_floating_point_v<E>, float, uint64_t>;
+
+// Each op maps an element (given the output's shift, used by logSumExp only), combines
+// associatively from identity() and finishes the combined value (the CPU's ops).
+template <typename E>
+struct SumOp {
+  using Acc = SumAcc<E>;
+  static constexpr bool kTwoPass = false;
+  __device__ Acc identity() const { return Acc(0); }
+  __device__ Acc map(E x, Acc) const { return Acc(x); }
+  __device__ Acc combine(Acc a, Acc b) const { return a + b; }
+  __device__ Acc finish(Acc a, Acc) const { return a; }
+};
+
+template <typename E>
+struct L1Op : SumOp<E> {
+  using Acc = SumAcc<E>;
+  __device__ Acc map(E x, Acc) const {
+    if constexpr (std::is_floating_point_v<E>)
+      return fabsf(x);
+    else if constexpr (std::is_signed_v<E>)
+      return x < 0 ? Acc(0) - Acc(x) : Acc(x);
+    else
+      return Acc(x);
+  }
+};
+
+template <typename E>
+struct SumSquareOp : SumOp<E> {
+  using Acc = SumAcc<E>;
+  __device__ Acc map(E x, Acc) const { return Acc(x) * Acc(x); }
+};
+
+template <typename E>
+struct ProductOp : SumOp<E> {
+  using Acc = SumAcc<E>;
+  __device__ Acc identity() const { return Acc(1); }
+  __device__ Acc combine(Acc a, Acc b) const { return a * b; }
+};
+
+struct L2Op : SumSquareOp<float> {
+  __device__ float finish(float a, float) const { return sqrtf(a); }
+};
+
+struct MeanOp : SumOp<float> {
+  float count;
+  __device__ float finish(float a, float) const { return a / count; }
+};
+
+struct LogSumOp : SumOp<float> {
+  __device__ float finish(float a, float) const { return logf(a); }
+};
+
+// Shifted by the maximum (a first pass) so that exp never overflows.
+struct LogSumExpOp : SumOp<float> {
+  static constexpr bool kTwoPass = true;
+  __device__ float map(float x, float shift) const { return expf(x - shift); }
+  __device__ float finish(float a, float shift) const {
+    return isinf(shift) ? shift : logf(a) + shift;
+  }
+};
+
+template <typename E>
+struct MaxOp {
+  using Acc = E;
+  static constexpr bool kTwoPass = false;
+  __device__ E identity() const { return lowest_of<E>(); }
+  __device__ E map(E x, E) const { return x; }
+  __device__ E combine(E a, E b) const { return b > a ? b : a; }
+  __device__ E finish(E a, E) const { return a; }
+};
+
+template <typename E>
+struct MinOp : MaxOp<E> {
+  __device__ E identity() const { return highest_of<E>(); }
+  __device__ E combine(E a, E b) const { return b < a ? b : a; }
+};
+
+// Offset of flat index `index` over groups of the given sizes and strides.
+__device__ __forceinline__ int64_t group_offset(int rank, const int64_t* sizes,
+                                                const int64_t* strides, int64_t index) {
+  int64_t off = 0;
+  for (int d = rank - 1; d >= 0; --d) {
+    off += (index % sizes[d]) * strides[d];
+    index /= sizes[d];
+  }
+  return off;
+}
+
+// Input offset of output o's element 0, and of its e-th reduced element relative to it.
+__device__ __forceinline__ int64_t output_base(const ReduceGeometry& g, int64_t o) {
+  if (g.inner_reduced) return group_offset(g.kept_rank, g.kept_sizes, g.kept_strides, o);
+  int64_t outer = o / g.inner;
+  return group_offset(g.kept_rank, g.kept_sizes, g.kept_strides, outer) + (o - outer * g.inner);
+}
+
+__device__ __forceinline__ int64_t element_offset(const ReduceGeometry& g, int64_t e) {
+  if (!g.inner_reduced) return group_offset(g.row_rank, g.row_sizes, g.row_strides, e);
+  if (g.row_rank == 0) return e;
+  int64_t r = e / g.inner;
+  return group_offset(g.row_rank, g.row_sizes, g.row_strides, r) + (e - r * g.inner);
+}
+
+// One block per output: its threads stride over the reduced elements.
+template <typename T, typename Op>
+__global__ void reduce_block_kernel(const T* __restrict__ x, T* __restrict__ y, ReduceGeometry g,
+                                    Op op) {
+  using E = typename Num<T>::E;
+  using Acc = typename Op::Acc;
+  for (int64_t o = blockIdx.x; o < g.out_count; o += gridDim.x) {
+    const T* base = x + output_base(g, o);
+    Acc shift = Acc(0);
+    if constexpr (Op::kTwoPass) {
+      MaxOp<E> max;
+      E m = max.identity();
+      for (int64_t e = threadIdx.x; e < g.reduce_count; e += blockDim.x)
+        m = max.combine(m, load(base, element_offset(g, e)));
+      shift = Acc(block_reduce(m, max));
+    }
+    Acc acc = op.identity();
+    for (int64_t e = threadIdx.x; e < g.reduce_count; e += blockDim.x)
+      acc = op.combine(acc, op.map(load(base, element_offset(g, e)), shift));
+    acc = block_reduce(acc, op);
+    if (threadIdx.x == 0) store(y, o, op.finish(acc, shift));
+  }
+}
+
+// One thread per output, walking its reduced elements alone (few per output, or the
+// innermost dims kept: neighbouring threads then read neighbouring elements).
+template <typename T, typename Op>
+__global__ void reduce_thread_kernel(const T* __restrict__ x, T* __restrict__ y,
+                                     ReduceGeometry g, Op op) {
+  using E = typename Num<T>::E;
+  using Acc = typename Op::Acc;
+  for (int64_t o = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; o < g.out_count;
+       o += int64_t(gridDim.x) * blockDim.x) {
+    const T* base = x + output_base(g, o);
+    Acc shift = Acc(0);
+    if constexpr (Op::kTwoPass) {
+      MaxOp<E> max;
+      E m = max.identity();
+      for (int64_t e = 0; e < g.reduce_count; ++e)
+        m = max.combine(m, load(base, element_offset(g, e)));
+      shift = Acc(m);
+    }
+    Acc acc = op.identity();
+    for (int64_t e = 0; e < g.reduce_count; ++e)
+      acc = op.combine(acc, op.map(load(base, element_offset(g, e)), shift));
+    store(y, o, op.finish(acc, shift));
+  }
+}
+
+template <typename T, typename Op>
+cudaError_t run_reduce(const T* x, T* y, const ReduceGeometry& g, const Op& op,
+                       cudaStream_t stream) {
+  if (g.inner_reduced && g.reduce_count >= 64)
+    reduce_block_kernel<T, Op><<<grid_for_rows(g.out_count), kThreads, 0, stream>>>(x, y, g, op);
+  else
+    reduce_thread_kernel<T, Op><<<grid_for_threads(g.out_count), kThreads, 0, stream>>>(x, y, g,
+                                                                                      op);
+  return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t reduce_typed(ReduceKind kind, const T* x, T* y, const ReduceGeometry& g,
+                         cudaStream_t stream) {
+  using E = typename Num<T>::E;
+  switch (kind) {
+    case kReduceMax:
+      return run_reduce(x, y, g, MaxOp<E>{}, stream);
+    case kReduceMin:
+      return run_reduce(x, y, g, MinOp<E>{}, stream);
+    default:
+      break;
+  }
+  // The op table admits only 32- and 64-bit integers to the summing ops ...
+  if constexpr (sizeof(E) >= 4) {
+    switch (kind) {
+      case kReduceSum:
+        return run_reduce(x, y, g, SumOp<E>{}, stream);
+      case kReduceL1:
+        return run_reduce(x, y, g, L1Op<E>{}, stream);
+      case kReduceSumSquare:
+        return run_reduce(x, y, g, SumSquareOp<E>{}, stream);
+      case kReduceProduct:
+        return run_reduce(x, y, g, ProductOp<E>{}, stream);
+      default:
+        break;
+    }
+  }
+  // ... and only floats to the rest.
+  if constexpr (std::is_same_v<E, float>) {
+    switch (kind) {
+      case kReduceL2:
+        return run_reduce(x, y, g, L2Op{}, stream);
+      case kReduceLogSum:
+        return run_reduce(x, y, g, LogSumOp{}, stream);
+      case kReduceLogSumExp:
+        return run_reduce(x, y, g, LogSumExpOp{}, stream);
+      case kReduceMean: {
+        MeanOp op;
+        op.count = float(g.reduce_count);
+        return run_reduce(x, y, g, op, stream);
+      }
+      default:
+        break;
+    }
+  }
+  return cudaErrorInvalidValue;
+}
+
+// ---- softmax -------------------------------------------------------------------------
+// y = e^(x - max) * (1 / sum of e^(x - max)), as the CPU computes it.
+
+// inner == 1: one block per contiguous row.
+template <typename T>
+__global__ void softmax_row_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t rows,
+                                   int64_t length) {
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const T* xr = x + r * length;
+    T* yr = y + r * length;
+    float m = lowest_of<float>();
+    for (int64_t i = threadIdx.x; i < length; i += blockDim.x) {
+      float v = load(xr, i);
+      m = v > m ? v : m;
+    }
+    m = block_reduce(m, FloatMax{});
+    float s = 0.0f;
+    for (int64_t i = threadIdx.x; i < length; i += blockDim.x) s += expf(load(xr, i) - m);
+    s = block_reduce(s, FloatSum{});
+    float scale = 1.0f / s;
+    for (int64_t i = threadIdx.x; i < length; i += blockDim.x)
+      store(yr, i, expf(load(xr, i) - m) * scale);
+  }
+}
+
+// One thread per (outer, inner) column, walking the axis alone; neighbouring threads read
+// neighbouring elements.
+template <typename T>
+__global__ void softmax_column_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t outer,
+                                      int64_t length, int64_t inner) {
+  int64_t columns = outer * inner;
+  for (int64_t p = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; p < columns;
+       p += int64_t(gridDim.x) * blockDim.x) {
+    int64_t o = p / inner, i = p - o * inner;
+    int64_t base = o * length * inner + i;
+    float m = lowest_of<float>();
+    for (int64_t l = 0; l < length; ++l) {
+      float v = load(x, base + l * inner);
+      m = v > m ? v : m;
+    }
+    float s = 0.0f;
+    for (int64_t l = 0; l < length; ++l) s += expf(load(x, base + l * inner) - m);
+    float scale = 1.0f / s;
+    for (int64_t l = 0; l < length; ++l)
+      store(y, base + l * inner, expf(load(x, base + l * inner) - m) * scale);
+  }
+}
+
+template <typename T>
+cudaError_t softmax_typed(const T* x, T* y, int64_t outer, int64_t length, int64_t inner,
+                          cudaStream_t stream) {
+  if (inner == 1 && length >= 64)
+    softmax_row_kernel<T><<<grid_for_rows(outer), kThreads, 0, stream>>>(x, y, outer, length);
+  else
+    softmax_column_kernel<T><<<grid_for_threads(outer * inner), kThreads, 0, stream>>>(
+        x, y, outer, length, inner);
+  return cudaGetLastError();
+}
+
+// ---- layerNormalization and instanceNormalization (NCHW): one block per contiguous row.
+// Mean first, then the variance around it (two passes, in float); then
+// y = (x - mean) * rstd * scale + bias. With `per_channel`, scale and bias are indexed by
+// the row's channel (row % channels) and applied as the CPU's instance norm does
+// (x - mean) * (rstd * scale) + bias; otherwise by the position in the row.
+template <typename T>
+__global__ void normalize_rows_kernel(const T* __restrict__ x, const T* __restrict__ scale,
+                                      const T* __restrict__ bias, T* __restrict__ y,
+                                      int64_t rows, int64_t len, float epsilon, bool per_channel,
+                                      int64_t channels) {
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const T* xr = x + r * len;
+    T* yr = y + r * len;
+    float s = 0.0f;
+    for (int64_t i = threadIdx.x; i < len; i += blockDim.x) s += load(xr, i);
+    float mean = block_reduce(s, FloatSum{}) / float(len);
+    float q = 0.0f;
+    for (int64_t i = threadIdx.x; i < len; i += blockDim.x) {
+      float d = load(xr, i) - mean;
+      q += d * d;
+    }
+    float variance = block_reduce(q, FloatSum{}) / float(len);
+    float rstd = 1.0f / sqrtf(fmaxf(variance, 0.0f) + epsilon);
+    if (per_channel) {
+      int64_t c = r % channels;
+      float a = rstd * param(scale, c, 1.0f), b = param(bias, c, 0.0f);
+      for (int64_t i = threadIdx.x; i < len; i += blockDim.x)
+        store(yr, i, (load(xr, i) - mean) * a + b);
+    } else {
+      for (int64_t i = threadIdx.x; i < len; i += blockDim.x)
+        store(yr, i, (load(xr, i) - mean) * rstd * param(scale, i, 1.0f) + param(bias, i, 0.0f));
+    }
+  }
+}
+
+// instanceNormalization, NHWC: one thread per (batch, channel), walking the positions;
+// neighbouring threads read neighbouring channels. The CPU's NHWC form:
+// (x - mean) * (scale / sqrt(variance + epsilon)) + bias.
+template <typename T>
+__global__ void instance_norm_nhwc_kernel(const T* __restrict__ x, const T* __restrict__ scale,
+                                          const T* __restrict__ bias, T* __restrict__ y,
+                                          int64_t batches, int64_t channels, int64_t spatial,
+                                          float epsilon) {
+  int64_t total = batches * channels;
+  for (int64_t p = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; p < total;
+       p += int64_t(gridDim.x) * blockDim.x) {
+    int64_t n = p / channels, c = p - n * channels;
+    int64_t base = n * spatial * channels + c;
+    float s = 0.0f;
+    for (int64_t j = 0; j < spatial; ++j) s += load(x, base + j * channels);
+    float mean = s / float(spatial);
+    float q = 0.0f;
+    for (int64_t j = 0; j < spatial; ++j) {
+      float d = load(x, base + j * channels) - mean;
+      q += d * d;
+    }
+    float variance = q / float(spatial);
+    float mul = param(scale, c, 1.0f) / sqrtf(fmaxf(variance, 0.0f) + epsilon);
+    float add = param(bias, c, 0.0f);
+    for (int64_t j = 0; j < spatial; ++j)
+      store(y, base + j * channels, (load(x, base + j * channels) - mean) * mul + add);
+  }
+}
+
+// ---- batchNormalization ---------------------------------------------------------------
+
+// params = [mean | multiplier | bias], multiplier = scale / sqrt(variance + epsilon) in
+// double, rounded to float (as the CPU's batch_norm_params).
+template <typename T>
+__global__ void batch_norm_params_kernel(const T* __restrict__ mean,
+                                         const T* __restrict__ variance,
+                                         const T* __restrict__ scale, const T* __restrict__ bias,
+                                         float* __restrict__ params, int64_t channels,
+                                         double epsilon) {
+  for (int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; c < channels;
+       c += int64_t(gridDim.x) * blockDim.x) {
+    params[c] = float(load(mean, c));
+    double sc = double(param(scale, c, 1.0f));
+    params[channels + c] = float(sc / sqrt(double(float(load(variance, c))) + epsilon));
+    params[2 * channels + c] = param(bias, c, 0.0f);
+  }
+}
+
+template <typename T>
+__global__ void batch_norm_kernel(const T* __restrict__ x, const float* __restrict__ params,
+                                  T* __restrict__ y, int64_t total, int64_t channels,
+                                  int64_t inner) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t c = (i / inner) % channels;
+    store(y, i, (float(load(x, i)) - params[c]) * params[channels + c] + params[2 * channels + c]);
+  }
+}
+
+}  // namespace
+
+cudaError_t launch_pool(PoolKind kind, MathType type, const void* x, void* y,
+                        const PoolGeometry& g, cudaStream_t stream) {
+  switch (type) {
+    case kF32:
+      return pool_typed(kind, static_cast<const float*>(x), static_cast<float*>(y), g, stream);
+    case kF16:
+      return pool_typed(kind, static_cast<const __half*>(x), static_cast<__half*>(y), g, stream);
+    case kI32:
+      return pool_typed(kind, static_cast<const int32_t*>(x), static_cast<int32_t*>(y), g, stream);
+    case kU32:
+      return pool_typed(kind, static_cast<const uint32_t*>(x), static_cast<uint32_t*>(y), g,
+                        stream);
+    case kI64:
+      return pool_typed(kind, static_cast<const int64_t*>(x), static_cast<int64_t*>(y), g, stream);
+    case kU64:
+      return pool_typed(kind, static_cast<const uint64_t*>(x), static_cast<uint64_t*>(y), g,
+                        stream);
+    case kI8:
+      return pool_typed(kind, static_cast<const int8_t*>(x), static_cast<int8_t*>(y), g, stream);
+    case kU8:
+      return pool_typed(kind, static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), g, stream);
+  }
+  return cudaErrorInvalidValue;
+}
+
+cudaError_t launch_reduce(ReduceKind kind, MathType type, const void* x, void* y,
+                          const ReduceGeometry& g, cudaStream_t stream) {
+  switch (type) {
+    case kF32:
+      return reduce_typed(kind, static_cast<const float*>(x), static_cast<float*>(y), g, stream);
+    case kF16:
+      return reduce_typed(kind, static_cast<const __half*>(x), static_cast<__half*>(y), g, stream);
+    case kI32:
+      return reduce_typed(kind, static_cast<const int32_t*>(x), static_cast<int32_t*>(y), g,
+                          stream);
+    case kU32:
+      return reduce_typed(kind, static_cast<const uint32_t*>(x), static_cast<uint32_t*>(y), g,
+                          stream);
+    case kI64:
+      return reduce_typed(kind, static_cast<const int64_t*>(x), static_cast<int64_t*>(y), g,
+                          stream);
+    case kU64:
+      return reduce_typed(kind, static_cast<const uint64_t*>(x), static_cast<uint64_t*>(y), g,
+                          stream);
+    case kI8:
+      return reduce_typed(kind, static_cast<const int8_t*>(x), static_cast<int8_t*>(y), g, stream);
+    case kU8:
+      return reduce_typed(kind, static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), g,
+                          stream);
+  }
+  return cudaErrorInvalidValue;
+}
+
+cudaError_t launch_softmax(MathType type, const void* x, void* y, int64_t outer, int64_t length,
+                           int64_t inner, cudaStream_t stream) {
+  if (type == kF32)
+    return softmax_typed(static_cast<const float*>(x), static_cast<float*>(y), outer, length,
+                         inner, stream);
+  if (type == kF16)
+    return softmax_typed(static_cast<const __half*>(x), static_cast<__half*>(y), outer, length,
+                         inner, stream);
+  return cudaErrorInvalidValue;
+}
+
+cudaError_t launch_layer_norm(MathType type, const void* x, const void* scale, const void* bias,
+                              void* y, int64_t rows, int64_t len, float epsilon,
+                              cudaStream_t stream) {
+  int grid = grid_for_rows(rows);
+  if (type == kF32)
+    normalize_rows_kernel<float><<<grid, kThreads, 0, stream>>>(
+        static_cast<const float*>(x), static_cast<const float*>(scale),
+        static_cast<const float*>(bias), static_cast<float*>(y), rows, len, epsilon, false, 1);
+  else if (type == kF16)
+    normalize_rows_kernel<__half><<<grid, kThreads, 0, stream>>>(
+        static_cast<const __half*>(x), static_cast<const __half*>(scale),
+        static_cast<const __half*>(bias), static_cast<__half*>(y), rows, len, epsilon, false, 1);
+  else
+    return cudaErrorInvalidValue;
+  return cudaGetLastError();
+}
+
+cudaError_t launch_batch_norm(MathType type, const void* x, const void* mean,
+                              const void* variance, const void* scale, const void* bias,
+                              void* y, float* params, int64_t outer, int64_t channels,
+                              int64_t inner, double epsilon, cudaStream_t stream) {
+  int64_t total = outer * channels * inner;
+  if (type == kF32) {
+    batch_norm_params_kernel<float><<<grid_for_threads(channels), kThreads, 0, stream>>>(
+        static_cast<const float*>(mean), static_cast<const float*>(variance),
+        static_cast<const float*>(scale), static_cast<const float*>(bias), params, channels,
+        epsilon);
+    if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+    batch_norm_kernel<float><<<grid_for_threads(total), kThreads, 0, stream>>>(
+        static_cast<const float*>(x), params, static_cast<float*>(y), total, channels, inner);
+  } else if (type == kF16) {
+    batch_norm_params_kernel<__half><<<grid_for_threads(channels), kThreads, 0, stream>>>(
+        static_cast<const __half*>(mean), static_cast<const __half*>(variance),
+        static_cast<const __half*>(scale), static_cast<const __half*>(bias), params, channels,
+        epsilon);
+    if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+    batch_norm_kernel<__half><<<grid_for_threads(total), kThreads, 0, stream>>>(
+        static_cast<const __half*>(x), params, static_cast<__half*>(y), total, channels, inner);
+  } else {
+    return cudaErrorInvalidValue;
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t launch_instance_norm(MathType type, bool nhwc, const void* x, const void* scale,
+                                 const void* bias, void* y, int64_t batches, int64_t channels,
+                                 int64_t spatial, float epsilon, cudaStream_t stream) {
+  if (type != kF32 && type != kF16) return cudaErrorInvalidValue;
+  if (nhwc) {
+    int grid = grid_for_threads(batches * channels);
+    if (type == kF32)
+      instance_norm_nhwc_kernel<float><<<grid, kThreads, 0, stream>>>(
+          static_cast<const float*>(x), static_cast<const float*>(scale),
+          static_cast<const float*>(bias), static_cast<float*>(y), batches, channels, spatial,
+          epsilon);
+    else
+      instance_norm_nhwc_kernel<__half><<<grid, kThreads, 0, stream>>>(
+          static_cast<const __half*>(x), static_cast<const __half*>(scale),
+          static_cast<const __half*>(bias), static_cast<__half*>(y), batches, channels, spatial,
+          epsilon);
+  } else {
+    int64_t rows = batches * channels;
+    int grid = grid_for_rows(rows);
+    if (type == kF32)
+      normalize_rows_kernel<float><<<grid, kThreads, 0, stream>>>(
+          static_cast<const float*>(x), static_cast<const float*>(scale),
+          static_cast<const float*>(bias), static_cast<float*>(y), rows, spatial, epsilon, true,
+          channels);
+    else
+      normalize_rows_kernel<__half><<<grid, kThreads, 0, stream>>>(
+          static_cast<const __half*>(x), static_cast<const __half*>(scale),
+          static_cast<const __half*>(bias), static_cast<__half*>(y), rows, spatial, epsilon,
+          true, channels);
+  }
+  return cudaGetLastError();
+}
+
+}  // namespace cppnn::detail::cuda::kernels

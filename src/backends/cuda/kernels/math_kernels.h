@@ -1,0 +1,91 @@
+#pragma once
+// Launchers of the hand-written math kernels (math.cu): pooling, normalization, softmax and
+// reductions. Shared by nvcc (C++17) and the host code (math_ops.cpp): plain functions over
+// raw device pointers and POD geometry, each enqueuing on `stream` and returning
+// cudaGetLastError(). The host side decides what runs here; these trust their arguments.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace cppnn::detail::cuda::kernels {
+
+// Element types, in the order of cppnn::DataType.
+enum MathType : int { kF32 = 0, kF16, kI32, kU32, kI64, kU64, kI8, kU8 };
+
+// ---- averagePool2d, l2Pool2d, maxPool2d: one thread per output element.
+enum PoolKind : int { kPoolAverage = 0, kPoolL2, kPoolMax };
+
+struct PoolGeometry {
+  int64_t batches, channels, height, width, out_h, out_w;
+  int64_t window_h, window_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+  bool nhwc;
+  // One window over the whole unpadded plane: the average divides by height * width at
+  // once, as the CPU's global pooling does.
+  bool global;
+};
+
+// average and l2: kF32, kF16; max: every MathType.
+cudaError_t launch_pool(PoolKind kind, MathType type, const void* x, void* y,
+                        const PoolGeometry& g, cudaStream_t stream);
+
+// ---- The ten reduce* ops. The input is seen as groups of adjacent dims that are all
+// reduced or all kept (dims of size 1 dropped), as the CPU kernel does: the innermost
+// group (`inner` elements, stride 1) is reduced or kept; `kept` lists the other kept
+// groups, `rows` the other reduced groups (sizes and element strides, outermost first).
+constexpr int kMaxGroups = 8;
+
+struct ReduceGeometry {
+  int kept_rank = 0, row_rank = 0;
+  int64_t kept_sizes[kMaxGroups] = {}, kept_strides[kMaxGroups] = {};
+  int64_t row_sizes[kMaxGroups] = {}, row_strides[kMaxGroups] = {};
+  int64_t inner = 1;
+  bool inner_reduced = true;
+  int64_t outer_count = 1;   // product of kept_sizes
+  int64_t row_count = 1;     // product of row_sizes
+  int64_t out_count = 1;     // output elements
+  int64_t reduce_count = 1;  // input elements combined into each output
+};
+
+enum ReduceKind : int {
+  kReduceL1 = 0,
+  kReduceL2,
+  kReduceLogSum,
+  kReduceLogSumExp,
+  kReduceMax,
+  kReduceMean,
+  kReduceMin,
+  kReduceProduct,
+  kReduceSum,
+  kReduceSumSquare
+};
+
+// max, min: every MathType; sum, l1, sumSquare, product: kF32, kF16, kI32, kU32, kI64,
+// kU64; the rest: kF32, kF16. Anything else returns cudaErrorInvalidValue.
+cudaError_t launch_reduce(ReduceKind kind, MathType type, const void* x, void* y,
+                          const ReduceGeometry& g, cudaStream_t stream);
+
+// ---- softmax over the middle axis of [outer, length, inner]; kF32 or kF16.
+cudaError_t launch_softmax(MathType type, const void* x, void* y, int64_t outer, int64_t length,
+                           int64_t inner, cudaStream_t stream);
+
+// ---- layerNormalization of `rows` contiguous rows of `len` elements; scale and bias (of
+// the input's type, `len` elements in row order) may be null. kF32 or kF16.
+cudaError_t launch_layer_norm(MathType type, const void* x, const void* scale, const void* bias,
+                              void* y, int64_t rows, int64_t len, float epsilon,
+                              cudaStream_t stream);
+
+// ---- batchNormalization over [outer, channels, inner]. `params` is scratch of 3 * channels
+// floats: a first kernel folds mean, variance, scale and bias (scale and bias may be null)
+// into per-channel mean, multiplier, bias there, as the CPU does (in double). kF32 or kF16.
+cudaError_t launch_batch_norm(MathType type, const void* x, const void* mean,
+                              const void* variance, const void* scale, const void* bias,
+                              void* y, float* params, int64_t outer, int64_t channels,
+                              int64_t inner, double epsilon, cudaStream_t stream);
+
+// ---- instanceNormalization: statistics per (batch, channel) over `spatial` positions.
+// scale and bias (`channels` elements of the input's type) may be null. kF32 or kF16.
+cudaError_t launch_instance_norm(MathType type, bool nhwc, const void* x, const void* scale,
+                                 const void* bias, void* y, int64_t batches, int64_t channels,
+                                 int64_t spatial, float epsilon, cudaStream_t stream);
+
+}  // namespace cppnn::detail::cuda::kernels
