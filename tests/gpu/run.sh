@@ -96,7 +96,7 @@ if [ "${CPPNN_GPU_SANITIZE:-0}" = 1 ] && command -v compute-sanitizer >/dev/null
 fi
 
 echo "== summary"
-grep -E '^\[ (timing|mobilenet|gelu|backend)' "$out/gpu_tests.log" || true
+grep -E '^\[ (timing|mobilenet|gelu|backend|op coverage|conv timing)' "$out/gpu_tests.log" || true
 names() { grep -E "^\[  $1 *\] [A-Za-z]" "$out/gpu_tests.log" | sed -E 's/^\[[^]]*\] ([^ ]+).*/\1/' | sort -u; }
 for t in $(names FAILED); do echo "FAILED: $t"; done
 for t in $(names SKIPPED); do echo "SKIPPED: $t"; done
