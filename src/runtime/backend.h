@@ -40,6 +40,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  // Appended to Context::backend_reason(): e.g. the device and how much of it is used.
+  virtual std::string detail() const { return {}; }
   virtual std::unique_ptr<Plan> compile(std::shared_ptr<const GraphIR> graph) = 0;
 
   // DeviceTensor memory. The defaults are host memory (64-byte aligned, zeroed) and plain

@@ -85,7 +85,9 @@ BackendChoice choose_backend(const ContextOptions& options) {
       continue;
     }
     // The handle stays open for the process: plans and kernels live in its code.
-    return {std::unique_ptr<Backend>(backend), "CUDA device found"};
+    std::string detail = backend->detail();
+    return {std::unique_ptr<Backend>(backend),
+            "CUDA device found" + (detail.empty() ? "" : ": " + detail)};
   }
   return {make_cpu_backend(options), why.empty() ? "no CUDA backend installed" : why};
 }

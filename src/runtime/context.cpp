@@ -67,6 +67,12 @@ struct DeviceTensorState {
 using namespace detail;
 
 Context Context::create(const ContextOptions& options) {
+  if (!(options.gpu_sm_share > 0 && options.gpu_sm_share <= 1))
+    fail(ErrorKind::TypeError, "context options: gpu_sm_share must be in (0, 1], got " +
+                                   std::to_string(options.gpu_sm_share));
+  if (options.num_threads < 0)
+    fail(ErrorKind::TypeError, "context options: num_threads must be >= 0, got " +
+                                   std::to_string(options.num_threads));
   Context c;
   c.state_ = std::make_shared<ContextState>();
   BackendChoice choice = choose_backend(options);

@@ -40,12 +40,25 @@ export LD_LIBRARY_PATH=$libdir:$prefix/usr/lib:/usr/local/cuda/lib64:${LD_LIBRAR
 export CPPNN_MODELS_DIR=${CPPNN_MODELS_DIR:-$carry/models}
 export PATH=/usr/local/cuda/bin:$PATH
 
+# cuDNN: PyTorch's 9.19 first on the loader path, linked by full path, with the carried
+# 9.19 headers (carry/cudnn/include) when they came along.
+cudnn_lib=$(bash "$src/tests/gpu/find_cudnn.sh")
+cudnn_args=()
+if [ -n "$cudnn_lib" ]; then
+  export LD_LIBRARY_PATH=$cudnn_lib:$LD_LIBRARY_PATH
+  cudnn_so=$(ls "$cudnn_lib"/libcudnn.so* | head -1)
+  cudnn_args+=(-DCUDNN_LIBRARY="$cudnn_so")
+fi
+[ -f "$carry/cudnn/include/cudnn.h" ] && cudnn_args+=(-DCUDNN_INCLUDE_DIR="$carry/cudnn/include")
+echo "== cuDNN: ${cudnn_lib:-system} ${cudnn_args[*]}"
+
 echo "== configure"
 t0=$(date +%s)
 built=0
 if cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
      -DCPPNN_BUILD_TESTS=OFF -DCPPNN_BUILD_BENCH=OFF -DCPPNN_BUILD_GPU_TESTS=ON \
-     -DCMAKE_PREFIX_PATH="$prefix/usr" -DCUDAToolkit_ROOT=/usr/local/cuda \
+     -DCMAKE_PREFIX_PATH="$prefix/usr" -DCUDAToolkit_ROOT=/usr/local/cuda "${cudnn_args[@]}" \
+     -DCMAKE_CUDA_ARCHITECTURES="${CPPNN_GPU_ARCHS:-native}" \
      >"$out/configure.log" 2>&1; then
   tail -3 "$out/configure.log"
   echo "== build"
@@ -79,7 +92,7 @@ readelf -d "$bin/libcppnn_cuda.so" | grep -E 'NEEDED|RUNPATH' | sed 's/^ *//'
 echo "exported: $(nm -D --defined-only "$bin/libcppnn_cuda.so" | awk '{print $3}' | tr '\n' ' ')"
 
 echo "== GPU suite"
-timeout 480 "$bin/cppnn_gpu_tests" --gtest_output=xml:"$out/gpu_tests.xml" 2>&1 | tee "$out/gpu_tests.log"
+timeout ${CPPNN_GPU_SUITE_TIMEOUT:-400} "$bin/cppnn_gpu_tests" --gtest_output=xml:"$out/gpu_tests.xml" 2>&1 | tee "$out/gpu_tests.log"
 rc=${PIPESTATUS[0]}
 
 # CPPNN_GPU_SANITIZE=1: the correctness tests once more under compute-sanitizer's memcheck
@@ -96,7 +109,7 @@ if [ "${CPPNN_GPU_SANITIZE:-0}" = 1 ] && command -v compute-sanitizer >/dev/null
 fi
 
 echo "== summary"
-grep -E '^\[ (timing|mobilenet|gelu|backend|op coverage|conv timing)' "$out/gpu_tests.log" || true
+grep -E '^\[ (timing|mobilenet|gelu|backend|op coverage|conv timing|model)' "$out/gpu_tests.log" || true
 names() { grep -E "^\[  $1 *\] [A-Za-z]" "$out/gpu_tests.log" | sed -E 's/^\[[^]]*\] ([^ ]+).*/\1/' | sort -u; }
 for t in $(names FAILED); do echo "FAILED: $t"; done
 for t in $(names SKIPPED); do echo "SKIPPED: $t"; done

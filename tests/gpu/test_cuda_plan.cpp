@@ -44,11 +44,13 @@ TEST(CudaPlan, MixedGpuAndFallbackGraphMatchesCpu) {
   TransposeOptions perm;
   perm.permutation = std::vector<uint32_t>{0, 2, 1};
   Operand t = b.transpose(h, perm);                                  // [2, 128, 64]
-  Operand s = b.reshape(b.softmax(b.reshape(t, {256, 64}), 1), {2, 128, 64});
+  // layerNormalization over a leading axis has no GPU kernel: a host step between devices.
+  LayerNormalizationOptions lead;
+  lead.axes = std::vector<uint32_t>{0};
+  Operand n = b.layer_normalization(t, lead);
+  Operand s = b.reshape(b.softmax(b.reshape(n, {256, 64}), 1), {2, 128, 64});
   Operand z = b.matmul(h, s);                                        // [2, 64, 64]
-  ReduceOptions mean;
-  mean.axes = std::vector<uint32_t>{2};
-  Operand m = b.reduce_mean(x, mean);                                // x read on the host too
+  Operand m = b.layer_normalization(x, lead);                        // x read on the host too
   Graph g = b.build({{"h", h}, {"z", b.mul(z, b.constant(DataType::float32, 0.5))}, {"m", m}});
   for (uint32_t seed : {11u, 12u}) {
     NamedTensors in{{"x", random_tensor(DataType::float32, {2, 64, 96}, -1, 1, seed)}};
@@ -59,10 +61,10 @@ TEST(CudaPlan, MixedGpuAndFallbackGraphMatchesCpu) {
   std::printf("%s", report.c_str());
   EXPECT_EQ(count_of(report, "[gpu] matmul"), 2u) << report;
   EXPECT_TRUE(contains(report, "fallback ops:")) << report;
-  for (const char* op : {"softmax x1", "transpose x1", "reduceMean x1"})
-    EXPECT_TRUE(contains(report, op)) << op << " missing from\n" << report;
+  EXPECT_TRUE(contains(report, "fallback ops: layerNormalization x2\n")) << report;
+  for (const char* step : {"[gpu] softmax", "[gpu] transpose"})
+    EXPECT_TRUE(contains(report, step)) << step << " missing from\n" << report;
   EXPECT_TRUE(contains(report, "[gpu] mul as generated kernel")) << report;
-  EXPECT_TRUE(contains(report, "(no CUDA kernel for this op yet)")) << report;
 }
 
 TEST(CudaPlan, MobileNetV2MatchesCpu) {
@@ -134,14 +136,17 @@ TEST(CudaPlan, FallbackOnlyGraphAndConstantOutput) {
   GraphBuilder b;
   Operand x = b.input("x", DataType::float32, {3, 5});
   Operand k = b.constant(random_tensor(DataType::float32, {5}, -1, 1, 6));
-  // Element-wise ops would become generated kernels: none here.
-  Graph g = b.build({{"y", b.transpose(x)}, {"k2", b.add(k, k)}});
+  // Element-wise ops would become generated kernels: none here, and layerNormalization over
+  // a leading axis has no GPU kernel.
+  LayerNormalizationOptions lead;
+  lead.axes = std::vector<uint32_t>{0};
+  Graph g = b.build({{"y", b.layer_normalization(x, lead)}, {"k2", b.add(k, k)}});
   NamedTensors in{{"x", random_tensor(DataType::float32, {3, 5}, -1, 1, 7)}};
   NamedTensors want = cpu_context().compute(g, in), got = cuda_context().compute(g, in);
   for (const auto& [name, tensor] : want) expect_rel_close(got.at(name), tensor, 1e-6, name);
   std::string report = cuda_context().report(g);
   EXPECT_TRUE(contains(report, "0 on the GPU")) << report;
-  EXPECT_TRUE(contains(report, "fallback ops: transpose x1")) << report;
+  EXPECT_TRUE(contains(report, "fallback ops: layerNormalization x1")) << report;
   EXPECT_TRUE(contains(report, "generated kernels: 0")) << report;
 }
 

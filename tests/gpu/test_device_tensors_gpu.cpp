@@ -121,3 +121,49 @@ TEST(CudaDeviceTensors, MisuseIsAClearErrorAndTheContextKeepsWorking) {
 
 }  // namespace
 }  // namespace cppnn
+
+namespace cppnn {
+namespace {
+
+// Desktop manners: a context confined to a quarter of the SMs (green context) on a
+// low-priority stream still computes the same values; the reason says what it got, and the
+// timing line shows the cap at work on a large product.
+TEST(CudaManners, SmShareAndLowPriorityComputeTheSameAndSayWhatTheyGot) {
+  REQUIRE_CUDA();
+  ContextOptions o;
+  o.power_preference = PowerPreference::high_performance;
+  o.gpu_low_priority = true;
+  o.gpu_sm_share = 0.25;
+  Context small = Context::create(o);
+  ASSERT_EQ(small.backend(), "cuda") << small.backend_reason();
+  std::string reason = small.backend_reason();
+  std::printf("[ backend  ] sm share 0.25 + low priority: %s\n", reason.c_str());
+  EXPECT_TRUE(has(reason, "lowest stream priority")) << reason;
+  EXPECT_TRUE(has(reason, "SMs (green context)") || has(reason, "whole GPU (")) << reason;
+
+  GraphBuilder b;
+  Operand x = b.input("x", f32, {2048, 2048});
+  Operand w = b.constant(random_tensor(f32, {2048, 2048}, -0.02, 0.02, 3));
+  Graph g = b.build({{"y", b.gelu(b.matmul(b.matmul(x, w), w))}});
+  Tensor xv = random_tensor(f32, {2048, 2048}, -1, 1, 4);
+  expect_rel_close(small.compute(g, {{"x", xv}}).at("y"), cuda_context().compute(g, {{"x", xv}}).at("y"),
+                   1e-4, "quarter GPU vs whole GPU");
+  DeviceTensor xs = small.create_tensor(f32, {2048, 2048}), ys = small.create_tensor(f32, {2048, 2048});
+  DeviceTensor xf = cuda_context().create_tensor(f32, {2048, 2048}),
+               yf = cuda_context().create_tensor(f32, {2048, 2048});
+  small.write_tensor(xs, xv);
+  cuda_context().write_tensor(xf, xv);
+  double quarter = median_ms([&] { small.dispatch(g, {{"x", xs}}, {{"y", ys}}); small.synchronize(); }, 2, 10);
+  double whole = median_ms([&] { cuda_context().dispatch(g, {{"x", xf}}, {{"y", yf}}); cuda_context().synchronize(); }, 2, 10);
+  std::printf("[ timing   ] 2 x 2048^3 matmul + gelu: whole GPU %.3f ms, sm share 0.25 %.3f ms (x%.2f)\n",
+              whole, quarter, quarter / whole);
+  expect_error([&] {
+    ContextOptions bad;
+    bad.gpu_sm_share = 1.5;
+    Context::create(bad);
+  }, ErrorKind::TypeError, "gpu_sm_share");
+  small.destroy();
+}
+
+}  // namespace
+}  // namespace cppnn

@@ -151,3 +151,24 @@ TEST(DeviceTensors, MisuseIsAClearErrorAndTheContextKeepsWorking) {
 
 }  // namespace
 }  // namespace cppnn
+
+namespace cppnn {
+namespace {
+
+TEST(ContextOptionsCheck, BadGpuShareOrThreadsIsATypeError) {
+  ContextOptions o;
+  o.gpu_sm_share = 0;
+  testing::expect_error([&] { Context::create(o); }, ErrorKind::TypeError, "gpu_sm_share must be in (0, 1]");
+  o.gpu_sm_share = 1;
+  o.num_threads = -2;
+  testing::expect_error([&] { Context::create(o); }, ErrorKind::TypeError, "num_threads must be >= 0");
+  // The CPU ignores the GPU manners.
+  o.num_threads = 0;
+  o.accelerated = false;
+  o.gpu_low_priority = true;
+  o.gpu_sm_share = 0.5;
+  EXPECT_EQ(Context::create(o).backend(), "cpu");
+}
+
+}  // namespace
+}  // namespace cppnn

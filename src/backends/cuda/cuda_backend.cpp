@@ -21,6 +21,9 @@ class CudaBackend final : public Backend {
     omp_set_num_threads(threads_);
   }
   std::string name() const override { return "cuda"; }
+  std::string detail() const override {
+    return device_->name + " (sm_" + std::to_string(device_->sm) + "), " + device_->manners;
+  }
   std::unique_ptr<Plan> compile(std::shared_ptr<const GraphIR> graph) override {
     return make_cuda_plan(device_, std::move(graph), threads_);
   }
@@ -126,7 +129,8 @@ extern "C" __attribute__((visibility("default"))) int cppnn_cuda_backend_create(
     size_t message_size) {
   using namespace cppnn::detail::cuda;
   try {
-    auto device = std::make_shared<Device>(choose_device());
+    auto device = std::make_shared<Device>(choose_device(), options->gpu_low_priority,
+                                           options->gpu_sm_share);
     *out = new CudaBackend(std::move(device), *options);
     return 0;
   } catch (const std::exception& e) {

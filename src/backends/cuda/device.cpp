@@ -2,6 +2,7 @@
 
 #include <cudnn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -64,14 +65,69 @@ PinnedBuffer& PinnedBuffer::operator=(PinnedBuffer&& o) noexcept {
   return *this;
 }
 
-Device::Device(int device_ordinal) : ordinal(device_ordinal) {
+namespace {
+
+std::string cu_error(CUresult r) {
+  const char* name = nullptr;
+  cuGetErrorName(r, &name);
+  return name ? name : "CUresult " + std::to_string(int(r));
+}
+
+}  // namespace
+
+// A green context holding about `share` of the SMs (rounded up to the driver's partition
+// granularity), made current for everything this device does: memory, modules, library
+// handles and the stream all live in it. On failure the whole GPU is used and `manners`
+// says why.
+void Device::confine_to_sm_share(double share) {
+  CUdevice dev = 0;
+  CUdevResource all{};
+  CUresult r = cuDeviceGet(&dev, ordinal);
+  if (r == CUDA_SUCCESS) r = cuDeviceGetDevResource(dev, &all, CU_DEV_RESOURCE_TYPE_SM);
+  if (r != CUDA_SUCCESS) {
+    manners = "whole GPU (no green contexts: " + cu_error(r) + ")";
+    return;
+  }
+  unsigned total = all.sm.smCount;
+  unsigned want = std::max(1u, unsigned(double(total) * share + 0.999));
+  CUdevResource part{}, rest{};
+  unsigned groups = 1;
+  r = cuDevSmResourceSplitByCount(&part, &groups, &all, &rest, 0, want);
+  CUdevResourceDesc desc = nullptr;
+  if (r == CUDA_SUCCESS && groups == 1) r = cuDevResourceGenerateDesc(&desc, &part, 1);
+  if (r == CUDA_SUCCESS && groups == 1) r = cuGreenCtxCreate(&green, desc, dev, CU_GREEN_CTX_DEFAULT_STREAM);
+  if (r == CUDA_SUCCESS && groups == 1) r = cuCtxFromGreenCtx(&context, green);
+  if (r == CUDA_SUCCESS && groups == 1) r = cuCtxSetCurrent(context);
+  if (r != CUDA_SUCCESS || groups != 1) {
+    if (green) (void)cuGreenCtxDestroy(green);
+    green = nullptr;
+    context = nullptr;
+    manners = "whole GPU (green context for " + std::to_string(want) + " of " +
+              std::to_string(total) + " SMs failed: " +
+              (groups != 1 ? std::string("no partition") : cu_error(r)) + ")";
+    return;
+  }
+  sm_count = int(part.sm.smCount);
+  manners = std::to_string(sm_count) + " of " + std::to_string(total) + " SMs (green context)";
+}
+
+Device::Device(int device_ordinal, bool low_priority, double sm_share) : ordinal(device_ordinal) {
   CPPNN_CUDA_CHECK(cudaSetDevice(ordinal));
   cudaDeviceProp prop{};
   CPPNN_CUDA_CHECK(cudaGetDeviceProperties(&prop, ordinal));
   name = prop.name;
   sm = prop.major * 10 + prop.minor;
   total_memory = prop.totalGlobalMem;
-  CPPNN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  sm_total = sm_count = prop.multiProcessorCount;
+  manners = "whole GPU";
+  if (sm_share > 0 && sm_share < 1) confine_to_sm_share(sm_share);
+  // Priorities run from `least` (the default, 0 on current GPUs) to `greatest` (negative):
+  // the low-priority stream is the least one, the default the default.
+  int least = 0, greatest = 0;
+  CPPNN_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
+  stream_priority = low_priority ? least : 0;
+  if (low_priority) manners += ", lowest stream priority";
+  CPPNN_CUDA_CHECK(cudaStreamCreateWithPriority(&stream, cudaStreamNonBlocking, stream_priority));
   try {
     CPPNN_CUDA_CHECK(cublasLtCreate(&lt));
     workspace = DeviceBuffer(kWorkspaceBytes, "the cuBLASLt workspace");
@@ -101,8 +157,16 @@ Device::~Device() {
   if (cudnn) (void)cudnnDestroy(cudnn);
   if (lt) (void)cublasLtDestroy(lt);
   if (stream) (void)cudaStreamDestroy(stream);
+  if (green) (void)cuGreenCtxDestroy(green);
 }
 
-void Device::bind() const { CPPNN_CUDA_CHECK(cudaSetDevice(ordinal)); }
+void Device::bind() const {
+  if (context) {
+    CUresult r = cuCtxSetCurrent(context);
+    if (r != CUDA_SUCCESS) fail(ErrorKind::OperationError, "cuCtxSetCurrent: " + cu_error(r));
+    return;
+  }
+  CPPNN_CUDA_CHECK(cudaSetDevice(ordinal));
+}
 
 }  // namespace cppnn::detail::cuda

@@ -66,13 +66,24 @@ struct Device {
   // CPPNN_CUDA_GELU_EPILOGUE=1: let cuBLASLt's GELU epilogue replace WebNN's erf GELU.
   bool gelu_epilogue = false;
 
-  explicit Device(int ordinal);
+  // Desktop manners (ContextOptions): the stream's priority and the share of the SMs.
+  int stream_priority = 0;
+  int sm_count = 0;       // multiprocessors the work may use
+  int sm_total = 0;       // multiprocessors of the GPU
+  CUgreenCtx green = nullptr;  // set when the work is confined to a green context
+  CUcontext context = nullptr;  // the green context's CUcontext, current while bound
+  std::string manners;    // what the options got, for the backend's reason
+
+  Device(int ordinal, bool low_priority, double sm_share);
   ~Device();
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
 
   // Makes this device current for the calling thread (plans may be used from any thread).
   void bind() const;
+
+ private:
+  void confine_to_sm_share(double share);
 };
 
 // The largest power of two (up to 256) dividing the address: what cuBLASLt may assume.
