@@ -110,7 +110,8 @@ TEST(CudaJit, BertBlockRunsGeluOnGpu) {
   EXPECT_TRUE(contains(report, "[gpu] matmul")) << report;
   EXPECT_TRUE(contains(report, "[gpu] gelu")) << report;
   EXPECT_FALSE(contains(report, "[cpu] gelu")) << report;
-  EXPECT_TRUE(contains(report, "[cpu] layerNormalization")) << report;
+  EXPECT_TRUE(contains(report, "[gpu] layerNormalization")) << report;
+  EXPECT_TRUE(contains(report, "fallback ops: none")) << report;
 }
 
 std::vector<std::filesystem::path> cache_files(const std::filesystem::path& folder) {
