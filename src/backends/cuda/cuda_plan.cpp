@@ -15,6 +15,8 @@
 #include "backends/cuda/cuda_plan.h"
 
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -53,24 +55,36 @@ class CudaPlan final : public Plan {
   CudaPlan(std::shared_ptr<Device> device, std::shared_ptr<const GraphIR> graph, int threads)
       : device_(std::move(device)), threads_(threads) {
     device_->bind();
-    // channels_last stays on: cuDNN's NHWC convolutions are the tensor-core ones in fp16,
-    // and the pools between them run NHWC too.
-    auto optimized = std::make_shared<GraphIR>(*optimize(graph));
+    auto t0 = std::chrono::steady_clock::now();
+    PassOptions passes;
+    passes.channels_last = wants_channels_last(*graph);
+    layout_ = passes.channels_last ? "nhwc" : "nchw";
+    auto optimized = std::make_shared<GraphIR>(*optimize(graph, passes));
     split_epilogue_activations(*optimized, *device_);
     optimized_ = optimized;
+    auto t1 = std::chrono::steady_clock::now();
     graph_ = replace_groups_by_kernels(optimized);
+    auto t2 = std::chrono::steady_clock::now();
     // A node cuBLASLt turns down at step creation is re-planned on the CPU: its operands
     // then live elsewhere, so the whole layout is made again.
     std::map<size_t, std::string> forced_cpu;
     for (;;) {
       try {
         build(forced_cpu);
-        return;
+        break;
       } catch (const Error& e) {
         if (e.kind() != ErrorKind::NotSupportedError || failed_node_ == kNone) throw;
         forced_cpu[failed_node_] = e.what();
       }
     }
+    auto t3 = std::chrono::steady_clock::now();
+    auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "plan built in %.1f ms: optimize %.1f, generated kernels %.1f, memory + "
+                  "constants + library steps %.1f (layout %s)\n",
+                  ms(t0, t3), ms(t0, t1), ms(t1, t2), ms(t2, t3), layout_.c_str());
+    report_.insert(report_.find('\n') + 1, line);
   }
 
   ~CudaPlan() override {
@@ -164,6 +178,22 @@ class CudaPlan final : public Plan {
       recover(stream);
       throw;
     }
+  }
+
+  // Convolutions run channels-last (NHWC) where that is what the GPU is fast at: float16
+  // (tensor cores). In float32 without TF32 cuDNN's NCHW kernels are the faster ones, so an
+  // all-float32 graph keeps NCHW unless TF32 is allowed. CPPNN_CUDA_LAYOUT=nhwc|nchw
+  // overrides (an engine's graph was laid out when it was built and is left as it is).
+  bool wants_channels_last(const GraphIR& g) const {
+    const char* env = std::getenv("CPPNN_CUDA_LAYOUT");
+    if (env && std::string(env) == "nhwc") return true;
+    if (env && std::string(env) == "nchw") return false;
+    if (device_->tf32) return true;
+    for (const Node& n : g.nodes)
+      if ((n.op == "conv2d" || n.op == "convTranspose2d") &&
+          g.desc(n.outputs[0]).data_type == DataType::float16)
+        return true;
+    return false;
   }
 
   std::string report() const override {
@@ -554,6 +584,7 @@ class CudaPlan final : public Plan {
   bool in_flight_ = false;  // a dispatch returned without waiting for its work
   size_t failed_node_ = kNone;
   std::string report_;
+  std::string layout_;
 };
 
 }  // namespace
