@@ -141,4 +141,21 @@ cudaError_t launch_conv_filter_reorder(const ConvFilterParams& p, unsigned grid,
   return cudaGetLastError();
 }
 
+namespace {
+
+__global__ void gpu_spin_kernel(unsigned long long nanoseconds) {
+  unsigned long long start = 0, now = 0;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
+  do {
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+  } while (now - start < nanoseconds);
+}
+
+}  // namespace
+
+cudaError_t launch_gpu_spin(unsigned microseconds, cudaStream_t stream) {
+  gpu_spin_kernel<<<1, 1, 0, stream>>>(1000ull * microseconds);
+  return cudaGetLastError();
+}
+
 }  // namespace cppnn::detail::cuda

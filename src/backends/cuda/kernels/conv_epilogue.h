@@ -51,6 +51,11 @@ struct ConvPadParams {
 };
 cudaError_t launch_conv_pad_input(const ConvPadParams& p, unsigned grid, cudaStream_t stream);
 
+// One thread that spins for about `microseconds` on the GPU. Timing a candidate after it
+// measures the GPU's time alone: the host enqueues the timed runs while the GPU is busy, so
+// host-side launch overhead (which CUDA graphs remove at run time) does not count.
+cudaError_t launch_gpu_spin(unsigned microseconds, cudaStream_t stream);
+
 // A filter reordered into cuDNN's layout: dst[a][b][kh][kw] (KCRS, dst_nhwc == 0) or
 // dst[a][kh][kw][b] (KRSC) = src[a * sa + b * sb + y * sh + x * sw] (strides in elements).
 struct ConvFilterParams {
