@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "backends/cpu/shape_kernels.h"
+#include "core/number_cast.h"
 
 namespace cppnn::detail {
 
@@ -144,29 +145,6 @@ Kernel gather_kernel(const KernelContext& cx) {
   });
 }
 
-// The spec's "cast" of an MLNumber to a data type: saturating, round half to even.
-template <typename T>
-T cast_number(double x) {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, half>) {
-    if (std::isnan(x)) return T(std::numeric_limits<float>::quiet_NaN());
-    // Past FLT_MAX by half an ulp rounds to infinity; converting such a double is undefined.
-    constexpr double kFloatOverflow = double(std::numeric_limits<float>::max()) + 0x1p103;
-    if (std::abs(x) >= kFloatOverflow) return T(std::copysign(INFINITY, x));
-    if (std::abs(x) > double(std::numeric_limits<float>::max()))
-      return T(std::copysign(std::numeric_limits<float>::max(), x));
-    return T(float(x));
-  } else {
-    if (std::isnan(x)) return T(0);
-    constexpr double lo = double(std::numeric_limits<T>::lowest());
-    // 2^bits (or 2^(bits-1)), exactly representable, unlike the type's max for 64 bits.
-    constexpr double hi_excl = double(std::numeric_limits<T>::max() / 2 + 1) * 2;
-    if (x <= lo) return std::numeric_limits<T>::lowest();
-    if (x >= hi_excl) return std::numeric_limits<T>::max();
-    double r = std::nearbyint(x);
-    if (r >= hi_excl) return std::numeric_limits<T>::max();
-    return T(r);
-  }
-}
 
 // Maps an index in the padded dimension to one in the input; -1 means "the pad value".
 int64_t source_index(int64_t o, int64_t begin, int64_t n, int mode) {

@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "backends/cuda/device_ops.h"
+#include "core/number_cast.h"
 #include "backends/cuda/kernels/movement_kernels.h"
 #include "core/dispatch.h"
 
@@ -449,28 +450,6 @@ std::unique_ptr<Step> make_gather_step(std::shared_ptr<Device> device, const Gra
   return step;
 }
 
-// The spec's "cast" of an MLNumber to a data type, as the CPU's pad: saturating, round
-// half to even, NaN to 0 for integers.
-template <typename T>
-T cast_number(double x) {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, half>) {
-    if (std::isnan(x)) return T(std::numeric_limits<float>::quiet_NaN());
-    constexpr double kFloatOverflow = double(std::numeric_limits<float>::max()) + 0x1p103;
-    if (std::abs(x) >= kFloatOverflow) return T(std::copysign(INFINITY, x));
-    if (std::abs(x) > double(std::numeric_limits<float>::max()))
-      return T(std::copysign(std::numeric_limits<float>::max(), x));
-    return T(float(x));
-  } else {
-    if (std::isnan(x)) return T(0);
-    constexpr double lo = double(std::numeric_limits<T>::lowest());
-    constexpr double hi_excl = double(std::numeric_limits<T>::max() / 2 + 1) * 2;
-    if (x <= lo) return std::numeric_limits<T>::lowest();
-    if (x >= hi_excl) return std::numeric_limits<T>::max();
-    double r = std::nearbyint(x);
-    if (r >= hi_excl) return std::numeric_limits<T>::max();
-    return T(r);
-  }
-}
 
 std::unique_ptr<Step> make_pad_step(std::shared_ptr<Device> device, const GraphIR& g,
                                     const Node& n, const std::vector<Placement>& places) {
