@@ -94,4 +94,6 @@ def test_isnan_isinf_round_match_onnxruntime(tmp_path):
             np.testing.assert_array_equal(g, want.astype(np.uint8), err_msg=name)
         else:
             np.testing.assert_array_equal(g, want, err_msg=name)
-            np.testing.assert_array_equal(np.signbit(g), np.signbit(want), err_msg=name)
+            number = ~np.isnan(want)
+            np.testing.assert_array_equal(np.signbit(g[number]), np.signbit(want[number]),
+                                          err_msg=name)
