@@ -113,9 +113,11 @@ void expect_round_even(const Tensor& x, const std::string& what) {
   std::vector<double> xs = x.to_doubles(), want, got = y.to_doubles();
   for (double v : xs) want.push_back(round_half_even(v));
   expect_close(y, want, {0, 0}, what);
-  for (size_t i = 0; i < xs.size(); ++i)
-    if (want[i] == 0)
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (want[i] == 0) {
       EXPECT_EQ(std::signbit(got[i]), std::signbit(want[i])) << what << " element " << i;
+    }
+  }
 }
 
 TEST_P(ElementwiseSpecialTypes, RoundEvenSendsHalvesToTheEvenNeighbour) {
