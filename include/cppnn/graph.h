@@ -236,6 +236,10 @@ class GraphBuilder {
   Operand logical_and(const Operand& a, const Operand& b, const OperatorOptions& o = {});
   Operand logical_or(const Operand& a, const Operand& b, const OperatorOptions& o = {});
   Operand logical_xor(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+  // float32/float16 in, uint8 out: 1 where the element is NaN (is_nan) or +-infinity
+  // (is_infinite).
+  Operand is_nan(const Operand& a, const OperatorOptions& o = {});
+  Operand is_infinite(const Operand& a, const OperatorOptions& o = {});
 
   // Element-wise unary.
   Operand abs(const Operand& x, const OperatorOptions& o = {});
@@ -248,6 +252,8 @@ class GraphBuilder {
   Operand log(const Operand& x, const OperatorOptions& o = {});
   Operand neg(const Operand& x, const OperatorOptions& o = {});
   Operand reciprocal(const Operand& x, const OperatorOptions& o = {});
+  // Rounds to the nearest integer, halves to even (0.5 -> 0, 1.5 -> 2, -2.5 -> -2).
+  Operand round_even(const Operand& x, const OperatorOptions& o = {});
   Operand sin(const Operand& x, const OperatorOptions& o = {});
   Operand sign(const Operand& x, const OperatorOptions& o = {});
   Operand sqrt(const Operand& x, const OperatorOptions& o = {});

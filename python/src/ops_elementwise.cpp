@@ -48,6 +48,9 @@ const BinaryOp kBinary[] = {
 
 const UnaryOp kUnary[] = {
     {"logical_not", &GraphBuilder::logical_not, "not x on uint8 (non-zero is true)."},
+    {"is_nan", &GraphBuilder::is_nan, "1 where x (float32 or float16) is NaN, else 0, as uint8."},
+    {"is_infinite", &GraphBuilder::is_infinite,
+     "1 where x (float32 or float16) is +inf or -inf, else 0, as uint8."},
     {"abs", &GraphBuilder::abs, "|x|"},
     {"ceil", &GraphBuilder::ceil, "Rounds up."},
     {"cos", &GraphBuilder::cos, "cos(x)"},
@@ -58,6 +61,7 @@ const UnaryOp kUnary[] = {
     {"log", &GraphBuilder::log, "Natural logarithm."},
     {"neg", &GraphBuilder::neg, "-x"},
     {"reciprocal", &GraphBuilder::reciprocal, "1 / x"},
+    {"round_even", &GraphBuilder::round_even, "Rounds to the nearest integer, halves to even."},
     {"sin", &GraphBuilder::sin, "sin(x)"},
     {"sign", &GraphBuilder::sign, "-1, 0 or 1."},
     {"sqrt", &GraphBuilder::sqrt, "Square root."},

@@ -18,8 +18,9 @@ namespace {
 const std::set<std::string> kElementwiseOps = {
     "add", "sub", "mul", "div", "max", "min", "pow",
     "equal", "notEqual", "greater", "greaterOrEqual", "lesser", "lesserOrEqual",
-    "logicalAnd", "logicalOr", "logicalXor", "logicalNot",
+    "logicalAnd", "logicalOr", "logicalXor", "logicalNot", "isNaN", "isInfinite",
     "abs", "neg", "sign", "relu", "ceil", "cos", "erf", "exp", "floor", "log", "reciprocal",
+    "roundEven",
     "sin", "sqrt", "tan", "gelu", "hardSwish", "sigmoid", "softplus", "softsign", "tanh",
     "identity", "elu", "hardSigmoid", "leakyRelu", "linear", "clamp", "prelu", "cast", "where"};
 // clang-format on

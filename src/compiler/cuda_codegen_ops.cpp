@@ -145,7 +145,7 @@ decltype(auto) visit_integer(DataType type, F&& f) {
 // Ops whose float16 result is an exact float16 value when their inputs are: they select,
 // negate or round to integers, so rounding again would change nothing.
 const std::set<std::string> kExactOnHalf = {"abs", "neg", "sign",  "relu", "identity", "where",
-                                            "max", "min", "clamp", "ceil", "floor"};
+                                            "max", "min", "clamp", "ceil", "floor",    "roundEven"};
 
 std::string wrap_int(const std::string& c, const std::string& u, const std::string& a,
                      const char* op, const std::string& b) {
@@ -194,6 +194,8 @@ std::string float_unary(const Node& node, const std::string& x, unsigned& helper
   auto attr = [&](const char* name) { return float_literal(float(node.attrs.f(name))); };
   if (op == "ceil") return "ceilf(" + x + ")";
   if (op == "floor") return "floorf(" + x + ")";
+  // rintf rounds in the default mode, to nearest with ties to even, as the CPU's nearbyint.
+  if (op == "roundEven") return "rintf(" + x + ")";
   if (op == "cos") return "cosf(" + x + ")";
   if (op == "sin") return "sinf(" + x + ")";
   if (op == "tan") return "tanf(" + x + ")";
@@ -371,6 +373,13 @@ std::string cuda_op_expression(const Node& node, const std::vector<DataType>& in
     e = clamp_expression(node, type, args[0], helpers);
   } else if (op == "logicalNot") {
     e = "((unsigned char)(" + args[0] + " == 0))";
+  } else if ((op == "isNaN" || op == "isInfinite") && is_float(type)) {
+    // Comparisons rather than isnan/isinf: they are IEEE in device code under any flags
+    // NVRTC is given (fast math flushes subnormals, never changes NaN compares) and need
+    // no header, so the host emulation compiles them too. float16 loads widen exactly.
+    e = op == "isNaN" ? "((unsigned char)(" + args[0] + " != " + args[0] + "))"
+                      : "((unsigned char)(fabsf(" + args[0] +
+                            ") == " + float_literal(std::numeric_limits<float>::infinity()) + "))";
   } else if (op == "where") {
     e = "(" + args[0] + " != 0 ? " + args[1] + " : " + args[2] + ")";
   } else if (args.size() == 2) {

@@ -16,11 +16,12 @@ const std::vector<int64_t> kToNhwc = {0, 2, 3, 1};
 const std::vector<int64_t> kToNchw = {0, 3, 1, 2};
 
 bool is_elementwise(const std::string& op) {
-  static const char* ops[] = {"add", "sub", "mul", "div", "max", "min", "pow", "relu", "clamp",
-                              "sigmoid", "tanh", "gelu", "hardSwish", "hardSigmoid", "leakyRelu",
-                              "elu", "softplus", "softsign", "erf", "exp", "log", "sqrt", "abs",
-                              "neg", "reciprocal", "identity", "linear", "cast", "floor", "ceil",
-                              "sin", "cos", "tan", "sign"};
+  static const char* ops[] = {
+      "add",       "sub",   "mul",      "div",        "max",      "min",       "pow",
+      "relu",      "clamp", "sigmoid",  "tanh",       "gelu",     "hardSwish", "hardSigmoid",
+      "leakyRelu", "elu",   "softplus", "softsign",   "erf",      "exp",       "log",
+      "sqrt",      "abs",   "neg",      "reciprocal", "identity", "linear",    "cast",
+      "floor",     "ceil",  "sin",      "cos",        "tan",      "sign",      "roundEven"};
   return std::find(std::begin(ops), std::end(ops), op) != std::end(ops);
 }
 

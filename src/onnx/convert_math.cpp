@@ -1,6 +1,7 @@
 // Converters of element-wise ONNX ops, activations, Cast, Where, Clip and matrix products.
 // Binary and logical ops on values known at import time fold on the host.
 #include <cmath>
+#include <limits>
 
 #include "graph/validation.h"
 #include "onnx/host_ops.h"
@@ -81,6 +82,30 @@ void logical_not(NodeContext& ctx) {
     return;
   }
   ctx.set_output(0, ctx.builder().logical_not(ctx.operand(0), ctx.options()), true);
+}
+
+void is_nan(NodeContext& ctx) {
+  ctx.set_output(0, ctx.builder().is_nan(ctx.operand(0), ctx.options()), true);
+}
+
+// IsInf's detect_negative and detect_positive pick the infinities it flags: one sign alone
+// is a comparison with that infinity, and neither flags nothing.
+void is_inf(NodeContext& ctx) {
+  bool negative = ctx.attr_int("detect_negative", 1) != 0;
+  bool positive = ctx.attr_int("detect_positive", 1) != 0;
+  GraphBuilder& b = ctx.builder();
+  Operand x = ctx.operand(0);
+  Operand y;
+  if (negative && positive) {
+    y = b.is_infinite(x, ctx.options());
+  } else if (negative || positive) {
+    double inf = std::numeric_limits<double>::infinity();
+    y = b.equal(x, b.constant(x.data_type(), positive ? inf : -inf), ctx.options());
+  } else {
+    y = b.logical_and(b.is_infinite(x, ctx.options()), b.constant(DataType::uint8, 0.0),
+                      ctx.options());
+  }
+  ctx.set_output(0, y, true);
 }
 
 template <UnaryMethod Method>
@@ -263,6 +288,8 @@ void register_math_converters(ConverterTable& t) {
   t["Or"] = binary<&GraphBuilder::logical_or, HostBinary::logical_or>;
   t["Xor"] = binary<&GraphBuilder::logical_xor, HostBinary::logical_xor>;
   t["Not"] = logical_not;
+  t["IsNaN"] = is_nan;
+  t["IsInf"] = is_inf;
 
   t["Abs"] = unary<&GraphBuilder::abs>;
   t["Ceil"] = unary<&GraphBuilder::ceil>;
@@ -273,6 +300,7 @@ void register_math_converters(ConverterTable& t) {
   t["Log"] = unary<&GraphBuilder::log>;
   t["Neg"] = unary<&GraphBuilder::neg>;
   t["Reciprocal"] = unary<&GraphBuilder::reciprocal>;
+  t["Round"] = unary<&GraphBuilder::round_even>;  // halves to even, as roundEven
   t["Sin"] = unary<&GraphBuilder::sin>;
   t["Sign"] = unary<&GraphBuilder::sign>;
   t["Sqrt"] = unary<&GraphBuilder::sqrt>;

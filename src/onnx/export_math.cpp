@@ -38,6 +38,18 @@ void logical_not(NodeContext& ctx) {
   ctx.set_bool_output(0, ctx.emit_value("Not", {ctx.bool_input(0)}, kBool));
 }
 
+void is_nan(NodeContext& ctx) {
+  ctx.set_bool_output(0, ctx.emit_value("IsNaN", {ctx.input(0)}, kBool));
+}
+
+// IsInf takes float16 only from opset 20; widening to float32 first is exact.
+void is_infinite(NodeContext& ctx) {
+  std::string x = ctx.input(0);
+  if (ctx.input_desc(0).data_type == DataType::float16 && ctx.writer().opset() < 20)
+    x = ctx.cast(x, elem_type(DataType::float32));
+  ctx.set_bool_output(0, ctx.emit_value("IsInf", {x}, kBool));
+}
+
 void activation(NodeContext& ctx) {
   const detail::Attrs& a = ctx.attrs();
   emit_activation(ctx, ctx.node().op, ctx.input(0), ctx.output(0), ctx.input_desc(0).data_type,
@@ -120,8 +132,9 @@ constexpr char kAdd[] = "Add", kSub[] = "Sub", kMul[] = "Mul", kDiv[] = "Div", k
                kLessOrEqual[] = "LessOrEqual", kAnd[] = "And", kOr[] = "Or", kXor[] = "Xor",
                kAbs[] = "Abs", kCeil[] = "Ceil", kCos[] = "Cos", kErf[] = "Erf", kExp[] = "Exp",
                kFloor[] = "Floor", kLog[] = "Log", kNeg[] = "Neg", kReciprocal[] = "Reciprocal",
-               kSin[] = "Sin", kSign[] = "Sign", kSqrt[] = "Sqrt", kTan[] = "Tan",
-               kSoftplus[] = "Softplus", kSoftsign[] = "Softsign", kIdentity[] = "Identity";
+               kRound[] = "Round", kSin[] = "Sin", kSign[] = "Sign", kSqrt[] = "Sqrt",
+               kTan[] = "Tan", kSoftplus[] = "Softplus", kSoftsign[] = "Softsign",
+               kIdentity[] = "Identity";
 
 }  // namespace
 
@@ -201,6 +214,8 @@ void register_math_exporters(ConverterTable& t) {
   t["logicalOr"] = logical<kOr>;
   t["logicalXor"] = logical<kXor>;
   t["logicalNot"] = logical_not;
+  t["isNaN"] = is_nan;
+  t["isInfinite"] = is_infinite;
 
   t["abs"] = direct<kAbs>;
   t["ceil"] = direct<kCeil>;
@@ -211,6 +226,7 @@ void register_math_exporters(ConverterTable& t) {
   t["log"] = direct<kLog>;
   t["neg"] = direct<kNeg>;
   t["reciprocal"] = direct<kReciprocal>;
+  t["roundEven"] = direct<kRound>;  // ONNX's Round sends halves to even
   t["sin"] = direct<kSin>;
   t["sign"] = direct<kSign>;
   t["sqrt"] = direct<kSqrt>;

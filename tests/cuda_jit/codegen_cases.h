@@ -30,11 +30,12 @@ inline const std::vector<DataType>& integer_types() {
   return v;
 }
 
-// Overwrites the first elements with NaN, infinities and signed zeros, which every float op
-// must treat as the CPU does.
+// Overwrites the first elements with NaN, infinities, signed zeros and halves (roundEven's
+// ties), which every float op must treat as the CPU does.
 inline Tensor with_specials(Tensor t) {
   const double inf = std::numeric_limits<double>::infinity();
-  const std::vector<double> specials = {std::nan(""), inf, -inf, -0.0, 0.0, 1e4, -1e4};
+  const std::vector<double> specials = {std::nan(""), inf, -inf, -0.0, 0.0,  1e4,
+                                        -1e4,         0.5, -0.5, 1.5,  -2.5, 2.5};
   visit_type(t.data_type(), [&]<typename T>() {
     if constexpr (std::is_floating_point_v<T> || std::is_same_v<T, half>)
       for (size_t i = 0; i < specials.size() && i < t.element_count(); ++i)
@@ -64,6 +65,9 @@ inline CodegenCase float_unary_case(DataType type) {
            {"erf", &GraphBuilder::erf},
            {"exp", &GraphBuilder::exp},
            {"floor", &GraphBuilder::floor},
+           {"roundEven", &GraphBuilder::round_even},
+           {"isNaN", &GraphBuilder::is_nan},
+           {"isInfinite", &GraphBuilder::is_infinite},
            {"identity", &GraphBuilder::identity},
            {"neg", &GraphBuilder::neg},
            {"sin", &GraphBuilder::sin},

@@ -318,6 +318,7 @@ void elementwise_cases(CaseList& v) {
   const UnaryCase unaries[] = {
       {"ceil", &GraphBuilder::ceil, U(-5, 5), Tol::exact},
       {"floor", &GraphBuilder::floor, U(-5, 5), Tol::exact},
+      {"roundEven", &GraphBuilder::round_even, U(-5, 5), Tol::exact},
       {"cos", &GraphBuilder::cos, U(-6.3, 6.3), Tol::transcendental},
       {"sin", &GraphBuilder::sin, U(-6.3, 6.3), Tol::transcendental},
       {"tan", &GraphBuilder::tan, U(-1.2, 1.2), Tol::transcendental},  // away from pi/2
@@ -339,6 +340,19 @@ void elementwise_cases(CaseList& v) {
     v.add(u.op, u.op, {F32, F16}, u.tol,
           [fn, d](CaseBuilder& c, DataType t) { return (c.b.*fn)(c.in(t, kShape, d), c.opt()); });
   }
+  // Exact halves, where roundEven differs from rounding half away from zero.
+  v.add("roundEven_halves", "roundEven", {F32, F16}, Tol::exact, [](CaseBuilder& c, DataType t) {
+    Operand whole = c.in(t, kShape, Whole(-9, 9));
+    return c.b.round_even(c.b.mul(whole, c.b.constant(t, 0.5)), c.opt());
+  });
+  // Whole numbers over {-1, 0, 1}: x / 0 is an infinity, 0 / 0 a NaN.
+  v.add("isNaN", "isNaN", {F32, F16}, Tol::exact, [](CaseBuilder& c, DataType t) {
+    return c.b.is_nan(c.b.div(c.in(t, kShape, Whole(-2, 2)), c.in(t, {7}, Whole(-1, 1))), c.opt());
+  });
+  v.add("isInfinite", "isInfinite", {F32, F16}, Tol::exact, [](CaseBuilder& c, DataType t) {
+    return c.b.is_infinite(c.b.div(c.in(t, kShape, Whole(-2, 2)), c.in(t, {7}, Whole(-1, 1))),
+                           c.opt());
+  });
   // Signed ops: float and integer. sign gets whole numbers, so that 0 occurs.
   const std::tuple<const char*, Unary, DataType, Dist> signed_ops[] = {
       {"abs", &GraphBuilder::abs, I32, U(-3, 3)},

@@ -247,3 +247,55 @@ def test_where_broadcasts(ctx, dtype):
     f = rand(rng, (4,), dtype, 0, 5)
     want = np.where(cond != 0, t.astype(np.float64), f.astype(np.float64))
     check(run(ctx, lambda g, c, a, b: g.where(c, a, b), cond, t, f), want, dtype)
+
+
+SPECIALS = [np.nan, np.inf, -np.inf, -0.0, 0.0, 0.5, -0.5, 1.5, -2.5, 2.5, 65504.0, -np.nan]
+
+
+def _round_half_even(x):
+    """Round half to even in float64 by hand (not np.round, to stay independent)."""
+    x = np.where(np.isfinite(x), x, 0.0)
+    f = np.floor(x)
+    d = x - f
+    even = np.where(np.fmod(f, 2) == 0, f, f + 1)
+    r = np.where(d < 0.5, f, np.where(d > 0.5, f + 1, even))
+    return np.where(r == 0, np.copysign(0.0, x), r)
+
+
+def round_half_even(x):
+    """_round_half_even, passing NaN and the infinities through."""
+    return np.where(np.isfinite(x), _round_half_even(x), x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_is_nan_and_is_infinite(ctx, dtype):
+    x = rand(np.random.default_rng(11), (3, 4, 5), dtype, -1e3, 1e3)
+    x.flat[:len(SPECIALS)] = SPECIALS
+    x64 = x.astype(np.float64)
+    check(run(ctx, lambda g, a: g.is_nan(a), x), np.isnan(x64), np.uint8)
+    check(run(ctx, lambda g, a: g.is_infinite(a), x), np.isinf(x64), np.uint8)
+    assert run(ctx, lambda g, a: g.is_nan(a), x).sum() == 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_round_even(ctx, dtype):
+    rng = np.random.default_rng(12)
+    x = (rng.integers(-200, 200, (4, 9, 7)) * 0.25).astype(dtype)  # a quarter are halves
+    x.flat[:len(SPECIALS)] = SPECIALS
+    want = round_half_even(x.astype(np.float64))
+    got = run(ctx, lambda g, a: g.round_even(a), x)
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(got.astype(np.float64), want)
+    finite = np.isfinite(want)
+    np.testing.assert_array_equal(np.signbit(got[finite]), np.signbit(want[finite]))
+    spec = np.array([0.1, 0.9, 1.1, 1.9, -3.5, -2.5, -1.5, 1.5, 2.5, 3.5], dtype)
+    np.testing.assert_array_equal(run(ctx, lambda g, a: g.round_even(a), spec),
+                                  [0, 1, 1, 2, -4, -2, -2, 2, 2, 4])
+
+
+@pytest.mark.parametrize("op", ["is_nan", "is_infinite", "round_even"])
+def test_special_value_ops_reject_integers(ctx, op):
+    g = ctx.create_graph_builder()
+    x = g.input("x", [3], np.int32)
+    with pytest.raises(TypeError, match="allowed: float32, float16"):
+        getattr(g, op)(x)

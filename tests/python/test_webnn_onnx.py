@@ -60,3 +60,40 @@ def test_bad_onnx_file_is_a_value_error(tmp_path):
         webnn.load_onnx(bad)
     with pytest.raises(ValueError, match="missing.onnx"):
         webnn.load_onnx(tmp_path / "missing.onnx")
+
+
+def test_isnan_isinf_round_match_onnxruntime(tmp_path):
+    """IsNaN (as transformers' SDPA mask exports it), IsInf with each choice of signs and
+    Round (halves to even), imported by cppnn and run next to ONNX Runtime."""
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("IsNaN", ["x"], ["nan"]),
+             helper.make_node("IsInf", ["x"], ["inf"]),
+             helper.make_node("IsInf", ["x"], ["pos"], detect_negative=0),
+             helper.make_node("IsInf", ["x"], ["neg"], detect_positive=0),
+             helper.make_node("Round", ["x"], ["round"])]
+    outs = [helper.make_tensor_value_info(n, TensorProto.BOOL, [4, 6])
+            for n in ("nan", "inf", "pos", "neg")]
+    outs.append(helper.make_tensor_value_info("round", TensorProto.FLOAT, [4, 6]))
+    graph = helper.make_graph(nodes, "special", [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, [4, 6])], outs)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    path = tmp_path / "special.onnx"
+    path.write_bytes(model.SerializeToString())
+
+    x = np.random.default_rng(3).uniform(-4, 4, (4, 6)).astype(np.float32)
+    x.flat[:10] = [np.nan, np.inf, -np.inf, -0.0, 0.5, 1.5, -2.5, 2.5, -0.5, -np.nan]
+    context = webnn.ML().create_context(accelerated=False)
+    got = context.compute(webnn.load_onnx(path), {"x": x})
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = ["nan", "inf", "pos", "neg", "round"]
+    for name, want in zip(names, sess.run(names, {"x": x})):
+        g = got[name]
+        if want.dtype == np.bool_:
+            assert g.dtype == np.uint8, name
+            np.testing.assert_array_equal(g, want.astype(np.uint8), err_msg=name)
+        else:
+            np.testing.assert_array_equal(g, want, err_msg=name)
+            number = ~np.isnan(want)
+            np.testing.assert_array_equal(np.signbit(g[number]), np.signbit(want[number]),
+                                          err_msg=name)

@@ -273,6 +273,19 @@ TEST(CudaCodegen, SemanticsFollowTheCpuKernels) {
   EXPECT_TRUE(contains(c, "f != f ? T(0)")) << c;
 }
 
+TEST(CudaCodegen, SpecialValueOpsAreIeeeComparisonsAndRoundEvenIsRint) {
+  for (DataType t : {DataType::float32, DataType::float16}) {
+    std::string n = kernel_source_of([](GraphBuilder& b, Operand x) { return b.is_nan(x); }, t);
+    EXPECT_TRUE(contains(n, "((unsigned char)(x0 != x0))")) << n;
+    std::string i =
+        kernel_source_of([](GraphBuilder& b, Operand x) { return b.is_infinite(x); }, t);
+    EXPECT_TRUE(contains(i, "((unsigned char)(fabsf(x0) == __int_as_float(2139095040)))")) << i;
+    // Integers are exact in float16, so the rounded value is stored without rounding again.
+    std::string r = kernel_source_of([](GraphBuilder& b, Operand x) { return b.round_even(x); }, t);
+    EXPECT_TRUE(contains(r, "const float v0 = rintf(x0);")) << r;
+  }
+}
+
 TEST(CudaCodegen, VectorizedWhenContiguousAndAMultipleOfFour) {
   auto kernel = [](DataType type, Dims shape, Dims other) {
     GraphBuilder b;

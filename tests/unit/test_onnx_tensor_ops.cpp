@@ -3,6 +3,7 @@
 // They need the op families of the other branches; move this file to tests/unit/ once
 // they are merged.
 #include <cmath>
+#include <limits>
 
 #include "unit/onnx_test_model.h"
 #include "unit/test_support.h"
@@ -132,6 +133,47 @@ TEST(OnnxOps, ClipBoundsFromConstantsAndAttributes) {
   std::vector<double> relu6;
   for (double v : x6.to_doubles()) relu6.push_back(std::clamp(v, 0.0, 6.0));
   expect_close(out6["y"], relu6, {0, 0});
+}
+
+// IsNaN as transformers' SDPA mask uses it, IsInf with each choice of signs, and Round
+// (halves to even), on float32 and float16 inputs holding the special values.
+TEST(OnnxOps, IsNaNIsInfAndRound) {
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+  const std::vector<double> xv = {nan, inf, -inf, -0.0, 0.5,  1.5, -2.5,
+                                  2.5, 3.7, -1e4, 7.0,  -0.5, -nan, 65504};
+  for (auto [elem, type] : {std::pair{int32_t(P::FLOAT), DataType::float32},
+                            std::pair{int32_t(P::FLOAT16), DataType::float16}}) {
+    SCOPED_TRACE(std::string(to_string(type)));
+    OnnxTestModel m(20);
+    m.input("x", elem, {int64_t(xv.size())});
+    m.node("IsNaN", {"x"}, {"nan"});
+    m.node("IsInf", {"x"}, {"inf"});
+    attr(m.node("IsInf", {"x"}, {"pos"}), "detect_negative", int64_t(0));
+    attr(m.node("IsInf", {"x"}, {"neg"}), "detect_positive", int64_t(0));
+    auto& none = m.node("IsInf", {"x"}, {"none"});
+    attr(none, "detect_negative", int64_t(0));
+    attr(none, "detect_positive", int64_t(0));
+    m.node("Round", {"x"}, {"round"});
+    for (const char* o : {"nan", "inf", "pos", "neg", "none", "round"}) m.output(o);
+    NamedTensors out = run_model(m, {{"x", tensor_from_doubles(type, {int64_t(xv.size())}, xv)}});
+    std::vector<double> want_nan, want_inf, want_pos, want_neg, none_set(xv.size(), 0);
+    for (double v : xv) {
+      want_nan.push_back(std::isnan(v));
+      want_inf.push_back(std::isinf(v));
+      want_pos.push_back(v == inf);
+      want_neg.push_back(v == -inf);
+    }
+    expect_close(out["nan"], want_nan, {0, 0}, "IsNaN");
+    expect_close(out["inf"], want_inf, {0, 0}, "IsInf");
+    expect_close(out["pos"], want_pos, {0, 0}, "IsInf positive");
+    expect_close(out["neg"], want_neg, {0, 0}, "IsInf negative");
+    expect_close(out["none"], none_set, {0, 0}, "IsInf neither");
+    EXPECT_EQ(out["nan"].data_type(), DataType::uint8);
+    expect_close(out["round"],
+                 {nan, inf, -inf, -0.0, 0, 2, -2, 2, 4, -1e4, 7, -0.0, nan, 65504}, {0, 0},
+                 "Round");
+    EXPECT_TRUE(std::signbit(out["round"].to_doubles()[11])) << "Round(-0.5) is -0";
+  }
 }
 
 TEST(OnnxOps, ComparisonsWhereAndCast) {

@@ -24,6 +24,36 @@ KernelFactory float_factory(Op op) {
   return [op](const KernelContext&) { return float_kernel(op); };
 }
 
+// isNaN and isInfinite: uint8 out[i] = pred(bits of in[i] without the sign) for float32
+// (Bits = uint32_t) and float16 (uint16_t). Testing the bits needs no conversion of halves,
+// vectorizes, and stays right under any floating-point compiler flags.
+template <typename Bits>
+void classify(const Tensor& in, Tensor& out, Bits exponent_mask, bool nan) {
+  const Bits* src = static_cast<const Bits*>(in.data());
+  uint8_t* dst = out.data_as<uint8_t>();
+  Bits magnitude = std::numeric_limits<Bits>::max() >> 1;
+  parallel_for(in.element_count(), kElementwiseGrain, [=](size_t begin, size_t end) {
+    if (nan)
+      for (size_t i = begin; i < end; ++i) dst[i] = uint8_t((src[i] & magnitude) > exponent_mask);
+    else
+      for (size_t i = begin; i < end; ++i) dst[i] = uint8_t((src[i] & magnitude) == exponent_mask);
+  });
+}
+
+KernelFactory classify_factory(bool nan) {
+  return [nan](const KernelContext&) {
+    return make_kernel(
+        [nan](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {
+          if (in[0]->data_type() == DataType::float32)
+            classify<uint32_t>(*in[0], *out[0], 0x7f800000u, nan);
+          else if (in[0]->data_type() == DataType::float16)
+            classify<uint16_t>(*in[0], *out[0], uint16_t(0x7c00), nan);
+          else
+            unexpected_type(in[0]->data_type());
+        });
+  };
+}
+
 // A kernel for abs, neg, sign, relu: op is a generic lambda over the compute type.
 template <typename Op>
 KernelFactory signed_factory(Op op) {
@@ -70,6 +100,10 @@ void register_math(CpuKernelRegistry& r) {
   r.add("log", float_factory([](float x) { return std::log(x); }));
   r.add("sqrt", float_factory([](float x) { return std::sqrt(x); }));
   r.add("reciprocal", float_factory([](float x) { return 1.0f / x; }));
+  // nearbyint rounds in the current mode, which cppnn never changes from to-nearest-even.
+  r.add("roundEven", float_factory([](float x) { return std::nearbyint(x); }));
+  r.add("isNaN", classify_factory(true));
+  r.add("isInfinite", classify_factory(false));
 
   r.add("abs", signed_factory([]<typename C>(C x) {
           if constexpr (std::is_floating_point_v<C>)

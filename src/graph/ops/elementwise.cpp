@@ -152,10 +152,17 @@ void register_elementwise_ops(OpTable& table) {
                        check_data_type(*in[0], "a", kUint8);
                        return std::vector<OperandDescriptor>{{DataType::uint8, in[0]->shape}};
                      }});
+  // The spec's element-wise logical family: float inputs only, uint8 output.
+  for (const char* op : {"isNaN", "isInfinite"})
+    table.add(OpSchema{op, {"a"}, 1, false, [](const InputDescs& in, Attrs&) {
+                         check_data_type(*in[0], "a", kFloatTypes);
+                         return std::vector<OperandDescriptor>{{DataType::uint8, in[0]->shape}};
+                       }});
 
   for (const char* op : {"abs", "neg", "sign", "relu"}) table.add(unary(op, kSignedTypes));
-  for (const char* op : {"ceil", "cos", "erf", "exp", "floor", "log", "reciprocal", "sin", "sqrt",
-                         "tan", "gelu", "hardSwish", "sigmoid", "softplus", "softsign", "tanh"})
+  for (const char* op :
+       {"ceil", "cos", "erf", "exp", "floor", "log", "reciprocal", "roundEven", "sin", "sqrt",
+        "tan", "gelu", "hardSwish", "sigmoid", "softplus", "softsign", "tanh"})
     table.add(unary(op, kFloatTypes));
   table.add(unary("identity", kNumericTypes));
   table.add(unary("elu", kFloatTypes, {{"alpha", 1.0}}));
@@ -200,6 +207,8 @@ CPPNN_BINARY_METHOD(prelu, "prelu")
     return add_op(*this, op, {x}, {}, o.label)[0];                           \
   }
 CPPNN_UNARY_METHOD(logical_not, "logicalNot")
+CPPNN_UNARY_METHOD(is_nan, "isNaN")
+CPPNN_UNARY_METHOD(is_infinite, "isInfinite")
 CPPNN_UNARY_METHOD(abs, "abs")
 CPPNN_UNARY_METHOD(ceil, "ceil")
 CPPNN_UNARY_METHOD(cos, "cos")
@@ -210,6 +219,7 @@ CPPNN_UNARY_METHOD(identity, "identity")
 CPPNN_UNARY_METHOD(log, "log")
 CPPNN_UNARY_METHOD(neg, "neg")
 CPPNN_UNARY_METHOD(reciprocal, "reciprocal")
+CPPNN_UNARY_METHOD(round_even, "roundEven")
 CPPNN_UNARY_METHOD(sin, "sin")
 CPPNN_UNARY_METHOD(sign, "sign")
 CPPNN_UNARY_METHOD(sqrt, "sqrt")
