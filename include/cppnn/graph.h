@@ -326,6 +326,10 @@ class GraphBuilder {
   Operand slice(const Operand& x, const std::vector<uint32_t>& starts,
                 const std::vector<uint32_t>& sizes, const SliceOptions& o = {});
   Operand gather(const Operand& x, const Operand& indices, const GatherOptions& o = {});
+  // WebNN gatherElements: o.axis picks the axis the indices index (same rank as x).
+  Operand gather_elements(const Operand& x, const Operand& indices, const GatherOptions& o = {});
+  // WebNN gatherND: the last dimension of `indices` holds coordinates into x's leading axes.
+  Operand gather_nd(const Operand& x, const Operand& indices, const OperatorOptions& o = {});
   Operand expand(const Operand& x, const std::vector<uint32_t>& new_shape,
                  const OperatorOptions& o = {});
   Operand pad(const Operand& x, const std::vector<uint32_t>& beginning_padding,

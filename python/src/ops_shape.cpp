@@ -80,6 +80,25 @@ void bind_shape_ops(BuilderClass& cls) {
       },
       "x"_a, "indices"_a, "axis"_a = 0, nb::kw_only(), "label"_a = "");
   cls.def(
+      "gather_elements",
+      [](PyGraphBuilder& b, const Operand& x, const Operand& indices, int64_t axis,
+         const std::string& label) {
+        auto o = labelled<cppnn::GatherOptions>(label);
+        o.axis = to_u32(axis, "gather_elements", "axis");
+        return b.builder.gather_elements(x, indices, o);
+      },
+      "x"_a, "indices"_a, "axis"_a = 0, nb::kw_only(), "label"_a = "",
+      "WebNN gatherElements: indices of x's rank pick along `axis` (negative indices count\n"
+      "from the end; out-of-range ones are clamped).");
+  cls.def(
+      "gather_nd",
+      [](PyGraphBuilder& b, const Operand& x, const Operand& indices, const std::string& label) {
+        return b.builder.gather_nd(x, indices, labelled<OperatorOptions>(label));
+      },
+      "x"_a, "indices"_a, nb::kw_only(), "label"_a = "",
+      "WebNN gatherND: the last axis of indices holds coordinates into x's leading axes\n"
+      "(negative ones count from the end; out-of-range ones are clamped).");
+  cls.def(
       "expand",
       [](PyGraphBuilder& b, const Operand& x, const std::vector<int64_t>& new_shape,
          const std::string& label) {

@@ -377,6 +377,49 @@ void gather(NodeContext& ctx) {
   ctx.set_output(0, ctx.builder().gather(ctx.operand(0), ctx.operand(1), o), x->is_bool);
 }
 
+// ONNX lets indices be smaller than data in the other axes; WebNN wants them equal, and
+// reading data[..., idx, ...] only ever touches the first indices-dim entries of those axes,
+// so data is sliced down to them first. Out-of-range indices, an error in ONNX, are clamped
+// by cppnn's kernels (as gather's).
+void gather_elements(NodeContext& ctx) {
+  const ValuePtr& x = ctx.input(0);
+  size_t rank = x->shape.size();
+  size_t axis = size_t(normalize_axis(ctx, ctx.attr_int("axis", 0), rank, "attribute 'axis'"));
+  const Dims& is = ctx.shape(1);
+  GraphBuilder& b = ctx.builder();
+  Operand data = ctx.operand(0);
+  if (is.size() == rank) {
+    bool smaller = false;
+    std::vector<uint32_t> starts(rank, 0), sizes;
+    for (size_t d = 0; d < rank; ++d) {
+      bool cut = d != axis && is[d] < x->shape[d];
+      smaller = smaller || cut;
+      sizes.push_back(uint32_t(cut ? is[d] : x->shape[d]));
+    }
+    if (smaller) {
+      SliceOptions so;
+      so.label = ctx.label() + "/data";
+      data = b.slice(data, starts, sizes, so);
+    }
+  }
+  GatherOptions o;
+  o.label = ctx.label();
+  o.axis = uint32_t(axis);
+  ctx.set_output(0, b.gather_elements(data, ctx.operand(1), o), x->is_bool);
+}
+
+// batch_dims > 0 would need the batch coordinates concatenated to the indices; not done yet.
+void gather_nd(NodeContext& ctx) {
+  int64_t batch_dims = ctx.attr_int("batch_dims", 0);
+  if (batch_dims != 0)
+    ctx.not_supported("attribute 'batch_dims' = " + std::to_string(batch_dims) +
+                      " is not supported (only 0)");
+  OperatorOptions o;
+  o.label = ctx.label();
+  ctx.set_output(0, ctx.builder().gather_nd(ctx.operand(0), ctx.operand(1), o),
+                 ctx.input(0)->is_bool);
+}
+
 void expand(NodeContext& ctx) {
   const ValuePtr& x = ctx.input(0);
   std::vector<int64_t> target = int64_values(ctx.require_constant(1, "Expand's shape"));
@@ -544,6 +587,8 @@ void register_shape_converters(ConverterTable& t) {
   t["Split"] = split;
   t["Slice"] = slice;
   t["Gather"] = gather;
+  t["GatherElements"] = gather_elements;
+  t["GatherND"] = gather_nd;
   t["Expand"] = expand;
   t["ConstantOfShape"] = constant_of_shape;
   t["Range"] = range;

@@ -79,6 +79,63 @@ void gather(NodeContext& ctx) {
   set_attr(ctx.emit("Gather", {ctx.input(0), indices}, {ctx.output(0)}), "axis", axis);
 }
 
+// gatherElements clamps like gather; ONNX's GatherElements fails on out-of-range indices,
+// so they are clamped to [-dim, dim - 1] first (on the host when constant).
+void gather_elements(NodeContext& ctx) {
+  int64_t axis = ctx.attrs().i("axis");
+  int64_t dim = ctx.input_desc(0).shape[size_t(axis)];
+  DataType type = ctx.input_desc(1).data_type;
+  std::string indices;
+  if (const Tensor* c = ctx.constant(1)) {
+    Ints clamped;
+    for (double x : c->to_doubles())
+      clamped.push_back(std::clamp<int64_t>(int64_t(x), -dim, dim - 1));
+    indices =
+        ctx.writer().initializer(Tensor::from(DataType::int64, c->shape(), clamped), "indices");
+  } else {
+    indices = ctx.input(1);
+    if (type == DataType::uint32) {
+      indices = ctx.cast(indices, kInt64);
+      type = DataType::int64;
+    }
+    GraphWriter& w = ctx.writer();
+    indices = ctx.emit_value(
+        "Clip", {indices, w.scalar(type, double(-dim)), w.scalar(type, double(dim - 1))},
+        elem_type(type));
+  }
+  set_attr(ctx.emit("GatherElements", {ctx.input(0), indices}, {ctx.output(0)}), "axis", axis);
+}
+
+// ONNX's GatherND takes int64 indices only and fails out of range: coordinate d is clamped
+// to [-dim_d, dim_d - 1] (Max / Min against per-coordinate bounds broadcast along the last
+// axis), as cppnn's kernels clamp.
+void gather_nd(NodeContext& ctx) {
+  const Dims& shape = ctx.input_desc(0).shape;
+  const Dims& ishape = ctx.input_desc(1).shape;
+  size_t coords = size_t(ishape.back());
+  Ints lo, hi;
+  for (size_t d = 0; d < coords; ++d) {
+    lo.push_back(-shape[d]);
+    hi.push_back(shape[d] - 1);
+  }
+  std::string indices;
+  if (const Tensor* c = ctx.constant(1)) {
+    std::vector<double> v = c->to_doubles();
+    Ints clamped;
+    for (size_t i = 0; i < v.size(); ++i)
+      clamped.push_back(std::clamp<int64_t>(int64_t(v[i]), lo[i % coords], hi[i % coords]));
+    indices =
+        ctx.writer().initializer(Tensor::from(DataType::int64, c->shape(), clamped), "indices");
+  } else {
+    indices = ctx.input(1);
+    if (ctx.input_desc(1).data_type != DataType::int64) indices = ctx.cast(indices, kInt64);
+    GraphWriter& w = ctx.writer();
+    indices = ctx.emit_value("Max", {indices, w.int64s(lo, "lo")}, kInt64);
+    indices = ctx.emit_value("Min", {indices, w.int64s(hi, "hi")}, kInt64);
+  }
+  ctx.emit("GatherND", {ctx.input(0), indices}, {ctx.output(0)});
+}
+
 void expand(NodeContext& ctx) {
   ctx.emit("Expand", {ctx.input(0), ctx.writer().int64s(ctx.attrs().ints("newShape"), "shape")},
            {ctx.output(0)});
@@ -158,6 +215,8 @@ void register_shape_exporters(ConverterTable& t) {
   t["split"] = split;
   t["slice"] = slice;
   t["gather"] = gather;
+  t["gatherElements"] = gather_elements;
+  t["gatherND"] = gather_nd;
   t["expand"] = expand;
   t["pad"] = pad;
   t["tile"] = tile;

@@ -779,6 +779,30 @@ void shape_cases(CaseList& v) {
   v.add("gather_embedding", "gather", {F32}, Tol::exact, [](CaseBuilder& c, DataType t) {
     return c.b.gather(c.weight(t, {50, 16}), c.in(I32, {2, 9}, Whole(0, 49)), c.opt<GatherOptions>());
   });
+  // gatherElements / gatherND: indices past both ends too (clamped, as gather's).
+  v.add("gather_elements_axis1_i32_indices", "gatherElements", {F32, F16, I32}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          auto o = c.opt<GatherOptions>();
+          o.axis = 1;
+          return c.b.gather_elements(c.in(t, kShape), c.in(I32, {2, 4, 5, 7}, Whole(-4, 3)), o);
+        });
+  v.add("gather_elements_axis3_i64_indices", "gatherElements", {F32, F16, U8}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          auto o = c.opt<GatherOptions>();
+          o.axis = 3;
+          return c.b.gather_elements(c.in(t, kShape), c.in(I64, {2, 3, 5, 9}, Whole(-9, 8)), o);
+        });
+  v.add("gather_nd_2_coordinates_u32", "gatherND", {F32, F16, I8}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.gather_nd(c.in(t, kShape), c.in(U32, {4, 2}, Whole(0, 3)), c.opt());
+        });
+  v.add("gather_nd_4_coordinates_i64", "gatherND", {F32, F16, I64}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.gather_nd(c.in(t, kShape), c.in(I64, {3, 2, 4}, Whole(-8, 7)), c.opt());
+        });
+  v.add("gather_nd_embedding_i32", "gatherND", {F32}, Tol::exact, [](CaseBuilder& c, DataType t) {
+    return c.b.gather_nd(c.weight(t, {50, 16}), c.in(I32, {2, 9, 1}, Whole(-50, 49)), c.opt());
+  });
   v.add("expand", "expand", {F32, F16, I32}, Tol::exact,
         [](CaseBuilder& c, DataType t) { return c.b.expand(c.in(t, {3, 1, 7}), {2, 3, 5, 7}, c.opt()); });
   v.add("expand_scalar", "expand", {F32}, Tol::exact,

@@ -97,3 +97,41 @@ def test_isnan_isinf_round_match_onnxruntime(tmp_path):
             number = ~np.isnan(want)
             np.testing.assert_array_equal(np.signbit(g[number]), np.signbit(want[number]),
                                           err_msg=name)
+
+
+def gather_model(path, batch_dims=0):
+    """GatherElements (axis -2) and GatherND over one float input; indices are graph inputs."""
+    from onnx import TensorProto, helper, save
+    nodes = [helper.make_node("GatherElements", ["x", "ei"], ["ge"], axis=-2),
+             helper.make_node("GatherND", ["x", "ni"], ["gn"], batch_dims=batch_dims)]
+    f, i64 = TensorProto.FLOAT, TensorProto.INT64
+    graph = helper.make_graph(
+        nodes, "gathers",
+        [helper.make_tensor_value_info("x", f, [3, 4, 5]),
+         helper.make_tensor_value_info("ei", i64, [3, 6, 5]),
+         helper.make_tensor_value_info("ni", i64, [3, 2, 2] if batch_dims == 0 else [3, 2, 1])],
+        [helper.make_tensor_value_info("ge", f, None), helper.make_tensor_value_info("gn", f, None)])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
+def test_gather_elements_and_gather_nd_match_onnxruntime(tmp_path):
+    path = tmp_path / "gathers.onnx"
+    gather_model(path)
+    rng = np.random.default_rng(4)
+    feeds = {"x": rng.standard_normal((3, 4, 5)).astype(np.float32),
+             # In range for ONNX Runtime (which rejects the rest), negative ones included.
+             "ei": rng.integers(-4, 4, (3, 6, 5)).astype(np.int64),
+             "ni": np.stack([rng.integers(-3, 3, (3, 2)), rng.integers(-4, 4, (3, 2))], -1)}
+    graph = webnn.load_onnx(path)
+    got = webnn.ML().create_context(accelerated=False).compute(graph, feeds)
+    want = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)
+    for name, w in zip(["ge", "gn"], want):
+        assert got[name].shape == w.shape, name
+        np.testing.assert_array_equal(got[name], w)
+
+
+def test_gather_nd_batch_dims_is_refused(tmp_path):
+    path = tmp_path / "batched.onnx"
+    gather_model(path, batch_dims=1)
+    with pytest.raises(RuntimeError, match="'batch_dims' = 1 is not supported"):
+        webnn.load_onnx(path)

@@ -99,6 +99,53 @@ def test_gather(ctx, dtype, index_type, axis):
     same(got, np.take(x, idx.astype(np.int64), axis=axis))
 
 
+def clamp_index(idx, dim):
+    """cppnn's rule for run-time indices: negative counts from the end, the rest is clamped."""
+    idx = idx.astype(np.int64)
+    return np.clip(np.where(idx < 0, idx + dim, idx), 0, dim - 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int32, np.uint8])
+@pytest.mark.parametrize("index_type", [np.int32, np.uint32, np.int64])
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_gather_elements(ctx, dtype, index_type, axis):
+    x = rand((3, 4, 5), dtype)
+    shape = list(x.shape)
+    shape[axis] = 6
+    low = 0 if index_type == np.uint32 else -x.shape[axis] - 2
+    idx = np.random.default_rng(2).integers(low, x.shape[axis] + 2, shape).astype(index_type)
+    got = run_many(ctx, lambda g, a, i: g.gather_elements(a, i, axis=axis), x, idx)
+    same(got, np.take_along_axis(x, clamp_index(idx, x.shape[axis]), axis=axis))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int32, np.int8])
+@pytest.mark.parametrize("index_type", [np.int32, np.uint32, np.int64])
+@pytest.mark.parametrize("coords", [1, 2, 3])
+def test_gather_nd(ctx, dtype, index_type, coords):
+    x = rand((3, 4, 5), dtype)
+    low = 0 if index_type == np.uint32 else -7
+    idx = np.random.default_rng(3).integers(low, 7, (2, 3, coords)).astype(index_type)
+    got = run_many(ctx, lambda g, a, i: g.gather_nd(a, i), x, idx)
+    picks = tuple(clamp_index(idx[..., d], x.shape[d]) for d in range(coords))
+    same(got, x[picks])
+
+
+def test_gather_elements_and_nd_errors(ctx):
+    g = ctx.create_graph_builder()
+    x = g.input("x", [4, 5], "float32")
+    with pytest.raises(TypeError, match="must have the rank of operand 'input'"):
+        g.gather_elements(x, g.input("i", [4], "int32"))
+    with pytest.raises(TypeError, match="coordinate size 3"):
+        g.gather_nd(x, g.input("j", [2, 3], "int32"))
+    with pytest.raises(TypeError, match="allowed: int32, uint32, int64"):
+        g.gather_nd(x, g.input("k", [2, 1], "float32"))
+    # The builder still works after the errors.
+    y = g.gather_nd(x, g.input("ok", [3, 1], "int64"), label="nd")
+    got = ctx.compute(g.build({"y": y}), {"x": np.ones((4, 5), np.float32),
+                                          "ok": np.array([[3], [-1], [9]], np.int64)})["y"]
+    same(got, np.ones((3, 5), np.float32))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int64, np.uint8])
 def test_expand(ctx, dtype):
     x = rand((3, 1), dtype)

@@ -465,6 +465,22 @@ std::vector<Case> shape_cases() {
                },
                true,
                {{"i", {-6, 6}}, {"u", {0, 8}}, {"j", {-6, 5}}}});
+  v.push_back({"gather_elements_nd",
+               [](GraphBuilder& b) {
+                 Operand x = input(b, "x", F32, {4, 5, 3});
+                 GatherOptions axis1;
+                 axis1.axis = 1;
+                 Tensor idx = Tensor::from(I32, {2, 2}, std::vector<int32_t>{3, -1, 9, -7});
+                 return Outputs{
+                     // Run-time indices past both ends: counted from the end, clamped.
+                     {"elements_i32", b.gather_elements(x, input(b, "i", I32, {4, 7, 3}), axis1)},
+                     {"elements_u32", b.gather_elements(x, input(b, "u", U32, {2, 5, 3}))},
+                     {"nd_i64", b.gather_nd(x, input(b, "j", I64, {3, 2}))},
+                     {"nd_u32", b.gather_nd(x, input(b, "k", U32, {2, 2, 3}))},
+                     {"nd_const", b.gather_nd(x, b.constant(idx))}};
+               },
+               true,
+               {{"i", {-8, 7}}, {"u", {0, 6}}, {"j", {-7, 6}}, {"k", {0, 6}}}});
   v.push_back({"expand_tile_pad",
                [](GraphBuilder& b) {
                  Operand x = input(b, "x", F32, {3, 4});

@@ -317,5 +317,41 @@ TEST(OnnxOps, OutputsThatAreInputsOrConstants) {
   expect_close(out["shape"], {2, 3}, {0, 0});
 }
 
+// GatherElements (negative axis; indices smaller than the data in another axis, which
+// WebNN's gatherElements cannot take directly) and GatherND at run time, against naive
+// references; GatherND's batch_dims > 0 is refused with a clear NotSupportedError.
+TEST(OnnxOps, GatherElementsAndGatherNDAtRunTime) {
+  OnnxTestModel m;
+  m.input("x", P::FLOAT, {int64_t(4), int64_t(5)});
+  m.input("ei", P::INT64, {int64_t(3), int64_t(2)});
+  m.input("ni", P::INT64, {int64_t(3), int64_t(2)});
+  attr(m.node("GatherElements", {"x", "ei"}, {"ge"}), "axis", int64_t(-1));  // [3, 2]
+  m.node("GatherND", {"x", "ni"}, {"gn"});                                   // [3]
+  m.output("ge");
+  m.output("gn");
+  Tensor x = random_tensor(DataType::float32, {4, 5}, -2, 2, 180);
+  std::vector<double> ei = {4, -1, 0, 2, -5, 3}, ni = {3, 4, -1, 0, 1, -5};
+  NamedTensors out = run_model(m, {{"x", x},
+                                   {"ei", tensor_from_doubles(DataType::int64, {3, 2}, ei)},
+                                   {"ni", tensor_from_doubles(DataType::int64, {3, 2}, ni)}});
+  std::vector<double> xv = x.to_doubles(), ge, gn;
+  auto wrap = [](double v, double n) { return size_t(v < 0 ? v + n : v); };
+  for (size_t r = 0; r < 3; ++r)
+    for (size_t c = 0; c < 2; ++c) ge.push_back(xv[r * 5 + wrap(ei[r * 2 + c], 5)]);
+  for (size_t r = 0; r < 3; ++r) gn.push_back(xv[wrap(ni[r * 2], 4) * 5 + wrap(ni[r * 2 + 1], 5)]);
+  EXPECT_EQ(out["ge"].shape(), (Dims{3, 2}));
+  expect_close(out["ge"], ge, {0, 0});
+  EXPECT_EQ(out["gn"].shape(), (Dims{3}));
+  expect_close(out["gn"], gn, {0, 0});
+
+  OnnxTestModel batched;
+  batched.input("x", P::FLOAT, {int64_t(2), int64_t(3)});
+  batched.input("i", P::INT64, {int64_t(2), int64_t(1)});
+  attr(batched.node("GatherND", {"x", "i"}, {"y"}, "nd0"), "batch_dims", int64_t(1));
+  batched.output("y");
+  testing::expect_error([&] { batched.load(); }, ErrorKind::NotSupportedError,
+                        "'batch_dims' = 1 is not supported");
+}
+
 }  // namespace
 }  // namespace cppnn

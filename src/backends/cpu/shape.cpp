@@ -257,6 +257,7 @@ void register_shape_kernels(CpuKernelRegistry& r) {
   r.add("triangular", triangular_kernel);
   register_strided_shape_kernels(r);
   register_resample_kernels(r);
+  register_gather_kernels(r);
 }
 
 }  // namespace cppnn::detail

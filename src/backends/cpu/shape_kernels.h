@@ -1,5 +1,6 @@
 #pragma once
-// Shared by the shape kernel files (shape.cpp, shape_strided.cpp, shape_resample.cpp).
+// Shared by the shape kernel files (shape.cpp, shape_strided.cpp, shape_resample.cpp,
+// shape_gather.cpp).
 #include <cstddef>
 #include <cstdint>
 
@@ -23,5 +24,7 @@ void visit_element_size(size_t size, F&& f) {
 void register_strided_shape_kernels(CpuKernelRegistry& registry);
 // resample2d.
 void register_resample_kernels(CpuKernelRegistry& registry);
+// gatherElements, gatherND (shape_gather.cpp).
+void register_gather_kernels(CpuKernelRegistry& registry);
 
 }  // namespace cppnn::detail

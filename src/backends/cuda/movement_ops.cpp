@@ -3,8 +3,8 @@
 //   transpose, slice, expand, tile, reverse: one strided copy each (a view: output dims,
 //     signed input strides, an input offset), simplified the way the CPU simplifies it;
 //   reshape: a device-to-device copy; concat / split: one strided copy per part;
-//   gather (clamped indices), pad, triangular, cumulativeSum, argMin/argMax, resample2d:
-//     kernels of their own.
+//   gather, gatherElements, gatherND (clamped indices), pad, triangular, cumulativeSum,
+//     argMin/argMax, resample2d: kernels of their own.
 // Every index table is computed at step creation; run() only enqueues on the stream.
 #include <algorithm>
 #include <cmath>
@@ -334,6 +334,17 @@ DeviceDecision decide_movement(const GraphIR& g, const Node& n, const Device&) {
     if (t != DataType::int32 && t != DataType::uint32 && t != DataType::int64)
       return no("indices of data type " + std::string(to_string(t)));
   }
+  if (n.op == "gatherElements" || n.op == "gatherND") {
+    DataType t = g.desc(n.inputs[1]).data_type;
+    if (t != DataType::int32 && t != DataType::uint32 && t != DataType::int64)
+      return no("indices of data type " + std::string(to_string(t)));
+  }
+  if (n.op == "gatherND") {
+    int64_t coords = in_shape(g, n, 1).back();
+    if (coords > int64_t(mv::kMaxRank))
+      return no("coordinates of " + std::to_string(coords) + " axes (at most " +
+                std::to_string(mv::kMaxRank) + ")");
+  }
   if (n.op == "cumulativeSum") {
     DataType t = g.desc(n.inputs[0]).data_type;
     if (t == DataType::int8 || t == DataType::uint8)
@@ -447,6 +458,73 @@ std::unique_ptr<Step> make_gather_step(std::shared_ptr<Device> device, const Gra
   });
   step->describe_as(head(g, n) + "gather x" + std::to_string(esize) + "B, indices " +
                     std::string(to_string(g.desc(n.inputs[1]).data_type)) + " clamped");
+  return step;
+}
+
+// gatherElements, as the CPU's shape_gather.cpp: indices (and output) [outer, n, inner] over
+// the input [outer, dim, inner]; every element reads its own clamped index.
+std::unique_ptr<Step> make_gather_elements_step(std::shared_ptr<Device> device, const GraphIR& g,
+                                                const Node& n,
+                                                const std::vector<Placement>& places) {
+  auto step = std::make_unique<MovementStep>(n, std::move(device));
+  const Dims& shape = in_shape(g, n);
+  size_t axis = size_t(n.attrs.i("axis"));
+  int64_t outer = product(shape, 0, axis), dim = shape[axis];
+  int64_t inner = product(shape, axis + 1, shape.size());
+  int64_t count = in_shape(g, n, 1)[axis];
+  DataType index_dtype = g.desc(n.inputs[1]).data_type;
+  mv::ElemType index_type = elem_type(index_dtype);
+  const void* in = address(places, n.inputs[0], n, "input");
+  const void* indices = address(places, n.inputs[1], n, "indices");
+  void* out = address(places, n.outputs[0], n, "output");
+  int elem = int(element_size(g.desc(n.inputs[0]).data_type)), blocks = step->max_blocks();
+  step->add([=](cudaStream_t s) {
+    CPPNN_CUDA_CHECK(mv::launch_gather_elements(in, indices, index_type, out, outer, dim, count,
+                                                inner, elem, blocks, s));
+  });
+  step->describe_as(head(g, n) + "gatherElements axis " + std::to_string(axis) + ", indices " +
+                    std::string(to_string(index_dtype)) + " clamped");
+  return step;
+}
+
+// gatherND, as the CPU's shape_gather.cpp: each coordinate tuple picks a contiguous slice of
+// the input's trailing axes, moved with wider elements where the slice and alignment allow.
+std::unique_ptr<Step> make_gather_nd_step(std::shared_ptr<Device> device, const GraphIR& g,
+                                          const Node& n, const std::vector<Placement>& places) {
+  auto step = std::make_unique<MovementStep>(n, std::move(device));
+  const Dims& shape = in_shape(g, n);
+  const Dims& ishape = in_shape(g, n, 1);
+  size_t coords = size_t(ishape.back());
+  mv::GatherNDParams p;
+  p.coords = int(coords);
+  p.m = product(ishape, 0, ishape.size() - 1);
+  p.slice = product(shape, coords, shape.size());
+  for (size_t d = 0; d < coords; ++d) {
+    p.dims[d] = shape[d];
+    p.strides[d] = product(shape, d + 1, shape.size());
+  }
+  size_t esize = element_size(g.desc(n.inputs[0]).data_type);
+  const void* in = address(places, n.inputs[0], n, "input");
+  const void* indices = address(places, n.inputs[1], n, "indices");
+  void* out = address(places, n.outputs[0], n, "output");
+  // Every stride is a multiple of the slice, so a divisor of the slice divides them all.
+  for (int64_t k = int64_t(16 / esize); k > 1; k /= 2) {
+    if (p.slice % k == 0 && aligned(in, size_t(k) * esize) && aligned(out, size_t(k) * esize)) {
+      p.slice /= k;
+      for (size_t d = 0; d < coords; ++d) p.strides[d] /= k;
+      esize *= size_t(k);
+      break;
+    }
+  }
+  DataType index_dtype = g.desc(n.inputs[1]).data_type;
+  mv::ElemType index_type = elem_type(index_dtype);
+  int elem = int(esize), blocks = step->max_blocks();
+  step->add([=](cudaStream_t s) {
+    CPPNN_CUDA_CHECK(mv::launch_gather_nd(in, indices, index_type, out, p, elem, blocks, s));
+  });
+  step->describe_as(head(g, n) + "gatherND " + std::to_string(coords) + " coordinates x" +
+                    std::to_string(esize) + "B, indices " + std::string(to_string(index_dtype)) +
+                    " clamped");
   return step;
 }
 
@@ -617,6 +695,8 @@ void add_movement_ops(DeviceOpTable& table) {
   table["concat"] = DeviceOp{decide_movement, make_parts_step};
   table["split"] = DeviceOp{decide_movement, make_parts_step};
   table["gather"] = DeviceOp{decide_movement, make_gather_step};
+  table["gatherElements"] = DeviceOp{decide_movement, make_gather_elements_step};
+  table["gatherND"] = DeviceOp{decide_movement, make_gather_nd_step};
   table["pad"] = DeviceOp{decide_movement, make_pad_step};
   table["triangular"] = DeviceOp{decide_movement, make_triangular_step};
   table["cumulativeSum"] = DeviceOp{decide_movement, make_axis_step};

@@ -321,6 +321,8 @@ OpSchema single(const std::string& name, InferFn infer) {
 
 }  // namespace
 
+void register_gather_ops(OpTable& table);  // shape_gather.cpp
+
 void register_shape_ops(OpTable& table) {
   table.add(single("reshape", infer_reshape));
   table.add(single("transpose", infer_transpose));
@@ -334,6 +336,7 @@ void register_shape_ops(OpTable& table) {
   table.add(single("reverse", infer_reverse));
   table.add(single("triangular", infer_triangular));
   table.add(single("resample2d", infer_resample2d));
+  register_gather_ops(table);
 }
 
 }  // namespace detail

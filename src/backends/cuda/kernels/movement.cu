@@ -117,6 +117,46 @@ __global__ void __launch_bounds__(kBlock)
   }
 }
 
+// ---- gatherElements, gatherND --------------------------------------------------------
+
+// Each output element reads its own index: no rows to move whole.
+template <typename E, typename Idx>
+__global__ void __launch_bounds__(kBlock)
+    gather_elements_kernel(const E* __restrict__ in, const Idx* __restrict__ indices,
+                           E* __restrict__ out, int64_t dim, int64_t n, int64_t inner,
+                           int64_t total) {
+  for (int64_t i = first_index<int64_t>(); i < total; i += grid_step<int64_t>()) {
+    int64_t k = i % inner, o = i / inner / n;
+    int64_t v = clamp_index(int64_t(indices[i]), dim);
+    out[i] = in[(o * dim + v) * inner + k];
+  }
+}
+
+template <typename E, typename Idx>
+__global__ void __launch_bounds__(kBlock)
+    gather_nd_kernel(const E* __restrict__ in, const Idx* __restrict__ indices,
+                     E* __restrict__ out, const GatherNDParams p, int64_t total) {
+  for (int64_t i = first_index<int64_t>(); i < total; i += grid_step<int64_t>()) {
+    int64_t r = i / p.slice, k = i % p.slice;
+    const Idx* tuple = indices + r * p.coords;
+    int64_t offset = 0;
+    for (int d = 0; d < p.coords; ++d)
+      offset += clamp_index(int64_t(tuple[d]), p.dims[d]) * p.strides[d];
+    out[i] = in[offset + k];
+  }
+}
+
+// Calls f(index pointer) with the indices cast to their C++ type; false for another type.
+template <typename F>
+bool visit_index(ElemType index_type, const void* indices, F&& f) {
+  switch (index_type) {
+    case ElemType::i32: f(static_cast<const int32_t*>(indices)); return true;
+    case ElemType::u32: f(static_cast<const uint32_t*>(indices)); return true;
+    case ElemType::i64: f(static_cast<const long long*>(indices)); return true;
+    default: return false;
+  }
+}
+
 // ---- pad -----------------------------------------------------------------------------
 
 template <typename E>
@@ -358,6 +398,44 @@ cudaError_t launch_gather(const void* in, const void* indices, ElemType index_ty
                                                  dim, n, inner, total);
     else
       launched = false;
+  });
+  return launched ? cudaGetLastError() : cudaErrorInvalidValue;
+}
+
+cudaError_t launch_gather_elements(const void* in, const void* indices, ElemType index_type,
+                                   void* out, int64_t outer, int64_t dim, int64_t n,
+                                   int64_t inner, int elem_size, int max_blocks,
+                                   cudaStream_t stream) {
+  int64_t total = outer * n * inner;
+  if (total <= 0) return cudaSuccess;
+  int grid = grid_for(total, max_blocks);
+  bool launched = false;
+  visit_size(elem_size, [&](auto tag) {
+    using E = typename decltype(tag)::type;
+    const E* i = static_cast<const E*>(in);
+    E* o = static_cast<E*>(out);
+    launched = visit_index(index_type, indices, [&](auto idx) {
+      gather_elements_kernel<<<grid, kBlock, 0, stream>>>(i, idx, o, dim, n, inner, total);
+    });
+  });
+  return launched ? cudaGetLastError() : cudaErrorInvalidValue;
+}
+
+cudaError_t launch_gather_nd(const void* in, const void* indices, ElemType index_type, void* out,
+                             const GatherNDParams& p, int elem_size, int max_blocks,
+                             cudaStream_t stream) {
+  if (p.coords < 0 || p.coords > kMaxRank || p.slice <= 0) return cudaErrorInvalidValue;
+  int64_t total = p.m * p.slice;
+  if (total <= 0) return cudaSuccess;
+  int grid = grid_for(total, max_blocks);
+  bool launched = false;
+  visit_size(elem_size, [&](auto tag) {
+    using E = typename decltype(tag)::type;
+    const E* i = static_cast<const E*>(in);
+    E* o = static_cast<E*>(out);
+    launched = visit_index(index_type, indices, [&](auto idx) {
+      gather_nd_kernel<<<grid, kBlock, 0, stream>>>(i, idx, o, p, total);
+    });
   });
   return launched ? cudaGetLastError() : cudaErrorInvalidValue;
 }

@@ -36,6 +36,28 @@ cudaError_t launch_gather(const void* in, const void* indices, ElemType index_ty
                           int64_t outer, int64_t dim, int64_t n, int64_t inner, int elem_size,
                           int max_blocks, cudaStream_t stream);
 
+// gatherElements: input seen as [outer, dim, inner], indices and output as [outer, n, inner]:
+// out[o, j, k] = in[o, clamp(idx[o, j, k] < 0 ? idx + dim : idx, 0, dim - 1), k].
+// index_type: ElemType::i32, u32 or i64.
+cudaError_t launch_gather_elements(const void* in, const void* indices, ElemType index_type,
+                                   void* out, int64_t outer, int64_t dim, int64_t n,
+                                   int64_t inner, int elem_size, int max_blocks,
+                                   cudaStream_t stream);
+
+// gatherND: indices seen as [m, coords]; tuple r picks the contiguous slice of `slice`
+// elements at sum_d clamp(idx[r, d], dims[d]) * strides[d] (each index clamped as gather's):
+// out[r, k] = in[offset(r) + k]. coords in [0, kMaxRank].
+struct GatherNDParams {
+  int coords = 0;
+  int64_t dims[kMaxRank] = {};
+  int64_t strides[kMaxRank] = {};  // in elements of elem_size
+  int64_t m = 0;
+  int64_t slice = 1;
+};
+cudaError_t launch_gather_nd(const void* in, const void* indices, ElemType index_type, void* out,
+                             const GatherNDParams& p, int elem_size, int max_blocks,
+                             cudaStream_t stream);
+
 // Pad: per output element, each dim's index o maps to i = o - begin; outside [0, in_dims):
 // mode 0 gives the value (its bits, the element's size), mode 1 clamps (edge), mode 2 reflects
 // (-i, or 2 (n - 1) - i).

@@ -1,0 +1,126 @@
+// CPU kernels of gatherElements and gatherND. Like gather (shape.cpp), they move elements by
+// size, so one instantiation per (element size, index type) serves every data type, and an
+// index is only known at run time: a negative one counts from the end of its dimension and
+// whatever is still out of range is clamped into [0, dim - 1], so no read ever leaves the
+// input (the spec leaves out-of-range indices to the implementation; cppnn clamps everywhere,
+// and the CUDA kernels do the same).
+#include <algorithm>
+#include <cstring>
+
+#include "backends/cpu/shape_kernels.h"
+
+namespace cppnn::detail {
+
+namespace {
+
+constexpr size_t kCopyGrain = 64 << 10;  // bytes worth a thread
+
+using Kernel = std::unique_ptr<CpuKernel>;
+using Ins = std::vector<const Tensor*>;
+using Outs = std::vector<Tensor*>;
+
+size_t product(const Dims& shape, size_t begin, size_t end) {
+  size_t n = 1;
+  for (size_t d = begin; d < end; ++d) n *= size_t(shape[d]);
+  return n;
+}
+
+// The spec allows int32, uint32 and int64 indices: each widens to int64 without loss.
+template <typename I>
+inline size_t clamp_index(I raw, int64_t dim) {
+  int64_t v = int64_t(raw);
+  if (v < 0) v += dim;
+  return size_t(std::clamp<int64_t>(v, 0, dim - 1));
+}
+
+// Calls f.operator()<I>() with the C++ type of an index data type (validated in infer).
+template <typename F>
+void visit_index_type(DataType t, F&& f) {
+  switch (t) {
+    case DataType::int32:
+      f.template operator()<int32_t>();
+      break;
+    case DataType::uint32:
+      f.template operator()<uint32_t>();
+      break;
+    default:
+      f.template operator()<int64_t>();
+      break;
+  }
+}
+
+// Input and indices (and output, the indices' shape) seen as [outer, dim or n, inner]:
+// out[o, j, k] = in[o, clamp(indices[o, j, k]), k].
+Kernel gather_elements_kernel(const KernelContext& cx) {
+  const Dims& shape = cx.inputs[0]->shape;
+  const Dims& ishape = cx.inputs[1]->shape;
+  size_t axis = size_t(cx.node.attrs.i("axis"));
+  size_t outer = product(shape, 0, axis), inner = product(shape, axis + 1, shape.size());
+  int64_t dim = shape[axis];
+  size_t n = size_t(ishape[axis]);
+  size_t esize = element_size(cx.inputs[0]->data_type);
+  DataType itype = cx.inputs[1]->data_type;
+  return make_kernel([=](const Ins& in, const Outs& out) {
+    visit_index_type(itype, [&]<typename I>() {
+      visit_element_size(esize, [&]<typename E>() {
+        const E* src = static_cast<const E*>(in[0]->data());
+        const I* idx = static_cast<const I*>(in[1]->data());
+        E* dst = static_cast<E*>(out[0]->data());
+        size_t grain = std::max<size_t>(1, kCopyGrain / (inner * sizeof(E)));
+        parallel_for(outer * n, grain, [&](size_t begin, size_t end) {
+          for (size_t r = begin; r < end; ++r) {
+            const E* plane = src + (r / n) * size_t(dim) * inner;
+            const I* ir = idx + r * inner;
+            E* d = dst + r * inner;
+            for (size_t k = 0; k < inner; ++k) d[k] = plane[clamp_index(ir[k], dim) * inner + k];
+          }
+        });
+      });
+    });
+  });
+}
+
+// indices as [m, c] coordinates into the input's first c axes; each picks a contiguous
+// slice of the remaining axes (`slice` elements), so the output is [m, slice].
+Kernel gather_nd_kernel(const KernelContext& cx) {
+  const Dims& shape = cx.inputs[0]->shape;
+  const Dims& ishape = cx.inputs[1]->shape;
+  size_t c = size_t(ishape.back());
+  size_t m = product(ishape, 0, ishape.size() - 1);
+  size_t slice = product(shape, c, shape.size());
+  std::vector<int64_t> dims(shape.begin(), shape.begin() + int64_t(c));
+  std::vector<size_t> strides(c);  // in elements, of the indexed axes
+  for (size_t d = 0; d < c; ++d) strides[d] = product(shape, d + 1, shape.size());
+  size_t esize = element_size(cx.inputs[0]->data_type);
+  DataType itype = cx.inputs[1]->data_type;
+  return make_kernel([=](const Ins& in, const Outs& out) {
+    visit_index_type(itype, [&]<typename I>() {
+      visit_element_size(esize, [&]<typename E>() {
+        const E* src = static_cast<const E*>(in[0]->data());
+        const I* idx = static_cast<const I*>(in[1]->data());
+        E* dst = static_cast<E*>(out[0]->data());
+        size_t grain = std::max<size_t>(1, kCopyGrain / (slice * sizeof(E)));
+        parallel_for(m, grain, [&](size_t begin, size_t end) {
+          for (size_t r = begin; r < end; ++r) {
+            size_t offset = 0;
+            for (size_t d = 0; d < c; ++d)
+              offset += clamp_index(idx[r * c + d], dims[d]) * strides[d];
+            if (slice == 1)
+              dst[r] = src[offset];
+            else
+              std::memcpy(dst + r * slice, src + offset, slice * sizeof(E));
+          }
+        });
+      });
+    });
+  });
+}
+
+}  // namespace
+
+void register_gather_kernels(CpuKernelRegistry& r) {
+  r.add("gatherElements", gather_elements_kernel);
+  r.add("gatherND", gather_nd_kernel);
+}
+
+}  // namespace cppnn::detail

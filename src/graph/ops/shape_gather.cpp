@@ -1,0 +1,84 @@
+// gatherElements and gatherND: validation and output shapes per the WebNN spec's method steps.
+// (gather itself lives with the other shape ops in shape.cpp.) Index values are only known at
+// run time, so the kernels count a negative index from the end and clamp what is still out of
+// range, exactly like gather; nothing here can check them.
+#include "graph/op_table.h"
+#include "graph/validation.h"
+
+namespace cppnn {
+namespace detail {
+
+namespace {
+
+constexpr std::initializer_list<DataType> kIndexTypes = {DataType::int32, DataType::uint32,
+                                                         DataType::int64};
+
+std::vector<OperandDescriptor> infer_gather_elements(const InputDescs& in, Attrs& attrs) {
+  const OperandDescriptor& x = *in[0];
+  const OperandDescriptor& indices = *in[1];
+  check_data_type(indices, "indices", kIndexTypes);
+  if (x.shape.empty())
+    type_error(operand_name("input") + " must have rank 1 or more, got a scalar");
+  if (indices.shape.size() != x.shape.size())
+    type_error(operand_name("indices") + " of shape " + to_string(indices.shape) +
+               " must have the rank of " + operand_name("input") + " of shape " +
+               to_string(x.shape));
+  int64_t axis = attrs.i("axis");
+  if (axis < 0 || size_t(axis) >= x.shape.size())
+    type_error("axis " + std::to_string(axis) + " is out of range for " + operand_name("input") +
+               " of shape " + to_string(x.shape));
+  Dims expected = x.shape;
+  expected[size_t(axis)] = indices.shape[size_t(axis)];
+  if (indices.shape != expected)
+    type_error(operand_name("indices") + " of shape " + to_string(indices.shape) + " must match " +
+               operand_name("input") + " of shape " + to_string(x.shape) +
+               " in every dimension but axis " + std::to_string(axis) + " (expected " +
+               to_string(expected) + ")");
+  return {OperandDescriptor{x.data_type, indices.shape}};
+}
+
+std::vector<OperandDescriptor> infer_gather_nd(const InputDescs& in, Attrs&) {
+  const OperandDescriptor& x = *in[0];
+  const OperandDescriptor& indices = *in[1];
+  check_data_type(indices, "indices", kIndexTypes);
+  if (x.shape.empty())
+    type_error(operand_name("input") + " must have rank 1 or more, got a scalar");
+  if (indices.shape.empty())
+    type_error(operand_name("indices") + " must have rank 1 or more, got a scalar");
+  size_t indexable = indices.shape.size() - 1;
+  int64_t coordinate = indices.shape[indexable];
+  if (size_t(coordinate) > x.shape.size())
+    type_error("the coordinate size " + std::to_string(coordinate) + " (last dimension of " +
+               operand_name("indices") + " of shape " + to_string(indices.shape) +
+               ") is greater than the rank of " + operand_name("input") + " of shape " +
+               to_string(x.shape));
+  Dims out(indices.shape.begin(), indices.shape.begin() + int64_t(indexable));
+  out.insert(out.end(), x.shape.begin() + coordinate, x.shape.end());
+  return {OperandDescriptor{x.data_type, out}};
+}
+
+}  // namespace
+
+// Called by register_shape_ops: these are shape-family ops, kept in their own file.
+void register_gather_ops(OpTable& table) {
+  table.add(OpSchema{"gatherElements", {"input", "indices"}, 2, false, infer_gather_elements});
+  table.add(OpSchema{"gatherND", {"input", "indices"}, 2, false, infer_gather_nd});
+}
+
+}  // namespace detail
+
+using namespace detail;
+
+Operand GraphBuilder::gather_elements(const Operand& x, const Operand& indices,
+                                      const GatherOptions& o) {
+  Attrs attrs;
+  attrs.set("axis", int64_t(o.axis));
+  return add_op(*this, "gatherElements", {x, indices}, std::move(attrs), o.label)[0];
+}
+
+Operand GraphBuilder::gather_nd(const Operand& x, const Operand& indices,
+                                const OperatorOptions& o) {
+  return add_op(*this, "gatherND", {x, indices}, Attrs{}, o.label)[0];
+}
+
+}  // namespace cppnn
