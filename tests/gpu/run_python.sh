@@ -12,7 +12,8 @@
 set -uo pipefail
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
-carry=$(cd "$src/.." && pwd)
+# The carry folder: beside the source tree (carry/cuda-src), or CPPNN_CARRY.
+carry=${CPPNN_CARRY:-$(cd "$src/.." && pwd)}
 out=${OUT:-/tmp/cppnn-gpu-out}
 build=${CPPNN_GPU_BUILD:-/tmp/cppnn-gpu-build}
 prefix=/tmp/cppnn-deps

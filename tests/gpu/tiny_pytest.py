@@ -1,8 +1,9 @@
 """A stand-in for pytest where it is not installed (the GPU machine may lack it): runs the
 test_* functions of the given files with the little of pytest they use (raises, skip,
-fail, mark.skipif, mark.parametrize, module pytestmark; no fixtures).
+fail, importorskip, mark.skipif, mark.parametrize, module pytestmark; no fixtures).
     python3 tests/gpu/tiny_pytest.py tests/python/test_webnn_mltensor.py ...
 Exit status 0 when nothing failed."""
+import importlib
 import importlib.util
 import inspect
 import itertools
@@ -56,7 +57,15 @@ def _fail(reason=""):
     raise AssertionError(reason)
 
 
+def _importorskip(name):
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        raise Skipped(f"no {name}: {e}") from e
+
+
 shim = types.ModuleType("pytest")
+shim.importorskip = _importorskip
 shim.raises = _Raises
 shim.skip = _skip
 shim.fail = _fail

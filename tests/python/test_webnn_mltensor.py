@@ -495,3 +495,17 @@ def test_gpu_pipeline_graph1_mltensor_graph2():
         # and the middle as a torch view, after the context's queued work
         m = torch.from_dlpack(mid)
         torch.testing.assert_close(m, torch_affine(x), rtol=1e-4, atol=1e-5)
+
+
+@gpu
+def test_gpu_cupy_from_dlpack_shares_memory():
+    cupy = pytest.importorskip("cupy")
+    ctx = GPU
+    t = ctx.create_tensor([2, 3], "float32")
+    x = x_value(6)
+    ctx.write_tensor(t, x)
+    c = cupy.from_dlpack(t)
+    np.testing.assert_array_equal(cupy.asnumpy(c), x)
+    c *= 3
+    cupy.cuda.Device().synchronize()
+    np.testing.assert_allclose(ctx.read_tensor(t), 3 * x)
