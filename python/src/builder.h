@@ -28,5 +28,7 @@ void bind_builder(nb::module_& m, BuilderClass& cls);
 void bind_elementwise_ops(BuilderClass& cls);
 void bind_nn_ops(BuilderClass& cls);
 void bind_shape_ops(BuilderClass& cls);
+// MLTensor and the context's tensor methods (tensors.cpp).
+void bind_device_tensors(nb::module_& m, nb::class_<cppnn::Context>& context_class);
 
 }  // namespace webnn_py

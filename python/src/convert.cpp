@@ -20,62 +20,6 @@ std::string value_type_name(nb::handle value) {
   return nb::cast<std::string>(nb::inst_name(value));
 }
 
-dl::dtype dlpack_dtype(DataType type) {
-  auto make = [](dl::dtype_code code, uint8_t bits) { return dl::dtype{uint8_t(code), bits, 1}; };
-  switch (type) {
-    case DataType::float32:
-      return make(dl::dtype_code::Float, 32);
-    case DataType::float16:
-      return make(dl::dtype_code::Float, 16);
-    case DataType::int32:
-      return make(dl::dtype_code::Int, 32);
-    case DataType::uint32:
-      return make(dl::dtype_code::UInt, 32);
-    case DataType::int64:
-      return make(dl::dtype_code::Int, 64);
-    case DataType::uint64:
-      return make(dl::dtype_code::UInt, 64);
-    case DataType::int8:
-      return make(dl::dtype_code::Int, 8);
-    case DataType::uint8:
-      return make(dl::dtype_code::UInt, 8);
-  }
-  fail(ErrorKind::TypeError, "unknown data type");
-}
-
-std::optional<DataType> from_dlpack(dl::dtype t) {
-  if (t.lanes != 1) return std::nullopt;
-  for (DataType d : cppnn::kAllDataTypes)
-    if (dlpack_dtype(d) == t) return d;
-  return std::nullopt;
-}
-
-std::string dlpack_name(dl::dtype t) {
-  const char* code = "unknown";
-  switch (dl::dtype_code(t.code)) {
-    case dl::dtype_code::Int:
-      code = "int";
-      break;
-    case dl::dtype_code::UInt:
-      code = "uint";
-      break;
-    case dl::dtype_code::Float:
-      code = "float";
-      break;
-    case dl::dtype_code::Bfloat:
-      code = "bfloat";
-      break;
-    case dl::dtype_code::Complex:
-      code = "complex";
-      break;
-    case dl::dtype_code::Bool:
-      return "bool";
-    default:
-      break;
-  }
-  return code + std::to_string(t.bits);
-}
-
 // Copies an array of any strides (in bytes, possibly negative) into contiguous storage.
 void copy_strided(const uint8_t* src, uint8_t* dst, const std::vector<int64_t>& shape,
                   const std::vector<int64_t>& strides, size_t esize) {
@@ -109,6 +53,62 @@ void copy_strided(const uint8_t* src, uint8_t* dst, const std::vector<int64_t>& 
 }
 
 }  // namespace
+
+dl::dtype dlpack_dtype(DataType type) {
+  auto make = [](dl::dtype_code code, uint8_t bits) { return dl::dtype{uint8_t(code), bits, 1}; };
+  switch (type) {
+    case DataType::float32:
+      return make(dl::dtype_code::Float, 32);
+    case DataType::float16:
+      return make(dl::dtype_code::Float, 16);
+    case DataType::int32:
+      return make(dl::dtype_code::Int, 32);
+    case DataType::uint32:
+      return make(dl::dtype_code::UInt, 32);
+    case DataType::int64:
+      return make(dl::dtype_code::Int, 64);
+    case DataType::uint64:
+      return make(dl::dtype_code::UInt, 64);
+    case DataType::int8:
+      return make(dl::dtype_code::Int, 8);
+    case DataType::uint8:
+      return make(dl::dtype_code::UInt, 8);
+  }
+  fail(ErrorKind::TypeError, "unknown data type");
+}
+
+std::optional<DataType> data_type_from_dlpack(dl::dtype t) {
+  if (t.lanes != 1) return std::nullopt;
+  for (DataType d : cppnn::kAllDataTypes)
+    if (dlpack_dtype(d) == t) return d;
+  return std::nullopt;
+}
+
+std::string dlpack_type_name(dl::dtype t) {
+  const char* code = "unknown";
+  switch (dl::dtype_code(t.code)) {
+    case dl::dtype_code::Int:
+      code = "int";
+      break;
+    case dl::dtype_code::UInt:
+      code = "uint";
+      break;
+    case dl::dtype_code::Float:
+      code = "float";
+      break;
+    case dl::dtype_code::Bfloat:
+      code = "bfloat";
+      break;
+    case dl::dtype_code::Complex:
+      code = "complex";
+      break;
+    case dl::dtype_code::Bool:
+      return "bool";
+    default:
+      break;
+  }
+  return code + std::to_string(t.bits);
+}
 
 DataType to_data_type(nb::handle value, const std::string& what) {
   if (value.is_none())
@@ -152,9 +152,9 @@ cppnn::Tensor to_tensor(nb::handle value, const std::string& what, bool copy) {
     fail(ErrorKind::TypeError, what + " is not in CPU memory (DLPack device type " +
                                    std::to_string(array.device_type()) +
                                    "); copy it to the CPU first");
-  std::optional<DataType> type = from_dlpack(array.dtype());
+  std::optional<DataType> type = data_type_from_dlpack(array.dtype());
   if (!type)
-    fail(ErrorKind::TypeError, what + " has data type " + dlpack_name(array.dtype()) +
+    fail(ErrorKind::TypeError, what + " has data type " + dlpack_type_name(array.dtype()) +
                                    ", which WebNN does not have (float32, float16, int32, uint32, "
                                    "int64, uint64, int8, uint8): convert it first, e.g. "
                                    ".astype(numpy.float32)");

@@ -2,6 +2,7 @@
 // Conversions between Python values and cppnn values, shared by every binding file.
 // Errors are thrown as cppnn::Error so that the module's one translator maps them.
 #include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
 
 #include <cstdint>
 #include <initializer_list>
@@ -18,6 +19,12 @@ namespace nb = nanobind;
 
 // A data type from "float32", numpy.float32 or numpy.dtype("float32").
 cppnn::DataType to_data_type(nb::handle value, const std::string& what);
+
+// DLPack data types: cppnn's, the cppnn type of a DLPack one (none if WebNN lacks it), and
+// a DLPack type's name ("float64", "bool") for messages.
+nb::dlpack::dtype dlpack_dtype(cppnn::DataType type);
+std::optional<cppnn::DataType> data_type_from_dlpack(nb::dlpack::dtype type);
+std::string dlpack_type_name(nb::dlpack::dtype type);
 
 // A numpy array or any object with __dlpack__ on the CPU as a tensor. Without `copy`, a
 // contiguous aligned array is wrapped (it must outlive the tensor's use); otherwise, and

@@ -123,7 +123,9 @@ void bind_module(nb::module_& m) {
         return s + "], nodes=" + std::to_string(g.node_count()) + ")";
       });
 
-  nb::class_<Context>(m, "MLContext", "Runs graphs on one backend ('cpu' or 'cuda').")
+  nb::class_<Context> context_class(m, "MLContext",
+                                    "Runs graphs on one backend ('cpu' or 'cuda').");
+  context_class
       .def_prop_ro("backend", &Context::backend, "The backend it really got: 'cpu' or 'cuda'.")
       .def_prop_ro("backend_reason", &Context::backend_reason,
                    "Why it got that backend (e.g. why no GPU was usable).")
@@ -161,6 +163,7 @@ void bind_module(nb::module_& m) {
         return c.destroyed() ? std::string("MLContext(destroyed)")
                              : "MLContext(backend='" + c.backend() + "')";
       });
+  bind_device_tensors(m, context_class);
 
   nb::class_<cppnn::Engine>(m, "Engine",
                             "A graph after cppnn's compiler passes, in a portable, versioned,\n"

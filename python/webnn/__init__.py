@@ -19,6 +19,22 @@ compute() takes numpy arrays, or any CPU object with __dlpack__, of the input's 
 type and shape; non-contiguous arrays are copied to contiguous memory first. It returns
 numpy arrays that own their memory. The GIL is released while a graph runs.
 
+Device tensors (WebNN's MLTensor) chain graphs without host copies, and DLPack shares
+memory with torch / cupy / numpy both ways, zero copy:
+
+    t = context.create_tensor([2, 3], "float32")     # GPU memory on a CUDA context
+    context.write_tensor(t, np.ones((2, 3), np.float32))
+    context.dispatch(graph1, {"x": t}, {"y": mid})      # MLTensors ...
+    context.dispatch(graph2, {"y": mid}, {"z": torch_cuda_tensor})  # ... or DLPack objects
+    context.read_tensor(mid)                             # a numpy copy
+    torch.from_dlpack(mid)                               # a view, no copy
+
+dispatch() takes MLTensors of the context or any object with __dlpack__ on its device,
+C-contiguous (strided views are a TypeError), used in place; write_tensor() copies (and
+accepts strided arrays). With DLPack objects dispatch waits for their producer's queued
+GPU work before it runs and for its own before it returns; with MLTensors only it may
+return early, and later reads, writes, dispatches and DLPack exports are ordered after it.
+
 Errors: TypeError for wrong arguments (types, shapes, data types, option values),
 ValueError for malformed data, RuntimeError for what cannot be done (unsupported, failed
 while running, destroyed context, builder already built), each with cppnn's message.
@@ -30,6 +46,7 @@ from ._webnn import (
     MLGraph,
     MLGraphBuilder,
     MLOperand,
+    MLTensor,
     export_onnx,
     export_onnx_bytes,
     load_onnx,
@@ -42,6 +59,7 @@ __all__ = [
     "MLGraph",
     "MLGraphBuilder",
     "MLOperand",
+    "MLTensor",
     "export_onnx",
     "export_onnx_bytes",
     "load_onnx",
