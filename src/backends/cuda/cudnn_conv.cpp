@@ -610,8 +610,11 @@ class CudnnConvStep final : public Step {
       }
       if (std::optional<Choice> cached = load_cached(sig)) {
         adopt(*cached, "runtime cache");
-        remember(sig, *cached);
-        return;
+        if (try_run(choice_, workspace_)) {
+          remember(sig, *cached);
+          return;
+        }
+        workspace_ = DeviceBuffer();  // it does not run here after all: choose afresh
       }
     }
 
@@ -674,9 +677,7 @@ class CudnnConvStep final : public Step {
         return std::nullopt;
       c.fused = fused != 0;
       if (!usable(c)) return std::nullopt;
-      DeviceBuffer ws(*workspace_size(c.algo), "the cuDNN workspace of " + node_name(node()));
-      if (!try_run(c, ws)) return std::nullopt;
-      return c;
+      return c;  // the caller adopts it and checks it with one run
     } catch (const std::exception&) {
       return std::nullopt;  // the cache is an optimization: any failure means timing
     }
