@@ -172,3 +172,32 @@ TEST(CudaJit, RuntimeCacheColdWarmAndCorruptEntry) {
 
 }  // namespace
 }  // namespace cppnn
+
+namespace cppnn {
+namespace {
+
+// Groups that differ only in name (same ops, same shapes) compile once and launch twice
+// with their own pointers; a group of another shape is a kernel of its own.
+TEST(CudaJit, IdenticalGroupsShareOneCompiledKernel) {
+  REQUIRE_CUDA();
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, {64, 96});
+  Operand y = b.input("y", DataType::float32, {64, 96});
+  Operand z = b.input("z", DataType::float32, {32, 96});
+  Operand w = b.constant(random_tensor(DataType::float32, {96, 96}, -0.1, 0.1, 61));
+  // matmul ends each group, so the two tanh(add) groups stay apart.
+  Operand a = b.matmul(b.tanh(b.add(x, y)), w);
+  Operand c = b.matmul(b.tanh(b.add(a, y)), w);
+  Operand d = b.tanh(b.add(z, z));
+  Graph g = b.build({{"c", c}, {"d", d}});
+  NamedTensors in{{"x", random_tensor(DataType::float32, {64, 96}, -1, 1, 62)},
+                  {"y", random_tensor(DataType::float32, {64, 96}, -1, 1, 63)},
+                  {"z", random_tensor(DataType::float32, {32, 96}, -1, 1, 64)}};
+  NamedTensors want = cpu_context().compute(g, in), got = cuda_context().compute(g, in);
+  for (const auto& [name, t] : want) gpu_testing::expect_rel_close(got.at(name), t, 1e-5, name);
+  std::string report = cuda_context().report(g);
+  EXPECT_TRUE(contains(report, "generated kernels: 3 (6 element-wise nodes, 2 distinct)")) << report;
+}
+
+}  // namespace
+}  // namespace cppnn

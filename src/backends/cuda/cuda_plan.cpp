@@ -541,7 +541,8 @@ class CudaPlan final : public Plan {
       size_t nodes = 0;
       for (const GeneratedKernel& k : jit_.kernels) nodes += k.nodes.size();
       r.precision(1);
-      r << " (" << nodes << " element-wise nodes), JIT " << std::fixed << jit_.ms << " ms, "
+      r << " (" << nodes << " element-wise nodes, " << jit_.distinct << " distinct), JIT "
+        << std::fixed << jit_.ms << " ms, "
         << (jit_.cache_hit ? "cache hit" : "compiled");
       r.unsetf(std::ios::fixed);
       r.precision(6);

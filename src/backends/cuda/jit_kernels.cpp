@@ -5,6 +5,7 @@
 #include "backends/cuda/jit_kernels.h"
 
 #include <chrono>
+#include <map>
 #include <optional>
 
 #include "backends/cuda/nvrtc_compiler.h"
@@ -115,7 +116,37 @@ JitKernels jit_elementwise_kernels(const GraphIR& graph, const Device& device) {
   jit.kernels = generate_cuda_kernels(graph);
   if (jit.kernels.empty()) return jit;
   std::string arch = "sm_" + std::to_string(device.sm);
-  std::string source = cuda_module_source(jit.kernels);
+  // Groups that differ only in their name (the same ops on the same shapes, as in every
+  // layer of a transformer) are one kernel: compiled once, launched by each group with its
+  // own pointers. NVRTC's time grows with the program, so this is most of a cold start.
+  std::vector<GeneratedKernel> distinct;
+  std::vector<size_t> distinct_of(jit.kernels.size());
+  {
+    std::map<std::string, size_t> seen;
+    for (size_t i = 0; i < jit.kernels.size(); ++i) {
+      const GeneratedKernel& k = jit.kernels[i];
+      // The definitions with the kernel's name blanked out.
+      std::string shape;
+      size_t from = 0;
+      for (size_t at = k.definitions.find(k.name); at != std::string::npos;
+           at = k.definitions.find(k.name, from)) {
+        shape.append(k.definitions, from, at - from).push_back('\x01');
+        from = at + k.name.size();
+      }
+      shape.append(k.definitions, from, std::string::npos);
+      auto [it, fresh] = seen.emplace(std::move(shape), distinct.size());
+      if (fresh) distinct.push_back(k);
+      distinct_of[i] = it->second;
+    }
+  }
+  jit.distinct = distinct.size();
+  std::string source = cuda_module_source(distinct);
+  // Functions of the distinct kernels, spread to every group.
+  auto spread = [&](std::vector<CUfunction>& functions) {
+    std::vector<CUfunction> mine(jit.kernels.size());
+    for (size_t i = 0; i < mine.size(); ++i) mine[i] = functions[distinct_of[i]];
+    functions = std::move(mine);
+  };
 
   // The cache is an optimization: every failure here only means compiling.
   std::optional<RuntimeCache> cache;
@@ -127,8 +158,9 @@ JitKernels jit_elementwise_kernels(const GraphIR& graph, const Device& device) {
       auto cubin = entry->find("cubin");
       std::string why = "the entry holds no cubin";
       if (cubin != entry->end())
-        jit.module = try_load(cubin->second, jit.kernels, jit.functions, why);
+        jit.module = try_load(cubin->second, distinct, jit.functions, why);
       if (jit.module) {
+        spread(jit.functions);
         jit.cache_hit = true;
       } else {
         jit.cache_note = "cache entry unusable (" + why + "), rebuilt";
@@ -143,10 +175,11 @@ JitKernels jit_elementwise_kernels(const GraphIR& graph, const Device& device) {
   }
 
   if (!jit.module) {
-    CompiledModule compiled = compile_cuda_module("graph " + hash_hex(hash64(source.data(), source.size())), jit.kernels, arch);
+    CompiledModule compiled = compile_cuda_module("graph " + hash_hex(hash64(source.data(), source.size())), distinct, arch);
     std::string why;
-    jit.module = try_load(compiled.cubin, jit.kernels, jit.functions, why);
+    jit.module = try_load(compiled.cubin, distinct, jit.functions, why);
     if (!jit.module) fail(ErrorKind::OperationError, "generated kernels: " + why);
+    spread(jit.functions);
     if (cache && key) {
       try {
         StoreResult stored = cache->store(*key, CacheEntry{{"cubin", compiled.cubin}});

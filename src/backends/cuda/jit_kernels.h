@@ -30,6 +30,7 @@ struct JitKernels {
   std::vector<GeneratedKernel> kernels;
   std::vector<CUfunction> functions;  // per kernel
   std::shared_ptr<LoadedModule> module;
+  size_t distinct = 0;        // kernels compiled: groups differing only in name share one
   double ms = 0;              // generation + compilation (or cache load) + module load
   bool cache_hit = false;
   std::string cache_note;     // why the cache was not used or not written, when it was not
