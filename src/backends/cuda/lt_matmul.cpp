@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
+#include <map>
+#include <mutex>
 #include <numeric>
 
 #include "core/dispatch.h"
@@ -342,10 +345,35 @@ class LtMatmulStep final : public Step {
     set_attr(p, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, align_second);
     set_attr(p, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, align_c);
     set_attr(p, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, align_d);
+    // The heuristic's answer depends on nothing but this problem's description: the
+    // same matmul (every layer of a transformer has the same few) asks once per process.
+    char sig[512];
+    std::snprintf(sig, sizeof sig,
+                  "sm%d c%d t%d ta%d tb%d e%d bias%d m%lld n%lld k%lld b%lld sa%lld sb%lld c%d "
+                  "al%u,%u,%u,%u ws%zu",
+                  device_->sm, int(compute), int(type_), int(op_first), int(op_second),
+                  int(epilogue), bias ? 1 : 0, (long long)m, (long long)n, (long long)k,
+                  (long long)geo.batch, (long long)geo.a_stride, (long long)geo.b_stride,
+                  c_base_ ? 1 : 0, align_first, align_second, align_c, align_d,
+                  device_->workspace.bytes());
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
-    cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
-        device_->lt, d, first_.get(), second_.get(), c_layout(), d_.get(), p, 1, &result, &found);
+    cublasStatus_t status = CUBLAS_STATUS_SUCCESS;
+    {
+      static std::mutex mutex;
+      static std::map<std::string, std::pair<cublasStatus_t, cublasLtMatmulHeuristicResult_t>> known;
+      std::lock_guard<std::mutex> lock(mutex);
+      auto it = known.find(sig);
+      if (it == known.end()) {
+        status = cublasLtMatmulAlgoGetHeuristic(device_->lt, d, first_.get(), second_.get(),
+                                                c_layout(), d_.get(), p, 1, &result, &found);
+        if (status == CUBLAS_STATUS_SUCCESS && found == 0) status = CUBLAS_STATUS_NOT_SUPPORTED;
+        it = known.emplace(sig, std::make_pair(status, result)).first;
+      }
+      status = it->second.first;
+      result = it->second.second;
+      found = status == CUBLAS_STATUS_SUCCESS ? 1 : 0;
+    }
     // NOT_SUPPORTED is cuBLASLt's "no algorithm for this problem", INVALID_VALUE its answer
     // to layouts it does not take (a broadcast batch, say): the caller decides what next.
     if (status == CUBLAS_STATUS_NOT_SUPPORTED || status == CUBLAS_STATUS_INVALID_VALUE ||
