@@ -610,7 +610,7 @@ class CudnnConvStep final : public Step {
       }
       if (std::optional<Choice> cached = load_cached(sig)) {
         adopt(*cached, "runtime cache");
-        if (env_flag("CPPNN_CUDNN_TRUST_CACHE") || try_run(choice_, workspace_)) {
+        if (try_run(choice_, workspace_)) {
           remember(sig, *cached);
           return;
         }

@@ -134,6 +134,15 @@ JitKernels jit_elementwise_kernels(const GraphIR& graph, const Device& device) {
         from = at + k.name.size();
       }
       shape.append(k.definitions, from, std::string::npos);
+      // Without the header's comment lines, which name the graph's node and operand numbers.
+      std::string code;
+      for (size_t line = 0; line < shape.size();) {
+        size_t end = shape.find('\n', line);
+        end = end == std::string::npos ? shape.size() : end + 1;
+        if (shape.compare(line, 2, "//") != 0) code.append(shape, line, end - line);
+        line = end;
+      }
+      shape = std::move(code);
       auto [it, fresh] = seen.emplace(std::move(shape), distinct.size());
       if (fresh) distinct.push_back(k);
       distinct_of[i] = it->second;
