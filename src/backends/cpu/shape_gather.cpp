@@ -13,17 +13,9 @@ namespace cppnn::detail {
 
 namespace {
 
-constexpr size_t kCopyGrain = 64 << 10;  // bytes worth a thread
-
 using Kernel = std::unique_ptr<CpuKernel>;
 using Ins = std::vector<const Tensor*>;
 using Outs = std::vector<Tensor*>;
-
-size_t product(const Dims& shape, size_t begin, size_t end) {
-  size_t n = 1;
-  for (size_t d = begin; d < end; ++d) n *= size_t(shape[d]);
-  return n;
-}
 
 // The spec allows int32, uint32 and int64 indices: each widens to int64 without loss.
 template <typename I>

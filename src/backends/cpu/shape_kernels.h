@@ -20,6 +20,16 @@ void visit_element_size(size_t size, F&& f) {
   }
 }
 
+// Bytes worth giving a thread of their own when copying.
+inline constexpr size_t kCopyGrain = 64 << 10;
+
+// The number of elements of shape[begin, end).
+inline size_t product(const Dims& shape, size_t begin, size_t end) {
+  size_t n = 1;
+  for (size_t d = begin; d < end; ++d) n *= size_t(shape[d]);
+  return n;
+}
+
 // transpose, slice, expand, tile, reverse.
 void register_strided_shape_kernels(CpuKernelRegistry& registry);
 // resample2d.
