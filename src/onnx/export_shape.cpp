@@ -50,59 +50,37 @@ void slice(NodeContext& ctx) {
            {ctx.output(0)});
 }
 
-// WebNN's CPU gather counts a negative index from the end and clamps what is still out of
-// range, where ONNX's Gather fails: the indices are clamped to [-dim, dim - 1] first, on the
-// host when they are constant.
-void gather(NodeContext& ctx) {
-  int64_t axis = ctx.attrs().i("axis");
-  int64_t dim = ctx.input_desc(0).shape[size_t(axis)];
+// Indices of `gather` / `gatherElements` clamped to [-dim, dim - 1]: WebNN's gathers count a
+// negative index from the end and clamp what is still out of range, where ONNX's ops fail.
+// On the host when the indices are constant, else with a Clip (uint32 cast to int64 first).
+std::string clamped_indices(NodeContext& ctx, int64_t dim) {
   DataType type = ctx.input_desc(1).data_type;
-  std::string indices;
-  if (const Tensor* c = ctx.constant(1)) {
-    std::vector<double> v = c->to_doubles();
-    Ints clamped;
-    for (double x : v) clamped.push_back(std::clamp<int64_t>(int64_t(x), -dim, dim - 1));
-    indices =
-        ctx.writer().initializer(Tensor::from(DataType::int64, c->shape(), clamped), "indices");
-  } else {
-    indices = ctx.input(1);
-    if (type == DataType::uint32) {
-      indices = ctx.cast(indices, kInt64);
-      type = DataType::int64;
-    }
-    // Dimensions are at most 2^31 - 1 (WebNN's valid dimension), so -dim fits an int32.
-    GraphWriter& w = ctx.writer();
-    indices = ctx.emit_value(
-        "Clip", {indices, w.scalar(type, double(-dim)), w.scalar(type, double(dim - 1))},
-        elem_type(type));
-  }
-  set_attr(ctx.emit("Gather", {ctx.input(0), indices}, {ctx.output(0)}), "axis", axis);
-}
-
-// gatherElements clamps like gather; ONNX's GatherElements fails on out-of-range indices,
-// so they are clamped to [-dim, dim - 1] first (on the host when constant).
-void gather_elements(NodeContext& ctx) {
-  int64_t axis = ctx.attrs().i("axis");
-  int64_t dim = ctx.input_desc(0).shape[size_t(axis)];
-  DataType type = ctx.input_desc(1).data_type;
-  std::string indices;
   if (const Tensor* c = ctx.constant(1)) {
     Ints clamped;
     for (double x : c->to_doubles())
       clamped.push_back(std::clamp<int64_t>(int64_t(x), -dim, dim - 1));
-    indices =
-        ctx.writer().initializer(Tensor::from(DataType::int64, c->shape(), clamped), "indices");
-  } else {
-    indices = ctx.input(1);
-    if (type == DataType::uint32) {
-      indices = ctx.cast(indices, kInt64);
-      type = DataType::int64;
-    }
-    GraphWriter& w = ctx.writer();
-    indices = ctx.emit_value(
-        "Clip", {indices, w.scalar(type, double(-dim)), w.scalar(type, double(dim - 1))},
-        elem_type(type));
+    return ctx.writer().initializer(Tensor::from(DataType::int64, c->shape(), clamped), "indices");
   }
+  std::string indices = ctx.input(1);
+  if (type == DataType::uint32) {
+    indices = ctx.cast(indices, kInt64);
+    type = DataType::int64;
+  }
+  // Dimensions are at most 2^31 - 1 (WebNN's valid dimension), so -dim fits an int32.
+  GraphWriter& w = ctx.writer();
+  return ctx.emit_value("Clip", {indices, w.scalar(type, double(-dim)), w.scalar(type, double(dim - 1))},
+                        elem_type(type));
+}
+
+void gather(NodeContext& ctx) {
+  int64_t axis = ctx.attrs().i("axis");
+  std::string indices = clamped_indices(ctx, ctx.input_desc(0).shape[size_t(axis)]);
+  set_attr(ctx.emit("Gather", {ctx.input(0), indices}, {ctx.output(0)}), "axis", axis);
+}
+
+void gather_elements(NodeContext& ctx) {
+  int64_t axis = ctx.attrs().i("axis");
+  std::string indices = clamped_indices(ctx, ctx.input_desc(0).shape[size_t(axis)]);
   set_attr(ctx.emit("GatherElements", {ctx.input(0), indices}, {ctx.output(0)}), "axis", axis);
 }
 

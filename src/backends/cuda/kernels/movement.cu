@@ -386,18 +386,9 @@ cudaError_t launch_gather(const void* in, const void* indices, ElemType index_ty
     using E = typename decltype(tag)::type;
     const E* i = static_cast<const E*>(in);
     E* o = static_cast<E*>(out);
-    launched = true;
-    if (index_type == ElemType::i32)
-      gather_kernel<<<grid, kBlock, 0, stream>>>(i, static_cast<const int32_t*>(indices), o, dim,
-                                                 n, inner, total);
-    else if (index_type == ElemType::u32)
-      gather_kernel<<<grid, kBlock, 0, stream>>>(i, static_cast<const uint32_t*>(indices), o,
-                                                 dim, n, inner, total);
-    else if (index_type == ElemType::i64)
-      gather_kernel<<<grid, kBlock, 0, stream>>>(i, static_cast<const long long*>(indices), o,
-                                                 dim, n, inner, total);
-    else
-      launched = false;
+    launched = visit_index(index_type, indices, [&](auto idx) {
+      gather_kernel<<<grid, kBlock, 0, stream>>>(i, idx, o, dim, n, inner, total);
+    });
   });
   return launched ? cudaGetLastError() : cudaErrorInvalidValue;
 }
