@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "backends/cpu/kernel.h"
+#include "core/dims.h"
 
 namespace cppnn::detail {
 
@@ -25,9 +26,7 @@ inline constexpr size_t kCopyGrain = 64 << 10;
 
 // The number of elements of shape[begin, end).
 inline size_t product(const Dims& shape, size_t begin, size_t end) {
-  size_t n = 1;
-  for (size_t d = begin; d < end; ++d) n *= size_t(shape[d]);
-  return n;
+  return size_t(dims_product(shape, begin, end));
 }
 
 // transpose, slice, expand, tile, reverse.

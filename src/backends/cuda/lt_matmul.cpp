@@ -1,6 +1,7 @@
 #include "backends/cuda/lt_matmul.h"
 
 #include "backends/cuda/device_ops.h"
+#include "core/dims.h"
 
 #include <algorithm>
 #include <climits>
@@ -16,12 +17,7 @@ namespace cppnn::detail::cuda {
 
 namespace {
 
-int64_t product(const Dims& d, size_t begin, size_t end) {
-  int64_t p = 1;
-  for (size_t i = begin; i < end; ++i) p *= d[i];
-  return p;
-}
-int64_t product(const Dims& d) { return product(d, 0, d.size()); }
+int64_t product(const Dims& d) { return dims_product(d, 0, d.size()); }
 
 // The products one node needs, in row-major terms: D[m, n] = op(a)[m, k] * op(b)[k, n],
 // `batch` of them per cuBLASLt call at the given strides (0: one matrix shared by all),
@@ -66,16 +62,16 @@ Geometry matmul_geometry(const Dims& a, const Dims& b, const Dims& out) {
   size_t j = 0;
   bool a_whole = false, b_whole = false;
   while (j < nb && !(uniform(ab, j, a_whole) && uniform(bb, j, b_whole))) ++j;
-  geo.batch = product(ob, j, nb);
+  geo.batch = dims_product(ob, j, nb);
   geo.a_stride = geo.batch > 1 && a_whole ? a_mat : 0;
   geo.b_stride = geo.batch > 1 && b_whole ? b_mat : 0;
 
   std::vector<int64_t> a_step(nb, 0), b_step(nb, 0);  // in matrices
   for (size_t i = 0; i < nb; ++i) {
-    a_step[i] = ab[i] == 1 ? 0 : product(ab, i + 1, nb);
-    b_step[i] = bb[i] == 1 ? 0 : product(bb, i + 1, nb);
+    a_step[i] = ab[i] == 1 ? 0 : dims_product(ab, i + 1, nb);
+    b_step[i] = bb[i] == 1 ? 0 : dims_product(bb, i + 1, nb);
   }
-  int64_t outer = product(ob, 0, j);
+  int64_t outer = dims_product(ob, 0, j);
   for (int64_t flat = 0; flat < outer; ++flat) {
     int64_t rest = flat, ao = 0, bo = 0;
     for (size_t i = j; i-- > 0;) {

@@ -9,6 +9,7 @@
 
 #include "backends/cuda/device_ops.h"
 #include "backends/cuda/kernels/math_kernels.h"
+#include "core/dims.h"
 
 namespace cppnn::detail::cuda {
 
@@ -245,9 +246,8 @@ std::unique_ptr<Step> make_softmax(std::shared_ptr<Device>, const GraphIR& g, co
                                    const std::vector<Placement>& places) {
   const OperandDescriptor& in = g.desc(node.inputs[0]);
   size_t axis = size_t(node.attrs.i("axis"));
-  int64_t outer = 1, length = in.shape[axis], inner = 1;
-  for (size_t i = 0; i < axis; ++i) outer *= in.shape[i];
-  for (size_t i = axis + 1; i < in.shape.size(); ++i) inner *= in.shape[i];
+  int64_t outer = dims_product(in.shape, 0, axis), length = in.shape[axis];
+  int64_t inner = dims_product(in.shape, axis + 1, in.shape.size());
   k::MathType type = math_type(in.data_type);
   const void* x = device_address(places, node.inputs[0], node, "input");
   void* y = device_address(places, node.outputs[0], node, "output");
@@ -308,9 +308,8 @@ std::unique_ptr<Step> make_batch_norm(std::shared_ptr<Device>, const GraphIR& g,
                                       const std::vector<Placement>& places) {
   const OperandDescriptor& in = g.desc(node.inputs[0]);
   size_t axis = size_t(node.attrs.i("axis"));
-  int64_t outer = 1, channels = in.shape[axis], inner = 1;
-  for (size_t i = 0; i < axis; ++i) outer *= in.shape[i];
-  for (size_t i = axis + 1; i < in.shape.size(); ++i) inner *= in.shape[i];
+  int64_t outer = dims_product(in.shape, 0, axis), channels = in.shape[axis];
+  int64_t inner = dims_product(in.shape, axis + 1, in.shape.size());
   double epsilon = node.attrs.f("epsilon");
   k::MathType type = math_type(in.data_type);
   const void* x = device_address(places, node.inputs[0], node, "input");

@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "backends/cuda/device_ops.h"
+#include "core/dims.h"
 #include "core/number_cast.h"
 #include "backends/cuda/kernels/movement_kernels.h"
 #include "core/dispatch.h"
@@ -25,11 +26,6 @@ namespace mv = movement;
 
 using Strides = std::vector<int64_t>;
 
-int64_t product(const Dims& d, size_t begin, size_t end) {
-  int64_t p = 1;
-  for (size_t i = begin; i < end; ++i) p *= d[i];
-  return p;
-}
 
 Strides row_major(const Dims& shape) {
   Strides s(shape.size(), 1);
@@ -435,8 +431,8 @@ std::unique_ptr<Step> make_gather_step(std::shared_ptr<Device> device, const Gra
   auto step = std::make_unique<MovementStep>(n, std::move(device));
   const Dims& shape = in_shape(g, n);
   size_t axis = size_t(n.attrs.i("axis"));
-  int64_t outer = product(shape, 0, axis), dim = shape[axis];
-  int64_t inner = product(shape, axis + 1, shape.size());
+  int64_t outer = dims_product(shape, 0, axis), dim = shape[axis];
+  int64_t inner = dims_product(shape, axis + 1, shape.size());
   int64_t count = int64_t(element_count(in_shape(g, n, 1)));
   size_t esize = element_size(g.desc(n.inputs[0]).data_type);
   const void* in = address(places, n.inputs[0], n, "input");
@@ -469,8 +465,8 @@ std::unique_ptr<Step> make_gather_elements_step(std::shared_ptr<Device> device, 
   auto step = std::make_unique<MovementStep>(n, std::move(device));
   const Dims& shape = in_shape(g, n);
   size_t axis = size_t(n.attrs.i("axis"));
-  int64_t outer = product(shape, 0, axis), dim = shape[axis];
-  int64_t inner = product(shape, axis + 1, shape.size());
+  int64_t outer = dims_product(shape, 0, axis), dim = shape[axis];
+  int64_t inner = dims_product(shape, axis + 1, shape.size());
   int64_t count = in_shape(g, n, 1)[axis];
   DataType index_dtype = g.desc(n.inputs[1]).data_type;
   mv::ElemType index_type = elem_type(index_dtype);
@@ -497,11 +493,11 @@ std::unique_ptr<Step> make_gather_nd_step(std::shared_ptr<Device> device, const 
   size_t coords = size_t(ishape.back());
   mv::GatherNDParams p;
   p.coords = int(coords);
-  p.m = product(ishape, 0, ishape.size() - 1);
-  p.slice = product(shape, coords, shape.size());
+  p.m = dims_product(ishape, 0, ishape.size() - 1);
+  p.slice = dims_product(shape, coords, shape.size());
   for (size_t d = 0; d < coords; ++d) {
     p.dims[d] = shape[d];
-    p.strides[d] = product(shape, d + 1, shape.size());
+    p.strides[d] = dims_product(shape, d + 1, shape.size());
   }
   size_t esize = element_size(g.desc(n.inputs[0]).data_type);
   const void* in = address(places, n.inputs[0], n, "input");
@@ -586,7 +582,7 @@ struct AxisSplit {
   int64_t outer, length, inner;
 };
 AxisSplit split_at(const Dims& shape, size_t axis) {
-  return {product(shape, 0, axis), shape[axis], product(shape, axis + 1, shape.size())};
+  return {dims_product(shape, 0, axis), shape[axis], dims_product(shape, axis + 1, shape.size())};
 }
 
 std::unique_ptr<Step> make_axis_step(std::shared_ptr<Device> device, const GraphIR& g,

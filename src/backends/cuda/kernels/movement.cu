@@ -375,9 +375,13 @@ cudaError_t launch_strided_copy(const void* in, void* out, const StridedCopy& c,
   return status;
 }
 
-cudaError_t launch_gather(const void* in, const void* indices, ElemType index_type, void* out,
-                          int64_t outer, int64_t dim, int64_t n, int64_t inner, int elem_size,
-                          int max_blocks, cudaStream_t stream) {
+namespace {
+
+// gather and gatherElements share their geometry ([outer, n, inner] read from
+// [outer, dim, inner]) and their parameters; only the kernel's index walk differs.
+cudaError_t launch_indexed(bool elements, const void* in, const void* indices,
+                           ElemType index_type, void* out, int64_t outer, int64_t dim, int64_t n,
+                           int64_t inner, int elem_size, int max_blocks, cudaStream_t stream) {
   int64_t total = outer * n * inner;
   if (total <= 0) return cudaSuccess;
   int grid = grid_for(total, max_blocks);
@@ -387,29 +391,30 @@ cudaError_t launch_gather(const void* in, const void* indices, ElemType index_ty
     const E* i = static_cast<const E*>(in);
     E* o = static_cast<E*>(out);
     launched = visit_index(index_type, indices, [&](auto idx) {
-      gather_kernel<<<grid, kBlock, 0, stream>>>(i, idx, o, dim, n, inner, total);
+      if (elements)
+        gather_elements_kernel<<<grid, kBlock, 0, stream>>>(i, idx, o, dim, n, inner, total);
+      else
+        gather_kernel<<<grid, kBlock, 0, stream>>>(i, idx, o, dim, n, inner, total);
     });
   });
   return launched ? cudaGetLastError() : cudaErrorInvalidValue;
+}
+
+}  // namespace
+
+cudaError_t launch_gather(const void* in, const void* indices, ElemType index_type, void* out,
+                          int64_t outer, int64_t dim, int64_t n, int64_t inner, int elem_size,
+                          int max_blocks, cudaStream_t stream) {
+  return launch_indexed(false, in, indices, index_type, out, outer, dim, n, inner, elem_size,
+                        max_blocks, stream);
 }
 
 cudaError_t launch_gather_elements(const void* in, const void* indices, ElemType index_type,
                                    void* out, int64_t outer, int64_t dim, int64_t n,
                                    int64_t inner, int elem_size, int max_blocks,
                                    cudaStream_t stream) {
-  int64_t total = outer * n * inner;
-  if (total <= 0) return cudaSuccess;
-  int grid = grid_for(total, max_blocks);
-  bool launched = false;
-  visit_size(elem_size, [&](auto tag) {
-    using E = typename decltype(tag)::type;
-    const E* i = static_cast<const E*>(in);
-    E* o = static_cast<E*>(out);
-    launched = visit_index(index_type, indices, [&](auto idx) {
-      gather_elements_kernel<<<grid, kBlock, 0, stream>>>(i, idx, o, dim, n, inner, total);
-    });
-  });
-  return launched ? cudaGetLastError() : cudaErrorInvalidValue;
+  return launch_indexed(true, in, indices, index_type, out, outer, dim, n, inner, elem_size,
+                        max_blocks, stream);
 }
 
 cudaError_t launch_gather_nd(const void* in, const void* indices, ElemType index_type, void* out,
