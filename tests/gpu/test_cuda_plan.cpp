@@ -1,6 +1,8 @@
 // The CUDA plan as a whole: graphs mixing cuBLASLt and CPU-fallback nodes, MobileNetV2
 // against the CPU backend, the report, and errors after which the context keeps working.
+#include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "cppnn/onnx.h"
 #include "gpu/gpu_test_support.h"
@@ -147,6 +149,49 @@ TEST(CudaPlan, FallbackOnlyGraphAndConstantOutput) {
   EXPECT_TRUE(contains(report, "0 on the GPU")) << report;
   EXPECT_TRUE(contains(report, "fallback ops: layerNormalization x1")) << report;
   EXPECT_TRUE(contains(report, "generated kernels: 0")) << report;
+}
+
+// The library steps (cuDNN convolutions, cuBLASLt products) are made on build workers in
+// parallel: the plan must be the one the in-order build makes, and say how it was built.
+TEST(CudaPlan, LibraryStepsBuiltInParallelMatchTheInOrderBuild) {
+  REQUIRE_CUDA();
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, {2, 8, 20, 20});
+  Operand h = x;
+  // Convolutions of different shapes (distinct cuDNN problems), then products.
+  for (int i = 0; i < 6; ++i) {
+    int64_t c_in = h.shape()[1], c_out = 8 + 4 * i;
+    Conv2dOptions o;
+    o.padding = {1, 1, 1, 1};
+    o.strides = {uint32_t(i % 2 + 1), uint32_t(i % 2 + 1)};
+    o.bias = b.constant(random_tensor(DataType::float32, {c_out}, -0.1, 0.1, uint32_t(40 + i)));
+    h = b.relu(b.conv2d(h, b.constant(random_tensor(DataType::float32, {c_out, c_in, 3, 3}, -0.2, 0.2, uint32_t(50 + i))), o));
+  }
+  Operand flat = b.reshape(h, {2, uint32_t(h.shape()[1] * h.shape()[2] * h.shape()[3])});
+  Operand y = b.matmul(flat, b.constant(random_tensor(DataType::float32, {flat.shape()[1], 64}, -0.05, 0.05, 60)));
+  y = b.matmul(b.relu(y), b.constant(random_tensor(DataType::float32, {64, 10}, -0.1, 0.1, 61)));
+  Graph g = b.build({{"y", y}});
+  NamedTensors in{{"x", random_tensor(DataType::float32, {2, 8, 20, 20}, -1, 1, 62)}};
+  Tensor want = cpu_context().compute(g, in).at("y");
+
+  std::map<std::string, Tensor> got;
+  for (const char* threads : {"1", "4"}) {
+    gpu_testing::ScopedEnv env("CPPNN_CUDA_BUILD_THREADS", threads);
+    Context ctx = Context::create({});
+    ASSERT_EQ(ctx.backend(), "cuda");
+    got[threads] = ctx.compute(g, in).at("y");
+    expect_rel_close(got[threads], want, 1e-4);
+    std::string report = ctx.report(g);
+    std::string expected = std::string("library steps on ") + threads + (threads[0] == '1' ? " thread" : " threads");
+    EXPECT_TRUE(contains(report, expected)) << report;
+    EXPECT_TRUE(contains(report, "build phases:")) << report;
+    EXPECT_TRUE(contains(report, "fallback ops: none")) << report;
+    ctx.destroy();
+  }
+  // The second build reuses the first one's algorithm choices (kept per process): the same
+  // kernels on the same inputs give the same bits.
+  ASSERT_EQ(got["1"].byte_size(), got["4"].byte_size());
+  EXPECT_EQ(std::memcmp(got["1"].data(), got["4"].data(), got["1"].byte_size()), 0);
 }
 
 }  // namespace

@@ -296,7 +296,11 @@ class CudnnConvStep final : public Step {
                 const std::vector<Placement>& places)
       : Step(node), device_(std::move(device)), s_(geometry(g, node)) {
     if (!s_.why_not.empty()) fail(ErrorKind::NotSupportedError, s_.why_not);
-    handle_ = device_->cudnn;
+    {
+      BuildPhase t("conv: cuDNN handle");
+      handle_ = device_->cudnn_for_this_thread();
+      build_stream_ = device_->stream_for_this_thread();
+    }
     if (!handle_) fail(ErrorKind::OperationError, "cuda plan: the device has no cuDNN handle");
     elem_ = s_.half ? 2 : 4;
     CPPNN_CUDA_CHECK(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device_->ordinal));
@@ -317,11 +321,17 @@ class CudnnConvStep final : public Step {
       alpha_ = float(node.attrs.f("activationAlpha"));
     }
 
-    prepare_filter(g, node, places);
+    {
+      BuildPhase t("conv: filter");
+      prepare_filter(g, node, places);
+    }
     if (s_.explicit_pad)
       padded_ = DeviceBuffer(size_t(s_.n * s_.c * s_.xh * s_.xw) * elem_,
                              "the explicitly padded input of " + node_name(node));
-    build_descriptors();
+    {
+      BuildPhase t("conv: descriptors");
+      build_descriptors();
+    }
     choose_algorithm(node);
     describe_text(g, node, act);
   }
@@ -384,8 +394,8 @@ class CudnnConvStep final : public Step {
     // On the plan's stream (non-blocking: it would not wait for a legacy-stream copy); the
     // host bytes die with this function, so wait for the copy.
     CPPNN_CUDA_CHECK(cudaMemcpyAsync(filter_.data(), host.data(), bytes, cudaMemcpyHostToDevice,
-                                     device_->stream));
-    CPPNN_CUDA_CHECK(cudaStreamSynchronize(device_->stream));
+                                     build_stream_));
+    CPPNN_CUDA_CHECK(cudaStreamSynchronize(build_stream_));
   }
 
   void build_descriptors() {
@@ -492,11 +502,11 @@ class CudnnConvStep final : public Step {
   // One run of a choice, waited for: false when cuDNN or a launch refuses it.
   bool try_run(const Choice& c, const DeviceBuffer& ws) {
     try {
-      enqueue(device_->stream, c, ws);
-      CPPNN_CUDA_CHECK(cudaStreamSynchronize(device_->stream));
+      enqueue(build_stream_, c, ws);
+      CPPNN_CUDA_CHECK(cudaStreamSynchronize(build_stream_));
       return true;
     } catch (const Error&) {
-      (void)cudaStreamSynchronize(device_->stream);
+      (void)cudaStreamSynchronize(build_stream_);
       (void)cudaGetLastError();
       return false;
     }
@@ -511,16 +521,16 @@ class CudnnConvStep final : public Step {
       CPPNN_CUDA_CHECK(cudaEventCreate(&start));
       CPPNN_CUDA_CHECK(cudaEventCreate(&stop));
       // The GPU spins while the host enqueues: the events then bracket GPU time only.
-      CPPNN_CUDA_CHECK(launch_gpu_spin(kSpinMicroseconds, device_->stream));
-      CPPNN_CUDA_CHECK(cudaEventRecord(start, device_->stream));
-      for (int i = 0; i < kTimedRuns; ++i) enqueue(device_->stream, c, ws);
-      CPPNN_CUDA_CHECK(cudaEventRecord(stop, device_->stream));
+      CPPNN_CUDA_CHECK(launch_gpu_spin(kSpinMicroseconds, build_stream_));
+      CPPNN_CUDA_CHECK(cudaEventRecord(start, build_stream_));
+      for (int i = 0; i < kTimedRuns; ++i) enqueue(build_stream_, c, ws);
+      CPPNN_CUDA_CHECK(cudaEventRecord(stop, build_stream_));
       CPPNN_CUDA_CHECK(cudaEventSynchronize(stop));
       float t = 0;
       CPPNN_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop));
       ms = t / kTimedRuns;
     } catch (const Error&) {
-      (void)cudaStreamSynchronize(device_->stream);
+      (void)cudaStreamSynchronize(build_stream_);
       (void)cudaGetLastError();
     }
     if (start) (void)cudaEventDestroy(start);
@@ -588,6 +598,7 @@ class CudnnConvStep final : public Step {
   }
 
   void adopt(const Choice& c, const std::string& source) {
+    BuildPhase t("conv: workspace");
     choice_ = c;
     source_ = source;
     workspace_ = DeviceBuffer(*workspace_size(c.algo), "the cuDNN workspace of " + node_name(node()));
@@ -607,9 +618,20 @@ class CudnnConvStep final : public Step {
         adopt(*known, "chosen earlier");
         return;
       }
-      if (std::optional<Choice> cached = load_cached(sig)) {
+      std::optional<Choice> cached;
+      {
+        BuildPhase t("conv: cache lookup");
+        cached = load_cached(sig);
+      }
+      if (cached) {
         adopt(*cached, "runtime cache");
-        if (try_run(choice_, workspace_)) {
+        bool ran = false;
+        {
+          BuildPhase t("conv: check run");
+          std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
+          ran = try_run(choice_, workspace_);
+        }
+        if (ran) {
           remember(sig, *cached);
           return;
         }
@@ -617,7 +639,11 @@ class CudnnConvStep final : public Step {
       }
     }
 
-    std::vector<int> ranked = ranked_algorithms();
+    std::vector<int> ranked;
+    {
+      BuildPhase t("conv: heuristic");
+      ranked = ranked_algorithms();
+    }
     if (ranked.empty())
       fail(ErrorKind::NotSupportedError, "cuDNN has no algorithm for " + node_name(node) +
                                              " within a " + mib(kMaxWorkspace) + " workspace");
@@ -628,24 +654,28 @@ class CudnnConvStep final : public Step {
 
     std::optional<Choice> best;
     float best_ms = INFINITY;
-    for (int a : ranked) {
-      for (bool fused : {true, false}) {
-        if (fused && !can_fuse(a)) continue;
-        Choice c{a, fused};
-        std::optional<float> ms;
-        if (no_timing) {
-          if (try_run(c, ws)) ms = 0.0f;
-        } else {
-          ms = time_choice(c, ws);
+    {
+      std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
+      BuildPhase timing("conv: timing");
+      for (int a : ranked) {
+        for (bool fused : {true, false}) {
+          if (fused && !can_fuse(a)) continue;
+          Choice c{a, fused};
+          std::optional<float> ms;
+          if (no_timing) {
+            if (try_run(c, ws)) ms = 0.0f;
+          } else {
+            ms = time_choice(c, ws);
+          }
+          if (!ms) continue;  // cuDNN refused it: the unfused form is tried next
+          // The fastest, strictly. (Keeping the heuristic's first unless another was 15%
+          // faster measured worse on the H100 in every model: fp16 ResNet-50 batch 8 went
+          // from 1.2 to 4.0 ms.)
+          if (*ms < best_ms) best_ms = *ms, best = c;
+          break;  // the fused form ran: no need to time the unfused one
         }
-        if (!ms) continue;  // cuDNN refused it: the unfused form is tried next
-        // The fastest, strictly. (Keeping the heuristic's first unless another was 15%
-        // faster measured worse on the H100 in every model: fp16 ResNet-50 batch 8 went
-        // from 1.2 to 4.0 ms.)
-        if (*ms < best_ms) best_ms = *ms, best = c;
-        break;  // the fused form ran: no need to time the unfused one
+        if (no_timing && best) break;
       }
-      if (no_timing && best) break;
     }
     if (!best)
       fail(ErrorKind::NotSupportedError,
@@ -654,6 +684,7 @@ class CudnnConvStep final : public Step {
     adopt(*best, no_timing ? "heuristic" : "timed");
     if (!no_timing) {
       remember(sig, *best);
+      BuildPhase t("conv: cache store");
       store_cached(sig, *best);
     }
   }
@@ -675,6 +706,9 @@ class CudnnConvStep final : public Step {
       if (it == entry->end() || std::sscanf(it->second.c_str(), "%d,%d", &c.algo, &fused) != 2)
         return std::nullopt;
       c.fused = fused != 0;
+      // (The time goes here: cuDNN sets the problem up on its first query, 3 to 4.5 ms of
+      // host time per distinct convolution on the H100; skipping this query and the check
+      // run below only moved that time into the first compute.)
       if (!usable(c)) return std::nullopt;
       return c;  // the caller adopts it and checks it with one run
     } catch (const std::exception&) {
@@ -716,6 +750,7 @@ class CudnnConvStep final : public Step {
   std::shared_ptr<Device> device_;
   Geometry s_;
   cudnnHandle_t handle_ = nullptr;
+  cudaStream_t build_stream_ = nullptr;  // for the work done while building
   size_t elem_ = 4;
   int sms_ = 1;
   const void* x_ = nullptr;
@@ -747,8 +782,8 @@ std::unique_ptr<Step> make_cudnn_conv_step(std::shared_ptr<Device> device, const
 }  // namespace
 
 void add_cudnn_ops(DeviceOpTable& table) {
-  table["conv2d"] = DeviceOp{decide_cudnn_conv, make_cudnn_conv_step};
-  table["convTranspose2d"] = DeviceOp{decide_cudnn_conv, make_cudnn_conv_step};
+  table["conv2d"] = DeviceOp{decide_cudnn_conv, make_cudnn_conv_step, true};
+  table["convTranspose2d"] = DeviceOp{decide_cudnn_conv, make_cudnn_conv_step, true};
 }
 
 }  // namespace cppnn::detail::cuda

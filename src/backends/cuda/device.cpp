@@ -152,8 +152,47 @@ Device::Device(int device_ordinal, bool low_priority, double sm_share) : ordinal
   gelu_epilogue = env_flag("CPPNN_CUDA_GELU_EPILOGUE");
 }
 
+int& build_worker_index() {
+  thread_local int index = 0;
+  return index;
+}
+
+Device::Worker& Device::worker(int w) {
+  std::lock_guard<std::mutex> lock(workers_mutex_);
+  while (workers_.size() < size_t(w)) workers_.push_back(std::make_unique<Worker>());
+  Worker& k = *workers_[size_t(w - 1)];
+  if (!k.stream)
+    CPPNN_CUDA_CHECK(cudaStreamCreateWithPriority(&k.stream, cudaStreamNonBlocking, stream_priority));
+  if (!k.cudnn) {
+    cudnnHandle_t made = nullptr;
+    cudnnStatus_t status = cudnnCreate(&made);
+    if (status == CUDNN_STATUS_SUCCESS) status = cudnnSetStream(made, k.stream);
+    if (status != CUDNN_STATUS_SUCCESS) {
+      if (made) (void)cudnnDestroy(made);
+      fail(ErrorKind::OperationError,
+           std::string("cudnnCreate for a build worker failed: ") + cudnnGetErrorString(status));
+    }
+    k.cudnn = made;
+  }
+  return k;
+}
+
+cudnnHandle_t Device::cudnn_for_this_thread() {
+  int w = build_worker_index();
+  return w <= 0 ? cudnn : worker(w).cudnn;
+}
+
+cudaStream_t Device::stream_for_this_thread() {
+  int w = build_worker_index();
+  return w <= 0 ? stream : worker(w).stream;
+}
+
 Device::~Device() {
   workspace = DeviceBuffer();
+  for (const std::unique_ptr<Worker>& k : workers_) {
+    if (k->cudnn) (void)cudnnDestroy(k->cudnn);
+    if (k->stream) (void)cudaStreamDestroy(k->stream);
+  }
   if (cudnn) (void)cudnnDestroy(cudnn);
   if (lt) (void)cublasLtDestroy(lt);
   if (stream) (void)cudaStreamDestroy(stream);

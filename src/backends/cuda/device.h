@@ -4,7 +4,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "backends/cuda/cuda_status.h"
 
@@ -82,9 +84,32 @@ struct Device {
   // Makes this device current for the calling thread (plans may be used from any thread).
   void bind() const;
 
+  // Plans create library steps on build workers (threads) in parallel. A cuDNN handle must
+  // not be used by two threads at once, so each worker has its own, and a stream of its
+  // own for the work it does while building (uploads, checking and timing runs); worker 0
+  // (any thread that is not a build worker) has `cudnn` and `stream`. A step keeps the
+  // handle it was made with (cuDNN's per-problem setup then serves its runs too) and runs
+  // on whatever stream the plan runs it on.
+  cudnnHandle_t cudnn_for_this_thread();
+  cudaStream_t stream_for_this_thread();
+  // Held while a step times candidates on the GPU, so that workers do not skew each
+  // other's timings.
+  std::mutex gpu_timing;
+
  private:
   void confine_to_sm_share(double share);
+
+  struct Worker {
+    cudnnHandle_t cudnn = nullptr;
+    cudaStream_t stream = nullptr;
+  };
+  Worker& worker(int w);  // worker w >= 1, made on first use
+  std::mutex workers_mutex_;
+  std::vector<std::unique_ptr<Worker>> workers_;  // index w - 1 for worker w
 };
+
+// The calling thread's build-worker index (0: not a build worker).
+int& build_worker_index();
 
 // The largest power of two (up to 256) dividing the address: what cuBLASLt may assume.
 inline uint32_t alignment_of(const void* p) {

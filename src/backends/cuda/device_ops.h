@@ -40,6 +40,10 @@ using MakeStepFn = std::unique_ptr<Step> (*)(std::shared_ptr<Device> device, con
 struct DeviceOp {
   DecideFn decide = nullptr;
   MakeStepFn make = nullptr;
+  // The factory may run on several threads at once (each a build worker, see Device): the
+  // plan then creates these steps in parallel. The libraries' per-problem setup (cuDNN's
+  // plans, cuBLASLt's algorithm checks) is host work of milliseconds per distinct problem.
+  bool parallel_build = false;
 };
 
 using DeviceOpTable = std::map<std::string, DeviceOp>;

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <climits>
+#include <future>
 #include <cstdio>
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
 
 #include "core/dispatch.h"
 #include "graph/op_table.h"
@@ -356,18 +358,44 @@ class LtMatmulStep final : public Step {
     int found = 0;
     cublasStatus_t status = CUBLAS_STATUS_SUCCESS;
     {
+      // Asked once per problem and process, outside the lock: build workers ask about
+      // different problems at once, and one asking about a problem another is already
+      // asking about waits for that answer.
+      using Answer = std::pair<cublasStatus_t, cublasLtMatmulHeuristicResult_t>;
       static std::mutex mutex;
-      static std::map<std::string, std::pair<cublasStatus_t, cublasLtMatmulHeuristicResult_t>> known;
-      std::lock_guard<std::mutex> lock(mutex);
-      auto it = known.find(sig);
-      if (it == known.end()) {
-        status = cublasLtMatmulAlgoGetHeuristic(device_->lt, d, first_.get(), second_.get(),
-                                                c_layout(), d_.get(), p, 1, &result, &found);
-        if (status == CUBLAS_STATUS_SUCCESS && found == 0) status = CUBLAS_STATUS_NOT_SUPPORTED;
-        it = known.emplace(sig, std::make_pair(status, result)).first;
+      static std::map<std::string, std::shared_future<Answer>> known;
+      std::shared_future<Answer> future;
+      std::optional<std::promise<Answer>> mine;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (auto it = known.find(sig); it != known.end()) {
+          future = it->second;
+        } else {
+          mine.emplace();
+          future = mine->get_future().share();
+          known.emplace(sig, future);
+        }
       }
-      status = it->second.first;
-      result = it->second.second;
+      if (mine) {
+        try {
+          // Not kept in the runtime cache: cuBLASLt's check of a stored algorithm
+          // (cublasLtMatmulAlgoCheck) took as long as the heuristic on the H100, about 15 ms
+          // per distinct problem in a fresh process.
+          BuildPhase t("matmul: heuristic");
+          status = cublasLtMatmulAlgoGetHeuristic(device_->lt, d, first_.get(), second_.get(),
+                                                  c_layout(), d_.get(), p, 1, &result, &found);
+          if (status == CUBLAS_STATUS_SUCCESS && found == 0) status = CUBLAS_STATUS_NOT_SUPPORTED;
+          mine->set_value(Answer{status, result});
+        } catch (...) {
+          mine->set_exception(std::current_exception());
+          std::lock_guard<std::mutex> lock(mutex);
+          known.erase(sig);  // the next step asks again
+          throw;
+        }
+      }
+      const Answer* answer = &future.get();
+      status = answer->first;
+      result = answer->second;
       found = status == CUBLAS_STATUS_SUCCESS ? 1 : 0;
     }
     // NOT_SUPPORTED is cuBLASLt's "no algorithm for this problem", INVALID_VALUE its answer
@@ -474,8 +502,8 @@ std::unique_ptr<Step> make_lt_matmul_step(std::shared_ptr<Device> device, const 
 }  // namespace
 
 void add_cublaslt_ops(DeviceOpTable& table) {
-  table["matmul"] = DeviceOp{decide_lt_matmul, make_lt_matmul_step};
-  table["gemm"] = DeviceOp{decide_lt_matmul, make_lt_matmul_step};
+  table["matmul"] = DeviceOp{decide_lt_matmul, make_lt_matmul_step, true};
+  table["gemm"] = DeviceOp{decide_lt_matmul, make_lt_matmul_step, true};
 }
 
 }  // namespace cppnn::detail::cuda

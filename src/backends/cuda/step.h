@@ -1,6 +1,8 @@
 #pragma once
 // One node of a CUDA plan, bound at compile time to fixed buffers: a device step enqueues
 // work on the stream, a host step (the per-op CPU fallback) runs a CPU kernel in place.
+#include <chrono>
+#include <map>
 #include <string>
 
 #include "backends/cuda/device.h"
@@ -30,6 +32,30 @@ class Step {
 
  private:
   const Node* node_;
+};
+
+// Where a plan's build time goes, by phase ("conv: check run"), for the report's "build
+// time" line: a plan is built on one thread, so each thread keeps its own tally, which the
+// plan clears before it builds and reads after.
+inline std::map<std::string, double>& build_phases() {
+  thread_local std::map<std::string, double> phases;
+  return phases;
+}
+
+// Adds the time from its construction to its destruction to a build phase.
+class BuildPhase {
+ public:
+  explicit BuildPhase(const char* phase) : phase_(phase), start_(std::chrono::steady_clock::now()) {}
+  ~BuildPhase() {
+    build_phases()[phase_] +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+  }
+  BuildPhase(const BuildPhase&) = delete;
+  BuildPhase& operator=(const BuildPhase&) = delete;
+
+ private:
+  const char* phase_;
+  std::chrono::steady_clock::time_point start_;
 };
 
 // "matmul 'fc1'" or "matmul" when unlabelled.
