@@ -61,6 +61,7 @@ def row(case):
         "cppnn_cpu_ms": _num(cpu.get("median_ms"), 3),
         "jit_cold_ms": _num(cold.get("compile_ms"), 1) if on_gpu else None,
         "jit_warm_ms": _num(warm.get("compile_ms"), 1) if on_gpu else None,
+        "first_compute_warm_ms": _num(warm.get("first_ms"), 1) if on_gpu else None,
         "rel_l2_vs_torch": _sig(cmp.get("rel_l2")) if on_gpu else None,
         "max_abs_vs_torch": _sig(cmp.get("max_abs")) if on_gpu else None,
         "torch_fp32_over_cppnn": _ratio(torch_fp32, cppnn_ms),
@@ -103,7 +104,7 @@ def _jit(v):
 def markdown(res):
     head = ["model", "batch", "PyTorch fp32 (ms)", "cppnn fp32 (ms)", "PyTorch / cppnn",
             "PyTorch fp16 (ms)", "cppnn fp16 (ms)", "torch.compile (ms)", "cppnn CPU (ms)",
-            "JIT cold / warm (ms)", "rel. L2 vs PyTorch"]
+            "JIT cold / warm (+ first compute) (ms)", "rel. L2 vs PyTorch"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
     for r in res["rows"]:
         dev = r["cppnn_device"]
@@ -112,6 +113,8 @@ def markdown(res):
         f16 = r["cppnn_fp16_ms"]
         f16 = "n/a" if f16 == "not available" else _ms(f16)
         jit = "-" if r["jit_cold_ms"] is None else f"{_jit(r['jit_cold_ms'])} / {_jit(r['jit_warm_ms'])}"
+        if r.get("first_compute_warm_ms") is not None:
+            jit += f" (+ {_jit(r['first_compute_warm_ms'])})"
         err = "-" if r["rel_l2_vs_torch"] is None else f"{r['rel_l2_vs_torch']:.1e}"
         lines.append("| " + " | ".join([r["model"], str(r["batch"]), _ms(r["torch_fp32_ms"]), cppnn,
                                         ratio, _ms(r["torch_fp16_ms"]), f16,

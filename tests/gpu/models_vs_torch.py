@@ -122,16 +122,18 @@ def parse_cppnn_output(text):
         compile  43.3 ms
         latency  median 3.064 ms, min 2.9 ms, p90 3.2 ms over 50 runs
 
-    Returns a dict with device, device_reason, context_ms, compile_ms, median_ms, min_ms,
+    Returns a dict with device, device_reason, context_ms, compile_ms, first_ms (the first
+    compute: CUDA graph capture, library kernels loaded), median_ms, min_ms,
     p90_ms, runs and outputs ([{name, dtype, shape}]); what is missing is None."""
-    r = {"device": None, "device_reason": None, "context_ms": None, "compile_ms": None, "median_ms": None,
+    r = {"device": None, "device_reason": None, "context_ms": None, "compile_ms": None,
+         "first_ms": None, "median_ms": None,
          "min_ms": None, "p90_ms": None, "runs": None, "outputs": []}
     for line in text.splitlines():
         m = re.match(r"^device\s+(\S+)(?:\s+\((.*)\))?\s*$", line)
         if m:
             r["device"], r["device_reason"] = m.group(1), m.group(2)
             continue
-        m = re.match(r"^(compile|context)\s+" + _FLOAT + r"\s*ms", line)
+        m = re.match(r"^(compile|context|first)\s+" + _FLOAT + r"\s*ms", line)
         if m:
             r[m.group(1) + "_ms"] = float(m.group(2))
             continue

@@ -43,6 +43,7 @@ device   cuda (NVIDIA H100 80GB HBM3 (sm_90), driver 13.0, 132 SMs)
 output   last_hidden_state float32 [1, 128, 768]
 top-5    1 (3.2), 2 (3.1)   [first row]
 compile  1243.0 ms
+first    21.5 ms (the first compute: CUDA graph capture, kernels loaded on first use)
 latency  median 3.064 ms, min 2.981 ms, p90 3.210 ms over 50 runs
 """
 
@@ -69,6 +70,7 @@ def test_parse_cli_cpu_output():
     assert r["device_reason"].startswith("CUDA backend") and "libcuda.so.1" in r["device_reason"]
     assert r["context_ms"] == 0.6
     assert r["compile_ms"] == 913.6
+    assert r["first_ms"] is None  # an older tool prints no "first" line
     assert (r["median_ms"], r["min_ms"], r["p90_ms"], r["runs"]) == (32.22, 24.423, 96.359, 3)
     assert r["outputs"] == [{"name": "536", "dtype": "float32", "shape": [1, 1000]}]
 
@@ -78,7 +80,7 @@ def test_parse_cli_cuda_output():
     assert r["device"] == "cuda"
     assert r["device_reason"] == "NVIDIA H100 80GB HBM3 (sm_90), driver 13.0, 132 SMs"
     assert r["context_ms"] is None
-    assert r["compile_ms"] == 1243.0
+    assert r["compile_ms"] == 1243.0 and r["first_ms"] == 21.5
     assert r["median_ms"] == 3.064 and r["runs"] == 50
     assert r["outputs"][0]["shape"] == [1, 128, 768]
 
@@ -165,7 +167,7 @@ def fabricated():
             {"model": "resnet50", "batch": 1, "errors": [],
              "export": {"method": "torchscript", "opset": 17},
              "torch": {"fp32_ms": 3.0, "fp16_ms": 1.2, "compile_ms": 2.0},
-             "cppnn": {"cuda_cold": _run("cuda", 850.0, 1.6), "cuda_warm": _run("cuda", 4.25, 1.5),
+             "cppnn": {"cuda_cold": _run("cuda", 850.0, 1.6), "cuda_warm": _run("cuda", 4.25, 1.5, first_ms=30.04),
                        "cpu": _run("cpu", 30.0, 41.5), "fp16": _run("cuda", 900.0, 0.8)},
              "compare": {"cuda_cold": {"rel_l2": 3.4567e-7, "max_abs": 1.24e-6}}},
             {"model": "bert_base", "batch": 1, "errors": [],
@@ -195,6 +197,7 @@ def test_report_rows_and_ratios():
     assert rn["cppnn_cuda_ms"] == 1.5 and rn["torch_fp32_over_cppnn"] == 2.0
     assert rn["cppnn_fp16_ms"] == 0.8 and rn["torch_fp16_over_cppnn_fp16"] == 1.5
     assert (rn["jit_cold_ms"], rn["jit_warm_ms"]) == (850.0, 4.2)  # round(4.25, 1) -> 4.2
+    assert rn["first_compute_warm_ms"] == 30.0
     assert rn["rel_l2_vs_torch"] == 3.5e-7 and rn["max_abs_vs_torch"] == 1.2e-6
     assert rn["torch_compile_ms"] == 2.0 and rn["cppnn_cpu_ms"] == 41.5
     # BERT: cppnn slower (4.0 / 8.0 = 0.5); fp16 not in the tool
@@ -214,7 +217,7 @@ def test_report_markdown():
     assert set(md[1].replace(" ", "")) == set("|-")
     assert md[1].count("|") == md[0].count("|")
     assert md[2] == ("| resnet50 | 1 | 3.00 | 1.50 | 2.00 | 1.20 | 0.80 | 2.00 | 41.50 | "
-                     "850 / 4.2 | 3.5e-07 |")
+                     "850 / 4.2 (+ 30) | 3.5e-07 |")
     assert md[3] == ("| bert_base | 1 | 4.00 | 8.00 | 0.50 | 2.00 | n/a | - | 60.00 | "
                      "2000 / 120 | 1.0e-06 |")
     assert md[4] == "| mobilenet_v2 | 8 | 2.00 | (ran on cpu) | - | - | n/a | - | 20.00 | - | - |"
