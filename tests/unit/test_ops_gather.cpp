@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <random>
 
-#include "test_support.h"
+#include "index_test_support.h"
 
 namespace cppnn {
 namespace {
@@ -13,39 +13,13 @@ namespace {
 using testing::expect_error;
 constexpr ErrorKind kType = ErrorKind::TypeError;
 
-constexpr DataType kAll[] = {DataType::float32, DataType::float16, DataType::int32,
-                             DataType::uint32,  DataType::int64,   DataType::uint64,
-                             DataType::int8,    DataType::uint8};
+using testing::count;
+using testing::Index;
+using testing::random_of;
+using testing::ravel;
+using testing::unravel;
+constexpr const auto& kAll = testing::kAllDataTypes;
 constexpr DataType kIndexTypes[] = {DataType::int32, DataType::uint32, DataType::int64};
-
-using Index = std::vector<int64_t>;
-
-Index unravel(size_t flat, const Dims& shape) {
-  Index idx(shape.size());
-  for (size_t d = shape.size(); d-- > 0;) {
-    idx[d] = int64_t(flat % size_t(shape[d]));
-    flat /= size_t(shape[d]);
-  }
-  return idx;
-}
-
-size_t ravel(const Index& idx, const Dims& shape) {
-  size_t flat = 0;
-  for (size_t d = 0; d < shape.size(); ++d) flat = flat * size_t(shape[d]) + size_t(idx[d]);
-  return flat;
-}
-
-size_t count(const Dims& shape) {
-  size_t n = 1;
-  for (int64_t d : shape) n *= size_t(d);
-  return n;
-}
-
-Tensor random_of(DataType type, const Dims& shape, uint32_t seed) {
-  if (is_float(type)) return testing::random_tensor(type, shape, -10, 10, seed);
-  if (is_signed(type)) return testing::random_tensor(type, shape, -100, 100, seed);
-  return testing::random_tensor(type, shape, 0, 200, seed);
-}
 
 // Random index values for a dimension of `dim`: in range, negative, and past both ends
 // (uint32 cannot hold negatives: in range and past the end only).

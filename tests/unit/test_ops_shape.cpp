@@ -4,45 +4,19 @@
 #include <algorithm>
 #include <cmath>
 
-#include "test_support.h"
+#include "index_test_support.h"
 
 namespace cppnn {
 namespace {
 
 using testing::random_tensor;
 
-constexpr DataType kAll[] = {DataType::float32, DataType::float16, DataType::int32,
-                             DataType::uint32,  DataType::int64,   DataType::uint64,
-                             DataType::int8,    DataType::uint8};
-
-using Index = std::vector<int64_t>;
-
-Index unravel(size_t flat, const Dims& shape) {
-  Index idx(shape.size());
-  for (size_t d = shape.size(); d-- > 0;) {
-    idx[d] = int64_t(flat % size_t(shape[d]));
-    flat /= size_t(shape[d]);
-  }
-  return idx;
-}
-
-size_t ravel(const Index& idx, const Dims& shape) {
-  size_t flat = 0;
-  for (size_t d = 0; d < shape.size(); ++d) flat = flat * size_t(shape[d]) + size_t(idx[d]);
-  return flat;
-}
-
-size_t count(const Dims& shape) {
-  size_t n = 1;
-  for (int64_t d : shape) n *= size_t(d);
-  return n;
-}
-
-Tensor random_of(DataType type, const Dims& shape, uint32_t seed = 7) {
-  if (is_float(type)) return random_tensor(type, shape, -10, 10, seed);
-  if (is_signed(type)) return random_tensor(type, shape, -100, 100, seed);
-  return random_tensor(type, shape, 0, 200, seed);
-}
+using testing::count;
+using testing::Index;
+using testing::random_of;
+using testing::ravel;
+using testing::unravel;
+constexpr const auto& kAll = testing::kAllDataTypes;
 
 std::string name_of(DataType type, const Dims& shape) {
   return std::string(to_string(type)) + " " + to_string(shape);

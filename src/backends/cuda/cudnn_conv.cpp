@@ -391,8 +391,8 @@ class CudnnConvStep final : public Step {
             for (int64_t x = 0; x < kw; ++x) copy(a, b, y, x);
       }
     }
-    // On the plan's stream (non-blocking: it would not wait for a legacy-stream copy); the
-    // host bytes die with this function, so wait for the copy.
+    // On this thread's build stream (non-blocking: it would not wait for a legacy-stream
+    // copy); the host bytes die with this function, so wait for the copy.
     CPPNN_CUDA_CHECK(cudaMemcpyAsync(filter_.data(), host.data(), bytes, cudaMemcpyHostToDevice,
                                      build_stream_));
     CPPNN_CUDA_CHECK(cudaStreamSynchronize(build_stream_));
@@ -706,9 +706,10 @@ class CudnnConvStep final : public Step {
       if (it == entry->end() || std::sscanf(it->second.c_str(), "%d,%d", &c.algo, &fused) != 2)
         return std::nullopt;
       c.fused = fused != 0;
-      // (The time goes here: cuDNN sets the problem up on its first query, 3 to 4.5 ms of
-      // host time per distinct convolution on the H100; skipping this query and the check
-      // run below only moved that time into the first compute.)
+      // (The warm start's time goes here: cuDNN's first query loads the code of each new
+      // kind of engine, 20-150 ms each on the H100, then 0.25-0.6 ms per distinct problem;
+      // bench/results/cudnn_probe.txt. Skipping this query and the check run below only
+      // moved that time into the first compute.)
       if (!usable(c)) return std::nullopt;
       return c;  // the caller adopts it and checks it with one run
     } catch (const std::exception&) {

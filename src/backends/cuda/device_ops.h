@@ -41,8 +41,8 @@ struct DeviceOp {
   DecideFn decide = nullptr;
   MakeStepFn make = nullptr;
   // The factory may run on several threads at once (each a build worker, see Device): the
-  // plan then creates these steps in parallel. The libraries' per-problem setup (cuDNN's
-  // plans, cuBLASLt's algorithm checks) is host work of milliseconds per distinct problem.
+  // plan then creates these steps in parallel. The libraries' set-up (cuDNN loading its
+  // engines, cuBLASLt's heuristic) is host work of milliseconds per distinct problem.
   bool parallel_build = false;
 };
 

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <climits>
-#include <future>
 #include <cstdio>
+#include <future>
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -438,10 +438,12 @@ class LtMatmulStep final : public Step {
 
   const void* upload(const Tensor& t, const std::string& what) {
     owned_.emplace_back(t.byte_size(), what);
-    // On the plan's stream (non-blocking: it would not wait for a legacy-stream copy).
+    // On this thread's build stream, as the convolution steps' uploads (non-blocking: it
+    // would not wait for a legacy-stream copy).
+    cudaStream_t stream = device_->stream_for_this_thread();
     CPPNN_CUDA_CHECK(cudaMemcpyAsync(owned_.back().data(), t.data(), t.byte_size(),
-                                     cudaMemcpyHostToDevice, device_->stream));
-    CPPNN_CUDA_CHECK(cudaStreamSynchronize(device_->stream));
+                                     cudaMemcpyHostToDevice, stream));
+    CPPNN_CUDA_CHECK(cudaStreamSynchronize(stream));
     return owned_.back().data();
   }
 
