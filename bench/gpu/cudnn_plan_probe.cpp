@@ -22,6 +22,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <array>
@@ -29,11 +30,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -387,9 +390,36 @@ static void for_each_problem(const std::vector<Prob>& probs, Table& tab, F&& bod
 }
 
 // cudaFree(0) (context creation) and cudnnCreate are timed apart from everything else.
+// PROBE_PRELOAD=before: dlopen cuDNN's sub-libraries (from beside libcudnn.so) before the
+// CUDA context is made; =concurrent: on a thread while it is made. Prints each dlopen's ms.
+static void preload_cudnn() {
+  Dl_info info{};
+  std::string dir;
+  if (dladdr(reinterpret_cast<void*>(&cudnnGetVersion), &info) && info.dli_fname) {
+    dir = info.dli_fname;
+    dir = dir.substr(0, dir.rfind('/') + 1);
+  }
+  for (const char* sub : {"graph", "ops", "cnn", "heuristic", "engines_runtime_compiled",
+                          "engines_precompiled"}) {
+    const std::string name = dir + "libcudnn_" + sub + ".so.9";
+    void* hnd = nullptr;
+    const double t = timed([&] { hnd = dlopen(name.c_str(), RTLD_LAZY | RTLD_LOCAL); });
+    std::printf("preload: %-40s %8.3f ms%s\n", sub, t, hnd ? "" : " (FAILED)");
+  }
+}
+
 static cudnnHandle_t startup(const char* what, bool fp16) {
   cudnnHandle_t h = nullptr;
+  const char* pre = std::getenv("PROBE_PRELOAD");
+  const std::string mode = pre ? pre : "";
+  std::thread loader;
+  if (mode == "before") std::printf("preload before context: %.3f ms\n", timed(preload_cudnn));
+  if (mode == "concurrent") loader = std::thread([] { std::printf("preload thread: %.3f ms\n", timed(preload_cudnn)); });
   const double t_ctx = timed([] { CU(cudaFree(0)); });
+  if (loader.joinable()) {
+    const double t_join = timed([&] { loader.join(); });
+    std::printf("startup: waited %.3f ms for the preload after the context\n", t_join);
+  }
   const double t_create = timed([&] { CK(cudnnCreate(&h)); });
   cudaDeviceProp prop{};
   CU(cudaGetDeviceProperties(&prop, 0));

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "backends/cuda/cuda_plan.h"
+#include "backends/cuda/library_preload.h"
 
 namespace cppnn::detail::cuda {
 
@@ -129,8 +130,12 @@ extern "C" __attribute__((visibility("default"))) int cppnn_cuda_backend_create(
     size_t message_size) {
   using namespace cppnn::detail::cuda;
   try {
+    // cuDNN's libraries open on a thread while this one creates the CUDA context.
+    LibraryPreload preload;
     auto device = std::make_shared<Device>(choose_device(), options->gpu_low_priority,
                                            options->gpu_sm_share);
+    preload.wait();
+    device->startup = preload.summary();
     *out = new CudaBackend(std::move(device), *options);
     return 0;
   } catch (const std::exception& e) {

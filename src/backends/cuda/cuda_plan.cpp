@@ -683,6 +683,7 @@ class CudaPlan final : public Plan {
     r << "cuda plan on device " << device_->ordinal << " (" << device_->name << ", sm_"
       << device_->sm << "): " << device_nodes + host_nodes << " nodes, " << device_nodes
       << " on the GPU, " << host_nodes << " on the CPU fallback\n";
+    if (!device_->startup.empty()) r << "context startup: " << device_->startup << "\n";
     r << "generated kernels: " << jit_.kernels.size();
     if (!jit_.kernels.empty()) {
       size_t nodes = 0;

@@ -75,6 +75,7 @@ struct Device {
   CUgreenCtx green = nullptr;  // set when the work is confined to a green context
   CUcontext context = nullptr;  // the green context's CUcontext, current while bound
   std::string manners;    // what the options got, for the backend's reason
+  std::string startup;    // what was done beside context creation (LibraryPreload), for reports
 
   Device(int ordinal, bool low_priority, double sm_share);
   ~Device();
