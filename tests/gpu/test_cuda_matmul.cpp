@@ -160,26 +160,33 @@ struct GemmCase {
   std::optional<Dims> c_shape;  // nullopt: no c
   bool c_constant;
   bool relu;
-  bool on_gpu;
+  const char* c_form;  // how the report says c enters cuBLASLt (empty: no c)
 };
 
 TEST(CudaGemm, OptionsAndCFormsMatchCpu) {
   REQUIRE_CUDA();
+  const char* none = "";
+  const char* matrix = "epilogue C = c";
+  const char* expanded = "epilogue C = broadcast c";
+  const char* bias = "epilogue bias = beta * c";
+  const char* into_output = "epilogue C = c broadcast into the output";
   const GemmCase cases[] = {
-      {"plain", 65, 33, 17, false, false, 1, 1, std::nullopt, false, false, true},
-      {"transposes", 65, 33, 17, true, true, 1, 1, std::nullopt, false, false, true},
-      {"a transposed", 40, 24, 56, true, false, 0.5, 1, std::nullopt, false, false, true},
-      {"b transposed", 40, 24, 56, false, true, 1, 1, std::nullopt, false, false, true},
-      {"c matrix input", 40, 24, 56, false, false, 0.5, 2, Dims{40, 56}, false, false, true},
-      {"c matrix constant", 40, 24, 56, true, false, 1, -1.5, Dims{40, 56}, true, true, true},
-      {"c row constant", 128, 768, 3072, false, false, 1, 1, Dims{3072}, true, false, true},
-      {"c row scaled", 31, 64, 45, false, true, 2, 0.25, Dims{1, 45}, true, true, true},
-      {"c row input", 31, 64, 45, false, false, 1, 1, Dims{45}, false, false, true},
-      {"c scalar constant", 31, 64, 45, false, false, 1, 3, Dims{}, true, false, true},
-      {"c [1] constant", 31, 64, 45, false, false, 2, 1, Dims{1}, true, false, true},
-      {"c column constant", 31, 64, 45, false, false, 1, 0.5, Dims{31, 1}, true, false, true},
-      {"c column input", 31, 64, 45, false, false, 1, 0.5, Dims{31, 1}, false, false, false},
-      {"beta zero", 31, 64, 45, false, false, 1, 0, Dims{31, 45}, false, false, true},
+      {"plain", 65, 33, 17, false, false, 1, 1, std::nullopt, false, false, none},
+      {"transposes", 65, 33, 17, true, true, 1, 1, std::nullopt, false, false, none},
+      {"a transposed", 40, 24, 56, true, false, 0.5, 1, std::nullopt, false, false, none},
+      {"b transposed", 40, 24, 56, false, true, 1, 1, std::nullopt, false, false, none},
+      {"c matrix input", 40, 24, 56, false, false, 0.5, 2, Dims{40, 56}, false, false, matrix},
+      {"c matrix constant", 40, 24, 56, true, false, 1, -1.5, Dims{40, 56}, true, true, matrix},
+      {"c row constant", 128, 768, 3072, false, false, 1, 1, Dims{3072}, true, false, bias},
+      {"c row scaled", 31, 64, 45, false, true, 2, 0.25, Dims{1, 45}, true, true, bias},
+      {"c row input", 31, 64, 45, false, false, 1, 1, Dims{45}, false, false, bias},
+      {"c row input scaled", 31, 64, 45, false, false, 1, 0.5, Dims{45}, false, false, into_output},
+      {"c scalar constant", 31, 64, 45, false, false, 1, 3, Dims{}, true, false, bias},
+      {"c scalar input, relu", 31, 64, 45, true, false, 1, 1, Dims{}, false, true, into_output},
+      {"c [1] constant", 31, 64, 45, false, false, 2, 1, Dims{1}, true, false, bias},
+      {"c column constant", 31, 64, 45, false, false, 1, 0.5, Dims{31, 1}, true, false, expanded},
+      {"c column input", 31, 64, 45, false, false, 1, 0.5, Dims{31, 1}, false, false, into_output},
+      {"beta zero", 31, 64, 45, false, false, 1, 0, Dims{31, 45}, false, false, none},
   };
   for (const GemmCase& gc : cases) {
     SCOPED_TRACE(gc.what);
@@ -205,9 +212,12 @@ TEST(CudaGemm, OptionsAndCFormsMatchCpu) {
     Graph g = builder.build({{"y", y}});
     expect_matches_cpu(g, in, kFp32Tolerance, gc.what);
     std::string report = cuda_context().report(g);
-    EXPECT_NE(report.find(gc.on_gpu ? "[gpu] gemm" : "[cpu] gemm"), std::string::npos) << report;
-    if (!gc.on_gpu) {
-      EXPECT_NE(report.find("computed column"), std::string::npos) << report;
+    EXPECT_NE(report.find("[gpu] gemm"), std::string::npos) << report;
+    if (*gc.c_form) {
+      EXPECT_NE(report.find(gc.c_form), std::string::npos) << report;
+    } else {
+      EXPECT_EQ(report.find("epilogue C ="), std::string::npos) << report;
+      EXPECT_EQ(report.find("epilogue bias"), std::string::npos) << report;
     }
   }
 }

@@ -39,6 +39,8 @@ size_t count_of(const std::string& text, const std::string& part) {
 // both sides and an intermediate that is also an output.
 TEST(CudaPlan, MixedGpuAndFallbackGraphMatchesCpu) {
   REQUIRE_CUDA();
+  // Every op has a GPU kernel: layerNormalization is sent to the CPU fallback on purpose.
+  gpu_testing::ScopedEnv cpu_ops("CPPNN_CUDA_CPU_OPS", "layerNormalization");
   GraphBuilder b;
   Operand x = b.input("x", DataType::float32, {2, 64, 96});
   Operand h = b.relu(b.add(b.matmul(x, b.constant(random_tensor(DataType::float32, {96, 128}, -1, 1, 1))),
@@ -46,7 +48,7 @@ TEST(CudaPlan, MixedGpuAndFallbackGraphMatchesCpu) {
   TransposeOptions perm;
   perm.permutation = std::vector<uint32_t>{0, 2, 1};
   Operand t = b.transpose(h, perm);                                  // [2, 128, 64]
-  // layerNormalization over a leading axis has no GPU kernel: a host step between devices.
+  // layerNormalization, on the host: a host step between devices.
   LayerNormalizationOptions lead;
   lead.axes = std::vector<uint32_t>{0};
   Operand n = b.layer_normalization(t, lead);
@@ -67,6 +69,7 @@ TEST(CudaPlan, MixedGpuAndFallbackGraphMatchesCpu) {
   for (const char* step : {"[gpu] softmax", "[gpu] transpose"})
     EXPECT_TRUE(contains(report, step)) << step << " missing from\n" << report;
   EXPECT_TRUE(contains(report, "[gpu] mul as generated kernel")) << report;
+  EXPECT_TRUE(contains(report, "listed in CPPNN_CUDA_CPU_OPS")) << report;
 }
 
 TEST(CudaPlan, MobileNetV2MatchesCpu) {
@@ -134,11 +137,13 @@ TEST(CudaPlan, OutOfDeviceMemoryIsAnOperationErrorAndTheContextKeepsWorking) {
 // A graph with no GPU node at all, and an output folded to a constant at compile time.
 TEST(CudaPlan, FallbackOnlyGraphAndConstantOutput) {
   REQUIRE_CUDA();
+  // A list of two: the op named second is found too.
+  gpu_testing::ScopedEnv cpu_ops("CPPNN_CUDA_CPU_OPS", "softmax,layerNormalization");
   GraphBuilder b;
   Operand x = b.input("x", DataType::float32, {3, 5});
   Operand k = b.constant(random_tensor(DataType::float32, {5}, -1, 1, 6));
-  // Element-wise ops would become generated kernels: none here, and layerNormalization over
-  // a leading axis has no GPU kernel.
+  // Element-wise ops would become generated kernels: none here, and layerNormalization is
+  // sent to the CPU fallback.
   LayerNormalizationOptions lead;
   lead.axes = std::vector<uint32_t>{0};
   Graph g = b.build({{"y", b.layer_normalization(x, lead)}, {"k2", b.add(k, k)}});
@@ -192,6 +197,34 @@ TEST(CudaPlan, LibraryStepsBuiltInParallelMatchTheInOrderBuild) {
   // kernels on the same inputs give the same bits.
   ASSERT_EQ(got["1"].byte_size(), got["4"].byte_size());
   EXPECT_EQ(std::memcmp(got["1"].data(), got["4"].data(), got["1"].byte_size()), 0);
+}
+
+// cuDNN's libraries open on a thread beside the CUDA context's creation (LibraryPreload), and
+// CPPNN_CUDA_PRELOAD=0 turns that off; either way the convolutions compute the same.
+TEST(CudaPlan, ContextStartupPreloadsCudnnLibraries) {
+  REQUIRE_CUDA();
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, {1, 4, 9, 9});
+  Conv2dOptions o;
+  o.padding = {1, 1, 1, 1};
+  Graph g = b.build({{"y", b.conv2d(x, b.constant(random_tensor(DataType::float32, {6, 4, 3, 3}, -1, 1, 70)), o)}});
+  NamedTensors in{{"x", random_tensor(DataType::float32, {1, 4, 9, 9}, -1, 1, 71)}};
+  Tensor want = cpu_context().compute(g, in).at("y");
+  for (const char* preload : {"1", "0"}) {
+    SCOPED_TRACE(std::string("CPPNN_CUDA_PRELOAD=") + preload);
+    gpu_testing::ScopedEnv env("CPPNN_CUDA_PRELOAD", preload);
+    Context ctx = Context::create({});
+    ASSERT_EQ(ctx.backend(), "cuda");
+    expect_rel_close(ctx.compute(g, in).at("y"), want, 1e-4);
+    std::string report = ctx.report(g);
+    if (preload[0] == '1') {
+      EXPECT_TRUE(contains(report, "context startup: 6 cuDNN libraries preloaded in")) << report;
+      EXPECT_FALSE(contains(report, "not found")) << report;
+    } else {
+      EXPECT_TRUE(contains(report, "context startup: library preload off (CPPNN_CUDA_PRELOAD=0)")) << report;
+    }
+    ctx.destroy();
+  }
 }
 
 }  // namespace

@@ -317,7 +317,7 @@ struct TransposeCase {
   bool bias = true, filter_input = false;
   std::string activation;
   DataType type = DataType::float32;
-  bool expect_gpu = true;
+  bool expect_crop = false;  // padding cuDNN cannot express: the whole output, cropped
 };
 
 void check_transpose(const TransposeCase& k, const std::string& what) {
@@ -343,7 +343,8 @@ void check_transpose(const TransposeCase& k, const std::string& what) {
   expect_matches_cpu(g, ins, k.type == DataType::float16 ? kFp16Tolerance : kFp32Tolerance, what);
   std::string report = cuda_context().report(g);
   std::string line = step_line(report, "convTranspose2d", "deconv");
-  EXPECT_NE(line.find(k.expect_gpu ? "[gpu]" : "[cpu]"), std::string::npos) << report;
+  EXPECT_NE(line.find("[gpu]"), std::string::npos) << report;
+  EXPECT_EQ(line.find("output cropped") != std::string::npos, k.expect_crop) << report;
 }
 
 TEST(CudnnConvTranspose, Attributes) {
@@ -373,16 +374,31 @@ TEST(CudnnConvTranspose, Attributes) {
     }
 }
 
-TEST(CudnnConvTranspose, Float16AndFallback) {
+TEST(CudnnConvTranspose, Float16AndCroppedOutputs) {
   REQUIRE_CUDA();
   TransposeCase h;
   h.type = DataType::float16, h.layout = InputLayout::nhwc, h.filter_layout = ConvTranspose2dFilterLayout::ohwi;
   h.strides = {2, 2}, h.padding = {1, 1, 1, 1}, h.output_padding = {1, 1}, h.activation = "relu";
   check_transpose(h, "fp16 nhwc stride 2 relu");
-  // Padding [0, 2] at stride 1: cuDNN's symmetric padding cannot give this output size.
+  // Padding [0, 2] at stride 1: cuDNN's symmetric padding cannot give this output size, so
+  // cuDNN computes the whole transposed output and the step crops it.
   TransposeCase r;
-  r.padding = {0, 2, 0, 2}, r.expect_gpu = false;
-  check_transpose(r, "padding cuDNN cannot express (CPU fallback)");
+  r.padding = {0, 2, 0, 2}, r.expect_crop = true;
+  check_transpose(r, "padding cuDNN cannot express");
+  // A top padding over the stride, output padding past the whole output's end, fp16 NHWC,
+  // groups, dilations, a fused activation, and a filter given as an input.
+  TransposeCase big = r;
+  big.strides = {2, 3}, big.padding = {3, 0, 0, 4}, big.output_padding = {1, 2};
+  big.type = DataType::float16, big.layout = InputLayout::nhwc;
+  big.filter_layout = ConvTranspose2dFilterLayout::hwoi, big.activation = "relu";
+  check_transpose(big, "fp16 nhwc cropped, output padding past the end");
+  TransposeCase g = r;
+  g.groups = 2, g.og = 3, g.dilations = {2, 1}, g.padding = {2, 0, 1, 3}, g.filter_input = true;
+  g.activation = "sigmoid";
+  check_transpose(g, "cropped with groups, dilations, filter input");
+  TransposeCase sizes = r;
+  sizes.strides = {2, 2}, sizes.padding = {0, 3, 2, 0}, sizes.output_sizes = {9, 12};
+  check_transpose(sizes, "cropped with outputSizes");
 }
 
 TEST(CudnnConv, Timing) {

@@ -231,11 +231,15 @@ TEST(GpuMath, LayerNormalizationMatchesCpu) {
   }
 }
 
-TEST(GpuMath, LayerNormalizationOverLeadingAxesFallsBack) {
+// Axes that are not the trailing ones in order: the strided kernel.
+TEST(GpuMath, LayerNormalizationOverAnyAxesMatchesCpu) {
   REQUIRE_CUDA();
   using Axes = std::vector<uint32_t>;
-  check_layer_norm(DataType::float32, {8, 16}, Axes{0}, true, true, true, false, kFp32);
-  check_layer_norm(DataType::float32, {4, 6, 5}, Axes{2, 1}, true, true, true, false, kFp32);
+  check_layer_norm(DataType::float32, {8, 16}, Axes{0}, true, true, true, true, kFp32);
+  check_layer_norm(DataType::float32, {4, 6, 5}, Axes{2, 1}, true, true, false, true, kFp32);
+  check_layer_norm(DataType::float16, {4, 6, 5}, Axes{0, 2}, true, false, true, true, kFp16);
+  check_layer_norm(DataType::float32, {3, 4, 5, 6}, Axes{3, 0, 1}, false, true, true, true, kFp32);
+  check_layer_norm(DataType::float32, {2, 700, 3}, Axes{1}, true, true, true, true, kFp32);
 }
 
 // ---- batchNormalization and instanceNormalization ------------------------------------

@@ -84,6 +84,11 @@ struct Geometry {
   // (pre_top, pre_left) before it; xh, xw are the input's own size otherwise.
   bool explicit_pad = false;
   int64_t pre_top = 0, pre_left = 0, xh = 0, xw = 0;
+  // convTranspose2d whose padding cuDNN cannot express: cuDNN computes the whole transposed
+  // output [n, k, yh, yw] (no padding), which is then cropped at (pad_top, pad_left) into the
+  // output, zeros past its end (output padding); yh, yw are the output's own size otherwise.
+  bool crop = false;
+  int64_t yh = 0, yw = 0;
   std::string why_not;  // non-empty: cuDNN cannot run it
 };
 
@@ -136,6 +141,7 @@ Geometry geometry(const GraphIR& g, const Node& node) {
   }
 
   s.xh = s.h, s.xw = s.w;
+  s.yh = s.oh, s.yw = s.ow;
   if (!s.transposed) {
     // The output size symmetric padding `begin` gives; when it is the graph's, the extra
     // rows of cuDNN's padding are never read by a window that the output keeps.
@@ -165,9 +171,14 @@ Geometry geometry(const GraphIR& g, const Node& node) {
     s.cudnn_pad_h = s.pad_top, s.cudnn_pad_w = s.pad_left;
     int64_t fh = floor_div(s.oh + 2 * s.pad_top - effective(s.kh, s.dil_h), s.stride_h) + 1;
     int64_t fw = floor_div(s.ow + 2 * s.pad_left - effective(s.kw, s.dil_w), s.stride_w) + 1;
-    if (fh != s.h || fw != s.w)
-      s.why_not = "padding " + to_string(Dims(p.begin(), p.end())) +
-                  " with this output size is not expressible with cuDNN's symmetric padding";
+    if (fh != s.h || fw != s.w) {
+      // The whole transposed output, (in - 1) * stride + effective kernel: the smallest size
+      // whose forward convolution (no padding) has dy's size.
+      s.crop = true;
+      s.cudnn_pad_h = s.cudnn_pad_w = 0;
+      s.yh = (s.h - 1) * s.stride_h + effective(s.kh, s.dil_h);
+      s.yw = (s.w - 1) * s.stride_w + effective(s.kw, s.dil_w);
+    }
   }
   return s;
 }
@@ -328,6 +339,9 @@ class CudnnConvStep final : public Step {
     if (s_.explicit_pad)
       padded_ = DeviceBuffer(size_t(s_.n * s_.c * s_.xh * s_.xw) * elem_,
                              "the explicitly padded input of " + node_name(node));
+    if (s_.crop)
+      uncropped_ = DeviceBuffer(size_t(s_.n * s_.k * s_.yh * s_.yw) * elem_,
+                                "the uncropped output of " + node_name(node));
     {
       BuildPhase t("conv: descriptors");
       build_descriptors();
@@ -402,7 +416,7 @@ class CudnnConvStep final : public Step {
     cudnnDataType_t type = s_.half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
     cudnnTensorFormat_t format = s_.nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
     x_desc_ = tensor_desc(format, type, s_.n, s_.c, s_.xh, s_.xw);
-    y_desc_ = tensor_desc(format, type, s_.n, s_.k, s_.oh, s_.ow);
+    y_desc_ = tensor_desc(format, type, s_.n, s_.k, s_.yh, s_.yw);
     cudnnFilterDescriptor_t f = nullptr;
     CPPNN_CUDNN_CHECK(cudnnCreateFilterDescriptor(&f));
     w_desc_.reset(f);
@@ -472,9 +486,16 @@ class CudnnConvStep final : public Step {
           reorder_, grid(s_.fa * s_.fb * s_.kh * s_.kw), stream));
     float one = 1.0f, zero = 0.0f;
     if (s_.transposed) {
+      void* dx = s_.crop ? uncropped_.data() : y_;
       CPPNN_CUDNN_CHECK(cudnnConvolutionBackwardData(
           handle_, &one, w_desc_.get(), w_, x_desc_.get(), x, conv_desc_.get(),
-          cudnnConvolutionBwdDataAlgo_t(c.algo), ws.data(), ws.bytes(), &zero, y_desc_.get(), y_));
+          cudnnConvolutionBwdDataAlgo_t(c.algo), ws.data(), ws.bytes(), &zero, y_desc_.get(), dx));
+      if (s_.crop) {
+        // The output at (i, j) is the whole one's (i + pad_top, j + pad_left), zero past it.
+        ConvPadParams p{dx, y_, s_.n, s_.k, s_.yh, s_.yw, s_.oh, s_.ow,
+                        -s_.pad_top, -s_.pad_left, s_.nhwc ? 1 : 0, int(elem_)};
+        CPPNN_CUDA_CHECK(launch_conv_pad_input(p, grid(s_.n * s_.k * s_.oh * s_.ow), stream));
+      }
     } else if (c.fused) {
       // z is the output itself with alpha2 = 0: there is no residual on this path.
       CPPNN_CUDNN_CHECK(cudnnConvolutionBiasActivationForward(
@@ -586,6 +607,7 @@ class CudnnConvStep final : public Step {
       << s_.stride_w << " d" << s_.dil_h << "," << s_.dil_w << " g" << s_.groups << " bias"
       << (bias_ ? 1 : 0) << " res" << (residual_ ? 1 : 0) << " act" << act_ << " sm"
       << device_->sm << " cudnn" << cudnnGetVersion();
+    if (s_.crop) k << " crop" << s_.yh << "," << s_.yw;
     return k.str();
   }
 
@@ -743,6 +765,7 @@ class CudnnConvStep final : public Step {
     if (choice_.fused) d << ", " << fused << " fused";
     else if (needs_epilogue(choice_)) d << ", " << fused << " in epilogue kernel";
     if (s_.explicit_pad) d << ", input padded explicitly";
+    if (s_.crop) d << ", output cropped from the whole transposed one";
     if (reorder_filter_) d << ", filter reordered per run";
     d << ", ws " << mib(workspace_.bytes());
     description_ = d.str();
@@ -762,7 +785,7 @@ class CudnnConvStep final : public Step {
   const void* residual_ = nullptr;
   int act_ = kConvActNone;
   float lo_ = 0, hi_ = 0, alpha_ = 0;
-  DeviceBuffer filter_, padded_, workspace_;
+  DeviceBuffer filter_, padded_, uncropped_, workspace_;
   bool reorder_filter_ = false;
   ConvFilterParams reorder_{};
   TensorDesc x_desc_, y_desc_, bias_desc_;

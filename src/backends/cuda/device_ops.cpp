@@ -1,5 +1,8 @@
 #include "backends/cuda/device_ops.h"
 
+#include <cstdlib>
+#include <string>
+
 #include "graph/op_table.h"
 
 namespace cppnn::detail::cuda {
@@ -16,7 +19,25 @@ const DeviceOpTable& device_ops() {
   return table;
 }
 
+namespace {
+
+// CPPNN_CUDA_CPU_OPS=op1,op2: ops sent to the CPU fallback, to bisect a suspected GPU error
+// (and for the tests of the fallback itself). Read at each plan build.
+bool listed_for_cpu(const std::string& op) {
+  const char* env = std::getenv("CPPNN_CUDA_CPU_OPS");
+  if (!env || !*env) return false;
+  std::string list = std::string(",") + env + ",";
+  return list.find("," + op + ",") != std::string::npos;
+}
+
+}  // namespace
+
 DeviceDecision decide_on_device(const GraphIR& g, const Node& node, const Device& device) {
+  if (listed_for_cpu(node.op)) {
+    DeviceDecision d;
+    d.why_not = "listed in CPPNN_CUDA_CPU_OPS";
+    return d;
+  }
   const DeviceOpTable& table = device_ops();
   auto it = table.find(node.op);
   if (it == table.end()) {

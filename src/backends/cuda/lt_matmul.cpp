@@ -1,6 +1,7 @@
 #include "backends/cuda/lt_matmul.h"
 
 #include "backends/cuda/device_ops.h"
+#include "backends/cuda/kernels/movement_kernels.h"
 #include "core/dims.h"
 
 #include <algorithm>
@@ -109,14 +110,15 @@ Geometry unbatched(const Geometry& geo) {
   return one;
 }
 
-// How gemm's c enters: not at all, as cuBLASLt's C matrix, or as the epilogue's bias row.
-enum class CForm { none, matrix, bias_row, unsupported };
+// How gemm's c enters: not at all, as cuBLASLt's C matrix, as the epilogue's bias row, or
+// (a computed c of another shape) broadcast into the output first, which cuBLASLt then
+// reads as C in place.
+enum class CForm { none, matrix, bias_row, into_output };
 
 struct CPlan {
   CForm form = CForm::none;
   bool expand = false;      // a constant column or matrix-shaped broadcast, expanded once
   bool prescale = false;    // a constant row / scalar: beta * c computed once
-  std::string why_not;
 };
 
 CPlan plan_gemm_c(const GraphIR& g, const Node& node) {
@@ -137,16 +139,14 @@ CPlan plan_gemm_c(const GraphIR& g, const Node& node) {
     // A row (or a scalar, repeated along it) is the bias epilogue's vector.
     p.form = CForm::bias_row;
     p.prescale = constant && (beta != 1 || cols != out[1]);
-    if (!constant && (beta != 1 || cols != out[1])) {
-      p.form = CForm::unsupported;
-      p.why_not = "gemm's c is a computed scalar or a computed row with beta != 1";
-    }
+    // The epilogue adds the bias as it is: a computed scalar or a computed row that beta
+    // scales goes through C instead.
+    if (!constant && (beta != 1 || cols != out[1])) p.form = CForm::into_output;
   } else if (constant) {
     p.form = CForm::matrix;
     p.expand = true;
   } else {
-    p.form = CForm::unsupported;
-    p.why_not = "gemm's c is a computed column";
+    p.form = CForm::into_output;  // a computed column
   }
   return p;
 }
@@ -216,7 +216,6 @@ class LtMatmulStep final : public Step {
     if (gemm) {
       alpha_ = float(node.attrs.f("alpha"));
       CPlan cp = plan_gemm_c(g, node);
-      if (cp.form == CForm::unsupported) fail(ErrorKind::NotSupportedError, cp.why_not);
       if (cp.form != CForm::none) {
         OperandId cid = node.inputs[2];
         const OperandInfo& c = g.operands[size_t(cid)];
@@ -226,6 +225,20 @@ class LtMatmulStep final : public Step {
           c_base_ = cp.expand ? upload_expanded_c(*c.data, geo.m, geo.n, out.data_type)
                               : device_ptr(places, cid, "c");
           epilogue_text = cp.expand ? "C = broadcast c" : "C = c";
+        } else if (cp.form == CForm::into_output) {
+          // Each run first copies c, broadcast, into the output; cuBLASLt then takes the
+          // output as C (in place: same pointer, same layout) and scales it by beta.
+          beta_ = beta;
+          c_base_ = d_base_;
+          broadcast_c_ = device_ptr(places, cid, "c");
+          Dims cs = c.desc.shape;
+          while (cs.size() < 2) cs.insert(cs.begin(), 1);
+          broadcast_.rank = 2;
+          broadcast_.dims[0] = geo.m, broadcast_.dims[1] = geo.n;
+          broadcast_.in_strides[0] = cs[0] == 1 ? 0 : cs[1];
+          broadcast_.in_strides[1] = cs[1] == 1 ? 0 : 1;
+          broadcast_.out_strides[0] = geo.n, broadcast_.out_strides[1] = 1;
+          epilogue_text = "C = c broadcast into the output";
         } else {
           bias = cp.prescale ? upload_bias_row(*c.data, beta, geo.n, out.data_type)
                              : device_ptr(places, cid, "c");
@@ -269,6 +282,9 @@ class LtMatmulStep final : public Step {
   bool on_device() const override { return true; }
 
   void run(cudaStream_t stream) override {
+    if (broadcast_c_)
+      CPPNN_CUDA_CHECK(movement::launch_strided_copy(broadcast_c_, d_base_, broadcast_, int(elem_),
+                                                     std::max(device_->sm_count, 1) * 32, stream));
     for (const Call& c : calls_)
       CPPNN_CUDA_CHECK(cublasLtMatmul(device_->lt, desc_.get(), &alpha_, c.first, first_.get(),
                                       c.second, second_.get(), &beta_, c.c, c_layout(), c.d,
@@ -454,6 +470,8 @@ class LtMatmulStep final : public Step {
   const void* b_base_ = nullptr;
   const void* c_base_ = nullptr;
   uint8_t* d_base_ = nullptr;
+  const void* broadcast_c_ = nullptr;  // CForm::into_output: c, copied into D before each run
+  movement::StridedCopy broadcast_;
   float alpha_ = 1, beta_ = 0;
   MatmulDesc desc_;
   Layout first_, second_, c_, d_;
@@ -477,13 +495,7 @@ DeviceDecision decide_lt_matmul(const GraphIR& g, const Node& node, const Device
     d.why_not = "an empty dimension";
     return d;
   }
-  if (node.op == "gemm") {
-    CPlan cp = plan_gemm_c(g, node);
-    if (cp.form == CForm::unsupported) {
-      d.why_not = cp.why_not;
-      return d;
-    }
-  } else {
+  if (node.op != "gemm") {
     Geometry geo = matmul_geometry(a, g.desc(node.inputs[1]).shape, out.shape);
     if (geo.batch > INT32_MAX) {
       d.why_not = "a batch over 2^31";

@@ -262,19 +262,18 @@ std::unique_ptr<Step> make_softmax(std::shared_ptr<Device>, const GraphIR& g, co
 
 DeviceDecision decide_layer_norm(const GraphIR& g, const Node& node, const Device&) {
   DeviceDecision d = basic_decision(g, node, true);
-  if (!d.on_gpu) return d;
-  const std::vector<int64_t>& axes = node.attrs.ints("axes");
-  size_t rank = g.desc(node.inputs[0]).shape.size();
-  // Rows must be contiguous and scale / bias in row order: the axes are the trailing ones,
-  // ascending.
-  for (size_t i = 0; i < axes.size(); ++i)
-    if (axes[i] != int64_t(rank - axes.size() + i)) {
-      d.on_gpu = false;
-      d.why_not = "axes " + to_string(Dims(axes)) +
-                  " are not the trailing axes in ascending order";
-      return d;
-    }
+  if (d.on_gpu && g.desc(node.inputs[0]).shape.size() > 8) {
+    d.on_gpu = false;
+    d.why_not = "rank over 8";
+  }
   return d;
+}
+
+// The trailing axes in ascending order: contiguous rows, scale and bias in row order.
+bool trailing_axes(const std::vector<int64_t>& axes, size_t rank) {
+  for (size_t i = 0; i < axes.size(); ++i)
+    if (axes[i] != int64_t(rank - axes.size() + i)) return false;
+  return true;
 }
 
 std::unique_ptr<Step> make_layer_norm(std::shared_ptr<Device>, const GraphIR& g, const Node& node,
@@ -293,8 +292,27 @@ std::unique_ptr<Step> make_layer_norm(std::shared_ptr<Device>, const GraphIR& g,
   std::string text = node_name(node) + " " + to_string(in.shape) + " axes " + to_string(Dims(axes)) +
                      ": cuda kernel, " + type_text(in.data_type) + ", " + std::to_string(rows) +
                      " rows of " + std::to_string(len);
-  return std::make_unique<KernelStep>(node, text, [=](cudaStream_t s) {
-    return k::launch_layer_norm(type, x, scale, bias, y, rows, len, epsilon, s);
+  if (trailing_axes(axes, in.shape.size()))
+    return std::make_unique<KernelStep>(node, text, [=](cudaStream_t s) {
+      return k::launch_layer_norm(type, x, scale, bias, y, rows, len, epsilon, s);
+    });
+  // Other axes: rows and their elements found through the strides.
+  k::LayerNormAxes geo;
+  geo.rows = rows, geo.len = len;
+  const size_t rank = in.shape.size();
+  std::vector<bool> normalized(rank, false);
+  for (int64_t a : axes) {
+    normalized[size_t(a)] = true;
+    geo.inner_dims[geo.inner_rank] = in.shape[size_t(a)];
+    geo.inner_strides[geo.inner_rank++] = dims_product(in.shape, size_t(a) + 1, rank);
+  }
+  for (size_t a = 0; a < rank; ++a)
+    if (!normalized[a]) {
+      geo.outer_dims[geo.outer_rank] = in.shape[a];
+      geo.outer_strides[geo.outer_rank++] = dims_product(in.shape, a + 1, rank);
+    }
+  return std::make_unique<KernelStep>(node, text + ", strided", [=](cudaStream_t s) {
+    return k::launch_layer_norm_axes(type, x, scale, bias, y, geo, epsilon, s);
   });
 }
 

@@ -38,7 +38,8 @@ struct ConvEpilogueParams {
 cudaError_t launch_conv_epilogue(const ConvEpilogueParams& p, unsigned grid, cudaStream_t stream);
 
 // dst (n, c, hp, wp) = x (n, c, h, w) shifted by (top, left), zeros around it: an input padded
-// explicitly for padding that cuDNN's symmetric padding cannot express. Same layout
+// explicitly for padding that cuDNN's symmetric padding cannot express, or (top, left <= 0,
+// hp <= h) a transposed output cropped out of cuDNN's whole one. Same layout
 // (nhwc or nchw) on both sides; elem_size 4 or 2 (zero bits are 0.0 in both).
 struct ConvPadParams {
   const void* x;

@@ -506,6 +506,43 @@ __global__ void normalize_rows_kernel(const T* __restrict__ x, const T* __restri
   }
 }
 
+// layerNormalization over any axes (LayerNormAxes): as normalize_rows_kernel, but a row's
+// elements and the rows themselves are found through the strides.
+__device__ __forceinline__ int64_t axes_offset(int64_t linear, int rank, const int64_t* dims,
+                                               const int64_t* strides) {
+  int64_t off = 0;
+  for (int d = rank - 1; d >= 0; --d) {
+    int64_t q = linear / dims[d];
+    off += (linear - q * dims[d]) * strides[d];
+    linear = q;
+  }
+  return off;
+}
+
+template <typename T>
+__global__ void normalize_axes_kernel(const T* __restrict__ x, const T* __restrict__ scale,
+                                      const T* __restrict__ bias, T* __restrict__ y,
+                                      LayerNormAxes g, float epsilon) {
+  for (int64_t r = blockIdx.x; r < g.rows; r += gridDim.x) {
+    int64_t base = axes_offset(r, g.outer_rank, g.outer_dims, g.outer_strides);
+    float s = 0.0f;
+    for (int64_t i = threadIdx.x; i < g.len; i += blockDim.x)
+      s += load(x, base + axes_offset(i, g.inner_rank, g.inner_dims, g.inner_strides));
+    float mean = block_reduce(s, FloatSum{}) / float(g.len);
+    float q = 0.0f;
+    for (int64_t i = threadIdx.x; i < g.len; i += blockDim.x) {
+      float d = load(x, base + axes_offset(i, g.inner_rank, g.inner_dims, g.inner_strides)) - mean;
+      q += d * d;
+    }
+    float variance = block_reduce(q, FloatSum{}) / float(g.len);
+    float rstd = 1.0f / sqrtf(fmaxf(variance, 0.0f) + epsilon);
+    for (int64_t i = threadIdx.x; i < g.len; i += blockDim.x) {
+      int64_t at = base + axes_offset(i, g.inner_rank, g.inner_dims, g.inner_strides);
+      store(y, at, (load(x, at) - mean) * rstd * param(scale, i, 1.0f) + param(bias, i, 0.0f));
+    }
+  }
+}
+
 // instanceNormalization, NHWC: one thread per (batch, channel), walking the positions;
 // neighbouring threads read neighbouring channels. The CPU's NHWC form:
 // (x - mean) * (scale / sqrt(variance + epsilon)) + bias.
@@ -643,6 +680,23 @@ cudaError_t launch_layer_norm(MathType type, const void* x, const void* scale, c
     normalize_rows_kernel<__half><<<grid, kThreads, 0, stream>>>(
         static_cast<const __half*>(x), static_cast<const __half*>(scale),
         static_cast<const __half*>(bias), static_cast<__half*>(y), rows, len, epsilon, false, 1);
+  else
+    return cudaErrorInvalidValue;
+  return cudaGetLastError();
+}
+
+cudaError_t launch_layer_norm_axes(MathType type, const void* x, const void* scale,
+                                   const void* bias, void* y, const LayerNormAxes& g,
+                                   float epsilon, cudaStream_t stream) {
+  int grid = grid_for_rows(g.rows);
+  if (type == kF32)
+    normalize_axes_kernel<float><<<grid, kThreads, 0, stream>>>(
+        static_cast<const float*>(x), static_cast<const float*>(scale),
+        static_cast<const float*>(bias), static_cast<float*>(y), g, epsilon);
+  else if (type == kF16)
+    normalize_axes_kernel<__half><<<grid, kThreads, 0, stream>>>(
+        static_cast<const __half*>(x), static_cast<const __half*>(scale),
+        static_cast<const __half*>(bias), static_cast<__half*>(y), g, epsilon);
   else
     return cudaErrorInvalidValue;
   return cudaGetLastError();

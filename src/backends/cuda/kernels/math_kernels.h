@@ -74,6 +74,19 @@ cudaError_t launch_layer_norm(MathType type, const void* x, const void* scale, c
                               void* y, int64_t rows, int64_t len, float epsilon,
                               cudaStream_t stream);
 
+// ---- layerNormalization over any axes of a tensor of rank <= 8: the kept axes (rows, in
+// row-major order) and the normalized axes (in the order of WebNN's `axes`, which is the
+// order of scale and bias) with their element strides in the (contiguous) input and output.
+struct LayerNormAxes {
+  int outer_rank = 0, inner_rank = 0;
+  int64_t outer_dims[8] = {}, outer_strides[8] = {};
+  int64_t inner_dims[8] = {}, inner_strides[8] = {};
+  int64_t rows = 1, len = 1;
+};
+cudaError_t launch_layer_norm_axes(MathType type, const void* x, const void* scale,
+                                   const void* bias, void* y, const LayerNormAxes& g,
+                                   float epsilon, cudaStream_t stream);
+
 // ---- batchNormalization over [outer, channels, inner]. `params` is scratch of 3 * channels
 // floats: a first kernel folds mean, variance, scale and bias (scale and bias may be null)
 // into per-channel mean, multiplier, bias there, as the CPU does (in double). kF32 or kF16.
