@@ -199,6 +199,37 @@ TEST(CudaPlan, LibraryStepsBuiltInParallelMatchTheInOrderBuild) {
   EXPECT_EQ(std::memcmp(got["1"].data(), got["4"].data(), got["1"].byte_size()), 0);
 }
 
+// CPPNN_CUDA_PROFILE=1: steps run one by one with their times in the report; the values
+// are those of the graph replay.
+TEST(CudaPlan, ProfileTimesEachStep) {
+  REQUIRE_CUDA();
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, {2, 8, 12, 12});
+  Conv2dOptions o;
+  o.padding = {1, 1, 1, 1};
+  Operand h = b.relu(b.conv2d(x, b.constant(random_tensor(DataType::float32, {8, 8, 3, 3}, -0.3, 0.3, 80)), o));
+  LayerNormalizationOptions lead;
+  lead.axes = std::vector<uint32_t>{0};
+  Operand y = b.layer_normalization(b.softmax(b.reshape(h, {16, 144}), 1), lead);
+  Graph g = b.build({{"y", y}});
+  NamedTensors in{{"x", random_tensor(DataType::float32, {2, 8, 12, 12}, -1, 1, 81)}};
+  Tensor want = cpu_context().compute(g, in).at("y");
+  gpu_testing::ScopedEnv profile("CPPNN_CUDA_PROFILE", "1");
+  gpu_testing::ScopedEnv cpu_ops("CPPNN_CUDA_CPU_OPS", "layerNormalization");  // a host step too
+  Context ctx = Context::create({});
+  ASSERT_EQ(ctx.backend(), "cuda");
+  EXPECT_TRUE(contains(ctx.report(g), "no compute after the first yet")) << ctx.report(g);
+  for (int i = 0; i < 4; ++i) expect_rel_close(ctx.compute(g, in).at("y"), want, 1e-4);
+  std::string report = ctx.report(g);
+  EXPECT_TRUE(contains(report, "mean of 3 computes after the first")) << report;
+  EXPECT_TRUE(contains(report, "CUDA graphs: 0 of")) << report;
+  EXPECT_TRUE(contains(report, "(off: CPPNN_CUDA_PROFILE=1)")) << report;
+  for (const char* op : {" conv2d x1 ", " softmax x1 ", " [cpu] layerNormalization x1 "})
+    EXPECT_TRUE(contains(report, op)) << op << " missing from\n" << report;
+  EXPECT_TRUE(contains(report, "slowest steps:\n")) << report;
+  ctx.destroy();
+}
+
 // cuDNN's libraries open on a thread beside the CUDA context's creation (LibraryPreload), and
 // CPPNN_CUDA_PRELOAD=0 turns that off; either way the convolutions compute the same.
 TEST(CudaPlan, ContextStartupPreloadsCudnnLibraries) {

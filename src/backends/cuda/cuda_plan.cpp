@@ -13,6 +13,7 @@
 // reads is uploaded. Everything runs on the device's one stream; a host step first waits
 // for the work queued before it.
 #include "backends/cuda/cuda_plan.h"
+#include "backends/cuda/step_profile.h"
 
 
 #include <algorithm>
@@ -171,6 +172,7 @@ class CudaPlan final : public Plan {
       run_steps(stream, pending);
       enqueue(output_downloads_, stream);
       CPPNN_CUDA_CHECK(cudaStreamSynchronize(stream));
+      if (profile_) profile_->collect();
     } catch (...) {
       recover(stream);
       throw;
@@ -236,6 +238,11 @@ class CudaPlan final : public Plan {
         }
       }
       in_flight_ = true;
+      if (profile_) {
+        // Profiling waits for each dispatch, to read its events.
+        CPPNN_CUDA_CHECK(cudaStreamSynchronize(stream));
+        profile_->collect();
+      }
     } catch (...) {
       recover(stream);
       throw;
@@ -267,8 +274,9 @@ class CudaPlan final : public Plan {
     }
     std::string line = "CUDA graphs: " + std::to_string(captured) + " of " +
                        std::to_string(device_segments) + " device segments captured" +
-                       (use_graphs_ ? "" : " (off: CPPNN_CUDA_GRAPHS=0)") +
+                       (use_graphs_ ? "" : profile_ ? " (off: CPPNN_CUDA_PROFILE=1)" : " (off: CPPNN_CUDA_GRAPHS=0)") +
                        (graph_note_.empty() ? "" : " (" + graph_note_ + ")") + "\n";
+    if (profile_) line += profile_->text(steps_);
     size_t at = r.find("steps:\n");
     return at == std::string::npos ? r + line : r.insert(at, line);
   }
@@ -307,7 +315,9 @@ class CudaPlan final : public Plan {
       if (!seg.device) {
         if (pending) CPPNN_CUDA_CHECK(cudaStreamSynchronize(stream));
         pending = false;
+        if (profile_) profile_->before_host_step(seg.begin);
         steps_[seg.begin]->run(stream);
+        if (profile_) profile_->after_host_step(seg.begin);
         pending = enqueue(after_step_[seg.begin], stream);
         continue;
       }
@@ -315,8 +325,11 @@ class CudaPlan final : public Plan {
       if (seg.exec) {
         CPPNN_CUDA_CHECK(cudaGraphLaunch(seg.exec, stream));
       } else {
+        if (profile_) profile_->before_device_segment(seg.end - seg.begin, stream);
         for (size_t i = seg.begin; i < seg.end; ++i) {
+          if (profile_) profile_->before_device_step(i, stream);
           steps_[i]->run(stream);
+          if (profile_) profile_->after_device_step(i, stream);
           enqueue(after_step_[i], stream);
         }
       }
@@ -678,6 +691,11 @@ class CudaPlan final : public Plan {
     }
     const char* graphs_env = std::getenv("CPPNN_CUDA_GRAPHS");
     use_graphs_ = !(graphs_env && std::string(graphs_env) == "0");
+    profile_.reset();
+    if (StepProfile::wanted()) {
+      profile_ = std::make_unique<StepProfile>(steps_.size());
+      use_graphs_ = false;  // each step must be bracketed on its own
+    }
 
     std::ostringstream r;
     r << "cuda plan on device " << device_->ordinal << " (" << device_->name << ", sm_"
@@ -747,6 +765,7 @@ class CudaPlan final : public Plan {
   std::vector<bool> made_on_device_;        // per operand
   std::vector<Segment> segments_;
   bool use_graphs_ = true;
+  std::unique_ptr<StepProfile> profile_;  // CPPNN_CUDA_PROFILE=1
   std::string graph_note_;
   bool in_flight_ = false;  // a dispatch returned without waiting for its work
   size_t failed_node_ = kNone;

@@ -1,0 +1,50 @@
+#pragma once
+// CPPNN_CUDA_PROFILE=1: where a plan's compute time goes, per step. The plan then runs its
+// steps one by one (no CUDA graph replay), brackets each device step with CUDA events and
+// each host (CPU fallback) step with the host clock, and its report gains a "profile"
+// section: the mean GPU time per compute by op and the slowest steps. Off by default: the
+// events and the lost graph replay cost time themselves.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/step.h"
+
+namespace cppnn::detail::cuda {
+
+class StepProfile {
+ public:
+  // Whether CPPNN_CUDA_PROFILE asks for a profile (read when a plan is built).
+  static bool wanted();
+
+  explicit StepProfile(size_t steps);
+  ~StepProfile();
+  StepProfile(const StepProfile&) = delete;
+  StepProfile& operator=(const StepProfile&) = delete;
+
+  // The GPU spins while the host enqueues the segment's steps (about 30 us of host time
+  // each): the events then bracket GPU time, not the host's launch gaps.
+  void before_device_segment(size_t steps, cudaStream_t stream);
+  void before_device_step(size_t i, cudaStream_t stream);
+  void after_device_step(size_t i, cudaStream_t stream);
+  void before_host_step(size_t i);
+  void after_host_step(size_t i);
+  // After the compute's work is done (the stream synchronized): adds this compute's times.
+  // The first compute is left out: it pays the libraries' lazy loading of their kernels.
+  void collect();
+
+  // The report's section; `steps` are the plan's, in the order the indices refer to.
+  std::string text(const std::vector<std::unique_ptr<Step>>& steps) const;
+
+ private:
+  std::vector<cudaEvent_t> start_, stop_;
+  std::vector<bool> ran_on_device_;
+  std::vector<double> total_ms_;
+  std::vector<std::chrono::steady_clock::time_point> host_start_;
+  std::vector<double> host_ms_;  // this compute's host step times
+  int computes_ = 0;  // counted, after the first
+  bool first_seen_ = false;
+};
+
+}  // namespace cppnn::detail::cuda
