@@ -14,12 +14,14 @@
 // layout). Padding: cuDNN's padding is symmetric; an asymmetric conv2d padding whose output
 // size symmetric padding reproduces needs nothing more, any other is applied by padding the
 // input explicitly into a scratch buffer. convTranspose2d takes cuDNN's pad = begin, which
-// is exact whenever cuDNN accepts the output size; other paddings stay on the CPU.
+// is exact whenever cuDNN accepts the output size; for other paddings cuDNN computes the whole
+// transposed output and the step crops it.
 //
 // Math: fp32 is exact fp32 (CUDNN_FMA_MATH: no TF32) unless CPPNN_CUDA_TF32=1; fp16 uses
 // tensor cores (CUDNN_TENSOR_OP_MATH) with float accumulation. The algorithm: cuDNN's
-// heuristic ranking, the first kCandidates that fit kMaxWorkspace timed at step creation,
-// the fastest kept, remembered per process and in the runtime cache.
+// heuristic ranking, the first kCandidates that fit kMaxWorkspace timed at step creation
+// (replayed from a CUDA graph, as the plan runs them), the fastest kept, remembered per
+// process and in the runtime cache.
 #include <cudnn.h>
 
 #include <algorithm>
