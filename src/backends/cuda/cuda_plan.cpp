@@ -13,11 +13,8 @@
 // reads is uploaded. Everything runs on the device's one stream; a host step first waits
 // for the work queued before it.
 #include "backends/cuda/cuda_plan.h"
-#include "backends/cuda/step_profile.h"
-
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -25,12 +22,12 @@
 #include <map>
 #include <optional>
 #include <sstream>
-#include <system_error>
-#include <thread>
 
 #include "backends/cuda/cpu_fallback.h"
-#include "backends/cuda/jit_kernels.h"
 #include "backends/cuda/device_ops.h"
+#include "backends/cuda/jit_kernels.h"
+#include "backends/cuda/plan_build.h"
+#include "backends/cuda/step_profile.h"
 #include "compiler/passes.h"
 #include "runtime/memory_plan.h"
 
@@ -48,63 +45,6 @@ std::string mib(size_t bytes) {
   s << std::fixed << double(bytes) / double(1 << 20) << " MiB";
   return s.str();
 }
-
-struct Transfer {
-  void* dst;
-  const void* src;
-  size_t bytes;
-  cudaMemcpyKind kind;
-};
-
-// Host-to-device copies run on a thread of their own, on a stream of their own. wait()
-// joins and rethrows what the copies threw; the destructor joins too, so that an exception
-// leaving the build never abandons a running thread.
-class ConstantUpload {
- public:
-  ConstantUpload(std::shared_ptr<Device> device, std::vector<Transfer> copies)
-      : device_(std::move(device)), copies_(std::move(copies)) {
-    if (copies_.empty()) return;
-    try {
-      thread_ = std::thread([this] { run(); });
-    } catch (const std::system_error&) {
-      run();  // no thread to be had: copy now
-    }
-  }
-  ~ConstantUpload() {
-    if (thread_.joinable()) thread_.join();
-  }
-  ConstantUpload(const ConstantUpload&) = delete;
-  ConstantUpload& operator=(const ConstantUpload&) = delete;
-
-  void wait() {
-    if (thread_.joinable()) thread_.join();
-    if (error_) std::rethrow_exception(error_);
-  }
-  double ms() const { return ms_; }
-
- private:
-  void run() {
-    auto start = std::chrono::steady_clock::now();
-    cudaStream_t stream = nullptr;
-    try {
-      device_->bind();
-      CPPNN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-      for (const Transfer& t : copies_)
-        CPPNN_CUDA_CHECK(cudaMemcpyAsync(t.dst, t.src, t.bytes, t.kind, stream));
-      CPPNN_CUDA_CHECK(cudaStreamSynchronize(stream));
-    } catch (...) {
-      error_ = std::current_exception();
-    }
-    if (stream) (void)cudaStreamDestroy(stream);
-    ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  }
-
-  std::shared_ptr<Device> device_;
-  std::vector<Transfer> copies_;
-  std::thread thread_;
-  std::exception_ptr error_;
-  double ms_ = 0;
-};
 
 class CudaPlan final : public Plan {
  public:
@@ -372,77 +312,6 @@ class CudaPlan final : public Plan {
   }
 
   static constexpr const char* kKernelOp = "generatedKernel";
-  static constexpr int kMaxBuildWorkers = 4;
-
-  // A step made ahead of the in-order pass (or the error making it threw), and its time.
-  struct Prebuilt {
-    std::unique_ptr<Step> step;
-    std::exception_ptr error;
-    double ms = 0;
-  };
-
-  // Creates the steps of ops whose factories may run in parallel (cuDNN, cuBLASLt) on up to
-  // kMaxBuildWorkers build workers, fewer when the context has fewer CPU threads
-  // (CPPNN_CUDA_BUILD_THREADS overrides; 1: none). Each worker binds the device, has its
-  // own cuDNN handle, and adds its build phases to this thread's.
-  //
-  // Measured on the H100 (16 cores), warm cache, plan build in ms with 1 / 4 / 16 workers:
-  // MobileNetV2 284 / 233 / 200, ResNet-50 212 / 149 / 154, BERT-base 171 / 157 / 151.
-  // The libraries serialize much of their setup internally, and each worker's cuDNN handle
-  // costs 13 ms to create with 4 workers and 57 ms with 16, so 4 is the cap.
-  std::vector<Prebuilt> build_library_steps(const GraphIR& g, const std::vector<DeviceDecision>& decisions) {
-    std::vector<Prebuilt> out(g.nodes.size());
-    std::vector<size_t> todo;
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      if (!decisions[i].on_gpu || kernel_of_node_.count(i)) continue;
-      auto op = device_ops().find(g.nodes[i].op);
-      if (op != device_ops().end() && op->second.parallel_build) todo.push_back(i);
-    }
-    int workers = std::min(std::max(1, threads_), kMaxBuildWorkers);
-    if (const char* env = std::getenv("CPPNN_CUDA_BUILD_THREADS")) workers = std::max(1, std::atoi(env));
-    workers = int(std::min<size_t>(size_t(std::min(workers, 64)), todo.size()));
-    build_workers_ = workers;
-    if (workers <= 1) return out;  // made in order, on this thread
-
-    std::atomic<size_t> next{0};
-    std::mutex phases_mutex;
-    std::map<std::string, double> phases;
-    auto work = [&](int index) {
-      build_worker_index() = index;
-      try {
-        device_->bind();
-      } catch (...) {
-        for (size_t t; (t = next.fetch_add(1)) < todo.size();) out[todo[t]].error = std::current_exception();
-        return;
-      }
-      for (size_t t; (t = next.fetch_add(1)) < todo.size();) {
-        size_t i = todo[t];
-        auto start = std::chrono::steady_clock::now();
-        try {
-          out[i].step = device_ops().at(g.nodes[i].op).make(device_, g, g.nodes[i], places_);
-        } catch (...) {
-          out[i].error = std::current_exception();
-        }
-        out[i].ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-      }
-      std::lock_guard<std::mutex> lock(phases_mutex);
-      for (const auto& [phase, ms] : build_phases()) phases[phase] += ms;
-      build_phases().clear();
-    };
-    std::vector<std::thread> pool;
-    for (int w = 1; w <= workers; ++w) {
-      try {
-        pool.emplace_back(work, w);
-      } catch (const std::system_error&) {
-        break;  // no more threads: the ones started (or the in-order pass) do the rest
-      }
-    }
-    for (std::thread& t : pool) t.join();
-    if (pool.empty()) build_workers_ = 1;
-    for (const auto& [phase, ms] : phases) build_phases()[phase] += ms;
-    return out;
-  }
-
   // JIT-compiles the element-wise groups and returns the graph the plan runs: each group
   // is one kKernelOp node at its last node's place (its inputs are produced before that).
   // When the JIT fails, the groups stay on the CPU fallback and the report says why.
@@ -609,7 +478,15 @@ class CudaPlan final : public Plan {
         input_uploads_.push_back(copy(id, cudaMemcpyHostToDevice));
 
     // The library steps first, on build workers in parallel; then every node in order.
-    std::vector<Prebuilt> prebuilt = build_library_steps(g, decisions);
+    std::vector<bool> parallel(g.nodes.size(), false);
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      if (!decisions[i].on_gpu || kernel_of_node_.count(i)) continue;
+      auto op = device_ops().find(g.nodes[i].op);
+      parallel[i] = op != device_ops().end() && op->second.parallel_build;
+    }
+    LibrarySteps library = build_library_steps(device_, g, parallel, places_, threads_);
+    build_workers_ = library.workers;
+    std::vector<Prebuilt>& prebuilt = library.steps;
 
     // Bind the nodes.
     size_t device_nodes = 0, host_nodes = 0;
