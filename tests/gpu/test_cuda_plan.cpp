@@ -199,8 +199,8 @@ TEST(CudaPlan, LibraryStepsBuiltInParallelMatchTheInOrderBuild) {
   EXPECT_EQ(std::memcmp(got["1"].data(), got["4"].data(), got["1"].byte_size()), 0);
 }
 
-// CPPNN_CUDA_PROFILE=1: steps run one by one with their times in the report; the values
-// are those of the graph replay.
+// CPPNN_CUDA_PROFILE=1: each step's time in the report, timed inside the graph replay (and
+// with CUDA graphs off, step by step); the values do not change.
 TEST(CudaPlan, ProfileTimesEachStep) {
   REQUIRE_CUDA();
   GraphBuilder b;
@@ -216,18 +216,23 @@ TEST(CudaPlan, ProfileTimesEachStep) {
   Tensor want = cpu_context().compute(g, in).at("y");
   gpu_testing::ScopedEnv profile("CPPNN_CUDA_PROFILE", "1");
   gpu_testing::ScopedEnv cpu_ops("CPPNN_CUDA_CPU_OPS", "layerNormalization");  // a host step too
-  Context ctx = Context::create({});
-  ASSERT_EQ(ctx.backend(), "cuda");
-  EXPECT_TRUE(contains(ctx.report(g), "no compute after the first yet")) << ctx.report(g);
-  for (int i = 0; i < 4; ++i) expect_rel_close(ctx.compute(g, in).at("y"), want, 1e-4);
-  std::string report = ctx.report(g);
-  EXPECT_TRUE(contains(report, "mean of 3 computes after the first")) << report;
-  EXPECT_TRUE(contains(report, "CUDA graphs: 0 of")) << report;
-  EXPECT_TRUE(contains(report, "(off: CPPNN_CUDA_PROFILE=1)")) << report;
-  for (const char* op : {" conv2d x1 ", " softmax x1 ", " [cpu] layerNormalization x1 "})
-    EXPECT_TRUE(contains(report, op)) << op << " missing from\n" << report;
-  EXPECT_TRUE(contains(report, "slowest steps:\n")) << report;
-  ctx.destroy();
+  for (const char* graphs : {"1", "0"}) {
+    SCOPED_TRACE(std::string("CPPNN_CUDA_GRAPHS=") + graphs);
+    gpu_testing::ScopedEnv use_graphs("CPPNN_CUDA_GRAPHS", graphs);
+    Context ctx = Context::create({});
+    ASSERT_EQ(ctx.backend(), "cuda");
+    EXPECT_TRUE(contains(ctx.report(g), "no compute after the first yet")) << ctx.report(g);
+    for (int i = 0; i < 4; ++i) expect_rel_close(ctx.compute(g, in).at("y"), want, 1e-4);
+    std::string report = ctx.report(g);
+    EXPECT_TRUE(contains(report, "mean of 3 computes after the first")) << report;
+    EXPECT_TRUE(contains(report, graphs[0] == '1' ? "CUDA graphs: 1 of 1" : "CUDA graphs: 0 of")) << report;
+    for (const char* op : {" conv2d x1 ", " softmax x1 ", " [cpu] layerNormalization x1 "})
+      EXPECT_TRUE(contains(report, op)) << op << " missing from\n" << report;
+    // Every step has a time: none of the slowest is shown with 0.
+    EXPECT_TRUE(contains(report, "slowest steps:\n")) << report;
+    EXPECT_FALSE(contains(report, "   0.000 ms  conv2d")) << report;
+    ctx.destroy();
+  }
 }
 
 // cuDNN's libraries open on a thread beside the CUDA context's creation (LibraryPreload), and

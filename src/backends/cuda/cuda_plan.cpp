@@ -214,7 +214,7 @@ class CudaPlan final : public Plan {
     }
     std::string line = "CUDA graphs: " + std::to_string(captured) + " of " +
                        std::to_string(device_segments) + " device segments captured" +
-                       (use_graphs_ ? "" : profile_ ? " (off: CPPNN_CUDA_PROFILE=1)" : " (off: CPPNN_CUDA_GRAPHS=0)") +
+                       (use_graphs_ ? "" : " (off: CPPNN_CUDA_GRAPHS=0)") +
                        (graph_note_.empty() ? "" : " (" + graph_note_ + ")") + "\n";
     if (profile_) line += profile_->text(steps_);
     size_t at = r.find("steps:\n");
@@ -264,12 +264,13 @@ class CudaPlan final : public Plan {
       if (use_graphs_ && !seg.tried) capture(seg, stream);
       if (seg.exec) {
         CPPNN_CUDA_CHECK(cudaGraphLaunch(seg.exec, stream));
+        if (profile_) profile_->graph_ran(seg.begin, seg.end);
       } else {
         if (profile_) profile_->before_device_segment(seg.end - seg.begin, stream);
         for (size_t i = seg.begin; i < seg.end; ++i) {
-          if (profile_) profile_->before_device_step(i, stream);
+          if (profile_) profile_->before_device_step(i, stream, false);
           steps_[i]->run(stream);
-          if (profile_) profile_->after_device_step(i, stream);
+          if (profile_) profile_->after_device_step(i, stream, false);
           enqueue(after_step_[i], stream);
         }
       }
@@ -288,7 +289,9 @@ class CudaPlan final : public Plan {
     std::string problem;
     try {
       for (size_t i = seg.begin; i < seg.end; ++i) {
+        if (profile_) profile_->before_device_step(i, stream, true);
         steps_[i]->run(stream);
+        if (profile_) profile_->after_device_step(i, stream, true);
         enqueue(after_step_[i], stream);
       }
     } catch (const std::exception& e) {
@@ -569,10 +572,7 @@ class CudaPlan final : public Plan {
     const char* graphs_env = std::getenv("CPPNN_CUDA_GRAPHS");
     use_graphs_ = !(graphs_env && std::string(graphs_env) == "0");
     profile_.reset();
-    if (StepProfile::wanted()) {
-      profile_ = std::make_unique<StepProfile>(steps_.size());
-      use_graphs_ = false;  // each step must be bracketed on its own
-    }
+    if (StepProfile::wanted()) profile_ = std::make_unique<StepProfile>(steps_.size());
 
     std::ostringstream r;
     r << "cuda plan on device " << device_->ordinal << " (" << device_->name << ", sm_"

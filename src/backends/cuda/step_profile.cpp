@@ -31,15 +31,22 @@ void StepProfile::before_device_segment(size_t steps, cudaStream_t stream) {
   CPPNN_CUDA_CHECK(launch_gpu_spin(us, stream));
 }
 
-void StepProfile::before_device_step(size_t i, cudaStream_t stream) {
+void StepProfile::before_device_step(size_t i, cudaStream_t stream, bool capturing) {
   if (!start_[i]) CPPNN_CUDA_CHECK(cudaEventCreate(&start_[i]));
   if (!stop_[i]) CPPNN_CUDA_CHECK(cudaEventCreate(&stop_[i]));
-  CPPNN_CUDA_CHECK(cudaEventRecord(start_[i], stream));
+  CPPNN_CUDA_CHECK(cudaEventRecordWithFlags(start_[i], stream,
+                                            capturing ? cudaEventRecordExternal : cudaEventRecordDefault));
 }
 
-void StepProfile::after_device_step(size_t i, cudaStream_t stream) {
-  CPPNN_CUDA_CHECK(cudaEventRecord(stop_[i], stream));
-  ran_on_device_[i] = true;
+void StepProfile::after_device_step(size_t i, cudaStream_t stream, bool capturing) {
+  CPPNN_CUDA_CHECK(cudaEventRecordWithFlags(stop_[i], stream,
+                                            capturing ? cudaEventRecordExternal : cudaEventRecordDefault));
+  if (!capturing) ran_on_device_[i] = true;
+}
+
+void StepProfile::graph_ran(size_t begin, size_t end) {
+  for (size_t i = begin; i < end && i < ran_on_device_.size(); ++i)
+    if (start_[i]) ran_on_device_[i] = true;
 }
 
 void StepProfile::before_host_step(size_t i) { host_start_[i] = std::chrono::steady_clock::now(); }
@@ -67,7 +74,7 @@ void StepProfile::collect() {
 }
 
 std::string StepProfile::text(const std::vector<std::unique_ptr<Step>>& steps) const {
-  std::string out = "profile (CPPNN_CUDA_PROFILE=1, steps run one by one, no CUDA graphs): ";
+  std::string out = "profile (CPPNN_CUDA_PROFILE=1, GPU time per step): ";
   if (computes_ == 0) return out + "no compute after the first yet\n";
   double n = computes_;
   double total = std::accumulate(total_ms_.begin(), total_ms_.end(), 0.0) / n;

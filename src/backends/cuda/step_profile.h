@@ -1,9 +1,9 @@
 #pragma once
-// CPPNN_CUDA_PROFILE=1: where a plan's compute time goes, per step. The plan then runs its
-// steps one by one (no CUDA graph replay), brackets each device step with CUDA events and
-// each host (CPU fallback) step with the host clock, and its report gains a "profile"
-// section: the mean GPU time per compute by op and the slowest steps. Off by default: the
-// events and the lost graph replay cost time themselves.
+// CPPNN_CUDA_PROFILE=1: where a plan's compute time goes, per step. The plan brackets each
+// device step with CUDA events, recorded inside its captured CUDA graphs (so the replay is
+// timed as it runs, without the host's launch work), and each host (CPU fallback) step with
+// the host clock; its report gains a "profile" section: the mean time per compute by op and
+// the slowest steps. Off by default: the events cost a little time themselves.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -23,11 +23,14 @@ class StepProfile {
   StepProfile(const StepProfile&) = delete;
   StepProfile& operator=(const StepProfile&) = delete;
 
-  // The GPU spins while the host enqueues the segment's steps (about 30 us of host time
-  // each): the events then bracket GPU time, not the host's launch gaps.
+  // A segment run step by step (not captured): the GPU spins while the host enqueues its
+  // steps, so that the events bracket GPU time rather than the host's launch gaps.
   void before_device_segment(size_t steps, cudaStream_t stream);
-  void before_device_step(size_t i, cudaStream_t stream);
-  void after_device_step(size_t i, cudaStream_t stream);
+  // `capturing`: the events become nodes of the CUDA graph being captured.
+  void before_device_step(size_t i, cudaStream_t stream, bool capturing);
+  void after_device_step(size_t i, cudaStream_t stream, bool capturing);
+  // A captured segment [begin, end) was replayed: its steps' events were recorded.
+  void graph_ran(size_t begin, size_t end);
   void before_host_step(size_t i);
   void after_host_step(size_t i);
   // After the compute's work is done (the stream synchronized): adds this compute's times.
