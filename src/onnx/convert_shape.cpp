@@ -408,16 +408,67 @@ void gather_elements(NodeContext& ctx) {
   ctx.set_output(0, b.gather_elements(data, ctx.operand(1), o), x->is_bool);
 }
 
-// batch_dims > 0 would need the batch coordinates concatenated to the indices; not done yet.
+// WebNN's gatherND has no batch axes, so ONNX's batch_dims = b > 0 is lowered onto it: data's
+// b batch axes are flattened into one, and every index tuple is prefixed with the linear number
+// of its batch, so one gatherND over the flattened data reads each batch's own slice. The
+// indices' leading axes are the batch axes, so the result already has ONNX's shape
+// batch + indices[b:-1] + data[b+k:] and needs no reshape.
 void gather_nd(NodeContext& ctx) {
-  int64_t batch_dims = ctx.attr_int("batch_dims", 0);
-  if (batch_dims != 0)
-    ctx.not_supported("attribute 'batch_dims' = " + std::to_string(batch_dims) +
-                      " is not supported (only 0)");
+  const ValuePtr& x = ctx.input(0);
+  const ValuePtr& indices = ctx.input(1);
+  const Dims& xs = x->shape;
+  const Dims& is = indices->shape;
+  if (xs.empty() || is.empty())
+    ctx.bad_model("data " + to_string(xs) + " and indices " + to_string(is) +
+                  " must have rank 1 or more");
+  int64_t b = ctx.attr_int("batch_dims", 0);
+  size_t ranks = std::min(xs.size(), is.size());
+  if (b < 0 || size_t(b) >= ranks)
+    ctx.bad_model("attribute 'batch_dims' = " + std::to_string(b) +
+                  " must be at least 0 and less than the ranks of data " + to_string(xs) +
+                  " and indices " + to_string(is));
+  Dims batch(xs.begin(), xs.begin() + b);
+  if (!std::equal(batch.begin(), batch.end(), is.begin()))
+    ctx.bad_model("the first " + std::to_string(b) + " dimensions (batch_dims) of data " +
+                  to_string(xs) + " and indices " + to_string(is) + " must be equal");
+  int64_t k = is.back();
+  if (k < 1 || k > int64_t(xs.size()) - b)
+    ctx.bad_model("the last dimension of indices " + to_string(is) +
+                  " must be between 1 and the rank of data " + to_string(xs) +
+                  " less batch_dims (" + std::to_string(int64_t(xs.size()) - b) + ")");
+  GraphBuilder& builder = ctx.builder();
   OperatorOptions o;
   o.label = ctx.label();
-  ctx.set_output(0, ctx.builder().gather_nd(ctx.operand(0), ctx.operand(1), o),
-                 ctx.input(0)->is_bool);
+  if (b == 0) {
+    ctx.set_output(0, builder.gather_nd(ctx.operand(0), ctx.operand(1), o), x->is_bool);
+    return;
+  }
+  size_t batches = element_count(batch);
+  Dims flat{int64_t(batches)};
+  flat.insert(flat.end(), xs.begin() + b, xs.end());
+  Operand data = reshape_value(ctx, x, flat);
+
+  // Batch numbers laid along the batch axes (1 elsewhere), then broadcast to every tuple.
+  Dims ids_shape(is.size(), 1);
+  std::copy(batch.begin(), batch.end(), ids_shape.begin());
+  std::vector<int64_t> numbers(batches);
+  std::iota(numbers.begin(), numbers.end(), int64_t(0));
+  Tensor ids = host_cast(int64_tensor(ids_shape, numbers), indices->type, false);
+  Dims tuples(is.begin(), is.end() - 1);
+  tuples.push_back(1);
+  Operand prefixed;
+  if (indices->data) {
+    Tensor expanded = host_expand(ids, tuples);
+    prefixed = shared_constant(builder, host_concat({&expanded, &*indices->data}, is.size() - 1));
+  } else {
+    Operand id_operand = shared_constant(builder, ids);
+    if (ids_shape != tuples)
+      id_operand = builder.expand(id_operand, to_u32(ctx, tuples, "shape"),
+                                  OperatorOptions{ctx.label() + "/batch"});
+    prefixed = builder.concat({id_operand, ctx.operand(1)}, uint32_t(is.size() - 1),
+                              OperatorOptions{ctx.label() + "/indices"});
+  }
+  ctx.set_output(0, builder.gather_nd(data, prefixed, o), x->is_bool);
 }
 
 void expand(NodeContext& ctx) {

@@ -114,14 +114,17 @@ def gather_model(path, batch_dims=0):
     save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
 
 
-def test_gather_elements_and_gather_nd_match_onnxruntime(tmp_path):
+@pytest.mark.parametrize("batch_dims", [0, 1])
+def test_gather_elements_and_gather_nd_match_onnxruntime(tmp_path, batch_dims):
     path = tmp_path / "gathers.onnx"
-    gather_model(path)
+    gather_model(path, batch_dims)
     rng = np.random.default_rng(4)
+    # With a batch axis the tuples hold only the coordinate into x's axis 1.
     feeds = {"x": rng.standard_normal((3, 4, 5)).astype(np.float32),
              # In range for ONNX Runtime (which rejects the rest), negative ones included.
              "ei": rng.integers(-4, 4, (3, 6, 5)).astype(np.int64),
-             "ni": np.stack([rng.integers(-3, 3, (3, 2)), rng.integers(-4, 4, (3, 2))], -1)}
+             "ni": np.stack(([rng.integers(-3, 3, (3, 2))] if batch_dims == 0 else []) +
+                            [rng.integers(-4, 4, (3, 2))], -1)}
     graph = webnn.load_onnx(path)
     got = webnn.ML().create_context(accelerated=False).compute(graph, feeds)
     want = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)
@@ -130,8 +133,55 @@ def test_gather_elements_and_gather_nd_match_onnxruntime(tmp_path):
         np.testing.assert_array_equal(got[name], w)
 
 
-def test_gather_nd_batch_dims_is_refused(tmp_path):
-    path = tmp_path / "batched.onnx"
-    gather_model(path, batch_dims=1)
-    with pytest.raises(RuntimeError, match="'batch_dims' = 1 is not supported"):
+def gather_nd_model(path, dtype, data_shape, indices_shape, batch_dims, indices=None):
+    """One GatherND; `indices` given become an initializer, else the graph input "i"."""
+    from onnx import TensorProto, helper, numpy_helper, save
+    elem = {np.float32: TensorProto.FLOAT, np.int64: TensorProto.INT64}[dtype]
+    inputs = [helper.make_tensor_value_info("x", elem, data_shape)]
+    inits = []
+    if indices is None:
+        inputs.append(helper.make_tensor_value_info("i", TensorProto.INT64, indices_shape))
+    else:
+        inits.append(numpy_helper.from_array(indices, "i"))
+    graph = helper.make_graph(
+        [helper.make_node("GatherND", ["x", "i"], ["y"], batch_dims=batch_dims)], "gather_nd",
+        inputs, [helper.make_tensor_value_info("y", elem, None)], inits)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
+# (batch_dims, data shape, indices shape): tuples that pick elements and ones that pick slices,
+# with one batch index per batch and with several.
+BATCHED_GATHER_ND = [(1, (3, 4, 5), (3, 2, 1)), (1, (3, 4, 5), (3, 2, 2, 2)),
+                     (2, (2, 3, 4, 5), (2, 3, 2)), (2, (2, 3, 4, 5), (2, 3, 4, 1))]
+
+
+@pytest.mark.parametrize("batch_dims,data_shape,indices_shape", BATCHED_GATHER_ND)
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+@pytest.mark.parametrize("constant", [False, True], ids=["input", "constant"])
+def test_gather_nd_batch_dims_matches_onnxruntime(tmp_path, batch_dims, data_shape,
+                                                  indices_shape, dtype, constant):
+    rng = np.random.default_rng(5)
+    # Coordinate d runs over data axis batch_dims + d, in range for ONNX Runtime, negatives too.
+    dims = data_shape[batch_dims:batch_dims + indices_shape[-1]]
+    indices = np.stack([rng.integers(-n, n, indices_shape[:-1]) for n in dims], -1)
+    indices = indices.astype(np.int64)
+    x = rng.integers(-1000, 1000, data_shape).astype(dtype)
+    if dtype == np.float32:
+        x += rng.standard_normal(data_shape).astype(np.float32)
+    path = tmp_path / "gather_nd.onnx"
+    gather_nd_model(path, dtype, data_shape, indices_shape, batch_dims,
+                    indices if constant else None)
+    feeds = {"x": x} if constant else {"x": x, "i": indices}
+    got = webnn.ML().create_context(accelerated=False).compute(webnn.load_onnx(path), feeds)["y"]
+    want = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    assert got.dtype == want.dtype
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_gather_nd_batch_dims_that_differ_are_a_value_error(tmp_path):
+    path = tmp_path / "mismatched.onnx"
+    gather_nd_model(path, np.float32, (2, 3, 4), (3, 2, 1), 1)
+    with pytest.raises(ValueError, match=r"the first 1 dimensions \(batch_dims\) of data "
+                                         r"\[2, 3, 4\] and indices \[3, 2, 1\] must be equal"):
         webnn.load_onnx(path)

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "unit/index_test_support.h"
 #include "unit/onnx_test_model.h"
 #include "unit/test_support.h"
 
@@ -319,7 +320,7 @@ TEST(OnnxOps, OutputsThatAreInputsOrConstants) {
 
 // GatherElements (negative axis; indices smaller than the data in another axis, which
 // WebNN's gatherElements cannot take directly) and GatherND at run time, against naive
-// references; GatherND's batch_dims > 0 is refused with a clear NotSupportedError.
+// references.
 TEST(OnnxOps, GatherElementsAndGatherNDAtRunTime) {
   OnnxTestModel m;
   m.input("x", P::FLOAT, {int64_t(4), int64_t(5)});
@@ -343,14 +344,75 @@ TEST(OnnxOps, GatherElementsAndGatherNDAtRunTime) {
   expect_close(out["ge"], ge, {0, 0});
   EXPECT_EQ(out["gn"].shape(), (Dims{3}));
   expect_close(out["gn"], gn, {0, 0});
+}
 
-  OnnxTestModel batched;
-  batched.input("x", P::FLOAT, {int64_t(2), int64_t(3)});
-  batched.input("i", P::INT64, {int64_t(2), int64_t(1)});
-  attr(batched.node("GatherND", {"x", "i"}, {"y"}, "nd0"), "batch_dims", int64_t(1));
-  batched.output("y");
-  testing::expect_error([&] { batched.load(); }, ErrorKind::NotSupportedError,
-                        "'batch_dims' = 1 is not supported");
+// ONNX's GatherND with batch_dims = b, read the naive way: output position (batch, tuple, rest)
+// is data[batch, indices[batch, tuple] (negatives counted from the end), rest].
+std::vector<double> gather_nd_reference(const std::vector<double>& x, const Dims& xs,
+                                        const std::vector<double>& idx, const Dims& is, size_t b) {
+  size_t k = size_t(is.back()), lead = is.size() - 1;
+  Dims os(is.begin(), is.end() - 1);
+  os.insert(os.end(), xs.begin() + int64_t(b + k), xs.end());
+  std::vector<double> want;
+  for (size_t f = 0; f < testing::count(os); ++f) {
+    testing::Index o = testing::unravel(f, os);
+    size_t r = testing::ravel(testing::Index(o.begin(), o.begin() + int64_t(lead)),
+                              Dims(is.begin(), is.end() - 1));
+    testing::Index at(o.begin(), o.begin() + int64_t(b));
+    for (size_t d = 0; d < k; ++d) {
+      auto v = int64_t(idx[r * k + d]);
+      at.push_back(v < 0 ? v + xs[b + d] : v);
+    }
+    at.insert(at.end(), o.begin() + int64_t(lead), o.end());
+    want.push_back(x[testing::ravel(at, xs)]);
+  }
+  return want;
+}
+
+// batch_dims 1 with run-time indices (the batch numbers expanded and concatenated in the
+// graph) and 2 with constant ones (prefixed on the host), negative indices included; batch
+// dimensions that differ, or tuples longer than the non-batch axes, are bad models.
+TEST(OnnxOps, GatherNDWithBatchDims) {
+  OnnxTestModel m;
+  m.input("x", P::FLOAT, {int64_t(3), int64_t(4), int64_t(5)});
+  m.input("i", P::INT64, {int64_t(3), int64_t(2), int64_t(1)});
+  m.input("x4", P::INT64, {int64_t(2), int64_t(3), int64_t(4), int64_t(5)});
+  std::vector<int64_t> ci = {3, -1, 0, 2, -4, 1, 2, 0, -2, 3, 1, -3};  // [2, 3, 2, 1]
+  m.int64s("ci", {2, 3, 2, 1}, ci);
+  attr(m.node("GatherND", {"x", "i"}, {"y1"}), "batch_dims", int64_t(1));    // [3, 2, 5]
+  attr(m.node("GatherND", {"x4", "ci"}, {"y2"}), "batch_dims", int64_t(2));  // [2, 3, 2, 5]
+  m.output("y1");
+  m.output("y2");
+  Tensor x = random_tensor(DataType::float32, {3, 4, 5}, -2, 2, 200);
+  Tensor x4 = random_tensor(DataType::int64, {2, 3, 4, 5}, -1000, 1000, 201);
+  std::vector<double> iv = {3, -4, 0, -1, 2, 1};
+  NamedTensors out = run_model(
+      m, {{"x", x}, {"i", tensor_from_doubles(DataType::int64, {3, 2, 1}, iv)}, {"x4", x4}});
+  std::vector<double> civ(ci.begin(), ci.end());
+  EXPECT_EQ(out["y1"].shape(), (Dims{3, 2, 5}));
+  expect_close(out["y1"], gather_nd_reference(x.to_doubles(), {3, 4, 5}, iv, {3, 2, 1}, 1), {0, 0});
+  EXPECT_EQ(out["y2"].data_type(), DataType::int64);
+  EXPECT_EQ(out["y2"].shape(), (Dims{2, 3, 2, 5}));
+  expect_close(out["y2"], gather_nd_reference(x4.to_doubles(), {2, 3, 4, 5}, civ, {2, 3, 2, 1}, 2),
+               {0, 0});
+
+  struct Bad {
+    Dims x, i;
+    int64_t batch_dims;
+    const char* message;
+  };
+  std::vector<Bad> bads = {
+      {{2, 3}, {3, 1}, 1, "(batch_dims) of data [2, 3] and indices [3, 1] must be equal"},
+      {{2, 3}, {2, 2}, 1, "must be between 1 and the rank of data"},
+      {{2, 3}, {2, 1}, 2, "'batch_dims' = 2 must be at least 0 and less"}};
+  for (const Bad& bad : bads) {
+    OnnxTestModel b;
+    b.input("x", P::FLOAT, {bad.x[0], bad.x[1]});
+    b.input("i", P::INT64, {bad.i[0], bad.i[1]});
+    attr(b.node("GatherND", {"x", "i"}, {"y"}, "nd0"), "batch_dims", bad.batch_dims);
+    b.output("y");
+    testing::expect_error([&] { b.load(); }, ErrorKind::DataError, bad.message);
+  }
 }
 
 }  // namespace
