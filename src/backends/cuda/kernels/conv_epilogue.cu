@@ -1,6 +1,9 @@
 // Kernels around cuDNN's convolutions: the bias + activation epilogue, the explicit input
-// padding, the filter reorder. Grid-stride loops over int64 indices.
+// padding, the filter reorder. Grid-stride loops.
 #include <cuda_fp16.h>
+
+#include <climits>
+#include <cstdint>
 
 #include "conv_epilogue.h"
 
@@ -49,15 +52,17 @@ __device__ float load<__half>(const __half* p, int64_t i) { return __half2float(
 __device__ void store(float* p, int64_t i, float v) { p[i] = v; }
 __device__ void store(__half* p, int64_t i, float v) { p[i] = __float2half_rn(v); }
 
-template <typename T>
+// I: int32_t whenever the tensor fits (64-bit division is many instructions on the GPU).
+template <typename T, typename I>
 __global__ void epilogue_kernel(ConvEpilogueParams p) {
   T* y = static_cast<T*>(p.y);
   const T* bias = static_cast<const T*>(p.bias);
-  int64_t stride = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < p.total; i += stride) {
+  const I total = I(p.total), channels = I(p.channels), spatial = I(p.spatial);
+  I stride = I(gridDim.x) * I(blockDim.x);
+  for (I i = I(blockIdx.x) * I(blockDim.x) + I(threadIdx.x); i < total; i += stride) {
     float v = load(y, i);
     if (bias) {
-      int64_t c = p.nhwc ? i % p.channels : (i / p.spatial) % p.channels;
+      I c = p.nhwc ? i % channels : (i / spatial) % channels;
       v += load(bias, c);
     }
     store(y, i, activate(v, p.activation, p.lo, p.hi, p.alpha));
@@ -117,10 +122,16 @@ __global__ void filter_kernel(ConvFilterParams p) {
 
 cudaError_t launch_conv_epilogue(const ConvEpilogueParams& p, unsigned grid, cudaStream_t stream) {
   if (p.total == 0) return cudaSuccess;
-  if (p.half)
-    epilogue_kernel<__half><<<grid, kBlock, 0, stream>>>(p);
+  // 32-bit indices when the last grid-stride step past the end still fits.
+  bool small = p.total < int64_t(INT32_MAX) - int64_t(grid) * kBlock;
+  if (p.half && small)
+    epilogue_kernel<__half, int32_t><<<grid, kBlock, 0, stream>>>(p);
+  else if (p.half)
+    epilogue_kernel<__half, int64_t><<<grid, kBlock, 0, stream>>>(p);
+  else if (small)
+    epilogue_kernel<float, int32_t><<<grid, kBlock, 0, stream>>>(p);
   else
-    epilogue_kernel<float><<<grid, kBlock, 0, stream>>>(p);
+    epilogue_kernel<float, int64_t><<<grid, kBlock, 0, stream>>>(p);
   return cudaGetLastError();
 }
 
