@@ -257,9 +257,10 @@ TEST(CudnnConv, Float16) {
 
 // conv + add + relu fused into one conv step, the residual either a graph input (copied
 // into the output first) or an intermediate the memory plan lets the output overwrite.
-void check_residual(DataType t, InputLayout layout, bool residual_is_input) {
+// expect_fused: the block's conv must run as cuDNN's fused conv + residual (z) + bias + relu.
+void check_residual(DataType t, InputLayout layout, bool residual_is_input, bool expect_fused = false) {
   std::string what = "residual " + std::string(to_string(t)) + " " + name(layout) +
-                     (residual_is_input ? " input" : " intermediate");
+                     (residual_is_input ? " input" : " intermediate") + (expect_fused ? " fused" : "");
   SCOPED_TRACE(what);
   int64_t n = 2, c = 16, h = 8, w = 8;
   Dims shape = input_shape(layout, n, c, h, w);
@@ -293,6 +294,9 @@ void check_residual(DataType t, InputLayout layout, bool residual_is_input) {
   // back to NCHW, which stops the fusion (the values are still checked above).
   if (layout == InputLayout::nchw && residual_is_input) return;
   EXPECT_NE(line.find("residual"), std::string::npos) << report;
+  if (expect_fused) {
+    EXPECT_NE(line.find("residual fused (z), bias+relu fused"), std::string::npos) << report;
+  }
   for (const char* add : {"] add", "add as generated kernel", "add+"})
     EXPECT_EQ(report.find(add), std::string::npos) << "the add was not fused\n" << report;
   if (layout == InputLayout::nhwc) {
@@ -306,6 +310,12 @@ TEST(CudnnConv, ResidualFusion) {
   for (DataType t : {DataType::float32, DataType::float16})
     for (InputLayout layout : {InputLayout::nhwc, InputLayout::nchw})
       for (bool input : {true, false}) check_residual(t, layout, input);
+  // The heuristic's first algorithm, untimed, is taken in its fused form when cuDNN runs it:
+  // the residual then enters as z, also when it is the output's own bytes.
+  gpu_testing::ScopedEnv untimed("CPPNN_CUDNN_NO_TIMING", "1");
+  for (DataType t : {DataType::float32, DataType::float16})
+    for (InputLayout layout : {InputLayout::nhwc, InputLayout::nchw})
+      for (bool input : {true, false}) check_residual(t, layout, input, true);
 }
 
 struct TransposeCase {

@@ -446,10 +446,10 @@ class CudnnConvStep final : public Step {
     }
   }
 
-  // cudnnConvolutionBiasActivationForward computes act(conv + bias) with act relu or identity;
-  // identity only with IMPLICIT_PRECOMP_GEMM. The residual goes through beta instead.
+  // cudnnConvolutionBiasActivationForward computes act(conv + z + bias) with act relu or
+  // identity (identity only with IMPLICIT_PRECOMP_GEMM); z is the residual when there is one.
   bool can_fuse_some() const {
-    return !s_.transposed && bias_ && !residual_ && (act_ == kConvActRelu || act_ == kConvActNone);
+    return !s_.transposed && bias_ && (act_ == kConvActRelu || act_ == kConvActNone);
   }
   bool can_fuse(int algo) const {
     return can_fuse_some() &&
@@ -500,11 +500,13 @@ class CudnnConvStep final : public Step {
         CPPNN_CUDA_CHECK(launch_conv_pad_input(p, grid(s_.n * s_.k * s_.oh * s_.ow), stream));
       }
     } else if (c.fused) {
-      // z is the output itself with alpha2 = 0: there is no residual on this path.
+      // z is the residual (alpha2 = 1; it may be the output's own bytes, read at the same
+      // element before it is written), or the output itself with alpha2 = 0.
+      const void* z = residual_ ? residual_ : y_;
       CPPNN_CUDNN_CHECK(cudnnConvolutionBiasActivationForward(
           handle_, &one, x_desc_.get(), x, w_desc_.get(), w_, conv_desc_.get(),
-          cudnnConvolutionFwdAlgo_t(c.algo), ws.data(), ws.bytes(), &zero, y_desc_.get(), y_,
-          bias_desc_.get(), bias_, act_desc_.get(), y_desc_.get(), y_));
+          cudnnConvolutionFwdAlgo_t(c.algo), ws.data(), ws.bytes(), residual_ ? &one : &zero,
+          y_desc_.get(), z, bias_desc_.get(), bias_, act_desc_.get(), y_desc_.get(), y_));
     } else {
       // y = conv + beta * y: the residual is in y already when the memory plan gave it the
       // output's bytes, else it is copied there first.
@@ -636,7 +638,7 @@ class CudnnConvStep final : public Step {
   // The process-wide and runtime-cache key: everything that decides which algorithm wins.
   std::string signature() const {
     std::ostringstream k;
-    k << "cudnn-conv/2 " << (s_.transposed ? "convTranspose2d" : "conv2d")
+    k << "cudnn-conv/3 " << (s_.transposed ? "convTranspose2d" : "conv2d")
       << (s_.half ? " fp16" : " fp32") << " math" << int(math_) << (s_.nhwc ? " nhwc" : " nchw")
       << " x" << s_.n << "," << s_.c << "," << s_.xh << "," << s_.xw << " w" << s_.fa << ","
       << s_.fb << "," << s_.kh << "," << s_.kw << " y" << s_.k << "," << s_.oh << "," << s_.ow
@@ -798,7 +800,7 @@ class CudnnConvStep final : public Step {
       << (s_.transposed ? bwd_algo_name(choice_.algo) : fwd_algo_name(choice_.algo)) << " ("
       << source_ << ")";
     std::string fused = std::string(bias_ ? "bias" : "") + (act.empty() ? "" : (bias_ ? "+" : "") + act);
-    if (residual_) d << ", residual via beta";
+    if (residual_) d << (choice_.fused ? ", residual fused (z)" : ", residual via beta");
     if (choice_.fused) d << ", " << fused << " fused";
     else if (needs_epilogue(choice_)) d << ", " << fused << " in epilogue kernel";
     if (s_.explicit_pad) d << ", input padded explicitly";
