@@ -255,7 +255,7 @@ class CudaPlan final : public Plan {
       if (!seg.device) {
         if (pending) CPPNN_CUDA_CHECK(cudaStreamSynchronize(stream));
         pending = false;
-        if (profile_) profile_->before_host_step(seg.begin);
+        if (profile_) profile_->before_host_step();
         steps_[seg.begin]->run(stream);
         if (profile_) profile_->after_host_step(seg.begin);
         pending = enqueue(after_step_[seg.begin], stream);

@@ -12,12 +12,12 @@ namespace cppnn::detail::cuda {
 
 namespace {
 constexpr size_t kWorkspaceBytes = size_t(32) << 20;
+}  // namespace
 
 bool env_flag(const char* name) {
   const char* v = std::getenv(name);
   return v && *v && std::string(v) != "0";
 }
-}  // namespace
 
 DeviceBuffer::DeviceBuffer(size_t bytes, const std::string& what) : bytes_(bytes) {
   if (bytes == 0) return;

@@ -112,6 +112,9 @@ struct Device {
 // The calling thread's build-worker index (0: not a build worker).
 int& build_worker_index();
 
+// An on/off switch of the environment (CPPNN_CUDA_TF32=1, ...): set, not empty and not "0".
+bool env_flag(const char* name);
+
 // The largest power of two (up to 256) dividing the address: what cuBLASLt may assume.
 inline uint32_t alignment_of(const void* p) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);

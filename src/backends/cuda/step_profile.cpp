@@ -4,20 +4,16 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <numeric>
 
 namespace cppnn::detail::cuda {
 
-bool StepProfile::wanted() {
-  const char* env = std::getenv("CPPNN_CUDA_PROFILE");
-  return env && *env && std::string(env) != "0";
-}
+bool StepProfile::wanted() { return env_flag("CPPNN_CUDA_PROFILE"); }
 
 StepProfile::StepProfile(size_t steps)
     : start_(steps, nullptr), stop_(steps, nullptr), ran_on_device_(steps, false),
-      total_ms_(steps, 0.0), host_start_(steps), host_ms_(steps, -1.0) {}
+      total_ms_(steps, 0.0), host_ms_(steps, -1.0) {}
 
 StepProfile::~StepProfile() {
   for (cudaEvent_t e : start_)
@@ -49,11 +45,11 @@ void StepProfile::graph_ran(size_t begin, size_t end) {
     if (start_[i]) ran_on_device_[i] = true;
 }
 
-void StepProfile::before_host_step(size_t i) { host_start_[i] = std::chrono::steady_clock::now(); }
+void StepProfile::before_host_step() { host_start_ = std::chrono::steady_clock::now(); }
 
 void StepProfile::after_host_step(size_t i) {
   host_ms_[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                          host_start_[i]).count();
+                                                          host_start_).count();
 }
 
 void StepProfile::collect() {

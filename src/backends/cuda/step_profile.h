@@ -31,7 +31,7 @@ class StepProfile {
   void after_device_step(size_t i, cudaStream_t stream, bool capturing);
   // A captured segment [begin, end) was replayed: its steps' events were recorded.
   void graph_ran(size_t begin, size_t end);
-  void before_host_step(size_t i);
+  void before_host_step();
   void after_host_step(size_t i);
   // After the compute's work is done (the stream synchronized): adds this compute's times.
   // The first compute is left out: it pays the libraries' lazy loading of their kernels.
@@ -44,7 +44,7 @@ class StepProfile {
   std::vector<cudaEvent_t> start_, stop_;
   std::vector<bool> ran_on_device_;
   std::vector<double> total_ms_;
-  std::vector<std::chrono::steady_clock::time_point> host_start_;
+  std::chrono::steady_clock::time_point host_start_;  // of the host step running now
   std::vector<double> host_ms_;  // this compute's host step times
   int computes_ = 0;  // counted, after the first
   bool first_seen_ = false;
