@@ -49,18 +49,15 @@ int emit(const char* path) {
       const detail::GeneratedKernel& k = kernels[i];
       std::string ns = "case" + std::to_string(c) + "_kernel" + std::to_string(i);
       code += "namespace " + ns + " {\n" + host_source(k);
-      code += "void launch(void* const* p, unsigned grid) {\n  gridDim.x = grid;\n  blockDim.x = " +
-              std::to_string(detail::kCudaBlockSize) + ";\n";
-      code += "  for (blockIdx.x = 0; blockIdx.x < grid; ++blockIdx.x)\n";
-      code += "    for (threadIdx.x = 0; threadIdx.x < blockDim.x; ++threadIdx.x)\n      " +
-              k.name + "(";
+      code += "void launch(void* const* p, unsigned grid) {\n  host_run_grid(grid, " +
+              std::to_string(detail::kCudaBlockSize) + ", [&] {\n    " + k.name + "(";
       size_t n = 0;
       for (detail::OperandId id : k.inputs)
         code += "static_cast<const " +
                 std::string(detail::cuda_storage_type(g.desc(id).data_type)) + "*>(p[" +
                 std::to_string(n++) + "]), ";
       code += "static_cast<" + std::string(detail::cuda_storage_type(g.desc(k.output).data_type)) +
-              "*>(p[" + std::to_string(n) + "]));\n}\n}  // namespace " + ns + "\n";
+              "*>(p[" + std::to_string(n) + "]));\n  });\n}\n}  // namespace " + ns + "\n";
       table += "    {\"" + cases[c].name + "\", " + std::to_string(i) + ", &" + ns + "::launch},\n";
     }
   }

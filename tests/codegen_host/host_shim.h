@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "codegen_host/host_grid.h"
 #include "cppnn/types.h"
 
 #define __device__
@@ -15,11 +16,6 @@
 #define __restrict__
 #define __launch_bounds__(threads)
 #define __constant__ static
-
-struct HostDim3 {
-  unsigned x = 0, y = 1, z = 1;
-};
-inline HostDim3 blockIdx, threadIdx, blockDim, gridDim;
 
 // What cvt.f32.f16 and cvt.rn.f16.f32 do; the emitter puts these in place of the asm.
 inline float host_h2f(unsigned short h) { return cppnn::half_to_float(h); }

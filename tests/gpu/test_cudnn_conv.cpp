@@ -121,16 +121,16 @@ Operand apply_activation(GraphBuilder& b, const Operand& x, const std::string& a
   return x;
 }
 
-void check_conv(const ConvCase& k, const std::string& what) {
-  SCOPED_TRACE(what);
+// The conv of `k` (labelled "conv") and its activation; `ins` gets the graph's inputs.
+Graph build_conv_graph(const ConvCase& k, std::map<std::string, std::pair<DataType, Dims>>* ins = nullptr) {
   GraphBuilder b;
   Operand x = b.input("x", k.type, input_shape(k.layout, k.n, k.c, k.h, k.w));
   Dims fshape = conv_filter_shape(k.filter_layout, k.o, k.c / k.groups, k.kh, k.kw);
-  std::map<std::string, std::pair<DataType, Dims>> ins{{"x", {k.type, x.shape()}}};
+  if (ins) (*ins)["x"] = {k.type, x.shape()};
   Operand f;
   if (k.filter_input) {
     f = b.input("f", k.type, fshape);
-    ins["f"] = {k.type, fshape};
+    if (ins) (*ins)["f"] = {k.type, fshape};
   } else {
     f = b.constant(fresh(k.type, fshape));
   }
@@ -140,15 +140,23 @@ void check_conv(const ConvCase& k, const std::string& what) {
   if (k.bias) o.bias = b.constant(fresh(k.type, {k.o}));
   o.label = "conv";
   Operand y = apply_activation(b, b.conv2d(x, f, o), k.activation);
-  Graph g = b.build({{"y", y}});
+  return b.build({{"y", y}});
+}
+
+// Checks the conv of `k` against the CPU backend; returns its step line of the report.
+std::string check_conv(const ConvCase& k, const std::string& what) {
+  SCOPED_TRACE(what);
+  std::map<std::string, std::pair<DataType, Dims>> ins;
+  Graph g = build_conv_graph(k, &ins);
   expect_matches_cpu(g, ins, k.type == DataType::float16 ? kFp16Tolerance : kFp32Tolerance, what);
   expect_on_gpu(g, "conv2d", "conv");
+  std::string report = cuda_context().report(g);
   if (!k.activation.empty()) {
     // Fused and applied by cuDNN or the epilogue: no step of its own.
-    std::string report = cuda_context().report(g);
     EXPECT_NE(step_line(report, "conv2d", "conv").find(k.activation), std::string::npos) << report;
     EXPECT_EQ(report.find(k.activation + " as generated kernel"), std::string::npos) << report;
   }
+  return step_line(report, "conv2d", "conv");
 }
 
 TEST(CudnnConv, LayoutsAndFilterLayouts) {
@@ -409,6 +417,140 @@ TEST(CudnnConvTranspose, Float16AndCroppedOutputs) {
   TransposeCase sizes = r;
   sizes.strides = {2, 2}, sizes.padding = {0, 3, 2, 0}, sizes.output_sizes = {9, 12};
   check_transpose(sizes, "cropped with outputSizes");
+}
+
+// Our depthwise kernel (CPPNN_CUDA_OWN_KERNELS=only) on the depthwise cases above and more:
+// values against the CPU backend, and the report must name our kernel.
+void check_own_depthwise(const ConvCase& k, const std::string& what) {
+  std::string line = check_conv(k, what);
+  EXPECT_NE(line.find("own depthwise kernel"), std::string::npos) << what << ": " << line;
+}
+
+TEST(OwnDepthwiseConv, MatchesTheCpuBackend) {
+  REQUIRE_CUDA();
+  gpu_testing::ScopedEnv own("CPPNN_CUDA_OWN_KERNELS", "only");
+  for (DataType t : {DataType::float32, DataType::float16})
+    for (InputLayout layout : {InputLayout::nchw, InputLayout::nhwc})
+      for (Conv2dFilterLayout fl : {Conv2dFilterLayout::oihw, Conv2dFilterLayout::ihwo,
+                                    Conv2dFilterLayout::ohwi, Conv2dFilterLayout::hwio})
+        for (bool bias : {true, false}) {
+          ConvCase dw;
+          dw.type = t, dw.layout = layout, dw.filter_layout = fl, dw.bias = bias;
+          dw.c = 16, dw.o = 16, dw.groups = 16, dw.strides = {2, 2}, dw.padding = {1, 1, 1, 1};
+          dw.activation = "clamp";
+          check_own_depthwise(dw, std::string("own ") + std::string(to_string(t)) + " " +
+                                      name(layout) + " filter " + std::to_string(int(fl)) +
+                                      (bias ? " bias" : ""));
+        }
+  ConvCase base;
+  base.c = 24, base.o = 24, base.groups = 24, base.padding = {1, 1, 1, 1};
+  for (const char* act : {"relu", "leakyRelu", "elu", "sigmoid", "tanh", "hardSwish", "gelu"})
+    for (DataType t : {DataType::float32, DataType::float16}) {
+      ConvCase k = base;
+      k.type = t, k.activation = act;
+      check_own_depthwise(k, std::string("own activation ") + act + " " + std::string(to_string(t)));
+    }
+  ConvCase big = base;  // 5x5, dilated, asymmetric padding
+  big.kh = big.kw = 5, big.dilations = {2, 1}, big.padding = {3, 1, 0, 2}, big.h = 12, big.w = 11;
+  check_own_depthwise(big, "own 5x5 dilated asymmetric");
+  big.type = DataType::float16, big.layout = InputLayout::nchw, big.filter_layout = Conv2dFilterLayout::oihw;
+  check_own_depthwise(big, "own 5x5 dilated asymmetric fp16 nchw");
+  ConvCase odd = base;  // 2-wide and scalar float16 channel loads, a 3x1 window
+  odd.type = DataType::float16, odd.c = odd.o = odd.groups = 6, odd.kh = 3, odd.kw = 1;
+  odd.padding = {1, 1, 0, 0};
+  check_own_depthwise(odd, "own fp16 6 channels 3x1");
+  odd.c = odd.o = odd.groups = 3;
+  check_own_depthwise(odd, "own fp16 3 channels 3x1");
+  ConvCase mult = base;  // channel multiplier 2
+  mult.c = 8, mult.o = 16, mult.groups = 8;
+  for (InputLayout layout : {InputLayout::nchw, InputLayout::nhwc}) {
+    mult.layout = layout;
+    check_own_depthwise(mult, std::string("own multiplier 2 ") + name(layout));
+  }
+  for (InputLayout layout : {InputLayout::nchw, InputLayout::nhwc})
+    for (DataType t : {DataType::float32, DataType::float16}) {
+      ConvCase input = base;  // a computed filter: read in cuDNN's [k][tap] order
+      input.filter_input = true, input.layout = layout, input.type = t;
+      input.filter_layout = Conv2dFilterLayout::hwio;
+      check_own_depthwise(input, std::string("own filter input ") + name(layout) + " " +
+                                     std::string(to_string(t)));
+    }
+}
+
+// A depthwise conv + add + relu: the residual fused into our kernel, aliased with the output
+// (an intermediate) or not (a graph input).
+TEST(OwnDepthwiseConv, Residual) {
+  REQUIRE_CUDA();
+  gpu_testing::ScopedEnv own("CPPNN_CUDA_OWN_KERNELS", "only");
+  for (DataType t : {DataType::float32, DataType::float16})
+    for (bool residual_is_input : {true, false}) {
+      std::string what = std::string("own residual ") + std::string(to_string(t)) +
+                         (residual_is_input ? " input" : " intermediate");
+      SCOPED_TRACE(what);
+      Dims shape{2, 8, 8, 32};
+      GraphBuilder b;
+      Operand x = b.input("x", t, shape);
+      std::map<std::string, std::pair<DataType, Dims>> ins{{"x", {t, shape}}};
+      auto conv = [&](const Operand& in, const std::string& label, bool depthwise) {
+        Conv2dOptions o;
+        o.padding = depthwise ? std::vector<uint32_t>{1, 1, 1, 1} : std::vector<uint32_t>{};
+        o.groups = depthwise ? 32 : 1;
+        o.input_layout = InputLayout::nhwc, o.filter_layout = Conv2dFilterLayout::ohwi, o.label = label;
+        o.bias = b.constant(fresh(t, {32}));
+        Dims f = depthwise ? Dims{32, 3, 3, 1} : Dims{32, 1, 1, 32};
+        return b.conv2d(in, b.constant(fresh(t, f)), o);
+      };
+      Operand residual;
+      if (residual_is_input) {
+        residual = b.input("r", t, shape);
+        ins["r"] = {t, shape};
+      } else {
+        residual = conv(x, "side", false);
+      }
+      Operand sum = b.relu(b.add(conv(conv(x, "main", false), "block", true), residual));
+      Graph g = b.build({{"y", conv(sum, "after", false)}});
+      expect_matches_cpu(g, ins, t == DataType::float16 ? kFp16Tolerance : kFp32Tolerance, what);
+      std::string line = step_line(cuda_context().report(g), "conv2d", "block");
+      EXPECT_NE(line.find("own depthwise kernel"), std::string::npos) << line;
+      EXPECT_NE(line.find("residual fused"), std::string::npos) << line;
+    }
+}
+
+// Timed beside cuDNN (CPPNN_CUDA_OWN_KERNELS=1): MobileNetV2's depthwise shapes, each side
+// forced in turn, printed with what the timed choice took. No threshold: a print to read.
+TEST(OwnDepthwiseConv, Timing) {
+  REQUIRE_CUDA();
+  struct Shape {
+    int64_t n, hw, c, stride;
+  };
+  for (DataType t : {DataType::float16, DataType::float32})
+    for (InputLayout layout : {InputLayout::nhwc, InputLayout::nchw})
+      for (Shape sh : {Shape{1, 112, 32, 1}, Shape{1, 112, 96, 2}, Shape{1, 28, 192, 1},
+                       Shape{1, 14, 576, 1}, Shape{8, 56, 144, 1}}) {
+        ConvCase k;
+        k.type = t, k.layout = layout, k.n = sh.n, k.h = k.w = sh.hw, k.c = k.o = sh.c;
+        k.groups = uint32_t(sh.c), k.strides = {uint32_t(sh.stride), uint32_t(sh.stride)};
+        k.padding = {1, 1, 1, 1}, k.activation = "clamp";
+        k.filter_layout = layout == InputLayout::nhwc ? Conv2dFilterLayout::ohwi : Conv2dFilterLayout::oihw;
+        NamedTensors in{{"x", fresh(t, input_shape(layout, k.n, k.c, k.h, k.w))}};
+        auto time = [&](const char* mode, std::string* line) {
+          gpu_testing::ScopedEnv own("CPPNN_CUDA_OWN_KERNELS", mode);
+          Graph g = build_conv_graph(k);  // a graph of its own: a plan made under this mode
+          double ms = gpu_testing::median_ms([&] { cuda_context().compute(g, in); }, 3, 20);
+          *line = step_line(cuda_context().report(g), "conv2d", "conv");
+          return ms;
+        };
+        std::string cudnn_line, own_line, timed_line;
+        double cudnn = time("0", &cudnn_line), own = time("only", &own_line);
+        double timed = time("1", &timed_line);
+        std::printf("[ depthwise timing ] %s %s n%lld %lldx%lld c%lld s%lld: cuDNN %.4f ms, own %.4f ms "
+                    "(%.2fx), timed choice %.4f ms: %s\n",
+                    std::string(to_string(t)).c_str(), name(layout), (long long)sh.n,
+                    (long long)sh.hw, (long long)sh.hw, (long long)sh.c, (long long)sh.stride, cudnn,
+                    own, cudnn / own, timed,
+                    timed_line.find("own depthwise") != std::string::npos ? "own" : "cuDNN");
+        EXPECT_NE(own_line.find("own depthwise kernel"), std::string::npos) << own_line;
+      }
 }
 
 TEST(CudnnConv, Timing) {

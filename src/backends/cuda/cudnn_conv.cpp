@@ -38,6 +38,7 @@
 
 #include "backends/cuda/device_ops.h"
 #include "backends/cuda/kernels/conv_epilogue.h"
+#include "backends/cuda/kernels/depthwise_conv.h"
 #include "core/dispatch.h"
 #include "core/hash.h"
 #include "graph/op_table.h"
@@ -272,11 +273,16 @@ std::string mib(size_t bytes) {
 }
 
 // An algorithm chosen for one signature: the cuDNN enum value and whether the fused
-// cudnnConvolutionBiasActivationForward runs it.
+// cudnnConvolutionBiasActivationForward runs it, or our own depthwise kernel (which fuses
+// bias, residual and every activation).
 struct Choice {
   int algo = -1;
   bool fused = false;
+  bool own = false;
 };
+const Choice kOwnDepthwise{-1, true, true};
+// How the runtime cache writes a choice of our own kernel.
+constexpr const char* kOwnDepthwiseName = "own-depthwise";
 
 std::mutex& choices_mutex() {
   static std::mutex m;
@@ -333,6 +339,7 @@ class CudnnConvStep final : public Step {
     {
       BuildPhase t("conv: filter");
       prepare_filter(g, node, places);
+      if (own_mode_ != OwnKernels::off) prepare_own_depthwise(g, node, places);
     }
     if (s_.explicit_pad)
       padded_ = DeviceBuffer(size_t(s_.n * s_.c * s_.xh * s_.xw) * elem_,
@@ -451,8 +458,45 @@ class CudnnConvStep final : public Step {
            (act_ == kConvActRelu || algo == int(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM));
   }
   bool needs_epilogue(const Choice& c) const {
-    return !c.fused && (bias_ || act_ != kConvActNone);
+    return !c.own && !c.fused && (bias_ || act_ != kConvActNone);
   }
+
+  // Our depthwise kernel's parameters, when it takes this node (conv2d with one input
+  // channel per group): own_.y stays null otherwise. It reads the input and the graph's
+  // padding directly. Its filter, [tap][k] for 16-byte channel loads, is made once when the
+  // filter is constant and the layout nhwc; otherwise it reads cuDNN's [k][tap] buffer.
+  void prepare_own_depthwise(const GraphIR& g, const Node& node, const std::vector<Placement>& places) {
+    if (s_.transposed || s_.fb != 1 || s_.groups != s_.c || s_.k % s_.c != 0) return;
+    DepthwiseConvParams p{};
+    const int64_t taps = s_.kh * s_.kw;
+    p.x = x_, p.bias = bias_, p.residual = residual_, p.y = y_;
+    p.w = w_, p.w_k = int(taps), p.w_tap = 1;
+    p.n = int(s_.n), p.c = int(s_.c), p.in_h = int(s_.h), p.in_w = int(s_.w);
+    p.k = int(s_.k), p.oh = int(s_.oh), p.ow = int(s_.ow), p.kh = int(s_.kh), p.kw = int(s_.kw);
+    p.stride_h = int(s_.stride_h), p.stride_w = int(s_.stride_w);
+    p.dil_h = int(s_.dil_h), p.dil_w = int(s_.dil_w);
+    p.pad_top = int(s_.pad_top), p.pad_left = int(s_.pad_left);
+    p.nhwc = s_.nhwc ? 1 : 0, p.half = s_.half ? 1 : 0, p.activation = act_;
+    p.lo = lo_, p.hi = hi_, p.alpha = alpha_;
+    OperandId fid = node.inputs[1];
+    const Placement& fp = places[size_t(fid)];
+    if (s_.nhwc && g.operands[size_t(fid)].role == OperandRole::constant && fp.host) {
+      std::vector<uint8_t> host(size_t(taps * s_.k) * elem_);
+      const uint8_t* src = static_cast<const uint8_t*>(fp.host);
+      for (int64_t o = 0; o < s_.k; ++o)
+        for (int64_t y = 0; y < s_.kh; ++y)
+          for (int64_t x = 0; x < s_.kw; ++x)
+            std::memcpy(&host[size_t((y * s_.kw + x) * s_.k + o) * elem_],
+                        src + size_t(o * s_.sa + y * s_.sy + x * s_.sx) * elem_, elem_);
+      own_filter_ = DeviceBuffer(host.size(), "the depthwise filter of " + node_name(node));
+      CPPNN_CUDA_CHECK(cudaMemcpyAsync(own_filter_.data(), host.data(), host.size(),
+                                       cudaMemcpyHostToDevice, build_stream_));
+      CPPNN_CUDA_CHECK(cudaStreamSynchronize(build_stream_));
+      p.w = own_filter_.data(), p.w_k = 1, p.w_tap = int(s_.k);
+    }
+    if (depthwise_conv_work_items(p) > 0) own_ = p;
+  }
+  bool own_possible() const { return own_.y != nullptr; }
 
   // cuDNN's workspace for an algorithm; nullopt when it refuses the algorithm.
   std::optional<size_t> workspace_size(int algo) const {
@@ -471,6 +515,13 @@ class CudnnConvStep final : public Step {
 
   // Everything a run enqueues, for a given choice and workspace (also used to time them).
   void enqueue(cudaStream_t stream, const Choice& c, const DeviceBuffer& ws) {
+    if (c.own) {
+      if (reorder_filter_ && own_.w == filter_.data())
+        CPPNN_CUDA_CHECK(launch_conv_filter_reorder(
+            reorder_, grid(s_.fa * s_.fb * s_.kh * s_.kw), stream));
+      CPPNN_CUDA_CHECK(launch_depthwise_conv(own_, grid(depthwise_conv_work_items(own_)), stream));
+      return;
+    }
     CPPNN_CUDNN_CHECK(cudnnSetStream(handle_, stream));
     const void* x = x_;
     if (s_.explicit_pad) {
@@ -642,10 +693,12 @@ class CudnnConvStep final : public Step {
       << (bias_ ? 1 : 0) << " res" << (residual_ ? 1 : 0) << " act" << act_ << " sm"
       << device_->sm << " cudnn" << cudnnGetVersion();
     if (s_.crop) k << " crop" << s_.yh << "," << s_.yw;
+    if (own_possible()) k << " own-depthwise/1";  // a choice made with our kernel in the running
     return k.str();
   }
 
   bool usable(const Choice& c) const {
+    if (c.own) return own_possible();
     int count = s_.transposed ? int(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT)
                               : int(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
     if (c.algo < 0 || c.algo >= count || (c.fused && !can_fuse(c.algo))) return false;
@@ -657,11 +710,20 @@ class CudnnConvStep final : public Step {
     BuildPhase t("conv: workspace");
     choice_ = c;
     source_ = source;
-    workspace_ = DeviceBuffer(*workspace_size(c.algo), "the cuDNN workspace of " + node_name(node()));
+    workspace_ = c.own ? DeviceBuffer()
+                       : DeviceBuffer(*workspace_size(c.algo), "the cuDNN workspace of " + node_name(node()));
   }
 
   void choose_algorithm(const Node& node) {
     bool no_timing = env_flag("CPPNN_CUDNN_NO_TIMING");
+    if (own_possible() && own_mode_ == OwnKernels::only) {
+      BuildPhase t("conv: check run");
+      std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
+      if (try_run(kOwnDepthwise, DeviceBuffer())) {
+        adopt(kOwnDepthwise, "own kernels only");
+        return;
+      }
+    }
     std::string sig = signature();
     if (!no_timing) {
       std::optional<Choice> known;
@@ -700,7 +762,8 @@ class CudnnConvStep final : public Step {
       BuildPhase t("conv: heuristic");
       ranked = ranked_algorithms();
     }
-    if (ranked.empty())
+    bool own_timed = own_possible() && !no_timing && own_mode_ == OwnKernels::timed;
+    if (ranked.empty() && !own_timed)
       fail(ErrorKind::NotSupportedError, "cuDNN has no algorithm for " + node_name(node) +
                                              " within a " + mib(kMaxWorkspace) + " workspace");
     if (ranked.size() > size_t(no_timing ? 1 : kCandidates)) ranked.resize(no_timing ? 1 : kCandidates);
@@ -713,6 +776,9 @@ class CudnnConvStep final : public Step {
     {
       std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
       BuildPhase timing("conv: timing");
+      if (own_timed) {
+        if (std::optional<float> ms = time_choice(kOwnDepthwise, ws)) best_ms = *ms, best = kOwnDepthwise;
+      }
       for (int a : ranked) {
         for (bool fused : {true, false}) {
           if (fused && !can_fuse(a)) continue;
@@ -756,11 +822,12 @@ class CudnnConvStep final : public Step {
       std::optional<CacheEntry> entry = cache.load(cache_key(sig, device_->sm));
       if (!entry) return std::nullopt;
       auto it = entry->find("cudnn-algo");
+      if (it == entry->end()) return std::nullopt;
       Choice c;
       int fused = 0;
-      if (it == entry->end() || std::sscanf(it->second.c_str(), "%d,%d", &c.algo, &fused) != 2)
-        return std::nullopt;
-      c.fused = fused != 0;
+      if (it->second == kOwnDepthwiseName) c = kOwnDepthwise;
+      else if (std::sscanf(it->second.c_str(), "%d,%d", &c.algo, &fused) != 2) return std::nullopt;
+      else c.fused = fused != 0;
       // (The warm start's time goes here: cuDNN's first query loads the code of each new
       // kind of engine, 20-150 ms each on the H100, then 0.25-0.6 ms per distinct problem;
       // bench/results/cudnn_probe.txt. Skipping this query and the check run below only
@@ -776,8 +843,9 @@ class CudnnConvStep final : public Step {
     try {
       RuntimeCache cache;
       (void)cache.store(cache_key(sig, device_->sm),
-                        CacheEntry{{"cudnn-algo", std::to_string(c.algo) + "," +
-                                                      std::to_string(c.fused ? 1 : 0)}});
+                        CacheEntry{{"cudnn-algo", c.own ? std::string(kOwnDepthwiseName)
+                                                        : std::to_string(c.algo) + "," +
+                                                              std::to_string(c.fused ? 1 : 0)}});
     } catch (const std::exception&) {
       // not cached: the next process times again
     }
@@ -789,15 +857,20 @@ class CudnnConvStep final : public Step {
       << (s_.nhwc ? "nhwc" : "nchw") << " k" << s_.kh << "x" << s_.kw << " s" << s_.stride_h;
     if (s_.stride_w != s_.stride_h) d << "x" << s_.stride_w;
     if (s_.dil_h != 1 || s_.dil_w != 1) d << " d" << s_.dil_h << "x" << s_.dil_w;
-    d << " g" << s_.groups << ": cuDNN "
-      << (s_.half ? "fp16" : device_->tf32 ? "tf32" : "fp32") << " algo "
-      << (s_.transposed ? bwd_algo_name(choice_.algo) : fwd_algo_name(choice_.algo)) << " ("
-      << source_ << ")";
+    if (choice_.own)
+      d << " g" << s_.groups << ": own depthwise kernel " << (s_.half ? "fp16" : "fp32") << " ("
+        << source_ << ")";
+    else
+      d << " g" << s_.groups << ": cuDNN "
+        << (s_.half ? "fp16" : device_->tf32 ? "tf32" : "fp32") << " algo "
+        << (s_.transposed ? bwd_algo_name(choice_.algo) : fwd_algo_name(choice_.algo)) << " ("
+        << source_ << ")";
     std::string fused = std::string(bias_ ? "bias" : "") + (act.empty() ? "" : (bias_ ? "+" : "") + act);
-    if (residual_) d << (choice_.fused ? ", residual fused (z)" : ", residual via beta");
-    if (choice_.fused) d << ", " << fused << " fused";
+    if (residual_)
+      d << (choice_.own ? ", residual fused" : choice_.fused ? ", residual fused (z)" : ", residual via beta");
+    if (choice_.fused && !fused.empty()) d << ", " << fused << " fused";
     else if (needs_epilogue(choice_)) d << ", " << fused << " in epilogue kernel";
-    if (s_.explicit_pad) d << ", input padded explicitly";
+    if (s_.explicit_pad && !choice_.own) d << ", input padded explicitly";
     if (s_.crop) d << ", output cropped from the whole transposed one";
     if (reorder_filter_) d << ", filter reordered per run";
     d << ", ws " << mib(workspace_.bytes());
@@ -818,7 +891,9 @@ class CudnnConvStep final : public Step {
   const void* residual_ = nullptr;
   int act_ = kConvActNone;
   float lo_ = 0, hi_ = 0, alpha_ = 0;
-  DeviceBuffer filter_, padded_, uncropped_, workspace_;
+  DeviceBuffer filter_, padded_, uncropped_, workspace_, own_filter_;
+  DepthwiseConvParams own_{};  // own_.y set: our depthwise kernel takes the node
+  OwnKernels own_mode_ = own_kernels();
   bool reorder_filter_ = false;
   ConvFilterParams reorder_{};
   TensorDesc x_desc_, y_desc_, bias_desc_;

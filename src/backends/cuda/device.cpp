@@ -19,6 +19,12 @@ bool env_flag(const char* name) {
   return v && *v && std::string(v) != "0";
 }
 
+OwnKernels own_kernels() {
+  const char* v = std::getenv("CPPNN_CUDA_OWN_KERNELS");
+  if (v && std::string(v) == "only") return OwnKernels::only;
+  return env_flag("CPPNN_CUDA_OWN_KERNELS") ? OwnKernels::timed : OwnKernels::off;
+}
+
 DeviceBuffer::DeviceBuffer(size_t bytes, const std::string& what) : bytes_(bytes) {
   if (bytes == 0) return;
   cudaError_t status = cudaMalloc(&data_, bytes);

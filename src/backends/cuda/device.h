@@ -54,6 +54,14 @@ class PinnedBuffer {
   size_t bytes_ = 0;
 };
 
+// CPPNN_CUDA_OWN_KERNELS, read as each plan step is made: our own kernels beside the
+// libraries' (so far the depthwise convolution). Unset or 0: the libraries only (the default
+// until the kernels are measured on a GPU); 1: each timed beside the library's candidates,
+// the fastest kept; "only": ours wherever one takes the op, untimed (for tests, and for
+// measuring a start without cuDNN).
+enum class OwnKernels { off, timed, only };
+OwnKernels own_kernels();
+
 struct Device {
   int ordinal = 0;
   std::string name;

@@ -6,51 +6,13 @@
 #include <cstdint>
 
 #include "conv_epilogue.h"
+#include "conv_math.cuh"
 
 namespace cppnn::detail::cuda {
 
 namespace {
 
 constexpr unsigned kBlock = 256;
-
-__device__ float activate(float x, int act, float lo, float hi, float alpha) {
-  switch (act) {
-    case kConvActRelu:
-      return x < 0.0f ? 0.0f : x;  // NaN stays NaN, as the CPU's relu
-    case kConvActClamp: {
-      float v = x < lo ? lo : x;   // std::max(x, lo), then std::min(v, hi): NaN stays NaN
-      return hi < v ? hi : v;
-    }
-    case kConvActSigmoid:
-      return 1.0f / (1.0f + expf(-x));
-    case kConvActTanh:
-      return tanhf(x);
-    case kConvActLeakyRelu:
-      return x < 0.0f ? alpha * x : x;
-    case kConvActElu:
-      return x > 0.0f ? x : alpha * expm1f(x);
-    case kConvActHardSwish: {
-      float t = x + 3.0f;
-      t = t < 6.0f ? t : 6.0f;     // std::min(6, x + 3)
-      t = 0.0f < t ? t : 0.0f;     // std::max(0, ...)
-      return x * t * (1.0f / 6.0f);
-    }
-    case kConvActGelu:
-      return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
-    default:
-      return x;
-  }
-}
-
-template <typename T>
-__device__ float load(const T* p, int64_t i);
-template <>
-__device__ float load<float>(const float* p, int64_t i) { return p[i]; }
-template <>
-__device__ float load<__half>(const __half* p, int64_t i) { return __half2float(p[i]); }
-
-__device__ void store(float* p, int64_t i, float v) { p[i] = v; }
-__device__ void store(__half* p, int64_t i, float v) { p[i] = __float2half_rn(v); }
 
 // I: int32_t whenever the tensor fits (64-bit division is many instructions on the GPU).
 template <typename T, typename I>
