@@ -14,11 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "codegen_host/host_grid.h"
-// CUDA's headers leave this to nvcc; on the host it means nothing.
-#ifndef __launch_bounds__
-#define __launch_bounds__(...)
-#endif
+#include "cuda_host/host_kernel_support.h"
 #include "backends/cuda/kernels/depthwise_conv.cuh"
 
 namespace cppnn::detail::cuda {
@@ -37,40 +33,15 @@ struct Case {
   int expect_vector = 0;  // the vector width the kernel choice must take; 0: not checked
 };
 
-// 16-byte aligned storage of `count` elements of `bytes` each, with `offset` elements
-// skipped at the front (offset 1 misaligns it).
-struct Buffer {
-  std::unique_ptr<unsigned char[]> raw;
-  void* data = nullptr;
-  Buffer(size_t count, size_t bytes, size_t offset = 0)
-      : raw(new unsigned char[(count + offset) * bytes + 16]) {
-    uintptr_t p = reinterpret_cast<uintptr_t>(raw.get());
-    data = raw.get() + ((16 - p % 16) % 16) + offset * bytes;
-  }
-};
-
-double activate64(double x, const Case& c) {
-  switch (c.activation) {
-    case kConvActRelu: return x < 0 ? 0 : x;
-    case kConvActClamp: return std::min(std::max(x, double(c.lo)), double(c.hi));
-    case kConvActSigmoid: return 1 / (1 + std::exp(-x));
-    case kConvActTanh: return std::tanh(x);
-    case kConvActLeakyRelu: return x < 0 ? c.alpha * x : x;
-    case kConvActElu: return x > 0 ? x : c.alpha * std::expm1(x);
-    case kConvActHardSwish: return x * std::min(std::max(x + 3, 0.0), 6.0) / 6;
-    case kConvActGelu: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
-    default: return x;
-  }
-}
-
 struct Outcome {
   std::vector<double> want;
   std::vector<float> got;
   int vector_width = 0;
 };
 
-// Rounds `v` to the case's type and back (the inputs both sides see).
-float representable(float v, bool half) { return half ? __half2float(__float2half_rn(v)) : v; }
+double activate64(double x, const Case& c) {
+  return host_activate64(x, c.activation, c.lo, c.hi, c.alpha);
+}
 
 Outcome run_case(const Case& cs, unsigned grid, size_t misalign = 0) {
   const int k = cs.c * cs.multiplier, taps = cs.kh * cs.kw;

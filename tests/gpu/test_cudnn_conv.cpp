@@ -266,7 +266,8 @@ TEST(CudnnConv, Float16) {
 // conv + add + relu fused into one conv step, the residual either a graph input (copied
 // into the output first) or an intermediate the memory plan lets the output overwrite.
 // expect_fused: the block's conv must run as cuDNN's fused conv + residual (z) + bias + relu.
-void check_residual(DataType t, InputLayout layout, bool residual_is_input, bool expect_fused = false) {
+void check_residual(DataType t, InputLayout layout, bool residual_is_input, bool expect_fused = false,
+                    const char* expect_kernel = nullptr) {
   std::string what = "residual " + std::string(to_string(t)) + " " + name(layout) +
                      (residual_is_input ? " input" : " intermediate") + (expect_fused ? " fused" : "");
   SCOPED_TRACE(what);
@@ -302,6 +303,10 @@ void check_residual(DataType t, InputLayout layout, bool residual_is_input, bool
   // back to NCHW, which stops the fusion (the values are still checked above).
   if (layout == InputLayout::nchw && residual_is_input) return;
   EXPECT_NE(line.find("residual"), std::string::npos) << report;
+  if (expect_kernel) {
+    EXPECT_NE(line.find(expect_kernel), std::string::npos) << report;
+    EXPECT_NE(line.find("residual fused"), std::string::npos) << report;
+  }
   if (expect_fused) {
     EXPECT_NE(line.find("residual fused (z), bias+relu fused"), std::string::npos) << report;
   }
@@ -419,11 +424,14 @@ TEST(CudnnConvTranspose, Float16AndCroppedOutputs) {
   check_transpose(sizes, "cropped with outputSizes");
 }
 
-// Our depthwise kernel (CPPNN_CUDA_OWN_KERNELS=only) on the depthwise cases above and more:
-// values against the CPU backend, and the report must name our kernel.
-void check_own_depthwise(const ConvCase& k, const std::string& what) {
+// Our kernels (CPPNN_CUDA_OWN_KERNELS=only) on the cases above and more: values against the
+// CPU backend, and the report must name the kernel.
+void check_own(const ConvCase& k, const std::string& what, const char* kernel) {
   std::string line = check_conv(k, what);
-  EXPECT_NE(line.find("own depthwise kernel"), std::string::npos) << what << ": " << line;
+  EXPECT_NE(line.find(kernel), std::string::npos) << what << ": " << line;
+}
+void check_own_depthwise(const ConvCase& k, const std::string& what) {
+  check_own(k, what, "own depthwise kernel");
 }
 
 TEST(OwnDepthwiseConv, MatchesTheCpuBackend) {
@@ -516,8 +524,93 @@ TEST(OwnDepthwiseConv, Residual) {
     }
 }
 
-// Timed beside cuDNN (CPPNN_CUDA_OWN_KERNELS=1): MobileNetV2's depthwise shapes, each side
-// forced in turn, printed with what the timed choice took. No threshold: a print to read.
+TEST(OwnTensorConv, MatchesTheCpuBackend) {
+  REQUIRE_CUDA();
+  gpu_testing::ScopedEnv own("CPPNN_CUDA_OWN_KERNELS", "only");
+  const char* kernel = "own tensor-core kernel";
+  ConvCase base;
+  base.type = DataType::float16, base.layout = InputLayout::nhwc;
+  base.filter_layout = Conv2dFilterLayout::ohwi, base.c = 16, base.o = 24, base.kh = base.kw = 1;
+  for (Conv2dFilterLayout fl : {Conv2dFilterLayout::oihw, Conv2dFilterLayout::ihwo,
+                                Conv2dFilterLayout::ohwi, Conv2dFilterLayout::hwio})
+    for (bool bias : {true, false}) {
+      ConvCase k = base;
+      k.filter_layout = fl, k.bias = bias, k.activation = "relu";
+      check_own(k, "own tensor 1x1 filter " + std::to_string(int(fl)) + (bias ? " bias" : ""), kernel);
+    }
+  for (const char* act : {"clamp", "leakyRelu", "elu", "sigmoid", "tanh", "hardSwish", "gelu"}) {
+    ConvCase k = base;
+    k.kh = k.kw = 3, k.padding = {1, 1, 1, 1}, k.activation = act;
+    check_own(k, std::string("own tensor 3x3 ") + act, kernel);
+  }
+  ConvCase s2 = base;  // ResNet's downsampling 1x1 stride 2 and a 7x7 stride 2 stem
+  s2.strides = {2, 2}, s2.o = 64, s2.h = 14, s2.w = 13;
+  check_own(s2, "own tensor 1x1 stride 2", kernel);
+  ConvCase stem = base;
+  stem.c = 8, stem.o = 64, stem.kh = stem.kw = 7, stem.strides = {2, 2}, stem.padding = {3, 3, 3, 3};
+  stem.h = stem.w = 20, stem.activation = "relu";
+  check_own(stem, "own tensor 7x7 stride 2", kernel);
+  ConvCase odd = base;  // dilation, asymmetric padding, partial tiles both ways
+  odd.c = 32, odd.o = 70, odd.kh = 3, odd.kw = 2, odd.dilations = {2, 1}, odd.padding = {2, 0, 1, 1};
+  odd.n = 3, odd.h = 11, odd.w = 13;
+  check_own(odd, "own tensor dilated asymmetric", kernel);
+  ConvCase input = base;  // a computed filter, reordered per run into KRSC
+  input.filter_input = true, input.filter_layout = Conv2dFilterLayout::hwio, input.kh = input.kw = 3;
+  input.padding = {1, 1, 1, 1};
+  check_own(input, "own tensor filter input", kernel);
+  ConvCase large = base;  // many tiles and a long reduction
+  large.n = 4, large.h = large.w = 28, large.c = 128, large.o = 128, large.kh = large.kw = 3;
+  large.padding = {1, 1, 1, 1}, large.activation = "relu";
+  check_own(large, "own tensor 4x28x28x128 3x3", kernel);
+}
+
+TEST(OwnTensorConv, Residual) {
+  REQUIRE_CUDA();
+  gpu_testing::ScopedEnv own("CPPNN_CUDA_OWN_KERNELS", "only");
+  for (bool input : {true, false}) check_residual(DataType::float16, InputLayout::nhwc, input, false, "own tensor-core kernel");
+}
+
+// Milliseconds per dispatch of `g` on device tensors (no host copies): the mean of 50
+// dispatches after 5, the median of 5 such means.
+double dispatch_ms(const Graph& g, const ConvCase& k) {
+  Context& c = cuda_context();
+  NamedDeviceTensors in, out;
+  DeviceTensor x = c.create_tensor(k.type, input_shape(k.layout, k.n, k.c, k.h, k.w));
+  c.write_tensor(x, fresh(k.type, x.shape()));
+  in["x"] = x;
+  NamedTensors probe = c.compute(g, {{"x", fresh(k.type, x.shape())}});
+  out["y"] = c.create_tensor(k.type, probe.at("y").shape());
+  for (int i = 0; i < 5; ++i) c.dispatch(g, in, out);
+  c.synchronize();
+  return gpu_testing::median_ms(
+             [&] {
+               for (int i = 0; i < 50; ++i) c.dispatch(g, in, out);
+               c.synchronize();
+             },
+             0, 5) / 50;
+}
+
+// One conv under each CPPNN_CUDA_OWN_KERNELS mode (cuDNN only, ours only, timed), printed
+// with what the timed choice took. No threshold: a print to read.
+void print_own_timing(const char* tag, const ConvCase& k, const char* kernel) {
+  auto time = [&](const char* mode, std::string* line) {
+    gpu_testing::ScopedEnv own("CPPNN_CUDA_OWN_KERNELS", mode);
+    Graph g = build_conv_graph(k);  // a graph of its own: a plan made under this mode
+    double ms = dispatch_ms(g, k);
+    *line = step_line(cuda_context().report(g), "conv2d", "conv");
+    return ms;
+  };
+  std::string cudnn_line, own_line, timed_line;
+  double cudnn = time("0", &cudnn_line), own = time("only", &own_line), timed = time("1", &timed_line);
+  std::printf("[ %s ] %s %s n%lld %lldx%lld c%lld k%lld %lldx%lld s%u: cuDNN %.4f ms, own %.4f ms "
+              "(cuDNN/own %.2f), timed choice %.4f ms: %s\n",
+              tag, std::string(to_string(k.type)).c_str(), name(k.layout), (long long)k.n,
+              (long long)k.h, (long long)k.w, (long long)k.c, (long long)k.o, (long long)k.kh,
+              (long long)k.kw, k.strides.empty() ? 1u : k.strides[0], cudnn, own, cudnn / own, timed,
+              timed_line.find(kernel) != std::string::npos ? "own" : "cuDNN");
+  EXPECT_NE(own_line.find(kernel), std::string::npos) << own_line;
+}
+
 TEST(OwnDepthwiseConv, Timing) {
   REQUIRE_CUDA();
   struct Shape {
@@ -527,30 +620,32 @@ TEST(OwnDepthwiseConv, Timing) {
     for (InputLayout layout : {InputLayout::nhwc, InputLayout::nchw})
       for (Shape sh : {Shape{1, 112, 32, 1}, Shape{1, 112, 96, 2}, Shape{1, 28, 192, 1},
                        Shape{1, 14, 576, 1}, Shape{8, 56, 144, 1}}) {
-        ConvCase k;
+        ConvCase k;  // MobileNetV2's depthwise convolutions
         k.type = t, k.layout = layout, k.n = sh.n, k.h = k.w = sh.hw, k.c = k.o = sh.c;
         k.groups = uint32_t(sh.c), k.strides = {uint32_t(sh.stride), uint32_t(sh.stride)};
         k.padding = {1, 1, 1, 1}, k.activation = "clamp";
         k.filter_layout = layout == InputLayout::nhwc ? Conv2dFilterLayout::ohwi : Conv2dFilterLayout::oihw;
-        NamedTensors in{{"x", fresh(t, input_shape(layout, k.n, k.c, k.h, k.w))}};
-        auto time = [&](const char* mode, std::string* line) {
-          gpu_testing::ScopedEnv own("CPPNN_CUDA_OWN_KERNELS", mode);
-          Graph g = build_conv_graph(k);  // a graph of its own: a plan made under this mode
-          double ms = gpu_testing::median_ms([&] { cuda_context().compute(g, in); }, 3, 20);
-          *line = step_line(cuda_context().report(g), "conv2d", "conv");
-          return ms;
-        };
-        std::string cudnn_line, own_line, timed_line;
-        double cudnn = time("0", &cudnn_line), own = time("only", &own_line);
-        double timed = time("1", &timed_line);
-        std::printf("[ depthwise timing ] %s %s n%lld %lldx%lld c%lld s%lld: cuDNN %.4f ms, own %.4f ms "
-                    "(%.2fx), timed choice %.4f ms: %s\n",
-                    std::string(to_string(t)).c_str(), name(layout), (long long)sh.n,
-                    (long long)sh.hw, (long long)sh.hw, (long long)sh.c, (long long)sh.stride, cudnn,
-                    own, cudnn / own, timed,
-                    timed_line.find("own depthwise") != std::string::npos ? "own" : "cuDNN");
-        EXPECT_NE(own_line.find("own depthwise kernel"), std::string::npos) << own_line;
+        print_own_timing("depthwise timing", k, "own depthwise kernel");
       }
+}
+
+TEST(OwnTensorConv, Timing) {
+  REQUIRE_CUDA();
+  struct Shape {
+    int64_t hw, c, o, kernel, stride;
+  };
+  for (int64_t n : {1, 8})
+    for (Shape sh : {Shape{56, 64, 64, 1, 1}, Shape{56, 64, 64, 3, 1}, Shape{56, 64, 256, 1, 1},
+                     Shape{28, 128, 128, 3, 1}, Shape{14, 256, 1024, 1, 1}, Shape{7, 512, 512, 3, 1},
+                     Shape{56, 256, 512, 1, 2}, Shape{112, 32, 16, 1, 1}, Shape{7, 160, 960, 1, 1}}) {
+      ConvCase k;  // ResNet-50's and MobileNetV2's dense convolutions
+      k.type = DataType::float16, k.layout = InputLayout::nhwc, k.filter_layout = Conv2dFilterLayout::ohwi;
+      k.n = n, k.h = k.w = sh.hw, k.c = sh.c, k.o = sh.o, k.kh = k.kw = sh.kernel;
+      k.strides = {uint32_t(sh.stride), uint32_t(sh.stride)};
+      if (sh.kernel == 3) k.padding = {1, 1, 1, 1};
+      k.activation = "relu";
+      print_own_timing("tensor conv timing", k, "own tensor-core kernel");
+    }
 }
 
 TEST(CudnnConv, Timing) {

@@ -17,6 +17,11 @@
 // is exact whenever cuDNN accepts the output size; for other paddings cuDNN computes the whole
 // transposed output and the step crops it.
 //
+// Our own kernels (CPPNN_CUDA_OWN_KERNELS, device.h): a depthwise convolution and a float16
+// tensor-core implicit GEMM (kernels/depthwise_conv.cuh, kernels/tensor_conv.cuh) are timed as
+// one more candidate where they take the node; chosen, they fuse bias, residual and the
+// activation, and read the graph's padding directly.
+//
 // Math: fp32 is exact fp32 (CUDNN_FMA_MATH: no TF32) unless CPPNN_CUDA_TF32=1; fp16 uses
 // tensor cores (CUDNN_TENSOR_OP_MATH) with float accumulation. The algorithm: cuDNN's
 // heuristic ranking, the first kCandidates that fit kMaxWorkspace timed at step creation
@@ -39,6 +44,7 @@
 #include "backends/cuda/device_ops.h"
 #include "backends/cuda/kernels/conv_epilogue.h"
 #include "backends/cuda/kernels/depthwise_conv.h"
+#include "backends/cuda/kernels/tensor_conv.h"
 #include "core/dispatch.h"
 #include "core/hash.h"
 #include "graph/op_table.h"
@@ -272,17 +278,24 @@ std::string mib(size_t bytes) {
   return s.str();
 }
 
+// Our own convolution kernels (kernels/depthwise_conv.cuh, kernels/tensor_conv.cuh); each
+// fuses bias, residual and every activation.
+enum class OwnKernel { none, depthwise, tensor_core };
+
+// How reports and the runtime cache name them.
+const char* own_kernel_name(OwnKernel k) {
+  return k == OwnKernel::depthwise ? "own-depthwise" : k == OwnKernel::tensor_core ? "own-tensor-conv" : "";
+}
+
 // An algorithm chosen for one signature: the cuDNN enum value and whether the fused
-// cudnnConvolutionBiasActivationForward runs it, or our own depthwise kernel (which fuses
-// bias, residual and every activation).
+// cudnnConvolutionBiasActivationForward runs it, or one of our own kernels.
 struct Choice {
   int algo = -1;
   bool fused = false;
-  bool own = false;
+  OwnKernel own = OwnKernel::none;
+  bool is_own() const { return own != OwnKernel::none; }
 };
-const Choice kOwnDepthwise{-1, true, true};
-// How the runtime cache writes a choice of our own kernel.
-constexpr const char* kOwnDepthwiseName = "own-depthwise";
+Choice own_choice(OwnKernel k) { return Choice{-1, true, k}; }
 
 std::mutex& choices_mutex() {
   static std::mutex m;
@@ -339,7 +352,10 @@ class CudnnConvStep final : public Step {
     {
       BuildPhase t("conv: filter");
       prepare_filter(g, node, places);
-      if (own_mode_ != OwnKernels::off) prepare_own_depthwise(g, node, places);
+      if (own_mode_ != OwnKernels::off) {
+        prepare_own_depthwise(g, node, places);
+        prepare_own_tensor_conv();
+      }
     }
     if (s_.explicit_pad)
       padded_ = DeviceBuffer(size_t(s_.n * s_.c * s_.xh * s_.xw) * elem_,
@@ -458,11 +474,11 @@ class CudnnConvStep final : public Step {
            (act_ == kConvActRelu || algo == int(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM));
   }
   bool needs_epilogue(const Choice& c) const {
-    return !c.own && !c.fused && (bias_ || act_ != kConvActNone);
+    return !c.is_own() && !c.fused && (bias_ || act_ != kConvActNone);
   }
 
   // Our depthwise kernel's parameters, when it takes this node (conv2d with one input
-  // channel per group): own_.y stays null otherwise. It reads the input and the graph's
+  // channel per group): own_kind_ stays none otherwise. It reads the input and the graph's
   // padding directly. Its filter, [tap][k] for 16-byte channel loads, is made once when the
   // filter is constant and the layout nhwc; otherwise it reads cuDNN's [k][tap] buffer.
   void prepare_own_depthwise(const GraphIR& g, const Node& node, const std::vector<Placement>& places) {
@@ -494,9 +510,24 @@ class CudnnConvStep final : public Step {
       CPPNN_CUDA_CHECK(cudaStreamSynchronize(build_stream_));
       p.w = own_filter_.data(), p.w_k = 1, p.w_tap = int(s_.k);
     }
-    if (depthwise_conv_work_items(p) > 0) own_ = p;
+    if (depthwise_conv_work_items(p) > 0) depthwise_ = p, own_kind_ = OwnKernel::depthwise;
   }
-  bool own_possible() const { return own_.y != nullptr; }
+
+  // Our tensor-core kernel's parameters, when it takes this node: float16 nhwc conv2d with one
+  // group (the filter is cuDNN's KRSC buffer, which is the kernel's [k][kh][kw][c]).
+  void prepare_own_tensor_conv() {
+    if (s_.transposed || !s_.half || !s_.nhwc || s_.groups != 1 || own_kind_ != OwnKernel::none) return;
+    TensorConvParams p{};
+    p.x = x_, p.w = w_, p.bias = bias_, p.residual = residual_, p.y = y_;
+    p.n = int(s_.n), p.c = int(s_.c), p.in_h = int(s_.h), p.in_w = int(s_.w);
+    p.k = int(s_.k), p.oh = int(s_.oh), p.ow = int(s_.ow), p.kh = int(s_.kh), p.kw = int(s_.kw);
+    p.stride_h = int(s_.stride_h), p.stride_w = int(s_.stride_w);
+    p.dil_h = int(s_.dil_h), p.dil_w = int(s_.dil_w);
+    p.pad_top = int(s_.pad_top), p.pad_left = int(s_.pad_left);
+    p.activation = act_, p.lo = lo_, p.hi = hi_, p.alpha = alpha_;
+    if (tensor_conv_supported(p)) tensor_ = p, own_kind_ = OwnKernel::tensor_core;
+  }
+  bool own_possible() const { return own_kind_ != OwnKernel::none; }
 
   // cuDNN's workspace for an algorithm; nullopt when it refuses the algorithm.
   std::optional<size_t> workspace_size(int algo) const {
@@ -515,11 +546,15 @@ class CudnnConvStep final : public Step {
 
   // Everything a run enqueues, for a given choice and workspace (also used to time them).
   void enqueue(cudaStream_t stream, const Choice& c, const DeviceBuffer& ws) {
-    if (c.own) {
-      if (reorder_filter_ && own_.w == filter_.data())
+    if (c.is_own()) {
+      const void* w = c.own == OwnKernel::depthwise ? depthwise_.w : tensor_.w;
+      if (reorder_filter_ && w == filter_.data())
         CPPNN_CUDA_CHECK(launch_conv_filter_reorder(
             reorder_, grid(s_.fa * s_.fb * s_.kh * s_.kw), stream));
-      CPPNN_CUDA_CHECK(launch_depthwise_conv(own_, grid(depthwise_conv_work_items(own_)), stream));
+      if (c.own == OwnKernel::depthwise)
+        CPPNN_CUDA_CHECK(launch_depthwise_conv(depthwise_, grid(depthwise_conv_work_items(depthwise_)), stream));
+      else
+        CPPNN_CUDA_CHECK(launch_tensor_conv(tensor_, stream));
       return;
     }
     CPPNN_CUDNN_CHECK(cudnnSetStream(handle_, stream));
@@ -693,12 +728,12 @@ class CudnnConvStep final : public Step {
       << (bias_ ? 1 : 0) << " res" << (residual_ ? 1 : 0) << " act" << act_ << " sm"
       << device_->sm << " cudnn" << cudnnGetVersion();
     if (s_.crop) k << " crop" << s_.yh << "," << s_.yw;
-    if (own_possible()) k << " own-depthwise/1";  // a choice made with our kernel in the running
+    if (own_possible()) k << " " << own_kernel_name(own_kind_) << "/1";  // our kernel was in the running
     return k.str();
   }
 
   bool usable(const Choice& c) const {
-    if (c.own) return own_possible();
+    if (c.is_own()) return c.own == own_kind_;
     int count = s_.transposed ? int(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT)
                               : int(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
     if (c.algo < 0 || c.algo >= count || (c.fused && !can_fuse(c.algo))) return false;
@@ -710,7 +745,7 @@ class CudnnConvStep final : public Step {
     BuildPhase t("conv: workspace");
     choice_ = c;
     source_ = source;
-    workspace_ = c.own ? DeviceBuffer()
+    workspace_ = c.is_own() ? DeviceBuffer()
                        : DeviceBuffer(*workspace_size(c.algo), "the cuDNN workspace of " + node_name(node()));
   }
 
@@ -719,8 +754,8 @@ class CudnnConvStep final : public Step {
     if (own_possible() && own_mode_ == OwnKernels::only) {
       BuildPhase t("conv: check run");
       std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
-      if (try_run(kOwnDepthwise, DeviceBuffer())) {
-        adopt(kOwnDepthwise, "own kernels only");
+      if (try_run(own_choice(own_kind_), DeviceBuffer())) {
+        adopt(own_choice(own_kind_), "own kernels only");
         return;
       }
     }
@@ -777,7 +812,8 @@ class CudnnConvStep final : public Step {
       std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
       BuildPhase timing("conv: timing");
       if (own_timed) {
-        if (std::optional<float> ms = time_choice(kOwnDepthwise, ws)) best_ms = *ms, best = kOwnDepthwise;
+        if (std::optional<float> ms = time_choice(own_choice(own_kind_), ws))
+          best_ms = *ms, best = own_choice(own_kind_);
       }
       for (int a : ranked) {
         for (bool fused : {true, false}) {
@@ -825,7 +861,8 @@ class CudnnConvStep final : public Step {
       if (it == entry->end()) return std::nullopt;
       Choice c;
       int fused = 0;
-      if (it->second == kOwnDepthwiseName) c = kOwnDepthwise;
+      if (it->second == own_kernel_name(OwnKernel::depthwise)) c = own_choice(OwnKernel::depthwise);
+      else if (it->second == own_kernel_name(OwnKernel::tensor_core)) c = own_choice(OwnKernel::tensor_core);
       else if (std::sscanf(it->second.c_str(), "%d,%d", &c.algo, &fused) != 2) return std::nullopt;
       else c.fused = fused != 0;
       // (The warm start's time goes here: cuDNN's first query loads the code of each new
@@ -843,7 +880,7 @@ class CudnnConvStep final : public Step {
     try {
       RuntimeCache cache;
       (void)cache.store(cache_key(sig, device_->sm),
-                        CacheEntry{{"cudnn-algo", c.own ? std::string(kOwnDepthwiseName)
+                        CacheEntry{{"cudnn-algo", c.is_own() ? std::string(own_kernel_name(c.own))
                                                         : std::to_string(c.algo) + "," +
                                                               std::to_string(c.fused ? 1 : 0)}});
     } catch (const std::exception&) {
@@ -857,9 +894,10 @@ class CudnnConvStep final : public Step {
       << (s_.nhwc ? "nhwc" : "nchw") << " k" << s_.kh << "x" << s_.kw << " s" << s_.stride_h;
     if (s_.stride_w != s_.stride_h) d << "x" << s_.stride_w;
     if (s_.dil_h != 1 || s_.dil_w != 1) d << " d" << s_.dil_h << "x" << s_.dil_w;
-    if (choice_.own)
-      d << " g" << s_.groups << ": own depthwise kernel " << (s_.half ? "fp16" : "fp32") << " ("
-        << source_ << ")";
+    if (choice_.is_own())
+      d << " g" << s_.groups << ": "
+        << (choice_.own == OwnKernel::depthwise ? "own depthwise kernel " : "own tensor-core kernel ")
+        << (s_.half ? "fp16" : "fp32") << " (" << source_ << ")";
     else
       d << " g" << s_.groups << ": cuDNN "
         << (s_.half ? "fp16" : device_->tf32 ? "tf32" : "fp32") << " algo "
@@ -867,10 +905,10 @@ class CudnnConvStep final : public Step {
         << source_ << ")";
     std::string fused = std::string(bias_ ? "bias" : "") + (act.empty() ? "" : (bias_ ? "+" : "") + act);
     if (residual_)
-      d << (choice_.own ? ", residual fused" : choice_.fused ? ", residual fused (z)" : ", residual via beta");
+      d << (choice_.is_own() ? ", residual fused" : choice_.fused ? ", residual fused (z)" : ", residual via beta");
     if (choice_.fused && !fused.empty()) d << ", " << fused << " fused";
     else if (needs_epilogue(choice_)) d << ", " << fused << " in epilogue kernel";
-    if (s_.explicit_pad && !choice_.own) d << ", input padded explicitly";
+    if (s_.explicit_pad && !choice_.is_own()) d << ", input padded explicitly";
     if (s_.crop) d << ", output cropped from the whole transposed one";
     if (reorder_filter_) d << ", filter reordered per run";
     d << ", ws " << mib(workspace_.bytes());
@@ -892,7 +930,9 @@ class CudnnConvStep final : public Step {
   int act_ = kConvActNone;
   float lo_ = 0, hi_ = 0, alpha_ = 0;
   DeviceBuffer filter_, padded_, uncropped_, workspace_, own_filter_;
-  DepthwiseConvParams own_{};  // own_.y set: our depthwise kernel takes the node
+  OwnKernel own_kind_ = OwnKernel::none;  // which of our kernels takes the node, if one does
+  DepthwiseConvParams depthwise_{};
+  TensorConvParams tensor_{};
   OwnKernels own_mode_ = own_kernels();
   bool reorder_filter_ = false;
   ConvFilterParams reorder_{};

@@ -1,0 +1,37 @@
+#pragma once
+// Our own float16 convolution on tensor cores (tensor_conv.cu): an implicit GEMM over an
+// nhwc input, for conv2d with one group and channels a multiple of 8 (every convolution of
+// ResNet-50 but the first, every 1x1 of MobileNetV2), with bias, residual and the fused
+// activation in its epilogue. Like the depthwise kernel, it is one more candidate that the
+// conv step times beside cuDNN's, and where it wins the warm start loads no cuDNN kernel.
+// Plain C++17 and POD only: nvcc compiles the .cu, the host code (C++20) calls the launcher.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace cppnn::detail::cuda {
+
+// y[row, o] = act(sum over (ky, kx, ci) x[pixel(row) + tap] * w[o, ky, kx, ci] + bias[o] +
+// residual[row, o]), row = (b, oy, ox): the GEMM [n*oh*ow, kh*kw*c] x [k, kh*kw*c]^T.
+struct TensorConvParams {
+  const void* x;         // [n, in_h, in_w, c] float16
+  const void* w;         // [k, kh, kw, c] float16
+  const void* bias;      // [k] or null
+  const void* residual;  // [n, oh, ow, k] or null (may be y itself)
+  void* y;               // [n, oh, ow, k]
+  int n, c, in_h, in_w;
+  int k, oh, ow, kh, kw;
+  int stride_h, stride_w, dil_h, dil_w;
+  int pad_top, pad_left;
+  int activation;  // ConvActivation (conv_epilogue.h)
+  float lo, hi, alpha;
+};
+
+// Whether the kernel takes `p` (shapes, alignment, sizes within 32-bit indices).
+bool tensor_conv_supported(const TensorConvParams& p);
+
+// Enqueues the kernel: one block of 128 threads per 64 x 64 output tile.
+// cudaErrorInvalidValue when the kernel does not take `p`.
+cudaError_t launch_tensor_conv(const TensorConvParams& p, cudaStream_t stream);
+
+}  // namespace cppnn::detail::cuda

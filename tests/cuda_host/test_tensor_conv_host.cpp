@@ -1,0 +1,198 @@
+// The float16 tensor-core convolution (src/backends/cuda/kernels/tensor_conv.cuh), compiled
+// as host C++ and run with each block's threads as fibers (host_grid.h), mma emulated over
+// the warp from the PTX ISA's fragment layouts, against a float64 convolution written here.
+// This checks without a GPU the tiling, both shared-memory buffers and the barriers between
+// them, the implicit-GEMM addressing (padding, strides, dilations, taps), partial tiles, the
+// fragment layouts, and the epilogue. A fragment layout read wrongly here and on the GPU
+// alike would pass: tests/gpu checks the kernel on a device against the CPU backend.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cuda_host/host_kernel_support.h"
+#include "backends/cuda/kernels/tensor_conv.cuh"
+
+namespace cppnn::detail::cuda {
+
+namespace {
+
+struct WarpFragments {
+  uint32_t a[32][4];
+  uint32_t b[32][2];
+};
+WarpFragments warp_fragments[tensor_conv::kThreads / 32];
+
+float half_of(uint32_t reg, int high) {
+  __half_raw raw;
+  raw.x = uint16_t(high ? reg >> 16 : reg & 0xFFFFu);
+  return __half2float(__half(raw));
+}
+
+}  // namespace
+
+// D = A * B + C for mma.m16n8k16.row.col with float accumulation, every lane of the warp
+// passing its fragments: the PTX ISA's layouts, with g = lane / 4 and t = lane % 4.
+void host_mma_m16n8k16(float c[4], const uint32_t a[4], const uint32_t b[2]) {
+  const unsigned lane = threadIdx.x % 32;
+  WarpFragments& f = warp_fragments[threadIdx.x / 32];
+  std::memcpy(f.a[lane], a, sizeof f.a[lane]);
+  std::memcpy(f.b[lane], b, sizeof f.b[lane]);
+  host_sync_warp();  // every lane's fragments are in
+  // A[row][k]: lane (row % 8) * 4 + (k % 8) / 2, register (row >= 8) + 2 * (k >= 8).
+  auto A = [&](int row, int k) {
+    return half_of(f.a[(row % 8) * 4 + (k % 8) / 2][(row >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0)], k % 2);
+  };
+  // B[k][col]: lane col * 4 + (k % 8) / 2, register (k >= 8).
+  auto B = [&](int k, int col) { return half_of(f.b[col * 4 + (k % 8) / 2][k >= 8 ? 1 : 0], k % 2); };
+  const int g = int(lane / 4), t = int(lane % 4);
+  const int rows[4] = {g, g, g + 8, g + 8}, cols[4] = {2 * t, 2 * t + 1, 2 * t, 2 * t + 1};
+  float d[4];
+  for (int e = 0; e < 4; ++e) {
+    float s = c[e];
+    for (int k = 0; k < 16; ++k) s += A(rows[e], k) * B(k, cols[e]);
+    d[e] = s;
+  }
+  host_sync_warp();  // every lane has read the others' fragments
+  std::memcpy(c, d, sizeof d);
+}
+
+namespace {
+
+struct Case {
+  std::string name;
+  int n = 1, c = 16, h = 7, w = 9, k = 24;
+  int kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
+  int top = 0, bottom = 0, left = 0, right = 0;
+  bool bias = true, residual = false, residual_in_place = false;
+  int activation = kConvActNone;
+  float lo = 0.0f, hi = 6.0f, alpha = 0.2f;
+};
+
+void check(const Case& cs) {
+  SCOPED_TRACE(cs.name);
+  const int oh = (cs.h + cs.top + cs.bottom - ((cs.kh - 1) * cs.dh + 1)) / cs.sh + 1;
+  const int ow = (cs.w + cs.left + cs.right - ((cs.kw - 1) * cs.dw + 1)) / cs.sw + 1;
+  const size_t xs = size_t(cs.n) * cs.h * cs.w * cs.c, ys = size_t(cs.n) * oh * ow * cs.k;
+  const size_t ws = size_t(cs.k) * cs.kh * cs.kw * cs.c;
+  std::mt19937 rng(uint32_t(std::hash<std::string>{}(cs.name)));
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  auto values = [&](size_t count, float scale) {
+    std::vector<float> v(count);
+    for (float& e : v) e = representable(dist(rng) * scale, true);
+    return v;
+  };
+  std::vector<float> x = values(xs, 1.0f), w = values(ws, 0.25f), bias = values(size_t(cs.k), 0.5f),
+                     res = values(ys, 1.0f);
+  Buffer xb(xs, 2), wb(ws, 2), bb(size_t(cs.k), 2), rb(ys, 2), yb(ys, 2);
+  auto put = [](const Buffer& b, const std::vector<float>& v) {
+    for (size_t i = 0; i < v.size(); ++i) static_cast<__half*>(b.data)[i] = __float2half_rn(v[i]);
+  };
+  put(xb, x), put(wb, w), put(bb, bias), put(rb, res);
+  std::memset(yb.data, 0xA5, ys * 2);  // an element the kernel misses shows
+  if (cs.residual_in_place) put(yb, res);
+
+  TensorConvParams p{};
+  p.x = xb.data, p.w = wb.data, p.bias = cs.bias ? bb.data : nullptr;
+  p.residual = cs.residual_in_place ? yb.data : cs.residual ? rb.data : nullptr;
+  p.y = yb.data;
+  p.n = cs.n, p.c = cs.c, p.in_h = cs.h, p.in_w = cs.w, p.k = cs.k, p.oh = oh, p.ow = ow;
+  p.kh = cs.kh, p.kw = cs.kw, p.stride_h = cs.sh, p.stride_w = cs.sw, p.dil_h = cs.dh, p.dil_w = cs.dw;
+  p.pad_top = cs.top, p.pad_left = cs.left;
+  p.activation = cs.activation, p.lo = cs.lo, p.hi = cs.hi, p.alpha = cs.alpha;
+  ASSERT_TRUE(tensor_conv::supported(p));
+  host_run_grid_sync(tensor_conv::blocks(p), tensor_conv::kThreads, [&] { tensor_conv::kernel(p); });
+
+  size_t bad = 0;
+  for (int b = 0; b < cs.n; ++b)
+    for (int oy = 0; oy < oh; ++oy)
+      for (int ox = 0; ox < ow; ++ox)
+        for (int o = 0; o < cs.k; ++o) {
+          double acc = 0;
+          for (int ky = 0; ky < cs.kh; ++ky)
+            for (int kx = 0; kx < cs.kw; ++kx) {
+              int iy = oy * cs.sh - cs.top + ky * cs.dh, ix = ox * cs.sw - cs.left + kx * cs.dw;
+              if (iy < 0 || iy >= cs.h || ix < 0 || ix >= cs.w) continue;
+              for (int ci = 0; ci < cs.c; ++ci)
+                acc += double(x[((size_t(b) * cs.h + iy) * cs.w + ix) * cs.c + ci]) *
+                       w[((size_t(o) * cs.kh + ky) * cs.kw + kx) * cs.c + ci];
+            }
+          size_t at = ((size_t(b) * oh + oy) * ow + ox) * cs.k + o;
+          if (cs.bias) acc += bias[size_t(o)];
+          if (cs.residual || cs.residual_in_place) acc += res[at];
+          double want = host_activate64(acc, cs.activation, cs.lo, cs.hi, cs.alpha);
+          double got = __half2float(static_cast<const __half*>(yb.data)[at]);
+          // float accumulation, then one float16 rounding (2^-11 relative).
+          if (!(std::abs(got - want) <= 2e-3 + std::abs(want) / 1024)) {
+            if (++bad <= 5)
+              ADD_FAILURE() << "(" << b << "," << oy << "," << ox << "," << o << ") got " << got
+                            << " want " << want;
+          }
+        }
+  EXPECT_EQ(bad, 0u) << bad << " of " << ys << " elements off";
+}
+
+TEST(TensorConvHost, OneByOneIsAPlainGemm) {
+  Case c;
+  c.name = "1x1 partial tiles bias relu";  // 63 rows, 24 columns: one partial tile each way
+  c.activation = kConvActRelu;
+  check(c);
+  c.name = "1x1 several tiles, long reduction";  // 2 x 81 rows, 72 columns, 96 channels
+  c.n = 2, c.h = c.w = 9, c.k = 72, c.c = 96, c.activation = kConvActClamp;
+  check(c);
+}
+
+TEST(TensorConvHost, WindowsPaddingStridesDilations) {
+  Case c;
+  c.name = "3x3 pad 1 residual in place clamp";
+  c.kh = c.kw = 3, c.top = c.bottom = c.left = c.right = 1, c.residual_in_place = true;
+  c.activation = kConvActClamp, c.k = 16;
+  check(c);
+  c = Case{};
+  c.name = "3x3 stride 2 asymmetric pad dilation 2 gelu";
+  c.c = 8, c.k = 10, c.kh = c.kw = 3, c.sh = c.sw = 2, c.dh = 2, c.top = 2, c.bottom = 1, c.left = 0,
+  c.right = 3, c.activation = kConvActGelu, c.h = 11, c.w = 10;
+  check(c);
+  c = Case{};
+  c.name = "1x1 stride 2 downsample residual no bias";
+  c.sh = c.sw = 2, c.bias = false, c.residual = true, c.h = 10, c.w = 8, c.k = 32;
+  check(c);
+  c = Case{};
+  c.name = "7x7 stride 2 pad 3 two images hardswish";
+  c.n = 2, c.c = 8, c.k = 64, c.kh = c.kw = 7, c.sh = c.sw = 2, c.top = c.bottom = c.left = c.right = 3;
+  c.h = c.w = 12, c.activation = kConvActHardSwish;
+  check(c);
+  c = Case{};
+  c.name = "3x3 64 channels (18 reduction steps) 130 columns sigmoid";
+  c.c = 64, c.k = 130, c.kh = c.kw = 3, c.top = c.bottom = c.left = c.right = 1, c.h = 5, c.w = 6;
+  c.activation = kConvActSigmoid;
+  check(c);
+}
+
+TEST(TensorConvHost, RefusesWhatItCannotTake) {
+  std::vector<uint16_t> buf(1 << 12);
+  TensorConvParams p{};
+  p.x = p.w = p.y = buf.data();
+  p.n = 1, p.c = 16, p.in_h = p.in_w = 4, p.k = 8, p.oh = p.ow = 4, p.kh = p.kw = 1;
+  p.stride_h = p.stride_w = p.dil_h = p.dil_w = 1;
+  auto aligned16 = reinterpret_cast<uintptr_t>(buf.data()) % 16 == 0;
+  if (aligned16) {
+    EXPECT_TRUE(tensor_conv::supported(p));
+  }
+  TensorConvParams q = p;
+  q.c = 12;  // channels not a multiple of 8: no 16-byte chunks
+  EXPECT_FALSE(tensor_conv::supported(q));
+  q = p, q.k = 7;  // an odd channel count: no paired stores
+  EXPECT_FALSE(tensor_conv::supported(q));
+  q = p, q.x = buf.data() + 1;  // a misaligned input
+  EXPECT_FALSE(tensor_conv::supported(q));
+  q = p, q.oh = 0;
+  EXPECT_FALSE(tensor_conv::supported(q));
+  q = p, q.n = 1 << 16, q.in_h = q.in_w = 1 << 8;  // past 32-bit indices
+  EXPECT_FALSE(tensor_conv::supported(q));
+}
+
+}  // namespace
+}  // namespace cppnn::detail::cuda
