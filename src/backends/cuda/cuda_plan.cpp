@@ -327,8 +327,7 @@ class CudaPlan final : public Plan {
       return g;
     }
     if (jit_.kernels.empty()) return g;
-    int sms = 0;
-    CPPNN_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_->ordinal));
+    const int sms = device_->sm_total;
     std::vector<int> kernel_at(g->nodes.size(), -1);
     std::vector<bool> covered(g->nodes.size(), false);
     for (size_t k = 0; k < jit_.kernels.size(); ++k) {

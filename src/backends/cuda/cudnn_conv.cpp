@@ -17,10 +17,8 @@
 // is exact whenever cuDNN accepts the output size; for other paddings cuDNN computes the whole
 // transposed output and the step crops it.
 //
-// Our own kernels (CPPNN_CUDA_OWN_KERNELS, device.h): a depthwise convolution and a float16
-// tensor-core implicit GEMM (kernels/depthwise_conv.cuh, kernels/tensor_conv.cuh) are timed as
-// one more candidate where they take the node; chosen, they fuse bias, residual and the
-// activation, and read the graph's padding directly.
+// Our own kernels (own_conv.h; switched by CPPNN_CUDA_OWN_KERNELS, device.h): where one takes
+// the node, it is timed as one more candidate beside cuDNN's, and cached like them.
 //
 // Math: fp32 is exact fp32 (CUDNN_FMA_MATH: no TF32) unless CPPNN_CUDA_TF32=1; fp16 uses
 // tensor cores (CUDNN_TENSOR_OP_MATH) with float accumulation. The algorithm: cuDNN's
@@ -41,10 +39,10 @@
 #include <sstream>
 #include <vector>
 
+#include "backends/cuda/conv_geometry.h"
 #include "backends/cuda/device_ops.h"
+#include "backends/cuda/own_conv.h"
 #include "backends/cuda/kernels/conv_epilogue.h"
-#include "backends/cuda/kernels/depthwise_conv.h"
-#include "backends/cuda/kernels/tensor_conv.h"
 #include "core/dispatch.h"
 #include "core/hash.h"
 #include "graph/op_table.h"
@@ -67,139 +65,6 @@ void check_cudnn(cudnnStatus_t status, const char* call) {
        std::string("cuDNN call ") + call + " failed: " + cudnnGetErrorString(status));
 }
 #define CPPNN_CUDNN_CHECK(call) check_cudnn((call), #call)
-
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-int64_t effective(int64_t k, int64_t d) { return (k - 1) * d + 1; }
-
-// Everything about one node's convolution that cuDNN needs, in cuDNN's terms.
-struct Geometry {
-  bool transposed = false, nhwc = false, half = false;
-  int64_t n = 0, c = 0, h = 0, w = 0;  // the input (convTranspose2d: cuDNN's dy)
-  int64_t k = 0, oh = 0, ow = 0;       // the output's channels and size
-  int64_t kh = 0, kw = 0, groups = 1;
-  // The filter as cuDNN sees it, [fa, fb, kh, kw], and the strides (in elements) of the
-  // graph's filter layout along those four.
-  int64_t fa = 0, fb = 0;
-  int64_t sa = 0, sb = 0, sy = 0, sx = 0;
-  std::string filter_layout;
-  int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
-  int64_t stride_h = 1, stride_w = 1, dil_h = 1, dil_w = 1;
-  int64_t cudnn_pad_h = 0, cudnn_pad_w = 0;
-  // conv2d whose padding cuDNN cannot express: the input padded into [n, c, xh, xw] with
-  // (pre_top, pre_left) before it; xh, xw are the input's own size otherwise.
-  bool explicit_pad = false;
-  int64_t pre_top = 0, pre_left = 0, xh = 0, xw = 0;
-  // convTranspose2d whose padding cuDNN cannot express: cuDNN computes the whole transposed
-  // output [n, k, yh, yw] (no padding), which is then cropped at (pad_top, pad_left) into the
-  // output, zeros past its end (output padding); yh, yw are the output's own size otherwise.
-  bool crop = false;
-  int64_t yh = 0, yw = 0;
-  std::string why_not;  // non-empty: cuDNN cannot run it
-};
-
-Geometry geometry(const GraphIR& g, const Node& node) {
-  Geometry s;
-  const Attrs& a = node.attrs;
-  s.transposed = node.op == "convTranspose2d";
-  s.nhwc = a.s("inputLayout") == "nhwc";
-  const Dims& in = g.desc(node.inputs[0]).shape;
-  const Dims& f = g.desc(node.inputs[1]).shape;
-  const Dims& out = g.desc(node.outputs[0]).shape;
-  s.half = g.desc(node.outputs[0]).data_type == DataType::float16;
-  s.n = in[0];
-  s.c = s.nhwc ? in[3] : in[1];
-  s.h = s.nhwc ? in[1] : in[2];
-  s.w = s.nhwc ? in[2] : in[3];
-  s.k = s.nhwc ? out[3] : out[1];
-  s.oh = s.nhwc ? out[1] : out[2];
-  s.ow = s.nhwc ? out[2] : out[3];
-  s.filter_layout = a.s("filterLayout");
-  const std::string& l = s.filter_layout;
-  // Every filter layout keeps height before width.
-  size_t hpos = (l == "oihw" || l == "iohw") ? 2 : (l == "hwio" || l == "hwoi") ? 0 : 1;
-  s.kh = f[hpos];
-  s.kw = f[hpos + 1];
-  s.groups = a.i("groups");
-  const auto& p = a.ints("padding");
-  const auto& st = a.ints("strides");
-  const auto& d = a.ints("dilations");
-  s.pad_top = p[0], s.pad_bottom = p[1], s.pad_left = p[2], s.pad_right = p[3];
-  s.stride_h = st[0], s.stride_w = st[1], s.dil_h = d[0], s.dil_w = d[1];
-
-  int64_t G = s.groups, KH = s.kh, KW = s.kw;
-  if (!s.transposed) {
-    // cuDNN's [K, C/g, R, S] is conv2d's oihw: a = output channel o, b = i (of C/g).
-    int64_t O = s.k, I = s.c / G;
-    s.fa = O, s.fb = I;
-    if (l == "oihw") s.sa = I * KH * KW, s.sb = KH * KW, s.sy = KW, s.sx = 1;
-    else if (l == "hwio") s.sa = 1, s.sb = O, s.sx = I * O, s.sy = KW * I * O;
-    else if (l == "ohwi") s.sb = 1, s.sx = I, s.sy = KW * I, s.sa = KH * KW * I;
-    else /* ihwo */ s.sa = 1, s.sx = O, s.sy = KW * O, s.sb = KH * KW * O;
-  } else {
-    // cuDNN's [K, C/g, R, S] of the backward-data convolution is convTranspose2d's iohw:
-    // a = input channel i (all of them), b = o (of outputChannels / groups).
-    int64_t Ci = s.c, Og = s.k / G;
-    s.fa = Ci, s.fb = Og;
-    if (l == "iohw") s.sa = Og * KH * KW, s.sb = KH * KW, s.sy = KW, s.sx = 1;
-    else if (l == "hwoi") s.sa = 1, s.sb = Ci, s.sx = Og * Ci, s.sy = KW * Og * Ci;
-    else /* ohwi */ s.sa = 1, s.sx = Ci, s.sy = KW * Ci, s.sb = KH * KW * Ci;
-  }
-
-  s.xh = s.h, s.xw = s.w;
-  s.yh = s.oh, s.yw = s.ow;
-  if (!s.transposed) {
-    // The output size symmetric padding `begin` gives; when it is the graph's, the extra
-    // rows of cuDNN's padding are never read by a window that the output keeps.
-    auto sym = [](int64_t in_size, int64_t k, int64_t dil, int64_t pad, int64_t stride) {
-      return floor_div(in_size + 2 * pad - effective(k, dil), stride) + 1;
-    };
-    bool h_ok = s.pad_top == s.pad_bottom || sym(s.h, s.kh, s.dil_h, s.pad_top, s.stride_h) == s.oh;
-    bool w_ok = s.pad_left == s.pad_right || sym(s.w, s.kw, s.dil_w, s.pad_left, s.stride_w) == s.ow;
-    s.cudnn_pad_h = s.pad_top, s.cudnn_pad_w = s.pad_left;
-    if (!h_ok || !w_ok) {
-      // Pad the input by what exceeds the symmetric part: the output size is then exact.
-      s.explicit_pad = true;
-      if (!h_ok) {
-        s.cudnn_pad_h = std::min(s.pad_top, s.pad_bottom);
-        s.pre_top = s.pad_top - s.cudnn_pad_h;
-        s.xh = s.h + s.pre_top + (s.pad_bottom - s.cudnn_pad_h);
-      }
-      if (!w_ok) {
-        s.cudnn_pad_w = std::min(s.pad_left, s.pad_right);
-        s.pre_left = s.pad_left - s.cudnn_pad_w;
-        s.xw = s.w + s.pre_left + (s.pad_right - s.cudnn_pad_w);
-      }
-    }
-  } else {
-    // dx[i] gathers full[i + pad]: pad = begin crops the transposed output exactly; cuDNN
-    // only asks that the forward convolution of dx have dy's size.
-    s.cudnn_pad_h = s.pad_top, s.cudnn_pad_w = s.pad_left;
-    int64_t fh = floor_div(s.oh + 2 * s.pad_top - effective(s.kh, s.dil_h), s.stride_h) + 1;
-    int64_t fw = floor_div(s.ow + 2 * s.pad_left - effective(s.kw, s.dil_w), s.stride_w) + 1;
-    if (fh != s.h || fw != s.w) {
-      // The whole transposed output, (in - 1) * stride + effective kernel: the smallest size
-      // whose forward convolution (no padding) has dy's size.
-      s.crop = true;
-      s.cudnn_pad_h = s.cudnn_pad_w = 0;
-      s.yh = (s.h - 1) * s.stride_h + effective(s.kh, s.dil_h);
-      s.yw = (s.w - 1) * s.stride_w + effective(s.kw, s.dil_w);
-    }
-  }
-  return s;
-}
-
-int activation_code(const std::string& act) {
-  if (act.empty()) return kConvActNone;
-  if (act == "relu") return kConvActRelu;
-  if (act == "clamp") return kConvActClamp;
-  if (act == "sigmoid") return kConvActSigmoid;
-  if (act == "tanh") return kConvActTanh;
-  if (act == "leakyRelu") return kConvActLeakyRelu;
-  if (act == "elu") return kConvActElu;
-  if (act == "hardSwish") return kConvActHardSwish;
-  if (act == "gelu") return kConvActGelu;
-  return -1;
-}
 
 bool has_input(const Node& node, size_t i) {
   return node.inputs.size() > i && node.inputs[i] != kNoOperand;
@@ -224,11 +89,11 @@ DeviceDecision decide_cudnn_conv(const GraphIR& g, const Node& node, const Devic
       return d;
     }
   }
-  if (activation_code(node.attrs.s_or("activation", "")) < 0) {
+  if (conv_activation_code(node.attrs.s_or("activation", "")) < 0) {
     d.why_not = "fused activation '" + node.attrs.s("activation") + "'";
     return d;
   }
-  Geometry s = geometry(g, node);
+  ConvGeometry s = conv_geometry(g, node);
   if (!s.why_not.empty()) {
     d.why_not = s.why_not;
     return d;
@@ -278,15 +143,6 @@ std::string mib(size_t bytes) {
   return s.str();
 }
 
-// Our own convolution kernels (kernels/depthwise_conv.cuh, kernels/tensor_conv.cuh); each
-// fuses bias, residual and every activation.
-enum class OwnKernel { none, depthwise, tensor_core };
-
-// How reports and the runtime cache name them.
-const char* own_kernel_name(OwnKernel k) {
-  return k == OwnKernel::depthwise ? "own-depthwise" : k == OwnKernel::tensor_core ? "own-tensor-conv" : "";
-}
-
 // An algorithm chosen for one signature: the cuDNN enum value and whether the fused
 // cudnnConvolutionBiasActivationForward runs it, or one of our own kernels.
 struct Choice {
@@ -322,7 +178,7 @@ class CudnnConvStep final : public Step {
  public:
   CudnnConvStep(std::shared_ptr<Device> device, const GraphIR& g, const Node& node,
                 const std::vector<Placement>& places)
-      : Step(node), device_(std::move(device)), s_(geometry(g, node)) {
+      : Step(node), device_(std::move(device)), s_(conv_geometry(g, node)) {
     if (!s_.why_not.empty()) fail(ErrorKind::NotSupportedError, s_.why_not);
     {
       BuildPhase t("conv: cuDNN handle");
@@ -331,7 +187,6 @@ class CudnnConvStep final : public Step {
     }
     if (!handle_) fail(ErrorKind::OperationError, "cuda plan: the device has no cuDNN handle");
     elem_ = s_.half ? 2 : 4;
-    CPPNN_CUDA_CHECK(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device_->ordinal));
 
     x_ = device_address(places, node.inputs[0], node, "input");
     y_ = device_address(places, node.outputs[0], node, "output");
@@ -340,7 +195,7 @@ class CudnnConvStep final : public Step {
     if (!s_.transposed && has_input(node, 3))
       residual_ = device_address(places, node.inputs[3], node, "residual");
     std::string act = node.attrs.s_or("activation", "");
-    act_ = activation_code(act);
+    act_ = conv_activation_code(act);
     if (act_ < 0) fail(ErrorKind::NotSupportedError, "fused activation '" + act + "'");
     if (act_ == kConvActClamp) {
       lo_ = float(node.attrs.f("activationMin"));
@@ -353,8 +208,12 @@ class CudnnConvStep final : public Step {
       BuildPhase t("conv: filter");
       prepare_filter(g, node, places);
       if (own_mode_ != OwnKernels::off) {
-        prepare_own_depthwise(g, node, places);
-        prepare_own_tensor_conv();
+        OperandId fid = node.inputs[1];
+        const void* host_filter = g.operands[size_t(fid)].role == OperandRole::constant
+                                      ? places[size_t(fid)].host
+                                      : nullptr;
+        own_ = OwnConv(s_, ConvOperands{x_, w_, bias_, residual_, y_, act_, lo_, hi_, alpha_},
+                       host_filter, node_name(node), build_stream_);
       }
     }
     if (s_.explicit_pad)
@@ -378,10 +237,7 @@ class CudnnConvStep final : public Step {
   std::string describe() const override { return description_; }
 
  private:
-  unsigned grid(int64_t total) const {
-    int64_t blocks = (total + 255) / 256;
-    return unsigned(std::max<int64_t>(1, std::min<int64_t>(blocks, int64_t(sms_) * 32)));
-  }
+  unsigned grid(int64_t total) const { return device_->grid_blocks(total, 256); }
 
   // The filter in the layout cuDNN is given: reordered on the host once when constant,
   // else by a kernel per run unless it is already in that layout.
@@ -477,57 +333,7 @@ class CudnnConvStep final : public Step {
     return !c.is_own() && !c.fused && (bias_ || act_ != kConvActNone);
   }
 
-  // Our depthwise kernel's parameters, when it takes this node (conv2d with one input
-  // channel per group): own_kind_ stays none otherwise. It reads the input and the graph's
-  // padding directly. Its filter, [tap][k] for 16-byte channel loads, is made once when the
-  // filter is constant and the layout nhwc; otherwise it reads cuDNN's [k][tap] buffer.
-  void prepare_own_depthwise(const GraphIR& g, const Node& node, const std::vector<Placement>& places) {
-    if (s_.transposed || s_.fb != 1 || s_.groups != s_.c || s_.k % s_.c != 0) return;
-    DepthwiseConvParams p{};
-    const int64_t taps = s_.kh * s_.kw;
-    p.x = x_, p.bias = bias_, p.residual = residual_, p.y = y_;
-    p.w = w_, p.w_k = int(taps), p.w_tap = 1;
-    p.n = int(s_.n), p.c = int(s_.c), p.in_h = int(s_.h), p.in_w = int(s_.w);
-    p.k = int(s_.k), p.oh = int(s_.oh), p.ow = int(s_.ow), p.kh = int(s_.kh), p.kw = int(s_.kw);
-    p.stride_h = int(s_.stride_h), p.stride_w = int(s_.stride_w);
-    p.dil_h = int(s_.dil_h), p.dil_w = int(s_.dil_w);
-    p.pad_top = int(s_.pad_top), p.pad_left = int(s_.pad_left);
-    p.nhwc = s_.nhwc ? 1 : 0, p.half = s_.half ? 1 : 0, p.activation = act_;
-    p.lo = lo_, p.hi = hi_, p.alpha = alpha_;
-    OperandId fid = node.inputs[1];
-    const Placement& fp = places[size_t(fid)];
-    if (s_.nhwc && g.operands[size_t(fid)].role == OperandRole::constant && fp.host) {
-      std::vector<uint8_t> host(size_t(taps * s_.k) * elem_);
-      const uint8_t* src = static_cast<const uint8_t*>(fp.host);
-      for (int64_t o = 0; o < s_.k; ++o)
-        for (int64_t y = 0; y < s_.kh; ++y)
-          for (int64_t x = 0; x < s_.kw; ++x)
-            std::memcpy(&host[size_t((y * s_.kw + x) * s_.k + o) * elem_],
-                        src + size_t(o * s_.sa + y * s_.sy + x * s_.sx) * elem_, elem_);
-      own_filter_ = DeviceBuffer(host.size(), "the depthwise filter of " + node_name(node));
-      CPPNN_CUDA_CHECK(cudaMemcpyAsync(own_filter_.data(), host.data(), host.size(),
-                                       cudaMemcpyHostToDevice, build_stream_));
-      CPPNN_CUDA_CHECK(cudaStreamSynchronize(build_stream_));
-      p.w = own_filter_.data(), p.w_k = 1, p.w_tap = int(s_.k);
-    }
-    if (depthwise_conv_work_items(p) > 0) depthwise_ = p, own_kind_ = OwnKernel::depthwise;
-  }
-
-  // Our tensor-core kernel's parameters, when it takes this node: float16 nhwc conv2d with one
-  // group (the filter is cuDNN's KRSC buffer, which is the kernel's [k][kh][kw][c]).
-  void prepare_own_tensor_conv() {
-    if (s_.transposed || !s_.half || !s_.nhwc || s_.groups != 1 || own_kind_ != OwnKernel::none) return;
-    TensorConvParams p{};
-    p.x = x_, p.w = w_, p.bias = bias_, p.residual = residual_, p.y = y_;
-    p.n = int(s_.n), p.c = int(s_.c), p.in_h = int(s_.h), p.in_w = int(s_.w);
-    p.k = int(s_.k), p.oh = int(s_.oh), p.ow = int(s_.ow), p.kh = int(s_.kh), p.kw = int(s_.kw);
-    p.stride_h = int(s_.stride_h), p.stride_w = int(s_.stride_w);
-    p.dil_h = int(s_.dil_h), p.dil_w = int(s_.dil_w);
-    p.pad_top = int(s_.pad_top), p.pad_left = int(s_.pad_left);
-    p.activation = act_, p.lo = lo_, p.hi = hi_, p.alpha = alpha_;
-    if (tensor_conv_supported(p)) tensor_ = p, own_kind_ = OwnKernel::tensor_core;
-  }
-  bool own_possible() const { return own_kind_ != OwnKernel::none; }
+  bool own_possible() const { return own_.kind() != OwnKernel::none; }
 
   // cuDNN's workspace for an algorithm; nullopt when it refuses the algorithm.
   std::optional<size_t> workspace_size(int algo) const {
@@ -547,14 +353,10 @@ class CudnnConvStep final : public Step {
   // Everything a run enqueues, for a given choice and workspace (also used to time them).
   void enqueue(cudaStream_t stream, const Choice& c, const DeviceBuffer& ws) {
     if (c.is_own()) {
-      const void* w = c.own == OwnKernel::depthwise ? depthwise_.w : tensor_.w;
-      if (reorder_filter_ && w == filter_.data())
+      if (reorder_filter_ && own_.filter() == filter_.data())
         CPPNN_CUDA_CHECK(launch_conv_filter_reorder(
             reorder_, grid(s_.fa * s_.fb * s_.kh * s_.kw), stream));
-      if (c.own == OwnKernel::depthwise)
-        CPPNN_CUDA_CHECK(launch_depthwise_conv(depthwise_, grid(depthwise_conv_work_items(depthwise_)), stream));
-      else
-        CPPNN_CUDA_CHECK(launch_tensor_conv(tensor_, stream));
+      CPPNN_CUDA_CHECK(own_.launch(*device_, stream));
       return;
     }
     CPPNN_CUDNN_CHECK(cudnnSetStream(handle_, stream));
@@ -728,12 +530,12 @@ class CudnnConvStep final : public Step {
       << (bias_ ? 1 : 0) << " res" << (residual_ ? 1 : 0) << " act" << act_ << " sm"
       << device_->sm << " cudnn" << cudnnGetVersion();
     if (s_.crop) k << " crop" << s_.yh << "," << s_.yw;
-    if (own_possible()) k << " " << own_kernel_name(own_kind_) << "/1";  // our kernel was in the running
+    if (own_possible()) k << " " << own_kernel_name(own_.kind()) << "/1";  // our kernel was in the running
     return k.str();
   }
 
   bool usable(const Choice& c) const {
-    if (c.is_own()) return c.own == own_kind_;
+    if (c.is_own()) return c.own == own_.kind();
     int count = s_.transposed ? int(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT)
                               : int(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
     if (c.algo < 0 || c.algo >= count || (c.fused && !can_fuse(c.algo))) return false;
@@ -754,8 +556,8 @@ class CudnnConvStep final : public Step {
     if (own_possible() && own_mode_ == OwnKernels::only) {
       BuildPhase t("conv: check run");
       std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
-      if (try_run(own_choice(own_kind_), DeviceBuffer())) {
-        adopt(own_choice(own_kind_), "own kernels only");
+      if (try_run(own_choice(own_.kind()), DeviceBuffer())) {
+        adopt(own_choice(own_.kind()), "own kernels only");
         return;
       }
     }
@@ -812,8 +614,8 @@ class CudnnConvStep final : public Step {
       std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
       BuildPhase timing("conv: timing");
       if (own_timed) {
-        if (std::optional<float> ms = time_choice(own_choice(own_kind_), ws))
-          best_ms = *ms, best = own_choice(own_kind_);
+        if (std::optional<float> ms = time_choice(own_choice(own_.kind()), ws))
+          best_ms = *ms, best = own_choice(own_.kind());
       }
       for (int a : ranked) {
         for (bool fused : {true, false}) {
@@ -861,8 +663,7 @@ class CudnnConvStep final : public Step {
       if (it == entry->end()) return std::nullopt;
       Choice c;
       int fused = 0;
-      if (it->second == own_kernel_name(OwnKernel::depthwise)) c = own_choice(OwnKernel::depthwise);
-      else if (it->second == own_kernel_name(OwnKernel::tensor_core)) c = own_choice(OwnKernel::tensor_core);
+      if (OwnKernel own = own_kernel_named(it->second); own != OwnKernel::none) c = own_choice(own);
       else if (std::sscanf(it->second.c_str(), "%d,%d", &c.algo, &fused) != 2) return std::nullopt;
       else c.fused = fused != 0;
       // (The warm start's time goes here: cuDNN's first query loads the code of each new
@@ -895,9 +696,8 @@ class CudnnConvStep final : public Step {
     if (s_.stride_w != s_.stride_h) d << "x" << s_.stride_w;
     if (s_.dil_h != 1 || s_.dil_w != 1) d << " d" << s_.dil_h << "x" << s_.dil_w;
     if (choice_.is_own())
-      d << " g" << s_.groups << ": "
-        << (choice_.own == OwnKernel::depthwise ? "own depthwise kernel " : "own tensor-core kernel ")
-        << (s_.half ? "fp16" : "fp32") << " (" << source_ << ")";
+      d << " g" << s_.groups << ": " << own_.description() << " " << (s_.half ? "fp16" : "fp32")
+        << " (" << source_ << ")";
     else
       d << " g" << s_.groups << ": cuDNN "
         << (s_.half ? "fp16" : device_->tf32 ? "tf32" : "fp32") << " algo "
@@ -916,11 +716,10 @@ class CudnnConvStep final : public Step {
   }
 
   std::shared_ptr<Device> device_;
-  Geometry s_;
+  ConvGeometry s_;
   cudnnHandle_t handle_ = nullptr;
   cudaStream_t build_stream_ = nullptr;  // for the work done while building
   size_t elem_ = 4;
-  int sms_ = 1;
   const void* x_ = nullptr;
   void* y_ = nullptr;
   size_t y_bytes_ = 0;
@@ -929,10 +728,8 @@ class CudnnConvStep final : public Step {
   const void* residual_ = nullptr;
   int act_ = kConvActNone;
   float lo_ = 0, hi_ = 0, alpha_ = 0;
-  DeviceBuffer filter_, padded_, uncropped_, workspace_, own_filter_;
-  OwnKernel own_kind_ = OwnKernel::none;  // which of our kernels takes the node, if one does
-  DepthwiseConvParams depthwise_{};
-  TensorConvParams tensor_{};
+  DeviceBuffer filter_, padded_, uncropped_, workspace_;
+  OwnConv own_;  // which of our kernels takes the node, if one does
   OwnKernels own_mode_ = own_kernels();
   bool reorder_filter_ = false;
   ConvFilterParams reorder_{};

@@ -80,6 +80,14 @@ struct Device {
   int stream_priority = 0;
   int sm_count = 0;       // multiprocessors the work may use
   int sm_total = 0;       // multiprocessors of the GPU
+  // The grid of a grid-stride kernel over `items` in blocks of `block` threads: one block per
+  // `block` items, at most 32 per multiprocessor of the GPU, at least one.
+  unsigned grid_blocks(int64_t items, unsigned block) const {
+    int64_t cap = int64_t(sm_total > 0 ? sm_total : 1) * 32;
+    int64_t blocks = (items + int64_t(block) - 1) / int64_t(block);
+    return unsigned(blocks < 1 ? 1 : blocks < cap ? blocks : cap);
+  }
+  unsigned max_grid_blocks() const { return grid_blocks(INT64_MAX, 1); }
   CUgreenCtx green = nullptr;  // set when the work is confined to a green context
   CUcontext context = nullptr;  // the green context's CUcontext, current while bound
   std::string manners;    // what the options got, for the backend's reason

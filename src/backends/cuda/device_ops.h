@@ -6,7 +6,7 @@
 //
 // Each implementation file adds its ops through one add_* function below:
 //   lt_matmul.cpp     matmul, gemm (cuBLASLt)
-//   cudnn_conv.cpp    conv2d, convTranspose2d (cuDNN)
+//   cudnn_conv.cpp    conv2d, convTranspose2d (cuDNN, and our own kernels of own_conv.h)
 //   movement_ops.cpp  data movement on hand-written kernels (kernels/movement.cu):
 //                     transpose, reshape, concat, slice, split, expand, pad, gather, ...
 //   math_ops.cpp      pooling, normalization, softmax, reductions on hand-written kernels

@@ -284,7 +284,7 @@ class LtMatmulStep final : public Step {
   void run(cudaStream_t stream) override {
     if (broadcast_c_)
       CPPNN_CUDA_CHECK(movement::launch_strided_copy(broadcast_c_, d_base_, broadcast_, int(elem_),
-                                                     std::max(device_->sm_count, 1) * 32, stream));
+                                                     int(device_->max_grid_blocks()), stream));
     for (const Call& c : calls_)
       CPPNN_CUDA_CHECK(cublasLtMatmul(device_->lt, desc_.get(), &alpha_, c.first, first_.get(),
                                       c.second, second_.get(), &beta_, c.c, c_layout(), c.d,

@@ -96,17 +96,11 @@ void widen(View& v, size_t& esize, const void* in, const void* out) {
   }
 }
 
-int max_blocks_of(const Device& device) {
-  int sms = 0;
-  CPPNN_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device.ordinal));
-  return std::max(sms, 1) * 32;
-}
-
 // A GPU step made of launches fixed at creation.
 class MovementStep final : public Step {
  public:
   MovementStep(const Node& node, std::shared_ptr<Device> device)
-      : Step(node), device_(std::move(device)), max_blocks_(max_blocks_of(*device_)) {}
+      : Step(node), device_(std::move(device)), max_blocks_(int(device_->max_grid_blocks())) {}
 
   bool on_device() const override { return true; }
   void run(cudaStream_t stream) override {

@@ -1,0 +1,60 @@
+#pragma once
+// Our own convolution kernels beside cuDNN's: which of them takes a conv2d node, with its
+// launch parameters. The depthwise kernel (kernels/depthwise_conv.cuh) takes conv2d with one
+// input channel per group; the float16 tensor-core implicit GEMM (kernels/tensor_conv.cuh)
+// takes nhwc conv2d with one group and channels a multiple of 8. Both fuse bias, residual and
+// every activation, and read the graph's padding directly. The conv step (cudnn_conv.cpp)
+// times the one that applies beside cuDNN's candidates (CPPNN_CUDA_OWN_KERNELS, device.h).
+#include <cuda_runtime.h>
+
+#include <string>
+
+#include "backends/cuda/conv_geometry.h"
+#include "backends/cuda/device.h"
+#include "backends/cuda/kernels/depthwise_conv.h"
+#include "backends/cuda/kernels/tensor_conv.h"
+
+namespace cppnn::detail::cuda {
+
+enum class OwnKernel { none, depthwise, tensor_core };
+
+// How the runtime cache and the reports name a kernel ("own-depthwise", "own-tensor-conv");
+// own_kernel_named is its inverse (none for any other text).
+const char* own_kernel_name(OwnKernel k);
+OwnKernel own_kernel_named(const std::string& name);
+
+// What a conv step binds on the device, and its fused activation (ConvActivation).
+struct ConvOperands {
+  const void* x = nullptr;
+  const void* w = nullptr;  // the filter as cuDNN is given it: KCRS (nchw) or KRSC (nhwc)
+  const void* bias = nullptr;
+  const void* residual = nullptr;
+  void* y = nullptr;
+  int activation = 0;
+  float lo = 0, hi = 0, alpha = 0;
+};
+
+class OwnConv {
+ public:
+  OwnConv() = default;
+  // The kernel that takes the node, if one does (kind() says). `host_filter`: the constant
+  // filter's bytes in the graph's layout (s's strides), or null; the depthwise kernel in nhwc
+  // then gets a [tap][k] copy of its own, uploaded on `stream` (waited for).
+  OwnConv(const ConvGeometry& s, const ConvOperands& ops, const void* host_filter,
+          const std::string& what, cudaStream_t stream);
+
+  OwnKernel kind() const { return kind_; }
+  // The filter the kernel reads: ops.w (which the step may have to reorder first) or its own.
+  const void* filter() const;
+  cudaError_t launch(const Device& device, cudaStream_t stream) const;
+  // "own depthwise kernel" / "own tensor-core kernel", for the step's report line.
+  const char* description() const;
+
+ private:
+  OwnKernel kind_ = OwnKernel::none;
+  DepthwiseConvParams depthwise_{};
+  TensorConvParams tensor_{};
+  DeviceBuffer filter_;
+};
+
+}  // namespace cppnn::detail::cuda
