@@ -91,9 +91,6 @@ void check(const Case& cs) {
     for (size_t i = 0; i < v.size(); ++i) static_cast<__half*>(b.data)[i] = __float2half_rn(v[i]);
   };
   put(xb, x), put(wb, w), put(bb, bias), put(rb, res);
-  std::memset(yb.data, 0xA5, ys * 2);  // an element the kernel misses shows
-  if (cs.residual_in_place) put(yb, res);
-
   TensorConvParams p{};
   p.x = xb.data, p.w = wb.data, p.bias = cs.bias ? bb.data : nullptr;
   p.residual = cs.residual_in_place ? yb.data : cs.residual ? rb.data : nullptr;
@@ -103,9 +100,8 @@ void check(const Case& cs) {
   p.pad_top = cs.top, p.pad_left = cs.left;
   p.activation = cs.activation, p.lo = cs.lo, p.hi = cs.hi, p.alpha = cs.alpha;
   ASSERT_TRUE(tensor_conv::supported(p));
-  host_run_grid_sync(tensor_conv::blocks(p), tensor_conv::kThreads, [&] { tensor_conv::kernel(p); });
 
-  size_t bad = 0;
+  std::vector<double> want(ys);
   for (int b = 0; b < cs.n; ++b)
     for (int oy = 0; oy < oh; ++oy)
       for (int ox = 0; ox < ow; ++ox)
@@ -122,16 +118,27 @@ void check(const Case& cs) {
           size_t at = ((size_t(b) * oh + oy) * ow + ox) * cs.k + o;
           if (cs.bias) acc += bias[size_t(o)];
           if (cs.residual || cs.residual_in_place) acc += res[at];
-          double want = host_activate64(acc, cs.activation, cs.lo, cs.hi, cs.alpha);
-          double got = __half2float(static_cast<const __half*>(yb.data)[at]);
-          // float accumulation, then one float16 rounding (2^-11 relative).
-          if (!(std::abs(got - want) <= 2e-3 + std::abs(want) / 1024)) {
-            if (++bad <= 5)
-              ADD_FAILURE() << "(" << b << "," << oy << "," << ox << "," << o << ") got " << got
-                            << " want " << want;
-          }
+          want[at] = host_activate64(acc, cs.activation, cs.lo, cs.hi, cs.alpha);
         }
-  EXPECT_EQ(bad, 0u) << bad << " of " << ys << " elements off";
+
+  for (int tile = 0; tile < tensor_conv::kTileCount; ++tile) {
+    SCOPED_TRACE("tile " + std::to_string(tensor_conv::kTiles[tile].bm) + "x" +
+                 std::to_string(tensor_conv::kTiles[tile].bn));
+    std::memset(yb.data, 0xA5, ys * 2);  // an element the kernel misses shows
+    if (cs.residual_in_place) put(yb, res);
+    tensor_conv::with_kernel(tile, [&](auto kernel) {
+      host_run_grid_sync(tensor_conv::blocks(p, tile), tensor_conv::kThreads, [&] { kernel(p); });
+    });
+    size_t bad = 0;
+    for (size_t at = 0; at < ys; ++at) {
+      double got = __half2float(static_cast<const __half*>(yb.data)[at]);
+      // float accumulation, then one float16 rounding (2^-11 relative).
+      if (!(std::abs(got - want[at]) <= 2e-3 + std::abs(want[at]) / 1024)) {
+        if (++bad <= 5) ADD_FAILURE() << "element " << at << " got " << got << " want " << want[at];
+      }
+    }
+    EXPECT_EQ(bad, 0u) << bad << " of " << ys << " elements off";
+  }
 }
 
 TEST(TensorConvHost, OneByOneIsAPlainGemm) {

@@ -562,6 +562,14 @@ TEST(OwnTensorConv, MatchesTheCpuBackend) {
   large.n = 4, large.h = large.w = 28, large.c = 128, large.o = 128, large.kh = large.kw = 3;
   large.padding = {1, 1, 1, 1}, large.activation = "relu";
   check_own(large, "own tensor 4x28x28x128 3x3", kernel);
+  // Untimed, the tile follows the count of 64x64 tiles against the H100's 132 SMs: under
+  // 132 the 32x64 tile (all cases above), over 4 x 132 the 128x64 one, else 64x64.
+  ConvCase medium = base;  // 49 x 4 tiles
+  medium.n = 4, medium.h = medium.w = 28, medium.c = 64, medium.o = 256;
+  check_own(medium, "own tensor 64x64 tile", "own tensor-core kernel 64x64");
+  ConvCase many = base;  // 392 x 4 tiles
+  many.n = 8, many.h = many.w = 56, many.c = 64, many.o = 256, many.activation = "relu";
+  check_own(many, "own tensor 128x64 tile", "own tensor-core kernel 128x64");
 }
 
 TEST(OwnTensorConv, Residual) {

@@ -148,10 +148,10 @@ std::string mib(size_t bytes) {
 struct Choice {
   int algo = -1;
   bool fused = false;
-  OwnKernel own = OwnKernel::none;
-  bool is_own() const { return own != OwnKernel::none; }
+  OwnVariant own;
+  bool is_own() const { return own.kernel != OwnKernel::none; }
 };
-Choice own_choice(OwnKernel k) { return Choice{-1, true, k}; }
+Choice own_choice(OwnKernel k, int variant) { return Choice{-1, true, {k, variant}}; }
 
 std::mutex& choices_mutex() {
   static std::mutex m;
@@ -356,7 +356,7 @@ class CudnnConvStep final : public Step {
       if (reorder_filter_ && own_.filter() == filter_.data())
         CPPNN_CUDA_CHECK(launch_conv_filter_reorder(
             reorder_, grid(s_.fa * s_.fb * s_.kh * s_.kw), stream));
-      CPPNN_CUDA_CHECK(own_.launch(*device_, stream));
+      CPPNN_CUDA_CHECK(own_.launch(*device_, c.own.variant, stream));
       return;
     }
     CPPNN_CUDNN_CHECK(cudnnSetStream(handle_, stream));
@@ -530,12 +530,12 @@ class CudnnConvStep final : public Step {
       << (bias_ ? 1 : 0) << " res" << (residual_ ? 1 : 0) << " act" << act_ << " sm"
       << device_->sm << " cudnn" << cudnnGetVersion();
     if (s_.crop) k << " crop" << s_.yh << "," << s_.yw;
-    if (own_possible()) k << " " << own_kernel_name(own_.kind()) << "/1";  // our kernel was in the running
+    if (own_possible()) k << " own" << int(own_.kind()) << "x" << own_.variants() << "/1";  // ours in the running
     return k.str();
   }
 
   bool usable(const Choice& c) const {
-    if (c.is_own()) return c.own == own_.kind();
+    if (c.is_own()) return c.own.kernel == own_.kind() && c.own.variant >= 0 && c.own.variant < own_.variants();
     int count = s_.transposed ? int(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT)
                               : int(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
     if (c.algo < 0 || c.algo >= count || (c.fused && !can_fuse(c.algo))) return false;
@@ -556,8 +556,9 @@ class CudnnConvStep final : public Step {
     if (own_possible() && own_mode_ == OwnKernels::only) {
       BuildPhase t("conv: check run");
       std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
-      if (try_run(own_choice(own_.kind()), DeviceBuffer())) {
-        adopt(own_choice(own_.kind()), "own kernels only");
+      Choice own = own_choice(own_.kind(), own_.untimed_variant(*device_));
+      if (try_run(own, DeviceBuffer())) {
+        adopt(own, "own kernels only");
         return;
       }
     }
@@ -614,13 +615,15 @@ class CudnnConvStep final : public Step {
       std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
       BuildPhase timing("conv: timing");
       if (own_timed) {
-        if (std::optional<float> ms = time_choice(own_choice(own_.kind()), ws))
-          best_ms = *ms, best = own_choice(own_.kind());
+        for (int v = 0; v < own_.variants(); ++v) {
+          Choice own = own_choice(own_.kind(), v);
+          if (std::optional<float> ms = time_choice(own, ws); ms && *ms < best_ms) best_ms = *ms, best = own;
+        }
       }
       for (int a : ranked) {
         for (bool fused : {true, false}) {
           if (fused && !can_fuse(a)) continue;
-          Choice c{a, fused};
+          Choice c{a, fused, {}};
           std::optional<float> ms;
           if (no_timing) {
             if (try_run(c, ws)) ms = 0.0f;
@@ -663,7 +666,7 @@ class CudnnConvStep final : public Step {
       if (it == entry->end()) return std::nullopt;
       Choice c;
       int fused = 0;
-      if (OwnKernel own = own_kernel_named(it->second); own != OwnKernel::none) c = own_choice(own);
+      if (OwnVariant own = own_variant_named(it->second); own.kernel != OwnKernel::none) c.own = own, c.fused = true;
       else if (std::sscanf(it->second.c_str(), "%d,%d", &c.algo, &fused) != 2) return std::nullopt;
       else c.fused = fused != 0;
       // (The warm start's time goes here: cuDNN's first query loads the code of each new
@@ -681,7 +684,7 @@ class CudnnConvStep final : public Step {
     try {
       RuntimeCache cache;
       (void)cache.store(cache_key(sig, device_->sm),
-                        CacheEntry{{"cudnn-algo", c.is_own() ? std::string(own_kernel_name(c.own))
+                        CacheEntry{{"cudnn-algo", c.is_own() ? own_variant_name(c.own)
                                                         : std::to_string(c.algo) + "," +
                                                               std::to_string(c.fused ? 1 : 0)}});
     } catch (const std::exception&) {
@@ -696,7 +699,7 @@ class CudnnConvStep final : public Step {
     if (s_.stride_w != s_.stride_h) d << "x" << s_.stride_w;
     if (s_.dil_h != 1 || s_.dil_w != 1) d << " d" << s_.dil_h << "x" << s_.dil_w;
     if (choice_.is_own())
-      d << " g" << s_.groups << ": " << own_.description() << " " << (s_.half ? "fp16" : "fp32")
+      d << " g" << s_.groups << ": " << own_.description(choice_.own.variant) << " " << (s_.half ? "fp16" : "fp32")
         << " (" << source_ << ")";
     else
       d << " g" << s_.groups << ": cuDNN "

@@ -7,14 +7,17 @@
 
 namespace cppnn::detail::cuda {
 
-const char* own_kernel_name(OwnKernel k) {
-  return k == OwnKernel::depthwise ? "own-depthwise" : k == OwnKernel::tensor_core ? "own-tensor-conv" : "";
+std::string own_variant_name(OwnVariant v) {
+  if (v.kernel == OwnKernel::depthwise) return "own-depthwise";
+  if (v.kernel == OwnKernel::tensor_core) return std::string("own-tensor-conv-") + tensor_conv_tile_name(v.variant);
+  return "";
 }
 
-OwnKernel own_kernel_named(const std::string& name) {
-  for (OwnKernel k : {OwnKernel::depthwise, OwnKernel::tensor_core})
-    if (name == own_kernel_name(k)) return k;
-  return OwnKernel::none;
+OwnVariant own_variant_named(const std::string& name) {
+  if (name == own_variant_name({OwnKernel::depthwise, 0})) return {OwnKernel::depthwise, 0};
+  for (int t = 0; t < tensor_conv_tiles(); ++t)
+    if (name == own_variant_name({OwnKernel::tensor_core, t})) return {OwnKernel::tensor_core, t};
+  return {};
 }
 
 OwnConv::OwnConv(const ConvGeometry& s, const ConvOperands& ops, const void* host_filter,
@@ -71,16 +74,32 @@ const void* OwnConv::filter() const {
   return kind_ == OwnKernel::depthwise ? depthwise_.w : kind_ == OwnKernel::tensor_core ? tensor_.w : nullptr;
 }
 
-cudaError_t OwnConv::launch(const Device& device, cudaStream_t stream) const {
+int OwnConv::variants() const {
+  return kind_ == OwnKernel::tensor_core ? tensor_conv_tiles() : kind_ == OwnKernel::depthwise ? 1 : 0;
+}
+
+int OwnConv::untimed_variant(const Device& device) const {
+  if (kind_ != OwnKernel::tensor_core) return 0;
+  // Tiles 0, 1, 2: 64x64, 32x64, 128x64. Fewer 64x64 tiles than multiprocessors: the
+  // smaller tile for more blocks; over four per multiprocessor: the larger one.
+  int64_t m = int64_t(tensor_.n) * tensor_.oh * tensor_.ow;
+  int64_t tiles = ((m + 63) / 64) * ((tensor_.k + 63) / 64);
+  if (tiles < device.sm_total) return 1;
+  if (tiles > 4 * int64_t(device.sm_total)) return 2;
+  return 0;
+}
+
+cudaError_t OwnConv::launch(const Device& device, int variant, cudaStream_t stream) const {
   if (kind_ == OwnKernel::depthwise)
     return launch_depthwise_conv(
         depthwise_, device.grid_blocks(depthwise_conv_work_items(depthwise_), kDepthwiseBlock), stream);
-  if (kind_ == OwnKernel::tensor_core) return launch_tensor_conv(tensor_, stream);
+  if (kind_ == OwnKernel::tensor_core) return launch_tensor_conv(tensor_, variant, stream);
   return cudaErrorInvalidValue;
 }
 
-const char* OwnConv::description() const {
-  return kind_ == OwnKernel::depthwise ? "own depthwise kernel" : "own tensor-core kernel";
+std::string OwnConv::description(int variant) const {
+  if (kind_ == OwnKernel::depthwise) return "own depthwise kernel";
+  return std::string("own tensor-core kernel ") + tensor_conv_tile_name(variant);
 }
 
 }  // namespace cppnn::detail::cuda

@@ -18,10 +18,16 @@ namespace cppnn::detail::cuda {
 
 enum class OwnKernel { none, depthwise, tensor_core };
 
-// How the runtime cache and the reports name a kernel ("own-depthwise", "own-tensor-conv");
-// own_kernel_named is its inverse (none for any other text).
-const char* own_kernel_name(OwnKernel k);
-OwnKernel own_kernel_named(const std::string& name);
+// One of our kernels in one of its variants (the tensor-core kernel's tile shapes).
+struct OwnVariant {
+  OwnKernel kernel = OwnKernel::none;
+  int variant = 0;
+};
+
+// How the runtime cache and the reports name a variant ("own-depthwise",
+// "own-tensor-conv-64x64"); own_variant_named is its inverse (kernel none for other text).
+std::string own_variant_name(OwnVariant v);
+OwnVariant own_variant_named(const std::string& name);
 
 // What a conv step binds on the device, and its fused activation (ConvActivation).
 struct ConvOperands {
@@ -44,11 +50,14 @@ class OwnConv {
           const std::string& what, cudaStream_t stream);
 
   OwnKernel kind() const { return kind_; }
+  // The variants to time (0 .. variants() - 1), and the one to take untimed.
+  int variants() const;
+  int untimed_variant(const Device& device) const;
   // The filter the kernel reads: ops.w (which the step may have to reorder first) or its own.
   const void* filter() const;
-  cudaError_t launch(const Device& device, cudaStream_t stream) const;
-  // "own depthwise kernel" / "own tensor-core kernel", for the step's report line.
-  const char* description() const;
+  cudaError_t launch(const Device& device, int variant, cudaStream_t stream) const;
+  // "own depthwise kernel" / "own tensor-core kernel 64x64", for the step's report line.
+  std::string description(int variant) const;
 
  private:
   OwnKernel kind_ = OwnKernel::none;

@@ -26,9 +26,17 @@ void host_mma_m16n8k16(float c[4], const uint32_t a[4], const uint32_t b[2]);
 
 namespace tensor_conv {
 
-constexpr int kBM = 64, kBN = 64, kBK = 32;
-constexpr int kThreads = 128;
+constexpr int kBK = 32;
+constexpr int kThreads = 128;  // 4 warps, 2 x 2 over the tile
 constexpr int kRow = kBK + 8;  // shared row stride in halves: conflict-free fragment loads
+
+// The tile shapes (output rows x output channels) the step times against each other and
+// cuDNN: 64 x 64, 32 x 64 for few output pixels (more blocks), 128 x 64 for many.
+struct Tile {
+  int bm, bn;
+};
+constexpr Tile kTiles[] = {{64, 64}, {32, 64}, {128, 64}};
+constexpr int kTileCount = int(sizeof(kTiles) / sizeof(kTiles[0]));
 
 // c[4] += A (16x16, row) * B (16x8, col): the fragments of mma.m16n8k16 in the PTX ISA's
 // layouts (g = lane / 4, t = lane % 4): a = {A[g][2t..], A[g+8][2t..], A[g][2t+8..],
@@ -63,81 +71,89 @@ struct alignas(16) Chunk {
   uint32_t v[4];  // 8 halves
 };
 
-// One thread's part of loading a tile: 2 rows of the input (output pixels) and 2 of the
-// filter (output channels), one 8-half chunk each, at chunk column `col` of the 32-wide step.
-struct Loader {
-  int col;                  // 0..3
-  int a_row[2], b_row[2];   // rows within the tile
-  bool a_valid[2], b_valid[2];
-  int a_image[2], a_iy0[2], a_ix0[2];
+// Where one output pixel's window starts: its image and the input row and column of tap 0.
+struct Pixel {
+  bool valid;
+  int image, iy0, ix0;
 };
 
-__device__ __forceinline__ Chunk load_chunk(const TensorConvParams& p, const Loader& l, int i,
-                                            bool filter, int kidx, int K, int b_global_row) {
+__device__ __forceinline__ Pixel pixel_of(const TensorConvParams& p, int row, int M) {
+  Pixel px;
+  px.valid = row < M;
+  const int ox = row % p.ow, rest = row / p.ow;
+  px.image = rest / p.oh;
+  px.iy0 = (rest % p.oh) * p.stride_h - p.pad_top;
+  px.ix0 = ox * p.stride_w - p.pad_left;
+  return px;
+}
+
+// 8 channels of the input at reduction index kidx = (ky * kw + kx) * c + ci of a pixel's
+// window; zeros in the padding and past the reduction's end.
+__device__ __forceinline__ Chunk input_chunk(const TensorConvParams& p, const Pixel& px, int kidx, int K) {
   Chunk z{{0u, 0u, 0u, 0u}};
-  if (kidx >= K) return z;
-  if (filter) {
-    if (!l.b_valid[i]) return z;
-    const __half* w = static_cast<const __half*>(p.w);
-    return *reinterpret_cast<const Chunk*>(w + size_t(b_global_row) * unsigned(K) + unsigned(kidx));
-  }
-  if (!l.a_valid[i]) return z;
+  if (!px.valid || kidx >= K) return z;
   const int tap = kidx / p.c, ci = kidx - tap * p.c;
   const int ky = tap / p.kw, kx = tap - ky * p.kw;
-  const int iy = l.a_iy0[i] + ky * p.dil_h, ix = l.a_ix0[i] + kx * p.dil_w;
+  const int iy = px.iy0 + ky * p.dil_h, ix = px.ix0 + kx * p.dil_w;
   if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) return z;
   const __half* x = static_cast<const __half*>(p.x);
   return *reinterpret_cast<const Chunk*>(
-      x + ((size_t(l.a_image[i]) * unsigned(p.in_h) + unsigned(iy)) * unsigned(p.in_w) + unsigned(ix)) *
+      x + ((size_t(px.image) * unsigned(p.in_h) + unsigned(iy)) * unsigned(p.in_w) + unsigned(ix)) *
               unsigned(p.c) + unsigned(ci));
+}
+
+// 8 reduction elements of output channel `o`'s filter row.
+__device__ __forceinline__ Chunk filter_chunk(const TensorConvParams& p, int o, int kidx, int K) {
+  Chunk z{{0u, 0u, 0u, 0u}};
+  if (o >= p.k || kidx >= K) return z;
+  const __half* w = static_cast<const __half*>(p.w);
+  return *reinterpret_cast<const Chunk*>(w + size_t(o) * unsigned(K) + unsigned(kidx));
 }
 
 __device__ __forceinline__ uint32_t pair(const __half* p) { return *reinterpret_cast<const uint32_t*>(p); }
 
+// One BM x BN output tile per block; each warp a (BM / 2) x (BN / 2) part of it: MT x NT
+// fragments of 16 x 8.
+template <int BM, int BN>
 __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
-  alignas(16) __shared__ __half as[2][kBM][kRow];
-  alignas(16) __shared__ __half bs[2][kBN][kRow];
+  constexpr int MT = BM / 32, NT = BN / 16;          // fragments per warp
+  constexpr int AC = BM * 4 / kThreads, BC = BN * 4 / kThreads;  // chunks per thread per step
+  alignas(16) __shared__ __half as[2][BM][kRow];
+  alignas(16) __shared__ __half bs[2][BN][kRow];
   const int M = p.n * p.oh * p.ow, N = p.k, K = p.kh * p.kw * p.c;
-  const int tiles_m = (M + kBM - 1) / kBM;
+  const int tiles_m = (M + BM - 1) / BM;
   const int tile_m = int(blockIdx.x) % tiles_m, tile_n = int(blockIdx.x) / tiles_m;
   const int tid = int(threadIdx.x), lane = tid & 31, warp = tid >> 5;
-  const int warp_m = (warp & 1) * 32, warp_n = (warp >> 1) * 32;
+  const int warp_m = (warp & 1) * (BM / 2), warp_n = (warp >> 1) * (BN / 2);
   const int g = lane >> 2, t = lane & 3;
 
-  Loader l;
-  l.col = tid & 3;
-  for (int i = 0; i < 2; ++i) {
-    int r = (tid >> 2) + i * 32;
-    l.a_row[i] = r;
-    l.b_row[i] = r;
-    int row = tile_m * kBM + r;
-    l.a_valid[i] = row < M;
-    int ox = row % p.ow, rest = row / p.ow;
-    int oy = rest % p.oh;
-    l.a_image[i] = rest / p.oh;
-    l.a_iy0[i] = oy * p.stride_h - p.pad_top;
-    l.a_ix0[i] = ox * p.stride_w - p.pad_left;
-    l.b_valid[i] = tile_n * kBN + r < N;
-  }
+  // This thread loads chunk column `col` of rows tid / 4 + 32 i of both tiles, every step.
+  const int col = tid & 3;
+  Pixel px[AC];
+#pragma unroll
+  for (int i = 0; i < AC; ++i) px[i] = pixel_of(p, tile_m * BM + (tid >> 2) + i * 32, M);
 
-  float acc[2][4][4];
-  for (int i = 0; i < 2; ++i)
-    for (int j = 0; j < 4; ++j)
+  float acc[MT][NT][4];
+#pragma unroll
+  for (int i = 0; i < MT; ++i)
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
       for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
 
-  Chunk a_next[2], b_next[2];
+  Chunk a_next[AC], b_next[BC];
   auto fetch = [&](int k0) {
-    int kidx = k0 + l.col * 8;
-    for (int i = 0; i < 2; ++i) {
-      a_next[i] = load_chunk(p, l, i, false, kidx, K, 0);
-      b_next[i] = load_chunk(p, l, i, true, kidx, K, tile_n * kBN + l.b_row[i]);
-    }
+    const int kidx = k0 + col * 8;
+#pragma unroll
+    for (int i = 0; i < AC; ++i) a_next[i] = input_chunk(p, px[i], kidx, K);
+#pragma unroll
+    for (int i = 0; i < BC; ++i) b_next[i] = filter_chunk(p, tile_n * BN + (tid >> 2) + i * 32, kidx, K);
   };
   auto stash = [&](int buf) {
-    for (int i = 0; i < 2; ++i) {
-      *reinterpret_cast<Chunk*>(&as[buf][l.a_row[i]][l.col * 8]) = a_next[i];
-      *reinterpret_cast<Chunk*>(&bs[buf][l.b_row[i]][l.col * 8]) = b_next[i];
-    }
+#pragma unroll
+    for (int i = 0; i < AC; ++i) *reinterpret_cast<Chunk*>(&as[buf][(tid >> 2) + i * 32][col * 8]) = a_next[i];
+#pragma unroll
+    for (int i = 0; i < BC; ++i) *reinterpret_cast<Chunk*>(&bs[buf][(tid >> 2) + i * 32][col * 8]) = b_next[i];
   };
 
   const int steps = (K + kBK - 1) / kBK;
@@ -149,9 +165,9 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
     if (s + 1 < steps) fetch((s + 1) * kBK);  // in flight while this step multiplies
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += 16) {
-      uint32_t a[2][4], b[4][2];
+      uint32_t a[MT][4], b[NT][2];
 #pragma unroll
-      for (int i = 0; i < 2; ++i) {
+      for (int i = 0; i < MT; ++i) {
         const int r = warp_m + i * 16 + g;
         a[i][0] = pair(&as[buf][r][kk + 2 * t]);
         a[i][1] = pair(&as[buf][r + 8][kk + 2 * t]);
@@ -159,15 +175,15 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
         a[i][3] = pair(&as[buf][r + 8][kk + 2 * t + 8]);
       }
 #pragma unroll
-      for (int j = 0; j < 4; ++j) {
+      for (int j = 0; j < NT; ++j) {
         const int r = warp_n + j * 8 + g;
         b[j][0] = pair(&bs[buf][r][kk + 2 * t]);
         b[j][1] = pair(&bs[buf][r][kk + 2 * t + 8]);
       }
 #pragma unroll
-      for (int i = 0; i < 2; ++i)
+      for (int i = 0; i < MT; ++i)
 #pragma unroll
-        for (int j = 0; j < 4; ++j) mma(acc[i][j], a[i], b[j]);
+        for (int j = 0; j < NT; ++j) mma(acc[i][j], a[i], b[j]);
     }
     if (s + 1 < steps) stash(buf ^ 1);  // the other buffer: last read before the barrier below
     __syncthreads();
@@ -177,18 +193,18 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
   const __half* residual = static_cast<const __half*>(p.residual);
   __half* y = static_cast<__half*>(p.y);
 #pragma unroll
-  for (int i = 0; i < 2; ++i)
+  for (int i = 0; i < MT; ++i)
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const int col = tile_n * kBN + warp_n + j * 8 + 2 * t;  // N is even: col + 1 < N too
-      if (col >= N) continue;
-      const float b0 = bias ? __half2float(bias[col]) : 0.0f;
-      const float b1 = bias ? __half2float(bias[col + 1]) : 0.0f;
+    for (int j = 0; j < NT; ++j) {
+      const int col_out = tile_n * BN + warp_n + j * 8 + 2 * t;  // N is even: col_out + 1 < N too
+      if (col_out >= N) continue;
+      const float b0 = bias ? __half2float(bias[col_out]) : 0.0f;
+      const float b1 = bias ? __half2float(bias[col_out + 1]) : 0.0f;
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        const int row = tile_m * kBM + warp_m + i * 16 + g + h * 8;
+        const int row = tile_m * BM + warp_m + i * 16 + g + h * 8;
         if (row >= M) continue;
-        const size_t at = size_t(row) * unsigned(N) + unsigned(col);
+        const size_t at = size_t(row) * unsigned(N) + unsigned(col_out);
         float v0 = acc[i][j][2 * h] + b0, v1 = acc[i][j][2 * h + 1] + b1;
         if (residual) {
           v0 += __half2float(residual[at]);
@@ -214,14 +230,23 @@ inline bool supported(const TensorConvParams& p) {
       !aligned(p.bias, 2))
     return false;
   int64_t M = int64_t(p.n) * p.oh * p.ow, K = int64_t(p.kh) * p.kw * p.c;
-  int64_t limit = int64_t(INT32_MAX) - 2 * kBK;
+  int64_t limit = int64_t(INT32_MAX) - 256;  // past the last tile's rows and reduction step
   return M * p.k < limit && M < limit && int64_t(p.k) * K < limit &&
          int64_t(p.n) * p.in_h * p.in_w * p.c < limit;
 }
 
-inline unsigned blocks(const TensorConvParams& p) {
+inline unsigned blocks(const TensorConvParams& p, int tile) {
+  const Tile& t = kTiles[tile];
   int64_t M = int64_t(p.n) * p.oh * p.ow;
-  return unsigned(((M + kBM - 1) / kBM) * ((p.k + kBN - 1) / kBN));
+  return unsigned(((M + t.bm - 1) / t.bm) * ((p.k + t.bn - 1) / t.bn));
+}
+
+// Calls run(kernel) with the kernel of tile shape `tile` (an index into kTiles).
+template <typename Run>
+void with_kernel(int tile, Run&& run) {
+  if (tile == 1) run(&kernel<32, 64>);
+  else if (tile == 2) run(&kernel<128, 64>);
+  else run(&kernel<64, 64>);
 }
 
 }  // namespace tensor_conv

@@ -30,8 +30,12 @@ struct TensorConvParams {
 // Whether the kernel takes `p` (shapes, alignment, sizes within 32-bit indices).
 bool tensor_conv_supported(const TensorConvParams& p);
 
-// Enqueues the kernel: one block of 128 threads per 64 x 64 output tile.
-// cudaErrorInvalidValue when the kernel does not take `p`.
-cudaError_t launch_tensor_conv(const TensorConvParams& p, cudaStream_t stream);
+// The tile shapes (output pixels x output channels per block of 128 threads) it comes in,
+// each a candidate of its own: tiles 0 .. tensor_conv_tiles() - 1, named like "64x64".
+int tensor_conv_tiles();
+const char* tensor_conv_tile_name(int tile);
+
+// Enqueues the kernel with tile shape `tile`; cudaErrorInvalidValue when it does not take `p`.
+cudaError_t launch_tensor_conv(const TensorConvParams& p, int tile, cudaStream_t stream);
 
 }  // namespace cppnn::detail::cuda
