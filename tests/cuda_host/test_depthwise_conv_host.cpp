@@ -157,7 +157,7 @@ std::vector<Case> cases() {
   {
     Case c;
     c.name = "fp16_nhwc_5x5_asymmetric_pad_dilated_gelu";
-    c.half = true, c.kh = c.kw = 5, c.dh = 2, c.dw = 1, c.top = 3, c.bottom = 1, c.left = 0, c.right = 2;
+    c.half = true, c.kh = c.kw = 5, c.dh = 2, c.dw = 2, c.top = 3, c.bottom = 1, c.left = 0, c.right = 2;
     c.activation = kConvActGelu, c.c = 24, c.expect_vector = 8;
     add(c);
   }

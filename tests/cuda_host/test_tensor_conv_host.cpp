@@ -159,7 +159,7 @@ TEST(TensorConvHost, WindowsPaddingStridesDilations) {
   check(c);
   c = Case{};
   c.name = "3x3 stride 2 asymmetric pad dilation 2 gelu";
-  c.c = 8, c.k = 10, c.kh = c.kw = 3, c.sh = c.sw = 2, c.dh = 2, c.top = 2, c.bottom = 1, c.left = 0,
+  c.c = 8, c.k = 10, c.kh = c.kw = 3, c.sh = c.sw = 2, c.dh = 2, c.dw = 3, c.top = 2, c.bottom = 1, c.left = 0,
   c.right = 3, c.activation = kConvActGelu, c.h = 11, c.w = 10;
   check(c);
   c = Case{};

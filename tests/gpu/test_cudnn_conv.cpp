@@ -4,6 +4,7 @@
 // not), convTranspose2d's outputPadding / outputSizes, fp16, filters that are graph inputs,
 // a case cuDNN cannot express (CPU fallback), and a timing print.
 #include <cstdio>
+#include <tuple>
 
 #include "gpu/gpu_test_support.h"
 
@@ -572,6 +573,56 @@ TEST(OwnTensorConv, MatchesTheCpuBackend) {
   check_own(many, "own tensor 128x64 tile", "own tensor-core kernel 128x64");
 }
 
+TEST(OwnSimtConv, MatchesTheCpuBackend) {
+  REQUIRE_CUDA();
+  gpu_testing::ScopedEnv own("CPPNN_CUDA_OWN_KERNELS", "only");
+  const char* kernel = "own fp32 kernel";
+  ConvCase base;
+  base.layout = InputLayout::nchw, base.filter_layout = Conv2dFilterLayout::oihw;
+  base.c = 5, base.o = 12, base.padding = {1, 1, 1, 1};
+  for (Conv2dFilterLayout fl : {Conv2dFilterLayout::oihw, Conv2dFilterLayout::ihwo,
+                                Conv2dFilterLayout::ohwi, Conv2dFilterLayout::hwio})
+    for (bool bias : {true, false}) {
+      ConvCase k = base;
+      k.filter_layout = fl, k.bias = bias, k.activation = "relu";
+      check_own(k, "own fp32 3x3 filter " + std::to_string(int(fl)) + (bias ? " bias" : ""), kernel);
+    }
+  for (const char* act : {"clamp", "leakyRelu", "elu", "sigmoid", "tanh", "hardSwish", "gelu"}) {
+    ConvCase k = base;
+    k.activation = act;
+    check_own(k, std::string("own fp32 ") + act, kernel);
+  }
+  ConvCase stem = base;  // MobileNetV2's first conv and ResNet-50's stem
+  stem.c = 3, stem.o = 32, stem.strides = {2, 2}, stem.padding = {0, 1, 0, 1}, stem.h = stem.w = 17;
+  stem.activation = "clamp";
+  check_own(stem, "own fp32 3x3 stride 2 asymmetric", kernel);
+  stem.o = 64, stem.kh = stem.kw = 7, stem.padding = {3, 3, 3, 3}, stem.activation = "relu";
+  check_own(stem, "own fp32 7x7 stride 2", kernel);
+  ConvCase pointwise = base;  // 1x1 over several images, and a dilated window
+  pointwise.kh = pointwise.kw = 1, pointwise.padding = {}, pointwise.n = 3, pointwise.c = 96, pointwise.o = 24;
+  check_own(pointwise, "own fp32 1x1", kernel);
+  ConvCase dilated = base;
+  dilated.dilations = {2, 3}, dilated.padding = {2, 2, 3, 3}, dilated.h = 12, dilated.w = 14;
+  check_own(dilated, "own fp32 dilated", kernel);
+  ConvCase input = base;  // a computed filter, reordered per run into KCRS
+  input.filter_input = true, input.filter_layout = Conv2dFilterLayout::hwio;
+  check_own(input, "own fp32 filter input", kernel);
+  ConvCase large = base;  // every tile shape: untimed, the tile follows the tile count
+  large.kh = large.kw = 1, large.padding = {}, large.c = 64;
+  for (auto [n, hw, o, tile] : {std::tuple<int, int, int, const char*>{1, 14, 64, "32x64"},
+                                {4, 28, 256, "64x64"}, {8, 56, 256, "64x128"}}) {
+    ConvCase k = large;
+    k.n = n, k.h = k.w = hw, k.o = o;
+    check_own(k, std::string("own fp32 tile ") + tile, (std::string(kernel) + " " + tile).c_str());
+  }
+}
+
+TEST(OwnSimtConv, Residual) {
+  REQUIRE_CUDA();
+  gpu_testing::ScopedEnv own("CPPNN_CUDA_OWN_KERNELS", "only");
+  for (bool input : {true, false}) check_residual(DataType::float32, InputLayout::nchw, input, false, "own fp32 kernel");
+}
+
 TEST(OwnTensorConv, Residual) {
   REQUIRE_CUDA();
   gpu_testing::ScopedEnv own("CPPNN_CUDA_OWN_KERNELS", "only");
@@ -637,7 +688,7 @@ TEST(OwnDepthwiseConv, Timing) {
       }
 }
 
-TEST(OwnTensorConv, Timing) {
+TEST(OwnDenseConv, Timing) {
   REQUIRE_CUDA();
   struct Shape {
     int64_t hw, c, o, kernel, stride;
@@ -653,6 +704,8 @@ TEST(OwnTensorConv, Timing) {
       if (sh.kernel == 3) k.padding = {1, 1, 1, 1};
       k.activation = "relu";
       print_own_timing("tensor conv timing", k, "own tensor-core kernel");
+      k.type = DataType::float32, k.layout = InputLayout::nchw, k.filter_layout = Conv2dFilterLayout::oihw;
+      print_own_timing("fp32 conv timing", k, "own fp32 kernel");
     }
 }
 

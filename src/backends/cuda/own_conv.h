@@ -2,8 +2,9 @@
 // Our own convolution kernels beside cuDNN's: which of them takes a conv2d node, with its
 // launch parameters. The depthwise kernel (kernels/depthwise_conv.cuh) takes conv2d with one
 // input channel per group; the float16 tensor-core implicit GEMM (kernels/tensor_conv.cuh)
-// takes nhwc conv2d with one group and channels a multiple of 8. Both fuse bias, residual and
-// every activation, and read the graph's padding directly. The conv step (cudnn_conv.cpp)
+// takes nhwc conv2d with one group and channels a multiple of 8; the float32 CUDA-core
+// implicit GEMM (kernels/simt_conv.cuh) takes nchw conv2d with one group. All fuse bias,
+// residual and every activation, and read the graph's padding directly. The conv step (cudnn_conv.cpp)
 // times the one that applies beside cuDNN's candidates (CPPNN_CUDA_OWN_KERNELS, device.h).
 #include <cuda_runtime.h>
 
@@ -12,20 +13,21 @@
 #include "backends/cuda/conv_geometry.h"
 #include "backends/cuda/device.h"
 #include "backends/cuda/kernels/depthwise_conv.h"
+#include "backends/cuda/kernels/simt_conv.h"
 #include "backends/cuda/kernels/tensor_conv.h"
 
 namespace cppnn::detail::cuda {
 
-enum class OwnKernel { none, depthwise, tensor_core };
+enum class OwnKernel { none, depthwise, tensor_core, simt };
 
-// One of our kernels in one of its variants (the tensor-core kernel's tile shapes).
+// One of our kernels in one of its variants (the implicit GEMMs' tile shapes).
 struct OwnVariant {
   OwnKernel kernel = OwnKernel::none;
   int variant = 0;
 };
 
 // How the runtime cache and the reports name a variant ("own-depthwise",
-// "own-tensor-conv-64x64"); own_variant_named is its inverse (kernel none for other text).
+// "own-tensor-conv-64x64", "own-simt-conv-64x64"); own_variant_named is its inverse (kernel none for other text).
 std::string own_variant_name(OwnVariant v);
 OwnVariant own_variant_named(const std::string& name);
 
@@ -56,13 +58,15 @@ class OwnConv {
   // The filter the kernel reads: ops.w (which the step may have to reorder first) or its own.
   const void* filter() const;
   cudaError_t launch(const Device& device, int variant, cudaStream_t stream) const;
-  // "own depthwise kernel" / "own tensor-core kernel 64x64", for the step's report line.
+  // "own depthwise kernel" / "own tensor-core kernel 64x64" / "own fp32 kernel 64x64", for
+  // the step's report line.
   std::string description(int variant) const;
 
  private:
   OwnKernel kind_ = OwnKernel::none;
   DepthwiseConvParams depthwise_{};
   TensorConvParams tensor_{};
+  SimtConvParams simt_{};
   DeviceBuffer filter_;
 };
 

@@ -1,0 +1,23 @@
+// The launcher of the float32 CUDA-core convolution (simt_conv.cuh).
+#include "simt_conv.cuh"
+
+namespace cppnn::detail::cuda {
+
+bool simt_conv_supported(const SimtConvParams& p) { return simt_conv::supported(p); }
+
+int simt_conv_tiles() { return simt_conv::kTileCount; }
+
+const char* simt_conv_tile_name(int tile) {
+  static const char* names[] = {"64x64", "32x64", "64x128"};
+  return tile >= 0 && tile < simt_conv::kTileCount ? names[tile] : "?";
+}
+
+cudaError_t launch_simt_conv(const SimtConvParams& p, int tile, cudaStream_t stream) {
+  if (!simt_conv::supported(p) || tile < 0 || tile >= simt_conv::kTileCount) return cudaErrorInvalidValue;
+  simt_conv::with_kernel(tile, [&](auto kernel) {
+    kernel<<<simt_conv::blocks(p, tile), simt_conv::kThreads, 0, stream>>>(p);
+  });
+  return cudaGetLastError();
+}
+
+}  // namespace cppnn::detail::cuda

@@ -1,0 +1,156 @@
+#pragma once
+// The float32 implicit-GEMM convolution on CUDA cores, and the test of what it takes.
+// Included by simt_conv.cu (nvcc) and by tests/cuda_host (each block's threads as fibers,
+// host_grid.h): it uses only __syncthreads and shared memory.
+//
+// A block computes a BM x BN tile of the output seen as [output channels, pixels of all
+// images], 256 threads each a TM x TN part of it, in steps of 8 along the reduction
+// (ci, ky, kx), which is the filter's own order (KCRS rows). Each step's filter and input
+// tiles go from global memory through registers into one of two shared-memory buffers while
+// the other is multiplied; both are stored reduction-major so a thread reads its TM filter
+// values and TN pixels as vectors. Consecutive threads load consecutive pixels (coalesced
+// along a row of the image when the stride is 1).
+#include <climits>
+#include <cstdint>
+
+#include "conv_math.cuh"
+#include "simt_conv.h"
+
+namespace cppnn::detail::cuda::simt_conv {
+
+constexpr int kBK = 8;
+constexpr int kThreads = 256;
+
+struct Tile {
+  int bm, bn;
+};
+constexpr Tile kTiles[] = {{64, 64}, {32, 64}, {64, 128}};
+constexpr int kTileCount = int(sizeof(kTiles) / sizeof(kTiles[0]));
+
+template <int BM, int BN>
+__global__ void __launch_bounds__(kThreads) kernel(SimtConvParams p) {
+  constexpr int TX = 16, TY = kThreads / TX;      // threads along pixels, along channels
+  constexpr int TM = BM / TY, TN = BN / TX;       // each thread's outputs
+  constexpr int AL = BM * kBK / kThreads;         // filter elements each thread loads per step
+  constexpr int BL = BN * kBK / kThreads;         // input elements each thread loads per step
+  static_assert(kThreads % BN == 0 || BN % kThreads == 0, "pixel column per thread");
+  __shared__ float as[2][kBK][BM];
+  __shared__ float bs[2][kBK][BN];
+  const int taps = p.kh * p.kw, K = p.c * taps;
+  const int pixels = p.oh * p.ow, N = p.n * pixels, M = p.k;
+  const int tiles_n = (N + BN - 1) / BN;
+  const int tile_n = int(blockIdx.x) % tiles_n, tile_m = int(blockIdx.x) / tiles_n;
+  const int tid = int(threadIdx.x), tx = tid % TX, ty = tid / TX;
+
+  // Filter loads: element tid + 256 i of the BM x 8 tile, row-major: row (tid + 256 i) / 8,
+  // reduction column tid % 8 (fixed for this thread).
+  const int a_col = tid % kBK;
+  // Input loads: element tid + 256 i of the 8 x BN tile, reduction row (tid + 256 i) / BN,
+  // pixel column tid % BN (fixed for this thread, BN dividing 256).
+  const int b_col = tid % BN;
+  const int pixel = tile_n * BN + b_col;
+  const bool pixel_valid = pixel < N;
+  const int image = pixel / pixels, in_image = pixel - image * pixels;
+  const int iy0 = (in_image / p.ow) * p.stride_h - p.pad_top;
+  const int ix0 = (in_image % p.ow) * p.stride_w - p.pad_left;
+  const float* x_image = p.x + size_t(image) * unsigned(p.c) * unsigned(p.in_h * p.in_w);
+
+  float a_next[AL], b_next[BL];
+  auto fetch = [&](int k0) {
+#pragma unroll
+    for (int i = 0; i < AL; ++i) {
+      const int row = tile_m * BM + (tid + i * kThreads) / kBK, k = k0 + a_col;
+      a_next[i] = row < M && k < K ? p.w[size_t(row) * unsigned(K) + unsigned(k)] : 0.0f;
+    }
+#pragma unroll
+    for (int i = 0; i < BL; ++i) {
+      const int k = k0 + (tid + i * kThreads) / BN;
+      float v = 0.0f;
+      if (pixel_valid && k < K) {
+        const int ci = k / taps, tap = k - ci * taps;
+        const int ky = tap / p.kw, kx = tap - ky * p.kw;
+        const int iy = iy0 + ky * p.dil_h, ix = ix0 + kx * p.dil_w;
+        if (iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w)
+          v = x_image[(size_t(ci) * unsigned(p.in_h) + unsigned(iy)) * unsigned(p.in_w) + unsigned(ix)];
+      }
+      b_next[i] = v;
+    }
+  };
+  auto stash = [&](int buf) {
+#pragma unroll
+    for (int i = 0; i < AL; ++i) as[buf][a_col][(tid + i * kThreads) / kBK] = a_next[i];
+#pragma unroll
+    for (int i = 0; i < BL; ++i) bs[buf][(tid + i * kThreads) / BN][b_col] = b_next[i];
+  };
+
+  float acc[TM][TN];
+#pragma unroll
+  for (int i = 0; i < TM; ++i)
+#pragma unroll
+    for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
+
+  const int steps = (K + kBK - 1) / kBK;
+  fetch(0);
+  stash(0);
+  __syncthreads();
+  for (int s = 0; s < steps; ++s) {
+    const int buf = s & 1;
+    if (s + 1 < steps) fetch((s + 1) * kBK);  // in flight while this step multiplies
+#pragma unroll
+    for (int kk = 0; kk < kBK; ++kk) {
+      float a[TM], b[TN];
+#pragma unroll
+      for (int i = 0; i < TM; ++i) a[i] = as[buf][kk][ty * TM + i];
+#pragma unroll
+      for (int j = 0; j < TN; ++j) b[j] = bs[buf][kk][tx * TN + j];
+#pragma unroll
+      for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    }
+    if (s + 1 < steps) stash(buf ^ 1);  // the other buffer: last read before the barrier below
+    __syncthreads();
+  }
+
+#pragma unroll
+  for (int i = 0; i < TM; ++i) {
+    const int o = tile_m * BM + ty * TM + i;
+    if (o >= M) continue;
+    const float b = p.bias ? p.bias[o] : 0.0f;
+#pragma unroll
+    for (int j = 0; j < TN; ++j) {
+      const int col = tile_n * BN + tx * TN + j;
+      if (col >= N) continue;
+      const int img = col / pixels, at_pixel = col - img * pixels;
+      const size_t at = (size_t(img) * unsigned(M) + unsigned(o)) * unsigned(pixels) + unsigned(at_pixel);
+      float v = acc[i][j] + b;
+      if (p.residual) v += p.residual[at];
+      p.y[at] = activate(v, p.activation, p.lo, p.hi, p.alpha);
+    }
+  }
+}
+
+inline bool supported(const SimtConvParams& p) {
+  if (p.n <= 0 || p.c <= 0 || p.k <= 0 || p.oh <= 0 || p.ow <= 0 || p.kh <= 0 || p.kw <= 0 ||
+      p.in_h <= 0 || p.in_w <= 0)
+    return false;
+  const int64_t limit = int64_t(INT32_MAX) - 512;  // past the last tile's rows and step
+  const int64_t pixels = int64_t(p.n) * p.oh * p.ow, K = int64_t(p.c) * p.kh * p.kw;
+  return pixels * p.k < limit && int64_t(p.k) * K < limit && int64_t(p.n) * p.c * p.in_h * p.in_w < limit;
+}
+
+inline unsigned blocks(const SimtConvParams& p, int tile) {
+  const Tile& t = kTiles[tile];
+  const int64_t pixels = int64_t(p.n) * p.oh * p.ow;
+  return unsigned(((pixels + t.bn - 1) / t.bn) * ((p.k + t.bm - 1) / t.bm));
+}
+
+// Calls run(kernel) with the kernel of tile shape `tile` (an index into kTiles).
+template <typename Run>
+void with_kernel(int tile, Run&& run) {
+  if (tile == 1) run(&kernel<32, 64>);
+  else if (tile == 2) run(&kernel<64, 128>);
+  else run(&kernel<64, 64>);
+}
+
+}  // namespace cppnn::detail::cuda::simt_conv

@@ -1,0 +1,39 @@
+#pragma once
+// Our own float32 convolution on CUDA cores (simt_conv.cu): an implicit GEMM over an nchw
+// input for conv2d with one group, any channel count and window: exact float32 (fused
+// multiply-adds, no TF32), as cuDNN's float32 choices are by default. Bias, residual and the
+// fused activation in its epilogue. One more candidate the conv step times beside cuDNN's.
+// Plain C++17 and POD only: nvcc compiles the .cu, the host code (C++20) calls the launcher.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace cppnn::detail::cuda {
+
+// y[b, o, oy, ox] = act(sum over (ci, ky, kx) w[o, ci, ky, kx] * x[b, ci, iy, ix] + bias[o] +
+// residual[b, o, oy, ox]): the GEMM [k, c*kh*kw] x [c*kh*kw, n*oh*ow].
+struct SimtConvParams {
+  const float* x;         // [n, c, in_h, in_w]
+  const float* w;         // [k, c, kh, kw]
+  const float* bias;      // [k] or null
+  const float* residual;  // [n, k, oh, ow] or null (may be y itself)
+  float* y;               // [n, k, oh, ow]
+  int n, c, in_h, in_w;
+  int k, oh, ow, kh, kw;
+  int stride_h, stride_w, dil_h, dil_w;
+  int pad_top, pad_left;
+  int activation;  // ConvActivation (conv_epilogue.h)
+  float lo, hi, alpha;
+};
+
+bool simt_conv_supported(const SimtConvParams& p);
+
+// The tile shapes (output channels x output pixels per block of 256 threads), each a
+// candidate of its own: tiles 0 .. simt_conv_tiles() - 1, named like "64x64".
+int simt_conv_tiles();
+const char* simt_conv_tile_name(int tile);
+
+// Enqueues the kernel with tile shape `tile`; cudaErrorInvalidValue when it does not take `p`.
+cudaError_t launch_simt_conv(const SimtConvParams& p, int tile, cudaStream_t stream);
+
+}  // namespace cppnn::detail::cuda
