@@ -33,20 +33,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
 #include <vector>
 
+#include "backends/cuda/candidate_choice.h"
 #include "backends/cuda/conv_geometry.h"
 #include "backends/cuda/device_ops.h"
 #include "backends/cuda/own_conv.h"
 #include "backends/cuda/kernels/conv_epilogue.h"
 #include "core/dispatch.h"
-#include "core/hash.h"
 #include "graph/op_table.h"
-#include "runtime/runtime_cache.h"
 
 namespace cppnn::detail::cuda {
 
@@ -54,10 +52,6 @@ namespace {
 
 constexpr size_t kMaxWorkspace = size_t(256) << 20;
 constexpr int kCandidates = 3;
-constexpr int kTimedRuns = 3;
-// Long enough for the host to launch the timed CUDA graph (or, where a candidate cannot be
-// captured, to enqueue kTimedRuns runs: tens of microseconds each).
-constexpr unsigned kSpinMicroseconds = 300;
 
 void check_cudnn(cudnnStatus_t status, const char* call) {
   if (status == CUDNN_STATUS_SUCCESS) return;
@@ -153,26 +147,24 @@ struct Choice {
 };
 Choice own_choice(OwnKernel k, int variant) { return Choice{-1, true, {k, variant}}; }
 
-std::mutex& choices_mutex() {
-  static std::mutex m;
-  return m;
+// How the process memo and the runtime cache write a choice: our kernel's variant name, or
+// cuDNN's "algo,fused".
+std::string choice_text(const Choice& c) {
+  return c.is_own() ? own_variant_name(c.own) : std::to_string(c.algo) + "," + std::to_string(c.fused ? 1 : 0);
 }
-std::map<std::string, Choice>& process_choices() {
-  static std::map<std::string, Choice> m;
-  return m;
+std::optional<Choice> parse_choice(const std::string& text) {
+  Choice c;
+  if (OwnVariant own = own_variant_named(text); own.kernel != OwnKernel::none) {
+    c.own = own, c.fused = true;
+    return c;
+  }
+  int fused = 0;
+  if (std::sscanf(text.c_str(), "%d,%d", &c.algo, &fused) != 2) return std::nullopt;
+  c.fused = fused != 0;
+  return c;
 }
 
-CacheKey cache_key(const std::string& signature, int sm) {
-  CacheKey key;
-  key.engine_hash = hash_hex(hash64(signature.data(), signature.size()));
-  key.device_arch = "sm_" + std::to_string(sm);
-  int driver = 0;
-  if (cuDriverGetVersion(&driver) != CUDA_SUCCESS) driver = 0;
-  key.driver_version = std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10);
-  key.library_versions = "cudnn" + std::to_string(cudnnGetVersion()) + ";cudart" +
-                         std::to_string(CUDART_VERSION);
-  return key;
-}
+std::string cudnn_version() { return "cudnn" + std::to_string(cudnnGetVersion()); }
 
 class CudnnConvStep final : public Step {
  public:
@@ -410,75 +402,12 @@ class CudnnConvStep final : public Step {
 
   // One run of a choice, waited for: false when cuDNN or a launch refuses it.
   bool try_run(const Choice& c, const DeviceBuffer& ws) {
-    try {
-      enqueue(build_stream_, c, ws);
-      CPPNN_CUDA_CHECK(cudaStreamSynchronize(build_stream_));
-      return true;
-    } catch (const Error&) {
-      (void)cudaStreamSynchronize(build_stream_);
-      (void)cudaGetLastError();
-      return false;
-    }
+    return run_once(build_stream_, [&](cudaStream_t st) { enqueue(st, c, ws); });
   }
 
-  // The mean GPU time of kTimedRuns runs after one warm-up; nullopt when the choice fails.
-  // Timed as the plan runs it: captured in a CUDA graph and replayed. (Timing the runs as
-  // they were enqueued counted cuDNN's host work per call, which some algorithms have much
-  // of and graph replay does not: on the H100 it chose algorithms that made fp16 ResNet-50
-  // 4.7x and fp16 MobileNetV2 3.5x slower than the heuristic's first choice.)
+  // The mean GPU time of a choice as the plan runs it; nullopt when it fails.
   std::optional<float> time_choice(const Choice& c, const DeviceBuffer& ws) {
-    if (!try_run(c, ws)) return std::nullopt;
-    cudaGraphExec_t exec = captured_runs(c, ws);
-    cudaEvent_t start = nullptr, stop = nullptr;
-    std::optional<float> ms;
-    try {
-      CPPNN_CUDA_CHECK(cudaEventCreate(&start));
-      CPPNN_CUDA_CHECK(cudaEventCreate(&stop));
-      if (exec) CPPNN_CUDA_CHECK(cudaGraphLaunch(exec, build_stream_));  // its first launch uploads it
-      // The GPU spins while the host launches: the events then bracket GPU time only.
-      CPPNN_CUDA_CHECK(launch_gpu_spin(kSpinMicroseconds, build_stream_));
-      CPPNN_CUDA_CHECK(cudaEventRecord(start, build_stream_));
-      if (exec) {
-        CPPNN_CUDA_CHECK(cudaGraphLaunch(exec, build_stream_));
-      } else {
-        for (int i = 0; i < kTimedRuns; ++i) enqueue(build_stream_, c, ws);
-      }
-      CPPNN_CUDA_CHECK(cudaEventRecord(stop, build_stream_));
-      CPPNN_CUDA_CHECK(cudaEventSynchronize(stop));
-      float t = 0;
-      CPPNN_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop));
-      ms = t / kTimedRuns;
-    } catch (const Error&) {
-      (void)cudaStreamSynchronize(build_stream_);
-      (void)cudaGetLastError();
-    }
-    if (start) (void)cudaEventDestroy(start);
-    if (stop) (void)cudaEventDestroy(stop);
-    if (exec) (void)cudaGraphExecDestroy(exec);
-    return ms;
-  }
-
-  // kTimedRuns runs of a choice as one CUDA graph; nullptr when capturing them fails (the
-  // caller then times the runs as they are enqueued).
-  cudaGraphExec_t captured_runs(const Choice& c, const DeviceBuffer& ws) {
-    if (cudaStreamBeginCapture(build_stream_, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
-      (void)cudaGetLastError();
-      return nullptr;
-    }
-    bool enqueued = true;
-    try {
-      for (int i = 0; i < kTimedRuns; ++i) enqueue(build_stream_, c, ws);
-    } catch (const Error&) {
-      enqueued = false;
-    }
-    cudaGraph_t graph = nullptr;
-    cudaError_t ended = cudaStreamEndCapture(build_stream_, &graph);
-    cudaGraphExec_t exec = nullptr;
-    if (enqueued && ended == cudaSuccess && graph && cudaGraphInstantiate(&exec, graph, 0) != cudaSuccess)
-      exec = nullptr;
-    if (graph) (void)cudaGraphDestroy(graph);
-    (void)cudaGetLastError();
-    return exec;
+    return time_enqueue(build_stream_, [&](cudaStream_t st) { enqueue(st, c, ws); });
   }
 
   // The heuristic's ranking, best first: algorithms cuDNN says work, whose math type this
@@ -521,7 +450,7 @@ class CudnnConvStep final : public Step {
   // The process-wide and runtime-cache key: everything that decides which algorithm wins.
   std::string signature() const {
     std::ostringstream k;
-    k << "cudnn-conv/3 " << (s_.transposed ? "convTranspose2d" : "conv2d")
+    k << "cudnn-conv/4 " << (s_.transposed ? "convTranspose2d" : "conv2d")
       << (s_.half ? " fp16" : " fp32") << " math" << int(math_) << (s_.nhwc ? " nhwc" : " nchw")
       << " x" << s_.n << "," << s_.c << "," << s_.xh << "," << s_.xw << " w" << s_.fa << ","
       << s_.fb << "," << s_.kh << "," << s_.kw << " y" << s_.k << "," << s_.oh << "," << s_.ow
@@ -564,23 +493,23 @@ class CudnnConvStep final : public Step {
     }
     std::string sig = signature();
     if (!no_timing) {
+      bool from_cache = false;
       std::optional<Choice> known;
       {
-        std::lock_guard<std::mutex> lock(choices_mutex());
-        auto it = process_choices().find(sig);
-        if (it != process_choices().end()) known = it->second;
+        BuildPhase t("conv: cache lookup");
+        if (auto text = recall_choice(sig, device_->sm, cudnn_version(), &from_cache)) known = parse_choice(*text);
+        // (The warm start's time goes into usable(): cuDNN's first query loads the code of
+        // each new kind of engine, 20-150 ms each on the H100, then 0.25-0.6 ms per distinct
+        // problem; bench/results/cudnn_probe.txt. Skipping it and the check run below only
+        // moved that time into the first compute. Our own kernels need neither.)
+        if (known && !usable(*known)) known.reset();
       }
-      if (known && usable(*known)) {
+      if (known && !from_cache) {
         adopt(*known, "chosen earlier");
         return;
       }
-      std::optional<Choice> cached;
-      {
-        BuildPhase t("conv: cache lookup");
-        cached = load_cached(sig);
-      }
-      if (cached) {
-        adopt(*cached, "runtime cache");
+      if (known) {
+        adopt(*known, "runtime cache");
         bool ran = false;
         {
           BuildPhase t("conv: check run");
@@ -588,7 +517,7 @@ class CudnnConvStep final : public Step {
           ran = try_run(choice_, workspace_);
         }
         if (ran) {
-          remember(sig, *cached);
+          remember_choice(sig, device_->sm, cudnn_version(), choice_text(*known), /*persist=*/false);
           return;
         }
         workspace_ = DeviceBuffer();  // it does not run here after all: choose afresh
@@ -645,50 +574,8 @@ class CudnnConvStep final : public Step {
     ws = DeviceBuffer();
     adopt(*best, no_timing ? "heuristic" : "timed");
     if (!no_timing) {
-      remember(sig, *best);
       BuildPhase t("conv: cache store");
-      store_cached(sig, *best);
-    }
-  }
-
-  static void remember(const std::string& sig, const Choice& c) {
-    std::lock_guard<std::mutex> lock(choices_mutex());
-    process_choices()[sig] = c;
-  }
-
-  // A cached choice, validated by one run; nullopt on a miss or anything wrong with it.
-  std::optional<Choice> load_cached(const std::string& sig) {
-    try {
-      RuntimeCache cache;
-      std::optional<CacheEntry> entry = cache.load(cache_key(sig, device_->sm));
-      if (!entry) return std::nullopt;
-      auto it = entry->find("cudnn-algo");
-      if (it == entry->end()) return std::nullopt;
-      Choice c;
-      int fused = 0;
-      if (OwnVariant own = own_variant_named(it->second); own.kernel != OwnKernel::none) c.own = own, c.fused = true;
-      else if (std::sscanf(it->second.c_str(), "%d,%d", &c.algo, &fused) != 2) return std::nullopt;
-      else c.fused = fused != 0;
-      // (The warm start's time goes here: cuDNN's first query loads the code of each new
-      // kind of engine, 20-150 ms each on the H100, then 0.25-0.6 ms per distinct problem;
-      // bench/results/cudnn_probe.txt. Skipping this query and the check run below only
-      // moved that time into the first compute.)
-      if (!usable(c)) return std::nullopt;
-      return c;  // the caller adopts it and checks it with one run
-    } catch (const std::exception&) {
-      return std::nullopt;  // the cache is an optimization: any failure means timing
-    }
-  }
-
-  void store_cached(const std::string& sig, const Choice& c) {
-    try {
-      RuntimeCache cache;
-      (void)cache.store(cache_key(sig, device_->sm),
-                        CacheEntry{{"cudnn-algo", c.is_own() ? own_variant_name(c.own)
-                                                        : std::to_string(c.algo) + "," +
-                                                              std::to_string(c.fused ? 1 : 0)}});
-    } catch (const std::exception&) {
-      // not cached: the next process times again
+      remember_choice(sig, device_->sm, cudnn_version(), choice_text(*best));
     }
   }
 
