@@ -25,8 +25,10 @@ inline HostDim3 blockIdx, threadIdx, blockDim, gridDim;
 // Runs thread() once per thread of a one-dimensional grid of `grid` blocks of `block` threads.
 template <typename Thread>
 void host_run_grid(unsigned grid, unsigned block, Thread&& thread) {
-  gridDim.x = grid;
-  blockDim.x = block;
+  gridDim = {grid, 1, 1};
+  blockDim = {block, 1, 1};
+  blockIdx = {0, 0, 0};
+  threadIdx = {0, 0, 0};
   for (blockIdx.x = 0; blockIdx.x < grid; ++blockIdx.x)
     for (threadIdx.x = 0; threadIdx.x < block; ++threadIdx.x) thread();
 }
@@ -76,20 +78,33 @@ inline void host_sync_block() { host_grid_detail::wait(host_grid_detail::State::
 // __syncwarp(): the same over the 32 threads of this thread's warp.
 inline void host_sync_warp() { host_grid_detail::wait(host_grid_detail::State::at_warp); }
 
+// A grid of x by y blocks: from a block count, or from CUDA's dim3.
+struct HostGrid {
+  unsigned x = 1, y = 1;
+  HostGrid(unsigned blocks) : x(blocks) {}
+  template <typename Dim3>
+  HostGrid(const Dim3& d) : x(d.x), y(d.y) {}
+};
+
 // Runs thread() for every thread of every block, each block's threads as fibers. Throws
 // std::logic_error when the threads deadlock (some wait at a barrier the others never reach).
 template <typename Thread>
-void host_run_grid_sync(unsigned grid, unsigned block, Thread&& thread, size_t stack_bytes = 64 << 10) {
+void host_run_grid_sync(HostGrid grid, unsigned block, Thread&& thread, size_t stack_bytes = 64 << 10) {
   using namespace host_grid_detail;
-  gridDim.x = grid;
-  blockDim.x = block;
+  gridDim = {grid.x, grid.y, 1};
+  blockDim = {block, 1, 1};
+  blockIdx = {0, 0, 0};
+  threadIdx = {0, 0, 0};
   Block b;
   b.fibers.resize(block);
   for (Fiber& f : b.fibers) f.stack.reset(new char[stack_bytes]);
   b.body = [](void* arg) { (*static_cast<std::remove_reference_t<Thread>*>(arg))(); };
   b.body_arg = &thread;
   active() = &b;
-  for (blockIdx.x = 0; blockIdx.x < grid; ++blockIdx.x) {
+  // (blockIdx, a global, is the loop counter: a local one might be clobbered across the
+  // context switches, as across a longjmp.)
+  for (blockIdx = {0, 0, 0}; blockIdx.y < grid.y; blockIdx.x = 0, ++blockIdx.y)
+  for (; blockIdx.x < grid.x; ++blockIdx.x) {
     for (unsigned t = 0; t < block; ++t) {
       Fiber& f = b.fibers[t];
       f.state = State::runnable;

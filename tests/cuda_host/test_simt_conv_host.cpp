@@ -128,6 +128,60 @@ TEST(SimtConvHost, WindowsPaddingStridesDilations) {
   check(c);
 }
 
+// A row-major matmul D[b] = A[b] B[b] + bias (per column) as the kernel's 1x1 case: A as the
+// filter, B as a [1, k, 1, n] input, batches on the grid's second dimension, B shared by
+// all of them or not.
+void check_matmul(int batches, int m, int k, int n, bool shared_b, int activation) {
+  std::string what = "matmul " + std::to_string(batches) + "x" + std::to_string(m) + "x" +
+                     std::to_string(k) + "x" + std::to_string(n) + (shared_b ? " shared b" : "");
+  SCOPED_TRACE(what);
+  std::mt19937 rng(uint32_t(m * 131 + k * 7 + n));
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const size_t as = size_t(batches) * m * k, bs = size_t(shared_b ? 1 : batches) * k * n,
+               ds = size_t(batches) * m * n;
+  Buffer ab(as, 4), bb(bs, 4), biasb(size_t(n), 4), db(ds, 4);
+  float* a = static_cast<float*>(ab.data);
+  float* b = static_cast<float*>(bb.data);
+  float* bias = static_cast<float*>(biasb.data);
+  for (size_t i = 0; i < as; ++i) a[i] = dist(rng);
+  for (size_t i = 0; i < bs; ++i) b[i] = dist(rng) * 0.3f;
+  for (int i = 0; i < n; ++i) bias[i] = dist(rng);
+  SimtConvParams p{};
+  p.x = b, p.w = a, p.bias = bias, p.y = static_cast<float*>(db.data);
+  p.n = 1, p.c = k, p.in_h = 1, p.in_w = n, p.k = m, p.oh = 1, p.ow = n, p.kh = p.kw = 1;
+  p.stride_h = p.stride_w = p.dil_h = p.dil_w = 1;
+  p.activation = activation, p.bias_per_pixel = 1;
+  p.batches = batches, p.x_batch = shared_b ? 0 : int64_t(k) * n, p.w_batch = int64_t(m) * k;
+  p.y_batch = int64_t(m) * n;
+  ASSERT_TRUE(simt_conv::supported(p));
+  for (int tile = 0; tile < simt_conv::kTileCount; ++tile) {
+    std::memset(db.data, 0xA5, ds * 4);
+    simt_conv::with_kernel(tile, [&](auto kernel) {
+      host_run_grid_sync(simt_conv::blocks(p, tile), simt_conv::kThreads, [&] { kernel(p); });
+    });
+    size_t bad = 0;
+    for (int q = 0; q < batches; ++q)
+      for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) {
+          double acc = bias[j];
+          const float* bq = b + (shared_b ? 0 : size_t(q) * k * n);
+          for (int e = 0; e < k; ++e) acc += double(a[(size_t(q) * m + i) * k + e]) * bq[size_t(e) * n + j];
+          double want = host_activate64(acc, activation, 0, 0, 0);
+          double got = p.y[(size_t(q) * m + i) * n + j];
+          if (!(std::abs(got - want) <= 1e-5 + 1e-5 * std::abs(want)) && ++bad <= 5)
+            ADD_FAILURE() << "tile " << tile << " (" << q << "," << i << "," << j << ") got " << got
+                          << " want " << want;
+        }
+    EXPECT_EQ(bad, 0u) << "tile " << tile;
+  }
+}
+
+TEST(SimtConvHost, MatmulAsTheOneByOneCase) {
+  check_matmul(1, 1, 96, 70, true, kConvActNone);   // a classifier's row vector
+  check_matmul(3, 20, 33, 65, false, kConvActRelu);  // attention-like: every batch its own b
+  check_matmul(2, 67, 16, 40, true, kConvActNone);   // b shared by the batch
+}
+
 TEST(SimtConvHost, RefusesWhatItCannotTake) {
   SimtConvParams p{};
   p.n = 1, p.c = 3, p.in_h = p.in_w = 4, p.k = 8, p.oh = p.ow = 4, p.kh = p.kw = 1;

@@ -29,6 +29,12 @@ constexpr int kTileCount = int(sizeof(kTiles) / sizeof(kTiles[0]));
 
 template <int BM, int BN>
 __global__ void __launch_bounds__(kThreads) kernel(SimtConvParams p) {
+  if (blockIdx.y > 0) {  // problem blockIdx.y of a batch
+    p.x += size_t(blockIdx.y) * size_t(p.x_batch);
+    p.w += size_t(blockIdx.y) * size_t(p.w_batch);
+    p.y += size_t(blockIdx.y) * size_t(p.y_batch);
+    if (p.residual) p.residual += size_t(blockIdx.y) * size_t(p.y_batch);
+  }
   constexpr int TX = 16, TY = kThreads / TX;      // threads along pixels, along channels
   constexpr int TM = BM / TY, TN = BN / TX;       // each thread's outputs
   constexpr int AL = BM * kBK / kThreads;         // filter elements each thread loads per step
@@ -116,14 +122,14 @@ __global__ void __launch_bounds__(kThreads) kernel(SimtConvParams p) {
   for (int i = 0; i < TM; ++i) {
     const int o = tile_m * BM + ty * TM + i;
     if (o >= M) continue;
-    const float b = p.bias ? p.bias[o] : 0.0f;
+    const float b = p.bias && !p.bias_per_pixel ? p.bias[o] : 0.0f;
 #pragma unroll
     for (int j = 0; j < TN; ++j) {
       const int col = tile_n * BN + tx * TN + j;
       if (col >= N) continue;
       const int img = col / pixels, at_pixel = col - img * pixels;
       const size_t at = (size_t(img) * unsigned(M) + unsigned(o)) * unsigned(pixels) + unsigned(at_pixel);
-      float v = acc[i][j] + b;
+      float v = acc[i][j] + (p.bias_per_pixel && p.bias ? p.bias[at_pixel] : b);
       if (p.residual) v += p.residual[at];
       p.y[at] = activate(v, p.activation, p.lo, p.hi, p.alpha);
     }
@@ -136,13 +142,16 @@ inline bool supported(const SimtConvParams& p) {
     return false;
   const int64_t limit = int64_t(INT32_MAX) - 512;  // past the last tile's rows and step
   const int64_t pixels = int64_t(p.n) * p.oh * p.ow, K = int64_t(p.c) * p.kh * p.kw;
+  if (p.batches > 65535 || p.x_batch < 0 || p.w_batch < 0 || p.y_batch < 0) return false;
   return pixels * p.k < limit && int64_t(p.k) * K < limit && int64_t(p.n) * p.c * p.in_h * p.in_w < limit;
 }
 
-inline unsigned blocks(const SimtConvParams& p, int tile) {
+// The grid: tiles of one problem along x, the problems of a batch along y.
+inline dim3 blocks(const SimtConvParams& p, int tile) {
   const Tile& t = kTiles[tile];
   const int64_t pixels = int64_t(p.n) * p.oh * p.ow;
-  return unsigned(((pixels + t.bn - 1) / t.bn) * ((p.k + t.bm - 1) / t.bm));
+  return dim3(unsigned(((pixels + t.bn - 1) / t.bn) * ((p.k + t.bm - 1) / t.bm)),
+              unsigned(p.batches > 1 ? p.batches : 1), 1);
 }
 
 // Calls run(kernel) with the kernel of tile shape `tile` (an index into kTiles).

@@ -12,6 +12,9 @@ namespace cppnn::detail::cuda {
 
 // y[b, o, oy, ox] = act(sum over (ci, ky, kx) w[o, ci, ky, kx] * x[b, ci, iy, ix] + bias[o] +
 // residual[b, o, oy, ox]): the GEMM [k, c*kh*kw] x [c*kh*kw, n*oh*ow].
+// A row-major matmul D[m, n] = A[m, k] B[k, n] + bias[n] is the case w = A, x = B as
+// [1, k, 1, n], a 1x1 window and bias_per_pixel; `batches` of them at the given strides
+// (elements; 0 for an operand shared by all) run on the grid's second dimension.
 struct SimtConvParams {
   const float* x;         // [n, c, in_h, in_w]
   const float* w;         // [k, c, kh, kw]
@@ -24,6 +27,9 @@ struct SimtConvParams {
   int pad_top, pad_left;
   int activation;  // ConvActivation (conv_epilogue.h)
   float lo, hi, alpha;
+  int bias_per_pixel;  // bias[ox + ow * oy] instead of bias[o]
+  int batches;         // 0 or 1: one problem
+  int64_t x_batch, w_batch, y_batch;  // strides between the problems (residual: y's)
 };
 
 bool simt_conv_supported(const SimtConvParams& p);
