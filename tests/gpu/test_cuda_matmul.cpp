@@ -222,6 +222,130 @@ TEST(CudaGemm, OptionsAndCFormsMatchCpu) {
   }
 }
 
+// Our own kernels (CPPNN_CUDA_OWN_KERNELS=only) on matmul: the values against the CPU
+// backend, and the report names the kernel, or cuBLASLt where ours do not take the problem.
+void check_own_matmul(DataType t, const Dims& as, const Dims& bs, bool constant_b, const char* expect) {
+  gpu_testing::ScopedEnv own("CPPNN_CUDA_OWN_KERNELS", "only");
+  check_matmul(t, as, bs, constant_b, t == DataType::float16 ? kFp16Tolerance : kFp32Tolerance);
+  GraphBuilder builder;
+  Operand a = builder.input("a", t, as);
+  Operand b = constant_b ? builder.constant(fresh(t, bs)) : builder.input("b", t, bs);
+  std::string report = cuda_context().report(builder.build({{"y", builder.matmul(a, b)}}));
+  EXPECT_NE(report.find(expect), std::string::npos)
+      << to_string(as) << " x " << to_string(bs) << ": " << report;
+}
+
+TEST(OwnGemm, MatmulMatchesCpu) {
+  REQUIRE_CUDA();
+  const char* simt = "own fp32 kernel";
+  const char* tensor = "own tensor-core kernel";
+  const char* lt = "cuBLASLt";
+  for (bool constant_b : {true, false}) {
+    check_own_matmul(DataType::float32, {7, 13}, {13, 5}, constant_b, simt);
+    check_own_matmul(DataType::float32, {1, 1280}, {1280, 1000}, constant_b, simt);  // a classifier
+    check_own_matmul(DataType::float32, {12, 128, 64}, {12, 64, 128}, constant_b, simt);  // attention
+    check_own_matmul(DataType::float32, {2, 3, 17, 19}, {19, 11}, constant_b, simt);  // b shared
+    check_own_matmul(DataType::float32, {17, 19}, {4, 19, 11}, constant_b, simt);     // a shared
+    check_own_matmul(DataType::float32, {2, 3, 17, 19}, {3, 19, 11}, constant_b, lt);  // two calls
+  }
+  check_own_matmul(DataType::float16, {33, 64}, {64, 40}, true, tensor);
+  check_own_matmul(DataType::float16, {128, 768}, {768, 3072}, true, tensor);
+  check_own_matmul(DataType::float16, {2, 3, 17, 24}, {24, 10}, true, tensor);  // b shared
+  check_own_matmul(DataType::float16, {33, 64}, {64, 40}, false, lt);   // b computed, not b^T
+  check_own_matmul(DataType::float16, {2, 16, 32}, {2, 32, 8}, false, lt);  // a batch of b
+  check_own_matmul(DataType::float16, {33, 60}, {60, 40}, true, lt);   // k not a multiple of 8
+}
+
+TEST(OwnGemm, GemmAndEpiloguesMatchCpu) {
+  REQUIRE_CUDA();
+  gpu_testing::ScopedEnv own("CPPNN_CUDA_OWN_KERNELS", "only");
+  struct Case {
+    const char* what;
+    DataType type;
+    bool b_t, b_constant;
+    std::optional<Dims> c;
+    double alpha;
+    bool relu;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"fp32 b^T constant", DataType::float32, true, true, std::nullopt, 1, false, "own fp32 kernel"},
+      {"fp32 b^T input", DataType::float32, true, false, std::nullopt, 1, false, "cuBLASLt"},
+      {"fp32 bias row relu", DataType::float32, false, true, Dims{56}, 1, true, "own fp32 kernel"},
+      {"fp32 alpha", DataType::float32, false, true, std::nullopt, 0.5, false, "cuBLASLt"},
+      {"fp32 c matrix", DataType::float32, false, true, Dims{40, 56}, 1, false, "cuBLASLt"},
+      {"fp16 b^T input", DataType::float16, true, false, std::nullopt, 1, false, "own tensor-core kernel"},
+      {"fp16 b constant bias relu", DataType::float16, false, true, Dims{56}, 1, true, "own tensor-core kernel"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const int64_t m = 40, k = 24, n = 56;
+    GraphBuilder builder;
+    Dims bs = c.b_t ? Dims{n, k} : Dims{k, n};
+    NamedTensors in{{"a", fresh(c.type, {m, k})}};
+    Operand a = builder.input("a", c.type, {m, k});
+    Operand b = c.b_constant ? builder.constant(fresh(c.type, bs)) : builder.input("b", c.type, bs);
+    if (!c.b_constant) in["b"] = fresh(c.type, bs);
+    GemmOptions o;
+    o.alpha = c.alpha, o.b_transpose = c.b_t;
+    if (c.c) o.c = builder.constant(fresh(c.type, *c.c));
+    Operand y = builder.gemm(a, b, o);
+    if (c.relu) y = builder.relu(y);
+    Graph g = builder.build({{"y", y}});
+    expect_matches_cpu(g, in, c.type == DataType::float16 ? kFp16Tolerance : kFp32Tolerance, c.what);
+    std::string report = cuda_context().report(g);
+    EXPECT_NE(report.find(c.expect), std::string::npos) << report;
+    if (c.relu) {
+      EXPECT_NE(report.find("relu"), std::string::npos) << report;
+    }
+  }
+}
+
+// Timed beside cuBLASLt (CPPNN_CUDA_OWN_KERNELS=1): BERT's and the classifiers' products,
+// printed with what the timed choice took. No threshold: a print to read.
+TEST(OwnGemm, Timing) {
+  REQUIRE_CUDA();
+  const Dims shapes[][2] = {{{128, 768}, {768, 768}}, {{128, 768}, {768, 3072}}, {{128, 3072}, {3072, 768}},
+                            {{12, 128, 64}, {12, 64, 128}}, {{12, 128, 128}, {12, 128, 64}},
+                            {{1, 1280}, {1280, 1000}}, {{1, 2048}, {2048, 1000}}};
+  for (DataType t : {DataType::float32, DataType::float16})
+    for (const auto& sh : shapes) {
+      bool batched = sh[1].size() == 3;
+      auto time = [&](const char* mode, std::string* line) {
+        gpu_testing::ScopedEnv own("CPPNN_CUDA_OWN_KERNELS", mode);
+        GraphBuilder builder;
+        Operand a = builder.input("a", t, sh[0]);
+        Operand b = batched ? builder.input("b", t, sh[1]) : builder.constant(fresh(t, sh[1]));
+        Graph g = builder.build({{"y", builder.matmul(a, b)}});
+        Context& c = cuda_context();
+        NamedDeviceTensors in, out;
+        in["a"] = c.create_tensor(t, sh[0]);
+        if (batched) in["b"] = c.create_tensor(t, sh[1]);
+        Dims ys = sh[0];
+        ys.back() = sh[1].back();
+        out["y"] = c.create_tensor(t, ys);
+        for (int i = 0; i < 5; ++i) c.dispatch(g, in, out);
+        c.synchronize();
+        double ms = gpu_testing::median_ms(
+                        [&] {
+                          for (int i = 0; i < 50; ++i) c.dispatch(g, in, out);
+                          c.synchronize();
+                        },
+                        0, 5) / 50;
+        std::string report = c.report(g);
+        size_t at = report.find("[gpu] matmul");
+        *line = at == std::string::npos ? report : report.substr(at, report.find('\n', at) - at);
+        return ms;
+      };
+      std::string lt_line, own_line, timed_line;
+      double lt = time("0", &lt_line), own = time("only", &own_line), timed = time("1", &timed_line);
+      std::printf("[ gemm timing ] %s %s x %s: cuBLASLt %.4f ms, own %.4f ms (cuBLASLt/own %.2f), "
+                  "timed choice %.4f ms: %s\n",
+                  std::string(to_string(t)).c_str(), to_string(sh[0]).c_str(), to_string(sh[1]).c_str(),
+                  lt, own, lt / own, timed, timed_line.find("own ") != std::string::npos ? "own" : "cuBLASLt");
+    }
+}
+
 // cuBLASLt's GELU epilogue is opt-in (CPPNN_CUDA_GELU_EPILOGUE=1) because WebNN's gelu is
 // the erf form; this measures how far the epilogue is from it, for the record.
 TEST(CudaMatmul, GeluEpilogueIsOptInAndMeasured) {

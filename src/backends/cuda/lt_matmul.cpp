@@ -1,6 +1,9 @@
 #include "backends/cuda/lt_matmul.h"
 
+#include "backends/cuda/candidate_choice.h"
 #include "backends/cuda/device_ops.h"
+#include "backends/cuda/kernels/conv_epilogue.h"
+#include "backends/cuda/own_gemm.h"
 #include "backends/cuda/kernels/movement_kernels.h"
 #include "core/dims.h"
 
@@ -261,27 +264,80 @@ class LtMatmulStep final : public Step {
                                           node.op + " node");
     }
     if (!act.empty()) epilogue_text += (epilogue_text.empty() ? "" : "+") + act;
+    std::string head = node_name(node) + " " + dims_text(a.shape) + " x " + dims_text(b.shape) + ": ";
+    std::string tail = epilogue_text.empty() ? "" : ", epilogue " + epilogue_text;
 
-    bool batched = geo.batch > 1 && (geo.a_stride == 0 || geo.b_stride == 0);
-    if (!try_build(geo, bias, epilogue)) {
-      if (!batched || !try_build(unbatched(geo), bias, epilogue))
-        fail(ErrorKind::NotSupportedError,
-             "cuBLASLt has no algorithm for this " + node.op + " (" +
-                 std::to_string(geo.m) + "x" + std::to_string(geo.k) + "x" +
-                 std::to_string(geo.n) + ")");
-      geo = unbatched(geo);
+    // Our own kernels: where one takes the problem, a choice remembered from earlier (this
+    // process or the runtime cache) may make cuBLASLt unneeded.
+    OwnKernels mode = own_kernels();
+    bool prefer_lt = false;
+    if (mode != OwnKernels::off && geo.calls.size() == 1 && !c_base_ && !broadcast_c_ && alpha_ == 1.0f &&
+        !(device_->tf32 && type_ == CUDA_R_32F)) {
+      GemmProblem gp;
+      gp.half = type_ == CUDA_R_16F;
+      gp.m = geo.m, gp.n = geo.n, gp.k = geo.k, gp.a_trans = geo.a_trans, gp.b_trans = geo.b_trans;
+      gp.batch = geo.batch, gp.a_stride = geo.a_stride, gp.b_stride = geo.b_stride;
+      gp.a = static_cast<const uint8_t*>(a_base_) + geo.calls[0].a * int64_t(elem_);
+      gp.b = static_cast<const uint8_t*>(b_base_) + geo.calls[0].b * int64_t(elem_);
+      gp.d = d_base_ + geo.calls[0].d * int64_t(elem_);
+      gp.bias = bias;
+      gp.activation = act == "relu" ? kConvActRelu : act == "gelu" ? kConvActGelu : kConvActNone;
+      const OperandInfo& bo = g.operands[size_t(node.inputs[1])];
+      if (bo.role == OperandRole::constant && geo.calls[0].b == 0) gp.b_host = places[size_t(node.inputs[1])].host;
+      own_ = OwnGemm(gp, node_name(node), device_->stream_for_this_thread());
+      if (own_.possible()) {
+        char sig[256];
+        std::snprintf(sig, sizeof sig, "lt-matmul/1 t%d m%lld n%lld k%lld ta%d tb%d b%lld sa%lld sb%lld bias%d act%d %s sm%d",
+                      int(type_), (long long)geo.m, (long long)geo.n, (long long)geo.k, int(geo.a_trans),
+                      int(geo.b_trans), (long long)geo.batch, (long long)geo.a_stride,
+                      (long long)geo.b_stride, bias ? 1 : 0, gp.activation, own_.name(0).c_str(), device_->sm);
+        own_sig_ = sig;
+        prefer_lt = choose_remembered_own(mode);
+        if (own_variant_ >= 0) {
+          description_ = head + own_.description(own_variant_) + " (" + own_source_ + ")" + tail;
+          return;
+        }
+      }
     }
 
-    description_ = node_name(node) + " " + dims_text(a.shape) + " x " + dims_text(b.shape) +
-                   ": cuda cuBLASLt " + (type_ == CUDA_R_16F ? "fp16" : device_->tf32 ? "tf32" : "fp32") +
+    bool batched = geo.batch > 1 && (geo.a_stride == 0 || geo.b_stride == 0);
+    bool built = try_build(geo, bias, epilogue);
+    if (!built && batched && try_build(unbatched(geo), bias, epilogue)) {
+      geo = unbatched(geo);
+      built = true;
+    }
+    if (!built && !own_.possible())
+      fail(ErrorKind::NotSupportedError,
+           "cuBLASLt has no algorithm for this " + node.op + " (" +
+               std::to_string(geo.m) + "x" + std::to_string(geo.k) + "x" +
+               std::to_string(geo.n) + ")");
+    if (own_.possible() && !prefer_lt && (mode == OwnKernels::timed || !built)) {
+      time_against_own(built);
+      if (own_variant_ >= 0) {
+        description_ = head + own_.description(own_variant_) + " (" + own_source_ + ")" + tail;
+        return;
+      }
+    }
+
+    description_ = head + "cuda cuBLASLt " + (type_ == CUDA_R_16F ? "fp16" : device_->tf32 ? "tf32" : "fp32") +
                    ", " + std::to_string(calls_.size()) + (calls_.size() == 1 ? " call" : " calls") +
-                   (geo.batch > 1 ? " of batch " + std::to_string(geo.batch) : "") +
-                   (epilogue_text.empty() ? "" : ", epilogue " + epilogue_text);
+                   (geo.batch > 1 ? " of batch " + std::to_string(geo.batch) : "") + tail;
   }
 
   bool on_device() const override { return true; }
 
   void run(cudaStream_t stream) override {
+    if (own_variant_ >= 0) {
+      CPPNN_CUDA_CHECK(own_.launch(own_variant_, stream));
+      return;
+    }
+    enqueue_lt(stream);
+  }
+
+  std::string describe() const override { return description_; }
+
+ private:
+  void enqueue_lt(cudaStream_t stream) {
     if (broadcast_c_)
       CPPNN_CUDA_CHECK(movement::launch_strided_copy(broadcast_c_, d_base_, broadcast_, int(elem_),
                                                      int(device_->max_grid_blocks()), stream));
@@ -292,9 +348,65 @@ class LtMatmulStep final : public Step {
                                       workspace_bytes_, stream));
   }
 
-  std::string describe() const override { return description_; }
+  static std::string lt_version() { return "cublasLt" + std::to_string(cublasLtGetVersion()); }
 
- private:
+  // Takes our kernel when the choice remembered for own_sig_ names one of its variants
+  // (checked by one run when the runtime cache gave it), or untimed in "only" mode. Returns
+  // true when the remembered choice is cuBLASLt.
+  bool choose_remembered_own(OwnKernels mode) {
+    cudaStream_t stream = device_->stream_for_this_thread();
+    if (mode == OwnKernels::only) {
+      int v = own_.untimed_variant(*device_);
+      std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
+      if (run_once(stream, [&](cudaStream_t st) { CPPNN_CUDA_CHECK(own_.launch(v, st)); }))
+        own_variant_ = v, own_source_ = "own kernels only";
+      return false;
+    }
+    bool from_cache = false;
+    std::optional<std::string> text;
+    {
+      BuildPhase t("matmul: cache lookup");
+      text = recall_choice(own_sig_, device_->sm, lt_version(), &from_cache);
+    }
+    if (!text) return false;
+    if (*text == "cublaslt") return true;
+    int v = own_.variant_named(*text);
+    if (v < 0) return false;
+    if (from_cache) {
+      BuildPhase t("matmul: check run");
+      std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
+      if (!run_once(stream, [&](cudaStream_t st) { CPPNN_CUDA_CHECK(own_.launch(v, st)); })) return false;
+      remember_choice(own_sig_, device_->sm, lt_version(), *text, /*persist=*/false);
+    }
+    own_variant_ = v, own_source_ = from_cache ? "runtime cache" : "chosen earlier";
+    return false;
+  }
+
+  // Times cuBLASLt's algorithm (when `lt_built`) against each variant of our kernel, keeps
+  // the fastest and remembers it.
+  void time_against_own(bool lt_built) {
+    cudaStream_t stream = device_->stream_for_this_thread();
+    float best_ms = INFINITY;
+    int best = -1;
+    {
+      BuildPhase t("matmul: timing");
+      std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
+      if (lt_built) {
+        if (std::optional<float> ms = time_enqueue(stream, [&](cudaStream_t st) { enqueue_lt(st); }))
+          best_ms = *ms;
+      }
+      for (int v = 0; v < own_.variants(); ++v) {
+        std::optional<float> ms =
+            time_enqueue(stream, [&](cudaStream_t st) { CPPNN_CUDA_CHECK(own_.launch(v, st)); });
+        if (ms && *ms < best_ms) best_ms = *ms, best = v;
+      }
+    }
+    if (best < 0 && !lt_built)
+      fail(ErrorKind::NotSupportedError, "neither cuBLASLt nor our kernel ran " + node_name(node()));
+    own_variant_ = best, own_source_ = "timed";
+    remember_choice(own_sig_, device_->sm, lt_version(), best >= 0 ? own_.name(best) : "cublaslt");
+  }
+
   // One cuBLASLt call's pointers, in cuBLASLt's column-major terms (see try_build).
   struct Call {
     const void* first;
@@ -480,6 +592,10 @@ class LtMatmulStep final : public Step {
   std::vector<Call> calls_;
   std::vector<DeviceBuffer> owned_;
   std::string description_;
+  OwnGemm own_;
+  std::string own_sig_;
+  int own_variant_ = -1;  // >= 0: our kernel in this variant runs the step
+  std::string own_source_;
 };
 
 DeviceDecision decide_lt_matmul(const GraphIR& g, const Node& node, const Device& device) {

@@ -1,0 +1,60 @@
+#pragma once
+// Our own kernels for matmul and gemm, beside cuBLASLt: a row-major D = A B + bias (per
+// column) is the 1x1 case of our convolution kernels. float32 runs on the CUDA-core kernel
+// (A as its filter, B as its input, batches on the grid's second dimension); float16 on the
+// tensor-core kernel (A as its nhwc input, B^T as its filter: one problem, or a batch that
+// shares B folded into it). B is transposed once when the kernel needs the other layout and
+// B is a constant. The matmul step (lt_matmul.cpp) times these beside cuBLASLt's algorithm
+// (CPPNN_CUDA_OWN_KERNELS, device.h).
+#include <cuda_runtime.h>
+
+#include <string>
+
+#include "backends/cuda/device.h"
+#include "backends/cuda/kernels/simt_conv.h"
+#include "backends/cuda/kernels/tensor_conv.h"
+
+namespace cppnn::detail::cuda {
+
+// One matmul as the step sees it, row-major: D[m, n] = op(a)[m, k] op(b)[k, n] (+ bias[n]),
+// `batch` problems at the given strides (elements; 0: shared by all).
+struct GemmProblem {
+  bool half = false;
+  int64_t m = 0, n = 0, k = 0;
+  bool a_trans = false, b_trans = false;
+  int64_t batch = 1, a_stride = 0, b_stride = 0;
+  const void* a = nullptr;
+  const void* b = nullptr;
+  const void* bias = nullptr;
+  void* d = nullptr;
+  int activation = 0;             // ConvActivation
+  const void* b_host = nullptr;   // b's bytes when it is a constant, else null
+};
+
+class OwnGemm {
+ public:
+  OwnGemm() = default;
+  // Which kernel takes the problem, if one does; uploads a transposed B on `stream` when the
+  // kernel needs one (waited for).
+  OwnGemm(const GemmProblem& p, const std::string& what, cudaStream_t stream);
+
+  bool possible() const { return kind_ != Kind::none; }
+  int variants() const;
+  int untimed_variant(const Device& device) const;
+  cudaError_t launch(int variant, cudaStream_t stream) const;
+  // "own fp32 kernel 64x64" / "own tensor-core kernel 32x64", for the step's report line,
+  // and the name the runtime cache keeps ("own-simt-gemm-64x64", ...).
+  std::string description(int variant) const;
+  std::string name(int variant) const;
+  // The variant a name() names; -1 for any other text.
+  int variant_named(const std::string& name) const;
+
+ private:
+  enum class Kind { none, simt, tensor_core };
+  Kind kind_ = Kind::none;
+  SimtConvParams simt_{};
+  TensorConvParams tensor_{};
+  DeviceBuffer b_transposed_;
+};
+
+}  // namespace cppnn::detail::cuda
