@@ -172,12 +172,7 @@ class CudnnConvStep final : public Step {
                 const std::vector<Placement>& places)
       : Step(node), device_(std::move(device)), s_(conv_geometry(g, node)) {
     if (!s_.why_not.empty()) fail(ErrorKind::NotSupportedError, s_.why_not);
-    {
-      BuildPhase t("conv: cuDNN handle");
-      handle_ = device_->cudnn_for_this_thread();
-      build_stream_ = device_->stream_for_this_thread();
-    }
-    if (!handle_) fail(ErrorKind::OperationError, "cuda plan: the device has no cuDNN handle");
+    build_stream_ = device_->stream_for_this_thread();
     elem_ = s_.half ? 2 : 4;
 
     x_ = device_address(places, node.inputs[0], node, "input");
@@ -333,9 +328,9 @@ class CudnnConvStep final : public Step {
     cudnnStatus_t status =
         s_.transposed
             ? cudnnGetConvolutionBackwardDataWorkspaceSize(
-                  handle_, w_desc_.get(), x_desc_.get(), conv_desc_.get(), y_desc_.get(),
+                  handle(), w_desc_.get(), x_desc_.get(), conv_desc_.get(), y_desc_.get(),
                   cudnnConvolutionBwdDataAlgo_t(algo), &bytes)
-            : cudnnGetConvolutionForwardWorkspaceSize(handle_, x_desc_.get(), w_desc_.get(),
+            : cudnnGetConvolutionForwardWorkspaceSize(handle(), x_desc_.get(), w_desc_.get(),
                                                       conv_desc_.get(), y_desc_.get(),
                                                       cudnnConvolutionFwdAlgo_t(algo), &bytes);
     if (status != CUDNN_STATUS_SUCCESS) return std::nullopt;
@@ -351,7 +346,7 @@ class CudnnConvStep final : public Step {
       CPPNN_CUDA_CHECK(own_.launch(*device_, c.own.variant, stream));
       return;
     }
-    CPPNN_CUDNN_CHECK(cudnnSetStream(handle_, stream));
+    CPPNN_CUDNN_CHECK(cudnnSetStream(handle(), stream));
     const void* x = x_;
     if (s_.explicit_pad) {
       ConvPadParams p{x_, padded_.data(), s_.n, s_.c, s_.h, s_.w, s_.xh, s_.xw,
@@ -366,7 +361,7 @@ class CudnnConvStep final : public Step {
     if (s_.transposed) {
       void* dx = s_.crop ? uncropped_.data() : y_;
       CPPNN_CUDNN_CHECK(cudnnConvolutionBackwardData(
-          handle_, &one, w_desc_.get(), w_, x_desc_.get(), x, conv_desc_.get(),
+          handle(), &one, w_desc_.get(), w_, x_desc_.get(), x, conv_desc_.get(),
           cudnnConvolutionBwdDataAlgo_t(c.algo), ws.data(), ws.bytes(), &zero, y_desc_.get(), dx));
       if (s_.crop) {
         // The output at (i, j) is the whole one's (i + pad_top, j + pad_left), zero past it.
@@ -379,7 +374,7 @@ class CudnnConvStep final : public Step {
       // element before it is written), or the output itself with alpha2 = 0.
       const void* z = residual_ ? residual_ : y_;
       CPPNN_CUDNN_CHECK(cudnnConvolutionBiasActivationForward(
-          handle_, &one, x_desc_.get(), x, w_desc_.get(), w_, conv_desc_.get(),
+          handle(), &one, x_desc_.get(), x, w_desc_.get(), w_, conv_desc_.get(),
           cudnnConvolutionFwdAlgo_t(c.algo), ws.data(), ws.bytes(), residual_ ? &one : &zero,
           y_desc_.get(), z, bias_desc_.get(), bias_, act_desc_.get(), y_desc_.get(), y_));
     } else {
@@ -389,7 +384,7 @@ class CudnnConvStep final : public Step {
         CPPNN_CUDA_CHECK(cudaMemcpyAsync(y_, residual_, y_bytes_, cudaMemcpyDeviceToDevice, stream));
       float beta = residual_ ? 1.0f : 0.0f;
       CPPNN_CUDNN_CHECK(cudnnConvolutionForward(
-          handle_, &one, x_desc_.get(), x, w_desc_.get(), w_, conv_desc_.get(),
+          handle(), &one, x_desc_.get(), x, w_desc_.get(), w_, conv_desc_.get(),
           cudnnConvolutionFwdAlgo_t(c.algo), ws.data(), ws.bytes(), &beta, y_desc_.get(), y_));
     }
     if (needs_epilogue(c)) {
@@ -427,20 +422,20 @@ class CudnnConvStep final : public Step {
     };
     if (s_.transposed) {
       int max = 0;
-      CPPNN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(handle_, &max));
+      CPPNN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(handle(), &max));
       std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(size_t(std::max(max, 1)));
       int found = 0;
       CPPNN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
-          handle_, w_desc_.get(), x_desc_.get(), conv_desc_.get(), y_desc_.get(), int(perf.size()),
+          handle(), w_desc_.get(), x_desc_.get(), conv_desc_.get(), y_desc_.get(), int(perf.size()),
           &found, perf.data()));
       for (int i = 0; i < found; ++i) consider(int(perf[size_t(i)].algo), perf[size_t(i)].status, perf[size_t(i)].mathType);
     } else {
       int max = 0;
-      CPPNN_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(handle_, &max));
+      CPPNN_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(handle(), &max));
       std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(size_t(std::max(max, 1)));
       int found = 0;
       CPPNN_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
-          handle_, x_desc_.get(), w_desc_.get(), conv_desc_.get(), y_desc_.get(), int(perf.size()),
+          handle(), x_desc_.get(), w_desc_.get(), conv_desc_.get(), y_desc_.get(), int(perf.size()),
           &found, perf.data()));
       for (int i = 0; i < found; ++i) consider(int(perf[size_t(i)].algo), perf[size_t(i)].status, perf[size_t(i)].mathType);
     }
@@ -607,7 +602,17 @@ class CudnnConvStep final : public Step {
 
   std::shared_ptr<Device> device_;
   ConvGeometry s_;
-  cudnnHandle_t handle_ = nullptr;
+  // This build worker's cuDNN handle, made on first use: a step that runs our own kernel
+  // from a remembered choice never needs one.
+  cudnnHandle_t handle() const {
+    if (!handle_) {
+      BuildPhase t("conv: cuDNN handle");
+      handle_ = device_->cudnn_for_this_thread();
+      if (!handle_) fail(ErrorKind::OperationError, "cuda plan: the device has no cuDNN handle");
+    }
+    return handle_;
+  }
+  mutable cudnnHandle_t handle_ = nullptr;
   cudaStream_t build_stream_ = nullptr;  // for the work done while building
   size_t elem_ = 4;
   const void* x_ = nullptr;

@@ -169,6 +169,14 @@ Device::Worker& Device::worker(int w) {
   Worker& k = *workers_[size_t(w - 1)];
   if (!k.stream)
     CPPNN_CUDA_CHECK(cudaStreamCreateWithPriority(&k.stream, cudaStreamNonBlocking, stream_priority));
+  return k;
+}
+
+cudnnHandle_t Device::cudnn_for_this_thread() {
+  int w = build_worker_index();
+  if (w <= 0) return cudnn;
+  Worker& k = worker(w);
+  std::lock_guard<std::mutex> lock(workers_mutex_);
   if (!k.cudnn) {
     cudnnHandle_t made = nullptr;
     cudnnStatus_t status = cudnnCreate(&made);
@@ -180,12 +188,7 @@ Device::Worker& Device::worker(int w) {
     }
     k.cudnn = made;
   }
-  return k;
-}
-
-cudnnHandle_t Device::cudnn_for_this_thread() {
-  int w = build_worker_index();
-  return w <= 0 ? cudnn : worker(w).cudnn;
+  return k.cudnn;
 }
 
 cudaStream_t Device::stream_for_this_thread() {
