@@ -83,7 +83,7 @@ void check(const Case& cs) {
                  std::to_string(simt_conv::kTiles[tile].bn));
     std::memset(yb.data, 0xA5, ys * 4);  // an element the kernel misses shows
     if (cs.residual_in_place) put(yb, res);
-    simt_conv::with_kernel(tile, [&](auto kernel) {
+    simt_conv::with_kernel(p, tile, [&](auto kernel) {
       host_run_grid_sync(simt_conv::blocks(p, tile), simt_conv::kThreads, [&] { kernel(p); });
     });
     size_t bad = 0;
@@ -156,7 +156,7 @@ void check_matmul(int batches, int m, int k, int n, bool shared_b, int activatio
   ASSERT_TRUE(simt_conv::supported(p));
   for (int tile = 0; tile < simt_conv::kTileCount; ++tile) {
     std::memset(db.data, 0xA5, ds * 4);
-    simt_conv::with_kernel(tile, [&](auto kernel) {
+    simt_conv::with_kernel(p, tile, [&](auto kernel) {
       host_run_grid_sync(simt_conv::blocks(p, tile), simt_conv::kThreads, [&] { kernel(p); });
     });
     size_t bad = 0;

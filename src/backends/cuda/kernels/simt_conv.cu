@@ -14,7 +14,7 @@ const char* simt_conv_tile_name(int tile) {
 
 cudaError_t launch_simt_conv(const SimtConvParams& p, int tile, cudaStream_t stream) {
   if (!simt_conv::supported(p) || tile < 0 || tile >= simt_conv::kTileCount) return cudaErrorInvalidValue;
-  simt_conv::with_kernel(tile, [&](auto kernel) {
+  simt_conv::with_kernel(p, tile, [&](auto kernel) {
     kernel<<<simt_conv::blocks(p, tile), simt_conv::kThreads, 0, stream>>>(p);
   });
   return cudaGetLastError();

@@ -27,7 +27,10 @@ struct Tile {
 constexpr Tile kTiles[] = {{64, 64}, {32, 64}, {64, 128}};
 constexpr int kTileCount = int(sizeof(kTiles) / sizeof(kTiles[0]));
 
-template <int BM, int BN>
+// POINTWISE: a 1x1 window at stride 1 without padding (MobileNetV2's expansions and
+// projections, and every matmul): input element (k, pixel) is x[k * pixels + pixel], no
+// window arithmetic.
+template <int BM, int BN, bool POINTWISE>
 __global__ void __launch_bounds__(kThreads) kernel(SimtConvParams p) {
   if (blockIdx.y > 0) {  // problem blockIdx.y of a batch
     p.x += size_t(blockIdx.y) * size_t(p.x_batch);
@@ -72,7 +75,9 @@ __global__ void __launch_bounds__(kThreads) kernel(SimtConvParams p) {
     for (int i = 0; i < BL; ++i) {
       const int k = k0 + (tid + i * kThreads) / BN;
       float v = 0.0f;
-      if (pixel_valid && k < K) {
+      if (POINTWISE) {
+        if (pixel_valid && k < K) v = x_image[size_t(k) * unsigned(pixels) + unsigned(in_image)];
+      } else if (pixel_valid && k < K) {
         const int ci = k / taps, tap = k - ci * taps;
         const int ky = tap / p.kw, kx = tap - ky * p.kw;
         const int iy = iy0 + ky * p.dil_h, ix = ix0 + kx * p.dil_w;
@@ -154,12 +159,23 @@ inline dim3 blocks(const SimtConvParams& p, int tile) {
               unsigned(p.batches > 1 ? p.batches : 1), 1);
 }
 
-// Calls run(kernel) with the kernel of tile shape `tile` (an index into kTiles).
+inline bool pointwise(const SimtConvParams& p) {
+  return p.kh == 1 && p.kw == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
+         p.pad_left == 0 && p.oh == p.in_h && p.ow == p.in_w;
+}
+
+// Calls run(kernel) with the kernel of tile shape `tile` (an index into kTiles) for `p`.
 template <typename Run>
-void with_kernel(int tile, Run&& run) {
-  if (tile == 1) run(&kernel<32, 64>);
-  else if (tile == 2) run(&kernel<64, 128>);
-  else run(&kernel<64, 64>);
+void with_kernel(const SimtConvParams& p, int tile, Run&& run) {
+  if (pointwise(p)) {
+    if (tile == 1) run(&kernel<32, 64, true>);
+    else if (tile == 2) run(&kernel<64, 128, true>);
+    else run(&kernel<64, 64, true>);
+  } else {
+    if (tile == 1) run(&kernel<32, 64, false>);
+    else if (tile == 2) run(&kernel<64, 128, false>);
+    else run(&kernel<64, 64, false>);
+  }
 }
 
 }  // namespace cppnn::detail::cuda::simt_conv
