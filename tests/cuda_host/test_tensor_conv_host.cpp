@@ -61,6 +61,28 @@ void host_mma_m16n8k16(float c[4], const uint32_t a[4], const uint32_t b[2]) {
 
 namespace {
 
+const void* warp_rows[tensor_conv::kThreads / 32][32];
+
+}  // namespace
+
+// ldmatrix.x4: lane l's register j gets row l / 4, halves 2 (l % 4) and + 1, of matrix j,
+// whose 8 rows lanes 8 j .. 8 j + 7 supply.
+void host_ldmatrix_x4(uint32_t r[4], const void* row) {
+  const unsigned lane = threadIdx.x % 32;
+  const void** rows = warp_rows[threadIdx.x / 32];
+  rows[lane] = row;
+  host_sync_warp();  // every lane's row address is in
+  uint32_t got[4];
+  for (int j = 0; j < 4; ++j) {
+    const uint16_t* src = static_cast<const uint16_t*>(rows[8 * j + lane / 4]);
+    got[j] = uint32_t(src[2 * (lane % 4)]) | uint32_t(src[2 * (lane % 4) + 1]) << 16;
+  }
+  host_sync_warp();  // every lane has read the others' addresses
+  for (int j = 0; j < 4; ++j) r[j] = got[j];
+}
+
+namespace {
+
 struct Case {
   std::string name;
   int n = 1, c = 16, h = 7, w = 9, k = 24;
@@ -126,7 +148,7 @@ void check(const Case& cs) {
                  std::to_string(tensor_conv::kTiles[tile].bn));
     std::memset(yb.data, 0xA5, ys * 2);  // an element the kernel misses shows
     if (cs.residual_in_place) put(yb, res);
-    tensor_conv::with_kernel(tile, [&](auto kernel) {
+    tensor_conv::with_kernel(p, tile, [&](auto kernel) {
       host_run_grid_sync(tensor_conv::blocks(p, tile), tensor_conv::kThreads, [&] { kernel(p); });
     });
     size_t bad = 0;

@@ -16,7 +16,7 @@ const char* tensor_conv_tile_name(int tile) {
 
 cudaError_t launch_tensor_conv(const TensorConvParams& p, int tile, cudaStream_t stream) {
   if (!tensor_conv::supported(p) || tile < 0 || tile >= tensor_conv::kTileCount) return cudaErrorInvalidValue;
-  tensor_conv::with_kernel(tile, [&](auto kernel) {
+  tensor_conv::with_kernel(p, tile, [&](auto kernel) {
     kernel<<<tensor_conv::blocks(p, tile), tensor_conv::kThreads, 0, stream>>>(p);
   });
   return cudaGetLastError();

@@ -2,10 +2,10 @@
 // The float16 implicit-GEMM convolution on tensor cores, and the test of what it takes.
 // Included by tensor_conv.cu (nvcc) and by tests/cuda_host, which runs it on the CPU with
 // each block's threads as fibers (host_grid.h) and mma emulated over the warp: so it uses
-// only __syncthreads, shared memory and mma.sync, whose fragment layouts the PTX ISA fixes.
+// only __syncthreads, shared memory, ldmatrix and mma.sync, whose layouts the PTX ISA fixes.
 //
-// A block computes a 64 x 64 tile of the output (rows: output pixels, columns: output
-// channels) with 4 warps of 32 x 32, in steps of 32 along the reduction (ky, kx, ci). Each
+// A block computes a BM x 64 tile of the output (rows: output pixels, columns: output
+// channels) with 4 warps of (BM / 2) x 32, in steps of 32 along the reduction (ky, kx, ci). Each
 // step's input and filter tiles go from global memory through registers into one of two
 // shared-memory buffers while the other is multiplied, 16-byte loads (8 channels of one tap:
 // why c must be a multiple of 8). Accumulation is float; the epilogue adds bias and residual,
@@ -19,9 +19,11 @@
 namespace cppnn::detail::cuda {
 
 #if !defined(__CUDACC__)
-// The host emulation's warp-wide mma (tests/cuda_host): D = A * B + C over the warp's
-// fragments, each thread passing its own.
+// The host emulation's warp-wide operations (tests/cuda_host): mma, D = A * B + C over the
+// warp's fragments, each thread passing its own; ldmatrix.x4, each thread passing the row
+// address it supplies.
 void host_mma_m16n8k16(float c[4], const uint32_t a[4], const uint32_t b[2]);
+void host_ldmatrix_x4(uint32_t r[4], const void* row);
 #endif
 
 namespace tensor_conv {
@@ -67,6 +69,20 @@ __device__ __forceinline__ void mma(float c[4], const uint32_t a[4], const uint3
 #endif
 }
 
+// ldmatrix.x4: four 8x8 matrices of halves from shared memory, rows supplied by lanes 0-7
+// (matrix 0), 8-15, 16-23 and 24-31, 16 bytes each; lane l gets in r[j] row l / 4, columns
+// 2 (l % 4) and + 1 of matrix j: the layout of mma's fragments.
+__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const __half* row) {
+#if defined(__CUDACC__)
+  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(address));
+#else
+  host_ldmatrix_x4(r, row);
+#endif
+}
+
 struct alignas(16) Chunk {
   uint32_t v[4];  // 8 halves
 };
@@ -74,12 +90,13 @@ struct alignas(16) Chunk {
 // Where one output pixel's window starts: its image and the input row and column of tap 0.
 struct Pixel {
   bool valid;
-  int image, iy0, ix0;
+  int row, image, iy0, ix0;
 };
 
 __device__ __forceinline__ Pixel pixel_of(const TensorConvParams& p, int row, int M) {
   Pixel px;
   px.valid = row < M;
+  px.row = row;
   const int ox = row % p.ow, rest = row / p.ow;
   px.image = rest / p.oh;
   px.iy0 = (rest % p.oh) * p.stride_h - p.pad_top;
@@ -88,10 +105,15 @@ __device__ __forceinline__ Pixel pixel_of(const TensorConvParams& p, int row, in
 }
 
 // 8 channels of the input at reduction index kidx = (ky * kw + kx) * c + ci of a pixel's
-// window; zeros in the padding and past the reduction's end.
+// window; zeros in the padding and past the reduction's end. POINTWISE (a 1x1 window at
+// stride 1, no padding: every matmul too): the input is the GEMM's A itself, [rows, c].
+template <bool POINTWISE>
 __device__ __forceinline__ Chunk input_chunk(const TensorConvParams& p, const Pixel& px, int kidx, int K) {
   Chunk z{{0u, 0u, 0u, 0u}};
   if (!px.valid || kidx >= K) return z;
+  if (POINTWISE)
+    return *reinterpret_cast<const Chunk*>(static_cast<const __half*>(p.x) + size_t(px.row) * unsigned(p.c) +
+                                           unsigned(kidx));
   const int tap = kidx / p.c, ci = kidx - tap * p.c;
   const int ky = tap / p.kw, kx = tap - ky * p.kw;
   const int iy = px.iy0 + ky * p.dil_h, ix = px.ix0 + kx * p.dil_w;
@@ -110,11 +132,9 @@ __device__ __forceinline__ Chunk filter_chunk(const TensorConvParams& p, int o, 
   return *reinterpret_cast<const Chunk*>(w + size_t(o) * unsigned(K) + unsigned(kidx));
 }
 
-__device__ __forceinline__ uint32_t pair(const __half* p) { return *reinterpret_cast<const uint32_t*>(p); }
-
 // One BM x BN output tile per block; each warp a (BM / 2) x (BN / 2) part of it: MT x NT
 // fragments of 16 x 8.
-template <int BM, int BN>
+template <int BM, int BN, bool POINTWISE>
 __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
   constexpr int MT = BM / 32, NT = BN / 16;          // fragments per warp
   constexpr int AC = BM * 4 / kThreads, BC = BN * 4 / kThreads;  // chunks per thread per step
@@ -145,7 +165,7 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
   auto fetch = [&](int k0) {
     const int kidx = k0 + col * 8;
 #pragma unroll
-    for (int i = 0; i < AC; ++i) a_next[i] = input_chunk(p, px[i], kidx, K);
+    for (int i = 0; i < AC; ++i) a_next[i] = input_chunk<POINTWISE>(p, px[i], kidx, K);
 #pragma unroll
     for (int i = 0; i < BC; ++i) b_next[i] = filter_chunk(p, tile_n * BN + (tid >> 2) + i * 32, kidx, K);
   };
@@ -166,19 +186,16 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += 16) {
       uint32_t a[MT][4], b[NT][2];
+      // A's 16x16 fragment i: matrices (rows 0-7 | 8-15) x (k 0-7 | 8-15), lane l supplying
+      // row l % 16 at k 8 (l / 16). B's fragments j, j + 1: matrices (n 0-7, k 0-7),
+      // (n 0-7, k 8-15), (n 8-15, k 0-7), (n 8-15, k 8-15).
 #pragma unroll
-      for (int i = 0; i < MT; ++i) {
-        const int r = warp_m + i * 16 + g;
-        a[i][0] = pair(&as[buf][r][kk + 2 * t]);
-        a[i][1] = pair(&as[buf][r + 8][kk + 2 * t]);
-        a[i][2] = pair(&as[buf][r][kk + 2 * t + 8]);
-        a[i][3] = pair(&as[buf][r + 8][kk + 2 * t + 8]);
-      }
+      for (int i = 0; i < MT; ++i) ldmatrix_x4(a[i], &as[buf][warp_m + i * 16 + (lane & 15)][kk + (lane >> 4) * 8]);
 #pragma unroll
-      for (int j = 0; j < NT; ++j) {
-        const int r = warp_n + j * 8 + g;
-        b[j][0] = pair(&bs[buf][r][kk + 2 * t]);
-        b[j][1] = pair(&bs[buf][r][kk + 2 * t + 8]);
+      for (int j = 0; j < NT; j += 2) {
+        uint32_t r[4];
+        ldmatrix_x4(r, &bs[buf][warp_n + j * 8 + (lane & 7) + (lane >> 4) * 8][kk + ((lane >> 3) & 1) * 8]);
+        b[j][0] = r[0], b[j][1] = r[1], b[j + 1][0] = r[2], b[j + 1][1] = r[3];
       }
 #pragma unroll
       for (int i = 0; i < MT; ++i)
@@ -241,12 +258,23 @@ inline unsigned blocks(const TensorConvParams& p, int tile) {
   return unsigned(((M + t.bm - 1) / t.bm) * ((p.k + t.bn - 1) / t.bn));
 }
 
-// Calls run(kernel) with the kernel of tile shape `tile` (an index into kTiles).
+inline bool pointwise(const TensorConvParams& p) {
+  return p.kh == 1 && p.kw == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
+         p.pad_left == 0 && p.oh == p.in_h && p.ow == p.in_w;
+}
+
+// Calls run(kernel) with the kernel of tile shape `tile` (an index into kTiles) for `p`.
 template <typename Run>
-void with_kernel(int tile, Run&& run) {
-  if (tile == 1) run(&kernel<32, 64>);
-  else if (tile == 2) run(&kernel<128, 64>);
-  else run(&kernel<64, 64>);
+void with_kernel(const TensorConvParams& p, int tile, Run&& run) {
+  if (pointwise(p)) {
+    if (tile == 1) run(&kernel<32, 64, true>);
+    else if (tile == 2) run(&kernel<128, 64, true>);
+    else run(&kernel<64, 64, true>);
+  } else {
+    if (tile == 1) run(&kernel<32, 64, false>);
+    else if (tile == 2) run(&kernel<128, 64, false>);
+    else run(&kernel<64, 64, false>);
+  }
 }
 
 }  // namespace tensor_conv
