@@ -31,12 +31,14 @@ struct Case {
   int activation = kConvActNone;
   float lo = -0.5f, hi = 0.75f, alpha = 0.2f;
   int expect_vector = 0;  // the vector width the kernel choice must take; 0: not checked
+  int expect_row_form = -1;  // 1: the nchw row kernel must take it, 0: must not; -1: not checked
 };
 
 struct Outcome {
   std::vector<double> want;
   std::vector<float> got;
   int vector_width = 0;
+  bool row_form = false;  // nchw, 4 outputs of a row per thread
 };
 
 double activate64(double x, const Case& c) {
@@ -114,7 +116,10 @@ Outcome run_case(const Case& cs, unsigned grid, size_t misalign = 0) {
   p.nhwc = cs.nhwc, p.half = cs.half, p.activation = cs.activation;
   p.lo = cs.lo, p.hi = cs.hi, p.alpha = cs.alpha;
   r.vector_width = depthwise::vector_width(p);
-  EXPECT_EQ(depthwise::work_items(p), int64_t(ys) / r.vector_width) << cs.name;
+  r.row_form = depthwise::row_form(p);
+  int64_t items = r.row_form ? int64_t(cs.n) * k * oh * ((ow + depthwise::kRowOutputs - 1) / depthwise::kRowOutputs)
+                             : int64_t(ys) / r.vector_width;
+  EXPECT_EQ(depthwise::work_items(p), items) << cs.name;
   bool ran = depthwise::with_kernel(
       p, [&](auto kernel) { host_run_grid(grid, kDepthwiseBlock, [&] { kernel(p); }); });
   EXPECT_TRUE(ran) << cs.name;
@@ -152,6 +157,7 @@ std::vector<Case> cases() {
         c.half = half, c.nhwc = nhwc, c.sh = c.sw = s, c.c = 16, c.h = 9, c.w = 11;
         c.activation = kConvActClamp, c.lo = 0, c.hi = 6;
         c.expect_vector = nhwc ? (half ? 8 : 4) : 1;
+        c.expect_row_form = !nhwc && s == 1 ? 1 : 0;
         add(c);
       }
   {
@@ -218,6 +224,13 @@ std::vector<Case> cases() {
     add(c);
   }
   {
+    Case c;  // the nchw row kernel with a dilated height, a row not a multiple of 4 wide
+    c.name = "fp16_nchw_3x3_dilated_height_row_kernel";
+    c.half = true, c.nhwc = false, c.dh = 2, c.top = c.bottom = 2, c.w = 11, c.expect_row_form = 1;
+    c.activation = kConvActHardSwish, c.residual = true;
+    add(c);
+  }
+  {
     Case c;  // a 1x1 input, a window bigger than the input: every tap but one is padding
     c.name = "fp16_nchw_1x1_input_big_window";
     c.half = true, c.nhwc = false, c.h = c.w = 1, c.kh = c.kw = 3, c.c = 7;
@@ -233,6 +246,9 @@ TEST(DepthwiseConvHost, KernelsMatchFloat64) {
       Outcome r = run_case(c, grid);
       if (c.expect_vector) {
         EXPECT_EQ(r.vector_width, c.expect_vector) << c.name;
+      }
+      if (c.expect_row_form >= 0) {
+        EXPECT_EQ(r.row_form, c.expect_row_form == 1) << c.name;
       }
       expect_close(c, r, c.name + " grid " + std::to_string(grid));
     }
