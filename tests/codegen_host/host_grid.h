@@ -78,12 +78,12 @@ inline void host_sync_block() { host_grid_detail::wait(host_grid_detail::State::
 // __syncwarp(): the same over the 32 threads of this thread's warp.
 inline void host_sync_warp() { host_grid_detail::wait(host_grid_detail::State::at_warp); }
 
-// A grid of x by y blocks: from a block count, or from CUDA's dim3.
+// A grid of x by y by z blocks: from a block count, or from CUDA's dim3.
 struct HostGrid {
-  unsigned x = 1, y = 1;
+  unsigned x = 1, y = 1, z = 1;
   HostGrid(unsigned blocks) : x(blocks) {}
   template <typename Dim3>
-  HostGrid(const Dim3& d) : x(d.x), y(d.y) {}
+  HostGrid(const Dim3& d) : x(d.x), y(d.y), z(d.z) {}
 };
 
 // Runs thread() for every thread of every block, each block's threads as fibers. Throws
@@ -91,7 +91,7 @@ struct HostGrid {
 template <typename Thread>
 void host_run_grid_sync(HostGrid grid, unsigned block, Thread&& thread, size_t stack_bytes = 64 << 10) {
   using namespace host_grid_detail;
-  gridDim = {grid.x, grid.y, 1};
+  gridDim = {grid.x, grid.y, grid.z};
   blockDim = {block, 1, 1};
   blockIdx = {0, 0, 0};
   threadIdx = {0, 0, 0};
@@ -103,7 +103,8 @@ void host_run_grid_sync(HostGrid grid, unsigned block, Thread&& thread, size_t s
   active() = &b;
   // (blockIdx, a global, is the loop counter: a local one might be clobbered across the
   // context switches, as across a longjmp.)
-  for (blockIdx = {0, 0, 0}; blockIdx.y < grid.y; blockIdx.x = 0, ++blockIdx.y)
+  for (blockIdx = {0, 0, 0}; blockIdx.z < grid.z; blockIdx.y = 0, ++blockIdx.z)
+  for (; blockIdx.y < grid.y; blockIdx.x = 0, ++blockIdx.y)
   for (; blockIdx.x < grid.x; ++blockIdx.x) {
     for (unsigned t = 0; t < block; ++t) {
       Fiber& f = b.fibers[t];

@@ -52,6 +52,14 @@ struct Buffer {
   size_t map_bytes_ = 0;
 };
 
+// Split-K's second pass (kernels/split_reduce.cuh), as the launchers run it after the first.
+template <typename Reduce, typename Params>
+void host_split_reduce(const Params& r) {
+  Reduce::with_kernel(r, [&](auto kernel) {
+    host_run_grid(unsigned((int64_t(r.rows) * r.cols + 255) / 256), 256, [&] { kernel(r); });
+  });
+}
+
 // Rounds `v` to float16 and back when `half` (the inputs both sides see).
 inline float representable(float v, bool half) { return half ? __half2float(__float2half_rn(v)) : v; }
 

@@ -16,6 +16,11 @@
 namespace cppnn::detail::cuda {
 namespace {
 
+struct SplitReduce {
+  template <typename Run>
+  static void with_kernel(const SplitReduceParams& r, Run&& run) { split_reduce::with_kernel(r, run); }
+};
+
 struct Case {
   std::string name;
   int n = 1, c = 5, h = 7, w = 9, k = 12;
@@ -78,14 +83,22 @@ void check(const Case& cs) {
           want[at] = host_activate64(acc, cs.activation, cs.lo, cs.hi, cs.alpha);
         }
 
+  // Split-K in 3 parts: uneven when the reduction has no multiple of 3 steps, and a last
+  // part with no step at all when it has 2.
+  Buffer partial(3 * ys, 4);
+  for (int splits : {1, 3})
   for (int tile = 0; tile < simt_conv::kTileCount; ++tile) {
     SCOPED_TRACE("tile " + std::to_string(simt_conv::kTiles[tile].bm) + "x" +
-                 std::to_string(simt_conv::kTiles[tile].bn));
+                 std::to_string(simt_conv::kTiles[tile].bn) + " splits " + std::to_string(splits));
+    p.splits = splits, p.partial = splits > 1 ? static_cast<float*>(partial.data) : nullptr;
+    ASSERT_TRUE(simt_conv::supported(p));
     std::memset(yb.data, 0xA5, ys * 4);  // an element the kernel misses shows
+    std::memset(partial.data, 0xA5, 3 * ys * 4);
     if (cs.residual_in_place) put(yb, res);
     simt_conv::with_kernel(p, tile, [&](auto kernel) {
       host_run_grid_sync(simt_conv::blocks(p, tile), simt_conv::kThreads, [&] { kernel(p); });
     });
+    if (splits > 1) host_split_reduce<SplitReduce>(simt_conv::reduce_params(p));
     size_t bad = 0;
     for (size_t at = 0; at < ys; ++at) {
       double got = static_cast<const float*>(yb.data)[at];
@@ -154,11 +167,17 @@ void check_matmul(int batches, int m, int k, int n, bool shared_b, int activatio
   p.batches = batches, p.x_batch = shared_b ? 0 : int64_t(k) * n, p.w_batch = int64_t(m) * k;
   p.y_batch = int64_t(m) * n;
   ASSERT_TRUE(simt_conv::supported(p));
+  Buffer partial(4 * ds, 4);
+  for (int splits : {1, 4})
   for (int tile = 0; tile < simt_conv::kTileCount; ++tile) {
+    if (splits > 1 && batches > 1) continue;  // split-K takes one problem
+    p.splits = splits, p.partial = splits > 1 ? static_cast<float*>(partial.data) : nullptr;
+    ASSERT_TRUE(simt_conv::supported(p));
     std::memset(db.data, 0xA5, ds * 4);
     simt_conv::with_kernel(p, tile, [&](auto kernel) {
       host_run_grid_sync(simt_conv::blocks(p, tile), simt_conv::kThreads, [&] { kernel(p); });
     });
+    if (splits > 1) host_split_reduce<SplitReduce>(simt_conv::reduce_params(p));
     size_t bad = 0;
     for (int q = 0; q < batches; ++q)
       for (int i = 0; i < m; ++i)
@@ -191,6 +210,13 @@ TEST(SimtConvHost, RefusesWhatItCannotTake) {
   q.oh = 0;  // an empty output
   EXPECT_FALSE(simt_conv::supported(q));
   q = p, q.n = 1 << 16, q.in_h = q.in_w = 1 << 8;  // past 32-bit indices
+  EXPECT_FALSE(simt_conv::supported(q));
+  q = p, q.splits = 2;  // split-K with nowhere to put the partial sums
+  EXPECT_FALSE(simt_conv::supported(q));
+  float partial[256];
+  q.partial = partial;
+  EXPECT_TRUE(simt_conv::supported(q));
+  q.batches = 2;  // split-K takes one problem
   EXPECT_FALSE(simt_conv::supported(q));
 }
 

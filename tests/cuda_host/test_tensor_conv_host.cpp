@@ -63,6 +63,11 @@ namespace {
 
 const void* warp_rows[tensor_conv::kThreads / 32][32];
 
+struct SplitReduce {
+  template <typename Run>
+  static void with_kernel(const SplitReduceParams& r, Run&& run) { split_reduce::with_kernel(r, run); }
+};
+
 }  // namespace
 
 // ldmatrix.x4: lane l's register j gets row l / 4, halves 2 (l % 4) and + 1, of matrix j,
@@ -143,14 +148,22 @@ void check(const Case& cs) {
           want[at] = host_activate64(acc, cs.activation, cs.lo, cs.hi, cs.alpha);
         }
 
+  // Split-K in 3 parts: uneven when the reduction has no multiple of 3 steps, and a last
+  // part with no step at all when it has 2.
+  Buffer partial(3 * ys, 4);
+  for (int splits : {1, 3})
   for (int tile = 0; tile < tensor_conv::kTileCount; ++tile) {
     SCOPED_TRACE("tile " + std::to_string(tensor_conv::kTiles[tile].bm) + "x" +
-                 std::to_string(tensor_conv::kTiles[tile].bn));
+                 std::to_string(tensor_conv::kTiles[tile].bn) + " splits " + std::to_string(splits));
+    p.splits = splits, p.partial = splits > 1 ? static_cast<float*>(partial.data) : nullptr;
+    ASSERT_TRUE(tensor_conv::supported(p));
     std::memset(yb.data, 0xA5, ys * 2);  // an element the kernel misses shows
+    std::memset(partial.data, 0xA5, 3 * ys * 4);
     if (cs.residual_in_place) put(yb, res);
     tensor_conv::with_kernel(p, tile, [&](auto kernel) {
       host_run_grid_sync(tensor_conv::blocks(p, tile), tensor_conv::kThreads, [&] { kernel(p); });
     });
+    if (splits > 1) host_split_reduce<SplitReduce>(tensor_conv::reduce_params(p));
     size_t bad = 0;
     for (size_t at = 0; at < ys; ++at) {
       double got = __half2float(static_cast<const __half*>(yb.data)[at]);
@@ -220,6 +233,8 @@ TEST(TensorConvHost, RefusesWhatItCannotTake) {
   q = p, q.oh = 0;
   EXPECT_FALSE(tensor_conv::supported(q));
   q = p, q.n = 1 << 16, q.in_h = q.in_w = 1 << 8;  // past 32-bit indices
+  EXPECT_FALSE(tensor_conv::supported(q));
+  q = p, q.splits = 2;  // split-K with nowhere to put the partial sums
   EXPECT_FALSE(tensor_conv::supported(q));
 }
 

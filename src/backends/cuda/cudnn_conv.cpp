@@ -149,15 +149,12 @@ Choice own_choice(OwnKernel k, int variant) { return Choice{-1, true, {k, varian
 
 // How the process memo and the runtime cache write a choice: our kernel's variant name, or
 // cuDNN's "algo,fused".
-std::string choice_text(const Choice& c) {
-  return c.is_own() ? own_variant_name(c.own) : std::to_string(c.algo) + "," + std::to_string(c.fused ? 1 : 0);
+std::string choice_text(const Choice& c, const OwnConv& own) {
+  return c.is_own() ? own.name(c.own.variant) : std::to_string(c.algo) + "," + std::to_string(c.fused ? 1 : 0);
 }
-std::optional<Choice> parse_choice(const std::string& text) {
+std::optional<Choice> parse_choice(const std::string& text, const OwnConv& own) {
   Choice c;
-  if (OwnVariant own = own_variant_named(text); own.kernel != OwnKernel::none) {
-    c.own = own, c.fused = true;
-    return c;
-  }
+  if (int v = own.variant_named(text); v >= 0) return own_choice(own.kind(), v);
   int fused = 0;
   if (std::sscanf(text.c_str(), "%d,%d", &c.algo, &fused) != 2) return std::nullopt;
   c.fused = fused != 0;
@@ -200,7 +197,7 @@ class CudnnConvStep final : public Step {
                                       ? places[size_t(fid)].host
                                       : nullptr;
         own_ = OwnConv(s_, ConvOperands{x_, w_, bias_, residual_, y_, act_, lo_, hi_, alpha_},
-                       host_filter, node_name(node), build_stream_);
+                       host_filter, node_name(node), *device_, build_stream_);
       }
     }
     if (s_.explicit_pad)
@@ -492,7 +489,7 @@ class CudnnConvStep final : public Step {
       std::optional<Choice> known;
       {
         BuildPhase t("conv: cache lookup");
-        if (auto text = recall_choice(sig, device_->sm, cudnn_version(), &from_cache)) known = parse_choice(*text);
+        if (auto text = recall_choice(sig, device_->sm, cudnn_version(), &from_cache)) known = parse_choice(*text, own_);
         // (The warm start's time goes into usable(): cuDNN's first query loads the code of
         // each new kind of engine, 20-150 ms each on the H100, then 0.25-0.6 ms per distinct
         // problem; bench/results/cudnn_probe.txt. Skipping it and the check run below only
@@ -512,7 +509,7 @@ class CudnnConvStep final : public Step {
           ran = try_run(choice_, workspace_);
         }
         if (ran) {
-          remember_choice(sig, device_->sm, cudnn_version(), choice_text(*known), /*persist=*/false);
+          remember_choice(sig, device_->sm, cudnn_version(), choice_text(*known, own_), /*persist=*/false);
           return;
         }
         workspace_ = DeviceBuffer();  // it does not run here after all: choose afresh
@@ -570,7 +567,7 @@ class CudnnConvStep final : public Step {
     adopt(*best, no_timing ? "heuristic" : "timed");
     if (!no_timing) {
       BuildPhase t("conv: cache store");
-      remember_choice(sig, device_->sm, cudnn_version(), choice_text(*best));
+      remember_choice(sig, device_->sm, cudnn_version(), choice_text(*best, own_));
     }
   }
 

@@ -284,7 +284,7 @@ class LtMatmulStep final : public Step {
       gp.activation = act == "relu" ? kConvActRelu : act == "gelu" ? kConvActGelu : kConvActNone;
       const OperandInfo& bo = g.operands[size_t(node.inputs[1])];
       if (bo.role == OperandRole::constant && geo.calls[0].b == 0) gp.b_host = places[size_t(node.inputs[1])].host;
-      own_ = OwnGemm(gp, node_name(node), device_->stream_for_this_thread());
+      own_ = OwnGemm(gp, node_name(node), *device_, device_->stream_for_this_thread());
       if (own_.possible()) {
         char sig[256];
         std::snprintf(sig, sizeof sig, "lt-matmul/1 t%d m%lld n%lld k%lld ta%d tb%d b%lld sa%lld sb%lld bias%d act%d %s sm%d",

@@ -1,5 +1,6 @@
 #include "backends/cuda/own_conv.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -7,24 +8,8 @@
 
 namespace cppnn::detail::cuda {
 
-std::string own_variant_name(OwnVariant v) {
-  if (v.kernel == OwnKernel::depthwise) return "own-depthwise";
-  if (v.kernel == OwnKernel::tensor_core) return std::string("own-tensor-conv-") + tensor_conv_tile_name(v.variant);
-  if (v.kernel == OwnKernel::simt) return std::string("own-simt-conv-") + simt_conv_tile_name(v.variant);
-  return "";
-}
-
-OwnVariant own_variant_named(const std::string& name) {
-  if (name == own_variant_name({OwnKernel::depthwise, 0})) return {OwnKernel::depthwise, 0};
-  for (int t = 0; t < tensor_conv_tiles(); ++t)
-    if (name == own_variant_name({OwnKernel::tensor_core, t})) return {OwnKernel::tensor_core, t};
-  for (int t = 0; t < simt_conv_tiles(); ++t)
-    if (name == own_variant_name({OwnKernel::simt, t})) return {OwnKernel::simt, t};
-  return {};
-}
-
 OwnConv::OwnConv(const ConvGeometry& s, const ConvOperands& ops, const void* host_filter,
-                 const std::string& what, cudaStream_t stream) {
+                 const std::string& what, const Device& device, cudaStream_t stream) {
   if (s.transposed) return;
   if (s.fb == 1 && s.groups == s.c && s.k % s.c == 0) {
     // Depthwise: cuDNN's buffer is [k][tap] in both layouts (one input channel per group).
@@ -57,6 +42,7 @@ OwnConv::OwnConv(const ConvGeometry& s, const ConvOperands& ops, const void* hos
       p.w = filter_.data(), p.w_k = 1, p.w_tap = int(s.k);
     }
     depthwise_ = p, kind_ = OwnKernel::depthwise;
+    tilings_ = {GemmTiling{}};
     return;
   }
   if (s.half && s.nhwc && s.groups == 1) {
@@ -69,7 +55,11 @@ OwnConv::OwnConv(const ConvGeometry& s, const ConvOperands& ops, const void* hos
     p.dil_h = int(s.dil_h), p.dil_w = int(s.dil_w);
     p.pad_top = int(s.pad_top), p.pad_left = int(s.pad_left);
     p.activation = ops.activation, p.lo = ops.lo, p.hi = ops.hi, p.alpha = ops.alpha;
-    if (tensor_conv_supported(p)) tensor_ = p, kind_ = OwnKernel::tensor_core;
+    if (!tensor_conv_supported(p)) return;
+    tensor_ = p, kind_ = OwnKernel::tensor_core;
+    const int64_t rows = s.n * s.oh * s.ow, steps = (s.kh * s.kw * s.c + 31) / 32;
+    tilings_ = gemm_tilings(tensor_conv_tiles(), rows, s.k, steps, device.sm_total);
+    prepare_partial(rows * s.k, what);
     return;
   }
   if (!s.half && !s.nhwc && s.groups == 1) {
@@ -84,8 +74,18 @@ OwnConv::OwnConv(const ConvGeometry& s, const ConvOperands& ops, const void* hos
     p.dil_h = int(s.dil_h), p.dil_w = int(s.dil_w);
     p.pad_top = int(s.pad_top), p.pad_left = int(s.pad_left);
     p.activation = ops.activation, p.lo = ops.lo, p.hi = ops.hi, p.alpha = ops.alpha;
-    if (simt_conv_supported(p)) simt_ = p, kind_ = OwnKernel::simt;
+    if (!simt_conv_supported(p)) return;
+    simt_ = p, kind_ = OwnKernel::simt;
+    const int64_t cols = s.n * s.oh * s.ow, steps = (s.c * s.kh * s.kw + 7) / 8;
+    tilings_ = gemm_tilings(simt_conv_tiles(), s.k, cols, steps, device.sm_total);
+    prepare_partial(s.k * cols, what);
   }
+}
+
+void OwnConv::prepare_partial(int64_t outputs, const std::string& what) {
+  int splits = 1;
+  for (const GemmTiling& t : tilings_) splits = std::max(splits, t.splits);
+  if (splits > 1) partial_ = DeviceBuffer(size_t(splits * outputs) * sizeof(float), "the split-K sums of " + what);
 }
 
 const void* OwnConv::filter() const {
@@ -97,41 +97,52 @@ const void* OwnConv::filter() const {
   }
 }
 
-int OwnConv::variants() const {
-  switch (kind_) {
-    case OwnKernel::depthwise: return 1;
-    case OwnKernel::tensor_core: return tensor_conv_tiles();
-    case OwnKernel::simt: return simt_conv_tiles();
-    default: return 0;
-  }
-}
-
 int OwnConv::untimed_variant(const Device& device) const {
-  if (kind_ != OwnKernel::tensor_core && kind_ != OwnKernel::simt) return 0;
-  // Both kernels' tiles 0, 1, 2 are 64x64, a smaller and a larger one. Fewer 64x64 tiles than
-  // multiprocessors: the smaller tile for more blocks; over four per multiprocessor: the larger.
-  bool tc = kind_ == OwnKernel::tensor_core;
-  int64_t pixels = tc ? int64_t(tensor_.n) * tensor_.oh * tensor_.ow : int64_t(simt_.n) * simt_.oh * simt_.ow;
-  int64_t channels = tc ? tensor_.k : simt_.k;
-  int64_t tiles = ((pixels + 63) / 64) * ((channels + 63) / 64);
-  if (tiles < device.sm_total) return 1;
-  if (tiles > 4 * int64_t(device.sm_total)) return 2;
+  if (kind_ == OwnKernel::tensor_core)
+    return untimed_tiling(tilings_, int64_t(tensor_.n) * tensor_.oh * tensor_.ow, tensor_.k, device.sm_total);
+  if (kind_ == OwnKernel::simt)
+    return untimed_tiling(tilings_, int64_t(simt_.n) * simt_.oh * simt_.ow, simt_.k, device.sm_total);
   return 0;
 }
 
 cudaError_t OwnConv::launch(const Device& device, int variant, cudaStream_t stream) const {
+  if (variant < 0 || variant >= variants()) return cudaErrorInvalidValue;
+  const GemmTiling& t = tilings_[size_t(variant)];
+  float* partial = reinterpret_cast<float*>(partial_.data());
   if (kind_ == OwnKernel::depthwise)
     return launch_depthwise_conv(
         depthwise_, device.grid_blocks(depthwise_conv_work_items(depthwise_), kDepthwiseBlock), stream);
-  if (kind_ == OwnKernel::tensor_core) return launch_tensor_conv(tensor_, variant, stream);
-  if (kind_ == OwnKernel::simt) return launch_simt_conv(simt_, variant, stream);
+  if (kind_ == OwnKernel::tensor_core) {
+    TensorConvParams p = tensor_;
+    p.splits = t.splits, p.partial = t.splits > 1 ? partial : nullptr;
+    return launch_tensor_conv(p, t.tile, stream);
+  }
+  if (kind_ == OwnKernel::simt) {
+    SimtConvParams p = simt_;
+    p.splits = t.splits, p.partial = t.splits > 1 ? partial : nullptr;
+    return launch_simt_conv(p, t.tile, stream);
+  }
   return cudaErrorInvalidValue;
 }
 
 std::string OwnConv::description(int variant) const {
   if (kind_ == OwnKernel::depthwise) return "own depthwise kernel";
-  if (kind_ == OwnKernel::simt) return std::string("own fp32 kernel ") + simt_conv_tile_name(variant);
-  return std::string("own tensor-core kernel ") + tensor_conv_tile_name(variant);
+  const GemmTiling& t = tilings_[size_t(variant)];
+  if (kind_ == OwnKernel::simt) return "own fp32 kernel" + tiling_text(simt_conv_tile_name(t.tile), t, false);
+  return "own tensor-core kernel" + tiling_text(tensor_conv_tile_name(t.tile), t, false);
+}
+
+std::string OwnConv::name(int variant) const {
+  if (kind_ == OwnKernel::depthwise) return "own-depthwise";
+  const GemmTiling& t = tilings_[size_t(variant)];
+  if (kind_ == OwnKernel::simt) return "own-simt-conv" + tiling_text(simt_conv_tile_name(t.tile), t, true);
+  return "own-tensor-conv" + tiling_text(tensor_conv_tile_name(t.tile), t, true);
+}
+
+int OwnConv::variant_named(const std::string& text) const {
+  for (int v = 0; v < variants(); ++v)
+    if (text == name(v)) return v;
+  return -1;
 }
 
 }  // namespace cppnn::detail::cuda

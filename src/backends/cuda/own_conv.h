@@ -9,8 +9,10 @@
 #include <cuda_runtime.h>
 
 #include <string>
+#include <vector>
 
 #include "backends/cuda/conv_geometry.h"
+#include "backends/cuda/gemm_tiling.h"
 #include "backends/cuda/device.h"
 #include "backends/cuda/kernels/depthwise_conv.h"
 #include "backends/cuda/kernels/simt_conv.h"
@@ -20,16 +22,11 @@ namespace cppnn::detail::cuda {
 
 enum class OwnKernel { none, depthwise, tensor_core, simt };
 
-// One of our kernels in one of its variants (the implicit GEMMs' tile shapes).
+// One of our kernels in one of its variants.
 struct OwnVariant {
   OwnKernel kernel = OwnKernel::none;
   int variant = 0;
 };
-
-// How the runtime cache and the reports name a variant ("own-depthwise",
-// "own-tensor-conv-64x64", "own-simt-conv-64x64"); own_variant_named is its inverse (kernel none for other text).
-std::string own_variant_name(OwnVariant v);
-OwnVariant own_variant_named(const std::string& name);
 
 // What a conv step binds on the device, and its fused activation (ConvActivation).
 struct ConvOperands {
@@ -49,12 +46,16 @@ class OwnConv {
   // filter's bytes in the graph's layout (s's strides), or null; the depthwise kernel in nhwc
   // then gets a [tap][k] copy of its own, uploaded on `stream` (waited for).
   OwnConv(const ConvGeometry& s, const ConvOperands& ops, const void* host_filter,
-          const std::string& what, cudaStream_t stream);
+          const std::string& what, const Device& device, cudaStream_t stream);
 
   OwnKernel kind() const { return kind_; }
   // The variants to time (0 .. variants() - 1), and the one to take untimed.
-  int variants() const;
+  int variants() const { return int(tilings_.size()); }
   int untimed_variant(const Device& device) const;
+  // How the runtime cache names a variant ("own-depthwise", "own-tensor-conv-64x64",
+  // "own-simt-conv-32x64-k4"); variant_named is its inverse (-1 for any other text).
+  std::string name(int variant) const;
+  int variant_named(const std::string& text) const;
   // The filter the kernel reads: ops.w (which the step may have to reorder first) or its own.
   const void* filter() const;
   cudaError_t launch(const Device& device, int variant, cudaStream_t stream) const;
@@ -63,11 +64,14 @@ class OwnConv {
   std::string description(int variant) const;
 
  private:
+  void prepare_partial(int64_t outputs, const std::string& what);
+
   OwnKernel kind_ = OwnKernel::none;
   DepthwiseConvParams depthwise_{};
   TensorConvParams tensor_{};
   SimtConvParams simt_{};
-  DeviceBuffer filter_;
+  std::vector<GemmTiling> tilings_;
+  DeviceBuffer filter_, partial_;  // partial_: split-K's float32 partial sums
 };
 
 }  // namespace cppnn::detail::cuda

@@ -1,5 +1,6 @@
 #include "backends/cuda/own_gemm.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <vector>
@@ -24,7 +25,7 @@ std::vector<uint8_t> transposed(const void* src, int64_t batches, int64_t rows, 
 
 }  // namespace
 
-OwnGemm::OwnGemm(const GemmProblem& p, const std::string& what, cudaStream_t stream) {
+OwnGemm::OwnGemm(const GemmProblem& p, const std::string& what, const Device& device, cudaStream_t stream) {
   if (p.a_trans || p.m <= 0 || p.n <= 0 || p.k <= 0 || p.m > INT32_MAX || p.n > INT32_MAX ||
       p.k > INT32_MAX)
     return;
@@ -55,6 +56,9 @@ OwnGemm::OwnGemm(const GemmProblem& p, const std::string& what, cudaStream_t str
     s.w_batch = p.a_stride, s.y_batch = p.m * p.n;
     if (p.batch > 65535 || !simt_conv_supported(s)) return;
     simt_ = s, kind_ = Kind::simt;
+    // Split-K takes one problem; a batch fills the GPU with its problems anyway.
+    tilings_ = gemm_tilings(simt_conv_tiles(), p.m, p.n, p.batch > 1 ? 0 : (p.k + 7) / 8, device.sm_total);
+    prepare_partial(p.m * p.n, what);
     return;
   }
   // float16: B^T as [n, k] (the kernel's filter): b as it is when given transposed, else a
@@ -75,36 +79,49 @@ OwnGemm::OwnGemm(const GemmProblem& p, const std::string& what, cudaStream_t str
     return;
   }
   tensor_ = t, kind_ = Kind::tensor_core;
+  tilings_ = gemm_tilings(tensor_conv_tiles(), p.m, p.n, (p.k + 31) / 32, device.sm_total);
+  prepare_partial(p.m * p.n, what);
 }
 
-int OwnGemm::variants() const {
-  return kind_ == Kind::simt ? simt_conv_tiles() : kind_ == Kind::tensor_core ? tensor_conv_tiles() : 0;
+void OwnGemm::prepare_partial(int64_t outputs, const std::string& what) {
+  int splits = 1;
+  for (const GemmTiling& t : tilings_) splits = std::max(splits, t.splits);
+  if (splits > 1) partial_ = DeviceBuffer(size_t(splits * outputs) * sizeof(float), "the split-K sums of " + what);
 }
 
 int OwnGemm::untimed_variant(const Device& device) const {
-  // Tiles 0, 1, 2: 64x64, a smaller, a larger one (as for the convolutions).
   int64_t rows = kind_ == Kind::simt ? int64_t(simt_.k) * std::max(simt_.batches, 1) : tensor_.oh;
   int64_t cols = kind_ == Kind::simt ? simt_.ow : tensor_.k;
-  int64_t tiles = ((rows + 63) / 64) * ((cols + 63) / 64);
-  if (tiles < device.sm_total) return 1;
-  if (tiles > 4 * int64_t(device.sm_total)) return 2;
-  return 0;
+  return untimed_tiling(tilings_, rows, cols, device.sm_total);
 }
 
 cudaError_t OwnGemm::launch(int variant, cudaStream_t stream) const {
-  if (kind_ == Kind::simt) return launch_simt_conv(simt_, variant, stream);
-  if (kind_ == Kind::tensor_core) return launch_tensor_conv(tensor_, variant, stream);
+  if (variant < 0 || variant >= variants()) return cudaErrorInvalidValue;
+  const GemmTiling& t = tilings_[size_t(variant)];
+  float* partial = reinterpret_cast<float*>(partial_.data());
+  if (kind_ == Kind::simt) {
+    SimtConvParams p = simt_;
+    p.splits = t.splits, p.partial = t.splits > 1 ? partial : nullptr;
+    return launch_simt_conv(p, t.tile, stream);
+  }
+  if (kind_ == Kind::tensor_core) {
+    TensorConvParams p = tensor_;
+    p.splits = t.splits, p.partial = t.splits > 1 ? partial : nullptr;
+    return launch_tensor_conv(p, t.tile, stream);
+  }
   return cudaErrorInvalidValue;
 }
 
 std::string OwnGemm::description(int variant) const {
-  if (kind_ == Kind::simt) return std::string("own fp32 kernel ") + simt_conv_tile_name(variant);
-  return std::string("own tensor-core kernel ") + tensor_conv_tile_name(variant);
+  const GemmTiling& t = tilings_[size_t(variant)];
+  if (kind_ == Kind::simt) return "own fp32 kernel" + tiling_text(simt_conv_tile_name(t.tile), t, false);
+  return "own tensor-core kernel" + tiling_text(tensor_conv_tile_name(t.tile), t, false);
 }
 
 std::string OwnGemm::name(int variant) const {
-  if (kind_ == Kind::simt) return std::string("own-simt-gemm-") + simt_conv_tile_name(variant);
-  return std::string("own-tensor-gemm-") + tensor_conv_tile_name(variant);
+  const GemmTiling& t = tilings_[size_t(variant)];
+  if (kind_ == Kind::simt) return "own-simt-gemm" + tiling_text(simt_conv_tile_name(t.tile), t, true);
+  return "own-tensor-gemm" + tiling_text(tensor_conv_tile_name(t.tile), t, true);
 }
 
 int OwnGemm::variant_named(const std::string& text) const {

@@ -11,8 +11,7 @@
 #include <string>
 
 #include "backends/cuda/device.h"
-#include "backends/cuda/kernels/simt_conv.h"
-#include "backends/cuda/kernels/tensor_conv.h"
+#include "backends/cuda/own_conv.h"
 
 namespace cppnn::detail::cuda {
 
@@ -36,25 +35,28 @@ class OwnGemm {
   OwnGemm() = default;
   // Which kernel takes the problem, if one does; uploads a transposed B on `stream` when the
   // kernel needs one (waited for).
-  OwnGemm(const GemmProblem& p, const std::string& what, cudaStream_t stream);
+  OwnGemm(const GemmProblem& p, const std::string& what, const Device& device, cudaStream_t stream);
 
   bool possible() const { return kind_ != Kind::none; }
-  int variants() const;
+  int variants() const { return int(tilings_.size()); }
   int untimed_variant(const Device& device) const;
   cudaError_t launch(int variant, cudaStream_t stream) const;
-  // "own fp32 kernel 64x64" / "own tensor-core kernel 32x64", for the step's report line,
-  // and the name the runtime cache keeps ("own-simt-gemm-64x64", ...).
+  // "own fp32 kernel 64x64" / "own tensor-core kernel 32x64 split 4", for the step's report
+  // line, and the name the runtime cache keeps ("own-simt-gemm-64x64", ...).
   std::string description(int variant) const;
   std::string name(int variant) const;
   // The variant a name() names; -1 for any other text.
   int variant_named(const std::string& name) const;
 
  private:
+  void prepare_partial(int64_t outputs, const std::string& what);
+
   enum class Kind { none, simt, tensor_core };
   Kind kind_ = Kind::none;
   SimtConvParams simt_{};
   TensorConvParams tensor_{};
-  DeviceBuffer b_transposed_;
+  std::vector<GemmTiling> tilings_;
+  DeviceBuffer b_transposed_, partial_;
 };
 
 }  // namespace cppnn::detail::cuda

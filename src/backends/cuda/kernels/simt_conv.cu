@@ -1,4 +1,6 @@
 // The launcher of the float32 CUDA-core convolution (simt_conv.cuh).
+#include <algorithm>
+
 #include "simt_conv.cuh"
 
 namespace cppnn::detail::cuda {
@@ -17,6 +19,11 @@ cudaError_t launch_simt_conv(const SimtConvParams& p, int tile, cudaStream_t str
   simt_conv::with_kernel(p, tile, [&](auto kernel) {
     kernel<<<simt_conv::blocks(p, tile), simt_conv::kThreads, 0, stream>>>(p);
   });
+  if (p.splits > 1) {
+    SplitReduceParams r = simt_conv::reduce_params(p);
+    unsigned grid = unsigned(std::min<int64_t>((int64_t(r.rows) * r.cols + 255) / 256, 65535));
+    split_reduce::with_kernel(r, [&](auto kernel) { kernel<<<grid, split_reduce::kBlock, 0, stream>>>(r); });
+  }
   return cudaGetLastError();
 }
 

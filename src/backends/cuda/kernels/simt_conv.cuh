@@ -15,6 +15,7 @@
 
 #include "conv_math.cuh"
 #include "simt_conv.h"
+#include "split_reduce.cuh"
 
 namespace cppnn::detail::cuda::simt_conv {
 
@@ -100,13 +101,18 @@ __global__ void __launch_bounds__(kThreads) kernel(SimtConvParams p) {
 #pragma unroll
     for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
 
-  const int steps = (K + kBK - 1) / kBK;
-  fetch(0);
+  // This block's share of the reduction: all of it, or part blockIdx.z of p.splits.
+  const int all_steps = (K + kBK - 1) / kBK;
+  const int per_split = p.splits > 1 ? (all_steps + p.splits - 1) / p.splits : all_steps;
+  const int first = int(blockIdx.z) * per_split;
+  const int steps = all_steps - first < per_split ? (all_steps - first > 0 ? all_steps - first : 0) : per_split;
+  const int k_base = first * kBK;
+  fetch(k_base);
   stash(0);
   __syncthreads();
   for (int s = 0; s < steps; ++s) {
     const int buf = s & 1;
-    if (s + 1 < steps) fetch((s + 1) * kBK);  // in flight while this step multiplies
+    if (s + 1 < steps) fetch(k_base + (s + 1) * kBK);  // in flight while this step multiplies
 #pragma unroll
     for (int kk = 0; kk < kBK; ++kk) {
       float a[TM], b[TN];
@@ -123,6 +129,20 @@ __global__ void __launch_bounds__(kThreads) kernel(SimtConvParams p) {
     __syncthreads();
   }
 
+  if (p.splits > 1) {  // raw partial sums [split, o, pixel]; split_reduce applies the epilogue
+    float* part = p.partial + size_t(blockIdx.z) * unsigned(M) * unsigned(N);
+#pragma unroll
+    for (int i = 0; i < TM; ++i) {
+      const int o = tile_m * BM + ty * TM + i;
+      if (o >= M) continue;
+#pragma unroll
+      for (int j = 0; j < TN; ++j) {
+        const int col = tile_n * BN + tx * TN + j;
+        if (col < N) part[size_t(o) * unsigned(N) + unsigned(col)] = acc[i][j];
+      }
+    }
+    return;
+  }
 #pragma unroll
   for (int i = 0; i < TM; ++i) {
     const int o = tile_m * BM + ty * TM + i;
@@ -148,6 +168,9 @@ inline bool supported(const SimtConvParams& p) {
   const int64_t limit = int64_t(INT32_MAX) - 512;  // past the last tile's rows and step
   const int64_t pixels = int64_t(p.n) * p.oh * p.ow, K = int64_t(p.c) * p.kh * p.kw;
   if (p.batches > 65535 || p.x_batch < 0 || p.w_batch < 0 || p.y_batch < 0) return false;
+  if (p.splits > 1 && (!p.partial || p.batches > 1 || p.splits > 64 ||
+                       int64_t(p.splits) * pixels * p.k >= limit))
+    return false;
   return pixels * p.k < limit && int64_t(p.k) * K < limit && int64_t(p.n) * p.c * p.in_h * p.in_w < limit;
 }
 
@@ -156,7 +179,17 @@ inline dim3 blocks(const SimtConvParams& p, int tile) {
   const Tile& t = kTiles[tile];
   const int64_t pixels = int64_t(p.n) * p.oh * p.ow;
   return dim3(unsigned(((pixels + t.bn - 1) / t.bn) * ((p.k + t.bm - 1) / t.bm)),
-              unsigned(p.batches > 1 ? p.batches : 1), 1);
+              unsigned(p.batches > 1 ? p.batches : 1), unsigned(p.splits > 1 ? p.splits : 1));
+}
+
+// The second pass of a split-K run.
+inline SplitReduceParams reduce_params(const SimtConvParams& p) {
+  SplitReduceParams r{};
+  r.partial = p.partial, r.splits = p.splits;
+  r.rows = p.k, r.cols = p.n * p.oh * p.ow, r.pixels = p.oh * p.ow;
+  r.bias = p.bias, r.bias_per_row = p.bias_per_pixel ? 0 : 1, r.residual = p.residual, r.y = p.y;
+  r.half = 0, r.activation = p.activation, r.lo = p.lo, r.hi = p.hi, r.alpha = p.alpha;
+  return r;
 }
 
 inline bool pointwise(const SimtConvParams& p) {

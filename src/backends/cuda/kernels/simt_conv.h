@@ -30,6 +30,11 @@ struct SimtConvParams {
   int bias_per_pixel;  // bias[ox + ow * oy] instead of bias[o]
   int batches;         // 0 or 1: one problem
   int64_t x_batch, w_batch, y_batch;  // strides between the problems (residual: y's)
+  // Split-K (splits > 1, one problem only): each tile's reduction in `splits` parts on the
+  // grid's z, summed into `partial` ([splits, k, n*oh*ow] float32), then added up by a second
+  // kernel that applies the epilogue.
+  int splits;
+  float* partial;
 };
 
 bool simt_conv_supported(const SimtConvParams& p);

@@ -1,4 +1,5 @@
 // The launcher of the tensor-core convolution (tensor_conv.cuh).
+#include <algorithm>
 #include <climits>
 
 #include "tensor_conv.cuh"
@@ -19,6 +20,11 @@ cudaError_t launch_tensor_conv(const TensorConvParams& p, int tile, cudaStream_t
   tensor_conv::with_kernel(p, tile, [&](auto kernel) {
     kernel<<<tensor_conv::blocks(p, tile), tensor_conv::kThreads, 0, stream>>>(p);
   });
+  if (p.splits > 1) {
+    SplitReduceParams r = tensor_conv::reduce_params(p);
+    unsigned grid = unsigned(std::min<int64_t>((int64_t(r.rows) * r.cols + 255) / 256, 65535));
+    split_reduce::with_kernel(r, [&](auto kernel) { kernel<<<grid, split_reduce::kBlock, 0, stream>>>(r); });
+  }
   return cudaGetLastError();
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "conv_math.cuh"
+#include "split_reduce.cuh"
 #include "tensor_conv.h"
 
 namespace cppnn::detail::cuda {
@@ -176,13 +177,18 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
     for (int i = 0; i < BC; ++i) *reinterpret_cast<Chunk*>(&bs[buf][(tid >> 2) + i * 32][col * 8]) = b_next[i];
   };
 
-  const int steps = (K + kBK - 1) / kBK;
-  fetch(0);
+  // This block's share of the reduction: all of it, or part blockIdx.z of p.splits.
+  const int all_steps = (K + kBK - 1) / kBK;
+  const int per_split = p.splits > 1 ? (all_steps + p.splits - 1) / p.splits : all_steps;
+  const int first = int(blockIdx.z) * per_split;
+  const int steps = all_steps - first < per_split ? (all_steps - first > 0 ? all_steps - first : 0) : per_split;
+  const int k_base = first * kBK;
+  fetch(k_base);
   stash(0);
   __syncthreads();
   for (int s = 0; s < steps; ++s) {
     const int buf = s & 1;
-    if (s + 1 < steps) fetch((s + 1) * kBK);  // in flight while this step multiplies
+    if (s + 1 < steps) fetch(k_base + (s + 1) * kBK);  // in flight while this step multiplies
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += 16) {
       uint32_t a[MT][4], b[NT][2];
@@ -206,6 +212,24 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
     __syncthreads();
   }
 
+  if (p.splits > 1) {  // raw partial sums; split_reduce applies the epilogue
+    float* part = p.partial + size_t(blockIdx.z) * unsigned(M) * unsigned(N);
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+#pragma unroll
+      for (int j = 0; j < NT; ++j) {
+        const int col_out = tile_n * BN + warp_n + j * 8 + 2 * t;
+        if (col_out >= N) continue;
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int row = tile_m * BM + warp_m + i * 16 + g + h * 8;
+          if (row >= M) continue;
+          part[size_t(row) * unsigned(N) + unsigned(col_out)] = acc[i][j][2 * h];
+          part[size_t(row) * unsigned(N) + unsigned(col_out) + 1] = acc[i][j][2 * h + 1];
+        }
+      }
+    return;
+  }
   const __half* bias = static_cast<const __half*>(p.bias);
   const __half* residual = static_cast<const __half*>(p.residual);
   __half* y = static_cast<__half*>(p.y);
@@ -248,14 +272,26 @@ inline bool supported(const TensorConvParams& p) {
     return false;
   int64_t M = int64_t(p.n) * p.oh * p.ow, K = int64_t(p.kh) * p.kw * p.c;
   int64_t limit = int64_t(INT32_MAX) - 256;  // past the last tile's rows and reduction step
+  if (p.splits > 1 && (!p.partial || p.splits > 64 || int64_t(p.splits) * M * p.k >= limit)) return false;
   return M * p.k < limit && M < limit && int64_t(p.k) * K < limit &&
          int64_t(p.n) * p.in_h * p.in_w * p.c < limit;
 }
 
-inline unsigned blocks(const TensorConvParams& p, int tile) {
+inline dim3 blocks(const TensorConvParams& p, int tile) {
   const Tile& t = kTiles[tile];
   int64_t M = int64_t(p.n) * p.oh * p.ow;
-  return unsigned(((M + t.bm - 1) / t.bm) * ((p.k + t.bn - 1) / t.bn));
+  return dim3(unsigned(((M + t.bm - 1) / t.bm) * ((p.k + t.bn - 1) / t.bn)), 1,
+              unsigned(p.splits > 1 ? p.splits : 1));
+}
+
+// The second pass of a split-K run.
+inline SplitReduceParams reduce_params(const TensorConvParams& p) {
+  SplitReduceParams r{};
+  r.partial = p.partial, r.splits = p.splits;
+  r.rows = p.n * p.oh * p.ow, r.cols = p.k, r.pixels = p.k;
+  r.bias = p.bias, r.bias_per_row = 0, r.residual = p.residual, r.y = p.y, r.half = 1;
+  r.activation = p.activation, r.lo = p.lo, r.hi = p.hi, r.alpha = p.alpha;
+  return r;
 }
 
 inline bool pointwise(const TensorConvParams& p) {

@@ -25,6 +25,11 @@ struct TensorConvParams {
   int pad_top, pad_left;
   int activation;  // ConvActivation (conv_epilogue.h)
   float lo, hi, alpha;
+  // Split-K (splits > 1): each tile's reduction in `splits` parts on the grid's z, summed
+  // into `partial` ([splits, n*oh*ow, k] float32), then added up by a second kernel that
+  // applies the epilogue.
+  int splits;
+  float* partial;
 };
 
 // Whether the kernel takes `p` (shapes, alignment, sizes within 32-bit indices).
