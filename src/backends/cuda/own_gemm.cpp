@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backends/cuda/cuda_status.h"
+#include "cppnn/error.h"
 
 namespace cppnn::detail::cuda {
 
@@ -86,7 +87,15 @@ OwnGemm::OwnGemm(const GemmProblem& p, const std::string& what, const Device& de
 void OwnGemm::prepare_partial(int64_t outputs, const std::string& what) {
   int splits = 1;
   for (const GemmTiling& t : tilings_) splits = std::max(splits, t.splits);
-  if (splits > 1) partial_ = DeviceBuffer(size_t(splits * outputs) * sizeof(float), "the split-K sums of " + what);
+  if (splits <= 1) return;
+  try {
+    partial_ = DeviceBuffer(size_t(splits * outputs) * sizeof(float), "the split-K sums of " + what);
+  } catch (const Error&) {
+    // Split-K is an option: without room for its partial sums, the unsplit tilings remain.
+    tilings_.erase(std::remove_if(tilings_.begin(), tilings_.end(),
+                                  [](const GemmTiling& t) { return t.splits > 1; }),
+                   tilings_.end());
+  }
 }
 
 int OwnGemm::untimed_variant(const Device& device) const {
