@@ -91,6 +91,7 @@ void OwnGemm::prepare_partial(int64_t outputs, const std::string& what) {
   try {
     partial_ = DeviceBuffer(size_t(splits * outputs) * sizeof(float), "the split-K sums of " + what);
   } catch (const Error&) {
+    (void)cudaGetLastError();  // the failed allocation must not show in a later launch's status
     // Split-K is an option: without room for its partial sums, the unsplit tilings remain.
     tilings_.erase(std::remove_if(tilings_.begin(), tilings_.end(),
                                   [](const GemmTiling& t) { return t.splits > 1; }),
