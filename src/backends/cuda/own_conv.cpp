@@ -9,6 +9,36 @@
 
 namespace cppnn::detail::cuda {
 
+namespace {
+
+// The sizes, window and activation every kernel's parameters carry, in the same names.
+template <typename Params>
+void set_window(Params& p, const ConvGeometry& s, const ConvOperands& ops) {
+  p.n = int(s.n), p.c = int(s.c), p.in_h = int(s.h), p.in_w = int(s.w);
+  p.k = int(s.k), p.oh = int(s.oh), p.ow = int(s.ow), p.kh = int(s.kh), p.kw = int(s.kw);
+  p.stride_h = int(s.stride_h), p.stride_w = int(s.stride_w);
+  p.dil_h = int(s.dil_h), p.dil_w = int(s.dil_w);
+  p.pad_top = int(s.pad_top), p.pad_left = int(s.pad_left);
+  p.activation = ops.activation, p.lo = ops.lo, p.hi = ops.hi, p.alpha = ops.alpha;
+}
+
+}  // namespace
+
+DeviceBuffer split_k_sums(std::vector<GemmTiling>& tilings, int64_t outputs, const std::string& what) {
+  int splits = 1;
+  for (const GemmTiling& t : tilings) splits = std::max(splits, t.splits);
+  if (splits <= 1) return DeviceBuffer();
+  try {
+    return DeviceBuffer(size_t(splits * outputs) * sizeof(float), "the split-K sums of " + what);
+  } catch (const Error&) {
+    (void)cudaGetLastError();  // the failed allocation must not show in a later launch's status
+    // Split-K is an option: without room for its partial sums, the unsplit tilings remain.
+    tilings.erase(std::remove_if(tilings.begin(), tilings.end(), [](const GemmTiling& t) { return t.splits > 1; }),
+                  tilings.end());
+    return DeviceBuffer();
+  }
+}
+
 OwnConv::OwnConv(const ConvGeometry& s, const ConvOperands& ops, const void* host_filter,
                  const std::string& what, const Device& device, cudaStream_t stream) {
   if (s.transposed) return;
@@ -18,13 +48,8 @@ OwnConv::OwnConv(const ConvGeometry& s, const ConvOperands& ops, const void* hos
     const int64_t taps = s.kh * s.kw;
     p.x = ops.x, p.bias = ops.bias, p.residual = ops.residual, p.y = ops.y;
     p.w = ops.w, p.w_k = int(taps), p.w_tap = 1;
-    p.n = int(s.n), p.c = int(s.c), p.in_h = int(s.h), p.in_w = int(s.w);
-    p.k = int(s.k), p.oh = int(s.oh), p.ow = int(s.ow), p.kh = int(s.kh), p.kw = int(s.kw);
-    p.stride_h = int(s.stride_h), p.stride_w = int(s.stride_w);
-    p.dil_h = int(s.dil_h), p.dil_w = int(s.dil_w);
-    p.pad_top = int(s.pad_top), p.pad_left = int(s.pad_left);
-    p.nhwc = s.nhwc ? 1 : 0, p.half = s.half ? 1 : 0, p.activation = ops.activation;
-    p.lo = ops.lo, p.hi = ops.hi, p.alpha = ops.alpha;
+    set_window(p, s, ops);
+    p.nhwc = s.nhwc ? 1 : 0, p.half = s.half ? 1 : 0;
     if (depthwise_conv_work_items(p) == 0) return;
     if (s.nhwc && host_filter) {
       // [tap][k]: a thread's 8 (or 4) adjacent channels of one tap in one 16-byte load.
@@ -50,17 +75,12 @@ OwnConv::OwnConv(const ConvGeometry& s, const ConvOperands& ops, const void* hos
     // cuDNN's KRSC buffer is the kernel's [k][kh][kw][c].
     TensorConvParams p{};
     p.x = ops.x, p.w = ops.w, p.bias = ops.bias, p.residual = ops.residual, p.y = ops.y;
-    p.n = int(s.n), p.c = int(s.c), p.in_h = int(s.h), p.in_w = int(s.w);
-    p.k = int(s.k), p.oh = int(s.oh), p.ow = int(s.ow), p.kh = int(s.kh), p.kw = int(s.kw);
-    p.stride_h = int(s.stride_h), p.stride_w = int(s.stride_w);
-    p.dil_h = int(s.dil_h), p.dil_w = int(s.dil_w);
-    p.pad_top = int(s.pad_top), p.pad_left = int(s.pad_left);
-    p.activation = ops.activation, p.lo = ops.lo, p.hi = ops.hi, p.alpha = ops.alpha;
+    set_window(p, s, ops);
     if (!tensor_conv_supported(p)) return;
     tensor_ = p, kind_ = OwnKernel::tensor_core;
     const int64_t rows = s.n * s.oh * s.ow, steps = (s.kh * s.kw * s.c + 31) / 32;
     tilings_ = gemm_tilings(tensor_conv_tiles(), rows, s.k, steps, device.sm_total);
-    prepare_partial(rows * s.k, what);
+    partial_ = split_k_sums(tilings_, rows * s.k, what);
     return;
   }
   if (!s.half && !s.nhwc && s.groups == 1) {
@@ -69,32 +89,12 @@ OwnConv::OwnConv(const ConvGeometry& s, const ConvOperands& ops, const void* hos
     p.x = static_cast<const float*>(ops.x), p.w = static_cast<const float*>(ops.w);
     p.bias = static_cast<const float*>(ops.bias), p.residual = static_cast<const float*>(ops.residual);
     p.y = static_cast<float*>(ops.y);
-    p.n = int(s.n), p.c = int(s.c), p.in_h = int(s.h), p.in_w = int(s.w);
-    p.k = int(s.k), p.oh = int(s.oh), p.ow = int(s.ow), p.kh = int(s.kh), p.kw = int(s.kw);
-    p.stride_h = int(s.stride_h), p.stride_w = int(s.stride_w);
-    p.dil_h = int(s.dil_h), p.dil_w = int(s.dil_w);
-    p.pad_top = int(s.pad_top), p.pad_left = int(s.pad_left);
-    p.activation = ops.activation, p.lo = ops.lo, p.hi = ops.hi, p.alpha = ops.alpha;
+    set_window(p, s, ops);
     if (!simt_conv_supported(p)) return;
     simt_ = p, kind_ = OwnKernel::simt;
     const int64_t cols = s.n * s.oh * s.ow, steps = (s.c * s.kh * s.kw + 7) / 8;
     tilings_ = gemm_tilings(simt_conv_tiles(), s.k, cols, steps, device.sm_total);
-    prepare_partial(s.k * cols, what);
-  }
-}
-
-void OwnConv::prepare_partial(int64_t outputs, const std::string& what) {
-  int splits = 1;
-  for (const GemmTiling& t : tilings_) splits = std::max(splits, t.splits);
-  if (splits <= 1) return;
-  try {
-    partial_ = DeviceBuffer(size_t(splits * outputs) * sizeof(float), "the split-K sums of " + what);
-  } catch (const Error&) {
-    (void)cudaGetLastError();  // the failed allocation must not show in a later launch's status
-    // Split-K is an option: without room for its partial sums, the unsplit tilings remain.
-    tilings_.erase(std::remove_if(tilings_.begin(), tilings_.end(),
-                                  [](const GemmTiling& t) { return t.splits > 1; }),
-                   tilings_.end());
+    partial_ = split_k_sums(tilings_, s.k * cols, what);
   }
 }
 

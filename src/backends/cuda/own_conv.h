@@ -39,6 +39,11 @@ struct ConvOperands {
   float lo = 0, hi = 0, alpha = 0;
 };
 
+// Split-K's float32 partial sums for the largest split among `tilings` of a product with
+// `outputs` elements; empty when none is split. Without device memory for it, the split
+// tilings are dropped from `tilings` instead (split-K is an option).
+DeviceBuffer split_k_sums(std::vector<GemmTiling>& tilings, int64_t outputs, const std::string& what);
+
 class OwnConv {
  public:
   OwnConv() = default;
@@ -64,8 +69,6 @@ class OwnConv {
   std::string description(int variant) const;
 
  private:
-  void prepare_partial(int64_t outputs, const std::string& what);
-
   OwnKernel kind_ = OwnKernel::none;
   DepthwiseConvParams depthwise_{};
   TensorConvParams tensor_{};

@@ -59,7 +59,7 @@ OwnGemm::OwnGemm(const GemmProblem& p, const std::string& what, const Device& de
     simt_ = s, kind_ = Kind::simt;
     // Split-K takes one problem; a batch fills the GPU with its problems anyway.
     tilings_ = gemm_tilings(simt_conv_tiles(), p.m, p.n, p.batch > 1 ? 0 : (p.k + 7) / 8, device.sm_total);
-    prepare_partial(p.m * p.n, what);
+    partial_ = split_k_sums(tilings_, p.m * p.n, what);
     return;
   }
   // float16: B^T as [n, k] (the kernel's filter): b as it is when given transposed, else a
@@ -81,22 +81,7 @@ OwnGemm::OwnGemm(const GemmProblem& p, const std::string& what, const Device& de
   }
   tensor_ = t, kind_ = Kind::tensor_core;
   tilings_ = gemm_tilings(tensor_conv_tiles(), p.m, p.n, (p.k + 31) / 32, device.sm_total);
-  prepare_partial(p.m * p.n, what);
-}
-
-void OwnGemm::prepare_partial(int64_t outputs, const std::string& what) {
-  int splits = 1;
-  for (const GemmTiling& t : tilings_) splits = std::max(splits, t.splits);
-  if (splits <= 1) return;
-  try {
-    partial_ = DeviceBuffer(size_t(splits * outputs) * sizeof(float), "the split-K sums of " + what);
-  } catch (const Error&) {
-    (void)cudaGetLastError();  // the failed allocation must not show in a later launch's status
-    // Split-K is an option: without room for its partial sums, the unsplit tilings remain.
-    tilings_.erase(std::remove_if(tilings_.begin(), tilings_.end(),
-                                  [](const GemmTiling& t) { return t.splits > 1; }),
-                   tilings_.end());
-  }
+  partial_ = split_k_sums(tilings_, p.m * p.n, what);
 }
 
 int OwnGemm::untimed_variant(const Device& device) const {

@@ -49,8 +49,6 @@ class OwnGemm {
   int variant_named(const std::string& name) const;
 
  private:
-  void prepare_partial(int64_t outputs, const std::string& what);
-
   enum class Kind { none, simt, tensor_core };
   Kind kind_ = Kind::none;
   SimtConvParams simt_{};
