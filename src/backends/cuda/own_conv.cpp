@@ -22,8 +22,8 @@ void set_window(Params& p, const ConvGeometry& s, const ConvOperands& ops) {
   p.activation = ops.activation, p.lo = ops.lo, p.hi = ops.hi, p.alpha = ops.alpha;
 }
 
-}  // namespace
-
+// Split-K's partial sums for the largest split among `tilings`; without device memory for
+// them, the split tilings are dropped instead (split-K is an option).
 DeviceBuffer split_k_sums(std::vector<GemmTiling>& tilings, int64_t outputs, const std::string& what) {
   int splits = 1;
   for (const GemmTiling& t : tilings) splits = std::max(splits, t.splits);
@@ -32,11 +32,66 @@ DeviceBuffer split_k_sums(std::vector<GemmTiling>& tilings, int64_t outputs, con
     return DeviceBuffer(size_t(splits * outputs) * sizeof(float), "the split-K sums of " + what);
   } catch (const Error&) {
     (void)cudaGetLastError();  // the failed allocation must not show in a later launch's status
-    // Split-K is an option: without room for its partial sums, the unsplit tilings remain.
     tilings.erase(std::remove_if(tilings.begin(), tilings.end(), [](const GemmTiling& t) { return t.splits > 1; }),
                   tilings.end());
     return DeviceBuffer();
   }
+}
+
+}  // namespace
+
+ImplicitGemm::ImplicitGemm(const TensorConvParams& p, const Device& device, const std::string& what) {
+  if (!tensor_conv_supported(p)) return;
+  kind_ = OwnKernel::tensor_core, tensor_ = p;
+  rows_ = int64_t(p.n) * p.oh * p.ow, cols_ = p.k;
+  tilings_ = gemm_tilings(tensor_conv_tiles(), rows_, cols_, (int64_t(p.kh) * p.kw * p.c + 31) / 32, device.sm_total);
+  partial_ = split_k_sums(tilings_, rows_ * cols_, what);
+}
+
+ImplicitGemm::ImplicitGemm(const SimtConvParams& p, const Device& device, const std::string& what) {
+  if (!simt_conv_supported(p)) return;
+  kind_ = OwnKernel::simt, simt_ = p;
+  rows_ = int64_t(p.k) * std::max(p.batches, 1), cols_ = int64_t(p.n) * p.oh * p.ow;
+  // Split-K takes one problem; a batch fills the GPU with its problems.
+  int64_t steps = p.batches > 1 ? 0 : (int64_t(p.c) * p.kh * p.kw + 7) / 8;
+  tilings_ = gemm_tilings(simt_conv_tiles(), rows_, cols_, steps, device.sm_total);
+  partial_ = split_k_sums(tilings_, rows_ * cols_, what);
+}
+
+int ImplicitGemm::untimed_variant(const Device& device) const {
+  return untimed_tiling(tilings_, rows_, cols_, device.sm_total);
+}
+
+const void* ImplicitGemm::filter() const {
+  return kind_ == OwnKernel::tensor_core ? tensor_.w : kind_ == OwnKernel::simt ? simt_.w : nullptr;
+}
+
+cudaError_t ImplicitGemm::launch(int variant, cudaStream_t stream) const {
+  if (variant < 0 || variant >= variants()) return cudaErrorInvalidValue;
+  const GemmTiling& t = tilings_[size_t(variant)];
+  float* partial = t.splits > 1 ? reinterpret_cast<float*>(partial_.data()) : nullptr;
+  if (kind_ == OwnKernel::tensor_core) {
+    TensorConvParams p = tensor_;
+    p.splits = t.splits, p.partial = partial;
+    return launch_tensor_conv(p, t.tile, stream);
+  }
+  SimtConvParams p = simt_;
+  p.splits = t.splits, p.partial = partial;
+  return launch_simt_conv(p, t.tile, stream);
+}
+
+std::string ImplicitGemm::description(int variant) const {
+  const GemmTiling& t = tilings_[size_t(variant)];
+  if (kind_ == OwnKernel::simt) return "own fp32 kernel" + tiling_text(simt_conv_tile_name(t.tile), t, false);
+  return "own tensor-core kernel" + tiling_text(tensor_conv_tile_name(t.tile), t, false);
+}
+
+std::string ImplicitGemm::name(const char* product, int variant) const {
+  const GemmTiling& t = tilings_[size_t(variant)];
+  bool simt = kind_ == OwnKernel::simt;
+  std::string text = simt ? "own-simt-" : "own-tensor-";
+  text += product;
+  return text + tiling_text(simt ? simt_conv_tile_name(t.tile) : tensor_conv_tile_name(t.tile), t, true);
 }
 
 OwnConv::OwnConv(const ConvGeometry& s, const ConvOperands& ops, const void* host_filter,
@@ -67,8 +122,7 @@ OwnConv::OwnConv(const ConvGeometry& s, const ConvOperands& ops, const void* hos
       CPPNN_CUDA_CHECK(cudaStreamSynchronize(stream));  // the host bytes die here
       p.w = filter_.data(), p.w_k = 1, p.w_tap = int(s.k);
     }
-    depthwise_ = p, kind_ = OwnKernel::depthwise;
-    tilings_ = {GemmTiling{}};
+    depthwise_ = p, depthwise_ready_ = true;
     return;
   }
   if (s.half && s.nhwc && s.groups == 1) {
@@ -76,77 +130,37 @@ OwnConv::OwnConv(const ConvGeometry& s, const ConvOperands& ops, const void* hos
     TensorConvParams p{};
     p.x = ops.x, p.w = ops.w, p.bias = ops.bias, p.residual = ops.residual, p.y = ops.y;
     set_window(p, s, ops);
-    if (!tensor_conv_supported(p)) return;
-    tensor_ = p, kind_ = OwnKernel::tensor_core;
-    const int64_t rows = s.n * s.oh * s.ow, steps = (s.kh * s.kw * s.c + 31) / 32;
-    tilings_ = gemm_tilings(tensor_conv_tiles(), rows, s.k, steps, device.sm_total);
-    partial_ = split_k_sums(tilings_, rows * s.k, what);
-    return;
-  }
-  if (!s.half && !s.nhwc && s.groups == 1) {
+    gemm_ = ImplicitGemm(p, device, what);
+  } else if (!s.half && !s.nhwc && s.groups == 1) {
     // cuDNN's KCRS buffer is the kernel's [k][c][kh][kw].
     SimtConvParams p{};
     p.x = static_cast<const float*>(ops.x), p.w = static_cast<const float*>(ops.w);
     p.bias = static_cast<const float*>(ops.bias), p.residual = static_cast<const float*>(ops.residual);
     p.y = static_cast<float*>(ops.y);
     set_window(p, s, ops);
-    if (!simt_conv_supported(p)) return;
-    simt_ = p, kind_ = OwnKernel::simt;
-    const int64_t cols = s.n * s.oh * s.ow, steps = (s.c * s.kh * s.kw + 7) / 8;
-    tilings_ = gemm_tilings(simt_conv_tiles(), s.k, cols, steps, device.sm_total);
-    partial_ = split_k_sums(tilings_, s.k * cols, what);
-  }
-}
-
-const void* OwnConv::filter() const {
-  switch (kind_) {
-    case OwnKernel::depthwise: return depthwise_.w;
-    case OwnKernel::tensor_core: return tensor_.w;
-    case OwnKernel::simt: return simt_.w;
-    default: return nullptr;
+    gemm_ = ImplicitGemm(p, device, what);
   }
 }
 
 int OwnConv::untimed_variant(const Device& device) const {
-  if (kind_ == OwnKernel::tensor_core)
-    return untimed_tiling(tilings_, int64_t(tensor_.n) * tensor_.oh * tensor_.ow, tensor_.k, device.sm_total);
-  if (kind_ == OwnKernel::simt)
-    return untimed_tiling(tilings_, int64_t(simt_.n) * simt_.oh * simt_.ow, simt_.k, device.sm_total);
-  return 0;
+  return depthwise_ready_ ? 0 : gemm_.untimed_variant(device);
 }
 
+const void* OwnConv::filter() const { return depthwise_ready_ ? depthwise_.w : gemm_.filter(); }
+
 cudaError_t OwnConv::launch(const Device& device, int variant, cudaStream_t stream) const {
-  if (variant < 0 || variant >= variants()) return cudaErrorInvalidValue;
-  const GemmTiling& t = tilings_[size_t(variant)];
-  float* partial = reinterpret_cast<float*>(partial_.data());
-  if (kind_ == OwnKernel::depthwise)
-    return launch_depthwise_conv(
-        depthwise_, device.grid_blocks(depthwise_conv_work_items(depthwise_), kDepthwiseBlock), stream);
-  if (kind_ == OwnKernel::tensor_core) {
-    TensorConvParams p = tensor_;
-    p.splits = t.splits, p.partial = t.splits > 1 ? partial : nullptr;
-    return launch_tensor_conv(p, t.tile, stream);
-  }
-  if (kind_ == OwnKernel::simt) {
-    SimtConvParams p = simt_;
-    p.splits = t.splits, p.partial = t.splits > 1 ? partial : nullptr;
-    return launch_simt_conv(p, t.tile, stream);
-  }
-  return cudaErrorInvalidValue;
+  if (!depthwise_ready_) return gemm_.launch(variant, stream);
+  if (variant != 0) return cudaErrorInvalidValue;
+  return launch_depthwise_conv(
+      depthwise_, device.grid_blocks(depthwise_conv_work_items(depthwise_), kDepthwiseBlock), stream);
 }
 
 std::string OwnConv::description(int variant) const {
-  if (kind_ == OwnKernel::depthwise) return "own depthwise kernel";
-  const GemmTiling& t = tilings_[size_t(variant)];
-  if (kind_ == OwnKernel::simt) return "own fp32 kernel" + tiling_text(simt_conv_tile_name(t.tile), t, false);
-  return "own tensor-core kernel" + tiling_text(tensor_conv_tile_name(t.tile), t, false);
+  return depthwise_ready_ ? "own depthwise kernel" : gemm_.description(variant);
 }
 
 std::string OwnConv::name(int variant) const {
-  if (kind_ == OwnKernel::depthwise) return "own-depthwise";
-  const GemmTiling& t = tilings_[size_t(variant)];
-  if (kind_ == OwnKernel::simt) return "own-simt-conv" + tiling_text(simt_conv_tile_name(t.tile), t, true);
-  return "own-tensor-conv" + tiling_text(tensor_conv_tile_name(t.tile), t, true);
+  return depthwise_ready_ ? "own-depthwise" : gemm_.name("conv", variant);
 }
 
 int OwnConv::variant_named(const std::string& text) const {

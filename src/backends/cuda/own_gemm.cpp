@@ -55,11 +55,9 @@ OwnGemm::OwnGemm(const GemmProblem& p, const std::string& what, const Device& de
     s.batches = int(std::min<int64_t>(p.batch, INT_MAX));
     s.x_batch = p.b_stride == 0 ? 0 : p.k * p.n;
     s.w_batch = p.a_stride, s.y_batch = p.m * p.n;
-    if (p.batch > 65535 || !simt_conv_supported(s)) return;
-    simt_ = s, kind_ = Kind::simt;
-    // Split-K takes one problem; a batch fills the GPU with its problems anyway.
-    tilings_ = gemm_tilings(simt_conv_tiles(), p.m, p.n, p.batch > 1 ? 0 : (p.k + 7) / 8, device.sm_total);
-    partial_ = split_k_sums(tilings_, p.m * p.n, what);
+    if (p.batch > 65535) return;
+    gemm_ = ImplicitGemm(s, device, what);
+    if (!possible()) b_transposed_ = DeviceBuffer();
     return;
   }
   // float16: B^T as [n, k] (the kernel's filter): b as it is when given transposed, else a
@@ -75,48 +73,8 @@ OwnGemm::OwnGemm(const GemmProblem& p, const std::string& what, const Device& de
   t.n = 1, t.c = int(p.k), t.in_h = int(p.m), t.in_w = 1, t.k = int(p.n), t.oh = int(p.m), t.ow = 1;
   t.kh = t.kw = 1, t.stride_h = t.stride_w = t.dil_h = t.dil_w = 1;
   t.activation = p.activation;
-  if (!tensor_conv_supported(t)) {
-    b_transposed_ = DeviceBuffer();
-    return;
-  }
-  tensor_ = t, kind_ = Kind::tensor_core;
-  tilings_ = gemm_tilings(tensor_conv_tiles(), p.m, p.n, (p.k + 31) / 32, device.sm_total);
-  partial_ = split_k_sums(tilings_, p.m * p.n, what);
-}
-
-int OwnGemm::untimed_variant(const Device& device) const {
-  int64_t rows = kind_ == Kind::simt ? int64_t(simt_.k) * std::max(simt_.batches, 1) : tensor_.oh;
-  int64_t cols = kind_ == Kind::simt ? simt_.ow : tensor_.k;
-  return untimed_tiling(tilings_, rows, cols, device.sm_total);
-}
-
-cudaError_t OwnGemm::launch(int variant, cudaStream_t stream) const {
-  if (variant < 0 || variant >= variants()) return cudaErrorInvalidValue;
-  const GemmTiling& t = tilings_[size_t(variant)];
-  float* partial = reinterpret_cast<float*>(partial_.data());
-  if (kind_ == Kind::simt) {
-    SimtConvParams p = simt_;
-    p.splits = t.splits, p.partial = t.splits > 1 ? partial : nullptr;
-    return launch_simt_conv(p, t.tile, stream);
-  }
-  if (kind_ == Kind::tensor_core) {
-    TensorConvParams p = tensor_;
-    p.splits = t.splits, p.partial = t.splits > 1 ? partial : nullptr;
-    return launch_tensor_conv(p, t.tile, stream);
-  }
-  return cudaErrorInvalidValue;
-}
-
-std::string OwnGemm::description(int variant) const {
-  const GemmTiling& t = tilings_[size_t(variant)];
-  if (kind_ == Kind::simt) return "own fp32 kernel" + tiling_text(simt_conv_tile_name(t.tile), t, false);
-  return "own tensor-core kernel" + tiling_text(tensor_conv_tile_name(t.tile), t, false);
-}
-
-std::string OwnGemm::name(int variant) const {
-  const GemmTiling& t = tilings_[size_t(variant)];
-  if (kind_ == Kind::simt) return "own-simt-gemm" + tiling_text(simt_conv_tile_name(t.tile), t, true);
-  return "own-tensor-gemm" + tiling_text(tensor_conv_tile_name(t.tile), t, true);
+  gemm_ = ImplicitGemm(t, device, what);
+  if (!possible()) b_transposed_ = DeviceBuffer();
 }
 
 int OwnGemm::variant_named(const std::string& text) const {

@@ -37,24 +37,20 @@ class OwnGemm {
   // kernel needs one (waited for).
   OwnGemm(const GemmProblem& p, const std::string& what, const Device& device, cudaStream_t stream);
 
-  bool possible() const { return kind_ != Kind::none; }
-  int variants() const { return int(tilings_.size()); }
-  int untimed_variant(const Device& device) const;
-  cudaError_t launch(int variant, cudaStream_t stream) const;
+  bool possible() const { return gemm_.kind() != OwnKernel::none; }
+  int variants() const { return gemm_.variants(); }
+  int untimed_variant(const Device& device) const { return gemm_.untimed_variant(device); }
+  cudaError_t launch(int variant, cudaStream_t stream) const { return gemm_.launch(variant, stream); }
   // "own fp32 kernel 64x64" / "own tensor-core kernel 32x64 split 4", for the step's report
   // line, and the name the runtime cache keeps ("own-simt-gemm-64x64", ...).
-  std::string description(int variant) const;
-  std::string name(int variant) const;
+  std::string description(int variant) const { return gemm_.description(variant); }
+  std::string name(int variant) const { return gemm_.name("gemm", variant); }
   // The variant a name() names; -1 for any other text.
   int variant_named(const std::string& name) const;
 
  private:
-  enum class Kind { none, simt, tensor_core };
-  Kind kind_ = Kind::none;
-  SimtConvParams simt_{};
-  TensorConvParams tensor_{};
-  std::vector<GemmTiling> tilings_;
-  DeviceBuffer b_transposed_, partial_;
+  DeviceBuffer b_transposed_;  // declared before gemm_: its kernel reads it
+  ImplicitGemm gemm_;
 };
 
 }  // namespace cppnn::detail::cuda
