@@ -41,6 +41,14 @@ __device__ __forceinline__ float activate(float x, int act, float lo, float hi, 
   }
 }
 
+// A 1x1 window at stride 1 without padding, so that output pixel i reads input pixel i:
+// the implicit GEMMs' pointwise form (any of their parameter structs).
+template <typename Params>
+inline bool pointwise_window(const Params& p) {
+  return p.kh == 1 && p.kw == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
+         p.pad_left == 0 && p.oh == p.in_h && p.ow == p.in_w;
+}
+
 __device__ __forceinline__ float to_float(float v) { return v; }
 __device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
 

@@ -192,15 +192,11 @@ inline SplitReduceParams reduce_params(const SimtConvParams& p) {
   return r;
 }
 
-inline bool pointwise(const SimtConvParams& p) {
-  return p.kh == 1 && p.kw == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
-         p.pad_left == 0 && p.oh == p.in_h && p.ow == p.in_w;
-}
 
 // Calls run(kernel) with the kernel of tile shape `tile` (an index into kTiles) for `p`.
 template <typename Run>
 void with_kernel(const SimtConvParams& p, int tile, Run&& run) {
-  if (pointwise(p)) {
+  if (pointwise_window(p)) {
     if (tile == 1) run(&kernel<32, 64, true>);
     else if (tile == 2) run(&kernel<64, 128, true>);
     else run(&kernel<64, 64, true>);
