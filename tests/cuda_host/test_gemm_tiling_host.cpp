@@ -41,6 +41,14 @@ TEST(GemmTiling, SplitKOnlyWhereTilesCannotFillTheGpu) {
   EXPECT_EQ(max_splits(gemm_tilings(3, 64, 66 * 64, 96, kH100)), 1);
 }
 
+TEST(GemmTiling, LargestTileOnlyForLargeProducts) {
+  // The fp32 kernel's fourth shape (128x128): ResNet-50 batch 8's 56x56x256 outputs, 1568
+  // tiles of 64x64, take it; BERT's 128x768 (24 tiles) does not.
+  EXPECT_EQ(gemm_tilings(4, 256, 8 * 56 * 56, 72, kH100).size(), 4u);
+  std::vector<GemmTiling> small = gemm_tilings(4, 128, 768, 384, kH100);
+  for (const GemmTiling& t : small) EXPECT_NE(t.tile, 3);
+}
+
 TEST(GemmTiling, NamesAndReportText) {
   EXPECT_EQ(tiling_text("64x64", {0, 1}, true), "-64x64");
   EXPECT_EQ(tiling_text("32x64", {1, 4}, true), "-32x64-k4");

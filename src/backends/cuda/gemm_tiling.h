@@ -15,15 +15,17 @@ struct GemmTiling {
   int splits = 1;
 };
 
-// The tilings to time for a product of rows x cols over `steps` reduction steps: every tile
-// shape (tiles of them) unsplit; and where 64x64 tiles would occupy fewer than half the
-// multiprocessors, the second (smaller) tile shape split 2, 4 or 8 ways, each part keeping
-// at least 4 steps and the blocks at most 2 per multiprocessor.
+// The tilings to time for a product of rows x cols over `steps` reduction steps: the first
+// three tile shapes (64x64, a smaller, a larger) unsplit, any further ones (larger still)
+// where 64x64 tiles would be at least four per multiprocessor; and where they would occupy
+// fewer than half the multiprocessors, the second (smaller) tile shape split 2, 4 or 8 ways,
+// each part keeping at least 4 steps and the blocks at most 2 per multiprocessor.
 inline std::vector<GemmTiling> gemm_tilings(int tiles, int64_t rows, int64_t cols, int64_t steps, int sm_total) {
   std::vector<GemmTiling> out;
-  for (int t = 0; t < tiles; ++t) out.push_back({t, 1});
   const int64_t sms = std::max(sm_total, 1);
   const int64_t base = ((rows + 63) / 64) * ((cols + 63) / 64);
+  for (int t = 0; t < tiles; ++t)
+    if (t < 3 || base >= 4 * sms) out.push_back({t, 1});
   if (tiles < 2 || 2 * base >= sms) return out;
   const int64_t small = ((rows + 31) / 32) * ((cols + 63) / 64);  // the second shape, 32x64
   for (int splits : {2, 4, 8})

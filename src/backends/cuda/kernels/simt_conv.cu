@@ -10,7 +10,7 @@ bool simt_conv_supported(const SimtConvParams& p) { return simt_conv::supported(
 int simt_conv_tiles() { return simt_conv::kTileCount; }
 
 const char* simt_conv_tile_name(int tile) {
-  static const char* names[] = {"64x64", "32x64", "64x128"};
+  static const char* names[] = {"64x64", "32x64", "64x128", "128x128"};
   return tile >= 0 && tile < simt_conv::kTileCount ? names[tile] : "?";
 }
 

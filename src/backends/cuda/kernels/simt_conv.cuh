@@ -25,7 +25,9 @@ constexpr int kThreads = 256;
 struct Tile {
   int bm, bn;
 };
-constexpr Tile kTiles[] = {{64, 64}, {32, 64}, {64, 128}};
+// The fourth, 128 x 128 (8 x 8 outputs a thread: twice the multiply-adds per shared-memory
+// load), is for large products only (gemm_tiling.h).
+constexpr Tile kTiles[] = {{64, 64}, {32, 64}, {64, 128}, {128, 128}};
 constexpr int kTileCount = int(sizeof(kTiles) / sizeof(kTiles[0]));
 
 // POINTWISE: a 1x1 window at stride 1 without padding (MobileNetV2's expansions and
@@ -199,10 +201,12 @@ void with_kernel(const SimtConvParams& p, int tile, Run&& run) {
   if (pointwise_window(p)) {
     if (tile == 1) run(&kernel<32, 64, true>);
     else if (tile == 2) run(&kernel<64, 128, true>);
+    else if (tile == 3) run(&kernel<128, 128, true>);
     else run(&kernel<64, 64, true>);
   } else {
     if (tile == 1) run(&kernel<32, 64, false>);
     else if (tile == 2) run(&kernel<64, 128, false>);
+    else if (tile == 3) run(&kernel<128, 128, false>);
     else run(&kernel<64, 64, false>);
   }
 }
