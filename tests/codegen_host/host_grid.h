@@ -115,46 +115,44 @@ void host_run_grid_sync(HostGrid grid, unsigned block, Thread&& thread, size_t s
       f.context.uc_link = &b.scheduler;
       makecontext(&f.context, fiber_main, 0);
     }
+    // Warp by warp: each warp runs (its lanes switching at warp barriers) until every lane
+    // waits at __syncthreads or is done, before the next warp starts. Warps thus drift as far
+    // apart as the block's barriers allow, so that a missing __syncthreads shows as wrong
+    // values rather than hiding behind lockstep execution.
     for (;;) {
-      bool ran = false;
-      for (unsigned t = 0; t < block; ++t) {
-        if (b.fibers[t].state != State::runnable) continue;
-        ran = true;
-        b.current = t;
-        threadIdx.x = t;
-        swapcontext(&b.scheduler, &b.fibers[t].context);
-      }
-      if (ran) continue;
-      // Nobody runnable: release the barriers that every live thread they wait for has reached.
-      bool all_done = true, released = false;
-      bool block_ready = true;
-      for (const Fiber& f : b.fibers) {
-        if (f.state != State::done) all_done = false;
-        if (f.state != State::done && f.state != State::at_block) block_ready = false;
-      }
-      if (all_done) break;
       for (unsigned w = 0; w < block; w += 32) {
-        unsigned end = w + 32 < block ? w + 32 : block;
-        bool warp_ready = true, any = false;
-        for (unsigned t = w; t < end; ++t) {
-          if (b.fibers[t].state == State::at_warp) any = true;
-          else if (b.fibers[t].state != State::done) warp_ready = false;
-        }
-        if (any && warp_ready) {
+        const unsigned end = w + 32 < block ? w + 32 : block;
+        for (;;) {
+          bool ran = false;
+          for (unsigned t = w; t < end; ++t) {
+            if (b.fibers[t].state != State::runnable) continue;
+            ran = true;
+            b.current = t;
+            threadIdx.x = t;
+            swapcontext(&b.scheduler, &b.fibers[t].context);
+          }
+          if (ran) continue;
+          bool warp_ready = true, any = false;
+          for (unsigned t = w; t < end; ++t) {
+            if (b.fibers[t].state == State::at_warp) any = true;
+            else if (b.fibers[t].state != State::done) warp_ready = false;
+          }
+          if (!any) break;  // every lane at __syncthreads or done
+          if (!warp_ready) {
+            active() = nullptr;
+            throw std::logic_error("emulated kernel deadlocked: a warp's lanes wait at different barriers");
+          }
           for (unsigned t = w; t < end; ++t)
             if (b.fibers[t].state == State::at_warp) b.fibers[t].state = State::runnable;
-          released = true;
         }
       }
-      if (!released && block_ready) {
-        for (Fiber& f : b.fibers)
-          if (f.state == State::at_block) f.state = State::runnable;
-        released = true;
-      }
-      if (!released) {
-        active() = nullptr;
-        throw std::logic_error("emulated kernel deadlocked: threads wait at different barriers");
-      }
+      bool all_done = true;
+      for (const Fiber& f : b.fibers)
+        if (f.state != State::done) all_done = false;
+      if (all_done) break;
+      // Every live thread waits at __syncthreads (a warp-level wait would have been run above).
+      for (Fiber& f : b.fibers)
+        if (f.state == State::at_block) f.state = State::runnable;
     }
   }
   active() = nullptr;

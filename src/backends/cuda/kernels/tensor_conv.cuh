@@ -5,10 +5,10 @@
 // only __syncthreads, shared memory, ldmatrix and mma.sync, whose layouts the PTX ISA fixes.
 //
 // A block computes a BM x 64 tile of the output (rows: output pixels, columns: output
-// channels) with 4 warps of (BM / 2) x 32, in steps of 32 along the reduction (ky, kx, ci). Each
-// step's input and filter tiles go from global memory through registers into one of two
-// shared-memory buffers while the other is multiplied, 16-byte loads (8 channels of one tap:
-// why c must be a multiple of 8). Accumulation is float; the epilogue adds bias and residual,
+// channels) with 4 warps of (BM / 2) x 32, in steps of 32 along the reduction (ky, kx, ci).
+// Each step's input and filter tiles are copied into one of three shared-memory buffers
+// (cp.async on sm_80 and later, so two steps load while one multiplies), 16 bytes at a time
+// (8 channels of one tap: why c must be a multiple of 8). Accumulation is float; the epilogue adds bias and residual,
 // applies the activation and rounds once.
 #include <climits>
 #include <cstdint>
@@ -31,6 +31,7 @@ namespace tensor_conv {
 
 constexpr int kBK = 32;
 constexpr int kThreads = 128;  // 4 warps, 2 x 2 over the tile
+constexpr int kStages = 3;     // shared-memory buffers: two steps load while one multiplies
 constexpr int kRow = kBK + 8;  // shared row stride in halves: conflict-free fragment loads
 
 // The tile shapes (output rows x output channels) the step times against each other and
@@ -105,32 +106,55 @@ __device__ __forceinline__ Pixel pixel_of(const TensorConvParams& p, int row, in
   return px;
 }
 
-// 8 channels of the input at reduction index kidx = (ky * kw + kx) * c + ci of a pixel's
-// window; zeros in the padding and past the reduction's end. POINTWISE (a 1x1 window at
-// stride 1, no padding: every matmul too): the input is the GEMM's A itself, [rows, c].
+// Where the 8 channels of the input at reduction index kidx = (ky * kw + kx) * c + ci of a
+// pixel's window are; null in the padding and past the reduction's end (zeros). POINTWISE
+// (a 1x1 window at stride 1, no padding: every matmul too): the input is the GEMM's A
+// itself, [rows, c].
 template <bool POINTWISE>
-__device__ __forceinline__ Chunk input_chunk(const TensorConvParams& p, const Pixel& px, int kidx, int K) {
-  Chunk z{{0u, 0u, 0u, 0u}};
-  if (!px.valid || kidx >= K) return z;
-  if (POINTWISE)
-    return *reinterpret_cast<const Chunk*>(static_cast<const __half*>(p.x) + size_t(px.row) * unsigned(p.c) +
-                                           unsigned(kidx));
+__device__ __forceinline__ const __half* input_source(const TensorConvParams& p, const Pixel& px, int kidx, int K) {
+  if (!px.valid || kidx >= K) return nullptr;
+  const __half* x = static_cast<const __half*>(p.x);
+  if (POINTWISE) return x + size_t(px.row) * unsigned(p.c) + unsigned(kidx);
   const int tap = kidx / p.c, ci = kidx - tap * p.c;
   const int ky = tap / p.kw, kx = tap - ky * p.kw;
   const int iy = px.iy0 + ky * p.dil_h, ix = px.ix0 + kx * p.dil_w;
-  if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) return z;
-  const __half* x = static_cast<const __half*>(p.x);
-  return *reinterpret_cast<const Chunk*>(
-      x + ((size_t(px.image) * unsigned(p.in_h) + unsigned(iy)) * unsigned(p.in_w) + unsigned(ix)) *
-              unsigned(p.c) + unsigned(ci));
+  if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) return nullptr;
+  return x + ((size_t(px.image) * unsigned(p.in_h) + unsigned(iy)) * unsigned(p.in_w) + unsigned(ix)) *
+                 unsigned(p.c) + unsigned(ci);
 }
 
-// 8 reduction elements of output channel `o`'s filter row.
-__device__ __forceinline__ Chunk filter_chunk(const TensorConvParams& p, int o, int kidx, int K) {
-  Chunk z{{0u, 0u, 0u, 0u}};
-  if (o >= p.k || kidx >= K) return z;
-  const __half* w = static_cast<const __half*>(p.w);
-  return *reinterpret_cast<const Chunk*>(w + size_t(o) * unsigned(K) + unsigned(kidx));
+// Where 8 reduction elements of output channel `o`'s filter row are; null past the end.
+__device__ __forceinline__ const __half* filter_source(const TensorConvParams& p, int o, int kidx, int K) {
+  if (o >= p.k || kidx >= K) return nullptr;
+  return static_cast<const __half*>(p.w) + size_t(o) * unsigned(K) + unsigned(kidx);
+}
+
+// 16 bytes from global `src` (zeros when null) to shared `dst`: asynchronously on sm_80 and
+// later (cp.async, completed by cp_async_wait), else, and on the host, at once.
+__device__ __forceinline__ void copy_chunk(__half* dst, const __half* src, const void* any_global) {
+#if defined(__CUDACC__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+  // src-size 0 reads nothing and fills the 16 bytes with zeros (the address stays valid).
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(address),
+               "l"(src ? static_cast<const void*>(src) : any_global), "r"(src ? 16 : 0));
+#else
+  (void)any_global;
+  *reinterpret_cast<Chunk*>(dst) = src ? *reinterpret_cast<const Chunk*>(src) : Chunk{{0u, 0u, 0u, 0u}};
+#endif
+}
+
+__device__ __forceinline__ void cp_async_commit() {
+#if defined(__CUDACC__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+
+// Waits until at most N of this thread's committed copy groups are still in flight.
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+#if defined(__CUDACC__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+#endif
 }
 
 // One BM x BN output tile per block; each warp a (BM / 2) x (BN / 2) part of it: MT x NT
@@ -139,8 +163,8 @@ template <int BM, int BN, bool POINTWISE>
 __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
   constexpr int MT = BM / 32, NT = BN / 16;          // fragments per warp
   constexpr int AC = BM * 4 / kThreads, BC = BN * 4 / kThreads;  // chunks per thread per step
-  alignas(16) __shared__ __half as[2][BM][kRow];
-  alignas(16) __shared__ __half bs[2][BN][kRow];
+  alignas(16) __shared__ __half as[kStages][BM][kRow];
+  alignas(16) __shared__ __half bs[kStages][BN][kRow];
   const int M = p.n * p.oh * p.ow, N = p.k, K = p.kh * p.kw * p.c;
   const int tiles_m = (M + BM - 1) / BM;
   const int tile_m = int(blockIdx.x) % tiles_m, tile_n = int(blockIdx.x) / tiles_m;
@@ -162,19 +186,16 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
 
-  Chunk a_next[AC], b_next[BC];
-  auto fetch = [&](int k0) {
+  // Starts copying the step at reduction offset k0 into stage buffer `buf`.
+  auto issue = [&](int buf, int k0) {
     const int kidx = k0 + col * 8;
 #pragma unroll
-    for (int i = 0; i < AC; ++i) a_next[i] = input_chunk<POINTWISE>(p, px[i], kidx, K);
+    for (int i = 0; i < AC; ++i)
+      copy_chunk(&as[buf][(tid >> 2) + i * 32][col * 8], input_source<POINTWISE>(p, px[i], kidx, K), p.w);
 #pragma unroll
-    for (int i = 0; i < BC; ++i) b_next[i] = filter_chunk(p, tile_n * BN + (tid >> 2) + i * 32, kidx, K);
-  };
-  auto stash = [&](int buf) {
-#pragma unroll
-    for (int i = 0; i < AC; ++i) *reinterpret_cast<Chunk*>(&as[buf][(tid >> 2) + i * 32][col * 8]) = a_next[i];
-#pragma unroll
-    for (int i = 0; i < BC; ++i) *reinterpret_cast<Chunk*>(&bs[buf][(tid >> 2) + i * 32][col * 8]) = b_next[i];
+    for (int i = 0; i < BC; ++i)
+      copy_chunk(&bs[buf][(tid >> 2) + i * 32][col * 8], filter_source(p, tile_n * BN + (tid >> 2) + i * 32, kidx, K),
+                 p.w);
   };
 
   // This block's share of the reduction: all of it, or part blockIdx.z of p.splits.
@@ -183,12 +204,22 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
   const int first = int(blockIdx.z) * per_split;
   const int steps = all_steps - first < per_split ? (all_steps - first > 0 ? all_steps - first : 0) : per_split;
   const int k_base = first * kBK;
-  fetch(k_base);
-  stash(0);
-  __syncthreads();
+  // kStages - 1 steps in flight ahead of the one being multiplied. One copy group per step,
+  // committed even when empty, so that "all but the newest kStages - 2 groups done" always
+  // means "this step's copies done".
+#pragma unroll
+  for (int st = 0; st < kStages - 1; ++st) {
+    if (st < steps) issue(st, k_base + st * kBK);
+    cp_async_commit();
+  }
   for (int s = 0; s < steps; ++s) {
-    const int buf = s & 1;
-    if (s + 1 < steps) fetch(k_base + (s + 1) * kBK);  // in flight while this step multiplies
+    const int buf = s % kStages;
+    cp_async_wait<kStages - 2>();
+    // Every thread's copies of step s have landed, and every thread is done multiplying step
+    // s - 1, whose buffer the next issue refills.
+    __syncthreads();
+    if (s + kStages - 1 < steps) issue((s + kStages - 1) % kStages, k_base + (s + kStages - 1) * kBK);
+    cp_async_commit();
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += 16) {
       uint32_t a[MT][4], b[NT][2];
@@ -208,8 +239,6 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
 #pragma unroll
         for (int j = 0; j < NT; ++j) mma(acc[i][j], a[i], b[j]);
     }
-    if (s + 1 < steps) stash(buf ^ 1);  // the other buffer: last read before the barrier below
-    __syncthreads();
   }
 
   if (p.splits > 1) {  // raw partial sums; split_reduce applies the epilogue
