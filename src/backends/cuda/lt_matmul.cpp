@@ -331,21 +331,20 @@ class LtMatmulStep final : public Step {
       CPPNN_CUDA_CHECK(own_.launch(own_variant_, stream));
       return;
     }
-    enqueue_lt(stream);
+    enqueue_lt(stream, device_->workspace.data());
   }
 
   std::string describe() const override { return description_; }
 
  private:
-  void enqueue_lt(cudaStream_t stream) {
+  void enqueue_lt(cudaStream_t stream, void* workspace) {
     if (broadcast_c_)
       CPPNN_CUDA_CHECK(movement::launch_strided_copy(broadcast_c_, d_base_, broadcast_, int(elem_),
                                                      int(device_->max_grid_blocks()), stream));
     for (const Call& c : calls_)
       CPPNN_CUDA_CHECK(cublasLtMatmul(device_->lt, desc_.get(), &alpha_, c.first, first_.get(),
                                       c.second, second_.get(), &beta_, c.c, c_layout(), c.d,
-                                      d_.get(), &algo_, device_->workspace.data(),
-                                      workspace_bytes_, stream));
+                                      d_.get(), &algo_, workspace, workspace_bytes_, stream));
   }
 
   static std::string lt_version() { return "cublasLt" + std::to_string(cublasLtGetVersion()); }
@@ -392,7 +391,9 @@ class LtMatmulStep final : public Step {
       BuildPhase t("matmul: timing");
       std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
       if (lt_built) {
-        if (std::optional<float> ms = time_enqueue(stream, [&](cudaStream_t st) { enqueue_lt(st); }))
+        // A workspace of its own: the device's may be in use by a dispatch still running.
+        DeviceBuffer ws(workspace_bytes_, "cuBLASLt's workspace while timing " + node_name(node()));
+        if (std::optional<float> ms = time_enqueue(stream, [&](cudaStream_t st) { enqueue_lt(st, ws.data()); }))
           best_ms = *ms;
       }
       for (int v = 0; v < own_.variants(); ++v) {
