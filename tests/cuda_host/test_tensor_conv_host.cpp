@@ -213,6 +213,23 @@ TEST(TensorConvHost, WindowsPaddingStridesDilations) {
   check(c);
 }
 
+TEST(TensorConvHost, ChannelsNotAMultipleOf8Gather) {
+  Case c;
+  c.name = "stem: 3 channels 7x7 stride 2 pad 3 relu";  // ResNet-50's first conv
+  c.n = 2, c.c = 3, c.k = 64, c.kh = c.kw = 7, c.sh = c.sw = 2, c.top = c.bottom = c.left = c.right = 3;
+  c.h = c.w = 13, c.activation = kConvActRelu;
+  check(c);
+  c = Case{};
+  c.name = "3 channels 3x3 stride 2 clamp";  // MobileNetV2's first conv
+  c.c = 3, c.k = 32, c.kh = c.kw = 3, c.sh = c.sw = 2, c.bottom = c.right = 1, c.h = c.w = 12;
+  c.activation = kConvActClamp;
+  check(c);
+  c = Case{};
+  c.name = "12 channels 1x1 residual";  // pointwise, gathered
+  c.c = 12, c.k = 20, c.residual = true;
+  check(c);
+}
+
 TEST(TensorConvHost, RefusesWhatItCannotTake) {
   std::vector<uint16_t> buf(1 << 12);
   TensorConvParams p{};
@@ -224,11 +241,15 @@ TEST(TensorConvHost, RefusesWhatItCannotTake) {
     EXPECT_TRUE(tensor_conv::supported(p));
   }
   TensorConvParams q = p;
-  q.c = 12;  // channels not a multiple of 8: no 16-byte chunks
-  EXPECT_FALSE(tensor_conv::supported(q));
+  q.c = 12;  // channels not a multiple of 8: no 16-byte chunks, the gathering form
+  EXPECT_TRUE(tensor_conv::supported(q));
+  EXPECT_TRUE(tensor_conv::gathers(q));
   q = p, q.k = 7;  // an odd channel count: no paired stores
   EXPECT_FALSE(tensor_conv::supported(q));
-  q = p, q.x = buf.data() + 1;  // a misaligned input
+  q = p, q.x = buf.data() + 1;  // an input not 16-byte aligned: the gathering form
+  EXPECT_TRUE(tensor_conv::supported(q));
+  EXPECT_TRUE(tensor_conv::gathers(q));
+  q = p, q.y = reinterpret_cast<uint8_t*>(buf.data()) + 1;  // an output not 2-byte aligned
   EXPECT_FALSE(tensor_conv::supported(q));
   q = p, q.oh = 0;
   EXPECT_FALSE(tensor_conv::supported(q));

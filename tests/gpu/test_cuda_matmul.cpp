@@ -253,7 +253,8 @@ TEST(OwnGemm, MatmulMatchesCpu) {
   check_own_matmul(DataType::float16, {2, 3, 17, 24}, {24, 10}, true, tensor);  // b shared
   check_own_matmul(DataType::float16, {33, 64}, {64, 40}, false, lt);   // b computed, not b^T
   check_own_matmul(DataType::float16, {2, 16, 32}, {2, 32, 8}, false, lt);  // a batch of b
-  check_own_matmul(DataType::float16, {33, 60}, {60, 40}, true, lt);   // k not a multiple of 8
+  check_own_matmul(DataType::float16, {33, 60}, {60, 40}, true, tensor);  // k % 8: gathered
+  check_own_matmul(DataType::float16, {33, 64}, {64, 41}, true, lt);      // an odd n
 }
 
 TEST(OwnGemm, GemmAndEpiloguesMatchCpu) {

@@ -551,6 +551,12 @@ TEST(OwnTensorConv, MatchesTheCpuBackend) {
   stem.c = 8, stem.o = 64, stem.kh = stem.kw = 7, stem.strides = {2, 2}, stem.padding = {3, 3, 3, 3};
   stem.h = stem.w = 20, stem.activation = "relu";
   check_own(stem, "own tensor 7x7 stride 2", kernel);
+  stem.c = 3;  // ResNet-50's own stem: 3 channels, gathered
+  check_own(stem, "own tensor 7x7 stride 2, 3 channels", kernel);
+  ConvCase mobile = base;  // MobileNetV2's first conv
+  mobile.c = 3, mobile.o = 32, mobile.kh = mobile.kw = 3, mobile.strides = {2, 2}, mobile.padding = {0, 1, 0, 1};
+  mobile.h = mobile.w = 17, mobile.activation = "clamp";
+  check_own(mobile, "own tensor 3x3 stride 2, 3 channels", kernel);
   ConvCase odd = base;  // dilation, asymmetric padding, partial tiles both ways
   odd.c = 32, odd.o = 70, odd.kh = 3, odd.kw = 2, odd.dilations = {2, 1}, odd.padding = {2, 0, 1, 1};
   odd.n = 3, odd.h = 11, odd.w = 13;

@@ -129,6 +129,39 @@ __device__ __forceinline__ const __half* filter_source(const TensorConvParams& p
   return static_cast<const __half*>(p.w) + size_t(o) * unsigned(K) + unsigned(kidx);
 }
 
+// 8 consecutive reduction elements from kidx on, each found on its own (zeros past K, and in
+// the input's padding): the gathering form, for channel counts that are not a multiple of 8
+// (the 3-channel stems of MobileNetV2 and ResNet-50) or tensors not 16-byte aligned.
+__device__ __forceinline__ Chunk gather_input(const TensorConvParams& p, const Pixel& px, int kidx, int K) {
+  Chunk out{{0u, 0u, 0u, 0u}};
+  __half* h = reinterpret_cast<__half*>(out.v);
+  if (!px.valid) return out;
+  const __half* x = static_cast<const __half*>(p.x);
+#pragma unroll
+  for (int e = 0; e < 8; ++e) {
+    const int k = kidx + e;
+    if (k >= K) break;
+    const int tap = k / p.c, ci = k - tap * p.c;
+    const int ky = tap / p.kw, kx = tap - ky * p.kw;
+    const int iy = px.iy0 + ky * p.dil_h, ix = px.ix0 + kx * p.dil_w;
+    if (iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w)
+      h[e] = x[((size_t(px.image) * unsigned(p.in_h) + unsigned(iy)) * unsigned(p.in_w) + unsigned(ix)) *
+                   unsigned(p.c) + unsigned(ci)];
+  }
+  return out;
+}
+
+__device__ __forceinline__ Chunk gather_filter(const TensorConvParams& p, int o, int kidx, int K) {
+  Chunk out{{0u, 0u, 0u, 0u}};
+  __half* h = reinterpret_cast<__half*>(out.v);
+  if (o >= p.k) return out;
+  const __half* w = static_cast<const __half*>(p.w) + size_t(o) * unsigned(K);
+#pragma unroll
+  for (int e = 0; e < 8; ++e)
+    if (kidx + e < K) h[e] = w[kidx + e];
+  return out;
+}
+
 // 16 bytes from global `src` (zeros when null) to shared `dst`: asynchronously on sm_80 and
 // later (cp.async, completed by cp_async_wait), else, and on the host, at once.
 __device__ __forceinline__ void copy_chunk(__half* dst, const __half* src, const void* any_global) {
@@ -159,7 +192,8 @@ __device__ __forceinline__ void cp_async_wait() {
 
 // One BM x BN output tile per block; each warp a (BM / 2) x (BN / 2) part of it: MT x NT
 // fragments of 16 x 8.
-template <int BM, int BN, bool POINTWISE>
+// GATHER: every element found on its own (gather_input), stored at once; else 16-byte copies.
+template <int BM, int BN, bool POINTWISE, bool GATHER>
 __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
   constexpr int MT = BM / 32, NT = BN / 16;          // fragments per warp
   constexpr int AC = BM * 4 / kThreads, BC = BN * 4 / kThreads;  // chunks per thread per step
@@ -189,6 +223,16 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
   // Starts copying the step at reduction offset k0 into stage buffer `buf`.
   auto issue = [&](int buf, int k0) {
     const int kidx = k0 + col * 8;
+    if (GATHER) {
+#pragma unroll
+      for (int i = 0; i < AC; ++i)
+        *reinterpret_cast<Chunk*>(&as[buf][(tid >> 2) + i * 32][col * 8]) = gather_input(p, px[i], kidx, K);
+#pragma unroll
+      for (int i = 0; i < BC; ++i)
+        *reinterpret_cast<Chunk*>(&bs[buf][(tid >> 2) + i * 32][col * 8]) =
+            gather_filter(p, tile_n * BN + (tid >> 2) + i * 32, kidx, K);
+      return;
+    }
 #pragma unroll
     for (int i = 0; i < AC; ++i)
       copy_chunk(&as[buf][(tid >> 2) + i * 32][col * 8], input_source<POINTWISE>(p, px[i], kidx, K), p.w);
@@ -295,9 +339,8 @@ inline bool supported(const TensorConvParams& p) {
   if (p.n <= 0 || p.c <= 0 || p.k <= 0 || p.oh <= 0 || p.ow <= 0 || p.kh <= 0 || p.kw <= 0 ||
       p.in_h <= 0 || p.in_w <= 0)
     return false;
-  if (p.c % 8 != 0 || p.k % 2 != 0) return false;
-  if (!aligned(p.x, 16) || !aligned(p.w, 16) || !aligned(p.y, 4) || !aligned(p.residual, 4) ||
-      !aligned(p.bias, 2))
+  if (p.k % 2 != 0) return false;  // paired output stores
+  if (!aligned(p.x, 2) || !aligned(p.w, 2) || !aligned(p.y, 4) || !aligned(p.residual, 4) || !aligned(p.bias, 2))
     return false;
   int64_t M = int64_t(p.n) * p.oh * p.ow, K = int64_t(p.kh) * p.kw * p.c;
   int64_t limit = int64_t(INT32_MAX) - 256;  // past the last tile's rows and reduction step
@@ -324,17 +367,24 @@ inline SplitReduceParams reduce_params(const TensorConvParams& p) {
 }
 
 
+// The gathering form: channels not a multiple of 8, or tensors not 16-byte aligned.
+inline bool gathers(const TensorConvParams& p) { return p.c % 8 != 0 || !aligned(p.x, 16) || !aligned(p.w, 16); }
+
 // Calls run(kernel) with the kernel of tile shape `tile` (an index into kTiles) for `p`.
 template <typename Run>
 void with_kernel(const TensorConvParams& p, int tile, Run&& run) {
-  if (pointwise_window(p)) {
-    if (tile == 1) run(&kernel<32, 64, true>);
-    else if (tile == 2) run(&kernel<128, 64, true>);
-    else run(&kernel<64, 64, true>);
+  if (gathers(p)) {
+    if (tile == 1) run(&kernel<32, 64, false, true>);
+    else if (tile == 2) run(&kernel<128, 64, false, true>);
+    else run(&kernel<64, 64, false, true>);
+  } else if (pointwise_window(p)) {
+    if (tile == 1) run(&kernel<32, 64, true, false>);
+    else if (tile == 2) run(&kernel<128, 64, true, false>);
+    else run(&kernel<64, 64, true, false>);
   } else {
-    if (tile == 1) run(&kernel<32, 64, false>);
-    else if (tile == 2) run(&kernel<128, 64, false>);
-    else run(&kernel<64, 64, false>);
+    if (tile == 1) run(&kernel<32, 64, false, false>);
+    else if (tile == 2) run(&kernel<128, 64, false, false>);
+    else run(&kernel<64, 64, false, false>);
   }
 }
 
