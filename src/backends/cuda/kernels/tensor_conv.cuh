@@ -223,7 +223,7 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
   // Starts copying the step at reduction offset k0 into stage buffer `buf`.
   auto issue = [&](int buf, int k0) {
     const int kidx = k0 + col * 8;
-    if (GATHER) {
+    if constexpr (GATHER) {
 #pragma unroll
       for (int i = 0; i < AC; ++i)
         *reinterpret_cast<Chunk*>(&as[buf][(tid >> 2) + i * 32][col * 8]) = gather_input(p, px[i], kidx, K);
@@ -231,15 +231,15 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
       for (int i = 0; i < BC; ++i)
         *reinterpret_cast<Chunk*>(&bs[buf][(tid >> 2) + i * 32][col * 8]) =
             gather_filter(p, tile_n * BN + (tid >> 2) + i * 32, kidx, K);
-      return;
+    } else {
+#pragma unroll
+      for (int i = 0; i < AC; ++i)
+        copy_chunk(&as[buf][(tid >> 2) + i * 32][col * 8], input_source<POINTWISE>(p, px[i], kidx, K), p.w);
+#pragma unroll
+      for (int i = 0; i < BC; ++i)
+        copy_chunk(&bs[buf][(tid >> 2) + i * 32][col * 8],
+                   filter_source(p, tile_n * BN + (tid >> 2) + i * 32, kidx, K), p.w);
     }
-#pragma unroll
-    for (int i = 0; i < AC; ++i)
-      copy_chunk(&as[buf][(tid >> 2) + i * 32][col * 8], input_source<POINTWISE>(p, px[i], kidx, K), p.w);
-#pragma unroll
-    for (int i = 0; i < BC; ++i)
-      copy_chunk(&bs[buf][(tid >> 2) + i * 32][col * 8], filter_source(p, tile_n * BN + (tid >> 2) + i * 32, kidx, K),
-                 p.w);
   };
 
   // This block's share of the reduction: all of it, or part blockIdx.z of p.splits.
