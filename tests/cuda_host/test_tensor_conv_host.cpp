@@ -230,6 +230,66 @@ TEST(TensorConvHost, ChannelsNotAMultipleOf8Gather) {
   check(c);
 }
 
+// Products as the kernel's 1x1 case (own_gemm.h): D[q] = A[q] B[q] + bias, B given as B^T
+// [n, k] or as it is [k, n] (filter_kn, gathered), batches on the grid's y, A or B shared.
+void check_product(int batches, int m, int k, int n, bool b_as_is, bool shared_a, bool shared_b) {
+  std::string what = "product " + std::to_string(batches) + "x" + std::to_string(m) + "x" + std::to_string(k) +
+                     "x" + std::to_string(n) + (b_as_is ? " b[k,n]" : " b^T[n,k]") +
+                     (shared_a ? " shared a" : "") + (shared_b ? " shared b" : "");
+  SCOPED_TRACE(what);
+  std::mt19937 rng(uint32_t(m * 7 + k * 131 + n * 3 + batches));
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const int qa = shared_a ? 1 : batches, qb = shared_b ? 1 : batches;
+  std::vector<float> a(size_t(qa) * m * k), b(size_t(qb) * k * n), bias(static_cast<size_t>(n));  // b: [q][k][n]
+  for (float& v : a) v = representable(dist(rng), true);
+  for (float& v : b) v = representable(dist(rng) * 0.3f, true);
+  for (float& v : bias) v = representable(dist(rng), true);
+  Buffer ab(a.size(), 2), bb(b.size(), 2), biasb(bias.size(), 2), db(size_t(batches) * m * n, 2);
+  __half* ah = static_cast<__half*>(ab.data);
+  __half* bh = static_cast<__half*>(bb.data);
+  for (size_t i = 0; i < a.size(); ++i) ah[i] = __float2half_rn(a[i]);
+  for (int q = 0; q < qb; ++q)
+    for (int e = 0; e < k; ++e)
+      for (int j = 0; j < n; ++j) {
+        float v = b[(size_t(q) * k + e) * n + j];
+        bh[b_as_is ? (size_t(q) * k + e) * n + j : (size_t(q) * n + j) * k + e] = __float2half_rn(v);
+      }
+  for (int j = 0; j < n; ++j) static_cast<__half*>(biasb.data)[j] = __float2half_rn(bias[size_t(j)]);
+  TensorConvParams p{};
+  p.x = ab.data, p.w = bb.data, p.bias = biasb.data, p.y = db.data;
+  p.n = 1, p.c = k, p.in_h = m, p.in_w = 1, p.k = n, p.oh = m, p.ow = 1, p.kh = p.kw = 1;
+  p.stride_h = p.stride_w = p.dil_h = p.dil_w = 1;
+  p.filter_kn = b_as_is ? 1 : 0, p.batches = batches;
+  p.x_batch = shared_a ? 0 : int64_t(m) * k, p.w_batch = shared_b ? 0 : int64_t(k) * n;
+  p.y_batch = int64_t(m) * n;
+  ASSERT_TRUE(tensor_conv::supported(p));
+  for (int tile = 0; tile < tensor_conv::kTileCount; ++tile) {
+    std::memset(db.data, 0xA5, size_t(batches) * m * n * 2);
+    tensor_conv::with_kernel(p, tile, [&](auto kernel) {
+      host_run_grid_sync(tensor_conv::blocks(p, tile), tensor_conv::kThreads, [&] { kernel(p); });
+    });
+    size_t bad = 0;
+    for (int q = 0; q < batches; ++q)
+      for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) {
+          double acc = bias[size_t(j)];
+          for (int e = 0; e < k; ++e)
+            acc += double(a[(size_t(shared_a ? 0 : q) * m + i) * k + e]) * b[(size_t(shared_b ? 0 : q) * k + e) * n + j];
+          double got = __half2float(static_cast<const __half*>(db.data)[(size_t(q) * m + i) * n + j]);
+          if (!(std::abs(got - acc) <= 2e-3 + std::abs(acc) / 1024) && ++bad <= 5)
+            ADD_FAILURE() << "tile " << tile << " (" << q << "," << i << "," << j << ") got " << got << " want " << acc;
+        }
+    EXPECT_EQ(bad, 0u) << "tile " << tile;
+  }
+}
+
+TEST(TensorConvHost, ProductsAsTheOneByOneCase) {
+  check_product(1, 37, 64, 24, false, false, false);  // b^T given: 16-byte copies
+  check_product(3, 20, 32, 18, true, false, false);   // attention-like: every batch its own b [k, n]
+  check_product(2, 33, 24, 10, true, true, false);    // a shared
+  check_product(2, 40, 16, 8, false, false, true);    // b^T shared
+}
+
 TEST(TensorConvHost, RefusesWhatItCannotTake) {
   std::vector<uint16_t> buf(1 << 12);
   TensorConvParams p{};

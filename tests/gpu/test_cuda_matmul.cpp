@@ -251,8 +251,10 @@ TEST(OwnGemm, MatmulMatchesCpu) {
   check_own_matmul(DataType::float16, {33, 64}, {64, 40}, true, tensor);
   check_own_matmul(DataType::float16, {128, 768}, {768, 3072}, true, tensor);
   check_own_matmul(DataType::float16, {2, 3, 17, 24}, {24, 10}, true, tensor);  // b shared
-  check_own_matmul(DataType::float16, {33, 64}, {64, 40}, false, lt);   // b computed, not b^T
-  check_own_matmul(DataType::float16, {2, 16, 32}, {2, 32, 8}, false, lt);  // a batch of b
+  check_own_matmul(DataType::float16, {33, 64}, {64, 40}, false, tensor);  // b computed: read as [k, n]
+  check_own_matmul(DataType::float16, {2, 16, 32}, {2, 32, 8}, false, tensor);  // a batch of b
+  check_own_matmul(DataType::float16, {12, 128, 64}, {12, 64, 128}, false, tensor);  // attention scores
+  check_own_matmul(DataType::float16, {17, 24}, {4, 24, 10}, false, tensor);  // a shared
   check_own_matmul(DataType::float16, {33, 60}, {60, 40}, true, tensor);  // k % 8: gathered
   check_own_matmul(DataType::float16, {33, 64}, {64, 41}, true, lt);      // an odd n
 }

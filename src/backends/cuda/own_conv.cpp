@@ -43,8 +43,10 @@ DeviceBuffer split_k_sums(std::vector<GemmTiling>& tilings, int64_t outputs, con
 ImplicitGemm::ImplicitGemm(const TensorConvParams& p, const Device& device, const std::string& what) {
   if (!tensor_conv_supported(p)) return;
   kind_ = OwnKernel::tensor_core, tensor_ = p;
-  rows_ = int64_t(p.n) * p.oh * p.ow, cols_ = p.k;
-  tilings_ = gemm_tilings(tensor_conv_tiles(), rows_, cols_, (int64_t(p.kh) * p.kw * p.c + 31) / 32, device.sm_total);
+  rows_ = int64_t(p.n) * p.oh * p.ow * std::max(p.batches, 1), cols_ = p.k;
+  // Split-K takes one problem; a batch fills the GPU with its problems.
+  int64_t steps = p.batches > 1 ? 0 : (int64_t(p.kh) * p.kw * p.c + 31) / 32;
+  tilings_ = gemm_tilings(tensor_conv_tiles(), rows_, cols_, steps, device.sm_total);
   partial_ = split_k_sums(tilings_, rows_ * cols_, what);
 }
 

@@ -60,19 +60,22 @@ OwnGemm::OwnGemm(const GemmProblem& p, const std::string& what, const Device& de
     if (!possible()) b_transposed_ = DeviceBuffer();
     return;
   }
-  // float16: B^T as [n, k] (the kernel's filter): b as it is when given transposed, else a
-  // constant b transposed once. One problem only.
-  if (p.batch != 1) return;
-  const void* bt = p.b;
-  if (!p.b_trans) {
-    if (!p.b_host) return;
-    bt = upload(transposed(p.b_host, 1, p.k, p.n, elem));
-  }
+  // float16: the kernel's filter is B^T [n, k]: b as it is when given transposed; a constant b
+  // of one problem transposed once; else b as it is, [k, n], read down its columns by the
+  // gathering form (attention's products, whose b is computed).
+  if (p.batch > 65535) return;
   TensorConvParams t{};
-  t.x = p.a, t.w = bt, t.bias = p.bias, t.y = p.d;
+  t.w = p.b;
+  if (!p.b_trans) {
+    if (p.b_host && p.batch == 1) t.w = upload(transposed(p.b_host, 1, p.k, p.n, elem));
+    else t.filter_kn = 1;
+  }
+  t.x = p.a, t.bias = p.bias, t.y = p.d;
   t.n = 1, t.c = int(p.k), t.in_h = int(p.m), t.in_w = 1, t.k = int(p.n), t.oh = int(p.m), t.ow = 1;
   t.kh = t.kw = 1, t.stride_h = t.stride_w = t.dil_h = t.dil_w = 1;
   t.activation = p.activation;
+  t.batches = int(p.batch);
+  t.x_batch = p.a_stride, t.w_batch = p.b_stride, t.y_batch = p.m * p.n;
   gemm_ = ImplicitGemm(t, device, what);
   if (!possible()) b_transposed_ = DeviceBuffer();
 }

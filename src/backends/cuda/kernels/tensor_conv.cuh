@@ -151,11 +151,20 @@ __device__ __forceinline__ Chunk gather_input(const TensorConvParams& p, const P
   return out;
 }
 
+// 8 consecutive reduction elements of output channel `o`'s filter row from kidx on: from
+// [k][K] rows, or (filter_kn) down column o of a [K][k] filter.
 __device__ __forceinline__ Chunk gather_filter(const TensorConvParams& p, int o, int kidx, int K) {
   Chunk out{{0u, 0u, 0u, 0u}};
   __half* h = reinterpret_cast<__half*>(out.v);
   if (o >= p.k) return out;
-  const __half* w = static_cast<const __half*>(p.w) + size_t(o) * unsigned(K);
+  const __half* w = static_cast<const __half*>(p.w);
+  if (p.filter_kn) {
+#pragma unroll
+    for (int e = 0; e < 8; ++e)
+      if (kidx + e < K) h[e] = w[size_t(kidx + e) * unsigned(p.k) + unsigned(o)];
+    return out;
+  }
+  w += size_t(o) * unsigned(K);
 #pragma unroll
   for (int e = 0; e < 8; ++e)
     if (kidx + e < K) h[e] = w[kidx + e];
@@ -195,6 +204,12 @@ __device__ __forceinline__ void cp_async_wait() {
 // GATHER: every element found on its own (gather_input), stored at once; else 16-byte copies.
 template <int BM, int BN, bool POINTWISE, bool GATHER>
 __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
+  if (blockIdx.y > 0) {  // problem blockIdx.y of a batch
+    p.x = static_cast<const __half*>(p.x) + size_t(blockIdx.y) * size_t(p.x_batch);
+    p.w = static_cast<const __half*>(p.w) + size_t(blockIdx.y) * size_t(p.w_batch);
+    p.y = static_cast<__half*>(p.y) + size_t(blockIdx.y) * size_t(p.y_batch);
+    if (p.residual) p.residual = static_cast<const __half*>(p.residual) + size_t(blockIdx.y) * size_t(p.y_batch);
+  }
   constexpr int MT = BM / 32, NT = BN / 16;          // fragments per warp
   constexpr int AC = BM * 4 / kThreads, BC = BN * 4 / kThreads;  // chunks per thread per step
   alignas(16) __shared__ __half as[kStages][BM][kRow];
@@ -344,7 +359,9 @@ inline bool supported(const TensorConvParams& p) {
     return false;
   int64_t M = int64_t(p.n) * p.oh * p.ow, K = int64_t(p.kh) * p.kw * p.c;
   int64_t limit = int64_t(INT32_MAX) - 256;  // past the last tile's rows and reduction step
-  if (p.splits > 1 && (!p.partial || p.splits > 64 || int64_t(p.splits) * M * p.k >= limit)) return false;
+  if (p.splits > 1 && (!p.partial || p.batches > 1 || p.splits > 64 || int64_t(p.splits) * M * p.k >= limit))
+    return false;
+  if (p.batches > 65535 || p.x_batch < 0 || p.w_batch < 0 || p.y_batch < 0) return false;
   return M * p.k < limit && M < limit && int64_t(p.k) * K < limit &&
          int64_t(p.n) * p.in_h * p.in_w * p.c < limit;
 }
@@ -352,8 +369,8 @@ inline bool supported(const TensorConvParams& p) {
 inline dim3 blocks(const TensorConvParams& p, int tile) {
   const Tile& t = kTiles[tile];
   int64_t M = int64_t(p.n) * p.oh * p.ow;
-  return dim3(unsigned(((M + t.bm - 1) / t.bm) * ((p.k + t.bn - 1) / t.bn)), 1,
-              unsigned(p.splits > 1 ? p.splits : 1));
+  return dim3(unsigned(((M + t.bm - 1) / t.bm) * ((p.k + t.bn - 1) / t.bn)),
+              unsigned(p.batches > 1 ? p.batches : 1), unsigned(p.splits > 1 ? p.splits : 1));
 }
 
 // The second pass of a split-K run.
@@ -368,7 +385,12 @@ inline SplitReduceParams reduce_params(const TensorConvParams& p) {
 
 
 // The gathering form: channels not a multiple of 8, or tensors not 16-byte aligned.
-inline bool gathers(const TensorConvParams& p) { return p.c % 8 != 0 || !aligned(p.x, 16) || !aligned(p.w, 16); }
+// (A batch's strides keep every problem as aligned as the first only when they are multiples
+// of 8 halves.)
+inline bool gathers(const TensorConvParams& p) {
+  return p.c % 8 != 0 || !aligned(p.x, 16) || !aligned(p.w, 16) || p.filter_kn ||
+         (p.batches > 1 && (p.x_batch % 8 != 0 || p.w_batch % 8 != 0));
+}
 
 // Calls run(kernel) with the kernel of tile shape `tile` (an index into kTiles) for `p`.
 template <typename Run>
