@@ -451,7 +451,8 @@ class CudnnConvStep final : public Step {
       << (bias_ ? 1 : 0) << " res" << (residual_ ? 1 : 0) << " act" << act_ << " sm"
       << device_->sm << " cudnn" << cudnnGetVersion();
     if (s_.crop) k << " crop" << s_.yh << "," << s_.yw;
-    if (own_possible()) k << " own" << int(own_.kind()) << "x" << own_.variants() << "/1";  // ours in the running
+    if (own_possible())  // ours in the running, and the margin it was given
+      k << " own" << int(own_.kind()) << "x" << own_.variants() << "/1 margin" << own_kernel_margin();
     return k.str();
   }
 
@@ -530,15 +531,15 @@ class CudnnConvStep final : public Step {
     for (int a : ranked) ws_max = std::max(ws_max, *workspace_size(a));
     DeviceBuffer ws(ws_max, "the cuDNN workspace while timing " + node_name(node));
 
-    std::optional<Choice> best;
-    float best_ms = INFINITY;
+    std::optional<Choice> best, own_best;
+    float best_ms = INFINITY, own_ms = INFINITY;
     {
       std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
       BuildPhase timing("conv: timing");
       if (own_timed) {
         for (int v = 0; v < own_.variants(); ++v) {
           Choice own = own_choice(own_.kind(), v);
-          if (std::optional<float> ms = time_choice(own, ws); ms && *ms < best_ms) best_ms = *ms, best = own;
+          if (std::optional<float> ms = time_choice(own, ws); ms && *ms < own_ms) own_ms = *ms, own_best = own;
         }
       }
       for (int a : ranked) {
@@ -560,6 +561,9 @@ class CudnnConvStep final : public Step {
         if (no_timing && best) break;
       }
     }
+    // Ours unless cuDNN is faster by more than the margin (CPPNN_CUDA_OWN_MARGIN): a step on
+    // our kernel spares the warm start cuDNN's loading.
+    if (own_best && (!best || own_ms <= best_ms * (1.0 + own_kernel_margin()))) best = own_best;
     if (!best)
       fail(ErrorKind::NotSupportedError,
            "cuDNN ran none of its algorithms for " + node_name(node));

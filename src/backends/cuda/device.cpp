@@ -25,6 +25,14 @@ OwnKernels own_kernels() {
   return env_flag("CPPNN_CUDA_OWN_KERNELS") ? OwnKernels::timed : OwnKernels::off;
 }
 
+double own_kernel_margin() {
+  const char* v = std::getenv("CPPNN_CUDA_OWN_MARGIN");
+  if (!v || !*v) return 0.0;
+  char* end = nullptr;
+  double m = std::strtod(v, &end);
+  return end != v && m > 0 && m < 100 ? m : 0.0;  // anything else: no margin
+}
+
 DeviceBuffer::DeviceBuffer(size_t bytes, const std::string& what) : bytes_(bytes) {
   if (bytes == 0) return;
   cudaError_t status = cudaMalloc(&data_, bytes);

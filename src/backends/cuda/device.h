@@ -61,6 +61,9 @@ class PinnedBuffer {
 // measuring a start without cuDNN).
 enum class OwnKernels { off, timed, only };
 OwnKernels own_kernels();
+// CPPNN_CUDA_OWN_MARGIN (default 0): timed, our kernel is kept unless the library's is faster
+// by more than this fraction (0.2: 20%); a library no step chooses is never loaded.
+double own_kernel_margin();
 
 struct Device {
   int ordinal = 0;

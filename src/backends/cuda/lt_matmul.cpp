@@ -287,10 +287,13 @@ class LtMatmulStep final : public Step {
       own_ = OwnGemm(gp, node_name(node), *device_, device_->stream_for_this_thread());
       if (own_.possible()) {
         char sig[256];
-        std::snprintf(sig, sizeof sig, "lt-matmul/1 t%d m%lld n%lld k%lld ta%d tb%d b%lld sa%lld sb%lld bias%d act%d %s sm%d",
+        std::snprintf(sig, sizeof sig,
+                      "lt-matmul/1 t%d m%lld n%lld k%lld ta%d tb%d b%lld sa%lld sb%lld bias%d act%d %s x%d "
+                      "margin%g sm%d",
                       int(type_), (long long)geo.m, (long long)geo.n, (long long)geo.k, int(geo.a_trans),
                       int(geo.b_trans), (long long)geo.batch, (long long)geo.a_stride,
-                      (long long)geo.b_stride, bias ? 1 : 0, gp.activation, own_.name(0).c_str(), device_->sm);
+                      (long long)geo.b_stride, bias ? 1 : 0, gp.activation, own_.name(0).c_str(),
+                      own_.variants(), own_kernel_margin(), device_->sm);
         own_sig_ = sig;
         prefer_lt = choose_remembered_own(mode);
         if (own_variant_ >= 0) {
@@ -385,7 +388,7 @@ class LtMatmulStep final : public Step {
   // the fastest and remembers it.
   void time_against_own(bool lt_built) {
     cudaStream_t stream = device_->stream_for_this_thread();
-    float best_ms = INFINITY;
+    float lt_ms = INFINITY, own_ms = INFINITY;
     int best = -1;
     {
       BuildPhase t("matmul: timing");
@@ -394,14 +397,16 @@ class LtMatmulStep final : public Step {
         // A workspace of its own: the device's may be in use by a dispatch still running.
         DeviceBuffer ws(workspace_bytes_, "cuBLASLt's workspace while timing " + node_name(node()));
         if (std::optional<float> ms = time_enqueue(stream, [&](cudaStream_t st) { enqueue_lt(st, ws.data()); }))
-          best_ms = *ms;
+          lt_ms = *ms;
       }
       for (int v = 0; v < own_.variants(); ++v) {
         std::optional<float> ms =
             time_enqueue(stream, [&](cudaStream_t st) { CPPNN_CUDA_CHECK(own_.launch(v, st)); });
-        if (ms && *ms < best_ms) best_ms = *ms, best = v;
+        if (ms && *ms < own_ms) own_ms = *ms, best = v;
       }
     }
+    // Ours unless cuBLASLt is faster by more than the margin (CPPNN_CUDA_OWN_MARGIN).
+    if (best >= 0 && own_ms > lt_ms * (1.0 + own_kernel_margin())) best = -1;
     if (best < 0 && !lt_built)
       fail(ErrorKind::NotSupportedError, "neither cuBLASLt nor our kernel ran " + node_name(node()));
     own_variant_ = best, own_source_ = "timed";
