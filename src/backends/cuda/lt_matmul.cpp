@@ -2,6 +2,7 @@
 
 #include "backends/cuda/candidate_choice.h"
 #include "backends/cuda/device_ops.h"
+#include "backends/cuda/matmul_geometry.h"
 #include "backends/cuda/kernels/conv_epilogue.h"
 #include "backends/cuda/own_gemm.h"
 #include "backends/cuda/kernels/movement_kernels.h"
@@ -22,96 +23,6 @@
 namespace cppnn::detail::cuda {
 
 namespace {
-
-int64_t product(const Dims& d) { return dims_product(d, 0, d.size()); }
-
-// The products one node needs, in row-major terms: D[m, n] = op(a)[m, k] * op(b)[k, n],
-// `batch` of them per cuBLASLt call at the given strides (0: one matrix shared by all),
-// one call per entry of `calls` (offsets in elements).
-struct Geometry {
-  int64_t m = 0, n = 0, k = 0;
-  bool a_trans = false, b_trans = false;
-  int64_t batch = 1;
-  int64_t a_stride = 0, b_stride = 0;
-  struct Offsets {
-    int64_t a, b, d;
-  };
-  std::vector<Offsets> calls;
-};
-
-Geometry matmul_geometry(const Dims& a, const Dims& b, const Dims& out) {
-  Geometry geo;
-  size_t rank = out.size(), nb = rank - 2;
-  geo.m = out[rank - 2], geo.n = out[rank - 1], geo.k = a.back();
-  auto batch_dims = [nb](const Dims& d) {
-    Dims p(nb - (d.size() - 2), 1);
-    p.insert(p.end(), d.begin(), d.end() - 2);
-    return p;
-  };
-  Dims ab = batch_dims(a), bb = batch_dims(b), ob(out.begin(), out.end() - 2);
-  int64_t a_mat = geo.m * geo.k, b_mat = geo.k * geo.n, d_mat = geo.m * geo.n;
-  if (product(bb) == 1) {
-    // Every row of every batch of `a` meets the same matrix: one tall product.
-    geo.m *= product(ab);
-    geo.calls.push_back({0, 0, 0});
-    return geo;
-  }
-  // The longest run of trailing batch dimensions over which each operand is either whole
-  // (stride one matrix) or broadcast (stride 0) becomes the strided batch of one call; the
-  // dimensions before it are looped over.
-  auto uniform = [&](const Dims& x, size_t j, bool& whole) {
-    bool all_whole = true, all_one = true;
-    for (size_t i = j; i < nb; ++i) all_whole &= x[i] == ob[i], all_one &= x[i] == 1;
-    whole = all_whole;
-    return all_whole || all_one;
-  };
-  size_t j = 0;
-  bool a_whole = false, b_whole = false;
-  while (j < nb && !(uniform(ab, j, a_whole) && uniform(bb, j, b_whole))) ++j;
-  geo.batch = dims_product(ob, j, nb);
-  geo.a_stride = geo.batch > 1 && a_whole ? a_mat : 0;
-  geo.b_stride = geo.batch > 1 && b_whole ? b_mat : 0;
-
-  std::vector<int64_t> a_step(nb, 0), b_step(nb, 0);  // in matrices
-  for (size_t i = 0; i < nb; ++i) {
-    a_step[i] = ab[i] == 1 ? 0 : dims_product(ab, i + 1, nb);
-    b_step[i] = bb[i] == 1 ? 0 : dims_product(bb, i + 1, nb);
-  }
-  int64_t outer = dims_product(ob, 0, j);
-  for (int64_t flat = 0; flat < outer; ++flat) {
-    int64_t rest = flat, ao = 0, bo = 0;
-    for (size_t i = j; i-- > 0;) {
-      int64_t idx = rest % ob[i];
-      rest /= ob[i];
-      ao += idx * a_step[i], bo += idx * b_step[i];
-    }
-    geo.calls.push_back({ao * a_mat, bo * b_mat, flat * geo.batch * d_mat});
-  }
-  return geo;
-}
-
-Geometry gemm_geometry(const Node& node, const Dims& a, const Dims& out) {
-  Geometry geo;
-  geo.a_trans = node.attrs.b("aTranspose");
-  geo.b_trans = node.attrs.b("bTranspose");
-  geo.m = out[0], geo.n = out[1], geo.k = geo.a_trans ? a[0] : a[1];
-  geo.calls.push_back({0, 0, 0});
-  return geo;
-}
-
-// The same products with one matrix per call: the fallback when cuBLASLt has no
-// algorithm for a strided batch with a broadcast (stride 0) operand.
-Geometry unbatched(const Geometry& geo) {
-  Geometry one = geo;
-  one.batch = 1;
-  one.a_stride = one.b_stride = 0;
-  one.calls.clear();
-  int64_t d_mat = geo.m * geo.n;
-  for (const Geometry::Offsets& c : geo.calls)
-    for (int64_t i = 0; i < geo.batch; ++i)
-      one.calls.push_back({c.a + i * geo.a_stride, c.b + i * geo.b_stride, c.d + i * d_mat});
-  return one;
-}
 
 // How gemm's c enters: not at all, as cuBLASLt's C matrix, as the epilogue's bias row, or
 // (a computed c of another shape) broadcast into the output first, which cuBLASLt then
@@ -205,7 +116,7 @@ class LtMatmulStep final : public Step {
     const OperandDescriptor& a = g.desc(node.inputs[0]);
     const OperandDescriptor& b = g.desc(node.inputs[1]);
     bool gemm = node.op == "gemm";
-    Geometry geo = gemm ? gemm_geometry(node, a.shape, out.shape)
+    MatmulGeometry geo = gemm ? gemm_geometry(node, a.shape, out.shape)
                         : matmul_geometry(a.shape, b.shape, out.shape);
     type_ = out.data_type == DataType::float16 ? CUDA_R_16F : CUDA_R_32F;
     elem_ = element_size(out.data_type);
@@ -434,7 +345,7 @@ class LtMatmulStep final : public Step {
   // Row-major D = op(a) op(b) is column-major D^T = op(b)^T op(a)^T: cuBLASLt's first
   // operand is our b, its second our a, and D^T's rows are our columns, so the epilogue's
   // bias (one value per row of D^T) is per output column, as WebNN's bias is.
-  bool try_build(const Geometry& geo, const void* bias, cublasLtEpilogue_t epilogue) {
+  bool try_build(const MatmulGeometry& geo, const void* bias, cublasLtEpilogue_t epilogue) {
     cublasComputeType_t compute =
         type_ == CUDA_R_32F && device_->tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     cublasLtMatmulDesc_t d = nullptr;
@@ -458,7 +369,7 @@ class LtMatmulStep final : public Step {
 
     calls_.clear();
     uint32_t align_first = 256, align_second = 256, align_d = 256, align_c = 256;
-    for (const Geometry::Offsets& o : geo.calls) {
+    for (const MatmulGeometry::Offsets& o : geo.calls) {
       Call call{static_cast<const uint8_t*>(b_base_) + o.b * int64_t(elem_),
                 static_cast<const uint8_t*>(a_base_) + o.a * int64_t(elem_),
                 c_base_ ? c_base_ : d_base_ + o.d * int64_t(elem_), d_base_ + o.d * int64_t(elem_)};
@@ -618,7 +529,7 @@ DeviceDecision decide_lt_matmul(const GraphIR& g, const Node& node, const Device
     return d;
   }
   if (node.op != "gemm") {
-    Geometry geo = matmul_geometry(a, g.desc(node.inputs[1]).shape, out.shape);
+    MatmulGeometry geo = matmul_geometry(a, g.desc(node.inputs[1]).shape, out.shape);
     if (geo.batch > INT32_MAX) {
       d.why_not = "a batch over 2^31";
       return d;
