@@ -33,6 +33,7 @@ struct CPlan {
   CForm form = CForm::none;
   bool expand = false;      // a constant column or matrix-shaped broadcast, expanded once
   bool prescale = false;    // a constant row / scalar: beta * c computed once
+  int64_t rows = 1, cols = 1;  // c's shape, padded to two dimensions
 };
 
 CPlan plan_gemm_c(const GraphIR& g, const Node& node) {
@@ -46,6 +47,7 @@ CPlan plan_gemm_c(const GraphIR& g, const Node& node) {
   Dims cs = c.desc.shape;
   while (cs.size() < 2) cs.insert(cs.begin(), 1);
   int64_t rows = cs[0], cols = cs[1];
+  p.rows = rows, p.cols = cols;
   bool constant = c.role == OperandRole::constant;
   if (rows == out[0] && cols == out[1]) {
     p.form = CForm::matrix;
@@ -145,12 +147,10 @@ class LtMatmulStep final : public Step {
           beta_ = beta;
           c_base_ = d_base_;
           broadcast_c_ = device_ptr(places, cid, "c");
-          Dims cs = c.desc.shape;
-          while (cs.size() < 2) cs.insert(cs.begin(), 1);
           broadcast_.rank = 2;
           broadcast_.dims[0] = geo.m, broadcast_.dims[1] = geo.n;
-          broadcast_.in_strides[0] = cs[0] == 1 ? 0 : cs[1];
-          broadcast_.in_strides[1] = cs[1] == 1 ? 0 : 1;
+          broadcast_.in_strides[0] = cp.rows == 1 ? 0 : cp.cols;
+          broadcast_.in_strides[1] = cp.cols == 1 ? 0 : 1;
           broadcast_.out_strides[0] = geo.n, broadcast_.out_strides[1] = 1;
           epilogue_text = "C = c broadcast into the output";
         } else {
