@@ -1,5 +1,7 @@
 // Hand-written CUDA kernels of the math ops (see math_kernels.h): pooling, softmax,
-// layer / batch / instance normalization and the ten reductions. Their values follow the
+// layer / batch / instance normalization (the row-wise ones in normalize.cuh, element access
+// and the block reduction in math_common.cuh, both tested on the host) and the ten
+// reductions. Their values follow the
 // CPU kernels (src/backends/cpu/pooling.cpp, normalization.cpp, reduction.cpp,
 // reduction_axis.cpp): float16 is computed in float32 and rounded once at the store,
 // floating-point sums accumulate in float, integer sums, products and norms in 64-bit
@@ -18,12 +20,12 @@
 #include <type_traits>
 
 #include "backends/cuda/kernels/math_kernels.h"
+#include "backends/cuda/kernels/normalize.cuh"
 
 namespace cppnn::detail::cuda::kernels {
 
 namespace {
 
-constexpr int kThreads = 256;        // every launch here uses exactly this block size
 constexpr int64_t kMaxBlocks = 8192;  // grid cap: grid-stride loops cover the rest
 
 int grid_for_threads(int64_t n) {
@@ -32,83 +34,6 @@ int grid_for_threads(int64_t n) {
 }
 
 int grid_for_rows(int64_t rows) { return int(rows < 1 ? 1 : rows > kMaxBlocks ? kMaxBlocks : rows); }
-
-// ---- Element access: float16 computed in float, every other type in itself.
-
-template <typename T>
-struct Num {
-  using E = T;
-};
-template <>
-struct Num<__half> {
-  using E = float;
-};
-
-template <typename T>
-__device__ __forceinline__ typename Num<T>::E load(const T* p, int64_t i) {
-  return p[i];
-}
-template <>
-__device__ __forceinline__ float load<__half>(const __half* p, int64_t i) {
-  return __half2float(p[i]);
-}
-
-template <typename T, typename A>
-__device__ __forceinline__ void store(T* p, int64_t i, A v) {
-  p[i] = T(v);
-}
-// Rounds to nearest even once, as the CPU's float_to_half does.
-template <typename A>
-__device__ __forceinline__ void store(__half* p, int64_t i, A v) {
-  p[i] = __float2half_rn(float(v));
-}
-
-// An optional per-element parameter (scale, bias) as float, `fill` when absent.
-template <typename T>
-__device__ __forceinline__ float param(const T* p, int64_t i, float fill) {
-  return p ? float(load(p, i)) : fill;
-}
-
-template <typename E>
-__host__ __device__ constexpr E lowest_of() {
-  if constexpr (std::is_floating_point_v<E>)
-    return -std::numeric_limits<E>::infinity();
-  else
-    return std::numeric_limits<E>::lowest();
-}
-
-template <typename E>
-__host__ __device__ constexpr E highest_of() {
-  if constexpr (std::is_floating_point_v<E>)
-    return std::numeric_limits<E>::infinity();
-  else
-    return std::numeric_limits<E>::max();
-}
-
-// ---- Block-wide reduction (blockDim.x == kThreads): every thread gets the result. Shared
-// memory and a tree: any accumulator type, any associative combine.
-template <typename A, typename Op>
-__device__ A block_reduce(A v, const Op& op) {
-  __shared__ A buf[kThreads];
-  int t = int(threadIdx.x);
-  buf[t] = v;
-  __syncthreads();
-  for (int s = kThreads / 2; s > 0; s >>= 1) {
-    if (t < s) buf[t] = op.combine(buf[t], buf[t + s]);
-    __syncthreads();
-  }
-  A r = buf[0];
-  __syncthreads();  // nobody may overwrite buf[0] before everyone has read it
-  return r;
-}
-
-struct FloatSum {
-  __device__ float combine(float a, float b) const { return a + b; }
-};
-// NaN never wins (as the CPU's `x > max ? x : max`); the identity is -infinity.
-struct FloatMax {
-  __device__ float combine(float a, float b) const { return b > a ? b : a; }
-};
 
 // ---- Pooling -------------------------------------------------------------------------
 
@@ -494,78 +419,6 @@ cudaError_t softmax_typed(const T* x, T* y, int64_t outer, int64_t length, int64
   return cudaGetLastError();
 }
 
-// ---- layerNormalization and instanceNormalization (NCHW): one block per contiguous row.
-// Mean first, then the variance around it (two passes, in float); then
-// y = (x - mean) * rstd * scale + bias. With `per_channel`, scale and bias are indexed by
-// the row's channel (row % channels) and applied as the CPU's instance norm does
-// (x - mean) * (rstd * scale) + bias; otherwise by the position in the row.
-template <typename T>
-__global__ void normalize_rows_kernel(const T* __restrict__ x, const T* __restrict__ scale,
-                                      const T* __restrict__ bias, T* __restrict__ y,
-                                      int64_t rows, int64_t len, float epsilon, bool per_channel,
-                                      int64_t channels) {
-  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const T* xr = x + r * len;
-    T* yr = y + r * len;
-    float s = 0.0f;
-    for (int64_t i = threadIdx.x; i < len; i += blockDim.x) s += load(xr, i);
-    float mean = block_reduce(s, FloatSum{}) / float(len);
-    float q = 0.0f;
-    for (int64_t i = threadIdx.x; i < len; i += blockDim.x) {
-      float d = load(xr, i) - mean;
-      q += d * d;
-    }
-    float variance = block_reduce(q, FloatSum{}) / float(len);
-    float rstd = 1.0f / sqrtf(fmaxf(variance, 0.0f) + epsilon);
-    if (per_channel) {
-      int64_t c = r % channels;
-      float a = rstd * param(scale, c, 1.0f), b = param(bias, c, 0.0f);
-      for (int64_t i = threadIdx.x; i < len; i += blockDim.x)
-        store(yr, i, (load(xr, i) - mean) * a + b);
-    } else {
-      for (int64_t i = threadIdx.x; i < len; i += blockDim.x)
-        store(yr, i, (load(xr, i) - mean) * rstd * param(scale, i, 1.0f) + param(bias, i, 0.0f));
-    }
-  }
-}
-
-// layerNormalization over any axes (LayerNormAxes): as normalize_rows_kernel, but a row's
-// elements and the rows themselves are found through the strides.
-__device__ __forceinline__ int64_t axes_offset(int64_t linear, int rank, const int64_t* dims,
-                                               const int64_t* strides) {
-  int64_t off = 0;
-  for (int d = rank - 1; d >= 0; --d) {
-    int64_t q = linear / dims[d];
-    off += (linear - q * dims[d]) * strides[d];
-    linear = q;
-  }
-  return off;
-}
-
-template <typename T>
-__global__ void normalize_axes_kernel(const T* __restrict__ x, const T* __restrict__ scale,
-                                      const T* __restrict__ bias, T* __restrict__ y,
-                                      LayerNormAxes g, float epsilon) {
-  for (int64_t r = blockIdx.x; r < g.rows; r += gridDim.x) {
-    int64_t base = axes_offset(r, g.outer_rank, g.outer_dims, g.outer_strides);
-    float s = 0.0f;
-    for (int64_t i = threadIdx.x; i < g.len; i += blockDim.x)
-      s += load(x, base + axes_offset(i, g.inner_rank, g.inner_dims, g.inner_strides));
-    float mean = block_reduce(s, FloatSum{}) / float(g.len);
-    float q = 0.0f;
-    for (int64_t i = threadIdx.x; i < g.len; i += blockDim.x) {
-      float d = load(x, base + axes_offset(i, g.inner_rank, g.inner_dims, g.inner_strides)) - mean;
-      q += d * d;
-    }
-    float variance = block_reduce(q, FloatSum{}) / float(g.len);
-    float rstd = 1.0f / sqrtf(fmaxf(variance, 0.0f) + epsilon);
-    for (int64_t i = threadIdx.x; i < g.len; i += blockDim.x) {
-      int64_t at = base + axes_offset(i, g.inner_rank, g.inner_dims, g.inner_strides);
-      store(y, at, (load(x, at) - mean) * rstd * param(scale, i, 1.0f) + param(bias, i, 0.0f));
-    }
-  }
-}
-
 // instanceNormalization, NHWC: one thread per (batch, channel), walking the positions;
 // neighbouring threads read neighbouring channels. The CPU's NHWC form:
 // (x - mean) * (scale / sqrt(variance + epsilon)) + bias.
@@ -696,13 +549,13 @@ cudaError_t launch_layer_norm(MathType type, const void* x, const void* scale, c
                               cudaStream_t stream) {
   int grid = grid_for_rows(rows);
   if (type == kF32)
-    normalize_rows_kernel<float><<<grid, kThreads, 0, stream>>>(
+    normalize_kernel<float><<<grid, kThreads, 0, stream>>>(
         static_cast<const float*>(x), static_cast<const float*>(scale),
-        static_cast<const float*>(bias), static_cast<float*>(y), rows, len, epsilon, false, 1);
+        static_cast<const float*>(bias), static_cast<float*>(y), ContiguousRows{rows, len, 0}, epsilon);
   else if (type == kF16)
-    normalize_rows_kernel<__half><<<grid, kThreads, 0, stream>>>(
+    normalize_kernel<__half><<<grid, kThreads, 0, stream>>>(
         static_cast<const __half*>(x), static_cast<const __half*>(scale),
-        static_cast<const __half*>(bias), static_cast<__half*>(y), rows, len, epsilon, false, 1);
+        static_cast<const __half*>(bias), static_cast<__half*>(y), ContiguousRows{rows, len, 0}, epsilon);
   else
     return cudaErrorInvalidValue;
   return cudaGetLastError();
@@ -713,13 +566,13 @@ cudaError_t launch_layer_norm_axes(MathType type, const void* x, const void* sca
                                    float epsilon, cudaStream_t stream) {
   int grid = grid_for_rows(g.rows);
   if (type == kF32)
-    normalize_axes_kernel<float><<<grid, kThreads, 0, stream>>>(
+    normalize_kernel<float><<<grid, kThreads, 0, stream>>>(
         static_cast<const float*>(x), static_cast<const float*>(scale),
-        static_cast<const float*>(bias), static_cast<float*>(y), g, epsilon);
+        static_cast<const float*>(bias), static_cast<float*>(y), strided_rows(g), epsilon);
   else if (type == kF16)
-    normalize_axes_kernel<__half><<<grid, kThreads, 0, stream>>>(
+    normalize_kernel<__half><<<grid, kThreads, 0, stream>>>(
         static_cast<const __half*>(x), static_cast<const __half*>(scale),
-        static_cast<const __half*>(bias), static_cast<__half*>(y), g, epsilon);
+        static_cast<const __half*>(bias), static_cast<__half*>(y), strided_rows(g), epsilon);
   else
     return cudaErrorInvalidValue;
   return cudaGetLastError();
@@ -772,15 +625,15 @@ cudaError_t launch_instance_norm(MathType type, bool nhwc, const void* x, const 
     int64_t rows = batches * channels;
     int grid = grid_for_rows(rows);
     if (type == kF32)
-      normalize_rows_kernel<float><<<grid, kThreads, 0, stream>>>(
+      normalize_kernel<float><<<grid, kThreads, 0, stream>>>(
           static_cast<const float*>(x), static_cast<const float*>(scale),
-          static_cast<const float*>(bias), static_cast<float*>(y), rows, spatial, epsilon, true,
-          channels);
+          static_cast<const float*>(bias), static_cast<float*>(y),
+          ContiguousRows{rows, spatial, channels}, epsilon);
     else
-      normalize_rows_kernel<__half><<<grid, kThreads, 0, stream>>>(
+      normalize_kernel<__half><<<grid, kThreads, 0, stream>>>(
           static_cast<const __half*>(x), static_cast<const __half*>(scale),
-          static_cast<const __half*>(bias), static_cast<__half*>(y), rows, spatial, epsilon,
-          true, channels);
+          static_cast<const __half*>(bias), static_cast<__half*>(y),
+          ContiguousRows{rows, spatial, channels}, epsilon);
   }
   return cudaGetLastError();
 }
