@@ -22,8 +22,6 @@ Operand reshape_value(NodeContext& ctx, const ValuePtr& value, const Dims& dims)
 
 namespace {
 
-bool small(const Dims& shape) { return element_count(shape) <= kFoldLimit; }
-
 // Output 0 is input 0 with another shape of the same size.
 void set_reshaped(NodeContext& ctx, const Dims& dims) {
   const ValuePtr& x = ctx.input(0);
@@ -161,7 +159,7 @@ void transpose(NodeContext& ctx) {
   if (sorted != iota)
     ctx.bad_model("attribute 'perm' " + to_string(perm) + " is not a permutation");
   const ValuePtr& x = ctx.input(0);
-  if (x->data && small(x->shape)) {
+  if (x->data && foldable(x->shape)) {
     ctx.set_output(0, host_transpose(*x->data, perm), x->is_bool);
   } else if (perm == iota) {
     ctx.alias_output(0, x);
@@ -190,7 +188,7 @@ void concat(NodeContext& ctx) {
     out[axis] += s[axis];
   }
   bool is_bool = ctx.input(0)->is_bool;
-  if (ctx.all_inputs_constant() && small(out)) {
+  if (ctx.all_inputs_constant() && foldable(out)) {
     std::vector<const Tensor*> parts;
     for (size_t i = 0; i < ctx.input_count(); ++i) parts.push_back(ctx.constant(i));
     ctx.set_output(0, host_concat(parts, axis), is_bool);
@@ -242,7 +240,7 @@ void split(NodeContext& ctx) {
   if (sum != dim)
     ctx.bad_model("split sizes " + to_string(sizes) + " do not add up to dimension " +
                   std::to_string(dim));
-  if (x->data && small(x->shape)) {
+  if (x->data && foldable(x->shape)) {
     std::vector<int64_t> starts(x->shape.size(), 0), steps(x->shape.size(), 1);
     for (size_t i = 0; i < sizes.size(); ++i) {
       Dims piece = x->shape;
@@ -322,7 +320,7 @@ void slice(NodeContext& ctx) {
     first.push_back(s.start);
     stride.push_back(s.step);
   }
-  if (x->data && small(out)) {
+  if (x->data && foldable(out)) {
     ctx.set_output(0, host_slice(*x->data, first, stride, out), x->is_bool);
     return;
   }
@@ -359,118 +357,6 @@ void slice(NodeContext& ctx) {
                  x->is_bool);
 }
 
-void gather(NodeContext& ctx) {
-  const ValuePtr& x = ctx.input(0);
-  size_t axis =
-      size_t(normalize_axis(ctx, ctx.attr_int("axis", 0), x->shape.size(), "attribute 'axis'"));
-  const Dims& is = ctx.shape(1);
-  Dims out(x->shape.begin(), x->shape.begin() + int64_t(axis));
-  out.insert(out.end(), is.begin(), is.end());
-  out.insert(out.end(), x->shape.begin() + int64_t(axis) + 1, x->shape.end());
-  if (ctx.all_inputs_constant() && small(out)) {
-    ctx.set_output(0, host_gather(*x->data, *ctx.constant(1), axis), x->is_bool);
-    return;
-  }
-  GatherOptions o;
-  o.label = ctx.label();
-  o.axis = uint32_t(axis);
-  ctx.set_output(0, ctx.builder().gather(ctx.operand(0), ctx.operand(1), o), x->is_bool);
-}
-
-// ONNX lets indices be smaller than data in the other axes; WebNN wants them equal, and
-// reading data[..., idx, ...] only ever touches the first indices-dim entries of those axes,
-// so data is sliced down to them first. Out-of-range indices, an error in ONNX, are clamped
-// by cppnn's kernels (as gather's).
-void gather_elements(NodeContext& ctx) {
-  const ValuePtr& x = ctx.input(0);
-  size_t rank = x->shape.size();
-  size_t axis = size_t(normalize_axis(ctx, ctx.attr_int("axis", 0), rank, "attribute 'axis'"));
-  const Dims& is = ctx.shape(1);
-  GraphBuilder& b = ctx.builder();
-  Operand data = ctx.operand(0);
-  if (is.size() == rank) {
-    bool smaller = false;
-    std::vector<uint32_t> starts(rank, 0), sizes;
-    for (size_t d = 0; d < rank; ++d) {
-      bool cut = d != axis && is[d] < x->shape[d];
-      smaller = smaller || cut;
-      sizes.push_back(uint32_t(cut ? is[d] : x->shape[d]));
-    }
-    if (smaller) {
-      SliceOptions so;
-      so.label = ctx.label() + "/data";
-      data = b.slice(data, starts, sizes, so);
-    }
-  }
-  GatherOptions o;
-  o.label = ctx.label();
-  o.axis = uint32_t(axis);
-  ctx.set_output(0, b.gather_elements(data, ctx.operand(1), o), x->is_bool);
-}
-
-// WebNN's gatherND has no batch axes, so ONNX's batch_dims = b > 0 is lowered onto it: data's
-// b batch axes are flattened into one, and every index tuple is prefixed with the linear number
-// of its batch, so one gatherND over the flattened data reads each batch's own slice. The
-// indices' leading axes are the batch axes, so the result already has ONNX's shape
-// batch + indices[b:-1] + data[b+k:] and needs no reshape.
-void gather_nd(NodeContext& ctx) {
-  const ValuePtr& x = ctx.input(0);
-  const ValuePtr& indices = ctx.input(1);
-  const Dims& xs = x->shape;
-  const Dims& is = indices->shape;
-  if (xs.empty() || is.empty())
-    ctx.bad_model("data " + to_string(xs) + " and indices " + to_string(is) +
-                  " must have rank 1 or more");
-  int64_t b = ctx.attr_int("batch_dims", 0);
-  size_t ranks = std::min(xs.size(), is.size());
-  if (b < 0 || size_t(b) >= ranks)
-    ctx.bad_model("attribute 'batch_dims' = " + std::to_string(b) +
-                  " must be at least 0 and less than the ranks of data " + to_string(xs) +
-                  " and indices " + to_string(is));
-  Dims batch(xs.begin(), xs.begin() + b);
-  if (!std::equal(batch.begin(), batch.end(), is.begin()))
-    ctx.bad_model("the first " + std::to_string(b) + " dimensions (batch_dims) of data " +
-                  to_string(xs) + " and indices " + to_string(is) + " must be equal");
-  int64_t k = is.back();
-  if (k < 1 || k > int64_t(xs.size()) - b)
-    ctx.bad_model("the last dimension of indices " + to_string(is) +
-                  " must be between 1 and the rank of data " + to_string(xs) +
-                  " less batch_dims (" + std::to_string(int64_t(xs.size()) - b) + ")");
-  GraphBuilder& builder = ctx.builder();
-  OperatorOptions o;
-  o.label = ctx.label();
-  if (b == 0) {
-    ctx.set_output(0, builder.gather_nd(ctx.operand(0), ctx.operand(1), o), x->is_bool);
-    return;
-  }
-  size_t batches = element_count(batch);
-  Dims flat{int64_t(batches)};
-  flat.insert(flat.end(), xs.begin() + b, xs.end());
-  Operand data = reshape_value(ctx, x, flat);
-
-  // Batch numbers laid along the batch axes (1 elsewhere), then broadcast to every tuple.
-  Dims ids_shape(is.size(), 1);
-  std::copy(batch.begin(), batch.end(), ids_shape.begin());
-  std::vector<int64_t> numbers(batches);
-  std::iota(numbers.begin(), numbers.end(), int64_t(0));
-  Tensor ids = host_cast(int64_tensor(ids_shape, numbers), indices->type, false);
-  Dims tuples(is.begin(), is.end() - 1);
-  tuples.push_back(1);
-  Operand prefixed;
-  if (indices->data) {
-    Tensor expanded = host_expand(ids, tuples);
-    prefixed = shared_constant(builder, host_concat({&expanded, &*indices->data}, is.size() - 1));
-  } else {
-    Operand id_operand = shared_constant(builder, ids);
-    if (ids_shape != tuples)
-      id_operand = builder.expand(id_operand, to_u32(ctx, tuples, "shape"),
-                                  OperatorOptions{ctx.label() + "/batch"});
-    prefixed = builder.concat({id_operand, ctx.operand(1)}, uint32_t(is.size() - 1),
-                              OperatorOptions{ctx.label() + "/indices"});
-  }
-  ctx.set_output(0, builder.gather_nd(data, prefixed, o), x->is_bool);
-}
-
 void expand(NodeContext& ctx) {
   const ValuePtr& x = ctx.input(0);
   std::vector<int64_t> target = int64_values(ctx.require_constant(1, "Expand's shape"));
@@ -478,7 +364,7 @@ void expand(NodeContext& ctx) {
     if (d < 0) ctx.bad_model("shape " + to_string(target) + " has a negative dimension");
   // ONNX's Expand broadcasts both ways: a 1 in the target keeps the input's size.
   Dims out = detail::broadcast_shapes(x->shape, target);
-  if (x->data && small(out))
+  if (x->data && foldable(out))
     ctx.set_output(0, host_expand(*x->data, out), x->is_bool);
   else if (out == x->shape)
     ctx.alias_output(0, x);
@@ -637,9 +523,6 @@ void register_shape_converters(ConverterTable& t) {
   t["Concat"] = concat;
   t["Split"] = split;
   t["Slice"] = slice;
-  t["Gather"] = gather;
-  t["GatherElements"] = gather_elements;
-  t["GatherND"] = gather_nd;
   t["Expand"] = expand;
   t["ConstantOfShape"] = constant_of_shape;
   t["Range"] = range;

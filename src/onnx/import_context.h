@@ -30,6 +30,7 @@ using ValuePtr = std::shared_ptr<Value>;
 
 // Folding makes host copies; above this many elements a result is left to the graph.
 inline constexpr size_t kFoldLimit = size_t(1) << 22;
+inline bool foldable(const Dims& shape) { return element_count(shape) <= kFoldLimit; }
 // Constants the model asks for by shape (ConstantOfShape) are refused above this.
 inline constexpr size_t kMaxHostElements = size_t(1) << 28;
 
@@ -109,6 +110,7 @@ using ConverterTable = std::map<std::string, Converter>;
 void register_math_converters(ConverterTable& table);
 void register_nn_converters(ConverterTable& table);
 void register_shape_converters(ConverterTable& table);
+void register_gather_converters(ConverterTable& table);
 
 // Axis helpers: normalize a possibly negative ONNX axis against `rank` (DataError if out of
 // range, naming the attribute).

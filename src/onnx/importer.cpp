@@ -213,6 +213,7 @@ const ConverterTable& converters() {
     register_math_converters(t);
     register_nn_converters(t);
     register_shape_converters(t);
+    register_gather_converters(t);
     return t;
   }();
   return table;
