@@ -22,7 +22,7 @@ bool foldable(const NodeContext& ctx) {
   Dims out;
   for (size_t i = 0; i < ctx.input_count(); ++i)
     if (ctx.has_input(i)) out = detail::broadcast_shapes(out, ctx.shape(i));
-  return element_count(out) <= kFoldLimit;
+  return foldable(out);
 }
 
 template <BinaryMethod Method, HostBinary Op>
@@ -189,7 +189,7 @@ void cast(NodeContext& ctx) {
   bool to_bool = false;
   DataType type = data_type_from_onnx(int32_t(to), "attribute 'to'", &to_bool);
   const ValuePtr& x = ctx.input(0);
-  if (x->data && element_count(x->shape) <= kFoldLimit) {
+  if (x->data && foldable(x->shape)) {
     ctx.set_output(0, host_cast(*x->data, type, to_bool), to_bool);
     return;
   }
