@@ -22,7 +22,7 @@ bool foldable(const NodeContext& ctx) {
   Dims out;
   for (size_t i = 0; i < ctx.input_count(); ++i)
     if (ctx.has_input(i)) out = detail::broadcast_shapes(out, ctx.shape(i));
-  return foldable(out);
+  return onnx_import::foldable(out);
 }
 
 template <BinaryMethod Method, HostBinary Op>
@@ -189,7 +189,7 @@ void cast(NodeContext& ctx) {
   bool to_bool = false;
   DataType type = data_type_from_onnx(int32_t(to), "attribute 'to'", &to_bool);
   const ValuePtr& x = ctx.input(0);
-  if (x->data && foldable(x->shape)) {
+  if (x->data && onnx_import::foldable(x->shape)) {
     ctx.set_output(0, host_cast(*x->data, type, to_bool), to_bool);
     return;
   }
