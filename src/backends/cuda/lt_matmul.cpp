@@ -49,7 +49,11 @@ CPlan plan_gemm_c(const GraphIR& g, const Node& node) {
   int64_t rows = cs[0], cols = cs[1];
   p.rows = rows, p.cols = cols;
   bool constant = c.role == OperandRole::constant;
-  if (rows == out[0] && cols == out[1]) {
+  if (rows == 1 && cols == out[1] && beta == 1) {
+    // A bias row: the epilogue's vector, also when the output is one row (where it is the
+    // whole of C too) - the form our own kernels take as well (a classifier's gemm).
+    p.form = CForm::bias_row;
+  } else if (rows == out[0] && cols == out[1]) {
     p.form = CForm::matrix;
   } else if (rows == 1) {
     // A row (or a scalar, repeated along it) is the bias epilogue's vector.
