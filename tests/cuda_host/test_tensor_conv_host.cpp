@@ -86,6 +86,23 @@ void host_ldmatrix_x4(uint32_t r[4], const void* row) {
   for (int j = 0; j < 4; ++j) r[j] = got[j];
 }
 
+// ldmatrix.x4.trans: lane l's register j gets rows 2 (l % 4) and + 1, column l / 4, of
+// matrix j, whose 8 rows lanes 8 j .. 8 j + 7 supply.
+void host_ldmatrix_x4_trans(uint32_t r[4], const void* row) {
+  const unsigned lane = threadIdx.x % 32;
+  const void** rows = warp_rows[threadIdx.x / 32];
+  rows[lane] = row;
+  host_sync_warp();
+  uint32_t got[4];
+  for (int j = 0; j < 4; ++j) {
+    const uint16_t* r0 = static_cast<const uint16_t*>(rows[8 * j + 2 * (lane % 4)]);
+    const uint16_t* r1 = static_cast<const uint16_t*>(rows[8 * j + 2 * (lane % 4) + 1]);
+    got[j] = uint32_t(r0[lane / 4]) | uint32_t(r1[lane / 4]) << 16;
+  }
+  host_sync_warp();
+  for (int j = 0; j < 4; ++j) r[j] = got[j];
+}
+
 namespace {
 
 struct Case {
@@ -263,6 +280,8 @@ void check_product(int batches, int m, int k, int n, bool b_as_is, bool shared_a
   p.x_batch = shared_a ? 0 : int64_t(m) * k, p.w_batch = shared_b ? 0 : int64_t(k) * n;
   p.y_batch = int64_t(m) * n;
   ASSERT_TRUE(tensor_conv::supported(p));
+  // b [k, n] is copied 8 columns at a time (and read with ldmatrix.trans) unless n % 8.
+  EXPECT_EQ(tensor_conv::gathers(p), b_as_is && n % 8 != 0);
   for (int tile = 0; tile < tensor_conv::kTileCount; ++tile) {
     std::memset(db.data, 0xA5, size_t(batches) * m * n * 2);
     tensor_conv::with_kernel(p, tile, [&](auto kernel) {
@@ -285,7 +304,10 @@ void check_product(int batches, int m, int k, int n, bool b_as_is, bool shared_a
 
 TEST(TensorConvHost, ProductsAsTheOneByOneCase) {
   check_product(1, 37, 64, 24, false, false, false);  // b^T given: 16-byte copies
-  check_product(3, 20, 32, 18, true, false, false);   // attention-like: every batch its own b [k, n]
+  check_product(3, 20, 32, 18, true, false, false);   // b [k, n], n % 8: gathered
+  check_product(3, 20, 32, 24, true, false, false);   // attention-like, b [k, n]: ldmatrix.trans
+  check_product(1, 70, 96, 136, true, false, false);  // one product, b [k, n], partial tiles
+  check_product(2, 33, 40, 16, true, true, false);    // a shared, b [k, n]
   check_product(2, 33, 24, 10, true, true, false);    // a shared
   check_product(2, 40, 16, 8, false, false, true);    // b^T shared
 }

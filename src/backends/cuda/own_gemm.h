@@ -2,9 +2,9 @@
 // Our own kernels for matmul and gemm, beside cuBLASLt: a row-major D = A B + bias (per
 // column) is the 1x1 case of our convolution kernels. float32 runs on the CUDA-core kernel
 // (A as its filter, B as its input, batches on the grid's second dimension); float16 on the
-// tensor-core kernel (A as its nhwc input, B^T as its filter, or B itself read down its
-// columns by the gathering form; batches on the grid's second dimension). A constant B is
-// transposed once when the kernel needs the other layout. The matmul step (lt_matmul.cpp) times these beside cuBLASLt's algorithm
+// tensor-core kernel (A as its nhwc input, B^T as its filter, or B itself read with
+// ldmatrix.trans; batches on the grid's second dimension). Only a float32 constant b given
+// transposed is transposed (once, on the host). The matmul step (lt_matmul.cpp) times these beside cuBLASLt's algorithm
 // (CPPNN_CUDA_OWN_KERNELS, device.h).
 #include <cuda_runtime.h>
 

@@ -25,6 +25,7 @@ namespace cppnn::detail::cuda {
 // address it supplies.
 void host_mma_m16n8k16(float c[4], const uint32_t a[4], const uint32_t b[2]);
 void host_ldmatrix_x4(uint32_t r[4], const void* row);
+void host_ldmatrix_x4_trans(uint32_t r[4], const void* row);
 #endif
 
 namespace tensor_conv {
@@ -85,6 +86,19 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const __half* row) {
 #endif
 }
 
+// ldmatrix.x4.trans: as ldmatrix_x4, each matrix transposed: lane l gets in r[j] rows 2 (l % 4)
+// and + 1, column l / 4, of matrix j (a B fragment from a [k][n] tile).
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const __half* row) {
+#if defined(__CUDACC__)
+  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(address));
+#else
+  host_ldmatrix_x4_trans(r, row);
+#endif
+}
+
 struct alignas(16) Chunk {
   uint32_t v[4];  // 8 halves
 };
@@ -121,6 +135,13 @@ __device__ __forceinline__ const __half* input_source(const TensorConvParams& p,
   if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) return nullptr;
   return x + ((size_t(px.image) * unsigned(p.in_h) + unsigned(iy)) * unsigned(p.in_w) + unsigned(ix)) *
                  unsigned(p.c) + unsigned(ci);
+}
+
+// Where the filter stored [K][k] (filter_kn) has output channels n .. n + 7 of reduction row
+// kidx; null past either end (k is a multiple of 8 on this path).
+__device__ __forceinline__ const __half* filter_kn_source(const TensorConvParams& p, int kidx, int n, int K) {
+  if (kidx >= K || n >= p.k) return nullptr;
+  return static_cast<const __half*>(p.w) + size_t(kidx) * unsigned(p.k) + unsigned(n);
 }
 
 // Where 8 reduction elements of output channel `o`'s filter row are; null past the end.
@@ -202,7 +223,9 @@ __device__ __forceinline__ void cp_async_wait() {
 // One BM x BN output tile per block; each warp a (BM / 2) x (BN / 2) part of it: MT x NT
 // fragments of 16 x 8.
 // GATHER: every element found on its own (gather_input), stored at once; else 16-byte copies.
-template <int BM, int BN, bool POINTWISE, bool GATHER>
+// BKN: the filter stored [K][k] (filter_kn), copied 8 output channels at a time into a
+// reduction-major tile and read back with ldmatrix.trans: B as it is, no transposing.
+template <int BM, int BN, bool POINTWISE, bool GATHER, bool BKN = false>
 __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
   if (blockIdx.y > 0) {  // problem blockIdx.y of a batch
     p.x = static_cast<const __half*>(p.x) + size_t(blockIdx.y) * size_t(p.x_batch);
@@ -212,8 +235,11 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
   }
   constexpr int MT = BM / 32, NT = BN / 16;          // fragments per warp
   constexpr int AC = BM * 4 / kThreads, BC = BN * 4 / kThreads;  // chunks per thread per step
+  // B's tile: [BN][kRow] (output channel major), or with BKN [kBK][BN + 8] (reduction major).
+  constexpr int kBRow = BN + 8;  // conflict-free ldmatrix rows, as kRow
+  constexpr int kBStage = BKN ? kBK * kBRow : BN * kRow;
   alignas(16) __shared__ __half as[kStages][BM][kRow];
-  alignas(16) __shared__ __half bs[kStages][BN][kRow];
+  alignas(16) __shared__ __half bs[kStages][kBStage];
   const int M = p.n * p.oh * p.ow, N = p.k, K = p.kh * p.kw * p.c;
   const int tiles_m = (M + BM - 1) / BM;
   const int tile_m = int(blockIdx.x) % tiles_m, tile_n = int(blockIdx.x) / tiles_m;
@@ -244,16 +270,26 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
         *reinterpret_cast<Chunk*>(&as[buf][(tid >> 2) + i * 32][col * 8]) = gather_input(p, px[i], kidx, K);
 #pragma unroll
       for (int i = 0; i < BC; ++i)
-        *reinterpret_cast<Chunk*>(&bs[buf][(tid >> 2) + i * 32][col * 8]) =
+        *reinterpret_cast<Chunk*>(&bs[buf][((tid >> 2) + i * 32) * kRow + col * 8]) =
             gather_filter(p, tile_n * BN + (tid >> 2) + i * 32, kidx, K);
     } else {
 #pragma unroll
       for (int i = 0; i < AC; ++i)
         copy_chunk(&as[buf][(tid >> 2) + i * 32][col * 8], input_source<POINTWISE>(p, px[i], kidx, K), p.w);
+      if constexpr (BKN) {
+        // kBK rows of BN / 8 chunks: chunk tid + 128 i is row (tid + 128 i) / (BN / 8).
 #pragma unroll
-      for (int i = 0; i < BC; ++i)
-        copy_chunk(&bs[buf][(tid >> 2) + i * 32][col * 8],
-                   filter_source(p, tile_n * BN + (tid >> 2) + i * 32, kidx, K), p.w);
+        for (int i = 0; i < BC; ++i) {
+          const int id = tid + i * kThreads, row = id / (BN / 8), chunk = id % (BN / 8);
+          copy_chunk(&bs[buf][row * kBRow + chunk * 8], filter_kn_source(p, k0 + row, tile_n * BN + chunk * 8, K),
+                     p.w);
+        }
+      } else {
+#pragma unroll
+        for (int i = 0; i < BC; ++i)
+          copy_chunk(&bs[buf][((tid >> 2) + i * 32) * kRow + col * 8],
+                     filter_source(p, tile_n * BN + (tid >> 2) + i * 32, kidx, K), p.w);
+      }
     }
   };
 
@@ -290,7 +326,11 @@ __global__ void __launch_bounds__(kThreads) kernel(TensorConvParams p) {
 #pragma unroll
       for (int j = 0; j < NT; j += 2) {
         uint32_t r[4];
-        ldmatrix_x4(r, &bs[buf][warp_n + j * 8 + (lane & 7) + (lane >> 4) * 8][kk + ((lane >> 3) & 1) * 8]);
+        if constexpr (BKN)  // matrices (k 0-7 | 8-15) x (n 0-7 | 8-15), transposed on the way
+          ldmatrix_x4_trans(r, &bs[buf][(kk + ((lane >> 3) & 1) * 8 + (lane & 7)) * kBRow + warp_n + j * 8 +
+                                        (lane >> 4) * 8]);
+        else
+          ldmatrix_x4(r, &bs[buf][(warp_n + j * 8 + (lane & 7) + (lane >> 4) * 8) * kRow + kk + ((lane >> 3) & 1) * 8]);
         b[j][0] = r[0], b[j][1] = r[1], b[j + 1][0] = r[2], b[j + 1][1] = r[3];
       }
 #pragma unroll
@@ -388,7 +428,8 @@ inline SplitReduceParams reduce_params(const TensorConvParams& p) {
 // (A batch's strides keep every problem as aligned as the first only when they are multiples
 // of 8 halves.)
 inline bool gathers(const TensorConvParams& p) {
-  return p.c % 8 != 0 || !aligned(p.x, 16) || !aligned(p.w, 16) || p.filter_kn ||
+  return p.c % 8 != 0 || !aligned(p.x, 16) || !aligned(p.w, 16) ||
+         (p.filter_kn && (p.k % 8 != 0 || !pointwise_window(p))) ||
          (p.batches > 1 && (p.x_batch % 8 != 0 || p.w_batch % 8 != 0));
 }
 
@@ -399,6 +440,10 @@ void with_kernel(const TensorConvParams& p, int tile, Run&& run) {
     if (tile == 1) run(&kernel<32, 64, false, true>);
     else if (tile == 2) run(&kernel<128, 64, false, true>);
     else run(&kernel<64, 64, false, true>);
+  } else if (p.filter_kn) {  // products (pointwise, or gathered above): B as it is
+    if (tile == 1) run(&kernel<32, 64, true, false, true>);
+    else if (tile == 2) run(&kernel<128, 64, true, false, true>);
+    else run(&kernel<64, 64, true, false, true>);
   } else if (pointwise_window(p)) {
     if (tile == 1) run(&kernel<32, 64, true, false>);
     else if (tile == 2) run(&kernel<128, 64, true, false>);

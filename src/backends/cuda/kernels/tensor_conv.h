@@ -30,9 +30,10 @@ struct TensorConvParams {
   // applies the epilogue.
   int splits;
   float* partial;
-  // Products (own_gemm.h): the filter stored [kh*kw*c, k] (B as it is, not B^T: read by the
-  // gathering form), and `batches` problems on the grid's y at the given strides (elements;
-  // 0 for an operand all share; the residual's is y's). Not with split-K.
+  // Products (own_gemm.h): the filter stored [kh*kw*c, k] (B as it is, not B^T: read with
+  // ldmatrix.trans, or by the gathering form when k is not a multiple of 8), and `batches`
+  // problems on the grid's y at the given strides (elements; 0 for an operand all share; the
+  // residual's is y's). Batches are not split (split-K).
   int filter_kn;
   int batches;
   int64_t x_batch, w_batch, y_batch;
