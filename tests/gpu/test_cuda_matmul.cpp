@@ -54,12 +54,14 @@ void check_matmul(DataType t, const Dims& as, const Dims& bs, bool constant_b, d
 
 TEST(CudaMatmul, ContextIsCuda) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   std::printf("[ backend  ] %s: %s\n", cuda_context().backend().c_str(),
               cuda_context().backend_reason().c_str());
 }
 
 TEST(CudaMatmul, ShapesMatchCpu) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   const Dims shapes[][2] = {
       {{1, 1}, {1, 1}},        {{7, 13}, {13, 5}},        {{64, 64}, {64, 64}},
       {{257, 129}, {129, 65}}, {{128, 768}, {768, 768}},  {{128, 768}, {768, 3072}},
@@ -71,6 +73,7 @@ TEST(CudaMatmul, ShapesMatchCpu) {
 
 TEST(CudaMatmul, BatchBroadcastingMatchesCpu) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   const Dims shapes[][2] = {
       {{2, 3, 17, 19}, {19, 11}},          // b shared: one tall product
       {{5, 17, 19}, {5, 19, 11}},          // plain strided batch
@@ -87,6 +90,7 @@ TEST(CudaMatmul, BatchBroadcastingMatchesCpu) {
 
 TEST(CudaMatmul, Float16MatchesCpu) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   check_matmul(DataType::float16, {33, 64}, {64, 40}, true, kFp16Tolerance);
   check_matmul(DataType::float16, {2, 16, 32}, {2, 32, 8}, false, kFp16Tolerance);
 }
@@ -94,6 +98,7 @@ TEST(CudaMatmul, Float16MatchesCpu) {
 // Bias + ReLU in the epilogue; checked against float64 loops, not only the CPU backend.
 TEST(CudaMatmul, BiasReluEpilogueMatchesFloat64Reference) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   const int64_t M = 64, K = 96, N = 48;
   Tensor a = fresh(DataType::float32, {M, K}), w = fresh(DataType::float32, {K, N}),
          bias = fresh(DataType::float32, {N});
@@ -118,6 +123,7 @@ TEST(CudaMatmul, BiasReluEpilogueMatchesFloat64Reference) {
 // Activations cuBLASLt cannot apply exactly are split off: the product stays on the GPU.
 TEST(CudaMatmul, OtherActivationsAreSplitOffAndMatchCpu) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   struct Act {
     const char* op;
     std::function<Operand(GraphBuilder&, const Operand&)> apply;
@@ -165,6 +171,7 @@ struct GemmCase {
 
 TEST(CudaGemm, OptionsAndCFormsMatchCpu) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   const char* none = "";
   const char* matrix = "epilogue C = c";
   const char* expanded = "epilogue C = broadcast c";
@@ -353,6 +360,7 @@ TEST(OwnGemm, Timing) {
 // the erf form; this measures how far the epilogue is from it, for the record.
 TEST(CudaMatmul, GeluEpilogueIsOptInAndMeasured) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   gpu_testing::ScopedEnv env("CPPNN_CUDA_GELU_EPILOGUE", "1");
   ContextOptions o;
   Context fused = Context::create(o);

@@ -162,6 +162,7 @@ std::string check_conv(const ConvCase& k, const std::string& what) {
 
 TEST(CudnnConv, LayoutsAndFilterLayouts) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   for (InputLayout layout : {InputLayout::nchw, InputLayout::nhwc})
     for (Conv2dFilterLayout fl : {Conv2dFilterLayout::oihw, Conv2dFilterLayout::hwio,
                                   Conv2dFilterLayout::ohwi, Conv2dFilterLayout::ihwo})
@@ -175,6 +176,7 @@ TEST(CudnnConv, LayoutsAndFilterLayouts) {
 
 TEST(CudnnConv, StridesDilationsPadding) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   struct P {
     std::vector<uint32_t> padding, strides, dilations;
     int64_t kh, kw;
@@ -205,6 +207,7 @@ TEST(CudnnConv, StridesDilationsPadding) {
 
 TEST(CudnnConv, GroupsAndDepthwise) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   for (InputLayout layout : {InputLayout::nchw, InputLayout::nhwc})
     for (Conv2dFilterLayout fl : {Conv2dFilterLayout::oihw, Conv2dFilterLayout::ihwo,
                                   Conv2dFilterLayout::ohwi, Conv2dFilterLayout::hwio})
@@ -221,6 +224,7 @@ TEST(CudnnConv, GroupsAndDepthwise) {
 
 TEST(CudnnConv, FusedActivations) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   for (const char* act : {"relu", "clamp", "leakyRelu", "elu", "sigmoid", "tanh", "hardSwish", "gelu"})
     for (bool bias : {true, false}) {
       ConvCase k;
@@ -231,6 +235,7 @@ TEST(CudnnConv, FusedActivations) {
 
 TEST(CudnnConv, FilterIsGraphInput) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   for (InputLayout layout : {InputLayout::nchw, InputLayout::nhwc})
     for (Conv2dFilterLayout fl : {Conv2dFilterLayout::oihw, Conv2dFilterLayout::ohwi,
                                   Conv2dFilterLayout::hwio}) {
@@ -246,6 +251,7 @@ TEST(CudnnConv, FilterIsGraphInput) {
 
 TEST(CudnnConv, Float16) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   ConvCase k;
   k.type = DataType::float16, k.c = 16, k.o = 32, k.padding = {1, 1, 1, 1}, k.activation = "relu";
   check_conv(k, "fp16 nhwc bias relu");
@@ -321,6 +327,7 @@ void check_residual(DataType t, InputLayout layout, bool residual_is_input, bool
 
 TEST(CudnnConv, ResidualFusion) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   for (DataType t : {DataType::float32, DataType::float16})
     for (InputLayout layout : {InputLayout::nhwc, InputLayout::nchw})
       for (bool input : {true, false}) check_residual(t, layout, input);
@@ -373,6 +380,7 @@ void check_transpose(const TransposeCase& k, const std::string& what) {
 
 TEST(CudnnConvTranspose, Attributes) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   for (InputLayout layout : {InputLayout::nchw, InputLayout::nhwc})
     for (ConvTranspose2dFilterLayout fl : {ConvTranspose2dFilterLayout::iohw, ConvTranspose2dFilterLayout::hwoi,
                                            ConvTranspose2dFilterLayout::ohwi}) {
@@ -400,6 +408,7 @@ TEST(CudnnConvTranspose, Attributes) {
 
 TEST(CudnnConvTranspose, Float16AndCroppedOutputs) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   TransposeCase h;
   h.type = DataType::float16, h.layout = InputLayout::nhwc, h.filter_layout = ConvTranspose2dFilterLayout::ohwi;
   h.strides = {2, 2}, h.padding = {1, 1, 1, 1}, h.output_padding = {1, 1}, h.activation = "relu";
@@ -717,6 +726,7 @@ TEST(OwnDenseConv, Timing) {
 
 TEST(CudnnConv, Timing) {
   REQUIRE_CUDA();
+  gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths
   for (DataType t : {DataType::float32, DataType::float16}) {
     Dims shape{8, 56, 56, 64};
     GraphBuilder b;

@@ -21,8 +21,9 @@ bool env_flag(const char* name) {
 
 OwnKernels own_kernels() {
   const char* v = std::getenv("CPPNN_CUDA_OWN_KERNELS");
-  if (v && std::string(v) == "only") return OwnKernels::only;
-  return env_flag("CPPNN_CUDA_OWN_KERNELS") ? OwnKernels::timed : OwnKernels::off;
+  if (!v || !*v) return OwnKernels::timed;
+  if (std::string(v) == "only") return OwnKernels::only;
+  return std::string(v) == "0" ? OwnKernels::off : OwnKernels::timed;
 }
 
 double own_kernel_margin() {

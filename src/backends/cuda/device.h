@@ -54,11 +54,10 @@ class PinnedBuffer {
   size_t bytes_ = 0;
 };
 
-// CPPNN_CUDA_OWN_KERNELS, read as each plan step is made: our own kernels beside the
-// libraries' (so far the depthwise convolution). Unset or 0: the libraries only (the default
-// until the kernels are measured on a GPU); 1: each timed beside the library's candidates,
-// the fastest kept; "only": ours wherever one takes the op, untimed (for tests, and for
-// measuring a start without cuDNN).
+// CPPNN_CUDA_OWN_KERNELS, read as each plan step is made: our own convolution and GEMM
+// kernels (own_conv.h, own_gemm.h) beside the libraries'. Unset or 1 (the default): each
+// timed beside the library's candidates, the fastest kept; 0: the libraries only; "only":
+// ours wherever one takes the op, untimed (the fastest warm start: no library is loaded).
 enum class OwnKernels { off, timed, only };
 OwnKernels own_kernels();
 // CPPNN_CUDA_OWN_MARGIN (default 0): timed, our kernel is kept unless the library's is faster
