@@ -11,6 +11,17 @@ namespace cppnn {
 
 enum class PowerPreference { default_, high_performance, low_power };
 
+// How the GPU backend picks each convolution's and product's kernel.
+enum class GpuKernels {
+  // cppnn's own kernels timed against cuDNN's and cuBLASLt's, the fastest kept (and
+  // cached): the fastest compute.
+  fastest_run,
+  // cppnn's own kernels wherever one applies, untimed: a start with a warm runtime cache
+  // loads no library code (13-89 ms to compile MobileNetV2, ResNet-50 and BERT-base on an
+  // H100, against 140-230 ms), at up to 2-4x the compute time of large float32 models.
+  fastest_start,
+};
+
 struct ContextOptions {
   PowerPreference power_preference = PowerPreference::default_;
   bool accelerated = true;  // false: the CPU, whatever else is there
@@ -23,6 +34,8 @@ struct ContextOptions {
   // green context (driver 550+); 1: the whole GPU. Where the driver has no green contexts
   // the whole GPU is used and Context::backend_reason() says so.
   double gpu_sm_share = 1.0;
+  // The kernels' choice (the environment's CPPNN_CUDA_OWN_KERNELS, when set, overrides it).
+  GpuKernels gpu_kernels = GpuKernels::fastest_run;
 };
 
 namespace detail {

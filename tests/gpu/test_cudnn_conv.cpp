@@ -724,6 +724,33 @@ TEST(OwnDenseConv, Timing) {
     }
 }
 
+// ContextOptions::gpu_kernels = fastest_start takes our kernels untimed (as the environment's
+// "only" does), and the environment, when set, overrides the option.
+TEST(OwnKernels, ContextOptionFastestStart) {
+  REQUIRE_CUDA();
+  ContextOptions o;
+  o.power_preference = PowerPreference::high_performance;
+  o.gpu_kernels = GpuKernels::fastest_start;
+  Context fast = Context::create(o);
+  ASSERT_EQ(fast.backend(), "cuda");
+  ConvCase k;
+  k.c = k.o = 16, k.groups = 16, k.padding = {1, 1, 1, 1}, k.activation = "relu";
+  std::map<std::string, std::pair<DataType, Dims>> ins;
+  Graph g = build_conv_graph(k, &ins);
+  NamedTensors in{{"x", fresh(k.type, ins.at("x").second)}};
+  expect_rel_close(fast.compute(g, in).at("y"), cpu_context().compute(g, in).at("y"), kFp32Tolerance,
+                   "fastest_start");
+  EXPECT_NE(step_line(fast.report(g), "conv2d", "conv").find("(own kernels only)"), std::string::npos)
+      << fast.report(g);
+  {
+    gpu_testing::ScopedEnv libraries("CPPNN_CUDA_OWN_KERNELS", "0");
+    Graph again = build_conv_graph(k);
+    EXPECT_NE(step_line(fast.report(again), "conv2d", "conv").find("cuDNN"), std::string::npos)
+        << fast.report(again);
+  }
+  fast.destroy();
+}
+
 TEST(CudnnConv, Timing) {
   REQUIRE_CUDA();
   gpu_testing::ScopedEnv libraries_only("CPPNN_CUDA_OWN_KERNELS", "0");  // the library paths

@@ -134,6 +134,8 @@ extern "C" __attribute__((visibility("default"))) int cppnn_cuda_backend_create(
     LibraryPreload preload;
     auto device = std::make_shared<Device>(choose_device(), options->gpu_low_priority,
                                            options->gpu_sm_share);
+    device->own = options->gpu_kernels == cppnn::GpuKernels::fastest_start ? OwnKernels::only
+                                                                          : OwnKernels::timed;
     preload.wait();
     device->startup = preload.summary();
     *out = new CudaBackend(std::move(device), *options);

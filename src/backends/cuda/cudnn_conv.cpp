@@ -626,7 +626,7 @@ class CudnnConvStep final : public Step {
   float lo_ = 0, hi_ = 0, alpha_ = 0;
   DeviceBuffer filter_, padded_, uncropped_, workspace_;
   OwnConv own_;  // which of our kernels takes the node, if one does
-  OwnKernels own_mode_ = own_kernels();
+  OwnKernels own_mode_ = own_kernels(*device_);
   bool reorder_filter_ = false;
   ConvFilterParams reorder_{};
   TensorDesc x_desc_, y_desc_, bias_desc_;

@@ -19,9 +19,9 @@ bool env_flag(const char* name) {
   return v && *v && std::string(v) != "0";
 }
 
-OwnKernels own_kernels() {
+OwnKernels own_kernels(const Device& device) {
   const char* v = std::getenv("CPPNN_CUDA_OWN_KERNELS");
-  if (!v || !*v) return OwnKernels::timed;
+  if (!v || !*v) return device.own;
   if (std::string(v) == "only") return OwnKernels::only;
   return std::string(v) == "0" ? OwnKernels::off : OwnKernels::timed;
 }

@@ -59,7 +59,9 @@ class PinnedBuffer {
 // timed beside the library's candidates, the fastest kept; 0: the libraries only; "only":
 // ours wherever one takes the op, untimed (the fastest warm start: no library is loaded).
 enum class OwnKernels { off, timed, only };
-OwnKernels own_kernels();
+struct Device;
+// The mode for `device`: the environment's, when set, else the context's (Device::own).
+OwnKernels own_kernels(const Device& device);
 // CPPNN_CUDA_OWN_MARGIN (default 0): timed, our kernel is kept unless the library's is faster
 // by more than this fraction (0.2: 20%); a library no step chooses is never loaded.
 double own_kernel_margin();
@@ -94,6 +96,9 @@ struct Device {
   CUcontext context = nullptr;  // the green context's CUcontext, current while bound
   std::string manners;    // what the options got, for the backend's reason
   std::string startup;    // what was done beside context creation (LibraryPreload), for reports
+
+  // Our own kernels' mode from ContextOptions::gpu_kernels (own_kernels() reads it).
+  OwnKernels own = OwnKernels::timed;
 
   Device(int ordinal, bool low_priority, double sm_share);
   ~Device();

@@ -184,7 +184,7 @@ class LtMatmulStep final : public Step {
 
     // Our own kernels: where one takes the problem, a choice remembered from earlier (this
     // process or the runtime cache) may make cuBLASLt unneeded.
-    OwnKernels mode = own_kernels();
+    OwnKernels mode = own_kernels(*device_);
     bool prefer_lt = false;
     if (mode != OwnKernels::off && geo.calls.size() == 1 && !c_base_ && !broadcast_c_ && alpha_ == 1.0f &&
         !(device_->tf32 && type_ == CUDA_R_32F)) {
