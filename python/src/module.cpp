@@ -69,8 +69,15 @@ nb::dict compute(Context& context, const Graph& graph, const nb::dict& inputs) {
   return out;
 }
 
-Context create_context(bool accelerated, const std::string& power_preference, int num_threads) {
+Context create_context(bool accelerated, const std::string& power_preference, int num_threads,
+                       const std::string& gpu_kernels, bool gpu_low_priority, double gpu_sm_share) {
   cppnn::ContextOptions options;
+  options.gpu_kernels = parse_enum<cppnn::GpuKernels>(
+      gpu_kernels,
+      {{"fastest-run", cppnn::GpuKernels::fastest_run}, {"fastest-start", cppnn::GpuKernels::fastest_start}},
+      "create_context", "gpu_kernels");
+  options.gpu_low_priority = gpu_low_priority;
+  options.gpu_sm_share = gpu_sm_share;  // checked by Context::create
   options.accelerated = accelerated;
   options.power_preference = parse_enum<cppnn::PowerPreference>(
       power_preference,
@@ -96,13 +103,20 @@ void bind_module(nb::module_& m) {
       .def(nb::init<>())
       .def(
           "create_context",
-          [](ML&, bool accelerated, const std::string& power_preference, int num_threads) {
-            return create_context(accelerated, power_preference, num_threads);
+          [](ML&, bool accelerated, const std::string& power_preference, int num_threads,
+             const std::string& gpu_kernels, bool gpu_low_priority, double gpu_sm_share) {
+            return create_context(accelerated, power_preference, num_threads, gpu_kernels,
+                                  gpu_low_priority, gpu_sm_share);
           },
           "accelerated"_a = true, "power_preference"_a = "default", "num_threads"_a = 0,
+          "gpu_kernels"_a = "fastest-run", "gpu_low_priority"_a = false, "gpu_sm_share"_a = 1.0,
           "A context on the best backend for the options. accelerated=False forces the CPU;\n"
           "power_preference is 'default', 'high-performance' or 'low-power'; num_threads=0\n"
-          "uses every core. Never fails for lack of a GPU: check .backend.");
+          "uses every core. Never fails for lack of a GPU: check .backend.\n"
+          "GPU only: gpu_kernels 'fastest-run' (cppnn's kernels timed against cuDNN's and\n"
+          "cuBLASLt's) or 'fastest-start' (cppnn's wherever they apply: a cached start loads no\n"
+          "library); gpu_low_priority runs on the lowest-priority stream; gpu_sm_share in (0, 1]\n"
+          "confines the work to that share of the multiprocessors.");
 
   nb::class_<Graph>(m, "MLGraph",
                     "A validated, immutable graph with named inputs and outputs. It keeps\n"

@@ -332,3 +332,24 @@ def test_context_repr_and_destroy_state():
     c.destroy()
     assert c.destroyed and repr(c) == "MLContext(destroyed)"
     c.destroy()  # twice is harmless
+
+
+@pytest.mark.parametrize("kernels", ["fastest-run", "fastest-start"])
+def test_context_gpu_options_compute(kernels):
+    # The GPU options are accepted everywhere (the CPU backend ignores them).
+    c = webnn.ML().create_context(gpu_kernels=kernels, gpu_low_priority=True, gpu_sm_share=0.5)
+    b = c.create_graph_builder()
+    x = b.input("x", [3], "float32")
+    g = b.build({"y": b.add(x, x)})
+    np.testing.assert_array_equal(c.compute(g, {"x": np.array([1, 2, 3], np.float32)})["y"],
+                                  [2, 4, 6])
+
+
+def test_context_gpu_options_are_checked():
+    ml = webnn.ML()
+    with pytest.raises(TypeError, match="gpu_kernels"):
+        ml.create_context(gpu_kernels="fastest")
+    with pytest.raises(TypeError, match="gpu_sm_share"):
+        ml.create_context(accelerated=False, gpu_sm_share=0.0)
+    with pytest.raises(TypeError, match="gpu_sm_share"):
+        ml.create_context(accelerated=False, gpu_sm_share=1.5)
