@@ -142,19 +142,19 @@ std::string mib(size_t bytes) {
 struct Choice {
   int algo = -1;
   bool fused = false;
-  OwnVariant own;
-  bool is_own() const { return own.kernel != OwnKernel::none; }
+  int own = -1;  // >= 0: the variant of the step's own kernel (own_conv.h)
+  bool is_own() const { return own >= 0; }
 };
-Choice own_choice(OwnKernel k, int variant) { return Choice{-1, true, {k, variant}}; }
+Choice own_choice(int variant) { return Choice{-1, true, variant}; }
 
 // How the process memo and the runtime cache write a choice: our kernel's variant name, or
 // cuDNN's "algo,fused".
 std::string choice_text(const Choice& c, const OwnConv& own) {
-  return c.is_own() ? own.name(c.own.variant) : std::to_string(c.algo) + "," + std::to_string(c.fused ? 1 : 0);
+  return c.is_own() ? own.name(c.own) : std::to_string(c.algo) + "," + std::to_string(c.fused ? 1 : 0);
 }
 std::optional<Choice> parse_choice(const std::string& text, const OwnConv& own) {
   Choice c;
-  if (int v = own.variant_named(text); v >= 0) return own_choice(own.kind(), v);
+  if (int v = own.variant_named(text); v >= 0) return own_choice(v);
   int fused = 0;
   if (std::sscanf(text.c_str(), "%d,%d", &c.algo, &fused) != 2) return std::nullopt;
   c.fused = fused != 0;
@@ -340,7 +340,7 @@ class CudnnConvStep final : public Step {
       if (reorder_filter_ && own_.filter() == filter_.data())
         CPPNN_CUDA_CHECK(launch_conv_filter_reorder(
             reorder_, grid(s_.fa * s_.fb * s_.kh * s_.kw), stream));
-      CPPNN_CUDA_CHECK(own_.launch(*device_, c.own.variant, stream));
+      CPPNN_CUDA_CHECK(own_.launch(*device_, c.own, stream));
       return;
     }
     CPPNN_CUDNN_CHECK(cudnnSetStream(handle(), stream));
@@ -457,7 +457,7 @@ class CudnnConvStep final : public Step {
   }
 
   bool usable(const Choice& c) const {
-    if (c.is_own()) return c.own.kernel == own_.kind() && c.own.variant >= 0 && c.own.variant < own_.variants();
+    if (c.is_own()) return c.own < own_.variants();
     int count = s_.transposed ? int(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT)
                               : int(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
     if (c.algo < 0 || c.algo >= count || (c.fused && !can_fuse(c.algo))) return false;
@@ -478,7 +478,7 @@ class CudnnConvStep final : public Step {
     if (own_possible() && own_mode_ == OwnKernels::only) {
       BuildPhase t("conv: check run");
       std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
-      Choice own = own_choice(own_.kind(), own_.untimed_variant(*device_));
+      Choice own = own_choice(own_.untimed_variant(*device_));
       if (try_run(own, DeviceBuffer())) {
         adopt(own, "own kernels only");
         return;
@@ -538,14 +538,14 @@ class CudnnConvStep final : public Step {
       BuildPhase timing("conv: timing");
       if (own_timed) {
         for (int v = 0; v < own_.variants(); ++v) {
-          Choice own = own_choice(own_.kind(), v);
+          Choice own = own_choice(v);
           if (std::optional<float> ms = time_choice(own, ws); ms && *ms < own_ms) own_ms = *ms, own_best = own;
         }
       }
       for (int a : ranked) {
         for (bool fused : {true, false}) {
           if (fused && !can_fuse(a)) continue;
-          Choice c{a, fused, {}};
+          Choice c{a, fused, -1};
           std::optional<float> ms;
           if (no_timing) {
             if (try_run(c, ws)) ms = 0.0f;
@@ -582,7 +582,7 @@ class CudnnConvStep final : public Step {
     if (s_.stride_w != s_.stride_h) d << "x" << s_.stride_w;
     if (s_.dil_h != 1 || s_.dil_w != 1) d << " d" << s_.dil_h << "x" << s_.dil_w;
     if (choice_.is_own())
-      d << " g" << s_.groups << ": " << own_.description(choice_.own.variant) << " " << (s_.half ? "fp16" : "fp32")
+      d << " g" << s_.groups << ": " << own_.description(choice_.own) << " " << (s_.half ? "fp16" : "fp32")
         << " (" << source_ << ")";
     else
       d << " g" << s_.groups << ": cuDNN "

@@ -23,12 +23,6 @@ namespace cppnn::detail::cuda {
 
 enum class OwnKernel { none, depthwise, tensor_core, simt };
 
-// One of our kernels in one of its variants.
-struct OwnVariant {
-  OwnKernel kernel = OwnKernel::none;
-  int variant = 0;
-};
-
 // One of the implicit-GEMM kernels bound to its parameters, in every tiling worth timing
 // (gemm_tiling.h), with split-K's buffer when a tiling splits.
 class ImplicitGemm {
