@@ -1,4 +1,5 @@
 // Context: backend selection, the plan cache, and the input checks every backend shares.
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 
@@ -18,7 +19,9 @@ struct ContextState {
   std::unique_ptr<Backend> backend;
   std::string backend_reason;
   std::unordered_map<const GraphIR*, CachedPlan> plans;
-  bool destroyed = false;
+  // Written only under `mutex`; atomic so that Context::destroyed() can read it without
+  // waiting for a compute to finish.
+  std::atomic<bool> destroyed = false;
 
   Plan& plan_for(const Graph& graph) {
     auto it = plans.find(&graph.ir());
@@ -82,39 +85,47 @@ Context Context::create(const ContextOptions& options) {
 }
 
 namespace {
-ContextState& live(const std::shared_ptr<ContextState>& state, const char* what) {
+// The context's lock, held by every method for its whole work: `destroyed` is checked under
+// the same mutex destroy() takes, so a call either finishes before destroy() begins or sees
+// the context destroyed. (Checked before locking, a compute could pass the check, wait for
+// the lock while destroy() ran, and then rebuild plans in a destroyed context.)
+std::unique_lock<std::mutex> lock_live(const std::shared_ptr<ContextState>& state,
+                                       const char* what) {
   if (!state) fail(ErrorKind::InvalidStateError, std::string(what) + ": the context is not valid");
+  std::unique_lock lock(state->mutex);
   if (state->destroyed)
     fail(ErrorKind::InvalidStateError, std::string(what) + ": the context has been destroyed");
-  return *state;
+  return lock;
 }
 }  // namespace
 
-std::string Context::backend() const { return live(state_, "backend").backend->name(); }
+std::string Context::backend() const {
+  auto lock = lock_live(state_, "backend");
+  return state_->backend->name();
+}
 
 std::string Context::backend_reason() const {
-  return live(state_, "backend_reason").backend_reason;
+  auto lock = lock_live(state_, "backend_reason");
+  return state_->backend_reason;
 }
 
 void Context::compile(const Graph& graph) {
-  ContextState& s = live(state_, "compile");
-  std::lock_guard lock(s.mutex);
-  s.plan_for(graph);
+  auto lock = lock_live(state_, "compile");
+  if (!graph.valid()) fail(ErrorKind::DataError, "compile: the graph is not valid");
+  state_->plan_for(graph);
 }
 
 std::string Context::report(const Graph& graph) {
-  ContextState& s = live(state_, "report");
+  auto lock = lock_live(state_, "report");
   if (!graph.valid()) fail(ErrorKind::DataError, "report: the graph is not valid");
-  std::lock_guard lock(s.mutex);
-  return s.plan_for(graph).report();
+  return state_->plan_for(graph).report();
 }
 
 NamedTensors Context::compute(const Graph& graph, const NamedTensors& inputs) {
-  ContextState& s = live(state_, "compute");
+  auto lock = lock_live(state_, "compute");
   if (!graph.valid()) fail(ErrorKind::DataError, "compute: the graph is not valid");
   check_inputs(graph.ir(), inputs);
-  std::lock_guard lock(s.mutex);
-  return s.plan_for(graph).compute(inputs);
+  return state_->plan_for(graph).compute(inputs);
 }
 
 // ---- device tensors
@@ -148,18 +159,21 @@ bool DeviceTensor::valid() const { return state_ && state_->memory; }
 
 void DeviceTensor::destroy() {
   if (!state_ || !state_->memory) return;
-  // Work queued on the tensor must finish before its memory goes.
+  // Work queued on the tensor must finish before its memory goes, and the memory goes under
+  // the context's lock, so that no context call that checked the tensor uses it after.
   if (auto context = state_->context.lock()) {
     std::lock_guard lock(context->mutex);
     if (!context->destroyed) context->backend->synchronize();
+    state_->memory.reset();
+    return;
   }
   state_->memory.reset();
 }
 
 DeviceTensor Context::create_tensor(DataType type, const Dims& shape) {
-  ContextState& s = live(state_, "create_tensor");
+  auto lock = lock_live(state_, "create_tensor");
+  ContextState& s = *state_;
   size_t bytes = checked_bytes(type, shape, "create_tensor");
-  std::lock_guard lock(s.mutex);
   DeviceTensor t;
   t.state_ = std::make_shared<DeviceTensorState>(
       DeviceTensorState{{type, shape}, s.backend->create_tensor(bytes), state_});
@@ -168,10 +182,10 @@ DeviceTensor Context::create_tensor(DataType type, const Dims& shape) {
 
 DeviceTensor Context::wrap_tensor(DataType type, const Dims& shape, void* data,
                                   std::shared_ptr<void> owner) {
-  ContextState& s = live(state_, "wrap_tensor");
+  auto lock = lock_live(state_, "wrap_tensor");
+  ContextState& s = *state_;
   size_t bytes = checked_bytes(type, shape, "wrap_tensor");
   if (!data && bytes) fail(ErrorKind::TypeError, "wrap_tensor: null data for " + to_string(shape));
-  std::lock_guard lock(s.mutex);
   DeviceTensor t;
   t.state_ = std::make_shared<DeviceTensorState>(
       DeviceTensorState{{type, shape}, s.backend->wrap_tensor(data, bytes, std::move(owner)), state_});
@@ -192,29 +206,30 @@ DeviceTensorState& own_tensor(const std::shared_ptr<DeviceTensorState>& t,
 }  // namespace
 
 void Context::write_tensor(DeviceTensor& tensor, const Tensor& data) {
-  ContextState& s = live(state_, "write_tensor");
+  auto lock = lock_live(state_, "write_tensor");
+  ContextState& s = *state_;
   DeviceTensorState& t = own_tensor(tensor.state_, state_, "write_tensor");
   if (data.data_type() != t.desc.data_type || data.shape() != t.desc.shape)
     fail(ErrorKind::TypeError, "write_tensor: data is " + std::string(to_string(data.data_type())) +
                                    " " + to_string(data.shape()) + ", the tensor is " +
                                    std::string(to_string(t.desc.data_type)) + " " +
                                    to_string(t.desc.shape));
-  std::lock_guard lock(s.mutex);
   if (t.memory->bytes) s.backend->write_tensor(*t.memory, data.data(), t.memory->bytes);
 }
 
 Tensor Context::read_tensor(const DeviceTensor& tensor) {
-  ContextState& s = live(state_, "read_tensor");
+  auto lock = lock_live(state_, "read_tensor");
+  ContextState& s = *state_;
   DeviceTensorState& t = own_tensor(tensor.state_, state_, "read_tensor");
   Tensor out = Tensor::uninitialized(t.desc.data_type, t.desc.shape);
-  std::lock_guard lock(s.mutex);
   if (t.memory->bytes) s.backend->read_tensor(*t.memory, out.data(), t.memory->bytes);
   return out;
 }
 
 void Context::dispatch(const Graph& graph, const NamedDeviceTensors& inputs,
                        const NamedDeviceTensors& outputs) {
-  ContextState& s = live(state_, "dispatch");
+  auto lock = lock_live(state_, "dispatch");
+  ContextState& s = *state_;
   if (!graph.valid()) fail(ErrorKind::DataError, "dispatch: the graph is not valid");
   const GraphIR& ir = graph.ir();
   auto bind = [&](const NamedDeviceTensors& given, const std::map<std::string, OperandId>& want,
@@ -251,14 +266,12 @@ void Context::dispatch(const Graph& graph, const NamedDeviceTensors& inputs,
         fail(ErrorKind::TypeError, "dispatch: outputs '" + oname + "' and '" + other +
                                        "' are the same tensor");
   }
-  std::lock_guard lock(s.mutex);
   s.plan_for(graph).dispatch(ir, in, out);
 }
 
 void Context::synchronize() {
-  ContextState& s = live(state_, "synchronize");
-  std::lock_guard lock(s.mutex);
-  s.backend->synchronize();
+  auto lock = lock_live(state_, "synchronize");
+  state_->backend->synchronize();
 }
 
 void Context::destroy() {
