@@ -36,6 +36,11 @@ struct ContextOptions {
   double gpu_sm_share = 1.0;
   // The kernels' choice (the environment's CPPNN_CUDA_OWN_KERNELS, when set, overrides it).
   GpuKernels gpu_kernels = GpuKernels::fastest_run;
+  // The most host memory one compiled graph may hold for its intermediates and outputs
+  // (the CPU backend); 0: the machine's physical memory. A graph that needs more fails when
+  // it is compiled (on first compute), with an OperationError naming its largest tensor,
+  // instead of exhausting memory while it runs.
+  size_t max_graph_bytes = 0;
 };
 
 namespace detail {

@@ -4,14 +4,9 @@
 
 namespace cppnn::detail {
 
-namespace {
-// Folding is for weights and shape arithmetic; anything larger stays a runtime op so a
-// graph cannot balloon into a huge engine by folding, say, an expand of a scalar.
-constexpr size_t kMaxFoldedBytes = size_t(64) << 20;
-}  // namespace
-
-void fold_constants(GraphIR& g) {
+void fold_constants(GraphIR& g, const PassOptions& options) {
   const auto& registry = CpuKernelRegistry::instance();
+  size_t folded = 0;
   for (Node& node : g.nodes) {
     if (node.op.empty()) continue;
     bool all_constant = true;
@@ -23,7 +18,10 @@ void fold_constants(GraphIR& g) {
     for (OperandId id : node.outputs)
       out_bytes += byte_size(g.desc(id).data_type, element_count(g.desc(id).shape));
     const KernelFactory* factory = registry.find(node.op);
-    if (!factory || out_bytes > kMaxFoldedBytes) continue;
+    if (!factory || out_bytes > options.max_folded_node_bytes ||
+        out_bytes > options.max_folded_bytes - folded)
+      continue;
+    folded += out_bytes;
 
     // Every input is a constant here, so the context's constants are the inputs.
     KernelContext cx = kernel_context(g, node, 1);
@@ -85,7 +83,7 @@ void remove_dead_code(GraphIR& g) {
 std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& graph,
                                         const PassOptions& options) {
   auto g = std::make_shared<GraphIR>(*graph);
-  if (options.fold_constants) fold_constants(*g);
+  if (options.fold_constants) fold_constants(*g, options);
   if (options.channels_last) {
     choose_channels_last(*g);
     remove_dead_code(*g);

@@ -9,6 +9,12 @@ namespace cppnn::detail {
 
 struct PassOptions {
   bool fold_constants = true;
+  // Folding is for weights and shape arithmetic: a node whose results are larger than
+  // max_folded_node_bytes, or that would take the graph's folded total past
+  // max_folded_bytes, stays a runtime op, so that a small graph (an expand of a scalar,
+  // repeated) can neither balloon into a huge engine nor exhaust memory while compiling.
+  size_t max_folded_node_bytes = size_t(64) << 20;
+  size_t max_folded_bytes = size_t(1) << 30;
   bool fuse = true;
   bool channels_last = true;
 };
@@ -20,7 +26,7 @@ std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& gr
 
 // The individual passes, in the order optimize() runs them.
 // Evaluates nodes whose inputs are all constants (with the CPU kernels) into constants.
-void fold_constants(GraphIR& graph);
+void fold_constants(GraphIR& graph, const PassOptions& options = {});
 // conv2d / convTranspose2d / matmul / gemm absorb a following per-channel bias add,
 // a residual add (conv2d) and an activation, per the attribute contract in fusion.cpp.
 void fuse_producers(GraphIR& graph);

@@ -64,7 +64,7 @@ std::unique_ptr<Backend> make_cpu_backend(const ContextOptions& options);
 //   int cppnn_cuda_backend_create(const ContextOptions*, Backend** out, char* message,
 //                                 size_t message_size);  // 0 on success
 // Bump the version whenever Backend, Plan, GraphIR or ContextOptions change layout.
-inline constexpr uint32_t kBackendAbiVersion = 4;  // 2: Plan::report; 3: device tensors, ContextOptions GPU fields; 4: gpu_kernels
+inline constexpr uint32_t kBackendAbiVersion = 5;  // 2: Plan::report; 3: device tensors, ContextOptions GPU fields; 4: gpu_kernels; 5: max_graph_bytes
 
 struct BackendChoice {
   std::unique_ptr<Backend> backend;

@@ -1,7 +1,10 @@
 #include "runtime/memory_plan.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 namespace cppnn::detail {
 
@@ -79,6 +82,35 @@ MemoryPlan plan_memory(const GraphIR& g) {
     if (root != OperandId(i)) plan.offset[i] = plan.offset[size_t(root)];
   }
   return plan;
+}
+
+void check_plan_memory(const GraphIR& g, const MemoryPlan& plan, size_t limit) {
+  if (limit == 0) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    limit = pages > 0 && page > 0 ? size_t(pages) * size_t(page) : SIZE_MAX;
+  }
+  // Every operand is at most 2^33 elements of 8 bytes (the builder's and the engine
+  // reader's limits), so these sums of a graph's operands cannot overflow.
+  size_t total = plan.arena_bytes, largest = 0;
+  const Node* largest_node = nullptr;
+  for (const auto& [_, id] : g.outputs)
+    if (g.operands[size_t(id)].role != OperandRole::constant)
+      total += byte_size(g.desc(id).data_type, element_count(g.desc(id).shape));
+  for (const Node& node : g.nodes)
+    for (OperandId id : node.outputs) {
+      size_t bytes = byte_size(g.desc(id).data_type, element_count(g.desc(id).shape));
+      if (bytes > largest) largest = bytes, largest_node = &node;
+    }
+  if (total <= limit) return;
+  std::string where;
+  if (largest_node)
+    where = "; the largest tensor is " + std::to_string(largest) + " bytes, made by " +
+            largest_node->op +
+            (largest_node->label.empty() ? "" : " '" + largest_node->label + "'");
+  fail(ErrorKind::OperationError,
+       "the graph needs " + std::to_string(total) + " bytes for its intermediates and outputs, " +
+           "more than the " + std::to_string(limit) + " allowed (ContextOptions::max_graph_bytes" +
+           ", by default the machine's memory)" + where);
 }
 
 }  // namespace cppnn::detail

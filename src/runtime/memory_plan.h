@@ -17,4 +17,9 @@ struct MemoryPlan {
 // A conv2d's fused residual that dies at the conv shares the conv output's bytes.
 MemoryPlan plan_memory(const GraphIR& g);
 
+// The plan's total (arena and outputs) checked against `limit` bytes (0: the machine's
+// physical memory) before anything is allocated: an OperationError naming the total and
+// the largest tensor's node when it does not fit.
+void check_plan_memory(const GraphIR& g, const MemoryPlan& plan, size_t limit);
+
 }  // namespace cppnn::detail

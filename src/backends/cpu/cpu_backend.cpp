@@ -37,8 +37,12 @@ struct Step {
 
 class CpuPlan final : public Plan {
  public:
-  CpuPlan(std::shared_ptr<const GraphIR> graph, int threads) : graph_(std::move(graph)) {
+  CpuPlan(std::shared_ptr<const GraphIR> graph, int threads, size_t max_bytes)
+      : graph_(std::move(graph)) {
     const GraphIR& g = *graph_;
+    // Checked before any kernel is bound or byte allocated.
+    memory_ = plan_memory(g);
+    check_plan_memory(g, memory_, max_bytes);
     const auto& registry = CpuKernelRegistry::instance();
     for (const Node& node : g.nodes) {
       const KernelFactory* factory = registry.find(node.op);
@@ -52,7 +56,6 @@ class CpuPlan final : public Plan {
                                   ": " + e.what());
       }
     }
-    memory_ = plan_memory(g);
     // 0xff bytes are NaN in every float type: a kernel that forgets to write part of its
     // output shows up in tests instead of silently reading zeros.
     Tensor arena = Tensor::uninitialized(DataType::uint8, {int64_t(memory_.arena_bytes)});
@@ -144,14 +147,16 @@ class CpuBackend final : public Backend {
   explicit CpuBackend(const ContextOptions& options) {
     threads_ = options.num_threads > 0 ? options.num_threads : omp_get_num_procs();
     omp_set_num_threads(threads_);
+    max_bytes_ = options.max_graph_bytes;
   }
   std::string name() const override { return "cpu"; }
   std::unique_ptr<Plan> compile(std::shared_ptr<const GraphIR> graph) override {
-    return std::make_unique<CpuPlan>(optimize(graph), threads_);
+    return std::make_unique<CpuPlan>(optimize(graph), threads_, max_bytes_);
   }
 
  private:
   int threads_ = 1;
+  size_t max_bytes_ = 0;
 };
 
 }  // namespace
