@@ -9,14 +9,14 @@ namespace cppnn::detail {
 
 struct PassOptions {
   bool fold_constants = true;
+  bool fuse = true;
+  bool channels_last = true;
   // Folding is for weights and shape arithmetic: a node whose results are larger than
   // max_folded_node_bytes, or that would take the graph's folded total past
   // max_folded_bytes, stays a runtime op, so that a small graph (an expand of a scalar,
   // repeated) can neither balloon into a huge engine nor exhaust memory while compiling.
   size_t max_folded_node_bytes = size_t(64) << 20;
   size_t max_folded_bytes = size_t(1) << 30;
-  bool fuse = true;
-  bool channels_last = true;
 };
 
 // Returns an optimized copy; the input graph is never changed (a Graph is immutable and
