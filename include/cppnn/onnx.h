@@ -13,6 +13,11 @@ struct OnnxImportOptions {
   // Values for symbolic dimensions, by name (e.g. {"N", 1}, {"S", 128}). A symbolic
   // dimension without a value here is an error naming the input and the dimension.
   std::map<std::string, int64_t> dim_values;
+  // Memory the importer itself creates, beyond the model's own initializers: constants it
+  // folds on the host (the shape arithmetic of PyTorch's exports), ConstantOfShape results,
+  // constants expanded to a normalized shape. A model that needs more is a DataError naming
+  // the node that crossed it, so that a small crafted file cannot exhaust memory.
+  size_t max_import_bytes = size_t(1) << 30;
 };
 
 Graph load_onnx(const std::string& path, const OnnxImportOptions& options = {});

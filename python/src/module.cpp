@@ -70,8 +70,10 @@ nb::dict compute(Context& context, const Graph& graph, const nb::dict& inputs) {
 }
 
 Context create_context(bool accelerated, const std::string& power_preference, int num_threads,
-                       const std::string& gpu_kernels, bool gpu_low_priority, double gpu_sm_share) {
+                       const std::string& gpu_kernels, bool gpu_low_priority, double gpu_sm_share,
+                       size_t max_graph_bytes) {
   cppnn::ContextOptions options;
+  options.max_graph_bytes = max_graph_bytes;
   options.gpu_kernels = parse_enum<cppnn::GpuKernels>(
       gpu_kernels,
       {{"fastest-run", cppnn::GpuKernels::fastest_run}, {"fastest-start", cppnn::GpuKernels::fastest_start}},
@@ -104,19 +106,23 @@ void bind_module(nb::module_& m) {
       .def(
           "create_context",
           [](ML&, bool accelerated, const std::string& power_preference, int num_threads,
-             const std::string& gpu_kernels, bool gpu_low_priority, double gpu_sm_share) {
+             const std::string& gpu_kernels, bool gpu_low_priority, double gpu_sm_share,
+             size_t max_graph_bytes) {
             return create_context(accelerated, power_preference, num_threads, gpu_kernels,
-                                  gpu_low_priority, gpu_sm_share);
+                                  gpu_low_priority, gpu_sm_share, max_graph_bytes);
           },
           "accelerated"_a = true, "power_preference"_a = "default", "num_threads"_a = 0,
           "gpu_kernels"_a = "fastest-run", "gpu_low_priority"_a = false, "gpu_sm_share"_a = 1.0,
+          "max_graph_bytes"_a = 0,
           "A context on the best backend for the options. accelerated=False forces the CPU;\n"
           "power_preference is 'default', 'high-performance' or 'low-power'; num_threads=0\n"
           "uses every core. Never fails for lack of a GPU: check .backend.\n"
           "GPU only: gpu_kernels 'fastest-run' (cppnn's kernels timed against cuDNN's and\n"
           "cuBLASLt's) or 'fastest-start' (cppnn's wherever they apply: a cached start loads no\n"
           "library); gpu_low_priority runs on the lowest-priority stream; gpu_sm_share in (0, 1]\n"
-          "confines the work to that share of the multiprocessors.");
+          "confines the work to that share of the multiprocessors. max_graph_bytes caps the host\n"
+          "memory of one graph's intermediates and outputs (0: the machine's memory); a graph\n"
+          "that needs more is a RuntimeError when compiled, not an exhausted machine.");
 
   nb::class_<Graph>(m, "MLGraph",
                     "A validated, immutable graph with named inputs and outputs. It keeps\n"
@@ -225,15 +231,19 @@ void bind_module(nb::module_& m) {
   m.def(
       "load_onnx",
       [](const std::filesystem::path& path,
-         const std::optional<std::map<std::string, int64_t>>& dim_values) {
+         const std::optional<std::map<std::string, int64_t>>& dim_values,
+         std::optional<size_t> max_import_bytes) {
         cppnn::OnnxImportOptions options;
         if (dim_values) options.dim_values = *dim_values;
+        if (max_import_bytes) options.max_import_bytes = *max_import_bytes;
         nb::gil_scoped_release release;
         return cppnn::load_onnx(path.string(), options);
       },
-      "path"_a, "dim_values"_a = nb::none(),
+      "path"_a, "dim_values"_a = nb::none(), "max_import_bytes"_a = nb::none(),
       "Imports an ONNX model file as an MLGraph. dim_values gives the symbolic dimensions,\n"
-      "e.g. {'N': 1}.");
+      "e.g. {'N': 1}. max_import_bytes caps the memory the import itself creates (folded\n"
+      "constants, ConstantOfShape; default 1 GiB): a model that needs more is a ValueError\n"
+      "naming the node.");
 
   m.def(
       "export_onnx",

@@ -96,6 +96,8 @@ void gather_nd(NodeContext& ctx) {
     return;
   }
   size_t batches = element_count(batch);
+  // The batch numbers below are host data: 8 bytes a batch, twice (numbers, then ids).
+  ctx.check_host_bytes(byte_size(DataType::int64, batches) * 2, "the batch numbers");
   Dims flat{int64_t(batches)};
   flat.insert(flat.end(), xs.begin() + b, xs.end());
   Operand data = reshape_value(ctx, x, flat);
@@ -110,10 +112,12 @@ void gather_nd(NodeContext& ctx) {
   tuples.push_back(1);
   Operand prefixed;
   if (indices->data) {
+    ctx.check_host_bytes(byte_size(ids.data_type(), element_count(tuples)) * 2,
+                         "the batch numbers of every index tuple");
     Tensor expanded = host_expand(ids, tuples);
-    prefixed = shared_constant(builder, host_concat({&expanded, &*indices->data}, is.size() - 1));
+    prefixed = ctx.host_constant(host_concat({&expanded, &*indices->data}, is.size() - 1));
   } else {
-    Operand id_operand = shared_constant(builder, ids);
+    Operand id_operand = ctx.host_constant(ids);
     if (ids_shape != tuples)
       id_operand = builder.expand(id_operand, to_u32(ctx, tuples, "shape"),
                                   OperatorOptions{ctx.label() + "/batch"});

@@ -16,8 +16,11 @@ using BinaryMethod = Operand (GraphBuilder::*)(const Operand&, const Operand&,
 using UnaryMethod = Operand (GraphBuilder::*)(const Operand&, const OperatorOptions&);
 
 // Whether every input is known and the result small. The broadcast shape is computed only
-// then, so that a graph op's own validation reports a bad shape.
-bool foldable(const NodeContext& ctx) {
+// then, so that a graph op's own validation reports a bad shape. The first `required`
+// inputs must be present (a DataError naming the absent one otherwise): "all present inputs
+// are constant" is vacuously true of a node that lacks them.
+bool foldable(const NodeContext& ctx, size_t required) {
+  for (size_t i = 0; i < required; ++i) ctx.input(i);
   if (!ctx.all_inputs_constant()) return false;
   Dims out;
   for (size_t i = 0; i < ctx.input_count(); ++i)
@@ -28,7 +31,7 @@ bool foldable(const NodeContext& ctx) {
 template <BinaryMethod Method, HostBinary Op>
 void binary(NodeContext& ctx) {
   bool logical = is_comparison(Op);
-  if (foldable(ctx)) {
+  if (foldable(ctx, 2)) {
     ctx.set_output(0, host_binary(Op, *ctx.constant(0), *ctx.constant(1)), logical);
     return;
   }
@@ -41,7 +44,7 @@ template <BinaryMethod Method, HostBinary Op, bool Mean>
 void variadic(NodeContext& ctx) {
   size_t n = ctx.input_count();
   if (n == 0) ctx.bad_model("needs at least one input");
-  if (foldable(ctx)) {
+  if (foldable(ctx, n)) {
     Tensor acc = *ctx.constant(0);
     for (size_t i = 1; i < n; ++i) acc = host_binary(Op, acc, *ctx.constant(i));
     if (Mean) {
@@ -70,14 +73,14 @@ void pow(NodeContext& ctx) {
   if (ctx.type(1) == ctx.type(0))
     exponent = ctx.operand(1);
   else if (const Tensor* e = ctx.constant(1))
-    exponent = b.constant(host_cast(*e, ctx.type(0), false));
+    exponent = ctx.host_constant(host_cast(*e, ctx.type(0), false));
   else
     exponent = b.cast(ctx.operand(1), ctx.type(0), ctx.options());
   ctx.set_output(0, b.pow(base, exponent, ctx.options()));
 }
 
 void logical_not(NodeContext& ctx) {
-  if (foldable(ctx)) {
+  if (foldable(ctx, 1)) {
     ctx.set_output(0, host_logical_not(*ctx.constant(0)), true);
     return;
   }
@@ -213,7 +216,7 @@ void cast(NodeContext& ctx) {
 
 void where(NodeContext& ctx) {
   bool is_bool = ctx.input(1)->is_bool && ctx.input(2)->is_bool;
-  if (foldable(ctx)) {
+  if (foldable(ctx, 3)) {
     ctx.set_output(0, host_where(*ctx.constant(0), *ctx.constant(1), *ctx.constant(2)), is_bool);
     return;
   }

@@ -342,8 +342,15 @@ void instance_normalization(NodeContext& ctx) {
 Operand to_normalized_shape(NodeContext& ctx, size_t i, const Dims& shape) {
   const ValuePtr& v = ctx.input(i);
   if (v->shape == shape) return ctx.operand(i);
+  if (!detail::unidirectionally_broadcastable(v->shape, shape))
+    ctx.bad_model("input " + std::to_string(i) + " has shape " + to_string(v->shape) +
+                  ", which does not broadcast to the normalized shape " + to_string(shape));
   if (element_count(v->shape) == element_count(shape)) return reshape_value(ctx, v, shape);
-  if (v->data) return ctx.builder().constant(host_expand(*v->data, shape));
+  if (v->data) {
+    ctx.check_host_bytes(byte_size(v->type, element_count(shape)),
+                         "input " + std::to_string(i) + " expanded to " + to_string(shape));
+    return ctx.host_constant(host_expand(*v->data, shape));
+  }
   return ctx.builder().expand(ctx.operand(i), to_u32(ctx, shape, "shape"), ctx.options());
 }
 

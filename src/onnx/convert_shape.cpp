@@ -386,6 +386,8 @@ void constant_of_shape(NodeContext& ctx) {
     value = tensor_from_proto(*v, "attribute 'value'", &is_bool);
     if (value.element_count() != 1) ctx.bad_model("attribute 'value' must hold one value");
   }
+  ctx.check_host_bytes(byte_size(value.data_type(), element_count(dims)),
+                       "the constant of shape " + to_string(dims));
   Tensor out(value.data_type(), dims);
   size_t es = element_size(value.data_type());
   for (size_t i = 0; i < out.element_count(); ++i)
@@ -426,7 +428,9 @@ void range(NodeContext& ctx) {
 void constant(NodeContext& ctx) {
   bool is_bool = false;
   if (const onnx::TensorProto* t = ctx.attr_tensor("value")) {
-    ctx.set_output(0, tensor_from_proto(*t, "attribute 'value'", &is_bool), is_bool);
+    Tensor value = tensor_from_proto(*t, "attribute 'value'", &is_bool);
+    ctx.from_model(value);
+    ctx.set_output(0, std::move(value), is_bool);
   } else if (ctx.has_attr("value_float")) {
     ctx.set_output(0, Tensor::from(DataType::float32, {},
                                    std::vector<float>{ctx.attr_float("value_float", 0)}));

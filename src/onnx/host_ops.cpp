@@ -7,6 +7,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "core/checked.h"
 #include "core/dispatch.h"
 #include "graph/validation.h"
 
@@ -25,7 +26,12 @@ std::vector<int64_t> row_major_strides(const Dims& shape) {
 }
 
 // Strides of `in` read as if it had `out`'s shape (numpy broadcasting: 0 where repeated).
+// Every caller's indices are bounded by `out`, so `in` must broadcast to it: otherwise the
+// strides would reach past `in`'s data (or, with more dims than `out`, past `s`).
 std::vector<int64_t> broadcast_strides(const Dims& in, const Dims& out) {
+  if (!detail::unidirectionally_broadcastable(in, out))
+    fail(ErrorKind::TypeError, "shape " + to_string(in) + " cannot be broadcast to " +
+                                   to_string(out));
   std::vector<int64_t> s(out.size(), 0);
   std::vector<int64_t> st = row_major_strides(in);
   size_t offset = out.size() - in.size();
@@ -234,6 +240,7 @@ Tensor host_where(const Tensor& condition, const Tensor& a, const Tensor& b) {
 Tensor host_gather(const Tensor& data, const Tensor& indices, size_t axis) {
   const Dims& ds = data.shape();
   const Dims& is = indices.shape();
+  if (axis >= ds.size()) fail(ErrorKind::DataError, "gather of a constant: axis out of range");
   Dims out_shape(ds.begin(), ds.begin() + int64_t(axis));
   out_shape.insert(out_shape.end(), is.begin(), is.end());
   out_shape.insert(out_shape.end(), ds.begin() + int64_t(axis) + 1, ds.end());
@@ -262,6 +269,20 @@ Tensor host_gather(const Tensor& data, const Tensor& indices, size_t axis) {
 
 Tensor host_slice(const Tensor& data, const std::vector<int64_t>& starts,
                   const std::vector<int64_t>& steps, const Dims& out_shape) {
+  const Dims& in = data.shape();
+  if (starts.size() != in.size() || steps.size() != in.size() || out_shape.size() != in.size())
+    fail(ErrorKind::DataError, "slice of a constant: the starts, steps and sizes must have its rank");
+  // The first and the last element read on each axis must lie inside it; the ones between
+  // do then too.
+  for (size_t d = 0; d < in.size(); ++d) {
+    if (out_shape[d] == 0) continue;
+    int64_t last = detail::checked_add(
+        starts[d], detail::checked_mul(out_shape[d] - 1, steps[d], "slice of a constant"),
+        "slice of a constant");
+    if (starts[d] < 0 || starts[d] >= in[d] || last < 0 || last >= in[d])
+      fail(ErrorKind::DataError, "slice of a constant: axis " + std::to_string(d) +
+                                     " reads outside its " + std::to_string(in[d]) + " elements");
+  }
   std::vector<int64_t> st = row_major_strides(data.shape());
   return remap(data, out_shape, [&](const std::vector<int64_t>& c) {
     int64_t o = 0;
@@ -272,8 +293,20 @@ Tensor host_slice(const Tensor& data, const std::vector<int64_t>& starts,
 
 Tensor host_concat(const std::vector<const Tensor*>& parts, size_t axis) {
   Dims out_shape = parts.at(0)->shape();
+  if (axis >= out_shape.size())
+    fail(ErrorKind::DataError, "concat of constants: axis out of range");
   out_shape[axis] = 0;
-  for (const Tensor* p : parts) out_shape[axis] += p->shape()[axis];
+  for (const Tensor* p : parts) {
+    const Dims& s = p->shape();
+    bool fits = s.size() == out_shape.size() && p->data_type() == parts[0]->data_type();
+    for (size_t d = 0; fits && d < s.size(); ++d) fits = d == axis || s[d] == out_shape[d];
+    if (!fits)
+      fail(ErrorKind::DataError, "concat of constants: shape " + to_string(s) +
+                                     " does not match the first part's off axis " +
+                                     std::to_string(axis));
+    out_shape[axis] = detail::checked_add(out_shape[axis], s[axis], "concat of constants",
+                                          ErrorKind::DataError);
+  }
   Tensor out(parts[0]->data_type(), out_shape);
   size_t es = element_size(out.data_type());
   size_t outer = 1, inner = 1;
@@ -295,6 +328,15 @@ Tensor host_expand(const Tensor& t, const Dims& out_shape) {
 }
 
 Tensor host_transpose(const Tensor& t, const std::vector<int64_t>& perm) {
+  std::vector<bool> seen(t.shape().size(), false);
+  if (perm.size() != seen.size())
+    fail(ErrorKind::DataError, "transpose of a constant: the permutation must have its rank");
+  for (int64_t p : perm) {
+    if (p < 0 || size_t(p) >= seen.size() || seen[size_t(p)])
+      fail(ErrorKind::DataError, "transpose of a constant: " + to_string(perm) +
+                                     " is not a permutation");
+    seen[size_t(p)] = true;
+  }
   std::vector<int64_t> in_strides = row_major_strides(t.shape());
   Dims out_shape(perm.size());
   std::vector<int64_t> s(perm.size());

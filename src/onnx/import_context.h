@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,15 @@ inline bool foldable(const Dims& shape) { return element_count(shape) <= kFoldLi
 // Constants the model asks for by shape (ConstantOfShape) are refused above this.
 inline constexpr size_t kMaxHostElements = size_t(1) << 28;
 
+// The total of host memory the importer creates (OnnxImportOptions::max_import_bytes).
+// Storage is counted once: a reshaped constant shares its source's bytes, and the model's
+// initializers are not counted (the file's size bounds them).
+struct ImportBudget {
+  size_t limit = 0;
+  size_t used = 0;
+  std::unordered_set<const void*> counted;
+};
+
 // ONNX TensorProto element type -> cppnn type; bool -> uint8 with *is_bool = true.
 // Throws NotSupportedError naming `what` for types WebNN lacks (double, string, ...).
 DataType data_type_from_onnx(int32_t elem_type, const std::string& what, bool* is_bool);
@@ -48,7 +58,7 @@ Operand shared_constant(GraphBuilder& builder, const Tensor& data);
 class NodeContext {
  public:
   NodeContext(const onnx::NodeProto& node, GraphBuilder& builder, int64_t opset,
-              std::map<std::string, ValuePtr>& values, std::string label);
+              std::map<std::string, ValuePtr>& values, std::string label, ImportBudget& budget);
 
   const onnx::NodeProto& node() const { return node_; }
   GraphBuilder& builder() { return builder_; }
@@ -90,6 +100,17 @@ class NodeContext {
   // NotSupportedError if an optional output (a mask, saved statistics) is requested.
   void reject_outputs_from(size_t first, const std::string& why) const;
 
+  // Import-time memory. Before allocating `bytes` on the host: DataError if the import's
+  // total would cross OnnxImportOptions::max_import_bytes. count_host() adds a tensor's
+  // storage to the total (once per storage); set_output(Tensor) and host_constant() count.
+  void check_host_bytes(size_t bytes, const std::string& what) const;
+  void count_host(const Tensor& data);
+  // Data decoded from the model itself (a Constant node's tensor): bounded by the file's
+  // size like the initializers, so it is not counted.
+  const Tensor& from_model(const Tensor& data);
+  // A graph constant of host data the importer made (counted against the budget).
+  Operand host_constant(Tensor data);
+
   [[noreturn]] void not_supported(const std::string& message) const;
   [[noreturn]] void bad_model(const std::string& message) const;
 
@@ -102,6 +123,7 @@ class NodeContext {
   int64_t opset_;
   std::map<std::string, ValuePtr>& values_;
   std::string label_;
+  ImportBudget& budget_;
 };
 
 using Converter = void (*)(NodeContext&);

@@ -12,8 +12,14 @@ namespace cppnn {
 namespace onnx_import {
 
 NodeContext::NodeContext(const onnx::NodeProto& node, GraphBuilder& builder, int64_t opset,
-                         std::map<std::string, ValuePtr>& values, std::string label)
-    : node_(node), builder_(builder), opset_(opset), values_(values), label_(std::move(label)) {}
+                         std::map<std::string, ValuePtr>& values, std::string label,
+                         ImportBudget& budget)
+    : node_(node),
+      builder_(builder),
+      opset_(opset),
+      values_(values),
+      label_(std::move(label)),
+      budget_(budget) {}
 
 bool NodeContext::has_input(size_t i) const {
   return i < input_count() && !node_.input(int(i)).empty();
@@ -47,7 +53,8 @@ const Tensor* NodeContext::constant(size_t i) const {
 }
 
 const Tensor& NodeContext::require_constant(size_t i, const std::string& what) const {
-  const Tensor* t = constant(i);
+  // input() first: an absent input is a DataError, and names no input past the node's end.
+  const Tensor* t = input(i)->data ? &*input(i)->data : nullptr;
   if (!t)
     not_supported(what + " (input '" + node_.input(int(i)) +
                   "') is computed at run time; it must be an initializer or a constant");
@@ -159,7 +166,31 @@ void NodeContext::set_output(size_t i, const Operand& operand, bool is_bool) {
   define(i, std::move(v));
 }
 
+void NodeContext::check_host_bytes(size_t bytes, const std::string& what) const {
+  if (bytes > budget_.limit || budget_.used > budget_.limit - bytes)
+    bad_model(what + " needs " + std::to_string(bytes) + " bytes at import time; with the " +
+              std::to_string(budget_.used) + " bytes the import already made that crosses " +
+              "OnnxImportOptions::max_import_bytes (" + std::to_string(budget_.limit) + ")");
+}
+
+void NodeContext::count_host(const Tensor& data) {
+  if (!data.data() || !budget_.counted.insert(data.data()).second) return;
+  check_host_bytes(data.byte_size(), "the result");
+  budget_.used += data.byte_size();
+}
+
+const Tensor& NodeContext::from_model(const Tensor& data) {
+  budget_.counted.insert(data.data());
+  return data;
+}
+
+Operand NodeContext::host_constant(Tensor data) {
+  count_host(data);
+  return shared_constant(builder_, data);
+}
+
 void NodeContext::set_output(size_t i, Tensor data, bool is_bool) {
+  count_host(data);
   auto v = std::make_shared<Value>();
   v->type = data.data_type();
   v->shape = data.shape();
@@ -258,6 +289,8 @@ Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options) {
   int64_t opset = default_opset(model);
   GraphBuilder builder;
   std::map<std::string, ValuePtr> values;
+  ImportBudget budget;
+  budget.limit = options.max_import_bytes;
 
   if (graph.sparse_initializer_size() > 0)
     fail(ErrorKind::NotSupportedError, "sparse initializers are not supported");
@@ -268,6 +301,7 @@ Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options) {
     v->data = tensor_from_proto(init, what, &v->is_bool);
     v->type = v->data->data_type();
     v->shape = v->data->shape();
+    budget.counted.insert(v->data->data());
     if (!values.emplace(init.name(), v).second)
       fail(ErrorKind::DataError, what + " is defined twice");
     std::string name = init.name();
@@ -292,7 +326,7 @@ Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options) {
         node.name().empty() ? node.op_type() + "_" + std::to_string(n) : node.name();
     std::string where = "ONNX node '" + label + "' (" + node.op_type() + ")";
     try {
-      NodeContext ctx(node, builder, opset, values, label);
+      NodeContext ctx(node, builder, opset, values, label, budget);
       for (size_t i = 0; i < ctx.input_count(); ++i)
         if (ctx.has_input(i)) ctx.input(i);  // undefined names fail here, before converting
       bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
