@@ -115,6 +115,17 @@ CASES = {
     "garbage": (garbage, "ValueError"),
 }
 
+# What the error must say, where the kind alone would not tell a fix from luck (before
+# the budget, the bomb ended as an allocation failure under the memory limit below).
+MESSAGES = {
+    "constant_of_shape_bomb": "'bomb0' (ConstantOfShape)",
+    "layer_norm_unbroadcastable": "does not broadcast",
+    "layer_norm_short_scale": "does not broadcast",
+    "add_one_input": "input 1 is required but absent",
+    "not_no_input": "input 0 is required but absent",
+    "slice_only_data": "input 1 is required but absent",
+}
+
 # What a child may allocate (RLIMIT_DATA: writable private memory, not the address space
 # a GPU driver reserves): 4 GiB is far past what any case needs once fixed,
 # and far below what the constant bomb took before.
@@ -146,6 +157,7 @@ def test_cli_rejects_crafted_model(cppnn_cli, crafted, name):
         assert p.returncode == 1, (command, p.returncode, p.stderr[-2000:])
         assert p.stderr.startswith("cppnn: "), p.stderr[-2000:]
         assert "Error" in p.stderr, p.stderr
+        assert MESSAGES.get(name, "") in p.stderr, p.stderr
 
 
 CHILD = textwrap.dedent("""
@@ -182,6 +194,7 @@ def test_python_rejects_crafted_model(crafted, name):
     assert "LOADED" not in lines, p.stdout
     if expected:
         assert lines[0].startswith(expected + ": "), lines[0]
+    assert MESSAGES.get(name, "") in lines[0], lines[0]
 
 
 def test_import_budget_is_a_keyword(tmp_path):
