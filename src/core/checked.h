@@ -50,6 +50,19 @@ inline int64_t checked_product(const Dims& dims, std::string_view what,
   return p;
 }
 
+// a / b rounded toward negative and positive infinity, for b > 0 (a stride): the spec's
+// floor() and ceil() of a quotient, exact where a double's are not. Neither can overflow:
+// |a / b| <= |a|, and the step away from zero happens only when b > 1.
+inline int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return a % b != 0 && a < 0 ? q - 1 : q;
+}
+
+inline int64_t ceil_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return a % b != 0 && a > 0 ? q + 1 : q;
+}
+
 // A double (an attribute, a scale times a size) as int64, truncated toward zero; NaN,
 // infinities and values past the int64 range are errors (converting them is undefined).
 inline int64_t checked_to_int64(double x, std::string_view what,
