@@ -4,6 +4,7 @@
 #include <limits>
 #include <numeric>
 
+#include "core/checked.h"
 #include "graph/op_table.h"
 #include "graph/validation.h"
 
@@ -19,12 +20,15 @@ constexpr int64_t kMaxDimension = std::numeric_limits<int32_t>::max();
 
 std::string list_string(const std::vector<int64_t>& v) { return to_string(Dims(v)); }
 
-// An unsigned-long list attribute: rejects negative values, which only a non-builder caller
-// (ONNX import) can produce.
+// An unsigned-long list attribute: rejects negative values and values past 2^32 - 1, which
+// only a non-builder caller (ONNX import, an engine file) can produce.
 const std::vector<int64_t>& unsigned_list(const Attrs& attrs, const std::string& name) {
   const std::vector<int64_t>& v = attrs.ints(name);
-  for (int64_t x : v)
+  for (int64_t x : v) {
     if (x < 0) type_error(name + " must not hold negative values, got " + list_string(v));
+    if (x > int64_t(std::numeric_limits<uint32_t>::max()))
+      type_error(name + " must hold unsigned 32-bit integers, got " + list_string(v));
+  }
   return v;
 }
 
@@ -104,7 +108,8 @@ std::vector<OperandDescriptor> infer_concat(const InputDescs& in, Attrs& attrs) 
                    to_string(first.shape) + " in dimension " + std::to_string(d) +
                    ", which is not the concatenation axis");
     }
-    out[size_t(axis)] += x.shape[size_t(axis)];
+    out[size_t(axis)] =
+        checked_add(out[size_t(axis)], x.shape[size_t(axis)], "the concatenated size");
     if (out[size_t(axis)] > kMaxDimension)
       type_error("the concatenated size along axis " + std::to_string(axis) +
                  " is not a valid dimension");
@@ -140,12 +145,11 @@ std::vector<OperandDescriptor> infer_split(const InputDescs& in, Attrs& attrs) {
   int64_t sum = 0;
   for (int64_t s : splits) {
     if (s <= 0) type_error("splits " + list_string(splits) + " has a size that is not positive");
-    // Each part fits in the dimension, so the sum cannot overflow before the check below
-    // (sizes from an ONNX or engine file are not bounded by the builder's uint32).
+    // Sizes from an ONNX or engine file are not bounded by the builder's uint32.
     if (s > dim)
       type_error("splits " + list_string(splits) + " has a size larger than dimension " +
                  std::to_string(axis) + " (size " + std::to_string(dim) + ")");
-    sum += s;
+    sum = checked_add(sum, s, "the sum of splits");
   }
   if (sum != dim)
     type_error("splits " + list_string(splits) + " sum to " + std::to_string(sum) +
@@ -176,12 +180,15 @@ std::vector<OperandDescriptor> infer_slice(const InputDescs& in, Attrs& attrs) {
   for (size_t d = 0; d < rank; ++d) {
     if (strides[d] < 1)
       type_error("strides " + list_string(strides) + " must all be at least 1");
-    if (starts[d] > x.shape[d] || starts[d] + sizes[d] > x.shape[d])
-      type_error("the slice [" + std::to_string(starts[d]) + ", " +
-                 std::to_string(starts[d] + sizes[d]) + ") of dimension " + std::to_string(d) +
-                 " is out of bounds for " + operand_name("input") + " of shape " +
-                 to_string(x.shape));
-    out[d] = (sizes[d] + strides[d] - 1) / strides[d];
+    if (strides[d] > int64_t(std::numeric_limits<uint32_t>::max()))
+      type_error("strides must hold unsigned 32-bit integers, got " + list_string(strides));
+    int64_t end = checked_add(starts[d], sizes[d], "the slice's end");
+    if (starts[d] > x.shape[d] || end > x.shape[d])
+      type_error("the slice [" + std::to_string(starts[d]) + ", " + std::to_string(end) +
+                 ") of dimension " + std::to_string(d) + " is out of bounds for " +
+                 operand_name("input") + " of shape " + to_string(x.shape));
+    // ceil(sizes / strides) for sizes >= 1, without the sum sizes + strides - 1.
+    out[d] = (sizes[d] - 1) / strides[d] + 1;
   }
   return one(x.data_type, out);
 }
@@ -228,7 +235,8 @@ std::vector<OperandDescriptor> infer_pad(const InputDescs& in, Attrs& attrs) {
       type_error("reflection padding must be smaller than the input size in each dimension; "
                  "dimension " + std::to_string(d) + " has size " + std::to_string(x.shape[d]) +
                  " but padding " + std::to_string(begin[d]) + ", " + std::to_string(end[d]));
-    out[d] += begin[d] + end[d];
+    out[d] = checked_add(checked_add(out[d], begin[d], "a padded dimension"), end[d],
+                         "a padded dimension");
     if (out[d] > kMaxDimension)
       type_error("padded dimension " + std::to_string(d) + " is not a valid dimension");
   }
@@ -242,9 +250,9 @@ std::vector<OperandDescriptor> infer_tile(const InputDescs& in, Attrs& attrs) {
   Dims out = x.shape;
   for (size_t d = 0; d < reps.size(); ++d) {
     if (reps[d] == 0) type_error("repetitions " + list_string(reps) + " must not hold 0");
-    if (reps[d] > kMaxDimension || out[d] * reps[d] > kMaxDimension)
+    out[d] = checked_mul(out[d], reps[d], "a tiled dimension");
+    if (out[d] > kMaxDimension)
       type_error("tiled dimension " + std::to_string(d) + " is not a valid dimension");
-    out[d] *= reps[d];
   }
   return one(x.data_type, out);
 }
@@ -310,7 +318,7 @@ std::vector<OperandDescriptor> infer_resample2d(const InputDescs& in, Attrs& att
     if (!(size >= 1) || size > double(kMaxDimension))
       type_error("output size " + std::to_string(size) + " of axis " + std::to_string(axis) +
                  " is not a valid dimension");
-    out[axis] = int64_t(size);
+    out[axis] = checked_to_int64(size, "an output size");
   }
   return one(x.data_type, out);
 }
