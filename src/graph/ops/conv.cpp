@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/checked.h"
 #include "core/dispatch.h"
 #include "graph/op_table.h"
 #include "graph/validation.h"
@@ -71,9 +72,6 @@ void check_activation(Attrs& attrs) {
   }
 }
 
-// Floor division that rounds toward negative infinity, as the spec's floor() of a quotient.
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
 void check_output_dim(int64_t size, const char* what, const std::string& how) {
   if (size <= 0 || size > std::numeric_limits<int32_t>::max())
     type_error("output " + std::string(what) + " " + std::to_string(size) +
@@ -137,12 +135,14 @@ std::vector<OperandDescriptor> infer_conv2d(const InputDescs& in, Attrs& attrs) 
   check_bias(in.size() > 2 ? in[2] : nullptr, input, fo);
 
   auto size = [](int64_t input_size, int64_t filter_size, int64_t begin, int64_t end,
-                 int64_t stride, int64_t dilation) {
-    int64_t effective = (filter_size - 1) * dilation + 1;
-    return floor_div(input_size - effective + begin + end, stride) + 1;
+                 int64_t stride, int64_t dilation, const char* what) {
+    int64_t effective = checked_add(checked_mul(filter_size - 1, dilation, what), 1, what);
+    int64_t span =
+        checked_add(checked_add(checked_sub(input_size, effective, what), begin, what), end, what);
+    return checked_add(floor_div(span, stride), 1, what);
   };
-  int64_t oh = size(x.height, fh, pad[0], pad[1], strides[0], dilations[0]);
-  int64_t ow = size(x.width, fw, pad[2], pad[3], strides[1], dilations[1]);
+  int64_t oh = size(x.height, fh, pad[0], pad[1], strides[0], dilations[0], "output height");
+  int64_t ow = size(x.width, fw, pad[2], pad[3], strides[1], dilations[1], "output width");
   check_output_dim(oh, "height", "input height " + std::to_string(x.height) + ", filter height " +
                                      std::to_string(fh) + ", padding and dilation too large");
   check_output_dim(ow, "width", "input width " + std::to_string(x.width) + ", filter width " +
@@ -193,28 +193,32 @@ std::vector<OperandDescriptor> infer_conv_transpose2d(const InputDescs& in, Attr
   if (x.channels % groups != 0)
     type_error(operand_name("input") + " has " + std::to_string(x.channels) +
                " channels, which groups (" + std::to_string(groups) + ") does not divide");
-  int64_t out_channels = fo * groups;
+  int64_t out_channels = checked_mul(fo, groups, "output channels");
   check_output_dim(out_channels, "channels", "filter output channels times groups");
   check_bias(in.size() > 2 ? in[2] : nullptr, input, out_channels);
 
   auto size = [](int64_t input_size, int64_t filter_size, int64_t begin, int64_t end,
-                 int64_t stride, int64_t dilation) {
-    int64_t effective = (filter_size - 1) * dilation + 1;
-    return (input_size - 1) * stride + effective - begin - end;
+                 int64_t stride, int64_t dilation, const char* what) {
+    int64_t effective = checked_add(checked_mul(filter_size - 1, dilation, what), 1, what);
+    int64_t span = checked_add(checked_mul(input_size - 1, stride, what), effective, what);
+    return checked_sub(checked_sub(span, begin, what), end, what);
   };
-  int64_t ch = size(x.height, fh, pad[0], pad[1], strides[0], dilations[0]);
-  int64_t cw = size(x.width, fw, pad[2], pad[3], strides[1], dilations[1]);
+  int64_t ch = size(x.height, fh, pad[0], pad[1], strides[0], dilations[0], "output height");
+  int64_t cw = size(x.width, fw, pad[2], pad[3], strides[1], dilations[1], "output width");
   int64_t oh, ow;
   if (has_sizes) {
     oh = sizes[0], ow = sizes[1];
-    if (oh < ch || oh >= ch + strides[0])
+    int64_t h_end = checked_add(ch, strides[0], "output height");
+    int64_t w_end = checked_add(cw, strides[1], "output width");
+    if (oh < ch || oh >= h_end)
       type_error("option 'outputSizes' height " + std::to_string(oh) + " must be in [" +
-                 std::to_string(ch) + ", " + std::to_string(ch + strides[0]) + ")");
-    if (ow < cw || ow >= cw + strides[1])
+                 std::to_string(ch) + ", " + std::to_string(h_end) + ")");
+    if (ow < cw || ow >= w_end)
       type_error("option 'outputSizes' width " + std::to_string(ow) + " must be in [" +
-                 std::to_string(cw) + ", " + std::to_string(cw + strides[1]) + ")");
+                 std::to_string(cw) + ", " + std::to_string(w_end) + ")");
   } else {
-    oh = ch + out_pad[0], ow = cw + out_pad[1];
+    oh = checked_add(ch, out_pad[0], "output height");
+    ow = checked_add(cw, out_pad[1], "output width");
   }
   check_output_dim(oh, "height", "input height " + std::to_string(x.height) + ", filter height " +
                                      std::to_string(fh) + ", padding too large");
