@@ -2,9 +2,10 @@
 // Infer fills "windowDimensions", "padding", "strides", "dilations", "layout" and
 // "outputShapeRounding"; "outputSizes" stays only when the caller gave it. Kernels take the
 // output height and width from the output descriptor.
-#include <cmath>
 #include <cstdint>
+#include <limits>
 
+#include "core/checked.h"
 #include "graph/op_table.h"
 #include "graph/validation.h"
 
@@ -29,11 +30,31 @@ void check_positive(const std::vector<int64_t>& v, const std::string& name) {
     if (x <= 0) type_error(name + " must all be greater than 0, got " + to_string(v));
 }
 
-// The spec's "calculate conv output size": a real number, rounded by the caller.
-double conv_output_size(int64_t input, int64_t window, int64_t pad_begin, int64_t pad_end,
-                        int64_t stride, int64_t dilation) {
-  double effective = double(window - 1) * double(dilation) + 1;
-  return (double(input) - effective + double(pad_begin) + double(pad_end)) / double(stride) + 1;
+// The options are sequences of unsigned long: only an engine or ONNX file can hold more.
+void check_unsigned_long(const std::vector<int64_t>& v, const std::string& name) {
+  for (int64_t x : v)
+    if (x > int64_t(std::numeric_limits<uint32_t>::max()))
+      type_error(name + " must hold unsigned 32-bit integers, got " + to_string(v));
+}
+
+// The spec's "calculate conv output size", (input - effective + padding) / stride + 1, kept
+// as integers: the numerator, whose quotient the caller rounds. A double loses the low bits
+// of large attributes (and past 2^63 has no int64 at all), so the rounding is exact here.
+struct WindowFit {
+  int64_t effective;  // the dilated window
+  int64_t padded;     // the input with its padding
+  int64_t numerator;  // padded - effective
+};
+
+WindowFit window_fit(int64_t input, int64_t window, int64_t pad_begin, int64_t pad_end,
+                     int64_t dilation, const char* axis) {
+  std::string what = std::string("the pooling window ") + axis;
+  WindowFit f;
+  f.effective = checked_add(checked_mul(window - 1, dilation, what), 1, what);
+  f.padded = checked_add(checked_add(input, pad_begin, what), pad_end, what);
+  // Both are >= 0 (window >= 1, dilation >= 1, padding >= 0): no overflow.
+  f.numerator = f.padded - f.effective;
+  return f;
 }
 
 // The spec's "create a pooling operation"; maxPool2d takes any data type.
@@ -53,6 +74,7 @@ std::vector<OperandDescriptor> infer_pooling(const InputDescs& in, Attrs& attrs,
   std::vector<int64_t> window = list_attr(attrs, "windowDimensions", {height, width});
   check_size(window, 2, "windowDimensions");
   check_positive(window, "windowDimensions");
+  check_unsigned_long(window, "windowDimensions");
   bool has_output_sizes = attrs.has("outputSizes");
   // As the spec says: explicit output sizes reset the padding to zeros.
   std::vector<int64_t> padding = has_output_sizes ? std::vector<int64_t>{0, 0, 0, 0}
@@ -60,55 +82,57 @@ std::vector<OperandDescriptor> infer_pooling(const InputDescs& in, Attrs& attrs,
   check_size(padding, 4, "padding");
   for (int64_t p : padding)
     if (p < 0) type_error("padding must not be negative, got " + to_string(padding));
+  check_unsigned_long(padding, "padding");
   std::vector<int64_t> strides = list_attr(attrs, "strides", {1, 1});
   check_size(strides, 2, "strides");
   check_positive(strides, "strides");
+  check_unsigned_long(strides, "strides");
   std::vector<int64_t> output_sizes;
   if (has_output_sizes) {
     output_sizes = attrs.ints("outputSizes");
     check_size(output_sizes, 2, "outputSizes");
     check_positive(output_sizes, "outputSizes");
+    check_unsigned_long(output_sizes, "outputSizes");
   }
   std::vector<int64_t> dilations = list_attr(attrs, "dilations", {1, 1});
   check_size(dilations, 2, "dilations");
   check_positive(dilations, "dilations");
+  check_unsigned_long(dilations, "dilations");
   std::string rounding = attrs.s_or("outputShapeRounding", "floor");
   if (rounding != "floor" && rounding != "ceil")
     type_error("outputShapeRounding must be \"floor\" or \"ceil\", got \"" + rounding + "\"");
 
-  double calc[2];
+  WindowFit fit[2];
+  int64_t floor_out[2], ceil_out[2];
   for (size_t i = 0; i < 2; ++i) {
-    int64_t in_size = i == 0 ? height : width;
-    calc[i] = conv_output_size(in_size, window[i], padding[2 * i], padding[2 * i + 1], strides[i],
-                               dilations[i]);
+    const char* axis = i == 0 ? "height" : "width";
+    fit[i] = window_fit(i == 0 ? height : width, window[i], padding[2 * i], padding[2 * i + 1],
+                        dilations[i], axis);
+    std::string what = std::string("the output ") + axis;
+    floor_out[i] = checked_add(floor_div(fit[i].numerator, strides[i]), 1, what);
+    ceil_out[i] = checked_add(ceil_div(fit[i].numerator, strides[i]), 1, what);
   }
   int64_t out[2];
   if (has_output_sizes) {
-    bool is_floor =
-        output_sizes[0] == std::floor(calc[0]) && output_sizes[1] == std::floor(calc[1]);
-    bool is_ceil = output_sizes[0] == std::ceil(calc[0]) && output_sizes[1] == std::ceil(calc[1]);
+    bool is_floor = output_sizes[0] == floor_out[0] && output_sizes[1] == floor_out[1];
+    bool is_ceil = output_sizes[0] == ceil_out[0] && output_sizes[1] == ceil_out[1];
     if (!is_floor && !is_ceil)
       type_error("outputSizes " + to_string(output_sizes) + " must be the floor [" +
-                 std::to_string(int64_t(std::floor(calc[0]))) + ", " +
-                 std::to_string(int64_t(std::floor(calc[1]))) + "] or the ceil [" +
-                 std::to_string(int64_t(std::ceil(calc[0]))) + ", " +
-                 std::to_string(int64_t(std::ceil(calc[1]))) + "] of the computed output size");
+                 std::to_string(floor_out[0]) + ", " + std::to_string(floor_out[1]) +
+                 "] or the ceil [" + std::to_string(ceil_out[0]) + ", " +
+                 std::to_string(ceil_out[1]) + "] of the computed output size");
     out[0] = output_sizes[0];
     out[1] = output_sizes[1];
   } else {
-    for (size_t i = 0; i < 2; ++i)
-      out[i] = int64_t(rounding == "floor" ? std::floor(calc[i]) : std::ceil(calc[i]));
+    for (size_t i = 0; i < 2; ++i) out[i] = rounding == "floor" ? floor_out[i] : ceil_out[i];
   }
   for (size_t i = 0; i < 2; ++i) {
     if (out[i] <= 0 || out[i] > int64_t(INT32_MAX)) {
-      int64_t in_size = i == 0 ? height : width;
-      double effective = double(window[i] - 1) * double(dilations[i]) + 1;
-      double padded = double(in_size) + double(padding[2 * i]) + double(padding[2 * i + 1]);
-      if (effective > padded)
-        type_error(
-            std::string("the window ") + (i == 0 ? "height" : "width") + " " +
-            std::to_string(uint64_t(effective)) + " (dilated) is larger than the padded input " +
-            std::to_string(uint64_t(padded)) + ", so the output size is not a valid dimension");
+      if (fit[i].effective > fit[i].padded)
+        type_error(std::string("the window ") + (i == 0 ? "height" : "width") + " " +
+                   std::to_string(fit[i].effective) +
+                   " (dilated) is larger than the padded input " + std::to_string(fit[i].padded) +
+                   ", so the output size is not a valid dimension");
       type_error(std::string("the output ") + (i == 0 ? "height" : "width") + " " +
                  std::to_string(out[i]) + " is not a valid dimension");
     }
