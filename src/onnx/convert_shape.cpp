@@ -8,11 +8,20 @@
 #include <numeric>
 #include <set>
 
+#include "core/checked.h"
 #include "graph/validation.h"
 #include "onnx/host_ops.h"
 #include "onnx/import_context.h"
 
 namespace cppnn::onnx_import {
+
+namespace {
+using detail::checked_add;
+using detail::checked_mul;
+// Dimensions of host values are any int64 >= 0 when another dimension is 0, and sizes, steps
+// and counts come from the file: arithmetic past int64 on them is a malformed model.
+constexpr ErrorKind kMalformed = ErrorKind::DataError;
+}  // namespace
 
 Operand reshape_value(NodeContext& ctx, const ValuePtr& value, const Dims& dims) {
   if (value->data) return shared_constant(ctx.builder(), value->data->reshaped(dims));
@@ -85,8 +94,9 @@ void reshape(NodeContext& ctx) {
       ctx.bad_model("shape " + to_string(target) + " has an invalid value " + std::to_string(d));
     }
     dims.push_back(d);
-    known *= d;
+    known = checked_mul(known, d, "the shape's element count", kMalformed);
   }
+  // The element count of an input that exists: far below 2^63.
   int64_t total = int64_t(element_count(in));
   if (infer_at >= 0) {
     if (known == 0 || total % known != 0)
@@ -106,7 +116,10 @@ void flatten(NodeContext& ctx) {
                   std::to_string(rank));
   if (axis < 0) axis += rank;
   int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < rank; ++d) (d < axis ? outer : inner) *= s[size_t(d)];
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t& part = d < axis ? outer : inner;
+    part = checked_mul(part, s[size_t(d)], "the flattened size", kMalformed);
+  }
   set_reshaped(ctx, {outer, inner});
 }
 
@@ -185,7 +198,7 @@ void concat(NodeContext& ctx) {
       ctx.bad_model("input " + std::to_string(i) + " " + to_string(s) +
                     " does not match the others' shape or type on the axes other than " +
                     std::to_string(axis));
-    out[axis] += s[axis];
+    out[axis] = checked_add(out[axis], s[axis], "the concatenated size", kMalformed);
   }
   bool is_bool = ctx.input(0)->is_bool;
   if (ctx.all_inputs_constant() && foldable(out)) {
@@ -222,12 +235,17 @@ void split(NodeContext& ctx) {
   } else {
     if (ctx.has_attr("num_outputs")) n = ctx.attr_int("num_outputs", n);
     if (n < 1) ctx.bad_model("Split needs at least one output");
+    // Before the loop below, which would otherwise run num_outputs times.
+    if (n != int64_t(ctx.output_count()))
+      ctx.bad_model("attribute 'num_outputs' " + std::to_string(n) + " for " +
+                    std::to_string(ctx.output_count()) + " outputs");
     // Opset 18's uneven split: equal chunks of ceil(dim / n), the last one smaller.
-    int64_t chunk = (dim + n - 1) / n;
+    int64_t chunk = detail::ceil_div(dim, n);
     if (dim % n != 0 && ctx.opset() < 18)
       ctx.bad_model("dimension " + std::to_string(dim) + " does not split into " +
                     std::to_string(n) + " equal parts");
-    for (int64_t i = 0; i < n; ++i) sizes.push_back(std::min(chunk, dim - i * chunk));
+    for (int64_t i = 0; i < n; ++i)
+      sizes.push_back(std::min(chunk, dim - checked_mul(i, chunk, "a split start", kMalformed)));
   }
   if (int64_t(sizes.size()) != int64_t(ctx.output_count()))
     ctx.bad_model(std::to_string(sizes.size()) + " split sizes for " +
@@ -235,7 +253,7 @@ void split(NodeContext& ctx) {
   int64_t sum = 0;
   for (int64_t s : sizes) {
     if (s < 0) ctx.bad_model("split sizes " + to_string(sizes) + " has a negative size");
-    sum += s;
+    sum = checked_add(sum, s, "the sum of split sizes", kMalformed);
   }
   if (sum != dim)
     ctx.bad_model("split sizes " + to_string(sizes) + " do not add up to dimension " +
@@ -271,6 +289,8 @@ AxisSlice clamp_slice(int64_t start, int64_t end, int64_t step, int64_t dim) {
     start = std::clamp<int64_t>(start, 0, dim);
     end = std::clamp<int64_t>(end, 0, dim);
     s.count = end > start ? (end - start - 1) / step + 1 : 0;
+  } else if (dim == 0) {
+    start = 0;  // nothing to walk back over (and clamping to [0, -1] is undefined)
   } else {
     start = std::clamp<int64_t>(start, 0, dim - 1);
     end = std::clamp<int64_t>(end, -1, dim - 1);
@@ -339,7 +359,8 @@ void slice(NodeContext& ctx) {
     if (stride[d] < 0) {
       reversed.push_back(int64_t(d));
       first[d] = x->shape[d] - 1 - first[d];
-      stride[d] = -stride[d];
+      // One element needs no step; a longer walk has |step| < the dimension, so -step exists.
+      stride[d] = out[d] == 1 ? 1 : -stride[d];
     }
   if (!reversed.empty()) {
     ReverseOptions r;
@@ -347,6 +368,7 @@ void slice(NodeContext& ctx) {
     r.axes = to_u32(ctx, reversed, "axis");
     y = b.reverse(y, r);
   }
+  // clamp_slice's counts keep (count - 1) * |step| below the dimension: no overflow.
   std::vector<int64_t> spans;
   for (size_t d = 0; d < rank; ++d) spans.push_back((out[d] - 1) * stride[d] + 1);
   SliceOptions o;
@@ -409,7 +431,8 @@ void range(NodeContext& ctx) {
     if (d == 0) ctx.bad_model("delta is 0");
     double count = std::ceil((double(l) - s) / d);
     if (!(count < double(kFoldLimit))) ctx.bad_model("the range is too long to build");
-    int64_t n = std::max<int64_t>(0, int64_t(count));
+    // A count below 0 (down to -infinity) is an empty range, converted only when in range.
+    int64_t n = count > 0 ? int64_t(count) : 0;
     std::vector<float> v;
     for (int64_t i = 0; i < n; ++i) v.push_back(s + float(i) * d);
     ctx.set_output(0, host_cast(Tensor::from(DataType::float32, {n}, v), type, false));
@@ -419,9 +442,15 @@ void range(NodeContext& ctx) {
   if (d == 0) ctx.bad_model("delta is 0");
   double count = std::ceil((double(l) - double(s)) / double(d));
   if (!(count < double(kFoldLimit))) ctx.bad_model("the range is too long to build");
-  int64_t n = std::max<int64_t>(0, int64_t(count));
+  int64_t n = count > 0 ? int64_t(count) : 0;
+  // Step by step: every element lies between start and limit, where i * delta need not (from
+  // -2^63 by 2^62); a count the double rounded up past int64 is a DataError.
   std::vector<int64_t> v;
-  for (int64_t i = 0; i < n; ++i) v.push_back(s + i * d);
+  int64_t x = s;
+  for (int64_t i = 0; i < n; ++i) {
+    if (i > 0) x = checked_add(x, d, "a Range element", kMalformed);
+    v.push_back(x);
+  }
   ctx.set_output(0, host_cast(int64_tensor({n}, v), type, false));
 }
 
