@@ -42,16 +42,17 @@ void gather_elements(NodeContext& ctx) {
   Operand data = ctx.operand(0);
   if (is.size() == rank) {
     bool smaller = false;
-    std::vector<uint32_t> starts(rank, 0), sizes;
+    std::vector<uint32_t> starts(rank, 0);
+    std::vector<int64_t> sizes;
     for (size_t d = 0; d < rank; ++d) {
       bool cut = d != axis && is[d] < x->shape[d];
       smaller = smaller || cut;
-      sizes.push_back(uint32_t(cut ? is[d] : x->shape[d]));
+      sizes.push_back(cut ? is[d] : x->shape[d]);
     }
     if (smaller) {
       SliceOptions so;
       so.label = ctx.label() + "/data";
-      data = b.slice(data, starts, sizes, so);
+      data = b.slice(data, starts, to_u32(ctx, sizes, "indices' shape"), so);
     }
   }
   GatherOptions o;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/checked.h"
 #include "graph/validation.h"
 #include "onnx/host_ops.h"
 #include "onnx/import_context.h"
@@ -11,6 +12,20 @@
 namespace cppnn::onnx_import {
 
 namespace {
+
+using detail::checked_add;
+using detail::checked_mul;
+using detail::checked_sub;
+// Kernel sizes, strides, dilations, pads and scales come from the file, unchecked until the
+// builder sees them: arithmetic past int64 on them is a malformed model.
+constexpr ErrorKind kMalformed = ErrorKind::DataError;
+
+// (kernel - 1) * dilation + 1: the extent of a dilated window.
+int64_t dilated_span(int64_t kernel, int64_t dilation) {
+  const char* what = "the dilated kernel size";
+  int64_t span = checked_mul(checked_sub(kernel, 1, what, kMalformed), dilation, what, kMalformed);
+  return checked_add(span, 1, what, kMalformed);
+}
 
 // Strides, dilations and begin/end pads of the spatial dimensions, auto_pad resolved.
 struct Window {
@@ -51,9 +66,11 @@ Window window_of(const NodeContext& ctx, const Dims& spatial_in, std::vector<int
   // SAME_*: the output is ceil(input / stride); the odd padding goes at the end (UPPER) or
   // at the beginning (LOWER).
   for (size_t d = 0; d < n; ++d) {
-    int64_t out = (spatial_in[d] + w.strides[d] - 1) / w.strides[d];
-    int64_t span = (w.kernel[d] - 1) * w.dilations[d] + 1;
-    int64_t total = std::max<int64_t>(0, (out - 1) * w.strides[d] + span - spatial_in[d]);
+    const char* what = "the SAME padding";
+    int64_t out = detail::ceil_div(spatial_in[d], w.strides[d]);
+    int64_t last = checked_add(checked_mul(out - 1, w.strides[d], what, kMalformed),
+                               dilated_span(w.kernel[d], w.dilations[d]), what, kMalformed);
+    int64_t total = std::max<int64_t>(0, checked_sub(last, spatial_in[d], what, kMalformed));
     int64_t small = total / 2;
     w.begins[d] = auto_pad == "SAME_UPPER" ? small : total - small;
     w.ends[d] = total - w.begins[d];
@@ -114,6 +131,9 @@ void conv_transpose(NodeContext& ctx) {
   std::string auto_pad = ctx.attr_string("auto_pad", "NOTSET");
   if (auto_pad != "NOTSET" && auto_pad != "VALID")
     ctx.not_supported("attribute 'auto_pad' value '" + auto_pad + "' is not supported");
+  // The kernel sizes below are the weight's spatial dimensions.
+  if (ctx.rank(1) != 4)
+    ctx.bad_model("the weight has rank " + std::to_string(ctx.rank(1)) + ", the input 4");
   Dims in = spatial_of(ctx.shape(0));
   Window w = window_of(ctx, in, spatial_of(ctx.shape(1)));
   std::vector<int64_t> out_pad = ints_of_length(ctx, "output_padding", 2, 0);
@@ -125,8 +145,11 @@ void conv_transpose(NodeContext& ctx) {
     if (out->size() == 4) out->erase(out->begin(), out->begin() + 2);
     if (out->size() != 2) ctx.bad_model("attribute 'output_shape' must have 2 values");
     for (size_t d = 0; d < 2; ++d) {
-      int64_t span = (w.kernel[d] - 1) * w.dilations[d] + 1;
-      int64_t total = w.strides[d] * (in[d] - 1) + out_pad[d] + span - (*out)[d];
+      const char* what = "the padding for 'output_shape'";
+      int64_t natural = checked_add(checked_mul(w.strides[d], in[d] - 1, what, kMalformed),
+                                    dilated_span(w.kernel[d], w.dilations[d]), what, kMalformed);
+      int64_t total = checked_sub(checked_add(natural, out_pad[d], what, kMalformed), (*out)[d],
+                                  what, kMalformed);
       if (total < 0) ctx.not_supported("attribute 'output_shape' needs negative padding");
       w.ends[d] = total / 2;
       w.begins[d] = total - total / 2;
@@ -161,6 +184,9 @@ void resize(NodeContext& ctx) {
   if (ctx.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch")
     ctx.not_supported("attribute 'keep_aspect_ratio_policy' is not supported");
   const Dims& in = ctx.shape(0);
+  // Output sizes are compared with (and divided by) the input's below.
+  if (element_count(in) == 0)
+    ctx.not_supported("the input " + to_string(in) + " is empty; WebNN has no empty tensors");
   std::vector<int64_t> axes(rank);
   std::iota(axes.begin(), axes.end(), 0);
   if (auto a = ctx.attr_ints("axes")) {
@@ -182,7 +208,11 @@ void resize(NodeContext& ctx) {
                     std::to_string(axes.size()) + " axes");
     for (size_t i = 0; i < axes.size(); ++i) {
       size_t d = size_t(axes[i]);
-      out[d] = int64_t(std::floor(double(in[d]) * scales[i]));
+      // A scale from the file may be NaN, infinite or huge: no int64 output size.
+      out[d] = detail::checked_to_int64(
+          std::floor(double(in[d]) * scales[i]),
+          "the output size of scale " + std::to_string(scales[i]) + " on axis " + std::to_string(d),
+          kMalformed);
       // ONNX maps coordinates with the given scale, WebNN with output / input.
       if (float(double(out[d]) / double(in[d])) != float(scales[i]))
         ctx.not_supported("scale " + std::to_string(scales[i]) + " of axis " + std::to_string(d) +
@@ -233,7 +263,7 @@ void resize(NodeContext& ctx) {
   o.label = ctx.label();
   o.mode = mode == "linear" ? InterpolationMode::linear : InterpolationMode::nearest_neighbor;
   o.axes = resized;
-  o.sizes = {uint32_t(out[resized[0]]), uint32_t(out[resized[1]])};
+  o.sizes = to_u32(ctx, {out[resized[0]], out[resized[1]]}, "sizes");
   ctx.set_output(0, ctx.builder().resample2d(ctx.operand(0), o));
 }
 
@@ -260,13 +290,15 @@ void pool(NodeContext& ctx) {
   if (ceil_mode) {
     bool as_floor = true, as_ceil = true;
     for (size_t d = 0; d < 2; ++d) {
-      int64_t span = (w.kernel[d] - 1) * w.dilations[d] + 1;
-      int64_t room = in[d] + w.begins[d] + w.ends[d] - span;
+      const char* what = "the output size";
+      int64_t begin_end = checked_add(in[d], w.begins[d], what, kMalformed);
+      int64_t room = checked_sub(checked_add(begin_end, w.ends[d], what, kMalformed),
+                                 dilated_span(w.kernel[d], w.dilations[d]), what, kMalformed);
       if (room < 0) ctx.bad_model("the pooling window is larger than the padded input");
-      int64_t floor_out = room / w.strides[d] + 1;
-      int64_t ceil_out = (room + w.strides[d] - 1) / w.strides[d] + 1;
+      int64_t floor_out = checked_add(room / w.strides[d], 1, what, kMalformed);
+      int64_t ceil_out = checked_add(detail::ceil_div(room, w.strides[d]), 1, what, kMalformed);
       int64_t onnx_out = ceil_out;
-      if ((onnx_out - 1) * w.strides[d] >= in[d] + w.begins[d]) --onnx_out;
+      if (checked_mul(onnx_out - 1, w.strides[d], what, kMalformed) >= begin_end) --onnx_out;
       as_floor = as_floor && onnx_out == floor_out;
       as_ceil = as_ceil && onnx_out == ceil_out;
     }
@@ -383,7 +415,10 @@ void softmax(NodeContext& ctx) {
     // Before opset 13 the input is coerced to 2-D [outer, inner] around the axis.
     const Dims& s = ctx.shape(0);
     int64_t outer = 1, inner = 1;
-    for (size_t d = 0; d < rank; ++d) (int64_t(d) < axis ? outer : inner) *= s[d];
+    for (size_t d = 0; d < rank; ++d) {
+      int64_t& part = int64_t(d) < axis ? outer : inner;
+      part = checked_mul(part, s[d], "the flattened size", kMalformed);
+    }
     Operand flat = reshape_value(ctx, ctx.input(0), {outer, inner});
     y = b.reshape(b.softmax(flat, 1, ctx.options()), to_u32(ctx, s, "shape"), ctx.options());
   }
