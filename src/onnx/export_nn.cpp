@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/checked.h"
 #include "onnx/export_context.h"
 
 namespace cppnn::onnx_export {
@@ -17,6 +18,22 @@ const Ints kToNchw = {0, 3, 1, 2};
 const Ints kToNhwc = {0, 2, 3, 1};
 
 Ints onnx_pads(const Ints& webnn) { return {webnn[0], webnn[2], webnn[1], webnn[3]}; }
+
+using detail::checked_add;
+using detail::checked_mul;
+using detail::checked_sub;
+// Arithmetic on a node's sizes and attributes. Validation bounds them (graphs come from the
+// builder or an engine file); checked all the same, so that a bound loosened there cannot
+// become a wrapped size here. An overflow is a graph no builder made.
+constexpr ErrorKind kMalformed = ErrorKind::DataError;
+constexpr const char* kOutputSize = "export: the output size";
+
+// The dilated window (or filter) size, (window - 1) * dilation + 1.
+int64_t window_span(int64_t window, int64_t dilation) {
+  int64_t span = checked_mul(checked_sub(window, 1, kOutputSize, kMalformed), dilation, kOutputSize,
+                             kMalformed);
+  return checked_add(span, 1, kOutputSize, kMalformed);
+}
 
 Ints permuted(const Dims& shape, const Ints& perm) {
   Ints out;
@@ -85,9 +102,11 @@ void conv_transpose2d(NodeContext& ctx) {
   Ints output_padding;
   for (size_t i = 0; i < 2; ++i) {
     int64_t in_size = in[nhwc ? 1 + i : 2 + i], out_size = out[nhwc ? 1 + i : 2 + i];
-    int64_t natural =
-        (in_size - 1) * s[i] + (iohw[2 + i] - 1) * d[i] + 1 - pad[2 * i] - pad[2 * i + 1];
-    output_padding.push_back(out_size - natural);
+    int64_t natural = checked_add(checked_mul(in_size - 1, s[i], kOutputSize, kMalformed),
+                                  window_span(iohw[2 + i], d[i]), kOutputSize, kMalformed);
+    natural = checked_sub(checked_sub(natural, pad[2 * i], kOutputSize, kMalformed), pad[2 * i + 1],
+                          kOutputSize, kMalformed);
+    output_padding.push_back(checked_sub(out_size, natural, kOutputSize, kMalformed));
   }
   bool epilogue = !a.s_or("activation", "").empty();
   std::string target = epilogue ? ctx.temp(type) : ctx.output(0);
@@ -125,15 +144,19 @@ void pool(NodeContext& ctx, Pool kind) {
   Ints extra_pad = pad;
   for (size_t i = 0; i < 2; ++i) {
     int64_t in_size = in[nhwc ? 1 + i : 2 + i], want = out[nhwc ? 1 + i : 2 + i];
-    int64_t span = (window[i] - 1) * d[i] + 1;
-    int64_t room = in_size + pad[2 * i] + pad[2 * i + 1] - span;
-    int64_t floor_out = room / s[i] + 1;
-    int64_t ceil_out = (room + s[i] - 1) / s[i] + 1;
-    if ((ceil_out - 1) * s[i] >= in_size + pad[2 * i]) --ceil_out;
+    int64_t span = window_span(window[i], d[i]);
+    int64_t begin_end = checked_add(in_size, pad[2 * i], kOutputSize, kMalformed);
+    int64_t room = checked_sub(checked_add(begin_end, pad[2 * i + 1], kOutputSize, kMalformed),
+                               span, kOutputSize, kMalformed);
+    int64_t floor_out = checked_add(detail::floor_div(room, s[i]), 1, kOutputSize, kMalformed);
+    int64_t ceil_out = checked_add(detail::ceil_div(room, s[i]), 1, kOutputSize, kMalformed);
+    if (checked_mul(ceil_out - 1, s[i], kOutputSize, kMalformed) >= begin_end) --ceil_out;
     as_floor = as_floor && want == floor_out;
     as_ceil = as_ceil && want == ceil_out;
+    int64_t last_end = checked_add(checked_mul(want - 1, s[i], kOutputSize, kMalformed), span,
+                                   kOutputSize, kMalformed);
     extra_pad[2 * i + 1] =
-        std::max(pad[2 * i + 1], (want - 1) * s[i] + span - in_size - pad[2 * i]);
+        std::max(pad[2 * i + 1], checked_sub(last_end, begin_end, kOutputSize, kMalformed));
   }
   bool ceil_mode = false;
   if (!as_floor) {

@@ -4,6 +4,7 @@
 #include <limits>
 #include <numeric>
 
+#include "core/checked.h"
 #include "onnx/export_context.h"
 
 namespace cppnn::onnx_export {
@@ -41,13 +42,22 @@ void slice(NodeContext& ctx) {
   const Ints& starts = a.ints("starts");
   const Ints& sizes = a.ints("sizes");
   Ints ends(starts.size()), axes(starts.size());
-  for (size_t d = 0; d < starts.size(); ++d) ends[d] = starts[d] + sizes[d];
+  // The op table bounds the end by the dimension; the exporter does not rely on it.
+  for (size_t d = 0; d < starts.size(); ++d)
+    ends[d] =
+        detail::checked_add(starts[d], sizes[d], "export: the slice's end", ErrorKind::DataError);
   std::iota(axes.begin(), axes.end(), 0);
   GraphWriter& w = ctx.writer();
   ctx.emit("Slice",
            {ctx.input(0), w.int64s(starts, "starts"), w.int64s(ends, "ends"),
             w.int64s(axes, "axes"), w.int64s(a.ints("strides"), "steps")},
            {ctx.output(0)});
+}
+
+// A constant index clamped to [lo, hi] (a dimension's range, well inside int64). Clamped as
+// a double: an int64 index near 2^63 reads as 2^63, which no int64 holds.
+int64_t clamped_index(double x, int64_t lo, int64_t hi) {
+  return int64_t(std::clamp(x, double(lo), double(hi)));
 }
 
 // Indices of `gather` / `gatherElements` clamped to [-dim, dim - 1]: WebNN's gathers count a
@@ -57,8 +67,7 @@ std::string clamped_indices(NodeContext& ctx, int64_t dim) {
   DataType type = ctx.input_desc(1).data_type;
   if (const Tensor* c = ctx.constant(1)) {
     Ints clamped;
-    for (double x : c->to_doubles())
-      clamped.push_back(std::clamp<int64_t>(int64_t(x), -dim, dim - 1));
+    for (double x : c->to_doubles()) clamped.push_back(clamped_index(x, -dim, dim - 1));
     return ctx.writer().initializer(Tensor::from(DataType::int64, c->shape(), clamped), "indices");
   }
   std::string indices = ctx.input(1);
@@ -101,7 +110,7 @@ void gather_nd(NodeContext& ctx) {
     std::vector<double> v = c->to_doubles();
     Ints clamped;
     for (size_t i = 0; i < v.size(); ++i)
-      clamped.push_back(std::clamp<int64_t>(int64_t(v[i]), lo[i % coords], hi[i % coords]));
+      clamped.push_back(clamped_index(v[i], lo[i % coords], hi[i % coords]));
     indices =
         ctx.writer().initializer(Tensor::from(DataType::int64, c->shape(), clamped), "indices");
   } else {
