@@ -209,8 +209,10 @@ std::string float_unary(const Node& node, const std::string& x, unsigned& helper
   if (op == "gelu") return "(0.5f * " + x + " * (1.0f + erff(" + x + " * 0.70710678118654752f)))";
   if (op == "softsign") return "(" + x + " / (1.0f + fabsf(" + x + ")))";
   if (op == "softplus") {
-    helpers |= kCudaHelperMinMax;
-    return "(cg_max<float>(" + x + ", 0.0f) + log1pf(expf(-fabsf(" + x + "))))";
+    // A NaN input reaches the sum through the log term only: were both terms NaN (x's own,
+    // and the sign-flipped one of -|x|), which of the two the sum returns would be the
+    // compiler's choice of operand order, and so would the result's sign bit.
+    return "((" + x + " > 0.0f ? " + x + " : 0.0f) + log1pf(expf(-fabsf(" + x + "))))";
   }
   if (op == "hardSwish") {
     helpers |= kCudaHelperMinMax;
