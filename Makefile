@@ -11,7 +11,34 @@ MODELS := $(BUILD)/models
 # compiled for sm_75..sm_120 by the tests either way.
 CUDA_ARCHS ?= $(if $(CI),75-virtual;90-real,)
 
-.PHONY: setup build demo test test-cpp test-python bench models clean
+# Sanitizer builds, each in a folder of its own beside the Release build (see
+# docs/fuzzing.md). clang, its compiler-rt and libomp come from scripts/setup.sh sanitizers.
+SAN_CC ?= clang-14
+SAN_CXX ?= clang++-14
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+SAN_CMAKE = -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=$(SAN_CC) \
+  -DCMAKE_CXX_COMPILER=$(SAN_CXX) -DCPPNN_CUDA=OFF -DCPPNN_BUILD_PYTHON=OFF
+# The C++ suites that build without a GPU; cppnn_cuda_* exist where the CUDA toolkit is.
+SAN_TESTS = cppnn_tests cppnn_codegen_host_tests \
+  $$(ninja -C $(1) -t targets all | grep -oE '^cppnn_cuda_(jit|host)_tests' | sort -u)
+# A ctest regex of tests to leave out of the ASan run (none: the whole C++ suite, models
+# included, takes about a minute under ASan on 2 cores).
+ASAN_CTEST_EXCLUDE ?=
+ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+# libomp is uninstrumented: Archer (LLVM's OpenMP tool for TSan) tells TSan about its
+# barriers and locks (races inside the uninstrumented libomp and oneDNN are not ours to
+# report), and one OpenMP thread keeps the rest of its work on the caller.
+TSAN_ENV = TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1 \
+  OMP_NUM_THREADS=1 \
+  OMP_TOOL_LIBRARIES=$(firstword $(wildcard /usr/lib/llvm-14/lib/libarcher.so))
+# The threading tests: a context destroyed while computing, and the runtime cache's
+# concurrent stores.
+TSAN_GTEST_FILTER ?= ContextThreads.*:*Concurrent*
+
+.PHONY: setup build demo test test-cpp test-python bench models clean setup-sanitizers \
+  test-asan test-tsan
 
 setup:
 	@bash scripts/setup.sh
@@ -40,5 +67,21 @@ bench: build models
 	@CPPNN_BUILD=$(abspath $(BUILD)) CPPNN_SHARED=$(SHARED) CPPNN_MODELS=$(abspath $(MODELS)) \
 	  $(PYTHON) bench/bench_cpu.py
 
+setup-sanitizers: setup
+	@bash scripts/setup.sh sanitizers
+
+# The C++ suites under AddressSanitizer + UndefinedBehaviorSanitizer: any report fails.
+test-asan: setup-sanitizers
+	@cmake -S . -B $(ASAN_BUILD) $(SAN_CMAKE) -DCPPNN_SANITIZE="address;undefined" >/dev/null
+	@ninja -C $(ASAN_BUILD) -j $(JOBS) $(call SAN_TESTS,$(ASAN_BUILD))
+	@cd $(ASAN_BUILD) && $(ASAN_ENV) ctest --output-on-failure -j $(JOBS) \
+	  $(if $(ASAN_CTEST_EXCLUDE),-E '$(ASAN_CTEST_EXCLUDE)',)
+
+# The threading tests under ThreadSanitizer.
+test-tsan: setup-sanitizers
+	@cmake -S . -B $(TSAN_BUILD) $(SAN_CMAKE) -DCPPNN_SANITIZE=thread >/dev/null
+	@ninja -C $(TSAN_BUILD) -j $(JOBS) cppnn_tests
+	@cd $(TSAN_BUILD) && $(TSAN_ENV) ./cppnn_tests --gtest_filter='$(TSAN_GTEST_FILTER)'
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine lacks to build and test cppnn. Idempotent and
 # quick when everything is there. Needs root (or sudo) for apt-get.
+#   scripts/setup.sh              what `make build` and `make test` need
+#   scripts/setup.sh sanitizers   that, plus clang for `make test-asan`, `test-tsan`, `fuzz`
 set -euo pipefail
 
 APT_PACKAGES=(cmake ninja-build g++ ccache libonnx-dev libprotobuf-dev protobuf-compiler
               libdnnl-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev python3-pip
               python3-dev)
+if [ "${1:-}" = sanitizers ]; then
+  # clang with its sanitizer and libFuzzer runtimes, LLVM's OpenMP runtime (clang's -fopenmp
+  # links libomp; its Archer tool makes TSan see OpenMP's synchronization) and
+  # llvm-symbolizer for readable reports.
+  APT_PACKAGES+=(clang-14 libclang-rt-14-dev libomp-14-dev llvm-14)
+fi
 PIP_PACKAGES=(numpy onnx onnxruntime pytest nanobind scikit-build-core)
 
 missing=()
