@@ -11,17 +11,23 @@ MODELS := $(BUILD)/models
 # compiled for sm_75..sm_120 by the tests either way.
 CUDA_ARCHS ?= $(if $(CI),75-virtual;90-real,)
 
-# Sanitizer builds, each in a folder of its own beside the Release build (see
+# Sanitizer and fuzzing builds, each in a folder of its own beside the Release build (see
 # docs/fuzzing.md). clang, its compiler-rt and libomp come from scripts/setup.sh sanitizers.
 SAN_CC ?= clang-14
 SAN_CXX ?= clang++-14
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= fuzz_onnx fuzz_engine fuzz_runtime_cache
+# FUZZ_BUILD=$(ASAN_BUILD) (as CI does) compiles the library once for both: the ASan build
+# then carries libFuzzer's coverage instrumentation too.
+ASAN_FUZZ = $(if $(filter $(abspath $(FUZZ_BUILD)),$(abspath $(ASAN_BUILD))),ON,OFF)
 SAN_CMAKE = -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=$(SAN_CC) \
   -DCMAKE_CXX_COMPILER=$(SAN_CXX) -DCPPNN_CUDA=OFF -DCPPNN_BUILD_PYTHON=OFF
 # The C++ suites that build without a GPU; cppnn_cuda_* exist where the CUDA toolkit is.
 SAN_TESTS = cppnn_tests cppnn_codegen_host_tests \
-  $$(ninja -C $(1) -t targets all | grep -oE '^cppnn_cuda_(jit|host)_tests' | sort -u)
+  $$(ninja -C $(1) -t targets all | grep -oE '^(cppnn_cuda_(jit|host)_tests|fuzz_[a-z_]+_replay)' | sort -u)
 # A ctest regex of tests to leave out of the ASan run (none: the whole C++ suite, models
 # included, takes about a minute under ASan on 2 cores).
 ASAN_CTEST_EXCLUDE ?=
@@ -38,7 +44,7 @@ TSAN_ENV = TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:ignore_noninstru
 TSAN_GTEST_FILTER ?= ContextThreads.*:*Concurrent*
 
 .PHONY: setup build demo test test-cpp test-python bench models clean setup-sanitizers \
-  test-asan test-tsan
+  test-asan test-tsan fuzz
 
 setup:
 	@bash scripts/setup.sh
@@ -72,16 +78,25 @@ setup-sanitizers: setup
 
 # The C++ suites under AddressSanitizer + UndefinedBehaviorSanitizer: any report fails.
 test-asan: setup-sanitizers
-	@cmake -S . -B $(ASAN_BUILD) $(SAN_CMAKE) -DCPPNN_SANITIZE="address;undefined" >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) $(SAN_CMAKE) -DCPPNN_SANITIZE="address;undefined" \
+	  -DCPPNN_FUZZ=$(ASAN_FUZZ) >/dev/null
 	@ninja -C $(ASAN_BUILD) -j $(JOBS) $(call SAN_TESTS,$(ASAN_BUILD))
 	@cd $(ASAN_BUILD) && $(ASAN_ENV) ctest --output-on-failure -j $(JOBS) \
 	  $(if $(ASAN_CTEST_EXCLUDE),-E '$(ASAN_CTEST_EXCLUDE)',)
 
 # The threading tests under ThreadSanitizer.
 test-tsan: setup-sanitizers
-	@cmake -S . -B $(TSAN_BUILD) $(SAN_CMAKE) -DCPPNN_SANITIZE=thread >/dev/null
+	@cmake -S . -B $(TSAN_BUILD) $(SAN_CMAKE) -DCPPNN_SANITIZE=thread -DCPPNN_FUZZ=OFF >/dev/null
 	@ninja -C $(TSAN_BUILD) -j $(JOBS) cppnn_tests
 	@cd $(TSAN_BUILD) && $(TSAN_ENV) ./cppnn_tests --gtest_filter='$(TSAN_GTEST_FILTER)'
 
+# Each libFuzzer target for FUZZ_SECONDS from the committed seeds; a crash fails the run
+# and keeps its input in tests/fuzz/crashes/<target>/.
+fuzz: setup-sanitizers
+	@cmake -S . -B $(FUZZ_BUILD) $(SAN_CMAKE) -DCPPNN_SANITIZE="address;undefined" \
+	  -DCPPNN_FUZZ=ON >/dev/null
+	@ninja -C $(FUZZ_BUILD) -j $(JOBS) $(FUZZ_TARGETS)
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_TARGETS)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
