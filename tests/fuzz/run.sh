@@ -28,6 +28,8 @@ for target in "$@"; do
   work=$FUZZ_BUILD/corpus/$target
   artifacts=$FUZZ_BUILD/artifacts/$target
   log=$FUZZ_BUILD/logs/$target.log
+  # Earlier runs' findings were copied out already; only this run's may fail it.
+  rm -rf "$artifacts"
   mkdir -p "$work" "$artifacts" "$(dirname "$log")"
   seeds=(tests/fuzz/corpus/$target)
   [ -d tests/fuzz/regressions/$target ] && seeds+=(tests/fuzz/regressions/$target)
