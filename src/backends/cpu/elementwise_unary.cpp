@@ -130,9 +130,12 @@ void register_activations(CpuKernelRegistry& r) {
   r.add("gelu", float_factory([](float x) {
           return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
         }));
-  // ln(1 + e^x) rewritten so large |x| neither overflows nor loses the small term.
+  // ln(1 + e^x) rewritten so large |x| neither overflows nor loses the small term. For a
+  // NaN only the log term is NaN (std::max(NaN, 0) is NaN too, and which of two NaNs a sum
+  // returns is the compiler's choice), so the result's NaN is the same with every compiler
+  // and matches the generated CUDA kernel's.
   r.add("softplus", float_factory([](float x) {
-          return std::max(x, 0.0f) + std::log1p(std::exp(-std::abs(x)));
+          return (x > 0 ? x : 0.0f) + std::log1p(std::exp(-std::abs(x)));
         }));
   r.add("softsign", float_factory([](float x) { return x / (1.0f + std::abs(x)); }));
   r.add("hardSwish", float_factory([](float x) {
