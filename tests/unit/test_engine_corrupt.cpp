@@ -7,6 +7,7 @@
 #include <set>
 
 #include "compiler/engine_format.h"
+#include "engine_forgery.h"
 #include "engine_test_model.h"
 
 namespace cppnn {
@@ -16,37 +17,12 @@ using testing::expect_error;
 using testing::make_engine_test_model;
 using testing::random_tensor;
 
-constexpr size_t kHeader = 64;
-
-std::string le32(uint32_t v) {
-  std::string s(4, '\0');
-  for (int i = 0; i < 4; ++i) s[size_t(i)] = char((v >> (8 * i)) & 0xff);
-  return s;
-}
-std::string le64(uint64_t v) { return le32(uint32_t(v)) + le32(uint32_t(v >> 32)); }
-
-// Rewrites the header's checksum to match the payload, as a careful forger would.
-std::string with_checksum(std::string bytes) {
-  uint64_t h = detail::engine_payload_hash(reinterpret_cast<const uint8_t*>(bytes.data()) + kHeader,
-                                           bytes.size() - kHeader);
-  bytes.replace(24, 8, le64(h));
-  return bytes;
-}
-
-// Replaces the one occurrence of `find` in the payload (the first one if `first`), then
-// fixes the checksum.
-std::string patched(std::string bytes, const std::string& find, const std::string& replace,
-                    bool first = false) {
-  size_t at = bytes.find(find, kHeader);
-  if (at == std::string::npos || (!first && bytes.find(find, at + 1) != std::string::npos)) {
-    ADD_FAILURE() << "the pattern to patch is missing or not unique";
-    return bytes;
-  }
-  bytes.replace(at, find.size(), replace);
-  return with_checksum(std::move(bytes));
-}
-
-std::string str(const std::string& s) { return le32(uint32_t(s.size())) + s; }
+constexpr size_t kHeader = testing::kEngineHeader;
+using testing::le32;
+using testing::le64;
+using testing::patched;
+using testing::str;
+using testing::with_checksum;
 
 // An operand record's fixed part: data type, role, reserved, rank, dims.
 std::string operand_record(uint8_t type, uint8_t role, const Dims& dims) {

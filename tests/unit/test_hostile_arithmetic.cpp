@@ -7,6 +7,7 @@
 
 #include "compiler/engine_format.h"
 #include "graph/op_table.h"
+#include "unit/engine_forgery.h"
 #include "unit/onnx_test_model.h"
 
 namespace cppnn {
@@ -34,15 +35,10 @@ std::vector<OperandDescriptor> infer(const std::string& op,
 
 // --- Engine files: patched bytes with the checksum recomputed, as a forger would ---
 
-constexpr size_t kEngineHeader = 64;
-
-std::string le32(uint32_t v) {
-  std::string s(4, '\0');
-  for (int i = 0; i < 4; ++i) s[size_t(i)] = char((v >> (8 * i)) & 0xff);
-  return s;
-}
-std::string le64(uint64_t v) { return le32(uint32_t(v)) + le32(uint32_t(v >> 32)); }
-std::string str(const std::string& s) { return le32(uint32_t(s.size())) + s; }
+using testing::kEngineHeader;
+using testing::le32;
+using testing::le64;
+using testing::str;
 
 std::string ints_attr(const std::string& name, const std::vector<int64_t>& v) {
   std::string s = str(name) + '\x03' + le32(uint32_t(v.size()));
@@ -60,13 +56,7 @@ std::string intermediate_f32(const Dims& dims) {
 
 // Replaces the one occurrence of `find` in the payload, then fixes the checksum.
 void patch(std::string& bytes, const std::string& find, const std::string& replace) {
-  size_t at = bytes.find(find, kEngineHeader);
-  ASSERT_NE(at, std::string::npos) << "the pattern to patch is missing";
-  ASSERT_EQ(bytes.find(find, at + 1), std::string::npos) << "the pattern to patch repeats";
-  bytes.replace(at, find.size(), replace);
-  uint64_t h = detail::engine_payload_hash(
-      reinterpret_cast<const uint8_t*>(bytes.data()) + kEngineHeader, bytes.size() - kEngineHeader);
-  bytes.replace(24, 8, le64(h));
+  bytes = testing::patched(std::move(bytes), find, replace);
 }
 
 // --- Graph ops: validation and shape inference ---
