@@ -50,6 +50,14 @@ inline int64_t checked_product(const Dims& dims, std::string_view what,
   return p;
 }
 
+// The extent of a dilated window, (window - 1) * dilation + 1: conv and pooling output
+// sizes, and the ONNX importer's and exporter's padding, all start from it.
+inline int64_t checked_dilated_size(int64_t window, int64_t dilation, std::string_view what,
+                                    ErrorKind kind = ErrorKind::TypeError) {
+  return checked_add(checked_mul(checked_sub(window, 1, what, kind), dilation, what, kind), 1, what,
+                     kind);
+}
+
 // a / b rounded toward negative and positive infinity, for b > 0 (a stride): the spec's
 // floor() and ceil() of a quotient, exact where a double's are not. Neither can overflow:
 // |a / b| <= |a|, and the step away from zero happens only when b > 1.

@@ -1,6 +1,8 @@
 #include "graph/validation.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 
 namespace cppnn::detail {
 
@@ -69,6 +71,12 @@ void check_axes(const std::vector<int64_t>& axes, size_t rank, const std::string
     if (seen[size_t(axis)]) type_error(what + ": axis " + std::to_string(axis) + " repeats");
     seen[size_t(axis)] = true;
   }
+}
+
+void check_unsigned_long(const std::vector<int64_t>& values, const std::string& what) {
+  for (int64_t v : values)
+    if (v > int64_t(std::numeric_limits<uint32_t>::max()))
+      type_error(what + " must hold unsigned 32-bit integers, got " + to_string(values));
 }
 
 Dims checked_dims(const std::vector<int64_t>& values, const std::string& what) {

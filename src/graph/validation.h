@@ -29,6 +29,9 @@ Dims broadcast_shapes(const Dims& a, const Dims& b);
 bool unidirectionally_broadcastable(const Dims& from, const Dims& to);
 // Throws TypeError unless every axis is < rank and none repeats.
 void check_axes(const std::vector<int64_t>& axes, size_t rank, const std::string& what);
+// WebNN's sequence<[EnforceRange] unsigned long>: a value past 2^32 - 1 is a TypeError.
+// Only an engine or ONNX file can hold one; the builder's own arguments are uint32.
+void check_unsigned_long(const std::vector<int64_t>& values, const std::string& what);
 // Checks a dims list from an attribute: each > 0 (TypeError otherwise).
 Dims checked_dims(const std::vector<int64_t>& values, const std::string& what);
 

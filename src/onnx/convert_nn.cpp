@@ -20,11 +20,8 @@ using detail::checked_sub;
 // builder sees them: arithmetic past int64 on them is a malformed model.
 constexpr ErrorKind kMalformed = ErrorKind::DataError;
 
-// (kernel - 1) * dilation + 1: the extent of a dilated window.
 int64_t dilated_span(int64_t kernel, int64_t dilation) {
-  const char* what = "the dilated kernel size";
-  int64_t span = checked_mul(checked_sub(kernel, 1, what, kMalformed), dilation, what, kMalformed);
-  return checked_add(span, 1, what, kMalformed);
+  return detail::checked_dilated_size(kernel, dilation, "the dilated kernel size", kMalformed);
 }
 
 // Strides, dilations and begin/end pads of the spatial dimensions, auto_pad resolved.
@@ -414,11 +411,8 @@ void softmax(NodeContext& ctx) {
   } else {
     // Before opset 13 the input is coerced to 2-D [outer, inner] around the axis.
     const Dims& s = ctx.shape(0);
-    int64_t outer = 1, inner = 1;
-    for (size_t d = 0; d < rank; ++d) {
-      int64_t& part = int64_t(d) < axis ? outer : inner;
-      part = checked_mul(part, s[d], "the flattened size", kMalformed);
-    }
+    int64_t outer = detail::checked_product(s, "the flattened size", kMalformed, 0, size_t(axis));
+    int64_t inner = detail::checked_product(s, "the flattened size", kMalformed, size_t(axis));
     Operand flat = reshape_value(ctx, ctx.input(0), {outer, inner});
     y = b.reshape(b.softmax(flat, 1, ctx.options()), to_u32(ctx, s, "shape"), ctx.options());
   }

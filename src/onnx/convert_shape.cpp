@@ -115,11 +115,8 @@ void flatten(NodeContext& ctx) {
     ctx.bad_model("attribute 'axis' " + std::to_string(axis) + " is out of range for rank " +
                   std::to_string(rank));
   if (axis < 0) axis += rank;
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < rank; ++d) {
-    int64_t& part = d < axis ? outer : inner;
-    part = checked_mul(part, s[size_t(d)], "the flattened size", kMalformed);
-  }
+  int64_t outer = detail::checked_product(s, "the flattened size", kMalformed, 0, size_t(axis));
+  int64_t inner = detail::checked_product(s, "the flattened size", kMalformed, size_t(axis));
   set_reshaped(ctx, {outer, inner});
 }
 

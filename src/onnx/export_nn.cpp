@@ -28,11 +28,8 @@ using detail::checked_sub;
 constexpr ErrorKind kMalformed = ErrorKind::DataError;
 constexpr const char* kOutputSize = "export: the output size";
 
-// The dilated window (or filter) size, (window - 1) * dilation + 1.
 int64_t window_span(int64_t window, int64_t dilation) {
-  int64_t span = checked_mul(checked_sub(window, 1, kOutputSize, kMalformed), dilation, kOutputSize,
-                             kMalformed);
-  return checked_add(span, 1, kOutputSize, kMalformed);
+  return detail::checked_dilated_size(window, dilation, kOutputSize, kMalformed);
 }
 
 Ints permuted(const Dims& shape, const Ints& perm) {

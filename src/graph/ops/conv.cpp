@@ -136,7 +136,7 @@ std::vector<OperandDescriptor> infer_conv2d(const InputDescs& in, Attrs& attrs) 
 
   auto size = [](int64_t input_size, int64_t filter_size, int64_t begin, int64_t end,
                  int64_t stride, int64_t dilation, const char* what) {
-    int64_t effective = checked_add(checked_mul(filter_size - 1, dilation, what), 1, what);
+    int64_t effective = checked_dilated_size(filter_size, dilation, what);
     int64_t span =
         checked_add(checked_add(checked_sub(input_size, effective, what), begin, what), end, what);
     return checked_add(floor_div(span, stride), 1, what);
@@ -199,7 +199,7 @@ std::vector<OperandDescriptor> infer_conv_transpose2d(const InputDescs& in, Attr
 
   auto size = [](int64_t input_size, int64_t filter_size, int64_t begin, int64_t end,
                  int64_t stride, int64_t dilation, const char* what) {
-    int64_t effective = checked_add(checked_mul(filter_size - 1, dilation, what), 1, what);
+    int64_t effective = checked_dilated_size(filter_size, dilation, what);
     int64_t span = checked_add(checked_mul(input_size - 1, stride, what), effective, what);
     return checked_sub(checked_sub(span, begin, what), end, what);
   };

@@ -3,7 +3,6 @@
 // "outputShapeRounding"; "outputSizes" stays only when the caller gave it. Kernels take the
 // output height and width from the output descriptor.
 #include <cstdint>
-#include <limits>
 
 #include "core/checked.h"
 #include "graph/op_table.h"
@@ -30,13 +29,6 @@ void check_positive(const std::vector<int64_t>& v, const std::string& name) {
     if (x <= 0) type_error(name + " must all be greater than 0, got " + to_string(v));
 }
 
-// The options are sequences of unsigned long: only an engine or ONNX file can hold more.
-void check_unsigned_long(const std::vector<int64_t>& v, const std::string& name) {
-  for (int64_t x : v)
-    if (x > int64_t(std::numeric_limits<uint32_t>::max()))
-      type_error(name + " must hold unsigned 32-bit integers, got " + to_string(v));
-}
-
 // The spec's "calculate conv output size", (input - effective + padding) / stride + 1, kept
 // as integers: the numerator, whose quotient the caller rounds. A double loses the low bits
 // of large attributes (and past 2^63 has no int64 at all), so the rounding is exact here.
@@ -50,7 +42,7 @@ WindowFit window_fit(int64_t input, int64_t window, int64_t pad_begin, int64_t p
                      int64_t dilation, const char* axis) {
   std::string what = std::string("the pooling window ") + axis;
   WindowFit f;
-  f.effective = checked_add(checked_mul(window - 1, dilation, what), 1, what);
+  f.effective = checked_dilated_size(window, dilation, what);
   f.padded = checked_add(checked_add(input, pad_begin, what), pad_end, what);
   // Both are >= 0 (window >= 1, dilation >= 1, padding >= 0): no overflow.
   f.numerator = f.padded - f.effective;

@@ -24,11 +24,9 @@ std::string list_string(const std::vector<int64_t>& v) { return to_string(Dims(v
 // only a non-builder caller (ONNX import, an engine file) can produce.
 const std::vector<int64_t>& unsigned_list(const Attrs& attrs, const std::string& name) {
   const std::vector<int64_t>& v = attrs.ints(name);
-  for (int64_t x : v) {
+  for (int64_t x : v)
     if (x < 0) type_error(name + " must not hold negative values, got " + list_string(v));
-    if (x > int64_t(std::numeric_limits<uint32_t>::max()))
-      type_error(name + " must hold unsigned 32-bit integers, got " + list_string(v));
-  }
+  check_unsigned_long(v, name);
   return v;
 }
 
@@ -176,12 +174,11 @@ std::vector<OperandDescriptor> infer_slice(const InputDescs& in, Attrs& attrs) {
   if (!attrs.has("strides")) attrs.set("strides", std::vector<int64_t>(rank, 1));
   const std::vector<int64_t>& strides = attrs.ints("strides");
   check_list_size(strides, "strides", rank);
+  check_unsigned_long(strides, "strides");
   Dims out(rank);
   for (size_t d = 0; d < rank; ++d) {
     if (strides[d] < 1)
       type_error("strides " + list_string(strides) + " must all be at least 1");
-    if (strides[d] > int64_t(std::numeric_limits<uint32_t>::max()))
-      type_error("strides must hold unsigned 32-bit integers, got " + list_string(strides));
     int64_t end = checked_add(starts[d], sizes[d], "the slice's end");
     if (starts[d] > x.shape[d] || end > x.shape[d])
       type_error("the slice [" + std::to_string(starts[d]) + ", " + std::to_string(end) +
@@ -318,7 +315,7 @@ std::vector<OperandDescriptor> infer_resample2d(const InputDescs& in, Attrs& att
     if (!(size >= 1) || size > double(kMaxDimension))
       type_error("output size " + std::to_string(size) + " of axis " + std::to_string(axis) +
                  " is not a valid dimension");
-    out[axis] = checked_to_int64(size, "an output size");
+    out[axis] = int64_t(size);  // in [1, kMaxDimension]: checked above
   }
   return one(x.data_type, out);
 }
