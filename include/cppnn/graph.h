@@ -216,63 +216,30 @@ class GraphBuilder {
   // Builds a graph of the named outputs; the builder cannot be used afterwards.
   Graph build(const std::map<std::string, Operand>& outputs);
 
-  // Element-wise binary (broadcasting).
-  Operand add(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-  Operand sub(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-  Operand mul(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-  Operand div(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-  Operand max(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-  Operand min(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-  Operand pow(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-
-  // Element-wise logical (output uint8).
-  Operand equal(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-  Operand not_equal(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-  Operand greater(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-  Operand greater_or_equal(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-  Operand lesser(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-  Operand lesser_or_equal(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-  Operand logical_not(const Operand& a, const OperatorOptions& o = {});
-  Operand logical_and(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-  Operand logical_or(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-  Operand logical_xor(const Operand& a, const Operand& b, const OperatorOptions& o = {});
-  // float32/float16 in, uint8 out: 1 where the element is NaN (is_nan) or +-infinity
-  // (is_infinite).
-  Operand is_nan(const Operand& a, const OperatorOptions& o = {});
-  Operand is_infinite(const Operand& a, const OperatorOptions& o = {});
-
-  // Element-wise unary.
-  Operand abs(const Operand& x, const OperatorOptions& o = {});
-  Operand ceil(const Operand& x, const OperatorOptions& o = {});
-  Operand cos(const Operand& x, const OperatorOptions& o = {});
-  Operand erf(const Operand& x, const OperatorOptions& o = {});
-  Operand exp(const Operand& x, const OperatorOptions& o = {});
-  Operand floor(const Operand& x, const OperatorOptions& o = {});
-  Operand identity(const Operand& x, const OperatorOptions& o = {});
-  Operand log(const Operand& x, const OperatorOptions& o = {});
-  Operand neg(const Operand& x, const OperatorOptions& o = {});
-  Operand reciprocal(const Operand& x, const OperatorOptions& o = {});
-  // Rounds to the nearest integer, halves to even (0.5 -> 0, 1.5 -> 2, -2.5 -> -2).
-  Operand round_even(const Operand& x, const OperatorOptions& o = {});
-  Operand sin(const Operand& x, const OperatorOptions& o = {});
-  Operand sign(const Operand& x, const OperatorOptions& o = {});
-  Operand sqrt(const Operand& x, const OperatorOptions& o = {});
-  Operand tan(const Operand& x, const OperatorOptions& o = {});
+  // The plain element-wise ops, one method each, declared from include/cppnn/ops.def
+  // (signature B: broadcasting binary (a, b); U: unary (x)): add, sub, mul, div, max, min,
+  // pow; equal, not_equal, greater, greater_or_equal, lesser, lesser_or_equal (uint8 out);
+  // logical_and, logical_or, logical_xor, logical_not (uint8); is_nan, is_infinite (float in,
+  // uint8 out); abs, ceil, cos, erf, exp, floor, identity, log, neg, reciprocal, round_even
+  // (halves to even: 0.5 -> 0, 1.5 -> 2, -2.5 -> -2), sin, sign, sqrt, tan; gelu, hard_swish,
+  // relu, sigmoid, softplus, softsign, tanh. ops.def says what each computes.
+#define CPPNN_OP(id, method, kind, sig, ...) CPPNN_GRAPH_H_##sig(method)
+#define CPPNN_GRAPH_H_B(method) \
+  Operand method(const Operand& a, const Operand& b, const OperatorOptions& o = {});
+#define CPPNN_GRAPH_H_U(method) Operand method(const Operand& x, const OperatorOptions& o = {});
+#define CPPNN_GRAPH_H_X(method)
+#include "cppnn/ops.def"
+#undef CPPNN_GRAPH_H_B
+#undef CPPNN_GRAPH_H_U
+#undef CPPNN_GRAPH_H_X
 
   // Activations.
   Operand clamp(const Operand& x, const ClampOptions& o = {});
   Operand elu(const Operand& x, const EluOptions& o = {});
-  Operand gelu(const Operand& x, const OperatorOptions& o = {});
   Operand hard_sigmoid(const Operand& x, const HardSigmoidOptions& o = {});
-  Operand hard_swish(const Operand& x, const OperatorOptions& o = {});
   Operand leaky_relu(const Operand& x, const LeakyReluOptions& o = {});
   Operand linear(const Operand& x, const LinearOptions& o = {});
   Operand prelu(const Operand& x, const Operand& slope, const OperatorOptions& o = {});
-  Operand relu(const Operand& x, const OperatorOptions& o = {});
-  Operand sigmoid(const Operand& x, const OperatorOptions& o = {});
-  Operand softplus(const Operand& x, const OperatorOptions& o = {});
-  Operand softsign(const Operand& x, const OperatorOptions& o = {});
-  Operand tanh(const Operand& x, const OperatorOptions& o = {});
   Operand softmax(const Operand& x, uint32_t axis, const OperatorOptions& o = {});
 
   Operand cast(const Operand& x, DataType type, const OperatorOptions& o = {});

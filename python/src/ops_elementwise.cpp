@@ -27,53 +27,29 @@ struct UnaryOp {
   const char* doc;
 };
 
+// The U and B ops of include/cppnn/ops.def, with its method names and docstrings; every
+// other op is bound by hand below or in ops_nn.cpp / ops_shape.cpp.
+#define CPPNN_OP(id, method, kind, sig, types, traits, onnx, doc) CPPNN_PY_BINARY_##sig(method, doc)
+#define CPPNN_PY_BINARY_B(method, doc) {#method, &GraphBuilder::method, doc},
+#define CPPNN_PY_BINARY_U(method, doc)
+#define CPPNN_PY_BINARY_X(method, doc)
 const BinaryOp kBinary[] = {
-    {"add", &GraphBuilder::add, "a + b, broadcasting."},
-    {"sub", &GraphBuilder::sub, "a - b, broadcasting."},
-    {"mul", &GraphBuilder::mul, "a * b, broadcasting."},
-    {"div", &GraphBuilder::div, "a / b, broadcasting."},
-    {"max", &GraphBuilder::max, "Element-wise maximum, broadcasting."},
-    {"min", &GraphBuilder::min, "Element-wise minimum, broadcasting."},
-    {"pow", &GraphBuilder::pow, "a ** b, broadcasting."},
-    {"equal", &GraphBuilder::equal, "a == b as uint8 (1 or 0), broadcasting."},
-    {"not_equal", &GraphBuilder::not_equal, "a != b as uint8, broadcasting."},
-    {"greater", &GraphBuilder::greater, "a > b as uint8, broadcasting."},
-    {"greater_or_equal", &GraphBuilder::greater_or_equal, "a >= b as uint8, broadcasting."},
-    {"lesser", &GraphBuilder::lesser, "a < b as uint8, broadcasting."},
-    {"lesser_or_equal", &GraphBuilder::lesser_or_equal, "a <= b as uint8, broadcasting."},
-    {"logical_and", &GraphBuilder::logical_and, "a and b on uint8 (non-zero is true)."},
-    {"logical_or", &GraphBuilder::logical_or, "a or b on uint8 (non-zero is true)."},
-    {"logical_xor", &GraphBuilder::logical_xor, "a xor b on uint8 (non-zero is true)."},
+#include "cppnn/ops.def"
 };
+#undef CPPNN_PY_BINARY_B
+#undef CPPNN_PY_BINARY_U
+#undef CPPNN_PY_BINARY_X
 
+#define CPPNN_OP(id, method, kind, sig, types, traits, onnx, doc) CPPNN_PY_UNARY_##sig(method, doc)
+#define CPPNN_PY_UNARY_U(method, doc) {#method, &GraphBuilder::method, doc},
+#define CPPNN_PY_UNARY_B(method, doc)
+#define CPPNN_PY_UNARY_X(method, doc)
 const UnaryOp kUnary[] = {
-    {"logical_not", &GraphBuilder::logical_not, "not x on uint8 (non-zero is true)."},
-    {"is_nan", &GraphBuilder::is_nan, "1 where x (float32 or float16) is NaN, else 0, as uint8."},
-    {"is_infinite", &GraphBuilder::is_infinite,
-     "1 where x (float32 or float16) is +inf or -inf, else 0, as uint8."},
-    {"abs", &GraphBuilder::abs, "|x|"},
-    {"ceil", &GraphBuilder::ceil, "Rounds up."},
-    {"cos", &GraphBuilder::cos, "cos(x)"},
-    {"erf", &GraphBuilder::erf, "The error function."},
-    {"exp", &GraphBuilder::exp, "e ** x"},
-    {"floor", &GraphBuilder::floor, "Rounds down."},
-    {"identity", &GraphBuilder::identity, "x"},
-    {"log", &GraphBuilder::log, "Natural logarithm."},
-    {"neg", &GraphBuilder::neg, "-x"},
-    {"reciprocal", &GraphBuilder::reciprocal, "1 / x"},
-    {"round_even", &GraphBuilder::round_even, "Rounds to the nearest integer, halves to even."},
-    {"sin", &GraphBuilder::sin, "sin(x)"},
-    {"sign", &GraphBuilder::sign, "-1, 0 or 1."},
-    {"sqrt", &GraphBuilder::sqrt, "Square root."},
-    {"tan", &GraphBuilder::tan, "tan(x)"},
-    {"gelu", &GraphBuilder::gelu, "0.5 * x * (1 + erf(x / sqrt(2)))"},
-    {"hard_swish", &GraphBuilder::hard_swish, "x * max(0, min(6, x + 3)) / 6"},
-    {"relu", &GraphBuilder::relu, "max(0, x)"},
-    {"sigmoid", &GraphBuilder::sigmoid, "1 / (1 + e ** -x)"},
-    {"softplus", &GraphBuilder::softplus, "log(1 + e ** x)"},
-    {"softsign", &GraphBuilder::softsign, "x / (1 + |x|)"},
-    {"tanh", &GraphBuilder::tanh, "tanh(x)"},
+#include "cppnn/ops.def"
 };
+#undef CPPNN_PY_UNARY_U
+#undef CPPNN_PY_UNARY_B
+#undef CPPNN_PY_UNARY_X
 
 }  // namespace
 

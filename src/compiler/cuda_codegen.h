@@ -35,8 +35,9 @@ inline constexpr unsigned kCudaBlockSize = 256;
 // as a __constant__ array when they vary) instead of being kernel arguments.
 inline constexpr size_t kMaxInlinedConstantElements = 16;
 
-// True for the ops the code generator handles (the element-wise family of the op table).
-bool is_cuda_elementwise_op(const std::string& op);
+// True for the ops the code generator handles: the element-wise ops of ops.def
+// (is_elementwise).
+bool is_cuda_elementwise_op(OpId op);
 
 // A group of element-wise nodes that becomes one kernel.
 struct ElementwiseGroup {

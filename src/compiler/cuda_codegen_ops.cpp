@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <set>
 
 #include "core/dispatch.h"
 
@@ -142,11 +141,6 @@ decltype(auto) visit_integer(DataType type, F&& f) {
   });
 }
 
-// Ops whose float16 result is an exact float16 value when their inputs are: they select,
-// negate or round to integers, so rounding again would change nothing.
-const std::set<std::string> kExactOnHalf = {"abs", "neg", "sign",  "relu", "identity", "where",
-                                            "max", "min", "clamp", "ceil", "floor",    "roundEven"};
-
 std::string wrap_int(const std::string& c, const std::string& u, const std::string& a,
                      const char* op, const std::string& b) {
   return "((" + c + ")((" + u + ")(" + a + ") " + op + " (" + u + ")(" + b + ")))";
@@ -190,100 +184,154 @@ std::string clamp_expression(const Node& node, DataType type, const std::string&
 }
 
 std::string float_unary(const Node& node, const std::string& x, unsigned& helpers) {
-  const std::string& op = node.op;
   auto attr = [&](const char* name) { return float_literal(float(node.attrs.f(name))); };
-  if (op == "ceil") return "ceilf(" + x + ")";
-  if (op == "floor") return "floorf(" + x + ")";
-  // rintf rounds in the default mode, to nearest with ties to even, as the CPU's nearbyint.
-  if (op == "roundEven") return "rintf(" + x + ")";
-  if (op == "cos") return "cosf(" + x + ")";
-  if (op == "sin") return "sinf(" + x + ")";
-  if (op == "tan") return "tanf(" + x + ")";
-  if (op == "erf") return "erff(" + x + ")";
-  if (op == "exp") return "expf(" + x + ")";
-  if (op == "log") return "logf(" + x + ")";
-  if (op == "sqrt") return "sqrtf(" + x + ")";
-  if (op == "reciprocal") return "(1.0f / " + x + ")";
-  if (op == "tanh") return "tanhf(" + x + ")";
-  if (op == "sigmoid") return "(1.0f / (1.0f + expf(-" + x + ")))";
-  if (op == "gelu") return "(0.5f * " + x + " * (1.0f + erff(" + x + " * 0.70710678118654752f)))";
-  if (op == "softsign") return "(" + x + " / (1.0f + fabsf(" + x + ")))";
-  if (op == "softplus") {
-    // A NaN input reaches the sum through the log term only: were both terms NaN (x's own,
-    // and the sign-flipped one of -|x|), which of the two the sum returns would be the
-    // compiler's choice of operand order, and so would the result's sign bit.
-    return "((" + x + " > 0.0f ? " + x + " : 0.0f) + log1pf(expf(-fabsf(" + x + "))))";
+  switch (node.op) {
+    case OpId::ceil:
+      return "ceilf(" + x + ")";
+    case OpId::floor:
+      return "floorf(" + x + ")";
+    case OpId::roundEven:
+      // rintf rounds in the default mode, to nearest with ties to even, as the CPU's nearbyint.
+      return "rintf(" + x + ")";
+    case OpId::cos:
+      return "cosf(" + x + ")";
+    case OpId::sin:
+      return "sinf(" + x + ")";
+    case OpId::tan:
+      return "tanf(" + x + ")";
+    case OpId::erf:
+      return "erff(" + x + ")";
+    case OpId::exp:
+      return "expf(" + x + ")";
+    case OpId::log:
+      return "logf(" + x + ")";
+    case OpId::sqrt:
+      return "sqrtf(" + x + ")";
+    case OpId::reciprocal:
+      return "(1.0f / " + x + ")";
+    case OpId::tanh:
+      return "tanhf(" + x + ")";
+    case OpId::sigmoid:
+      return "(1.0f / (1.0f + expf(-" + x + ")))";
+    case OpId::gelu:
+      return "(0.5f * " + x + " * (1.0f + erff(" + x + " * 0.70710678118654752f)))";
+    case OpId::softsign:
+      return "(" + x + " / (1.0f + fabsf(" + x + ")))";
+    case OpId::softplus:
+      // A NaN input reaches the sum through the log term only: were both terms NaN (x's
+      // own, and the sign-flipped one of -|x|), which of the two the sum returns would be
+      // the compiler's choice of operand order, and so would the result's sign bit.
+      return "((" + x + " > 0.0f ? " + x + " : 0.0f) + log1pf(expf(-fabsf(" + x + "))))";
+    case OpId::hardSwish:
+      helpers |= kCudaHelperMinMax;
+      return "(" + x + " * cg_max<float>(0.0f, cg_min<float>(6.0f, " + x + " + 3.0f)) * " +
+             float_literal(1.0f / 6.0f) + ")";
+    case OpId::elu:
+      return "(" + x + " > 0.0f ? " + x + " : " + attr("alpha") + " * expm1f(" + x + "))";
+    case OpId::leakyRelu:
+      return "(" + x + " < 0.0f ? " + attr("alpha") + " * " + x + " : " + x + ")";
+    case OpId::linear: {
+      // The attributes as named strings first: "(" + a temporary trips GCC 12's false
+      // -Wrestrict warning here.
+      std::string alpha = attr("alpha"), beta = attr("beta");
+      return "(" + alpha + " * " + x + " + " + beta + ")";
+    }
+    case OpId::hardSigmoid: {
+      helpers |= kCudaHelperMinMax;
+      // NaN must stay NaN: NVCC turns a clamp to [0, 1] into a saturating instruction,
+      // which maps NaN to 0, so the NaN case is decided before the clamp.
+      std::string alpha = attr("alpha"), beta = attr("beta");
+      std::string v = "(" + alpha + " * " + x + " + " + beta + ")";
+      return "(" + v + " != " + v + " ? " + v + " : cg_max<float>(0.0f, cg_min<float>(1.0f, " + v +
+             ")))";
+    }
+    default:
+      return "";
   }
-  if (op == "hardSwish") {
-    helpers |= kCudaHelperMinMax;
-    return "(" + x + " * cg_max<float>(0.0f, cg_min<float>(6.0f, " + x + " + 3.0f)) * " +
-           float_literal(1.0f / 6.0f) + ")";
-  }
-  if (op == "elu")
-    return "(" + x + " > 0.0f ? " + x + " : " + attr("alpha") + " * expm1f(" + x + "))";
-  if (op == "leakyRelu")
-    return "(" + x + " < 0.0f ? " + attr("alpha") + " * " + x + " : " + x + ")";
-  if (op == "linear") return "(" + attr("alpha") + " * " + x + " + " + attr("beta") + ")";
-  if (op == "hardSigmoid") {
-    helpers |= kCudaHelperMinMax;
-    // NaN must stay NaN: NVCC turns a clamp to [0, 1] into a saturating instruction, which
-    // maps NaN to 0, so the NaN case is decided before the clamp.
-    std::string v = "(" + attr("alpha") + " * " + x + " + " + attr("beta") + ")";
-    return "(" + v + " != " + v + " ? " + v + " : cg_max<float>(0.0f, cg_min<float>(1.0f, " + v +
-           ")))";
-  }
-  return "";
 }
 
-std::string signed_unary(const std::string& op, DataType type, const std::string& x) {
+std::string signed_unary(OpId op, DataType type, const std::string& x) {
   std::string c = cuda_compute_type(type), u = unsigned_type(type);
   bool f = is_float(type);
   std::string zero = f ? "0.0f" : "(" + c + ")0";
   std::string negated = f ? "(-" + x + ")" : wrap_int(c, u, "0", "-", x);
-  if (op == "neg") return negated;
-  if (op == "abs") return f ? "fabsf(" + x + ")" : "(" + x + " < 0 ? " + negated + " : " + x + ")";
-  if (op == "sign") return "((" + c + ")((" + x + " > 0) - (" + x + " < 0)))";
-  if (op == "relu") return "(" + x + " < 0 ? " + zero + " : " + x + ")";
-  return "";
+  switch (op) {
+    case OpId::neg:
+      return negated;
+    case OpId::abs:
+      return f ? "fabsf(" + x + ")" : "(" + x + " < 0 ? " + negated + " : " + x + ")";
+    case OpId::sign:
+      return "((" + c + ")((" + x + " > 0) - (" + x + " < 0)))";
+    case OpId::relu:
+      return "(" + x + " < 0 ? " + zero + " : " + x + ")";
+    default:
+      return "";
+  }
 }
 
-std::string binary(const std::string& op, DataType type, const std::string& a, const std::string& b,
+std::string binary(OpId op, DataType type, const std::string& a, const std::string& b,
                    unsigned& helpers) {
   std::string c = cuda_compute_type(type), u = unsigned_type(type);
   bool f = is_float(type), s = is_signed(type);
-  for (auto [name, sym] : {std::pair{"add", "+"}, {"sub", "-"}, {"mul", "*"}})
-    if (op == name) return f ? "(" + a + " " + sym + " " + b + ")" : wrap_int(c, u, a, sym, b);
-  if (op == "div") {
-    if (f) return "(" + a + " / " + b + ")";
-    helpers |= kCudaHelperDiv;
-    return s ? "cg_sdiv<" + c + ", " + u + ">(" + a + ", " + b + ")"
-             : "cg_udiv<" + c + ">(" + a + ", " + b + ")";
+  auto arithmetic = [&](const char* sym) {
+    return f ? "(" + a + " " + sym + " " + b + ")" : wrap_int(c, u, a, sym, b);
+  };
+  auto compare = [&](const char* sym) {
+    return "((unsigned char)(" + a + " " + sym + " " + b + "))";
+  };
+  auto logical = [&](const char* sym) {
+    return "((unsigned char)((" + a + " != 0) " + sym + " (" + b + " != 0)))";
+  };
+  switch (op) {
+    case OpId::add:
+      return arithmetic("+");
+    case OpId::sub:
+      return arithmetic("-");
+    case OpId::mul:
+      return arithmetic("*");
+    case OpId::div:
+      if (f) return "(" + a + " / " + b + ")";
+      helpers |= kCudaHelperDiv;
+      return s ? "cg_sdiv<" + c + ", " + u + ">(" + a + ", " + b + ")"
+               : "cg_udiv<" + c + ">(" + a + ", " + b + ")";
+    case OpId::max:
+    case OpId::min: {
+      helpers |= f ? kCudaHelperNanMinMax : kCudaHelperMinMax;
+      // cg_fmax / cg_fmin for floats, cg_max<T> / cg_min<T> for integers.
+      const std::string& name = op_name(op);
+      std::string fn = f ? "cg_f" + name : "cg_" + name + "<" + c + ">";
+      return fn + "(" + a + ", " + b + ")";
+    }
+    case OpId::pow:
+      if (f) return "powf(" + a + ", " + b + ")";
+      helpers |= kCudaHelperPow;
+      return s ? "cg_ipow<" + c + ", " + u + ">(" + a + ", " + b + ")"
+               : "cg_upow<" + c + ">(" + a + ", " + b + ")";
+    case OpId::prelu: {
+      std::string product = f ? a + " * " + b : wrap_int(c, u, a, "*", b);
+      return "(" + a + " < 0 ? " + product + " : " + a + ")";
+    }
+    case OpId::equal:
+      return compare("==");
+    case OpId::notEqual:
+      return compare("!=");
+    case OpId::greater:
+      return compare(">");
+    case OpId::greaterOrEqual:
+      return compare(">=");
+    case OpId::lesser:
+      return compare("<");
+    case OpId::lesserOrEqual:
+      return compare("<=");
+    case OpId::logicalAnd:
+      return logical("&");
+    case OpId::logicalOr:
+      return logical("|");
+    case OpId::logicalXor:
+      return logical("^");
+    default:
+      return "";
   }
-  if (op == "max" || op == "min") {
-    helpers |= f ? kCudaHelperNanMinMax : kCudaHelperMinMax;
-    std::string fn = f ? "cg_f" + op : "cg_" + op + "<" + c + ">";
-    return fn + "(" + a + ", " + b + ")";
-  }
-  if (op == "pow") {
-    if (f) return "powf(" + a + ", " + b + ")";
-    helpers |= kCudaHelperPow;
-    return s ? "cg_ipow<" + c + ", " + u + ">(" + a + ", " + b + ")"
-             : "cg_upow<" + c + ">(" + a + ", " + b + ")";
-  }
-  if (op == "prelu") {
-    std::string product = f ? a + " * " + b : wrap_int(c, u, a, "*", b);
-    return "(" + a + " < 0 ? " + product + " : " + a + ")";
-  }
-  for (auto [name, sym] : {std::pair{"equal", "=="},
-                           {"notEqual", "!="},
-                           {"greater", ">"},
-                           {"greaterOrEqual", ">="},
-                           {"lesser", "<"},
-                           {"lesserOrEqual", "<="}})
-    if (op == name) return "((unsigned char)(" + a + " " + sym + " " + b + "))";
-  for (auto [name, sym] : {std::pair{"logicalAnd", "&"}, {"logicalOr", "|"}, {"logicalXor", "^"}})
-    if (op == name) return "((unsigned char)((" + a + " != 0) " + sym + " (" + b + " != 0)))";
-  return "";
 }
 
 }  // namespace
@@ -364,36 +412,53 @@ std::string cuda_store(DataType type, const std::string& expr, unsigned& helpers
 std::string cuda_op_expression(const Node& node, const std::vector<DataType>& input_types,
                                DataType output_type, const std::vector<std::string>& args,
                                unsigned& helpers, bool round_half) {
-  const std::string& op = node.op;
+  OpId op = node.op;
   DataType type = input_types.at(0);
   std::string e;
-  if (op == "identity") {
-    e = args[0];
-  } else if (op == "cast") {
-    e = cast_expression(type, output_type, args[0], helpers);
-  } else if (op == "clamp") {
-    e = clamp_expression(node, type, args[0], helpers);
-  } else if (op == "logicalNot") {
-    e = "((unsigned char)(" + args[0] + " == 0))";
-  } else if ((op == "isNaN" || op == "isInfinite") && is_float(type)) {
-    // Comparisons rather than isnan/isinf: they are IEEE in device code under any flags
-    // NVRTC is given (fast math flushes subnormals, never changes NaN compares) and need
-    // no header, so the host emulation compiles them too. float16 loads widen exactly.
-    e = op == "isNaN" ? "((unsigned char)(" + args[0] + " != " + args[0] + "))"
-                      : "((unsigned char)(fabsf(" + args[0] +
-                            ") == " + float_literal(std::numeric_limits<float>::infinity()) + "))";
-  } else if (op == "where") {
-    e = "(" + args[0] + " != 0 ? " + args[1] + " : " + args[2] + ")";
-  } else if (args.size() == 2) {
-    e = binary(op, type, args[0], args[1], helpers);
-  } else {
-    e = signed_unary(op, type, args[0]);
-    if (e.empty() && is_float(type)) e = float_unary(node, args[0], helpers);
+  switch (op) {
+    case OpId::identity:
+      e = args[0];
+      break;
+    case OpId::cast:
+      e = cast_expression(type, output_type, args[0], helpers);
+      break;
+    case OpId::clamp:
+      e = clamp_expression(node, type, args[0], helpers);
+      break;
+    case OpId::logicalNot:
+      e = "((unsigned char)(" + args[0] + " == 0))";
+      break;
+    case OpId::isNaN:
+    case OpId::isInfinite:
+      // Comparisons rather than isnan/isinf: they are IEEE in device code under any flags
+      // NVRTC is given (fast math flushes subnormals, never changes NaN compares) and need
+      // no header, so the host emulation compiles them too. float16 loads widen exactly.
+      // Integer inputs have no kernel (the op table takes floats only).
+      if (!is_float(type)) break;
+      e = op == OpId::isNaN
+              ? "((unsigned char)(" + args[0] + " != " + args[0] + "))"
+              : "((unsigned char)(fabsf(" + args[0] +
+                    ") == " + float_literal(std::numeric_limits<float>::infinity()) + "))";
+      break;
+    case OpId::where:
+      e = "(" + args[0] + " != 0 ? " + args[1] + " : " + args[2] + ")";
+      break;
+    default:
+      if (args.size() == 2) {
+        e = binary(op, type, args[0], args[1], helpers);
+      } else {
+        e = signed_unary(op, type, args[0]);
+        if (e.empty() && is_float(type)) e = float_unary(node, args[0], helpers);
+      }
+      break;
   }
   if (e.empty())
-    fail(ErrorKind::NotSupportedError, "CUDA code generation has no kernel for op '" + op +
+    fail(ErrorKind::NotSupportedError, "CUDA code generation has no kernel for op '" + op_name(op) +
                                            "' on " + std::string(to_string(type)));
-  bool exact = kExactOnHalf.count(op) || (op == "cast" && type == output_type);
+  // Ops whose float16 result is an exact float16 value when their inputs are (they select,
+  // negate or round to integers), and casts to the same type: rounding again would change
+  // nothing.
+  bool exact = op_has(op, OpTrait::ExactOnHalf) || (op == OpId::cast && type == output_type);
   if (output_type == DataType::float16 && !exact && round_half) {
     helpers |= kCudaHelperHalf;
     e = "cg_rh(" + e + ")";

@@ -31,7 +31,7 @@
 //       uint8), u8 role (0 input, 1 constant, 2 intermediate), u16 reserved (0),
 //       u32 rank, i64 dims[rank] (each 1 .. 2^31-1), str name (graph inputs' names)
 //     u32 node count; per node, in topological order:
-//       str op (the op table's name), str label,
+//       str op (the op's WebNN name, as ops.def spells it), str label,
 //       u32 n, i32 input operand ids[n] (-1: an absent optional operand),
 //       u32 n, i32 output operand ids[n],
 //       u32 n, attributes[n] sorted by name: str name, u8 kind, value; kinds:
@@ -147,7 +147,7 @@ std::vector<uint8_t> write_graph(const GraphIR& g) {
   }
   w.count(g.nodes.size());
   for (const Node& node : g.nodes) {
-    w.str(node.op);
+    w.str(op_name(node.op));  // the WebNN name: files never store an OpId
     w.str(node.label);
     w.count(node.inputs.size());
     for (OperandId id : node.inputs) w.i32(id);

@@ -2,6 +2,7 @@
 // The engine file format (described in engine_format.cpp and docs/engine-format.md):
 // writing a graph into file bytes, and reading file bytes back into a validated graph.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -98,11 +99,18 @@ EngineBytes write_engine(const GraphIR& graph, const EngineBuildOptions& options
 // or a section this build does not know and may not skip).
 std::shared_ptr<EngineState> read_engine(EngineBytes bytes);
 
+// The nodes whose stored op name is no op a graph may hold (a name this build does not
+// know, or an internal pseudo-op), by node index, with that name. The reader gives such a
+// node OpId::none and keeps its name here, so that validation rejects it in node order,
+// naming it as the file spells it.
+using UnknownOps = std::map<size_t, std::string>;
+
 // Re-validates a parsed graph as the builder would have: ids, roles, topological order,
 // names, constants' sizes, and every node through the op table's infer. Each node keeps
 // the attributes infer returns (defaults filled), exactly as if the builder had added it,
-// so kernels never see a set that infer did not complete. Throws DataError.
-void validate_engine_graph(GraphIR& graph);
+// so kernels never see a set that infer did not complete. A node of OpId::none is an
+// unknown op (named from `unknown_ops`). Throws DataError.
+void validate_engine_graph(GraphIR& graph, const UnknownOps& unknown_ops = {});
 
 // The checksum of the payload as the header stores it (for tests that patch a payload).
 uint64_t engine_payload_hash(const uint8_t* payload, size_t size);

@@ -186,7 +186,7 @@ void read_names(ByteReader& r, std::map<std::string, OperandId>& names, const ch
   }
 }
 
-std::shared_ptr<GraphIR> read_graph(ByteReader r) {
+std::shared_ptr<GraphIR> read_graph(ByteReader r, UnknownOps& unknown_ops) {
   auto g = std::make_shared<GraphIR>();
   size_t n_operands = r.count("the operand count", 12);
   g->operands.resize(n_operands);
@@ -212,7 +212,14 @@ std::shared_ptr<GraphIR> read_graph(ByteReader r) {
   for (size_t i = 0; i < n_nodes; ++i) {
     r.at("node " + std::to_string(i));
     Node& node = g->nodes[i];
-    node.op = r.str("the op name");
+    std::string op = r.str("the op name");
+    // A graph holds only ops users can build: a pseudo-op of a plan is as unknown as a
+    // name from a newer cppnn. Validation rejects the node, naming it (UnknownOps).
+    std::optional<OpId> known = find_op(op);
+    if (known && op_kind(*known) != OpKind::internal)
+      node.op = *known;
+    else
+      unknown_ops.emplace(i, std::move(op));
     node.label = r.str("the label");
     node.inputs.resize(r.count("the input count", 4));
     for (OperandId& id : node.inputs) id = r.i32("an input id");
@@ -335,15 +342,16 @@ std::shared_ptr<EngineState> read_engine(EngineBytes bytes) {
   // The graph first: the constants section refers to its operands.
   std::vector<Section> sections = read_sections(payload, h.payload_size);
   std::shared_ptr<GraphIR> graph;
+  UnknownOps unknown_ops;
   for (const Section& s : sections) {
     if (s.tag == kMetaTag)
       read_meta(ByteReader(payload + s.offset, s.size, "metadata section"), *state);
     if (s.tag == kGraphTag)
-      graph = read_graph(ByteReader(payload + s.offset, s.size, "graph section"));
+      graph = read_graph(ByteReader(payload + s.offset, s.size, "graph section"), unknown_ops);
   }
   for (const Section& s : sections)
     if (s.tag == kConstantsTag) read_constants(bytes, h.header_size, s, *graph);
-  validate_engine_graph(*graph);
+  validate_engine_graph(*graph, unknown_ops);
   state->graph = Graph(std::move(graph));
   state->bytes = std::move(bytes);
   return state;

@@ -19,16 +19,26 @@ std::string describe(const OperandDescriptor& d) {
   return std::string(to_string(d.data_type)) + " " + to_string(d.shape);
 }
 
-std::string node_name(size_t index, const Node& node) {
-  std::string s = "node " + std::to_string(index) + " (" + node.op;
+std::string node_name(size_t index, const std::string& op, const Node& node) {
+  std::string s = "node " + std::to_string(index) + " (" + op;
   if (!node.label.empty()) s += " '" + node.label + "'";
   return s + ")";
 }
 
-void check_node(const GraphIR& g, size_t index, Node& node, std::vector<bool>& defined) {
-  const std::string where = node_name(index, node);
+// The op's name as the file spells it: the reader keeps the names that map to no op.
+std::string stored_name(size_t index, const Node& node, const UnknownOps& unknown_ops) {
+  if (node.op != OpId::none) return op_name(node.op);
+  auto it = unknown_ops.find(index);
+  return it == unknown_ops.end() ? std::string() : it->second;
+}
+
+void check_node(const GraphIR& g, size_t index, Node& node, const UnknownOps& unknown_ops,
+                std::vector<bool>& defined) {
+  const std::string op = stored_name(index, node, unknown_ops);
+  const std::string where = node_name(index, op, node);
+  // OpId::none (and an internal pseudo-op, which the table does not hold) has no schema.
   const OpSchema* schema = OpTable::instance().find(node.op);
-  if (!schema) invalid(where + ": unknown op '" + node.op + "'");
+  if (!schema) invalid(where + ": unknown op '" + op + "'");
   size_t max_inputs = std::max(schema->min_inputs, schema->input_names.size());
   if (node.inputs.size() < schema->min_inputs ||
       (!schema->variadic && node.inputs.size() > max_inputs))
@@ -86,7 +96,7 @@ void check_node(const GraphIR& g, size_t index, Node& node, std::vector<bool>& d
 
 }  // namespace
 
-void validate_engine_graph(GraphIR& g) {
+void validate_engine_graph(GraphIR& g, const UnknownOps& unknown_ops) {
   const size_t n = g.operands.size();
   auto in_range = [&](OperandId id) { return id >= 0 && size_t(id) < n; };
 
@@ -117,7 +127,7 @@ void validate_engine_graph(GraphIR& g) {
     defined[i] = op.role != OperandRole::intermediate;
   }
 
-  for (size_t k = 0; k < g.nodes.size(); ++k) check_node(g, k, g.nodes[k], defined);
+  for (size_t k = 0; k < g.nodes.size(); ++k) check_node(g, k, g.nodes[k], unknown_ops, defined);
 
   for (size_t i = 0; i < n; ++i)
     if (!defined[i]) invalid("operand " + std::to_string(i) + " is never produced by a node");

@@ -3,8 +3,9 @@
 // and cuDNN epilogues on the GPU) instead of writing and re-reading the tensor.
 //
 // Contract with the kernels (and the op table, which validates it):
-//   attr "activation": "relu" | "clamp" | "sigmoid" | "tanh" | "leakyRelu" | "elu" |
-//                      "hardSwish" | "gelu"; "activationMin"/"activationMax" (clamp),
+//   attr "activation": the WebNN name of an op marked EpilogueActivation in ops.def
+//                      ("relu" | "clamp" | "sigmoid" | "tanh" | "leakyRelu" | "elu" |
+//                      "hardSwish" | "gelu"); "activationMin"/"activationMax" (clamp),
 //                      "activationAlpha" (leakyRelu, elu)
 //   conv2d input 2 "bias": 1-D per output channel; input 3 "residual": same desc as the
 //                      output, added before the activation
@@ -24,7 +25,7 @@ struct Uses {
       : count(g.operands.size(), 0), consumer(g.operands.size(), -1),
         producer(g.operands.size(), -1) {
     for (size_t n = 0; n < g.nodes.size(); ++n) {
-      if (g.nodes[n].op.empty()) continue;
+      if (g.nodes[n].op == OpId::none) continue;
       for (OperandId in : g.nodes[n].inputs)
         if (in != kNoOperand) ++count[size_t(in)], consumer[size_t(in)] = int32_t(n);
       for (OperandId out : g.nodes[n].outputs) producer[size_t(out)] = int32_t(n);
@@ -33,15 +34,16 @@ struct Uses {
   }
 };
 
+// conv2d, convTranspose2d, matmul and gemm.
 bool fusable_producer(const Node& node) {
-  return node.op == "conv2d" || node.op == "convTranspose2d" || node.op == "matmul" ||
-         node.op == "gemm";
+  OpKind kind = op_kind(node.op);
+  return kind == OpKind::conv || kind == OpKind::matmul;
 }
 
 // The channel axis of the producer's output, or -1 if it has no per-channel bias slot.
 int channel_axis(const Node& node, size_t rank) {
-  if (node.op == "conv2d") return node.attrs.s_or("inputLayout", "nchw") == "nhwc" ? 3 : 1;
-  if (node.op == "matmul") return int(rank) - 1;
+  if (node.op == OpId::conv2d) return node.attrs.s_or("inputLayout", "nchw") == "nhwc" ? 3 : 1;
+  if (node.op == OpId::matmul) return int(rank) - 1;
   return -1;
 }
 
@@ -60,12 +62,12 @@ bool is_per_channel(const Dims& c, const Dims& out, int axis) {
 // Replaces the producer's output with the consumer's and kills the consumer.
 void absorb(Node& producer, Node& consumer) {
   producer.outputs[0] = consumer.outputs[0];
-  consumer.op.clear();
+  consumer.op = OpId::none;
 }
 
 bool try_bias(GraphIR& g, Node& p, Node& add, OperandId out) {
-  if (add.op != "add" || (p.inputs.size() > 2 && p.inputs[2] != kNoOperand)) return false;
-  if (p.op != "conv2d" && p.op != "matmul") return false;
+  if (add.op != OpId::add || (p.inputs.size() > 2 && p.inputs[2] != kNoOperand)) return false;
+  if (p.op != OpId::conv2d && p.op != OpId::matmul) return false;
   if (p.attrs.has("activation")) return false;
   OperandId other = add.inputs[0] == out ? add.inputs[1] : add.inputs[0];
   const OperandInfo& c = g.operands[size_t(other)];
@@ -85,7 +87,7 @@ bool try_bias(GraphIR& g, Node& p, Node& add, OperandId out) {
 
 bool try_residual(const GraphIR& g, Node& p, int32_t p_index, Node& add, OperandId out,
                   const Uses& uses) {
-  if (add.op != "add" || p.op != "conv2d" || p.attrs.has("activation")) return false;
+  if (add.op != OpId::add || p.op != OpId::conv2d || p.attrs.has("activation")) return false;
   if (p.inputs.size() > 3 && p.inputs[3] != kNoOperand) return false;
   OperandId other = add.inputs[0] == out ? add.inputs[1] : add.inputs[0];
   if (other == out || !(g.desc(other) == g.desc(out))) return false;
@@ -99,20 +101,16 @@ bool try_residual(const GraphIR& g, Node& p, int32_t p_index, Node& add, Operand
 }
 
 bool try_activation(Node& p, Node& act) {
-  if (p.attrs.has("activation")) return false;
-  const std::string& op = act.op;
+  if (p.attrs.has("activation") || !op_has(act.op, OpTrait::EpilogueActivation)) return false;
   Attrs& a = p.attrs;
-  if (op == "relu" || op == "sigmoid" || op == "tanh" || op == "hardSwish" || op == "gelu") {
-    a.set("activation", op);
-  } else if (op == "clamp") {
-    a.set("activation", op);
+  // Engine files store the name, so the attribute stays a string.
+  a.set("activation", op_name(act.op));
+  // The activations with scalar options hand them to the epilogue.
+  if (act.op == OpId::clamp) {
     a.set("activationMin", act.attrs.f("minValue"));
     a.set("activationMax", act.attrs.f("maxValue"));
-  } else if (op == "leakyRelu" || op == "elu") {
-    a.set("activation", op);
+  } else if (act.op == OpId::leakyRelu || act.op == OpId::elu) {
     a.set("activationAlpha", act.attrs.f("alpha"));
-  } else {
-    return false;
   }
   absorb(p, act);
   return true;
@@ -127,7 +125,7 @@ void fuse_producers(GraphIR& g) {
     Uses uses(g);
     for (size_t n = 0; n < g.nodes.size(); ++n) {
       Node& p = g.nodes[n];
-      if (p.op.empty() || !fusable_producer(p) || p.outputs.size() != 1) continue;
+      if (p.op == OpId::none || !fusable_producer(p) || p.outputs.size() != 1) continue;
       OperandId out = p.outputs[0];
       if (uses.count[size_t(out)] != 1 || uses.consumer[size_t(out)] < 0) continue;
       Node& next = g.nodes[size_t(uses.consumer[size_t(out)])];

@@ -15,16 +15,6 @@ namespace {
 const std::vector<int64_t> kToNhwc = {0, 2, 3, 1};
 const std::vector<int64_t> kToNchw = {0, 3, 1, 2};
 
-bool is_elementwise(const std::string& op) {
-  static const char* ops[] = {
-      "add",       "sub",   "mul",      "div",        "max",      "min",       "pow",
-      "relu",      "clamp", "sigmoid",  "tanh",       "gelu",     "hardSwish", "hardSigmoid",
-      "leakyRelu", "elu",   "softplus", "softsign",   "erf",      "exp",       "log",
-      "sqrt",      "abs",   "neg",      "reciprocal", "identity", "linear",    "cast",
-      "floor",     "ceil",  "sin",      "cos",        "tan",      "sign",      "roundEven"};
-  return std::find(std::begin(ops), std::end(ops), op) != std::end(ops);
-}
-
 Dims permuted(const Dims& shape, const std::vector<int64_t>& perm) {
   Dims out(perm.size());
   for (size_t i = 0; i < perm.size(); ++i) out[i] = shape[size_t(perm[i])];
@@ -42,7 +32,7 @@ class Rewriter {
 
   // A transpose node writing `out` (which must already have the permuted descriptor).
   Node transpose(OperandId in, OperandId out, const std::vector<int64_t>& perm) {
-    Node n{"transpose", {in}, {out}, {}, {}};
+    Node n{OpId::transpose, {in}, {out}, {}, {}};
     n.attrs.set("permutation", perm);
     return n;
   }
@@ -51,7 +41,7 @@ class Rewriter {
   void wrap_nchw_ops() {
     std::vector<Node> nodes;
     for (Node& node : g_.nodes) {
-      bool conv = node.op == "conv2d" && node.attrs.s_or("inputLayout", "nchw") == "nchw";
+      bool conv = node.op == OpId::conv2d && node.attrs.s_or("inputLayout", "nchw") == "nchw";
       // Pools are not wrapped: alone they would pay two transposes for nothing. They join
       // a channels-last chain when a transpose sinks into them (sink_through_pool).
       if (!conv || node.outputs.size() != 1 || (node.inputs.size() > 3 && node.inputs[3] != kNoOperand)) {
@@ -78,8 +68,9 @@ class Rewriter {
     count_uses();
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
       Node& n = g_.nodes[i];
-      if (n.op == "transpose" && (cancel_pair(n) || to_reshape(n))) return true;
-      if (is_elementwise(n.op) && sink_through(i)) return true;
+      if (n.op == OpId::transpose && (cancel_pair(n) || to_reshape(n))) return true;
+      // The element-wise ops a transpose may sink through are marked in ops.def.
+      if (op_has(n.op, OpTrait::LayoutAgnostic) && sink_through(i)) return true;
       if (is_pool(n) && sink_through_pool(i)) return true;
     }
     return false;
@@ -112,7 +103,7 @@ class Rewriter {
   // transpose(transpose(x, p), q) with p∘q = identity: readers use x.
   bool cancel_pair(Node& outer) {
     const Node* inner = producer_of(outer.inputs[0]);
-    if (!inner || inner->op != "transpose" || is_graph_output(outer.outputs[0])) return false;
+    if (!inner || inner->op != OpId::transpose || is_graph_output(outer.outputs[0])) return false;
     const auto& p = inner->attrs.ints("permutation");
     const auto& q = outer.attrs.ints("permutation");
     if (p.size() != q.size()) return false;
@@ -120,7 +111,7 @@ class Rewriter {
       if (p[size_t(q[i])] != int64_t(i)) return false;
     OperandId x = inner->inputs[0];
     OperandId y = outer.outputs[0];
-    outer.op.clear();
+    outer.op = OpId::none;
     outer.outputs.clear();
     replace_uses(y, x);
     compact();
@@ -138,7 +129,7 @@ class Rewriter {
       last = axis;
     }
     const Dims& out = g_.desc(t.outputs[0]).shape;
-    t.op = "reshape";
+    t.op = OpId::reshape;
     t.attrs = Attrs();
     t.attrs.set("newShape", std::vector<int64_t>(out.begin(), out.end()));
     return true;
@@ -153,7 +144,7 @@ class Rewriter {
     for (OperandId in : e.inputs) {
       if (in == kNoOperand || g_.operands[size_t(in)].role == OperandRole::constant) continue;
       const Node* t = producer_of(in);
-      if (!t || t->op != "transpose") continue;
+      if (!t || t->op != OpId::transpose) continue;
       const auto& p = t->attrs.ints("permutation");
       if (perm && *perm != p) return false;
       perm = &p;
@@ -176,7 +167,7 @@ class Rewriter {
         OperandId c = permute_constant(in, inverse, rank);
         if (c == kNoOperand) return false;
         new_inputs.push_back(c);
-      } else if (const Node* t = producer_of(in); t && t->op == "transpose") {
+      } else if (const Node* t = producer_of(in); t && t->op == OpId::transpose) {
         new_inputs.push_back(t->inputs[0]);
       } else {
         // An untransposed input (a residual branch, say) joins only if the graph already
@@ -197,15 +188,14 @@ class Rewriter {
   }
 
   static bool is_pool(const Node& n) {
-    return (n.op == "averagePool2d" || n.op == "maxPool2d" || n.op == "l2Pool2d") &&
-           n.attrs.s_or("layout", "nchw") == "nchw";
+    return op_kind(n.op) == OpKind::pool && n.attrs.s_or("layout", "nchw") == "nchw";
   }
 
   // pool_nchw(transpose(z, to NCHW)) -> transpose(pool_nhwc(z), to NCHW).
   bool sink_through_pool(size_t index) {
     Node& p = g_.nodes[index];
     const Node* t = producer_of(p.inputs[0]);
-    if (!t || t->op != "transpose" || t->attrs.ints("permutation") != kToNchw) return false;
+    if (!t || t->op != OpId::transpose || t->attrs.ints("permutation") != kToNchw) return false;
     OperandId y = p.outputs[0];
     OperandId z = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, kToNhwc)});
     Node moved = p;
@@ -222,7 +212,7 @@ class Rewriter {
   OperandId existing_transpose(OperandId x, const std::vector<int64_t>& perm, size_t before) {
     for (size_t i = 0; i < before; ++i) {
       const Node& n = g_.nodes[i];
-      if (n.op == "transpose" && n.inputs[0] == x && n.attrs.ints("permutation") == perm)
+      if (n.op == OpId::transpose && n.inputs[0] == x && n.attrs.ints("permutation") == perm)
         return n.outputs[0];
     }
     return kNoOperand;
@@ -260,7 +250,7 @@ class Rewriter {
 
   void compact() {
     g_.nodes.erase(std::remove_if(g_.nodes.begin(), g_.nodes.end(),
-                                  [](const Node& n) { return n.op.empty(); }),
+                                  [](const Node& n) { return n.op == OpId::none; }),
                    g_.nodes.end());
   }
 

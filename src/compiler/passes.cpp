@@ -8,7 +8,7 @@ void fold_constants(GraphIR& g, const PassOptions& options) {
   const auto& registry = CpuKernelRegistry::instance();
   size_t folded = 0;
   for (Node& node : g.nodes) {
-    if (node.op.empty()) continue;
+    if (node.op == OpId::none) continue;
     bool all_constant = true;
     for (OperandId id : node.inputs)
       if (id != kNoOperand && g.operands[size_t(id)].role != OperandRole::constant)
@@ -36,7 +36,7 @@ void fold_constants(GraphIR& g, const PassOptions& options) {
       info.role = OperandRole::constant;
       info.data = std::make_shared<const Tensor>(std::move(results[i]));
     }
-    node.op.clear();  // dead; remove_dead_code drops it
+    node.op = OpId::none;  // dead; remove_dead_code drops it
   }
 }
 
@@ -46,7 +46,7 @@ void remove_dead_code(GraphIR& g) {
   std::vector<bool> node_live(g.nodes.size(), false);
   for (size_t n = g.nodes.size(); n-- > 0;) {
     const Node& node = g.nodes[n];
-    if (node.op.empty()) continue;
+    if (node.op == OpId::none) continue;
     bool needed = false;
     for (OperandId o : node.outputs) needed = needed || live[size_t(o)];
     if (!needed) continue;

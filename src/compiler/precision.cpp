@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <set>
 
 #include "compiler/passes.h"
 #include "core/dispatch.h"
@@ -24,11 +23,6 @@
 namespace cppnn::detail {
 
 namespace {
-
-const std::set<std::string> kKeepFloat32 = {
-    "reduceSum",       "reduceMean",       "reduceL1",      "reduceL2",
-    "reduceLogSum",    "reduceLogSumExp",  "reduceSumSquare", "reduceProduct",
-    "cumulativeSum"};
 
 std::shared_ptr<const Tensor> to_float16(const Tensor& t) {
   auto out = std::make_shared<Tensor>(Tensor::uninitialized(DataType::float16, t.shape()));
@@ -72,7 +66,8 @@ class Lowering {
     }
 
     for (Node& node : g_.nodes) {
-      bool keep32 = kKeepFloat32.count(node.op) &&
+      // The ops that stay float32 (reductions, cumulativeSum) are marked in ops.def.
+      bool keep32 = op_has(node.op, OpTrait::KeepFloat32) &&
                     !node.inputs.empty() && node.inputs[0] != kNoOperand &&
                     half_of[size_t(node.inputs[0])] != kNoOperand;
       if (keep32) {
@@ -106,7 +101,7 @@ class Lowering {
       for (OperandId& in : node.inputs)
         if (in != kNoOperand && size_t(in) < original && half_of[size_t(in)] != kNoOperand)
           in = half_of[size_t(in)];
-      if (node.op == "cast" && node.attrs.s("dataType") == "float32")
+      if (node.op == OpId::cast && node.attrs.s("dataType") == "float32")
         node.attrs.set("dataType", std::string("float16"));
       nodes.push_back(std::move(node));
     }
@@ -139,7 +134,7 @@ class Lowering {
 
   Node cast_node(OperandId from, OperandId to) {
     Node n;
-    n.op = "cast";
+    n.op = OpId::cast;
     n.inputs = {from};
     n.outputs = {to};
     n.attrs.set("dataType", std::string(to_string(g_.desc(to).data_type)));
@@ -151,7 +146,8 @@ class Lowering {
   void revalidate() {
     for (Node& node : g_.nodes) {
       const OpSchema* schema = OpTable::instance().find(node.op);
-      if (!schema) fail(ErrorKind::OperationError, "float16 lowering: unknown op " + node.op);
+      if (!schema)
+        fail(ErrorKind::OperationError, "float16 lowering: unknown op " + op_name(node.op));
       InputDescs descs;
       for (OperandId id : node.inputs) descs.push_back(id == kNoOperand ? nullptr : &g_.desc(id));
       std::vector<OperandDescriptor> outs;
@@ -159,12 +155,12 @@ class Lowering {
         outs = schema->infer(descs, node.attrs);
       } catch (const Error& e) {
         fail(ErrorKind::OperationError,
-             "internal: float16 lowering left " + node.op + " invalid: " + e.what());
+             "internal: float16 lowering left " + op_name(node.op) + " invalid: " + e.what());
       }
       for (size_t k = 0; k < node.outputs.size() && k < outs.size(); ++k)
         if (!(outs[k] == g_.desc(node.outputs[k])))
           fail(ErrorKind::OperationError,
-               "internal: float16 lowering changed the output type of " + node.op);
+               "internal: float16 lowering changed the output type of " + op_name(node.op));
     }
   }
 

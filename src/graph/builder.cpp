@@ -32,11 +32,11 @@ OperandId BuilderState::check(const Operand& operand, const std::string& op,
   return operand.id();
 }
 
-std::vector<OperandId> BuilderState::add_node(const std::string& op,
-                                              const std::vector<Operand>& inputs, Attrs attrs,
-                                              const std::string& label) {
+std::vector<OperandId> BuilderState::add_node(OpId id, const std::vector<Operand>& inputs,
+                                              Attrs attrs, const std::string& label) {
+  const std::string& op = op_name(id);
   if (built) fail(ErrorKind::InvalidStateError, op + ": the builder has already built a graph");
-  const OpSchema* schema = OpTable::instance().find(op);
+  const OpSchema* schema = OpTable::instance().find(id);
   if (!schema) fail(ErrorKind::NotSupportedError, "unknown op '" + op + "'");
   std::string where = label.empty() ? op : op + " '" + label + "'";
   auto input_name = [&](size_t i) {
@@ -66,7 +66,7 @@ std::vector<OperandId> BuilderState::add_node(const std::string& op,
   } catch (const Error& e) {
     throw Error(e.kind(), where + ": " + e.what());
   }
-  Node node{op, ids, {}, std::move(attrs), label};
+  Node node{id, ids, {}, std::move(attrs), label};
   for (auto& d : outs) {
     node.outputs.push_back(OperandId(ir.operands.size()));
     ir.operands.push_back(OperandInfo{d, OperandRole::intermediate, {}, nullptr});
@@ -87,7 +87,7 @@ Operand make_operand(GraphBuilder& builder, OperandId id) {
   return Operand(builder.state_, id);
 }
 
-std::vector<Operand> add_op(GraphBuilder& builder, const std::string& op,
+std::vector<Operand> add_op(GraphBuilder& builder, OpId op,
                             const std::vector<Operand>& inputs, Attrs attrs,
                             const std::string& label) {
   std::vector<Operand> out;
@@ -223,7 +223,7 @@ size_t Graph::node_count() const { return ir().nodes.size(); }
 std::string Graph::summary() const {
   std::ostringstream s;
   for (const Node& node : ir().nodes) {
-    s << node.op;
+    s << op_name(node.op);
     if (!node.label.empty()) s << " '" << node.label << "'";
     s << " (";
     for (size_t i = 0; i < node.inputs.size(); ++i) {

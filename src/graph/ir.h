@@ -1,5 +1,5 @@
 #pragma once
-// The graph IR: operands (descriptor + role), nodes (op name, inputs, outputs, attributes).
+// The graph IR: operands (descriptor + role), nodes (OpId, inputs, outputs, attributes).
 // Builder calls and ONNX import produce it; compiler passes and backends consume it.
 #include <cstdint>
 #include <map>
@@ -10,6 +10,7 @@
 
 #include "cppnn/graph.h"
 #include "cppnn/tensor.h"
+#include "graph/op_id.h"
 
 namespace cppnn::detail {
 
@@ -60,7 +61,7 @@ struct OperandInfo {
 };
 
 struct Node {
-  std::string op;                  // WebNN name, e.g. "conv2d"
+  OpId op = OpId::none;            // OpId::none: removed by a pass (remove_dead_code drops it)
   std::vector<OperandId> inputs;   // kNoOperand marks an absent optional operand
   std::vector<OperandId> outputs;
   Attrs attrs;
@@ -85,7 +86,7 @@ struct BuilderState {
   OperandId check(const Operand& operand, const std::string& op, const std::string& what) const;
   // Validates with the op table, infers outputs and appends the node. Absent optional
   // operands are passed as invalid Operands. Returns the output operand ids.
-  std::vector<OperandId> add_node(const std::string& op, const std::vector<Operand>& inputs,
+  std::vector<OperandId> add_node(OpId op, const std::vector<Operand>& inputs,
                                   Attrs attrs, const std::string& label);
   OperandId add_constant(std::shared_ptr<const Tensor> data);
 };
@@ -93,7 +94,7 @@ struct BuilderState {
 // Wraps ids of `builder` as public Operands (used by builder methods and the ONNX importer).
 Operand make_operand(GraphBuilder& builder, OperandId id);
 // Adds a node through the op table and returns its outputs as Operands.
-std::vector<Operand> add_op(GraphBuilder& builder, const std::string& op,
+std::vector<Operand> add_op(GraphBuilder& builder, OpId op,
                             const std::vector<Operand>& inputs, Attrs attrs,
                             const std::string& label);
 

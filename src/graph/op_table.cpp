@@ -1,5 +1,7 @@
 #include "graph/op_table.h"
 
+#include <algorithm>
+
 namespace cppnn::detail {
 
 const OpTable& OpTable::instance() {
@@ -16,19 +18,25 @@ const OpTable& OpTable::instance() {
   return table;
 }
 
-const OpSchema* OpTable::find(const std::string& name) const {
-  auto it = ops_.find(name);
+const OpSchema* OpTable::find(OpId id) const {
+  auto it = ops_.find(id);
   return it == ops_.end() ? nullptr : &it->second;
 }
 
+const OpSchema* OpTable::find(const std::string& name) const {
+  std::optional<OpId> id = find_op(name);
+  return id ? find(*id) : nullptr;
+}
+
 void OpTable::add(OpSchema schema) {
-  std::string name = schema.name;
-  ops_.emplace(std::move(name), std::move(schema));
+  OpId id = schema.id;
+  ops_.emplace(id, std::move(schema));
 }
 
 std::vector<std::string> OpTable::names() const {
   std::vector<std::string> out;
-  for (const auto& [name, _] : ops_) out.push_back(name);
+  for (const auto& [id, _] : ops_) out.push_back(op_name(id));
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -1,7 +1,9 @@
 #pragma once
-// The one op table. Each op is described once: its name, its operands and the function
-// that validates them (the WebNN spec's steps) and infers the outputs. The builder, ONNX
-// import, the compiler and every backend read this table.
+// The op table: for each op of include/cppnn/ops.def, its operands and the function that
+// validates them (the WebNN spec's steps) and infers the outputs. Ops whose signature is
+// U or B in ops.def get a generated schema; the others register theirs from their family
+// file (src/graph/ops/*.cpp). The builder, ONNX import, the compiler and every backend
+// read this table; traits are in graph/op_id.h.
 #include <functional>
 #include <map>
 #include <string>
@@ -18,26 +20,31 @@ using InputDescs = std::vector<const OperandDescriptor*>;
 using InferFn = std::function<std::vector<OperandDescriptor>(const InputDescs&, Attrs&)>;
 
 struct OpSchema {
-  std::string name;                      // WebNN name, e.g. "conv2d"
+  OpId id = OpId::none;
   std::vector<std::string> input_names;  // spec names, for messages; last may repeat if variadic
   size_t min_inputs = 1;                 // required operands come first
   bool variadic = false;                 // concat: any number >= min_inputs
   InferFn infer;
+
+  const std::string& name() const { return op_name(id); }  // WebNN name, e.g. "conv2d"
 };
 
 class OpTable {
  public:
   static const OpTable& instance();
-  // nullptr if the op is unknown.
+  // nullptr if the op is unknown (or an internal pseudo-op).
+  const OpSchema* find(OpId id) const;
   const OpSchema* find(const std::string& name) const;
   void add(OpSchema schema);
+  // WebNN names of every op in the table, sorted.
   std::vector<std::string> names() const;
 
  private:
-  std::map<std::string, OpSchema> ops_;
+  std::map<OpId, OpSchema> ops_;
 };
 
-// One registration function per op family (src/graph/ops/*.cpp).
+// One registration function per op family (src/graph/ops/*.cpp); elementwise.cpp also
+// adds the generated schemas of the U and B ops.
 void register_elementwise_ops(OpTable& table);
 void register_shape_ops(OpTable& table);
 void register_reduction_ops(OpTable& table);

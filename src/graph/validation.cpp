@@ -11,7 +11,7 @@ void type_error(const std::string& message) { fail(ErrorKind::TypeError, message
 std::string operand_name(const std::string& name) { return "operand '" + name + "'"; }
 
 void check_data_type(const OperandDescriptor& desc, const std::string& what,
-                     std::initializer_list<DataType> allowed) {
+                     std::span<const DataType> allowed) {
   if (std::find(allowed.begin(), allowed.end(), desc.data_type) != allowed.end()) return;
   std::string list;
   for (DataType t : allowed) list += (list.empty() ? "" : ", ") + std::string(to_string(t));

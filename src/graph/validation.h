@@ -1,6 +1,7 @@
 #pragma once
 // Validation steps shared by the op families, phrased as in the WebNN spec.
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,11 @@ std::string operand_name(const std::string& name);
 
 // Throws TypeError unless desc's type is one of `allowed`.
 void check_data_type(const OperandDescriptor& desc, const std::string& what,
-                     std::initializer_list<DataType> allowed);
+                     std::span<const DataType> allowed);
+inline void check_data_type(const OperandDescriptor& desc, const std::string& what,
+                            std::initializer_list<DataType> allowed) {
+  check_data_type(desc, what, std::span<const DataType>(allowed.begin(), allowed.size()));
+}
 // Throws TypeError unless both have the same data type.
 void check_same_type(const OperandDescriptor& a, const std::string& a_name,
                      const OperandDescriptor& b, const std::string& b_name);

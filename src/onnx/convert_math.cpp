@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "graph/op_id.h"
 #include "graph/validation.h"
 #include "onnx/host_ops.h"
 #include "onnx/import_context.h"
@@ -87,10 +88,6 @@ void logical_not(NodeContext& ctx) {
   ctx.set_output(0, ctx.builder().logical_not(ctx.operand(0), ctx.options()), true);
 }
 
-void is_nan(NodeContext& ctx) {
-  ctx.set_output(0, ctx.builder().is_nan(ctx.operand(0), ctx.options()), true);
-}
-
 // IsInf's detect_negative and detect_positive pick the infinities it flags: one sign alone
 // is a comparison with that infinity, and neither flags nothing.
 void is_inf(NodeContext& ctx) {
@@ -111,9 +108,12 @@ void is_inf(NodeContext& ctx) {
   ctx.set_output(0, y, true);
 }
 
-template <UnaryMethod Method>
+// The generated converter of a U op of ops.def that names an ONNX op: the op's builder
+// method on the node's one input. A logical op's uint8 result is ONNX's bool.
+template <detail::OpId Id, UnaryMethod Method>
 void unary(NodeContext& ctx) {
-  ctx.set_output(0, (ctx.builder().*Method)(ctx.operand(0), ctx.options()));
+  ctx.set_output(0, (ctx.builder().*Method)(ctx.operand(0), ctx.options()),
+                 detail::op_kind(Id) == detail::OpKind::logical);
 }
 
 void leaky_relu(NodeContext& ctx) {
@@ -291,29 +291,8 @@ void register_math_converters(ConverterTable& t) {
   t["Or"] = binary<&GraphBuilder::logical_or, HostBinary::logical_or>;
   t["Xor"] = binary<&GraphBuilder::logical_xor, HostBinary::logical_xor>;
   t["Not"] = logical_not;
-  t["IsNaN"] = is_nan;
   t["IsInf"] = is_inf;
-
-  t["Abs"] = unary<&GraphBuilder::abs>;
-  t["Ceil"] = unary<&GraphBuilder::ceil>;
-  t["Cos"] = unary<&GraphBuilder::cos>;
-  t["Erf"] = unary<&GraphBuilder::erf>;
-  t["Exp"] = unary<&GraphBuilder::exp>;
-  t["Floor"] = unary<&GraphBuilder::floor>;
-  t["Log"] = unary<&GraphBuilder::log>;
-  t["Neg"] = unary<&GraphBuilder::neg>;
-  t["Reciprocal"] = unary<&GraphBuilder::reciprocal>;
-  t["Round"] = unary<&GraphBuilder::round_even>;  // halves to even, as roundEven
-  t["Sin"] = unary<&GraphBuilder::sin>;
-  t["Sign"] = unary<&GraphBuilder::sign>;
-  t["Sqrt"] = unary<&GraphBuilder::sqrt>;
-  t["Tan"] = unary<&GraphBuilder::tan>;
-  t["Relu"] = unary<&GraphBuilder::relu>;
-  t["Sigmoid"] = unary<&GraphBuilder::sigmoid>;
-  t["Tanh"] = unary<&GraphBuilder::tanh>;
-  t["Softplus"] = unary<&GraphBuilder::softplus>;
-  t["Softsign"] = unary<&GraphBuilder::softsign>;
-  t["HardSwish"] = unary<&GraphBuilder::hard_swish>;
+  // Abs, Relu, Sigmoid ... and IsNaN are the generated converters of their U ops.
   t["LeakyRelu"] = leaky_relu;
   t["Elu"] = elu;
   t["HardSigmoid"] = hard_sigmoid;
@@ -326,6 +305,32 @@ void register_math_converters(ConverterTable& t) {
   t["Gemm"] = gemm;
   t["Identity"] = identity;
   t["Dropout"] = dropout;
+}
+
+void register_generated_converters(ConverterTable& t) {
+  struct Generated {
+    detail::OpId id;
+    Converter convert;
+  };
+  // One entry per U op of ops.def; B and X ops have none (their ONNX ops take more inputs,
+  // attributes, or fold on the host: written by hand above).
+#define CPPNN_OP(id, method, kind, sig, types, traits, onnx, doc) \
+  CPPNN_ONNX_IMPORT_##sig(id, method)
+#define CPPNN_ONNX_IMPORT_U(id, method) \
+  {detail::OpId::id, unary<detail::OpId::id, &GraphBuilder::method>},
+#define CPPNN_ONNX_IMPORT_B(id, method)
+#define CPPNN_ONNX_IMPORT_X(id, method)
+  static const Generated kUnary[] = {
+#include "cppnn/ops.def"
+  };
+#undef CPPNN_ONNX_IMPORT_U
+#undef CPPNN_ONNX_IMPORT_B
+#undef CPPNN_ONNX_IMPORT_X
+  for (const Generated& g : kUnary) {
+    const std::string& onnx = detail::op_info(g.id).onnx;
+    // emplace keeps a hand-written converter of the same ONNX type (Identity, Not).
+    if (!onnx.empty()) t.emplace(onnx, g.convert);
+  }
 }
 
 }  // namespace cppnn::onnx_import

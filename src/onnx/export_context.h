@@ -122,15 +122,19 @@ void set_attr(onnx::NodeProto& node, const std::string& name, const std::string&
 void set_attr(onnx::NodeProto& node, const std::string& name, const std::vector<int64_t>& value);
 
 using Converter = void (*)(NodeContext&);
-using ConverterTable = std::map<std::string, Converter>;
+using ConverterTable = std::map<detail::OpId, Converter>;
 
 void register_math_exporters(ConverterTable& table);
 void register_nn_exporters(ConverterTable& table);
 void register_shape_exporters(ConverterTable& table);
+// The generated exporters: each U op of include/cppnn/ops.def with an ONNX name becomes that
+// ONNX op on its one input. Registered after the hand-written ones, which win.
+void register_generated_exporters(ConverterTable& table);
 
-// The element-wise activation `op` (WebNN name, as in the fusion contract) from `x` into
-// `out`; `alpha`, `lo` and `hi` are its parameters where it has them.
-void emit_activation(NodeContext& ctx, const std::string& op, const std::string& x,
+// The element-wise activation `op` (a standalone node's op, or a fused "activation"
+// attribute's op) from `x` into `out`; `alpha`, `lo` and `hi` are its parameters where it
+// has them.
+void emit_activation(NodeContext& ctx, detail::OpId op, const std::string& x,
                      const std::string& out, DataType type, double alpha = 0, double beta = 0,
                      double lo = 0, double hi = 0);
 // The end of a producer the fusion pass may have extended (conv2d, convTranspose2d, matmul,

@@ -3,6 +3,7 @@
 // WebNN's logical ops work on uint8 and ONNX's on bool: inputs are Cast to bool and results
 // Cast back to uint8, and a result read by another logical op reuses its bool twin.
 #include <cmath>
+#include <optional>
 
 #include "onnx/export_context.h"
 
@@ -36,10 +37,6 @@ void logical(NodeContext& ctx) {
 
 void logical_not(NodeContext& ctx) {
   ctx.set_bool_output(0, ctx.emit_value("Not", {ctx.bool_input(0)}, kBool));
-}
-
-void is_nan(NodeContext& ctx) {
-  ctx.set_bool_output(0, ctx.emit_value("IsNaN", {ctx.input(0)}, kBool));
 }
 
 // IsInf takes float16 only from opset 20; widening to float32 first is exact.
@@ -95,7 +92,7 @@ void where(NodeContext& ctx) {
 
 bool has_epilogue(const NodeContext& ctx) {
   return !ctx.attrs().s_or("activation", "").empty() ||
-         (ctx.node().op == "conv2d" && ctx.has_input(3));
+         (ctx.node().op == detail::OpId::conv2d && ctx.has_input(3));
 }
 
 void matmul(NodeContext& ctx) {
@@ -125,33 +122,41 @@ void gemm(NodeContext& ctx) {
   finish_fused(ctx, result, "");
 }
 
+// The generated exporter of a U op of ops.def with an ONNX name: that ONNX op on the one
+// input. A logical op's ONNX result is bool (IsNaN), written back as uint8.
+void one_to_one(NodeContext& ctx) {
+  const detail::OpInfo& op = detail::op_info(ctx.node().op);
+  if (op.kind == detail::OpKind::logical)
+    ctx.set_bool_output(0, ctx.emit_value(op.onnx, {ctx.input(0)}, kBool));
+  else
+    ctx.emit(op.onnx, {ctx.input(0)}, {ctx.output(0)});
+}
+
 // Op names as template arguments need linkage.
 constexpr char kAdd[] = "Add", kSub[] = "Sub", kMul[] = "Mul", kDiv[] = "Div", kMax[] = "Max",
                kMin[] = "Min", kPow[] = "Pow", kEqual[] = "Equal", kGreater[] = "Greater",
                kGreaterOrEqual[] = "GreaterOrEqual", kLess[] = "Less",
-               kLessOrEqual[] = "LessOrEqual", kAnd[] = "And", kOr[] = "Or", kXor[] = "Xor",
-               kAbs[] = "Abs", kCeil[] = "Ceil", kCos[] = "Cos", kErf[] = "Erf", kExp[] = "Exp",
-               kFloor[] = "Floor", kLog[] = "Log", kNeg[] = "Neg", kReciprocal[] = "Reciprocal",
-               kRound[] = "Round", kSin[] = "Sin", kSign[] = "Sign", kSqrt[] = "Sqrt",
-               kTan[] = "Tan", kSoftplus[] = "Softplus", kSoftsign[] = "Softsign",
-               kIdentity[] = "Identity";
+               kLessOrEqual[] = "LessOrEqual", kAnd[] = "And", kOr[] = "Or", kXor[] = "Xor";
+
+[[noreturn]] void unknown_activation(const std::string& name) {
+  fail(ErrorKind::OperationError, "export: unknown activation '" + name + "'");
+}
 
 }  // namespace
 
-void emit_activation(NodeContext& ctx, const std::string& op, const std::string& x,
+void emit_activation(NodeContext& ctx, detail::OpId op, const std::string& x,
                      const std::string& out, DataType type, double alpha, double beta, double lo,
                      double hi) {
   GraphWriter& w = ctx.writer();
-  if (op == "relu") {
-    ctx.emit("Relu", {x}, {out});
-  } else if (op == "sigmoid") {
-    ctx.emit("Sigmoid", {x}, {out});
-  } else if (op == "tanh") {
-    ctx.emit("Tanh", {x}, {out});
-  } else if (op == "hardSwish") {
-    // ONNX's x * max(0, min(1, x / 6 + 1 / 2)) is WebNN's x * max(0, min(6, x + 3)) / 6.
-    ctx.emit("HardSwish", {x}, {out});
-  } else if (op == "gelu") {
+  const detail::OpInfo& info = detail::op_info(op);
+  // A U op with an ONNX name (Relu, Sigmoid, Tanh, HardSwish) is that ONNX op, as its
+  // generated exporter writes it; logical ops are left out, their ONNX result being bool.
+  // ONNX's HardSwish, x * max(0, min(1, x / 6 + 1 / 2)), is WebNN's x * max(0, min(6, x + 3)) / 6.
+  if (info.sig == detail::OpSig::U && !info.onnx.empty() && info.kind != detail::OpKind::logical) {
+    ctx.emit(info.onnx, {x}, {out});
+    return;
+  }
+  if (op == detail::OpId::gelu) {
     // ONNX's Gelu is opset 20: the spec's 0.5 * x * (1 + erf(x / sqrt(2))).
     ElemType t = elem_type(type);
     std::string scaled = ctx.emit_value("Div", {x, w.scalar(type, std::sqrt(2.0))}, t);
@@ -159,23 +164,23 @@ void emit_activation(NodeContext& ctx, const std::string& op, const std::string&
     std::string one_plus = ctx.emit_value("Add", {erf, w.scalar(type, 1.0)}, t);
     std::string half_x = ctx.emit_value("Mul", {x, w.scalar(type, 0.5)}, t);
     ctx.emit("Mul", {half_x, one_plus}, {out});
-  } else if (op == "clamp") {
+  } else if (op == detail::OpId::clamp) {
     // An absent bound is an infinity in the attributes and an absent input in ONNX.
     std::string min = std::isinf(lo) ? "" : w.scalar(type, lo);
     std::string max = std::isinf(hi) ? "" : w.scalar(type, hi);
     std::vector<std::string> inputs{x, min, max};
     while (inputs.back().empty()) inputs.pop_back();
     ctx.emit("Clip", inputs, {out});
-  } else if (op == "leakyRelu") {
+  } else if (op == detail::OpId::leakyRelu) {
     set_attr(ctx.emit("LeakyRelu", {x}, {out}), "alpha", alpha);
-  } else if (op == "elu") {
+  } else if (op == detail::OpId::elu) {
     set_attr(ctx.emit("Elu", {x}, {out}), "alpha", alpha);
-  } else if (op == "hardSigmoid") {
+  } else if (op == detail::OpId::hardSigmoid) {
     auto& n = ctx.emit("HardSigmoid", {x}, {out});
     set_attr(n, "alpha", alpha);
     set_attr(n, "beta", beta);
   } else {
-    fail(ErrorKind::OperationError, "export: unknown activation '" + op + "'");
+    unknown_activation(info.name);
   }
 }
 
@@ -192,57 +197,48 @@ void finish_fused(NodeContext& ctx, const std::string& result, const std::string
     x = sum;
   }
   if (act.empty()) return;
-  emit_activation(ctx, act, x, out, type, a.f_or("activationAlpha", 0), 0,
+  // The attribute holds the fused op's WebNN name (engine files store it as such).
+  std::optional<detail::OpId> op = detail::find_op(act);
+  if (!op) unknown_activation(act);
+  emit_activation(ctx, *op, x, out, type, a.f_or("activationAlpha", 0), 0,
                   a.f_or("activationMin", 0), a.f_or("activationMax", 0));
 }
 
 void register_math_exporters(ConverterTable& t) {
-  t["add"] = direct<kAdd>;
-  t["sub"] = direct<kSub>;
-  t["mul"] = direct<kMul>;
-  t["div"] = direct<kDiv>;
-  t["max"] = direct<kMax>;
-  t["min"] = direct<kMin>;
-  t["pow"] = direct<kPow>;
-  t["equal"] = comparison<kEqual>;
-  t["notEqual"] = not_equal;
-  t["greater"] = comparison<kGreater>;
-  t["greaterOrEqual"] = comparison<kGreaterOrEqual>;
-  t["lesser"] = comparison<kLess>;
-  t["lesserOrEqual"] = comparison<kLessOrEqual>;
-  t["logicalAnd"] = logical<kAnd>;
-  t["logicalOr"] = logical<kOr>;
-  t["logicalXor"] = logical<kXor>;
-  t["logicalNot"] = logical_not;
-  t["isNaN"] = is_nan;
-  t["isInfinite"] = is_infinite;
-
-  t["abs"] = direct<kAbs>;
-  t["ceil"] = direct<kCeil>;
-  t["cos"] = direct<kCos>;
-  t["erf"] = direct<kErf>;
-  t["exp"] = direct<kExp>;
-  t["floor"] = direct<kFloor>;
-  t["log"] = direct<kLog>;
-  t["neg"] = direct<kNeg>;
-  t["reciprocal"] = direct<kReciprocal>;
-  t["roundEven"] = direct<kRound>;  // ONNX's Round sends halves to even
-  t["sin"] = direct<kSin>;
-  t["sign"] = direct<kSign>;
-  t["sqrt"] = direct<kSqrt>;
-  t["tan"] = direct<kTan>;
-  t["softplus"] = direct<kSoftplus>;
-  t["softsign"] = direct<kSoftsign>;
-  t["identity"] = direct<kIdentity>;
-  for (const char* op :
-       {"relu", "sigmoid", "tanh", "hardSwish", "gelu", "clamp", "leakyRelu", "elu", "hardSigmoid"})
+  using detail::OpId;
+  t[OpId::add] = direct<kAdd>;
+  t[OpId::sub] = direct<kSub>;
+  t[OpId::mul] = direct<kMul>;
+  t[OpId::div] = direct<kDiv>;
+  t[OpId::max] = direct<kMax>;
+  t[OpId::min] = direct<kMin>;
+  t[OpId::pow] = direct<kPow>;
+  t[OpId::equal] = comparison<kEqual>;
+  t[OpId::notEqual] = not_equal;
+  t[OpId::greater] = comparison<kGreater>;
+  t[OpId::greaterOrEqual] = comparison<kGreaterOrEqual>;
+  t[OpId::lesser] = comparison<kLess>;
+  t[OpId::lesserOrEqual] = comparison<kLessOrEqual>;
+  t[OpId::logicalAnd] = logical<kAnd>;
+  t[OpId::logicalOr] = logical<kOr>;
+  t[OpId::logicalXor] = logical<kXor>;
+  t[OpId::logicalNot] = logical_not;
+  t[OpId::isInfinite] = is_infinite;
+  // abs, ceil ... identity, relu, sigmoid, tanh, hardSwish and isNaN: generated
+  // (register_generated_exporters). The activations emit_activation writes by hand:
+  for (OpId op : {OpId::gelu, OpId::clamp, OpId::leakyRelu, OpId::elu, OpId::hardSigmoid})
     t[op] = activation;
-  t["linear"] = linear;
-  t["prelu"] = prelu;
-  t["cast"] = cast;
-  t["where"] = where;
-  t["matmul"] = matmul;
-  t["gemm"] = gemm;
+  t[OpId::linear] = linear;
+  t[OpId::prelu] = prelu;
+  t[OpId::cast] = cast;
+  t[OpId::where] = where;
+  t[OpId::matmul] = matmul;
+  t[OpId::gemm] = gemm;
+}
+
+void register_generated_exporters(ConverterTable& t) {
+  for (const detail::OpInfo& op : detail::all_ops())
+    if (op.sig == detail::OpSig::U && !op.onnx.empty()) t.emplace(op.id, one_to_one);
 }
 
 }  // namespace cppnn::onnx_export

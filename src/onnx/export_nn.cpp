@@ -318,14 +318,11 @@ void layer_normalization(NodeContext& ctx) {
     ctx.emit("Identity", {y}, {ctx.output(0)});
 }
 
+// The reductions are the ONNX ops ops.def names (reduceProduct: ReduceProd), with their axes
+// and keepdims.
 void reduce(NodeContext& ctx) {
-  static const std::map<std::string, std::string> kOps = {
-      {"reduceL1", "ReduceL1"},         {"reduceL2", "ReduceL2"},
-      {"reduceLogSum", "ReduceLogSum"}, {"reduceLogSumExp", "ReduceLogSumExp"},
-      {"reduceMax", "ReduceMax"},       {"reduceMean", "ReduceMean"},
-      {"reduceMin", "ReduceMin"},       {"reduceProduct", "ReduceProd"},
-      {"reduceSum", "ReduceSum"},       {"reduceSumSquare", "ReduceSumSquare"}};
-  const std::string& op = ctx.node().op;
+  using detail::OpId;
+  OpId op = ctx.node().op;
   const Ints& axes = ctx.attrs().ints("axes");
   int64_t keep = ctx.attrs().i("keepDimensions");
   std::string x = ctx.input(0), out = ctx.output(0);
@@ -333,25 +330,25 @@ void reduce(NodeContext& ctx) {
   if (axes.empty()) {
     // No axes reduces nothing: each element alone. ONNX before opset 18 reads empty axes as
     // all axes, so this is the reduction of one value written out.
-    if (op == "reduceL1") {
+    if (op == OpId::reduceL1) {
       ctx.emit("Abs", {x}, {out});
-    } else if (op == "reduceL2") {
+    } else if (op == OpId::reduceL2) {
       ctx.emit("Sqrt", {ctx.emit_value("Mul", {x, x}, t)}, {out});
-    } else if (op == "reduceSumSquare") {
+    } else if (op == OpId::reduceSumSquare) {
       ctx.emit("Mul", {x, x}, {out});
-    } else if (op == "reduceLogSum") {
+    } else if (op == OpId::reduceLogSum) {
       ctx.emit("Log", {x}, {out});
     } else {
       ctx.emit("Identity", {x}, {out});
     }
     return;
   }
-  if (op == "reduceSum") {
+  if (op == OpId::reduceSum) {
     set_attr(ctx.emit("ReduceSum", {x, ctx.writer().int64s(axes, "axes")}, {out}), "keepdims",
              keep);
     return;
   }
-  auto& n = ctx.emit(kOps.at(op), {x}, {out});
+  auto& n = ctx.emit(detail::op_info(op).onnx, {x}, {out});
   set_attr(n, "axes", axes);
   set_attr(n, "keepdims", keep);
 }
@@ -360,7 +357,8 @@ void arg_min_max(NodeContext& ctx) {
   const detail::Attrs& a = ctx.attrs();
   bool int64 = a.s("outputDataType") == "int64";
   std::string out = int64 ? ctx.output(0) : ctx.temp(kInt64);
-  auto& n = ctx.emit(ctx.node().op == "argMax" ? "ArgMax" : "ArgMin", {ctx.input(0)}, {out});
+  auto& n =
+      ctx.emit(ctx.node().op == detail::OpId::argMax ? "ArgMax" : "ArgMin", {ctx.input(0)}, {out});
   set_attr(n, "axis", a.i("axis"));
   set_attr(n, "keepdims", a.i("keepDimensions"));
   set_attr(n, "select_last_index", int64_t(0));
@@ -383,22 +381,23 @@ void softmax(NodeContext& ctx) {
 }  // namespace
 
 void register_nn_exporters(ConverterTable& t) {
-  t["conv2d"] = conv2d;
-  t["convTranspose2d"] = conv_transpose2d;
-  t["averagePool2d"] = average_pool2d;
-  t["l2Pool2d"] = l2_pool2d;
-  t["maxPool2d"] = max_pool2d;
-  t["batchNormalization"] = batch_normalization;
-  t["instanceNormalization"] = instance_normalization;
-  t["layerNormalization"] = layer_normalization;
-  for (const char* op :
-       {"reduceL1", "reduceL2", "reduceLogSum", "reduceLogSumExp", "reduceMax", "reduceMean",
-        "reduceMin", "reduceProduct", "reduceSum", "reduceSumSquare"})
+  using detail::OpId;
+  t[OpId::conv2d] = conv2d;
+  t[OpId::convTranspose2d] = conv_transpose2d;
+  t[OpId::averagePool2d] = average_pool2d;
+  t[OpId::l2Pool2d] = l2_pool2d;
+  t[OpId::maxPool2d] = max_pool2d;
+  t[OpId::batchNormalization] = batch_normalization;
+  t[OpId::instanceNormalization] = instance_normalization;
+  t[OpId::layerNormalization] = layer_normalization;
+  for (OpId op : {OpId::reduceL1, OpId::reduceL2, OpId::reduceLogSum, OpId::reduceLogSumExp,
+                  OpId::reduceMax, OpId::reduceMean, OpId::reduceMin, OpId::reduceProduct,
+                  OpId::reduceSum, OpId::reduceSumSquare})
     t[op] = reduce;
-  t["argMax"] = arg_min_max;
-  t["argMin"] = arg_min_max;
-  t["cumulativeSum"] = cumulative_sum;
-  t["softmax"] = softmax;
+  t[OpId::argMax] = arg_min_max;
+  t[OpId::argMin] = arg_min_max;
+  t[OpId::cumulativeSum] = cumulative_sum;
+  t[OpId::softmax] = softmax;
 }
 
 }  // namespace cppnn::onnx_export

@@ -196,20 +196,21 @@ void resample2d(NodeContext& ctx) {
 }  // namespace
 
 void register_shape_exporters(ConverterTable& t) {
-  t["reshape"] = reshape;
-  t["transpose"] = transpose;
-  t["concat"] = concat;
-  t["split"] = split;
-  t["slice"] = slice;
-  t["gather"] = gather;
-  t["gatherElements"] = gather_elements;
-  t["gatherND"] = gather_nd;
-  t["expand"] = expand;
-  t["pad"] = pad;
-  t["tile"] = tile;
-  t["reverse"] = reverse;
-  t["triangular"] = triangular;
-  t["resample2d"] = resample2d;
+  using detail::OpId;
+  t[OpId::reshape] = reshape;
+  t[OpId::transpose] = transpose;
+  t[OpId::concat] = concat;
+  t[OpId::split] = split;
+  t[OpId::slice] = slice;
+  t[OpId::gather] = gather;
+  t[OpId::gatherElements] = gather_elements;
+  t[OpId::gatherND] = gather_nd;
+  t[OpId::expand] = expand;
+  t[OpId::pad] = pad;
+  t[OpId::tile] = tile;
+  t[OpId::reverse] = reverse;
+  t[OpId::triangular] = triangular;
+  t[OpId::resample2d] = resample2d;
 }
 
 }  // namespace cppnn::onnx_export

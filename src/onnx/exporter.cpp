@@ -24,6 +24,7 @@
 #include "core/file_io.h"
 #include "onnx/export_context.h"
 #include "onnx/host_ops.h"
+#include "onnx/op_coverage.h"
 
 #ifndef CPPNN_VERSION_STRING
 #define CPPNN_VERSION_STRING "unknown"
@@ -180,7 +181,7 @@ onnx::NodeProto& GraphWriter::add_node(const std::string& op_type, const std::st
 
 NodeContext::NodeContext(GraphWriter& writer, const detail::Node& node, size_t index)
     : writer_(writer), node_(node) {
-  base_ = node.label.empty() ? node.op + "_" + std::to_string(index) : node.label;
+  base_ = node.label.empty() ? detail::op_name(node.op) + "_" + std::to_string(index) : node.label;
 }
 
 bool NodeContext::has_input(size_t i) const {
@@ -318,6 +319,7 @@ const ConverterTable& converters() {
     register_math_exporters(t);
     register_nn_exporters(t);
     register_shape_exporters(t);
+    register_generated_exporters(t);  // last: a hand-written exporter wins
     return t;
   }();
   return table;
@@ -325,7 +327,7 @@ const ConverterTable& converters() {
 
 std::string node_what(const detail::Node& node, size_t index) {
   return "node " + (node.label.empty() ? "#" + std::to_string(index) : "'" + node.label + "'") +
-         " (" + node.op + ")";
+         " (" + detail::op_name(node.op) + ")";
 }
 
 onnx::ModelProto build_model(const detail::GraphIR& ir, const OnnxExportOptions& options) {
@@ -366,12 +368,13 @@ onnx::ModelProto build_model(const detail::GraphIR& ir, const OnnxExportOptions&
 
   for (size_t n = 0; n < ir.nodes.size(); ++n) {
     const detail::Node& node = ir.nodes[n];
-    if (node.op.empty()) continue;
+    if (node.op == detail::OpId::none) continue;
     try {
       for (OperandId out : node.outputs)
         if (!writer.has_name(out))
-          writer.name_operand(out, writer.new_value(node.op + "_" + std::to_string(out),
-                                                    elem_type(ir.desc(out).data_type)));
+          writer.name_operand(out,
+                              writer.new_value(detail::op_name(node.op) + "_" + std::to_string(out),
+                                               elem_type(ir.desc(out).data_type)));
       auto it = converters().find(node.op);
       if (it == converters().end())
         fail(ErrorKind::NotSupportedError, "the op has no ONNX converter");
@@ -414,9 +417,7 @@ void check(onnx::ModelProto& model) {
 
 }  // namespace onnx_export
 
-namespace {
-
-}  // namespace
+bool detail::onnx_exports(OpId id) { return onnx_export::converters().count(id) != 0; }
 
 std::string export_onnx_bytes(const Graph& graph, const OnnxExportOptions& options) {
   if (!graph.valid()) fail(ErrorKind::InvalidStateError, "export_onnx: the graph is not valid");

@@ -133,6 +133,10 @@ void register_math_converters(ConverterTable& table);
 void register_nn_converters(ConverterTable& table);
 void register_shape_converters(ConverterTable& table);
 void register_gather_converters(ConverterTable& table);
+// The generated converters: the ONNX op named by each U op of include/cppnn/ops.def maps to
+// that op's builder method on the node's one input. Registered after the hand-written ones,
+// which win for an ONNX type both have.
+void register_generated_converters(ConverterTable& table);
 
 // Axis helpers: normalize a possibly negative ONNX axis against `rank` (DataError if out of
 // range, naming the attribute).

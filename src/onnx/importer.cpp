@@ -6,6 +6,7 @@
 #include "cppnn/onnx.h"
 #include "graph/ir.h"
 #include "onnx/import_context.h"
+#include "onnx/op_coverage.h"
 
 namespace cppnn {
 
@@ -245,6 +246,7 @@ const ConverterTable& converters() {
     register_nn_converters(t);
     register_shape_converters(t);
     register_gather_converters(t);
+    register_generated_converters(t);  // last: a hand-written converter wins
     return t;
   }();
   return table;
@@ -370,6 +372,10 @@ Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options) {
 
 }  // namespace
 }  // namespace onnx_import
+
+bool detail::onnx_imports(const std::string& onnx_type) {
+  return onnx_import::converters().count(onnx_type) != 0;
+}
 
 Graph load_onnx_from_bytes(const std::string& bytes, const OnnxImportOptions& options) {
   onnx::ModelProto model;

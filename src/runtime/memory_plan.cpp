@@ -25,7 +25,7 @@ MemoryPlan plan_memory(const GraphIR& g) {
   std::vector<OperandId> alias(n_ops, kNoOperand);  // output -> the residual it overwrites
   for (size_t s = 0; s < g.nodes.size(); ++s) {
     const Node& n = g.nodes[s];
-    if (n.op != "conv2d" || n.inputs.size() < 4 || n.inputs[3] == kNoOperand) continue;
+    if (n.op != OpId::conv2d || n.inputs.size() < 4 || n.inputs[3] == kNoOperand) continue;
     OperandId r = n.inputs[3], y = n.outputs[0];
     if (g.operands[size_t(r)].role != OperandRole::intermediate || is_output[size_t(r)] ||
         is_output[size_t(y)] || last[size_t(r)] != int32_t(s) || n.inputs[0] == r ||
@@ -105,7 +105,7 @@ void check_plan_memory(const GraphIR& g, const MemoryPlan& plan, size_t limit) {
   std::string where;
   if (largest_node)
     where = "; the largest tensor is " + std::to_string(largest) + " bytes, made by " +
-            largest_node->op +
+            op_name(largest_node->op) +
             (largest_node->label.empty() ? "" : " '" + largest_node->label + "'");
   fail(ErrorKind::OperationError,
        "the graph needs " + std::to_string(total) + " bytes for its intermediates and outputs, " +

@@ -9,7 +9,7 @@
 
 #include "backends/cuda/nvrtc_compiler.h"
 #include "cuda_jit/codegen_cases.h"
-#include "graph/op_table.h"
+#include "graph/op_id.h"
 
 namespace cppnn {
 namespace {
@@ -52,8 +52,9 @@ TEST(CudaJit, NvrtcSupportsTheEngineTargets) {
 }
 
 TEST(CudaJit, CasesCoverEveryElementwiseOpAndType) {
-  std::set<std::string> ops;
-  std::set<std::pair<std::string, DataType>> op_types;
+  using detail::OpId;
+  std::set<OpId> ops;
+  std::set<std::pair<OpId, DataType>> op_types;
   for (const auto& c : testing::codegen_cases()) {
     const auto& g = c.graph.ir();
     for (const auto& k : detail::generate_cuda_kernels(g))
@@ -61,20 +62,21 @@ TEST(CudaJit, CasesCoverEveryElementwiseOpAndType) {
         const auto& node = g.nodes[n];
         ops.insert(node.op);
         // where's first operand is its uint8 condition; its values come next.
-        detail::OperandId value = node.op == "where" ? node.inputs[1] : node.inputs[0];
+        detail::OperandId value = node.op == OpId::where ? node.inputs[1] : node.inputs[0];
         op_types.insert({node.op, g.desc(value).data_type});
       }
   }
-  for (const std::string& op : detail::OpTable::instance().names())
-    if (detail::is_cuda_elementwise_op(op)) {
-      EXPECT_TRUE(ops.count(op)) << op << " is in no test graph";
-      EXPECT_TRUE(op_types.count({op, DataType::float32}) || op == "logicalAnd" ||
-                  op == "logicalOr" || op == "logicalXor" || op == "logicalNot")
-          << op << " on float32";
+  for (const detail::OpInfo& op : detail::all_ops())
+    if (detail::is_cuda_elementwise_op(op.id)) {
+      bool uint8_only = op.id == OpId::logicalAnd || op.id == OpId::logicalOr ||
+                        op.id == OpId::logicalXor || op.id == OpId::logicalNot;
+      EXPECT_TRUE(ops.count(op.id)) << op.name << " is in no test graph";
+      EXPECT_TRUE(op_types.count({op.id, DataType::float32}) || uint8_only)
+          << op.name << " on float32";
     }
   for (DataType t : kAllDataTypes) {
-    EXPECT_TRUE(op_types.count({"add", t})) << "add on " << to_string(t);
-    EXPECT_TRUE(op_types.count({"cast", t})) << "cast from " << to_string(t);
+    EXPECT_TRUE(op_types.count({OpId::add, t})) << "add on " << to_string(t);
+    EXPECT_TRUE(op_types.count({OpId::cast, t})) << "cast from " << to_string(t);
   }
 }
 

@@ -91,14 +91,14 @@ inline GraphCost cost_of(const Graph& graph) {
       if (i >= node.inputs.size() || node.inputs[i] == detail::kNoOperand) return {};
       return ir.desc(node.inputs[i]).shape;
     };
-    if (node.op == "conv2d" || node.op == "convTranspose2d") {
+    if (node.op == detail::OpId::conv2d || node.op == detail::OpId::convTranspose2d) {
       // The filter over its largest dimension: at least the reduction per output element
       // for the usual layouts, and never more than the filter.
       Dims f = input_dims(1);
       double largest = 1;
       for (int64_t d : f) largest = std::fmax(largest, double(d));
       per_output = count_of(f) / largest;
-    } else if (node.op == "matmul" || node.op == "gemm") {
+    } else if (node.op == detail::OpId::matmul || node.op == detail::OpId::gemm) {
       Dims a = input_dims(0);
       for (size_t i = a.size() >= 2 ? a.size() - 2 : 0; i < a.size(); ++i)
         per_output = std::fmax(per_output, double(a[i]));

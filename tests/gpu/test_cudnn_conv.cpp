@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "gpu/gpu_test_support.h"
+#include "graph/op_id.h"
 
 namespace cppnn {
 namespace {
@@ -98,28 +99,36 @@ struct ConvCase {
 
 Operand apply_activation(GraphBuilder& b, const Operand& x, const std::string& act) {
   if (act.empty()) return x;
-  if (act == "relu") return b.relu(x);
-  if (act == "clamp") {
-    ClampOptions o;
-    o.min_value = 0.0, o.max_value = 6.0;
-    return b.clamp(x, o);
+  switch (detail::find_op(act).value_or(detail::OpId::none)) {
+    case detail::OpId::relu:
+      return b.relu(x);
+    case detail::OpId::clamp: {
+      ClampOptions o;
+      o.min_value = 0.0, o.max_value = 6.0;
+      return b.clamp(x, o);
+    }
+    case detail::OpId::leakyRelu: {
+      LeakyReluOptions o;
+      o.alpha = 0.2;
+      return b.leaky_relu(x, o);
+    }
+    case detail::OpId::elu: {
+      EluOptions o;
+      o.alpha = 0.7;
+      return b.elu(x, o);
+    }
+    case detail::OpId::sigmoid:
+      return b.sigmoid(x);
+    case detail::OpId::tanh:
+      return b.tanh(x);
+    case detail::OpId::hardSwish:
+      return b.hard_swish(x);
+    case detail::OpId::gelu:
+      return b.gelu(x);
+    default:
+      ADD_FAILURE() << "unknown activation " << act;
+      return x;
   }
-  if (act == "leakyRelu") {
-    LeakyReluOptions o;
-    o.alpha = 0.2;
-    return b.leaky_relu(x, o);
-  }
-  if (act == "elu") {
-    EluOptions o;
-    o.alpha = 0.7;
-    return b.elu(x, o);
-  }
-  if (act == "sigmoid") return b.sigmoid(x);
-  if (act == "tanh") return b.tanh(x);
-  if (act == "hardSwish") return b.hard_swish(x);
-  if (act == "gelu") return b.gelu(x);
-  ADD_FAILURE() << "unknown activation " << act;
-  return x;
 }
 
 // The conv of `k` (labelled "conv") and its activation; `ins` gets the graph's inputs.

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "gpu/gpu_test_support.h"
+#include "graph/op_id.h"
 
 namespace cppnn {
 namespace {
@@ -322,29 +323,31 @@ TEST(GpuMath, InstanceNormalizationMatchesCpu) {
 
 using ReduceFn = Operand (GraphBuilder::*)(const Operand&, const ReduceOptions&);
 
+using detail::OpId;
+
 struct ReduceOp {
-  const char* name;
+  OpId id;
   ReduceFn fn;
   double lo, hi;  // input range (logs need positive values)
 };
 
 const ReduceOp kReduceOps[] = {
-    {"reduceL1", &GraphBuilder::reduce_l1, -1, 1},
-    {"reduceL2", &GraphBuilder::reduce_l2, -1, 1},
-    {"reduceLogSum", &GraphBuilder::reduce_log_sum, 0.1, 2},
-    {"reduceLogSumExp", &GraphBuilder::reduce_log_sum_exp, -8, 8},
-    {"reduceMax", &GraphBuilder::reduce_max, -1, 1},
-    {"reduceMean", &GraphBuilder::reduce_mean, -1, 1},
-    {"reduceMin", &GraphBuilder::reduce_min, -1, 1},
-    {"reduceProduct", &GraphBuilder::reduce_product, 0.9, 1.1},
-    {"reduceSum", &GraphBuilder::reduce_sum, -1, 1},
-    {"reduceSumSquare", &GraphBuilder::reduce_sum_square, -1, 1},
+    {OpId::reduceL1, &GraphBuilder::reduce_l1, -1, 1},
+    {OpId::reduceL2, &GraphBuilder::reduce_l2, -1, 1},
+    {OpId::reduceLogSum, &GraphBuilder::reduce_log_sum, 0.1, 2},
+    {OpId::reduceLogSumExp, &GraphBuilder::reduce_log_sum_exp, -8, 8},
+    {OpId::reduceMax, &GraphBuilder::reduce_max, -1, 1},
+    {OpId::reduceMean, &GraphBuilder::reduce_mean, -1, 1},
+    {OpId::reduceMin, &GraphBuilder::reduce_min, -1, 1},
+    {OpId::reduceProduct, &GraphBuilder::reduce_product, 0.9, 1.1},
+    {OpId::reduceSum, &GraphBuilder::reduce_sum, -1, 1},
+    {OpId::reduceSumSquare, &GraphBuilder::reduce_sum_square, -1, 1},
 };
 
 void check_reduce(const ReduceOp& op, DataType t, const Dims& shape,
                   std::optional<std::vector<uint32_t>> axes, bool keep, double rtol, double lo,
                   double hi) {
-  std::string what = std::string(op.name) + " " + type_name(t) + " " + to_string(shape) +
+  std::string what = detail::op_name(op.id) + " " + type_name(t) + " " + to_string(shape) +
                      " axes " + (axes ? to_string(Dims(axes->begin(), axes->end())) : "(all)") +
                      (keep ? " keep" : "");
   SCOPED_TRACE(what);
@@ -355,7 +358,7 @@ void check_reduce(const ReduceOp& op, DataType t, const Dims& shape,
   o.keep_dimensions = keep;
   Graph g = b.build({{"y", (b.*op.fn)(x, o)}});
   for (int run = 0; run < 2; ++run) expect_matches_cpu(g, {{"x", fresh(t, shape, lo, hi)}}, rtol, what);
-  expect_step(g, op.name, true);
+  expect_step(g, detail::op_name(op.id), true);
 }
 
 struct ReduceCase {
@@ -386,9 +389,9 @@ TEST(GpuMath, ReductionsFloat32MatchCpu) {
   for (const ReduceOp& op : kReduceOps)
     for (const ReduceCase& c : kReduceCases) {
       // Products of thousands of factors over- or underflow: keep them to short extents.
-      bool product = std::string(op.name) == "reduceProduct";
+      bool product = op.id == OpId::reduceProduct;
       if (product && element_count(c.shape) > 4096 * 4) continue;
-      bool exact = std::string(op.name) == "reduceMax" || std::string(op.name) == "reduceMin";
+      bool exact = op.id == OpId::reduceMax || op.id == OpId::reduceMin;
       check_reduce(op, DataType::float32, c.shape, c.axes, c.keep, exact ? 0 : kFp32Sum, op.lo,
                    op.hi);
     }
@@ -398,7 +401,7 @@ TEST(GpuMath, ReductionsFloat16MatchCpu) {
   REQUIRE_CUDA();
   for (const ReduceOp& op : kReduceOps)
     for (const ReduceCase& c : kReduceCases) {
-      bool product = std::string(op.name) == "reduceProduct";
+      bool product = op.id == OpId::reduceProduct;
       if (product && element_count(c.shape) > 4096 * 4) continue;
       check_reduce(op, DataType::float16, c.shape, c.axes, c.keep, kFp16, op.lo, op.hi);
     }
@@ -407,15 +410,13 @@ TEST(GpuMath, ReductionsFloat16MatchCpu) {
 TEST(GpuMath, IntegerReductionsExact) {
   REQUIRE_CUDA();
   // Sums, norms and products wrap like the CPU's (products of 64 factors in [-3, 3] do).
-  const char* summing[] = {"reduceL1", "reduceProduct", "reduceSum", "reduceSumSquare",
-                           "reduceMax", "reduceMin"};
+  const OpId summing[] = {OpId::reduceL1,        OpId::reduceProduct, OpId::reduceSum,
+                          OpId::reduceSumSquare, OpId::reduceMax,     OpId::reduceMin};
   for (const ReduceOp& op : kReduceOps) {
-    bool sums = std::find_if(std::begin(summing), std::end(summing), [&](const char* n) {
-                  return std::string(n) == op.name;
-                }) != std::end(summing);
+    bool sums = std::find(std::begin(summing), std::end(summing), op.id) != std::end(summing);
     if (!sums) continue;
-    bool product = std::string(op.name) == "reduceProduct";
-    bool minmax = std::string(op.name) == "reduceMax" || std::string(op.name) == "reduceMin";
+    bool product = op.id == OpId::reduceProduct;
+    bool minmax = op.id == OpId::reduceMax || op.id == OpId::reduceMin;
     std::vector<DataType> types = {DataType::int32, DataType::uint32, DataType::int64,
                                    DataType::uint64};
     if (minmax) types.insert(types.end(), {DataType::int8, DataType::uint8});

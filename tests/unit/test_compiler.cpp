@@ -39,7 +39,7 @@ std::vector<double> naive_conv_nchw(const Tensor& x, const Tensor& w, const std:
   return out;
 }
 
-const detail::Node* find_op(const GraphIR& g, const std::string& op) {
+const detail::Node* find_node(const GraphIR& g, detail::OpId op) {
   for (const auto& n : g.nodes)
     if (n.op == op) return &n;
   return nullptr;
@@ -62,7 +62,7 @@ TEST(Compiler, ConvBiasResidualReluFuseIntoOneNode) {
   auto opt = detail::optimize(g.ir_ptr(), kNoLayout);
   ASSERT_EQ(opt->nodes.size(), 1u);
   const detail::Node& n = opt->nodes[0];
-  EXPECT_EQ(n.op, "conv2d");
+  EXPECT_EQ(n.op, detail::OpId::conv2d);
   ASSERT_EQ(n.inputs.size(), 4u);
   EXPECT_NE(n.inputs[2], detail::kNoOperand);
   EXPECT_EQ(n.inputs[3], opt->inputs.at("x"));
@@ -84,7 +84,7 @@ TEST(Compiler, SharedIntermediateIsNotFused) {
   Graph g = b.build({{"a", b.relu(conv)}, {"b", b.sigmoid(conv)}});
   auto opt = detail::optimize(g.ir_ptr(), kNoLayout);
   EXPECT_EQ(opt->nodes.size(), 3u);
-  EXPECT_FALSE(find_op(*opt, "conv2d")->attrs.has("activation"));
+  EXPECT_FALSE(find_node(*opt, detail::OpId::conv2d)->attrs.has("activation"));
 }
 
 TEST(Compiler, ClampAfterConvBecomesClampActivation) {
@@ -134,7 +134,7 @@ TEST(Compiler, ConstantSubgraphsFold) {
   Graph g = b.build({{"y", b.add(x, c2)}});
   auto opt = detail::optimize(g.ir_ptr(), kNoLayout);
   ASSERT_EQ(opt->nodes.size(), 1u);
-  EXPECT_EQ(opt->nodes[0].op, "add");
+  EXPECT_EQ(opt->nodes[0].op, detail::OpId::add);
   Tensor xt = Tensor::from(DataType::float32, {3}, std::vector<float>{1, 1, 1});
   testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), {2, 5, 10}, {0, 0});
 }
@@ -155,7 +155,7 @@ TEST(Compiler, ResidualThatDiesAtTheConvIsOverwrittenInPlace) {
   // neg keeps the conv's result from being the graph output (outputs get their own memory).
   Graph g = b.build({{"y", b.neg(b.add(b.conv2d(b.sigmoid(h), b.constant(wt), co), h))}});
   auto opt = detail::optimize(g.ir_ptr());
-  const detail::Node* conv = find_op(*opt, "conv2d");
+  const detail::Node* conv = find_node(*opt, detail::OpId::conv2d);
   ASSERT_NE(conv, nullptr);
   ASSERT_EQ(conv->inputs.size(), 4u);  // the residual add was fused
 
@@ -177,7 +177,7 @@ TEST(Compiler, ResidualThatDiesAtTheConvIsOverwrittenInPlace) {
   testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), want, {1e-5, 1e-5});
 }
 
-size_t count_op(const GraphIR& g, const std::string& op) {
+size_t count_op(const GraphIR& g, detail::OpId op) {
   return size_t(std::count_if(g.nodes.begin(), g.nodes.end(),
                               [&](const detail::Node& n) { return n.op == op; }));
 }
@@ -202,10 +202,10 @@ TEST(Compiler, ChannelsLastChainKeepsOneTransposeAtEachEdge) {
   Graph g = b.build({{"y", y}});
 
   auto opt = detail::optimize(g.ir_ptr());
-  EXPECT_EQ(count_op(*opt, "transpose"), 2u) << Graph(opt).summary();
-  EXPECT_EQ(count_op(*opt, "conv2d"), 3u);
+  EXPECT_EQ(count_op(*opt, detail::OpId::transpose), 2u) << Graph(opt).summary();
+  EXPECT_EQ(count_op(*opt, detail::OpId::conv2d), 3u);
   for (const auto& n : opt->nodes)
-    if (n.op == "conv2d") {
+    if (n.op == detail::OpId::conv2d) {
       EXPECT_EQ(n.attrs.s("inputLayout"), "nhwc");
     }
 

@@ -82,7 +82,7 @@ void expect_same_ir(const detail::GraphIR& a, const detail::GraphIR& b) {
     EXPECT_EQ(a.nodes[n].label, b.nodes[n].label);
     EXPECT_EQ(a.nodes[n].inputs, b.nodes[n].inputs);
     EXPECT_EQ(a.nodes[n].outputs, b.nodes[n].outputs);
-    EXPECT_TRUE(a.nodes[n].attrs == b.nodes[n].attrs) << a.nodes[n].op;
+    EXPECT_TRUE(a.nodes[n].attrs == b.nodes[n].attrs) << detail::op_name(a.nodes[n].op);
   }
   EXPECT_EQ(a.inputs, b.inputs);
   EXPECT_EQ(a.outputs, b.outputs);

@@ -187,13 +187,13 @@ TEST_F(EngineLoad, ACraftedIrIsRevalidated) {
 
   detail::GraphIR wrong_attr = engine_.graph().ir();
   for (auto& node : wrong_attr.nodes)
-    if (node.op == "softmax") node.attrs.set("axis", std::string("three"));
+    if (node.op == detail::OpId::softmax) node.attrs.set("axis", std::string("three"));
   expect_load_error(write(wrong_attr), ErrorKind::DataError, "softmax");
 
   // Sizes whose sum overflows int64 (a builder call cannot make them, a file can).
   detail::GraphIR huge_split = engine_.graph().ir();
   for (auto& node : huge_split.nodes)
-    if (node.op == "split")
+    if (node.op == detail::OpId::split)
       node.attrs.set("splits", std::vector<int64_t>{int64_t(1) << 62, int64_t(1) << 62,
                                                     int64_t(1) << 62, int64_t(1) << 62});
   expect_load_error(write(huge_split), ErrorKind::DataError, "larger than dimension");

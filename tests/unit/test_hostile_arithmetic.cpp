@@ -13,6 +13,7 @@
 namespace cppnn {
 namespace {
 
+using detail::OpId;
 using testing::attr;
 using testing::expect_error;
 using testing::OnnxTestModel;
@@ -24,7 +25,7 @@ constexpr DataType F32 = DataType::float32;
 
 // Runs an op's validation and shape inference as the engine reader does: on attributes
 // that no builder call could produce.
-std::vector<OperandDescriptor> infer(const std::string& op,
+std::vector<OperandDescriptor> infer(OpId op,
                                      const std::vector<OperandDescriptor>& inputs,
                                      detail::Attrs attrs) {
   const detail::OpSchema* schema = detail::OpTable::instance().find(op);
@@ -66,10 +67,11 @@ TEST(HostileArithmetic, PadPaddingsWhoseSumWrapsAreATypeError) {
   detail::Attrs a;
   a.set("beginningPadding", std::vector<int64_t>{0, kMax});
   a.set("endingPadding", std::vector<int64_t>{0, kMax});
-  expect_error([&] { infer("pad", {{F32, {1, 8}}}, a); }, ErrorKind::TypeError, "Padding");
+  expect_error([&] { infer(OpId::pad, {{F32, {1, 8}}}, a); }, ErrorKind::TypeError, "Padding");
   a.set("beginningPadding", std::vector<int64_t>{0, int64_t(kU32Max) + 1});
   a.set("endingPadding", std::vector<int64_t>{0, 0});
-  expect_error([&] { infer("pad", {{F32, {1, 8}}}, a); }, ErrorKind::TypeError, "beginningPadding");
+  expect_error([&] { infer(OpId::pad, {{F32, {1, 8}}}, a); }, ErrorKind::TypeError,
+               "beginningPadding");
 }
 
 TEST(HostileArithmetic, ACraftedPadEngineIsADataError) {
@@ -88,11 +90,11 @@ TEST(HostileArithmetic, SliceEndsAndStridesPastInt64AreATypeError) {
   detail::Attrs a;
   a.set("starts", std::vector<int64_t>{1});
   a.set("sizes", std::vector<int64_t>{kMax});
-  expect_error([&] { infer("slice", {{F32, {8}}}, a); }, ErrorKind::TypeError, "sizes");
+  expect_error([&] { infer(OpId::slice, {{F32, {8}}}, a); }, ErrorKind::TypeError, "sizes");
   a.set("starts", std::vector<int64_t>{0});
   a.set("sizes", std::vector<int64_t>{8});
   a.set("strides", std::vector<int64_t>{kMax});
-  expect_error([&] { infer("slice", {{F32, {8}}}, a); }, ErrorKind::TypeError, "strides");
+  expect_error([&] { infer(OpId::slice, {{F32, {8}}}, a); }, ErrorKind::TypeError, "strides");
 }
 
 TEST(HostileArithmetic, ConvTranspose2dOutputSizePastInt64IsATypeError) {
@@ -123,14 +125,14 @@ TEST(HostileArithmetic, PoolingAttributesPastUnsignedLongAreATypeError) {
   a.set("padding", std::vector<int64_t>{int64_t(1) << 62, int64_t(1) << 62, 0, 0});
   expect_error(
       [&] {
-        infer("averagePool2d", {{F32, {1, 1, 4, 4}}}, a);
+        infer(OpId::averagePool2d, {{F32, {1, 1, 4, 4}}}, a);
       },
       ErrorKind::TypeError, "padding");
   a.set("padding", std::vector<int64_t>{0, 0, 0, 0});
   a.set("strides", std::vector<int64_t>{kMax, 1});
   expect_error(
       [&] {
-        infer("maxPool2d", {{F32, {1, 1, 4, 4}}}, a);
+        infer(OpId::maxPool2d, {{F32, {1, 1, 4, 4}}}, a);
       },
       ErrorKind::TypeError, "strides");
 }

@@ -300,7 +300,7 @@ TEST(HostileGraph, FoldingStopsAtItsTotal) {
     size_t bytes = 0, runtime_ops = 0;
     for (const auto& op : opt->operands)
       if (op.role == detail::OperandRole::constant && op.data) bytes += op.data->byte_size();
-    for (const auto& node : opt->nodes) runtime_ops += node.op == "expand";
+    for (const auto& node : opt->nodes) runtime_ops += node.op == detail::OpId::expand;
     return std::make_pair(bytes, runtime_ops);
   };
   detail::PassOptions tight;

@@ -276,9 +276,9 @@ TEST(OnnxExport, FusedEngineGraphRoundTrips) {
   bool residual = false, matmul_bias = false;
   for (const detail::Node& node : optimized.ir().nodes) {
     if (node.attrs.has("activation")) activations.insert(node.attrs.s("activation"));
-    residual = residual || (node.op == "conv2d" && node.inputs.size() > 3 &&
+    residual = residual || (node.op == detail::OpId::conv2d && node.inputs.size() > 3 &&
                             node.inputs[3] != detail::kNoOperand);
-    matmul_bias = matmul_bias || (node.op == "matmul" && node.inputs.size() > 2 &&
+    matmul_bias = matmul_bias || (node.op == detail::OpId::matmul && node.inputs.size() > 2 &&
                                   node.inputs[2] != detail::kNoOperand);
   }
   EXPECT_EQ(activations,

@@ -342,7 +342,7 @@ TEST(ConvFusion, Conv2dActivationBiasResidual) {
         detail::Attrs a = act.attrs();
         a.set("inputLayout", std::string(nhwc ? "nhwc" : "nchw"));
         a.set("padding", std::vector<int64_t>{1, 1, 1, 1});
-        Operand y = detail::add_op(gb, "conv2d",
+        Operand y = detail::add_op(gb, detail::OpId::conv2d,
                                    {gb.input("x", t, xs), gb.constant(f), gb.constant(b),
                                     gb.input("r", t, os)},
                                    a, "fused")[0];
@@ -365,7 +365,7 @@ TEST(ConvFusion, PointwiseNchwBiasResidualActivation) {
         Tensor x = random_tensor(t, xs, -2, 2, 1), f = random_tensor(t, fs, -0.3, 0.3, 2);
         Tensor b = random_tensor(t, {40}, -1, 1, 3), res = random_tensor(t, os, -2, 2, 4);
         GraphBuilder gb;
-        Operand y = detail::add_op(gb, "conv2d",
+        Operand y = detail::add_op(gb, detail::OpId::conv2d,
                                    {gb.input("x", t, xs), gb.constant(f),
                                     with_bias ? gb.input("b", t, {40}) : Operand(),
                                     gb.input("r", t, os)},
@@ -389,7 +389,7 @@ TEST(ConvFusion, Conv2dResidualWithoutBiasAndWithGraphInputFilter) {
   a.set("groups", int64_t(4));
   a.set("strides", std::vector<int64_t>{2, 2});
   a.set("activation", std::string("relu"));
-  Operand y = detail::add_op(gb, "conv2d",
+  Operand y = detail::add_op(gb, detail::OpId::conv2d,
                              {gb.input("x", DataType::float32, xs_shape),
                               gb.input("f", DataType::float32, fs), Operand(),
                               gb.input("r", DataType::float32, os)},
@@ -422,7 +422,7 @@ TEST(ConvFusion, ConvTranspose2dActivation) {
     GraphBuilder gb;
     detail::Attrs a = act.attrs();
     a.set("strides", std::vector<int64_t>{2, 2});
-    Operand y = detail::add_op(gb, "convTranspose2d",
+    Operand y = detail::add_op(gb, detail::OpId::convTranspose2d,
                                {gb.input("x", DataType::float32, xs), gb.constant(f)}, a, "")[0];
     std::vector<double> want = r.compute(x, f, nullptr);
     for (double& v : want) v = act.apply(v);
@@ -527,7 +527,7 @@ TEST(ConvErrors, FusionContractIsValidated) {
   Operand x = gb.input("x", DataType::float32, {1, 2, 4, 4});
   Operand f = gb.input("f", DataType::float32, {3, 2, 1, 1});
   auto fused = [&](std::vector<Operand> ins, detail::Attrs a) {
-    return [&gb, ins, a] { detail::add_op(gb, "conv2d", ins, a, "c"); };
+    return [&gb, ins, a] { detail::add_op(gb, detail::OpId::conv2d, ins, a, "c"); };
   };
   detail::Attrs bad;
   bad.set("activation", std::string("swish"));
@@ -543,9 +543,9 @@ TEST(ConvErrors, FusionContractIsValidated) {
                ErrorKind::TypeError, "operand 'residual' has data type float16");
   detail::Attrs relu;
   relu.set("activation", std::string("relu"));
-  expect_error([&] { detail::add_op(gb, "convTranspose2d", {x, gb.input("ft", DataType::float32, {2, 3, 1, 1})}, bad, ""); },
+  expect_error([&] { detail::add_op(gb, detail::OpId::convTranspose2d, {x, gb.input("ft", DataType::float32, {2, 3, 1, 1})}, bad, ""); },
                ErrorKind::TypeError, "convTranspose2d");
-  EXPECT_EQ(detail::add_op(gb, "conv2d", {x, f}, relu, "")[0].shape(), (Dims{1, 3, 4, 4}));
+  EXPECT_EQ(detail::add_op(gb, detail::OpId::conv2d, {x, f}, relu, "")[0].shape(), (Dims{1, 3, 4, 4}));
 }
 
 }  // namespace

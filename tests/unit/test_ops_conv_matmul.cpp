@@ -200,7 +200,7 @@ TEST(ConvFusion, MatmulBiasActivation) {
           Operand bi = constant ? gb.constant(b) : gb.input("b", t, bs);
           Operand biasi = constant ? gb.constant(bias) : gb.input("bias", t, {24});
           if (!constant) in["b"] = b, in["bias"] = bias;
-          Operand y = detail::add_op(gb, "matmul", {gb.input("a", t, as), bi, biasi},
+          Operand y = detail::add_op(gb, detail::OpId::matmul, {gb.input("a", t, as), bi, biasi},
                                      activation_attrs(act), "")[0];
           Dims os;
           std::vector<double> want = ref_matmul(a, b, &os), bv = bias.to_doubles();
@@ -223,7 +223,7 @@ TEST(ConvFusion, GemmActivationAfterC) {
       NamedTensors in{{"a", a}};
       Operand ci = constant ? gb.constant(c) : gb.input("c", DataType::float32, {3});
       if (!constant) in["c"] = c;
-      Operand y = detail::add_op(gb, "gemm",
+      Operand y = detail::add_op(gb, detail::OpId::gemm,
                                  {gb.input("a", DataType::float32, {4, 6}), gb.constant(b), ci},
                                  attrs, "")[0];
       std::vector<double> want = ref_gemm(a, b, &c, 1.0, 0.5, false, true);
@@ -249,11 +249,11 @@ TEST(ConvErrors, MatmulValidation) {
   expect_error(mm(gb.input("i", DataType::int32, {2, 2}), gb.input("i2", DataType::int32, {2, 2})),
                ErrorKind::TypeError, "data type int32");
   Operand b = gb.input("b", DataType::float32, {4, 5});
-  expect_error([&] { detail::add_op(gb, "matmul", {a, b, gb.input("bias", DataType::float32, {4})}, {}, ""); },
+  expect_error([&] { detail::add_op(gb, detail::OpId::matmul, {a, b, gb.input("bias", DataType::float32, {4})}, {}, ""); },
                ErrorKind::TypeError, "operand 'bias' must have shape [5]");
   detail::Attrs bad;
   bad.set("activation", std::string("softmax"));
-  expect_error([&] { detail::add_op(gb, "matmul", {a, b}, bad, ""); }, ErrorKind::TypeError,
+  expect_error([&] { detail::add_op(gb, detail::OpId::matmul, {a, b}, bad, ""); }, ErrorKind::TypeError,
                "unknown value 'softmax'");
   EXPECT_EQ(gb.matmul(a, b).shape(), (Dims{2, 3, 5}));
 }

@@ -357,7 +357,7 @@ TEST(ElementwiseActivation, DefaultOptionsAreFilledAndUsed) {
   Operand x = b.input("x", DataType::float16, {2});
   Graph g = b.build({{"e", b.elu(x)}, {"h", b.hard_sigmoid(x)}, {"c", b.clamp(x)}});
   std::map<std::string, const detail::Node*> nodes;
-  for (const detail::Node& n : g.ir().nodes) nodes[n.op] = &n;
+  for (const detail::Node& n : g.ir().nodes) nodes[detail::op_name(n.op)] = &n;
   EXPECT_EQ(nodes.at("elu")->attrs.f("alpha"), 1.0);
   // Options are cast to the input's type: 0.2 becomes the nearest float16.
   EXPECT_EQ(nodes.at("hardSigmoid")->attrs.f("alpha"), double(half_to_float(float_to_half(0.2f))));
@@ -525,8 +525,8 @@ TEST(ElementwiseErrors, BadOptionsAreRejectedAndTheBuilderKeepsWorking) {
   expect_error([&] { b.linear(x, {{}, 1, INFINITY}); }, ErrorKind::TypeError, "'beta'");
   detail::Attrs attrs;
   attrs.set("dataType", std::string("float64"));
-  expect_error([&] { detail::add_op(b, "cast", {x}, attrs, ""); }, ErrorKind::TypeError, "float64");
-  expect_error([&] { detail::add_op(b, "cast", {x}, {}, ""); }, ErrorKind::TypeError,
+  expect_error([&] { detail::add_op(b, detail::OpId::cast, {x}, attrs, ""); }, ErrorKind::TypeError, "float64");
+  expect_error([&] { detail::add_op(b, detail::OpId::cast, {x}, {}, ""); }, ErrorKind::TypeError,
                "'dataType' is required");
   // After the failures the builder still builds and computes a graph.
   o.min_value = -1;

@@ -267,7 +267,7 @@ TEST(Reduction, DefaultsAreFilledIntoAttributes) {
   Operand x = b.input("x", DataType::float32, {2, 3, 4});
   Graph g = b.build({{"y", b.reduce_sum(x)}, {"z", b.arg_max(x, 1)}});
   for (const detail::Node& node : g.ir().nodes) {
-    if (node.op == "reduceSum") {
+    if (node.op == detail::OpId::reduceSum) {
       EXPECT_EQ(node.attrs.ints("axes"), (std::vector<int64_t>{0, 1, 2}));
       EXPECT_FALSE(node.attrs.b("keepDimensions"));
     } else {

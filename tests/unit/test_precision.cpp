@@ -41,7 +41,7 @@ TEST(Float16Engine, InterfaceStaysFloat32AndTheInsideIsFloat16) {
   EXPECT_EQ(ir.desc(ir.outputs.at("soft")).data_type, f32);
   EXPECT_EQ(ir.desc(ir.outputs.at("part")).data_type, f32);
   EXPECT_EQ(ir.desc(ir.outputs.at("ln16")).data_type, f16);  // was float16 already
-  std::set<std::string> f32_ops;
+  std::set<detail::OpId> f32_ops;
   size_t f16_nodes = 0;
   for (const auto& node : ir.nodes) {
     bool any32 = false;
@@ -53,7 +53,8 @@ TEST(Float16Engine, InterfaceStaysFloat32AndTheInsideIsFloat16) {
     }
   }
   // Only the casts back to the float32 outputs and the float32 reduction produce float32.
-  for (const std::string& op : f32_ops) EXPECT_TRUE(op == "cast" || op == "reduceMean") << op;
+  for (detail::OpId op : f32_ops)
+    EXPECT_TRUE(op == detail::OpId::cast || op == detail::OpId::reduceMean) << detail::op_name(op);
   EXPECT_GT(f16_nodes, 5u);
   for (const auto& operand : ir.operands) {
     if (operand.role == detail::OperandRole::constant) {

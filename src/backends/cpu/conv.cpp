@@ -216,7 +216,7 @@ class ConvKernel final : public CpuKernel {
 
 KernelFactory conv_factory(bool transposed) {
   return [transposed](const KernelContext& cx) -> std::unique_ptr<CpuKernel> {
-    return onednn::guarded(transposed ? "convTranspose2d" : "conv2d", [&] {
+    return onednn::guarded(op_name(cx.node.op).c_str(), [&] {
       return std::make_unique<ConvKernel>(cx, transposed);
     });
   };
@@ -225,8 +225,8 @@ KernelFactory conv_factory(bool transposed) {
 }  // namespace
 
 void register_conv_kernels(CpuKernelRegistry& r) {
-  r.add("conv2d", conv_factory(false));
-  r.add("convTranspose2d", conv_factory(true));
+  r.add(OpId::conv2d, conv_factory(false));
+  r.add(OpId::convTranspose2d, conv_factory(true));
   register_matmul_kernels(r);
 }
 

@@ -48,12 +48,13 @@ class CpuPlan final : public Plan {
       const KernelFactory* factory = registry.find(node.op);
       if (!factory)
         fail(ErrorKind::NotSupportedError,
-             "the CPU backend has no kernel for op '" + node.op + "'");
+             "the CPU backend has no kernel for op '" + op_name(node.op) + "'");
       try {
         steps_.push_back(Step{&node, (*factory)(kernel_context(g, node, threads))});
       } catch (const Error& e) {
-        throw Error(e.kind(), node.op + (node.label.empty() ? "" : " '" + node.label + "'") +
-                                  ": " + e.what());
+        throw Error(e.kind(), op_name(node.op) +
+                                  (node.label.empty() ? "" : " '" + node.label + "'") + ": " +
+                                  e.what());
       }
     }
     // 0xff bytes are NaN in every float type: a kernel that forgets to write part of its
@@ -77,8 +78,8 @@ class CpuPlan final : public Plan {
     std::map<std::string, std::pair<double, size_t>> by_op;
     double total = 0;
     for (const Step& s : steps_) {
-      std::string key = s.node->op;
-      if (s.node->op == "conv2d") {
+      std::string key = op_name(s.node->op);
+      if (s.node->op == OpId::conv2d) {
         key.append(" ").append(s.node->attrs.s_or("inputLayout", "nchw"));
         if (s.node->attrs.i_or("groups", 1) > 1) key.append(" grouped");
       }
@@ -189,11 +190,6 @@ const CpuKernelRegistry& CpuKernelRegistry::instance() {
     return r;
   }();
   return registry;
-}
-
-const KernelFactory* CpuKernelRegistry::find(const std::string& op) const {
-  auto it = factories_.find(op);
-  return it == factories_.end() ? nullptr : &it->second;
 }
 
 void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) {

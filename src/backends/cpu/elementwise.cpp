@@ -166,53 +166,53 @@ C prelu_value(C x, C slope) {
 }
 
 void register_arithmetic(CpuKernelRegistry& r) {
-  r.add("add", binary_kernel<false>(
+  r.add(OpId::add, binary_kernel<false>(
                    kVisitAny, []<typename C>(C a, C b) { return C(wrap_t<C>(a) + wrap_t<C>(b)); }));
-  r.add("sub", binary_kernel<false>(
+  r.add(OpId::sub, binary_kernel<false>(
                    kVisitAny, []<typename C>(C a, C b) { return C(wrap_t<C>(a) - wrap_t<C>(b)); }));
-  r.add("mul", binary_kernel<false>(
+  r.add(OpId::mul, binary_kernel<false>(
                    kVisitAny, []<typename C>(C a, C b) { return C(wrap_t<C>(a) * wrap_t<C>(b)); }));
-  r.add("div",
+  r.add(OpId::div,
         binary_kernel<false>(kVisitAny, []<typename C>(C a, C b) { return safe_div(a, b); }));
   // max/min propagate a NaN in either operand, as IEEE maximum/minimum do.
-  r.add("max", binary_kernel<false>(kVisitAny, []<typename C>(C a, C b) -> C {
+  r.add(OpId::max, binary_kernel<false>(kVisitAny, []<typename C>(C a, C b) -> C {
           if constexpr (std::is_floating_point_v<C>)
             if (b != b) return b;
           return a < b ? b : a;
         }));
-  r.add("min", binary_kernel<false>(kVisitAny, []<typename C>(C a, C b) -> C {
+  r.add(OpId::min, binary_kernel<false>(kVisitAny, []<typename C>(C a, C b) -> C {
           if constexpr (std::is_floating_point_v<C>)
             if (b != b) return b;
           return b < a ? b : a;
         }));
-  r.add("pow", binary_kernel<false>(kVisitAny, []<typename C>(C a, C b) { return int_pow(a, b); }));
-  r.add("prelu",
+  r.add(OpId::pow, binary_kernel<false>(kVisitAny, []<typename C>(C a, C b) { return int_pow(a, b); }));
+  r.add(OpId::prelu,
         binary_kernel<false>(kVisitSigned, []<typename C>(C x, C s) { return prelu_value(x, s); }));
 }
 
 void register_logical(CpuKernelRegistry& r) {
-  r.add("equal",
+  r.add(OpId::equal,
         binary_kernel<true>(kVisitAny, []<typename C>(C a, C b) { return uint8_t(a == b); }));
-  r.add("notEqual",
+  r.add(OpId::notEqual,
         binary_kernel<true>(kVisitAny, []<typename C>(C a, C b) { return uint8_t(a != b); }));
-  r.add("greater",
+  r.add(OpId::greater,
         binary_kernel<true>(kVisitAny, []<typename C>(C a, C b) { return uint8_t(a > b); }));
-  r.add("greaterOrEqual",
+  r.add(OpId::greaterOrEqual,
         binary_kernel<true>(kVisitAny, []<typename C>(C a, C b) { return uint8_t(a >= b); }));
-  r.add("lesser",
+  r.add(OpId::lesser,
         binary_kernel<true>(kVisitAny, []<typename C>(C a, C b) { return uint8_t(a < b); }));
-  r.add("lesserOrEqual",
+  r.add(OpId::lesserOrEqual,
         binary_kernel<true>(kVisitAny, []<typename C>(C a, C b) { return uint8_t(a <= b); }));
-  r.add("logicalAnd", binary_kernel<true>(kVisitUint8, []<typename C>(C a, C b) {
+  r.add(OpId::logicalAnd, binary_kernel<true>(kVisitUint8, []<typename C>(C a, C b) {
           return uint8_t((a != 0) & (b != 0));
         }));
-  r.add("logicalOr", binary_kernel<true>(kVisitUint8, []<typename C>(C a, C b) {
+  r.add(OpId::logicalOr, binary_kernel<true>(kVisitUint8, []<typename C>(C a, C b) {
           return uint8_t((a != 0) | (b != 0));
         }));
-  r.add("logicalXor", binary_kernel<true>(kVisitUint8, []<typename C>(C a, C b) {
+  r.add(OpId::logicalXor, binary_kernel<true>(kVisitUint8, []<typename C>(C a, C b) {
           return uint8_t((a != 0) ^ (b != 0));
         }));
-  r.add("logicalNot", [](const KernelContext&) {
+  r.add(OpId::logicalNot, [](const KernelContext&) {
     return make_kernel([](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {
       if (in[0]->data_type() != DataType::uint8) unexpected_type(in[0]->data_type());
       map_unary<uint8_t>(*in[0], *out[0], [](uint8_t a) { return uint8_t(a == 0); });
@@ -253,7 +253,7 @@ void select_values(const BroadcastPlan& plan, const Tensor& cond, const Tensor& 
 }
 
 void register_where(CpuKernelRegistry& r) {
-  r.add("where", [](const KernelContext& cx) {
+  r.add(OpId::where, [](const KernelContext& cx) {
     BroadcastPlan plan = make_broadcast_plan(input_shapes(cx), cx.outputs[0]->shape);
     return make_kernel(
         [plan](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {

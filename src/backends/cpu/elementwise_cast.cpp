@@ -61,7 +61,7 @@ void cast_range(const From* in, To* out, size_t begin, size_t end) {
 }  // namespace
 
 void register_elementwise_cast_kernels(CpuKernelRegistry& r) {
-  r.add("cast", [](const KernelContext&) {
+  r.add(OpId::cast, [](const KernelContext&) {
     return make_kernel([](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {
       DataType from = in[0]->data_type(), to = out[0]->data_type();
       if (from == to) {

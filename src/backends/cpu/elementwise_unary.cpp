@@ -90,32 +90,32 @@ C bound_as(double v) {
 }
 
 void register_math(CpuKernelRegistry& r) {
-  r.add("ceil", float_factory([](float x) { return std::ceil(x); }));
-  r.add("floor", float_factory([](float x) { return std::floor(x); }));
-  r.add("cos", float_factory([](float x) { return std::cos(x); }));
-  r.add("sin", float_factory([](float x) { return std::sin(x); }));
-  r.add("tan", float_factory([](float x) { return std::tan(x); }));
-  r.add("erf", float_factory([](float x) { return std::erf(x); }));
-  r.add("exp", float_factory([](float x) { return std::exp(x); }));
-  r.add("log", float_factory([](float x) { return std::log(x); }));
-  r.add("sqrt", float_factory([](float x) { return std::sqrt(x); }));
-  r.add("reciprocal", float_factory([](float x) { return 1.0f / x; }));
+  r.add(OpId::ceil, float_factory([](float x) { return std::ceil(x); }));
+  r.add(OpId::floor, float_factory([](float x) { return std::floor(x); }));
+  r.add(OpId::cos, float_factory([](float x) { return std::cos(x); }));
+  r.add(OpId::sin, float_factory([](float x) { return std::sin(x); }));
+  r.add(OpId::tan, float_factory([](float x) { return std::tan(x); }));
+  r.add(OpId::erf, float_factory([](float x) { return std::erf(x); }));
+  r.add(OpId::exp, float_factory([](float x) { return std::exp(x); }));
+  r.add(OpId::log, float_factory([](float x) { return std::log(x); }));
+  r.add(OpId::sqrt, float_factory([](float x) { return std::sqrt(x); }));
+  r.add(OpId::reciprocal, float_factory([](float x) { return 1.0f / x; }));
   // nearbyint rounds in the current mode, which cppnn never changes from to-nearest-even.
-  r.add("roundEven", float_factory([](float x) { return std::nearbyint(x); }));
-  r.add("isNaN", classify_factory(true));
-  r.add("isInfinite", classify_factory(false));
+  r.add(OpId::roundEven, float_factory([](float x) { return std::nearbyint(x); }));
+  r.add(OpId::isNaN, classify_factory(true));
+  r.add(OpId::isInfinite, classify_factory(false));
 
-  r.add("abs", signed_factory([]<typename C>(C x) {
+  r.add(OpId::abs, signed_factory([]<typename C>(C x) {
           if constexpr (std::is_floating_point_v<C>)
             return std::abs(x);  // clears the sign of -0 too
           else
             return x < 0 ? negate(x) : x;
         }));
-  r.add("neg", signed_factory([]<typename C>(C x) { return negate(x); }));
+  r.add(OpId::neg, signed_factory([]<typename C>(C x) { return negate(x); }));
   // The spec: 1 if > 0, -1 if < 0, and 0 otherwise (so NaN gives 0).
-  r.add("sign", signed_factory([]<typename C>(C x) { return C(int(x > 0) - int(x < 0)); }));
+  r.add(OpId::sign, signed_factory([]<typename C>(C x) { return C(int(x > 0) - int(x < 0)); }));
 
-  r.add("identity", [](const KernelContext&) {
+  r.add(OpId::identity, [](const KernelContext&) {
     return make_kernel([](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {
       std::memcpy(out[0]->data(), in[0]->data(), in[0]->byte_size());
     });
@@ -124,32 +124,32 @@ void register_math(CpuKernelRegistry& r) {
 
 void register_activations(CpuKernelRegistry& r) {
   // x < 0 rather than max(x, 0) so a NaN input stays NaN.
-  r.add("relu", signed_factory([]<typename C>(C x) { return x < 0 ? C(0) : x; }));
-  r.add("sigmoid", float_factory([](float x) { return 1.0f / (1.0f + std::exp(-x)); }));
-  r.add("tanh", float_factory([](float x) { return std::tanh(x); }));
-  r.add("gelu", float_factory([](float x) {
+  r.add(OpId::relu, signed_factory([]<typename C>(C x) { return x < 0 ? C(0) : x; }));
+  r.add(OpId::sigmoid, float_factory([](float x) { return 1.0f / (1.0f + std::exp(-x)); }));
+  r.add(OpId::tanh, float_factory([](float x) { return std::tanh(x); }));
+  r.add(OpId::gelu, float_factory([](float x) {
           return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
         }));
   // ln(1 + e^x) rewritten so large |x| neither overflows nor loses the small term. For a
   // NaN only the log term is NaN (std::max(NaN, 0) is NaN too, and which of two NaNs a sum
   // returns is the compiler's choice), so the result's NaN is the same with every compiler
   // and matches the generated CUDA kernel's.
-  r.add("softplus", float_factory([](float x) {
+  r.add(OpId::softplus, float_factory([](float x) {
           return (x > 0 ? x : 0.0f) + std::log1p(std::exp(-std::abs(x)));
         }));
-  r.add("softsign", float_factory([](float x) { return x / (1.0f + std::abs(x)); }));
-  r.add("hardSwish", float_factory([](float x) {
+  r.add(OpId::softsign, float_factory([](float x) { return x / (1.0f + std::abs(x)); }));
+  r.add(OpId::hardSwish, float_factory([](float x) {
           return x * std::max(0.0f, std::min(6.0f, x + 3.0f)) * (1.0f / 6.0f);
         }));
-  r.add("elu", [](const KernelContext& cx) {
+  r.add(OpId::elu, [](const KernelContext& cx) {
     float alpha = float(cx.node.attrs.f("alpha"));
     return float_kernel([alpha](float x) { return x > 0 ? x : alpha * std::expm1(x); });
   });
-  r.add("leakyRelu", [](const KernelContext& cx) {
+  r.add(OpId::leakyRelu, [](const KernelContext& cx) {
     float alpha = float(cx.node.attrs.f("alpha"));
     return float_kernel([alpha](float x) { return x < 0 ? alpha * x : x; });
   });
-  r.add("hardSigmoid", [](const KernelContext& cx) {
+  r.add(OpId::hardSigmoid, [](const KernelContext& cx) {
     float alpha = float(cx.node.attrs.f("alpha")), beta = float(cx.node.attrs.f("beta"));
     return float_kernel(
         // NaN stays NaN, as the spec's max(min(v, 1), 0) with NaN-propagating min and max.
@@ -158,11 +158,11 @@ void register_activations(CpuKernelRegistry& r) {
           return v != v ? v : std::max(0.0f, std::min(1.0f, v));
         });
   });
-  r.add("linear", [](const KernelContext& cx) {
+  r.add(OpId::linear, [](const KernelContext& cx) {
     float alpha = float(cx.node.attrs.f("alpha")), beta = float(cx.node.attrs.f("beta"));
     return float_kernel([alpha, beta](float x) { return alpha * x + beta; });
   });
-  r.add("clamp", [](const KernelContext& cx) {
+  r.add(OpId::clamp, [](const KernelContext& cx) {
     double lo = cx.node.attrs.f("minValue"), hi = cx.node.attrs.f("maxValue");
     return make_kernel(
         [lo, hi](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {

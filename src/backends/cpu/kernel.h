@@ -1,14 +1,15 @@
 #pragma once
 // CPU kernels: each op of the table has a factory that prepares a kernel for one node
 // (choosing algorithms and packing constant weights once) and a run() per compute.
+#include <array>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/dispatch.h"
 #include "graph/ir.h"
+#include "graph/op_id.h"
 
 namespace cppnn::detail {
 
@@ -42,14 +43,21 @@ std::unique_ptr<CpuKernel> make_kernel(KernelFn fn);
 
 using KernelFactory = std::function<std::unique_ptr<CpuKernel>(const KernelContext&)>;
 
+// One factory per op, indexed by OpId; tests/unit/test_op_table.cpp checks that every op a
+// user can build has one.
 class CpuKernelRegistry {
  public:
   static const CpuKernelRegistry& instance();
-  const KernelFactory* find(const std::string& op) const;
-  void add(const std::string& op, KernelFactory factory) { factories_[op] = std::move(factory); }
+  // nullptr when the op has no CPU kernel (OpId::none, the CUDA plan's generatedKernel).
+  const KernelFactory* find(OpId op) const {
+    if (size_t(op) >= factories_.size() || !factories_[size_t(op)]) return nullptr;
+    return &factories_[size_t(op)];
+  }
+  bool has(OpId op) const { return find(op) != nullptr; }
+  void add(OpId op, KernelFactory factory) { factories_[size_t(op)] = std::move(factory); }
 
  private:
-  std::map<std::string, KernelFactory> factories_;
+  std::array<KernelFactory, size_t(OpId::count)> factories_;
 };
 
 // One registration function per kernel family (src/backends/cpu/*.cpp).

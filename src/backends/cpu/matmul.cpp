@@ -44,7 +44,7 @@ void check_supported_rank(size_t rank) {
 class MatmulKernel final : public CpuKernel {
  public:
   MatmulKernel(const KernelContext& cx, bool gemm)
-      : stream_(onednn::engine()), op_(gemm ? "gemm" : "matmul") {
+      : stream_(onednn::engine()), op_(op_name(cx.node.op).c_str()) {
     const Attrs& attrs = cx.node.attrs;
     half_ = cx.inputs[0]->data_type == DataType::float16;
     const Dims& out = cx.outputs[0]->shape;
@@ -172,7 +172,7 @@ class MatmulKernel final : public CpuKernel {
   }
 
   dnnl::stream stream_;
-  const char* op_;
+  const char* op_;  // op_name's storage lives as long as the program
   dnnl::primitive prim_;
   Staged a_, dst_;
   onednn::Weights b_, bias_;
@@ -182,7 +182,7 @@ class MatmulKernel final : public CpuKernel {
 
 KernelFactory matmul_factory(bool gemm) {
   return [gemm](const KernelContext& cx) -> std::unique_ptr<CpuKernel> {
-    return onednn::guarded(gemm ? "gemm" : "matmul",
+    return onednn::guarded(op_name(cx.node.op).c_str(),
                            [&] { return std::make_unique<MatmulKernel>(cx, gemm); });
   };
 }
@@ -190,8 +190,8 @@ KernelFactory matmul_factory(bool gemm) {
 }  // namespace
 
 void register_matmul_kernels(CpuKernelRegistry& r) {
-  r.add("matmul", matmul_factory(false));
-  r.add("gemm", matmul_factory(true));
+  r.add(OpId::matmul, matmul_factory(false));
+  r.add(OpId::gemm, matmul_factory(true));
 }
 
 }  // namespace cppnn::detail

@@ -447,11 +447,11 @@ class LayerNormKernel final : public CpuKernel {
 }  // namespace
 
 void register_normalization_kernels(CpuKernelRegistry& r) {
-  r.add("batchNormalization",
+  r.add(OpId::batchNormalization,
         [](const KernelContext& cx) { return std::make_unique<BatchNormKernel>(cx); });
-  r.add("instanceNormalization",
+  r.add(OpId::instanceNormalization,
         [](const KernelContext& cx) { return std::make_unique<InstanceNormKernel>(cx); });
-  r.add("layerNormalization",
+  r.add(OpId::layerNormalization,
         [](const KernelContext& cx) { return std::make_unique<LayerNormKernel>(cx); });
 }
 

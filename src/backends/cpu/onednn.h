@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -41,19 +42,24 @@ inline void append_activation(dnnl::post_ops& ops, const Attrs& attrs) {
   using dnnl::algorithm;
   std::string act = attrs.s_or("activation", "");
   if (act.empty()) return;
-  float alpha = float(attrs.f_or("activationAlpha", act == "leakyRelu" ? 0.01 : 1.0));
-  if (act == "relu") ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
-  else if (act == "leakyRelu") ops.append_eltwise(1.f, algorithm::eltwise_relu, alpha, 0.f);
-  else if (act == "elu") ops.append_eltwise(1.f, algorithm::eltwise_elu, alpha, 0.f);
-  else if (act == "sigmoid") ops.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f);
-  else if (act == "tanh") ops.append_eltwise(1.f, algorithm::eltwise_tanh, 0.f, 0.f);
-  else if (act == "hardSwish") ops.append_eltwise(1.f, algorithm::eltwise_hardswish, 0.f, 0.f);
-  else if (act == "gelu") ops.append_eltwise(1.f, algorithm::eltwise_gelu_erf, 0.f, 0.f);
-  else if (act == "clamp")
-    ops.append_eltwise(1.f, algorithm::eltwise_clip_v2,
-                       float(attrs.f_or("activationMin", -INFINITY)),
-                       float(attrs.f_or("activationMax", INFINITY)));
-  else fail(ErrorKind::OperationError, "internal: unknown fused activation '" + act + "'");
+  std::optional<OpId> op = find_op(act);
+  if (!op) fail(ErrorKind::OperationError, "internal: unknown fused activation '" + act + "'");
+  float alpha = float(attrs.f_or("activationAlpha", *op == OpId::leakyRelu ? 0.01 : 1.0));
+  switch (*op) {
+    case OpId::relu: ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); break;
+    case OpId::leakyRelu: ops.append_eltwise(1.f, algorithm::eltwise_relu, alpha, 0.f); break;
+    case OpId::elu: ops.append_eltwise(1.f, algorithm::eltwise_elu, alpha, 0.f); break;
+    case OpId::sigmoid: ops.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); break;
+    case OpId::tanh: ops.append_eltwise(1.f, algorithm::eltwise_tanh, 0.f, 0.f); break;
+    case OpId::hardSwish: ops.append_eltwise(1.f, algorithm::eltwise_hardswish, 0.f, 0.f); break;
+    case OpId::gelu: ops.append_eltwise(1.f, algorithm::eltwise_gelu_erf, 0.f, 0.f); break;
+    case OpId::clamp:
+      ops.append_eltwise(1.f, algorithm::eltwise_clip_v2,
+                         float(attrs.f_or("activationMin", -INFINITY)),
+                         float(attrs.f_or("activationMax", INFINITY)));
+      break;
+    default: fail(ErrorKind::OperationError, "internal: unknown fused activation '" + act + "'");
+  }
 }
 
 // Post-ops: an optional sum (the output's prior content, scaled) then the activation, so that

@@ -316,9 +316,9 @@ KernelFactory pool_kernel() {
 }  // namespace
 
 void register_pooling_kernels(CpuKernelRegistry& r) {
-  r.add("averagePool2d", pool_kernel<PoolKind::average>());
-  r.add("l2Pool2d", pool_kernel<PoolKind::l2>());
-  r.add("maxPool2d", pool_kernel<PoolKind::max>());
+  r.add(OpId::averagePool2d, pool_kernel<PoolKind::average>());
+  r.add(OpId::l2Pool2d, pool_kernel<PoolKind::l2>());
+  r.add(OpId::maxPool2d, pool_kernel<PoolKind::max>());
 }
 
 }  // namespace cppnn::detail

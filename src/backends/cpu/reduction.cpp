@@ -382,16 +382,16 @@ KernelFactory reduce_kernel(ReduceKind kind) {
 }  // namespace
 
 void register_reduction_kernels(CpuKernelRegistry& r) {
-  r.add("reduceL1", reduce_kernel(ReduceKind::l1));
-  r.add("reduceL2", reduce_kernel(ReduceKind::l2));
-  r.add("reduceLogSum", reduce_kernel(ReduceKind::log_sum));
-  r.add("reduceLogSumExp", reduce_kernel(ReduceKind::log_sum_exp));
-  r.add("reduceMax", reduce_kernel(ReduceKind::max));
-  r.add("reduceMean", reduce_kernel(ReduceKind::mean));
-  r.add("reduceMin", reduce_kernel(ReduceKind::min));
-  r.add("reduceProduct", reduce_kernel(ReduceKind::product));
-  r.add("reduceSum", reduce_kernel(ReduceKind::sum));
-  r.add("reduceSumSquare", reduce_kernel(ReduceKind::sum_square));
+  r.add(OpId::reduceL1, reduce_kernel(ReduceKind::l1));
+  r.add(OpId::reduceL2, reduce_kernel(ReduceKind::l2));
+  r.add(OpId::reduceLogSum, reduce_kernel(ReduceKind::log_sum));
+  r.add(OpId::reduceLogSumExp, reduce_kernel(ReduceKind::log_sum_exp));
+  r.add(OpId::reduceMax, reduce_kernel(ReduceKind::max));
+  r.add(OpId::reduceMean, reduce_kernel(ReduceKind::mean));
+  r.add(OpId::reduceMin, reduce_kernel(ReduceKind::min));
+  r.add(OpId::reduceProduct, reduce_kernel(ReduceKind::product));
+  r.add(OpId::reduceSum, reduce_kernel(ReduceKind::sum));
+  r.add(OpId::reduceSumSquare, reduce_kernel(ReduceKind::sum_square));
   register_axis_reduction_kernels(r);
 }
 

@@ -317,10 +317,10 @@ KernelFactory softmax_kernel() {
 }  // namespace
 
 void register_axis_reduction_kernels(CpuKernelRegistry& r) {
-  r.add("argMax", arg_kernel<true>());
-  r.add("argMin", arg_kernel<false>());
-  r.add("cumulativeSum", cumulative_sum_kernel());
-  r.add("softmax", softmax_kernel());
+  r.add(OpId::argMax, arg_kernel<true>());
+  r.add(OpId::argMin, arg_kernel<false>());
+  r.add(OpId::cumulativeSum, cumulative_sum_kernel());
+  r.add(OpId::softmax, softmax_kernel());
 }
 
 }  // namespace cppnn::detail

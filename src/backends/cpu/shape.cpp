@@ -241,12 +241,12 @@ Kernel triangular_kernel(const KernelContext& cx) {
 }  // namespace
 
 void register_shape_kernels(CpuKernelRegistry& r) {
-  r.add("reshape", reshape_kernel);
-  r.add("concat", concat_kernel);
-  r.add("split", split_kernel);
-  r.add("gather", gather_kernel);
-  r.add("pad", pad_kernel);
-  r.add("triangular", triangular_kernel);
+  r.add(OpId::reshape, reshape_kernel);
+  r.add(OpId::concat, concat_kernel);
+  r.add(OpId::split, split_kernel);
+  r.add(OpId::gather, gather_kernel);
+  r.add(OpId::pad, pad_kernel);
+  r.add(OpId::triangular, triangular_kernel);
   register_strided_shape_kernels(r);
   register_resample_kernels(r);
   register_gather_kernels(r);

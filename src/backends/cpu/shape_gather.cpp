@@ -111,8 +111,8 @@ Kernel gather_nd_kernel(const KernelContext& cx) {
 }  // namespace
 
 void register_gather_kernels(CpuKernelRegistry& r) {
-  r.add("gatherElements", gather_elements_kernel);
-  r.add("gatherND", gather_nd_kernel);
+  r.add(OpId::gatherElements, gather_elements_kernel);
+  r.add(OpId::gatherND, gather_nd_kernel);
 }
 
 }  // namespace cppnn::detail

@@ -163,6 +163,6 @@ std::unique_ptr<CpuKernel> resample2d_kernel(const KernelContext& cx) {
 
 }  // namespace
 
-void register_resample_kernels(CpuKernelRegistry& r) { r.add("resample2d", resample2d_kernel); }
+void register_resample_kernels(CpuKernelRegistry& r) { r.add(OpId::resample2d, resample2d_kernel); }
 
 }  // namespace cppnn::detail

@@ -234,11 +234,11 @@ StridedView reverse_view(const KernelContext& cx) {
 }  // namespace
 
 void register_strided_shape_kernels(CpuKernelRegistry& r) {
-  r.add("transpose", view_kernel(transpose_view));
-  r.add("slice", view_kernel(slice_view));
-  r.add("expand", view_kernel(expand_view));
-  r.add("tile", view_kernel(tile_view));
-  r.add("reverse", view_kernel(reverse_view));
+  r.add(OpId::transpose, view_kernel(transpose_view));
+  r.add(OpId::slice, view_kernel(slice_view));
+  r.add(OpId::expand, view_kernel(expand_view));
+  r.add(OpId::tile, view_kernel(tile_view));
+  r.add(OpId::reverse, view_kernel(reverse_view));
 }
 
 }  // namespace cppnn::detail

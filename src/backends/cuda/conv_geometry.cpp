@@ -16,7 +16,7 @@ int64_t effective(int64_t k, int64_t d) { return (k - 1) * d + 1; }
 ConvGeometry conv_geometry(const GraphIR& g, const Node& node) {
   ConvGeometry s;
   const Attrs& a = node.attrs;
-  s.transposed = node.op == "convTranspose2d";
+  s.transposed = node.op == OpId::convTranspose2d;
   s.nhwc = a.s("inputLayout") == "nhwc";
   const Dims& in = g.desc(node.inputs[0]).shape;
   const Dims& f = g.desc(node.inputs[1]).shape;
@@ -106,16 +106,26 @@ ConvGeometry conv_geometry(const GraphIR& g, const Node& node) {
 
 int conv_activation_code(const std::string& act) {
   if (act.empty()) return kConvActNone;
-  if (act == "relu") return kConvActRelu;
-  if (act == "clamp") return kConvActClamp;
-  if (act == "sigmoid") return kConvActSigmoid;
-  if (act == "tanh") return kConvActTanh;
-  if (act == "leakyRelu") return kConvActLeakyRelu;
-  if (act == "elu") return kConvActElu;
-  if (act == "hardSwish") return kConvActHardSwish;
-  if (act == "gelu") return kConvActGelu;
-  return -1;
+  switch (find_op(act).value_or(OpId::none)) {
+    case OpId::relu:
+      return kConvActRelu;
+    case OpId::clamp:
+      return kConvActClamp;
+    case OpId::sigmoid:
+      return kConvActSigmoid;
+    case OpId::tanh:
+      return kConvActTanh;
+    case OpId::leakyRelu:
+      return kConvActLeakyRelu;
+    case OpId::elu:
+      return kConvActElu;
+    case OpId::hardSwish:
+      return kConvActHardSwish;
+    case OpId::gelu:
+      return kConvActGelu;
+    default:
+      return -1;
+  }
 }
-
 
 }  // namespace cppnn::detail::cuda

@@ -14,7 +14,7 @@ class CpuFallbackStep final : public Step {
     const KernelFactory* factory = CpuKernelRegistry::instance().find(node.op);
     if (!factory)
       fail(ErrorKind::NotSupportedError, "neither the GPU nor the CPU fallback has a kernel for op '" +
-                                             node.op + "'");
+                                             op_name(node.op) + "'");
     KernelContext cx = kernel_context(g, node, threads);
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       OperandId id = node.inputs[i];

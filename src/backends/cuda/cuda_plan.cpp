@@ -199,7 +199,7 @@ class CudaPlan final : public Plan {
     if (env && std::string(env) == "nchw") return false;
     if (device_->tf32) return true;
     for (const Node& n : g.nodes)
-      if ((n.op == "conv2d" || n.op == "convTranspose2d") &&
+      if ((n.op == OpId::conv2d || n.op == OpId::convTranspose2d) &&
           g.desc(n.outputs[0]).data_type == DataType::float16)
         return true;
     return false;
@@ -314,9 +314,9 @@ class CudaPlan final : public Plan {
     }
   }
 
-  static constexpr const char* kKernelOp = "generatedKernel";
   // JIT-compiles the element-wise groups and returns the graph the plan runs: each group
-  // is one kKernelOp node at its last node's place (its inputs are produced before that).
+  // is one OpId::generatedKernel node at its last node's place (its inputs are produced
+  // before that).
   // When the JIT fails, the groups stay on the CPU fallback and the report says why.
   std::shared_ptr<const GraphIR> replace_groups_by_kernels(std::shared_ptr<const GraphIR> g) {
     try {
@@ -341,7 +341,7 @@ class CudaPlan final : public Plan {
       if (kernel_at[i] >= 0) {
         const GeneratedKernel& k = jit_.kernels[size_t(kernel_at[i])];
         Node node;
-        node.op = kKernelOp;
+        node.op = OpId::generatedKernel;
         node.inputs = k.inputs;
         node.outputs = {k.output};
         node.label = k.name;
@@ -359,7 +359,7 @@ class CudaPlan final : public Plan {
   // "add+gelu" for a kernel's nodes, in the report.
   std::string kernel_ops(const GeneratedKernel& k) const {
     std::string s;
-    for (size_t n : k.nodes) s += (s.empty() ? "" : "+") + optimized_->nodes[n].op;
+    for (size_t n : k.nodes) s += (s.empty() ? "" : "+") + op_name(optimized_->nodes[n].op);
     return s;
   }
 
@@ -383,7 +383,7 @@ class CudaPlan final : public Plan {
     bool any_host_step = false;
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& node = g.nodes[i];
-      if (node.op == kKernelOp) {
+      if (node.op == OpId::generatedKernel) {
         decisions[i].on_gpu = true;
       } else {
         decisions[i] = decide_on_device(g, node, *device_);
@@ -468,7 +468,8 @@ class CudaPlan final : public Plan {
     // waited for before the build returns.
     ConstantUpload upload(device_, std::move(constant_uploads));
     double memory_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_memory).count();
-    std::map<std::string, std::pair<size_t, double>> step_ms;  // op -> (count, ms to create)
+    // op name -> (count, ms to create); by name, so that the report lists them sorted.
+    std::map<std::string, std::pair<size_t, double>> step_ms;
 
     auto copy = [&](OperandId id, cudaMemcpyKind kind) {
       const Placement& p = places_[size_t(id)];
@@ -492,7 +493,7 @@ class CudaPlan final : public Plan {
 
     // Bind the nodes.
     size_t device_nodes = 0, host_nodes = 0;
-    std::map<std::string, size_t> fallback_ops;
+    std::map<std::string, size_t> fallback_ops;  // op name -> nodes, sorted for the report
     std::ostringstream lines;
     size_t uploads = input_uploads_.size(), downloads = 0, up_bytes = 0, down_bytes = 0;
     for (const Transfer& t : input_uploads_) up_bytes += t.bytes;
@@ -519,7 +520,7 @@ class CudaPlan final : public Plan {
         if (gpu && e.kind() == ErrorKind::NotSupportedError) failed_node_ = i;
         throw;
       }
-      auto& [made, spent] = step_ms[gpu ? node.op : "cpu fallback"];
+      auto& [made, spent] = step_ms[gpu ? op_name(node.op) : std::string("cpu fallback")];
       ++made;
       spent += prebuilt[i].ms + std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_step).count();
       std::vector<Transfer> after;
@@ -539,7 +540,7 @@ class CudaPlan final : public Plan {
       else if (gpu)
         ++device_nodes;
       else
-        ++fallback_ops[node.op], ++host_nodes;
+        ++fallback_ops[op_name(node.op)], ++host_nodes;
       lines << "  [" << (gpu ? "gpu" : "cpu") << "] " << steps_.back()->describe() << "\n";
     }
 

@@ -647,8 +647,8 @@ std::unique_ptr<Step> make_cudnn_conv_step(std::shared_ptr<Device> device, const
 }  // namespace
 
 void add_cudnn_ops(DeviceOpTable& table) {
-  table["conv2d"] = DeviceOp{decide_cudnn_conv, make_cudnn_conv_step, true};
-  table["convTranspose2d"] = DeviceOp{decide_cudnn_conv, make_cudnn_conv_step, true};
+  table[OpId::conv2d] = DeviceOp{decide_cudnn_conv, make_cudnn_conv_step, true};
+  table[OpId::convTranspose2d] = DeviceOp{decide_cudnn_conv, make_cudnn_conv_step, true};
 }
 
 }  // namespace cppnn::detail::cuda

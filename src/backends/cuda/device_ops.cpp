@@ -1,7 +1,9 @@
 #include "backends/cuda/device_ops.h"
 
 #include <cstdlib>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "graph/op_table.h"
 
@@ -21,13 +23,21 @@ const DeviceOpTable& device_ops() {
 
 namespace {
 
-// CPPNN_CUDA_CPU_OPS=op1,op2: ops sent to the CPU fallback, to bisect a suspected GPU error
-// (and for the tests of the fallback itself). Read at each plan build.
-bool listed_for_cpu(const std::string& op) {
+// CPPNN_CUDA_CPU_OPS=op1,op2: ops (WebNN names) sent to the CPU fallback, to bisect a
+// suspected GPU error (and for the tests of the fallback itself). Read at each plan build;
+// a name that is no op matches nothing.
+bool listed_for_cpu(OpId op) {
   const char* env = std::getenv("CPPNN_CUDA_CPU_OPS");
   if (!env || !*env) return false;
-  std::string list = std::string(",") + env + ",";
-  return list.find("," + op + ",") != std::string::npos;
+  std::string_view list = env;
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view name = list.substr(0, comma);
+    if (find_op(name) == op) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
 }
 
 }  // namespace
@@ -53,12 +63,17 @@ namespace {
 // Fused-activation attributes back to the op's own attributes (fusion.cpp's contract).
 Attrs activation_attrs(const Attrs& fused) {
   Attrs a;
-  const std::string& op = fused.s("activation");
-  if (op == "clamp") {
-    a.set("minValue", fused.f("activationMin"));
-    a.set("maxValue", fused.f("activationMax"));
-  } else if (op == "leakyRelu" || op == "elu") {
-    a.set("alpha", fused.f("activationAlpha"));
+  switch (find_op(fused.s("activation")).value_or(OpId::none)) {
+    case OpId::clamp:
+      a.set("minValue", fused.f("activationMin"));
+      a.set("maxValue", fused.f("activationMax"));
+      break;
+    case OpId::leakyRelu:
+    case OpId::elu:
+      a.set("alpha", fused.f("activationAlpha"));
+      break;
+    default:
+      break;
   }
   return a;
 }
@@ -78,13 +93,16 @@ void split_epilogue_activations(GraphIR& g, const Device& device) {
       nodes.push_back(std::move(node));
       continue;
     }
+    const std::string& activation = node.attrs.s("activation");
+    std::optional<OpId> act_op = find_op(activation);
+    const OpSchema* schema = act_op ? OpTable::instance().find(*act_op) : nullptr;
+    if (!schema)
+      fail(ErrorKind::OperationError, "cuda plan: unknown activation '" + activation + "'");
     Node act;
-    act.op = node.attrs.s("activation");
+    act.op = *act_op;
     act.attrs = activation_attrs(node.attrs);
     act.label = node.label.empty() ? "" : node.label + " activation";
     OperandDescriptor desc = g.desc(node.outputs[0]);
-    const OpSchema* schema = OpTable::instance().find(act.op);
-    if (!schema) fail(ErrorKind::OperationError, "cuda plan: unknown activation '" + act.op + "'");
     schema->infer({&desc}, act.attrs);  // fills the op's defaults, as the builder would
 
     OperandId product = OperandId(g.operands.size());

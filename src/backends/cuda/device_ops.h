@@ -46,7 +46,7 @@ struct DeviceOp {
   bool parallel_build = false;
 };
 
-using DeviceOpTable = std::map<std::string, DeviceOp>;
+using DeviceOpTable = std::map<OpId, DeviceOp>;
 
 // The table, filled once.
 const DeviceOpTable& device_ops();

@@ -71,8 +71,9 @@ CPlan plan_gemm_c(const GraphIR& g, const Node& node) {
   return p;
 }
 
-bool epilogue_has(const std::string& activation, const Device& device) {
-  return activation == "relu" || (activation == "gelu" && device.gelu_epilogue);
+// Whether cuBLASLt's epilogue applies a fused activation (of a node's "activation").
+bool epilogue_has(OpId activation, const Device& device) {
+  return activation == OpId::relu || (activation == OpId::gelu && device.gelu_epilogue);
 }
 
 struct LtDeleter {
@@ -121,7 +122,7 @@ class LtMatmulStep final : public Step {
     const OperandDescriptor& out = g.desc(node.outputs[0]);
     const OperandDescriptor& a = g.desc(node.inputs[0]);
     const OperandDescriptor& b = g.desc(node.inputs[1]);
-    bool gemm = node.op == "gemm";
+    bool gemm = node.op == OpId::gemm;
     MatmulGeometry geo = gemm ? gemm_geometry(node, a.shape, out.shape)
                         : matmul_geometry(a.shape, b.shape, out.shape);
     type_ = out.data_type == DataType::float16 ? CUDA_R_16F : CUDA_R_32F;
@@ -169,14 +170,15 @@ class LtMatmulStep final : public Step {
     }
     cublasLtEpilogue_t epilogue = bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
     std::string act = node.attrs.s_or("activation", "");
-    if (act == "relu") {
+    OpId act_op = find_op(act).value_or(OpId::none);
+    if (act_op == OpId::relu) {
       epilogue = bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU;
-    } else if (act == "gelu" && device_->gelu_epilogue) {
+    } else if (act_op == OpId::gelu && device_->gelu_epilogue) {
       epilogue = bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU;
     } else if (!act.empty()) {
       // split_epilogue_activations leaves no other activation on a GPU node.
       fail(ErrorKind::OperationError, "cuda plan: activation '" + act + "' left on a GPU " +
-                                          node.op + " node");
+                                          op_name(node.op) + " node");
     }
     if (!act.empty()) epilogue_text += (epilogue_text.empty() ? "" : "+") + act;
     std::string head = node_name(node) + " " + dims_text(a.shape) + " x " + dims_text(b.shape) + ": ";
@@ -196,7 +198,9 @@ class LtMatmulStep final : public Step {
       gp.b = static_cast<const uint8_t*>(b_base_) + geo.calls[0].b * int64_t(elem_);
       gp.d = d_base_ + geo.calls[0].d * int64_t(elem_);
       gp.bias = bias;
-      gp.activation = act == "relu" ? kConvActRelu : act == "gelu" ? kConvActGelu : kConvActNone;
+      gp.activation = act_op == OpId::relu   ? kConvActRelu
+                      : act_op == OpId::gelu ? kConvActGelu
+                                             : kConvActNone;
       const OperandInfo& bo = g.operands[size_t(node.inputs[1])];
       if (bo.role == OperandRole::constant && geo.calls[0].b == 0) gp.b_host = places[size_t(node.inputs[1])].host;
       own_ = OwnGemm(gp, node_name(node), *device_, device_->stream_for_this_thread());
@@ -226,7 +230,7 @@ class LtMatmulStep final : public Step {
     }
     if (!built && !own_.possible())
       fail(ErrorKind::NotSupportedError,
-           "cuBLASLt has no algorithm for this " + node.op + " (" +
+           "cuBLASLt has no algorithm for this " + op_name(node.op) + " (" +
                std::to_string(geo.m) + "x" + std::to_string(geo.k) + "x" +
                std::to_string(geo.n) + ")");
     if (own_.possible() && !prefer_lt && (mode == OwnKernels::timed || !built)) {
@@ -527,12 +531,12 @@ DeviceDecision decide_lt_matmul(const GraphIR& g, const Node& node, const Device
     return d;
   }
   const Dims& a = g.desc(node.inputs[0]).shape;
-  int64_t k = node.op == "gemm" && node.attrs.b("aTranspose") ? a[0] : a.back();
+  int64_t k = node.op == OpId::gemm && node.attrs.b("aTranspose") ? a[0] : a.back();
   if (element_count(out.shape) == 0 || k == 0) {
     d.why_not = "an empty dimension";
     return d;
   }
-  if (node.op != "gemm") {
+  if (node.op != OpId::gemm) {
     MatmulGeometry geo = matmul_geometry(a, g.desc(node.inputs[1]).shape, out.shape);
     if (geo.batch > INT32_MAX) {
       d.why_not = "a batch over 2^31";
@@ -541,7 +545,7 @@ DeviceDecision decide_lt_matmul(const GraphIR& g, const Node& node, const Device
   }
   d.on_gpu = true;
   std::string act = node.attrs.s_or("activation", "");
-  d.activation_in_epilogue = act.empty() || epilogue_has(act, device);
+  d.activation_in_epilogue = act.empty() || epilogue_has(find_op(act).value_or(OpId::none), device);
   return d;
 }
 
@@ -553,8 +557,8 @@ std::unique_ptr<Step> make_lt_matmul_step(std::shared_ptr<Device> device, const 
 }  // namespace
 
 void add_cublaslt_ops(DeviceOpTable& table) {
-  table["matmul"] = DeviceOp{decide_lt_matmul, make_lt_matmul_step, true};
-  table["gemm"] = DeviceOp{decide_lt_matmul, make_lt_matmul_step, true};
+  table[OpId::matmul] = DeviceOp{decide_lt_matmul, make_lt_matmul_step, true};
+  table[OpId::gemm] = DeviceOp{decide_lt_matmul, make_lt_matmul_step, true};
 }
 
 }  // namespace cppnn::detail::cuda

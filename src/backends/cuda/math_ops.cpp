@@ -86,8 +86,15 @@ const void* optional_input(const std::vector<Placement>& places, const Node& nod
 
 // ---- Pooling -------------------------------------------------------------------------
 
-k::PoolKind pool_kind(const std::string& op) {
-  return op == "maxPool2d" ? k::kPoolMax : op == "l2Pool2d" ? k::kPoolL2 : k::kPoolAverage;
+k::PoolKind pool_kind(OpId op) {
+  switch (op) {
+    case OpId::maxPool2d:
+      return k::kPoolMax;
+    case OpId::l2Pool2d:
+      return k::kPoolL2;
+    default:
+      return k::kPoolAverage;
+  }
 }
 
 DeviceDecision decide_pool(const GraphIR& g, const Node& node, const Device&) {
@@ -141,21 +148,31 @@ std::unique_ptr<Step> make_pool(std::shared_ptr<Device>, const GraphIR& g, const
 
 // ---- Reductions ----------------------------------------------------------------------
 
-k::ReduceKind reduce_kind(const std::string& op) {
-  static const std::pair<const char*, k::ReduceKind> kinds[] = {
-      {"reduceL1", k::kReduceL1},
-      {"reduceL2", k::kReduceL2},
-      {"reduceLogSum", k::kReduceLogSum},
-      {"reduceLogSumExp", k::kReduceLogSumExp},
-      {"reduceMax", k::kReduceMax},
-      {"reduceMean", k::kReduceMean},
-      {"reduceMin", k::kReduceMin},
-      {"reduceProduct", k::kReduceProduct},
-      {"reduceSum", k::kReduceSum},
-      {"reduceSumSquare", k::kReduceSumSquare}};
-  for (const auto& [name, kind] : kinds)
-    if (op == name) return kind;
-  fail(ErrorKind::OperationError, "cuda math: '" + op + "' is not a reduction");
+k::ReduceKind reduce_kind(OpId op) {
+  switch (op) {
+    case OpId::reduceL1:
+      return k::kReduceL1;
+    case OpId::reduceL2:
+      return k::kReduceL2;
+    case OpId::reduceLogSum:
+      return k::kReduceLogSum;
+    case OpId::reduceLogSumExp:
+      return k::kReduceLogSumExp;
+    case OpId::reduceMax:
+      return k::kReduceMax;
+    case OpId::reduceMean:
+      return k::kReduceMean;
+    case OpId::reduceMin:
+      return k::kReduceMin;
+    case OpId::reduceProduct:
+      return k::kReduceProduct;
+    case OpId::reduceSum:
+      return k::kReduceSum;
+    case OpId::reduceSumSquare:
+      return k::kReduceSumSquare;
+    default:
+      fail(ErrorKind::OperationError, "cuda math: '" + op_name(op) + "' is not a reduction");
+  }
 }
 
 // The CPU's make_layout: groups of adjacent dims all reduced or all kept (dims of size 1
@@ -379,16 +396,16 @@ std::unique_ptr<Step> make_instance_norm(std::shared_ptr<Device>, const GraphIR&
 }  // namespace
 
 void add_math_ops(DeviceOpTable& table) {
-  for (const char* op : {"averagePool2d", "l2Pool2d", "maxPool2d"})
+  for (OpId op : {OpId::averagePool2d, OpId::l2Pool2d, OpId::maxPool2d})
     table[op] = DeviceOp{decide_pool, make_pool};
-  for (const char* op : {"reduceL1", "reduceL2", "reduceLogSum", "reduceLogSumExp", "reduceMax",
-                         "reduceMean", "reduceMin", "reduceProduct", "reduceSum",
-                         "reduceSumSquare"})
+  for (OpId op : {OpId::reduceL1, OpId::reduceL2, OpId::reduceLogSum, OpId::reduceLogSumExp,
+                  OpId::reduceMax, OpId::reduceMean, OpId::reduceMin, OpId::reduceProduct,
+                  OpId::reduceSum, OpId::reduceSumSquare})
     table[op] = DeviceOp{decide_reduce, make_reduce};
-  table["softmax"] = DeviceOp{decide_softmax, make_softmax};
-  table["layerNormalization"] = DeviceOp{decide_layer_norm, make_layer_norm};
-  table["batchNormalization"] = DeviceOp{decide_batch_norm, make_batch_norm};
-  table["instanceNormalization"] = DeviceOp{decide_instance_norm, make_instance_norm};
+  table[OpId::softmax] = DeviceOp{decide_softmax, make_softmax};
+  table[OpId::layerNormalization] = DeviceOp{decide_layer_norm, make_layer_norm};
+  table[OpId::batchNormalization] = DeviceOp{decide_batch_norm, make_batch_norm};
+  table[OpId::instanceNormalization] = DeviceOp{decide_instance_norm, make_instance_norm};
 }
 
 }  // namespace cppnn::detail::cuda

@@ -267,16 +267,32 @@ std::vector<View> part_views(const GraphIR& g, const Node& n, bool join) {
   return views;
 }
 
-bool view_op(const std::string& op) {
-  return op == "transpose" || op == "slice" || op == "expand" || op == "tile" || op == "reverse";
+bool view_op(OpId op) {
+  switch (op) {
+    case OpId::transpose:
+    case OpId::slice:
+    case OpId::expand:
+    case OpId::tile:
+    case OpId::reverse:
+      return true;
+    default:
+      return false;
+  }
 }
 
 View view_of(const GraphIR& g, const Node& n) {
-  if (n.op == "transpose") return transpose_view(g, n);
-  if (n.op == "slice") return slice_view(g, n);
-  if (n.op == "expand") return expand_view(g, n);
-  if (n.op == "tile") return tile_view(g, n);
-  return reverse_view(g, n);
+  switch (n.op) {
+    case OpId::transpose:
+      return transpose_view(g, n);
+    case OpId::slice:
+      return slice_view(g, n);
+    case OpId::expand:
+      return expand_view(g, n);
+    case OpId::tile:
+      return tile_view(g, n);
+    default:
+      return reverse_view(g, n);
+  }
 }
 
 // ---- decisions ------------------------------------------------------------------------
@@ -304,54 +320,61 @@ DeviceDecision decide_movement(const GraphIR& g, const Node& n, const Device&) {
   if (any_empty(g, n)) return no("an empty tensor");
   std::vector<View> views;
   if (view_op(n.op)) views.push_back(view_of(g, n));
-  else if (n.op == "concat") views = part_views(g, n, true);
-  else if (n.op == "split") views = part_views(g, n, false);
+  else if (n.op == OpId::concat) views = part_views(g, n, true);
+  else if (n.op == OpId::split) views = part_views(g, n, false);
   for (const View& v : views) {
     size_t rank = simplify(v).dims.size();
     if (rank > size_t(mv::kMaxRank))
       return no("a strided copy of rank " + std::to_string(rank) + " after merging dims (at most " +
                 std::to_string(mv::kMaxRank) + ")");
   }
-  if (n.op == "pad") {
-    if (in_shape(g, n).size() > size_t(mv::kMaxRank))
-      return no("rank over " + std::to_string(mv::kMaxRank));
-    const std::string& mode = n.attrs.s("mode");
-    if (mode != "constant" && mode != "edge" && mode != "reflection")
-      return no("padding mode '" + mode + "'");
-  }
-  if (n.op == "gather") {
-    DataType t = g.desc(n.inputs[1]).data_type;
-    if (t != DataType::int32 && t != DataType::uint32 && t != DataType::int64)
-      return no("indices of data type " + std::string(to_string(t)));
-  }
-  if (n.op == "gatherElements" || n.op == "gatherND") {
-    DataType t = g.desc(n.inputs[1]).data_type;
-    if (t != DataType::int32 && t != DataType::uint32 && t != DataType::int64)
-      return no("indices of data type " + std::string(to_string(t)));
-  }
-  if (n.op == "gatherND") {
-    int64_t coords = in_shape(g, n, 1).back();
-    if (coords > int64_t(mv::kMaxRank))
-      return no("coordinates of " + std::to_string(coords) + " axes (at most " +
-                std::to_string(mv::kMaxRank) + ")");
-  }
-  if (n.op == "cumulativeSum") {
-    DataType t = g.desc(n.inputs[0]).data_type;
-    if (t == DataType::int8 || t == DataType::uint8)
-      return no("data type " + std::string(to_string(t)));
-  }
-  if (n.op == "argMin" || n.op == "argMax") {
-    DataType t = g.desc(n.outputs[0]).data_type;
-    if (t != DataType::int32 && t != DataType::int64)
-      return no("output data type " + std::string(to_string(t)));
-  }
-  if (n.op == "resample2d") {
-    DataType t = g.desc(n.inputs[0]).data_type;
-    const std::string& mode = n.attrs.s("mode");
-    if (mode != "nearest-neighbor" && mode != "linear") return no("mode '" + mode + "'");
-    if (mode == "linear" && t != DataType::float32 && t != DataType::float16 &&
-        t != DataType::int8 && t != DataType::uint8)
-      return no("linear resampling of data type " + std::string(to_string(t)));
+  switch (n.op) {
+    case OpId::pad: {
+      if (in_shape(g, n).size() > size_t(mv::kMaxRank))
+        return no("rank over " + std::to_string(mv::kMaxRank));
+      const std::string& mode = n.attrs.s("mode");
+      if (mode != "constant" && mode != "edge" && mode != "reflection")
+        return no("padding mode '" + mode + "'");
+      break;
+    }
+    case OpId::gather:
+    case OpId::gatherElements:
+    case OpId::gatherND: {
+      DataType t = g.desc(n.inputs[1]).data_type;
+      if (t != DataType::int32 && t != DataType::uint32 && t != DataType::int64)
+        return no("indices of data type " + std::string(to_string(t)));
+      if (n.op == OpId::gatherND) {
+        int64_t coords = in_shape(g, n, 1).back();
+        if (coords > int64_t(mv::kMaxRank))
+          return no("coordinates of " + std::to_string(coords) + " axes (at most " +
+                    std::to_string(mv::kMaxRank) + ")");
+      }
+      break;
+    }
+    case OpId::cumulativeSum: {
+      DataType t = g.desc(n.inputs[0]).data_type;
+      if (t == DataType::int8 || t == DataType::uint8)
+        return no("data type " + std::string(to_string(t)));
+      break;
+    }
+    case OpId::argMin:
+    case OpId::argMax: {
+      DataType t = g.desc(n.outputs[0]).data_type;
+      if (t != DataType::int32 && t != DataType::int64)
+        return no("output data type " + std::string(to_string(t)));
+      break;
+    }
+    case OpId::resample2d: {
+      DataType t = g.desc(n.inputs[0]).data_type;
+      const std::string& mode = n.attrs.s("mode");
+      if (mode != "nearest-neighbor" && mode != "linear") return no("mode '" + mode + "'");
+      if (mode == "linear" && t != DataType::float32 && t != DataType::float16 &&
+          t != DataType::int8 && t != DataType::uint8)
+        return no("linear resampling of data type " + std::string(to_string(t)));
+      break;
+    }
+    default:
+      break;
   }
   return yes();
 }
@@ -376,7 +399,7 @@ std::unique_ptr<Step> make_view_step(std::shared_ptr<Device> device, const Graph
   const void* in = address(places, n.inputs[0], n, "input");
   void* out = address(places, n.outputs[0], n, "output");
   std::string how;
-  if (n.op == "reshape") {
+  if (n.op == OpId::reshape) {
     size_t bytes = places[size_t(n.outputs[0])].bytes;
     step->add([in, out, bytes](cudaStream_t s) {
       CPPNN_CUDA_CHECK(cudaMemcpyAsync(out, in, bytes, cudaMemcpyDeviceToDevice, s));
@@ -392,7 +415,7 @@ std::unique_ptr<Step> make_view_step(std::shared_ptr<Device> device, const Graph
 std::unique_ptr<Step> make_parts_step(std::shared_ptr<Device> device, const GraphIR& g,
                                       const Node& n, const std::vector<Placement>& places) {
   auto step = std::make_unique<MovementStep>(n, std::move(device));
-  bool join = n.op == "concat";
+  bool join = n.op == OpId::concat;
   size_t esize = element_size(g.desc(n.inputs[0]).data_type);
   std::vector<View> views = part_views(g, n, join);
   std::string how;
@@ -587,7 +610,7 @@ std::unique_ptr<Step> make_axis_step(std::shared_ptr<Device> device, const Graph
   const void* in = address(places, n.inputs[0], n, "input");
   void* out = address(places, n.outputs[0], n, "output");
   int blocks = step->max_blocks();
-  if (n.op == "cumulativeSum") {
+  if (n.op == OpId::cumulativeSum) {
     bool exclusive = n.attrs.b("exclusive"), reversed = n.attrs.b("reversed");
     step->add([=](cudaStream_t s) {
       CPPNN_CUDA_CHECK(mv::launch_cumulative_sum(in, out, type, a.outer, a.length, a.inner,
@@ -597,7 +620,7 @@ std::unique_ptr<Step> make_axis_step(std::shared_ptr<Device> device, const Graph
                       (exclusive ? ", exclusive" : "") + (reversed ? ", reversed" : ""));
   } else {
     bool out64 = g.desc(n.outputs[0]).data_type == DataType::int64;
-    bool is_max = n.op == "argMax";
+    bool is_max = n.op == OpId::argMax;
     step->add([=](cudaStream_t s) {
       CPPNN_CUDA_CHECK(mv::launch_arg_min_max(in, out, type, out64, is_max, a.outer, a.length,
                                               a.inner, blocks, s));
@@ -680,19 +703,20 @@ std::unique_ptr<Step> make_resample_step(std::shared_ptr<Device> device, const G
 }  // namespace
 
 void add_movement_ops(DeviceOpTable& table) {
-  for (const char* op : {"reshape", "transpose", "slice", "expand", "tile", "reverse"})
+  for (OpId op : {OpId::reshape, OpId::transpose, OpId::slice, OpId::expand, OpId::tile,
+                  OpId::reverse})
     table[op] = DeviceOp{decide_movement, make_view_step};
-  table["concat"] = DeviceOp{decide_movement, make_parts_step};
-  table["split"] = DeviceOp{decide_movement, make_parts_step};
-  table["gather"] = DeviceOp{decide_movement, make_gather_step};
-  table["gatherElements"] = DeviceOp{decide_movement, make_gather_elements_step};
-  table["gatherND"] = DeviceOp{decide_movement, make_gather_nd_step};
-  table["pad"] = DeviceOp{decide_movement, make_pad_step};
-  table["triangular"] = DeviceOp{decide_movement, make_triangular_step};
-  table["cumulativeSum"] = DeviceOp{decide_movement, make_axis_step};
-  table["argMin"] = DeviceOp{decide_movement, make_axis_step};
-  table["argMax"] = DeviceOp{decide_movement, make_axis_step};
-  table["resample2d"] = DeviceOp{decide_movement, make_resample_step};
+  table[OpId::concat] = DeviceOp{decide_movement, make_parts_step};
+  table[OpId::split] = DeviceOp{decide_movement, make_parts_step};
+  table[OpId::gather] = DeviceOp{decide_movement, make_gather_step};
+  table[OpId::gatherElements] = DeviceOp{decide_movement, make_gather_elements_step};
+  table[OpId::gatherND] = DeviceOp{decide_movement, make_gather_nd_step};
+  table[OpId::pad] = DeviceOp{decide_movement, make_pad_step};
+  table[OpId::triangular] = DeviceOp{decide_movement, make_triangular_step};
+  table[OpId::cumulativeSum] = DeviceOp{decide_movement, make_axis_step};
+  table[OpId::argMin] = DeviceOp{decide_movement, make_axis_step};
+  table[OpId::argMax] = DeviceOp{decide_movement, make_axis_step};
+  table[OpId::resample2d] = DeviceOp{decide_movement, make_resample_step};
 }
 
 }  // namespace cppnn::detail::cuda

@@ -60,7 +60,8 @@ class BuildPhase {
 
 // "matmul 'fc1'" or "matmul" when unlabelled.
 inline std::string node_name(const Node& n) {
-  return n.label.empty() ? n.op : n.op + " '" + n.label + "'";
+  const std::string& op = op_name(n.op);
+  return n.label.empty() ? op : op + " '" + n.label + "'";
 }
 
 }  // namespace cppnn::detail::cuda

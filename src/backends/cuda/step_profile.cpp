@@ -79,10 +79,11 @@ std::string StepProfile::text(const std::vector<std::unique_ptr<Step>>& steps) c
                 "%.3f ms per compute summed over steps, mean of %d computes after the first\n",
                 total, computes_);
   out += line;
-  // By op, largest first.
+  // By op, largest first (keyed by the name shown, "[cpu] " before a fallback's).
   std::map<std::string, std::pair<double, int>> by_op;
   for (size_t i = 0; i < steps.size() && i < total_ms_.size(); ++i) {
-    auto& [ms, count] = by_op[std::string(steps[i]->on_device() ? "" : "[cpu] ") + steps[i]->node().op];
+    auto& [ms, count] =
+        by_op[std::string(steps[i]->on_device() ? "" : "[cpu] ") + op_name(steps[i]->node().op)];
     ms += total_ms_[i] / n;
     ++count;
   }

@@ -56,19 +56,19 @@ int64_t groups_option(Attrs& attrs) {
 void check_activation(Attrs& attrs) {
   if (!attrs.has("activation")) return;
   const std::string act = attrs.s("activation");
-  static const std::vector<std::string> known = {"",    "relu",      "clamp", "sigmoid", "tanh",
-                                                 "leakyRelu", "elu", "hardSwish", "gelu"};
-  if (std::find(known.begin(), known.end(), act) == known.end())
+  if (act.empty()) return;
+  std::optional<OpId> id = find_op(act);
+  if (!id || !op_has(*id, OpTrait::EpilogueActivation))
     type_error("attribute 'activation' has unknown value '" + act + "'");
-  if (act == "clamp") {
+  if (*id == OpId::clamp) {
     double lo = attrs.f_or("activationMin", -INFINITY), hi = attrs.f_or("activationMax", INFINITY);
     if (std::isnan(lo) || std::isnan(hi) || lo > hi)
       type_error("attribute 'activationMin' (" + std::to_string(lo) +
                  ") must not be greater than 'activationMax' (" + std::to_string(hi) + ")");
     attrs.set("activationMin", lo);
     attrs.set("activationMax", hi);
-  } else if (act == "leakyRelu" || act == "elu") {
-    attrs.set("activationAlpha", attrs.f_or("activationAlpha", act == "elu" ? 1.0 : 0.01));
+  } else if (*id == OpId::leakyRelu || *id == OpId::elu) {
+    attrs.set("activationAlpha", attrs.f_or("activationAlpha", *id == OpId::elu ? 1.0 : 0.01));
   }
 }
 
@@ -321,10 +321,10 @@ void set_list(Attrs& attrs, const char* name, const std::vector<uint32_t>& v) {
 }  // namespace
 
 void register_conv_ops(OpTable& table) {
-  table.add(OpSchema{"conv2d", {"input", "filter", "bias", "residual"}, 2, false, infer_conv2d});
-  table.add(OpSchema{"convTranspose2d", {"input", "filter", "bias"}, 2, false, infer_conv_transpose2d});
-  table.add(OpSchema{"matmul", {"a", "b", "bias"}, 2, false, infer_matmul});
-  table.add(OpSchema{"gemm", {"a", "b", "c"}, 2, false, infer_gemm});
+  table.add(OpSchema{OpId::conv2d, {"input", "filter", "bias", "residual"}, 2, false, infer_conv2d});
+  table.add(OpSchema{OpId::convTranspose2d, {"input", "filter", "bias"}, 2, false, infer_conv_transpose2d});
+  table.add(OpSchema{OpId::matmul, {"a", "b", "bias"}, 2, false, infer_matmul});
+  table.add(OpSchema{OpId::gemm, {"a", "b", "c"}, 2, false, infer_gemm});
 }
 
 }  // namespace detail
@@ -341,7 +341,7 @@ Operand GraphBuilder::conv2d(const Operand& input, const Operand& filter, const 
   a.set("filterLayout", std::string(name_of(o.filter_layout)));
   std::vector<Operand> inputs{input, filter};
   if (o.bias.valid()) inputs.push_back(o.bias);
-  return add_op(*this, "conv2d", inputs, std::move(a), o.label)[0];
+  return add_op(*this, OpId::conv2d, inputs, std::move(a), o.label)[0];
 }
 
 Operand GraphBuilder::conv_transpose2d(const Operand& input, const Operand& filter,
@@ -357,11 +357,11 @@ Operand GraphBuilder::conv_transpose2d(const Operand& input, const Operand& filt
   a.set("filterLayout", std::string(name_of(o.filter_layout)));
   std::vector<Operand> inputs{input, filter};
   if (o.bias.valid()) inputs.push_back(o.bias);
-  return add_op(*this, "convTranspose2d", inputs, std::move(a), o.label)[0];
+  return add_op(*this, OpId::convTranspose2d, inputs, std::move(a), o.label)[0];
 }
 
 Operand GraphBuilder::matmul(const Operand& a, const Operand& b, const OperatorOptions& o) {
-  return add_op(*this, "matmul", {a, b}, {}, o.label)[0];
+  return add_op(*this, OpId::matmul, {a, b}, {}, o.label)[0];
 }
 
 Operand GraphBuilder::gemm(const Operand& a, const Operand& b, const GemmOptions& o) {
@@ -372,7 +372,7 @@ Operand GraphBuilder::gemm(const Operand& a, const Operand& b, const GemmOptions
   attrs.set_bool("bTranspose", o.b_transpose);
   std::vector<Operand> inputs{a, b};
   if (o.c.valid()) inputs.push_back(o.c);
-  return add_op(*this, "gemm", inputs, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::gemm, inputs, std::move(attrs), o.label)[0];
 }
 
 }  // namespace cppnn

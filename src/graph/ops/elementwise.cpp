@@ -73,16 +73,18 @@ void set_cast_option(Attrs& attrs, const std::string& name, double fallback, Dat
   attrs.set(name, cast_number(v, type));
 }
 
-OpSchema binary(const std::string& name) {
-  return OpSchema{name, {"a", "b"}, 2, false, [](const InputDescs& in, Attrs&) {
+// Broadcasting arithmetic: any type, both inputs alike, output of that type.
+OpSchema binary(OpId id) {
+  return OpSchema{id, {"a", "b"}, 2, false, [](const InputDescs& in, Attrs&) {
                     check_same_type(*in[0], "a", *in[1], "b");
                     return std::vector<OperandDescriptor>{
                         {in[0]->data_type, broadcast_shapes(in[0]->shape, in[1]->shape)}};
                   }};
 }
 
-OpSchema logical_binary(const std::string& name, const Types& allowed) {
-  return OpSchema{name, {"a", "b"}, 2, false, [allowed](const InputDescs& in, Attrs&) {
+// Comparisons and binary logic: uint8 out.
+OpSchema logical_binary(OpId id, std::span<const DataType> allowed) {
+  return OpSchema{id, {"a", "b"}, 2, false, [allowed](const InputDescs& in, Attrs&) {
                     check_data_type(*in[0], "a", allowed);
                     check_same_type(*in[0], "a", *in[1], "b");
                     return std::vector<OperandDescriptor>{
@@ -90,17 +92,41 @@ OpSchema logical_binary(const std::string& name, const Types& allowed) {
                   }};
 }
 
+// Unary logic (logicalNot, isNaN, isInfinite): input "a", uint8 out.
+OpSchema logical_unary(OpId id, std::span<const DataType> allowed) {
+  return OpSchema{id, {"a"}, 1, false, [allowed](const InputDescs& in, Attrs&) {
+                    check_data_type(*in[0], "a", allowed);
+                    return std::vector<OperandDescriptor>{{DataType::uint8, in[0]->shape}};
+                  }};
+}
+
 // A one-input op whose output copies the input's descriptor. `options` casts the op's
 // double options (name, default) to the input's type.
-OpSchema unary(const std::string& name, const Types& allowed,
+OpSchema unary(OpId id, std::vector<DataType> allowed,
                std::vector<std::pair<std::string, double>> options = {}) {
   return OpSchema{
-      name, {"input"}, 1, false, [allowed, options](const InputDescs& in, Attrs& attrs) {
+      id, {"input"}, 1, false, [allowed, options](const InputDescs& in, Attrs& attrs) {
         check_data_type(*in[0], "input", allowed);
         for (const auto& [option, fallback] : options)
           set_cast_option(attrs, option, fallback, in[0]->data_type);
         return std::vector<OperandDescriptor>{*in[0]};
       }};
+}
+
+// The schema of an op whose ops.def signature is U or B, from its kind and types.
+OpSchema generated_schema(const OpInfo& op) {
+  std::span<const DataType> types = op_types(op.types);
+  if (op.sig == OpSig::B) {
+    if (op.kind == OpKind::binary) return binary(op.id);
+    if (op.kind == OpKind::comparison || op.kind == OpKind::logical)
+      return logical_binary(op.id, types);
+  } else if (op.sig == OpSig::U) {
+    if (op.kind == OpKind::logical) return logical_unary(op.id, types);
+    if (op.kind == OpKind::unary || op.kind == OpKind::activation)
+      return unary(op.id, {types.begin(), types.end()});
+  }
+  fail(ErrorKind::OperationError,
+       "internal: ops.def gives " + op.name + " a generated signature its kind has no schema for");
 }
 
 std::vector<OperandDescriptor> infer_clamp(const InputDescs& in, Attrs& attrs) {
@@ -141,140 +167,84 @@ std::vector<OperandDescriptor> infer_where(const InputDescs& in, Attrs&) {
 }  // namespace
 
 void register_elementwise_ops(OpTable& table) {
-  for (const char* op : {"add", "sub", "mul", "div", "max", "min", "pow"}) table.add(binary(op));
-
-  for (const char* op :
-       {"equal", "notEqual", "greater", "greaterOrEqual", "lesser", "lesserOrEqual"})
-    table.add(logical_binary(op, kNumericTypes));
-  for (const char* op : {"logicalAnd", "logicalOr", "logicalXor"})
-    table.add(logical_binary(op, kUint8));
-  table.add(OpSchema{"logicalNot", {"a"}, 1, false, [](const InputDescs& in, Attrs&) {
-                       check_data_type(*in[0], "a", kUint8);
-                       return std::vector<OperandDescriptor>{{DataType::uint8, in[0]->shape}};
-                     }});
-  // The spec's element-wise logical family: float inputs only, uint8 output.
-  for (const char* op : {"isNaN", "isInfinite"})
-    table.add(OpSchema{op, {"a"}, 1, false, [](const InputDescs& in, Attrs&) {
-                         check_data_type(*in[0], "a", kFloatTypes);
-                         return std::vector<OperandDescriptor>{{DataType::uint8, in[0]->shape}};
-                       }});
-
-  for (const char* op : {"abs", "neg", "sign", "relu"}) table.add(unary(op, kSignedTypes));
-  for (const char* op :
-       {"ceil", "cos", "erf", "exp", "floor", "log", "reciprocal", "roundEven", "sin", "sqrt",
-        "tan", "gelu", "hardSwish", "sigmoid", "softplus", "softsign", "tanh"})
-    table.add(unary(op, kFloatTypes));
-  table.add(unary("identity", kNumericTypes));
-  table.add(unary("elu", kFloatTypes, {{"alpha", 1.0}}));
-  table.add(unary("hardSigmoid", kFloatTypes, {{"alpha", 0.2}, {"beta", 0.5}}));
-  table.add(unary("leakyRelu", kFloatTypes, {{"alpha", 0.01}}));
-  table.add(unary("linear", kFloatTypes, {{"alpha", 1.0}, {"beta", 0.0}}));
-  table.add(OpSchema{"clamp", {"input"}, 1, false, infer_clamp});
-  table.add(OpSchema{"prelu", {"input", "slope"}, 2, false, infer_prelu});
-  table.add(OpSchema{"cast", {"input"}, 1, false, infer_cast});
-  table.add(OpSchema{"where", {"condition", "trueValue", "falseValue"}, 3, false, infer_where});
+  for (const OpInfo& op : all_ops())
+    if (op.sig != OpSig::X) table.add(generated_schema(op));
+  table.add(unary(OpId::elu, kFloatTypes, {{"alpha", 1.0}}));
+  table.add(unary(OpId::hardSigmoid, kFloatTypes, {{"alpha", 0.2}, {"beta", 0.5}}));
+  table.add(unary(OpId::leakyRelu, kFloatTypes, {{"alpha", 0.01}}));
+  table.add(unary(OpId::linear, kFloatTypes, {{"alpha", 1.0}, {"beta", 0.0}}));
+  table.add(OpSchema{OpId::clamp, {"input"}, 1, false, infer_clamp});
+  table.add(OpSchema{OpId::prelu, {"input", "slope"}, 2, false, infer_prelu});
+  table.add(OpSchema{OpId::cast, {"input"}, 1, false, infer_cast});
+  table.add(OpSchema{OpId::where, {"condition", "trueValue", "falseValue"}, 3, false, infer_where});
 }
 
 }  // namespace detail
 
 using namespace detail;
 
-#define CPPNN_BINARY_METHOD(method, op)                                                        \
+// The builder methods of the U and B ops of ops.def.
+#define CPPNN_OP(id, method, kind, sig, ...) CPPNN_METHOD_##sig(method, id)
+#define CPPNN_METHOD_B(method, id)                                                             \
   Operand GraphBuilder::method(const Operand& a, const Operand& b, const OperatorOptions& o) { \
-    return add_op(*this, op, {a, b}, {}, o.label)[0];                                          \
+    return add_op(*this, OpId::id, {a, b}, {}, o.label)[0];                                    \
   }
-CPPNN_BINARY_METHOD(add, "add")
-CPPNN_BINARY_METHOD(sub, "sub")
-CPPNN_BINARY_METHOD(mul, "mul")
-CPPNN_BINARY_METHOD(div, "div")
-CPPNN_BINARY_METHOD(max, "max")
-CPPNN_BINARY_METHOD(min, "min")
-CPPNN_BINARY_METHOD(pow, "pow")
-CPPNN_BINARY_METHOD(equal, "equal")
-CPPNN_BINARY_METHOD(not_equal, "notEqual")
-CPPNN_BINARY_METHOD(greater, "greater")
-CPPNN_BINARY_METHOD(greater_or_equal, "greaterOrEqual")
-CPPNN_BINARY_METHOD(lesser, "lesser")
-CPPNN_BINARY_METHOD(lesser_or_equal, "lesserOrEqual")
-CPPNN_BINARY_METHOD(logical_and, "logicalAnd")
-CPPNN_BINARY_METHOD(logical_or, "logicalOr")
-CPPNN_BINARY_METHOD(logical_xor, "logicalXor")
-CPPNN_BINARY_METHOD(prelu, "prelu")
-#undef CPPNN_BINARY_METHOD
-
-#define CPPNN_UNARY_METHOD(method, op)                                       \
+#define CPPNN_METHOD_U(method, id)                                           \
   Operand GraphBuilder::method(const Operand& x, const OperatorOptions& o) { \
-    return add_op(*this, op, {x}, {}, o.label)[0];                           \
+    return add_op(*this, OpId::id, {x}, {}, o.label)[0];                     \
   }
-CPPNN_UNARY_METHOD(logical_not, "logicalNot")
-CPPNN_UNARY_METHOD(is_nan, "isNaN")
-CPPNN_UNARY_METHOD(is_infinite, "isInfinite")
-CPPNN_UNARY_METHOD(abs, "abs")
-CPPNN_UNARY_METHOD(ceil, "ceil")
-CPPNN_UNARY_METHOD(cos, "cos")
-CPPNN_UNARY_METHOD(erf, "erf")
-CPPNN_UNARY_METHOD(exp, "exp")
-CPPNN_UNARY_METHOD(floor, "floor")
-CPPNN_UNARY_METHOD(identity, "identity")
-CPPNN_UNARY_METHOD(log, "log")
-CPPNN_UNARY_METHOD(neg, "neg")
-CPPNN_UNARY_METHOD(reciprocal, "reciprocal")
-CPPNN_UNARY_METHOD(round_even, "roundEven")
-CPPNN_UNARY_METHOD(sin, "sin")
-CPPNN_UNARY_METHOD(sign, "sign")
-CPPNN_UNARY_METHOD(sqrt, "sqrt")
-CPPNN_UNARY_METHOD(tan, "tan")
-CPPNN_UNARY_METHOD(gelu, "gelu")
-CPPNN_UNARY_METHOD(hard_swish, "hardSwish")
-CPPNN_UNARY_METHOD(relu, "relu")
-CPPNN_UNARY_METHOD(sigmoid, "sigmoid")
-CPPNN_UNARY_METHOD(softplus, "softplus")
-CPPNN_UNARY_METHOD(softsign, "softsign")
-CPPNN_UNARY_METHOD(tanh, "tanh")
-#undef CPPNN_UNARY_METHOD
+#define CPPNN_METHOD_X(method, id)
+#include "cppnn/ops.def"
+#undef CPPNN_METHOD_B
+#undef CPPNN_METHOD_U
+#undef CPPNN_METHOD_X
+
+Operand GraphBuilder::prelu(const Operand& x, const Operand& slope, const OperatorOptions& o) {
+  return add_op(*this, OpId::prelu, {x, slope}, {}, o.label)[0];
+}
 
 Operand GraphBuilder::clamp(const Operand& x, const ClampOptions& o) {
   Attrs attrs;
   if (o.min_value) attrs.set("minValue", *o.min_value);
   if (o.max_value) attrs.set("maxValue", *o.max_value);
-  return add_op(*this, "clamp", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::clamp, {x}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::elu(const Operand& x, const EluOptions& o) {
   Attrs attrs;
   attrs.set("alpha", o.alpha);
-  return add_op(*this, "elu", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::elu, {x}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::hard_sigmoid(const Operand& x, const HardSigmoidOptions& o) {
   Attrs attrs;
   attrs.set("alpha", o.alpha);
   attrs.set("beta", o.beta);
-  return add_op(*this, "hardSigmoid", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::hardSigmoid, {x}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::leaky_relu(const Operand& x, const LeakyReluOptions& o) {
   Attrs attrs;
   attrs.set("alpha", o.alpha);
-  return add_op(*this, "leakyRelu", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::leakyRelu, {x}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::linear(const Operand& x, const LinearOptions& o) {
   Attrs attrs;
   attrs.set("alpha", o.alpha);
   attrs.set("beta", o.beta);
-  return add_op(*this, "linear", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::linear, {x}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::cast(const Operand& x, DataType type, const OperatorOptions& o) {
   Attrs attrs;
   attrs.set("dataType", std::string(to_string(type)));
-  return add_op(*this, "cast", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::cast, {x}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::where(const Operand& condition, const Operand& true_value,
                             const Operand& false_value, const OperatorOptions& o) {
-  return add_op(*this, "where", {condition, true_value, false_value}, {}, o.label)[0];
+  return add_op(*this, OpId::where, {condition, true_value, false_value}, {}, o.label)[0];
 }
 
 }  // namespace cppnn

@@ -100,15 +100,15 @@ std::vector<OperandDescriptor> infer_layer_normalization(const InputDescs& in, A
 }  // namespace
 
 void register_normalization_ops(OpTable& table) {
-  table.add(OpSchema{"batchNormalization",
+  table.add(OpSchema{OpId::batchNormalization,
                      {"input", "mean", "variance", "scale", "bias"},
                      3,
                      false,
                      infer_batch_normalization});
   table.add(OpSchema{
-      "instanceNormalization", {"input", "scale", "bias"}, 1, false, infer_instance_normalization});
+      OpId::instanceNormalization, {"input", "scale", "bias"}, 1, false, infer_instance_normalization});
   table.add(OpSchema{
-      "layerNormalization", {"input", "scale", "bias"}, 1, false, infer_layer_normalization});
+      OpId::layerNormalization, {"input", "scale", "bias"}, 1, false, infer_layer_normalization});
 }
 
 }  // namespace detail
@@ -121,7 +121,7 @@ Operand GraphBuilder::batch_normalization(const Operand& x, const Operand& mean,
   Attrs attrs;
   attrs.set("axis", int64_t(o.axis));
   attrs.set("epsilon", o.epsilon);
-  return add_op(*this, "batchNormalization", {x, mean, variance, o.scale, o.bias}, std::move(attrs),
+  return add_op(*this, OpId::batchNormalization, {x, mean, variance, o.scale, o.bias}, std::move(attrs),
                 o.label)[0];
 }
 
@@ -130,14 +130,14 @@ Operand GraphBuilder::instance_normalization(const Operand& x,
   Attrs attrs;
   attrs.set("epsilon", o.epsilon);
   attrs.set("layout", std::string(o.layout == InputLayout::nchw ? "nchw" : "nhwc"));
-  return add_op(*this, "instanceNormalization", {x, o.scale, o.bias}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::instanceNormalization, {x, o.scale, o.bias}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::layer_normalization(const Operand& x, const LayerNormalizationOptions& o) {
   Attrs attrs;
   if (o.axes) attrs.set_ints("axes", *o.axes);
   attrs.set("epsilon", o.epsilon);
-  return add_op(*this, "layerNormalization", {x, o.scale, o.bias}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::layerNormalization, {x, o.scale, o.bias}, std::move(attrs), o.label)[0];
 }
 
 }  // namespace cppnn

@@ -140,8 +140,8 @@ std::vector<OperandDescriptor> infer_pooling(const InputDescs& in, Attrs& attrs,
   return std::vector<OperandDescriptor>{{input.data_type, shape}};
 }
 
-OpSchema pooling(const std::string& name, bool any_type) {
-  return OpSchema{name, {"input"}, 1, false, [any_type](const InputDescs& in, Attrs& attrs) {
+OpSchema pooling(OpId id, bool any_type) {
+  return OpSchema{id, {"input"}, 1, false, [any_type](const InputDescs& in, Attrs& attrs) {
                     return infer_pooling(in, attrs, any_type);
                   }};
 }
@@ -149,9 +149,9 @@ OpSchema pooling(const std::string& name, bool any_type) {
 }  // namespace
 
 void register_pooling_ops(OpTable& table) {
-  table.add(pooling("averagePool2d", false));
-  table.add(pooling("l2Pool2d", false));
-  table.add(pooling("maxPool2d", true));  // maxPool2d allows any data type
+  table.add(pooling(OpId::averagePool2d, false));
+  table.add(pooling(OpId::l2Pool2d, false));
+  table.add(pooling(OpId::maxPool2d, true));  // maxPool2d allows any data type
 }
 
 }  // namespace detail
@@ -175,13 +175,13 @@ Attrs pool_attrs(const Pool2dOptions& o) {
 }  // namespace
 
 Operand GraphBuilder::average_pool2d(const Operand& x, const Pool2dOptions& o) {
-  return add_op(*this, "averagePool2d", {x}, pool_attrs(o), o.label)[0];
+  return add_op(*this, OpId::averagePool2d, {x}, pool_attrs(o), o.label)[0];
 }
 Operand GraphBuilder::l2_pool2d(const Operand& x, const Pool2dOptions& o) {
-  return add_op(*this, "l2Pool2d", {x}, pool_attrs(o), o.label)[0];
+  return add_op(*this, OpId::l2Pool2d, {x}, pool_attrs(o), o.label)[0];
 }
 Operand GraphBuilder::max_pool2d(const Operand& x, const Pool2dOptions& o) {
-  return add_op(*this, "maxPool2d", {x}, pool_attrs(o), o.label)[0];
+  return add_op(*this, OpId::maxPool2d, {x}, pool_attrs(o), o.label)[0];
 }
 
 }  // namespace cppnn

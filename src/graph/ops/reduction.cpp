@@ -36,17 +36,10 @@ int64_t checked_axis(const Attrs& attrs, const OperandDescriptor& input) {
 }
 
 // `allowed` empty means any data type (reduceMax, reduceMin).
-OpSchema reduce(const std::string& name, std::vector<DataType> allowed) {
-  return OpSchema{name, {"input"}, 1, false, [allowed](const InputDescs& in, Attrs& attrs) {
+OpSchema reduce(OpId id, std::vector<DataType> allowed) {
+  return OpSchema{id, {"input"}, 1, false, [allowed](const InputDescs& in, Attrs& attrs) {
                     const OperandDescriptor& x = *in[0];
-                    if (!allowed.empty() &&
-                        std::find(allowed.begin(), allowed.end(), x.data_type) == allowed.end()) {
-                      std::string list;
-                      for (DataType t : allowed)
-                        list += (list.empty() ? "" : ", ") + std::string(to_string(t));
-                      type_error(operand_name("input") + " has data type " +
-                                 std::string(to_string(x.data_type)) + "; allowed: " + list);
-                    }
+                    if (!allowed.empty()) check_data_type(x, "input", allowed);
                     size_t rank = x.shape.size();
                     if (!attrs.has("axes")) {
                       std::vector<int64_t> all(rank);
@@ -62,9 +55,9 @@ OpSchema reduce(const std::string& name, std::vector<DataType> allowed) {
                   }};
 }
 
-OpSchema arg_min_max(const std::string& name) {
+OpSchema arg_min_max(OpId id) {
   return OpSchema{
-      name, {"input"}, 1, false, [](const InputDescs& in, Attrs& attrs) {
+      id, {"input"}, 1, false, [](const InputDescs& in, Attrs& attrs) {
         const OperandDescriptor& x = *in[0];
         int64_t axis = checked_axis(attrs, x);
         DataType out = data_type_from_string(attrs.s_or("outputDataType", "int32"));
@@ -89,16 +82,16 @@ void register_reduction_ops(OpTable& table) {
   const std::vector<DataType> float_types(kFloatTypes);
   const std::vector<DataType> sum_types = {DataType::float32, DataType::float16, DataType::int32,
                                            DataType::uint32,  DataType::int64,   DataType::uint64};
-  for (const char* op : {"reduceL1", "reduceProduct", "reduceSum", "reduceSumSquare"})
+  for (OpId op : {OpId::reduceL1, OpId::reduceProduct, OpId::reduceSum, OpId::reduceSumSquare})
     table.add(reduce(op, sum_types));
-  for (const char* op : {"reduceL2", "reduceLogSum", "reduceLogSumExp", "reduceMean"})
+  for (OpId op : {OpId::reduceL2, OpId::reduceLogSum, OpId::reduceLogSumExp, OpId::reduceMean})
     table.add(reduce(op, float_types));
-  for (const char* op : {"reduceMax", "reduceMin"}) table.add(reduce(op, {}));
+  for (OpId op : {OpId::reduceMax, OpId::reduceMin}) table.add(reduce(op, {}));
 
-  table.add(arg_min_max("argMin"));
-  table.add(arg_min_max("argMax"));
+  table.add(arg_min_max(OpId::argMin));
+  table.add(arg_min_max(OpId::argMax));
 
-  table.add(OpSchema{"cumulativeSum", {"input"}, 1, false, [](const InputDescs& in, Attrs& attrs) {
+  table.add(OpSchema{OpId::cumulativeSum, {"input"}, 1, false, [](const InputDescs& in, Attrs& attrs) {
                        const OperandDescriptor& x = *in[0];
                        check_data_type(x, "input",
                                        {DataType::float32, DataType::float16, DataType::int32,
@@ -109,7 +102,7 @@ void register_reduction_ops(OpTable& table) {
                        return std::vector<OperandDescriptor>{x};
                      }});
 
-  table.add(OpSchema{"softmax", {"input"}, 1, false, [](const InputDescs& in, Attrs& attrs) {
+  table.add(OpSchema{OpId::softmax, {"input"}, 1, false, [](const InputDescs& in, Attrs& attrs) {
                        const OperandDescriptor& x = *in[0];
                        check_data_type(x, "input", kFloatTypes);
                        checked_axis(attrs, x);
@@ -128,16 +121,16 @@ using namespace detail;
     attrs.set_bool("keepDimensions", o.keep_dimensions);                   \
     return add_op(*this, op, {x}, std::move(attrs), o.label)[0];           \
   }
-CPPNN_REDUCE_METHOD(reduce_l1, "reduceL1")
-CPPNN_REDUCE_METHOD(reduce_l2, "reduceL2")
-CPPNN_REDUCE_METHOD(reduce_log_sum, "reduceLogSum")
-CPPNN_REDUCE_METHOD(reduce_log_sum_exp, "reduceLogSumExp")
-CPPNN_REDUCE_METHOD(reduce_max, "reduceMax")
-CPPNN_REDUCE_METHOD(reduce_mean, "reduceMean")
-CPPNN_REDUCE_METHOD(reduce_min, "reduceMin")
-CPPNN_REDUCE_METHOD(reduce_product, "reduceProduct")
-CPPNN_REDUCE_METHOD(reduce_sum, "reduceSum")
-CPPNN_REDUCE_METHOD(reduce_sum_square, "reduceSumSquare")
+CPPNN_REDUCE_METHOD(reduce_l1, OpId::reduceL1)
+CPPNN_REDUCE_METHOD(reduce_l2, OpId::reduceL2)
+CPPNN_REDUCE_METHOD(reduce_log_sum, OpId::reduceLogSum)
+CPPNN_REDUCE_METHOD(reduce_log_sum_exp, OpId::reduceLogSumExp)
+CPPNN_REDUCE_METHOD(reduce_max, OpId::reduceMax)
+CPPNN_REDUCE_METHOD(reduce_mean, OpId::reduceMean)
+CPPNN_REDUCE_METHOD(reduce_min, OpId::reduceMin)
+CPPNN_REDUCE_METHOD(reduce_product, OpId::reduceProduct)
+CPPNN_REDUCE_METHOD(reduce_sum, OpId::reduceSum)
+CPPNN_REDUCE_METHOD(reduce_sum_square, OpId::reduceSumSquare)
 #undef CPPNN_REDUCE_METHOD
 
 namespace {
@@ -151,11 +144,11 @@ Attrs arg_min_max_attrs(uint32_t axis, const ArgMinMaxOptions& o) {
 }  // namespace
 
 Operand GraphBuilder::arg_max(const Operand& x, uint32_t axis, const ArgMinMaxOptions& o) {
-  return add_op(*this, "argMax", {x}, arg_min_max_attrs(axis, o), o.label)[0];
+  return add_op(*this, OpId::argMax, {x}, arg_min_max_attrs(axis, o), o.label)[0];
 }
 
 Operand GraphBuilder::arg_min(const Operand& x, uint32_t axis, const ArgMinMaxOptions& o) {
-  return add_op(*this, "argMin", {x}, arg_min_max_attrs(axis, o), o.label)[0];
+  return add_op(*this, OpId::argMin, {x}, arg_min_max_attrs(axis, o), o.label)[0];
 }
 
 Operand GraphBuilder::cumulative_sum(const Operand& x, uint32_t axis,
@@ -164,13 +157,13 @@ Operand GraphBuilder::cumulative_sum(const Operand& x, uint32_t axis,
   attrs.set("axis", int64_t(axis));
   attrs.set_bool("exclusive", o.exclusive);
   attrs.set_bool("reversed", o.reversed);
-  return add_op(*this, "cumulativeSum", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::cumulativeSum, {x}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::softmax(const Operand& x, uint32_t axis, const OperatorOptions& o) {
   Attrs attrs;
   attrs.set("axis", int64_t(axis));
-  return add_op(*this, "softmax", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::softmax, {x}, std::move(attrs), o.label)[0];
 }
 
 }  // namespace cppnn

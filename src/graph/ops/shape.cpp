@@ -320,8 +320,8 @@ std::vector<OperandDescriptor> infer_resample2d(const InputDescs& in, Attrs& att
   return one(x.data_type, out);
 }
 
-OpSchema single(const std::string& name, InferFn infer) {
-  return OpSchema{name, {"input"}, 1, false, std::move(infer)};
+OpSchema single(OpId id, InferFn infer) {
+  return OpSchema{id, {"input"}, 1, false, std::move(infer)};
 }
 
 }  // namespace
@@ -329,18 +329,18 @@ OpSchema single(const std::string& name, InferFn infer) {
 void register_gather_ops(OpTable& table);  // shape_gather.cpp
 
 void register_shape_ops(OpTable& table) {
-  table.add(single("reshape", infer_reshape));
-  table.add(single("transpose", infer_transpose));
-  table.add(OpSchema{"concat", {"inputs"}, 1, true, infer_concat});
-  table.add(single("split", infer_split));
-  table.add(single("slice", infer_slice));
-  table.add(OpSchema{"gather", {"input", "indices"}, 2, false, infer_gather});
-  table.add(single("expand", infer_expand));
-  table.add(single("pad", infer_pad));
-  table.add(single("tile", infer_tile));
-  table.add(single("reverse", infer_reverse));
-  table.add(single("triangular", infer_triangular));
-  table.add(single("resample2d", infer_resample2d));
+  table.add(single(OpId::reshape, infer_reshape));
+  table.add(single(OpId::transpose, infer_transpose));
+  table.add(OpSchema{OpId::concat, {"inputs"}, 1, true, infer_concat});
+  table.add(single(OpId::split, infer_split));
+  table.add(single(OpId::slice, infer_slice));
+  table.add(OpSchema{OpId::gather, {"input", "indices"}, 2, false, infer_gather});
+  table.add(single(OpId::expand, infer_expand));
+  table.add(single(OpId::pad, infer_pad));
+  table.add(single(OpId::tile, infer_tile));
+  table.add(single(OpId::reverse, infer_reverse));
+  table.add(single(OpId::triangular, infer_triangular));
+  table.add(single(OpId::resample2d, infer_resample2d));
   register_gather_ops(table);
 }
 
@@ -352,27 +352,27 @@ Operand GraphBuilder::reshape(const Operand& x, const std::vector<uint32_t>& new
                               const OperatorOptions& o) {
   Attrs attrs;
   attrs.set_ints("newShape", new_shape);
-  return add_op(*this, "reshape", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::reshape, {x}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::transpose(const Operand& x, const TransposeOptions& o) {
   Attrs attrs;
   if (o.permutation) attrs.set_ints("permutation", *o.permutation);
-  return add_op(*this, "transpose", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::transpose, {x}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::concat(const std::vector<Operand>& inputs, uint32_t axis,
                              const OperatorOptions& o) {
   Attrs attrs;
   attrs.set("axis", int64_t(axis));
-  return add_op(*this, "concat", inputs, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::concat, inputs, std::move(attrs), o.label)[0];
 }
 
 std::vector<Operand> GraphBuilder::split(const Operand& x, uint32_t count, const SplitOptions& o) {
   Attrs attrs;
   attrs.set("count", int64_t(count));
   attrs.set("axis", int64_t(o.axis));
-  return add_op(*this, "split", {x}, std::move(attrs), o.label);
+  return add_op(*this, OpId::split, {x}, std::move(attrs), o.label);
 }
 
 std::vector<Operand> GraphBuilder::split(const Operand& x, const std::vector<uint32_t>& sizes,
@@ -380,7 +380,7 @@ std::vector<Operand> GraphBuilder::split(const Operand& x, const std::vector<uin
   Attrs attrs;
   attrs.set_ints("splits", sizes);
   attrs.set("axis", int64_t(o.axis));
-  return add_op(*this, "split", {x}, std::move(attrs), o.label);
+  return add_op(*this, OpId::split, {x}, std::move(attrs), o.label);
 }
 
 Operand GraphBuilder::slice(const Operand& x, const std::vector<uint32_t>& starts,
@@ -389,20 +389,20 @@ Operand GraphBuilder::slice(const Operand& x, const std::vector<uint32_t>& start
   attrs.set_ints("starts", starts);
   attrs.set_ints("sizes", sizes);
   if (!o.strides.empty()) attrs.set_ints("strides", o.strides);
-  return add_op(*this, "slice", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::slice, {x}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::gather(const Operand& x, const Operand& indices, const GatherOptions& o) {
   Attrs attrs;
   attrs.set("axis", int64_t(o.axis));
-  return add_op(*this, "gather", {x, indices}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::gather, {x, indices}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::expand(const Operand& x, const std::vector<uint32_t>& new_shape,
                              const OperatorOptions& o) {
   Attrs attrs;
   attrs.set_ints("newShape", new_shape);
-  return add_op(*this, "expand", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::expand, {x}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::pad(const Operand& x, const std::vector<uint32_t>& beginning_padding,
@@ -414,27 +414,27 @@ Operand GraphBuilder::pad(const Operand& x, const std::vector<uint32_t>& beginni
                                 : o.mode == PaddingMode::edge   ? "edge"
                                                                 : "reflection"));
   attrs.set("value", o.value);
-  return add_op(*this, "pad", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::pad, {x}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::tile(const Operand& x, const std::vector<uint32_t>& repetitions,
                            const OperatorOptions& o) {
   Attrs attrs;
   attrs.set_ints("repetitions", repetitions);
-  return add_op(*this, "tile", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::tile, {x}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::reverse(const Operand& x, const ReverseOptions& o) {
   Attrs attrs;
   if (o.axes) attrs.set_ints("axes", *o.axes);
-  return add_op(*this, "reverse", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::reverse, {x}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::triangular(const Operand& x, const TriangularOptions& o) {
   Attrs attrs;
   attrs.set_bool("upper", o.upper);
   attrs.set("diagonal", int64_t(o.diagonal));
-  return add_op(*this, "triangular", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::triangular, {x}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::resample2d(const Operand& x, const Resample2dOptions& o) {
@@ -445,7 +445,7 @@ Operand GraphBuilder::resample2d(const Operand& x, const Resample2dOptions& o) {
   if (!o.scales.empty()) attrs.set("scales", std::vector<double>(o.scales.begin(), o.scales.end()));
   if (!o.sizes.empty()) attrs.set_ints("sizes", o.sizes);
   if (!o.axes.empty()) attrs.set_ints("axes", o.axes);
-  return add_op(*this, "resample2d", {x}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::resample2d, {x}, std::move(attrs), o.label)[0];
 }
 
 }  // namespace cppnn

@@ -61,8 +61,8 @@ std::vector<OperandDescriptor> infer_gather_nd(const InputDescs& in, Attrs&) {
 
 // Called by register_shape_ops: these are shape-family ops, kept in their own file.
 void register_gather_ops(OpTable& table) {
-  table.add(OpSchema{"gatherElements", {"input", "indices"}, 2, false, infer_gather_elements});
-  table.add(OpSchema{"gatherND", {"input", "indices"}, 2, false, infer_gather_nd});
+  table.add(OpSchema{OpId::gatherElements, {"input", "indices"}, 2, false, infer_gather_elements});
+  table.add(OpSchema{OpId::gatherND, {"input", "indices"}, 2, false, infer_gather_nd});
 }
 
 }  // namespace detail
@@ -73,12 +73,12 @@ Operand GraphBuilder::gather_elements(const Operand& x, const Operand& indices,
                                       const GatherOptions& o) {
   Attrs attrs;
   attrs.set("axis", int64_t(o.axis));
-  return add_op(*this, "gatherElements", {x, indices}, std::move(attrs), o.label)[0];
+  return add_op(*this, OpId::gatherElements, {x, indices}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::gather_nd(const Operand& x, const Operand& indices,
                                 const OperatorOptions& o) {
-  return add_op(*this, "gatherND", {x, indices}, Attrs{}, o.label)[0];
+  return add_op(*this, OpId::gatherND, {x, indices}, Attrs{}, o.label)[0];
 }
 
 }  // namespace cppnn
