@@ -197,7 +197,18 @@ TEST(OpTable, DocIsCurrent) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream have;
   have << f.rdbuf();
-  EXPECT_EQ(have.str(), want) << path << " is stale: rerun with CPPNN_WRITE_OPS_DOC=1";
+  if (have.str() == want) return;
+  // Name the first line that differs rather than printing both files.
+  std::istringstream h(have.str()), w(want);
+  std::string hl, wl;
+  for (int line = 1;; ++line) {
+    bool more_h = bool(std::getline(h, hl)), more_w = bool(std::getline(w, wl));
+    if (more_h && more_w && hl == wl) continue;
+    ADD_FAILURE() << path << " is stale (rerun with CPPNN_WRITE_OPS_DOC=1); line " << line
+                  << "\n  file: " << (more_h ? hl : "(end)")
+                  << "\n  want: " << (more_w ? wl : "(end)");
+    break;
+  }
 }
 
 }  // namespace
