@@ -35,12 +35,22 @@ size_t count_of(const std::string& text, const std::string& part) {
   return n;
 }
 
+// A CUDA context like the suite's, made now: the backend reads its switches (CPPNN_CUDA_*)
+// when a context is created, so a test that sets one computes on a context of its own.
+Context fresh_cuda_context() {
+  ContextOptions o;
+  o.power_preference = PowerPreference::high_performance;
+  return Context::create(o);
+}
+
 // Device results read by host steps, host results read by device steps, an input read on
 // both sides and an intermediate that is also an output.
 TEST(CudaPlan, MixedGpuAndFallbackGraphMatchesCpu) {
   REQUIRE_CUDA();
   // Every op has a GPU kernel: layerNormalization is sent to the CPU fallback on purpose.
   gpu_testing::ScopedEnv cpu_ops("CPPNN_CUDA_CPU_OPS", "layerNormalization");
+  Context ctx = fresh_cuda_context();
+  ASSERT_EQ(ctx.backend(), "cuda");
   GraphBuilder b;
   Operand x = b.input("x", DataType::float32, {2, 64, 96});
   Operand h = b.relu(b.add(b.matmul(x, b.constant(random_tensor(DataType::float32, {96, 128}, -1, 1, 1))),
@@ -58,10 +68,10 @@ TEST(CudaPlan, MixedGpuAndFallbackGraphMatchesCpu) {
   Graph g = b.build({{"h", h}, {"z", b.mul(z, b.constant(DataType::float32, 0.5))}, {"m", m}});
   for (uint32_t seed : {11u, 12u}) {
     NamedTensors in{{"x", random_tensor(DataType::float32, {2, 64, 96}, -1, 1, seed)}};
-    NamedTensors want = cpu_context().compute(g, in), got = cuda_context().compute(g, in);
+    NamedTensors want = cpu_context().compute(g, in), got = ctx.compute(g, in);
     for (const auto& [name, tensor] : want) expect_rel_close(got.at(name), tensor, 1e-4, name);
   }
-  std::string report = cuda_context().report(g);
+  std::string report = ctx.report(g);
   std::printf("%s", report.c_str());
   EXPECT_EQ(count_of(report, "[gpu] matmul"), 2u) << report;
   EXPECT_TRUE(contains(report, "fallback ops:")) << report;
@@ -70,6 +80,7 @@ TEST(CudaPlan, MixedGpuAndFallbackGraphMatchesCpu) {
     EXPECT_TRUE(contains(report, step)) << step << " missing from\n" << report;
   EXPECT_TRUE(contains(report, "[gpu] mul as generated kernel")) << report;
   EXPECT_TRUE(contains(report, "listed in CPPNN_CUDA_CPU_OPS")) << report;
+  ctx.destroy();
 }
 
 TEST(CudaPlan, MobileNetV2MatchesCpu) {
@@ -139,6 +150,8 @@ TEST(CudaPlan, FallbackOnlyGraphAndConstantOutput) {
   REQUIRE_CUDA();
   // A list of two: the op named second is found too.
   gpu_testing::ScopedEnv cpu_ops("CPPNN_CUDA_CPU_OPS", "softmax,layerNormalization");
+  Context ctx = fresh_cuda_context();
+  ASSERT_EQ(ctx.backend(), "cuda");
   GraphBuilder b;
   Operand x = b.input("x", DataType::float32, {3, 5});
   Operand k = b.constant(random_tensor(DataType::float32, {5}, -1, 1, 6));
@@ -148,12 +161,13 @@ TEST(CudaPlan, FallbackOnlyGraphAndConstantOutput) {
   lead.axes = std::vector<uint32_t>{0};
   Graph g = b.build({{"y", b.layer_normalization(x, lead)}, {"k2", b.add(k, k)}});
   NamedTensors in{{"x", random_tensor(DataType::float32, {3, 5}, -1, 1, 7)}};
-  NamedTensors want = cpu_context().compute(g, in), got = cuda_context().compute(g, in);
+  NamedTensors want = cpu_context().compute(g, in), got = ctx.compute(g, in);
   for (const auto& [name, tensor] : want) expect_rel_close(got.at(name), tensor, 1e-6, name);
-  std::string report = cuda_context().report(g);
+  std::string report = ctx.report(g);
   EXPECT_TRUE(contains(report, "0 on the GPU")) << report;
   EXPECT_TRUE(contains(report, "fallback ops: layerNormalization x1")) << report;
   EXPECT_TRUE(contains(report, "generated kernels: 0")) << report;
+  ctx.destroy();
 }
 
 // The library steps (cuDNN convolutions, cuBLASLt products) are made on build workers in

@@ -4,6 +4,9 @@
 // not), convTranspose2d's outputPadding / outputSizes, fp16, filters that are graph inputs,
 // a case cuDNN cannot express (CPU fallback), and a timing print.
 #include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
 #include <tuple>
 
 #include "gpu/gpu_test_support.h"
@@ -13,12 +16,42 @@ namespace cppnn {
 namespace {
 
 using gpu_testing::cpu_context;
-using gpu_testing::cuda_context;
 using gpu_testing::expect_rel_close;
 using testing::random_tensor;
 
 constexpr double kFp32Tolerance = 1e-4;
 constexpr double kFp16Tolerance = 1e-2;
+
+// The CUDA backend reads its switches once, when a context is created (its CudaOptions), so
+// the tests here that set CPPNN_CUDA_OWN_KERNELS or CPPNN_CUDNN_NO_TIMING compute on a
+// context made under that setting: one per setting, kept for the suite (and destroyed before
+// static destruction, while CUDA is still up). With neither set, the suite's context.
+std::map<std::string, Context>& switched_contexts() {
+  static std::map<std::string, Context> contexts;
+  return contexts;
+}
+class SwitchedContextsTeardown : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    for (auto& [_, c] : switched_contexts()) c.destroy();
+  }
+};
+const auto* const kSwitchedTeardown = ::testing::AddGlobalTestEnvironment(new SwitchedContextsTeardown);
+
+Context& cuda_context() {
+  std::string key;
+  for (const char* name : {"CPPNN_CUDA_OWN_KERNELS", "CPPNN_CUDNN_NO_TIMING"}) {
+    if (const char* v = std::getenv(name)) key += std::string(name) + "=" + v + " ";
+  }
+  if (key.empty()) return gpu_testing::cuda_context();
+  auto it = switched_contexts().find(key);
+  if (it == switched_contexts().end()) {
+    ContextOptions o;
+    o.power_preference = PowerPreference::high_performance;
+    it = switched_contexts().emplace(key, Context::create(o)).first;
+  }
+  return it->second;
+}
 
 uint32_t seed_counter = 5000;
 Tensor fresh(DataType t, const Dims& shape) { return random_tensor(t, shape, -1, 1, ++seed_counter); }
@@ -734,7 +767,7 @@ TEST(OwnDenseConv, Timing) {
 }
 
 // ContextOptions::gpu_kernels = fastest_start takes our kernels untimed (as the environment's
-// "only" does), and the environment, when set, overrides the option.
+// "only" does), and the environment, when set as a context is created, overrides the option.
 TEST(OwnKernels, ContextOptionFastestStart) {
   REQUIRE_CUDA();
   ContextOptions o;
@@ -753,9 +786,12 @@ TEST(OwnKernels, ContextOptionFastestStart) {
       << fast.report(g);
   {
     gpu_testing::ScopedEnv libraries("CPPNN_CUDA_OWN_KERNELS", "0");
+    Context overridden = Context::create(o);  // the same option, the environment read anew
+    EXPECT_EQ(overridden.backend(), "cuda");
     Graph again = build_conv_graph(k);
-    EXPECT_NE(step_line(fast.report(again), "conv2d", "conv").find("cuDNN"), std::string::npos)
-        << fast.report(again);
+    EXPECT_NE(step_line(overridden.report(again), "conv2d", "conv").find("cuDNN"), std::string::npos)
+        << overridden.report(again);
+    overridden.destroy();
   }
   fast.destroy();
 }

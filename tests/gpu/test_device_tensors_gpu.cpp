@@ -66,14 +66,20 @@ TEST(CudaDeviceTensors, DispatchChainMatchesCpuAndReplaysCudaGraphs) {
 
 TEST(CudaDeviceTensors, CudaGraphsOffGivesTheSameValues) {
   REQUIRE_CUDA();
+  // The backend reads CPPNN_CUDA_GRAPHS when a context is created: a context of its own.
   ::setenv("CPPNN_CUDA_GRAPHS", "0", 1);
+  ContextOptions o;
+  o.power_preference = PowerPreference::high_performance;
+  Context c = Context::create(o);
+  ::unsetenv("CPPNN_CUDA_GRAPHS");
+  ASSERT_EQ(c.backend(), "cuda");
   Graph g = mlp(21);
   Tensor xv = random_tensor(f32, {64, 256}, -1, 1, 5);
-  Tensor off = cuda_context().compute(g, {{"x", xv}}).at("y");
-  std::string report = cuda_context().report(g);
-  ::unsetenv("CPPNN_CUDA_GRAPHS");
+  Tensor off = c.compute(g, {{"x", xv}}).at("y");
+  std::string report = c.report(g);
   EXPECT_TRUE(has(report, "CPPNN_CUDA_GRAPHS=0")) << report;
   expect_rel_close(off, cpu_context().compute(g, {{"x", xv}}).at("y"), 1e-4, "graphs off");
+  c.destroy();
 }
 
 TEST(CudaDeviceTensors, WrappedDeviceMemoryIsUsedInPlace) {

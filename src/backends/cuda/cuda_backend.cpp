@@ -2,7 +2,6 @@
 // looks for. Only the two extern "C" functions leave this library (exports.map).
 #include <omp.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -15,18 +14,16 @@ namespace {
 
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(std::shared_ptr<Device> device, const ContextOptions& options)
-      : device_(std::move(device)) {
+  explicit CudaBackend(std::shared_ptr<Device> device) : device_(std::move(device)) {
     // The CPU fallback's threads, as the CPU backend would use them.
-    threads_ = options.num_threads > 0 ? options.num_threads : omp_get_num_procs();
-    omp_set_num_threads(threads_);
+    omp_set_num_threads(device_->options.cpu_threads);
   }
   std::string name() const override { return "cuda"; }
   std::string detail() const override {
     return device_->name + " (sm_" + std::to_string(device_->sm) + "), " + device_->manners;
   }
   std::unique_ptr<Plan> compile(std::shared_ptr<const GraphIR> graph) override {
-    return make_cuda_plan(device_, std::move(graph), threads_);
+    return make_cuda_plan(device_, std::move(graph));
   }
 
   // Device tensors: device memory, copies ordered on the plans' stream.
@@ -84,7 +81,6 @@ class CudaBackend final : public Backend {
 
  private:
   std::shared_ptr<Device> device_;
-  int threads_ = 1;
 };
 
 std::string driver_error(CUresult r) {
@@ -95,8 +91,9 @@ std::string driver_error(CUresult r) {
   return std::string(name ? name : "unknown") + ": " + (text ? text : "");
 }
 
-// The device to use: CPPNN_CUDA_DEVICE, else 0. Throws with the reason for the loader.
-int choose_device() {
+// The device to use: CPPNN_CUDA_DEVICE (CudaOptions::device), else 0. Throws with the reason
+// for the loader.
+int choose_device(const CudaOptions& options) {
   CUresult r = cuInit(0);
   if (r == CUDA_ERROR_NO_DEVICE) throw std::runtime_error("no NVIDIA GPU found");
   if (r != CUDA_SUCCESS) throw std::runtime_error("cuInit failed (" + driver_error(r) + ")");
@@ -105,16 +102,7 @@ int choose_device() {
   if (r != CUDA_SUCCESS)
     throw std::runtime_error("cuDeviceGetCount failed (" + driver_error(r) + ")");
   if (count == 0) throw std::runtime_error("no NVIDIA GPU found");
-  int ordinal = 0;
-  if (const char* env = std::getenv("CPPNN_CUDA_DEVICE"); env && *env) {
-    char* end = nullptr;
-    long v = std::strtol(env, &end, 10);
-    if (*end != '\0' || v < 0 || v >= count)
-      throw std::runtime_error("CPPNN_CUDA_DEVICE=" + std::string(env) + " is not one of the " +
-                               std::to_string(count) + " NVIDIA GPUs found");
-    ordinal = int(v);
-  }
-  return ordinal;
+  return options.device_ordinal(count);
 }
 
 }  // namespace
@@ -130,15 +118,14 @@ extern "C" __attribute__((visibility("default"))) int cppnn_cuda_backend_create(
     size_t message_size) {
   using namespace cppnn::detail::cuda;
   try {
+    // The context's switches, read once: every plan of this context follows them.
+    const CudaOptions switches = CudaOptions::read(*options);
     // cuDNN's libraries open on a thread while this one creates the CUDA context.
-    LibraryPreload preload;
-    auto device = std::make_shared<Device>(choose_device(), options->gpu_low_priority,
-                                           options->gpu_sm_share);
-    device->own = options->gpu_kernels == cppnn::GpuKernels::fastest_start ? OwnKernels::only
-                                                                          : OwnKernels::timed;
+    LibraryPreload preload(switches.preload);
+    auto device = std::make_shared<Device>(choose_device(switches), switches);
     preload.wait();
     device->startup = preload.summary();
-    *out = new CudaBackend(std::move(device), *options);
+    *out = new CudaBackend(std::move(device));
     return 0;
   } catch (const std::exception& e) {
     // Nothing may cross the C boundary but the status and the reason.

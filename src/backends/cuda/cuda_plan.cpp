@@ -192,12 +192,12 @@ class CudaPlan final : public Plan {
   // Convolutions run channels-last (NHWC) where that is what the GPU is fast at: float16
   // (tensor cores). In float32 without TF32 cuDNN's NCHW kernels are the faster ones, so an
   // all-float32 graph keeps NCHW unless TF32 is allowed. CPPNN_CUDA_LAYOUT=nhwc|nchw
-  // overrides (an engine's graph was laid out when it was built and is left as it is).
+  // (CudaOptions::layout) overrides (an engine's graph was laid out when it was built and
+  // is left as it is).
   bool wants_channels_last(const GraphIR& g) const {
-    const char* env = std::getenv("CPPNN_CUDA_LAYOUT");
-    if (env && std::string(env) == "nhwc") return true;
-    if (env && std::string(env) == "nchw") return false;
-    if (device_->tf32) return true;
+    if (device_->options.layout == LayoutChoice::nhwc) return true;
+    if (device_->options.layout == LayoutChoice::nchw) return false;
+    if (device_->options.tf32) return true;
     for (const Node& n : g.nodes)
       if ((n.op == OpId::conv2d || n.op == OpId::convTranspose2d) &&
           g.desc(n.outputs[0]).data_type == DataType::float16)
@@ -363,11 +363,51 @@ class CudaPlan final : public Plan {
     return s;
   }
 
-  // Lays out memory, uploads constants and binds every node. Sets failed_node_ when a
-  // step's creation throws, so that the caller can re-plan that node on the CPU.
+  // A build, in its phases: where each node runs (decide_sides), where each operand lives
+  // (lay_out_memory, then allocate_memory; the constants go up meanwhile), the step of each
+  // node (bind_steps) and the runs of device steps replayed as CUDA graphs (segment_steps).
+  // Sets failed_node_ when a step's creation is turned down, so that the caller can re-plan
+  // that node on the CPU.
   void build(const std::map<size_t, std::string>& forced_cpu) {
     const GraphIR& g = *graph_;
-    size_t n_ops = g.operands.size();
+    drop_earlier_build();
+    Sides sides = decide_sides(g, *device_, forced_cpu);
+    read_by_host_step_ = sides.read_on_host;
+    made_on_device_ = sides.made_on_device;
+
+    MemoryLayout layout = lay_out_memory(g, sides);
+    auto t_memory = std::chrono::steady_clock::now();
+    PlanMemory memory = allocate_memory(g, layout, sides.any_host_step);
+    device_block_ = std::move(memory.device_block);
+    constants_ = std::move(memory.constants);
+    host_block_ = std::move(memory.host_block);
+    places_ = std::move(memory.places);
+    // The constants go up on a thread of their own while the steps are made: copies from
+    // pageable memory keep the host busy (BERT-base's 440 MB took 45 ms on the H100), and
+    // so does the libraries' setup. Steps made meanwhile may run the GPU on constants not
+    // yet there; only their timing runs do, whose results are not used. The copy is
+    // waited for before the build returns.
+    ConstantUpload upload(device_, std::move(memory.constant_uploads));
+    double memory_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_memory).count();
+
+    BoundSteps bound = bind_steps(g, sides);
+    upload.wait();
+    build_phases()["memory: constants upload (overlapped)"] += upload.ms();
+    steps_ = std::move(bound.steps);
+    after_step_ = std::move(bound.after_step);
+    input_uploads_ = std::move(bound.input_uploads);
+    output_downloads_ = std::move(bound.output_downloads);
+
+    segments_ = segment_steps(steps_);
+    use_graphs_ = device_->options.cuda_graphs;
+    profile_.reset();
+    if (device_->options.profile) profile_ = std::make_unique<StepProfile>(steps_.size());
+
+    report_ = describe_build(layout, bound.summary, memory_ms);
+  }
+
+  // What an earlier build that failed made: its steps, copies, CUDA graphs and memory.
+  void drop_earlier_build() {
     failed_node_ = kNone;
     steps_.clear();
     after_step_.clear();
@@ -376,27 +416,59 @@ class CudaPlan final : public Plan {
     for (Segment& seg : segments_)
       if (seg.exec) (void)cudaGraphExecDestroy(seg.exec);
     segments_.clear();
+    places_.clear();
+    device_block_ = DeviceBuffer();
+    constants_ = DeviceBuffer();
+    host_block_ = PinnedBuffer();
+  }
 
-    // Which side makes and reads each operand.
-    std::vector<DeviceDecision> decisions(g.nodes.size());
-    std::vector<bool> read_on_device(n_ops, false), read_on_host(n_ops, false);
+  // Phase 1: which side, device or host, runs each node of `g`, and which makes and reads
+  // each operand. `forced_cpu`: nodes a library turned down at step creation, and why.
+  struct Sides {
+    std::vector<DeviceDecision> decisions;  // per node
+    std::vector<bool> read_on_device, read_on_host, made_on_device;  // per operand
     bool any_host_step = false;
+  };
+  static Sides decide_sides(const GraphIR& g, const Device& device,
+                            const std::map<size_t, std::string>& forced_cpu) {
+    size_t n_ops = g.operands.size();
+    Sides s;
+    s.decisions.resize(g.nodes.size());
+    s.read_on_device.assign(n_ops, false);
+    s.read_on_host.assign(n_ops, false);
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& node = g.nodes[i];
       if (node.op == OpId::generatedKernel) {
-        decisions[i].on_gpu = true;
+        s.decisions[i].on_gpu = true;
       } else {
-        decisions[i] = decide_on_device(g, node, *device_);
+        s.decisions[i] = decide_on_device(g, node, device);
       }
       if (auto f = forced_cpu.find(i); f != forced_cpu.end()) {
-        decisions[i].on_gpu = false;
-        decisions[i].why_not = f->second;
+        s.decisions[i].on_gpu = false;
+        s.decisions[i].why_not = f->second;
       }
-      bool gpu = decisions[i].on_gpu;
-      any_host_step = any_host_step || !gpu;
+      bool gpu = s.decisions[i].on_gpu;
+      s.any_host_step = s.any_host_step || !gpu;
       for (OperandId id : node.inputs)
-        if (id != kNoOperand) (gpu ? read_on_device : read_on_host)[size_t(id)] = true;
+        if (id != kNoOperand) (gpu ? s.read_on_device : s.read_on_host)[size_t(id)] = true;
     }
+    s.made_on_device.assign(n_ops, false);
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      for (OperandId id : g.nodes[i].outputs) s.made_on_device[size_t(id)] = s.decisions[i].on_gpu;
+    return s;
+  }
+
+  // Phase 2: the layout, in bytes: [I/O region | arena] on the device and, mirrored, on the
+  // host (inputs and outputs in the I/O region, intermediates in the arena of plan_memory),
+  // and the constants a device step reads in a block of their own.
+  struct MemoryLayout {
+    std::vector<size_t> bytes;                    // per operand
+    std::vector<size_t> io_offset, const_offset;  // per operand; kNone: not there
+    MemoryPlan arena;                             // the intermediates' offsets in the arena
+    size_t io_bytes = 0, const_bytes = 0, arena_bytes = 0;
+  };
+  static MemoryLayout lay_out_memory(const GraphIR& g, const Sides& sides) {
+    size_t n_ops = g.operands.size();
     // Operands only a generated kernel's registers hold are nowhere in memory.
     std::vector<bool> used(n_ops, false);
     for (const Node& node : g.nodes) {
@@ -408,176 +480,204 @@ class CudaPlan final : public Plan {
     for (const auto& [_, id] : g.outputs) used[size_t(id)] = true;
     std::vector<bool> is_output(n_ops, false);
     for (const auto& [_, id] : g.outputs) is_output[size_t(id)] = true;
-    read_by_host_step_ = read_on_host;
-    made_on_device_.assign(n_ops, false);
-    for (size_t i = 0; i < g.nodes.size(); ++i)
-      for (OperandId id : g.nodes[i].outputs) made_on_device_[size_t(id)] = decisions[i].on_gpu;
 
-    // The layout: [I/O region | arena] on the device and, mirrored, on the host.
-    memory_ = plan_memory(g);
-    std::vector<size_t> io_offset(n_ops, kNone), const_offset(n_ops, kNone);
-    size_t io_bytes = 0, const_bytes = 0;
-    places_.assign(n_ops, Placement{});
+    MemoryLayout m;
+    m.arena = plan_memory(g);
+    m.bytes.assign(n_ops, 0);
+    m.io_offset.assign(n_ops, kNone);
+    m.const_offset.assign(n_ops, kNone);
     for (size_t i = 0; i < n_ops; ++i) {
       const OperandInfo& info = g.operands[i];
-      places_[i].bytes = byte_size(info.desc.data_type, element_count(info.desc.shape));
+      m.bytes[i] = byte_size(info.desc.data_type, element_count(info.desc.shape));
       if (info.role == OperandRole::constant) {
-        if (read_on_device[i]) {
-          const_offset[i] = const_bytes;
-          const_bytes += round_up(places_[i].bytes, 256);
+        if (sides.read_on_device[i]) {
+          m.const_offset[i] = m.const_bytes;
+          m.const_bytes += round_up(m.bytes[i], 256);
         }
       } else if (info.role == OperandRole::input || is_output[i]) {
-        io_offset[i] = io_bytes;
-        io_bytes += round_up(places_[i].bytes, 256);
-      } else if (memory_.offset[i] == kNone && places_[i].bytes && used[i]) {
+        m.io_offset[i] = m.io_bytes;
+        m.io_bytes += round_up(m.bytes[i], 256);
+      } else if (m.arena.offset[i] == kNone && m.bytes[i] && used[i]) {
         fail(ErrorKind::OperationError, "cuda plan: an intermediate operand has no place");
       }
     }
-    size_t arena_bytes = round_up(memory_.arena_bytes, 256);
-    // The device first: on a device too small for the graph, nothing else is allocated.
-    auto t_memory = std::chrono::steady_clock::now();
+    m.arena_bytes = round_up(m.arena.arena_bytes, 256);
+    return m;
+  }
+
+  // Phase 2, allocated: the plan's device block (I/O region and arena), its constants, its
+  // pinned host mirror (of the arena only when a host step runs), and each operand's place.
+  struct PlanMemory {
+    DeviceBuffer device_block, constants;
+    PinnedBuffer host_block;
+    std::vector<Placement> places;           // per operand
+    std::vector<Transfer> constant_uploads;  // the constants' device copies, to be made
+  };
+  static PlanMemory allocate_memory(const GraphIR& g, const MemoryLayout& m, bool any_host_step) {
+    PlanMemory p;
     {
       BuildPhase t("memory: allocate");
-      device_block_ = DeviceBuffer(io_bytes + arena_bytes, "the plan's device arena (inputs, outputs and intermediates)");
-      constants_ = DeviceBuffer(const_bytes, "the plan's constants");
-      host_block_ = PinnedBuffer(io_bytes + (any_host_step ? arena_bytes : 0),
-                                 "the plan's pinned host mirror");
+      // The device first: on a device too small for the graph, nothing else is allocated.
+      p.device_block = DeviceBuffer(m.io_bytes + m.arena_bytes, "the plan's device arena (inputs, outputs and intermediates)");
+      p.constants = DeviceBuffer(m.const_bytes, "the plan's constants");
+      p.host_block = PinnedBuffer(m.io_bytes + (any_host_step ? m.arena_bytes : 0),
+                                  "the plan's pinned host mirror");
     }
-    std::vector<Transfer> constant_uploads;
+    size_t n_ops = g.operands.size();
+    p.places.assign(n_ops, Placement{});
     for (size_t i = 0; i < n_ops; ++i) {
       const OperandInfo& info = g.operands[i];
-      Placement& p = places_[i];
+      Placement& place = p.places[i];
+      place.bytes = m.bytes[i];
       if (info.role == OperandRole::constant) {
-        p.host = const_cast<void*>(info.data->data());
-        if (const_offset[i] != kNone) {
-          p.device = constants_.data() + const_offset[i];
-          if (p.bytes) constant_uploads.push_back({p.device, p.host, p.bytes, cudaMemcpyHostToDevice});
+        place.host = const_cast<void*>(info.data->data());
+        if (m.const_offset[i] != kNone) {
+          place.device = p.constants.data() + m.const_offset[i];
+          if (place.bytes) p.constant_uploads.push_back({place.device, place.host, place.bytes, cudaMemcpyHostToDevice});
         }
-      } else if (io_offset[i] != kNone) {
-        p.device = device_block_.data() + io_offset[i];
-        p.host = host_block_.data() + io_offset[i];
-      } else if (memory_.offset[i] != kNone) {
-        p.device = device_block_.data() + io_bytes + memory_.offset[i];
-        if (any_host_step) p.host = host_block_.data() + io_bytes + memory_.offset[i];
+      } else if (m.io_offset[i] != kNone) {
+        place.device = p.device_block.data() + m.io_offset[i];
+        place.host = p.host_block.data() + m.io_offset[i];
+      } else if (m.arena.offset[i] != kNone) {
+        place.device = p.device_block.data() + m.io_bytes + m.arena.offset[i];
+        if (any_host_step) place.host = p.host_block.data() + m.io_bytes + m.arena.offset[i];
       }
     }
-    // The constants go up on a thread of their own while the steps are made: copies from
-    // pageable memory keep the host busy (BERT-base's 440 MB took 45 ms on the H100), and
-    // so does the libraries' setup. Steps made meanwhile may run the GPU on constants not
-    // yet there; only their timing runs do, whose results are not used. The copy is
-    // waited for before the build returns.
-    ConstantUpload upload(device_, std::move(constant_uploads));
-    double memory_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_memory).count();
+    return p;
+  }
+
+  // Phase 3: every node of `g` bound to its step at the places of places_ (the library
+  // steps made first, on build workers in parallel), and the copies queued around them:
+  // each operand is copied at most once, right after it is made.
+  struct BindSummary {  // for the report
+    size_t device_nodes = 0, host_nodes = 0;
+    std::map<std::string, size_t> fallback_ops;  // op name -> nodes, sorted for the report
+    std::string lines;                           // one per step
+    size_t uploads = 0, downloads = 0, up_bytes = 0, down_bytes = 0;
     // op name -> (count, ms to create); by name, so that the report lists them sorted.
     std::map<std::string, std::pair<size_t, double>> step_ms;
-
+    int workers = 1;  // build workers that made the library steps
+  };
+  struct BoundSteps {
+    std::vector<std::unique_ptr<Step>> steps;       // per node, in order
+    std::vector<std::vector<Transfer>> after_step;  // per step: copies queued right after it
+    std::vector<Transfer> input_uploads;            // the inputs device steps read
+    std::vector<Transfer> output_downloads;         // compute(): device results the caller reads
+    BindSummary summary;
+  };
+  BoundSteps bind_steps(const GraphIR& g, const Sides& sides) {
+    BoundSteps b;
+    BindSummary& sum = b.summary;
     auto copy = [&](OperandId id, cudaMemcpyKind kind) {
       const Placement& p = places_[size_t(id)];
       return kind == cudaMemcpyHostToDevice ? Transfer{p.device, p.host, p.bytes, kind}
                                             : Transfer{p.host, p.device, p.bytes, kind};
     };
     for (const auto& [_, id] : g.inputs)
-      if (read_on_device[size_t(id)] && places_[size_t(id)].bytes)
-        input_uploads_.push_back(copy(id, cudaMemcpyHostToDevice));
+      if (sides.read_on_device[size_t(id)] && places_[size_t(id)].bytes)
+        b.input_uploads.push_back(copy(id, cudaMemcpyHostToDevice));
 
     // The library steps first, on build workers in parallel; then every node in order.
     std::vector<bool> parallel(g.nodes.size(), false);
     for (size_t i = 0; i < g.nodes.size(); ++i) {
-      if (!decisions[i].on_gpu || kernel_of_node_.count(i)) continue;
+      if (!sides.decisions[i].on_gpu || kernel_of_node_.count(i)) continue;
       auto op = device_ops().find(g.nodes[i].op);
       parallel[i] = op != device_ops().end() && op->second.parallel_build;
     }
-    LibrarySteps library = build_library_steps(device_, g, parallel, places_, threads_);
-    build_workers_ = library.workers;
+    LibrarySteps library = build_library_steps(device_, g, parallel, places_);
+    sum.workers = library.workers;
     std::vector<Prebuilt>& prebuilt = library.steps;
 
-    // Bind the nodes.
-    size_t device_nodes = 0, host_nodes = 0;
-    std::map<std::string, size_t> fallback_ops;  // op name -> nodes, sorted for the report
     std::ostringstream lines;
-    size_t uploads = input_uploads_.size(), downloads = 0, up_bytes = 0, down_bytes = 0;
-    for (const Transfer& t : input_uploads_) up_bytes += t.bytes;
+    sum.uploads = b.input_uploads.size();
+    for (const Transfer& t : b.input_uploads) sum.up_bytes += t.bytes;
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& node = g.nodes[i];
-      bool gpu = decisions[i].on_gpu;
+      bool gpu = sides.decisions[i].on_gpu;
       auto t_step = std::chrono::steady_clock::now();
       try {
         if (auto k = kernel_of_node_.find(i); k != kernel_of_node_.end())
-          steps_.push_back(make_kernel_step(node, jit_.kernels[k->second], jit_.functions[k->second],
-                                            jit_.module, places_, grids_[k->second],
-                                            kernel_ops(jit_.kernels[k->second])));
+          b.steps.push_back(make_kernel_step(node, jit_.kernels[k->second], jit_.functions[k->second],
+                                             jit_.module, places_, grids_[k->second],
+                                             kernel_ops(jit_.kernels[k->second])));
         else if (prebuilt[i].error)
           std::rethrow_exception(prebuilt[i].error);
         else if (prebuilt[i].step)
-          steps_.push_back(std::move(prebuilt[i].step));
+          b.steps.push_back(std::move(prebuilt[i].step));
         else if (gpu)
-          steps_.push_back(device_ops().at(node.op).make(device_, g, node, places_));
+          b.steps.push_back(device_ops().at(node.op).make(device_, g, node, places_));
         else
-          steps_.push_back(make_cpu_fallback_step(
+          b.steps.push_back(make_cpu_fallback_step(
               g, node, places_, threads_,
-              decisions[i].why_not.empty() ? "no CUDA kernel for this op yet" : decisions[i].why_not));
+              sides.decisions[i].why_not.empty() ? "no CUDA kernel for this op yet" : sides.decisions[i].why_not));
       } catch (const Error& e) {
         if (gpu && e.kind() == ErrorKind::NotSupportedError) failed_node_ = i;
         throw;
       }
-      auto& [made, spent] = step_ms[gpu ? op_name(node.op) : std::string("cpu fallback")];
+      auto& [made, spent] = sum.step_ms[gpu ? op_name(node.op) : std::string("cpu fallback")];
       ++made;
       spent += prebuilt[i].ms + std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_step).count();
       std::vector<Transfer> after;
       for (OperandId id : node.outputs) {
         if (!places_[size_t(id)].bytes) continue;
-        if (gpu && read_on_host[size_t(id)]) {
+        if (gpu && sides.read_on_host[size_t(id)]) {
           after.push_back(copy(id, cudaMemcpyDeviceToHost));
-          ++downloads, down_bytes += places_[size_t(id)].bytes;
-        } else if (!gpu && read_on_device[size_t(id)]) {
+          ++sum.downloads, sum.down_bytes += places_[size_t(id)].bytes;
+        } else if (!gpu && sides.read_on_device[size_t(id)]) {
           after.push_back(copy(id, cudaMemcpyHostToDevice));
-          ++uploads, up_bytes += places_[size_t(id)].bytes;
+          ++sum.uploads, sum.up_bytes += places_[size_t(id)].bytes;
         }
       }
-      after_step_.push_back(std::move(after));
+      b.after_step.push_back(std::move(after));
       if (auto k = kernel_of_node_.find(i); k != kernel_of_node_.end())
-        device_nodes += jit_.kernels[k->second].nodes.size();
+        sum.device_nodes += jit_.kernels[k->second].nodes.size();
       else if (gpu)
-        ++device_nodes;
+        ++sum.device_nodes;
       else
-        ++fallback_ops[op_name(node.op)], ++host_nodes;
-      lines << "  [" << (gpu ? "gpu" : "cpu") << "] " << steps_.back()->describe() << "\n";
+        ++sum.fallback_ops[op_name(node.op)], ++sum.host_nodes;
+      lines << "  [" << (gpu ? "gpu" : "cpu") << "] " << b.steps.back()->describe() << "\n";
     }
-
-    upload.wait();
-    build_phases()["memory: constants upload (overlapped)"] += upload.ms();
+    sum.lines = lines.str();
 
     // What the caller reads: device results come down at the end (a fallback step's are
     // in the host mirror already).
     for (const auto& [_, id] : g.outputs) {
       size_t i = size_t(id);
       if (g.operands[i].role == OperandRole::constant || !places_[i].bytes) continue;
-      if (made_on_device_[i] && !read_on_host[i]) {
-        output_downloads_.push_back(copy(id, cudaMemcpyDeviceToHost));
-        ++downloads, down_bytes += places_[i].bytes;
+      if (sides.made_on_device[i] && !sides.read_on_host[i]) {
+        b.output_downloads.push_back(copy(id, cudaMemcpyDeviceToHost));
+        ++sum.downloads, sum.down_bytes += places_[i].bytes;
       }
     }
-    for (size_t i = 0; i < steps_.size(); ++i) {
-      bool dev = steps_[i]->on_device();
-      if (dev && !segments_.empty() && segments_.back().device) {
-        segments_.back().end = i + 1;
+    return b;
+  }
+
+  // Phase 4: the steps in segments: each run of consecutive device steps one segment, which
+  // run_steps captures as a CUDA graph on its first run (unless CPPNN_CUDA_GRAPHS=0) and
+  // replays after; each host step a segment of its own.
+  static std::vector<Segment> segment_steps(const std::vector<std::unique_ptr<Step>>& steps) {
+    std::vector<Segment> segments;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      bool dev = steps[i]->on_device();
+      if (dev && !segments.empty() && segments.back().device) {
+        segments.back().end = i + 1;
       } else {
         Segment seg;
         seg.device = dev;
         seg.begin = i;
         seg.end = i + 1;
-        segments_.push_back(seg);
+        segments.push_back(seg);
       }
     }
-    const char* graphs_env = std::getenv("CPPNN_CUDA_GRAPHS");
-    use_graphs_ = !(graphs_env && std::string(graphs_env) == "0");
-    profile_.reset();
-    if (StepProfile::wanted()) profile_ = std::make_unique<StepProfile>(steps_.size());
+    return segments;
+  }
 
+  // The report of a build (the constructor adds its timings after the first line).
+  std::string describe_build(const MemoryLayout& layout, const BindSummary& sum, double memory_ms) const {
     std::ostringstream r;
     r << "cuda plan on device " << device_->ordinal << " (" << device_->name << ", sm_"
-      << device_->sm << "): " << device_nodes + host_nodes << " nodes, " << device_nodes
-      << " on the GPU, " << host_nodes << " on the CPU fallback\n";
+      << device_->sm << "): " << sum.device_nodes + sum.host_nodes << " nodes, " << sum.device_nodes
+      << " on the GPU, " << sum.host_nodes << " on the CPU fallback\n";
     if (!device_->startup.empty()) r << "context startup: " << device_->startup << "\n";
     r << "generated kernels: " << jit_.kernels.size();
     if (!jit_.kernels.empty()) {
@@ -593,8 +693,8 @@ class CudaPlan final : public Plan {
     if (!jit_.cache_note.empty()) r << " (" << jit_.cache_note << ")";
     if (!jit_error_.empty()) r << " (JIT failed, element-wise ops on the CPU fallback: " << jit_error_ << ")";
     r << "\n";
-    r << "memory: device " << mib(device_block_.bytes()) << " (arena " << mib(arena_bytes)
-      << ", I/O " << mib(io_bytes) << ") + constants " << mib(const_bytes) << ", pinned host "
+    r << "memory: device " << mib(device_block_.bytes()) << " (arena " << mib(layout.arena_bytes)
+      << ", I/O " << mib(layout.io_bytes) << ") + constants " << mib(layout.const_bytes) << ", pinned host "
       << mib(host_block_.bytes()) << "\n";
     {
       // Where the plan's build time goes (the runtime cache's warm start is judged by it).
@@ -602,17 +702,17 @@ class CudaPlan final : public Plan {
       t.setf(std::ios::fixed);
       t.precision(1);
       t << "build time: memory " << memory_ms << " ms; steps (library steps on "
-        << build_workers_ << " thread" << (build_workers_ == 1 ? "" : "s") << ", their times summed)";
-      for (const auto& [op, cm] : step_ms) t << " " << op << " x" << cm.first << " " << cm.second << " ms";
+        << sum.workers << " thread" << (sum.workers == 1 ? "" : "s") << ", their times summed)";
+      for (const auto& [op, cm] : sum.step_ms) t << " " << op << " x" << cm.first << " " << cm.second << " ms";
       r << t.str() << "\n";
     }
-    r << "copies per compute: " << uploads << " uploads (" << mib(up_bytes) << "), " << downloads
-      << " downloads (" << mib(down_bytes) << ")\n";
+    r << "copies per compute: " << sum.uploads << " uploads (" << mib(sum.up_bytes) << "), " << sum.downloads
+      << " downloads (" << mib(sum.down_bytes) << ")\n";
     r << "fallback ops:";
-    if (fallback_ops.empty()) r << " none";
-    for (const auto& [op, count] : fallback_ops) r << " " << op << " x" << count;
-    r << "\nsteps:\n" << lines.str();
-    report_ = r.str();
+    if (sum.fallback_ops.empty()) r << " none";
+    for (const auto& [op, count] : sum.fallback_ops) r << " " << op << " x" << count;
+    r << "\nsteps:\n" << sum.lines;
+    return r.str();
   }
 
   static bool enqueue(const std::vector<Transfer>& transfers, cudaStream_t stream) {
@@ -629,8 +729,6 @@ class CudaPlan final : public Plan {
   std::string jit_error_;
   std::map<size_t, size_t> kernel_of_node_;  // graph_ node -> kernel
   std::vector<unsigned> grids_;              // per kernel
-  MemoryPlan memory_;
-  int build_workers_ = 1;
   DeviceBuffer device_block_, constants_;
   PinnedBuffer host_block_;
   std::vector<Placement> places_;
@@ -641,8 +739,8 @@ class CudaPlan final : public Plan {
   std::vector<bool> read_by_host_step_;     // per operand
   std::vector<bool> made_on_device_;        // per operand
   std::vector<Segment> segments_;
-  bool use_graphs_ = true;
-  std::unique_ptr<StepProfile> profile_;  // CPPNN_CUDA_PROFILE=1
+  bool use_graphs_ = true;                // CudaOptions::cuda_graphs (CPPNN_CUDA_GRAPHS)
+  std::unique_ptr<StepProfile> profile_;  // CudaOptions::profile (CPPNN_CUDA_PROFILE=1)
   std::string graph_note_;
   bool in_flight_ = false;  // a dispatch returned without waiting for its work
   size_t failed_node_ = kNone;
@@ -653,7 +751,8 @@ class CudaPlan final : public Plan {
 }  // namespace
 
 std::unique_ptr<Plan> make_cuda_plan(std::shared_ptr<Device> device,
-                                     std::shared_ptr<const GraphIR> graph, int threads) {
+                                     std::shared_ptr<const GraphIR> graph) {
+  int threads = device->options.cpu_threads;
   return std::make_unique<CudaPlan>(std::move(device), std::move(graph), threads);
 }
 

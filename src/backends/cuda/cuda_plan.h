@@ -9,7 +9,8 @@
 
 namespace cppnn::detail::cuda {
 
+// The CPU fallback's steps use the context's CPU threads (Device::options.cpu_threads).
 std::unique_ptr<Plan> make_cuda_plan(std::shared_ptr<Device> device,
-                                     std::shared_ptr<const GraphIR> graph, int threads);
+                                     std::shared_ptr<const GraphIR> graph);
 
 }  // namespace cppnn::detail::cuda

@@ -3,7 +3,6 @@
 #include <cudnn.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <string>
 
 #include "cppnn/error.h"
@@ -14,25 +13,9 @@ namespace {
 constexpr size_t kWorkspaceBytes = size_t(32) << 20;
 }  // namespace
 
-bool env_flag(const char* name) {
-  const char* v = std::getenv(name);
-  return v && *v && std::string(v) != "0";
-}
+OwnKernels own_kernels(const Device& device) { return device.options.own_kernels; }
 
-OwnKernels own_kernels(const Device& device) {
-  const char* v = std::getenv("CPPNN_CUDA_OWN_KERNELS");
-  if (!v || !*v) return device.own;
-  if (std::string(v) == "only") return OwnKernels::only;
-  return std::string(v) == "0" ? OwnKernels::off : OwnKernels::timed;
-}
-
-double own_kernel_margin() {
-  const char* v = std::getenv("CPPNN_CUDA_OWN_MARGIN");
-  if (!v || !*v) return 0.0;
-  char* end = nullptr;
-  double m = std::strtod(v, &end);
-  return end != v && m > 0 && m < 100 ? m : 0.0;  // anything else: no margin
-}
+double own_kernel_margin(const Device& device) { return device.options.own_margin; }
 
 DeviceBuffer::DeviceBuffer(size_t bytes, const std::string& what) : bytes_(bytes) {
   if (bytes == 0) return;
@@ -126,7 +109,10 @@ void Device::confine_to_sm_share(double share) {
   manners = std::to_string(sm_count) + " of " + std::to_string(total) + " SMs (green context)";
 }
 
-Device::Device(int device_ordinal, bool low_priority, double sm_share) : ordinal(device_ordinal) {
+Device::Device(int device_ordinal, const CudaOptions& switches)
+    : ordinal(device_ordinal), options(switches) {
+  const bool low_priority = options.low_priority;
+  const double sm_share = options.sm_share;
   CPPNN_CUDA_CHECK(cudaSetDevice(ordinal));
   cudaDeviceProp prop{};
   CPPNN_CUDA_CHECK(cudaGetDeviceProperties(&prop, ordinal));
@@ -163,8 +149,6 @@ Device::Device(int device_ordinal, bool low_priority, double sm_share) : ordinal
     (void)cudaStreamDestroy(stream);
     throw;
   }
-  tf32 = env_flag("CPPNN_CUDA_TF32");
-  gelu_epilogue = env_flag("CPPNN_CUDA_GELU_EPILOGUE");
 }
 
 int& build_worker_index() {

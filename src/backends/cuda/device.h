@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cuda/cuda_options.h"
 #include "backends/cuda/cuda_status.h"
 
 // cudnn.h's own handle type, declared here so that users of Device need not see cuDNN.
@@ -54,17 +55,12 @@ class PinnedBuffer {
   size_t bytes_ = 0;
 };
 
-// CPPNN_CUDA_OWN_KERNELS, read as each plan step is made: our own convolution and GEMM
-// kernels (own_conv.h, own_gemm.h) beside the libraries'. Unset or 1 (the default): each
-// timed beside the library's candidates, the fastest kept; 0: the libraries only; "only":
-// ours wherever one takes the op, untimed (the fastest warm start: no library is loaded).
-enum class OwnKernels { off, timed, only };
 struct Device;
-// The mode for `device`: the environment's, when set, else the context's (Device::own).
+// Our own kernels' mode (CudaOptions::own_kernels: CPPNN_CUDA_OWN_KERNELS, else
+// ContextOptions::gpu_kernels), read when the context was created.
 OwnKernels own_kernels(const Device& device);
-// CPPNN_CUDA_OWN_MARGIN (default 0): timed, our kernel is kept unless the library's is faster
-// by more than this fraction (0.2: 20%); a library no step chooses is never loaded.
-double own_kernel_margin();
+// CudaOptions::own_margin (CPPNN_CUDA_OWN_MARGIN), read when the context was created.
+double own_kernel_margin(const Device& device);
 
 struct Device {
   int ordinal = 0;
@@ -75,10 +71,12 @@ struct Device {
   cublasLtHandle_t lt = nullptr;
   DeviceBuffer workspace;  // cuBLASLt's, shared by the plans: one compute runs at a time
   cudnnHandle_t cudnn = nullptr;  // bound to `stream`
-  // CPPNN_CUDA_TF32=1: cuBLASLt may round fp32 operands to TF32 (faster, ~1e-3 relative).
-  bool tf32 = false;
-  // CPPNN_CUDA_GELU_EPILOGUE=1: let cuBLASLt's GELU epilogue replace WebNN's erf GELU.
-  bool gelu_epilogue = false;
+  // The context's switches, read once when its backend was created.
+  const CudaOptions options;
+  // options.tf32 and options.gelu_epilogue, under the names lt_matmul.cpp and
+  // cudnn_conv.cpp read them by.
+  const bool tf32 = options.tf32;
+  const bool gelu_epilogue = options.gelu_epilogue;
 
   // Desktop manners (ContextOptions): the stream's priority and the share of the SMs.
   int stream_priority = 0;
@@ -97,10 +95,9 @@ struct Device {
   std::string manners;    // what the options got, for the backend's reason
   std::string startup;    // what was done beside context creation (LibraryPreload), for reports
 
-  // Our own kernels' mode from ContextOptions::gpu_kernels (own_kernels() reads it).
-  OwnKernels own = OwnKernels::timed;
-
-  Device(int ordinal, bool low_priority, double sm_share);
+  // Makes the device's stream and library handles on GPU `ordinal`, with the manners of
+  // `options` (low_priority, sm_share).
+  Device(int ordinal, const CudaOptions& options);
   ~Device();
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
@@ -134,9 +131,6 @@ struct Device {
 
 // The calling thread's build-worker index (0: not a build worker).
 int& build_worker_index();
-
-// An on/off switch of the environment (CPPNN_CUDA_TF32=1, ...): set, not empty and not "0".
-bool env_flag(const char* name);
 
 // The largest power of two (up to 256) dividing the address: what cuBLASLt may assume.
 inline uint32_t alignment_of(const void* p) {

@@ -1,9 +1,7 @@
 #include "backends/cuda/device_ops.h"
 
-#include <cstdlib>
 #include <optional>
 #include <string>
-#include <string_view>
 
 #include "graph/op_table.h"
 
@@ -21,29 +19,9 @@ const DeviceOpTable& device_ops() {
   return table;
 }
 
-namespace {
-
-// CPPNN_CUDA_CPU_OPS=op1,op2: ops (WebNN names) sent to the CPU fallback, to bisect a
-// suspected GPU error (and for the tests of the fallback itself). Read at each plan build;
-// a name that is no op matches nothing.
-bool listed_for_cpu(OpId op) {
-  const char* env = std::getenv("CPPNN_CUDA_CPU_OPS");
-  if (!env || !*env) return false;
-  std::string_view list = env;
-  while (!list.empty()) {
-    size_t comma = list.find(',');
-    std::string_view name = list.substr(0, comma);
-    if (find_op(name) == op) return true;
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-}  // namespace
-
 DeviceDecision decide_on_device(const GraphIR& g, const Node& node, const Device& device) {
-  if (listed_for_cpu(node.op)) {
+  // CPPNN_CUDA_CPU_OPS (CudaOptions::cpu_ops): sent to the CPU fallback on purpose.
+  if (device.options.cpu_ops.count(node.op)) {
     DeviceDecision d;
     d.why_not = "listed in CPPNN_CUDA_CPU_OPS";
     return d;

@@ -5,17 +5,11 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 
 namespace cppnn::detail::cuda {
 
 namespace {
-
-bool preload_enabled() {
-  const char* v = std::getenv("CPPNN_CUDA_PRELOAD");
-  return !(v && std::string(v) == "0");
-}
 
 // The folder of the libcudnn.so this plugin was linked against and loaded: cuDNN's shim
 // opens its sub-libraries from beside itself, and a copy from elsewhere (another cuDNN 9
@@ -30,8 +24,8 @@ std::string cudnn_folder() {
 
 }  // namespace
 
-LibraryPreload::LibraryPreload() {
-  if (!preload_enabled()) {
+LibraryPreload::LibraryPreload(bool enabled) {
+  if (!enabled) {
     summary_ = "library preload off (CPPNN_CUDA_PRELOAD=0)";
     return;
   }

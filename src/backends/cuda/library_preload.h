@@ -3,7 +3,7 @@
 // use, and the biggest of them are hundreds of MB. Opening them is host work that needs no
 // GPU, so the backend starts it on a thread of its own while the CUDA context is created
 // (cudaFree(0) and friends take 250-300 ms on an H100), instead of paying it inside the
-// first plan build. CPPNN_CUDA_PRELOAD=0 turns it off.
+// first plan build. CPPNN_CUDA_PRELOAD=0 turns it off (CudaOptions::preload).
 #include <string>
 #include <thread>
 
@@ -11,7 +11,7 @@ namespace cppnn::detail::cuda {
 
 class LibraryPreload {
  public:
-  LibraryPreload();  // starts the thread (unless turned off)
+  explicit LibraryPreload(bool enabled);  // starts the thread when enabled
   ~LibraryPreload() { wait(); }
   LibraryPreload(const LibraryPreload&) = delete;
   LibraryPreload& operator=(const LibraryPreload&) = delete;

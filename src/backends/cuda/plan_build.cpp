@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
@@ -58,15 +57,15 @@ constexpr int kMaxBuildWorkers = 4;
 
 LibrarySteps build_library_steps(const std::shared_ptr<Device>& device, const GraphIR& g,
                                  const std::vector<bool>& parallel,
-                                 const std::vector<Placement>& places, int threads) {
+                                 const std::vector<Placement>& places) {
   LibrarySteps result;
   std::vector<Prebuilt>& out = result.steps;
   out.resize(g.nodes.size());
   std::vector<size_t> todo;
   for (size_t i = 0; i < g.nodes.size(); ++i)
     if (parallel[i]) todo.push_back(i);
-  int workers = std::min(std::max(1, threads), kMaxBuildWorkers);
-  if (const char* env = std::getenv("CPPNN_CUDA_BUILD_THREADS")) workers = std::max(1, std::atoi(env));
+  const CudaOptions& options = device->options;
+  int workers = options.build_threads.value_or(std::min(std::max(1, options.cpu_threads), kMaxBuildWorkers));
   workers = int(std::min<size_t>(size_t(std::min(workers, 64)), todo.size()));
   result.workers = std::max(workers, 1);
   if (workers <= 1) return result;  // made in order, on the plan's thread

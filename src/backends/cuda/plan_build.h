@@ -55,10 +55,11 @@ struct LibrarySteps {
 
 // Makes the steps of the nodes marked in `parallel` (ops whose factories may run
 // concurrently) on up to 4 build workers, fewer when the context has fewer CPU threads
-// (`threads`; CPPNN_CUDA_BUILD_THREADS overrides, 1: none). Each worker binds the device,
-// has its own cuDNN handle, and adds its build phases to the calling thread's.
+// (CudaOptions::cpu_threads; CudaOptions::build_threads, CPPNN_CUDA_BUILD_THREADS, overrides,
+// 1: none). Each worker binds the device, has its own cuDNN handle, and adds its build
+// phases to the calling thread's.
 LibrarySteps build_library_steps(const std::shared_ptr<Device>& device, const GraphIR& g,
                                  const std::vector<bool>& parallel,
-                                 const std::vector<Placement>& places, int threads);
+                                 const std::vector<Placement>& places);
 
 }  // namespace cppnn::detail::cuda

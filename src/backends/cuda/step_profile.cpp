@@ -9,8 +9,6 @@
 
 namespace cppnn::detail::cuda {
 
-bool StepProfile::wanted() { return env_flag("CPPNN_CUDA_PROFILE"); }
-
 StepProfile::StepProfile(size_t steps)
     : start_(steps, nullptr), stop_(steps, nullptr), ran_on_device_(steps, false),
       total_ms_(steps, 0.0), host_ms_(steps, -1.0) {}

@@ -1,9 +1,10 @@
 #pragma once
-// CPPNN_CUDA_PROFILE=1: where a plan's compute time goes, per step. The plan brackets each
-// device step with CUDA events, recorded inside its captured CUDA graphs (so the replay is
-// timed as it runs, without the host's launch work), and each host (CPU fallback) step with
-// the host clock; its report gains a "profile" section: the mean time per compute by op and
-// the slowest steps. Off by default: the events cost a little time themselves.
+// CPPNN_CUDA_PROFILE=1 (CudaOptions::profile): where a plan's compute time goes, per step.
+// The plan brackets each device step with CUDA events, recorded inside its captured CUDA
+// graphs (so the replay is timed as it runs, without the host's launch work), and each host
+// (CPU fallback) step with the host clock; its report gains a "profile" section: the mean
+// time per compute by op and the slowest steps. Off by default: the events cost a little
+// time themselves.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -15,9 +16,6 @@ namespace cppnn::detail::cuda {
 
 class StepProfile {
  public:
-  // Whether CPPNN_CUDA_PROFILE asks for a profile (read when a plan is built).
-  static bool wanted();
-
   explicit StepProfile(size_t steps);
   ~StepProfile();
   StepProfile(const StepProfile&) = delete;
