@@ -86,8 +86,4 @@ int CudaOptions::device_ordinal(int count) const {
   return int(v);
 }
 
-bool env_flag(const char* name) { return flag_value(env(name)); }
-
-double own_kernel_margin() { return margin_value(env("CPPNN_CUDA_OWN_MARGIN")); }
-
 }  // namespace cppnn::detail::cuda

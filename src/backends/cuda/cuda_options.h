@@ -2,9 +2,7 @@
 // Every switch of the CUDA backend, in one place: the environment's CPPNN_CUDA_* variables
 // and the public ContextOptions, read once when a context's backend is created
 // (CudaOptions::read) and kept, unchanged, in its Device (Device::options) for everything
-// the context does. A variable changed later takes effect in the next context made. (Until
-// cudnn_conv.cpp and lt_matmul.cpp take them from Device::options, CPPNN_CUDA_OWN_MARGIN and
-// CPPNN_CUDNN_NO_TIMING are still read as their steps are made: see the end of this file.)
+// the context does. A variable changed later takes effect in the next context made.
 //
 // Nothing outside cuda_options.cpp reads the environment.
 #include <optional>
@@ -91,14 +89,5 @@ struct CudaOptions {
   // naming the variable when it is not one of them (the loader reports the reason).
   int device_ordinal(int count) const;
 };
-
-// Two readers of the environment at the time of the call, left for the callers that do
-// not take these switches from Device::options yet (cudnn_conv.cpp: CPPNN_CUDNN_NO_TIMING and
-// the margin; lt_matmul.cpp: the margin). They parse as read() does; once those callers use
-// options.cudnn_no_timing and options.own_margin, both go.
-// An on/off switch (CPPNN_CUDA_TF32=1, ...): set, not empty and not "0".
-bool env_flag(const char* name);
-// CPPNN_CUDA_OWN_MARGIN, as CudaOptions::own_margin.
-double own_kernel_margin();
 
 }  // namespace cppnn::detail::cuda

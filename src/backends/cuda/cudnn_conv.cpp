@@ -452,7 +452,7 @@ class CudnnConvStep final : public Step {
       << device_->sm << " cudnn" << cudnnGetVersion();
     if (s_.crop) k << " crop" << s_.yh << "," << s_.yw;
     if (own_possible())  // ours in the running, and the margin it was given
-      k << " own" << int(own_.kind()) << "x" << own_.variants() << "/1 margin" << own_kernel_margin();
+      k << " own" << int(own_.kind()) << "x" << own_.variants() << "/1 margin" << own_kernel_margin(*device_);
     return k.str();
   }
 
@@ -474,7 +474,7 @@ class CudnnConvStep final : public Step {
   }
 
   void choose_algorithm(const Node& node) {
-    bool no_timing = env_flag("CPPNN_CUDNN_NO_TIMING");
+    bool no_timing = device_->options.cudnn_no_timing;
     if (own_possible() && own_mode_ == OwnKernels::only) {
       BuildPhase t("conv: check run");
       std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
@@ -563,7 +563,7 @@ class CudnnConvStep final : public Step {
     }
     // Ours unless cuDNN is faster by more than the margin (CPPNN_CUDA_OWN_MARGIN): a step on
     // our kernel spares the warm start cuDNN's loading.
-    if (own_best && (!best || own_ms <= best_ms * (1.0 + own_kernel_margin()))) best = own_best;
+    if (own_best && (!best || own_ms <= best_ms * (1.0 + own_kernel_margin(*device_)))) best = own_best;
     if (!best)
       fail(ErrorKind::NotSupportedError,
            "cuDNN ran none of its algorithms for " + node_name(node));

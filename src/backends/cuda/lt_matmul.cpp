@@ -212,7 +212,7 @@ class LtMatmulStep final : public Step {
                       int(type_), (long long)geo.m, (long long)geo.n, (long long)geo.k, int(geo.a_trans),
                       int(geo.b_trans), (long long)geo.batch, (long long)geo.a_stride,
                       (long long)geo.b_stride, bias ? 1 : 0, gp.activation, own_.name(0).c_str(),
-                      own_.variants(), own_kernel_margin(), device_->sm);
+                      own_.variants(), own_kernel_margin(*device_), device_->sm);
         own_sig_ = sig;
         prefer_lt = choose_remembered_own(mode);
         if (own_variant_ >= 0) {
@@ -325,7 +325,7 @@ class LtMatmulStep final : public Step {
       }
     }
     // Ours unless cuBLASLt is faster by more than the margin (CPPNN_CUDA_OWN_MARGIN).
-    if (best >= 0 && own_ms > lt_ms * (1.0 + own_kernel_margin())) best = -1;
+    if (best >= 0 && own_ms > lt_ms * (1.0 + own_kernel_margin(*device_))) best = -1;
     if (best < 0 && !lt_built)
       fail(ErrorKind::NotSupportedError, "neither cuBLASLt nor our kernel ran " + node_name(node()));
     own_variant_ = best, own_source_ = "timed";
