@@ -1,11 +1,10 @@
 #include "compiler/passes.h"
 
-#include "backends/cpu/kernel.h"
-
 namespace cppnn::detail {
 
 void fold_constants(GraphIR& g, const PassOptions& options) {
-  const auto& registry = CpuKernelRegistry::instance();
+  const ConstantEvaluator& evaluator = options.evaluator;
+  if (!evaluator) return;
   size_t folded = 0;
   for (Node& node : g.nodes) {
     if (node.op == OpId::none) continue;
@@ -17,20 +16,19 @@ void fold_constants(GraphIR& g, const PassOptions& options) {
     size_t out_bytes = 0;
     for (OperandId id : node.outputs)
       out_bytes += byte_size(g.desc(id).data_type, element_count(g.desc(id).shape));
-    const KernelFactory* factory = registry.find(node.op);
-    if (!factory || out_bytes > options.max_folded_node_bytes ||
+    if (!evaluator.can_evaluate(node.op) || out_bytes > options.max_folded_node_bytes ||
         out_bytes > options.max_folded_bytes - folded)
       continue;
     folded += out_bytes;
 
-    // Every input is a constant here, so the context's constants are the inputs.
-    KernelContext cx = kernel_context(g, node, 1);
-    const std::vector<const Tensor*>& ins = cx.constants;
+    std::vector<const Tensor*> ins;
+    for (OperandId id : node.inputs)
+      ins.push_back(id == kNoOperand ? nullptr : g.operands[size_t(id)].data.get());
     std::vector<Tensor> results;
     for (OperandId id : node.outputs) results.emplace_back(g.desc(id).data_type, g.desc(id).shape);
     std::vector<Tensor*> outs;
     for (Tensor& t : results) outs.push_back(&t);
-    (*factory)(cx)->run(ins, outs);
+    evaluator.evaluate(g, node, ins, outs);
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       OperandInfo& info = g.operands[size_t(node.outputs[i])];
       info.role = OperandRole::constant;

@@ -1,11 +1,30 @@
 #pragma once
-// Compiler passes over the graph IR. They need no device: the CPU backend and the
-// engine builder run them before binding kernels.
+// Compiler passes over the graph IR. They need no device: the CPU backend, the CUDA plan
+// and the engine builder run them before binding kernels. They sit below every backend
+// (docs/layers.md): anything a pass must compute, it is given by its caller.
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "graph/ir.h"
 
 namespace cppnn::detail {
+
+// How constant folding computes a node: given by the caller, so that the passes need no
+// backend. The CPU backend's (backends/cpu/evaluator.h) runs its own kernels; the engine
+// builder and the CUDA plan use it too, so every consumer folds to the same values.
+struct ConstantEvaluator {
+  // Whether `op` can be computed; a node of another op stays a runtime op.
+  std::function<bool(OpId op)> can_evaluate;
+  // Computes `node` of `graph`, all of whose inputs are constants: `inputs` are their data
+  // (nullptr for an absent optional operand), `outputs` are allocated with the node's
+  // output descriptors.
+  std::function<void(const GraphIR& graph, const Node& node,
+                     const std::vector<const Tensor*>& inputs,
+                     const std::vector<Tensor*>& outputs)>
+      evaluate;
+  explicit operator bool() const { return can_evaluate && evaluate; }
+};
 
 struct PassOptions {
   bool fold_constants = true;
@@ -17,6 +36,9 @@ struct PassOptions {
   // repeated) can neither balloon into a huge engine nor exhaust memory while compiling.
   size_t max_folded_node_bytes = size_t(64) << 20;
   size_t max_folded_bytes = size_t(1) << 30;
+  // Without an evaluator, fold_constants does nothing: the graph keeps its constant
+  // subgraphs as runtime ops (correct, only slower).
+  ConstantEvaluator evaluator;
 };
 
 // Returns an optimized copy; the input graph is never changed (a Graph is immutable and
@@ -25,7 +47,8 @@ std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& gr
                                         const PassOptions& options = {});
 
 // The individual passes, in the order optimize() runs them.
-// Evaluates nodes whose inputs are all constants (with the CPU kernels) into constants.
+// Evaluates nodes whose inputs are all constants (with options.evaluator; none: no
+// folding) into constants.
 void fold_constants(GraphIR& graph, const PassOptions& options = {});
 // conv2d / convTranspose2d / matmul / gemm absorb a following per-channel bias add,
 // a residual add (conv2d) and an activation, per the attribute contract in fusion.cpp.

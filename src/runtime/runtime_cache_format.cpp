@@ -15,9 +15,12 @@
 //
 // The reader trusts nothing: it checks the size, magic and version, then the checksum
 // before parsing anything, then bounds-checks every read, caps every count and length by
-// the bytes left, and requires the blobs to end exactly at the checksum.
+// the bytes left, and requires the blobs to end exactly at the checksum. Bytes are read and
+// written with core/bytes.h; its reader here never throws (a bad file is refused, saying
+// why, not an error).
 #include <cstring>
 
+#include "core/bytes.h"
 #include "core/hash.h"
 #include "runtime/runtime_cache.h"
 
@@ -31,59 +34,6 @@ constexpr size_t kMaxKeyString = 4096;
 constexpr size_t kChecksumBytes = 8;
 // magic, version, reserved, five key lengths, blob count.
 constexpr size_t kMinFileBytes = 8 + 4 + 4 + 5 * 4 + 4 + kChecksumBytes;
-
-void put_u32(std::string& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(char((v >> (8 * i)) & 0xff));
-}
-void put_u64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(char((v >> (8 * i)) & 0xff));
-}
-void put_str(std::string& out, const std::string& s) {
-  put_u32(out, uint32_t(s.size()));
-  out += s;
-}
-
-// Every read checks the bytes left first; after a failed read the reader stays failed,
-// so a parse can run to its end and check `ok` once per step.
-class ByteReader {
- public:
-  ByteReader(const std::string& bytes, size_t end) : p_(bytes.data()), left_(end) {}
-  bool ok() const { return ok_; }
-  size_t left() const { return left_; }
-
-  uint32_t u32() {
-    uint32_t v = 0;
-    if (take(4))
-      for (int i = 0; i < 4; ++i) v |= uint32_t(uint8_t(p_[i - 4])) << (8 * i);
-    return v;
-  }
-  uint64_t u64() {
-    uint64_t v = 0;
-    if (take(8))
-      for (int i = 0; i < 8; ++i) v |= uint64_t(uint8_t(p_[i - 8])) << (8 * i);
-    return v;
-  }
-  // At most `max` bytes; a longer length fails the reader instead of allocating it.
-  std::string bytes(uint64_t size, uint64_t max) {
-    if (size > max || !take(size)) {
-      ok_ = false;
-      return {};
-    }
-    return std::string(p_ - size, size);
-  }
-  std::string str(uint64_t max) { return bytes(u32(), max); }
-
- private:
-  bool take(uint64_t n) {
-    if (!ok_ || n > left_) return ok_ = false;
-    p_ += n;
-    left_ -= n;
-    return true;
-  }
-  const char* p_;
-  size_t left_;
-  bool ok_ = true;
-};
 
 uint64_t checksum_of(const std::string& bytes, size_t size) {
   return hash64(bytes.data(), size, 0);
@@ -112,24 +62,24 @@ std::string serialize_cache_file(const CacheKey& key, const CacheEntry& entry) {
   size_t size = kMinFileBytes + key.engine_hash.size() + key.device_arch.size() +
                 key.driver_version.size() + key.library_versions.size() + key.cppnn_version.size();
   for (const auto& [name, blob] : entry) size += 4 + name.size() + 8 + blob.size();
-  std::string out;
-  out.reserve(size);
-  out.append(kMagic, sizeof(kMagic));
-  put_u32(out, kRuntimeCacheFormatVersion);
-  put_u32(out, 0);
-  put_str(out, key.engine_hash);
-  put_str(out, key.device_arch);
-  put_str(out, key.driver_version);
-  put_str(out, key.library_versions);
-  put_str(out, key.cppnn_version);
-  put_u32(out, uint32_t(entry.size()));
+  ByteWriter w("runtime cache");
+  w.reserve(size);
+  w.raw(kMagic, sizeof(kMagic));
+  w.u32(kRuntimeCacheFormatVersion);
+  w.u32(0);
+  w.str(key.engine_hash);
+  w.str(key.device_arch);
+  w.str(key.driver_version);
+  w.str(key.library_versions);
+  w.str(key.cppnn_version);
+  w.count(entry.size());
   for (const auto& [name, blob] : entry) {
-    put_str(out, name);
-    put_u64(out, blob.size());
-    out += blob;
+    w.str(name);
+    w.u64(blob.size());
+    w.raw(blob.data(), blob.size());
   }
-  put_u64(out, checksum_of(out, out.size()));
-  return out;
+  w.u64(checksum_of(w.bytes(), w.size()));
+  return w.take();
 }
 
 std::optional<CacheEntry> parse_cache_file(const std::string& bytes, const CacheKey& expected,
@@ -142,9 +92,9 @@ std::optional<CacheEntry> parse_cache_file(const std::string& bytes, const Cache
     return refuse("truncated (" + std::to_string(bytes.size()) + " bytes)");
   if (std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) return refuse("bad magic");
   const size_t body = bytes.size() - kChecksumBytes;
-  ByteReader r(bytes, body);
-  r.bytes(sizeof(kMagic), sizeof(kMagic));
-  uint32_t version = r.u32();
+  ByteReader r(bytes.data(), body);
+  r.skip(sizeof(kMagic), "the magic");
+  uint32_t version = r.u32("the format version");
   // A version check before the checksum: another version may checksum differently.
   if (version > kRuntimeCacheFormatVersion)
     return refuse("format version " + std::to_string(version) + " is newer than this build's " +
@@ -152,34 +102,34 @@ std::optional<CacheEntry> parse_cache_file(const std::string& bytes, const Cache
   if (version != kRuntimeCacheFormatVersion)
     return refuse("format version " + std::to_string(version) + " is not " +
                   std::to_string(kRuntimeCacheFormatVersion));
-  ByteReader tail(bytes, bytes.size());
-  tail.bytes(body, body);
-  if (tail.u64() != checksum_of(bytes, body)) return refuse("checksum mismatch");
+  if (get_le64(reinterpret_cast<const uint8_t*>(bytes.data()) + body) != checksum_of(bytes, body))
+    return refuse("checksum mismatch");
 
-  if (r.u32() != 0) return refuse("reserved field is not zero");
+  if (r.u32("the reserved field") != 0) return refuse("reserved field is not zero");
   CacheKey key;
-  key.engine_hash = r.str(kMaxKeyString);
-  key.device_arch = r.str(kMaxKeyString);
-  key.driver_version = r.str(kMaxKeyString);
-  key.library_versions = r.str(kMaxKeyString);
-  key.cppnn_version = r.str(kMaxKeyString);
+  key.engine_hash = r.str("the engine hash", kMaxKeyString);
+  key.device_arch = r.str("the device architecture", kMaxKeyString);
+  key.driver_version = r.str("the driver version", kMaxKeyString);
+  key.library_versions = r.str("the library versions", kMaxKeyString);
+  key.cppnn_version = r.str("the cppnn build", kMaxKeyString);
   if (!r.ok()) return refuse("truncated key");
   if (!(key == expected)) return refuse("the file holds the entry of another key");
 
-  uint32_t count = r.u32();
-  // Each blob takes at least its two lengths, so no honest count exceeds this.
-  if (!r.ok() || count > r.left() / (4 + 8)) return refuse("blob count exceeds the file");
+  // Each blob takes at least its two lengths, so no honest count exceeds the bytes left
+  // over 12.
+  size_t count = r.count("the blob count", 4 + 8);
+  if (!r.ok()) return refuse("blob count exceeds the file");
   CacheEntry entry;
   const std::string* previous = nullptr;
-  for (uint32_t i = 0; i < count; ++i) {
-    std::string name = r.str(r.left());
-    uint64_t size = r.u64();
-    std::string blob = r.bytes(size, r.left());
+  for (size_t i = 0; i < count; ++i) {
+    std::string name = r.str("a blob name");
+    uint64_t size = r.u64("a blob size");
+    std::string blob = r.bytes(size_t(size), "a blob");
     if (!r.ok()) return refuse("blob " + std::to_string(i) + " exceeds the file");
     if (previous && !(*previous < name)) return refuse("blob names are not strictly ascending");
     previous = &entry.emplace_hint(entry.end(), std::move(name), std::move(blob))->first;
   }
-  if (r.left() != 0) return refuse("stray bytes after the blobs");
+  if (r.remaining() != 0) return refuse("stray bytes after the blobs");
   return entry;
 }
 

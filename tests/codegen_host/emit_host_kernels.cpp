@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include "compiler/cuda_codegen.h"
-#include "compiler/cuda_codegen_ops.h"
+#include "backends/cuda/codegen/cuda_codegen.h"
+#include "backends/cuda/codegen/cuda_codegen_ops.h"
 #include "cuda_jit/codegen_cases.h"
 
 namespace cppnn {

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "codegen_host/host_shim.h"
-#include "compiler/cuda_codegen.h"
+#include "backends/cuda/codegen/cuda_codegen.h"
 #include "cuda_jit/codegen_cases.h"
 
 namespace cppnn {

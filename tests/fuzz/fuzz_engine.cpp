@@ -6,19 +6,18 @@
 #include <cstdint>
 #include <string>
 
-#include "compiler/engine_format.h"
+#include "engine/engine_format.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace cppnn;
-  namespace ef = detail::engine_file;
   std::string bytes(reinterpret_cast<const char*>(data), size);
   auto* p = reinterpret_cast<uint8_t*>(bytes.data());
   if (size >= detail::kEngineHeaderBytes) {
-    uint64_t header = ef::get32(p + 12);
+    uint64_t header = detail::get_le32(p + 12);
     if (header >= detail::kEngineHeaderBytes && header <= size) {
-      ef::put64(p + 16, size - header);
-      ef::put64(p + 24, detail::engine_payload_hash(p + header, size - header));
+      detail::put_le64(p + 16, size - header);
+      detail::put_le64(p + 24, detail::engine_payload_hash(p + header, size - header));
     }
   }
   Engine engine;

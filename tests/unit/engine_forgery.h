@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "compiler/engine_format.h"
+#include "engine/engine_format.h"
 
 namespace cppnn::testing {
 

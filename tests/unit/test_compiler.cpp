@@ -2,6 +2,7 @@
 // float64 references computed here.
 #include <algorithm>
 
+#include "backends/cpu/evaluator.h"
 #include "compiler/passes.h"
 #include "test_support.h"
 
@@ -12,7 +13,12 @@ using detail::GraphIR;
 using testing::random_tensor;
 
 // Fusion tests look at the fused node alone, without the layout pass's transposes.
-const detail::PassOptions kNoLayout{true, true, false};
+// Constants fold with the CPU kernels, as every backend and the engine builder fold them.
+const detail::PassOptions kNoLayout = [] {
+  detail::PassOptions o = detail::cpu_pass_options();
+  o.channels_last = false;
+  return o;
+}();
 
 std::vector<double> naive_conv_nchw(const Tensor& x, const Tensor& w, const std::vector<double>& bias,
                                     int64_t pad) {
@@ -139,6 +145,30 @@ TEST(Compiler, ConstantSubgraphsFold) {
   testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), {2, 5, 10}, {0, 0});
 }
 
+// The passes compute nothing themselves: without an evaluator from the caller, constant
+// subgraphs stay runtime ops; with one, only the ops it says it can compute fold.
+TEST(Compiler, FoldingNeedsAnEvaluator) {
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, {3});
+  Operand c1 = b.constant(Tensor::from(DataType::float32, {3}, std::vector<float>{1, 2, 3}));
+  Graph g = b.build({{"y", b.add(x, b.neg(b.mul(c1, c1)))}});
+  detail::PassOptions none = kNoLayout;
+  none.evaluator = {};
+  EXPECT_EQ(detail::optimize(g.ir_ptr(), none)->nodes.size(), 3u);
+
+  detail::PassOptions only_mul = kNoLayout;
+  std::vector<detail::OpId> asked;
+  only_mul.evaluator.can_evaluate = [&](detail::OpId op) {
+    asked.push_back(op);
+    return op == detail::OpId::mul;
+  };
+  auto opt = detail::optimize(g.ir_ptr(), only_mul);
+  EXPECT_EQ(opt->nodes.size(), 2u);  // mul folded; neg of the folded constant was not
+  EXPECT_EQ(asked, (std::vector<detail::OpId>{detail::OpId::mul, detail::OpId::neg}));
+  Tensor xt = Tensor::from(DataType::float32, {3}, std::vector<float>{1, 1, 1});
+  testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), {0, -3, -8}, {0, 0});
+}
+
 TEST(Compiler, ResidualThatDiesAtTheConvIsOverwrittenInPlace) {
   // h is an intermediate whose last reader is the fused conv: the plan writes the conv's
   // result over h. The values must still be conv(sigmoid(h)) + h. NHWC, so no layout
@@ -154,7 +184,7 @@ TEST(Compiler, ResidualThatDiesAtTheConvIsOverwrittenInPlace) {
   co.input_layout = InputLayout::nhwc;
   // neg keeps the conv's result from being the graph output (outputs get their own memory).
   Graph g = b.build({{"y", b.neg(b.add(b.conv2d(b.sigmoid(h), b.constant(wt), co), h))}});
-  auto opt = detail::optimize(g.ir_ptr());
+  auto opt = detail::optimize(g.ir_ptr(), detail::cpu_pass_options());
   const detail::Node* conv = find_node(*opt, detail::OpId::conv2d);
   ASSERT_NE(conv, nullptr);
   ASSERT_EQ(conv->inputs.size(), 4u);  // the residual add was fused
@@ -201,7 +231,7 @@ TEST(Compiler, ChannelsLastChainKeepsOneTransposeAtEachEdge) {
   Operand y = b.conv2d(b.max_pool2d(r, po), b.constant(w3));
   Graph g = b.build({{"y", y}});
 
-  auto opt = detail::optimize(g.ir_ptr());
+  auto opt = detail::optimize(g.ir_ptr(), detail::cpu_pass_options());
   EXPECT_EQ(count_op(*opt, detail::OpId::transpose), 2u) << Graph(opt).summary();
   EXPECT_EQ(count_op(*opt, detail::OpId::conv2d), 3u);
   for (const auto& n : opt->nodes)

@@ -4,7 +4,7 @@
 // are checked on a GPU by tests/gpu.
 #include <set>
 
-#include "compiler/cuda_codegen.h"
+#include "backends/cuda/codegen/cuda_codegen.h"
 #include "graph/op_table.h"
 #include "test_support.h"
 

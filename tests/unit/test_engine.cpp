@@ -8,7 +8,7 @@
 #include <fstream>
 #include <set>
 
-#include "compiler/engine_format.h"
+#include "engine/engine_format.h"
 #include "core/hash.h"
 #include "engine_test_model.h"
 

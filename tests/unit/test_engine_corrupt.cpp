@@ -6,7 +6,7 @@
 #include <random>
 #include <set>
 
-#include "compiler/engine_format.h"
+#include "engine/engine_format.h"
 #include "engine_forgery.h"
 #include "engine_test_model.h"
 

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <limits>
 
-#include "compiler/engine_format.h"
+#include "engine/engine_format.h"
 #include "graph/op_table.h"
 #include "unit/engine_forgery.h"
 #include "unit/onnx_test_model.h"

@@ -7,8 +7,9 @@
 #include <chrono>
 #include <cstdint>
 
-#include "cppnn/context.h"
+#include "backends/cpu/evaluator.h"
 #include "compiler/passes.h"
+#include "cppnn/context.h"
 #include "cppnn/engine.h"
 #include "onnx/host_ops.h"
 #include "onnx_test_model.h"
@@ -303,12 +304,12 @@ TEST(HostileGraph, FoldingStopsAtItsTotal) {
     for (const auto& node : opt->nodes) runtime_ops += node.op == detail::OpId::expand;
     return std::make_pair(bytes, runtime_ops);
   };
-  detail::PassOptions tight;
+  detail::PassOptions tight = detail::cpu_pass_options();
   tight.max_folded_bytes = (size_t(3) << 20) + 100;
   auto [bytes, runtime] = folded_bytes(tight);
   EXPECT_LE(bytes, tight.max_folded_bytes + 4);
   EXPECT_EQ(runtime, 5u);
-  auto [all_bytes, none] = folded_bytes({});
+  auto [all_bytes, none] = folded_bytes(detail::cpu_pass_options());
   EXPECT_GE(all_bytes, size_t(8) << 20);
   EXPECT_EQ(none, 0u);
   // Folded or not, the values are the same.

@@ -8,6 +8,7 @@
 #include <map>
 #include <cstring>
 
+#include "backends/cpu/evaluator.h"
 #include "backends/cpu/kernel.h"
 #include "compiler/passes.h"
 #include "runtime/memory_plan.h"
@@ -152,7 +153,7 @@ class CpuBackend final : public Backend {
   }
   std::string name() const override { return "cpu"; }
   std::unique_ptr<Plan> compile(std::shared_ptr<const GraphIR> graph) override {
-    return std::make_unique<CpuPlan>(optimize(graph), threads_, max_bytes_);
+    return std::make_unique<CpuPlan>(optimize(graph, cpu_pass_options()), threads_, max_bytes_);
   }
 
  private:

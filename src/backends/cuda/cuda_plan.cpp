@@ -23,6 +23,7 @@
 #include <optional>
 #include <sstream>
 
+#include "backends/cpu/evaluator.h"
 #include "backends/cuda/cpu_fallback.h"
 #include "backends/cuda/device_ops.h"
 #include "backends/cuda/jit_kernels.h"
@@ -53,7 +54,7 @@ class CudaPlan final : public Plan {
     device_->bind();
     build_phases().clear();
     auto t0 = std::chrono::steady_clock::now();
-    PassOptions passes;
+    PassOptions passes = cpu_pass_options();  // folds constants with the CPU kernels
     passes.channels_last = wants_channels_last(*graph);
     layout_ = passes.channels_last ? "nhwc" : "nchw";
     auto optimized = std::make_shared<GraphIR>(*optimize(graph, passes));

@@ -9,7 +9,7 @@
 #include <cuda.h>
 
 #include "backends/cuda/step.h"
-#include "compiler/cuda_codegen.h"
+#include "backends/cuda/codegen/cuda_codegen.h"
 
 namespace cppnn::detail::cuda {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/cuda_codegen.h"
+#include "backends/cuda/codegen/cuda_codegen.h"
 
 namespace cppnn::detail {
 

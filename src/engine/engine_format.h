@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "core/bytes.h"
 #include "cppnn/engine.h"
 #include "graph/ir.h"
 
@@ -18,7 +19,7 @@ inline constexpr size_t kEngineHeaderBytes = 64;
 inline constexpr size_t kEngineAlignment = 64;
 
 // Layout details shared by the writer (engine_format.cpp) and the reader
-// (engine_reader.cpp).
+// (engine_reader.cpp). Their bytes are read and written with core/bytes.h.
 namespace engine_file {
 
 inline constexpr uint32_t kRequiredSection = 1;  // section flag: unknown means refuse
@@ -41,24 +42,6 @@ struct Section {
 
 inline size_t align_up(size_t n) {
   return (n + kEngineAlignment - 1) / kEngineAlignment * kEngineAlignment;
-}
-
-// Byte by byte, so the file is little-endian whatever the host.
-inline void put32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i));
-}
-inline void put64(uint8_t* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = uint8_t(v >> (8 * i));
-}
-inline uint32_t get32(const uint8_t* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= uint32_t(p[i]) << (8 * i);
-  return v;
-}
-inline uint64_t get64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= uint64_t(p[i]) << (8 * i);
-  return v;
 }
 
 }  // namespace engine_file

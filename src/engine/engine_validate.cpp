@@ -4,7 +4,7 @@
 // the op table, with its stored outputs equal to what the op infers.
 #include <exception>
 
-#include "compiler/engine_format.h"
+#include "engine/engine_format.h"
 #include "graph/op_table.h"
 
 namespace cppnn::detail {

@@ -13,8 +13,9 @@
 #include <filesystem>
 #include <utility>
 
-#include "compiler/engine_format.h"
+#include "backends/cpu/evaluator.h"
 #include "compiler/passes.h"
+#include "engine/engine_format.h"
 #include "core/hash.h"
 
 namespace cppnn {
@@ -60,7 +61,8 @@ Engine Engine::build(const Graph& graph, const EngineBuildOptions& options) {
   if (options.precision != Precision::float32 && options.precision != Precision::float16)
     fail(ErrorKind::TypeError, "engine build: unknown precision " +
                                    std::to_string(uint32_t(options.precision)));
-  std::shared_ptr<const GraphIR> optimized = optimize(graph.ir_ptr());
+  // Constants fold with the CPU kernels, as the CPU backend folds them.
+  std::shared_ptr<const GraphIR> optimized = optimize(graph.ir_ptr(), cpu_pass_options());
   if (options.precision == Precision::float16) {
     auto lowered = std::make_shared<GraphIR>(*optimized);
     lower_to_float16(*lowered);

@@ -51,12 +51,11 @@
 // bounds-checked, every count is capped by the bytes left, the checksum is verified before
 // anything is parsed, and the parsed graph is re-validated through the op table
 // (engine_validate.cpp). This file is the writer.
-#include "compiler/engine_format.h"
+#include "engine/engine_format.h"
 
 #include <bit>
 #include <cstdlib>
 #include <cstring>
-#include <limits>
 
 #include "core/hash.h"
 
@@ -71,44 +70,12 @@ static_assert(std::variant_size_v<AttrValue> == 5, "a new attribute kind needs a
 
 namespace {
 
-class ByteWriter {
- public:
-  void u8(uint8_t v) { out_.push_back(v); }
-  void u32(uint32_t v) { put(v, 4); }
-  void u64(uint64_t v) { put(v, 8); }
-  void i32(int32_t v) { u32(uint32_t(v)); }
-  void i64(int64_t v) { u64(uint64_t(v)); }
-  void f64(double v) { u64(std::bit_cast<uint64_t>(v)); }
-  void count(size_t n) {
-    if (n > std::numeric_limits<uint32_t>::max())
-      fail(ErrorKind::NotSupportedError, "engine: a list of " + std::to_string(n) +
-                                             " items does not fit the format's 32-bit counts");
-    u32(uint32_t(n));
-  }
-  void str(const std::string& s) {
-    count(s.size());
-    // resize + memcpy rather than insert: GCC 12 at -O3 warns (falsely) about insert here.
-    size_t at = out_.size();
-    out_.resize(at + s.size());
-    if (!s.empty()) std::memcpy(out_.data() + at, s.data(), s.size());
-  }
-  std::vector<uint8_t>& bytes() { return out_; }
-
- private:
-  void put(uint64_t v, size_t n) {
-    size_t at = out_.size();
-    out_.resize(at + n);
-    for (size_t i = 0; i < n; ++i) out_[at + i] = uint8_t(v >> (8 * i));
-  }
-  std::vector<uint8_t> out_;
-};
-
-std::vector<uint8_t> write_meta(const EngineBuildOptions& options) {
-  ByteWriter w;
+std::string write_meta(const EngineBuildOptions& options) {
+  ByteWriter w("engine");
   w.str(CPPNN_VERSION_STRING);
   w.str("cppnn " CPPNN_VERSION_STRING " engine builder");
   w.u32(uint32_t(options.precision));
-  return std::move(w.bytes());
+  return w.take();
 }
 
 void write_attr(ByteWriter& w, const AttrValue& value) {
@@ -133,8 +100,8 @@ void write_attr(ByteWriter& w, const AttrValue& value) {
       value);
 }
 
-std::vector<uint8_t> write_graph(const GraphIR& g) {
-  ByteWriter w;
+std::string write_graph(const GraphIR& g) {
+  ByteWriter w("engine");
   w.count(g.operands.size());
   for (const OperandInfo& op : g.operands) {
     w.u8(uint8_t(op.desc.data_type));
@@ -166,7 +133,7 @@ std::vector<uint8_t> write_graph(const GraphIR& g) {
       w.i32(id);
     }
   }
-  return std::move(w.bytes());
+  return w.take();
 }
 
 }  // namespace
@@ -190,8 +157,8 @@ uint64_t engine_payload_hash(const uint8_t* payload, size_t size) {
 
 EngineBytes write_engine(const GraphIR& g, const EngineBuildOptions& options,
                          const std::vector<ExtraSection>& extra) {
-  std::vector<uint8_t> meta = write_meta(options);
-  std::vector<uint8_t> graph = write_graph(g);
+  std::string meta = write_meta(options);
+  std::string graph = write_graph(g);
   std::vector<OperandId> constants;
   for (size_t i = 0; i < g.operands.size(); ++i)
     if (g.operands[i].role == OperandRole::constant) constants.push_back(OperandId(i));
@@ -222,24 +189,24 @@ EngineBytes write_engine(const GraphIR& g, const EngineBuildOptions& options,
 
   EngineBytes out = EngineBytes::allocate(kEngineHeaderBytes + payload_size);
   uint8_t* payload = out.data.get() + kEngineHeaderBytes;
-  put32(payload, uint32_t(sections.size()));
+  put_le32(payload, uint32_t(sections.size()));
   for (size_t i = 0; i < sections.size(); ++i) {
     uint8_t* e = payload + 8 + i * kSectionEntryBytes;
-    put32(e, sections[i].tag);
-    put32(e + 4, sections[i].flags);
-    put64(e + 8, sections[i].offset);
-    put64(e + 16, sections[i].size);
+    put_le32(e, sections[i].tag);
+    put_le32(e + 4, sections[i].flags);
+    put_le64(e + 8, sections[i].offset);
+    put_le64(e + 16, sections[i].size);
   }
   std::memcpy(payload + sections[0].offset, meta.data(), meta.size());
   std::memcpy(payload + sections[1].offset, graph.data(), graph.size());
   uint8_t* c = payload + sections[2].offset;
-  put32(c, uint32_t(constants.size()));
+  put_le32(c, uint32_t(constants.size()));
   for (size_t i = 0; i < constants.size(); ++i) {
     const Tensor& t = *g.operands[size_t(constants[i])].data;
     uint8_t* e = c + 8 + i * kConstantEntryBytes;
-    put32(e, uint32_t(constants[i]));
-    put64(e + 8, data_at[i]);
-    put64(e + 16, t.byte_size());
+    put_le32(e, uint32_t(constants[i]));
+    put_le64(e + 8, data_at[i]);
+    put_le64(e + 16, t.byte_size());
     if (t.byte_size()) std::memcpy(payload + data_at[i], t.data(), t.byte_size());
   }
   for (size_t i = 3; i < sections.size(); ++i)
@@ -248,10 +215,10 @@ EngineBytes write_engine(const GraphIR& g, const EngineBuildOptions& options,
 
   uint8_t* h = out.data.get();
   std::memcpy(h, kEngineMagic, sizeof(kEngineMagic));
-  put32(h + 8, kEngineFormatVersion);
-  put32(h + 12, uint32_t(kEngineHeaderBytes));
-  put64(h + 16, payload_size);
-  put64(h + 24, engine_payload_hash(payload, payload_size));
+  put_le32(h + 8, kEngineFormatVersion);
+  put_le32(h + 12, uint32_t(kEngineHeaderBytes));
+  put_le64(h + 16, payload_size);
+  put_le64(h + 24, engine_payload_hash(payload, payload_size));
   return out;
 }
 

@@ -1,13 +1,13 @@
 // Groups element-wise nodes into fused kernels and writes each kernel's CUDA C++ source.
 // The per-op expressions are in cuda_codegen_ops.cpp; this file decides what a kernel
 // covers, what it reads and how each thread finds its elements.
-#include "compiler/cuda_codegen.h"
+#include "backends/cuda/codegen/cuda_codegen.h"
 
 #include <algorithm>
 #include <map>
 #include <set>
 
-#include "compiler/cuda_codegen_ops.h"
+#include "backends/cuda/codegen/cuda_codegen_ops.h"
 
 namespace cppnn::detail {
 

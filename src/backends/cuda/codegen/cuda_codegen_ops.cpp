@@ -2,7 +2,7 @@
 // the op (src/backends/cpu/elementwise*.cpp) operation by operation, in the same order, so
 // that with --fmad=false the GPU rounds where the CPU rounds: the only differences left
 // are those of the math library's transcendental functions.
-#include "compiler/cuda_codegen_ops.h"
+#include "backends/cuda/codegen/cuda_codegen_ops.h"
 
 #include <charconv>
 #include <cmath>

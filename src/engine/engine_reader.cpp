@@ -6,8 +6,8 @@
 #include <limits>
 #include <set>
 
-#include "compiler/engine_format.h"
 #include "core/hash.h"
+#include "engine/engine_format.h"
 
 namespace cppnn::detail {
 
@@ -33,66 +33,15 @@ std::string tag_name(uint32_t tag) {
   fail(ErrorKind::DataError, "engine file is corrupt: " + message);
 }
 
-// Reads one section; every read names what it was reading if the bytes run out.
-class ByteReader {
- public:
-  ByteReader(const uint8_t* data, size_t size, std::string section)
-      : p_(data), size_(size), section_(std::move(section)) {}
-
-  void at(std::string item) { item_ = std::move(item); }
-  size_t remaining() const { return size_ - pos_; }
-
-  uint8_t u8(const char* what) { return *take(1, what); }
-  uint16_t u16(const char* what) {
-    const uint8_t* p = take(2, what);
-    return uint16_t(p[0] | p[1] << 8);
-  }
-  uint32_t u32(const char* what) { return get32(take(4, what)); }
-  uint64_t u64(const char* what) { return get64(take(8, what)); }
-  int32_t i32(const char* what) { return int32_t(u32(what)); }
-  int64_t i64(const char* what) { return int64_t(u64(what)); }
-  double f64(const char* what) { return std::bit_cast<double>(u64(what)); }
-  // A count of items of at least `item_bytes` bytes each, capped by the bytes left.
-  size_t count(const char* what, size_t item_bytes) {
-    size_t n = u32(what);
-    if (item_bytes && n > remaining() / item_bytes)
-      fail(ErrorKind::DataError, where() + ": " + what + " " + std::to_string(n) +
-                                     " needs more bytes than the section has left (" +
-                                     std::to_string(remaining()) + ")");
-    return n;
-  }
-  std::string str(const char* what) {
-    size_t n = count(what, 1);
-    const uint8_t* p = take(n, what);
-    return std::string(reinterpret_cast<const char*>(p), n);
-  }
-  void expect_end() {
-    if (remaining())
-      corrupt(std::to_string(remaining()) + " unexpected bytes at the end of the " + section_);
-  }
-  std::string where() const {
-    return "engine file is corrupt: " + section_ + (item_.empty() ? "" : ", " + item_);
-  }
-
- private:
-  const uint8_t* take(size_t n, const char* what) {
-    if (n > remaining())
-      fail(ErrorKind::DataError, where() + ": truncated while reading " + what + " (" +
-                                     std::to_string(n) + " bytes wanted, " +
-                                     std::to_string(remaining()) + " left)");
-    const uint8_t* p = p_ + pos_;
-    pos_ += n;
-    return p;
-  }
-  const uint8_t* p_;
-  size_t size_;
-  size_t pos_ = 0;
-  std::string section_, item_;
-};
+// A section's reader (core/bytes.h): a read past its end throws DataError naming the
+// section, the item and what it was reading.
+ByteReader section_reader(const uint8_t* data, size_t size, std::string section) {
+  return ByteReader(data, size, "engine file is corrupt", std::move(section));
+}
 
 // Section table, checked: in bounds, ordered, non-overlapping, known tags once.
 std::vector<Section> read_sections(const uint8_t* payload, size_t size) {
-  ByteReader r(payload, size, "section table");
+  ByteReader r = section_reader(payload, size, "section table");
   size_t n = r.count("the section count", 4 + kSectionEntryBytes);
   r.u32("the reserved word");
   size_t table_end = 8 + n * kSectionEntryBytes;
@@ -243,7 +192,7 @@ std::shared_ptr<GraphIR> read_graph(ByteReader r, UnknownOps& unknown_ops) {
 // Wraps each constant's bytes in place: the file buffer owns them.
 void read_constants(const EngineBytes& bytes, size_t payload_at, const Section& s, GraphIR& g) {
   const uint8_t* payload = bytes.begin() + payload_at;
-  ByteReader r(payload + s.offset, s.size, "constants section");
+  ByteReader r = section_reader(payload + s.offset, s.size, "constants section");
   size_t n = r.count("the constant count", 4 + kConstantEntryBytes);
   r.u32("the reserved word");
   size_t prev_end = s.offset + 8 + n * kConstantEntryBytes;
@@ -297,14 +246,14 @@ Header read_header(const uint8_t* p, size_t size) {
                                    std::to_string(kEngineHeaderBytes) + " bytes, the file has " +
                                    std::to_string(size));
   Header h;
-  h.version = get32(p + 8);
+  h.version = get_le32(p + 8);
   if (h.version == 0) corrupt("format version 0 does not exist");
   if (h.version > kEngineFormatVersion)
     fail(ErrorKind::NotSupportedError,
          "the engine file has format version " + std::to_string(h.version) +
              ", newer than this build of cppnn reads (version " +
              std::to_string(kEngineFormatVersion) + "); rebuild the engine or upgrade cppnn");
-  uint32_t header_size = get32(p + 12);
+  uint32_t header_size = get_le32(p + 12);
   if (header_size < kEngineHeaderBytes || header_size % kEngineAlignment)
     corrupt("header size " + std::to_string(header_size) +
             " is not a multiple of 64 of at least 64");
@@ -313,7 +262,7 @@ Header read_header(const uint8_t* p, size_t size) {
                                    std::to_string(header_size) + " bytes, the file has " +
                                    std::to_string(size));
   h.header_size = header_size;
-  uint64_t payload = get64(p + 16);
+  uint64_t payload = get_le64(p + 16);
   size_t have = size - h.header_size;
   if (payload > have)
     fail(ErrorKind::DataError, "engine file is truncated: the payload needs " +
@@ -322,7 +271,7 @@ Header read_header(const uint8_t* p, size_t size) {
   if (payload < have)
     corrupt(std::to_string(have - payload) + " unexpected bytes after the payload");
   h.payload_size = size_t(payload);
-  h.checksum = get64(p + 24);
+  h.checksum = get_le64(p + 24);
   return h;
 }
 }  // namespace
@@ -345,9 +294,9 @@ std::shared_ptr<EngineState> read_engine(EngineBytes bytes) {
   UnknownOps unknown_ops;
   for (const Section& s : sections) {
     if (s.tag == kMetaTag)
-      read_meta(ByteReader(payload + s.offset, s.size, "metadata section"), *state);
+      read_meta(section_reader(payload + s.offset, s.size, "metadata section"), *state);
     if (s.tag == kGraphTag)
-      graph = read_graph(ByteReader(payload + s.offset, s.size, "graph section"), unknown_ops);
+      graph = read_graph(section_reader(payload + s.offset, s.size, "graph section"), unknown_ops);
   }
   for (const Section& s : sections)
     if (s.tag == kConstantsTag) read_constants(bytes, h.header_size, s, *graph);

@@ -1,0 +1,26 @@
+#include "backends/cpu/evaluator.h"
+
+#include "backends/cpu/kernel.h"
+
+namespace cppnn::detail {
+
+ConstantEvaluator cpu_node_evaluator() {
+  ConstantEvaluator e;
+  e.can_evaluate = [](OpId op) { return CpuKernelRegistry::instance().has(op); };
+  e.evaluate = [](const GraphIR& graph, const Node& node,
+                  const std::vector<const Tensor*>& inputs, const std::vector<Tensor*>& outputs) {
+    const KernelFactory* factory = CpuKernelRegistry::instance().find(node.op);
+    if (!factory)
+      fail(ErrorKind::OperationError, "internal: no CPU kernel folds " + op_name(node.op));
+    (*factory)(kernel_context(graph, node, 1))->run(inputs, outputs);
+  };
+  return e;
+}
+
+PassOptions cpu_pass_options() {
+  PassOptions options;
+  options.evaluator = cpu_node_evaluator();
+  return options;
+}
+
+}  // namespace cppnn::detail
