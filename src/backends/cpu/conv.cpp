@@ -4,6 +4,7 @@
 #include <string>
 
 #include "backends/cpu/onednn.h"
+#include "graph/op_math/window_attrs.h"
 
 namespace cppnn::detail {
 
@@ -13,83 +14,46 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using onednn::Staged;
 
-struct ConvShape {
-  bool transposed = false;
-  bool nhwc = false;
-  int64_t n = 0, c = 0, h = 0, w = 0;   // input
-  int64_t o = 0, oh = 0, ow = 0;        // output
-  int64_t kh = 0, kw = 0, groups = 1;
-  std::string filter_layout;
+// The node's window (op_math::conv_window, shared with the CUDA backend) in oneDNN's terms.
+struct ConvShape : op_math::ConvWindow {
   memory::dims strides, dilations, pad_l, pad_r;
 };
 
 ConvShape conv_shape(const KernelContext& cx, bool transposed) {
-  const Attrs& a = cx.node.attrs;
   ConvShape s;
-  s.transposed = transposed;
-  s.nhwc = a.s("inputLayout") == "nhwc";
-  const Dims& in = cx.inputs[0]->shape;
-  const Dims& f = cx.inputs[1]->shape;
-  const Dims& out = cx.outputs[0]->shape;
-  s.n = in[0];
-  s.c = s.nhwc ? in[3] : in[1];
-  s.h = s.nhwc ? in[1] : in[2];
-  s.w = s.nhwc ? in[2] : in[3];
-  s.o = s.nhwc ? out[3] : out[1];
-  s.oh = s.nhwc ? out[1] : out[2];
-  s.ow = s.nhwc ? out[2] : out[3];
-  s.filter_layout = a.s("filterLayout");
-  // Every filter layout keeps height before width; find where they start.
-  size_t hpos = (s.filter_layout == "oihw" || s.filter_layout == "iohw") ? 2
-                : (s.filter_layout == "hwio" || s.filter_layout == "hwoi") ? 0 : 1;
-  s.kh = f[hpos];
-  s.kw = f[hpos + 1];
-  s.groups = a.i("groups");
-  const auto& p = a.ints("padding");
-  const auto& st = a.ints("strides");
-  const auto& d = a.ints("dilations");
-  s.strides = {st[0], st[1]};
-  s.dilations = {d[0] - 1, d[1] - 1};  // oneDNN counts the holes, not the step
-  s.pad_l = {p[0], p[2]};
-  s.pad_r = {p[1], p[3]};
+  static_cast<op_math::ConvWindow&>(s) = op_math::conv_window(
+      cx.inputs[0]->shape, cx.inputs[1]->shape, cx.outputs[0]->shape, cx.node.attrs, transposed);
+  s.strides = {s.stride_h, s.stride_w};
+  s.dilations = {s.dil_h - 1, s.dil_w - 1};  // oneDNN counts the holes, not the step
+  s.pad_l = {s.pad_top, s.pad_left};
+  s.pad_r = {s.pad_bottom, s.pad_right};
   return s;
 }
 
 // The filter as oneDNN's logical (g,) o, i, h, w with the strides of the graph's layout.
+// Dimension "i" of a conv2d filter holds inputChannels / groups, "o" all outputs; dimension
+// "i" of a convTranspose2d filter all inputs, "o" outputChannels / groups.
 memory::desc user_filter_desc(const ConvShape& s) {
-  int64_t G = s.groups, Og = s.o / G, Ig = s.c / G, KH = s.kh, KW = s.kw;
-  int64_t so = 0, si = 0, sh = 0, sw = 0, sg = 0;
-  const std::string& l = s.filter_layout;
-  if (!s.transposed) {
-    // Dimension "i" of a conv2d filter holds inputChannels / groups; "o" all outputs.
-    if (l == "oihw") so = Ig * KH * KW, si = KH * KW, sh = KW, sw = 1;
-    else if (l == "hwio") so = 1, si = s.o, sw = Ig * s.o, sh = KW * Ig * s.o;
-    else if (l == "ohwi") si = 1, sw = Ig, sh = KW * Ig, so = KH * KW * Ig;
-    else /* ihwo */ so = 1, sw = s.o, sh = KW * s.o, si = KH * KW * s.o;
-    sg = Og * so;
-  } else {
-    // Dimension "i" of a convTranspose2d filter holds all inputs; "o" outputChannels / groups.
-    if (l == "iohw") si = Og * KH * KW, so = KH * KW, sh = KW, sw = 1;
-    else if (l == "hwoi") si = 1, so = s.c, sw = Og * s.c, sh = KW * Og * s.c;
-    else /* ohwi */ si = 1, sw = s.c, sh = KW * s.c, so = KH * KW * s.c;
-    sg = Ig * si;
-  }
-  if (G == 1) return memory::desc({s.o, s.c, KH, KW}, memory::data_type::f32, {so, si, sh, sw});
+  int64_t G = s.groups, Og = s.k / G, Ig = s.c / G, KH = s.kh, KW = s.kw;
+  int64_t so = s.filter_o, si = s.filter_i, sh = s.filter_h, sw = s.filter_w;
+  // The next group starts past a group's output channels (conv2d) or input channels.
+  int64_t sg = s.transposed ? Ig * si : Og * so;
+  if (G == 1) return memory::desc({s.k, s.c, KH, KW}, memory::data_type::f32, {so, si, sh, sw});
   return memory::desc({G, Og, Ig, KH, KW}, memory::data_type::f32, {sg, so, si, sh, sw});
 }
 
 memory::dims filter_dims(const ConvShape& s) {
-  if (s.groups == 1) return {s.o, s.c, s.kh, s.kw};
-  return {s.groups, s.o / s.groups, s.c / s.groups, s.kh, s.kw};
+  if (s.groups == 1) return {s.k, s.c, s.kh, s.kw};
+  return {s.groups, s.k / s.groups, s.c / s.groups, s.kh, s.kw};
 }
 
 dnnl::primitive_desc make_pd(const ConvShape& s, tag io, bool bias,
                              const dnnl::primitive_attr& attr) {
   using dt = memory::data_type;
   memory::desc src({s.n, s.c, s.h, s.w}, dt::f32, io);
-  memory::desc dst({s.n, s.o, s.oh, s.ow}, dt::f32, io);
+  memory::desc dst({s.n, s.k, s.oh, s.ow}, dt::f32, io);
   memory::desc wei(filter_dims(s), dt::f32, tag::any);
-  memory::desc b = bias ? memory::desc({s.o}, dt::f32, tag::a) : memory::desc();
+  memory::desc b = bias ? memory::desc({s.k}, dt::f32, tag::a) : memory::desc();
   const auto& e = onednn::engine();
   if (s.transposed) {
     dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference,
@@ -142,18 +106,18 @@ class ConvKernel final : public CpuKernel {
     has_bias_ = cx.inputs.size() > 2 && cx.inputs[2];
     residual_ = cx.inputs.size() > 3 && cx.inputs[3];
     using dt = memory::data_type;
-    memory::desc bias_user({s.o}, dt::f32, tag::a);
+    memory::desc bias_user({s.k}, dt::f32, tag::a);
     if (pointwise_as_matmul(s)) {
       int64_t pixels = s.h * s.w;
       // The filter is matmul's left operand (broadcast over images), the image its right.
-      memory::desc filter_user({1, s.o, s.c}, dt::f32,
+      memory::desc filter_user({1, s.k, s.c}, dt::f32,
                                s.filter_layout == "oihw" || s.filter_layout == "ohwi"
-                                   ? memory::dims{s.o * s.c, s.c, 1}
-                                   : memory::dims{s.o * s.c, 1, s.o});
+                                   ? memory::dims{s.k * s.c, s.c, 1}
+                                   : memory::dims{s.k * s.c, 1, s.k});
       memory::desc image({s.n, s.c, pixels}, dt::f32, tag::abc);
-      memory::desc out({s.n, s.o, pixels}, dt::f32, tag::abc);
-      memory::desc filter_want({1, s.o, s.c}, dt::f32, tag::abc);
-      bias_user = memory::desc({1, s.o, 1}, dt::f32, tag::abc);  // a per-row binary add
+      memory::desc out({s.n, s.k, pixels}, dt::f32, tag::abc);
+      memory::desc filter_want({1, s.k, s.c}, dt::f32, tag::abc);
+      bias_user = memory::desc({1, s.k, 1}, dt::f32, tag::abc);  // a per-row binary add
       dnnl::post_ops ops;
       if (has_bias_) ops.append_binary(dnnl::algorithm::binary_add, bias_user);
       if (residual_) ops.append_sum(1.f);
@@ -173,7 +137,7 @@ class ConvKernel final : public CpuKernel {
     prim_ = dnnl::primitive(pd);
     tag io = s.nhwc ? tag::nhwc : tag::nchw;
     init(memory::desc({s.n, s.c, s.h, s.w}, dt::f32, io), pd.src_desc(0),
-         memory::desc({s.n, s.o, s.oh, s.ow}, dt::f32, io), pd.dst_desc(0), user_filter_desc(s),
+         memory::desc({s.n, s.k, s.oh, s.ow}, dt::f32, io), pd.dst_desc(0), user_filter_desc(s),
          pd.weights_desc(0), bias_user, pd.weights_desc(1), half, cx);
   }
 

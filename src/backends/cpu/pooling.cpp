@@ -18,28 +18,21 @@
 #include "backends/cpu/kernel.h"
 #include "backends/cpu/normalization_rows.h"
 #include "backends/cpu/pooling_dnnl.h"
+#include "graph/op_math/window_attrs.h"
 
 namespace cppnn::detail {
 
 namespace {
 
-enum class PoolKind { average, l2, max };
+using op_math::kPoolAverage;
+using op_math::kPoolL2;
+using op_math::kPoolMax;
+using op_math::PoolKind;
+using op_math::pool_combine;
+using op_math::pool_identity;
 
 // Window taps [first, end) that land inside the input, for one output position.
-struct Taps {
-  int64_t first = 0, end = 0;
-  int64_t count() const { return end - first; }
-};
-
-Taps valid_taps(int64_t out, int64_t stride, int64_t pad, int64_t dilation, int64_t window,
-                int64_t in) {
-  int64_t start = out * stride - pad;  // input index of tap 0
-  Taps t;
-  t.first = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
-  t.end = start > in - 1 ? 0 : std::min(window, (in - 1 - start) / dilation + 1);
-  if (t.first > t.end) t.first = t.end;
-  return t;
-}
+using Taps = op_math::WindowTaps<int64_t>;
 
 struct Geometry {
   size_t batches, channels, height, width, out_h, out_w;
@@ -50,74 +43,43 @@ struct Geometry {
   bool global;  // one window covering the whole unpadded plane
 };
 
-Geometry make_geometry(const KernelContext& cx) {
-  const Attrs& a = cx.node.attrs;
-  const Dims& in = cx.inputs[0]->shape;
-  const Dims& out = cx.outputs[0]->shape;
+Geometry make_geometry(const op_math::PoolWindow& w) {
   Geometry g;
-  g.nchw = a.s("layout") == "nchw";
-  g.batches = size_t(in[0]);
-  g.channels = size_t(g.nchw ? in[1] : in[3]);
-  g.height = size_t(g.nchw ? in[2] : in[1]);
-  g.width = size_t(g.nchw ? in[3] : in[2]);
-  g.out_h = size_t(g.nchw ? out[2] : out[1]);
-  g.out_w = size_t(g.nchw ? out[3] : out[2]);
-  const auto& window = a.ints("windowDimensions");
-  const auto& padding = a.ints("padding");
-  const auto& strides = a.ints("strides");
-  const auto& dilations = a.ints("dilations");
-  g.window_h = window[0];
-  g.window_w = window[1];
-  g.stride_h = strides[0];
-  g.stride_w = strides[1];
-  g.dilation_h = dilations[0];
-  g.dilation_w = dilations[1];
-  g.pad_top = padding[0];
-  g.pad_left = padding[2];
+  g.nchw = !w.nhwc;
+  g.batches = size_t(w.batches);
+  g.channels = size_t(w.channels);
+  g.height = size_t(w.height);
+  g.width = size_t(w.width);
+  g.out_h = size_t(w.out_h);
+  g.out_w = size_t(w.out_w);
+  g.window_h = w.window_h;
+  g.window_w = w.window_w;
+  g.stride_h = w.stride_h;
+  g.stride_w = w.stride_w;
+  g.dilation_h = w.dilation_h;
+  g.dilation_w = w.dilation_w;
+  g.pad_top = w.pad_top;
+  g.pad_left = w.pad_left;
   for (size_t o = 0; o < g.out_h; ++o)
-    g.taps_h.push_back(
-        valid_taps(int64_t(o), g.stride_h, g.pad_top, g.dilation_h, g.window_h, int64_t(g.height)));
+    g.taps_h.push_back(op_math::window_taps<int64_t>(int64_t(o), g.stride_h, g.pad_top,
+                                                     g.dilation_h, g.window_h, int64_t(g.height)));
   for (size_t o = 0; o < g.out_w; ++o)
-    g.taps_w.push_back(
-        valid_taps(int64_t(o), g.stride_w, g.pad_left, g.dilation_w, g.window_w, int64_t(g.width)));
-  auto inverse = [](const Taps& t) { return t.count() > 0 ? 1.0f / float(t.count()) : 0.0f; };
-  for (const Taps& t : g.taps_h) g.inv_count_h.push_back(inverse(t));
-  for (const Taps& t : g.taps_w) g.inv_count_w.push_back(inverse(t));
-  g.global = g.out_h == 1 && g.out_w == 1 && g.taps_h[0].first == 0 && g.taps_w[0].first == 0 &&
-             g.pad_top == 0 && g.pad_left == 0 && g.taps_h[0].count() == int64_t(g.height) &&
-             g.taps_w[0].count() == int64_t(g.width) && (g.height == 1 || g.dilation_h == 1) &&
-             (g.width == 1 || g.dilation_w == 1);
+    g.taps_w.push_back(op_math::window_taps<int64_t>(int64_t(o), g.stride_w, g.pad_left,
+                                                     g.dilation_w, g.window_w, int64_t(g.width)));
+  for (const Taps& t : g.taps_h) g.inv_count_h.push_back(op_math::inverse_count(t.count()));
+  for (const Taps& t : g.taps_w) g.inv_count_w.push_back(op_math::inverse_count(t.count()));
+  g.global = op_math::pool_covers_plane(w);
   return g;
 }
 
 // The accumulator type: float for float16 and for sums, the element type for max otherwise.
 template <PoolKind K, typename T>
-using acc_t = std::conditional_t<K == PoolKind::max && !std::is_same_v<T, half>, T, float>;
-
-template <PoolKind K, typename A>
-constexpr A initial() {
-  if constexpr (K != PoolKind::max)
-    return A(0);
-  else if constexpr (std::numeric_limits<A>::has_infinity)
-    return -std::numeric_limits<A>::infinity();
-  else
-    return std::numeric_limits<A>::lowest();
-}
-
-template <PoolKind K, typename A>
-inline A combine(A acc, A v) {
-  if constexpr (K == PoolKind::average)
-    return acc + v;
-  else if constexpr (K == PoolKind::l2)
-    return acc + v * v;
-  else
-    return v > acc ? v : acc;
-}
+using acc_t = std::conditional_t<K == kPoolMax && !std::is_same_v<T, half>, T, float>;
 
 // Vertical passes and finalization combine already-reduced values: squares are summed as is.
 template <PoolKind K, typename A>
 inline A merge(A acc, A v) {
-  if constexpr (K == PoolKind::max)
+  if constexpr (K == kPoolMax)
     return v > acc ? v : acc;
   else
     return acc + v;
@@ -134,9 +96,9 @@ inline void sqrt_floats(float* v, size_t n) {
 // or maxima, then stores them as T.
 template <PoolKind K, typename T, typename A>
 void finish_run(A* acc, T* out, size_t n, const float* inv_count, float factor) {
-  if constexpr (K == PoolKind::average)
+  if constexpr (K == kPoolAverage)
     for (size_t i = 0; i < n; ++i) acc[i] *= (inv_count ? inv_count[i] : 1.0f) * factor;
-  if constexpr (K == PoolKind::l2) sqrt_floats(acc, n);
+  if constexpr (K == kPoolL2) sqrt_floats(acc, n);
   if constexpr (std::is_same_v<T, half>)
     store_floats(acc, out, n);
   else
@@ -160,7 +122,7 @@ void pool_nhwc(const T* x, T* y, const Geometry& g) {
           size_t pos = task / blocks, c0 = (task % blocks) * kBlock;
           size_t nc = std::min(kBlock, channels - c0);
           size_t ow = pos % g.out_w, oh = (pos / g.out_w) % g.out_h, n = pos / (g.out_w * g.out_h);
-          std::fill_n(acc, nc, initial<K, A>());
+          std::fill_n(acc, nc, pool_identity<K, A>());
           const Taps& th = g.taps_h[oh];
           const Taps& tw = g.taps_w[ow];
           for (int64_t kh = th.first; kh < th.end; ++kh) {
@@ -170,9 +132,9 @@ void pool_nhwc(const T* x, T* y, const Geometry& g) {
               const T* row = x + ((n * g.height + ih) * g.width + iw) * channels + c0;
               if constexpr (std::is_same_v<T, half>) {
                 load_floats(row, converted, nc);
-                for (size_t c = 0; c < nc; ++c) acc[c] = combine<K>(acc[c], converted[c]);
+                for (size_t c = 0; c < nc; ++c) acc[c] = pool_combine<K>(acc[c], converted[c]);
               } else {
-                for (size_t c = 0; c < nc; ++c) acc[c] = combine<K>(acc[c], A(row[c]));
+                for (size_t c = 0; c < nc; ++c) acc[c] = pool_combine<K>(acc[c], A(row[c]));
               }
             }
           }
@@ -185,11 +147,11 @@ void pool_nhwc(const T* x, T* y, const Geometry& g) {
 // Reduces n contiguous values (already in the accumulator's type) into acc.
 template <PoolKind K, typename A, typename V>
 A reduce_run(A acc, const V* v, size_t n) {
-  A r = initial<K, A>();
-  if constexpr (K == PoolKind::max) {
+  A r = pool_identity<K, A>();
+  if constexpr (K == kPoolMax) {
 #pragma omp simd reduction(max : r)
     for (size_t i = 0; i < n; ++i) r = A(v[i]) > r ? A(v[i]) : r;
-  } else if constexpr (K == PoolKind::l2) {
+  } else if constexpr (K == kPoolL2) {
 #pragma omp simd reduction(+ : r)
     for (size_t i = 0; i < n; ++i) r += A(v[i]) * A(v[i]);
   } else {
@@ -203,7 +165,7 @@ A reduce_run(A acc, const V* v, size_t n) {
 template <PoolKind K, typename T>
 acc_t<K, T> reduce_plane(const T* p, size_t n) {
   using A = acc_t<K, T>;
-  A acc = initial<K, A>();
+  A acc = pool_identity<K, A>();
   if constexpr (std::is_same_v<T, half>) {
     float block[256];
     for (size_t base = 0; base < n; base += 256) {
@@ -241,7 +203,7 @@ void pool_nchw(const T* x, T* y, const Geometry& g) {
       const T* in = x + p * plane;
       for (size_t ih = 0; ih < g.height; ++ih) {
         A* r = rows.data() + ih * g.out_w;
-        std::fill_n(r, g.out_w, initial<K, A>());
+        std::fill_n(r, g.out_w, pool_identity<K, A>());
         auto sweep = [&](const auto* src) {
           // For each tap column, the output columns whose tap lands inside the row.
           for (int64_t kw = 0; kw < g.window_w; ++kw) {
@@ -255,11 +217,11 @@ void pool_nchw(const T* x, T* y, const Geometry& g) {
             int64_t n = hi - lo;
             // Constant strides 1 and 2 let the compiler vectorize the strided loads.
             if (g.stride_w == 1)
-              for (int64_t j = 0; j < n; ++j) d[j] = combine<K>(d[j], A(s[j]));
+              for (int64_t j = 0; j < n; ++j) d[j] = pool_combine<K>(d[j], A(s[j]));
             else if (g.stride_w == 2)
-              for (int64_t j = 0; j < n; ++j) d[j] = combine<K>(d[j], A(s[2 * j]));
+              for (int64_t j = 0; j < n; ++j) d[j] = pool_combine<K>(d[j], A(s[2 * j]));
             else
-              for (int64_t j = 0; j < n; ++j) d[j] = combine<K>(d[j], A(s[j * g.stride_w]));
+              for (int64_t j = 0; j < n; ++j) d[j] = pool_combine<K>(d[j], A(s[j * g.stride_w]));
           }
         };
         if constexpr (std::is_same_v<T, half>) {
@@ -272,7 +234,7 @@ void pool_nchw(const T* x, T* y, const Geometry& g) {
       T* out = y + p * out_plane;
       for (size_t oh = 0; oh < g.out_h; ++oh) {
         const Taps& th = g.taps_h[oh];
-        std::fill(out_row.begin(), out_row.end(), initial<K, A>());
+        std::fill(out_row.begin(), out_row.end(), pool_identity<K, A>());
         for (int64_t kh = th.first; kh < th.end; ++kh) {
           size_t ih = size_t(int64_t(oh) * g.stride_h - g.pad_top + kh * g.dilation_h);
           const A* r = rows.data() + ih * g.out_w;
@@ -288,17 +250,19 @@ void pool_nchw(const T* x, T* y, const Geometry& g) {
 template <PoolKind K>
 KernelFactory pool_kernel() {
   return [](const KernelContext& cx) -> std::unique_ptr<CpuKernel> {
-    Geometry g = make_geometry(cx);
-    if constexpr (K != PoolKind::l2) {
+    op_math::PoolWindow window =
+        op_math::pool_window(cx.inputs[0]->shape, cx.outputs[0]->shape, cx.node.attrs);
+    Geometry g = make_geometry(window);
+    if constexpr (K != kPoolL2) {
       // oneDNN wins over these loops except for global pooling, which is a plain reduction.
       auto nonempty = [](const Taps& t) { return t.count() > 0; };
       if (!g.global && std::all_of(g.taps_h.begin(), g.taps_h.end(), nonempty) &&
           std::all_of(g.taps_w.begin(), g.taps_w.end(), nonempty))
-        if (auto kernel = make_dnnl_pool_kernel(cx, K == PoolKind::max)) return kernel;
+        if (auto kernel = make_dnnl_pool_kernel(cx, window, K == kPoolMax)) return kernel;
     }
     return make_kernel([g](const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) {
       visit_type(in[0]->data_type(), [&]<typename T>() {
-        if constexpr (K != PoolKind::max && !std::is_same_v<T, float> && !std::is_same_v<T, half>) {
+        if constexpr (K != kPoolMax && !std::is_same_v<T, float> && !std::is_same_v<T, half>) {
           return;  // infer admits only float types for average and l2 pooling
         } else {
           const T* x = in[0]->data_as<T>();
@@ -316,9 +280,9 @@ KernelFactory pool_kernel() {
 }  // namespace
 
 void register_pooling_kernels(CpuKernelRegistry& r) {
-  r.add(OpId::averagePool2d, pool_kernel<PoolKind::average>());
-  r.add(OpId::l2Pool2d, pool_kernel<PoolKind::l2>());
-  r.add(OpId::maxPool2d, pool_kernel<PoolKind::max>());
+  r.add(OpId::averagePool2d, pool_kernel<kPoolAverage>());
+  r.add(OpId::l2Pool2d, pool_kernel<kPoolL2>());
+  r.add(OpId::maxPool2d, pool_kernel<kPoolMax>());
 }
 
 }  // namespace cppnn::detail

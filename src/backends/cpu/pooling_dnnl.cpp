@@ -34,31 +34,24 @@ class DnnlPoolKernel final : public CpuKernel {
 
 }  // namespace
 
-std::unique_ptr<CpuKernel> make_dnnl_pool_kernel(const KernelContext& cx, bool max) {
+std::unique_ptr<CpuKernel> make_dnnl_pool_kernel(const KernelContext& cx,
+                                                 const op_math::PoolWindow& w, bool max) {
   if (cx.inputs[0]->data_type != DataType::float32) return nullptr;
-  const Attrs& a = cx.node.attrs;
-  bool nchw = a.s("layout") == "nchw";
-  const Dims& in = cx.inputs[0]->shape;
-  const Dims& out = cx.outputs[0]->shape;
+  bool nchw = !w.nhwc;
   // oneDNN's logical order is always N, C, H, W; the tag gives the memory layout.
-  auto logical = [&](const Dims& s) {
-    return nchw ? dnnl::memory::dims{s[0], s[1], s[2], s[3]}
-                : dnnl::memory::dims{s[0], s[3], s[1], s[2]};
-  };
-  dnnl::memory::dims src_dims = logical(in), dst_dims = logical(out);
-  const auto& window = a.ints("windowDimensions");
-  const auto& padding = a.ints("padding");
-  const auto& strides = a.ints("strides");
-  const auto& dilations = a.ints("dilations");
-  dnnl::memory::dims kernel{window[0], window[1]}, stride{strides[0], strides[1]};
-  dnnl::memory::dims dilation{dilations[0] - 1, dilations[1] - 1};  // oneDNN counts the gaps
-  dnnl::memory::dims pad_l{padding[0], padding[2]}, pad_r(2);
+  dnnl::memory::dims src_dims{w.batches, w.channels, w.height, w.width};
+  dnnl::memory::dims dst_dims{w.batches, w.channels, w.out_h, w.out_w};
+  dnnl::memory::dims kernel{w.window_h, w.window_w}, stride{w.stride_h, w.stride_w};
+  dnnl::memory::dims dilation{w.dilation_h - 1, w.dilation_w - 1};  // oneDNN counts the gaps
+  dnnl::memory::dims pad_l{w.pad_top, w.pad_left}, pad_r(2);
+  const int64_t dilations[2] = {w.dilation_h, w.dilation_w};
   for (size_t i = 0; i < 2; ++i) {
-    int64_t effective = (window[i] - 1) * dilations[i] + 1;
+    int64_t effective = op_math::dilated_size(kernel[i], dilations[i]);
     // The end padding that makes oneDNN's floor formula give our output size.
-    int64_t need = (dst_dims[2 + i] - 1) * strides[i] + effective - src_dims[2 + i] - pad_l[i];
+    int64_t need = (dst_dims[2 + i] - 1) * stride[i] + effective - src_dims[2 + i] - pad_l[i];
     pad_r[i] = std::max<int64_t>(need, 0);
-    int64_t size = (src_dims[2 + i] - effective + pad_l[i] + pad_r[i]) / strides[i] + 1;
+    int64_t size = op_math::conv_output_size(src_dims[2 + i], kernel[i], dilations[i], pad_l[i],
+                                             pad_r[i], stride[i]);
     if (size != dst_dims[2 + i]) return nullptr;
   }
   auto tag = nchw ? dnnl::memory::format_tag::nchw : dnnl::memory::format_tag::nhwc;

@@ -4,12 +4,15 @@
 #include <memory>
 
 #include "backends/cpu/kernel.h"
+#include "graph/op_math/window.h"
 
 namespace cppnn::detail {
 
-// A oneDNN pooling kernel for the node, or nullptr when oneDNN cannot express it exactly.
+// A oneDNN pooling kernel for the node (whose window is `w`), or nullptr when oneDNN cannot
+// express it exactly.
 // The caller makes sure every window has at least one tap inside the input (oneDNN's
 // average would divide by zero otherwise).
-std::unique_ptr<CpuKernel> make_dnnl_pool_kernel(const KernelContext& cx, bool max);
+std::unique_ptr<CpuKernel> make_dnnl_pool_kernel(const KernelContext& cx,
+                                                 const op_math::PoolWindow& w, bool max);
 
 }  // namespace cppnn::detail

@@ -3,14 +3,15 @@
 // - innermost reduced (layer-norm statistics, global pooling over H,W of NCHW): each output
 //   combines contiguous runs, spread over many accumulator lanes so the loop vectorizes;
 // - innermost kept (reducing N or H,W of NHWC): each output tile accumulates whole rows.
-#include <limits>
-
 #include "backends/cpu/reduction_math.h"
+#include "graph/op_math/layout.h"
+#include "graph/op_math/reduce.h"
 
 namespace cppnn::detail {
 
 namespace {
 
+// op_math::reduce_layout's groups with the CPU loops' index type.
 struct ReduceLayout {
   // Innermost reduced: `kept` are all kept groups, `rows` the reduced groups but the innermost.
   // Innermost kept: `kept` are the kept groups but the innermost, `rows` all reduced groups.
@@ -25,36 +26,21 @@ struct ReduceLayout {
 };
 
 ReduceLayout make_layout(const Dims& shape, const std::vector<int64_t>& axes) {
-  std::vector<bool> reduced(shape.size(), false);
-  for (int64_t axis : axes) reduced[size_t(axis)] = true;
-  struct Group {
-    size_t size, stride;
-    bool reduced;
+  op_math::ReduceLayout s = op_math::reduce_layout(shape, axes);
+  auto sizes = [](const std::vector<int64_t>& v) {
+    return std::vector<size_t>(v.begin(), v.end());
   };
-  std::vector<Group> groups;
-  std::vector<size_t> strides = strides_of(shape);
-  for (size_t i = 0; i < shape.size(); ++i) {
-    size_t d = size_t(shape[i]);
-    if (d == 1) continue;  // moves no offset, reduced or not
-    if (!groups.empty() && groups.back().reduced == reduced[i]) {
-      groups.back().size *= d;  // adjacent non-1 dims are contiguous with each other
-      groups.back().stride = strides[i];
-    } else {
-      groups.push_back({d, strides[i], reduced[i]});
-    }
-  }
   ReduceLayout l;
-  if (groups.empty()) return l;  // a single element
-  l.inner = groups.back().size;
-  l.inner_reduced = groups.back().reduced;
-  groups.pop_back();
-  for (const Group& g : groups) {
-    (g.reduced ? l.row_sizes : l.kept_sizes).push_back(g.size);
-    (g.reduced ? l.row_strides : l.kept_strides).push_back(g.stride);
-    (g.reduced ? l.row_count : l.outer_count) *= g.size;
-  }
-  l.out_count = l.outer_count * (l.inner_reduced ? 1 : l.inner);
-  l.reduce_count = l.row_count * (l.inner_reduced ? l.inner : 1);
+  l.kept_sizes = sizes(s.kept_sizes);
+  l.kept_strides = sizes(s.kept_strides);
+  l.row_sizes = sizes(s.row_sizes);
+  l.row_strides = sizes(s.row_strides);
+  l.inner = size_t(s.inner);
+  l.inner_reduced = s.inner_reduced;
+  l.outer_count = size_t(s.outer_count);
+  l.row_count = size_t(s.row_count);
+  l.out_count = size_t(s.out_count);
+  l.reduce_count = size_t(s.reduce_count);
   return l;
 }
 
@@ -68,94 +54,11 @@ size_t offset_of(const std::vector<size_t>& sizes, const std::vector<size_t>& st
   return offset;
 }
 
-// The ops. Each maps an element (given its output's shift, used by logSumExp only), combines
-// associatively from identity(), and finishes the combined value. Floats accumulate in
-// float; integers in 64-bit unsigned arithmetic, which wraps like the type itself and is
-// truncated to it at the end.
-template <typename E>
-using sum_acc_t = std::conditional_t<std::is_floating_point_v<E>, float, uint64_t>;
-
-template <typename E>
-struct SumOp {
-  using Acc = sum_acc_t<E>;
-  Acc identity() const { return Acc(0); }
-  Acc map(E x, Acc) const { return Acc(x); }
-  Acc combine(Acc a, Acc b) const { return a + b; }
-  Acc finish(Acc a, Acc) const { return a; }
-};
-
-template <typename E>
-struct L1Op : SumOp<E> {
-  using Acc = sum_acc_t<E>;
-  Acc map(E x, Acc) const {
-    if constexpr (std::is_floating_point_v<E>)
-      return std::fabs(x);
-    else if constexpr (std::is_signed_v<E>)
-      return x < 0 ? Acc(0) - Acc(x) : Acc(x);
-    else
-      return Acc(x);
-  }
-};
-
-template <typename E>
-struct SumSquareOp : SumOp<E> {
-  using Acc = sum_acc_t<E>;
-  Acc map(E x, Acc) const { return Acc(x) * Acc(x); }
-};
-
-struct L2Op : SumSquareOp<float> {
-  float finish(float a, float) const { return std::sqrt(a); }
-};
-
-struct MeanOp : SumOp<float> {
-  float count;
-  float finish(float a, float) const { return a / count; }
-};
-
-struct LogSumOp : SumOp<float> {
-  float finish(float a, float) const { return std::log(a); }
-};
-
-// Shifted by the maximum (pass one) so that exp never overflows. The exp is applied to
-// whole blocks beforehand (exp_shifted vectorizes, a per-element call would not); map sees
-// its results.
-struct LogSumExpOp : SumOp<float> {
+// The ops (graph/op_math/reduce.h, shared with the CUDA kernels). logSumExp's exp is
+// applied to whole blocks beforehand (exp_shifted vectorizes, a per-element call would
+// not); map sees its results.
+struct LogSumExpOp : op_math::ReduceLogSumExp {
   static constexpr bool kExpShifted = true;
-  float finish(float a, float shift) const {
-    return std::isinf(shift) ? shift : std::log(a) + shift;
-  }
-};
-
-template <typename E>
-struct ProductOp : SumOp<E> {
-  using Acc = sum_acc_t<E>;
-  Acc identity() const { return Acc(1); }
-  Acc combine(Acc a, Acc b) const { return a * b; }
-};
-
-template <typename E>
-struct MaxOp {
-  using Acc = E;
-  E identity() const {
-    if constexpr (std::is_floating_point_v<E>)
-      return -std::numeric_limits<E>::infinity();
-    else
-      return std::numeric_limits<E>::lowest();
-  }
-  E map(E x, E) const { return x; }
-  E combine(E a, E b) const { return b > a ? b : a; }
-  E finish(E a, E) const { return a; }
-};
-
-template <typename E>
-struct MinOp : MaxOp<E> {
-  E identity() const {
-    if constexpr (std::is_floating_point_v<E>)
-      return std::numeric_limits<E>::infinity();
-    else
-      return std::numeric_limits<E>::max();
-  }
-  E combine(E a, E b) const { return b < a ? b : a; }
 };
 
 template <typename O, typename Acc>
@@ -314,56 +217,20 @@ void reduce(const T* in, O* out, const ReduceLayout& l, const Op& op, int thread
     reduce_inner_kept(in, out, l, op, shift, threads);
 }
 
-enum class ReduceKind { l1, l2, log_sum, log_sum_exp, max, mean, min, product, sum, sum_square };
+using op_math::ReduceKind;
 
 template <typename T>
 void run_reduce(ReduceKind kind, const T* in, T* out, const ReduceLayout& l, int threads) {
-  using E = elem_t<T>;
-  switch (kind) {
-    case ReduceKind::max:
-      return reduce(in, out, l, MaxOp<E>{}, threads);
-    case ReduceKind::min:
-      return reduce(in, out, l, MinOp<E>{}, threads);
-    default:
-      break;
-  }
-  // The op table admits only 32- and 64-bit integers to the summing ops.
-  if constexpr (sizeof(E) >= 4) {
-    switch (kind) {
-      case ReduceKind::sum:
-        return reduce(in, out, l, SumOp<E>{}, threads);
-      case ReduceKind::l1:
-        return reduce(in, out, l, L1Op<E>{}, threads);
-      case ReduceKind::sum_square:
-        return reduce(in, out, l, SumSquareOp<E>{}, threads);
-      case ReduceKind::product:
-        return reduce(in, out, l, ProductOp<E>{}, threads);
-      default:
-        break;
+  bool admitted = op_math::with_reduce_op<elem_t<T>>(kind, int64_t(l.reduce_count), [&](auto op) {
+    if constexpr (std::is_same_v<decltype(op), op_math::ReduceLogSumExp>) {
+      std::vector<float> max(l.out_count);
+      reduce(in, max.data(), l, op_math::ReduceMax<float>{}, threads);
+      reduce(in, out, l, LogSumExpOp{}, threads, max.data());
+    } else {
+      reduce(in, out, l, op, threads);
     }
-  }
-  // ... and only floats to the rest.
-  if constexpr (std::is_same_v<E, float>) {
-    switch (kind) {
-      case ReduceKind::l2:
-        return reduce(in, out, l, L2Op{}, threads);
-      case ReduceKind::log_sum:
-        return reduce(in, out, l, LogSumOp{}, threads);
-      case ReduceKind::mean: {
-        MeanOp op;
-        op.count = float(l.reduce_count);
-        return reduce(in, out, l, op, threads);
-      }
-      case ReduceKind::log_sum_exp: {
-        std::vector<float> max(l.out_count);
-        reduce(in, max.data(), l, MaxOp<float>{}, threads);
-        return reduce(in, out, l, LogSumExpOp{}, threads, max.data());
-      }
-      default:
-        break;
-    }
-  }
-  fail(ErrorKind::NotSupportedError, "reduction kernel: unsupported data type");
+  });
+  if (!admitted) fail(ErrorKind::NotSupportedError, "reduction kernel: unsupported data type");
 }
 
 KernelFactory reduce_kernel(ReduceKind kind) {
@@ -382,16 +249,16 @@ KernelFactory reduce_kernel(ReduceKind kind) {
 }  // namespace
 
 void register_reduction_kernels(CpuKernelRegistry& r) {
-  r.add(OpId::reduceL1, reduce_kernel(ReduceKind::l1));
-  r.add(OpId::reduceL2, reduce_kernel(ReduceKind::l2));
-  r.add(OpId::reduceLogSum, reduce_kernel(ReduceKind::log_sum));
-  r.add(OpId::reduceLogSumExp, reduce_kernel(ReduceKind::log_sum_exp));
-  r.add(OpId::reduceMax, reduce_kernel(ReduceKind::max));
-  r.add(OpId::reduceMean, reduce_kernel(ReduceKind::mean));
-  r.add(OpId::reduceMin, reduce_kernel(ReduceKind::min));
-  r.add(OpId::reduceProduct, reduce_kernel(ReduceKind::product));
-  r.add(OpId::reduceSum, reduce_kernel(ReduceKind::sum));
-  r.add(OpId::reduceSumSquare, reduce_kernel(ReduceKind::sum_square));
+  r.add(OpId::reduceL1, reduce_kernel(op_math::kReduceL1));
+  r.add(OpId::reduceL2, reduce_kernel(op_math::kReduceL2));
+  r.add(OpId::reduceLogSum, reduce_kernel(op_math::kReduceLogSum));
+  r.add(OpId::reduceLogSumExp, reduce_kernel(op_math::kReduceLogSumExp));
+  r.add(OpId::reduceMax, reduce_kernel(op_math::kReduceMax));
+  r.add(OpId::reduceMean, reduce_kernel(op_math::kReduceMean));
+  r.add(OpId::reduceMin, reduce_kernel(op_math::kReduceMin));
+  r.add(OpId::reduceProduct, reduce_kernel(op_math::kReduceProduct));
+  r.add(OpId::reduceSum, reduce_kernel(op_math::kReduceSum));
+  r.add(OpId::reduceSumSquare, reduce_kernel(op_math::kReduceSumSquare));
   register_axis_reduction_kernels(r);
 }
 

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "backends/cpu/reduction_math.h"
+#include "graph/op_math/reduce.h"
 
 namespace cppnn::detail {
 
@@ -25,14 +26,8 @@ Tiling tiling(const AxisSplit& s, int threads) {
 
 // ---- argMin / argMax ------------------------------------------------------------------
 
-// Strict comparison keeps the first occurrence of ties.
-template <bool kMax, typename E>
-inline bool better(E candidate, E best) {
-  if constexpr (kMax)
-    return candidate > best;
-  else
-    return candidate < best;
-}
+// Strict comparison keeps the first occurrence of ties (shared with the CUDA kernel).
+using op_math::arg_better;
 
 template <bool kMax, typename T, typename I>
 void arg_reduce(const T* in, I* out, const AxisSplit& s, int threads) {
@@ -54,12 +49,12 @@ void arg_reduce(const T* in, I* out, const AxisSplit& s, int threads) {
           size_t i = 0;
           for (; i + W <= cn; i += W)
             for (size_t j = 0; j < W; ++j)
-              lanes[j] = better<kMax>(q[i + j], lanes[j]) ? q[i + j] : lanes[j];
-          for (; i < cn; ++i) lanes[0] = better<kMax>(q[i], lanes[0]) ? q[i] : lanes[0];
+              lanes[j] = arg_better<kMax>(q[i + j], lanes[j]) ? q[i + j] : lanes[j];
+          for (; i < cn; ++i) lanes[0] = arg_better<kMax>(q[i], lanes[0]) ? q[i] : lanes[0];
         }
         E extreme = lanes[0];
         for (size_t j = 1; j < W; ++j)
-          extreme = better<kMax>(lanes[j], extreme) ? lanes[j] : extreme;
+          extreme = arg_better<kMax>(lanes[j], extreme) ? lanes[j] : extreme;
         size_t found = 0;  // stays 0 if the row is all NaN
         for (size_t c0 = 0; c0 < s.length; c0 += kRowBlock) {
           size_t cn = std::min(kRowBlock, s.length - c0);
@@ -98,7 +93,7 @@ void arg_reduce(const T* in, I* out, const AxisSplit& s, int threads) {
       for (size_t l = 1; l < s.length; ++l) {
         q = load_block(base + l * s.inner, tn, scratch);
         for (size_t i = 0; i < tn; ++i) {
-          bool b = better<kMax>(q[i], best[i]);
+          bool b = arg_better<kMax>(q[i], best[i]);
           best[i] = b ? q[i] : best[i];
           index[i] = b ? I(l) : index[i];
         }

@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "backends/cpu/shape_kernels.h"
+#include "graph/op_math/layout.h"
+#include "graph/op_math/resample.h"
 
 namespace cppnn::detail {
 
@@ -16,50 +18,34 @@ struct Geometry {
   size_t in_h = 1, in_w = 1, out_h = 1, out_w = 1;
 };
 
-Geometry geometry_of(const Dims& in, const Dims& out, std::vector<int64_t> axes) {
-  if (axes[0] > axes[1]) std::swap(axes[0], axes[1]);
-  size_t a = size_t(axes[0]), b = size_t(axes[1]);
+Geometry geometry_of(const Dims& in, const Dims& out, const std::vector<int64_t>& axes) {
+  op_math::ResampleSplit split = op_math::resample_split(in, out, axes);
   Geometry g;
-  for (size_t d = 0; d < in.size(); ++d) {
-    size_t n = size_t(in[d]);
-    if (d < a) g.outer *= n;
-    else if (d > a && d < b) g.mid *= n;
-    else if (d > b) g.inner *= n;
-  }
-  g.in_h = size_t(in[a]);
-  g.in_w = size_t(in[b]);
-  g.out_h = size_t(out[a]);
-  g.out_w = size_t(out[b]);
+  g.outer = size_t(split.outer);
+  g.mid = size_t(split.mid);
+  g.inner = size_t(split.inner);
+  g.in_h = size_t(split.in_h);
+  g.in_w = size_t(split.in_w);
+  g.out_h = size_t(split.out_h);
+  g.out_w = size_t(split.out_w);
   return g;
 }
 
-// The spec's mapping: scale = outputSize / inputSize,
-// inputCoordinate = clamp((outputCoordinate + 0.5) / scale - 0.5, 0, inputSize - 1).
-double input_coordinate(size_t o, size_t in_size, size_t out_size) {
-  double scale = double(out_size) / double(in_size);
-  double c = (double(o) + 0.5) / scale - 0.5;
-  return std::clamp(c, 0.0, double(in_size - 1));
-}
-
+// The spec's half-pixel mapping (graph/op_math/resample.h, shared with the CUDA backend).
 std::vector<size_t> nearest_indices(size_t in_size, size_t out_size) {
   std::vector<size_t> idx(out_size);
   for (size_t o = 0; o < out_size; ++o)
-    idx[o] = size_t(std::ceil(input_coordinate(o, in_size, out_size) - 0.5));
+    idx[o] = size_t(
+        op_math::resample_nearest_index(int64_t(o), int64_t(in_size), int64_t(out_size)));
   return idx;
 }
 
-struct LinearTap {
-  size_t i0, i1;
-  float t;
-};
+using LinearTap = op_math::ResampleTap;
 
 std::vector<LinearTap> linear_taps(size_t in_size, size_t out_size) {
   std::vector<LinearTap> taps(out_size);
-  for (size_t o = 0; o < out_size; ++o) {
-    double c = input_coordinate(o, in_size, out_size);
-    double f = std::floor(c);
-    taps[o] = {size_t(f), size_t(std::ceil(c)), float(c - f)};
-  }
+  for (size_t o = 0; o < out_size; ++o)
+    taps[o] = op_math::resample_linear_tap(int64_t(o), int64_t(in_size), int64_t(out_size));
   return taps;
 }
 
@@ -115,9 +101,9 @@ void run_linear(const Geometry& g, const std::vector<LinearTap>& ys,
       if (g.inner == 1) {  // the common NCHW case: no channel loop
         for (size_t x = 0; x < g.out_w; ++x) {
           const LinearTap& tx = xs[x];
-          float vy0 = float(l0[tx.i0]) + (float(l0[tx.i1]) - float(l0[tx.i0])) * tx.t;
-          float vy1 = float(l1[tx.i0]) + (float(l1[tx.i1]) - float(l1[tx.i0])) * tx.t;
-          out[x] = store<T>(vy0 + (vy1 - vy0) * wy);
+          out[x] = store<T>(op_math::resample_blend_lerp(float(l0[tx.i0]), float(l0[tx.i1]),
+                                                         float(l1[tx.i0]), float(l1[tx.i1]), tx.t,
+                                                         wy));
         }
         continue;
       }
@@ -128,9 +114,8 @@ void run_linear(const Geometry& g, const std::vector<LinearTap>& ys,
         const T* b0 = l1 + tx.i0 * g.inner;
         const T* b1 = l1 + tx.i1 * g.inner;
         for (size_t c = 0; c < g.inner; ++c) {
-          float vy0 = float(a0[c]) * (1 - tx.t) + float(a1[c]) * tx.t;
-          float vy1 = float(b0[c]) * (1 - tx.t) + float(b1[c]) * tx.t;
-          out[x * g.inner + c] = store<T>(vy0 * (1 - ty.t) + vy1 * ty.t);
+          out[x * g.inner + c] = store<T>(op_math::resample_blend_weighted(
+              float(a0[c]), float(a1[c]), float(b0[c]), float(b1[c]), tx.t, ty.t));
         }
       }
     }

@@ -6,22 +6,19 @@
 #include <string>
 
 #include "graph/ir.h"
+#include "graph/op_math/window_attrs.h"
 
 namespace cppnn::detail::cuda {
 
-// Everything about one node's convolution that cuDNN needs, in cuDNN's terms.
-struct ConvGeometry {
-  bool transposed = false, nhwc = false, half = false;
-  int64_t n = 0, c = 0, h = 0, w = 0;  // the input (convTranspose2d: cuDNN's dy)
-  int64_t k = 0, oh = 0, ow = 0;       // the output's channels and size
-  int64_t kh = 0, kw = 0, groups = 1;
+// Everything about one node's convolution that cuDNN needs, in cuDNN's terms: the node's
+// window (sizes, padding, strides, dilations and the filter's strides, read once for both
+// backends by op_math::conv_window), and how cuDNN's legacy API takes it.
+struct ConvGeometry : op_math::ConvWindow {
+  bool half = false;
   // The filter as cuDNN sees it, [fa, fb, kh, kw], and the strides (in elements) of the
   // graph's filter layout along those four.
   int64_t fa = 0, fb = 0;
   int64_t sa = 0, sb = 0, sy = 0, sx = 0;
-  std::string filter_layout;
-  int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
-  int64_t stride_h = 1, stride_w = 1, dil_h = 1, dil_w = 1;
   int64_t cudnn_pad_h = 0, cudnn_pad_w = 0;
   // conv2d whose padding cuDNN cannot express: the input padded into [n, c, xh, xw] with
   // (pre_top, pre_left) before it; xh, xw are the input's own size otherwise.

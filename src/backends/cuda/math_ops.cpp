@@ -10,6 +10,8 @@
 #include "backends/cuda/device_ops.h"
 #include "backends/cuda/kernels/math_kernels.h"
 #include "core/dims.h"
+#include "graph/op_math/layout.h"
+#include "graph/op_math/window_attrs.h"
 
 namespace cppnn::detail::cuda {
 
@@ -108,32 +110,11 @@ std::unique_ptr<Step> make_pool(std::shared_ptr<Device>, const GraphIR& g, const
   const OperandDescriptor& in = g.desc(node.inputs[0]);
   const Dims& is = in.shape;
   const Dims& os = g.desc(node.outputs[0]).shape;
-  bool nchw = a.s("layout") == "nchw";
   k::PoolGeometry geo{};
-  geo.nhwc = !nchw;
-  geo.batches = is[0];
-  geo.channels = nchw ? is[1] : is[3];
-  geo.height = nchw ? is[2] : is[1];
-  geo.width = nchw ? is[3] : is[2];
-  geo.out_h = nchw ? os[2] : os[1];
-  geo.out_w = nchw ? os[3] : os[2];
-  const std::vector<int64_t>& window = a.ints("windowDimensions");
-  const std::vector<int64_t>& padding = a.ints("padding");
-  const std::vector<int64_t>& strides = a.ints("strides");
-  const std::vector<int64_t>& dilations = a.ints("dilations");
-  geo.window_h = window[0], geo.window_w = window[1];
-  geo.pad_top = padding[0], geo.pad_left = padding[2];
-  geo.stride_h = strides[0], geo.stride_w = strides[1];
-  geo.dilation_h = dilations[0], geo.dilation_w = dilations[1];
+  static_cast<op_math::PoolWindow&>(geo) = op_math::pool_window(is, os, a);
   // The CPU's global NCHW pooling (one window over the whole unpadded plane) divides by
   // height * width at once; its NHWC loops by the two tap counts: so do the kernels.
-  auto full = [](int64_t window, int64_t pad, int64_t dilation, int64_t size) {
-    return pad == 0 && std::min(window, (size - 1) / dilation + 1) == size &&
-           (size == 1 || dilation == 1);
-  };
-  geo.global = nchw && geo.out_h == 1 && geo.out_w == 1 &&
-               full(geo.window_h, geo.pad_top, geo.dilation_h, geo.height) &&
-               full(geo.window_w, geo.pad_left, geo.dilation_w, geo.width);
+  geo.global = !geo.nhwc && op_math::pool_covers_plane(geo);
   k::PoolKind kind = pool_kind(node.op);
   k::MathType type = math_type(in.data_type);
   const void* x = device_address(places, node.inputs[0], node, "input");
@@ -175,47 +156,26 @@ k::ReduceKind reduce_kind(OpId op) {
   }
 }
 
-// The CPU's make_layout: groups of adjacent dims all reduced or all kept (dims of size 1
-// dropped); the innermost group apart. `ok` false when there are more groups than the
-// kernels' geometry holds.
+// The CPU's layout (op_math::reduce_layout) in the kernels' fixed-size form; `ok` false
+// when there are more groups than it holds.
 k::ReduceGeometry reduce_geometry(const Dims& shape, const std::vector<int64_t>& axes, bool& ok) {
-  std::vector<bool> reduced(shape.size(), false);
-  for (int64_t axis : axes) reduced[size_t(axis)] = true;
-  struct Group {
-    int64_t size, stride;
-    bool reduced;
-  };
-  std::vector<Group> groups;
-  std::vector<int64_t> strides(shape.size(), 1);
-  for (size_t i = shape.size(); i-- > 1;) strides[i - 1] = strides[i] * shape[i];
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] == 1) continue;  // moves no offset, reduced or not
-    if (!groups.empty() && groups.back().reduced == reduced[i]) {
-      groups.back().size *= shape[i];  // adjacent non-1 dims are contiguous with each other
-      groups.back().stride = strides[i];
-    } else {
-      groups.push_back({shape[i], strides[i], bool(reduced[i])});
-    }
-  }
+  op_math::ReduceLayout layout = op_math::reduce_layout(shape, axes);
   k::ReduceGeometry l;
-  ok = true;
-  if (groups.empty()) return l;  // a single element
-  l.inner = groups.back().size;
-  l.inner_reduced = groups.back().reduced;
-  groups.pop_back();
-  for (const Group& gr : groups) {
-    int& rank = gr.reduced ? l.row_rank : l.kept_rank;
-    if (rank == k::kMaxGroups) {
-      ok = false;
-      return l;
-    }
-    (gr.reduced ? l.row_sizes : l.kept_sizes)[rank] = gr.size;
-    (gr.reduced ? l.row_strides : l.kept_strides)[rank] = gr.stride;
-    (gr.reduced ? l.row_count : l.outer_count) *= gr.size;
-    ++rank;
-  }
-  l.out_count = l.outer_count * (l.inner_reduced ? 1 : l.inner);
-  l.reduce_count = l.row_count * (l.inner_reduced ? l.inner : 1);
+  ok = layout.kept_sizes.size() <= size_t(k::kMaxGroups) &&
+       layout.row_sizes.size() <= size_t(k::kMaxGroups);
+  if (!ok) return l;
+  l.kept_rank = int(layout.kept_sizes.size());
+  l.row_rank = int(layout.row_sizes.size());
+  std::copy(layout.kept_sizes.begin(), layout.kept_sizes.end(), l.kept_sizes);
+  std::copy(layout.kept_strides.begin(), layout.kept_strides.end(), l.kept_strides);
+  std::copy(layout.row_sizes.begin(), layout.row_sizes.end(), l.row_sizes);
+  std::copy(layout.row_strides.begin(), layout.row_strides.end(), l.row_strides);
+  l.inner = layout.inner;
+  l.inner_reduced = layout.inner_reduced;
+  l.outer_count = layout.outer_count;
+  l.row_count = layout.row_count;
+  l.out_count = layout.out_count;
+  l.reduce_count = layout.reduce_count;
   return l;
 }
 

@@ -17,6 +17,7 @@
 #include "core/number_cast.h"
 #include "backends/cuda/kernels/movement_kernels.h"
 #include "core/dispatch.h"
+#include "graph/op_math/layout.h"
 
 namespace cppnn::detail::cuda {
 
@@ -630,44 +631,19 @@ std::unique_ptr<Step> make_axis_step(std::shared_ptr<Device> device, const Graph
   return step;
 }
 
-// resample2d, as the CPU's shape_resample.cpp: the input seen as [outer, H, mid, W, inner],
-// the spec's half-pixel mapping computed in double on the host.
-mv::ResampleGeometry resample_geometry(const Dims& in, const Dims& out, std::vector<int64_t> axes) {
-  if (axes[0] > axes[1]) std::swap(axes[0], axes[1]);
-  size_t a = size_t(axes[0]), b = size_t(axes[1]);
-  mv::ResampleGeometry g;
-  for (size_t d = 0; d < in.size(); ++d) {
-    if (d < a) g.outer *= in[d];
-    else if (d > a && d < b) g.mid *= in[d];
-    else if (d > b) g.inner *= in[d];
-  }
-  g.in_h = in[a];
-  g.in_w = in[b];
-  g.out_h = out[a];
-  g.out_w = out[b];
-  return g;
-}
-
-double input_coordinate(size_t o, size_t in_size, size_t out_size) {
-  double scale = double(out_size) / double(in_size);
-  double c = (double(o) + 0.5) / scale - 0.5;
-  return std::clamp(c, 0.0, double(in_size - 1));
-}
-
+// resample2d, as the CPU's shape_resample.cpp (graph/op_math/resample.h): the input seen
+// as [outer, H, mid, W, inner], the spec's half-pixel mapping computed in double on the host.
 std::vector<int64_t> nearest_indices(int64_t in_size, int64_t out_size) {
   std::vector<int64_t> idx(static_cast<size_t>(out_size));
   for (size_t o = 0; o < idx.size(); ++o)
-    idx[o] = int64_t(std::ceil(input_coordinate(o, size_t(in_size), size_t(out_size)) - 0.5));
+    idx[o] = op_math::resample_nearest_index(int64_t(o), in_size, out_size);
   return idx;
 }
 
 std::vector<mv::LinearTap> linear_taps(int64_t in_size, int64_t out_size) {
   std::vector<mv::LinearTap> taps(static_cast<size_t>(out_size));
-  for (size_t o = 0; o < taps.size(); ++o) {
-    double c = input_coordinate(o, size_t(in_size), size_t(out_size));
-    double f = std::floor(c);
-    taps[o] = {int64_t(f), int64_t(std::ceil(c)), float(c - f)};
-  }
+  for (size_t o = 0; o < taps.size(); ++o)
+    taps[o] = op_math::resample_linear_tap(int64_t(o), in_size, out_size);
   return taps;
 }
 
@@ -675,7 +651,7 @@ std::unique_ptr<Step> make_resample_step(std::shared_ptr<Device> device, const G
                                          const Node& n, const std::vector<Placement>& places) {
   auto step = std::make_unique<MovementStep>(n, std::move(device));
   mv::ResampleGeometry geo =
-      resample_geometry(in_shape(g, n), out_shape(g, n), n.attrs.ints("axes"));
+      op_math::resample_split(in_shape(g, n), out_shape(g, n), n.attrs.ints("axes"));
   DataType type = g.desc(n.inputs[0]).data_type;
   const void* in = address(places, n.inputs[0], n, "input");
   void* out = address(places, n.outputs[0], n, "output");

@@ -1,12 +1,12 @@
 // Hand-written CUDA kernels of the math ops (see math_kernels.h): pooling, softmax,
 // layer / batch / instance normalization (the row-wise ones in normalize.cuh, element access
 // and the block reduction in math_common.cuh, both tested on the host) and the ten
-// reductions. Their values follow the
-// CPU kernels (src/backends/cpu/pooling.cpp, normalization.cpp, reduction.cpp,
-// reduction_axis.cpp): float16 is computed in float32 and rounded once at the store,
-// floating-point sums accumulate in float, integer sums, products and norms in 64-bit
-// unsigned arithmetic (which wraps like the type and is truncated to it at the store),
-// max / min in the element type with NaNs never taken, averages exclude padding.
+// reductions. Their values follow the CPU kernels (src/backends/cpu/pooling.cpp,
+// normalization.cpp, reduction.cpp, reduction_axis.cpp), whose pooling windows and
+// reduction ops they share (src/graph/op_math/): float16 is computed in float32 and rounded
+// once at the store, floating-point sums accumulate in float, integer sums, products and
+// norms in 64-bit unsigned arithmetic (which wraps like the type and is truncated to it at
+// the store), max / min in the element type with NaNs never taken, averages exclude padding.
 //
 // Shapes: per-row ops (softmax along the last axis, layerNormalization, reductions with
 // enough elements per output) run one 256-thread block per row with a shared-memory tree
@@ -37,31 +37,16 @@ int grid_for_rows(int64_t rows) { return int(rows < 1 ? 1 : rows > kMaxBlocks ? 
 
 // ---- Pooling -------------------------------------------------------------------------
 
-// Window taps [first, end) inside the input for one output position (the CPU's valid_taps).
-template <typename I>
-struct Taps {
-  I first, end;
-};
-
-template <typename I>
-__device__ __forceinline__ Taps<I> valid_taps(I out, I stride, I pad, I dilation, I window, I in) {
-  I start = out * stride - pad;  // input index of tap 0
-  Taps<I> t;
-  t.first = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
-  if (start > in - 1) {
-    t.end = 0;
-  } else {
-    I last = (in - 1 - start) / dilation + 1;
-    t.end = window < last ? window : last;
-  }
-  if (t.first > t.end) t.first = t.end;
-  return t;
-}
+using op_math::inverse_count;
+using op_math::pool_combine;
+using op_math::pool_identity;
+using op_math::window_taps;
+using op_math::WindowTaps;
 
 // I: the index type, int32_t whenever the input and output fit (64-bit division and
 // multiplication are many instructions each on the GPU: the int64 form of ResNet-50's max
 // pool took 52 us at batch 8 on the H100).
-template <typename T, int K, typename I>
+template <typename T, PoolKind K, typename I>
 __global__ void pool_kernel(const T* __restrict__ x, T* __restrict__ y, PoolGeometry g,
                             int64_t total) {
   using E = typename Num<T>::E;
@@ -81,30 +66,25 @@ __global__ void pool_kernel(const T* __restrict__ x, T* __restrict__ y, PoolGeom
       oh = t % out_h, t /= out_h;
       c = t % channels, n = t / channels;
     }
-    Taps<I> th = valid_taps<I>(oh, I(g.stride_h), I(g.pad_top), I(g.dilation_h), I(g.window_h), height);
-    Taps<I> tw = valid_taps<I>(ow, I(g.stride_w), I(g.pad_left), I(g.dilation_w), I(g.window_w), width);
+    WindowTaps<I> th =
+        window_taps<I>(oh, I(g.stride_h), I(g.pad_top), I(g.dilation_h), I(g.window_h), height);
+    WindowTaps<I> tw =
+        window_taps<I>(ow, I(g.stride_w), I(g.pad_left), I(g.dilation_w), I(g.window_w), width);
     I h0 = oh * I(g.stride_h) - I(g.pad_top), w0 = ow * I(g.stride_w) - I(g.pad_left);
-    A acc = K == kPoolMax ? lowest_of<A>() : A(0);
+    A acc = pool_identity<K, A>();
     for (I kh = th.first; kh < th.end; ++kh) {
       I ih = h0 + kh * I(g.dilation_h);
       for (I kw = tw.first; kw < tw.end; ++kw) {
         I iw = w0 + kw * I(g.dilation_w);
         I off = g.nhwc ? ((n * height + ih) * width + iw) * channels + c
                        : ((n * channels + c) * height + ih) * width + iw;
-        A v = A(load(x, off));
-        if constexpr (K == kPoolMax)
-          acc = v > acc ? v : acc;
-        else if constexpr (K == kPoolL2)
-          acc = acc + v * v;
-        else
-          acc = acc + v;
+        acc = pool_combine<K>(acc, A(load(x, off)));
       }
     }
     if constexpr (K == kPoolAverage) {
-      int64_t count_h = th.end - th.first, count_w = tw.end - tw.first;
-      float inv_h = count_h > 0 ? 1.0f / float(count_h) : 0.0f;
-      float inv_w = count_w > 0 ? 1.0f / float(count_w) : 0.0f;
-      acc *= g.global ? 1.0f / float(g.height * g.width) : inv_h * inv_w;
+      // Global: a whole (non-empty) plane, 1 / (height * width) rounded once.
+      acc *= g.global ? 1.0f / float(g.height * g.width)
+                      : inverse_count(th.count()) * inverse_count(tw.count());
     } else if constexpr (K == kPoolL2) {
       acc = sqrtf(acc);
     }
@@ -148,84 +128,15 @@ cudaError_t pool_typed(PoolKind kind, const T* x, T* y, const PoolGeometry& g,
 
 // ---- Reductions ----------------------------------------------------------------------
 
-template <typename E>
-using SumAcc = std::conditional_t<std::is_floating_point_v<E>, float, uint64_t>;
-
-// Each op maps an element (given the output's shift, used by logSumExp only), combines
-// associatively from identity() and finishes the combined value (the CPU's ops).
-template <typename E>
-struct SumOp {
-  using Acc = SumAcc<E>;
-  static constexpr bool kTwoPass = false;
-  __device__ Acc identity() const { return Acc(0); }
-  __device__ Acc map(E x, Acc) const { return Acc(x); }
-  __device__ Acc combine(Acc a, Acc b) const { return a + b; }
-  __device__ Acc finish(Acc a, Acc) const { return a; }
-};
-
-template <typename E>
-struct L1Op : SumOp<E> {
-  using Acc = SumAcc<E>;
-  __device__ Acc map(E x, Acc) const {
-    if constexpr (std::is_floating_point_v<E>)
-      return fabsf(x);
-    else if constexpr (std::is_signed_v<E>)
-      return x < 0 ? Acc(0) - Acc(x) : Acc(x);
-    else
-      return Acc(x);
-  }
-};
-
-template <typename E>
-struct SumSquareOp : SumOp<E> {
-  using Acc = SumAcc<E>;
-  __device__ Acc map(E x, Acc) const { return Acc(x) * Acc(x); }
-};
-
-template <typename E>
-struct ProductOp : SumOp<E> {
-  using Acc = SumAcc<E>;
-  __device__ Acc identity() const { return Acc(1); }
-  __device__ Acc combine(Acc a, Acc b) const { return a * b; }
-};
-
-struct L2Op : SumSquareOp<float> {
-  __device__ float finish(float a, float) const { return sqrtf(a); }
-};
-
-struct MeanOp : SumOp<float> {
-  float count;
-  __device__ float finish(float a, float) const { return a / count; }
-};
-
-struct LogSumOp : SumOp<float> {
-  __device__ float finish(float a, float) const { return logf(a); }
-};
-
-// Shifted by the maximum (a first pass) so that exp never overflows.
-struct LogSumExpOp : SumOp<float> {
-  static constexpr bool kTwoPass = true;
+// The ops are the CPU's (graph/op_math/reduce.h); only logSumExp's exp is the GPU's own:
+// expf per element, after a first pass has found each output's maximum (the shift).
+struct LogSumExpOp : op_math::ReduceLogSumExp {
   __device__ float map(float x, float shift) const { return expf(x - shift); }
-  __device__ float finish(float a, float shift) const {
-    return isinf(shift) ? shift : logf(a) + shift;
-  }
 };
+template <typename Op>
+constexpr bool kTwoPass = std::is_same_v<Op, LogSumExpOp>;
 
-template <typename E>
-struct MaxOp {
-  using Acc = E;
-  static constexpr bool kTwoPass = false;
-  __device__ E identity() const { return lowest_of<E>(); }
-  __device__ E map(E x, E) const { return x; }
-  __device__ E combine(E a, E b) const { return b > a ? b : a; }
-  __device__ E finish(E a, E) const { return a; }
-};
-
-template <typename E>
-struct MinOp : MaxOp<E> {
-  __device__ E identity() const { return highest_of<E>(); }
-  __device__ E combine(E a, E b) const { return b < a ? b : a; }
-};
+using op_math::ReduceMax;
 
 // Offset of flat index `index` over groups of the given sizes and strides.
 __device__ __forceinline__ int64_t group_offset(int rank, const int64_t* sizes,
@@ -261,8 +172,8 @@ __global__ void reduce_block_kernel(const T* __restrict__ x, T* __restrict__ y, 
   for (int64_t o = blockIdx.x; o < g.out_count; o += gridDim.x) {
     const T* base = x + output_base(g, o);
     Acc shift = Acc(0);
-    if constexpr (Op::kTwoPass) {
-      MaxOp<E> max;
+    if constexpr (kTwoPass<Op>) {
+      ReduceMax<E> max;
       E m = max.identity();
       for (int64_t e = threadIdx.x; e < g.reduce_count; e += blockDim.x)
         m = max.combine(m, load(base, element_offset(g, e)));
@@ -287,8 +198,8 @@ __global__ void reduce_thread_kernel(const T* __restrict__ x, T* __restrict__ y,
        o += int64_t(gridDim.x) * blockDim.x) {
     const T* base = x + output_base(g, o);
     Acc shift = Acc(0);
-    if constexpr (Op::kTwoPass) {
-      MaxOp<E> max;
+    if constexpr (kTwoPass<Op>) {
+      ReduceMax<E> max;
       E m = max.identity();
       for (int64_t e = 0; e < g.reduce_count; ++e)
         m = max.combine(m, load(base, element_offset(g, e)));
@@ -315,49 +226,14 @@ cudaError_t run_reduce(const T* x, T* y, const ReduceGeometry& g, const Op& op,
 template <typename T>
 cudaError_t reduce_typed(ReduceKind kind, const T* x, T* y, const ReduceGeometry& g,
                          cudaStream_t stream) {
-  using E = typename Num<T>::E;
-  switch (kind) {
-    case kReduceMax:
-      return run_reduce(x, y, g, MaxOp<E>{}, stream);
-    case kReduceMin:
-      return run_reduce(x, y, g, MinOp<E>{}, stream);
-    default:
-      break;
-  }
-  // The op table admits only 32- and 64-bit integers to the summing ops ...
-  if constexpr (sizeof(E) >= 4) {
-    switch (kind) {
-      case kReduceSum:
-        return run_reduce(x, y, g, SumOp<E>{}, stream);
-      case kReduceL1:
-        return run_reduce(x, y, g, L1Op<E>{}, stream);
-      case kReduceSumSquare:
-        return run_reduce(x, y, g, SumSquareOp<E>{}, stream);
-      case kReduceProduct:
-        return run_reduce(x, y, g, ProductOp<E>{}, stream);
-      default:
-        break;
-    }
-  }
-  // ... and only floats to the rest.
-  if constexpr (std::is_same_v<E, float>) {
-    switch (kind) {
-      case kReduceL2:
-        return run_reduce(x, y, g, L2Op{}, stream);
-      case kReduceLogSum:
-        return run_reduce(x, y, g, LogSumOp{}, stream);
-      case kReduceLogSumExp:
-        return run_reduce(x, y, g, LogSumExpOp{}, stream);
-      case kReduceMean: {
-        MeanOp op;
-        op.count = float(g.reduce_count);
-        return run_reduce(x, y, g, op, stream);
-      }
-      default:
-        break;
-    }
-  }
-  return cudaErrorInvalidValue;
+  cudaError_t result = cudaErrorInvalidValue;
+  op_math::with_reduce_op<typename Num<T>::E>(kind, g.reduce_count, [&](auto op) {
+    if constexpr (std::is_same_v<decltype(op), op_math::ReduceLogSumExp>)
+      result = run_reduce(x, y, g, LogSumExpOp{}, stream);
+    else
+      result = run_reduce(x, y, g, op, stream);
+  });
+  return result;
 }
 
 // ---- softmax -------------------------------------------------------------------------

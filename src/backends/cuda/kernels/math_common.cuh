@@ -8,6 +8,8 @@
 #include <limits>
 #include <type_traits>
 
+#include "graph/op_math/host_device.h"
+
 namespace cppnn::detail::cuda::kernels {
 
 constexpr int kThreads = 256;  // every launch of the math kernels uses exactly this block size
@@ -48,21 +50,9 @@ __device__ __forceinline__ float param(const T* p, int64_t i, float fill) {
   return p ? float(load(p, i)) : fill;
 }
 
-template <typename E>
-__host__ __device__ constexpr E lowest_of() {
-  if constexpr (std::is_floating_point_v<E>)
-    return -std::numeric_limits<E>::infinity();
-  else
-    return std::numeric_limits<E>::lowest();
-}
-
-template <typename E>
-__host__ __device__ constexpr E highest_of() {
-  if constexpr (std::is_floating_point_v<E>)
-    return std::numeric_limits<E>::infinity();
-  else
-    return std::numeric_limits<E>::max();
-}
+// The identities of max and min (-infinity / +infinity for floats), shared with the CPU.
+using op_math::highest_of;
+using op_math::lowest_of;
 
 // ---- Block-wide reduction (blockDim.x == kThreads): every thread gets the result. Shared
 // memory and a tree: any accumulator type, any associative combine.

@@ -7,21 +7,25 @@
 
 #include <cstdint>
 
+#include "graph/op_math/reduce.h"
+#include "graph/op_math/window.h"
+
 namespace cppnn::detail::cuda::kernels {
 
 // Element types, in the order of cppnn::DataType.
 enum MathType : int { kF32 = 0, kF16, kI32, kU32, kI64, kU64, kI8, kU8 };
 
-// ---- averagePool2d, l2Pool2d, maxPool2d: one thread per output element.
-enum PoolKind : int { kPoolAverage = 0, kPoolL2, kPoolMax };
+// ---- averagePool2d, l2Pool2d, maxPool2d: one thread per output element. The window and
+// the arithmetic are the CPU's (graph/op_math/window.h).
+using op_math::kPoolAverage;
+using op_math::kPoolL2;
+using op_math::kPoolMax;
+using op_math::PoolKind;
 
-struct PoolGeometry {
-  int64_t batches, channels, height, width, out_h, out_w;
-  int64_t window_h, window_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
-  bool nhwc;
-  // One window over the whole unpadded plane: the average divides by height * width at
-  // once, as the CPU's global pooling does.
-  bool global;
+struct PoolGeometry : op_math::PoolWindow {
+  // One window over the whole unpadded nchw plane (op_math::pool_covers_plane): the average
+  // divides by height * width at once, as the CPU's global pooling does.
+  bool global = false;
 };
 
 // average and l2: kF32, kF16; max: every MathType.
@@ -46,18 +50,18 @@ struct ReduceGeometry {
   int64_t reduce_count = 1;  // input elements combined into each output
 };
 
-enum ReduceKind : int {
-  kReduceL1 = 0,
-  kReduceL2,
-  kReduceLogSum,
-  kReduceLogSumExp,
-  kReduceMax,
-  kReduceMean,
-  kReduceMin,
-  kReduceProduct,
-  kReduceSum,
-  kReduceSumSquare
-};
+// The ops' arithmetic is the CPU's (graph/op_math/reduce.h).
+using op_math::ReduceKind;
+using op_math::kReduceL1;
+using op_math::kReduceL2;
+using op_math::kReduceLogSum;
+using op_math::kReduceLogSumExp;
+using op_math::kReduceMax;
+using op_math::kReduceMean;
+using op_math::kReduceMin;
+using op_math::kReduceProduct;
+using op_math::kReduceSum;
+using op_math::kReduceSumSquare;
 
 // max, min: every MathType; sum, l1, sumSquare, product: kF32, kF16, kI32, kU32, kI64,
 // kU64; the rest: kF32, kF16. Anything else returns cudaErrorInvalidValue.

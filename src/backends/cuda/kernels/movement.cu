@@ -8,6 +8,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "graph/op_math/reduce.h"
 #include "movement_kernels.h"
 
 namespace cppnn::detail::cuda::movement {
@@ -265,9 +266,8 @@ __global__ void __launch_bounds__(kBlock)
     I index = 0;
     for (int64_t l = 1; l < length; ++l) {
       auto v = Widen<T>::load(base[l * inner]);
-      // Strict: the first of ties stays; a comparison with NaN is false either way.
-      bool better = kMax ? v > best : v < best;
-      if (better) {
+      // Strict: the first of ties stays; NaN never wins (the CPU's rule, op_math::arg_better).
+      if (op_math::arg_better<kMax>(v, best)) {
         best = v;
         index = I(l);
       }
@@ -340,17 +340,9 @@ __global__ void __launch_bounds__(kBlock)
     float a1 = float(Widen<T>::load(l0[tx.i1 * g.inner + k]));
     float b0 = float(Widen<T>::load(l1[tx.i0 * g.inner + k]));
     float b1 = float(Widen<T>::load(l1[tx.i1 * g.inner + k]));
-    float v;
     // The CPU kernel's two forms (the same blend, rounded differently).
-    if (g.inner == 1) {
-      float vy0 = a0 + (a1 - a0) * tx.t;
-      float vy1 = b0 + (b1 - b0) * tx.t;
-      v = vy0 + (vy1 - vy0) * ty.t;
-    } else {
-      float vy0 = a0 * (1 - tx.t) + a1 * tx.t;
-      float vy1 = b0 * (1 - tx.t) + b1 * tx.t;
-      v = vy0 * (1 - ty.t) + vy1 * ty.t;
-    }
+    float v = g.inner == 1 ? op_math::resample_blend_lerp(a0, a1, b0, b1, tx.t, ty.t)
+                           : op_math::resample_blend_weighted(a0, a1, b0, b1, tx.t, ty.t);
     out[i] = store_float<T>(v);
   }
 }

@@ -7,6 +7,8 @@
 
 #include <cuda_runtime.h>
 
+#include "graph/op_math/resample.h"
+
 namespace cppnn::detail::cuda::movement {
 
 constexpr int kMaxRank = 8;
@@ -93,19 +95,14 @@ cudaError_t launch_arg_min_max(const void* in, void* out, ElemType type, bool ou
                                bool is_max, int64_t outer, int64_t length, int64_t inner,
                                int max_blocks, cudaStream_t stream);
 
-// resample2d over the input seen as [outer, H, mid, W, inner] (H, W the resampled axes).
-struct ResampleGeometry {
-  int64_t outer = 1, mid = 1, inner = 1;
-  int64_t in_h = 1, in_w = 1, out_h = 1, out_w = 1;
-};
+// resample2d over the input seen as [outer, H, mid, W, inner] (H, W the resampled axes),
+// sampled as the CPU does (graph/op_math/resample.h).
+using ResampleGeometry = op_math::ResampleSplit;
 // Nearest neighbour: ys[out_h], xs[out_w] are device tables of input indices.
 cudaError_t launch_resample_nearest(const void* in, void* out, const ResampleGeometry& g,
                                     const int64_t* ys, const int64_t* xs, int elem_size,
                                     int max_blocks, cudaStream_t stream);
-struct LinearTap {
-  int64_t i0, i1;
-  float t;
-};
+using LinearTap = op_math::ResampleTap;
 // Linear: ys[out_h], xs[out_w] device tables of taps; type f32, f16, i8 or u8.
 cudaError_t launch_resample_linear(const void* in, void* out, ElemType type,
                                    const ResampleGeometry& g, const LinearTap* ys,
