@@ -8,11 +8,13 @@ const OpTable& OpTable::instance() {
   static const OpTable table = [] {
     OpTable t;
     register_elementwise_ops(t);
-    register_shape_ops(t);
     register_reduction_ops(t);
+    register_movement_ops(t);
+    register_gather_ops(t);
     register_conv_ops(t);
-    register_normalization_ops(t);
+    register_matmul_ops(t);
     register_pooling_ops(t);
+    register_normalization_ops(t);
     return t;
   }();
   return table;

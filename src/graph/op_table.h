@@ -46,10 +46,12 @@ class OpTable {
 // One registration function per op family (src/graph/ops/*.cpp); elementwise.cpp also
 // adds the generated schemas of the U and B ops.
 void register_elementwise_ops(OpTable& table);
-void register_shape_ops(OpTable& table);
 void register_reduction_ops(OpTable& table);
+void register_movement_ops(OpTable& table);
+void register_gather_ops(OpTable& table);
 void register_conv_ops(OpTable& table);
-void register_normalization_ops(OpTable& table);
+void register_matmul_ops(OpTable& table);
 void register_pooling_ops(OpTable& table);
+void register_normalization_ops(OpTable& table);
 
 }  // namespace cppnn::detail

@@ -1,6 +1,7 @@
 #include "graph/validation.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 
@@ -83,6 +84,31 @@ Dims checked_dims(const std::vector<int64_t>& values, const std::string& what) {
   for (int64_t v : values)
     if (v <= 0) type_error(what + " must be positive, got " + to_string(values));
   return values;
+}
+
+int64_t unsigned_attr(const Attrs& attrs, const std::string& name) {
+  int64_t v = attrs.i(name);
+  if (v < 0) type_error(name + " must not be negative, got " + std::to_string(v));
+  return v;
+}
+
+void check_fused_activation(Attrs& attrs) {
+  if (!attrs.has("activation")) return;
+  const std::string act = attrs.s("activation");
+  if (act.empty()) return;
+  std::optional<OpId> id = find_op(act);
+  if (!id || !op_has(*id, OpTrait::EpilogueActivation))
+    type_error("attribute 'activation' has unknown value '" + act + "'");
+  if (*id == OpId::clamp) {
+    double lo = attrs.f_or("activationMin", -INFINITY), hi = attrs.f_or("activationMax", INFINITY);
+    if (std::isnan(lo) || std::isnan(hi) || lo > hi)
+      type_error("attribute 'activationMin' (" + std::to_string(lo) +
+                 ") must not be greater than 'activationMax' (" + std::to_string(hi) + ")");
+    attrs.set("activationMin", lo);
+    attrs.set("activationMax", hi);
+  } else if (*id == OpId::leakyRelu || *id == OpId::elu) {
+    attrs.set("activationAlpha", attrs.f_or("activationAlpha", *id == OpId::elu ? 1.0 : 0.01));
+  }
 }
 
 }  // namespace cppnn::detail

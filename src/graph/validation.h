@@ -39,6 +39,13 @@ void check_axes(const std::vector<int64_t>& axes, size_t rank, const std::string
 void check_unsigned_long(const std::vector<int64_t>& values, const std::string& what);
 // Checks a dims list from an attribute: each > 0 (TypeError otherwise).
 Dims checked_dims(const std::vector<int64_t>& values, const std::string& what);
+// An unsigned-long attribute (an axis, a count): TypeError when negative, which only a
+// non-builder caller (ONNX import, an engine file) can produce.
+int64_t unsigned_attr(const Attrs& attrs, const std::string& name);
+// The fused activation of the fusion contract (attribute "activation", absent or "" for
+// none) on conv2d, convTranspose2d, matmul and gemm: TypeError unless it names an
+// EpilogueActivation op; fills its parameters' defaults.
+void check_fused_activation(Attrs& attrs);
 
 inline constexpr std::initializer_list<DataType> kFloatTypes = {DataType::float32,
                                                                 DataType::float16};

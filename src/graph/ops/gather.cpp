@@ -1,7 +1,7 @@
-// gatherElements and gatherND: validation and output shapes per the WebNN spec's method steps.
-// (gather itself lives with the other shape ops in shape.cpp.) Index values are only known at
-// run time, so the kernels count a negative index from the end and clamp what is still out of
-// range, exactly like gather; nothing here can check them.
+// Gather ops: gather, gatherElements and gatherND: validation and output shapes per the WebNN
+// spec's method steps. Index values are only known at run time, so the kernels count a
+// negative index from the end and clamp what is still out of range; nothing here can check
+// them.
 #include "graph/op_table.h"
 #include "graph/validation.h"
 
@@ -12,6 +12,20 @@ namespace {
 
 constexpr std::initializer_list<DataType> kIndexTypes = {DataType::int32, DataType::uint32,
                                                          DataType::int64};
+
+std::vector<OperandDescriptor> infer_gather(const InputDescs& in, Attrs& attrs) {
+  const OperandDescriptor& x = *in[0];
+  const OperandDescriptor& indices = *in[1];
+  check_data_type(indices, "indices", {DataType::int32, DataType::uint32, DataType::int64});
+  int64_t axis = unsigned_attr(attrs, "axis");
+  if (size_t(axis) >= x.shape.size())
+    type_error("axis " + std::to_string(axis) + " is out of range for " +
+               operand_name("input") + " of shape " + to_string(x.shape));
+  Dims out(x.shape.begin(), x.shape.begin() + axis);
+  out.insert(out.end(), indices.shape.begin(), indices.shape.end());
+  out.insert(out.end(), x.shape.begin() + axis + 1, x.shape.end());
+  return {OperandDescriptor{x.data_type, out}};
+}
 
 std::vector<OperandDescriptor> infer_gather_elements(const InputDescs& in, Attrs& attrs) {
   const OperandDescriptor& x = *in[0];
@@ -59,8 +73,8 @@ std::vector<OperandDescriptor> infer_gather_nd(const InputDescs& in, Attrs&) {
 
 }  // namespace
 
-// Called by register_shape_ops: these are shape-family ops, kept in their own file.
 void register_gather_ops(OpTable& table) {
+  table.add(OpSchema{OpId::gather, {"input", "indices"}, 2, false, infer_gather});
   table.add(OpSchema{OpId::gatherElements, {"input", "indices"}, 2, false, infer_gather_elements});
   table.add(OpSchema{OpId::gatherND, {"input", "indices"}, 2, false, infer_gather_nd});
 }
@@ -68,6 +82,12 @@ void register_gather_ops(OpTable& table) {
 }  // namespace detail
 
 using namespace detail;
+
+Operand GraphBuilder::gather(const Operand& x, const Operand& indices, const GatherOptions& o) {
+  Attrs attrs;
+  attrs.set("axis", int64_t(o.axis));
+  return add_op(*this, OpId::gather, {x, indices}, std::move(attrs), o.label)[0];
+}
 
 Operand GraphBuilder::gather_elements(const Operand& x, const Operand& indices,
                                       const GatherOptions& o) {

@@ -1,5 +1,6 @@
-// Shape and data-movement ops: reshape, transpose, concat, split, slice, gather, expand, pad,
-// tile, reverse, triangular, resample2d. Validation follows the WebNN spec's method steps.
+// Data-movement ops: reshape, transpose, concat, split, slice, expand, pad, tile, reverse,
+// triangular, resample2d. Validation follows the WebNN spec's method steps. (The gathers
+// are gather.cpp.)
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -27,12 +28,6 @@ const std::vector<int64_t>& unsigned_list(const Attrs& attrs, const std::string&
   for (int64_t x : v)
     if (x < 0) type_error(name + " must not hold negative values, got " + list_string(v));
   check_unsigned_long(v, name);
-  return v;
-}
-
-int64_t unsigned_attr(const Attrs& attrs, const std::string& name) {
-  int64_t v = attrs.i(name);
-  if (v < 0) type_error(name + " must not be negative, got " + std::to_string(v));
   return v;
 }
 
@@ -190,20 +185,6 @@ std::vector<OperandDescriptor> infer_slice(const InputDescs& in, Attrs& attrs) {
   return one(x.data_type, out);
 }
 
-std::vector<OperandDescriptor> infer_gather(const InputDescs& in, Attrs& attrs) {
-  const OperandDescriptor& x = *in[0];
-  const OperandDescriptor& indices = *in[1];
-  check_data_type(indices, "indices", {DataType::int32, DataType::uint32, DataType::int64});
-  int64_t axis = unsigned_attr(attrs, "axis");
-  if (size_t(axis) >= x.shape.size())
-    type_error("axis " + std::to_string(axis) + " is out of range for " +
-               operand_name("input") + " of shape " + to_string(x.shape));
-  Dims out(x.shape.begin(), x.shape.begin() + axis);
-  out.insert(out.end(), indices.shape.begin(), indices.shape.end());
-  out.insert(out.end(), x.shape.begin() + axis + 1, x.shape.end());
-  return one(x.data_type, out);
-}
-
 std::vector<OperandDescriptor> infer_expand(const InputDescs& in, Attrs& attrs) {
   const OperandDescriptor& x = *in[0];
   Dims shape = valid_dims(attrs.ints("newShape"), "newShape");
@@ -326,22 +307,18 @@ OpSchema single(OpId id, InferFn infer) {
 
 }  // namespace
 
-void register_gather_ops(OpTable& table);  // shape_gather.cpp
-
-void register_shape_ops(OpTable& table) {
+void register_movement_ops(OpTable& table) {
   table.add(single(OpId::reshape, infer_reshape));
   table.add(single(OpId::transpose, infer_transpose));
   table.add(OpSchema{OpId::concat, {"inputs"}, 1, true, infer_concat});
   table.add(single(OpId::split, infer_split));
   table.add(single(OpId::slice, infer_slice));
-  table.add(OpSchema{OpId::gather, {"input", "indices"}, 2, false, infer_gather});
   table.add(single(OpId::expand, infer_expand));
   table.add(single(OpId::pad, infer_pad));
   table.add(single(OpId::tile, infer_tile));
   table.add(single(OpId::reverse, infer_reverse));
   table.add(single(OpId::triangular, infer_triangular));
   table.add(single(OpId::resample2d, infer_resample2d));
-  register_gather_ops(table);
 }
 
 }  // namespace detail
@@ -390,12 +367,6 @@ Operand GraphBuilder::slice(const Operand& x, const std::vector<uint32_t>& start
   attrs.set_ints("sizes", sizes);
   if (!o.strides.empty()) attrs.set_ints("strides", o.strides);
   return add_op(*this, OpId::slice, {x}, std::move(attrs), o.label)[0];
-}
-
-Operand GraphBuilder::gather(const Operand& x, const Operand& indices, const GatherOptions& o) {
-  Attrs attrs;
-  attrs.set("axis", int64_t(o.axis));
-  return add_op(*this, OpId::gather, {x, indices}, std::move(attrs), o.label)[0];
 }
 
 Operand GraphBuilder::expand(const Operand& x, const std::vector<uint32_t>& new_shape,
