@@ -191,7 +191,6 @@ KernelFactory conv_factory(bool transposed) {
 void register_conv_kernels(CpuKernelRegistry& r) {
   r.add(OpId::conv2d, conv_factory(false));
   r.add(OpId::convTranspose2d, conv_factory(true));
-  register_matmul_kernels(r);
 }
 
 }  // namespace cppnn::detail

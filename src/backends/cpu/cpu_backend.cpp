@@ -183,11 +183,13 @@ const CpuKernelRegistry& CpuKernelRegistry::instance() {
   static const CpuKernelRegistry registry = [] {
     CpuKernelRegistry r;
     register_elementwise_kernels(r);
-    register_shape_kernels(r);
     register_reduction_kernels(r);
+    register_movement_kernels(r);
+    register_gather_kernels(r);
     register_conv_kernels(r);
-    register_normalization_kernels(r);
+    register_matmul_kernels(r);
     register_pooling_kernels(r);
+    register_normalization_kernels(r);
     return r;
   }();
   return registry;

@@ -60,13 +60,16 @@ class CpuKernelRegistry {
   std::array<KernelFactory, size_t(OpId::count)> factories_;
 };
 
-// One registration function per kernel family (src/backends/cpu/*.cpp).
+// One registration function per op family, in src/backends/cpu/<family>.cpp (its helpers
+// are <family>_<what>.cpp/.h).
 void register_elementwise_kernels(CpuKernelRegistry& registry);
-void register_shape_kernels(CpuKernelRegistry& registry);
 void register_reduction_kernels(CpuKernelRegistry& registry);
+void register_movement_kernels(CpuKernelRegistry& registry);
+void register_gather_kernels(CpuKernelRegistry& registry);
 void register_conv_kernels(CpuKernelRegistry& registry);
-void register_normalization_kernels(CpuKernelRegistry& registry);
+void register_matmul_kernels(CpuKernelRegistry& registry);
 void register_pooling_kernels(CpuKernelRegistry& registry);
+void register_normalization_kernels(CpuKernelRegistry& registry);
 
 // Runs fn(begin, end) over [0, n) on the CPU threads (OpenMP, shared with oneDNN);
 // `grain` is the smallest chunk worth a thread.

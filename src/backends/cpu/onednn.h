@@ -16,8 +16,6 @@
 
 namespace cppnn::detail {
 
-void register_matmul_kernels(CpuKernelRegistry& registry);
-
 namespace onednn {
 
 inline const dnnl::engine& engine() {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "backends/cpu/shape_kernels.h"
+#include "backends/cpu/movement_kernels.h"
 
 namespace cppnn::detail {
 
@@ -233,7 +233,7 @@ StridedView reverse_view(const KernelContext& cx) {
 
 }  // namespace
 
-void register_strided_shape_kernels(CpuKernelRegistry& r) {
+void register_strided_movement_kernels(CpuKernelRegistry& r) {
   r.add(OpId::transpose, view_kernel(transpose_view));
   r.add(OpId::slice, view_kernel(slice_view));
   r.add(OpId::expand, view_kernel(expand_view));

@@ -1,6 +1,6 @@
 #pragma once
-// Shared by the shape kernel files (shape.cpp, shape_strided.cpp, shape_resample.cpp,
-// shape_gather.cpp).
+// Shared by the kernel files that move bytes: the movement family (movement.cpp,
+// movement_strided.cpp, movement_resample.cpp) and the gathers (gather.cpp).
 #include <cstddef>
 #include <cstdint>
 
@@ -29,11 +29,9 @@ inline size_t product(const Dims& shape, size_t begin, size_t end) {
   return size_t(dims_product(shape, begin, end));
 }
 
-// transpose, slice, expand, tile, reverse.
-void register_strided_shape_kernels(CpuKernelRegistry& registry);
-// resample2d.
+// transpose, slice, expand, tile, reverse (movement_strided.cpp).
+void register_strided_movement_kernels(CpuKernelRegistry& registry);
+// resample2d (movement_resample.cpp).
 void register_resample_kernels(CpuKernelRegistry& registry);
-// gatherElements, gatherND (shape_gather.cpp).
-void register_gather_kernels(CpuKernelRegistry& registry);
 
 }  // namespace cppnn::detail

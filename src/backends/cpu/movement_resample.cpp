@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "backends/cpu/shape_kernels.h"
+#include "backends/cpu/movement_kernels.h"
 #include "graph/op_math/layout.h"
 #include "graph/op_math/resample.h"
 

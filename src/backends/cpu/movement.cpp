@@ -1,12 +1,12 @@
-// CPU kernels of the shape family that are not one strided view: reshape, concat, split,
-// gather, pad, triangular. They move bytes by element size, so every data type shares one
-// code path; the strided ops and resample2d live in shape_strided.cpp and shape_resample.cpp.
+// CPU kernels of the movement family that are not one strided view: reshape, concat, split,
+// pad, triangular. They move bytes by element size, so every data type shares one code path;
+// the strided ops and resample2d live in movement_strided.cpp and movement_resample.cpp.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
-#include "backends/cpu/shape_kernels.h"
+#include "backends/cpu/movement_kernels.h"
 #include "core/number_cast.h"
 
 namespace cppnn::detail {
@@ -91,52 +91,6 @@ Kernel split_kernel(const KernelContext& cx) {
     });
   });
 }
-
-// Indices are only known at run time: a negative one counts from the end, and anything
-// still outside the dimension is clamped into it so no read leaves the input.
-std::vector<size_t> clamped_indices(const Tensor& indices, int64_t dim) {
-  std::vector<size_t> result(indices.element_count());
-  visit_type(indices.data_type(), [&]<typename I>() {
-    if constexpr (std::is_integral_v<I>) {
-      const I* p = indices.data_as<I>();
-      for (size_t i = 0; i < result.size(); ++i) {
-        int64_t v;
-        if constexpr (std::is_unsigned_v<I> && sizeof(I) == 8)
-          v = p[i] > uint64_t(dim) ? dim : int64_t(p[i]);
-        else
-          v = int64_t(p[i]);
-        if (v < 0) v += dim;
-        result[i] = size_t(std::clamp<int64_t>(v, 0, dim - 1));
-      }
-    }
-  });
-  return result;
-}
-
-Kernel gather_kernel(const KernelContext& cx) {
-  const Dims& shape = cx.inputs[0]->shape;
-  size_t axis = size_t(cx.node.attrs.i("axis"));
-  size_t outer = product(shape, 0, axis), inner = product(shape, axis + 1, shape.size());
-  int64_t dim = shape[axis];
-  size_t esize = element_size(cx.inputs[0]->data_type);
-  return make_kernel([=](const Ins& in, const Outs& out) {
-    std::vector<size_t> idx = clamped_indices(*in[1], dim);
-    size_t n = idx.size(), rows = outer * n;
-    visit_element_size(esize, [&]<typename E>() {
-      const E* src = static_cast<const E*>(in[0]->data());
-      E* dst = static_cast<E*>(out[0]->data());
-      size_t grain = std::max<size_t>(1, kCopyGrain / (inner * esize));
-      parallel_for(rows, grain, [&](size_t begin, size_t end) {
-        for (size_t r = begin; r < end; ++r) {
-          const E* from = src + ((r / n) * size_t(dim) + idx[r % n]) * inner;
-          if (inner == 1) dst[r] = *from;
-          else std::memcpy(dst + r * inner, from, inner * sizeof(E));
-        }
-      });
-    });
-  });
-}
-
 
 // Maps an index in the padded dimension to one in the input; -1 means "the pad value".
 int64_t source_index(int64_t o, int64_t begin, int64_t n, int mode) {
@@ -240,16 +194,14 @@ Kernel triangular_kernel(const KernelContext& cx) {
 
 }  // namespace
 
-void register_shape_kernels(CpuKernelRegistry& r) {
+void register_movement_kernels(CpuKernelRegistry& r) {
   r.add(OpId::reshape, reshape_kernel);
   r.add(OpId::concat, concat_kernel);
   r.add(OpId::split, split_kernel);
-  r.add(OpId::gather, gather_kernel);
   r.add(OpId::pad, pad_kernel);
   r.add(OpId::triangular, triangular_kernel);
-  register_strided_shape_kernels(r);
+  register_strided_movement_kernels(r);
   register_resample_kernels(r);
-  register_gather_kernels(r);
 }
 
 }  // namespace cppnn::detail

@@ -1,5 +1,5 @@
-// CPU kernels of gatherElements and gatherND. Like gather (shape.cpp), they move elements by
-// size, so one instantiation per (element size, index type) serves every data type, and an
+// CPU kernels of the gather family: gather, gatherElements and gatherND. They move elements
+// by size, so one instantiation per (element size, index type) serves every data type, and an
 // index is only known at run time: a negative one counts from the end of its dimension and
 // whatever is still out of range is clamped into [0, dim - 1], so no read ever leaves the
 // input (the spec leaves out-of-range indices to the implementation; cppnn clamps everywhere,
@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "backends/cpu/shape_kernels.h"
+#include "backends/cpu/movement_kernels.h"
 
 namespace cppnn::detail {
 
@@ -16,6 +16,51 @@ namespace {
 using Kernel = std::unique_ptr<CpuKernel>;
 using Ins = std::vector<const Tensor*>;
 using Outs = std::vector<Tensor*>;
+
+// Indices are only known at run time: a negative one counts from the end, and anything
+// still outside the dimension is clamped into it so no read leaves the input.
+std::vector<size_t> clamped_indices(const Tensor& indices, int64_t dim) {
+  std::vector<size_t> result(indices.element_count());
+  visit_type(indices.data_type(), [&]<typename I>() {
+    if constexpr (std::is_integral_v<I>) {
+      const I* p = indices.data_as<I>();
+      for (size_t i = 0; i < result.size(); ++i) {
+        int64_t v;
+        if constexpr (std::is_unsigned_v<I> && sizeof(I) == 8)
+          v = p[i] > uint64_t(dim) ? dim : int64_t(p[i]);
+        else
+          v = int64_t(p[i]);
+        if (v < 0) v += dim;
+        result[i] = size_t(std::clamp<int64_t>(v, 0, dim - 1));
+      }
+    }
+  });
+  return result;
+}
+
+Kernel gather_kernel(const KernelContext& cx) {
+  const Dims& shape = cx.inputs[0]->shape;
+  size_t axis = size_t(cx.node.attrs.i("axis"));
+  size_t outer = product(shape, 0, axis), inner = product(shape, axis + 1, shape.size());
+  int64_t dim = shape[axis];
+  size_t esize = element_size(cx.inputs[0]->data_type);
+  return make_kernel([=](const Ins& in, const Outs& out) {
+    std::vector<size_t> idx = clamped_indices(*in[1], dim);
+    size_t n = idx.size(), rows = outer * n;
+    visit_element_size(esize, [&]<typename E>() {
+      const E* src = static_cast<const E*>(in[0]->data());
+      E* dst = static_cast<E*>(out[0]->data());
+      size_t grain = std::max<size_t>(1, kCopyGrain / (inner * esize));
+      parallel_for(rows, grain, [&](size_t begin, size_t end) {
+        for (size_t r = begin; r < end; ++r) {
+          const E* from = src + ((r / n) * size_t(dim) + idx[r % n]) * inner;
+          if (inner == 1) dst[r] = *from;
+          else std::memcpy(dst + r * inner, from, inner * sizeof(E));
+        }
+      });
+    });
+  });
+}
 
 // The spec allows int32, uint32 and int64 indices: each widens to int64 without loss.
 template <typename I>
@@ -111,6 +156,7 @@ Kernel gather_nd_kernel(const KernelContext& cx) {
 }  // namespace
 
 void register_gather_kernels(CpuKernelRegistry& r) {
+  r.add(OpId::gather, gather_kernel);
   r.add(OpId::gatherElements, gather_elements_kernel);
   r.add(OpId::gatherND, gather_nd_kernel);
 }
