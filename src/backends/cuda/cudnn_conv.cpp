@@ -40,6 +40,7 @@
 
 #include "backends/cuda/candidate_choice.h"
 #include "backends/cuda/conv_geometry.h"
+#include "backends/cuda/cudnn_conv.h"
 #include "backends/cuda/device_ops.h"
 #include "backends/cuda/own_conv.h"
 #include "backends/cuda/kernels/conv_epilogue.h"
@@ -62,39 +63,6 @@ void check_cudnn(cudnnStatus_t status, const char* call) {
 
 bool has_input(const Node& node, size_t i) {
   return node.inputs.size() > i && node.inputs[i] != kNoOperand;
-}
-
-DeviceDecision decide_cudnn_conv(const GraphIR& g, const Node& node, const Device&) {
-  DeviceDecision d;
-  const OperandDescriptor& out = g.desc(node.outputs[0]);
-  if (out.data_type != DataType::float32 && out.data_type != DataType::float16) {
-    d.why_not = "data type " + std::string(to_string(out.data_type));
-    return d;
-  }
-  for (OperandId id : {node.inputs[0], node.inputs[1], node.outputs[0]}) {
-    const Dims& shape = g.desc(id).shape;
-    int64_t count = element_count(shape);
-    if (count == 0) {
-      d.why_not = "an empty tensor";
-      return d;
-    }
-    if (count > INT32_MAX) {
-      d.why_not = "a tensor of over 2^31 elements (cuDNN's legacy API counts in int)";
-      return d;
-    }
-  }
-  if (conv_activation_code(node.attrs.s_or("activation", "")) < 0) {
-    d.why_not = "fused activation '" + node.attrs.s("activation") + "'";
-    return d;
-  }
-  ConvGeometry s = conv_geometry(g, node);
-  if (!s.why_not.empty()) {
-    d.why_not = s.why_not;
-    return d;
-  }
-  d.on_gpu = true;
-  d.activation_in_epilogue = true;  // cuDNN or the epilogue kernel applies every one
-  return d;
 }
 
 // Owning wrappers of cuDNN's descriptors.
@@ -639,16 +607,11 @@ class CudnnConvStep final : public Step {
   std::string description_;
 };
 
+}  // namespace
+
 std::unique_ptr<Step> make_cudnn_conv_step(std::shared_ptr<Device> device, const GraphIR& g,
                                            const Node& node, const std::vector<Placement>& places) {
   return std::make_unique<CudnnConvStep>(std::move(device), g, node, places);
-}
-
-}  // namespace
-
-void add_cudnn_ops(DeviceOpTable& table) {
-  table[OpId::conv2d] = DeviceOp{decide_cudnn_conv, make_cudnn_conv_step, true};
-  table[OpId::convTranspose2d] = DeviceOp{decide_cudnn_conv, make_cudnn_conv_step, true};
 }
 
 }  // namespace cppnn::detail::cuda

@@ -10,10 +10,13 @@ namespace cppnn::detail::cuda {
 const DeviceOpTable& device_ops() {
   static const DeviceOpTable table = [] {
     DeviceOpTable t;
-    add_cublaslt_ops(t);
-    add_cudnn_ops(t);
+    add_reduction_ops(t);
     add_movement_ops(t);
-    add_math_ops(t);
+    add_gather_ops(t);
+    add_conv_ops(t);
+    add_matmul_ops(t);
+    add_pooling_ops(t);
+    add_normalization_ops(t);
     return t;
   }();
   return table;

@@ -4,14 +4,19 @@
 // device? if not, why not) and a step factory. An op with no entry, or whose decision says
 // no, runs on the per-op CPU fallback and the plan's report says why.
 //
-// Each implementation file adds its ops through one add_* function below:
-//   lt_matmul.cpp     matmul, gemm (cuBLASLt)
-//   cudnn_conv.cpp    conv2d, convTranspose2d (cuDNN, and our own kernels of own_conv.h)
-//   movement_ops.cpp  data movement on hand-written kernels (kernels/movement.cu):
-//                     transpose, reshape, concat, slice, split, expand, pad, gather, ...
-//   math_ops.cpp      pooling, normalization, softmax, reductions on hand-written kernels
-//                     (kernels/math.cu)
-// Element-wise groups are not in the table: the plan turns them into generated kernels.
+// Each op family's file, <family>_ops.cpp, adds its ops through one add_* function below:
+//   reduction_ops.cpp      reduce*, softmax (kernels/math.cu); cumulativeSum, argMin,
+//                          argMax (kernels/movement.cu)
+//   movement_ops.cpp       transpose, reshape, concat, slice, split, expand, pad, tile,
+//                          reverse, triangular, resample2d (kernels/movement.cu)
+//   gather_ops.cpp         gather, gatherElements, gatherND (kernels/movement.cu)
+//   conv_ops.cpp           conv2d, convTranspose2d (cuDNN and our own kernels: cudnn_conv.h)
+//   matmul_ops.cpp         matmul, gemm (cuBLASLt and our own kernels: lt_matmul.h)
+//   pooling_ops.cpp        averagePool2d, l2Pool2d, maxPool2d (kernels/math.cu)
+//   normalization_ops.cpp  batch, instance and layer normalization (kernels/math.cu)
+// The files on our own kernels share kernel_steps.h. Element-wise groups are not in the
+// table: the plan turns them into generated kernels (jit_kernels.h; each op's CUDA
+// expression is in codegen/cuda_codegen_ops.cpp).
 #include <map>
 #include <memory>
 #include <string>
@@ -58,10 +63,13 @@ DeviceDecision decide_on_device(const GraphIR& g, const Node& node, const Device
 // nodes of their own, right after them.
 void split_epilogue_activations(GraphIR& g, const Device& device);
 
-void add_cublaslt_ops(DeviceOpTable& table);
-void add_cudnn_ops(DeviceOpTable& table);
+void add_reduction_ops(DeviceOpTable& table);
 void add_movement_ops(DeviceOpTable& table);
-void add_math_ops(DeviceOpTable& table);
+void add_gather_ops(DeviceOpTable& table);
+void add_conv_ops(DeviceOpTable& table);
+void add_matmul_ops(DeviceOpTable& table);
+void add_pooling_ops(DeviceOpTable& table);
+void add_normalization_ops(DeviceOpTable& table);
 
 // The device address of an operand bound to a GPU step; an OperationError naming the
 // operand when the plan gave it none (a planning bug, never a user error).

@@ -71,11 +71,6 @@ CPlan plan_gemm_c(const GraphIR& g, const Node& node) {
   return p;
 }
 
-// Whether cuBLASLt's epilogue applies a fused activation (of a node's "activation").
-bool epilogue_has(OpId activation, const Device& device) {
-  return activation == OpId::relu || (activation == OpId::gelu && device.gelu_epilogue);
-}
-
 struct LtDeleter {
   void operator()(cublasLtMatmulDescOpaque_t* p) const { (void)cublasLtMatmulDescDestroy(p); }
   void operator()(cublasLtMatrixLayoutOpaque_t* p) const { (void)cublasLtMatrixLayoutDestroy(p); }
@@ -523,42 +518,16 @@ class LtMatmulStep final : public Step {
   std::string own_source_;
 };
 
-DeviceDecision decide_lt_matmul(const GraphIR& g, const Node& node, const Device& device) {
-  DeviceDecision d;
-  const OperandDescriptor& out = g.desc(node.outputs[0]);
-  if (out.data_type != DataType::float32 && out.data_type != DataType::float16) {
-    d.why_not = "data type " + std::string(to_string(out.data_type));
-    return d;
-  }
-  const Dims& a = g.desc(node.inputs[0]).shape;
-  int64_t k = node.op == OpId::gemm && node.attrs.b("aTranspose") ? a[0] : a.back();
-  if (element_count(out.shape) == 0 || k == 0) {
-    d.why_not = "an empty dimension";
-    return d;
-  }
-  if (node.op != OpId::gemm) {
-    MatmulGeometry geo = matmul_geometry(a, g.desc(node.inputs[1]).shape, out.shape);
-    if (geo.batch > INT32_MAX) {
-      d.why_not = "a batch over 2^31";
-      return d;
-    }
-  }
-  d.on_gpu = true;
-  std::string act = node.attrs.s_or("activation", "");
-  d.activation_in_epilogue = act.empty() || epilogue_has(find_op(act).value_or(OpId::none), device);
-  return d;
+}  // namespace
+
+// Whether cuBLASLt's epilogue applies a fused activation (of a node's "activation").
+bool lt_epilogue_has(OpId activation, const Device& device) {
+  return activation == OpId::relu || (activation == OpId::gelu && device.gelu_epilogue);
 }
 
 std::unique_ptr<Step> make_lt_matmul_step(std::shared_ptr<Device> device, const GraphIR& g,
                                           const Node& node, const std::vector<Placement>& places) {
   return std::make_unique<LtMatmulStep>(std::move(device), g, node, places);
-}
-
-}  // namespace
-
-void add_cublaslt_ops(DeviceOpTable& table) {
-  table[OpId::matmul] = DeviceOp{decide_lt_matmul, make_lt_matmul_step, true};
-  table[OpId::gemm] = DeviceOp{decide_lt_matmul, make_lt_matmul_step, true};
 }
 
 }  // namespace cppnn::detail::cuda

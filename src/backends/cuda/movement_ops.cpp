@@ -1,21 +1,21 @@
-// Device steps of the data-movement ops on the hand-written kernels of kernels/movement.cu.
-// Semantics follow the CPU kernels (src/backends/cpu/shape*.cpp, reduction_axis.cpp):
+// Device steps of the movement family on the hand-written kernels of kernels/movement.cu.
+// Semantics follow the CPU kernels (src/backends/cpu/movement*.cpp):
 //   transpose, slice, expand, tile, reverse: one strided copy each (a view: output dims,
 //     signed input strides, an input offset), simplified the way the CPU simplifies it;
 //   reshape: a device-to-device copy; concat / split: one strided copy per part;
-//   gather, gatherElements, gatherND (clamped indices), pad, triangular, cumulativeSum,
-//     argMin/argMax, resample2d: kernels of their own.
-// Every index table is computed at step creation; run() only enqueues on the stream.
+//   pad, triangular, resample2d: kernels of their own.
+// Every index table is computed at step creation; run() only enqueues on the stream. The
+// gathers (gather_ops.cpp) and cumulativeSum, argMin, argMax (reduction_ops.cpp) run on
+// kernels of the same file.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
 #include <limits>
 
-#include "backends/cuda/device_ops.h"
+#include "backends/cuda/kernel_steps.h"
 #include "core/dims.h"
 #include "core/number_cast.h"
-#include "backends/cuda/kernels/movement_kernels.h"
 #include "core/dispatch.h"
 #include "graph/op_math/layout.h"
 
@@ -75,8 +75,6 @@ View simplify(const View& v) {
   return s;
 }
 
-bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
-
 // Moves runs of k contiguous elements as one element of k times the size (up to 16 bytes)
 // when the innermost dim is contiguous on both sides and everything divides.
 void widen(View& v, size_t& esize, const void* in, const void* out) {
@@ -96,46 +94,6 @@ void widen(View& v, size_t& esize, const void* in, const void* out) {
     return;
   }
 }
-
-// A GPU step made of launches fixed at creation.
-class MovementStep final : public Step {
- public:
-  MovementStep(const Node& node, std::shared_ptr<Device> device)
-      : Step(node), device_(std::move(device)), max_blocks_(int(device_->max_grid_blocks())) {}
-
-  bool on_device() const override { return true; }
-  void run(cudaStream_t stream) override {
-    for (const auto& launch : launches_) launch(stream);
-  }
-  std::string describe() const override { return description_; }
-
-  const Device& device() const { return *device_; }
-  int max_blocks() const { return max_blocks_; }
-  void add(std::function<void(cudaStream_t)> launch) { launches_.push_back(std::move(launch)); }
-  void describe_as(std::string text) { description_ = std::move(text); }
-
-  // A device copy of a host table, uploaded on the plan's stream (the plan synchronizes
-  // before the first compute; the host bytes stay alive with the step).
-  template <typename T>
-  const T* upload(const std::vector<T>& table, const std::string& what) {
-    host_tables_.emplace_back(table.size() * sizeof(T));
-    std::memcpy(host_tables_.back().data(), table.data(), table.size() * sizeof(T));
-    owned_.emplace_back(std::max<size_t>(host_tables_.back().size(), 1), what);
-    if (!table.empty())
-      CPPNN_CUDA_CHECK(cudaMemcpyAsync(owned_.back().data(), host_tables_.back().data(),
-                                       host_tables_.back().size(), cudaMemcpyHostToDevice,
-                                       device_->stream));
-    return reinterpret_cast<const T*>(owned_.back().data());
-  }
-
- private:
-  std::shared_ptr<Device> device_;
-  int max_blocks_;
-  std::vector<std::function<void(cudaStream_t)>> launches_;
-  std::vector<std::vector<uint8_t>> host_tables_;
-  std::vector<DeviceBuffer> owned_;
-  std::string description_;
-};
 
 // Adds the launch of one view (simplified, widened): a cudaMemcpyAsync when it is one
 // contiguous run, else the strided-copy kernel. Returns how, for the report.
@@ -176,14 +134,7 @@ std::string add_copy(MovementStep& step, const void* in, void* out, const View& 
   return "strided rank " + std::to_string(c.rank) + " x" + std::to_string(esize) + "B";
 }
 
-// ---- the views of each op (as the CPU's shape_strided.cpp) ------------------------------
-
-const Dims& in_shape(const GraphIR& g, const Node& n, size_t i = 0) {
-  return g.desc(n.inputs[i]).shape;
-}
-const Dims& out_shape(const GraphIR& g, const Node& n, size_t i = 0) {
-  return g.desc(n.outputs[i]).shape;
-}
+// ---- the views of each op (as the CPU's movement_strided.cpp) ---------------------------
 
 View transpose_view(const GraphIR& g, const Node& n) {
   Strides s = row_major(in_shape(g, n)), in;
@@ -298,25 +249,6 @@ View view_of(const GraphIR& g, const Node& n) {
 
 // ---- decisions ------------------------------------------------------------------------
 
-DeviceDecision yes() {
-  DeviceDecision d;
-  d.on_gpu = true;
-  return d;
-}
-DeviceDecision no(std::string why) {
-  DeviceDecision d;
-  d.why_not = std::move(why);
-  return d;
-}
-
-bool any_empty(const GraphIR& g, const Node& n) {
-  for (OperandId id : n.inputs)
-    if (id != kNoOperand && element_count(g.desc(id).shape) == 0) return true;
-  for (OperandId id : n.outputs)
-    if (element_count(g.desc(id).shape) == 0) return true;
-  return false;
-}
-
 DeviceDecision decide_movement(const GraphIR& g, const Node& n, const Device&) {
   if (any_empty(g, n)) return no("an empty tensor");
   std::vector<View> views;
@@ -338,33 +270,6 @@ DeviceDecision decide_movement(const GraphIR& g, const Node& n, const Device&) {
         return no("padding mode '" + mode + "'");
       break;
     }
-    case OpId::gather:
-    case OpId::gatherElements:
-    case OpId::gatherND: {
-      DataType t = g.desc(n.inputs[1]).data_type;
-      if (t != DataType::int32 && t != DataType::uint32 && t != DataType::int64)
-        return no("indices of data type " + std::string(to_string(t)));
-      if (n.op == OpId::gatherND) {
-        int64_t coords = in_shape(g, n, 1).back();
-        if (coords > int64_t(mv::kMaxRank))
-          return no("coordinates of " + std::to_string(coords) + " axes (at most " +
-                    std::to_string(mv::kMaxRank) + ")");
-      }
-      break;
-    }
-    case OpId::cumulativeSum: {
-      DataType t = g.desc(n.inputs[0]).data_type;
-      if (t == DataType::int8 || t == DataType::uint8)
-        return no("data type " + std::string(to_string(t)));
-      break;
-    }
-    case OpId::argMin:
-    case OpId::argMax: {
-      DataType t = g.desc(n.outputs[0]).data_type;
-      if (t != DataType::int32 && t != DataType::int64)
-        return no("output data type " + std::string(to_string(t)));
-      break;
-    }
     case OpId::resample2d: {
       DataType t = g.desc(n.inputs[0]).data_type;
       const std::string& mode = n.attrs.s("mode");
@@ -381,17 +286,6 @@ DeviceDecision decide_movement(const GraphIR& g, const Node& n, const Device&) {
 }
 
 // ---- steps ----------------------------------------------------------------------------
-
-void* address(const std::vector<Placement>& places, OperandId id, const Node& n, const char* what) {
-  return device_address(places, id, n, what);
-}
-
-std::string head(const GraphIR& g, const Node& n) {
-  std::string text = node_name(n) + " " + to_string(in_shape(g, n));
-  if (n.outputs.size() == 1) text += " -> " + to_string(out_shape(g, n));
-  else text += " -> " + std::to_string(n.outputs.size()) + " parts";
-  return text + " " + std::string(to_string(g.desc(n.inputs[0]).data_type)) + ": cuda ";
-}
 
 std::unique_ptr<Step> make_view_step(std::shared_ptr<Device> device, const GraphIR& g,
                                      const Node& n, const std::vector<Placement>& places) {
@@ -429,119 +323,6 @@ std::unique_ptr<Step> make_parts_step(std::shared_ptr<Device> device, const Grap
   step->describe_as(head(g, n) + std::to_string(views.size()) + " parts (" + how + ")");
   return step;
 }
-
-mv::ElemType elem_type(DataType t) {
-  switch (t) {
-    case DataType::float32: return mv::ElemType::f32;
-    case DataType::float16: return mv::ElemType::f16;
-    case DataType::int32: return mv::ElemType::i32;
-    case DataType::uint32: return mv::ElemType::u32;
-    case DataType::int64: return mv::ElemType::i64;
-    case DataType::uint64: return mv::ElemType::u64;
-    case DataType::int8: return mv::ElemType::i8;
-    case DataType::uint8: return mv::ElemType::u8;
-  }
-  fail(ErrorKind::OperationError, "cuda plan: unknown data type");
-}
-
-std::unique_ptr<Step> make_gather_step(std::shared_ptr<Device> device, const GraphIR& g,
-                                       const Node& n, const std::vector<Placement>& places) {
-  auto step = std::make_unique<MovementStep>(n, std::move(device));
-  const Dims& shape = in_shape(g, n);
-  size_t axis = size_t(n.attrs.i("axis"));
-  int64_t outer = dims_product(shape, 0, axis), dim = shape[axis];
-  int64_t inner = dims_product(shape, axis + 1, shape.size());
-  int64_t count = int64_t(element_count(in_shape(g, n, 1)));
-  size_t esize = element_size(g.desc(n.inputs[0]).data_type);
-  const void* in = address(places, n.inputs[0], n, "input");
-  const void* indices = address(places, n.inputs[1], n, "indices");
-  void* out = address(places, n.outputs[0], n, "output");
-  // Rows of `inner` elements move whole: wider elements where they divide.
-  for (int64_t k = int64_t(16 / esize); k > 1; k /= 2) {
-    if (inner % k == 0 && aligned(in, size_t(k) * esize) && aligned(out, size_t(k) * esize)) {
-      inner /= k;
-      esize *= size_t(k);
-      break;
-    }
-  }
-  mv::ElemType index_type = elem_type(g.desc(n.inputs[1]).data_type);
-  int elem = int(esize), blocks = step->max_blocks();
-  step->add([=](cudaStream_t s) {
-    CPPNN_CUDA_CHECK(mv::launch_gather(in, indices, index_type, out, outer, dim, count, inner,
-                                       elem, blocks, s));
-  });
-  step->describe_as(head(g, n) + "gather x" + std::to_string(esize) + "B, indices " +
-                    std::string(to_string(g.desc(n.inputs[1]).data_type)) + " clamped");
-  return step;
-}
-
-// gatherElements, as the CPU's shape_gather.cpp: indices (and output) [outer, n, inner] over
-// the input [outer, dim, inner]; every element reads its own clamped index.
-std::unique_ptr<Step> make_gather_elements_step(std::shared_ptr<Device> device, const GraphIR& g,
-                                                const Node& n,
-                                                const std::vector<Placement>& places) {
-  auto step = std::make_unique<MovementStep>(n, std::move(device));
-  const Dims& shape = in_shape(g, n);
-  size_t axis = size_t(n.attrs.i("axis"));
-  int64_t outer = dims_product(shape, 0, axis), dim = shape[axis];
-  int64_t inner = dims_product(shape, axis + 1, shape.size());
-  int64_t count = in_shape(g, n, 1)[axis];
-  DataType index_dtype = g.desc(n.inputs[1]).data_type;
-  mv::ElemType index_type = elem_type(index_dtype);
-  const void* in = address(places, n.inputs[0], n, "input");
-  const void* indices = address(places, n.inputs[1], n, "indices");
-  void* out = address(places, n.outputs[0], n, "output");
-  int elem = int(element_size(g.desc(n.inputs[0]).data_type)), blocks = step->max_blocks();
-  step->add([=](cudaStream_t s) {
-    CPPNN_CUDA_CHECK(mv::launch_gather_elements(in, indices, index_type, out, outer, dim, count,
-                                                inner, elem, blocks, s));
-  });
-  step->describe_as(head(g, n) + "gatherElements axis " + std::to_string(axis) + ", indices " +
-                    std::string(to_string(index_dtype)) + " clamped");
-  return step;
-}
-
-// gatherND, as the CPU's shape_gather.cpp: each coordinate tuple picks a contiguous slice of
-// the input's trailing axes, moved with wider elements where the slice and alignment allow.
-std::unique_ptr<Step> make_gather_nd_step(std::shared_ptr<Device> device, const GraphIR& g,
-                                          const Node& n, const std::vector<Placement>& places) {
-  auto step = std::make_unique<MovementStep>(n, std::move(device));
-  const Dims& shape = in_shape(g, n);
-  const Dims& ishape = in_shape(g, n, 1);
-  size_t coords = size_t(ishape.back());
-  mv::GatherNDParams p;
-  p.coords = int(coords);
-  p.m = dims_product(ishape, 0, ishape.size() - 1);
-  p.slice = dims_product(shape, coords, shape.size());
-  for (size_t d = 0; d < coords; ++d) {
-    p.dims[d] = shape[d];
-    p.strides[d] = dims_product(shape, d + 1, shape.size());
-  }
-  size_t esize = element_size(g.desc(n.inputs[0]).data_type);
-  const void* in = address(places, n.inputs[0], n, "input");
-  const void* indices = address(places, n.inputs[1], n, "indices");
-  void* out = address(places, n.outputs[0], n, "output");
-  // Every stride is a multiple of the slice, so a divisor of the slice divides them all.
-  for (int64_t k = int64_t(16 / esize); k > 1; k /= 2) {
-    if (p.slice % k == 0 && aligned(in, size_t(k) * esize) && aligned(out, size_t(k) * esize)) {
-      p.slice /= k;
-      for (size_t d = 0; d < coords; ++d) p.strides[d] /= k;
-      esize *= size_t(k);
-      break;
-    }
-  }
-  DataType index_dtype = g.desc(n.inputs[1]).data_type;
-  mv::ElemType index_type = elem_type(index_dtype);
-  int elem = int(esize), blocks = step->max_blocks();
-  step->add([=](cudaStream_t s) {
-    CPPNN_CUDA_CHECK(mv::launch_gather_nd(in, indices, index_type, out, p, elem, blocks, s));
-  });
-  step->describe_as(head(g, n) + "gatherND " + std::to_string(coords) + " coordinates x" +
-                    std::to_string(esize) + "B, indices " + std::string(to_string(index_dtype)) +
-                    " clamped");
-  return step;
-}
-
 
 std::unique_ptr<Step> make_pad_step(std::shared_ptr<Device> device, const GraphIR& g,
                                     const Node& n, const std::vector<Placement>& places) {
@@ -596,42 +377,7 @@ std::unique_ptr<Step> make_triangular_step(std::shared_ptr<Device> device, const
   return step;
 }
 
-struct AxisSplit {
-  int64_t outer, length, inner;
-};
-AxisSplit split_at(const Dims& shape, size_t axis) {
-  return {dims_product(shape, 0, axis), shape[axis], dims_product(shape, axis + 1, shape.size())};
-}
-
-std::unique_ptr<Step> make_axis_step(std::shared_ptr<Device> device, const GraphIR& g,
-                                     const Node& n, const std::vector<Placement>& places) {
-  auto step = std::make_unique<MovementStep>(n, std::move(device));
-  AxisSplit a = split_at(in_shape(g, n), size_t(n.attrs.i("axis")));
-  mv::ElemType type = elem_type(g.desc(n.inputs[0]).data_type);
-  const void* in = address(places, n.inputs[0], n, "input");
-  void* out = address(places, n.outputs[0], n, "output");
-  int blocks = step->max_blocks();
-  if (n.op == OpId::cumulativeSum) {
-    bool exclusive = n.attrs.b("exclusive"), reversed = n.attrs.b("reversed");
-    step->add([=](cudaStream_t s) {
-      CPPNN_CUDA_CHECK(mv::launch_cumulative_sum(in, out, type, a.outer, a.length, a.inner,
-                                                 exclusive, reversed, blocks, s));
-    });
-    step->describe_as(head(g, n) + "scan, one thread per column" +
-                      (exclusive ? ", exclusive" : "") + (reversed ? ", reversed" : ""));
-  } else {
-    bool out64 = g.desc(n.outputs[0]).data_type == DataType::int64;
-    bool is_max = n.op == OpId::argMax;
-    step->add([=](cudaStream_t s) {
-      CPPNN_CUDA_CHECK(mv::launch_arg_min_max(in, out, type, out64, is_max, a.outer, a.length,
-                                              a.inner, blocks, s));
-    });
-    step->describe_as(head(g, n) + "scan, one thread per column, " + (out64 ? "int64" : "int32"));
-  }
-  return step;
-}
-
-// resample2d, as the CPU's shape_resample.cpp (graph/op_math/resample.h): the input seen
+// resample2d, as the CPU's movement_resample.cpp (graph/op_math/resample.h): the input seen
 // as [outer, H, mid, W, inner], the spec's half-pixel mapping computed in double on the host.
 std::vector<int64_t> nearest_indices(int64_t in_size, int64_t out_size) {
   std::vector<int64_t> idx(static_cast<size_t>(out_size));
@@ -684,14 +430,8 @@ void add_movement_ops(DeviceOpTable& table) {
     table[op] = DeviceOp{decide_movement, make_view_step};
   table[OpId::concat] = DeviceOp{decide_movement, make_parts_step};
   table[OpId::split] = DeviceOp{decide_movement, make_parts_step};
-  table[OpId::gather] = DeviceOp{decide_movement, make_gather_step};
-  table[OpId::gatherElements] = DeviceOp{decide_movement, make_gather_elements_step};
-  table[OpId::gatherND] = DeviceOp{decide_movement, make_gather_nd_step};
   table[OpId::pad] = DeviceOp{decide_movement, make_pad_step};
   table[OpId::triangular] = DeviceOp{decide_movement, make_triangular_step};
-  table[OpId::cumulativeSum] = DeviceOp{decide_movement, make_axis_step};
-  table[OpId::argMin] = DeviceOp{decide_movement, make_axis_step};
-  table[OpId::argMax] = DeviceOp{decide_movement, make_axis_step};
   table[OpId::resample2d] = DeviceOp{decide_movement, make_resample_step};
 }
 

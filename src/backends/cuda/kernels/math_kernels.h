@@ -1,8 +1,9 @@
 #pragma once
 // Launchers of the hand-written math kernels (math.cu): pooling, normalization, softmax and
-// reductions. Shared by nvcc (C++17) and the host code (math_ops.cpp): plain functions over
-// raw device pointers and POD geometry, each enqueuing on `stream` and returning
-// cudaGetLastError(). The host side decides what runs here; these trust their arguments.
+// reductions. Shared by nvcc (C++17) and the host code (pooling_ops.cpp,
+// normalization_ops.cpp, reduction_ops.cpp): plain functions over raw device pointers and
+// POD geometry, each enqueuing on `stream` and returning cudaGetLastError(). The host side
+// decides what runs here; these trust their arguments.
 #include <cuda_runtime.h>
 
 #include <cstdint>

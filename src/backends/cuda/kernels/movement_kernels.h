@@ -1,8 +1,9 @@
 #pragma once
-// Launchers of the data-movement kernels (kernels/movement.cu), shared by the .cu and
-// movement_ops.cpp: plain functions over raw device pointers and small POD structs. Each
-// enqueues on `stream` and returns cudaGetLastError(). Sizes and offsets are in elements;
-// `max_blocks` caps the grid (the kernels are grid-stride loops).
+// Launchers of the data-movement kernels (kernels/movement.cu), shared by the .cu and the
+// host code (movement_ops.cpp, gather_ops.cpp, reduction_ops.cpp): plain functions over raw
+// device pointers and small POD structs. Each enqueues on `stream` and returns
+// cudaGetLastError(). Sizes and offsets are in elements; `max_blocks` caps the grid (the
+// kernels are grid-stride loops).
 #include <cstdint>
 
 #include <cuda_runtime.h>
