@@ -1,5 +1,5 @@
-// Converters of ONNX's Gather, GatherElements and GatherND. Like the shape ops
-// (convert_shape.cpp), each folds on the host when its data is known at import time.
+// Converters of ONNX's Gather, GatherElements and GatherND. Like the movement ops
+// (convert_movement.cpp), each folds on the host when its data is known at import time.
 #include <algorithm>
 #include <numeric>
 

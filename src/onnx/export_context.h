@@ -124,9 +124,15 @@ void set_attr(onnx::NodeProto& node, const std::string& name, const std::vector<
 using Converter = void (*)(NodeContext&);
 using ConverterTable = std::map<detail::OpId, Converter>;
 
-void register_math_exporters(ConverterTable& table);
-void register_nn_exporters(ConverterTable& table);
-void register_shape_exporters(ConverterTable& table);
+// One registration function per op family, in export_<family>.cpp.
+void register_elementwise_exporters(ConverterTable& table);
+void register_reduction_exporters(ConverterTable& table);
+void register_movement_exporters(ConverterTable& table);
+void register_gather_exporters(ConverterTable& table);
+void register_conv_exporters(ConverterTable& table);
+void register_matmul_exporters(ConverterTable& table);
+void register_pooling_exporters(ConverterTable& table);
+void register_normalization_exporters(ConverterTable& table);
 // The generated exporters: each U op of include/cppnn/ops.def with an ONNX name becomes that
 // ONNX op on its one input. Registered after the hand-written ones, which win.
 void register_generated_exporters(ConverterTable& table);
@@ -147,5 +153,30 @@ void finish_fused(NodeContext& ctx, const std::string& result, const std::string
 // not written), else a Transpose node.
 std::string transposed_input(NodeContext& ctx, size_t i, const std::vector<int64_t>& perm);
 std::string transpose(NodeContext& ctx, const std::string& value, const std::vector<int64_t>& perm);
+
+// The spatial ops (conv, pooling, instanceNormalization): ONNX's are NCHW.
+inline const std::vector<int64_t> kToNchw = {0, 3, 1, 2};
+inline const std::vector<int64_t> kToNhwc = {0, 2, 3, 1};
+
+// Runs `body` on the NCHW view of input 0 and writes its NCHW result to `target` (NHWC when
+// the op's layout is nhwc): body(x_nchw, out_nchw).
+template <typename Body>
+void in_nchw(NodeContext& ctx, bool nhwc, const std::string& target, Body body) {
+  ElemType type = elem_type(ctx.input_desc(0).data_type);
+  if (!nhwc) {
+    body(ctx.input(0), target);
+    return;
+  }
+  std::string x = transpose(ctx, ctx.input(0), kToNchw);
+  std::string y = ctx.temp(type);
+  body(x, y);
+  set_attr(ctx.emit("Transpose", {y}, {target}), "perm", kToNhwc);
+}
+
+// WebNN's padding [beginH, endH, beginW, endW] as ONNX's pads [beginH, beginW, endH, endW].
+std::vector<int64_t> onnx_pads(const std::vector<int64_t>& webnn);
+// The extent of a window of `window` taps `dilation` apart (conv and pooling output sizes):
+// a DataError past int64, a graph no builder made.
+int64_t window_span(int64_t window, int64_t dilation);
 
 }  // namespace cppnn::onnx_export

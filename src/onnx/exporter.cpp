@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "core/checked.h"
 #include "core/dispatch.h"
 #include "cppnn/onnx.h"
 
@@ -311,14 +312,30 @@ std::string transposed_input(NodeContext& ctx, size_t i, const std::vector<int64
   return transpose(ctx, ctx.input(i), perm);
 }
 
+std::vector<int64_t> onnx_pads(const std::vector<int64_t>& webnn) {
+  return {webnn[0], webnn[2], webnn[1], webnn[3]};
+}
+
+int64_t window_span(int64_t window, int64_t dilation) {
+  // Validation bounds a node's sizes (graphs come from the builder or an engine file);
+  // checked all the same, so that a bound loosened there cannot become a wrapped size here.
+  return detail::checked_dilated_size(window, dilation, "export: the output size",
+                                      ErrorKind::DataError);
+}
+
 namespace {
 
 const ConverterTable& converters() {
   static const ConverterTable table = [] {
     ConverterTable t;
-    register_math_exporters(t);
-    register_nn_exporters(t);
-    register_shape_exporters(t);
+    register_elementwise_exporters(t);
+    register_reduction_exporters(t);
+    register_movement_exporters(t);
+    register_gather_exporters(t);
+    register_conv_exporters(t);
+    register_matmul_exporters(t);
+    register_pooling_exporters(t);
+    register_normalization_exporters(t);
     register_generated_exporters(t);  // last: a hand-written exporter wins
     return t;
   }();

@@ -129,10 +129,17 @@ class NodeContext {
 using Converter = void (*)(NodeContext&);
 using ConverterTable = std::map<std::string, Converter>;
 
-void register_math_converters(ConverterTable& table);
-void register_nn_converters(ConverterTable& table);
-void register_shape_converters(ConverterTable& table);
+// One registration function per op family, in convert_<family>.cpp; the ONNX ops that are
+// no WebNN op are convert_onnx_only.cpp's.
+void register_elementwise_converters(ConverterTable& table);
+void register_reduction_converters(ConverterTable& table);
+void register_movement_converters(ConverterTable& table);
 void register_gather_converters(ConverterTable& table);
+void register_conv_converters(ConverterTable& table);
+void register_matmul_converters(ConverterTable& table);
+void register_pooling_converters(ConverterTable& table);
+void register_normalization_converters(ConverterTable& table);
+void register_onnx_only_converters(ConverterTable& table);
 // The generated converters: the ONNX op named by each U op of include/cppnn/ops.def maps to
 // that op's builder method on the node's one input. Registered after the hand-written ones,
 // which win for an ONNX type both have.

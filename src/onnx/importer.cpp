@@ -242,10 +242,15 @@ namespace {
 const ConverterTable& converters() {
   static const ConverterTable table = [] {
     ConverterTable t;
-    register_math_converters(t);
-    register_nn_converters(t);
-    register_shape_converters(t);
+    register_elementwise_converters(t);
+    register_reduction_converters(t);
+    register_movement_converters(t);
     register_gather_converters(t);
+    register_conv_converters(t);
+    register_matmul_converters(t);
+    register_pooling_converters(t);
+    register_normalization_converters(t);
+    register_onnx_only_converters(t);
     register_generated_converters(t);  // last: a hand-written converter wins
     return t;
   }();

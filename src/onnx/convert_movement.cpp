@@ -1,6 +1,8 @@
-// Converters of ONNX's shape and data-movement ops. Shapes are static once symbolic dims are
-// resolved, so Shape always folds, and every op here folds on the host when its data is
-// known at import time: PyTorch's shape arithmetic never reaches the graph.
+// Converters of ONNX's data-movement ops: Reshape (and Flatten, Squeeze, Unsqueeze, which
+// are reshapes), Transpose, Concat, Split, Slice, Expand, Tile, Pad, Trilu and Resize. Shapes
+// are static once symbolic dims are resolved, and the ops that move data fold on the host
+// when it is known at import time: PyTorch's shape arithmetic never reaches the graph (with
+// the ONNX-only Shape, Size, Range... of convert_onnx_only.cpp).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -51,24 +53,6 @@ std::optional<std::vector<int64_t>> axes_of(const NodeContext& ctx, size_t input
   if (auto a = ctx.attr_ints("axes")) return a;
   if (ctx.has_input(input)) return int64_values(ctx.require_constant(input, "axes"));
   return std::nullopt;
-}
-
-void shape(NodeContext& ctx) {
-  const Dims& s = ctx.shape(0);
-  int64_t rank = int64_t(s.size());
-  auto clamp_index = [&](int64_t i) {
-    if (i < 0) i += rank;
-    return std::clamp<int64_t>(i, 0, rank);
-  };
-  int64_t start = clamp_index(ctx.attr_int("start", 0));
-  int64_t end = clamp_index(ctx.attr_int("end", rank));
-  std::vector<int64_t> dims;
-  for (int64_t i = start; i < end; ++i) dims.push_back(s[size_t(i)]);
-  ctx.set_output(0, int64_tensor({int64_t(dims.size())}, dims));
-}
-
-void size(NodeContext& ctx) {
-  ctx.set_output(0, int64_tensor({}, {int64_t(element_count(ctx.shape(0)))}));
 }
 
 void reshape(NodeContext& ctx) {
@@ -393,86 +377,6 @@ void expand(NodeContext& ctx) {
                    x->is_bool);
 }
 
-void constant_of_shape(NodeContext& ctx) {
-  std::vector<int64_t> dims = int64_values(ctx.require_constant(0, "ConstantOfShape's shape"));
-  for (int64_t d : dims)
-    if (d < 0) ctx.bad_model("shape " + to_string(dims) + " has a negative dimension");
-  if (element_count(dims) > kMaxHostElements)
-    ctx.not_supported("shape " + to_string(dims) + " is too large for an import-time constant");
-  bool is_bool = false;
-  Tensor value = Tensor(DataType::float32, {1});
-  if (const onnx::TensorProto* v = ctx.attr_tensor("value")) {
-    value = tensor_from_proto(*v, "attribute 'value'", &is_bool);
-    if (value.element_count() != 1) ctx.bad_model("attribute 'value' must hold one value");
-  }
-  ctx.check_host_bytes(byte_size(value.data_type(), element_count(dims)),
-                       "the constant of shape " + to_string(dims));
-  Tensor out(value.data_type(), dims);
-  size_t es = element_size(value.data_type());
-  for (size_t i = 0; i < out.element_count(); ++i)
-    std::memcpy(out.data_as<uint8_t>() + i * es, value.data(), es);
-  ctx.set_output(0, std::move(out), is_bool);
-}
-
-void range(NodeContext& ctx) {
-  const Tensor& start = ctx.require_constant(0, "Range's start");
-  const Tensor& limit = ctx.require_constant(1, "Range's limit");
-  const Tensor& delta = ctx.require_constant(2, "Range's delta");
-  DataType type = start.data_type();
-  if (start.element_count() != 1 || limit.element_count() != 1 || delta.element_count() != 1)
-    ctx.bad_model("start, limit and delta must be scalars");
-  if (is_float(type)) {
-    // ONNX defines element i as start + i * delta, computed in the tensor's type.
-    float s = float(start.to_doubles()[0]), l = float(limit.to_doubles()[0]);
-    float d = float(delta.to_doubles()[0]);
-    if (d == 0) ctx.bad_model("delta is 0");
-    double count = std::ceil((double(l) - s) / d);
-    if (!(count < double(kFoldLimit))) ctx.bad_model("the range is too long to build");
-    // A count below 0 (down to -infinity) is an empty range, converted only when in range.
-    int64_t n = count > 0 ? int64_t(count) : 0;
-    std::vector<float> v;
-    for (int64_t i = 0; i < n; ++i) v.push_back(s + float(i) * d);
-    ctx.set_output(0, host_cast(Tensor::from(DataType::float32, {n}, v), type, false));
-    return;
-  }
-  int64_t s = int64_values(start)[0], l = int64_values(limit)[0], d = int64_values(delta)[0];
-  if (d == 0) ctx.bad_model("delta is 0");
-  double count = std::ceil((double(l) - double(s)) / double(d));
-  if (!(count < double(kFoldLimit))) ctx.bad_model("the range is too long to build");
-  int64_t n = count > 0 ? int64_t(count) : 0;
-  // Step by step: every element lies between start and limit, where i * delta need not (from
-  // -2^63 by 2^62); a count the double rounded up past int64 is a DataError.
-  std::vector<int64_t> v;
-  int64_t x = s;
-  for (int64_t i = 0; i < n; ++i) {
-    if (i > 0) x = checked_add(x, d, "a Range element", kMalformed);
-    v.push_back(x);
-  }
-  ctx.set_output(0, host_cast(int64_tensor({n}, v), type, false));
-}
-
-void constant(NodeContext& ctx) {
-  bool is_bool = false;
-  if (const onnx::TensorProto* t = ctx.attr_tensor("value")) {
-    Tensor value = tensor_from_proto(*t, "attribute 'value'", &is_bool);
-    ctx.from_model(value);
-    ctx.set_output(0, std::move(value), is_bool);
-  } else if (ctx.has_attr("value_float")) {
-    ctx.set_output(0, Tensor::from(DataType::float32, {},
-                                   std::vector<float>{ctx.attr_float("value_float", 0)}));
-  } else if (auto fs = ctx.attr_floats("value_floats")) {
-    ctx.set_output(0, Tensor::from(DataType::float32, {int64_t(fs->size())}, *fs));
-  } else if (ctx.has_attr("value_int")) {
-    ctx.set_output(0, int64_tensor({}, {ctx.attr_int("value_int", 0)}));
-  } else if (auto is = ctx.attr_ints("value_ints")) {
-    ctx.set_output(0, int64_tensor({int64_t(is->size())}, *is));
-  } else {
-    ctx.not_supported(
-        "only tensor, float and int values are supported (no strings or sparse "
-        "tensors)");
-  }
-}
-
 void tile(NodeContext& ctx) {
   std::vector<int64_t> repeats = int64_values(ctx.require_constant(1, "Tile's repeats"));
   ctx.set_output(0,
@@ -527,6 +431,106 @@ void pad(NodeContext& ctx) {
       x->is_bool);
 }
 
+// WebNN's resample2d maps output coordinates with half_pixel and scale = output / input
+// size, rounding nearest-neighbor halves down. Resize converts when ONNX's mapping is that
+// one: half_pixel (pytorch_half_pixel when no resized size is 1), round_prefer_floor, a
+// scales input giving whole sizes, at most two resized axes of a 4-D input. asymmetric with
+// floor is accepted for whole upsampling factors, where it picks the same elements.
+void resize(NodeContext& ctx) {
+  size_t rank = ctx.rank(0);
+  if (rank != 4)
+    ctx.not_supported("only 4-D Resize is supported, the input has rank " + std::to_string(rank));
+  std::string mode = ctx.attr_string("mode", "nearest");
+  if (mode != "nearest" && mode != "linear")
+    ctx.not_supported("attribute 'mode' value '" + mode + "' is not supported");
+  if (ctx.attr_int("antialias", 0) != 0)
+    ctx.not_supported("attribute 'antialias' is not supported");
+  if (ctx.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch")
+    ctx.not_supported("attribute 'keep_aspect_ratio_policy' is not supported");
+  const Dims& in = ctx.shape(0);
+  // Output sizes are compared with (and divided by) the input's below.
+  if (element_count(in) == 0)
+    ctx.not_supported("the input " + to_string(in) + " is empty; WebNN has no empty tensors");
+  std::vector<int64_t> axes(rank);
+  std::iota(axes.begin(), axes.end(), 0);
+  if (auto a = ctx.attr_ints("axes")) {
+    axes = *a;
+    for (int64_t& x : axes) x = normalize_axis(ctx, x, rank, "axis");
+  }
+  size_t scales_input = ctx.opset() < 11 ? 1 : 2;
+  Dims out = in;
+  if (ctx.opset() >= 11 && ctx.has_input(3) && element_count(ctx.shape(3)) > 0) {
+    std::vector<int64_t> sizes = int64_values(ctx.require_constant(3, "Resize's sizes"));
+    if (sizes.size() != axes.size())
+      ctx.bad_model("sizes has " + std::to_string(sizes.size()) + " values for " +
+                    std::to_string(axes.size()) + " axes");
+    for (size_t i = 0; i < axes.size(); ++i) out[size_t(axes[i])] = sizes[i];
+  } else if (ctx.has_input(scales_input)) {
+    std::vector<double> scales = ctx.require_constant(scales_input, "Resize's scales").to_doubles();
+    if (scales.size() != axes.size())
+      ctx.bad_model("scales has " + std::to_string(scales.size()) + " values for " +
+                    std::to_string(axes.size()) + " axes");
+    for (size_t i = 0; i < axes.size(); ++i) {
+      size_t d = size_t(axes[i]);
+      // A scale from the file may be NaN, infinite or huge: no int64 output size.
+      out[d] = detail::checked_to_int64(
+          std::floor(double(in[d]) * scales[i]),
+          "the output size of scale " + std::to_string(scales[i]) + " on axis " + std::to_string(d),
+          kMalformed);
+      // ONNX maps coordinates with the given scale, WebNN with output / input.
+      if (float(double(out[d]) / double(in[d])) != float(scales[i]))
+        ctx.not_supported("scale " + std::to_string(scales[i]) + " of axis " + std::to_string(d) +
+                          " does not give a whole size");
+    }
+  } else {
+    ctx.bad_model("Resize needs scales or sizes");
+  }
+  std::vector<uint32_t> resized;
+  for (size_t d = 0; d < rank; ++d) {
+    if (out[d] < 1)
+      ctx.bad_model("output size " + std::to_string(out[d]) + " of axis " + std::to_string(d) +
+                    " is empty");
+    if (out[d] != in[d]) resized.push_back(uint32_t(d));
+  }
+  if (resized.empty()) {
+    ctx.alias_output(0, ctx.input(0));
+    return;
+  }
+  if (resized.size() > 2)
+    ctx.not_supported("Resize changes " + std::to_string(resized.size()) +
+                      " axes; WebNN's resample2d changes at most 2");
+  // Resize-10 had Upsample's mapping: asymmetric, rounding down.
+  bool v10 = ctx.opset() < 11;
+  std::string ctm =
+      ctx.attr_string("coordinate_transformation_mode", v10 ? "asymmetric" : "half_pixel");
+  std::string nearest_mode = ctx.attr_string("nearest_mode", v10 ? "floor" : "round_prefer_floor");
+  bool whole_upsampling = true, no_size_one = true;
+  for (uint32_t d : resized) {
+    whole_upsampling = whole_upsampling && out[d] > in[d] && out[d] % in[d] == 0;
+    no_size_one = no_size_one && out[d] > 1;
+  }
+  bool half_pixel = ctm == "half_pixel" || (ctm == "pytorch_half_pixel" && no_size_one);
+  bool matches = mode == "linear"
+                     ? half_pixel
+                     : (half_pixel && nearest_mode == "round_prefer_floor") ||
+                           (ctm == "asymmetric" && nearest_mode == "floor" && whole_upsampling);
+  if (!matches)
+    ctx.not_supported(
+        "coordinate_transformation_mode '" + ctm + "'" +
+        (mode == "nearest" ? " with nearest_mode '" + nearest_mode + "'" : std::string()) +
+        " does not match WebNN's half-pixel mapping");
+  // A second axis that keeps its size samples each element at itself.
+  if (resized.size() == 1)
+    resized.insert(resized[0] == 3 ? resized.begin() : resized.end(),
+                   resized[0] == 3 ? 2 : resized[0] + 1);
+  Resample2dOptions o;
+  o.label = ctx.label();
+  o.mode = mode == "linear" ? InterpolationMode::linear : InterpolationMode::nearest_neighbor;
+  o.axes = resized;
+  o.sizes = to_u32(ctx, {out[resized[0]], out[resized[1]]}, "sizes");
+  ctx.set_output(0, ctx.builder().resample2d(ctx.operand(0), o));
+}
+
 void trilu(NodeContext& ctx) {
   TriangularOptions o;
   o.label = ctx.label();
@@ -542,9 +546,7 @@ void trilu(NodeContext& ctx) {
 
 }  // namespace
 
-void register_shape_converters(ConverterTable& t) {
-  t["Shape"] = shape;
-  t["Size"] = size;
+void register_movement_converters(ConverterTable& t) {
   t["Reshape"] = reshape;
   t["Flatten"] = flatten;
   t["Squeeze"] = squeeze;
@@ -554,12 +556,10 @@ void register_shape_converters(ConverterTable& t) {
   t["Split"] = split;
   t["Slice"] = slice;
   t["Expand"] = expand;
-  t["ConstantOfShape"] = constant_of_shape;
-  t["Range"] = range;
-  t["Constant"] = constant;
   t["Tile"] = tile;
   t["Pad"] = pad;
   t["Trilu"] = trilu;
+  t["Resize"] = resize;
 }
 
 }  // namespace cppnn::onnx_import

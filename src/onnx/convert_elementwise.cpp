@@ -1,5 +1,6 @@
-// Converters of element-wise ONNX ops, activations, Cast, Where, Clip and matrix products.
-// Binary and logical ops on values known at import time fold on the host.
+// Converters of the element-wise ONNX ops: arithmetic, comparisons, logic, activations,
+// Cast, Where, Clip, Identity, and the generated converters of ops.def's U ops. Binary and
+// logical ops on values known at import time fold on the host.
 #include <cmath>
 #include <limits>
 
@@ -225,54 +226,11 @@ void where(NodeContext& ctx) {
                  is_bool);
 }
 
-void matmul(NodeContext& ctx) {
-  GraphBuilder& b = ctx.builder();
-  size_t ra = ctx.rank(0), rb = ctx.rank(1);
-  if (ra == 0 || rb == 0) ctx.bad_model("MatMul inputs must have rank >= 1");
-  // WebNN's matmul is for rank >= 2; ONNX (like numpy) promotes a 1-D operand and then
-  // drops the added dimension.
-  Operand a = ra == 1 ? reshape_value(ctx, ctx.input(0), {1, ctx.shape(0)[0]}) : ctx.operand(0);
-  Operand bm = rb == 1 ? reshape_value(ctx, ctx.input(1), {ctx.shape(1)[0], 1}) : ctx.operand(1);
-  Operand y = b.matmul(a, bm, ctx.options());
-  if (ra == 1 || rb == 1) {
-    Dims dims = y.shape();
-    if (rb == 1) dims.erase(dims.end() - 1);
-    if (ra == 1) dims.erase(dims.end() - (rb == 1 ? 1 : 2));
-    y = b.reshape(y, to_u32(ctx, dims, "MatMul output dimension"), ctx.options());
-  }
-  ctx.set_output(0, y);
-}
-
-void gemm(NodeContext& ctx) {
-  GemmOptions o;
-  o.label = ctx.label();
-  o.alpha = ctx.attr_float("alpha", 1.0f);
-  o.beta = ctx.attr_float("beta", 1.0f);
-  o.a_transpose = ctx.attr_int("transA", 0) != 0;
-  o.b_transpose = ctx.attr_int("transB", 0) != 0;
-  if (ctx.has_input(2)) o.c = ctx.operand(2);
-  ctx.set_output(0, ctx.builder().gemm(ctx.operand(0), ctx.operand(1), o));
-}
-
 void identity(NodeContext& ctx) { ctx.alias_output(0, ctx.input(0)); }
-
-// Inference-time Dropout passes its input through; its mask is all true.
-void dropout(NodeContext& ctx) {
-  if (ctx.has_input(2) && ctx.constant(2) && int64_values(*ctx.constant(2)).at(0) != 0)
-    ctx.not_supported("training_mode is true; only inference is supported");
-  if (ctx.has_input(2) && !ctx.constant(2))
-    ctx.not_supported("training_mode is computed at run time");
-  ctx.alias_output(0, ctx.input(0));
-  if (ctx.output_used(1)) {
-    Tensor mask(DataType::uint8, ctx.shape(0));
-    std::fill_n(mask.data_as<uint8_t>(), mask.element_count(), uint8_t(1));
-    ctx.set_output(1, std::move(mask), true);
-  }
-}
 
 }  // namespace
 
-void register_math_converters(ConverterTable& t) {
+void register_elementwise_converters(ConverterTable& t) {
   t["Add"] = binary<&GraphBuilder::add, HostBinary::add>;
   t["Sub"] = binary<&GraphBuilder::sub, HostBinary::sub>;
   t["Mul"] = binary<&GraphBuilder::mul, HostBinary::mul>;
@@ -301,10 +259,7 @@ void register_math_converters(ConverterTable& t) {
   t["Clip"] = clip;
   t["Cast"] = cast;
   t["Where"] = where;
-  t["MatMul"] = matmul;
-  t["Gemm"] = gemm;
   t["Identity"] = identity;
-  t["Dropout"] = dropout;
 }
 
 void register_generated_converters(ConverterTable& t) {

@@ -1,5 +1,7 @@
-// Exporters of element-wise ops, activations, cast, where and the matrix products (whose
-// fused epilogues, added by the compiler, become the ONNX nodes they stand for).
+// Exporters of the element-wise ops: arithmetic, comparisons, logic, activations, cast,
+// where, and the generated exporters of ops.def's U ops. The activations are also written
+// for the fused epilogues the compiler adds to conv and matmul nodes (emit_activation,
+// finish_fused: the ONNX nodes they stand for).
 // WebNN's logical ops work on uint8 and ONNX's on bool: inputs are Cast to bool and results
 // Cast back to uint8, and a result read by another logical op reuses its bool twin.
 #include <cmath>
@@ -90,38 +92,6 @@ void where(NodeContext& ctx) {
   ctx.emit("Where", {condition, ctx.input(1), ctx.input(2)}, {ctx.output(0)});
 }
 
-bool has_epilogue(const NodeContext& ctx) {
-  return !ctx.attrs().s_or("activation", "").empty() ||
-         (ctx.node().op == detail::OpId::conv2d && ctx.has_input(3));
-}
-
-void matmul(NodeContext& ctx) {
-  ElemType type = elem_type(ctx.output_desc(0).data_type);
-  bool bias = ctx.has_input(2);
-  std::string result = bias || has_epilogue(ctx) ? ctx.temp(type) : ctx.output(0);
-  ctx.emit("MatMul", {ctx.input(0), ctx.input(1)}, {result});
-  if (bias) {
-    std::string biased = has_epilogue(ctx) ? ctx.temp(type) : ctx.output(0);
-    ctx.emit("Add", {result, ctx.input(2)}, {biased});
-    result = biased;
-  }
-  finish_fused(ctx, result, "");
-}
-
-void gemm(NodeContext& ctx) {
-  ElemType type = elem_type(ctx.output_desc(0).data_type);
-  std::string result = has_epilogue(ctx) ? ctx.temp(type) : ctx.output(0);
-  std::vector<std::string> inputs{ctx.input(0), ctx.input(1)};
-  if (ctx.has_input(2)) inputs.push_back(ctx.input(2));
-  auto& n = ctx.emit("Gemm", inputs, {result});
-  const detail::Attrs& a = ctx.attrs();
-  set_attr(n, "alpha", a.f("alpha"));
-  set_attr(n, "beta", a.f("beta"));
-  set_attr(n, "transA", a.i("aTranspose"));
-  set_attr(n, "transB", a.i("bTranspose"));
-  finish_fused(ctx, result, "");
-}
-
 // The generated exporter of a U op of ops.def with an ONNX name: that ONNX op on the one
 // input. A logical op's ONNX result is bool (IsNaN), written back as uint8.
 void one_to_one(NodeContext& ctx) {
@@ -204,7 +174,7 @@ void finish_fused(NodeContext& ctx, const std::string& result, const std::string
                   a.f_or("activationMin", 0), a.f_or("activationMax", 0));
 }
 
-void register_math_exporters(ConverterTable& t) {
+void register_elementwise_exporters(ConverterTable& t) {
   using detail::OpId;
   t[OpId::add] = direct<kAdd>;
   t[OpId::sub] = direct<kSub>;
@@ -232,8 +202,6 @@ void register_math_exporters(ConverterTable& t) {
   t[OpId::prelu] = prelu;
   t[OpId::cast] = cast;
   t[OpId::where] = where;
-  t[OpId::matmul] = matmul;
-  t[OpId::gemm] = gemm;
 }
 
 void register_generated_exporters(ConverterTable& t) {
