@@ -21,13 +21,24 @@ Options labelled(const std::string& label) {
   return o;
 }
 
+// An optional operand argument (None: absent).
+inline cppnn::Operand or_absent(const std::optional<cppnn::Operand>& o) {
+  return o ? *o : cppnn::Operand();
+}
+
 using BuilderClass = nb::class_<PyGraphBuilder>;
 
-// One per binding file, called by the module definition.
+// One per binding file, called by the module definition: bind_builder (builder.cpp) and one
+// per op family (ops_<family>.cpp).
 void bind_builder(nb::module_& m, BuilderClass& cls);
 void bind_elementwise_ops(BuilderClass& cls);
-void bind_nn_ops(BuilderClass& cls);
-void bind_shape_ops(BuilderClass& cls);
+void bind_reduction_ops(BuilderClass& cls);
+void bind_movement_ops(BuilderClass& cls);
+void bind_gather_ops(BuilderClass& cls);
+void bind_conv_ops(BuilderClass& cls);
+void bind_matmul_ops(BuilderClass& cls);
+void bind_pooling_ops(BuilderClass& cls);
+void bind_normalization_ops(BuilderClass& cls);
 // MLTensor and the context's tensor methods (tensors.cpp).
 void bind_device_tensors(nb::module_& m, nb::class_<cppnn::Context>& context_class);
 

@@ -1,6 +1,6 @@
 // The extension module webnn._webnn: error mapping, ML, MLContext, MLGraph, Engine, ONNX
 // import and export.
-// The builder and its ops are bound in builder.cpp and ops_*.cpp.
+// The builder and its ops are bound in builder.cpp and ops_<family>.cpp.
 #include "cppnn/engine.h"
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/map.h>
@@ -281,6 +281,11 @@ NB_MODULE(_webnn, m) {
                                  "Builds a graph: inputs, constants and one method per WebNN op.");
   webnn_py::bind_builder(m, builder);
   webnn_py::bind_elementwise_ops(builder);
-  webnn_py::bind_nn_ops(builder);
-  webnn_py::bind_shape_ops(builder);
+  webnn_py::bind_reduction_ops(builder);
+  webnn_py::bind_movement_ops(builder);
+  webnn_py::bind_gather_ops(builder);
+  webnn_py::bind_conv_ops(builder);
+  webnn_py::bind_matmul_ops(builder);
+  webnn_py::bind_pooling_ops(builder);
+  webnn_py::bind_normalization_ops(builder);
 }

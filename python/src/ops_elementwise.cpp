@@ -28,7 +28,7 @@ struct UnaryOp {
 };
 
 // The U and B ops of include/cppnn/ops.def, with its method names and docstrings; every
-// other op is bound by hand below or in ops_nn.cpp / ops_shape.cpp.
+// other element-wise op is bound by hand below, the other families in ops_<family>.cpp.
 #define CPPNN_OP(id, method, kind, sig, types, traits, onnx, doc) CPPNN_PY_BINARY_##sig(method, doc)
 #define CPPNN_PY_BINARY_B(method, doc) {#method, &GraphBuilder::method, doc},
 #define CPPNN_PY_BINARY_U(method, doc)
@@ -125,13 +125,6 @@ void bind_elementwise_ops(BuilderClass& cls) {
         return b.builder.prelu(x, slope, labelled<cppnn::OperatorOptions>(label));
       },
       "x"_a, "slope"_a, nb::kw_only(), "label"_a = "", "x if x >= 0 else slope * x");
-  cls.def(
-      "softmax",
-      [](PyGraphBuilder& b, const Operand& x, int64_t axis, const std::string& label) {
-        return b.builder.softmax(x, to_u32(axis, "softmax", "axis"),
-                                 labelled<cppnn::OperatorOptions>(label));
-      },
-      "x"_a, "axis"_a, nb::kw_only(), "label"_a = "");
   cls.def(
       "cast",
       [](PyGraphBuilder& b, const Operand& x, nb::handle data_type, const std::string& label) {

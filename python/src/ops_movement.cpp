@@ -1,4 +1,5 @@
-// Builder methods of the shape and data-movement family.
+// Builder methods of the movement family: reshape, transpose, concat, split, slice, expand,
+// pad, tile, reverse, triangular, resample2d.
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -31,7 +32,7 @@ std::vector<Operand> split(PyGraphBuilder& b, const Operand& x, nb::handle split
 
 }  // namespace
 
-void bind_shape_ops(BuilderClass& cls) {
+void bind_movement_ops(BuilderClass& cls) {
   cls.def(
       "reshape",
       [](PyGraphBuilder& b, const Operand& x, const std::vector<int64_t>& new_shape,
@@ -70,34 +71,6 @@ void bind_shape_ops(BuilderClass& cls) {
                                to_u32s(sizes, "slice", "sizes"), o);
       },
       "x"_a, "starts"_a, "sizes"_a, "strides"_a = nb::none(), nb::kw_only(), "label"_a = "");
-  cls.def(
-      "gather",
-      [](PyGraphBuilder& b, const Operand& x, const Operand& indices, int64_t axis,
-         const std::string& label) {
-        auto o = labelled<cppnn::GatherOptions>(label);
-        o.axis = to_u32(axis, "gather", "axis");
-        return b.builder.gather(x, indices, o);
-      },
-      "x"_a, "indices"_a, "axis"_a = 0, nb::kw_only(), "label"_a = "");
-  cls.def(
-      "gather_elements",
-      [](PyGraphBuilder& b, const Operand& x, const Operand& indices, int64_t axis,
-         const std::string& label) {
-        auto o = labelled<cppnn::GatherOptions>(label);
-        o.axis = to_u32(axis, "gather_elements", "axis");
-        return b.builder.gather_elements(x, indices, o);
-      },
-      "x"_a, "indices"_a, "axis"_a = 0, nb::kw_only(), "label"_a = "",
-      "WebNN gatherElements: indices of x's rank pick along `axis` (negative indices count\n"
-      "from the end; out-of-range ones are clamped).");
-  cls.def(
-      "gather_nd",
-      [](PyGraphBuilder& b, const Operand& x, const Operand& indices, const std::string& label) {
-        return b.builder.gather_nd(x, indices, labelled<OperatorOptions>(label));
-      },
-      "x"_a, "indices"_a, nb::kw_only(), "label"_a = "",
-      "WebNN gatherND: the last axis of indices holds coordinates into x's leading axes\n"
-      "(negative ones count from the end; out-of-range ones are clamped).");
   cls.def(
       "expand",
       [](PyGraphBuilder& b, const Operand& x, const std::vector<int64_t>& new_shape,
