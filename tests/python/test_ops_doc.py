@@ -9,13 +9,22 @@ import webnn
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "ops.md"
 
 
-def _rows():
-    rows = []
+def _table():
+    """The op table's header and rows (lists of cells)."""
+    header, rows = None, []
     for line in DOC.read_text().splitlines():
+        if not line.startswith("|"):
+            continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 9 and cells[0] not in ("op", "---"):
+        if cells[0] == "op":
+            header = cells
+        elif header and len(cells) == len(header) and not cells[0].startswith("---"):
             rows.append(cells)
-    return rows
+    return header, rows
+
+
+def _rows():
+    return _table()[1]
 
 
 def test_doc_lists_the_ops():
@@ -26,8 +35,10 @@ def test_doc_lists_the_ops():
 
 def test_every_op_has_its_builder_method():
     missing = []
-    for row in _rows():
-        method = re.fullmatch(r"`(\w+)`", row[8])
+    header, rows = _table()
+    python = header.index("Python")
+    for row in rows:
+        method = re.fullmatch(r"`(\w+)`", row[python])
         assert method, row
         if not callable(getattr(webnn.MLGraphBuilder, method.group(1), None)):
             missing.append(f"{row[0]} ({method.group(1)})")

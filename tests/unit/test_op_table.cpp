@@ -1,10 +1,11 @@
 // The one list of ops (include/cppnn/ops.def) against every layer keyed by it: each test
-// fails naming the op a layer lacks. docs/ops.md is generated from the same list and checked
-// here; CPPNN_WRITE_OPS_DOC=1 rewrites it (from the build folder:
-// `CPPNN_WRITE_OPS_DOC=1 ./cppnn_tests --gtest_filter=OpTable.DocIsCurrent`).
+// fails naming the op a layer lacks, or the op family whose file a layer lacks. docs/ops.md
+// is generated from the same list and checked here; CPPNN_WRITE_OPS_DOC=1 rewrites it (from
+// the build folder: `CPPNN_WRITE_OPS_DOC=1 ./cppnn_tests --gtest_filter=OpTable.DocIsCurrent`).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -138,6 +139,32 @@ const char* kind_name(OpKind k) {
   return "?";
 }
 
+// The family of an op kind: what the files of its ops are named after, the same in every
+// layer (docs/layers.md, "Op families"). nullptr for the kinds users never build.
+const char* family_of(OpKind k) {
+  switch (k) {
+    case OpKind::unary:
+    case OpKind::binary:
+    case OpKind::comparison:
+    case OpKind::logical:
+    case OpKind::activation:
+    case OpKind::select:
+    case OpKind::cast: return "elementwise";
+    case OpKind::reduction:
+    case OpKind::scan:
+    case OpKind::softmax: return "reduction";
+    case OpKind::movement: return "movement";
+    case OpKind::gather: return "gather";
+    case OpKind::conv: return "conv";
+    case OpKind::matmul: return "matmul";
+    case OpKind::pool: return "pooling";
+    case OpKind::norm: return "normalization";
+    case OpKind::none:
+    case OpKind::internal: return nullptr;
+  }
+  return nullptr;
+}
+
 std::string types_text(OpTypes t) {
   if (t == OpTypes::Any) return "any";
   std::string s;
@@ -165,6 +192,10 @@ std::string ops_doc() {
        " (`OpTable.DocIsCurrent` fails when this file is stale; run\n"
        "`CPPNN_WRITE_OPS_DOC=1 build/cppnn_tests --gtest_filter=OpTable.DocIsCurrent` to"
        " rewrite it). Do not edit by hand.\n\n"
+       "- **family**: the op's files, named alike in every layer: `src/graph/ops/<family>.cpp`,"
+       " `src/backends/cpu/<family>.cpp`,\n  `src/backends/cuda/<family>_ops.cpp`,"
+       " `src/onnx/convert_<family>.cpp` and `export_<family>.cpp`, `python/src/ops_<family>.cpp`"
+       "\n  (docs/layers.md).\n"
        "- **types**: the data types of the first input.\n"
        "- **CPU**: a CPU kernel (`OpTable.EveryOpHasACpuKernel` checks it).\n"
        "- **CUDA**: `kernel` = fused into generated element-wise kernels (NVRTC); `step` = a"
@@ -174,12 +205,13 @@ std::string ops_doc() {
        " builds it from other ONNX ops or options); **export**: an exporter exists.\n"
        "- **Python**: the `MLGraphBuilder` method (`tests/python/test_ops_doc.py` checks each"
        " one exists).\n\n"
-       "| op | kind | types | traits | CPU | CUDA | ONNX import | ONNX export | Python |\n"
-       "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+       "| op | kind | family | types | traits | CPU | CUDA | ONNX import | ONNX export | Python |\n"
+       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   const CpuKernelRegistry& cpu = CpuKernelRegistry::instance();
   for (const OpInfo& op : all_ops()) {
     if (!user_op(op)) continue;
-    s << "| " << op.name << " | " << kind_name(op.kind) << " | " << types_text(op.types) << " | "
+    s << "| " << op.name << " | " << kind_name(op.kind) << " | " << family_of(op.kind) << " | "
+      << types_text(op.types) << " | "
       << traits_text(op) << " | " << (cpu.find(op.id) ? "yes" : "no") << " | "
       << (op.elementwise() ? "kernel" : "step") << " | "
       << (op.onnx.empty() ? "-" : "`" + op.onnx + "`") << " | "
@@ -208,6 +240,66 @@ TEST(OpTable, DocIsCurrent) {
                   << "\n  file: " << (more_h ? hl : "(end)")
                   << "\n  want: " << (more_w ? wl : "(end)");
     break;
+  }
+}
+
+// Every family has its file in every layer, under the family's name: a cheap guard that the
+// names stay alike (docs/layers.md). Files named after no family in the folders that hold
+// only per-family files fail too, so that ops_nn.cpp or shape.cpp cannot come back.
+TEST(OpTable, EachFamilyHasItsFileInEveryLayer) {
+  namespace fs = std::filesystem;
+  const fs::path root(CPPNN_SOURCE_DIR);
+  std::set<std::string> families;
+  for (const OpInfo& op : all_ops()) {
+    if (!user_op(op)) continue;
+    const char* family = family_of(op.kind);
+    ASSERT_NE(family, nullptr) << op.name << ": its kind has no family (family_of)";
+    families.insert(family);
+  }
+  EXPECT_EQ(families.size(), 8u);
+  for (const std::string& f : families) {
+    std::vector<std::string> files = {
+        "src/graph/ops/" + f + ".cpp",
+        "src/backends/cpu/" + f + ".cpp",
+        // Element-wise ops run on CUDA as generated kernels: their per-op code is the code
+        // generator's, not an entry of the device-op table (device_ops.h).
+        f == "elementwise" ? "src/backends/cuda/codegen/cuda_codegen_ops.cpp"
+                           : "src/backends/cuda/" + f + "_ops.cpp",
+        "src/onnx/convert_" + f + ".cpp",
+        "src/onnx/export_" + f + ".cpp",
+        "python/src/ops_" + f + ".cpp",
+    };
+    for (const std::string& file : files)
+      EXPECT_TRUE(fs::is_regular_file(root / file)) << "family " << f << ": no " << file;
+  }
+  // Folder, file-name prefix and suffix, and the files there that are no family's.
+  struct Folder {
+    const char* dir;
+    std::string prefix, suffix;
+    std::set<std::string> others;
+  };
+  const Folder folders[] = {
+      {"src/graph/ops", "", ".cpp", {}},
+      {"src/backends/cuda", "", "_ops.cpp", {"device_ops.cpp"}},
+      {"src/onnx", "convert_", ".cpp", {"convert_onnx_only.cpp", "convert_window.cpp"}},
+      {"src/onnx", "export_", ".cpp", {}},
+      {"python/src", "ops_", ".cpp", {}},
+  };
+  for (const Folder& folder : folders) {
+    for (const fs::directory_entry& e : fs::directory_iterator(root / folder.dir)) {
+      std::string name = e.path().filename().string();
+      if (name.size() < folder.prefix.size() + folder.suffix.size() ||
+          name.compare(0, folder.prefix.size(), folder.prefix) != 0 ||
+          name.compare(name.size() - folder.suffix.size(), folder.suffix.size(),
+                       folder.suffix) != 0 ||
+          folder.others.count(name))
+        continue;
+      std::string family = name.substr(folder.prefix.size(),
+                                       name.size() - folder.prefix.size() - folder.suffix.size());
+      EXPECT_TRUE(families.count(family))
+          << folder.dir << "/" << name << " is named after no op family ("
+          << "elementwise, reduction, movement, gather, conv, matmul, pooling, normalization)";
+    }
   }
 }
 

@@ -1,6 +1,7 @@
-// Shape and data-movement ops: values against naive index arithmetic written here, for every
-// data type the spec allows (data movement must be bit exact), plus the parallel and blocked
-// paths of large tensors. Validation errors are in test_ops_shape_errors.cpp.
+// Data-movement ops (and gather): values against naive index arithmetic written here, for
+// every data type the spec allows (data movement must be bit exact), plus the parallel and
+// blocked paths of large tensors. Validation errors are in test_ops_movement_errors.cpp;
+// gatherElements and gatherND are test_ops_gather.cpp's.
 #include <algorithm>
 #include <cmath>
 

@@ -1,5 +1,5 @@
 // Normalization (batch, instance, layer) against float64 references written here with
-// naive loops, plus the spec's validation rules. Pooling: test_ops_normpool_pooling.cpp.
+// naive loops, plus the spec's validation rules. Pooling: test_ops_pooling.cpp.
 #include <algorithm>
 #include <limits>
 #include <numeric>

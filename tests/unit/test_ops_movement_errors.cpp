@@ -1,4 +1,4 @@
-// Shape and data-movement ops: each validation rule of the spec rejects a bad call with a
+// Data-movement ops (and gather): each validation rule of the spec rejects a bad call with a
 // TypeError naming the op and the rule, and the builder stays usable afterwards.
 #include "test_support.h"
 

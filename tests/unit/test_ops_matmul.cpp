@@ -1,6 +1,6 @@
-// matmul and gemm (the conv family's matrix products) against float64 references written here
-// with naive loops: batch broadcasting, transposes, alpha/beta, c broadcasting, float32 and
-// float16, constant and graph-input operands, the fused bias/activation contract, and errors.
+// matmul and gemm against float64 references written here with naive loops: batch
+// broadcasting, transposes, alpha/beta, c broadcasting, float32 and float16, constant and
+// graph-input operands, the fused bias/activation contract, and errors.
 #include <cmath>
 
 #include "graph/ir.h"
