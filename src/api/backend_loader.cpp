@@ -2,12 +2,14 @@
 // only when a context asks for acceleration, so the core and the CPU backend run on
 // machines with no GPU, no driver and no CUDA libraries. The plugin links libcuda itself:
 // on a machine without the NVIDIA driver its dlopen fails, and that is the answer.
+#include "api/backend_loader.h"
+
 #include <dlfcn.h>
 
 #include <cstdlib>
 #include <filesystem>
 
-#include "runtime/backend.h"
+#include "backends/cpu/cpu_backend.h"
 
 namespace cppnn::detail {
 

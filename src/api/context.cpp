@@ -3,7 +3,7 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "runtime/backend.h"
+#include "api/backend_loader.h"
 
 namespace cppnn {
 

@@ -1,5 +1,7 @@
 #pragma once
-// The one backend interface: a backend compiles a graph into a Plan for its device.
+// The one backend interface: a backend compiles a graph into a Plan for its device. The CPU
+// backend is made by backends/cpu/cpu_backend.h; which backend a context gets is api's
+// choice (api/backend_loader.h).
 #include <map>
 #include <memory>
 #include <string>
@@ -57,21 +59,11 @@ class Backend {
   virtual void synchronize() {}
 };
 
-std::unique_ptr<Backend> make_cpu_backend(const ContextOptions& options);
-
 // The plugin ABI: a backend plugin exports
 //   uint32_t cppnn_backend_abi_version();   // must equal kBackendAbiVersion
 //   int cppnn_cuda_backend_create(const ContextOptions*, Backend** out, char* message,
 //                                 size_t message_size);  // 0 on success
 // Bump the version whenever Backend, Plan, GraphIR or ContextOptions change layout.
 inline constexpr uint32_t kBackendAbiVersion = 5;  // 2: Plan::report; 3: device tensors, ContextOptions GPU fields; 4: gpu_kernels; 5: max_graph_bytes
-
-struct BackendChoice {
-  std::unique_ptr<Backend> backend;
-  std::string reason;  // why this backend: shown by Context::backend_reason()
-};
-
-// The best backend for the options: CUDA when asked for and usable, else the CPU.
-BackendChoice choose_backend(const ContextOptions& options);
 
 }  // namespace cppnn::detail

@@ -8,11 +8,11 @@
 #include <map>
 #include <cstring>
 
+#include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/evaluator.h"
 #include "backends/cpu/kernel.h"
 #include "compiler/passes.h"
 #include "runtime/memory_plan.h"
-#include "runtime/backend.h"
 
 namespace cppnn::detail {
 
