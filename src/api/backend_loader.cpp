@@ -1,7 +1,10 @@
 // Backend selection. The CUDA backend is a plugin (libcppnn_cuda.so) opened with dlopen
 // only when a context asks for acceleration, so the core and the CPU backend run on
 // machines with no GPU, no driver and no CUDA libraries. The plugin links libcuda itself:
-// on a machine without the NVIDIA driver its dlopen fails, and that is the answer.
+// on a machine without the NVIDIA driver its dlopen fails, and that is the answer. It also
+// links this core, libcppnn.so, which the loader finds already in the process: one core,
+// one op table, one kernel registry. The plugin is reached only through its C function
+// table (runtime/backend_plugin.h), which api/plugin_backend.cpp turns into a Backend.
 #include "api/backend_loader.h"
 
 #include <dlfcn.h>
@@ -9,7 +12,9 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "api/plugin_backend.h"
 #include "backends/cpu/cpu_backend.h"
+#include "runtime/backend_plugin.h"
 
 namespace cppnn::detail {
 
@@ -17,11 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using AbiVersionFn = uint32_t (*)();
-using CreateFn = int (*)(const ContextOptions*, Backend**, char*, size_t);
-
-// Where to look for the plugin: an explicit path, then beside the program or library that
-// holds this code (build trees and installs keep them together), then the loader's path.
+// Where to look for the plugin: an explicit path, then beside the library that holds this
+// code (libcppnn.so: build trees and installs keep the two together), then beside the
+// program, then the loader's path.
 std::vector<std::string> plugin_candidates() {
   std::vector<std::string> out;
   if (const char* env = std::getenv("CPPNN_CUDA_BACKEND"); env && *env) {
@@ -55,7 +58,8 @@ BackendChoice choose_backend(const ContextOptions& options) {
       if (why.empty()) why = "no CUDA backend at " + path;
       continue;
     }
-    // RTLD_LOCAL: the plugin's copy of CUDA symbols stays out of the global namespace.
+    // RTLD_LOCAL: the plugin's symbols (and the CUDA libraries it brings) stay out of the
+    // global namespace; its one export is looked up here.
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
       const char* e = dlerror();  // reading it clears it: read once
@@ -66,30 +70,33 @@ BackendChoice choose_backend(const ContextOptions& options) {
         why = "CUDA backend " + path + " did not load: " + err;
       continue;
     }
-    auto abi = reinterpret_cast<AbiVersionFn>(dlsym(handle, "cppnn_backend_abi_version"));
-    auto create = reinterpret_cast<CreateFn>(dlsym(handle, "cppnn_cuda_backend_create"));
-    if (!abi || !create) {
-      why = path + " is not a cppnn backend plugin";
+    auto entry = reinterpret_cast<cppnn_backend_plugin_fn>(dlsym(handle, CPPNN_BACKEND_PLUGIN_ENTRY));
+    if (!entry) {
+      why = path + " is not a cppnn backend plugin (it has no " CPPNN_BACKEND_PLUGIN_ENTRY ")";
       dlclose(handle);
       continue;
     }
-    if (abi() != kBackendAbiVersion) {
-      why = path + " was built for backend ABI " + std::to_string(abi()) + ", this cppnn has " +
-            std::to_string(kBackendAbiVersion);
+    const CppnnBackendPluginV1* table = entry(CPPNN_BACKEND_PLUGIN_VERSION);
+    std::string problem =
+        table ? plugin_table_problem(*table, path)
+              : path + " does not offer backend plugin version " +
+                    std::to_string(CPPNN_BACKEND_PLUGIN_VERSION) + ", this cppnn's";
+    if (!problem.empty()) {
+      why = problem;
       dlclose(handle);
       continue;
     }
-    Backend* backend = nullptr;
-    char message[512] = {0};
-    if (create(&options, &backend, message, sizeof message) != 0 || !backend) {
-      why = std::string("CUDA backend unavailable: ") + message;
+    std::unique_ptr<Backend> backend;
+    try {
+      backend = make_plugin_backend(*table, options);
+    } catch (const std::exception& e) {
+      why = std::string("CUDA backend unavailable: ") + e.what();
       dlclose(handle);  // nothing from it is alive
       continue;
     }
     // The handle stays open for the process: plans and kernels live in its code.
     std::string detail = backend->detail();
-    return {std::unique_ptr<Backend>(backend),
-            "CUDA device found" + (detail.empty() ? "" : ": " + detail)};
+    return {std::move(backend), "CUDA device found" + (detail.empty() ? "" : ": " + detail)};
   }
   return {make_cpu_backend(options), why.empty() ? "no CUDA backend installed" : why};
 }

@@ -1,7 +1,9 @@
 #pragma once
 // The one backend interface: a backend compiles a graph into a Plan for its device. The CPU
-// backend is made by backends/cpu/cpu_backend.h; which backend a context gets is api's
-// choice (api/backend_loader.h).
+// backend implements it in the core (backends/cpu/cpu_backend.h); a plugin implements it
+// on its side of a C function table (runtime/backend_plugin.h, backend_plugin_export.h),
+// which the core's loader turns back into a Backend (api/plugin_backend.h). Which backend
+// a context gets is api's choice (api/backend_loader.h).
 #include <map>
 #include <memory>
 #include <string>
@@ -58,12 +60,5 @@ class Backend {
   // Waits for all queued work.
   virtual void synchronize() {}
 };
-
-// The plugin ABI: a backend plugin exports
-//   uint32_t cppnn_backend_abi_version();   // must equal kBackendAbiVersion
-//   int cppnn_cuda_backend_create(const ContextOptions*, Backend** out, char* message,
-//                                 size_t message_size);  // 0 on success
-// Bump the version whenever Backend, Plan, GraphIR or ContextOptions change layout.
-inline constexpr uint32_t kBackendAbiVersion = 5;  // 2: Plan::report; 3: device tensors, ContextOptions GPU fields; 4: gpu_kernels; 5: max_graph_bytes
 
 }  // namespace cppnn::detail

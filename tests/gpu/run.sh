@@ -7,7 +7,7 @@
 #   carry/cuda-src/   this source tree
 #   carry/debs/       Debian .deb files of oneDNN, ONNX, protobuf, GoogleTest, OpenCL ICD
 #   carry/models/     mobilenet_v2.onnx
-#   carry/prebuilt/   optional: cppnn_gpu_tests + libcppnn_cuda.so built on a developer
+#   carry/prebuilt/   optional: cppnn_gpu_tests + libcppnn.so + libcppnn_cuda.so built on a developer
 #                     machine, run only if the build here fails
 set -uo pipefail
 

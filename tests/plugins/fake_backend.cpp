@@ -1,40 +1,66 @@
-// A stand-in CUDA backend plugin for the selection tests: it exports the plugin ABI and
-// answers as the build-time macros say (FAKE_ABI, FAKE_REFUSE); FAKE_ABI 0 exports nothing,
-// -1 is this build's kBackendAbiVersion.
-#include <cstring>
+// A stand-in CUDA backend plugin for the selection tests: it exports the plugin entry point
+// (runtime/backend_plugin.h) and answers as the build-time macros say:
+// - FAKE_VERSION: -1 this build's table version, 999 a table of another version, -2 no table
+//   for this host (the entry point returns NULL), 0 no entry point at all;
+// - FAKE_REFUSE: the backend cannot be made ("no NVIDIA GPU found (fake)");
+// - FAKE_OTHER_CORE: the table claims another core ABI (built from other cppnn sources).
+//
+// The backend computes on host memory with the interface's defaults. Its plan copies the
+// graph's first input to every output, and fails on purpose where the tests ask it to, so
+// that every status and message is seen to cross the table.
+#include <stdexcept>
 
-#include "runtime/backend.h"
+#include "runtime/backend_plugin_export.h"
 
 namespace {
 
+using cppnn::ErrorKind;
+using cppnn::fail;
+using cppnn::detail::GraphIR;
+
 class FakePlan final : public cppnn::detail::Plan {
  public:
-  cppnn::NamedTensors compute(const cppnn::NamedTensors&) override { return {}; }
+  explicit FakePlan(std::shared_ptr<const GraphIR> graph) : graph_(std::move(graph)) {}
+  cppnn::NamedTensors compute(const cppnn::NamedTensors& inputs) override {
+    if (inputs.count("boom")) throw std::runtime_error("fake: boom");
+    if (inputs.count("huge")) throw std::bad_alloc();
+    cppnn::NamedTensors out;
+    for (const auto& [name, id] : graph_->outputs) out[name] = inputs.begin()->second.clone();
+    return out;
+  }
   std::string report() const override { return "fake plan: everything on the fake device"; }
+
+ private:
+  std::shared_ptr<const GraphIR> graph_;
 };
 
 class FakeBackend final : public cppnn::detail::Backend {
  public:
   std::string name() const override { return "fake"; }
-  std::unique_ptr<cppnn::detail::Plan> compile(std::shared_ptr<const cppnn::detail::GraphIR>) override {
-    return std::make_unique<FakePlan>();
+  std::unique_ptr<cppnn::detail::Plan> compile(std::shared_ptr<const GraphIR> graph) override {
+    if (graph->inputs.count("unsupported"))
+      fail(ErrorKind::NotSupportedError, "fake: the graph has an input named 'unsupported'");
+    return std::make_unique<FakePlan>(std::move(graph));
   }
 };
 
-}  // namespace
-
-#if FAKE_ABI != 0
-extern "C" __attribute__((visibility("default"))) uint32_t cppnn_backend_abi_version() {
-  return FAKE_ABI == -1 ? cppnn::detail::kBackendAbiVersion : uint32_t(FAKE_ABI);
+std::unique_ptr<cppnn::detail::Backend> make_fake_backend(const cppnn::ContextOptions&) {
+  if (FAKE_REFUSE) throw std::runtime_error("no NVIDIA GPU found (fake)");
+  return std::make_unique<FakeBackend>();
 }
 
-extern "C" __attribute__((visibility("default"))) int cppnn_cuda_backend_create(
-    const cppnn::ContextOptions*, cppnn::detail::Backend** out, char* message, size_t size) {
-  if (FAKE_REFUSE) {
-    std::strncpy(message, "no NVIDIA GPU found (fake)", size - 1);
-    return 1;
-  }
-  *out = new FakeBackend();
-  return 0;
+}  // namespace
+
+#if FAKE_VERSION != 0
+extern "C" __attribute__((visibility("default"))) const CppnnBackendPluginV1* cppnn_backend_plugin(
+    uint32_t host_version) {
+  const CppnnBackendPluginV1* ours = cppnn::detail::plugin::table<&make_fake_backend>(host_version);
+  if (FAKE_VERSION == -2 || !ours) return nullptr;
+  if (FAKE_VERSION == -1 && !FAKE_OTHER_CORE) return ours;
+  // Another plugin's table: this one's functions under another version or core ABI.
+  static CppnnBackendPluginV1 other = *ours;
+  if (FAKE_VERSION != -1) other.version = uint32_t(FAKE_VERSION);
+  if (FAKE_OTHER_CORE) other.core_abi = "0123456789abcdef";
+  return &other;
 }
 #endif

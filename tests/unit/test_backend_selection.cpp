@@ -1,8 +1,13 @@
 // Backend selection: the CPU when asked for or when no usable CUDA backend loads, with the
-// reason; a plugin is loaded only through the documented ABI.
-#include <cstdlib>
+// reason; a plugin is loaded only through its C function table (runtime/backend_plugin.h),
+// of this build's version and core ABI, and every call and error crosses that table.
+#include <link.h>
 
-#include "runtime/backend.h"
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <vector>
+
 #include "test_support.h"
 
 namespace cppnn {
@@ -52,14 +57,35 @@ TEST_F(BackendSelection, NotAPluginIsRefused) {
   setenv("CPPNN_CUDA_BACKEND", FAKE_NOT_A_PLUGIN, 1);
   Context c = accelerated();
   EXPECT_EQ(c.backend(), "cpu");
-  EXPECT_NE(c.backend_reason().find("not a cppnn backend plugin"), std::string::npos);
+  EXPECT_NE(c.backend_reason().find("not a cppnn backend plugin (it has no cppnn_backend_plugin)"),
+            std::string::npos)
+      << c.backend_reason();
 }
 
-TEST_F(BackendSelection, WrongAbiIsRefused) {
-  setenv("CPPNN_CUDA_BACKEND", FAKE_OLD_ABI_PLUGIN, 1);
+TEST_F(BackendSelection, OtherTableVersionIsRefused) {
+  setenv("CPPNN_CUDA_BACKEND", FAKE_OLD_VERSION_PLUGIN, 1);
   Context c = accelerated();
   EXPECT_EQ(c.backend(), "cpu");
-  EXPECT_NE(c.backend_reason().find("backend ABI 999"), std::string::npos);
+  EXPECT_NE(c.backend_reason().find("is backend plugin version 999, this cppnn has version 1"),
+            std::string::npos)
+      << c.backend_reason();
+}
+
+TEST_F(BackendSelection, PluginWithoutATableForThisVersionIsRefused) {
+  setenv("CPPNN_CUDA_BACKEND", FAKE_NO_TABLE_PLUGIN, 1);
+  Context c = accelerated();
+  EXPECT_EQ(c.backend(), "cpu");
+  EXPECT_NE(c.backend_reason().find("does not offer backend plugin version 1"), std::string::npos)
+      << c.backend_reason();
+}
+
+TEST_F(BackendSelection, PluginOfOtherSourcesIsRefused) {
+  setenv("CPPNN_CUDA_BACKEND", FAKE_OTHER_CORE_PLUGIN, 1);
+  Context c = accelerated();
+  EXPECT_EQ(c.backend(), "cpu");
+  EXPECT_NE(c.backend_reason().find("was built from other cppnn sources (core ABI 0123456789abcdef"),
+            std::string::npos)
+      << c.backend_reason();
 }
 
 TEST_F(BackendSelection, PluginWithoutDeviceFallsBack) {
@@ -76,6 +102,29 @@ TEST_F(BackendSelection, UsablePluginIsChosen) {
   EXPECT_EQ(c.backend_reason(), "CUDA device found");
 }
 
+// One core per process: with the plugin loaded, libcppnn.so is mapped once (the plugin
+// found the program's copy rather than bringing one of its own).
+TEST_F(BackendSelection, ThePluginUsesTheProgramsCore) {
+  setenv("CPPNN_CUDA_BACKEND", FAKE_GOOD_PLUGIN, 1);
+  Context c = accelerated();
+  ASSERT_EQ(c.backend(), "fake");
+  std::vector<std::string> loaded;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* out) {
+        if (info->dlpi_name) static_cast<std::vector<std::string>*>(out)->push_back(info->dlpi_name);
+        return 0;
+      },
+      &loaded);
+  size_t cores = 0, plugins = 0;
+  for (const std::string& name : loaded) {
+    std::string file = name.substr(name.rfind('/') + 1);
+    cores += file == "libcppnn.so";
+    plugins += name == FAKE_GOOD_PLUGIN;
+  }
+  EXPECT_EQ(cores, 1u);
+  EXPECT_EQ(plugins, 1u);
+}
+
 TEST_F(BackendSelection, ReportComesFromThePluginPlan) {
   setenv("CPPNN_CUDA_BACKEND", FAKE_GOOD_PLUGIN, 1);
   Context c = accelerated();
@@ -83,6 +132,56 @@ TEST_F(BackendSelection, ReportComesFromThePluginPlan) {
   Operand x = b.input("x", DataType::float32, {2});
   Graph g = b.build({{"y", b.relu(x)}});
   EXPECT_EQ(c.report(g), "fake plan: everything on the fake device");
+}
+
+// Errors raised in the plugin come back through the table's status codes as cppnn::Error
+// of the same kind and message (std::bad_alloc as itself).
+TEST_F(BackendSelection, PluginErrorsKeepTheirKindAndMessage) {
+  setenv("CPPNN_CUDA_BACKEND", FAKE_GOOD_PLUGIN, 1);
+  Context c = accelerated();
+  ASSERT_EQ(c.backend(), "fake");
+  {
+    GraphBuilder b;
+    Operand x = b.input("unsupported", DataType::float32, {2});
+    Graph g = b.build({{"y", b.relu(x)}});
+    testing::expect_error([&] { c.compile(g); }, ErrorKind::NotSupportedError,
+                          "fake: the graph has an input named 'unsupported'");
+  }
+  GraphBuilder b;
+  Operand boom = b.input("boom", DataType::float32, {2});
+  Operand huge = b.input("huge", DataType::float32, {2});
+  Graph g = b.build({{"y", b.add(boom, huge)}});
+  Tensor two = Tensor::from(DataType::float32, {2}, std::vector<float>{1, 2});
+  testing::expect_error([&] { c.compute(g, {{"boom", two}, {"huge", two}}); },
+                        ErrorKind::OperationError, "fake: boom");
+  GraphBuilder b2;
+  Operand h = b2.input("huge", DataType::float32, {2});
+  Graph g2 = b2.build({{"y", b2.relu(h)}});
+  EXPECT_THROW(c.compute(g2, {{"huge", two}}), std::bad_alloc);
+}
+
+// Device tensors and dispatch go through the table too.
+TEST_F(BackendSelection, PluginTensorsAndDispatchCrossTheTable) {
+  setenv("CPPNN_CUDA_BACKEND", FAKE_GOOD_PLUGIN, 1);
+  Context c = accelerated();
+  ASSERT_EQ(c.backend(), "fake");
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, {3});
+  Graph g = b.build({{"y", b.relu(x)}});
+  DeviceTensor in = c.create_tensor(DataType::float32, {3});
+  DeviceTensor out = c.create_tensor(DataType::float32, {3});
+  EXPECT_FALSE(in.on_device());
+  c.write_tensor(in, Tensor::from(DataType::float32, {3}, std::vector<float>{1, -2, 3}));
+  c.dispatch(g, {{"x", in}}, {{"y", out}});
+  // The fake plan copies its input (it is no relu).
+  testing::expect_close(c.read_tensor(out), {1, -2, 3}, {0, 0});
+  std::vector<float> host(3, 5.0f);
+  DeviceTensor wrapped = c.wrap_tensor(DataType::float32, {3}, host.data(), nullptr);
+  EXPECT_EQ(wrapped.data(), host.data());
+  testing::expect_close(c.read_tensor(wrapped), {5, 5, 5}, {0, 0});
+  c.synchronize();
+  wrapped.destroy();
+  c.destroy();
 }
 
 TEST_F(BackendSelection, CpuReportIsEmptyAndChecksTheGraph) {

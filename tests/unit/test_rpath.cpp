@@ -3,6 +3,11 @@
 // working directory of whoever runs the program: a libcuda.so.1 dropped there would be
 // loaded into it. Entries must be absolute or start with $ORIGIN.
 //
+// One core per process: every binary that needs libcppnn.so finds it beside itself
+// ($ORIGIN, and the file is there): the cppnn program and the tests in build/, the Python
+// module and its copy of the CUDA plugin in build/python/webnn, the plugin in build/. The
+// plugin also names the CUDA and cuDNN folders, and nothing else.
+//
 // The dynamic section is read here from the file, through the program headers as the
 // dynamic loader reads it (no readelf, no section headers needed).
 #include <elf.h>
@@ -28,6 +33,7 @@ namespace fs = std::filesystem;
 struct RunPaths {
   std::string error;               // why the file could not be read as ELF64, if it could not
   std::vector<std::string> paths;  // each DT_RPATH / DT_RUNPATH string, as stored
+  std::vector<std::string> needed;  // each DT_NEEDED library name
 };
 
 // The file mapped read-only (the plugin is hundreds of megabytes; only its headers and
@@ -80,13 +86,13 @@ RunPaths run_paths_of(const fs::path& path) {
   const std::string_view bytes = file.bytes();
   auto header = read_at<Elf64_Ehdr>(bytes, 0);
   if (!header || std::memcmp(header->e_ident, ELFMAG, SELFMAG) != 0)
-    return {"not an ELF file", {}};
+    return {"not an ELF file", {}, {}};
   if (header->e_ident[EI_CLASS] != ELFCLASS64 || header->e_ident[EI_DATA] != ELFDATA2LSB)
-    return {"not a little-endian ELF64 file", {}};
+    return {"not a little-endian ELF64 file", {}, {}};
   std::vector<Elf64_Phdr> segments;
   for (uint16_t i = 0; i < header->e_phnum; ++i) {
     auto ph = read_at<Elf64_Phdr>(bytes, header->e_phoff + uint64_t(i) * header->e_phentsize);
-    if (!ph) return {"program header " + std::to_string(i) + " is outside the file", {}};
+    if (!ph) return {"program header " + std::to_string(i) + " is outside the file", {}, {}};
     segments.push_back(*ph);
   }
   // The string table is named by its address in memory; the loadable segments map it back
@@ -101,25 +107,56 @@ RunPaths run_paths_of(const fs::path& path) {
     if (s.p_type != PT_DYNAMIC) continue;
     std::optional<uint64_t> strtab;
     std::vector<uint64_t> offsets;  // of the run path strings within the string table
+    std::vector<uint64_t> needed;   // of the DT_NEEDED names
     for (uint64_t at = s.p_offset; at + sizeof(Elf64_Dyn) <= s.p_offset + s.p_filesz;
          at += sizeof(Elf64_Dyn)) {
       auto d = read_at<Elf64_Dyn>(bytes, at);
-      if (!d) return {"the dynamic section is outside the file", {}};
+      if (!d) return {"the dynamic section is outside the file", {}, {}};
       if (d->d_tag == DT_NULL) break;
       if (d->d_tag == DT_STRTAB) strtab = d->d_un.d_ptr;
       if (d->d_tag == DT_RPATH || d->d_tag == DT_RUNPATH) offsets.push_back(d->d_un.d_val);
+      if (d->d_tag == DT_NEEDED) needed.push_back(d->d_un.d_val);
     }
-    if (offsets.empty()) continue;
+    if (offsets.empty() && needed.empty()) continue;
     std::optional<uint64_t> table = strtab ? file_offset(*strtab) : std::nullopt;
-    if (!table) return {"no DT_STRTAB inside a loadable segment", {}};
-    for (uint64_t o : offsets) {
+    if (!table) return {"no DT_STRTAB inside a loadable segment", {}, {}};
+    auto string_at = [&](uint64_t o) -> std::optional<std::string> {
       uint64_t begin = *table + o;
       size_t end = begin < bytes.size() ? bytes.find('\0', begin) : std::string_view::npos;
-      if (end == std::string_view::npos) return {"a run path string runs past the file", {}};
-      out.paths.emplace_back(bytes.substr(begin, end - begin));
+      if (end == std::string_view::npos) return std::nullopt;
+      return std::string(bytes.substr(begin, end - begin));
+    };
+    for (uint64_t o : offsets) {
+      std::optional<std::string> path = string_at(o);
+      if (!path) return {"a run path string runs past the file", {}, {}};
+      out.paths.push_back(*path);
+    }
+    for (uint64_t o : needed) {
+      std::optional<std::string> name = string_at(o);
+      if (!name) return {"a DT_NEEDED string runs past the file", {}, {}};
+      out.needed.push_back(*name);
     }
   }
   return out;
+}
+
+// The ':'-separated entries of a binary's run paths.
+std::vector<std::string> run_path_entries(const RunPaths& r) {
+  std::vector<std::string> out;
+  for (const std::string& p : r.paths) {
+    size_t begin = 0;
+    while (true) {
+      size_t end = p.find(':', begin);
+      out.push_back(p.substr(begin, end == std::string::npos ? end : end - begin));
+      if (end == std::string::npos) break;
+      begin = end + 1;
+    }
+  }
+  return out;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
 }
 
 // What is wrong with a run path ("" if nothing): each ':'-separated entry must be an
@@ -182,6 +219,48 @@ TEST(RunPath, EveryEntryIsAbsoluteOrBelowOrigin) {
       EXPECT_EQ(run_path_problem(p), "") << b << " has the run path '" << p << "'";
   }
 }
+
+TEST(RunPath, EveryBinaryFindsTheOneCoreBesideItself) {
+  std::vector<std::string> missing;
+  std::vector<fs::path> binaries = binaries_to_check(missing);
+  size_t users = 0;
+  for (const fs::path& b : binaries) {
+    RunPaths r = run_paths_of(b);
+    if (!contains(r.needed, "libcppnn.so")) continue;
+    ++users;
+    EXPECT_TRUE(contains(run_path_entries(r), "$ORIGIN"))
+        << b << " needs libcppnn.so but its run path does not name $ORIGIN";
+    EXPECT_TRUE(fs::exists(b.parent_path() / "libcppnn.so")) << "no libcppnn.so beside " << b;
+  }
+  // The program, libcppnn.so's users in the build folder, and those of the Python package.
+  EXPECT_GE(users, 1u);
+  for (const char* name : {"cppnn", "cppnn_tests"})
+    EXPECT_TRUE(contains(run_paths_of(fs::path(CPPNN_BUILD_DIR) / name).needed, "libcppnn.so"))
+        << name << " does not link libcppnn.so";
+  RunPaths core = run_paths_of(fs::path(CPPNN_BUILD_DIR) / "libcppnn.so");
+  EXPECT_EQ(core.error, "");
+  EXPECT_FALSE(contains(core.needed, "libcppnn.so"));
+  for (const fs::path& b : binaries) {
+    if (b.filename().string().rfind("_webnn", 0) == 0) {
+      EXPECT_TRUE(contains(run_paths_of(b).needed, "libcppnn.so")) << b;
+    }
+  }
+}
+
+#ifdef CPPNN_CUDA_PLUGIN_RUNPATH
+// The plugin: libcppnn.so beside it, the CUDA and cuDNN folders named, and nothing else.
+TEST(RunPath, ThePluginNamesItsFoldersOnly) {
+  std::vector<std::string> want = {"$ORIGIN"};
+  for (const std::string& dir : split(CPPNN_CUDA_PLUGIN_RUNPATH, '|')) want.push_back(dir);
+  for (const fs::path& plugin : {fs::path(CPPNN_BUILD_DIR) / "libcppnn_cuda.so",
+                                 fs::path(CPPNN_BUILD_DIR) / "python/webnn/libcppnn_cuda.so"}) {
+    if (!fs::exists(plugin)) continue;
+    RunPaths r = run_paths_of(plugin);
+    EXPECT_EQ(run_path_entries(r), want) << plugin;
+    EXPECT_TRUE(contains(r.needed, "libcppnn.so")) << plugin;
+  }
+}
+#endif
 
 TEST(RunPath, TheCheckRefusesWhatTheLoaderWouldResolveAgainstTheWorkingDirectory) {
   EXPECT_NE(run_path_problem("/usr/local/cuda/lib:"), "");  // the plugin's, before the fix

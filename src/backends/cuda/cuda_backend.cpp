@@ -1,12 +1,14 @@
-// The CUDA backend and the plugin ABI that the core's loader (runtime/backend_loader.cpp)
-// looks for. Only the two extern "C" functions leave this library (exports.map).
+// The CUDA backend and the plugin entry point that the core's loader
+// (api/backend_loader.cpp) looks for: the C function table of runtime/backend_plugin.h,
+// made from this Backend by runtime/backend_plugin_export.h. Only that one extern "C"
+// function leaves this library (exports.map); the core's code it uses is libcppnn.so's.
 #include <omp.h>
 
-#include <cstring>
 #include <string>
 
 #include "backends/cuda/cuda_plan.h"
 #include "backends/cuda/library_preload.h"
+#include "runtime/backend_plugin_export.h"
 
 namespace cppnn::detail::cuda {
 
@@ -105,37 +107,25 @@ int choose_device(const CudaOptions& options) {
   return options.device_ordinal(count);
 }
 
+// The backend of one context. Throws with the reason the loader reports when there is no
+// usable GPU.
+std::unique_ptr<Backend> make_cuda_backend(const ContextOptions& options) {
+  // The context's switches, read once: every plan of this context follows them.
+  const CudaOptions switches = CudaOptions::read(options);
+  // cuDNN's libraries open on a thread while this one creates the CUDA context.
+  LibraryPreload preload(switches.preload);
+  auto device = std::make_shared<Device>(choose_device(switches), switches);
+  preload.wait();
+  device->startup = preload.summary();
+  return std::make_unique<CudaBackend>(std::move(device));
+}
+
 }  // namespace
 
 }  // namespace cppnn::detail::cuda
 
-extern "C" __attribute__((visibility("default"))) uint32_t cppnn_backend_abi_version() {
-  return cppnn::detail::kBackendAbiVersion;
+extern "C" __attribute__((visibility("default"))) const CppnnBackendPluginV1* cppnn_backend_plugin(
+    uint32_t host_version) {
+  return cppnn::detail::plugin::table<&cppnn::detail::cuda::make_cuda_backend>(host_version);
 }
 
-extern "C" __attribute__((visibility("default"))) int cppnn_cuda_backend_create(
-    const cppnn::ContextOptions* options, cppnn::detail::Backend** out, char* message,
-    size_t message_size) {
-  using namespace cppnn::detail::cuda;
-  try {
-    // The context's switches, read once: every plan of this context follows them.
-    const CudaOptions switches = CudaOptions::read(*options);
-    // cuDNN's libraries open on a thread while this one creates the CUDA context.
-    LibraryPreload preload(switches.preload);
-    auto device = std::make_shared<Device>(choose_device(switches), switches);
-    preload.wait();
-    device->startup = preload.summary();
-    *out = new CudaBackend(std::move(device));
-    return 0;
-  } catch (const std::exception& e) {
-    // Nothing may cross the C boundary but the status and the reason.
-    if (message && message_size) {
-      std::strncpy(message, e.what(), message_size - 1);
-      message[message_size - 1] = '\0';
-    }
-    return 1;
-  } catch (...) {
-    if (message && message_size) std::strncpy(message, "unknown error", message_size - 1);
-    return 1;
-  }
-}
