@@ -116,6 +116,17 @@ class Context {
   // Waits for every dispatch queued on this context.
   void synchronize();
 
+  // Memory of other libraries (DLPack interop), for bindings such as Python's:
+  // device_of is the ordinal of the GPU that holds device memory `data` (DLPack's
+  // device_id: the CUDA driver's answer, else the context's GPU), 0 for a CPU context;
+  // synchronize_external waits on the host for the work that other libraries (PyTorch,
+  // CuPy, ...) queued on the GPU that holds `data`, so that a dispatch, write or read
+  // after it sees what they wrote; it does nothing for a CPU context. Neither takes the
+  // context's lock (they wait for no compute of another thread), and both still work
+  // after destroy(), as the tensors of a destroyed context do.
+  int device_of(const void* data) const;
+  void synchronize_external(const void* data);
+
   // Releases plans and backend resources; later calls throw InvalidStateError.
   void destroy();
   bool destroyed() const;

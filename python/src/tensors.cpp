@@ -11,18 +11,19 @@
 //   context's queued work unless s == -1 (the consumer asks for no synchronization);
 // - importing, cppnn is the consumer: it asks the producer for stream=1 (CUDA's legacy
 //   default stream, as the DLPack protocol allows), then waits on the host for the
-//   producer's device (cuCtxSynchronize on its primary context, which covers producers
-//   that ignore the stream argument), runs the dispatch and waits for it before returning,
-//   so that the producer may read the outputs and reuse the inputs at once.
-#include <dlfcn.h>
+//   producer's device (Context::synchronize_external: the CUDA backend synchronizes the
+//   device's primary context, which covers producers that ignore the stream argument),
+//   runs the dispatch and waits for it before returning, so that the producer may read the
+//   outputs and reuse the inputs at once.
+// The GPU a tensor is on (DLPack's device_id) is Context::device_of's answer. The module
+// itself never calls CUDA: the backend does, in the plugin.
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
 #include <cstdint>
-#include <cstdlib>
+#include <map>
 #include <memory>
-#include <set>
 
 #include "builder.h"
 
@@ -61,94 +62,6 @@ std::string dims_string(const cppnn::Dims& dims) {
   return s + "]";
 }
 
-// ---- the CUDA driver, loaded on first use (only GPU tensors need it; the package never
-// links CUDA, like the core).
-
-namespace cu {
-
-using Result = int;
-using Device = int;
-using Ctx = void*;
-constexpr int kPointerAttributeDeviceOrdinal = 9;  // CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL
-
-struct Api {
-  Result (*init)(unsigned) = nullptr;
-  Result (*device_get)(Device*, int) = nullptr;
-  Result (*primary_retain)(Ctx*, Device) = nullptr;
-  Result (*primary_release)(Device) = nullptr;
-  Result (*push)(Ctx) = nullptr;
-  Result (*pop)(Ctx*) = nullptr;
-  Result (*synchronize)() = nullptr;
-  Result (*pointer_attribute)(void*, int, unsigned long long) = nullptr;
-  std::string error;  // why it could not be loaded
-};
-
-const Api& api() {
-  static const Api loaded = [] {
-    Api a;
-    void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-      a.error = std::string("cannot load the CUDA driver (libcuda.so.1): ") + dlerror();
-      return a;
-    }
-    auto sym = [&](auto& fn, const char* name) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
-      if (!fn && a.error.empty()) a.error = std::string("the CUDA driver lacks ") + name;
-    };
-    sym(a.init, "cuInit");
-    sym(a.device_get, "cuDeviceGet");
-    sym(a.primary_retain, "cuDevicePrimaryCtxRetain");
-    sym(a.primary_release, "cuDevicePrimaryCtxRelease_v2");
-    sym(a.push, "cuCtxPushCurrent_v2");
-    sym(a.pop, "cuCtxPopCurrent_v2");
-    sym(a.synchronize, "cuCtxSynchronize");
-    sym(a.pointer_attribute, "cuPointerGetAttribute");
-    return a;
-  }();
-  return loaded;
-}
-
-void check(Result r, const char* what) {
-  if (r != 0)
-    fail(ErrorKind::OperationError, std::string(what) + " failed (CUresult " + std::to_string(r) + ")");
-}
-
-// Waits for all work queued in the primary context of GPU `ordinal` (where PyTorch, CuPy
-// and the CUDA runtime put theirs). Call without the GIL.
-void synchronize_device(int ordinal) {
-  const Api& a = api();
-  if (!a.error.empty()) fail(ErrorKind::OperationError, "synchronizing the producer: " + a.error);
-  check(a.init(0), "cuInit");
-  Device device = 0;
-  check(a.device_get(&device, ordinal), "cuDeviceGet");
-  Ctx ctx = nullptr;
-  check(a.primary_retain(&ctx, device), "cuDevicePrimaryCtxRetain");
-  Result r = a.push(ctx);
-  if (r == 0) {
-    r = a.synchronize();
-    Ctx popped = nullptr;
-    a.pop(&popped);
-  }
-  a.primary_release(device);
-  check(r, "synchronizing the producer's GPU (cuCtxSynchronize)");
-}
-
-// The GPU that holds device memory at `p`: the driver's answer, else CPPNN_CUDA_DEVICE
-// (the device the CUDA backend picks), else 0.
-int device_of(void* p) {
-  const Api& a = api();
-  int ordinal = -1;
-  if (a.error.empty() && a.init(0) == 0 &&
-      a.pointer_attribute(&ordinal, kPointerAttributeDeviceOrdinal,
-                          static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(p))) == 0 &&
-      ordinal >= 0)
-    return ordinal;
-  if (const char* env = std::getenv("CPPNN_CUDA_DEVICE"); env && *env) return std::atoi(env);
-  return 0;
-}
-
-}  // namespace cu
-
 // ---- MLTensor
 
 struct PyMLTensor {
@@ -170,17 +83,18 @@ DeviceTensor& live(const PyMLTensor& t, const std::string& what) {
 
 bool is_cuda(Context& context) { return context.backend() == "cuda"; }
 
-// Imported memory, and which GPUs' producers to wait for before cppnn reads or writes it.
+// Imported memory, and which GPUs' producers to wait for before cppnn reads or writes it:
+// for each GPU, the memory of one import there (the backend finds its device).
 struct Imports {
   bool any = false;
-  std::set<int> gpus;
-  void note(int device_type, int device_id) {
+  std::map<int, const void*> gpus;
+  void note(int device_type, int device_id, const void* data) {
     any = true;
-    if (device_type == kDLCUDA || device_type == kDLCUDAManaged) gpus.insert(device_id);
+    if (device_type == kDLCUDA || device_type == kDLCUDAManaged) gpus.emplace(device_id, data);
   }
   // Without the GIL.
-  void wait_for_producers() const {
-    for (int gpu : gpus) cu::synchronize_device(gpu);
+  void wait_for_producers(Context& context) const {
+    for (const auto& [gpu, data] : gpus) context.synchronize_external(data);
   }
 };
 
@@ -276,7 +190,7 @@ DeviceTensor import_with(Context& context, nb::handle obj, const std::string& wh
     delete p;
   });
   DeviceTensor t = context.wrap_tensor(*type, shape, data, std::move(owner));
-  imports.note(device_type, device_id);
+  imports.note(device_type, device_id, data);
   return t;
 }
 
@@ -292,7 +206,7 @@ DeviceTensor bound_tensor(Context& context, nb::handle value, const std::string&
   if (nb::isinstance<PyMLTensor>(value)) {
     PyMLTensor& t = nb::cast<PyMLTensor&>(value);
     DeviceTensor& d = live(t, what);
-    if (t.imported) imports.note(t.import_device_type, t.import_device_id);
+    if (t.imported) imports.note(t.import_device_type, t.import_device_id, d.data());
     return d;
   }
   return import_dlpack(context, value, what, imports, writable);
@@ -338,7 +252,7 @@ void dispatch(Context& context, const cppnn::Graph& graph, const nb::dict& input
   }
   cppnn::NamedDeviceTensors named_in(in.begin(), in.end()), named_out(out.begin(), out.end());
   nb::gil_scoped_release release;
-  imports.wait_for_producers();
+  imports.wait_for_producers(context);
   context.dispatch(graph, named_in, named_out);
   if (imports.any) context.synchronize();
 }
@@ -373,7 +287,7 @@ nb::object export_dlpack(PyMLTensor& t, nb::handle stream, nb::handle max_versio
   });
   std::vector<size_t> shape(d.shape().begin(), d.shape().end());
   int32_t device_type = d.on_device() ? kDLCUDA : kDLCPU;
-  int32_t device_id = d.on_device() ? cu::device_of(d.data()) : 0;
+  int32_t device_id = d.on_device() ? t.context.device_of(d.data()) : 0;
   nb::ndarray<nb::array_api> view(d.data(), shape.size(), shape.data(), owner, nullptr,
                      dlpack_dtype(d.data_type()), device_type, device_id);
   nb::object array = nb::cast(view);
@@ -439,7 +353,7 @@ void bind_device_tensors(nb::module_& m, nb::class_<Context>& context_class) {
           [](const PyMLTensor& t) {
             const DeviceTensor& d = live(t, "__dlpack_device__");
             if (!d.on_device()) return nb::make_tuple(kDLCPU, 0);
-            return nb::make_tuple(kDLCUDA, cu::device_of(d.data()));
+            return nb::make_tuple(kDLCUDA, t.context.device_of(d.data()));
           },
           "(kDLCUDA = 2, GPU ordinal) for GPU tensors, (kDLCPU = 1, 0) for host ones.")
       .def("__repr__", [](const PyMLTensor& t) {
@@ -470,7 +384,7 @@ void bind_device_tensors(nb::module_& m, nb::class_<Context>& context_class) {
             t.imported = true;
             if (!imports.gpus.empty()) {
               t.import_device_type = kDLCUDA;
-              t.import_device_id = *imports.gpus.begin();
+              t.import_device_id = imports.gpus.begin()->first;
             }
             return t;
           },
@@ -487,9 +401,9 @@ void bind_device_tensors(nb::module_& m, nb::class_<Context>& context_class) {
             DeviceTensor& d = live(t, "write_tensor");
             cppnn::Tensor host = to_tensor(data, "write_tensor: data", false);
             Imports imports;
-            if (t.imported) imports.note(t.import_device_type, t.import_device_id);
+            if (t.imported) imports.note(t.import_device_type, t.import_device_id, d.data());
             nb::gil_scoped_release release;
-            imports.wait_for_producers();
+            imports.wait_for_producers(c);
             c.write_tensor(d, host);
           },
           "tensor"_a, "data"_a,
@@ -502,11 +416,11 @@ void bind_device_tensors(nb::module_& m, nb::class_<Context>& context_class) {
           [](Context& c, const PyMLTensor& t) {
             const DeviceTensor& d = live(t, "read_tensor");
             Imports imports;
-            if (t.imported) imports.note(t.import_device_type, t.import_device_id);
+            if (t.imported) imports.note(t.import_device_type, t.import_device_id, d.data());
             cppnn::Tensor host;
             {
               nb::gil_scoped_release release;
-              imports.wait_for_producers();
+              imports.wait_for_producers(c);
               host = c.read_tensor(d);
             }
             return to_numpy(std::move(host));

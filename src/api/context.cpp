@@ -274,6 +274,18 @@ void Context::synchronize() {
   state_->backend->synchronize();
 }
 
+// Without the context's lock: the backend lives as long as the state (destroy() keeps it),
+// and these calls touch only the driver's state, not the context's.
+int Context::device_of(const void* data) const {
+  if (!state_) fail(ErrorKind::InvalidStateError, "device_of: the context is not valid");
+  return state_->backend->device_of(data);
+}
+
+void Context::synchronize_external(const void* data) {
+  if (!state_) fail(ErrorKind::InvalidStateError, "synchronize_external: the context is not valid");
+  state_->backend->synchronize_external(data);
+}
+
 void Context::destroy() {
   if (!state_) return;
   std::lock_guard lock(state_->mutex);

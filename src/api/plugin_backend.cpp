@@ -218,6 +218,20 @@ class PluginBackend final : public Backend {
     });
   }
 
+  int device_of(const void* data) override {
+    int32_t ordinal = 0;
+    call([&](cppnn_string_out error) {
+      return table_.device_of(backend_, data, &ordinal, error);
+    });
+    return ordinal;
+  }
+
+  void synchronize_external(const void* data) override {
+    call([&](cppnn_string_out error) {
+      return table_.synchronize_external(backend_, data, error);
+    });
+  }
+
  private:
   // The plugin's memory as a tensor; released again if that fails.
   std::shared_ptr<BackendTensor> adopt(const cppnn_memory_info& info, size_t bytes) {

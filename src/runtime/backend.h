@@ -59,6 +59,16 @@ class Backend {
   virtual void read_tensor(const BackendTensor& tensor, void* dst, size_t bytes);
   // Waits for all queued work.
   virtual void synchronize() {}
+
+  // Memory other libraries made (DLPack imports and exports; Context::device_of and
+  // synchronize_external). The ordinal of the device that holds `data`: for a GPU backend
+  // the driver's answer, else the device the backend computes on; 0 for host memory (the
+  // default).
+  virtual int device_of(const void* data) { return 0; }
+  // Waits on the host for the work other libraries (PyTorch, CuPy, ...) queued on the
+  // device that holds `data`, so that cppnn's work after it sees what they wrote there.
+  // Nothing to wait for with host memory (the default).
+  virtual void synchronize_external(const void* data) {}
 };
 
 }  // namespace cppnn::detail

@@ -119,6 +119,14 @@ typedef struct CppnnBackendPluginV1 {
   cppnn_status (*read_memory)(cppnn_backend* backend, const cppnn_memory* memory, void* dst,
                               size_t bytes, cppnn_string_out error);
 
+  /* Memory other libraries made (DLPack imports; Backend::device_of and
+   * synchronize_external): the ordinal of the device that holds `data`, and a wait on the
+   * host for the work other libraries queued on that device. */
+  cppnn_status (*device_of)(cppnn_backend* backend, const void* data, int32_t* ordinal,
+                            cppnn_string_out error);
+  cppnn_status (*synchronize_external)(cppnn_backend* backend, const void* data,
+                                       cppnn_string_out error);
+
   /* ---- a plan (cppnn::detail::Plan) */
 
   /* Runs on host tensors; `outputs` is empty on entry and gets the graph's outputs. */

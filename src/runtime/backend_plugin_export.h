@@ -169,6 +169,15 @@ const CppnnBackendPluginV1* table(uint32_t host_version) noexcept {
          cppnn_string_out error) noexcept {
         return guarded(error, [&] { backend->backend->read_tensor(*memory->tensor, dst, bytes); });
       },
+      // device_of
+      [](cppnn_backend* backend, const void* data, int32_t* ordinal,
+         cppnn_string_out error) noexcept {
+        return guarded(error, [&] { *ordinal = backend->backend->device_of(data); });
+      },
+      // synchronize_external
+      [](cppnn_backend* backend, const void* data, cppnn_string_out error) noexcept {
+        return guarded(error, [&] { backend->backend->synchronize_external(data); });
+      },
       // plan_compute
       [](cppnn_plan* plan, const cppnn_tensors* inputs, cppnn_tensors* outputs,
          cppnn_string_out error) noexcept {

@@ -42,6 +42,11 @@ class FakeBackend final : public cppnn::detail::Backend {
       fail(ErrorKind::NotSupportedError, "fake: the graph has an input named 'unsupported'");
     return std::make_unique<FakePlan>(std::move(graph));
   }
+  // External memory: "device" 7; a null pointer is refused, with a kind the tests check.
+  int device_of(const void*) override { return 7; }
+  void synchronize_external(const void* data) override {
+    if (!data) fail(ErrorKind::DataError, "fake: nothing to synchronize at a null pointer");
+  }
 };
 
 std::unique_ptr<cppnn::detail::Backend> make_fake_backend(const cppnn::ContextOptions&) {

@@ -158,9 +158,11 @@ TEST_F(BackendSelection, PluginErrorsKeepTheirKindAndMessage) {
   Operand h = b2.input("huge", DataType::float32, {2});
   Graph g2 = b2.build({{"y", b2.relu(h)}});
   EXPECT_THROW(c.compute(g2, {{"huge", two}}), std::bad_alloc);
+  testing::expect_error([&] { c.synchronize_external(nullptr); }, ErrorKind::DataError,
+                        "fake: nothing to synchronize at a null pointer");
 }
 
-// Device tensors and dispatch go through the table too.
+// Device tensors, dispatch and the DLPack calls go through the table too.
 TEST_F(BackendSelection, PluginTensorsAndDispatchCrossTheTable) {
   setenv("CPPNN_CUDA_BACKEND", FAKE_GOOD_PLUGIN, 1);
   Context c = accelerated();
@@ -179,9 +181,22 @@ TEST_F(BackendSelection, PluginTensorsAndDispatchCrossTheTable) {
   DeviceTensor wrapped = c.wrap_tensor(DataType::float32, {3}, host.data(), nullptr);
   EXPECT_EQ(wrapped.data(), host.data());
   testing::expect_close(c.read_tensor(wrapped), {5, 5, 5}, {0, 0});
+  EXPECT_EQ(c.device_of(host.data()), 7);
+  c.synchronize_external(host.data());
   c.synchronize();
   wrapped.destroy();
   c.destroy();
+  // Both work on a destroyed context, as its tensors do.
+  EXPECT_EQ(c.device_of(host.data()), 7);
+}
+
+TEST_F(BackendSelection, CpuHasNoExternalDevices) {
+  ContextOptions o;
+  o.accelerated = false;
+  Context c = Context::create(o);
+  float x = 1;
+  EXPECT_EQ(c.device_of(&x), 0);
+  c.synchronize_external(&x);  // nothing to wait for
 }
 
 TEST_F(BackendSelection, CpuReportIsEmptyAndChecksTheGraph) {

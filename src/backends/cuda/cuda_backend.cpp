@@ -81,6 +81,35 @@ class CudaBackend final : public Backend {
     CPPNN_CUDA_CHECK(cudaStreamSynchronize(device_->stream));
   }
 
+  // Memory of other libraries (DLPack): its GPU as the driver says, else this context's.
+  int device_of(const void* data) override {
+    int ordinal = -1;
+    if (cuPointerGetAttribute(&ordinal, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL,
+                              static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(data))) ==
+            CUDA_SUCCESS &&
+        ordinal >= 0)
+      return ordinal;
+    return device_->ordinal;
+  }
+
+  // Waits for all the work queued in the primary context of the GPU that holds `data`,
+  // where PyTorch, CuPy and the CUDA runtime put theirs (whatever stream they used, and
+  // whether or not they honoured the stream DLPack asked them for).
+  void synchronize_external(const void* data) override {
+    CUdevice device = 0;
+    CPPNN_CUDA_CHECK(cuDeviceGet(&device, device_of(data)));
+    CUcontext primary = nullptr;
+    CPPNN_CUDA_CHECK(cuDevicePrimaryCtxRetain(&primary, device));
+    CUresult r = cuCtxPushCurrent(primary);
+    if (r == CUDA_SUCCESS) {
+      r = cuCtxSynchronize();
+      CUcontext popped = nullptr;
+      cuCtxPopCurrent(&popped);
+    }
+    cuDevicePrimaryCtxRelease(device);
+    CPPNN_CUDA_CHECK(r);
+  }
+
  private:
   std::shared_ptr<Device> device_;
 };
