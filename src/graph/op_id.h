@@ -21,6 +21,8 @@ enum class OpId : uint16_t {
   count
 };
 
+// The kinds make the op families, the names of each op's files in every layer
+// (docs/layers.md, "Op families"; tests/unit/test_op_table.cpp's family_of).
 enum class OpKind : uint8_t {
   none,
   unary,       // element-wise math on one input

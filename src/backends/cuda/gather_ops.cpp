@@ -31,19 +31,6 @@ DeviceDecision decide_gather(const GraphIR& g, const Node& n, const Device&) {
       }
       break;
     }
-    case OpId::cumulativeSum: {
-      DataType t = g.desc(n.inputs[0]).data_type;
-      if (t == DataType::int8 || t == DataType::uint8)
-        return no("data type " + std::string(to_string(t)));
-      break;
-    }
-    case OpId::argMin:
-    case OpId::argMax: {
-      DataType t = g.desc(n.outputs[0]).data_type;
-      if (t != DataType::int32 && t != DataType::int64)
-        return no("output data type " + std::string(to_string(t)));
-      break;
-    }
     default:
       break;
   }
