@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <initializer_list>
+#include <map>
 #include <string>
 
 #include "unit/test_support.h"
@@ -19,6 +21,38 @@ inline Context& cuda_context() {
     return Context::create(o);
   }();
   return c;
+}
+
+// The CUDA backend reads its switches once, when a context is created (its CudaOptions), so
+// a test that sets one of `switches` (CPPNN_CUDA_OWN_KERNELS, ...) computes on a context
+// made under that setting: one per setting, kept for the suite and destroyed before static
+// destruction, while CUDA is still up. With none of them set, the suite's context.
+struct SwitchedContexts : ::testing::Environment {
+  std::map<std::string, Context> by_setting;
+  void TearDown() override {
+    for (auto& [_, c] : by_setting) c.destroy();
+  }
+};
+inline SwitchedContexts& switched_contexts() {
+  static SwitchedContexts* contexts = new SwitchedContexts;  // gtest deletes it at exit
+  return *contexts;
+}
+inline ::testing::Environment* const kSwitchedContextsTeardown =
+    ::testing::AddGlobalTestEnvironment(&switched_contexts());
+
+inline Context& switched_cuda_context(std::initializer_list<const char*> switches) {
+  std::string key;
+  for (const char* name : switches)
+    if (const char* v = std::getenv(name)) key += std::string(name) + "=" + v + " ";
+  if (key.empty()) return cuda_context();
+  auto& by_setting = switched_contexts().by_setting;
+  auto it = by_setting.find(key);
+  if (it == by_setting.end()) {
+    ContextOptions o;
+    o.power_preference = PowerPreference::high_performance;
+    it = by_setting.emplace(key, Context::create(o)).first;
+  }
+  return it->second;
 }
 
 inline Context& cpu_context() {

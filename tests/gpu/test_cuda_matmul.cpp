@@ -18,36 +18,8 @@ using testing::random_tensor;
 constexpr double kFp32Tolerance = 1e-4;
 constexpr double kFp16Tolerance = 4e-3;
 
-// The CUDA backend reads its switches once, when a context is created (its CudaOptions), so
-// the tests here that set CPPNN_CUDA_OWN_KERNELS compute on a context made under that
-// setting: one per setting, kept for the suite (and destroyed before static destruction,
-// while CUDA is still up). With it unset, the suite's context.
-std::map<std::string, Context>& switched_contexts() {
-  static std::map<std::string, Context> contexts;
-  return contexts;
-}
-class SwitchedContextsTeardown : public ::testing::Environment {
- public:
-  void TearDown() override {
-    for (auto& [_, c] : switched_contexts()) c.destroy();
-  }
-};
-const auto* const kSwitchedTeardown = ::testing::AddGlobalTestEnvironment(new SwitchedContextsTeardown);
-
-Context& cuda_context() {
-  std::string key;
-  for (const char* name : {"CPPNN_CUDA_OWN_KERNELS"}) {
-    if (const char* v = std::getenv(name)) key += std::string(name) + "=" + v + " ";
-  }
-  if (key.empty()) return gpu_testing::cuda_context();
-  auto it = switched_contexts().find(key);
-  if (it == switched_contexts().end()) {
-    ContextOptions o;
-    o.power_preference = PowerPreference::high_performance;
-    it = switched_contexts().emplace(key, Context::create(o)).first;
-  }
-  return it->second;
-}
+// Contexts made under this file's switches (see switched_cuda_context).
+Context& cuda_context() { return gpu_testing::switched_cuda_context({"CPPNN_CUDA_OWN_KERNELS"}); }
 
 // Runs `g` on both contexts with the same inputs and compares every output.
 void expect_matches_cpu(const Graph& g, const NamedTensors& inputs, double rtol,

@@ -22,36 +22,8 @@ using testing::random_tensor;
 constexpr double kFp32Tolerance = 1e-4;
 constexpr double kFp16Tolerance = 1e-2;
 
-// The CUDA backend reads its switches once, when a context is created (its CudaOptions), so
-// the tests here that set CPPNN_CUDA_OWN_KERNELS or CPPNN_CUDNN_NO_TIMING compute on a
-// context made under that setting: one per setting, kept for the suite (and destroyed before
-// static destruction, while CUDA is still up). With neither set, the suite's context.
-std::map<std::string, Context>& switched_contexts() {
-  static std::map<std::string, Context> contexts;
-  return contexts;
-}
-class SwitchedContextsTeardown : public ::testing::Environment {
- public:
-  void TearDown() override {
-    for (auto& [_, c] : switched_contexts()) c.destroy();
-  }
-};
-const auto* const kSwitchedTeardown = ::testing::AddGlobalTestEnvironment(new SwitchedContextsTeardown);
-
-Context& cuda_context() {
-  std::string key;
-  for (const char* name : {"CPPNN_CUDA_OWN_KERNELS", "CPPNN_CUDNN_NO_TIMING"}) {
-    if (const char* v = std::getenv(name)) key += std::string(name) + "=" + v + " ";
-  }
-  if (key.empty()) return gpu_testing::cuda_context();
-  auto it = switched_contexts().find(key);
-  if (it == switched_contexts().end()) {
-    ContextOptions o;
-    o.power_preference = PowerPreference::high_performance;
-    it = switched_contexts().emplace(key, Context::create(o)).first;
-  }
-  return it->second;
-}
+// Contexts made under this file's switches (see switched_cuda_context).
+Context& cuda_context() { return gpu_testing::switched_cuda_context({"CPPNN_CUDA_OWN_KERNELS", "CPPNN_CUDNN_NO_TIMING"}); }
 
 uint32_t seed_counter = 5000;
 Tensor fresh(DataType t, const Dims& shape) { return random_tensor(t, shape, -1, 1, ++seed_counter); }
