@@ -259,7 +259,7 @@ class CudnnConvStep final : public Step {
         int(s_.dil_h), int(s_.dil_w), CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     CPPNN_CUDNN_CHECK(cudnnSetConvolutionGroupCount(c, int(s_.groups)));
     // fp32: FMA only (exact fp32, no TF32) unless TF32 was asked for; fp16: tensor cores.
-    math_ = s_.half ? CUDNN_TENSOR_OP_MATH : device_->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+    math_ = s_.half ? CUDNN_TENSOR_OP_MATH : device_->options.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
     CPPNN_CUDNN_CHECK(cudnnSetConvolutionMathType(c, math_));
     if (can_fuse_some()) {
       bias_desc_ = tensor_desc(CUDNN_TENSOR_NCHW, type, 1, s_.k, 1, 1);
@@ -377,7 +377,7 @@ class CudnnConvStep final : public Step {
     auto allowed = [&](cudnnMathType_t m) {
       if (s_.half) return true;
       if (m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) return false;  // fp32 through fp16
-      return device_->tf32 || m == CUDNN_DEFAULT_MATH || m == CUDNN_FMA_MATH;
+      return device_->options.tf32 || m == CUDNN_DEFAULT_MATH || m == CUDNN_FMA_MATH;
     };
     auto consider = [&](int algo, cudnnStatus_t status, cudnnMathType_t m) {
       if (status != CUDNN_STATUS_SUCCESS || !allowed(m)) return;
@@ -554,7 +554,7 @@ class CudnnConvStep final : public Step {
         << " (" << source_ << ")";
     else
       d << " g" << s_.groups << ": cuDNN "
-        << (s_.half ? "fp16" : device_->tf32 ? "tf32" : "fp32") << " algo "
+        << (s_.half ? "fp16" : device_->options.tf32 ? "tf32" : "fp32") << " algo "
         << (s_.transposed ? bwd_algo_name(choice_.algo) : fwd_algo_name(choice_.algo)) << " ("
         << source_ << ")";
     std::string fused = std::string(bias_ ? "bias" : "") + (act.empty() ? "" : (bias_ ? "+" : "") + act);

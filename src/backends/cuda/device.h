@@ -73,10 +73,6 @@ struct Device {
   cudnnHandle_t cudnn = nullptr;  // bound to `stream`
   // The context's switches, read once when its backend was created.
   const CudaOptions options;
-  // options.tf32 and options.gelu_epilogue, under the names lt_matmul.cpp and
-  // cudnn_conv.cpp read them by.
-  const bool tf32 = options.tf32;
-  const bool gelu_epilogue = options.gelu_epilogue;
 
   // Desktop manners (ContextOptions): the stream's priority and the share of the SMs.
   int stream_priority = 0;

@@ -168,7 +168,7 @@ class LtMatmulStep final : public Step {
     OpId act_op = find_op(act).value_or(OpId::none);
     if (act_op == OpId::relu) {
       epilogue = bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU;
-    } else if (act_op == OpId::gelu && device_->gelu_epilogue) {
+    } else if (act_op == OpId::gelu && device_->options.gelu_epilogue) {
       epilogue = bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU;
     } else if (!act.empty()) {
       // split_epilogue_activations leaves no other activation on a GPU node.
@@ -184,7 +184,7 @@ class LtMatmulStep final : public Step {
     OwnKernels mode = own_kernels(*device_);
     bool prefer_lt = false;
     if (mode != OwnKernels::off && geo.calls.size() == 1 && !c_base_ && !broadcast_c_ && alpha_ == 1.0f &&
-        !(device_->tf32 && type_ == CUDA_R_32F)) {
+        !(device_->options.tf32 && type_ == CUDA_R_32F)) {
       GemmProblem gp;
       gp.half = type_ == CUDA_R_16F;
       gp.m = geo.m, gp.n = geo.n, gp.k = geo.k, gp.a_trans = geo.a_trans, gp.b_trans = geo.b_trans;
@@ -236,7 +236,7 @@ class LtMatmulStep final : public Step {
       }
     }
 
-    description_ = head + "cuda cuBLASLt " + (type_ == CUDA_R_16F ? "fp16" : device_->tf32 ? "tf32" : "fp32") +
+    description_ = head + "cuda cuBLASLt " + (type_ == CUDA_R_16F ? "fp16" : device_->options.tf32 ? "tf32" : "fp32") +
                    ", " + std::to_string(calls_.size()) + (calls_.size() == 1 ? " call" : " calls") +
                    (geo.batch > 1 ? " of batch " + std::to_string(geo.batch) : "") + tail;
   }
@@ -350,7 +350,7 @@ class LtMatmulStep final : public Step {
   // bias (one value per row of D^T) is per output column, as WebNN's bias is.
   bool try_build(const MatmulGeometry& geo, const void* bias, cublasLtEpilogue_t epilogue) {
     cublasComputeType_t compute =
-        type_ == CUDA_R_32F && device_->tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+        type_ == CUDA_R_32F && device_->options.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     cublasLtMatmulDesc_t d = nullptr;
     CPPNN_CUDA_CHECK(cublasLtMatmulDescCreate(&d, compute, CUDA_R_32F));
     desc_.reset(d);
@@ -522,7 +522,7 @@ class LtMatmulStep final : public Step {
 
 // Whether cuBLASLt's epilogue applies a fused activation (of a node's "activation").
 bool lt_epilogue_has(OpId activation, const Device& device) {
-  return activation == OpId::relu || (activation == OpId::gelu && device.gelu_epilogue);
+  return activation == OpId::relu || (activation == OpId::gelu && device.options.gelu_epilogue);
 }
 
 std::unique_ptr<Step> make_lt_matmul_step(std::shared_ptr<Device> device, const GraphIR& g,
