@@ -133,8 +133,9 @@ void register_conv_exporters(ConverterTable& table);
 void register_matmul_exporters(ConverterTable& table);
 void register_pooling_exporters(ConverterTable& table);
 void register_normalization_exporters(ConverterTable& table);
-// The generated exporters: each U op of include/cppnn/ops.def with an ONNX name becomes that
-// ONNX op on its one input. Registered after the hand-written ones, which win.
+// The generated exporters: each U or B op of include/cppnn/ops.def with an ONNX name becomes
+// that ONNX op on its inputs (logical and comparison results as bool, cast back to uint8).
+// Registered after the hand-written ones, which win.
 void register_generated_exporters(ConverterTable& table);
 
 // The element-wise activation `op` (a standalone node's op, or a fused "activation"

@@ -13,16 +13,19 @@ namespace cppnn::onnx_export {
 
 namespace {
 
-template <const char* OnnxOp>
+// The ONNX op ops.def maps the node's op to one to one.
+const std::string& onnx_op(NodeContext& ctx) { return detail::op_info(ctx.node().op).onnx; }
+
+// Add, Sub, Mul, Div, Max, Min, Pow.
 void direct(NodeContext& ctx) {
   std::vector<std::string> inputs;
   for (size_t i = 0; i < ctx.node().inputs.size(); ++i) inputs.push_back(ctx.input(i));
-  ctx.emit(OnnxOp, inputs, {ctx.output(0)});
+  ctx.emit(onnx_op(ctx), inputs, {ctx.output(0)});
 }
 
-template <const char* OnnxOp>
+// Equal, Greater, ...: a bool result, uint8 in WebNN.
 void comparison(NodeContext& ctx) {
-  ctx.set_bool_output(0, ctx.emit_value(OnnxOp, {ctx.input(0), ctx.input(1)}, kBool));
+  ctx.set_bool_output(0, ctx.emit_value(onnx_op(ctx), {ctx.input(0), ctx.input(1)}, kBool));
 }
 
 void not_equal(NodeContext& ctx) {
@@ -30,11 +33,11 @@ void not_equal(NodeContext& ctx) {
   ctx.set_bool_output(0, ctx.emit_value("Not", {eq}, kBool));
 }
 
-template <const char* OnnxOp>
+// And, Or, Xor: bool operands and result.
 void logical(NodeContext& ctx) {
   std::string a = ctx.bool_input(0);
   std::string b = ctx.bool_input(1);
-  ctx.set_bool_output(0, ctx.emit_value(OnnxOp, {a, b}, kBool));
+  ctx.set_bool_output(0, ctx.emit_value(onnx_op(ctx), {a, b}, kBool));
 }
 
 void logical_not(NodeContext& ctx) {
@@ -101,12 +104,6 @@ void one_to_one(NodeContext& ctx) {
   else
     ctx.emit(op.onnx, {ctx.input(0)}, {ctx.output(0)});
 }
-
-// Op names as template arguments need linkage.
-constexpr char kAdd[] = "Add", kSub[] = "Sub", kMul[] = "Mul", kDiv[] = "Div", kMax[] = "Max",
-               kMin[] = "Min", kPow[] = "Pow", kEqual[] = "Equal", kGreater[] = "Greater",
-               kGreaterOrEqual[] = "GreaterOrEqual", kLess[] = "Less",
-               kLessOrEqual[] = "LessOrEqual", kAnd[] = "And", kOr[] = "Or", kXor[] = "Xor";
 
 [[noreturn]] void unknown_activation(const std::string& name) {
   fail(ErrorKind::OperationError, "export: unknown activation '" + name + "'");
@@ -176,22 +173,9 @@ void finish_fused(NodeContext& ctx, const std::string& result, const std::string
 
 void register_elementwise_exporters(ConverterTable& t) {
   using detail::OpId;
-  t[OpId::add] = direct<kAdd>;
-  t[OpId::sub] = direct<kSub>;
-  t[OpId::mul] = direct<kMul>;
-  t[OpId::div] = direct<kDiv>;
-  t[OpId::max] = direct<kMax>;
-  t[OpId::min] = direct<kMin>;
-  t[OpId::pow] = direct<kPow>;
-  t[OpId::equal] = comparison<kEqual>;
+  // add ... pow, equal ... lesserOrEqual, logicalAnd/Or/Xor: generated from ops.def's
+  // ONNX names (register_generated_exporters); notEqual has none.
   t[OpId::notEqual] = not_equal;
-  t[OpId::greater] = comparison<kGreater>;
-  t[OpId::greaterOrEqual] = comparison<kGreaterOrEqual>;
-  t[OpId::lesser] = comparison<kLess>;
-  t[OpId::lesserOrEqual] = comparison<kLessOrEqual>;
-  t[OpId::logicalAnd] = logical<kAnd>;
-  t[OpId::logicalOr] = logical<kOr>;
-  t[OpId::logicalXor] = logical<kXor>;
   t[OpId::logicalNot] = logical_not;
   t[OpId::isInfinite] = is_infinite;
   // abs, ceil ... identity, relu, sigmoid, tanh, hardSwish and isNaN: generated
@@ -205,8 +189,15 @@ void register_elementwise_exporters(ConverterTable& t) {
 }
 
 void register_generated_exporters(ConverterTable& t) {
-  for (const detail::OpInfo& op : detail::all_ops())
-    if (op.sig == detail::OpSig::U && !op.onnx.empty()) t.emplace(op.id, one_to_one);
+  using detail::OpKind;
+  for (const detail::OpInfo& op : detail::all_ops()) {
+    if (op.onnx.empty()) continue;
+    if (op.sig == detail::OpSig::U) t.emplace(op.id, one_to_one);
+    if (op.sig == detail::OpSig::B)
+      t.emplace(op.id, op.kind == OpKind::binary       ? direct
+                       : op.kind == OpKind::comparison ? comparison
+                                                       : logical);
+  }
 }
 
 }  // namespace cppnn::onnx_export
