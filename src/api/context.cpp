@@ -115,6 +115,16 @@ void Context::compile(const Graph& graph) {
   state_->plan_for(graph);
 }
 
+std::string Context::placement(const Graph& graph) {
+  auto lock = lock_live(state_, "placement");
+  if (!graph.valid()) fail(ErrorKind::DataError, "placement: the graph is not valid");
+  detail::Backend& backend = *state_->backend;
+  const detail::GraphIR& ir = graph.ir();
+  return detail::partition_graph(ir, [&](const detail::GraphIR& g, size_t node) {
+           return backend.supports_op(g, node);
+         }).summary(ir);
+}
+
 std::string Context::report(const Graph& graph) {
   auto lock = lock_live(state_, "report");
   if (!graph.valid()) fail(ErrorKind::DataError, "report: the graph is not valid");

@@ -182,6 +182,15 @@ class PluginBackend final : public Backend {
     return plan;
   }
 
+  NodeSupport supports_op(const GraphIR& g, size_t node) override {
+    int32_t supported = 1;
+    StringSink why;
+    call([&](cppnn_string_out error) {
+      return table_.supports_node(backend_, graph_handle(g), node, &supported, why.out(), error);
+    });
+    return NodeSupport{supported != 0, supported ? std::string() : why.text};
+  }
+
   void synchronize() override {
     call([&](cppnn_string_out error) { return table_.synchronize(backend_, error); });
   }

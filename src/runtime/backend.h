@@ -10,6 +10,7 @@
 
 #include "cppnn/context.h"
 #include "graph/ir.h"
+#include "runtime/partition.h"
 
 namespace cppnn::detail {
 
@@ -47,6 +48,10 @@ class Backend {
   // Appended to Context::backend_reason(): e.g. the device and how much of it is used.
   virtual std::string detail() const { return {}; }
   virtual std::unique_ptr<Plan> compile(std::shared_ptr<const GraphIR> graph) = 0;
+  // Whether the backend's device runs g.nodes[node] itself; a node it does not run, its plan
+  // runs on the host with the CPU backend's kernel (runtime/partition.h). The default: every
+  // node (the CPU backend, a backend without fallback).
+  virtual NodeSupport supports_op(const GraphIR& g, size_t node) { return {}; }
 
   // DeviceTensor memory. The defaults are host memory (64-byte aligned, zeroed) and plain
   // copies; a GPU backend allocates on its device and orders copies after earlier work.

@@ -142,6 +142,15 @@ typedef struct CppnnBackendPluginV1 {
   cppnn_status (*plan_report)(const cppnn_plan* plan, cppnn_string_out out,
                               cppnn_string_out error);
   void (*plan_destroy)(cppnn_plan* plan);
+
+  /* ---- partitioning (appended after the plan's functions) */
+
+  /* Backend::supports_op: whether the backend's device runs node `node` of `graph` itself
+   * (*supported 1) or its plan runs it on the host's CPU kernel (0, with the reason written
+   * to `why`). */
+  cppnn_status (*supports_node)(cppnn_backend* backend, const cppnn_graph* graph, size_t node,
+                                int32_t* supported, cppnn_string_out why,
+                                cppnn_string_out error);
 } CppnnBackendPluginV1;
 
 /* The plugin's one export, looked up by the loader under CPPNN_BACKEND_PLUGIN_ENTRY. */

@@ -204,6 +204,17 @@ const CppnnBackendPluginV1* table(uint32_t host_version) noexcept {
       [](cppnn_plan* plan) noexcept {
         delete plan;
       },
+      // supports_node
+      [](cppnn_backend* backend, const cppnn_graph* graph, size_t node, int32_t* supported,
+         cppnn_string_out why, cppnn_string_out error) noexcept {
+        return guarded(error, [&] {
+          const GraphIR& g = graph_of(graph);
+          if (node >= g.nodes.size()) fail(ErrorKind::DataError, "supports_node: no such node");
+          NodeSupport s = backend->backend->supports_op(g, node);
+          *supported = s.supported ? 1 : 0;
+          if (!s.supported) write(why, s.why_not);
+        });
+      },
   };
   return host_version == CPPNN_BACKEND_PLUGIN_VERSION ? &t : nullptr;
 }

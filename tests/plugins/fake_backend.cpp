@@ -42,6 +42,11 @@ class FakeBackend final : public cppnn::detail::Backend {
       fail(ErrorKind::NotSupportedError, "fake: the graph has an input named 'unsupported'");
     return std::make_unique<FakePlan>(std::move(graph));
   }
+  // Partitioning: the fake device has no gelu.
+  cppnn::detail::NodeSupport supports_op(const GraphIR& g, size_t node) override {
+    if (g.nodes[node].op == cppnn::detail::OpId::gelu) return {false, "fake: no gelu here"};
+    return {};
+  }
   // External memory: "device" 7; a null pointer is refused, with a kind the tests check.
   int device_of(const void*) override { return 7; }
   void synchronize_external(const void* data) override {

@@ -134,6 +134,22 @@ TEST_F(BackendSelection, ReportComesFromThePluginPlan) {
   EXPECT_EQ(c.report(g), "fake plan: everything on the fake device");
 }
 
+// The per-node answers (Backend::supports_op) cross the table and partition the graph in
+// runtime/partition.h; the CPU runs every node.
+TEST_F(BackendSelection, PlacementAsksThePluginPerNode) {
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, {2});
+  Operand y = b.gelu(b.relu(x));
+  Graph g = b.build({{"y", b.gelu(b.add(y, x))}});
+  setenv("CPPNN_CUDA_BACKEND", FAKE_GOOD_PLUGIN, 1);
+  Context c = accelerated();
+  ASSERT_EQ(c.backend(), "fake");
+  EXPECT_EQ(c.placement(g), "2 of 4 nodes on the device; on the host: gelu x2 (fake: no gelu here)");
+  ContextOptions o;
+  o.accelerated = false;
+  EXPECT_EQ(Context::create(o).placement(g), "4 of 4 nodes on the device");
+}
+
 // Errors raised in the plugin come back through the table's status codes as cppnn::Error
 // of the same kind and message (std::bad_alloc as itself).
 TEST_F(BackendSelection, PluginErrorsKeepTheirKindAndMessage) {

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "backends/cpu/elementwise_loops.h"
+#include "graph/op_math/activation.h"
 
 namespace cppnn::detail {
 
@@ -123,13 +124,13 @@ void register_math(CpuKernelRegistry& r) {
 }
 
 void register_activations(CpuKernelRegistry& r) {
-  // x < 0 rather than max(x, 0) so a NaN input stays NaN.
+  // The epilogue activations' formulas are op_math's (graph/op_math/activation.h), which the
+  // CUDA convolution epilogues use too. relu also takes integers: x < 0 rather than
+  // max(x, 0), so a NaN input stays NaN.
   r.add(OpId::relu, signed_factory([]<typename C>(C x) { return x < 0 ? C(0) : x; }));
-  r.add(OpId::sigmoid, float_factory([](float x) { return 1.0f / (1.0f + std::exp(-x)); }));
-  r.add(OpId::tanh, float_factory([](float x) { return std::tanh(x); }));
-  r.add(OpId::gelu, float_factory([](float x) {
-          return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
-        }));
+  r.add(OpId::sigmoid, float_factory([](float x) { return op_math::sigmoid_f(x); }));
+  r.add(OpId::tanh, float_factory([](float x) { return op_math::tanh_f(x); }));
+  r.add(OpId::gelu, float_factory([](float x) { return op_math::gelu_f(x); }));
   // ln(1 + e^x) rewritten so large |x| neither overflows nor loses the small term. For a
   // NaN only the log term is NaN (std::max(NaN, 0) is NaN too, and which of two NaNs a sum
   // returns is the compiler's choice), so the result's NaN is the same with every compiler
@@ -138,16 +139,14 @@ void register_activations(CpuKernelRegistry& r) {
           return (x > 0 ? x : 0.0f) + std::log1p(std::exp(-std::abs(x)));
         }));
   r.add(OpId::softsign, float_factory([](float x) { return x / (1.0f + std::abs(x)); }));
-  r.add(OpId::hardSwish, float_factory([](float x) {
-          return x * std::max(0.0f, std::min(6.0f, x + 3.0f)) * (1.0f / 6.0f);
-        }));
+  r.add(OpId::hardSwish, float_factory([](float x) { return op_math::hard_swish_f(x); }));
   r.add(OpId::elu, [](const KernelContext& cx) {
     float alpha = float(cx.node.attrs.f("alpha"));
-    return float_kernel([alpha](float x) { return x > 0 ? x : alpha * std::expm1(x); });
+    return float_kernel([alpha](float x) { return op_math::elu_f(x, alpha); });
   });
   r.add(OpId::leakyRelu, [](const KernelContext& cx) {
     float alpha = float(cx.node.attrs.f("alpha"));
-    return float_kernel([alpha](float x) { return x < 0 ? alpha * x : x; });
+    return float_kernel([alpha](float x) { return op_math::leaky_relu_f(x, alpha); });
   });
   r.add(OpId::hardSigmoid, [](const KernelContext& cx) {
     float alpha = float(cx.node.attrs.f("alpha")), beta = float(cx.node.attrs.f("beta"));
@@ -169,7 +168,7 @@ void register_activations(CpuKernelRegistry& r) {
           visit_type(in[0]->data_type(), [&]<typename T>() {
             using C = compute_t<T>;
             C l = bound_as<C>(lo), h = bound_as<C>(hi);
-            map_unary<T>(*in[0], *out[0], [l, h](C x) { return std::min(std::max(x, l), h); });
+            map_unary<T>(*in[0], *out[0], [l, h](C x) { return op_math::clamp_to(x, l, h); });
           });
         });
   });

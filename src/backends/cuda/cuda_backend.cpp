@@ -7,6 +7,7 @@
 #include <string>
 
 #include "backends/cuda/cuda_plan.h"
+#include "backends/cuda/device_ops.h"
 #include "backends/cuda/library_preload.h"
 #include "runtime/backend_plugin_export.h"
 
@@ -26,6 +27,9 @@ class CudaBackend final : public Backend {
   }
   std::unique_ptr<Plan> compile(std::shared_ptr<const GraphIR> graph) override {
     return make_cuda_plan(device_, std::move(graph));
+  }
+  NodeSupport supports_op(const GraphIR& g, size_t node) override {
+    return supports_node(g, node, *device_);
   }
 
   // Device tensors: device memory, copies ordered on the plans' stream.

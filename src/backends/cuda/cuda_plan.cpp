@@ -378,7 +378,7 @@ class CudaPlan final : public Plan {
 
     MemoryLayout layout = lay_out_memory(g, sides);
     auto t_memory = std::chrono::steady_clock::now();
-    PlanMemory memory = allocate_memory(g, layout, sides.any_host_step);
+    PlanMemory memory = allocate_memory(g, layout, sides.any_host_node);
     device_block_ = std::move(memory.device_block);
     constants_ = std::move(memory.constants);
     host_block_ = std::move(memory.host_block);
@@ -424,39 +424,14 @@ class CudaPlan final : public Plan {
   }
 
   // Phase 1: which side, device or host, runs each node of `g`, and which makes and reads
-  // each operand. `forced_cpu`: nodes a library turned down at step creation, and why.
-  struct Sides {
-    std::vector<DeviceDecision> decisions;  // per node
-    std::vector<bool> read_on_device, read_on_host, made_on_device;  // per operand
-    bool any_host_step = false;
-  };
+  // each operand (runtime/partition.h, on the backend's own answer: supports_node).
+  // `forced_cpu`: nodes a library turned down at step creation, and why.
+  using Sides = Partition;
   static Sides decide_sides(const GraphIR& g, const Device& device,
                             const std::map<size_t, std::string>& forced_cpu) {
-    size_t n_ops = g.operands.size();
-    Sides s;
-    s.decisions.resize(g.nodes.size());
-    s.read_on_device.assign(n_ops, false);
-    s.read_on_host.assign(n_ops, false);
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      const Node& node = g.nodes[i];
-      if (node.op == OpId::generatedKernel) {
-        s.decisions[i].on_gpu = true;
-      } else {
-        s.decisions[i] = decide_on_device(g, node, device);
-      }
-      if (auto f = forced_cpu.find(i); f != forced_cpu.end()) {
-        s.decisions[i].on_gpu = false;
-        s.decisions[i].why_not = f->second;
-      }
-      bool gpu = s.decisions[i].on_gpu;
-      s.any_host_step = s.any_host_step || !gpu;
-      for (OperandId id : node.inputs)
-        if (id != kNoOperand) (gpu ? s.read_on_device : s.read_on_host)[size_t(id)] = true;
-    }
-    s.made_on_device.assign(n_ops, false);
-    for (size_t i = 0; i < g.nodes.size(); ++i)
-      for (OperandId id : g.nodes[i].outputs) s.made_on_device[size_t(id)] = s.decisions[i].on_gpu;
-    return s;
+    return partition_graph(
+        g, [&](const GraphIR& graph, size_t i) { return supports_node(graph, i, device); },
+        forced_cpu);
   }
 
   // Phase 2: the layout, in bytes: [I/O region | arena] on the device and, mirrored, on the
@@ -581,7 +556,7 @@ class CudaPlan final : public Plan {
     // The library steps first, on build workers in parallel; then every node in order.
     std::vector<bool> parallel(g.nodes.size(), false);
     for (size_t i = 0; i < g.nodes.size(); ++i) {
-      if (!sides.decisions[i].on_gpu || kernel_of_node_.count(i)) continue;
+      if (!sides.nodes[i].supported || kernel_of_node_.count(i)) continue;
       auto op = device_ops().find(g.nodes[i].op);
       parallel[i] = op != device_ops().end() && op->second.parallel_build;
     }
@@ -594,7 +569,7 @@ class CudaPlan final : public Plan {
     for (const Transfer& t : b.input_uploads) sum.up_bytes += t.bytes;
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& node = g.nodes[i];
-      bool gpu = sides.decisions[i].on_gpu;
+      bool gpu = sides.nodes[i].supported;
       auto t_step = std::chrono::steady_clock::now();
       try {
         if (auto k = kernel_of_node_.find(i); k != kernel_of_node_.end())
@@ -610,7 +585,7 @@ class CudaPlan final : public Plan {
         else
           b.steps.push_back(make_cpu_fallback_step(
               g, node, places_, threads_,
-              sides.decisions[i].why_not.empty() ? "no CUDA kernel for this op yet" : sides.decisions[i].why_not));
+              sides.nodes[i].why_not));
       } catch (const Error& e) {
         if (gpu && e.kind() == ErrorKind::NotSupportedError) failed_node_ = i;
         throw;

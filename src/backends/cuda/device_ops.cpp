@@ -39,6 +39,14 @@ DeviceDecision decide_on_device(const GraphIR& g, const Node& node, const Device
   return it->second.decide(g, node, device);
 }
 
+NodeSupport supports_node(const GraphIR& g, size_t node, const Device& device) {
+  const Node& n = g.nodes.at(node);
+  if (n.op == OpId::generatedKernel) return {};
+  DeviceDecision d = decide_on_device(g, n, device);
+  if (d.on_gpu) return {};
+  return NodeSupport{false, d.why_not.empty() ? "no CUDA kernel for this op yet" : d.why_not};
+}
+
 namespace {
 
 // Fused-activation attributes back to the op's own attributes (fusion.cpp's contract).

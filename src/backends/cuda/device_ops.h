@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "backends/cuda/step.h"
+#include "runtime/partition.h"
 
 namespace cppnn::detail::cuda {
 
@@ -58,6 +59,10 @@ const DeviceOpTable& device_ops();
 
 // The decision for any node: no entry means the CPU fallback.
 DeviceDecision decide_on_device(const GraphIR& g, const Node& node, const Device& device);
+
+// The same decision as the backend's answer to Backend::supports_op (runtime/partition.h):
+// generated kernels run on the device; other nodes as decide_on_device says.
+NodeSupport supports_node(const GraphIR& g, size_t node, const Device& device);
 
 // Moves the fused activations that a device implementation cannot apply off its nodes into
 // nodes of their own, right after them.

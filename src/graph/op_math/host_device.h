@@ -54,6 +54,38 @@ CPPNN_HOST_DEVICE CPPNN_FORCE_INLINE bool isinf_f(float x) {
 #endif
 }
 
+CPPNN_HOST_DEVICE CPPNN_FORCE_INLINE float exp_f(float x) {
+#if defined(__CUDA_ARCH__)
+  return expf(x);
+#else
+  return std::exp(x);
+#endif
+}
+
+CPPNN_HOST_DEVICE CPPNN_FORCE_INLINE float expm1_f(float x) {
+#if defined(__CUDA_ARCH__)
+  return expm1f(x);
+#else
+  return std::expm1(x);
+#endif
+}
+
+CPPNN_HOST_DEVICE CPPNN_FORCE_INLINE float tanh_f(float x) {
+#if defined(__CUDA_ARCH__)
+  return tanhf(x);
+#else
+  return std::tanh(x);
+#endif
+}
+
+CPPNN_HOST_DEVICE CPPNN_FORCE_INLINE float erf_f(float x) {
+#if defined(__CUDA_ARCH__)
+  return erff(x);
+#else
+  return std::erf(x);
+#endif
+}
+
 CPPNN_HOST_DEVICE CPPNN_FORCE_INLINE double floor_d(double x) {
 #if defined(__CUDA_ARCH__)
   return floor(x);

@@ -1,7 +1,7 @@
 #pragma once
 // Device arithmetic shared by the convolution kernels (conv_epilogue.cu, depthwise_conv.cu):
 // float16 read and written through float, and the fused activations of the fusion contract
-// with the CPU backend's NaN behaviour. Plain enough to compile as host C++ too, which is
+// (graph/op_math/activation.h, the CPU backend's formulas). Plain enough to compile as host C++ too, which is
 // how tests/cuda_host checks these kernels on machines without a GPU.
 #include <cuda_fp16.h>
 
@@ -9,33 +9,28 @@
 #include <cstdint>
 
 #include "conv_epilogue.h"
+#include "graph/op_math/activation.h"
 
 namespace cppnn::detail::cuda {
 
 __device__ __forceinline__ float activate(float x, int act, float lo, float hi, float alpha) {
   switch (act) {
     case kConvActRelu:
-      return x < 0.0f ? 0.0f : x;  // NaN stays NaN, as the CPU's relu
-    case kConvActClamp: {
-      float v = x < lo ? lo : x;   // std::max(x, lo), then std::min(v, hi): NaN stays NaN
-      return hi < v ? hi : v;
-    }
+      return op_math::relu_f(x);
+    case kConvActClamp:
+      return op_math::clamp_to(x, lo, hi);
     case kConvActSigmoid:
-      return 1.0f / (1.0f + expf(-x));
+      return op_math::sigmoid_f(x);
     case kConvActTanh:
-      return tanhf(x);
+      return op_math::tanh_f(x);
     case kConvActLeakyRelu:
-      return x < 0.0f ? alpha * x : x;
+      return op_math::leaky_relu_f(x, alpha);
     case kConvActElu:
-      return x > 0.0f ? x : alpha * expm1f(x);
-    case kConvActHardSwish: {
-      float t = x + 3.0f;
-      t = t < 6.0f ? t : 6.0f;     // std::min(6, x + 3)
-      t = 0.0f < t ? t : 0.0f;     // std::max(0, ...)
-      return x * t * (1.0f / 6.0f);
-    }
+      return op_math::elu_f(x, alpha);
+    case kConvActHardSwish:
+      return op_math::hard_swish_f(x);
     case kConvActGelu:
-      return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+      return op_math::gelu_f(x);
     default:
       return x;
   }
