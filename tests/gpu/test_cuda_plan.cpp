@@ -80,6 +80,12 @@ TEST(CudaPlan, MixedGpuAndFallbackGraphMatchesCpu) {
     EXPECT_TRUE(contains(report, step)) << step << " missing from\n" << report;
   EXPECT_TRUE(contains(report, "[gpu] mul as generated kernel")) << report;
   EXPECT_TRUE(contains(report, "listed in CPPNN_CUDA_CPU_OPS")) << report;
+  // The same decision before compiling, through Backend::supports_op and the plugin table
+  // (runtime/partition.h), on the graph as built.
+  std::string placement = ctx.placement(g);
+  std::printf("[ placement] %s\n", placement.c_str());
+  EXPECT_TRUE(contains(placement, "on the host: layerNormalization x2 (listed in CPPNN_CUDA_CPU_OPS)"))
+      << placement;
   ctx.destroy();
 }
 
