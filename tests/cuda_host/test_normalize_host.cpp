@@ -5,6 +5,9 @@
 // rows than blocks (the grid-stride loop).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -97,6 +100,41 @@ void check_all(const std::string& type) {
   check<T>(type + " axes {0, 2} of [4, 3, 5]", kernels::strided_rows(g), 60, 20, 1,
            [](int64_t r, int64_t i) { return size_t(r * 5 + (i / 5) * 15 + i % 5); },
            [](int64_t, int64_t i) { return size_t(i); });
+}
+
+// float32 rows of 24 around 0.777 (a mean large against the spread) with scale and bias: the
+// error in float spacings of the largest term (|y|, |normalized * scale|, |bias|), as the
+// CPU backend's test measures it. The one-pass-mean kernel was ~900 ULP off here.
+TEST(NormalizeHost, Float32UlpAgainstFloat64) {
+  const int64_t count = 64, len = 24;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> near(0.727f, 0.827f), sd(0.5f, 1.5f), bd(-0.5f, 0.5f);
+  std::vector<float> x(size_t(count * len)), scale(len), bias(len), y(x.size());
+  for (float& v : x) v = near(rng);
+  for (float& v : scale) v = sd(rng);
+  for (float& v : bias) v = bd(rng);
+  const float epsilon = 1e-5f;
+  host_run_grid_sync(4u, kThreads, [&] {
+    kernels::normalize_kernel<float>(x.data(), scale.data(), bias.data(), y.data(),
+                                     ContiguousRows{count, len, 0}, epsilon);
+  });
+  double worst = 0;
+  for (int64_t r = 0; r < count; ++r) {
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < len; ++i) mean += x[size_t(r * len + i)];
+    mean /= double(len);
+    for (int64_t i = 0; i < len; ++i) var += (x[size_t(r * len + i)] - mean) * (x[size_t(r * len + i)] - mean);
+    var /= double(len);
+    for (int64_t i = 0; i < len; ++i) {
+      double scaled = (x[size_t(r * len + i)] - mean) / std::sqrt(var + double(epsilon)) * scale[size_t(i)];
+      double want = scaled + bias[size_t(i)];
+      float mag = float(std::max({std::abs(want), std::abs(scaled), double(std::abs(bias[size_t(i)]))}));
+      double ulp = double(std::nextafter(mag, INFINITY)) - double(mag);
+      worst = std::max(worst, std::abs(double(y[size_t(r * len + i)]) - want) / ulp);
+    }
+  }
+  std::printf("[ normalize ] float32 rows of 24 around 0.777: max %.1f ULP of the terms\n", worst);
+  EXPECT_LE(worst, 8.0);
 }
 
 TEST(NormalizeHost, MatchesFloat64) {

@@ -410,6 +410,82 @@ TEST(NormPoolLayerNorm, OutlierFirstElementKeepsPrecision) {
                default_tolerance(kF32));
 }
 
+// Float32 accuracy against float64 in ULP: the error of each output counted in float
+// spacings of the largest term it is made of (|y|, |normalized * scale|, |bias|), so that an
+// output where the scaled value and the bias cancel is not charged for the cancellation.
+// Only the rounding of the final float operations is left (~2.6 ULP on these data); the
+// one-pass moments this kernel had were up to ~70 ULP off on 24-element rows.
+double max_term_ulp(const Tensor& y, const Tensor& x, size_t len, const std::vector<float>& scale,
+                    const std::vector<float>& bias, size_t channels_or_zero, size_t inner) {
+  std::vector<double> v = x.to_doubles();
+  const float* got = y.data_as<float>();
+  double worst = 0;
+  size_t rows = v.size() / len;
+  for (size_t r = 0; r < rows; ++r) {
+    // Row r's elements: contiguous (layer norm), or channel c of an NHWC image (inner > 1).
+    auto at = [&](size_t i) {
+      return inner == 1 ? r * len + i : (r / inner) * len * inner + i * inner + r % inner;
+    };
+    double mean = 0, var = 0;
+    for (size_t i = 0; i < len; ++i) mean += v[at(i)];
+    mean /= double(len);
+    for (size_t i = 0; i < len; ++i) var += (v[at(i)] - mean) * (v[at(i)] - mean);
+    var /= double(len);
+    double rstd = 1 / std::sqrt(var + double(1e-5f));
+    for (size_t i = 0; i < len; ++i) {
+      size_t p = channels_or_zero ? r % channels_or_zero : i;
+      double scaled = (v[at(i)] - mean) * rstd * scale[p], want = scaled + bias[p];
+      double mag = std::max({std::abs(want), std::abs(scaled), double(std::abs(bias[p]))});
+      float m = float(mag);
+      double ulp = double(std::nextafter(m, INFINITY)) - double(m);
+      worst = std::max(worst, std::abs(double(got[at(i)]) - want) / ulp);
+    }
+  }
+  return worst;
+}
+
+TEST(NormPoolLayerNorm, Float32WithinFourUlpOfFloat64) {
+  // Rows of 24 around 0.777 (a mean large against the spread), of 24 and 768 around 0.
+  struct Case { size_t rows, len; double lo, hi; uint32_t seed; };
+  for (Case c : {Case{500, 24, 0.727, 0.827, 1}, Case{500, 24, -2, 2, 2}, Case{32, 768, -3, 4, 3}}) {
+    Tensor x = random_tensor(kF32, {int64_t(c.rows), int64_t(c.len)}, c.lo, c.hi, c.seed);
+    Tensor scale = random_tensor(kF32, {int64_t(c.len)}, 0.5, 1.5, c.seed + 10);
+    Tensor bias = random_tensor(kF32, {int64_t(c.len)}, -0.5, 0.5, c.seed + 20);
+    Tensor y = run_one(x, [&](GraphBuilder& b, Operand in) {
+      LayerNormalizationOptions o;
+      o.axes = std::vector<uint32_t>{1};
+      o.scale = b.constant(scale);
+      o.bias = b.constant(bias);
+      return b.layer_normalization(in, o);
+    });
+    std::vector<float> sc(scale.data_as<float>(), scale.data_as<float>() + c.len);
+    std::vector<float> bi(bias.data_as<float>(), bias.data_as<float>() + c.len);
+    double ulp = max_term_ulp(y, x, c.len, sc, bi, 0, 1);
+    EXPECT_LE(ulp, 4.0) << "rows of " << c.len << " in [" << c.lo << ", " << c.hi << "]";
+  }
+}
+
+TEST(NormPoolInstanceNorm, Float32WithinFourUlpOfFloat64) {
+  // 24 positions per channel around 0.777, both layouts.
+  for (bool nchw : {true, false}) {
+    Dims shape = nchw ? Dims{3, 40, 4, 6} : Dims{3, 4, 6, 40};
+    Tensor x = random_tensor(kF32, shape, 0.727, 0.827, nchw ? 5 : 6);
+    Tensor scale = random_tensor(kF32, {40}, 0.5, 1.5, 7);
+    Tensor bias = random_tensor(kF32, {40}, -0.5, 0.5, 8);
+    Tensor y = run_one(x, [&](GraphBuilder& b, Operand in) {
+      InstanceNormalizationOptions o;
+      o.scale = b.constant(scale);
+      o.bias = b.constant(bias);
+      o.layout = nchw ? InputLayout::nchw : InputLayout::nhwc;
+      return b.instance_normalization(in, o);
+    });
+    std::vector<float> sc(scale.data_as<float>(), scale.data_as<float>() + 40);
+    std::vector<float> bi(bias.data_as<float>(), bias.data_as<float>() + 40);
+    double ulp = max_term_ulp(y, x, 24, sc, bi, 40, nchw ? 1 : 40);
+    EXPECT_LE(ulp, 4.0) << (nchw ? "nchw" : "nhwc");
+  }
+}
+
 TEST(NormPoolLayerNorm, ValidationErrors) {
   GraphBuilder b;
   Operand x = b.input("x", kF32, {2, 3, 4});

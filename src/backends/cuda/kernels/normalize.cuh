@@ -1,7 +1,7 @@
 #pragma once
 // layerNormalization (contiguous rows, or any axes through strides) and instanceNormalization
-// in NCHW: one block per row, mean first, then the variance around it (two passes, in float),
-// then y = (x - mean) * rstd * scale + bias. Included by math.cu and by tests/cuda_host.
+// in NCHW: one block per row, mean first, then the variance around it (two passes, in float,
+// the second also correcting the mean), then y = (x - mean) * rstd * scale + bias. Included by math.cu and by tests/cuda_host.
 #include <cmath>
 #include <cstdint>
 
@@ -56,24 +56,30 @@ __global__ void normalize_kernel(const T* __restrict__ x, const T* __restrict__ 
     float s = 0.0f;
     for (int64_t i = threadIdx.x; i < rows.len; i += blockDim.x) s += load(x, base + rows.at(i));
     float mean = block_reduce(s, FloatSum{}) / float(rows.len);
-    float q = 0.0f;
+    // The sums around the float mean take back what rounding it lost (offset: the mean of
+    // the deviations, small against them), so that a mean large against the spread (0.777
+    // +- 0.05) costs no digits; the variance has nothing left to cancel.
+    float q = 0.0f, s2 = 0.0f;
     for (int64_t i = threadIdx.x; i < rows.len; i += blockDim.x) {
       float d = load(x, base + rows.at(i)) - mean;
+      s2 += d;
       q += d * d;
     }
-    float variance = block_reduce(q, FloatSum{}) / float(rows.len);
+    float offset = block_reduce(s2, FloatSum{}) / float(rows.len);
+    float variance = block_reduce(q, FloatSum{}) / float(rows.len) - offset * offset;
     float rstd = 1.0f / sqrtf(fmaxf(variance, 0.0f) + epsilon);
     if (rows.channels > 0) {
       int64_t c = r % rows.channels;
       float a = rstd * param(scale, c, 1.0f), b = param(bias, c, 0.0f);
       for (int64_t i = threadIdx.x; i < rows.len; i += blockDim.x) {
         const int64_t at = base + rows.at(i);
-        store(y, at, (load(x, at) - mean) * a + b);
+        store(y, at, ((load(x, at) - mean) - offset) * a + b);
       }
     } else {
       for (int64_t i = threadIdx.x; i < rows.len; i += blockDim.x) {
         const int64_t at = base + rows.at(i);
-        store(y, at, (load(x, at) - mean) * rstd * param(scale, i, 1.0f) + param(bias, i, 0.0f));
+        store(y, at, ((load(x, at) - mean) - offset) * rstd * param(scale, i, 1.0f) +
+                        param(bias, i, 0.0f));
       }
     }
   }
