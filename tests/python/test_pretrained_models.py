@@ -126,3 +126,39 @@ def test_ocr_example_reads_back_the_rendered_line():
     assert "backend: cpu" in res.stdout
     for stage in ("detect", "recognize"):
         assert any(ln.startswith(stage) and "compute" in ln for ln in res.stdout.splitlines())
+
+
+def run_vad(engine):
+    res = subprocess.run([sys.executable, str(ROOT / "examples" / "vad.py"), "--cpu", "--engine", engine,
+                          "--model", str(model(SILERO, "silero_vad.onnx")),
+                          "--text", "Speech is found here and nowhere else."],
+                         capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    return res
+
+
+def check_vad_output(res):
+    assert res.returncode == 0, res.stderr
+    placed = [ln for ln in res.stdout.splitlines() if ln.startswith("audio: ")][0]
+    begin, end = (float(v) for v in placed.split("placed at ")[1].rstrip(" s").split("-"))
+    found = [tuple(float(v.strip().rstrip(" s")) for v in ln[len("speech: "):].split(" - "))
+             for ln in res.stdout.splitlines() if ln.startswith("speech: ")]
+    assert len(found) >= 1, res.stdout
+    # The speech is detected where it was placed (espeak-ng's rendering ends in a quiet tail),
+    # and none in the second of silence on either side.
+    assert found[0][0] >= begin - 0.1 and found[-1][1] <= end + 0.1, res.stdout
+    assert sum(e - s for s, e in found) >= 0.6 * (end - begin), res.stdout
+
+
+def test_vad_example_pipeline_with_onnxruntime():
+    """The example's synthesis, windowing and segmentation, checked with ONNX Runtime as the
+    engine (the reference the cppnn run below must equal)."""
+    check_vad_output(run_vad("onnxruntime"))
+
+
+def test_vad_example_on_cppnn():
+    res = run_vad("cppnn")
+    if res.returncode != 0 and "load_onnx" in res.stderr:
+        pytest.xfail("#18: silero_vad.onnx does not load yet (If on the sample rate, LSTM): "
+                     + res.stderr.strip().splitlines()[-1][:200])
+    check_vad_output(res)
