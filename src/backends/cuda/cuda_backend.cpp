@@ -29,7 +29,7 @@ class CudaBackend final : public Backend {
     return make_cuda_plan(device_, std::move(graph));
   }
   NodeSupport supports_op(const GraphIR& g, size_t node) override {
-    return supports_node(g, node, *device_);
+    return supports_node(g, node, *device_, true);
   }
 
   // Device tensors: device memory, copies ordered on the plans' stream.

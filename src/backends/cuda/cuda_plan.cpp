@@ -430,7 +430,7 @@ class CudaPlan final : public Plan {
   static Sides decide_sides(const GraphIR& g, const Device& device,
                             const std::map<size_t, std::string>& forced_cpu) {
     return partition_graph(
-        g, [&](const GraphIR& graph, size_t i) { return supports_node(graph, i, device); },
+        g, [&](const GraphIR& graph, size_t i) { return supports_node(graph, i, device, false); },
         forced_cpu);
   }
 

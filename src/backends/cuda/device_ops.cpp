@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "backends/cuda/codegen/cuda_codegen.h"
 #include "graph/op_table.h"
 
 namespace cppnn::detail::cuda {
@@ -39,9 +40,11 @@ DeviceDecision decide_on_device(const GraphIR& g, const Node& node, const Device
   return it->second.decide(g, node, device);
 }
 
-NodeSupport supports_node(const GraphIR& g, size_t node, const Device& device) {
+NodeSupport supports_node(const GraphIR& g, size_t node, const Device& device,
+                          bool elementwise_in_kernels) {
   const Node& n = g.nodes.at(node);
   if (n.op == OpId::generatedKernel) return {};
+  if (elementwise_in_kernels && is_cuda_elementwise_op(n.op)) return {};
   DeviceDecision d = decide_on_device(g, n, device);
   if (d.on_gpu) return {};
   return NodeSupport{false, d.why_not.empty() ? "no CUDA kernel for this op yet" : d.why_not};

@@ -60,9 +60,13 @@ const DeviceOpTable& device_ops();
 // The decision for any node: no entry means the CPU fallback.
 DeviceDecision decide_on_device(const GraphIR& g, const Node& node, const Device& device);
 
-// The same decision as the backend's answer to Backend::supports_op (runtime/partition.h):
-// generated kernels run on the device; other nodes as decide_on_device says.
-NodeSupport supports_node(const GraphIR& g, size_t node, const Device& device);
+// Where a node runs (runtime/partition.h's question): generated kernels run on the device,
+// other nodes as decide_on_device says. `elementwise_in_kernels`: the node is asked about
+// before the plan turns the element-wise ops into generated kernels (Backend::supports_op,
+// on the graph as built): those ops run on the device whatever CPPNN_CUDA_CPU_OPS says,
+// since the plan puts every one into a kernel (unless NVRTC fails, which its report says).
+NodeSupport supports_node(const GraphIR& g, size_t node, const Device& device,
+                          bool elementwise_in_kernels);
 
 // Moves the fused activations that a device implementation cannot apply off its nodes into
 // nodes of their own, right after them.
