@@ -33,9 +33,21 @@ def model(folder, name):
     return path
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    return webnn.ML().create_context(accelerated=False)
+def _gpu_context():
+    c = webnn.ML().create_context(accelerated=True)
+    return c if c.backend == "cuda" else None
+
+
+@pytest.fixture(scope="module", params=["cpu", "gpu"])
+def ctx(request):
+    """The CPU backend everywhere; the CUDA backend where there is a GPU (the GPU machine runs
+    this file too), else that half skips."""
+    if request.param == "cpu":
+        return webnn.ML().create_context(accelerated=False)
+    c = _gpu_context()
+    if c is None:
+        pytest.skip("no CUDA backend here")
+    return c
 
 
 def ort_run(path, feeds):
