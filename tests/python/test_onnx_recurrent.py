@@ -11,26 +11,29 @@ RNG = np.random.default_rng(11)
 F = TensorProto.FLOAT
 
 
-def rand(*shape, lo=-0.7, hi=0.7):
-    return RNG.uniform(lo, hi, shape).astype(np.float32)
+def rand(*shape, lo=-0.7, hi=0.7, rng=None):
+    return (rng or RNG).uniform(lo, hi, shape).astype(np.float32)
 
 
 def rnn_model(path, op, *, steps=4, batch=2, input_size=5, hidden=6, direction="forward",
               layout=0, bias=True, initial=False, sequence_lens=None, peephole=None,
-              weights_as_inputs=False, outputs=("Y", "Y_h", "Y_c"), **attrs):
-    """One LSTM or GRU node; returns the feeds. Weights are initializers unless asked."""
+              weights_as_inputs=False, outputs=("Y", "Y_h", "Y_c"), seed=0, **attrs):
+    """One LSTM or GRU node; returns the feeds. Weights are initializers unless asked. The
+    values depend on the seed only, not on the layout: layout 1 gets layout 0's transposed."""
+    rng = np.random.default_rng(seed)
     gates = 4 if op == "LSTM" else 3
     dirs = 2 if direction == "bidirectional" else 1
-    x_shape = [batch, steps, input_size] if layout else [steps, batch, input_size]
-    state_shape = [batch, dirs, hidden] if layout else [dirs, batch, hidden]
-    feeds = {"X": rand(*x_shape, lo=-1, hi=1)}
-    consts = {"W": rand(dirs, gates * hidden, input_size), "R": rand(dirs, gates * hidden, hidden)}
+    feeds = {"X": rand(steps, batch, input_size, lo=-1, hi=1, rng=rng)}
+    consts = {"W": rand(dirs, gates * hidden, input_size, rng=rng),
+              "R": rand(dirs, gates * hidden, hidden, rng=rng)}
     if bias:
-        consts["B"] = rand(dirs, 2 * gates * hidden, lo=-0.5, hi=0.5)
+        consts["B"] = rand(dirs, 2 * gates * hidden, lo=-0.5, hi=0.5, rng=rng)
     if initial:
-        feeds["initial_h"] = rand(*state_shape, lo=-1, hi=1)
+        feeds["initial_h"] = rand(dirs, batch, hidden, lo=-1, hi=1, rng=rng)
         if op == "LSTM":
-            feeds["initial_c"] = rand(*state_shape, lo=-1, hi=1)
+            feeds["initial_c"] = rand(dirs, batch, hidden, lo=-1, hi=1, rng=rng)
+    if layout:
+        feeds = {k: np.ascontiguousarray(v.transpose(1, 0, 2)) for k, v in feeds.items()}
     inits = []
     if sequence_lens is not None:
         inits.append(numpy_helper.from_array(np.array(sequence_lens, np.int32), "seq_lens"))
@@ -57,12 +60,19 @@ def rnn_model(path, op, *, steps=4, batch=2, input_size=5, hidden=6, direction="
     return feeds
 
 
-def compare(path, feeds, tol=2e-5):
+def compare(path, feeds, tol=2e-5, reference=None):
+    """cppnn on `path` against ONNX Runtime on `reference` (default: the same model). ONNX
+    Runtime has no layout 1: such a model is compared with its layout 0 twin, transposed."""
     graph = webnn.load_onnx(path)
     got = webnn.ML().create_context(accelerated=False).compute(graph, feeds)
+    batch_first = reference is not None
+    if batch_first:
+        path, feeds = reference, {k: np.ascontiguousarray(v.transpose(1, 0, 2)) for k, v in feeds.items()}
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = [o.name for o in sess.get_outputs()]
     for name, want in zip(names, sess.run(None, feeds)):
+        if batch_first:  # Y [steps, dirs, batch, hidden] -> [batch, steps, dirs, hidden]
+            want = want.transpose(2, 0, 1, 3) if want.ndim == 4 else want.transpose(1, 0, 2)
         assert got[name].shape == want.shape, name
         np.testing.assert_allclose(got[name], want, rtol=tol, atol=tol, err_msg=name)
 
@@ -86,8 +96,13 @@ LSTM_CASES = {
 @pytest.mark.parametrize("case", list(LSTM_CASES))
 def test_lstm_matches_onnxruntime(tmp_path, case):
     path = tmp_path / "lstm.onnx"
-    feeds = rnn_model(path, "LSTM", **LSTM_CASES[case])
-    compare(path, feeds)
+    kwargs = LSTM_CASES[case]
+    feeds = rnn_model(path, "LSTM", **kwargs)
+    reference = None
+    if kwargs.get("layout"):
+        reference = tmp_path / "lstm_layout0.onnx"
+        rnn_model(reference, "LSTM", **dict(kwargs, layout=0))
+    compare(path, feeds, reference=reference)
 
 
 GRU_CASES = {
@@ -105,8 +120,13 @@ GRU_CASES = {
 @pytest.mark.parametrize("case", list(GRU_CASES))
 def test_gru_matches_onnxruntime(tmp_path, case):
     path = tmp_path / "gru.onnx"
-    feeds = rnn_model(path, "GRU", **GRU_CASES[case])
-    compare(path, feeds)
+    kwargs = GRU_CASES[case]
+    feeds = rnn_model(path, "GRU", **kwargs)
+    reference = None
+    if kwargs.get("layout"):
+        reference = tmp_path / "gru_layout0.onnx"
+        rnn_model(reference, "GRU", **dict(kwargs, layout=0))
+    compare(path, feeds, reference=reference)
 
 
 @pytest.mark.parametrize("op, kwargs, message", [
