@@ -1,4 +1,5 @@
-// Converters of ONNX's recurrent networks: LSTM and GRU become WebNN's lstm and gru.
+// Converters of ONNX's recurrent networks: LSTM and GRU become WebNN's lstm and gru, RNN
+// a gru with pinned gates (rnn() says how).
 //
 // - Gate orders: ONNX's LSTM packs i, o, f, c (WebNN's "iofg") and GRU z, r, h (WebNN's
 //   "zrn"), so weights pass unchanged. ONNX's B is the input and recurrent biases
@@ -14,6 +15,9 @@
 //   gate's peephole is zero: a P with a nonzero or non-constant output part is refused.
 #include <algorithm>
 #include <cctype>
+#include <tuple>
+
+#include "core/dispatch.h"
 
 #include "onnx/import_context.h"
 
@@ -192,11 +196,65 @@ void gru(NodeContext& ctx) {
   set_state(ctx, 1, out[0], c);
 }
 
+// A constant of the input's type filled with `value` (host memory, counted).
+Operand filled(NodeContext& ctx, const Dims& shape, float value) {
+  DataType type = ctx.type(0);
+  if (type != DataType::float32 && type != DataType::float16)
+    ctx.not_supported("input X of type " + std::string(to_string(type)) + " (float32 or float16 only)");
+  ctx.check_host_bytes(byte_size(type, element_count(shape)), "the RNN's GRU form");
+  Tensor t(type, shape);
+  for (size_t i = 0; i < t.element_count(); ++i) {
+    if (type == DataType::float16)
+      t.data_as<half>()[i] = half(value);
+    else
+      t.data_as<float>()[i] = value;
+  }
+  return ctx.host_constant(std::move(t));
+}
+
+Operand concat1(NodeContext& ctx, const std::vector<Operand>& parts) {
+  return ctx.builder().concat(parts, 1, ctx.options());
+}
+
+// RNN (Ht = f(Xt Wi^T + Ht-1 Ri^T + Wbi + Rbi)) as a gru whose update gate is always 0 and
+// reset gate always 1: its new gate, with resetAfter, is then RNN's equation, and the new
+// state is the new gate. The two gates get zero weights and biases of -/+ 10000, where
+// sigmoid is exactly 0 and 1 in float32 and float16 (exp overflows or underflows). Costs
+// three gates' products for one, but runs on the recurrent kernel (and the GPU's
+// lowering) like any gru.
+void rnn(NodeContext& ctx) {
+  Common c = read_common(ctx);
+  std::vector<RecurrentNetworkActivation> acts = read_activations(ctx, 1, c.directions);
+  RecurrentNetworkActivation f = acts.empty() ? RecurrentNetworkActivation::tanh : acts[0];
+  int64_t D = c.directions, H = c.hidden;
+  if (ctx.rank(1) != 3) ctx.bad_model("input W must have rank 3, got " + to_string(ctx.shape(1)));
+  int64_t I = ctx.shape(1)[2];
+  GruOptions o;
+  o.label = ctx.label();
+  o.direction = c.direction;
+  o.layout = GruWeightLayout::zrn;
+  o.reset_after = true;
+  o.activations = {RecurrentNetworkActivation::sigmoid, f};
+  Operand W = concat1(ctx, {filled(ctx, {D, 2 * H, I}, 0), ctx.operand(1)});
+  Operand R = concat1(ctx, {filled(ctx, {D, 2 * H, H}, 0), ctx.operand(2)});
+  Operand wb, rb;
+  std::tie(wb, rb) = split_bias(ctx, c, 1);
+  Operand gates = concat1(ctx, {filled(ctx, {D, H}, -1e4f), filled(ctx, {D, H}, 1e4f)});
+  o.bias = concat1(ctx, {gates, wb.valid() ? wb : filled(ctx, {D, H}, 0)});
+  if (rb.valid()) o.recurrent_bias = concat1(ctx, {filled(ctx, {D, 2 * H}, 0), rb});
+  o.initial_hidden_state = state_in(ctx, 5, c);
+  o.return_sequence = wants_sequence(ctx);
+  std::vector<Operand> out = ctx.builder().gru(input_x(ctx, c), W, R, c.steps, c.hidden, o);
+  if (o.return_sequence) set_sequence(ctx, out[1], c);
+  set_state(ctx, 1, out[0], c);
+}
+
 }  // namespace
 
 void register_recurrent_converters(ConverterTable& t) {
   t["LSTM"] = lstm;
   t["GRU"] = gru;
+  t["RNN"] = rnn;
 }
 
 }  // namespace cppnn::onnx_import

@@ -21,7 +21,7 @@ def rnn_model(path, op, *, steps=4, batch=2, input_size=5, hidden=6, direction="
     """One LSTM or GRU node; returns the feeds. Weights are initializers unless asked. The
     values depend on the seed only, not on the layout: layout 1 gets layout 0's transposed."""
     rng = np.random.default_rng(seed)
-    gates = 4 if op == "LSTM" else 3
+    gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[op]
     dirs = 2 if direction == "bidirectional" else 1
     feeds = {"X": rand(steps, batch, input_size, lo=-1, hi=1, rng=rng)}
     consts = {"W": rand(dirs, gates * hidden, input_size, rng=rng),
@@ -126,6 +126,26 @@ def test_gru_matches_onnxruntime(tmp_path, case):
     if kwargs.get("layout"):
         reference = tmp_path / "gru_layout0.onnx"
         rnn_model(reference, "GRU", **dict(kwargs, layout=0))
+    compare(path, feeds, reference=reference)
+
+
+RNN_CASES = {
+    "forward": {},
+    "bidirectional_initial": {"direction": "bidirectional", "initial": True},
+    "relu_no_bias": {"activations": ["Relu"], "bias": False},
+    "layout1_reverse": {"layout": 1, "direction": "reverse", "initial": True},
+}
+
+
+@pytest.mark.parametrize("case", list(RNN_CASES))
+def test_rnn_matches_onnxruntime(tmp_path, case):
+    path = tmp_path / "rnn.onnx"
+    kwargs = RNN_CASES[case]
+    feeds = rnn_model(path, "RNN", **kwargs)
+    reference = None
+    if kwargs.get("layout"):
+        reference = tmp_path / "rnn_layout0.onnx"
+        rnn_model(reference, "RNN", **dict(kwargs, layout=0))
     compare(path, feeds, reference=reference)
 
 
