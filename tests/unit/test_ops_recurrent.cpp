@@ -396,6 +396,29 @@ TEST(OpsRecurrent, ReferenceTellsOptionsApart) {
   EXPECT_TRUE(differs(g, [](RnnCase& c) { c.layout = "rzn"; }));
 }
 
+// Engines keep the recurrent nodes (the CPU kernel runs them) and their attributes survive
+// the file; a float16 engine runs them in float16 behind float32 inputs and outputs.
+TEST(OpsRecurrent, EnginesRoundTrip) {
+  RnnCase c;
+  c.direction = "both", c.return_sequence = true, c.peephole = true, c.layout = "ifgo";
+  c.initial_hidden = c.initial_cell = true, c.activations = {"sigmoid", "relu", "tanh"};
+  Built built = build(c);
+  std::vector<std::vector<double>> want = reference(c, built.operands);
+  for (Precision p : {Precision::float32, Precision::float16}) {
+    EngineBuildOptions o;
+    o.precision = p;
+    Engine e = Engine::from_bytes(Engine::build(built.graph, o).to_bytes());
+    bool kept = false;
+    for (const detail::Node& n : e.graph().ir().nodes) kept = kept || n.op == detail::OpId::lstm;
+    EXPECT_TRUE(kept);
+    NamedTensors got = run_cpu(e.graph(), built.inputs);
+    for (size_t i = 0; i < want.size(); ++i)
+      expect_close(got.at(out_name(i)), want[i],
+                   p == Precision::float32 ? tolerance(kF32, false) : Tolerance{1e-2, 1e-2},
+                   "engine output " + std::to_string(i));
+  }
+}
+
 // ---- validation (the spec's steps): TypeError naming the op
 
 struct Fixture {
