@@ -56,6 +56,12 @@ enum class ConvTranspose2dFilterLayout { iohw, hwoi, ohwi };
 enum class PaddingMode { constant, edge, reflection };
 enum class RoundingType { floor, ceil };
 enum class InterpolationMode { nearest_neighbor, linear };
+// Recurrent networks (lstm, lstmCell, gru, gruCell).
+enum class RecurrentNetworkActivation { relu, sigmoid, tanh };
+enum class RecurrentNetworkDirection { forward, backward, both };
+// The order of the gates along the weights' and biases' gate dimension.
+enum class LstmWeightLayout { iofg, ifgo };
+enum class GruWeightLayout { zrn, rzn };
 
 struct OperatorOptions {
   std::string label;
@@ -131,6 +137,47 @@ struct InstanceNormalizationOptions : OperatorOptions {
   Operand bias;
   double epsilon = 1e-5;
   InputLayout layout = InputLayout::nchw;
+};
+
+// Absent operands (invalid Operands) are the spec's absent options; an empty activations
+// list is the spec's default.
+struct GruOptions : OperatorOptions {
+  Operand bias;                // [numDirections, 3 * hiddenSize]
+  Operand recurrent_bias;      // [numDirections, 3 * hiddenSize]
+  Operand initial_hidden_state;  // [numDirections, batchSize, hiddenSize]; default zeros
+  bool reset_after = true;
+  bool return_sequence = false;
+  RecurrentNetworkDirection direction = RecurrentNetworkDirection::forward;
+  GruWeightLayout layout = GruWeightLayout::zrn;
+  std::vector<RecurrentNetworkActivation> activations;  // 2; default {sigmoid, tanh}
+};
+
+struct GruCellOptions : OperatorOptions {
+  Operand bias;            // [3 * hiddenSize]
+  Operand recurrent_bias;  // [3 * hiddenSize]
+  bool reset_after = true;
+  GruWeightLayout layout = GruWeightLayout::zrn;
+  std::vector<RecurrentNetworkActivation> activations;  // 2; default {sigmoid, tanh}
+};
+
+struct LstmOptions : OperatorOptions {
+  Operand bias;                  // [numDirections, 4 * hiddenSize]
+  Operand recurrent_bias;        // [numDirections, 4 * hiddenSize]
+  Operand peephole_weight;       // [numDirections, 3 * hiddenSize], gates i, o, f
+  Operand initial_hidden_state;  // [numDirections, batchSize, hiddenSize]; default zeros
+  Operand initial_cell_state;    // [numDirections, batchSize, hiddenSize]; default zeros
+  bool return_sequence = false;
+  RecurrentNetworkDirection direction = RecurrentNetworkDirection::forward;
+  LstmWeightLayout layout = LstmWeightLayout::iofg;
+  std::vector<RecurrentNetworkActivation> activations;  // 3; default {sigmoid, tanh, tanh}
+};
+
+struct LstmCellOptions : OperatorOptions {
+  Operand bias;             // [4 * hiddenSize]
+  Operand recurrent_bias;   // [4 * hiddenSize]
+  Operand peephole_weight;  // [3 * hiddenSize], gates i, o, f
+  LstmWeightLayout layout = LstmWeightLayout::iofg;
+  std::vector<RecurrentNetworkActivation> activations;  // 3; default {sigmoid, tanh, tanh}
 };
 
 struct LayerNormalizationOptions : OperatorOptions {
@@ -263,6 +310,24 @@ class GraphBuilder {
                               const BatchNormalizationOptions& o = {});
   Operand instance_normalization(const Operand& x, const InstanceNormalizationOptions& o = {});
   Operand layer_normalization(const Operand& x, const LayerNormalizationOptions& o = {});
+
+  // Recurrent networks. lstm returns {hidden, cell} of the last step, and the sequence of
+  // every step's hidden state ([steps, numDirections, batchSize, hiddenSize]) third when
+  // o.return_sequence; gru returns {hidden} and the sequence second. lstm_cell returns
+  // {hidden, cell}.
+  std::vector<Operand> lstm(const Operand& input, const Operand& weight,
+                            const Operand& recurrent_weight, uint32_t steps, uint32_t hidden_size,
+                            const LstmOptions& o = {});
+  std::vector<Operand> lstm_cell(const Operand& input, const Operand& weight,
+                                 const Operand& recurrent_weight, const Operand& hidden_state,
+                                 const Operand& cell_state, uint32_t hidden_size,
+                                 const LstmCellOptions& o = {});
+  std::vector<Operand> gru(const Operand& input, const Operand& weight,
+                           const Operand& recurrent_weight, uint32_t steps, uint32_t hidden_size,
+                           const GruOptions& o = {});
+  Operand gru_cell(const Operand& input, const Operand& weight, const Operand& recurrent_weight,
+                   const Operand& hidden_state, uint32_t hidden_size,
+                   const GruCellOptions& o = {});
 
   // Reductions.
   Operand reduce_l1(const Operand& x, const ReduceOptions& o = {});

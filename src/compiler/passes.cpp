@@ -81,6 +81,7 @@ void remove_dead_code(GraphIR& g) {
 std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& graph,
                                         const PassOptions& options) {
   auto g = std::make_shared<GraphIR>(*graph);
+  if (options.lower_recurrent) lower_recurrent(*g);
   if (options.fold_constants) fold_constants(*g, options);
   if (options.channels_last) {
     choose_channels_last(*g);

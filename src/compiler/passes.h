@@ -30,6 +30,10 @@ struct PassOptions {
   bool fold_constants = true;
   bool fuse = true;
   bool channels_last = true;
+  // Lower lstm, lstmCell, gru and gruCell into matmuls, slices and element-wise ops
+  // (lower_recurrent) before anything else: for a backend with no recurrent kernel of its
+  // own (the CUDA plan). The CPU keeps them: its kernel runs the whole sequence.
+  bool lower_recurrent = false;
   // Folding is for weights and shape arithmetic: a node whose results are larger than
   // max_folded_node_bytes, or that would take the graph's folded total past
   // max_folded_bytes, stays a runtime op, so that a small graph (an expand of a scalar,
@@ -47,6 +51,9 @@ std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& gr
                                         const PassOptions& options = {});
 
 // The individual passes, in the order optimize() runs them.
+// Replaces every recurrent node (lstm, lstmCell, gru, gruCell) by the spec's decomposition,
+// unrolled over its steps (lower_recurrent.cpp); its outputs keep their operand ids.
+void lower_recurrent(GraphIR& graph);
 // Evaluates nodes whose inputs are all constants (with options.evaluator; none: no
 // folding) into constants.
 void fold_constants(GraphIR& graph, const PassOptions& options = {});

@@ -41,6 +41,7 @@ enum class OpKind : uint8_t {
   matmul,      // matmul, gemm
   pool,        // averagePool2d, l2Pool2d, maxPool2d
   norm,        // batch, instance and layer normalization
+  recurrent,   // lstm, lstmCell, gru, gruCell
   internal,    // pseudo-ops a plan creates (never built by users, never in an engine)
 };
 

@@ -898,6 +898,62 @@ void shape_cases(CaseList& v) {
   });
 }
 
+// The recurrent ops run on the GPU as the plan's lowering of them (lower_recurrent: matmuls,
+// slices and generated element-wise kernels); the lowered nodes keep the op's label.
+// Weights are constants (as in a model), the states inputs.
+void recurrent_cases(CaseList& v) {
+  using Act = RecurrentNetworkActivation;
+  v.add("lstm_default_sequence", "lstm", {F32, F16}, Tol::transcendental, [](CaseBuilder& c, DataType t) {
+    auto o = c.opt<LstmOptions>();
+    o.bias = c.weight(t, {1, 32}), o.recurrent_bias = c.weight(t, {1, 32});
+    o.return_sequence = true;
+    return c.b.lstm(c.in(t, {5, 2, 6}), c.weight(t, {1, 32, 6}), c.weight(t, {1, 32, 8}), 5, 8, o);
+  });
+  v.add("lstm_both_peephole_states_ifgo", "lstm", {F32, F16}, Tol::transcendental,
+        [](CaseBuilder& c, DataType t) {
+          auto o = c.opt<LstmOptions>();
+          o.direction = RecurrentNetworkDirection::both, o.layout = LstmWeightLayout::ifgo;
+          o.bias = c.weight(t, {2, 32}), o.peephole_weight = c.weight(t, {2, 24});
+          o.initial_hidden_state = c.in(t, {2, 3, 8}), o.initial_cell_state = c.in(t, {2, 3, 8});
+          o.return_sequence = true;
+          o.activations = {Act::sigmoid, Act::relu, Act::tanh};
+          return c.b.lstm(c.in(t, {4, 3, 6}), c.weight(t, {2, 32, 6}), c.weight(t, {2, 32, 8}), 4, 8, o);
+        });
+  // silero VAD: hidden 128, one step per call, the states carried in.
+  v.add("lstm_silero_step", "lstm", {F32, F16}, Tol::transcendental, [](CaseBuilder& c, DataType t) {
+    auto o = c.opt<LstmOptions>();
+    o.bias = c.weight(t, {1, 512}, U(-0.1, 0.1)), o.recurrent_bias = c.weight(t, {1, 512}, U(-0.1, 0.1));
+    o.initial_hidden_state = c.in(t, {1, 1, 128}), o.initial_cell_state = c.in(t, {1, 1, 128});
+    return c.b.lstm(c.in(t, {1, 1, 128}), c.weight(t, {1, 512, 128}, U(-0.1, 0.1)),
+                    c.weight(t, {1, 512, 128}, U(-0.1, 0.1)), 1, 128, o);
+  });
+  v.add("lstmCell_peephole", "lstmCell", {F32, F16}, Tol::transcendental, [](CaseBuilder& c, DataType t) {
+    auto o = c.opt<LstmCellOptions>();
+    o.bias = c.weight(t, {32}), o.recurrent_bias = c.weight(t, {32}), o.peephole_weight = c.weight(t, {24});
+    return c.b.lstm_cell(c.in(t, {3, 6}), c.weight(t, {32, 6}), c.weight(t, {32, 8}), c.in(t, {3, 8}),
+                         c.in(t, {3, 8}), 8, o);
+  });
+  v.add("gru_reset_after_sequence", "gru", {F32, F16}, Tol::transcendental, [](CaseBuilder& c, DataType t) {
+    auto o = c.opt<GruOptions>();
+    o.bias = c.weight(t, {1, 24}), o.recurrent_bias = c.weight(t, {1, 24});
+    o.return_sequence = true;
+    return c.b.gru(c.in(t, {5, 2, 6}), c.weight(t, {1, 24, 6}), c.weight(t, {1, 24, 8}), 5, 8, o);
+  });
+  v.add("gru_both_reset_before_rzn", "gru", {F32, F16}, Tol::transcendental, [](CaseBuilder& c, DataType t) {
+    auto o = c.opt<GruOptions>();
+    o.direction = RecurrentNetworkDirection::both, o.layout = GruWeightLayout::rzn;
+    o.reset_after = false, o.return_sequence = true;
+    o.bias = c.weight(t, {2, 24}), o.recurrent_bias = c.weight(t, {2, 24});
+    o.initial_hidden_state = c.in(t, {2, 2, 8});
+    return c.b.gru(c.in(t, {4, 2, 6}), c.weight(t, {2, 24, 6}), c.weight(t, {2, 24, 8}), 4, 8, o);
+  });
+  v.add("gruCell_reset_before", "gruCell", {F32, F16}, Tol::transcendental, [](CaseBuilder& c, DataType t) {
+    auto o = c.opt<GruCellOptions>();
+    o.reset_after = false, o.bias = c.weight(t, {24});
+    return c.b.gru_cell(c.in(t, {3, 6}), c.weight(t, {24, 6}), c.weight(t, {24, 8}), c.in(t, {3, 8}), 8, o);
+  });
+}
+
 const std::vector<OpCase>& all_cases() {
   static const std::vector<OpCase> cases = [] {
     CaseList v;
@@ -906,6 +962,7 @@ const std::vector<OpCase>& all_cases() {
     conv_cases(v);
     norm_pool_cases(v);
     shape_cases(v);
+    recurrent_cases(v);
     return v.take();
   }();
   return cases;
@@ -981,6 +1038,19 @@ std::string where_ran(const std::string& report, const std::string& op) {
     std::istringstream parts(ops);
     for (std::string part; std::getline(parts, part, '+');)
       if (part == op) merge(by_op, side);
+  }
+  if (by_label.empty() && by_op.empty()) {
+    // An op the plan lowers into others (the recurrent ops: lower_recurrent) has no step of
+    // its own: its steps are those carrying its label.
+    std::istringstream again(report.substr(at + 7));
+    while (std::getline(again, line)) {
+      size_t start = line.find_first_not_of(' ');
+      if (start == std::string::npos || line.compare(start, 1, "[") != 0 || line.size() < start + 6) continue;
+      std::string side = line.substr(start + 1, 3);
+      if ((side == "gpu" || side == "cpu") &&
+          line.find(std::string("'") + kLabel + "'") != std::string::npos)
+        merge(by_label, side);
+    }
   }
   return !by_label.empty() ? by_label : !by_op.empty() ? by_op : "none";
 }

@@ -541,9 +541,48 @@ std::vector<Case> shape_cases() {
   return v;
 }
 
+std::vector<Case> recurrent_cases() {
+  std::vector<Case> v;
+  // Non-default layouts and activations go through Split/Concat and the activations
+  // attribute; the cells through one-step LSTM / GRU nodes between Reshapes.
+  v.push_back({"lstm", [](GraphBuilder& b) {
+                 Operand x = input(b, "x", F32, {3, 2, 5});
+                 LstmOptions o;
+                 o.direction = RecurrentNetworkDirection::both, o.layout = LstmWeightLayout::ifgo;
+                 o.bias = weights(b, F32, {2, 16}, 61), o.initial_cell_state = input(b, "c0", F32, {2, 2, 4});
+                 o.return_sequence = true;
+                 o.activations = {RecurrentNetworkActivation::sigmoid, RecurrentNetworkActivation::relu,
+                                  RecurrentNetworkActivation::tanh};
+                 std::vector<Operand> y =
+                     b.lstm(x, weights(b, F32, {2, 16, 5}, 62), weights(b, F32, {2, 16, 4}, 63), 3, 4, o);
+                 LstmCellOptions co;
+                 co.recurrent_bias = weights(b, F32, {16}, 64);
+                 Operand xc = input(b, "xc", F32, {2, 5}), hc = input(b, "hc", F32, {2, 4});
+                 std::vector<Operand> c = b.lstm_cell(xc, weights(b, F32, {16, 5}, 65),
+                                                      weights(b, F32, {16, 4}, 66), hc, hc, 4, co);
+                 return Outputs{{"h", y[0]}, {"c", y[1]}, {"seq", y[2]}, {"ch", c[0]}, {"cc", c[1]}};
+               }});
+  v.push_back({"gru", [](GraphBuilder& b) {
+                 Operand x = input(b, "x", F32, {3, 2, 5});
+                 GruOptions o;
+                 o.direction = RecurrentNetworkDirection::backward, o.layout = GruWeightLayout::rzn;
+                 o.reset_after = false, o.return_sequence = true;
+                 o.recurrent_bias = weights(b, F32, {1, 12}, 71);
+                 std::vector<Operand> y =
+                     b.gru(x, weights(b, F32, {1, 12, 5}, 72), weights(b, F32, {1, 12, 4}, 73), 3, 4, o);
+                 GruCellOptions co;
+                 co.bias = weights(b, F32, {12}, 74);
+                 Operand c = b.gru_cell(input(b, "xc", F32, {2, 5}), weights(b, F32, {12, 5}, 75),
+                                        weights(b, F32, {12, 4}, 76), input(b, "hc", F32, {2, 4}), 4, co);
+                 return Outputs{{"h", y[0]}, {"seq", y[1]}, {"ch", c}};
+               }});
+  return v;
+}
+
 std::vector<Case> all_cases() {
   std::vector<Case> v;
-  for (auto part : {elementwise_cases(), nn_cases(), norm_reduce_cases(), shape_cases()})
+  for (auto part : {elementwise_cases(), nn_cases(), norm_reduce_cases(), shape_cases(),
+                    recurrent_cases()})
     v.insert(v.end(), part.begin(), part.end());
   return v;
 }

@@ -56,6 +56,9 @@ class CudaPlan final : public Plan {
     auto t0 = std::chrono::steady_clock::now();
     PassOptions passes = cpu_pass_options();  // folds constants with the CPU kernels
     passes.channels_last = wants_channels_last(*graph);
+    // No recurrent kernels on the device: lstm and gru run as their decomposition into
+    // matmuls and generated element-wise kernels (device_ops.h, recurrent_ops.cpp).
+    passes.lower_recurrent = true;
     layout_ = passes.channels_last ? "nhwc" : "nchw";
     auto optimized = std::make_shared<GraphIR>(*optimize(graph, passes));
     split_epilogue_activations(*optimized, *device_);

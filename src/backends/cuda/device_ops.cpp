@@ -18,6 +18,7 @@ const DeviceOpTable& device_ops() {
     add_matmul_ops(t);
     add_pooling_ops(t);
     add_normalization_ops(t);
+    add_recurrent_ops(t);
     return t;
   }();
   return table;
