@@ -264,6 +264,15 @@ class GraphBuilder {
   Operand instance_normalization(const Operand& x, const InstanceNormalizationOptions& o = {});
   Operand layer_normalization(const Operand& x, const LayerNormalizationOptions& o = {});
 
+  // Quantization: the scale and zero point have x's rank, their shape divides x's in every
+  // dimension (per-tensor, per-axis or block-wise). quantize_linear: float x ->
+  // saturate(roundEven(x / scale) + zeroPoint) of the zero point's type; dequantize_linear:
+  // (x - zeroPoint) * scale of the scale's type.
+  Operand quantize_linear(const Operand& x, const Operand& scale, const Operand& zero_point,
+                          const OperatorOptions& o = {});
+  Operand dequantize_linear(const Operand& x, const Operand& scale, const Operand& zero_point,
+                            const OperatorOptions& o = {});
+
   // Reductions.
   Operand reduce_l1(const Operand& x, const ReduceOptions& o = {});
   Operand reduce_l2(const Operand& x, const ReduceOptions& o = {});

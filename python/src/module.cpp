@@ -288,4 +288,5 @@ NB_MODULE(_webnn, m) {
   webnn_py::bind_matmul_ops(builder);
   webnn_py::bind_pooling_ops(builder);
   webnn_py::bind_normalization_ops(builder);
+  webnn_py::bind_quantization_ops(builder);
 }

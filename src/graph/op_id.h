@@ -41,6 +41,7 @@ enum class OpKind : uint8_t {
   matmul,      // matmul, gemm
   pool,        // averagePool2d, l2Pool2d, maxPool2d
   norm,        // batch, instance and layer normalization
+  quantization,  // quantizeLinear, dequantizeLinear
   internal,    // pseudo-ops a plan creates (never built by users, never in an engine)
 };
 
@@ -52,7 +53,7 @@ enum class OpSig : uint8_t {
 };
 
 // The data types of an op's first input (see ops.def).
-enum class OpTypes : uint8_t { Float, Signed, Sum, FloatInt8, Uint8, Any };
+enum class OpTypes : uint8_t { Float, Signed, Sum, FloatInt8, Uint8, Quantized, Any };
 
 enum OpTrait : uint32_t {
   None = 0,

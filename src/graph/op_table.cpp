@@ -15,6 +15,7 @@ const OpTable& OpTable::instance() {
     register_matmul_ops(t);
     register_pooling_ops(t);
     register_normalization_ops(t);
+    register_quantization_ops(t);
     return t;
   }();
   return table;

@@ -53,5 +53,6 @@ void register_conv_ops(OpTable& table);
 void register_matmul_ops(OpTable& table);
 void register_pooling_ops(OpTable& table);
 void register_normalization_ops(OpTable& table);
+void register_quantization_ops(OpTable& table);
 
 }  // namespace cppnn::detail

@@ -134,6 +134,7 @@ const char* kind_name(OpKind k) {
     case OpKind::matmul: return "matmul";
     case OpKind::pool: return "pool";
     case OpKind::norm: return "norm";
+    case OpKind::quantization: return "quantization";
     case OpKind::internal: return "internal";
   }
   return "?";
@@ -159,6 +160,7 @@ const char* family_of(OpKind k) {
     case OpKind::matmul: return "matmul";
     case OpKind::pool: return "pooling";
     case OpKind::norm: return "normalization";
+    case OpKind::quantization: return "quantization";
     case OpKind::none:
     case OpKind::internal: return nullptr;
   }
@@ -256,7 +258,7 @@ TEST(OpTable, EachFamilyHasItsFileInEveryLayer) {
     ASSERT_NE(family, nullptr) << op.name << ": its kind has no family (family_of)";
     families.insert(family);
   }
-  EXPECT_EQ(families.size(), 8u);
+  EXPECT_EQ(families.size(), 9u);
   for (const std::string& f : families) {
     std::vector<std::string> files = {
         "src/graph/ops/" + f + ".cpp",
@@ -298,7 +300,8 @@ TEST(OpTable, EachFamilyHasItsFileInEveryLayer) {
                                        name.size() - folder.prefix.size() - folder.suffix.size());
       EXPECT_TRUE(families.count(family))
           << folder.dir << "/" << name << " is named after no op family ("
-          << "elementwise, reduction, movement, gather, conv, matmul, pooling, normalization)";
+          << "elementwise, reduction, movement, gather, conv, matmul, pooling, normalization, "
+          << "quantization)";
     }
   }
 }

@@ -190,6 +190,7 @@ const CpuKernelRegistry& CpuKernelRegistry::instance() {
     register_matmul_kernels(r);
     register_pooling_kernels(r);
     register_normalization_kernels(r);
+    register_quantization_kernels(r);
     return r;
   }();
   return registry;

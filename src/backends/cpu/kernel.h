@@ -70,6 +70,7 @@ void register_conv_kernels(CpuKernelRegistry& registry);
 void register_matmul_kernels(CpuKernelRegistry& registry);
 void register_pooling_kernels(CpuKernelRegistry& registry);
 void register_normalization_kernels(CpuKernelRegistry& registry);
+void register_quantization_kernels(CpuKernelRegistry& registry);
 
 // Runs fn(begin, end) over [0, n) on the CPU threads (OpenMP, shared with oneDNN);
 // `grain` is the smallest chunk worth a thread.

@@ -17,6 +17,7 @@ const DeviceOpTable& device_ops() {
     add_matmul_ops(t);
     add_pooling_ops(t);
     add_normalization_ops(t);
+    add_quantization_ops(t);
     return t;
   }();
   return table;
