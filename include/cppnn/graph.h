@@ -113,6 +113,11 @@ struct GatherOptions : OperatorOptions {
   uint32_t axis = 0;
 };
 
+// scatterElements' options (WebNN MLScatterOptions).
+struct ScatterOptions : OperatorOptions {
+  uint32_t axis = 0;
+};
+
 struct GemmOptions : OperatorOptions {
   Operand c;
   double alpha = 1.0;
@@ -306,6 +311,15 @@ class GraphBuilder {
   Operand gather_elements(const Operand& x, const Operand& indices, const GatherOptions& o = {});
   // WebNN gatherND: the last dimension of `indices` holds coordinates into x's leading axes.
   Operand gather_nd(const Operand& x, const Operand& indices, const OperatorOptions& o = {});
+  // WebNN scatterElements: a copy of x with updates[i] written at indices[i] along o.axis
+  // (indices and updates of one shape, x's rank). Negative indices count from the end;
+  // out-of-range ones are clamped, as the gathers' are.
+  Operand scatter_elements(const Operand& x, const Operand& indices, const Operand& updates,
+                           const ScatterOptions& o = {});
+  // WebNN scatterND: a copy of x with the slices of `updates` written at the coordinates of
+  // indices' last dimension (indices clamped as gatherND's).
+  Operand scatter_nd(const Operand& x, const Operand& indices, const Operand& updates,
+                     const OperatorOptions& o = {});
   Operand expand(const Operand& x, const std::vector<uint32_t>& new_shape,
                  const OperatorOptions& o = {});
   Operand pad(const Operand& x, const std::vector<uint32_t>& beginning_padding,

@@ -36,7 +36,7 @@ enum class OpKind : uint8_t {
   scan,        // cumulativeSum
   softmax,     // softmax
   movement,    // reshape, transpose, slice, pad ...: data movement
-  gather,      // gather, gatherElements, gatherND
+  gather,      // gather, gatherElements, gatherND, scatterElements, scatterND
   conv,        // conv2d, convTranspose2d
   matmul,      // matmul, gemm
   pool,        // averagePool2d, l2Pool2d, maxPool2d

@@ -833,6 +833,30 @@ void shape_cases(CaseList& v) {
   v.add("gather_nd_embedding_i32", "gatherND", {F32}, Tol::exact, [](CaseBuilder& c, DataType t) {
     return c.b.gather_nd(c.weight(t, {50, 16}), c.in(I32, {2, 9, 1}, Whole(-50, 49)), c.opt());
   });
+  // scatterElements / scatterND: random indices repeat and reach past both ends (clamped; the
+  // last of repeated indices wins on both backends).
+  v.add("scatter_elements_axis3_i32_indices", "scatterElements", {F32, F16, I32}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          auto o = c.opt<ScatterOptions>();
+          o.axis = 3;
+          return c.b.scatter_elements(c.in(t, kShape), c.in(I32, {2, 3, 5, 4}, Whole(-9, 8)),
+                                      c.in(t, {2, 3, 5, 4}), o);
+        });
+  v.add("scatter_elements_axis0_u32_indices", "scatterElements", {F32, F16, U8}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.scatter_elements(c.in(t, kShape), c.in(U32, {1, 3, 5, 7}, Whole(0, 3)),
+                                      c.in(t, {1, 3, 5, 7}), c.opt<ScatterOptions>());
+        });
+  v.add("scatter_nd_2_coordinates_i64", "scatterND", {F32, F16, I64}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.scatter_nd(c.in(t, kShape), c.in(I64, {3, 2}, Whole(-4, 3)),
+                                c.in(t, {3, 5, 7}), c.opt());
+        });
+  v.add("scatter_nd_4_coordinates_i32", "scatterND", {F32, F16, I8}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.scatter_nd(c.in(t, kShape), c.in(I32, {6, 4}, Whole(-8, 7)), c.in(t, {6}),
+                                c.opt());
+        });
   // quantizeLinear / dequantizeLinear: the case's type is the float side (input and scale, or
   // scale and output); per-axis and block-wise scales, every quantized type among the cases.
   v.add("quantize_per_axis_i8", "quantizeLinear", {F32, F16}, Tol::exact,

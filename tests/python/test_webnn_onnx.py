@@ -273,3 +273,80 @@ def test_quantize_linear_partial_block_is_not_supported(tmp_path):
                  [numpy_helper.from_array(np.ones((2, 2), np.float32), "s")])
     with pytest.raises(RuntimeError, match=r"QuantizeLinear.*block_size 4 does not divide"):
         webnn.load_onnx(tmp_path / "partial.onnx")
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+@pytest.mark.parametrize("constant", [False, True], ids=["input", "constant"])
+def test_scatter_elements_matches_onnxruntime(tmp_path, axis, dtype, constant):
+    """Duplicate-free indices, negative ones included (ONNX Runtime rejects out-of-range ones
+    and leaves repeats undefined)."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(13)
+    shape = (4, 5, 6)
+    a = axis % 3
+    ishape = list(shape)
+    ishape[a] = 3
+    # Per column along the axis: 3 distinct positions, half of them from the end.
+    pos = np.argsort(rng.random(tuple(ishape[:a]) + (shape[a],) + tuple(ishape[a + 1:])), axis=a)
+    idx = np.take(pos, np.arange(3), axis=a)
+    idx = np.where(rng.random(idx.shape) < 0.5, idx - shape[a], idx).astype(np.int64)
+    elem = {np.float32: TensorProto.FLOAT, np.int64: TensorProto.INT64}[dtype]
+    x = rng.integers(-100, 100, shape).astype(dtype)
+    u = rng.integers(-100, 100, ishape).astype(dtype)
+    inputs = [helper.make_tensor_value_info("x", elem, shape),
+              helper.make_tensor_value_info("u", elem, ishape)]
+    inits = []
+    if constant:
+        inits.append(numpy_helper.from_array(idx, "i"))
+    else:
+        inputs.append(helper.make_tensor_value_info("i", TensorProto.INT64, ishape))
+    node = helper.make_node("ScatterElements", ["x", "i", "u"], ["y"], axis=axis)
+    _save_single(tmp_path / "se.onnx", node, inputs, [helper.make_tensor_value_info("y", elem, None)],
+                 16, inits)
+    feeds = {"x": x, "u": u} if constant else {"x": x, "u": u, "i": idx}
+    (got,), (want,) = _run_both(tmp_path / "se.onnx", feeds)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("shape,ishape", [((8,), (4, 1)), ((4, 5), (3, 2)), ((4, 5, 6), (2, 1)),
+                                          ((4, 5, 6), (2, 2, 2))])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_scatter_nd_matches_onnxruntime(tmp_path, shape, ishape, dtype):
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(14)
+    c = ishape[-1]
+    m = int(np.prod(ishape[:-1]))
+    lead = shape[:c]
+    flat = rng.permutation(int(np.prod(lead)))[:m]
+    idx = np.stack(np.unravel_index(flat, lead), -1).reshape(ishape)
+    idx = np.where(rng.random(idx.shape) < 0.5, idx - np.array(lead), idx).astype(np.int64)
+    ushape = tuple(ishape[:-1]) + tuple(shape[c:])
+    elem = {np.float32: TensorProto.FLOAT, np.int32: TensorProto.INT32}[dtype]
+    x = rng.integers(-100, 100, shape).astype(dtype)
+    u = rng.integers(-100, 100, ushape).astype(dtype)
+    node = helper.make_node("ScatterND", ["x", "i", "u"], ["y"])
+    _save_single(tmp_path / "snd.onnx", node,
+                 [helper.make_tensor_value_info("x", elem, shape),
+                  helper.make_tensor_value_info("i", TensorProto.INT64, ishape),
+                  helper.make_tensor_value_info("u", elem, ushape)],
+                 [helper.make_tensor_value_info("y", elem, None)], 16)
+    (got,), (want,) = _run_both(tmp_path / "snd.onnx", {"x": x, "i": idx, "u": u})
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("op", ["ScatterElements", "ScatterND"])
+def test_scatter_reductions_are_not_supported(tmp_path, op):
+    from onnx import TensorProto, helper
+    node = helper.make_node(op, ["x", "i", "u"], ["y"], reduction="add", name="sum_into")
+    ishape = (2, 1) if op == "ScatterND" else (2,)
+    ushape = (2,)
+    _save_single(tmp_path / "red.onnx", node,
+                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, (4,)),
+                  helper.make_tensor_value_info("i", TensorProto.INT64, ishape),
+                  helper.make_tensor_value_info("u", TensorProto.FLOAT, ushape)],
+                 [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], 16)
+    with pytest.raises(RuntimeError, match=rf"ONNX node 'sum_into' \({op}\).*reduction.*'add'"):
+        webnn.load_onnx(tmp_path / "red.onnx")

@@ -481,6 +481,25 @@ std::vector<Case> shape_cases() {
                },
                true,
                {{"i", {-8, 7}}, {"u", {0, 6}}, {"j", {-7, 6}}, {"k", {0, 6}}}});
+  v.push_back({"scatter",
+               [](GraphBuilder& b) {
+                 Operand x = input(b, "x", F32, {4, 5, 3});
+                 ScatterOptions axis1;
+                 axis1.axis = 1;
+                 Tensor idx = Tensor::from(I32, {2, 2}, std::vector<int32_t>{3, -1, 9, -7});
+                 return Outputs{
+                     // Run-time indices past both ends (clamped) and repeated (the last wins).
+                     {"elements_i32", b.scatter_elements(x, input(b, "i", I32, {4, 7, 3}),
+                                                         input(b, "ui", F32, {4, 7, 3}), axis1)},
+                     {"elements_u32", b.scatter_elements(input(b, "p", U8, {4, 5, 3}),
+                                                         input(b, "u", U32, {2, 5, 3}),
+                                                         input(b, "uu", U8, {2, 5, 3}))},
+                     {"nd_i64", b.scatter_nd(x, input(b, "j", I64, {3, 2}),
+                                             input(b, "uj", F32, {3, 3}))},
+                     {"nd_const", b.scatter_nd(x, b.constant(idx), input(b, "uc", F32, {2, 3}))}};
+               },
+               true,
+               {{"i", {-8, 7}}, {"u", {0, 6}}, {"j", {-7, 6}}}});
   v.push_back({"quantization",
                [](GraphBuilder& b) {
                  Operand x = input(b, "x", F32, {4, 6});

@@ -9,7 +9,8 @@
 //                          argMax (kernels/movement.cu)
 //   movement_ops.cpp       transpose, reshape, concat, slice, split, expand, pad, tile,
 //                          reverse, triangular, resample2d (kernels/movement.cu)
-//   gather_ops.cpp         gather, gatherElements, gatherND (kernels/movement.cu)
+//   gather_ops.cpp         gather, gatherElements, gatherND (kernels/movement.cu);
+//                          scatterElements, scatterND (kernels/scatter.cu)
 //   conv_ops.cpp           conv2d, convTranspose2d (cuDNN and our own kernels: cudnn_conv.h)
 //   matmul_ops.cpp         matmul, gemm (cuBLASLt and our own kernels: lt_matmul.h)
 //   pooling_ops.cpp        averagePool2d, l2Pool2d, maxPool2d (kernels/math.cu)
