@@ -148,7 +148,8 @@ def run_test(test_dir: pathlib.Path, ctx, webnn):
     def classify_load_error(e):
         msg = f"{type(e).__name__}: {e}"
         if re.search(r"is not supported|NotSupported|which WebNN does not have|only \d-D|"
-                     r"does not match WebNN|WebNN has no|no version of the default ONNX opset",
+                     r"does not match WebNN|WebNN has no|no version of the default ONNX opset|"
+                     r": only '|WebNN's (scatters|lstm)",
                      msg):
             return {**result, "status": "unsupported", "why": msg[:300]}
         if "must be > 0" in msg or "not a valid dimension" in msg:
@@ -173,7 +174,8 @@ def run_test(test_dir: pathlib.Path, ctx, webnn):
                     webnn.load_onnx(str(path))
             break
         except Exception as e:  # noqa: BLE001  (every import failure is classified)
-            named = [n for n in inputs if n not in bound and f"'{n}'" in str(e)]
+            named = [n for n in inputs if n not in bound and
+                     re.search(r"(?<![\w.])" + re.escape(n) + r"(?![\w.])", str(e))]
             if "computed at run time" not in str(e) or not named:
                 return classify_load_error(e)
             bound += named

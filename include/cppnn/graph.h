@@ -119,6 +119,11 @@ struct GatherOptions : OperatorOptions {
   uint32_t axis = 0;
 };
 
+// scatterElements' options (WebNN MLScatterOptions).
+struct ScatterOptions : OperatorOptions {
+  uint32_t axis = 0;
+};
+
 struct GemmOptions : OperatorOptions {
   Operand c;
   double alpha = 1.0;
@@ -328,6 +333,14 @@ class GraphBuilder {
   Operand gru_cell(const Operand& input, const Operand& weight, const Operand& recurrent_weight,
                    const Operand& hidden_state, uint32_t hidden_size,
                    const GruCellOptions& o = {});
+  // Quantization: the scale and zero point have x's rank, their shape divides x's in every
+  // dimension (per-tensor, per-axis or block-wise). quantize_linear: float x ->
+  // saturate(roundEven(x / scale) + zeroPoint) of the zero point's type; dequantize_linear:
+  // (x - zeroPoint) * scale of the scale's type.
+  Operand quantize_linear(const Operand& x, const Operand& scale, const Operand& zero_point,
+                          const OperatorOptions& o = {});
+  Operand dequantize_linear(const Operand& x, const Operand& scale, const Operand& zero_point,
+                            const OperatorOptions& o = {});
 
   // Reductions.
   Operand reduce_l1(const Operand& x, const ReduceOptions& o = {});
@@ -362,6 +375,15 @@ class GraphBuilder {
   Operand gather_elements(const Operand& x, const Operand& indices, const GatherOptions& o = {});
   // WebNN gatherND: the last dimension of `indices` holds coordinates into x's leading axes.
   Operand gather_nd(const Operand& x, const Operand& indices, const OperatorOptions& o = {});
+  // WebNN scatterElements: a copy of x with updates[i] written at indices[i] along o.axis
+  // (indices and updates of one shape, x's rank). Negative indices count from the end;
+  // out-of-range ones are clamped, as the gathers' are.
+  Operand scatter_elements(const Operand& x, const Operand& indices, const Operand& updates,
+                           const ScatterOptions& o = {});
+  // WebNN scatterND: a copy of x with the slices of `updates` written at the coordinates of
+  // indices' last dimension (indices clamped as gatherND's).
+  Operand scatter_nd(const Operand& x, const Operand& indices, const Operand& updates,
+                     const OperatorOptions& o = {});
   Operand expand(const Operand& x, const std::vector<uint32_t>& new_shape,
                  const OperatorOptions& o = {});
   Operand pad(const Operand& x, const std::vector<uint32_t>& beginning_padding,

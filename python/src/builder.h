@@ -40,6 +40,7 @@ void bind_matmul_ops(BuilderClass& cls);
 void bind_pooling_ops(BuilderClass& cls);
 void bind_normalization_ops(BuilderClass& cls);
 void bind_recurrent_ops(BuilderClass& cls);
+void bind_quantization_ops(BuilderClass& cls);
 // MLTensor and the context's tensor methods (tensors.cpp).
 void bind_device_tensors(nb::module_& m, nb::class_<cppnn::Context>& context_class);
 

@@ -289,4 +289,5 @@ NB_MODULE(_webnn, m) {
   webnn_py::bind_pooling_ops(builder);
   webnn_py::bind_normalization_ops(builder);
   webnn_py::bind_recurrent_ops(builder);
+  webnn_py::bind_quantization_ops(builder);
 }

@@ -82,12 +82,15 @@ std::span<const DataType> op_types(OpTypes types) {
   static constexpr DataType kFloatInt8[] = {DataType::float32, DataType::float16, DataType::uint8,
                                             DataType::int8};
   static constexpr DataType kUint8[] = {DataType::uint8};
+  static constexpr DataType kQuantized[] = {DataType::int32, DataType::uint32, DataType::int8,
+                                            DataType::uint8};
   switch (types) {
     case OpTypes::Float: return kFloat;
     case OpTypes::Signed: return kSigned;
     case OpTypes::Sum: return kSum;
     case OpTypes::FloatInt8: return kFloatInt8;
     case OpTypes::Uint8: return kUint8;
+    case OpTypes::Quantized: return kQuantized;
     case OpTypes::Any: break;
   }
   return kAllDataTypes;

@@ -36,12 +36,13 @@ enum class OpKind : uint8_t {
   scan,        // cumulativeSum
   softmax,     // softmax
   movement,    // reshape, transpose, slice, pad ...: data movement
-  gather,      // gather, gatherElements, gatherND
+  gather,      // gather, gatherElements, gatherND, scatterElements, scatterND
   conv,        // conv2d, convTranspose2d
   matmul,      // matmul, gemm
   pool,        // averagePool2d, l2Pool2d, maxPool2d
   norm,        // batch, instance and layer normalization
   recurrent,   // lstm, lstmCell, gru, gruCell
+  quantization,  // quantizeLinear, dequantizeLinear
   internal,    // pseudo-ops a plan creates (never built by users, never in an engine)
 };
 
@@ -53,7 +54,7 @@ enum class OpSig : uint8_t {
 };
 
 // The data types of an op's first input (see ops.def).
-enum class OpTypes : uint8_t { Float, Signed, Sum, FloatInt8, Uint8, Any };
+enum class OpTypes : uint8_t { Float, Signed, Sum, FloatInt8, Uint8, Quantized, Any };
 
 enum OpTrait : uint32_t {
   None = 0,

@@ -16,6 +16,7 @@ const OpTable& OpTable::instance() {
     register_pooling_ops(t);
     register_normalization_ops(t);
     register_recurrent_ops(t);
+    register_quantization_ops(t);
     return t;
   }();
   return table;

@@ -54,5 +54,6 @@ void register_matmul_ops(OpTable& table);
 void register_pooling_ops(OpTable& table);
 void register_normalization_ops(OpTable& table);
 void register_recurrent_ops(OpTable& table);
+void register_quantization_ops(OpTable& table);
 
 }  // namespace cppnn::detail

@@ -1,5 +1,6 @@
-// Converters of ONNX's Gather, GatherElements and GatherND. Like the movement ops
-// (convert_movement.cpp), each folds on the host when its data is known at import time.
+// Converters of ONNX's Gather, GatherElements and GatherND (like the movement ops,
+// convert_movement.cpp, each folds on the host when its data is known at import time), and
+// of ScatterElements and ScatterND (reduction "none" only: WebNN's scatters replace).
 #include <algorithm>
 #include <numeric>
 
@@ -128,12 +129,52 @@ void gather_nd(NodeContext& ctx) {
   ctx.set_output(0, builder.gather_nd(data, prefixed, o), x->is_bool);
 }
 
+// WebNN's scatters replace; ONNX's other reductions (add, mul, max, min) have no WebNN form.
+void require_no_reduction(NodeContext& ctx) {
+  std::string reduction = ctx.attr_string("reduction", "none");
+  if (reduction != "none")
+    ctx.not_supported("attribute 'reduction' = '" + reduction +
+                      "': only 'none' (WebNN's scatters replace values)");
+}
+
+// ONNX lets indices (and updates) be smaller than data in the axes other than `axis`; WebNN
+// wants them equal, which is the only form taken here. Out-of-range indices, an error in
+// ONNX, are clamped by cppnn's kernels (as the gathers').
+void scatter_elements(NodeContext& ctx) {
+  require_no_reduction(ctx);
+  const ValuePtr& x = ctx.input(0);
+  size_t rank = x->shape.size();
+  size_t axis = size_t(normalize_axis(ctx, ctx.attr_int("axis", 0), rank, "attribute 'axis'"));
+  const Dims& is = ctx.shape(1);
+  if (is.size() == rank)
+    for (size_t d = 0; d < rank; ++d)
+      if (d != axis && is[d] != x->shape[d])
+        ctx.not_supported("indices of shape " + to_string(is) + " smaller than data " +
+                          to_string(x->shape) + " in dimension " + std::to_string(d) +
+                          " (not the axis): WebNN's scatterElements takes them equal");
+  ScatterOptions o;
+  o.label = ctx.label();
+  o.axis = uint32_t(axis);
+  ctx.set_output(0, ctx.builder().scatter_elements(ctx.operand(0), ctx.operand(1), ctx.operand(2), o),
+                 x->is_bool);
+}
+
+void scatter_nd(NodeContext& ctx) {
+  require_no_reduction(ctx);
+  const ValuePtr& x = ctx.input(0);
+  ctx.set_output(0, ctx.builder().scatter_nd(ctx.operand(0), ctx.operand(1), ctx.operand(2),
+                                             ctx.options()),
+                 x->is_bool);
+}
+
 }  // namespace
 
 void register_gather_converters(ConverterTable& t) {
   t["Gather"] = gather;
   t["GatherElements"] = gather_elements;
   t["GatherND"] = gather_nd;
+  t["ScatterElements"] = scatter_elements;
+  t["ScatterND"] = scatter_nd;
 }
 
 }  // namespace cppnn::onnx_import

@@ -134,6 +134,7 @@ void register_matmul_exporters(ConverterTable& table);
 void register_pooling_exporters(ConverterTable& table);
 void register_normalization_exporters(ConverterTable& table);
 void register_recurrent_exporters(ConverterTable& table);
+void register_quantization_exporters(ConverterTable& table);
 // The generated exporters: each U or B op of include/cppnn/ops.def with an ONNX name becomes
 // that ONNX op on its inputs (logical and comparison results as bool, cast back to uint8).
 // Registered after the hand-written ones, which win.

@@ -1,6 +1,7 @@
-// Exporters of the gathers: gather, gatherElements and gatherND. WebNN's gathers count a
-// negative index from the end and clamp what is still out of range, where ONNX's ops fail:
-// the indices are clamped first, on the host when they are constant.
+// Exporters of the gathers: gather, gatherElements and gatherND, and the scatters
+// scatterElements and scatterND. WebNN's ops (as cppnn runs them) count a negative index from
+// the end and clamp what is still out of range, where ONNX's ops fail: the indices are clamped
+// first, on the host when they are constant.
 #include <algorithm>
 
 #include "onnx/export_context.h"
@@ -50,10 +51,10 @@ void gather_elements(NodeContext& ctx) {
   set_attr(ctx.emit("GatherElements", {ctx.input(0), indices}, {ctx.output(0)}), "axis", axis);
 }
 
-// ONNX's GatherND takes int64 indices only and fails out of range: coordinate d is clamped
-// to [-dim_d, dim_d - 1] (Max / Min against per-coordinate bounds broadcast along the last
-// axis), as cppnn's kernels clamp.
-void gather_nd(NodeContext& ctx) {
+// ONNX's GatherND and ScatterND take int64 indices only and fail out of range: coordinate d
+// is clamped to [-dim_d, dim_d - 1] (Max / Min against per-coordinate bounds broadcast along
+// the last axis), as cppnn's kernels clamp.
+std::string clamped_coordinates(NodeContext& ctx) {
   const Dims& shape = ctx.input_desc(0).shape;
   const Dims& ishape = ctx.input_desc(1).shape;
   size_t coords = size_t(ishape.back());
@@ -62,22 +63,36 @@ void gather_nd(NodeContext& ctx) {
     lo.push_back(-shape[d]);
     hi.push_back(shape[d] - 1);
   }
-  std::string indices;
   if (const Tensor* c = ctx.constant(1)) {
     std::vector<double> v = c->to_doubles();
     Ints clamped;
     for (size_t i = 0; i < v.size(); ++i)
       clamped.push_back(clamped_index(v[i], lo[i % coords], hi[i % coords]));
-    indices =
-        ctx.writer().initializer(Tensor::from(DataType::int64, c->shape(), clamped), "indices");
-  } else {
-    indices = ctx.input(1);
-    if (ctx.input_desc(1).data_type != DataType::int64) indices = ctx.cast(indices, kInt64);
-    GraphWriter& w = ctx.writer();
-    indices = ctx.emit_value("Max", {indices, w.int64s(lo, "lo")}, kInt64);
-    indices = ctx.emit_value("Min", {indices, w.int64s(hi, "hi")}, kInt64);
+    return ctx.writer().initializer(Tensor::from(DataType::int64, c->shape(), clamped), "indices");
   }
-  ctx.emit("GatherND", {ctx.input(0), indices}, {ctx.output(0)});
+  std::string indices = ctx.input(1);
+  if (ctx.input_desc(1).data_type != DataType::int64) indices = ctx.cast(indices, kInt64);
+  if (coords == 0) return indices;
+  GraphWriter& w = ctx.writer();
+  indices = ctx.emit_value("Max", {indices, w.int64s(lo, "lo")}, kInt64);
+  return ctx.emit_value("Min", {indices, w.int64s(hi, "hi")}, kInt64);
+}
+
+void gather_nd(NodeContext& ctx) {
+  ctx.emit("GatherND", {ctx.input(0), clamped_coordinates(ctx)}, {ctx.output(0)});
+}
+
+// ONNX leaves repeated indices without a reduction undefined; ONNX Runtime, as cppnn's
+// kernels, writes them in order (the last one wins).
+void scatter_elements(NodeContext& ctx) {
+  int64_t axis = ctx.attrs().i("axis");
+  std::string indices = clamped_indices(ctx, ctx.input_desc(0).shape[size_t(axis)]);
+  set_attr(ctx.emit("ScatterElements", {ctx.input(0), indices, ctx.input(2)}, {ctx.output(0)}),
+           "axis", axis);
+}
+
+void scatter_nd(NodeContext& ctx) {
+  ctx.emit("ScatterND", {ctx.input(0), clamped_coordinates(ctx), ctx.input(2)}, {ctx.output(0)});
 }
 
 }  // namespace
@@ -87,6 +102,8 @@ void register_gather_exporters(ConverterTable& t) {
   t[OpId::gather] = gather;
   t[OpId::gatherElements] = gather_elements;
   t[OpId::gatherND] = gather_nd;
+  t[OpId::scatterElements] = scatter_elements;
+  t[OpId::scatterND] = scatter_nd;
 }
 
 }  // namespace cppnn::onnx_export

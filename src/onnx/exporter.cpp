@@ -337,6 +337,7 @@ const ConverterTable& converters() {
     register_pooling_exporters(t);
     register_normalization_exporters(t);
     register_recurrent_exporters(t);
+    register_quantization_exporters(t);
     register_generated_exporters(t);  // last: a hand-written exporter wins
     return t;
   }();

@@ -140,6 +140,7 @@ void register_matmul_converters(ConverterTable& table);
 void register_pooling_converters(ConverterTable& table);
 void register_normalization_converters(ConverterTable& table);
 void register_recurrent_converters(ConverterTable& table);
+void register_quantization_converters(ConverterTable& table);
 void register_onnx_only_converters(ConverterTable& table);
 // The generated converters: the ONNX op named by each U op of include/cppnn/ops.def maps to
 // that op's builder method on the node's one input. Registered after the hand-written ones,

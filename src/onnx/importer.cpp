@@ -251,6 +251,7 @@ const ConverterTable& converters() {
     register_pooling_converters(t);
     register_normalization_converters(t);
     register_recurrent_converters(t);
+    register_quantization_converters(t);
     register_onnx_only_converters(t);
     register_generated_converters(t);  // last: a hand-written converter wins
     return t;

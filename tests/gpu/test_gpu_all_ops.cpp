@@ -833,6 +833,72 @@ void shape_cases(CaseList& v) {
   v.add("gather_nd_embedding_i32", "gatherND", {F32}, Tol::exact, [](CaseBuilder& c, DataType t) {
     return c.b.gather_nd(c.weight(t, {50, 16}), c.in(I32, {2, 9, 1}, Whole(-50, 49)), c.opt());
   });
+  // scatterElements / scatterND: random indices repeat and reach past both ends (clamped; the
+  // last of repeated indices wins on both backends).
+  v.add("scatter_elements_axis3_i32_indices", "scatterElements", {F32, F16, I32}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          auto o = c.opt<ScatterOptions>();
+          o.axis = 3;
+          return c.b.scatter_elements(c.in(t, kShape), c.in(I32, {2, 3, 5, 4}, Whole(-9, 8)),
+                                      c.in(t, {2, 3, 5, 4}), o);
+        });
+  v.add("scatter_elements_axis0_u32_indices", "scatterElements", {F32, F16, U8}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.scatter_elements(c.in(t, kShape), c.in(U32, {1, 3, 5, 7}, Whole(0, 3)),
+                                      c.in(t, {1, 3, 5, 7}), c.opt<ScatterOptions>());
+        });
+  v.add("scatter_nd_2_coordinates_i64", "scatterND", {F32, F16, I64}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.scatter_nd(c.in(t, kShape), c.in(I64, {3, 2}, Whole(-4, 3)),
+                                c.in(t, {3, 5, 7}), c.opt());
+        });
+  v.add("scatter_nd_4_coordinates_i32", "scatterND", {F32, F16, I8}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.scatter_nd(c.in(t, kShape), c.in(I32, {6, 4}, Whole(-8, 7)), c.in(t, {6}),
+                                c.opt());
+        });
+  // quantizeLinear / dequantizeLinear: the case's type is the float side (input and scale, or
+  // scale and output); per-axis and block-wise scales, every quantized type among the cases.
+  v.add("quantize_per_axis_i8", "quantizeLinear", {F32, F16}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.quantize_linear(c.in(t, kShape, U(-40, 40)), c.in(t, {1, 3, 1, 1}, U(0.1, 2)),
+                                     c.in(I8, {1, 3, 1, 1}), c.opt());
+        });
+  v.add("quantize_blockwise_u8", "quantizeLinear", {F32, F16}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.quantize_linear(c.in(t, {4, 6, 8}, U(-300, 300)),
+                                     c.in(t, {2, 3, 2}, U(0.25, 2)), c.in(U8, {2, 3, 2}), c.opt());
+        });
+  v.add("quantize_per_tensor_i32", "quantizeLinear", {F32}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.quantize_linear(c.in(t, kShape, U(-1e4, 1e4)), c.in(t, {1, 1, 1, 1}, U(0.01, 1)),
+                                     c.in(I32, {1, 1, 1, 1}), c.opt());
+        });
+  v.add("quantize_per_axis_u32", "quantizeLinear", {F16}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.quantize_linear(c.in(t, kShape, U(-100, 100)), c.in(t, {1, 1, 1, 7}, U(0.1, 1)),
+                                     c.in(U32, {1, 1, 1, 7}), c.opt());
+        });
+  v.add("dequantize_per_axis_u8", "dequantizeLinear", {F32, F16}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.dequantize_linear(c.in(U8, kShape), c.in(t, {1, 3, 1, 7}, U(0.01, 1)),
+                                       c.in(U8, {1, 3, 1, 7}), c.opt());
+        });
+  v.add("dequantize_blockwise_i8_weight", "dequantizeLinear", {F32, F16}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.dequantize_linear(c.in(I8, {16, 64}), c.weight(t, {16, 4}, U(0.001, 0.1)),
+                                       c.weight(I8, {16, 4}), c.opt());
+        });
+  v.add("dequantize_per_tensor_i32", "dequantizeLinear", {F32}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.dequantize_linear(c.in(I32, kShape), c.in(t, {1, 1, 1, 1}, U(0.5, 2)),
+                                       c.in(I32, {1, 1, 1, 1}), c.opt());
+        });
+  v.add("dequantize_blockwise_u32", "dequantizeLinear", {F16}, Tol::exact,
+        [](CaseBuilder& c, DataType t) {
+          return c.b.dequantize_linear(c.in(U32, {4, 6, 8}), c.in(t, {4, 2, 4}, U(0.01, 1)),
+                                       c.in(U32, {4, 2, 4}), c.opt());
+        });
   v.add("expand", "expand", {F32, F16, I32}, Tol::exact,
         [](CaseBuilder& c, DataType t) { return c.b.expand(c.in(t, {3, 1, 7}), {2, 3, 5, 7}, c.opt()); });
   v.add("expand_scalar", "expand", {F32}, Tol::exact,

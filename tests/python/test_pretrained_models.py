@@ -109,22 +109,61 @@ def test_ppocr_cls_matches_onnxruntime(ctx):
 
 SILERO_MODELS = {
     "silero_vad.onnx": "#18: unnamed dims ('') and If on the sample rate input",
-    "silero_vad_16k_op15.onnx": "#18: If (on the sample rate input) and LSTM",
-    "silero_vad_16k_sequence.onnx": "#18: LSTM",
-    "silero_vad_half.onnx": "#18: If and LSTM",
+    "silero_vad_16k_op15.onnx": "#18: If (on the sample rate input)",
+    "silero_vad_16k_sequence.onnx": "loads",
+    "silero_vad_half.onnx": "#18: If",
     "silero_vad_op18_ifless.onnx": "#18: If (on the sample rate input)",
-    "silero_vad_openvino_16k.onnx": "#18: LSTM",
+    "silero_vad_openvino_16k.onnx": "loads",
 }
 
 
+def speech_windows(count=40):
+    """count windows of 64 context + 512 new samples of a spoken sentence (espeak-ng)."""
+    import vad
+    samples = np.concatenate([np.zeros(4000, np.float32), vad.synthesize("Is anybody there?")])
+    samples = np.concatenate([samples, np.zeros(max(0, (count + 1) * 512 - len(samples)), np.float32)])
+    return np.stack([samples[i * 512:i * 512 + 576] for i in range(count)]).astype(np.float32)
+
+
 @pytest.mark.parametrize("name", sorted(SILERO_MODELS))
-def test_silero_vad_loads(name):
+def test_silero_vad_matches_onnxruntime(ctx, name):
     path = model(SILERO, name)
+    windows = speech_windows()
+    sequence = "sequence" in name
     try:
-        webnn.load_onnx(str(path), dim_values={"batch": 1, "sequence": 512, "sequence_length": 1})
+        g = webnn.load_onnx(str(path), dim_values={"batch": 1, "sequence": 576,
+                                                   "sequence_length": len(windows)})
     except Exception as e:  # noqa: BLE001  (any failure to load is the expected one for now)
         pytest.xfail(f"{SILERO_MODELS[name]}: {type(e).__name__}: {str(e)[:200]}")
-    pytest.fail(f"{name} loads now: replace this check by a comparison with ONNX Runtime")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = {i.name for i in session.get_inputs()}
+    if sequence:
+        feeds = {"input": windows, "h": np.zeros((1, 1, 128), np.float32),
+                 "c": np.zeros((1, 1, 128), np.float32)}
+        got, want = ctx.compute(g, feeds), dict(zip([o.name for o in session.get_outputs()],
+                                                    session.run(None, feeds)))
+        # The probabilities to 2e-5; the LSTM states, carried over 40 steps, to 1e-4 of their
+        # largest magnitude (float32 sums in another order than ONNX Runtime's).
+        np.testing.assert_allclose(got["speech_probs"], want["speech_probs"], atol=2e-5, rtol=1e-4)
+        for k in ("hn", "cn"):
+            np.testing.assert_allclose(got[k], want[k], atol=1e-4 * max(1.0, np.abs(want[k]).max()),
+                                       err_msg=k)
+        assert (want["speech_probs"] > 0.5).any() and (want["speech_probs"] < 0.1).any()
+        return
+    state_got = state_want = np.zeros((2, 1, 128), np.float32)
+    probs = []
+    for x in windows:
+        feeds = {"input": x[None], "state": state_want}
+        if "sr" in names:
+            feeds["sr"] = np.array(16000, np.int64)
+        want_out, want_state = session.run(None, feeds)
+        got = ctx.compute(g, {k: v for k, v in {**feeds, "state": state_got}.items() if k in g.inputs})
+        np.testing.assert_allclose(got["output"], want_out, atol=2e-5, rtol=1e-4)
+        np.testing.assert_allclose(got["stateN"], want_state,
+                                   atol=1e-4 * max(1.0, np.abs(want_state).max()))
+        state_got, state_want = got["stateN"], want_state
+        probs.append(float(want_out.reshape(-1)[0]))
+    assert max(probs) > 0.5 and min(probs) < 0.1, probs
 
 
 def test_ocr_example_reads_back_the_rendered_line():

@@ -185,3 +185,168 @@ def test_gather_nd_batch_dims_that_differ_are_a_value_error(tmp_path):
     with pytest.raises(ValueError, match=r"the first 1 dimensions \(batch_dims\) of data "
                                          r"\[2, 3, 4\] and indices \[3, 2, 1\] must be equal"):
         webnn.load_onnx(path)
+
+
+def _save_single(path, node, inputs, outputs, opset, initializers=()):
+    from onnx import helper, save
+    graph = helper.make_graph([node], node.op_type, inputs, outputs, list(initializers))
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), str(path))
+
+
+def _run_both(path, feeds):
+    got = webnn.ML().create_context(accelerated=False).compute(webnn.load_onnx(path), feeds)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    return [got[n] for n in names], sess.run(names, feeds)
+
+
+# (opset, x shape, scale shape, axis, block_size): per-tensor (scalar and [1]), per-axis on
+# several axes, and opset 21's block-wise form.
+QUANT_GEOMETRIES = [(13, (3, 4, 5), (), 1, 0), (13, (3, 4, 5), (1,), 1, 0),
+                    (13, (3, 4, 5), (4,), 1, 0), (13, (3, 4, 5), (5,), -1, 0),
+                    (19, (6, 4), (6,), 0, 0), (21, (4, 6), (4, 3), 1, 2),
+                    (21, (8, 3), (2, 3), 0, 4)]
+
+
+@pytest.mark.parametrize("opset,x_shape,s_shape,axis,block", QUANT_GEOMETRIES)
+@pytest.mark.parametrize("qtype", [np.uint8, np.int8])
+@pytest.mark.parametrize("with_zero_point", [True, False], ids=["zp", "no_zp"])
+def test_quantize_linear_matches_onnxruntime(tmp_path, opset, x_shape, s_shape, axis, block,
+                                            qtype, with_zero_point):
+    """QuantizeLinear: ties to even (x on multiples of scale / 2), saturation (x far past the
+    range), per-tensor, per-axis and block-wise scales; the zero point absent too."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(11)
+    scale = rng.choice([0.5, 0.25, 2.0, 0.125], s_shape).astype(np.float32)
+    x = (rng.integers(-600, 600, x_shape) * 0.25).astype(np.float32)
+    x.flat[:4] = [0.5 * scale.flat[0], 1.5 * scale.flat[0], -2.5 * scale.flat[0], 1e6]
+    inits = [numpy_helper.from_array(scale, "s")]
+    names = ["x", "s"]
+    if with_zero_point:
+        lo, hi = (0, 40) if qtype == np.uint8 else (-20, 20)
+        inits.append(numpy_helper.from_array(rng.integers(lo, hi, s_shape).astype(qtype), "z"))
+        names.append("z")
+    attrs = {"axis": axis}
+    if block:
+        attrs["block_size"] = block
+    node = helper.make_node("QuantizeLinear", names, ["y"], **attrs)
+    elem = TensorProto.UINT8 if (qtype == np.uint8 or not with_zero_point) else TensorProto.INT8
+    _save_single(tmp_path / "q.onnx", node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+                 [helper.make_tensor_value_info("y", elem, None)], opset, inits)
+    (got,), (want,) = _run_both(tmp_path / "q.onnx", {"x": x})
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("opset,x_shape,s_shape,axis,block", QUANT_GEOMETRIES)
+@pytest.mark.parametrize("qtype", [np.uint8, np.int8, np.int32])
+def test_dequantize_linear_matches_onnxruntime(tmp_path, opset, x_shape, s_shape, axis, block,
+                                              qtype):
+    from onnx import TensorProto, helper, numpy_helper
+    if qtype == np.int32 and (s_shape not in ((), (1,)) or opset >= 21):
+        pytest.skip("ONNX's int32 DequantizeLinear is per-tensor with a zero zero point")
+    rng = np.random.default_rng(12)
+    info = np.iinfo(qtype)
+    lo, hi = max(info.min, -100000), min(info.max, 100000)
+    x = rng.integers(lo, hi, x_shape, endpoint=True).astype(qtype)
+    scale = rng.uniform(0.001, 2, s_shape).astype(np.float32)
+    zp = (np.zeros(s_shape) if qtype == np.int32 else rng.integers(lo, hi, s_shape)).astype(qtype)
+    elem = {np.uint8: TensorProto.UINT8, np.int8: TensorProto.INT8, np.int32: TensorProto.INT32}[qtype]
+    attrs = {"axis": axis}
+    if block:
+        attrs["block_size"] = block
+    node = helper.make_node("DequantizeLinear", ["x", "s", "z"], ["y"], **attrs)
+    _save_single(tmp_path / "dq.onnx", node, [helper.make_tensor_value_info("x", elem, x_shape)],
+                 [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], opset,
+                 [numpy_helper.from_array(scale, "s"), numpy_helper.from_array(zp, "z")])
+    (got,), (want,) = _run_both(tmp_path / "dq.onnx", {"x": x})
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_quantize_linear_partial_block_is_not_supported(tmp_path):
+    from onnx import TensorProto, helper, numpy_helper
+    node = helper.make_node("QuantizeLinear", ["x", "s"], ["y"], axis=1, block_size=4)
+    _save_single(tmp_path / "partial.onnx", node,
+                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, (2, 6))],
+                 [helper.make_tensor_value_info("y", TensorProto.UINT8, None)], 21,
+                 [numpy_helper.from_array(np.ones((2, 2), np.float32), "s")])
+    with pytest.raises(RuntimeError, match=r"QuantizeLinear.*block_size 4 does not divide"):
+        webnn.load_onnx(tmp_path / "partial.onnx")
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+@pytest.mark.parametrize("constant", [False, True], ids=["input", "constant"])
+def test_scatter_elements_matches_onnxruntime(tmp_path, axis, dtype, constant):
+    """Duplicate-free indices, negative ones included (ONNX Runtime rejects out-of-range ones
+    and leaves repeats undefined)."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(13)
+    shape = (4, 5, 6)
+    a = axis % 3
+    ishape = list(shape)
+    ishape[a] = 3
+    # Per column along the axis: 3 distinct positions, half of them from the end.
+    pos = np.argsort(rng.random(tuple(ishape[:a]) + (shape[a],) + tuple(ishape[a + 1:])), axis=a)
+    idx = np.take(pos, np.arange(3), axis=a)
+    idx = np.where(rng.random(idx.shape) < 0.5, idx - shape[a], idx).astype(np.int64)
+    elem = {np.float32: TensorProto.FLOAT, np.int64: TensorProto.INT64}[dtype]
+    x = rng.integers(-100, 100, shape).astype(dtype)
+    u = rng.integers(-100, 100, ishape).astype(dtype)
+    inputs = [helper.make_tensor_value_info("x", elem, shape),
+              helper.make_tensor_value_info("u", elem, ishape)]
+    inits = []
+    if constant:
+        inits.append(numpy_helper.from_array(idx, "i"))
+    else:
+        inputs.append(helper.make_tensor_value_info("i", TensorProto.INT64, ishape))
+    node = helper.make_node("ScatterElements", ["x", "i", "u"], ["y"], axis=axis)
+    _save_single(tmp_path / "se.onnx", node, inputs, [helper.make_tensor_value_info("y", elem, None)],
+                 16, inits)
+    feeds = {"x": x, "u": u} if constant else {"x": x, "u": u, "i": idx}
+    (got,), (want,) = _run_both(tmp_path / "se.onnx", feeds)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("shape,ishape", [((8,), (4, 1)), ((4, 5), (3, 2)), ((4, 5, 6), (2, 1)),
+                                          ((4, 5, 6), (2, 2, 2))])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_scatter_nd_matches_onnxruntime(tmp_path, shape, ishape, dtype):
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(14)
+    c = ishape[-1]
+    m = int(np.prod(ishape[:-1]))
+    lead = shape[:c]
+    flat = rng.permutation(int(np.prod(lead)))[:m]
+    idx = np.stack(np.unravel_index(flat, lead), -1).reshape(ishape)
+    idx = np.where(rng.random(idx.shape) < 0.5, idx - np.array(lead), idx).astype(np.int64)
+    ushape = tuple(ishape[:-1]) + tuple(shape[c:])
+    elem = {np.float32: TensorProto.FLOAT, np.int32: TensorProto.INT32}[dtype]
+    x = rng.integers(-100, 100, shape).astype(dtype)
+    u = rng.integers(-100, 100, ushape).astype(dtype)
+    node = helper.make_node("ScatterND", ["x", "i", "u"], ["y"])
+    _save_single(tmp_path / "snd.onnx", node,
+                 [helper.make_tensor_value_info("x", elem, shape),
+                  helper.make_tensor_value_info("i", TensorProto.INT64, ishape),
+                  helper.make_tensor_value_info("u", elem, ushape)],
+                 [helper.make_tensor_value_info("y", elem, None)], 16)
+    (got,), (want,) = _run_both(tmp_path / "snd.onnx", {"x": x, "i": idx, "u": u})
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("op", ["ScatterElements", "ScatterND"])
+def test_scatter_reductions_are_not_supported(tmp_path, op):
+    from onnx import TensorProto, helper
+    node = helper.make_node(op, ["x", "i", "u"], ["y"], reduction="add", name="sum_into")
+    ishape = (2, 1) if op == "ScatterND" else (2,)
+    ushape = (2,)
+    _save_single(tmp_path / "red.onnx", node,
+                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, (4,)),
+                  helper.make_tensor_value_info("i", TensorProto.INT64, ishape),
+                  helper.make_tensor_value_info("u", TensorProto.FLOAT, ushape)],
+                 [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], 16)
+    with pytest.raises(RuntimeError, match=rf"ONNX node 'sum_into' \({op}\).*reduction.*'add'"):
+        webnn.load_onnx(tmp_path / "red.onnx")

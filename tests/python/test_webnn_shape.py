@@ -146,6 +146,63 @@ def test_gather_elements_and_nd_errors(ctx):
     same(got, np.ones((3, 5), np.float32))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int32, np.uint8])
+@pytest.mark.parametrize("index_type", [np.int32, np.uint32, np.int64])
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_scatter_elements(ctx, dtype, index_type, axis):
+    """Indices past both ends are clamped; of repeated ones the last update (in row-major
+    order) wins."""
+    x = rand((3, 4, 5), dtype)
+    shape = list(x.shape)
+    shape[axis] = 2
+    low = 0 if index_type == np.uint32 else -x.shape[axis] - 2
+    idx = np.random.default_rng(4).integers(low, x.shape[axis] + 2, shape).astype(index_type)
+    upd = rand(shape, dtype, seed=5)
+    got = run_many(ctx, lambda g, a, i, u: g.scatter_elements(a, i, u, axis=axis), x, idx, upd)
+    want = x.copy()
+    clamped = clamp_index(idx, x.shape[axis])
+    for pos in np.ndindex(*shape):
+        at = list(pos)
+        at[axis] = clamped[pos]
+        want[tuple(at)] = upd[pos]
+    same(got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int32, np.int8])
+@pytest.mark.parametrize("index_type", [np.int32, np.uint32, np.int64])
+@pytest.mark.parametrize("coords", [1, 2, 3])
+def test_scatter_nd(ctx, dtype, index_type, coords):
+    x = rand((3, 4, 5), dtype)
+    low = 0 if index_type == np.uint32 else -7
+    idx = np.random.default_rng(6).integers(low, 7, (2, 3, coords)).astype(index_type)
+    upd = rand((2, 3) + x.shape[coords:], dtype, seed=7)
+    got = run_many(ctx, lambda g, a, i, u: g.scatter_nd(a, i, u), x, idx, upd)
+    want = x.copy()
+    for pos in np.ndindex(2, 3):
+        at = tuple(int(clamp_index(idx[pos][d], x.shape[d])) for d in range(coords))
+        want[at] = upd[pos]
+    same(got, want)
+
+
+def test_scatter_errors(ctx):
+    g = ctx.create_graph_builder()
+    x = g.input("x", [4, 5], "float32")
+    with pytest.raises(TypeError, match="operand 'updates' of shape \\[2, 4\\] must have the shape"):
+        g.scatter_elements(x, g.input("i", [2, 5], "int32"), g.input("u", [2, 4], "float32"))
+    with pytest.raises(TypeError, match="operand 'updates' has data type int32"):
+        g.scatter_nd(x, g.input("j", [2, 1], "int32"), g.input("v", [2, 5], "int32"))
+    with pytest.raises(TypeError, match="axis 2 is out of range"):
+        g.scatter_elements(x, g.input("k", [2, 5], "int64"), g.input("w", [2, 5], "float32"),
+                           axis=2)
+    y = g.scatter_nd(x, g.input("ok", [1, 2], "int64"), g.input("one", [1], "float32"))
+    got = ctx.compute(g.build({"y": y}), {"x": np.zeros((4, 5), np.float32),
+                                          "ok": np.array([[-1, 9]], np.int64),
+                                          "one": np.ones(1, np.float32)})["y"]
+    want = np.zeros((4, 5), np.float32)
+    want[3, 4] = 1
+    same(got, want)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int64, np.uint8])
 def test_expand(ctx, dtype):
     x = rand((3, 1), dtype)

@@ -481,6 +481,54 @@ std::vector<Case> shape_cases() {
                },
                true,
                {{"i", {-8, 7}}, {"u", {0, 6}}, {"j", {-7, 6}}, {"k", {0, 6}}}});
+  v.push_back({"scatter",
+               [](GraphBuilder& b) {
+                 Operand x = input(b, "x", F32, {4, 5, 3});
+                 ScatterOptions axis1;
+                 axis1.axis = 1;
+                 Tensor idx = Tensor::from(I32, {2, 2}, std::vector<int32_t>{3, -1, 9, -7});
+                 return Outputs{
+                     // Run-time indices past both ends (clamped) and repeated (the last wins).
+                     {"elements_i32", b.scatter_elements(x, input(b, "i", I32, {4, 7, 3}),
+                                                         input(b, "ui", F32, {4, 7, 3}), axis1)},
+                     {"elements_u32", b.scatter_elements(input(b, "p", U8, {4, 5, 3}),
+                                                         input(b, "u", U32, {2, 5, 3}),
+                                                         input(b, "uu", U8, {2, 5, 3}))},
+                     {"nd_i64", b.scatter_nd(x, input(b, "j", I64, {3, 2}),
+                                             input(b, "uj", F32, {3, 3}))},
+                     {"nd_const", b.scatter_nd(x, b.constant(idx), input(b, "uc", F32, {2, 3}))}};
+               },
+               true,
+               {{"i", {-8, 7}}, {"u", {0, 6}}, {"j", {-7, 6}}}});
+  v.push_back({"quantization",
+               [](GraphBuilder& b) {
+                 Operand x = input(b, "x", F32, {4, 6});
+                 Operand h = input(b, "h", F16, {4, 6});
+                 return Outputs{
+                     {"q_u8_tensor", b.quantize_linear(x, input(b, "s1", F32, {1, 1}),
+                                                       input(b, "z1", U8, {1, 1}))},
+                     {"q_i8_axis", b.quantize_linear(x, input(b, "s2", F32, {4, 1}),
+                                                     input(b, "z2", I8, {4, 1}))},
+                     {"q_i32_blocks", b.quantize_linear(x, input(b, "s3", F32, {2, 3}),
+                                                        input(b, "z3", I32, {2, 3}))},
+                     {"q_u32_half", b.quantize_linear(h, input(b, "s4", F16, {1, 6}),
+                                                      input(b, "z4", U32, {1, 6}))},
+                     {"dq_u8_blocks", b.dequantize_linear(input(b, "a", U8, {4, 6}),
+                                                          input(b, "s5", F32, {2, 2}),
+                                                          input(b, "z5", U8, {2, 2}))},
+                     {"dq_i8_half", b.dequantize_linear(input(b, "c", I8, {4, 6}),
+                                                        input(b, "s6", F16, {1, 6}),
+                                                        input(b, "z6", I8, {1, 6}))},
+                     {"dq_i32", b.dequantize_linear(input(b, "d", I32, {4, 6}),
+                                                    input(b, "s7", F32, {4, 3}),
+                                                    input(b, "z7", I32, {4, 3}))}};
+               },
+               true,
+               {{"x", {-40, 40}}, {"h", {-40, 40}}, {"s1", {0.1, 1}}, {"s2", {0.1, 1}},
+                {"s3", {0.01, 1}}, {"s4", {0.1, 1}}, {"s5", {0.1, 1}}, {"s6", {0.1, 1}},
+                {"s7", {0.1, 1}}, {"z1", {0, 255}}, {"z2", {-128, 127}}, {"z3", {-1000, 1000}},
+                {"a", {0, 255}}, {"z5", {0, 255}}, {"c", {-128, 127}}, {"d", {-100000, 100000}},
+                {"z7", {-100000, 100000}}}});
   v.push_back({"expand_tile_pad",
                [](GraphBuilder& b) {
                  Operand x = input(b, "x", F32, {3, 4});

@@ -135,6 +135,7 @@ const char* kind_name(OpKind k) {
     case OpKind::pool: return "pool";
     case OpKind::norm: return "norm";
     case OpKind::recurrent: return "recurrent";
+    case OpKind::quantization: return "quantization";
     case OpKind::internal: return "internal";
   }
   return "?";
@@ -161,6 +162,7 @@ const char* family_of(OpKind k) {
     case OpKind::pool: return "pooling";
     case OpKind::norm: return "normalization";
     case OpKind::recurrent: return "recurrent";
+    case OpKind::quantization: return "quantization";
     case OpKind::none:
     case OpKind::internal: return nullptr;
   }
@@ -258,7 +260,7 @@ TEST(OpTable, EachFamilyHasItsFileInEveryLayer) {
     ASSERT_NE(family, nullptr) << op.name << ": its kind has no family (family_of)";
     families.insert(family);
   }
-  EXPECT_EQ(families.size(), 9u);
+  EXPECT_EQ(families.size(), 10u);
   for (const std::string& f : families) {
     std::vector<std::string> files = {
         "src/graph/ops/" + f + ".cpp",
@@ -301,7 +303,7 @@ TEST(OpTable, EachFamilyHasItsFileInEveryLayer) {
       EXPECT_TRUE(families.count(family))
           << folder.dir << "/" << name << " is named after no op family ("
           << "elementwise, reduction, movement, gather, conv, matmul, pooling, normalization, "
-          << "recurrent)";
+          << "recurrent, quantization)";
     }
   }
 }

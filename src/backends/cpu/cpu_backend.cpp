@@ -191,6 +191,7 @@ const CpuKernelRegistry& CpuKernelRegistry::instance() {
     register_pooling_kernels(r);
     register_normalization_kernels(r);
     register_recurrent_kernels(r);
+    register_quantization_kernels(r);
     return r;
   }();
   return registry;

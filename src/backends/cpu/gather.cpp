@@ -1,4 +1,6 @@
-// CPU kernels of the gather family: gather, gatherElements and gatherND. They move elements
+// CPU kernels of the gather family: gather, gatherElements and gatherND, and the scatters
+// scatterElements and scatterND (a copy of the input, then the updates written at their
+// indices, clamped alike: no write ever leaves the output). They move elements
 // by size, so one instantiation per (element size, index type) serves every data type, and an
 // index is only known at run time: a negative one counts from the end of its dimension and
 // whatever is still out of range is clamped into [0, dim - 1], so no read ever leaves the
@@ -153,12 +155,104 @@ Kernel gather_nd_kernel(const KernelContext& cx) {
   });
 }
 
+// The output starts as a copy of the input (in parallel; nothing to do if the plan gave the
+// output the input's buffer).
+void copy_input(const Tensor& in, Tensor& out) {
+  if (in.data() == out.data()) return;
+  const uint8_t* src = static_cast<const uint8_t*>(in.data());
+  uint8_t* dst = static_cast<uint8_t*>(out.data());
+  parallel_for(in.byte_size(), kCopyGrain, [&](size_t begin, size_t end) {
+    std::memcpy(dst + begin, src + begin, end - begin);
+  });
+}
+
+// scatterElements, the inverse of gatherElements: input and output [outer, dim, inner],
+// indices and updates [outer, n, inner]; out[o, clamp(indices[o, j, k]), k] = updates[o, j, k].
+// Each task owns whole columns (o, k) and walks j in order, so where indices repeat the last
+// update wins, the same on every run and thread count (the spec leaves duplicates open).
+Kernel scatter_elements_kernel(const KernelContext& cx) {
+  const Dims& shape = cx.inputs[0]->shape;
+  const Dims& ishape = cx.inputs[1]->shape;
+  size_t axis = size_t(cx.node.attrs.i("axis"));
+  size_t outer = product(shape, 0, axis), inner = product(shape, axis + 1, shape.size());
+  int64_t dim = shape[axis];
+  size_t n = size_t(ishape[axis]);
+  size_t esize = element_size(cx.inputs[0]->data_type);
+  DataType itype = cx.inputs[1]->data_type;
+  return make_kernel([=](const Ins& in, const Outs& out) {
+    copy_input(*in[0], *out[0]);
+    if (out[0]->element_count() == 0) return;  // an empty input has no place to write to
+    visit_index_type(itype, [&]<typename I>() {
+      visit_element_size(esize, [&]<typename E>() {
+        const I* idx = static_cast<const I*>(in[1]->data());
+        const E* upd = static_cast<const E*>(in[2]->data());
+        E* dst = static_cast<E*>(out[0]->data());
+        size_t grain = std::max<size_t>(1, kCopyGrain / std::max<size_t>(1, n * sizeof(E)));
+        parallel_for(outer * inner, grain, [&](size_t begin, size_t end) {
+          for (size_t c = begin; c < end;) {
+            size_t o = c / inner, k0 = c % inner;
+            size_t k1 = std::min(inner, k0 + (end - c));
+            E* plane = dst + o * size_t(dim) * inner;
+            for (size_t j = 0; j < n; ++j) {
+              size_t row = (o * n + j) * inner;
+              for (size_t k = k0; k < k1; ++k)
+                plane[clamp_index(idx[row + k], dim) * inner + k] = upd[row + k];
+            }
+            c += k1 - k0;
+          }
+        });
+      });
+    });
+  });
+}
+
+// scatterND, the inverse of gatherND: indices as [m, c] coordinates into the input's first
+// c axes, updates as [m, slice]; each tuple's slice is written at its clamped offset. Tasks
+// split the slice, and each writes its part of every tuple in order (the last of repeated
+// coordinates wins, as scatterElements').
+Kernel scatter_nd_kernel(const KernelContext& cx) {
+  const Dims& shape = cx.inputs[0]->shape;
+  const Dims& ishape = cx.inputs[1]->shape;
+  size_t c = size_t(ishape.back());
+  size_t m = product(ishape, 0, ishape.size() - 1);
+  size_t slice = product(shape, c, shape.size());
+  std::vector<int64_t> dims(shape.begin(), shape.begin() + int64_t(c));
+  std::vector<size_t> strides(c);  // in elements, of the indexed axes
+  for (size_t d = 0; d < c; ++d) strides[d] = product(shape, d + 1, shape.size());
+  size_t esize = element_size(cx.inputs[0]->data_type);
+  DataType itype = cx.inputs[1]->data_type;
+  return make_kernel([=](const Ins& in, const Outs& out) {
+    copy_input(*in[0], *out[0]);
+    if (out[0]->element_count() == 0) return;  // an empty input has no place to write to
+    std::vector<size_t> offsets(m);
+    visit_index_type(itype, [&]<typename I>() {
+      const I* idx = static_cast<const I*>(in[1]->data());
+      for (size_t r = 0; r < m; ++r) {
+        size_t offset = 0;
+        for (size_t d = 0; d < c; ++d) offset += clamp_index(idx[r * c + d], dims[d]) * strides[d];
+        offsets[r] = offset;
+      }
+    });
+    const uint8_t* upd = static_cast<const uint8_t*>(in[2]->data());
+    uint8_t* dst = static_cast<uint8_t*>(out[0]->data());
+    size_t row = slice * esize;  // bytes per tuple
+    // Bytes move whole per tuple, so a task boundary inside an element is harmless.
+    size_t grain = std::max<size_t>(1, kCopyGrain / std::max<size_t>(1, m));
+    parallel_for(row, grain, [&](size_t begin, size_t end) {
+      for (size_t r = 0; r < m; ++r)
+        std::memcpy(dst + offsets[r] * esize + begin, upd + r * row + begin, end - begin);
+    });
+  });
+}
+
 }  // namespace
 
 void register_gather_kernels(CpuKernelRegistry& r) {
   r.add(OpId::gather, gather_kernel);
   r.add(OpId::gatherElements, gather_elements_kernel);
   r.add(OpId::gatherND, gather_nd_kernel);
+  r.add(OpId::scatterElements, scatter_elements_kernel);
+  r.add(OpId::scatterND, scatter_nd_kernel);
 }
 
 }  // namespace cppnn::detail

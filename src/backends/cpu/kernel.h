@@ -71,6 +71,7 @@ void register_matmul_kernels(CpuKernelRegistry& registry);
 void register_pooling_kernels(CpuKernelRegistry& registry);
 void register_normalization_kernels(CpuKernelRegistry& registry);
 void register_recurrent_kernels(CpuKernelRegistry& registry);
+void register_quantization_kernels(CpuKernelRegistry& registry);
 
 // Runs fn(begin, end) over [0, n) on the CPU threads (OpenMP, shared with oneDNN);
 // `grain` is the smallest chunk worth a thread.

@@ -19,6 +19,7 @@ const DeviceOpTable& device_ops() {
     add_pooling_ops(t);
     add_normalization_ops(t);
     add_recurrent_ops(t);
+    add_quantization_ops(t);
     return t;
   }();
   return table;

@@ -9,13 +9,15 @@
 //                          argMax (kernels/movement.cu)
 //   movement_ops.cpp       transpose, reshape, concat, slice, split, expand, pad, tile,
 //                          reverse, triangular, resample2d (kernels/movement.cu)
-//   gather_ops.cpp         gather, gatherElements, gatherND (kernels/movement.cu)
+//   gather_ops.cpp         gather, gatherElements, gatherND (kernels/movement.cu);
+//                          scatterElements, scatterND (kernels/scatter.cu)
 //   conv_ops.cpp           conv2d, convTranspose2d (cuDNN and our own kernels: cudnn_conv.h)
 //   matmul_ops.cpp         matmul, gemm (cuBLASLt and our own kernels: lt_matmul.h)
 //   pooling_ops.cpp        averagePool2d, l2Pool2d, maxPool2d (kernels/math.cu)
 //   normalization_ops.cpp  batch, instance and layer normalization (kernels/math.cu)
 //   recurrent_ops.cpp      lstm, lstmCell, gru, gruCell: lowered by the plan into the ops
 //                          above before planning (compiler: lower_recurrent)
+//   quantization_ops.cpp   quantizeLinear, dequantizeLinear (kernels/quantization.cu)
 // The files on our own kernels share kernel_steps.h. Element-wise groups are not in the
 // table: the plan turns them into generated kernels (jit_kernels.h; each op's CUDA
 // expression is in codegen/cuda_codegen_ops.cpp).
@@ -82,6 +84,7 @@ void add_matmul_ops(DeviceOpTable& table);
 void add_pooling_ops(DeviceOpTable& table);
 void add_normalization_ops(DeviceOpTable& table);
 void add_recurrent_ops(DeviceOpTable& table);
+void add_quantization_ops(DeviceOpTable& table);
 
 // The device address of an operand bound to a GPU step; an OperationError naming the
 // operand when the plan gave it none (a planning bug, never a user error).

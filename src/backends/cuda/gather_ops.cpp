@@ -1,11 +1,14 @@
 // Device steps of the gather family: gather, gatherElements and gatherND on the kernels of
-// kernels/movement.cu. Semantics follow the CPU kernels (src/backends/cpu/gather.cpp): a
-// negative index counts from the end and what is still out of range is clamped. Every
-// geometry is worked out at step creation; run() only enqueues on the stream.
+// kernels/movement.cu, scatterElements and scatterND on those of kernels/scatter.cu.
+// Semantics follow the CPU kernels (src/backends/cpu/gather.cpp): a negative index counts
+// from the end and what is still out of range is clamped; a scatter's repeated index keeps
+// the last update. Every geometry is worked out at step creation; run() only enqueues on
+// the stream.
 #include <memory>
 #include <string>
 
 #include "backends/cuda/kernel_steps.h"
+#include "backends/cuda/kernels/scatter_kernels.h"
 #include "core/dims.h"
 
 namespace cppnn::detail::cuda {
@@ -19,11 +22,13 @@ DeviceDecision decide_gather(const GraphIR& g, const Node& n, const Device&) {
   switch (n.op) {
     case OpId::gather:
     case OpId::gatherElements:
-    case OpId::gatherND: {
+    case OpId::gatherND:
+    case OpId::scatterElements:
+    case OpId::scatterND: {
       DataType t = g.desc(n.inputs[1]).data_type;
       if (t != DataType::int32 && t != DataType::uint32 && t != DataType::int64)
         return no("indices of data type " + std::string(to_string(t)));
-      if (n.op == OpId::gatherND) {
+      if (n.op == OpId::gatherND || n.op == OpId::scatterND) {
         int64_t coords = in_shape(g, n, 1).back();
         if (coords > int64_t(mv::kMaxRank))
           return no("coordinates of " + std::to_string(coords) + " axes (at most " +
@@ -135,12 +140,97 @@ std::unique_ptr<Step> make_gather_nd_step(std::shared_ptr<Device> device, const 
   return step;
 }
 
+// A scatter's output starts as a copy of its input, on the stream before the updates.
+void copy_input_first(MovementStep& step, const void* in, void* out, size_t bytes) {
+  if (in == out || bytes == 0) return;
+  step.add([=](cudaStream_t s) {
+    CPPNN_CUDA_CHECK(cudaMemcpyAsync(out, in, bytes, cudaMemcpyDeviceToDevice, s));
+  });
+}
+
+// scatterElements, as the CPU's gather.cpp: one thread per column (o, k) of the output
+// [outer, dim, inner] walks the updates [outer, n, inner] in order.
+std::unique_ptr<Step> make_scatter_elements_step(std::shared_ptr<Device> device, const GraphIR& g,
+                                                 const Node& n,
+                                                 const std::vector<Placement>& places) {
+  auto step = std::make_unique<MovementStep>(n, std::move(device));
+  const Dims& shape = in_shape(g, n);
+  size_t axis = size_t(n.attrs.i("axis"));
+  int64_t outer = dims_product(shape, 0, axis), dim = shape[axis];
+  int64_t inner = dims_product(shape, axis + 1, shape.size());
+  int64_t count = in_shape(g, n, 1)[axis];
+  DataType index_dtype = g.desc(n.inputs[1]).data_type;
+  mv::ElemType index_type = elem_type(index_dtype);
+  DataType type = g.desc(n.inputs[0]).data_type;
+  const void* in = address(places, n.inputs[0], n, "input");
+  const void* indices = address(places, n.inputs[1], n, "indices");
+  const void* updates = address(places, n.inputs[2], n, "updates");
+  void* out = address(places, n.outputs[0], n, "output");
+  copy_input_first(*step, in, out, byte_size(type, element_count(shape)));
+  int elem = int(element_size(type)), blocks = step->max_blocks();
+  step->add([=](cudaStream_t s) {
+    CPPNN_CUDA_CHECK(scatter::launch_scatter_elements(indices, index_type, updates, out, outer,
+                                                      dim, count, inner, elem, blocks, s));
+  });
+  step->describe_as(head(g, n) + "scatterElements axis " + std::to_string(axis) + ", indices " +
+                    std::string(to_string(index_dtype)) + " clamped");
+  return step;
+}
+
+// scatterND, as the CPU's gather.cpp: one thread per slice element writes it for every
+// coordinate tuple in order; wider elements where the slice and alignment allow.
+std::unique_ptr<Step> make_scatter_nd_step(std::shared_ptr<Device> device, const GraphIR& g,
+                                           const Node& n, const std::vector<Placement>& places) {
+  auto step = std::make_unique<MovementStep>(n, std::move(device));
+  const Dims& shape = in_shape(g, n);
+  const Dims& ishape = in_shape(g, n, 1);
+  size_t coords = size_t(ishape.back());
+  scatter::ScatterNDParams p;
+  p.coords = int(coords);
+  p.m = dims_product(ishape, 0, ishape.size() - 1);
+  p.slice = dims_product(shape, coords, shape.size());
+  for (size_t d = 0; d < coords; ++d) {
+    p.dims[d] = shape[d];
+    p.strides[d] = dims_product(shape, d + 1, shape.size());
+  }
+  DataType type = g.desc(n.inputs[0]).data_type;
+  size_t esize = element_size(type);
+  const void* in = address(places, n.inputs[0], n, "input");
+  const void* indices = address(places, n.inputs[1], n, "indices");
+  const void* updates = address(places, n.inputs[2], n, "updates");
+  void* out = address(places, n.outputs[0], n, "output");
+  copy_input_first(*step, in, out, byte_size(type, element_count(shape)));
+  // Every stride is a multiple of the slice, so a divisor of the slice divides them all.
+  for (int64_t k = int64_t(16 / esize); k > 1; k /= 2) {
+    if (p.slice % k == 0 && aligned(updates, size_t(k) * esize) &&
+        aligned(out, size_t(k) * esize)) {
+      p.slice /= k;
+      for (size_t d = 0; d < coords; ++d) p.strides[d] /= k;
+      esize *= size_t(k);
+      break;
+    }
+  }
+  DataType index_dtype = g.desc(n.inputs[1]).data_type;
+  mv::ElemType index_type = elem_type(index_dtype);
+  int elem = int(esize), blocks = step->max_blocks();
+  step->add([=](cudaStream_t s) {
+    CPPNN_CUDA_CHECK(
+        scatter::launch_scatter_nd(indices, index_type, updates, out, p, elem, blocks, s));
+  });
+  step->describe_as(head(g, n) + "scatterND " + std::to_string(coords) + " coordinates x" +
+                    std::to_string(esize) + "B, indices " + std::string(to_string(index_dtype)) +
+                    " clamped");
+  return step;
+}
+
 }  // namespace
 
 void add_gather_ops(DeviceOpTable& table) {
   table[OpId::gather] = DeviceOp{decide_gather, make_gather_step};
   table[OpId::gatherElements] = DeviceOp{decide_gather, make_gather_elements_step};
   table[OpId::gatherND] = DeviceOp{decide_gather, make_gather_nd_step};
+  table[OpId::scatterElements] = DeviceOp{decide_gather, make_scatter_elements_step};
+  table[OpId::scatterND] = DeviceOp{decide_gather, make_scatter_nd_step};
 }
 
 }  // namespace cppnn::detail::cuda
