@@ -93,7 +93,8 @@ Operand constant(PyGraphBuilder& b, nb::handle value, nb::handle shape, nb::hand
                       nb::cast<std::string>(nb::repr(shape)));
     return constant_from_buffer(b, data_type, dims, buffer);
   }
-  if (!value.is_none() && is_data_type(value)) {
+  // A lone string is a bad value, not a data type without its shape.
+  if (!value.is_none() && is_data_type(value) && !shape.is_none()) {
     if (!buffer.is_none() && !data_type.is_none())
       cppnn::fail(ErrorKind::TypeError, "constant: both a buffer and a third argument were given");
     nb::handle bytes = buffer.is_none() ? data_type : buffer;
@@ -112,13 +113,24 @@ Operand constant(PyGraphBuilder& b, nb::handle value, nb::handle shape, nb::hand
   if (!buffer.is_none())
     cppnn::fail(ErrorKind::TypeError,
                 "constant: buffer= goes with data_type= and shape= (the spec's form), not a value");
+  // constant(value, data_type): cppnn's earlier positional form.
+  if (data_type.is_none() && !shape.is_none() && is_data_type(shape))
+    return constant_from_value(b, value, nb::none(), shape);
   return constant_from_value(b, value, shape, data_type);
 }
 
 }  // namespace
 
 void bind_builder(nb::module_& m, BuilderClass& cls) {
-  nb::class_<Operand>(m, "MLOperand", "An operand of a graph being built: its shape and data type.")
+  // dynamic_attr: input() keeps the input's name on its operand (rustnn's MLOperand.name).
+  nb::class_<Operand>(m, "MLOperand", "An operand of a graph being built: its shape and data type.",
+                      nb::dynamic_attr())
+      .def_prop_ro(
+          "name",
+          [](nb::handle self) -> nb::object {
+            return nb::hasattr(self, "_name") ? nb::object(self.attr("_name")) : nb::none();
+          },
+          "The input's name for an operand made by input(), else None.")
       .def_prop_ro(
           "shape",
           [](const Operand& o) { return std::vector<int64_t>(o.shape().begin(), o.shape().end()); })
@@ -143,8 +155,11 @@ void bind_builder(nb::module_& m, BuilderClass& cls) {
           "input",
           [](PyGraphBuilder& b, const std::string& name, const std::vector<int64_t>& shape,
              nb::handle data_type) {
-            return b.builder.input(name, to_data_type(data_type, "input '" + name + "': data_type"),
-                                   cppnn::Dims(shape.begin(), shape.end()));
+            nb::object operand = nb::cast(
+                b.builder.input(name, to_data_type(data_type, "input '" + name + "': data_type"),
+                                cppnn::Dims(shape.begin(), shape.end())));
+            operand.attr("_name") = name;
+            return operand;
           },
           "name"_a, "shape"_a, "data_type"_a = "float32",
           "A named graph input. data_type: 'float32', ... or a numpy dtype.")

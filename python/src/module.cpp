@@ -167,7 +167,8 @@ void bind_module(nb::module_& m) {
             context.attr("_device_type") = device_type;
             return context;
           },
-          "power_preference"_a = "default", "accelerated"_a = true, "device_type"_a = "auto",
+          nb::arg("power_preference").none() = "default", nb::arg("accelerated").none() = true,
+          "device_type"_a = "auto",
           "num_threads"_a = 0, "gpu_kernels"_a = "fastest-run", "gpu_low_priority"_a = false,
           "gpu_sm_share"_a = 1.0, "max_graph_bytes"_a = 0,
           "A context on the best backend for the options. accelerated=False forces the CPU;\n"

@@ -140,8 +140,8 @@ void bind_movement_ops(BuilderClass& cls) {
       },
       "x"_a, "new_shape"_a, nb::kw_only(), "label"_a = "", "Broadcasts to new_shape.");
   cls.def("pad", &pad, "x"_a, "beginning_padding"_a = nb::none(), "ending_padding"_a = nb::none(),
-          "mode"_a = "constant", "value"_a = 0.0, nb::kw_only(), "label"_a = "",
-          "padding"_a = nb::none(),
+          nb::arg("mode").none() = "constant", nb::arg("value").none() = 0.0, nb::kw_only(),
+          "label"_a = "", "padding"_a = nb::none(),
           "mode: 'constant', 'edge' or 'reflection'. Also rustnn's pad(x, padding, mode=None,\n"
           "value=None): padding lists the beginnings of every axis then their ends.");
   cls.def(

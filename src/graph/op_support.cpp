@@ -1,10 +1,10 @@
-// op_support_limits(): the spec's MLOpSupportLimits, built from the op table. Each op's
-// schema names its operands (the spec's names); ops.def gives the data types of the first
-// one (OpTypes). The other operands and the outputs follow from the op's kind, as the
-// spec's constraint tables say: operands of the same type as the first (filter, bias,
-// mean, b, c, slope ...), except the indices of the gather family, the condition of where,
-// and the uint8 outputs of comparisons and logical ops, cast's and argMin/argMax's chosen
-// output types.
+// op_support_limits(): the spec's MLOpSupportLimits, built from the op table (so it lives
+// in the graph layer). Each op's schema names its operands (the spec's names); ops.def gives
+// the data types of the first one (OpTypes). The other operands and the outputs follow from
+// the op's kind, as the spec's constraint tables say: operands of the same type as the first
+// (filter, bias, mean, b, c, slope ...), except the indices of the gather family, the
+// condition of where, and the uint8 outputs of comparisons and logical ops, cast's and
+// argMin/argMax's chosen output types.
 #include "cppnn/op_support.h"
 
 #include <algorithm>
