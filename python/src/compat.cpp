@@ -163,7 +163,21 @@ void bind_rustnn_compat(nb::class_<Context>& context_class, BuilderClass& cls) {
           "graph"_a, "output_path"_a,
           "Writes the graph as an ONNX model (opset 17), as webnn.export_onnx does.");
 
-  cls.attr("where_") = cls.attr("where");
+  cls.def(
+      "where_",
+      [](PyGraphBuilder& b, const Operand& condition, const Operand& true_value,
+         const Operand& false_value) {
+        // rustnn takes a condition of any type (non-zero is true); the spec's where takes
+        // uint8 only, so another type is compared with zero first.
+        Operand c = condition;
+        if (c.data_type() != cppnn::DataType::uint8) {
+          c = b.builder.not_equal(c, b.builder.constant(c.data_type(), 0.0));
+        }
+        return b.builder.where(c, true_value, false_value);
+      },
+      "condition"_a, "true_value"_a, "false_value"_a,
+      "where (rustnn's name): true_value where condition is non-zero, else false_value;\n"
+      "condition may have any data type.");
   cls.def(
       "global_average_pool",
       [](PyGraphBuilder& b, const Operand& x, const std::string& layout) {

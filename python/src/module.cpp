@@ -2,6 +2,7 @@
 // import and export.
 // The builder and its ops are bound in builder.cpp and ops_<family>.cpp.
 #include "cppnn/engine.h"
+#include "cppnn/graph_info.h"
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
@@ -195,6 +196,8 @@ void bind_module(nb::module_& m) {
           "dict: output name -> (shape, data type)")
       .def_prop_ro("node_count", &Graph::node_count)
       .def_prop_ro("operation_count", &Graph::node_count, "rustnn's name of node_count.")
+      .def_prop_ro("operand_count", &cppnn::operand_count,
+                   "Every operand: inputs, constants and node outputs (rustnn's).")
       .def(
           "get_input_names",
           [](const Graph& g) {

@@ -370,6 +370,13 @@ void bind_device_tensors(nb::module_& m, nb::class_<Context>& context_class) {
       .def_prop_ro(
           "size", [](const PyMLTensor& t) { return cppnn::element_count(live(t, "size").shape()); },
           "The number of elements (rustnn's).")
+      .def_prop_ro(
+          "device",
+          [](const PyMLTensor& t) { return std::string(live(t, "device").on_device() ? "cuda" : "cpu"); },
+          "Where its memory is: 'cuda' (GPU memory) or 'cpu' (rustnn's device tensors).")
+      .def_prop_ro(
+          "backend", [](const PyMLTensor& t) { return t.context.backend(); },
+          "The backend of its context: 'cpu' or 'cuda'.")
       .def_prop_ro("readable", [](const PyMLTensor& t) { return t.readable; })
       .def_prop_ro("writable", [](const PyMLTensor& t) { return t.writable; })
       .def_prop_ro("exportable_to_gpu", [](const PyMLTensor& t) { return t.exportable_to_gpu; })

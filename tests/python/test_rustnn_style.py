@@ -336,6 +336,20 @@ def test_where_underscore_and_where(context):
     results = context.compute(graph, {"a": a_data, "b": b_data})
     close(results["w_"], np.where(a_data > b_data, a_data, b_data))
     close(results["w"], np.where(a_data > b_data, b_data, a_data))
+    # rustnn's where_ takes a condition of any type (non-zero is true); the spec's, uint8 only
+    builder = context.create_graph_builder()
+    cond = builder.input("cond", [2, 3], "int32")
+    t = builder.input("t", [1, 3], "float32")
+    f = builder.input("f", [2, 1], "float32")
+    graph = builder.build({"out": builder.where_(cond, t, f)})
+    c_data = np.array([[0, 2, -1], [0, 0, 7]], np.int32)
+    t_data, f_data = rand(1, 3), rand(2, 1)
+    close(context.compute(graph, {"cond": c_data, "t": t_data, "f": f_data})["out"],
+          np.where(c_data != 0, t_data, f_data))
+    with pytest.raises(TypeError, match="allowed: uint8"):
+        builder2 = context.create_graph_builder()
+        i = builder2.input("cond", [2], "int32")
+        builder2.where(i, builder2.input("t", [2]), builder2.input("f", [2]))
 
 
 def test_pad_flat_and_spec(context):
@@ -438,6 +452,7 @@ def test_graph_names_and_compute_outputs(context):
     assert graph.get_input_names() == ["x", "y"]
     assert sorted(graph.get_output_names()) == ["output", "sum"]
     assert graph.operation_count == graph.node_count == 2
+    assert graph.operand_count == 4  # x, y, add, relu
     x_data, y_data = rand(2, 3), rand(2, 3)
     preallocated = np.zeros((2, 3), np.float32)
     results = context.compute(graph, {"x": x_data, "y": y_data}, {"output": preallocated})
@@ -478,6 +493,7 @@ def test_tensors_dispatch_and_flags(context):
     gpu_exportable = context.create_tensor([2], "float32", exportable_to_gpu=True)
     assert gpu_exportable.exportable_to_gpu
     device_tensor = context.create_device_tensor(graph, [2, 3], "float32")
+    assert device_tensor.device == "cpu" and device_tensor.backend == context.backend == "cpu"
     device_tensor.write(x_data)
     np.testing.assert_array_equal(device_tensor.read(), x_data)
     x_tensor.destroy()

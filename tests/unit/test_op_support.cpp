@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "cppnn/cppnn.h"
+#include "cppnn/graph_info.h"
 #include "cppnn/op_support.h"
 #include "graph/op_id.h"
 #include "graph/op_table.h"
@@ -85,6 +86,17 @@ TEST(OpSupportLimits, BuilderAcceptsExactlyTheListedTypes) {
       EXPECT_EQ(built, has(first, t)) << info.name << " " << to_string(t);
     }
   }
+}
+
+TEST(GraphInfo, OperandCountCountsInputsConstantsAndNodeOutputs) {
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, {2});
+  Operand c = b.constant(DataType::float32, 2.0);
+  Operand y = b.mul(x, c);
+  std::vector<Operand> parts = b.split(b.relu(y), 2);
+  Graph g = b.build({{"a", parts[0]}, {"b", parts[1]}});
+  EXPECT_EQ(g.node_count(), 3u);
+  EXPECT_EQ(operand_count(g), 6u);  // x, c, y, relu, two halves
 }
 
 }  // namespace
