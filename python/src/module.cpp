@@ -138,7 +138,8 @@ void bind_module(nb::module_& m) {
             // cppnn's older positional create_context(accelerated).
             if (nb::isinstance<nb::bool_>(power_preference)) std::swap(power_preference, accelerated);
             std::string preference = "default";
-            if (!power_preference.is_none()) {
+            // After that swap a bool here is the default accelerated=True, not a preference.
+            if (!power_preference.is_none() && !nb::isinstance<nb::bool_>(power_preference)) {
               if (!nb::isinstance<nb::str>(power_preference))
                 cppnn::fail(ErrorKind::TypeError,
                             "create_context: power_preference must be a string, got " +

@@ -93,6 +93,11 @@ def test_create_context_rustnn_signature(ml):
     positional = ml.create_context("low-power", True, "cpu")
     assert positional.power_preference == "low-power"
     assert positional.backend == "cpu" and not positional.accelerated
+    # cppnn's earlier positional create_context(accelerated[, power_preference])
+    legacy = ml.create_context(False)
+    assert legacy.backend == "cpu" and legacy.power_preference == "default"
+    legacy2 = ml.create_context(False, "low-power")
+    assert legacy2.backend == "cpu" and legacy2.power_preference == "low-power"
     default = ml.create_context()
     assert default.power_preference == "default"
     assert default.accelerated == (default.backend != "cpu")
