@@ -27,7 +27,7 @@ set(CPPNN_LAYER_core_HEADERS cppnn/error.h cppnn/types.h cppnn/tensor.h)
 set(CPPNN_LAYER_core_DEPS)
 
 set(CPPNN_LAYER_graph_DIRS graph)
-set(CPPNN_LAYER_graph_HEADERS cppnn/graph.h cppnn/ops.def)
+set(CPPNN_LAYER_graph_HEADERS cppnn/graph.h cppnn/ops.def cppnn/op_support.h cppnn/graph_info.h)
 set(CPPNN_LAYER_graph_DEPS core)
 
 set(CPPNN_LAYER_onnx_DIRS onnx)

@@ -43,5 +43,8 @@ void bind_recurrent_ops(BuilderClass& cls);
 void bind_quantization_ops(BuilderClass& cls);
 // MLTensor and the context's tensor methods (tensors.cpp).
 void bind_device_tensors(nb::module_& m, nb::class_<cppnn::Context>& context_class);
+// rustnn's (pywebnn's) names beside the spec's (compat.cpp); called after every op family,
+// so that its overloads come after the spec's.
+void bind_rustnn_compat(nb::class_<cppnn::Context>& context_class, BuilderClass& cls);
 
 }  // namespace webnn_py

@@ -234,4 +234,20 @@ cppnn::InputLayout parse_layout(const std::string& value, const char* op, const 
       value, {{"nchw", cppnn::InputLayout::nchw}, {"nhwc", cppnn::InputLayout::nhwc}}, op, option);
 }
 
+std::vector<uint32_t> padding_or_pads(const std::optional<std::vector<int64_t>>& padding,
+                                      const std::optional<std::vector<int64_t>>& pads,
+                                      const char* op) {
+  if (!pads) return to_u32s_or_empty(padding, op, "padding");
+  if (padding)
+    fail(ErrorKind::TypeError, std::string(op) + ": give padding (the spec's [begin_h, end_h, "
+                                                 "begin_w, end_w]) or pads (rustnn's [begin_h, "
+                                                 "begin_w, end_h, end_w]), not both");
+  std::vector<uint32_t> p = to_u32s(*pads, op, "pads");
+  if (p.size() != 4)
+    fail(ErrorKind::TypeError, std::string(op) + ": pads must have 4 values [begin_h, begin_w, "
+                                                 "end_h, end_w], got " +
+                                   std::to_string(p.size()));
+  return {p[0], p[2], p[1], p[3]};
+}
+
 }  // namespace webnn_py

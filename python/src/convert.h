@@ -44,6 +44,13 @@ std::vector<uint32_t> to_u32s_or_empty(const std::optional<std::vector<int64_t>>
 std::optional<std::vector<uint32_t>> to_u32s_opt(const std::optional<std::vector<int64_t>>& values,
                                                  const char* op, const char* option);
 
+// The 2-D padding of conv2d, conv_transpose2d and the pools: the spec's `padding`
+// [begin_h, end_h, begin_w, end_w], or rustnn's (ONNX's) `pads` [begin_h, begin_w, end_h,
+// end_w]; giving both is a TypeError.
+std::vector<uint32_t> padding_or_pads(const std::optional<std::vector<int64_t>>& padding,
+                                      const std::optional<std::vector<int64_t>>& pads,
+                                      const char* op);
+
 // WebNN enums are strings in Python, as in the spec's IDL; an unknown value is a TypeError
 // listing the allowed ones.
 template <typename E>

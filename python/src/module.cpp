@@ -2,6 +2,7 @@
 // import and export.
 // The builder and its ops are bound in builder.cpp and ops_<family>.cpp.
 #include "cppnn/engine.h"
+#include "cppnn/graph_info.h"
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
@@ -43,7 +44,8 @@ Descriptors describe(const std::map<std::string, cppnn::OperandDescriptor>& desc
   return out;
 }
 
-nb::dict compute(Context& context, const Graph& graph, const nb::dict& inputs) {
+nb::dict compute(Context& context, const Graph& graph, const nb::dict& inputs,
+                 nb::handle outputs) {
   if (!graph.valid()) cppnn::fail(ErrorKind::DataError, "compute: the graph is not valid");
   // Declared before the GIL is released so that the wrapped arrays are released with it.
   cppnn::NamedTensors named;
@@ -66,6 +68,26 @@ nb::dict compute(Context& context, const Graph& graph, const nb::dict& inputs) {
     bool shared = !taken.insert(tensor.data()).second;
     out[nb::str(name.c_str())] = to_numpy(shared ? tensor.clone() : std::move(tensor));
   }
+  // rustnn's compute(graph, inputs, outputs): preallocated numpy arrays, filled in place
+  // (same shape; numpy's same-kind casting).
+  if (!outputs.is_none()) {
+    if (!nb::isinstance<nb::dict>(outputs))
+      cppnn::fail(ErrorKind::TypeError, "compute: outputs must be a dict of name -> numpy array");
+    nb::object np = nb::module_::import_("numpy");
+    for (auto [key, target] : nb::borrow<nb::dict>(outputs)) {
+      if (!out.contains(key))
+        cppnn::fail(ErrorKind::TypeError, "compute: the graph has no output named " +
+                                              nb::cast<std::string>(nb::repr(key)));
+      nb::object result = out[key];
+      if (!nb::isinstance(target, np.attr("ndarray")) ||
+          !target.attr("shape").equal(result.attr("shape")))
+        cppnn::fail(ErrorKind::TypeError,
+                    "compute: outputs[" + nb::cast<std::string>(nb::repr(key)) +
+                        "] must be a numpy array of shape " +
+                        nb::cast<std::string>(nb::repr(result.attr("shape"))));
+      np.attr("copyto")(target, result);
+    }
+  }
   return out;
 }
 
@@ -74,9 +96,13 @@ Context create_context(bool accelerated, const std::string& power_preference, in
                        size_t max_graph_bytes) {
   cppnn::ContextOptions options;
   options.max_graph_bytes = max_graph_bytes;
+  // The README names the C++ enum (fastest_start); both spellings are accepted here.
   options.gpu_kernels = parse_enum<cppnn::GpuKernels>(
       gpu_kernels,
-      {{"fastest-run", cppnn::GpuKernels::fastest_run}, {"fastest-start", cppnn::GpuKernels::fastest_start}},
+      {{"fastest-run", cppnn::GpuKernels::fastest_run},
+       {"fastest-start", cppnn::GpuKernels::fastest_start},
+       {"fastest_run", cppnn::GpuKernels::fastest_run},
+       {"fastest_start", cppnn::GpuKernels::fastest_start}},
       "create_context", "gpu_kernels");
   options.gpu_low_priority = gpu_low_priority;
   options.gpu_sm_share = gpu_sm_share;  // checked by Context::create
@@ -105,24 +131,60 @@ void bind_module(nb::module_& m) {
       .def(nb::init<>())
       .def(
           "create_context",
-          [](ML&, bool accelerated, const std::string& power_preference, int num_threads,
-             const std::string& gpu_kernels, bool gpu_low_priority, double gpu_sm_share,
-             size_t max_graph_bytes) {
-            return create_context(accelerated, power_preference, num_threads, gpu_kernels,
-                                  gpu_low_priority, gpu_sm_share, max_graph_bytes);
+          [](ML&, nb::handle power_preference, nb::handle accelerated,
+             const std::string& device_type, int num_threads, const std::string& gpu_kernels,
+             bool gpu_low_priority, double gpu_sm_share, size_t max_graph_bytes) {
+            // rustnn's order is (power_preference, accelerated, device_type); a bool first is
+            // cppnn's older positional create_context(accelerated).
+            if (nb::isinstance<nb::bool_>(power_preference)) std::swap(power_preference, accelerated);
+            std::string preference = "default";
+            // After that swap a bool here is the default accelerated=True, not a preference.
+            if (!power_preference.is_none() && !nb::isinstance<nb::bool_>(power_preference)) {
+              if (!nb::isinstance<nb::str>(power_preference))
+                cppnn::fail(ErrorKind::TypeError,
+                            "create_context: power_preference must be a string, got " +
+                                nb::cast<std::string>(nb::repr(power_preference)));
+              preference = nb::cast<std::string>(power_preference);
+            }
+            bool wants_accelerated = true;
+            if (!accelerated.is_none()) {
+              if (!nb::isinstance<nb::bool_>(accelerated))
+                cppnn::fail(ErrorKind::TypeError, "create_context: accelerated must be a bool, got " +
+                                                      nb::cast<std::string>(nb::repr(accelerated)));
+              wants_accelerated = nb::cast<bool>(accelerated);
+            }
+            // rustnn's device_type: 'cpu' forces the CPU, 'gpu' and 'npu' ask for acceleration
+            // (cppnn has no NPU backend: the best accelerator there is, else the CPU, and
+            // backend_info() says why), 'auto' leaves it to `accelerated`.
+            parse_enum<int>(device_type, {{"auto", 0}, {"cpu", 1}, {"gpu", 2}, {"npu", 3}},
+                            "create_context", "device_type");
+            if (device_type == "cpu") wants_accelerated = false;
+            if (device_type == "gpu" || device_type == "npu") wants_accelerated = true;
+            nb::object context = nb::cast(create_context(wants_accelerated, preference, num_threads,
+                                                         gpu_kernels, gpu_low_priority,
+                                                         gpu_sm_share, max_graph_bytes));
+            // What was asked, for power_preference and backend_info() (compat.cpp).
+            context.attr("_power_preference") = preference;
+            context.attr("_accelerated_requested") = wants_accelerated;
+            context.attr("_device_type") = device_type;
+            return context;
           },
-          "accelerated"_a = true, "power_preference"_a = "default", "num_threads"_a = 0,
-          "gpu_kernels"_a = "fastest-run", "gpu_low_priority"_a = false, "gpu_sm_share"_a = 1.0,
-          "max_graph_bytes"_a = 0,
+          nb::arg("power_preference").none() = "default", nb::arg("accelerated").none() = true,
+          "device_type"_a = "auto",
+          "num_threads"_a = 0, "gpu_kernels"_a = "fastest-run", "gpu_low_priority"_a = false,
+          "gpu_sm_share"_a = 1.0, "max_graph_bytes"_a = 0,
           "A context on the best backend for the options. accelerated=False forces the CPU;\n"
-          "power_preference is 'default', 'high-performance' or 'low-power'; num_threads=0\n"
-          "uses every core. Never fails for lack of a GPU: check .backend.\n"
+          "power_preference is 'default', 'high-performance' or 'low-power'; device_type\n"
+          "(rustnn's) is 'auto' (as accelerated says), 'cpu' (forces the CPU), 'gpu' or 'npu'\n"
+          "(ask for acceleration; cppnn has no NPU backend); num_threads=0 uses every core.\n"
+          "Never fails for lack of a GPU: check .backend (or .accelerated, backend_info()).\n"
           "GPU only: gpu_kernels 'fastest-run' (cppnn's kernels timed against cuDNN's and\n"
           "cuBLASLt's) or 'fastest-start' (cppnn's wherever they apply: a cached start loads no\n"
-          "library); gpu_low_priority runs on the lowest-priority stream; gpu_sm_share in (0, 1]\n"
-          "confines the work to that share of the multiprocessors. max_graph_bytes caps the host\n"
-          "memory of one graph's intermediates and outputs (0: the machine's memory); a graph\n"
-          "that needs more is a RuntimeError when compiled, not an exhausted machine.");
+          "library; 'fastest_run' / 'fastest_start' are accepted too); gpu_low_priority runs on\n"
+          "the lowest-priority stream; gpu_sm_share in (0, 1] confines the work to that share of\n"
+          "the multiprocessors. max_graph_bytes caps the host memory of one graph's\n"
+          "intermediates and outputs (0: the machine's memory); a graph that needs more is a\n"
+          "RuntimeError when compiled, not an exhausted machine.");
 
   nb::class_<Graph>(m, "MLGraph",
                     "A validated, immutable graph with named inputs and outputs. It keeps\n"
@@ -134,6 +196,25 @@ void bind_module(nb::module_& m) {
           "outputs", [](const Graph& g) { return describe(g.outputs()); },
           "dict: output name -> (shape, data type)")
       .def_prop_ro("node_count", &Graph::node_count)
+      .def_prop_ro("operation_count", &Graph::node_count, "rustnn's name of node_count.")
+      .def_prop_ro("operand_count", &cppnn::operand_count,
+                   "Every operand: inputs, constants and node outputs (rustnn's).")
+      .def(
+          "get_input_names",
+          [](const Graph& g) {
+            std::vector<std::string> names;
+            for (const auto& [name, _] : g.inputs()) names.push_back(name);
+            return names;
+          },
+          "The input names, sorted (rustnn's accessor; .inputs has their descriptors).")
+      .def(
+          "get_output_names",
+          [](const Graph& g) {
+            std::vector<std::string> names;
+            for (const auto& [name, _] : g.outputs()) names.push_back(name);
+            return names;
+          },
+          "The output names, sorted.")
       .def("summary", &Graph::summary, "One line per node: op, label, input and output shapes.")
       .def("__repr__", [](const Graph& g) {
         std::string s = "MLGraph(inputs=[";
@@ -143,8 +224,10 @@ void bind_module(nb::module_& m) {
         return s + "], nodes=" + std::to_string(g.node_count()) + ")";
       });
 
+  // dynamic_attr: create_context keeps what was asked on the instance (see above).
   nb::class_<Context> context_class(m, "MLContext",
-                                    "Runs graphs on one backend ('cpu' or 'cuda').");
+                                    "Runs graphs on one backend ('cpu' or 'cuda').",
+                                    nb::dynamic_attr());
   context_class
       .def_prop_ro("backend", &Context::backend, "The backend it really got: 'cpu' or 'cuda'.")
       .def_prop_ro("backend_reason", &Context::backend_reason,
@@ -159,11 +242,13 @@ void bind_module(nb::module_& m) {
             return PyGraphBuilder{cppnn::GraphBuilder(), c};
           },
           "A new builder whose build() compiles for this context.")
-      .def("compute", &compute, "graph"_a, "inputs"_a,
+      .def("compute", &compute, "graph"_a, "inputs"_a, "outputs"_a = nb::none(),
            "Runs the graph. inputs: name -> numpy array, or any CPU object with __dlpack__\n"
            "(a torch CPU tensor, ...), of the input's exact data type and shape.\n"
            "Non-contiguous arrays are accepted and copied. Returns name -> numpy array;\n"
-           "each array owns its memory. The GIL is released while the graph runs.")
+           "each array owns its memory. The GIL is released while the graph runs.\n"
+           "outputs (optional, rustnn's): name -> numpy array of the output's shape, filled\n"
+           "in place as well.")
       .def(
           "compile",
           [](Context& c, const Graph& g) {
@@ -290,4 +375,6 @@ NB_MODULE(_webnn, m) {
   webnn_py::bind_normalization_ops(builder);
   webnn_py::bind_recurrent_ops(builder);
   webnn_py::bind_quantization_ops(builder);
+  auto context_class = nanobind::borrow<nanobind::class_<cppnn::Context>>(m.attr("MLContext"));
+  webnn_py::bind_rustnn_compat(context_class, builder);
 }

@@ -21,10 +21,10 @@ void bind_conv_ops(BuilderClass& cls) {
       [](PyGraphBuilder& b, const Operand& input, const Operand& filter, const Ints& padding,
          const Ints& strides, const Ints& dilations, int64_t groups,
          const std::string& input_layout, const std::string& filter_layout,
-         const std::optional<Operand>& bias, const std::string& label) {
+         const std::optional<Operand>& bias, const std::string& label, const Ints& pads) {
         const char* op = "conv2d";
         auto o = labelled<cppnn::Conv2dOptions>(label);
-        o.padding = to_u32s_or_empty(padding, op, "padding");
+        o.padding = padding_or_pads(padding, pads, op);
         o.strides = to_u32s_or_empty(strides, op, "strides");
         o.dilations = to_u32s_or_empty(dilations, op, "dilations");
         o.groups = to_u32(groups, op, "groups");
@@ -40,17 +40,19 @@ void bind_conv_ops(BuilderClass& cls) {
       "input"_a, "filter"_a, "padding"_a = nb::none(), "strides"_a = nb::none(),
       "dilations"_a = nb::none(), "groups"_a = 1, "input_layout"_a = "nchw",
       "filter_layout"_a = "oihw", "bias"_a = nb::none(), nb::kw_only(), "label"_a = "",
-      "2-D convolution. padding: [begin_h, end_h, begin_w, end_w]; strides, dilations: [h, w].");
+      "pads"_a = nb::none(),
+      "2-D convolution. padding: [begin_h, end_h, begin_w, end_w] (or rustnn's pads: [begin_h,\n"
+      "begin_w, end_h, end_w]); strides, dilations: [h, w].");
   cls.def(
       "conv_transpose2d",
       [](PyGraphBuilder& b, const Operand& input, const Operand& filter, const Ints& padding,
          const Ints& strides, const Ints& dilations, const Ints& output_padding,
          const Ints& output_sizes, int64_t groups, const std::string& input_layout,
          const std::string& filter_layout, const std::optional<Operand>& bias,
-         const std::string& label) {
+         const std::string& label, const Ints& pads) {
         const char* op = "conv_transpose2d";
         auto o = labelled<cppnn::ConvTranspose2dOptions>(label);
-        o.padding = to_u32s_or_empty(padding, op, "padding");
+        o.padding = padding_or_pads(padding, pads, op);
         o.strides = to_u32s_or_empty(strides, op, "strides");
         o.dilations = to_u32s_or_empty(dilations, op, "dilations");
         o.output_padding = to_u32s_or_empty(output_padding, op, "output_padding");
@@ -67,7 +69,8 @@ void bind_conv_ops(BuilderClass& cls) {
       "input"_a, "filter"_a, "padding"_a = nb::none(), "strides"_a = nb::none(),
       "dilations"_a = nb::none(), "output_padding"_a = nb::none(), "output_sizes"_a = nb::none(),
       "groups"_a = 1, "input_layout"_a = "nchw", "filter_layout"_a = "iohw", "bias"_a = nb::none(),
-      nb::kw_only(), "label"_a = "", "2-D transposed convolution.");
+      nb::kw_only(), "label"_a = "", "pads"_a = nb::none(),
+      "2-D transposed convolution. padding as conv2d's (or rustnn's pads).");
 }
 
 }  // namespace webnn_py

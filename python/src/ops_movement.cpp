@@ -30,6 +30,66 @@ std::vector<Operand> split(PyGraphBuilder& b, const Operand& x, nb::handle split
   return b.builder.split(x, to_u32s(sizes, "split", "splits"), o);
 }
 
+// pad(x, beginning_padding, ending_padding, mode, value) as the spec writes it, or rustnn's
+// pad(x, padding, mode, value) with padding = beginnings then ends (ONNX's pads), positional
+// (the third argument is then the mode) or padding=.
+Operand pad(PyGraphBuilder& b, const Operand& x, const Ints& beginning_padding,
+            nb::handle ending_padding, nb::handle mode, nb::handle value, const std::string& label,
+            const Ints& padding) {
+  const char* op = "pad";
+  std::vector<int64_t> begins, ends;
+  bool rustnn = padding.has_value() || ending_padding.is_none() ||
+                nb::isinstance<nb::str>(ending_padding);
+  if (rustnn) {
+    if (padding && beginning_padding)
+      cppnn::fail(cppnn::ErrorKind::TypeError,
+                  "pad: give padding (beginnings then ends) or beginning_padding and "
+                  "ending_padding, not both");
+    if (!padding && !beginning_padding)
+      cppnn::fail(cppnn::ErrorKind::TypeError, "pad: the padding is missing");
+    const std::vector<int64_t>& flat = padding ? *padding : *beginning_padding;
+    if (flat.size() != 2 * x.shape().size())
+      cppnn::fail(cppnn::ErrorKind::TypeError,
+                  "pad: padding must list " + std::to_string(2 * x.shape().size()) +
+                      " values (the beginnings of the " + std::to_string(x.shape().size()) +
+                      " axes, then their ends), got " + std::to_string(flat.size()));
+    begins.assign(flat.begin(), flat.begin() + ptrdiff_t(flat.size() / 2));
+    ends.assign(flat.begin() + ptrdiff_t(flat.size() / 2), flat.end());
+    if (nb::isinstance<nb::str>(ending_padding)) {  // pad(x, padding, mode, value)
+      if (!nb::isinstance<nb::str>(mode) && !mode.is_none()) value = mode;
+      mode = ending_padding;
+    }
+  } else {
+    if (!beginning_padding)
+      cppnn::fail(cppnn::ErrorKind::TypeError, "pad: beginning_padding is missing");
+    begins = *beginning_padding;
+    if (!nb::try_cast(ending_padding, ends))
+      cppnn::fail(cppnn::ErrorKind::TypeError, "pad: ending_padding must be a list of ints, got " +
+                                                   nb::cast<std::string>(nb::repr(ending_padding)));
+  }
+  auto o = labelled<cppnn::PadOptions>(label);
+  using M = cppnn::PaddingMode;
+  std::string mode_name = "constant";
+  if (!mode.is_none()) {
+    if (!nb::isinstance<nb::str>(mode))
+      cppnn::fail(cppnn::ErrorKind::TypeError,
+                  "pad: mode must be a string, got " + nb::cast<std::string>(nb::repr(mode)));
+    mode_name = nb::cast<std::string>(mode);
+  }
+  o.mode = parse_enum<M>(
+      mode_name, {{"constant", M::constant}, {"edge", M::edge}, {"reflection", M::reflection}}, op,
+      "mode");
+  if (!value.is_none()) {
+    double v = 0;
+    if (!nb::try_cast(value, v))
+      cppnn::fail(cppnn::ErrorKind::TypeError,
+                  "pad: value must be a number, got " + nb::cast<std::string>(nb::repr(value)));
+    o.value = v;
+  }
+  return b.builder.pad(x, to_u32s(begins, op, "beginning_padding"),
+                       to_u32s(ends, op, "ending_padding"), o);
+}
+
 }  // namespace
 
 void bind_movement_ops(BuilderClass& cls) {
@@ -79,22 +139,11 @@ void bind_movement_ops(BuilderClass& cls) {
                                 labelled<OperatorOptions>(label));
       },
       "x"_a, "new_shape"_a, nb::kw_only(), "label"_a = "", "Broadcasts to new_shape.");
-  cls.def(
-      "pad",
-      [](PyGraphBuilder& b, const Operand& x, const std::vector<int64_t>& beginning_padding,
-         const std::vector<int64_t>& ending_padding, const std::string& mode, double value,
-         const std::string& label) {
-        auto o = labelled<cppnn::PadOptions>(label);
-        using M = cppnn::PaddingMode;
-        o.mode = parse_enum<M>(
-            mode, {{"constant", M::constant}, {"edge", M::edge}, {"reflection", M::reflection}},
-            "pad", "mode");
-        o.value = value;
-        return b.builder.pad(x, to_u32s(beginning_padding, "pad", "beginning_padding"),
-                             to_u32s(ending_padding, "pad", "ending_padding"), o);
-      },
-      "x"_a, "beginning_padding"_a, "ending_padding"_a, "mode"_a = "constant", "value"_a = 0.0,
-      nb::kw_only(), "label"_a = "", "mode: 'constant', 'edge' or 'reflection'.");
+  cls.def("pad", &pad, "x"_a, "beginning_padding"_a = nb::none(), "ending_padding"_a = nb::none(),
+          nb::arg("mode").none() = "constant", nb::arg("value").none() = 0.0, nb::kw_only(),
+          "label"_a = "", "padding"_a = nb::none(),
+          "mode: 'constant', 'edge' or 'reflection'. Also rustnn's pad(x, padding, mode=None,\n"
+          "value=None): padding lists the beginnings of every axis then their ends.");
   cls.def(
       "tile",
       [](PyGraphBuilder& b, const Operand& x, const std::vector<int64_t>& repetitions,

@@ -53,12 +53,20 @@ void bind_normalization_ops(BuilderClass& cls) {
         o.scale = or_absent(scale);
         o.bias = or_absent(bias);
         o.axes = to_u32s_opt(axes, "layer_normalization", "axes");
+        // No axes and a scale (or bias) of lower rank than the spec's default (every axis
+        // but the first) wants, which the spec refuses: its trailing axes, as rustnn does.
+        const std::optional<Operand>& param = scale ? scale : bias;
+        if (!axes && param && param->rank() >= 1 && param->rank() + 1 < x.rank()) {
+          o.axes.emplace();
+          for (size_t i = x.rank() - param->rank(); i < x.rank(); ++i) o.axes->push_back(uint32_t(i));
+        }
         o.epsilon = epsilon;
         return b.builder.layer_normalization(x, o);
       },
       "x"_a, "scale"_a = nb::none(), "bias"_a = nb::none(), "axes"_a = nb::none(),
       "epsilon"_a = 1e-5, nb::kw_only(), "label"_a = "",
-      "Normalizes over axes (default: every axis but the first).");
+      "Normalizes over axes (default: every axis but the first; with a scale or bias of\n"
+      "lower rank than that, its trailing axes, as rustnn does).");
 }
 
 }  // namespace webnn_py

@@ -36,10 +36,10 @@ void bind_pooling_ops(BuilderClass& cls) {
         [fn, name](PyGraphBuilder& b, const Operand& x, const Ints& window_dimensions,
                    const Ints& padding, const Ints& strides, const Ints& dilations,
                    const std::string& layout, const std::string& output_shape_rounding,
-                   const Ints& output_sizes, const std::string& label) {
+                   const Ints& output_sizes, const std::string& label, const Ints& pads) {
           auto o = labelled<cppnn::Pool2dOptions>(label);
           o.window_dimensions = to_u32s_or_empty(window_dimensions, name, "window_dimensions");
-          o.padding = to_u32s_or_empty(padding, name, "padding");
+          o.padding = padding_or_pads(padding, pads, name);
           o.strides = to_u32s_or_empty(strides, name, "strides");
           o.dilations = to_u32s_or_empty(dilations, name, "dilations");
           o.layout = parse_layout(layout, name, "layout");
@@ -53,7 +53,9 @@ void bind_pooling_ops(BuilderClass& cls) {
         "x"_a, "window_dimensions"_a = nb::none(), "padding"_a = nb::none(),
         "strides"_a = nb::none(), "dilations"_a = nb::none(), "layout"_a = "nchw",
         "output_shape_rounding"_a = "floor", "output_sizes"_a = nb::none(), nb::kw_only(),
-        "label"_a = "", "2-D pooling; window_dimensions default to the whole spatial size.");
+        "label"_a = "", "pads"_a = nb::none(),
+        "2-D pooling; window_dimensions default to the whole spatial size. padding: [begin_h,\n"
+        "end_h, begin_w, end_w] (or rustnn's pads: [begin_h, begin_w, end_h, end_w]).");
   }
 }
 

@@ -66,11 +66,12 @@ void bind_reduction_ops(BuilderClass& cls) {
                    nb::handle output_data_type, const std::string& label) {
           auto o = labelled<cppnn::ArgMinMaxOptions>(label);
           o.keep_dimensions = keep_dimensions;
-          o.output_data_type =
-              to_data_type(output_data_type, std::string(name) + ": output_data_type");
+          if (!output_data_type.is_none())  // None (rustnn's default): the spec's int32
+            o.output_data_type =
+                to_data_type(output_data_type, std::string(name) + ": output_data_type");
           return (b.builder.*fn)(x, to_u32(axis, name, "axis"), o);
         },
-        "x"_a, "axis"_a, "keep_dimensions"_a = false, "output_data_type"_a = "int32", nb::kw_only(),
+        "x"_a, "axis"_a, "keep_dimensions"_a = false, nb::arg("output_data_type").none() = "int32", nb::kw_only(),
         "label"_a = "");
   }
   cls.def(

@@ -73,7 +73,20 @@ struct PyMLTensor {
   bool imported = false;
   int import_device_type = kDLCPU;
   int import_device_id = 0;
+  // MLTensorDescriptor's usage flags. The spec defaults them to false; create_tensor
+  // defaults them to true (cppnn's tensors always were readable and writable, and rustnn
+  // documents True), and a flag set false is enforced as the spec says (TypeError).
+  bool readable = true;
+  bool writable = true;
+  bool exportable_to_gpu = false;
 };
+
+void check_usage(const PyMLTensor& t, bool write, const char* what) {
+  if (write ? !t.writable : !t.readable)
+    fail(ErrorKind::TypeError, std::string(what) + ": the tensor is not " +
+                                   (write ? "writable (created with writable=False)"
+                                          : "readable (created with readable=False)"));
+}
 
 DeviceTensor& live(const PyMLTensor& t, const std::string& what) {
   if (!t.tensor || !t.tensor->valid())
@@ -298,6 +311,31 @@ nb::object export_dlpack(PyMLTensor& t, nb::handle stream, nb::handle max_versio
   return array.attr("__dlpack__")(**kwargs);
 }
 
+void write_tensor(Context& c, PyMLTensor& t, nb::handle data) {
+  DeviceTensor& d = live(t, "write_tensor");
+  check_usage(t, true, "write_tensor");
+  cppnn::Tensor host = to_tensor(data, "write_tensor: data", false);
+  Imports imports;
+  if (t.imported) imports.note(t.import_device_type, t.import_device_id, d.data());
+  nb::gil_scoped_release release;
+  imports.wait_for_producers(c);
+  c.write_tensor(d, host);
+}
+
+nb::object read_tensor(Context& c, const PyMLTensor& t) {
+  const DeviceTensor& d = live(t, "read_tensor");
+  check_usage(t, false, "read_tensor");
+  Imports imports;
+  if (t.imported) imports.note(t.import_device_type, t.import_device_id, d.data());
+  cppnn::Tensor host;
+  {
+    nb::gil_scoped_release release;
+    imports.wait_for_producers(c);
+    host = c.read_tensor(d);
+  }
+  return to_numpy(std::move(host));
+}
+
 }  // namespace
 
 void bind_device_tensors(nb::module_& m, nb::class_<Context>& context_class) {
@@ -329,6 +367,25 @@ void bind_device_tensors(nb::module_& m, nb::class_<Context>& context_class) {
           "byte_size", [](const PyMLTensor& t) { return live(t, "byte_size").byte_size(); })
       .def_prop_ro(
           "destroyed", [](const PyMLTensor& t) { return !t.tensor || !t.tensor->valid(); })
+      .def_prop_ro(
+          "size", [](const PyMLTensor& t) { return cppnn::element_count(live(t, "size").shape()); },
+          "The number of elements (rustnn's).")
+      .def_prop_ro(
+          "device",
+          [](const PyMLTensor& t) { return std::string(live(t, "device").on_device() ? "cuda" : "cpu"); },
+          "Where its memory is: 'cuda' (GPU memory) or 'cpu' (rustnn's device tensors).")
+      .def_prop_ro(
+          "backend", [](const PyMLTensor& t) { return t.context.backend(); },
+          "The backend of its context: 'cpu' or 'cuda'.")
+      .def_prop_ro("readable", [](const PyMLTensor& t) { return t.readable; })
+      .def_prop_ro("writable", [](const PyMLTensor& t) { return t.writable; })
+      .def_prop_ro("exportable_to_gpu", [](const PyMLTensor& t) { return t.exportable_to_gpu; })
+      .def(
+          "read", [](PyMLTensor& t) { return read_tensor(t.context, t); },
+          "context.read_tensor(self) (rustnn's device-tensor method).")
+      .def(
+          "write", [](PyMLTensor& t, nb::handle data) { write_tensor(t.context, t, data); },
+          "data"_a, "context.write_tensor(self, data) (rustnn's device-tensor method).")
       .def(
           "destroy",
           [](PyMLTensor& t) {
@@ -368,13 +425,49 @@ void bind_device_tensors(nb::module_& m, nb::class_<Context>& context_class) {
   context_class
       .def(
           "create_tensor",
-          [](Context& c, const std::vector<int64_t>& shape, nb::handle data_type) {
+          [](Context& c, const std::vector<int64_t>& shape, nb::handle data_type, bool readable,
+             bool writable, bool exportable_to_gpu) {
             cppnn::DataType type = to_data_type(data_type, "create_tensor: data_type");
+            PyMLTensor t;
+            {
+              nb::gil_scoped_release release;
+              t = make(c, c.create_tensor(type, cppnn::Dims(shape.begin(), shape.end())));
+            }
+            t.readable = readable;
+            t.writable = writable;
+            t.exportable_to_gpu = exportable_to_gpu;
+            return t;
+          },
+          "shape"_a, "data_type"_a, "readable"_a = true, "writable"_a = true,
+          "exportable_to_gpu"_a = false,
+          "A zeroed MLTensor on the context's device (GPU memory for a CUDA context).\n"
+          "readable / writable=False make read_tensor / write_tensor a TypeError (the spec's\n"
+          "MLTensorDescriptor flags); exportable_to_gpu is kept and has no other effect.")
+      .def(
+          "create_host_tensor",
+          [](Context& c, const std::vector<int64_t>& shape, nb::handle data_type) {
+            cppnn::DataType type = to_data_type(data_type, "create_host_tensor: data_type");
             nb::gil_scoped_release release;
             return make(c, c.create_tensor(type, cppnn::Dims(shape.begin(), shape.end())));
           },
           "shape"_a, "data_type"_a,
-          "A zeroed MLTensor on the context's device (GPU memory for a CUDA context).")
+          "rustnn's name: create_tensor(shape, data_type), readable and writable.")
+      .def(
+          "create_device_tensor",
+          [](Context& c, const cppnn::Graph&, const std::vector<int64_t>& shape,
+             nb::handle data_type, nb::handle device) {
+            if (!device.is_none())
+              fail(ErrorKind::TypeError,
+                   "create_device_tensor: cppnn places tensors on the context's device; pass no "
+                   "device (got " + nb::cast<std::string>(nb::repr(device)) + ")");
+            cppnn::DataType type = to_data_type(data_type, "create_device_tensor: data_type");
+            nb::gil_scoped_release release;
+            return make(c, c.create_tensor(type, cppnn::Dims(shape.begin(), shape.end())));
+          },
+          "graph"_a, "shape"_a, "data_type"_a, "device"_a = nb::none(),
+          "rustnn's device tensor: an MLTensor on the context's device (the graph is not\n"
+          "needed: any graph of the context may use it). Read and write it with\n"
+          "tensor.read() / tensor.write(data) or the context's read_tensor / write_tensor.")
       .def(
           "wrap_tensor",
           [](Context& c, nb::handle obj) {
@@ -397,15 +490,7 @@ void bind_device_tensors(nb::module_& m, nb::class_<Context>& context_class) {
           "dispatch() does with DLPack objects.")
       .def(
           "write_tensor",
-          [](Context& c, PyMLTensor& t, nb::handle data) {
-            DeviceTensor& d = live(t, "write_tensor");
-            cppnn::Tensor host = to_tensor(data, "write_tensor: data", false);
-            Imports imports;
-            if (t.imported) imports.note(t.import_device_type, t.import_device_id, d.data());
-            nb::gil_scoped_release release;
-            imports.wait_for_producers(c);
-            c.write_tensor(d, host);
-          },
+          &write_tensor,
           "tensor"_a, "data"_a,
           "Copies host data into the tensor: a numpy array (or CPU object with __dlpack__)\n"
           "of the tensor's exact data type and shape. Non-contiguous arrays are accepted and\n"
@@ -413,18 +498,7 @@ void bind_device_tensors(nb::module_& m, nb::class_<Context>& context_class) {
           "queued on the context.")
       .def(
           "read_tensor",
-          [](Context& c, const PyMLTensor& t) {
-            const DeviceTensor& d = live(t, "read_tensor");
-            Imports imports;
-            if (t.imported) imports.note(t.import_device_type, t.import_device_id, d.data());
-            cppnn::Tensor host;
-            {
-              nb::gil_scoped_release release;
-              imports.wait_for_producers(c);
-              host = c.read_tensor(d);
-            }
-            return to_numpy(std::move(host));
-          },
+          &read_tensor,
           "tensor"_a,
           "The tensor's data as a new numpy array, after the work queued on the context.")
       .def("dispatch", &dispatch, "graph"_a, "inputs"_a, "outputs"_a,

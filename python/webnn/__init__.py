@@ -35,6 +35,13 @@ accepts strided arrays). With DLPack objects dispatch waits for their producer's
 GPU work before it runs and for its own before it returns; with MLTensors only it may
 return early, and later reads, writes, dispatches and DLPack exports are ordered after it.
 
+Code written for rustnn's Python API (pywebnn) runs too: create_context(power_preference,
+accelerated, device_type), context.accelerated / power_preference / backend_info() /
+op_support_limits() / convert_to_onnx(), constant(value, shape, data_type), conv and pool
+pads=[begin_h, begin_w, end_h, end_w], pad(x, [beginnings..., ends...]), where_,
+graph.get_input_names(), create_tensor(..., readable=, writable=, exportable_to_gpu=),
+tensor.destroy(), and AsyncMLContext (below) with awaitable dispatch and compute.
+
 Errors: TypeError for wrong arguments (types, shapes, data types, option values),
 ValueError for malformed data, RuntimeError for what cannot be done (unsupported, failed
 while running, destroyed context, builder already built), each with cppnn's message.
@@ -52,7 +59,84 @@ from ._webnn import (
     load_onnx,
 )
 
+import asyncio as _asyncio
+
+
+class _ComputeResults(dict):
+    """compute()'s results (name -> numpy array), also awaitable: rustnn calls
+    AsyncMLContext.compute() without await, WebNN's compute() is awaited; both get the dict."""
+
+    def __await__(self):
+        if False:  # a generator that returns at once
+            yield
+        return self
+
+
+class AsyncMLContext:
+    """An MLContext with awaitable methods (rustnn's AsyncMLContext): dispatch(),
+    compute_async(), read_tensor_async() and write_tensor_async() run on a worker thread
+    (cppnn releases the GIL while it computes), so the event loop keeps running.
+    compute() computes at once and returns the results, which may also be awaited.
+    Everything else is the wrapped context's (context.backend_info(), ...).
+
+        actx = webnn.AsyncMLContext(context)
+        await actx.write_tensor_async(x, data)
+        await actx.dispatch(graph, {"x": x}, {"y": y})
+        result = await actx.read_tensor_async(y)
+    """
+
+    def __init__(self, context: "MLContext"):
+        if not isinstance(context, MLContext):
+            raise TypeError(f"AsyncMLContext wraps an MLContext, got {type(context).__name__}")
+        self._context = context
+
+    @property
+    def context(self) -> "MLContext":
+        return self._context
+
+    async def _run(self, fn, *args):
+        return await _asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    async def dispatch(self, graph, inputs, outputs) -> None:
+        await self._run(self._context.dispatch, graph, inputs, outputs)
+
+    async def compute_async(self, graph, inputs, outputs=None) -> dict:
+        return await self._run(self._context.compute, graph, inputs, outputs)
+
+    def compute(self, graph, inputs, outputs=None) -> dict:
+        return _ComputeResults(self._context.compute(graph, inputs, outputs))
+
+    async def read_tensor_async(self, tensor):
+        return await self._run(self._context.read_tensor, tensor)
+
+    async def write_tensor_async(self, tensor, data) -> None:
+        await self._run(self._context.write_tensor, tensor, data)
+
+    def create_graph_builder(self):
+        return self._context.create_graph_builder()
+
+    def create_tensor(self, shape, data_type, readable=True, writable=True,
+                      exportable_to_gpu=False):
+        return self._context.create_tensor(shape, data_type, readable, writable,
+                                           exportable_to_gpu)
+
+    def read_tensor(self, tensor):
+        return self._context.read_tensor(tensor)
+
+    def write_tensor(self, tensor, data) -> None:
+        self._context.write_tensor(tensor, data)
+
+    def __getattr__(self, name):
+        if name == "_context":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
+        return getattr(self._context, name)
+
+    def __repr__(self) -> str:
+        return f"AsyncMLContext({self._context!r})"
+
+
 __all__ = [
+    "AsyncMLContext",
     "Engine",
     "ML",
     "MLContext",
