@@ -68,6 +68,12 @@ export PYTHONPATH=$build/python${PYTHONPATH:+:$PYTHONPATH}
 $py -c "import webnn; c = webnn.ML().create_context(); print('context:', c.backend, '-', c.backend_reason)"
 
 tests=(tests/python/test_webnn_gpu.py tests/python/test_webnn_mltensor.py)
+# The real pretrained models (scripts/fetch_pretrained.py's folder, carried as
+# carry/pretrained), on the CPU and the CUDA backend, against ONNX Runtime.
+if [ -d "$carry/pretrained/rapidocr" ]; then
+  export CPPNN_PRETRAINED=$carry/pretrained
+  tests+=(tests/python/test_pretrained_models.py)
+fi
 cd "$src"
 echo "== tests"
 if $py -c "import pytest" 2>/dev/null; then
