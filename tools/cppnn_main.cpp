@@ -3,6 +3,7 @@
 // turns an ONNX model into an engine file.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -48,6 +49,7 @@ Tensor pattern_input(const OperandDescriptor& desc) {
 struct RunArgs {
   std::string model;
   std::vector<std::string> dims;    // NAME=VALUE
+  bool float64_as_float32 = false;
   std::vector<std::string> inputs;  // NAME=FILE.npy
   std::string save_dir;
   std::string device = "auto";
@@ -70,15 +72,22 @@ std::pair<std::string, std::string> split_assignment(const std::string& s, const
   return {s.substr(0, eq), s.substr(eq + 1)};
 }
 
-// N (batch) and S (sequence) get the README's values unless given.
-OnnxImportOptions import_options(const std::vector<std::string>& dims) {
+// The ONNX import options of run, build and info alike. N (batch) and S (sequence) get the
+// README's values unless given; any other symbolic dimension, named or unnamed ("x:0" for the
+// first dimension of input x, when the exporter wrote -1 or no name), needs its --dim.
+OnnxImportOptions import_options(const std::vector<std::string>& dims, bool float64_as_float32) {
   OnnxImportOptions import;
   for (const auto& d : dims) {
     auto [name, value] = split_assignment(d, "--dim");
-    import.dim_values[name] = std::stoll(value);
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (value.empty() || ec != std::errc() || end != value.data() + value.size() || v <= 0)
+      fail(ErrorKind::TypeError, "--dim '" + d + "': the value must be an integer > 0");
+    import.dim_values[name] = v;
   }
   if (!import.dim_values.count("N")) import.dim_values["N"] = 1;
   if (!import.dim_values.count("S")) import.dim_values["S"] = 128;
+  import.float64_as_float32 = float64_as_float32;
   return import;
 }
 
@@ -99,7 +108,7 @@ int run(const RunArgs& a) {
       std::fprintf(stderr, "cppnn: --precision is ignored: the engine was built with its own\n");
     graph = engine.graph();
   } else {
-    graph = load_onnx(a.model, import_options(a.dims));
+    graph = load_onnx(a.model, import_options(a.dims, a.float64_as_float32));
     if (a.precision != "float32") {
       // The same path as `cppnn build --precision`, kept in memory.
       EngineBuildOptions build_options;
@@ -177,12 +186,13 @@ struct BuildArgs {
   std::string model;
   std::string output;
   std::vector<std::string> dims;
+  bool float64_as_float32 = false;
   std::string precision = "float32";
 };
 
 int build(const BuildArgs& a) {
   auto t0 = std::chrono::steady_clock::now();
-  Graph graph = load_onnx(a.model, import_options(a.dims));
+  Graph graph = load_onnx(a.model, import_options(a.dims, a.float64_as_float32));
   double import_ms = ms_since(t0);
   auto t1 = std::chrono::steady_clock::now();
   EngineBuildOptions build_options;
@@ -200,14 +210,11 @@ int build(const BuildArgs& a) {
   return 0;
 }
 
-int info(const std::string& model, const std::vector<std::string>& dims) {
-  OnnxImportOptions import;
-  for (const auto& d : dims) {
-    auto [name, value] = split_assignment(d, "--dim");
-    import.dim_values[name] = std::stoll(value);
-  }
-  Graph graph =
-      Engine::is_engine_file(model) ? Engine::load(model).graph() : load_onnx(model, import);
+int info(const std::string& model, const std::vector<std::string>& dims,
+         bool float64_as_float32) {
+  Graph graph = Engine::is_engine_file(model)
+                    ? Engine::load(model).graph()
+                    : load_onnx(model, import_options(dims, float64_as_float32));
   for (const auto& [name, d] : graph.inputs())
     std::printf("input  %s %s %s\n", name.c_str(), std::string(to_string(d.data_type)).c_str(),
                 to_string(d.shape).c_str());
@@ -220,6 +227,12 @@ int info(const std::string& model, const std::vector<std::string>& dims) {
 
 }  // namespace
 
+constexpr const char* kDimHelp =
+    "value of a symbolic dimension, NAME=VALUE (N=1 S=128 by default; an unnamed one is "
+    "INPUT:INDEX, e.g. x:0)";
+constexpr const char* kFloat64Help =
+    "compute float64 inputs, outputs and constants in float32 (WebNN has no float64)";
+
 int main(int argc, char** argv) {
   CLI::App app{"cppnn: run WebNN graphs and ONNX models on the CPU or an NVIDIA GPU"};
   app.require_subcommand(1);
@@ -227,7 +240,8 @@ int main(int argc, char** argv) {
   RunArgs r;
   CLI::App* run_cmd = app.add_subcommand("run", "run an ONNX model or an engine file and time it");
   run_cmd->add_option("model", r.model, "ONNX model or engine file")->required();
-  run_cmd->add_option("--dim", r.dims, "value of a symbolic dimension, NAME=VALUE (N=1 S=128 by default)");
+  run_cmd->add_option("--dim", r.dims, kDimHelp);
+  run_cmd->add_flag("--float64-as-float32", r.float64_as_float32, kFloat64Help);
   run_cmd->add_option("--input", r.inputs, "input from a .npy file, NAME=FILE (default: a fixed pattern)");
   run_cmd->add_option("--device", r.device, "auto or cpu")->check(CLI::IsMember({"auto", "cpu"}));
   run_cmd->add_option("--iterations", r.iterations, "timed runs");
@@ -244,24 +258,26 @@ int main(int argc, char** argv) {
   CLI::App* build_cmd = app.add_subcommand("build", "optimize an ONNX model into an engine file");
   build_cmd->add_option("model", b.model, "ONNX model file")->required();
   build_cmd->add_option("-o,--output", b.output, "engine file to write")->required();
-  build_cmd->add_option("--dim", b.dims,
-                        "value of a symbolic dimension, NAME=VALUE (N=1 S=128 by default)");
+  build_cmd->add_option("--dim", b.dims, kDimHelp);
+  build_cmd->add_flag("--float64-as-float32", b.float64_as_float32, kFloat64Help);
   build_cmd->add_option("--precision", b.precision,
                         "float32, or float16 (computed in float16 behind float32 inputs and outputs)")
       ->check(CLI::IsMember({"float32", "float16"}));
 
   std::string info_model;
   std::vector<std::string> info_dims;
+  bool info_float64 = false;
   CLI::App* info_cmd =
       app.add_subcommand("info", "print a model's graph after import (or an engine's)");
   info_cmd->add_option("model", info_model, "ONNX model or engine file")->required();
-  info_cmd->add_option("--dim", info_dims, "NAME=VALUE");
+  info_cmd->add_option("--dim", info_dims, kDimHelp);
+  info_cmd->add_flag("--float64-as-float32", info_float64, kFloat64Help);
 
   CLI11_PARSE(app, argc, argv);
   try {
     if (*run_cmd) return run(r);
     if (*build_cmd) return build(b);
-    if (*info_cmd) return info(info_model, info_dims);
+    if (*info_cmd) return info(info_model, info_dims, info_float64);
   } catch (const Error& e) {
     std::fprintf(stderr, "cppnn: %s: %s\n", to_string(e.kind()), e.what());
     return 1;

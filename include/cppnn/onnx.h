@@ -10,9 +10,18 @@
 namespace cppnn {
 
 struct OnnxImportOptions {
-  // Values for symbolic dimensions, by name (e.g. {"N", 1}, {"S", 128}). A symbolic
-  // dimension without a value here is an error naming the input and the dimension.
+  // Values for symbolic dimensions, by name (e.g. {"N", 1}, {"S", 128}): cppnn has no
+  // dynamic shapes, every dimension is fixed at load time. A dimension the exporter left
+  // unnamed (a dim_value of 0 or below such as -1, an empty dim_param, "?", or nothing) is
+  // named "<input name>:<index>", e.g. "x:0" for the first dimension of input "x". A symbolic
+  // dimension without a value here is a DataError naming it and saying how to set it
+  // (`cppnn --dim NAME=N`, Python `load_onnx(dim_values={NAME: N})`).
   std::map<std::string, int64_t> dim_values;
+  // WebNN has no float64. By default a DOUBLE graph input, output, initializer, constant or
+  // Cast is a NotSupportedError naming it; with this set, each becomes float32 instead (values
+  // rounded to float32 at load time, inputs and outputs exchanged as float32), as exporters
+  // that write float64 for no numerical reason usually allow.
+  bool float64_as_float32 = false;
   // Memory the importer itself creates, beyond the model's own initializers: constants it
   // folds on the host (the shape arithmetic of PyTorch's exports), ConstantOfShape results,
   // constants expanded to a normalized shape. A model that needs more is a DataError naming
@@ -20,7 +29,12 @@ struct OnnxImportOptions {
   size_t max_import_bytes = size_t(1) << 30;
 };
 
+// Tensors stored outside the model (data_location EXTERNAL, the format of models over 2 GB)
+// are read from files in the model's folder: a location that leaves that folder (an
+// absolute path, "..", a symbolic link pointing out) or an offset/length past the file's
+// end is a DataError naming the tensor.
 Graph load_onnx(const std::string& path, const OnnxImportOptions& options = {});
+// A model given as bytes has no folder: external data is a DataError naming the tensor.
 Graph load_onnx_from_bytes(const std::string& bytes, const OnnxImportOptions& options = {});
 
 struct OnnxExportOptions {

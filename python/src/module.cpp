@@ -317,16 +317,20 @@ void bind_module(nb::module_& m) {
       "load_onnx",
       [](const std::filesystem::path& path,
          const std::optional<std::map<std::string, int64_t>>& dim_values,
-         std::optional<size_t> max_import_bytes) {
+         std::optional<size_t> max_import_bytes, bool float64_as_float32) {
         cppnn::OnnxImportOptions options;
         if (dim_values) options.dim_values = *dim_values;
         if (max_import_bytes) options.max_import_bytes = *max_import_bytes;
+        options.float64_as_float32 = float64_as_float32;
         nb::gil_scoped_release release;
         return cppnn::load_onnx(path.string(), options);
       },
       "path"_a, "dim_values"_a = nb::none(), "max_import_bytes"_a = nb::none(),
-      "Imports an ONNX model file as an MLGraph. dim_values gives the symbolic dimensions,\n"
-      "e.g. {'N': 1}. max_import_bytes caps the memory the import itself creates (folded\n"
+      "float64_as_float32"_a = false,
+      "Imports an ONNX model file as an MLGraph (external data read from its folder).\n"
+      "dim_values fixes the symbolic dimensions, e.g. {'N': 1}; one the exporter left unnamed\n"
+      "(-1, 0, '' or '?') is '<input>:<index>', e.g. {'x:0': 1}. float64_as_float32 computes\n"
+      "float64 tensors in float32 (WebNN has no float64). max_import_bytes caps the memory the import itself creates (folded\n"
       "constants, ConstantOfShape; default 1 GiB): a model that needs more is a ValueError\n"
       "naming the node.");
 

@@ -191,7 +191,7 @@ void cast(NodeContext& ctx) {
   if (!ctx.has_attr("to")) ctx.bad_model("attribute 'to' is required");
   int64_t to = ctx.attr_int("to", 0);
   bool to_bool = false;
-  DataType type = data_type_from_onnx(int32_t(to), "attribute 'to'", &to_bool);
+  DataType type = ctx.onnx_type(int32_t(to), "attribute 'to'", &to_bool);
   const ValuePtr& x = ctx.input(0);
   if (x->data && onnx_import::foldable(x->shape)) {
     ctx.set_output(0, host_cast(*x->data, type, to_bool), to_bool);

@@ -45,7 +45,7 @@ void constant_of_shape(NodeContext& ctx) {
   bool is_bool = false;
   Tensor value = Tensor(DataType::float32, {1});
   if (const onnx::TensorProto* v = ctx.attr_tensor("value")) {
-    value = tensor_from_proto(*v, "attribute 'value'", &is_bool);
+    value = ctx.decode(*v, "attribute 'value'", &is_bool);
     if (value.element_count() != 1) ctx.bad_model("attribute 'value' must hold one value");
   }
   ctx.check_host_bytes(byte_size(value.data_type(), element_count(dims)),
@@ -97,7 +97,7 @@ void range(NodeContext& ctx) {
 void constant(NodeContext& ctx) {
   bool is_bool = false;
   if (const onnx::TensorProto* t = ctx.attr_tensor("value")) {
-    Tensor value = tensor_from_proto(*t, "attribute 'value'", &is_bool);
+    Tensor value = ctx.decode(*t, "attribute 'value'", &is_bool);
     ctx.from_model(value);
     ctx.set_output(0, std::move(value), is_bool);
   } else if (ctx.has_attr("value_float")) {

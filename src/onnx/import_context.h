@@ -4,6 +4,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -44,12 +45,42 @@ struct ImportBudget {
   std::unordered_set<const void*> counted;
 };
 
-// ONNX TensorProto element type -> cppnn type; bool -> uint8 with *is_bool = true.
-// Throws NotSupportedError naming `what` for types WebNN lacks (double, string, ...).
-DataType data_type_from_onnx(int32_t elem_type, const std::string& what, bool* is_bool);
+// How the import reads tensors: external data from files in the model's folder (none for a
+// model loaded from memory), and DOUBLE as float32 when OnnxImportOptions::float64_as_float32
+// asks for it.
+struct TensorReading {
+  std::optional<std::filesystem::path> model_dir;  // nullopt: the model came as bytes
+  bool float64_as_float32 = false;
+  // Bytes read from external files so far, and the size of each file read: tensors that
+  // together read more than their files hold (the same bytes again and again, so that a small
+  // model would fill memory) are a DataError.
+  mutable uint64_t external_read = 0;
+  mutable std::map<std::filesystem::path, uint64_t> external_files;
+};
+
+// ONNX TensorProto element type -> cppnn type; bool -> uint8 with *is_bool = true; DOUBLE ->
+// float32 when `float64_as_float32`. Throws NotSupportedError naming `what` for types WebNN
+// lacks (double, string, ...).
+DataType data_type_from_onnx(int32_t elem_type, const std::string& what, bool* is_bool,
+                             bool float64_as_float32 = false);
 std::string onnx_type_name(int32_t elem_type);
-// Decodes an initializer or attribute tensor (raw_data or typed fields).
-Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& what, bool* is_bool);
+// Decodes an initializer or attribute tensor (raw_data, typed fields, or external data read
+// as `reading` allows).
+Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& what, bool* is_bool,
+                         const TensorReading& reading = {});
+
+// What every node of one import shares, subgraphs (If branches, Loop and Scan bodies)
+// included. Unrolling is bounded (kMaxLoopIterations per loop, kMaxUnrolledNodes nodes for the
+// whole import) so that a small file cannot make an unbounded graph.
+inline constexpr int64_t kMaxLoopIterations = 1024;
+inline constexpr size_t kMaxUnrolledNodes = 100000;
+struct ImportSession {
+  GraphBuilder& builder;
+  int64_t opset;
+  ImportBudget& budget;
+  TensorReading reading;
+  size_t unrolled_nodes = 0;
+};
 
 // A graph constant that shares `data`'s storage: the importer's tensors are never written
 // after they are made, so the model's weights are held once, not copied again.
@@ -57,12 +88,13 @@ Operand shared_constant(GraphBuilder& builder, const Tensor& data);
 
 class NodeContext {
  public:
-  NodeContext(const onnx::NodeProto& node, GraphBuilder& builder, int64_t opset,
-              std::map<std::string, ValuePtr>& values, std::string label, ImportBudget& budget);
+  NodeContext(const onnx::NodeProto& node, ImportSession& session,
+              std::map<std::string, ValuePtr>& values, std::string label);
 
   const onnx::NodeProto& node() const { return node_; }
-  GraphBuilder& builder() { return builder_; }
-  int64_t opset() const { return opset_; }
+  GraphBuilder& builder() { return session_.builder; }
+  int64_t opset() const { return session_.opset; }
+  ImportSession& session() { return session_; }
   const std::string& label() const { return label_; }
   OperatorOptions options() const { return OperatorOptions{label_}; }
 
@@ -90,6 +122,18 @@ class NodeContext {
   std::optional<std::vector<int64_t>> attr_ints(const std::string& name) const;
   std::optional<std::vector<float>> attr_floats(const std::string& name) const;
   const onnx::TensorProto* attr_tensor(const std::string& name) const;
+  const onnx::GraphProto* attr_graph(const std::string& name) const;
+  // A tensor attribute decoded as the session reads tensors (external data, float64).
+  Tensor decode(const onnx::TensorProto& proto, const std::string& what, bool* is_bool) const;
+  // An ONNX element type (a Cast's `to`) as the session maps types.
+  DataType onnx_type(int32_t elem_type, const std::string& what, bool* is_bool) const;
+
+  // Imports a subgraph (an If branch, a loop body) into the same graph: its inputs bound to
+  // `inputs`, this node's scope visible, its nodes labelled "<this label>/<scope>/...".
+  // Returns its outputs.
+  std::vector<ValuePtr> import_subgraph(const onnx::GraphProto& graph,
+                                        const std::vector<ValuePtr>& inputs,
+                                        const std::string& scope);
 
   // Outputs.
   size_t output_count() const { return size_t(node_.output_size()); }
@@ -119,11 +163,9 @@ class NodeContext {
   void define(size_t i, ValuePtr value);
 
   const onnx::NodeProto& node_;
-  GraphBuilder& builder_;
-  int64_t opset_;
+  ImportSession& session_;
   std::map<std::string, ValuePtr>& values_;
   std::string label_;
-  ImportBudget& budget_;
 };
 
 using Converter = void (*)(NodeContext&);
@@ -142,10 +184,17 @@ void register_normalization_converters(ConverterTable& table);
 void register_recurrent_converters(ConverterTable& table);
 void register_quantization_converters(ConverterTable& table);
 void register_onnx_only_converters(ConverterTable& table);
+// If, Loop and Scan: inlined or unrolled at import time (convert_control_flow.cpp).
+void register_control_flow_converters(ConverterTable& table);
 // The generated converters: the ONNX op named by each U op of include/cppnn/ops.def maps to
 // that op's builder method on the node's one input. Registered after the hand-written ones,
 // which win for an ONNX type both have.
 void register_generated_converters(ConverterTable& table);
+
+// Imports the nodes of `graph` into `values` (which holds the outer scope and the graph's
+// inputs and initializers), naming each node "<prefix><label>".
+void import_nodes(ImportSession& session, const onnx::GraphProto& graph,
+                  std::map<std::string, ValuePtr>& values, const std::string& prefix);
 
 // Axis helpers: normalize a possibly negative ONNX axis against `rank` (DataError if out of
 // range, naming the attribute).

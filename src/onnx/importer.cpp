@@ -12,15 +12,9 @@ namespace cppnn {
 
 namespace onnx_import {
 
-NodeContext::NodeContext(const onnx::NodeProto& node, GraphBuilder& builder, int64_t opset,
-                         std::map<std::string, ValuePtr>& values, std::string label,
-                         ImportBudget& budget)
-    : node_(node),
-      builder_(builder),
-      opset_(opset),
-      values_(values),
-      label_(std::move(label)),
-      budget_(budget) {}
+NodeContext::NodeContext(const onnx::NodeProto& node, ImportSession& session,
+                         std::map<std::string, ValuePtr>& values, std::string label)
+    : node_(node), session_(session), values_(values), label_(std::move(label)) {}
 
 bool NodeContext::has_input(size_t i) const {
   return i < input_count() && !node_.input(int(i)).empty();
@@ -41,7 +35,7 @@ Operand shared_constant(GraphBuilder& builder, const Tensor& data) {
 }
 
 Operand NodeContext::operand_of(const ValuePtr& value) {
-  if (!value->operand.valid()) value->operand = shared_constant(builder_, *value->data);
+  if (!value->operand.valid()) value->operand = shared_constant(session_.builder, *value->data);
   return value->operand;
 }
 
@@ -147,6 +141,24 @@ const onnx::TensorProto* NodeContext::attr_tensor(const std::string& name) const
   return &a->t();
 }
 
+const onnx::GraphProto* NodeContext::attr_graph(const std::string& name) const {
+  const auto* a = find_attr(name);
+  if (!a) return nullptr;
+  if (!(a->type() == onnx::AttributeProto::GRAPH ||
+        (a->type() == onnx::AttributeProto::UNDEFINED && a->has_g())))
+    bad_model("attribute '" + name + "' must be a graph");
+  return &a->g();
+}
+
+Tensor NodeContext::decode(const onnx::TensorProto& proto, const std::string& what,
+                           bool* is_bool) const {
+  return tensor_from_proto(proto, what, is_bool, session_.reading);
+}
+
+DataType NodeContext::onnx_type(int32_t elem_type, const std::string& what, bool* is_bool) const {
+  return data_type_from_onnx(elem_type, what, is_bool, session_.reading.float64_as_float32);
+}
+
 bool NodeContext::output_used(size_t i) const {
   return i < output_count() && !node_.output(int(i)).empty();
 }
@@ -168,26 +180,26 @@ void NodeContext::set_output(size_t i, const Operand& operand, bool is_bool) {
 }
 
 void NodeContext::check_host_bytes(size_t bytes, const std::string& what) const {
-  if (bytes > budget_.limit || budget_.used > budget_.limit - bytes)
+  if (bytes > session_.budget.limit || session_.budget.used > session_.budget.limit - bytes)
     bad_model(what + " needs " + std::to_string(bytes) + " bytes at import time; with the " +
-              std::to_string(budget_.used) + " bytes the import already made that crosses " +
-              "OnnxImportOptions::max_import_bytes (" + std::to_string(budget_.limit) + ")");
+              std::to_string(session_.budget.used) + " bytes the import already made that crosses " +
+              "OnnxImportOptions::max_import_bytes (" + std::to_string(session_.budget.limit) + ")");
 }
 
 void NodeContext::count_host(const Tensor& data) {
-  if (!data.data() || !budget_.counted.insert(data.data()).second) return;
+  if (!data.data() || !session_.budget.counted.insert(data.data()).second) return;
   check_host_bytes(data.byte_size(), "the result");
-  budget_.used += data.byte_size();
+  session_.budget.used += data.byte_size();
 }
 
 const Tensor& NodeContext::from_model(const Tensor& data) {
-  budget_.counted.insert(data.data());
+  session_.budget.counted.insert(data.data());
   return data;
 }
 
 Operand NodeContext::host_constant(Tensor data) {
   count_host(data);
-  return shared_constant(builder_, data);
+  return shared_constant(session_.builder, data);
 }
 
 void NodeContext::set_output(size_t i, Tensor data, bool is_bool) {
@@ -238,104 +250,20 @@ std::vector<uint32_t> to_u32(const NodeContext& ctx, const std::vector<int64_t>&
 }
 
 namespace {
+const ConverterTable& converters();
+ValuePtr initializer_value(const onnx::TensorProto& init, const TensorReading& reading,
+                           ImportBudget& budget);
+}  // namespace
 
-const ConverterTable& converters() {
-  static const ConverterTable table = [] {
-    ConverterTable t;
-    register_elementwise_converters(t);
-    register_reduction_converters(t);
-    register_movement_converters(t);
-    register_gather_converters(t);
-    register_conv_converters(t);
-    register_matmul_converters(t);
-    register_pooling_converters(t);
-    register_normalization_converters(t);
-    register_recurrent_converters(t);
-    register_quantization_converters(t);
-    register_onnx_only_converters(t);
-    register_generated_converters(t);  // last: a hand-written converter wins
-    return t;
-  }();
-  return table;
-}
-
-int64_t default_opset(const onnx::ModelProto& model) {
-  for (const auto& o : model.opset_import())
-    if (o.domain().empty() || o.domain() == "ai.onnx") return o.version();
-  fail(ErrorKind::DataError, "the model imports no version of the default ONNX opset");
-}
-
-Dims input_dims(const onnx::ValueInfoProto& input, const OnnxImportOptions& options) {
-  const std::string what = "graph input '" + input.name() + "'";
-  if (!input.type().has_tensor_type())
-    fail(ErrorKind::NotSupportedError, what + " is not a tensor");
-  const auto& tt = input.type().tensor_type();
-  if (!tt.has_shape()) fail(ErrorKind::DataError, what + " has no shape");
-  Dims dims;
-  for (int i = 0; i < tt.shape().dim_size(); ++i) {
-    const auto& d = tt.shape().dim(i);
-    if (d.has_dim_value()) {
-      dims.push_back(d.dim_value());
-    } else if (d.has_dim_param() && !d.dim_param().empty()) {
-      auto it = options.dim_values.find(d.dim_param());
-      if (it == options.dim_values.end())
-        fail(ErrorKind::DataError, what + ": dimension " + std::to_string(i) +
-                                       " is the symbolic '" + d.dim_param() +
-                                       "'; give its value in OnnxImportOptions::dim_values");
-      dims.push_back(it->second);
-    } else {
-      fail(ErrorKind::DataError, what + ": dimension " + std::to_string(i) + " has no size");
-    }
-  }
-  return dims;
-}
-
-// Takes the model by reference to release each initializer's bytes once decoded, so a large
-// model's weights are not held twice.
-Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options) {
-  if (!model.has_graph()) fail(ErrorKind::DataError, "the model has no graph");
-  onnx::GraphProto& graph = *model.mutable_graph();
-  int64_t opset = default_opset(model);
-  GraphBuilder builder;
-  std::map<std::string, ValuePtr> values;
-  ImportBudget budget;
-  budget.limit = options.max_import_bytes;
-
-  if (graph.sparse_initializer_size() > 0)
-    fail(ErrorKind::NotSupportedError, "sparse initializers are not supported");
-  for (onnx::TensorProto& init : *graph.mutable_initializer()) {
-    std::string what = "initializer '" + init.name() + "'";
-    if (init.name().empty()) fail(ErrorKind::DataError, "an initializer has no name");
-    auto v = std::make_shared<Value>();
-    v->data = tensor_from_proto(init, what, &v->is_bool);
-    v->type = v->data->data_type();
-    v->shape = v->data->shape();
-    budget.counted.insert(v->data->data());
-    if (!values.emplace(init.name(), v).second)
-      fail(ErrorKind::DataError, what + " is defined twice");
-    std::string name = init.name();
-    init.Clear();
-    init.set_name(name);
-  }
-  for (const auto& input : graph.input()) {
-    if (values.count(input.name())) continue;  // IR < 4 lists initializers as inputs too
-    if (!input.type().has_tensor_type())
-      fail(ErrorKind::NotSupportedError, "graph input '" + input.name() + "' is not a tensor");
-    auto v = std::make_shared<Value>();
-    v->type = data_type_from_onnx(input.type().tensor_type().elem_type(),
-                                  "graph input '" + input.name() + "'", &v->is_bool);
-    v->operand = builder.input(input.name(), v->type, input_dims(input, options));
-    v->shape = v->operand.shape();
-    values.emplace(input.name(), v);
-  }
-
+void import_nodes(ImportSession& session, const onnx::GraphProto& graph,
+                  std::map<std::string, ValuePtr>& values, const std::string& prefix) {
   for (int n = 0; n < graph.node_size(); ++n) {
     const onnx::NodeProto& node = graph.node(n);
     std::string label =
-        node.name().empty() ? node.op_type() + "_" + std::to_string(n) : node.name();
+        prefix + (node.name().empty() ? node.op_type() + "_" + std::to_string(n) : node.name());
     std::string where = "ONNX node '" + label + "' (" + node.op_type() + ")";
     try {
-      NodeContext ctx(node, builder, opset, values, label, budget);
+      NodeContext ctx(node, session, values, label);
       for (size_t i = 0; i < ctx.input_count(); ++i)
         if (ctx.has_input(i)) ctx.input(i);  // undefined names fail here, before converting
       bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
@@ -355,6 +283,159 @@ Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options) {
       throw Error(ErrorKind::DataError, where + ": " + e.what());
     }
   }
+}
+
+std::vector<ValuePtr> NodeContext::import_subgraph(const onnx::GraphProto& graph,
+                                                   const std::vector<ValuePtr>& inputs,
+                                                   const std::string& scope) {
+  if (size_t(graph.input_size()) != inputs.size())
+    bad_model("the " + scope + " subgraph has " + std::to_string(graph.input_size()) +
+              " inputs; " + std::to_string(inputs.size()) + " are expected");
+  if (graph.sparse_initializer_size() > 0)
+    not_supported("the " + scope + " subgraph has sparse initializers");
+  // The outer scope stays visible; the subgraph's own names live in this copy only, so two
+  // branches (or two unrolled iterations) may use the same names.
+  std::map<std::string, ValuePtr> values = values_;
+  for (int i = 0; i < graph.input_size(); ++i) values[graph.input(i).name()] = inputs[size_t(i)];
+  for (const onnx::TensorProto& init : graph.initializer())
+    values[init.name()] = initializer_value(init, session_.reading, session_.budget);
+  import_nodes(session_, graph, values, label_ + "/" + scope + "/");
+  std::vector<ValuePtr> outputs;
+  for (const auto& out : graph.output()) {
+    auto it = values.find(out.name());
+    if (it == values.end())
+      bad_model("the " + scope + " subgraph's output '" + out.name() + "' is not defined");
+    outputs.push_back(it->second);
+  }
+  return outputs;
+}
+
+namespace {
+
+const ConverterTable& converters() {
+  static const ConverterTable table = [] {
+    ConverterTable t;
+    register_elementwise_converters(t);
+    register_reduction_converters(t);
+    register_movement_converters(t);
+    register_gather_converters(t);
+    register_conv_converters(t);
+    register_matmul_converters(t);
+    register_pooling_converters(t);
+    register_normalization_converters(t);
+    register_recurrent_converters(t);
+    register_quantization_converters(t);
+    register_onnx_only_converters(t);
+    register_control_flow_converters(t);
+    register_generated_converters(t);  // last: a hand-written converter wins
+    return t;
+  }();
+  return table;
+}
+
+int64_t default_opset(const onnx::ModelProto& model) {
+  for (const auto& o : model.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx") return o.version();
+  fail(ErrorKind::DataError, "the model imports no version of the default ONNX opset");
+}
+
+// Symbolic dimensions. cppnn has no dynamic shapes: every dimension is fixed at load time.
+// A named one (dim_param) takes its value from dim_values by that name; one the exporter
+// left unnamed (no value, a dim_value of 0 or below such as -1, an empty dim_param, or "?")
+// is called "<input name>:<index>" (e.g. "x:0"), and is set by that name the same way.
+std::string symbolic_name(const std::string& input, int index,
+                          const onnx::TensorShapeProto_Dimension& d) {
+  if (d.has_dim_param() && !d.dim_param().empty() && d.dim_param() != "?") return d.dim_param();
+  return input + ":" + std::to_string(index);
+}
+
+Dims input_dims(const onnx::ValueInfoProto& input, const OnnxImportOptions& options) {
+  const std::string what = "graph input '" + input.name() + "'";
+  if (!input.type().has_tensor_type())
+    fail(ErrorKind::NotSupportedError, what + " is not a tensor");
+  const auto& tt = input.type().tensor_type();
+  if (!tt.has_shape())
+    fail(ErrorKind::NotSupportedError,
+         what + " has no shape (not even its rank); cppnn needs every input's shape at load time");
+  Dims dims;
+  for (int i = 0; i < tt.shape().dim_size(); ++i) {
+    const auto& d = tt.shape().dim(i);
+    if (d.has_dim_value() && d.dim_value() > 0) {
+      dims.push_back(d.dim_value());
+      continue;
+    }
+    std::string name = symbolic_name(input.name(), i, d);
+    auto it = options.dim_values.find(name);
+    if (it == options.dim_values.end()) {
+      std::string written = d.has_dim_value() ? "written as " + std::to_string(d.dim_value())
+                            : d.has_dim_param() && !d.dim_param().empty()
+                                ? "written as '" + d.dim_param() + "'"
+                                : "with no size";
+      std::string kind = name == d.dim_param() ? "the symbolic '" + name + "'"
+                                               : "symbolic (" + written +
+                                                     ") and unnamed; cppnn calls it '" + name +
+                                                     "'";
+      fail(ErrorKind::DataError,
+           what + ": dimension " + std::to_string(i) + " is " + kind +
+               ". Shapes are fixed at load time: give its value with --dim " + name +
+               "=N (cppnn CLI), dim_values={'" + name +
+               "': N} (Python load_onnx) or OnnxImportOptions::dim_values (C++)");
+    }
+    if (it->second <= 0)
+      fail(ErrorKind::DataError, what + ": the value " + std::to_string(it->second) +
+                                     " given for dimension '" + name + "' must be > 0");
+    dims.push_back(it->second);
+  }
+  return dims;
+}
+
+ValuePtr initializer_value(const onnx::TensorProto& init, const TensorReading& reading,
+                           ImportBudget& budget) {
+  if (init.name().empty()) fail(ErrorKind::DataError, "an initializer has no name");
+  auto v = std::make_shared<Value>();
+  v->data = tensor_from_proto(init, "initializer '" + init.name() + "'", &v->is_bool, reading);
+  v->type = v->data->data_type();
+  v->shape = v->data->shape();
+  budget.counted.insert(v->data->data());
+  return v;
+}
+
+// Takes the model by reference to release each initializer's bytes once decoded, so a large
+// model's weights are not held twice.
+Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options,
+                   std::optional<std::filesystem::path> model_dir) {
+  if (!model.has_graph()) fail(ErrorKind::DataError, "the model has no graph");
+  onnx::GraphProto& graph = *model.mutable_graph();
+  GraphBuilder builder;
+  ImportBudget budget;
+  budget.limit = options.max_import_bytes;
+  ImportSession session{builder, default_opset(model), budget,
+                        TensorReading{std::move(model_dir), options.float64_as_float32}};
+  std::map<std::string, ValuePtr> values;
+
+  if (graph.sparse_initializer_size() > 0)
+    fail(ErrorKind::NotSupportedError, "sparse initializers are not supported");
+  for (onnx::TensorProto& init : *graph.mutable_initializer()) {
+    if (!values.emplace(init.name(), initializer_value(init, session.reading, budget)).second)
+      fail(ErrorKind::DataError, "initializer '" + init.name() + "' is defined twice");
+    std::string name = init.name();
+    init.Clear();
+    init.set_name(name);
+  }
+  for (const auto& input : graph.input()) {
+    if (values.count(input.name())) continue;  // IR < 4 lists initializers as inputs too
+    if (!input.type().has_tensor_type())
+      fail(ErrorKind::NotSupportedError, "graph input '" + input.name() + "' is not a tensor");
+    auto v = std::make_shared<Value>();
+    v->type = data_type_from_onnx(input.type().tensor_type().elem_type(),
+                                  "graph input '" + input.name() + "'", &v->is_bool,
+                                  options.float64_as_float32);
+    v->operand = builder.input(input.name(), v->type, input_dims(input, options));
+    v->shape = v->operand.shape();
+    values.emplace(input.name(), v);
+  }
+
+  import_nodes(session, graph, values, "");
 
   if (graph.output_size() == 0) fail(ErrorKind::DataError, "the graph has no outputs");
   std::map<std::string, Operand> outputs;
@@ -362,6 +443,9 @@ Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options) {
     auto it = values.find(out.name());
     if (it == values.end())
       fail(ErrorKind::DataError, "graph output '" + out.name() + "' is not defined by any node");
+    if (out.type().has_tensor_type() && out.type().tensor_type().elem_type() != 0)
+      data_type_from_onnx(out.type().tensor_type().elem_type(), "graph output '" + out.name() + "'",
+                          nullptr, options.float64_as_float32);
     Value& v = *it->second;
     // A graph output must be the result of an op; inputs and constants pass through identity.
     bool op_result = v.operand.valid() && !v.data &&
@@ -389,7 +473,7 @@ Graph load_onnx_from_bytes(const std::string& bytes, const OnnxImportOptions& op
   if (!model.ParseFromString(bytes))
     fail(ErrorKind::DataError, "the bytes are not an ONNX model (protobuf parsing failed after " +
                                    std::to_string(bytes.size()) + " bytes)");
-  return onnx_import::import_model(model, options);
+  return onnx_import::import_model(model, options, std::nullopt);
 }
 
 Graph load_onnx(const std::string& path, const OnnxImportOptions& options) {
@@ -400,7 +484,9 @@ Graph load_onnx(const std::string& path, const OnnxImportOptions& options) {
     onnx::ModelProto model;
     if (!model.ParseFromIstream(&file))
       fail(ErrorKind::DataError, "the file is not an ONNX model (protobuf parsing failed)");
-    return onnx_import::import_model(model, options);
+    // External data is read from files beside the model.
+    std::filesystem::path dir = std::filesystem::path(path).parent_path();
+    return onnx_import::import_model(model, options, dir.empty() ? "." : dir);
   } catch (const Error& e) {
     throw Error(e.kind(), "ONNX file '" + path + "': " + e.what());
   }

@@ -528,8 +528,13 @@ TEST(OnnxErrors, BadInitializers) {
   auto* e = w.add_external_data();
   e->set_key("location");
   e->set_value("weights.bin");
-  expect_error([&] { ext.load(); }, ErrorKind::NotSupportedError, "initializer 'w'");
-  expect_error([&] { ext.load(); }, ErrorKind::NotSupportedError, "external");
+  // Both in the model and outside it; then, from memory, no folder to read from (the
+  // external files themselves: test_onnx_boundary.cpp).
+  expect_error([&] { ext.load(); }, ErrorKind::DataError,
+               "initializer 'w' is EXTERNAL but also holds data in the model");
+  w.clear_raw_data();
+  expect_error([&] { ext.load(); }, ErrorKind::DataError, "initializer 'w'");
+  expect_error([&] { ext.load(); }, ErrorKind::DataError, "loaded from memory");
 
   OnnxTestModel size = good_model();
   size.graph().mutable_initializer(0)->set_raw_data(std::string(5, '\0'));
