@@ -268,6 +268,8 @@ void import_nodes(ImportSession& session, const onnx::GraphProto& graph,
         if (ctx.has_input(i)) ctx.input(i);  // undefined names fail here, before converting
       bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
       auto it = converters().find(node.op_type());
+      if (default_domain && session.opset < 0)
+        ctx.bad_model("the model imports no version of the default ONNX opset");
       if (!default_domain || it == converters().end())
         ctx.not_supported("op type '" +
                           (default_domain ? node.op_type() : node.domain() + "." + node.op_type()) +
@@ -333,10 +335,12 @@ const ConverterTable& converters() {
   return table;
 }
 
+// -1 when the model imports no default-domain opset: then only a node of the default domain
+// is an error (one of another domain is simply not supported).
 int64_t default_opset(const onnx::ModelProto& model) {
   for (const auto& o : model.opset_import())
     if (o.domain().empty() || o.domain() == "ai.onnx") return o.version();
-  fail(ErrorKind::DataError, "the model imports no version of the default ONNX opset");
+  return -1;
 }
 
 // Symbolic dimensions. cppnn has no dynamic shapes: every dimension is fixed at load time.

@@ -189,6 +189,20 @@ TEST(OnnxBoundary, Float64IsAnErrorUnlessCastToFloat32) {
   expect_close(run_cpu(g, {{"x", x}})["z"], want, testing::default_tolerance(DataType::float32));
 }
 
+TEST(OnnxBoundary, ModelsWithoutTheDefaultOpset) {
+  OnnxTestModel m;
+  m.proto().mutable_opset_import(0)->set_domain("ai.onnx.ml");
+  m.input("x", P::FLOAT, {int64_t(2)});
+  m.node("Binarizer", {"x"}, {"y"}, "bin").set_domain("ai.onnx.ml");
+  m.output("y");
+  expect_error([&] { m.load(); }, ErrorKind::NotSupportedError,
+               "'bin' (Binarizer): op type 'ai.onnx.ml.Binarizer' is not supported");
+  m.graph().mutable_node(0)->set_domain("");
+  m.graph().mutable_node(0)->set_op_type("Identity");
+  expect_error([&] { m.load(); }, ErrorKind::DataError,
+               "imports no version of the default ONNX opset");
+}
+
 // ----- external data -----------------------------------------------------------------------
 
 class OnnxExternalData : public ::testing::Test {
