@@ -22,6 +22,7 @@ constants"), as an exported model with fixed shapes has them.
 import argparse
 import glob
 import pathlib
+import re
 import subprocess
 import sys
 import time
@@ -72,7 +73,7 @@ def read_tensor(path):
     return numpy_helper.to_array(t)
 
 
-def run_case(case: pathlib.Path, as_constants=False, as_float32=False):
+def run_case(case: pathlib.Path, as_constants=False, as_float32=False, named=frozenset()):
     """('passed' | 'failed' | 'skipped', reason)."""
     import onnx
     import webnn
@@ -98,9 +99,10 @@ def run_case(case: pathlib.Path, as_constants=False, as_float32=False):
         inputs[name] = a
     path = case / "model.onnx"
     if as_constants:
-        constants = {n: a for n, a in inputs.items() if a.dtype == np.int64 or a.ndim == 0}
+        constants = {n: a for n, a in inputs.items()
+                     if a.dtype == np.int64 or a.ndim == 0 or n in named}
         if not constants:
-            return "skipped", "no int64 or scalar input to make constant"
+            return "skipped", "no input to make constant"
         kept = [i for i in model.graph.input if i.name not in constants]
         del model.graph.input[:]
         model.graph.input.extend(kept)
@@ -152,9 +154,9 @@ def run_case(case: pathlib.Path, as_constants=False, as_float32=False):
     return "passed", ""
 
 
-def run_guarded(case, as_constants=False, as_float32=False):
+def run_guarded(case, as_constants=False, as_float32=False, named=frozenset()):
     try:
-        return run_case(case, as_constants, as_float32)
+        return run_case(case, as_constants, as_float32, named)
     except Exception as e:  # noqa: BLE001 - the runner itself must not stop
         return "failed", f"runner: {type(e).__name__}: {e}"
 
@@ -168,16 +170,18 @@ def run_all(build: pathlib.Path, only=""):
         if only not in case.name:
             continue
         status, why = run_guarded(case)
-        # Retries: shape-like inputs as constants, float64 computed in float32 (compared
-        # with the float64 outputs at float32's tolerance), or both, as the refusals ask.
-        constants = f32 = False
+        # Retries: shape-like inputs as constants (int64 and scalar inputs, and any the
+        # refusal names), float64 computed in float32 (compared with the float64 outputs at
+        # float32's tolerance), or both, as the refusals ask.
+        constants, f32, named = False, False, frozenset()
         while status == "skipped":
-            need_constants = constants or "is computed at run time" in why
-            need_f32 = f32 or "WebNN has no float64" in why
-            if (need_constants, need_f32) == (constants, f32):
+            runtime = "is computed at run time" in why
+            need = (constants or runtime, f32 or "WebNN has no float64" in why,
+                    named | set(re.findall(r"\(input '([^']+)'\) is computed at run time", why)))
+            if need == (constants, f32, named):
                 break
-            constants, f32 = need_constants, need_f32
-            status, why2 = run_guarded(case, constants, f32)
+            constants, f32, named = need
+            status, why2 = run_guarded(case, constants, f32, named)
             if status == "passed":
                 status, why = ("passed in float32" if f32 else "passed with constants"), ""
             elif status == "failed":

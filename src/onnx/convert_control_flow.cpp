@@ -84,7 +84,8 @@ void if_op(NodeContext& ctx) {
   if (!c.shape().empty()) c = reshape_value(ctx, cond, {});
   for (size_t i = 0; i < t.size(); ++i) {
     if (!ctx.output_used(i)) continue;
-    const std::string what = "output " + std::to_string(i) + " ('" + ctx.node().output(int(i)) + "')";
+    const std::string what =
+        "output " + std::to_string(i) + " ('" + ctx.node().output(int(i)) + "')";
     if (t[i]->type != e[i]->type || t[i]->is_bool != e[i]->is_bool)
       ctx.bad_model(what + " is " + type_name(*t[i]) + " in the then branch and " +
                     type_name(*e[i]) + " in the else branch; an If's branches must agree");
@@ -94,8 +95,7 @@ void if_op(NodeContext& ctx) {
     }
     if (t[i]->shape != e[i]->shape)
       ctx.not_supported("the condition is computed at run time and " + what + " has shape " +
-                        to_string(t[i]->shape) + " in the then branch, " +
-                        to_string(e[i]->shape) +
+                        to_string(t[i]->shape) + " in the then branch, " + to_string(e[i]->shape) +
                         " in the else branch: cppnn has no dynamic shapes (it runs both "
                         "branches and selects, which needs equal shapes)");
     ctx.set_output(
@@ -111,15 +111,14 @@ void set_stacked(NodeContext& ctx, size_t output, const std::vector<ValuePtr>& p
   const Dims& shape = parts.at(0)->shape;
   for (const ValuePtr& p : parts)
     if (p->shape != shape || p->type != parts[0]->type)
-      ctx.not_supported("scan output " + std::to_string(output) + " has shape " +
-                        to_string(shape) + " in one iteration and " + to_string(p->shape) +
+      ctx.not_supported("scan output " + std::to_string(output) + " has shape " + to_string(shape) +
+                        " in one iteration and " + to_string(p->shape) +
                         " in another: cppnn has no dynamic shapes");
   Dims one = shape;
   one.insert(one.begin() + axis, 1);
   bool is_bool = parts[0]->is_bool;
-  bool host = std::all_of(parts.begin(), parts.end(), [&](const ValuePtr& p) {
-    return p->data && foldable(one);
-  });
+  bool host = std::all_of(parts.begin(), parts.end(),
+                          [&](const ValuePtr& p) { return p->data && foldable(one); });
   if (host && parts.size() * element_count(shape) <= kFoldLimit) {
     std::vector<Tensor> reshaped;
     for (const ValuePtr& p : parts) reshaped.push_back(p->data->reshaped(one));
@@ -130,8 +129,7 @@ void set_stacked(NodeContext& ctx, size_t output, const std::vector<ValuePtr>& p
   }
   std::vector<Operand> ops;
   for (const ValuePtr& p : parts) ops.push_back(reshape_value(ctx, p, one));
-  Operand y = ops.size() == 1 ? ops[0]
-                              : ctx.builder().concat(ops, uint32_t(axis), ctx.options());
+  Operand y = ops.size() == 1 ? ops[0] : ctx.builder().concat(ops, uint32_t(axis), ctx.options());
   ctx.set_output(output, y, is_bool);
 }
 
@@ -143,12 +141,13 @@ void loop(NodeContext& ctx) {
   size_t n_state = ctx.input_count() - 2;
   if (size_t(body.input_size()) != n_state + 2 || size_t(body.output_size()) < n_state + 1)
     ctx.bad_model("the body has " + std::to_string(body.input_size()) + " inputs and " +
-                  std::to_string(body.output_size()) + " outputs for " +
-                  std::to_string(n_state) + " loop-carried values");
+                  std::to_string(body.output_size()) + " outputs for " + std::to_string(n_state) +
+                  " loop-carried values");
   size_t n_scan = size_t(body.output_size()) - 1 - n_state;
-  const std::string bound = "cppnn has no loops: it unrolls a Loop whose trip count and "
-                            "condition are known at import time, up to " +
-                            std::to_string(kMaxLoopIterations) + " iterations";
+  const std::string bound =
+      "cppnn has no loops: it unrolls a Loop whose trip count and "
+      "condition are known at import time, up to " +
+      std::to_string(kMaxLoopIterations) + " iterations";
   std::optional<int64_t> trip;
   if (ctx.has_input(0)) {
     if (!ctx.constant(0)) ctx.not_supported("the trip count M is computed at run time; " + bound);
@@ -166,15 +165,15 @@ void loop(NodeContext& ctx) {
   std::vector<std::vector<ValuePtr>> scans(n_scan);
   for (int64_t i = 0; cond && (!trip || i < *trip); ++i) {
     if (i >= kMaxLoopIterations)
-      ctx.not_supported("the condition is still true after " + std::to_string(i) +
-                        " iterations; " + bound);
+      ctx.not_supported("the condition is still true after " + std::to_string(i) + " iterations; " +
+                        bound);
     count_unrolled(ctx, body);
-    std::vector<ValuePtr> in = {host_value(int64_tensor({}, {i})),
-                                host_value(Tensor::from(DataType::uint8, {}, std::vector<uint8_t>{1}), true)};
+    std::vector<ValuePtr> in = {
+        host_value(int64_tensor({}, {i})),
+        host_value(Tensor::from(DataType::uint8, {}, std::vector<uint8_t>{1}), true)};
     in.insert(in.end(), state.begin(), state.end());
     std::vector<ValuePtr> out = ctx.import_subgraph(body, in, "iteration" + std::to_string(i));
-    if (!out[0]->data)
-      ctx.not_supported("the body computes its condition at run time; " + bound);
+    if (!out[0]->data) ctx.not_supported("the body computes its condition at run time; " + bound);
     cond = int64_values(*out[0]->data).at(0) != 0;
     for (size_t k = 0; k < n_state; ++k) {
       if (out[1 + k]->type != state[k]->type || out[1 + k]->shape != state[k]->shape)
@@ -216,7 +215,8 @@ ValuePtr take(NodeContext& ctx, const ValuePtr& v, size_t axis, int64_t index) {
 // ONNX Scan (opset 9+): inputs initial states..., scan inputs...; body (states..., slices...)
 // -> (states..., scan outputs...); outputs final states..., scan outputs stacked.
 void scan(NodeContext& ctx) {
-  if (ctx.opset() < 9) ctx.not_supported("Scan before opset 9 (with sequence_lens) is not supported");
+  if (ctx.opset() < 9)
+    ctx.not_supported("Scan before opset 9 (with sequence_lens) is not supported");
   const onnx::GraphProto& body = required_graph(ctx, "body");
   int64_t m = ctx.attr_int("num_scan_inputs", -1);
   if (m < 1 || size_t(m) > ctx.input_count())
@@ -258,8 +258,8 @@ void scan(NodeContext& ctx) {
     count_unrolled(ctx, body);
     std::vector<ValuePtr> in = state;
     for (size_t j = 0; j < n_scan_in; ++j)
-      in.push_back(take(ctx, ctx.input(n_state + j), size_t(in_axes[j]),
-                        in_dirs[j] ? length - 1 - t : t));
+      in.push_back(
+          take(ctx, ctx.input(n_state + j), size_t(in_axes[j]), in_dirs[j] ? length - 1 - t : t));
     std::vector<ValuePtr> out = ctx.import_subgraph(body, in, "iteration" + std::to_string(t));
     for (size_t k = 0; k < n_state; ++k) {
       if (out[k]->type != state[k]->type || out[k]->shape != state[k]->shape)
@@ -275,8 +275,8 @@ void scan(NodeContext& ctx) {
     if (!ctx.output_used(n_state + k)) continue;
     if (scans[k].empty()) ctx.not_supported("the scan inputs are empty");
     if (out_dirs[k]) std::reverse(scans[k].begin(), scans[k].end());
-    int64_t axis = normalize_axis(ctx, out_axes[k], scans[k][0]->shape.size() + 1,
-                                  "scan_output_axes value");
+    int64_t axis =
+        normalize_axis(ctx, out_axes[k], scans[k][0]->shape.size() + 1, "scan_output_axes value");
     set_stacked(ctx, n_state + k, scans[k], axis);
   }
 }

@@ -113,6 +113,16 @@ void is_inf(NodeContext& ctx) {
 // method on the node's one input. A logical op's uint8 result is ONNX's bool.
 template <detail::OpId Id, UnaryMethod Method>
 void unary(NodeContext& ctx) {
+  // Neg of an integer known at import time is shape arithmetic (ONNX's expanded functions
+  // negate axes and counts): folded like the binary ops, as 0 - x.
+  if constexpr (Id == detail::OpId::neg) {
+    const Tensor* x = ctx.constant(0);
+    if (x && !is_float(x->data_type()) && onnx_import::foldable(x->shape())) {
+      Tensor zero = host_cast(int64_tensor({}, {0}), x->data_type(), false);
+      ctx.set_output(0, host_binary(HostBinary::sub, zero, *x));
+      return;
+    }
+  }
   ctx.set_output(0, (ctx.builder().*Method)(ctx.operand(0), ctx.options()),
                  detail::op_kind(Id) == detail::OpKind::logical);
 }

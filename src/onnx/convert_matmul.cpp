@@ -61,9 +61,9 @@ Operand reshape_if_needed(NodeContext& ctx, const Operand& x, const Dims& dims) 
 // letters only one operand has and the output lacks are summed first (reduceSum); then one
 // operand is transposed to the output's order, or two become [batch, M, K] x [batch, K, N]
 // for one matmul whose result is reshaped and transposed to the output. This covers
-// "bij,bjk->bik", "ij,jk", "bhqd,bhkd->bhqk", "i,i->", "ij->ji", "ij->i"... Ellipses,
-// diagonals (a letter twice in one operand) and three or more operands are a
-// NotSupportedError naming the equation.
+// "bij,bjk->bik", "ij,jk", "bhqd,bhkd->bhqk", "i,i->", "ij->ji", "ij->i", "...ij,...jk"...
+// Diagonals (a letter twice in one operand), ellipses that broadcast (size 1 against more)
+// and three or more operands are a NotSupportedError naming the equation.
 void einsum(NodeContext& ctx) {
   std::string eq;
   for (char c : ctx.attr_string("equation", ""))
@@ -73,22 +73,55 @@ void einsum(NodeContext& ctx) {
   };
   auto malformed = [&](const std::string& why) { ctx.bad_model("equation '" + eq + "': " + why); };
   if (eq.empty()) ctx.bad_model("attribute 'equation' is required");
-  if (eq.find("...") != std::string::npos) unsupported("ellipses ('...') are not supported");
+
   size_t arrow = eq.find("->");
   std::string lhs = eq.substr(0, arrow);
+  // Each operand's subscripts; "..." stays as '.' until the ranks say how many axes it covers.
   std::vector<std::string> terms(1);
-  for (char c : lhs) {
-    if (c == ',')
+  for (size_t p = 0; p < lhs.size(); ++p) {
+    char c = lhs[p];
+    if (c == ',') {
       terms.emplace_back();
-    else if (std::isalpha(static_cast<unsigned char>(c)))
+    } else if (lhs.compare(p, 3, "...") == 0) {
+      if (terms.back().find('.') != std::string::npos) malformed("an operand has two ellipses");
+      terms.back().push_back('.');
+      p += 2;
+    } else if (std::isalpha(static_cast<unsigned char>(c))) {
       terms.back().push_back(c);
-    else
+    } else {
       malformed(std::string("'") + c + "' is not a subscript letter");
+    }
   }
   if (terms.size() != ctx.input_count())
     malformed("names " + std::to_string(terms.size()) + " operands, the node has " +
               std::to_string(ctx.input_count()));
   if (terms.size() > 2) unsupported("only one or two operands are supported");
+  // An ellipsis becomes letters no subscript uses, one per axis it covers, right-aligned
+  // across operands as numpy aligns them (a broadcast of size 1 against more is refused below).
+  std::string ellipsis;
+  for (size_t i = 0; i < terms.size(); ++i) {
+    if (terms[i].find('.') == std::string::npos) continue;
+    int64_t covered = int64_t(ctx.rank(i)) - int64_t(terms[i].size() - 1);
+    if (covered < 0)
+      malformed("operand " + std::to_string(i) + " has rank " + std::to_string(ctx.rank(i)) +
+                ", fewer axes than its subscripts");
+    while (int64_t(ellipsis.size()) < covered) {
+      char fresh = 0;
+      for (char c : std::string("ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba"))
+        if (eq.find(c) == std::string::npos && ellipsis.find(c) == std::string::npos) {
+          fresh = c;
+          break;
+        }
+      if (!fresh) unsupported("no letters are left for the ellipsis");
+      ellipsis.insert(ellipsis.begin(), fresh);
+    }
+  }
+  for (std::string& t : terms) {
+    size_t dot = t.find('.');
+    if (dot == std::string::npos) continue;
+    size_t covered = ctx.rank(size_t(&t - &terms[0])) - (t.size() - 1);
+    t.replace(dot, 1, ellipsis.substr(ellipsis.size() - covered));
+  }
   std::map<char, int64_t> size;
   std::map<char, int> count;
   for (size_t i = 0; i < terms.size(); ++i) {
@@ -102,22 +135,30 @@ void einsum(NodeContext& ctx) {
         unsupported(std::string("'") + c + "' repeats in one operand (a diagonal)");
       ++count[c];
       auto [it, fresh] = size.emplace(c, shape[k]);
-      if (!fresh && it->second != shape[k])
+      if (!fresh && it->second != shape[k]) {
+        if (ellipsis.find(c) != std::string::npos)
+          unsupported("the axes '...' covers have sizes " + std::to_string(it->second) +
+                      " and " + std::to_string(shape[k]) + " (broadcasting is not supported)");
         malformed(std::string("'") + c + "' has sizes " + std::to_string(it->second) + " and " +
                   std::to_string(shape[k]));
+      }
     }
   }
   std::string out;
   if (arrow == std::string::npos) {
-    // Implicit output: the letters that appear once, in alphabetical order.
+    // Implicit output: the ellipsis's axes, then the letters that appear once, in
+    // alphabetical order.
+    out = ellipsis;
     for (const auto& [c, n] : count)
-      if (n == 1) out.push_back(c);
+      if (n == 1 && ellipsis.find(c) == std::string::npos) out.push_back(c);
   } else {
     out = eq.substr(arrow + 2);
+    if (size_t dot = out.find("..."); dot != std::string::npos) out.replace(dot, 3, ellipsis);
     for (size_t k = 0; k < out.size(); ++k) {
       if (!size.count(out[k]))
-        malformed(std::string("output letter '") + out[k] + "' is no operand's");
-      if (out.find(out[k]) != k) malformed(std::string("output letter '") + out[k] + "' repeats");
+        malformed(std::string("output subscript '") + out[k] + "' is no operand's");
+      if (out.find(out[k]) != k)
+        malformed(std::string("output subscript '") + out[k] + "' repeats");
     }
   }
   auto in_out = [&](char c) { return out.find(c) != std::string::npos; };

@@ -10,6 +10,17 @@
 namespace cppnn::onnx_import {
 
 std::string onnx_type_name(int32_t elem_type) {
+  // Types newer than the linked onnx headers may know (onnx.proto's numbering).
+  switch (elem_type) {
+    case 17: return "FLOAT8E4M3FN";
+    case 18: return "FLOAT8E4M3FNUZ";
+    case 19: return "FLOAT8E5M2";
+    case 20: return "FLOAT8E5M2FNUZ";
+    case 21: return "UINT4";
+    case 22: return "INT4";
+    case 23: return "FLOAT4E2M1";
+    default: break;
+  }
   if (onnx::TensorProto_DataType_IsValid(elem_type))
     return onnx::TensorProto_DataType_Name(onnx::TensorProto_DataType(elem_type));
   return "type " + std::to_string(elem_type);

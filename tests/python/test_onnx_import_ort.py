@@ -94,6 +94,8 @@ def test_unnamed_batch_dimension(tmp_path, cppnn_cli, first_dim):
     ("ij->ji", [(3, 5)]),
     ("bij->bj", [(2, 3, 5)]),
     ("ijk,jl->li", [(2, 3, 4), (3, 5)]),
+    ("...ij,...jk->...ik", [(2, 3, 4, 5), (2, 3, 5, 6)]),
+    ("b...d,b...d->b...", [(2, 3, 4), (2, 3, 4)]),
 ])
 def test_einsum_matches_onnxruntime(tmp_path, equation, shapes):
     names = [f"x{i}" for i in range(len(shapes))]

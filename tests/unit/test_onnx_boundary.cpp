@@ -73,10 +73,16 @@ TEST(OnnxSymbolicDims, NamedDimsAndBadValues) {
   expect_error([&] { m.load({{{"batch", 2}, {"ids:1", 3}}}); }, ErrorKind::DataError, "'ids:2'");
   Graph g = m.load({{{"batch", 2}, {"ids:1", 3}, {"ids:2", 5}}});
   EXPECT_EQ(g.inputs().at("ids").shape, (Dims{2, 3, 5}));
-  expect_error([&] { m.load({{{"batch", 0}, {"ids:1", 3}, {"ids:2", 5}}}); },
-               ErrorKind::DataError, "must be > 0");
-  expect_error([&] { m.load({{{"batch", -1}, {"ids:1", 3}, {"ids:2", 5}}}); },
-               ErrorKind::DataError, "dimension 'batch'");
+  expect_error(
+      [&] {
+        m.load({{{"batch", 0}, {"ids:1", 3}, {"ids:2", 5}}});
+      },
+      ErrorKind::DataError, "must be > 0");
+  expect_error(
+      [&] {
+        m.load({{{"batch", -1}, {"ids:1", 3}, {"ids:2", 5}}});
+      },
+      ErrorKind::DataError, "dimension 'batch'");
   // A positive dim_value is fixed: a dim_values entry does not change it.
   OnnxTestModel fixed;
   fixed.input("x", P::FLOAT, {int64_t(2)});
@@ -189,6 +195,22 @@ TEST(OnnxBoundary, Float64IsAnErrorUnlessCastToFloat32) {
   expect_close(run_cpu(g, {{"x", x}})["z"], want, testing::default_tolerance(DataType::float32));
 }
 
+// ONNX's expanded functions negate axes and counts: Neg of an integer constant folds, so a
+// Reshape's shape computed that way is known at import time.
+TEST(OnnxBoundary, NegOfIntegerConstantsFolds) {
+  OnnxTestModel m;
+  m.input("x", P::FLOAT, {int64_t(6)});
+  m.int64s("minus", {2}, {-2, -3});
+  m.node("Neg", {"minus"}, {"shape"});
+  m.node("Reshape", {"x", "shape"}, {"y"});
+  m.node("Neg", {"y"}, {"z"});  // a float operand stays a graph op
+  m.output("z");
+  Graph g = m.load();
+  EXPECT_EQ(g.outputs().at("z").shape, (Dims{2, 3}));
+  Tensor x = tensor_from_doubles(DataType::float32, {6}, {1, -2, 3, -4, 5, 0});
+  expect_close(run_cpu(g, {{"x", x}})["z"], {-1, 2, -3, 4, -5, 0}, {0, 0});
+}
+
 TEST(OnnxBoundary, ModelsWithoutTheDefaultOpset) {
   OnnxTestModel m;
   m.proto().mutable_opset_import(0)->set_domain("ai.onnx.ml");
@@ -265,9 +287,7 @@ TEST_F(OnnxExternalData, ReadsTensorsBesideTheModel) {
   fs::create_directories(dir_ / "model" / "data");
   fs::copy_file(dir_ / "model" / "weights.bin", dir_ / "model" / "data" / "w.bin");
   expect_close(run_cpu(load(model("data/w.bin", "8", "")), {{"x", x}})["y"], {3, -6, 1}, {0, 0});
-  expect_close(run_cpu(load(model("data/./w.bin")),
-                       {{"x", x}})["y"],
-               {3, -6, 1}, {0, 0});
+  expect_close(run_cpu(load(model("data/./w.bin")), {{"x", x}})["y"], {3, -6, 1}, {0, 0});
 }
 
 TEST_F(OnnxExternalData, HostileLocationsAndRanges) {
@@ -320,8 +340,13 @@ TEST_F(OnnxExternalData, TheSameBytesReadAgainAndAgainAreRefused) {
   w2.set_name("w2");
   m.initializer(w2);
   m.graph().clear_node();
-  m.graph().mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(
-      0)->set_dim_value(5);
+  m.graph()
+      .mutable_input(0)
+      ->mutable_type()
+      ->mutable_tensor_type()
+      ->mutable_shape()
+      ->mutable_dim(0)
+      ->set_dim_value(5);
   m.node("Mul", {"x", "w"}, {"xw"});
   m.node("Mul", {"xw", "w2"}, {"y"});
   expect_error([&] { load(m); }, ErrorKind::DataError, "initializer 'w2'");

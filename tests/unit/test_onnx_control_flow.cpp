@@ -71,8 +71,13 @@ TEST(OnnxEinsum, MatmulTransposeAndReduceForms) {
       {"i,j->ij", {"i", "j"}, "ij", {{3}, {4}}},
       {"bik,kj->bji", {"bik", "kj"}, "bji", {{2, 3, 4}, {4, 5}}},
       {"ijk,jl->li", {"ijk", "jl"}, "li", {{2, 3, 4}, {3, 5}}},  // k summed alone first
-      {"ba, ca", {"ba", "ca"}, "bc", {{3, 4}, {2, 4}}},        // implicit, spaces
-      {"ij,ij->ij", {"ij", "ij"}, "ij", {{3, 4}, {3, 4}}},     // element-wise product
+      {"ba, ca", {"ba", "ca"}, "bc", {{3, 4}, {2, 4}}},          // implicit, spaces
+      {"ij,ij->ij", {"ij", "ij"}, "ij", {{3, 4}, {3, 4}}},       // element-wise product
+      {"...ij,...jk->...ik", {"abij", "abjk"}, "abik", {{2, 3, 4, 5}, {2, 3, 5, 2}}},
+      {"...ij,jk", {"aij", "jk"}, "aik", {{2, 3, 4}, {4, 5}}},  // implicit: '...' first
+      {"b...i,b...i->b...", {"bxi", "bxi"}, "bx", {{2, 3, 4}, {2, 3, 4}}},
+      {"...,...->...", {"ab", "ab"}, "ab", {{2, 3}, {2, 3}}},
+      {"i...->...", {"iab"}, "ab", {{3, 2, 2}}},
   };
   for (const EinsumCase& c : cases) {
     SCOPED_TRACE(c.equation);
@@ -116,17 +121,40 @@ TEST(OnnxEinsum, OtherFormsNameTheNodeAndEquation) {
     m.output("y");
     m.load();
   };
-  expect_error([&] { load("ii->i", {{3, 3}}); }, ErrorKind::NotSupportedError,
-               "ONNX node 'ein' (Einsum): equation 'ii->i': 'i' repeats in one operand");
-  expect_error([&] { load("...ij,...jk->...ik", {{2, 3, 4}, {2, 4, 5}}); },
-               ErrorKind::NotSupportedError, "equation '...ij,...jk->...ik': ellipses");
-  expect_error([&] { load("ij,jk,kl->il", {{2, 3}, {3, 4}, {4, 5}}); },
-               ErrorKind::NotSupportedError, "only one or two operands");
-  expect_error([&] { load("ij,jk->ik", {{2, 3}, {4, 5}}); }, ErrorKind::DataError,
-               "'j' has sizes 3 and 4");
+  expect_error(
+      [&] {
+        load("ii->i", {{3, 3}});
+      },
+      ErrorKind::NotSupportedError,
+      "ONNX node 'ein' (Einsum): equation 'ii->i': 'i' repeats in one operand");
+  expect_error(
+      [&] {
+        load("...ij,...jk->...ik", {{2, 3, 4}, {1, 4, 5}});
+      },
+      ErrorKind::NotSupportedError,
+      "equation '...ij,...jk->...ik': the axes '...' covers have sizes 2 and 1");
+  expect_error([&] { load("...i...,i", {{2, 3}, {3}}); }, ErrorKind::DataError, "two ellipses");
+  expect_error(
+      [&] {
+        load("...ijk,i", {{2, 3}, {2}});
+      },
+      ErrorKind::DataError, "fewer axes than its subscripts");
+  expect_error(
+      [&] {
+        load("ij,jk,kl->il", {{2, 3}, {3, 4}, {4, 5}});
+      },
+      ErrorKind::NotSupportedError, "only one or two operands");
+  expect_error(
+      [&] {
+        load("ij,jk->ik", {{2, 3}, {4, 5}});
+      },
+      ErrorKind::DataError, "'j' has sizes 3 and 4");
   expect_error([&] { load("ijk,jk->ik", {{2, 3}, {3, 4}}); }, ErrorKind::DataError, "has rank 2");
-  expect_error([&] { load("ij,jk->iz", {{2, 3}, {3, 4}}); }, ErrorKind::DataError,
-               "output letter 'z'");
+  expect_error(
+      [&] {
+        load("ij,jk->iz", {{2, 3}, {3, 4}});
+      },
+      ErrorKind::DataError, "output subscript 'z'");
   expect_error([&] { load("ij->ii", {{2, 2}}); }, ErrorKind::DataError, "repeats");
   expect_error([&] { load("i1->i", {{2, 2}}); }, ErrorKind::DataError, "not a subscript");
   expect_error([&] { load("ij,jk->ik", {{2, 3}}); }, ErrorKind::DataError, "names 2 operands");
@@ -183,8 +211,12 @@ TEST(OnnxIf, ConditionKnownAtImportIsInlined) {
   for (double v : x.to_doubles()) want.push_back(2 * v);
   expect_close(run_cpu(g, {{"x", x}})["y"], want, {0, 0});
   // N = 1 takes the else branch: its error names the If and the inner node.
-  expect_error([&] { m.load({{{"N", 1}}}); }, ErrorKind::NotSupportedError,
-               "ONNX node 'if0' (If): ONNX node 'if0/else/NoSuchOp_0' (NoSuchOp)");
+  expect_error(
+      [&] {
+        m.load({{{"N", 1}}});
+      },
+      ErrorKind::NotSupportedError,
+      "ONNX node 'if0' (If): ONNX node 'if0/else/NoSuchOp_0' (NoSuchOp)");
 }
 
 OnnxTestModel runtime_if(const onnx::GraphProto& then_g, const onnx::GraphProto& else_g) {
@@ -294,8 +326,7 @@ TEST(OnnxLoop, WhatCannotBeUnrolledNamesTheNode) {
   // A body whose condition depends on data.
   OnnxTestModel data_cond = counting_loop("M");
   data_cond.int64s("M", {}, {3});
-  onnx::GraphProto& body =
-      *data_cond.graph().mutable_node(0)->mutable_attribute(0)->mutable_g();
+  onnx::GraphProto& body = *data_cond.graph().mutable_node(0)->mutable_attribute(0)->mutable_g();
   body.mutable_node(2)->set_op_type("ReduceMax");  // cond_out = max(v_out) > i
   body.mutable_node(2)->clear_input();
   body.mutable_node(2)->add_input("v_out");
