@@ -47,7 +47,8 @@ const onnx::GraphProto& required_graph(const NodeContext& ctx, const std::string
 // Counts one more unrolled copy of `body` against the import's bound.
 void count_unrolled(NodeContext& ctx, const onnx::GraphProto& body) {
   size_t& n = ctx.session().unrolled_nodes;
-  n += size_t(body.node_size());
+  // An empty body counts as one node: nested loops of empty bodies are bounded too.
+  n += std::max<size_t>(1, size_t(body.node_size()));
   if (n > kMaxUnrolledNodes)
     ctx.not_supported("unrolling makes more than " + std::to_string(kMaxUnrolledNodes) +
                       " nodes in this import; cppnn has no loops, it unrolls them");

@@ -123,11 +123,18 @@ uint64_t external_number(const std::string& text, const std::string& what,
   return v;
 }
 
-// Reads `bytes` bytes of a tensor stored outside the model (onnx.proto's external_data keys:
-// location, offset, length) into `dst`. The file must lie in the model's folder: no absolute
-// location, no "..", and no symbolic link leading out of it.
-void read_external(const onnx::TensorProto& p, const std::string& what,
-                   const TensorReading& reading, size_t bytes, char* dst) {
+// Where a tensor stored outside the model lies, checked before anything is allocated for it.
+struct ExternalRange {
+  std::filesystem::path file;
+  std::string what;  // names the tensor and the file, for errors
+  uint64_t offset = 0, length = 0;
+};
+
+// Locates `bytes` bytes of a tensor stored outside the model (onnx.proto's external_data keys:
+// location, offset, length). The file must lie in the model's folder: no absolute location, no
+// "..", and no symbolic link leading out of it.
+ExternalRange locate_external(const onnx::TensorProto& p, const std::string& what,
+                              const TensorReading& reading, size_t bytes) {
   namespace fs = std::filesystem;
   if (!reading.model_dir)
     fail(ErrorKind::DataError,
@@ -189,12 +196,16 @@ void read_external(const onnx::TensorProto& p, const std::string& what,
     fail(ErrorKind::DataError, what + ": the model's tensors read more external bytes than its " +
                                    "external files hold (the same bytes more than once)");
   reading.external_read += len;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) fail(ErrorKind::DataError, file_what + " cannot be opened");
-  in.seekg(std::streamoff(off));
-  if (len && !in.read(dst, std::streamsize(len)))
-    fail(ErrorKind::DataError, file_what + ": reading " + std::to_string(len) +
-                                   " bytes at offset " + std::to_string(off) + " failed");
+  return {file, file_what, off, len};
+}
+
+void read_external(const ExternalRange& r, char* dst) {
+  std::ifstream in(r.file, std::ios::binary);
+  if (!in) fail(ErrorKind::DataError, r.what + " cannot be opened");
+  in.seekg(std::streamoff(r.offset));
+  if (r.length && !in.read(dst, std::streamsize(r.length)))
+    fail(ErrorKind::DataError, r.what + ": reading " + std::to_string(r.length) +
+                                   " bytes at offset " + std::to_string(r.offset) + " failed");
 }
 
 }  // namespace
@@ -217,9 +228,11 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& what, bo
   // Sizes are checked before allocating, so a corrupt header cannot ask for gigabytes.
   size_t n = element_count(shape);
   size_t bytes = byte_size(f64 ? DataType::int64 : type, n);
+  std::optional<ExternalRange> range;
   if (external) {
     if (p.has_raw_data() || typed_count(p) > 0)
       fail(ErrorKind::DataError, what + " is EXTERNAL but also holds data in the model");
+    range = locate_external(p, what, reading, bytes);
   } else if (p.has_raw_data()) {
     if (p.raw_data().size() != bytes)
       fail(ErrorKind::DataError, what + ": raw_data has " + std::to_string(p.raw_data().size()) +
@@ -236,14 +249,14 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& what, bo
   if (f64) {
     std::vector<double> d(n);
     if (external)
-      read_external(p, what, reading, bytes, reinterpret_cast<char*>(d.data()));
+      read_external(*range, reinterpret_cast<char*>(d.data()));
     else if (p.has_raw_data())
       std::memcpy(d.data(), p.raw_data().data(), bytes);
     else
       for (size_t i = 0; i < n; ++i) d[i] = p.double_data(int(i));
     for (size_t i = 0; i < n; ++i) t.data_as<float>()[i] = float(d[i]);
   } else if (external) {
-    read_external(p, what, reading, bytes, reinterpret_cast<char*>(t.data()));
+    read_external(*range, reinterpret_cast<char*>(t.data()));
   } else if (p.has_raw_data()) {
     // raw_data is little-endian, as is every machine this library targets.
     if (n) std::memcpy(t.data(), p.raw_data().data(), bytes);

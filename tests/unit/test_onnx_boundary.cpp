@@ -322,6 +322,11 @@ TEST_F(OnnxExternalData, HostileLocationsAndRanges) {
   expect_error([&] { load(model("weights.bin", "8x", "12")); }, ErrorKind::DataError,
                "not a non-negative integer");
   expect_error([&] { load(model("missing.bin")); }, ErrorKind::DataError, "cannot be opened");
+  // A huge shape is checked against the file before anything is allocated for it.
+  OnnxTestModel huge = model("weights.bin", "0", "");
+  huge.graph().mutable_initializer(0)->set_dims(0, int64_t(1) << 40);
+  expect_error([&] { load(huge); }, ErrorKind::DataError,
+               "holds 20 bytes for the tensor; its shape and type need 4398046511104");
   expect_error([&] { load(model("")); }, ErrorKind::DataError, "has no location");
   fs::create_directory(dir_ / "model" / "folder");
   expect_error([&] { load(model("folder")); }, ErrorKind::DataError, "not a regular file");

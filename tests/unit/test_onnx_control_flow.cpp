@@ -337,6 +337,32 @@ TEST(OnnxLoop, WhatCannotBeUnrolledNamesTheNode) {
                "the body computes its condition at run time");
 }
 
+// Loops of (nearly) empty bodies nested in each other are bounded by the unrolled-node count,
+// not only by each loop's iterations.
+TEST(OnnxLoop, NestedLoopsAreBounded) {
+  OnnxTestModel m;
+  m.input("x", P::FLOAT, {int64_t(2)});
+  m.int64s("M", {}, {1000});
+  onnx::GraphProto inner = branch("inner", {"c", "w"});  // outputs its inputs: no nodes
+  inner.add_input()->set_name("j");
+  inner.add_input()->set_name("c");
+  inner.add_input()->set_name("w");
+  onnx::GraphProto outer = branch("outer", {"cond_out", "v_out"});
+  outer.add_input()->set_name("i");
+  outer.add_input()->set_name("cond");
+  outer.add_input()->set_name("v");
+  graph_attr(add(outer, "Loop", {"M", "", "v"}, {"v_out"}, "inner_loop"), "body", inner);
+  add(outer, "Identity", {"cond"}, {"cond_out"});
+  graph_attr(m.node("Loop", {"M", "", "x"}, {"y"}, "outer_loop"), "body", outer);
+  m.output("y");
+  expect_error([&] { m.load(); }, ErrorKind::NotSupportedError,
+               "unrolling makes more than 100000 nodes");
+  m.graph().mutable_initializer(0)->set_raw_data(std::string("\x03\0\0\0\0\0\0\0", 8));
+  Graph g = m.load();  // 3 x 3 iterations
+  Tensor x = tensor_from_doubles(DataType::float32, {2}, {1, 2});
+  expect_close(run_cpu(g, {{"x", x}})["y"], {1, 2}, {0, 0});
+}
+
 TEST(OnnxScan, CumulativeSumForwardAndReversed) {
   for (int64_t reverse : {0, 1}) {
     SCOPED_TRACE(reverse);
