@@ -248,3 +248,31 @@ def test_external_data_out_of_the_folder_is_refused(tmp_path):
     onnx.save_model(model, str(path))
     with pytest.raises(ValueError, match="past the end of the file"):
         webnn.load_onnx(path)
+
+
+def test_range_and_constant_of_shape_fold_from_symbolic_shapes(tmp_path):
+    """PyTorch's position ids: Range(0, x.shape[1]) and ConstantOfShape(x.shape), folded once
+    the symbolic dims are fixed."""
+    i64 = lambda name, v: helper.make_node(  # noqa: E731
+        "Constant", [], [name], value=helper.make_tensor("", TensorProto.INT64, [], [v]))
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        i64("zero", 0), i64("one", 1),
+        helper.make_node("Gather", ["s", "one"], ["len"]),
+        helper.make_node("Range", ["zero", "len", "one"], ["pos"]),
+        helper.make_node("Cast", ["pos"], ["fpos"], to=TensorProto.FLOAT),
+        helper.make_node("ConstantOfShape", ["s"], ["halves"],
+                         value=helper.make_tensor("", TensorProto.FLOAT, [1], [0.5])),
+        helper.make_node("Mul", ["x", "halves"], ["xh"]),
+        helper.make_node("Add", ["xh", "fpos"], ["y"]),
+    ]
+    path = save(tmp_path, helper.make_graph(
+        nodes, "pos", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", None])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]))
+    with pytest.raises(ValueError, match="'x:1'"):
+        webnn.load_onnx(path, dim_values={"N": 2})
+    graph = webnn.load_onnx(path, dim_values={"N": 2, "x:1": 5})
+    assert graph.node_count == 2, graph.summary()  # mul and add: the shape arithmetic folded
+    x = np.random.default_rng(6).standard_normal((2, 5)).astype(np.float32)
+    np.testing.assert_allclose(compute(graph, {"x": x})["y"], ort_run(path, {"x": x})["y"],
+                               rtol=1e-6)
