@@ -276,3 +276,67 @@ def test_range_and_constant_of_shape_fold_from_symbolic_shapes(tmp_path):
     x = np.random.default_rng(6).standard_normal((2, 5)).astype(np.float32)
     np.testing.assert_allclose(compute(graph, {"x": x})["y"], ort_run(path, {"x": x})["y"],
                                rtol=1e-6)
+
+
+def _f(name, shape):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+
+@pytest.mark.parametrize("case", [
+    "Conv", "Gemm", "LayerNormalization", "Resize", "Split", "Squeeze", "ReduceSum", "Clip",
+    "Slice", "Dropout", "If",
+])
+def test_optional_inputs_given_as_empty_names(tmp_path, case):
+    rng = np.random.default_rng(7)
+    init = lambda name, shape: numpy_helper.from_array(  # noqa: E731
+        rng.standard_normal(shape).astype(np.float32), name)
+    ints = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)  # noqa: E731
+    shape, inits, outs = [1, 2, 4, 4], [], ["y"]
+    if case == "Conv":
+        nodes, inits = [helper.make_node("Conv", ["x", "w", ""], ["y"])], [init("w", (3, 2, 3, 3))]
+    elif case == "Gemm":
+        shape = [3, 4]
+        nodes, inits = [helper.make_node("Gemm", ["x", "b", ""], ["y"])], [init("b", (4, 5))]
+    elif case == "LayerNormalization":
+        nodes = [helper.make_node("LayerNormalization", ["x", "s", ""], ["y"], axis=-1)]
+        inits = [init("s", (4,))]
+    elif case == "Resize":
+        nodes = [helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear")]
+        inits = [ints("sizes", [1, 2, 8, 8])]
+    elif case == "Split":
+        nodes, outs = [helper.make_node("Split", ["x", ""], ["y", "z"], axis=2)], ["y", "z"]
+    elif case == "Squeeze":
+        nodes = [helper.make_node("Squeeze", ["x", ""], ["y"])]
+    elif case == "ReduceSum":
+        nodes = [helper.make_node("ReduceSum", ["x", ""], ["y"], keepdims=0)]
+    elif case == "Clip":
+        nodes = [helper.make_node("Clip", ["x", "", ""], ["y"])]
+    elif case == "Slice":
+        nodes = [helper.make_node("Slice", ["x", "st", "en", "ax", ""], ["y"])]
+        inits = [ints("st", [1]), ints("en", [3]), ints("ax", [3])]
+    elif case == "Dropout":
+        nodes = [helper.make_node("Dropout", ["x", "", ""], ["y"])]
+    else:  # an If with an empty optional output name among its outputs
+        then_g = helper.make_graph([helper.make_node("Relu", ["x"], ["a"]),
+                                    helper.make_node("Neg", ["x"], ["b"])], "t", [],
+                                   [_f("a", None), _f("b", None)])
+        nodes = [helper.make_node("Constant", [], ["c"], value=helper.make_tensor("", TensorProto.BOOL, [], [True])),
+                 helper.make_node("If", ["c"], ["y", ""], then_branch=then_g, else_branch=then_g)]
+    path = save(tmp_path, helper.make_graph(nodes, "opt", [_f("x", shape)],
+                                            [_f(o, None) for o in outs], inits))
+    x = rng.standard_normal(shape).astype(np.float32)
+    got = compute(webnn.load_onnx(path), {"x": x})
+    if case == "LayerNormalization":
+        # ONNX Runtime 1.32 crashes on LayerNormalization with an empty bias name: float64.
+        xd = x.astype(np.float64)
+        mean, var = xd.mean(-1, keepdims=True), xd.var(-1, keepdims=True)
+        scale = numpy_helper.to_array(inits[0]).astype(np.float64)
+        want = {"y": (xd - mean) / np.sqrt(var + 1e-5) * scale}
+    elif case == "Squeeze":  # ONNX Runtime 1.32 refuses the empty axes name
+        want = {"y": x.squeeze()}
+    elif case == "If":  # ONNX Runtime 1.32 crashes on an If output with an empty name
+        want = {"y": np.maximum(x, 0)}
+    else:
+        want = ort_run(path, {"x": x})
+    for o in outs:
+        np.testing.assert_allclose(got[o], want[o], rtol=1e-5, atol=1e-5)
