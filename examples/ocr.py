@@ -121,9 +121,10 @@ def read_text(image, context, models, use_cls=True):
     det = Stage(context, models / DET, "detect",
                 lambda s: {"p2o.DynamicDimension.0": s[0], "p2o.DynamicDimension.1": s[2],
                            "p2o.DynamicDimension.2": s[3]})
-    cls = Stage(context, models / CLS, "classify", lambda s: {"?": s[2]})
+    # Unnamed dimensions (-1, '?') are named "<input>:<index>".
+    cls = Stage(context, models / CLS, "classify", lambda s: {"x:0": s[0], "x:2": s[2], "x:3": s[3]})
     rec = Stage(context, models / REC, "recognize",
-                lambda s: {"p2o.DynamicDimension.0": s[0], "?": s[2], "p2o.DynamicDimension.1": s[3]})
+                lambda s: {"p2o.DynamicDimension.0": s[0], "x:2": s[2], "p2o.DynamicDimension.1": s[3]})
     characters = character_list(models / REC)
 
     # Detection on the image padded (white) to multiples of 32.

@@ -66,7 +66,12 @@ class CppnnVad:
         import webnn
         self.context = webnn.ML().create_context(accelerated=not cpu)
         start = time.perf_counter()
-        self.graph = webnn.load_onnx(str(model), dim_values={"batch": 1, "sequence": CONTEXT + WINDOW})
+        # silero_vad.onnx leaves its dims unnamed ('': input:0, input:1, state:1); the sample
+        # rate is fixed at load time, so the If on it imports only the 16 kHz branch.
+        n = CONTEXT + WINDOW
+        self.graph = webnn.load_onnx(
+            str(model), dim_values={"batch": 1, "sequence": n, "input:0": 1, "input:1": n, "state:1": 1},
+            input_values={"sr": np.array(RATE, dtype=np.int64)})
         self.load_ms = (time.perf_counter() - start) * 1e3
         self.backend = f"cppnn {self.context.backend} ({self.context.backend_reason})"
         self.inputs = set(self.graph.inputs)

@@ -317,8 +317,15 @@ void bind_module(nb::module_& m) {
       "load_onnx",
       [](const std::filesystem::path& path,
          const std::optional<std::map<std::string, int64_t>>& dim_values,
-         std::optional<size_t> max_import_bytes, bool float64_as_float32) {
+         std::optional<size_t> max_import_bytes, bool float64_as_float32,
+         const std::optional<nb::dict>& input_values) {
         cppnn::OnnxImportOptions options;
+        if (input_values)
+          for (auto [key, value] : *input_values) {
+            std::string name = nb::cast<std::string>(key);
+            options.input_values[name] =
+                to_tensor(value, "load_onnx: input_values['" + name + "']", true);
+          }
         if (dim_values) options.dim_values = *dim_values;
         if (max_import_bytes) options.max_import_bytes = *max_import_bytes;
         options.float64_as_float32 = float64_as_float32;
@@ -326,11 +333,13 @@ void bind_module(nb::module_& m) {
         return cppnn::load_onnx(path.string(), options);
       },
       "path"_a, "dim_values"_a = nb::none(), "max_import_bytes"_a = nb::none(),
-      "float64_as_float32"_a = false,
+      "float64_as_float32"_a = false, "input_values"_a = nb::none(),
       "Imports an ONNX model file as an MLGraph (external data read from its folder).\n"
       "dim_values fixes the symbolic dimensions, e.g. {'N': 1}; one the exporter left unnamed\n"
       "(-1, 0, '' or '?') is '<input>:<index>', e.g. {'x:0': 1}. float64_as_float32 computes\n"
-      "float64 tensors in float32 (WebNN has no float64). max_import_bytes caps the memory the import itself creates (folded\n"
+      "float64 tensors in float32 (WebNN has no float64). input_values fixes graph inputs at load\n"
+      "time, e.g. {'sr': np.array(16000)}: they become constants and what depends on them folds.\n"
+      "max_import_bytes caps the memory the import itself creates (folded\n"
       "constants, ConstantOfShape; default 1 GiB): a model that needs more is a ValueError\n"
       "naming the node.");
 

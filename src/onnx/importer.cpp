@@ -370,6 +370,10 @@ Dims input_dims(const onnx::ValueInfoProto& input, const OnnxImportOptions& opti
     }
     std::string name = symbolic_name(input.name(), i, d);
     auto it = options.dim_values.find(name);
+    // A value for a literal "?" (which earlier versions took as a name) still sets every "?"
+    // dimension that has no value of its own.
+    if (it == options.dim_values.end() && d.has_dim_param() && d.dim_param() == "?")
+      it = options.dim_values.find("?");
     if (it == options.dim_values.end()) {
       std::string written = d.has_dim_value() ? "written as " + std::to_string(d.dim_value())
                             : d.has_dim_param() && !d.dim_param().empty()
@@ -431,9 +435,34 @@ Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options,
     if (!input.type().has_tensor_type())
       fail(ErrorKind::NotSupportedError, "graph input '" + input.name() + "' is not a tensor");
     auto v = std::make_shared<Value>();
-    v->type = data_type_from_onnx(input.type().tensor_type().elem_type(),
-                                  "graph input '" + input.name() + "'", &v->is_bool,
+    const std::string what = "graph input '" + input.name() + "'";
+    v->type = data_type_from_onnx(input.type().tensor_type().elem_type(), what, &v->is_bool,
                                   options.float64_as_float32);
+    if (auto given = options.input_values.find(input.name());
+        given != options.input_values.end()) {
+      const Tensor& t = given->second;
+      if (t.data_type() != v->type)
+        fail(ErrorKind::TypeError, what + " is " + std::string(to_string(v->type)) +
+                                       "; the value given for it in input_values is " +
+                                       std::string(to_string(t.data_type())));
+      const auto& shape = input.type().tensor_type().shape();
+      bool fits = input.type().tensor_type().has_shape() &&
+                  size_t(shape.dim_size()) == t.shape().size();
+      for (int i = 0; fits && i < shape.dim_size(); ++i)
+        if (shape.dim(i).has_dim_value() && shape.dim(i).dim_value() > 0)
+          fits = shape.dim(i).dim_value() == t.shape()[size_t(i)];
+      if (!fits)
+        fail(ErrorKind::TypeError, what + ": the value given in input_values has shape " +
+                                       to_string(t.shape()) + ", which the input's does not match");
+      v->data = t;
+      v->shape = t.shape();
+      if (v->is_bool)
+        for (size_t i = 0; i < t.element_count(); ++i)
+          if (t.data_as<uint8_t>()[i] > 1)
+            fail(ErrorKind::TypeError, what + " is bool: its value must hold 0 or 1");
+      values.emplace(input.name(), v);
+      continue;
+    }
     v->operand = builder.input(input.name(), v->type, input_dims(input, options));
     v->shape = v->operand.shape();
     values.emplace(input.name(), v);

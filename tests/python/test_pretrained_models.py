@@ -2,8 +2,8 @@
 build/pretrained; `make test` fetches them first): each loads and matches ONNX Runtime on
 the CPU, and the OCR example reads back the line it rendered.
 
-Models that cppnn cannot load yet are strict xfails naming what is missing, so that each
-turns into a failure (and its xfail must go) the day it loads."""
+PP-OCR's classifier (unnamed dims) and the Silero VAD files (If on the sample rate, LSTM)
+load since #18."""
 import os
 import pathlib
 import shutil
@@ -85,7 +85,7 @@ def test_ppocr_rec_matches_onnxruntime(ctx):
     canvas = ocr.Image.new("RGB", ((width + 63) // 64 * 64, ocr.REC_HEIGHT), "black")
     canvas.paste(crop.resize((width, ocr.REC_HEIGHT)), (0, 0))
     x = ocr.normalize(canvas)
-    g = webnn.load_onnx(str(path), dim_values={"p2o.DynamicDimension.0": 1, "?": ocr.REC_HEIGHT,
+    g = webnn.load_onnx(str(path), dim_values={"p2o.DynamicDimension.0": 1, "x:2": ocr.REC_HEIGHT,
                                                "p2o.DynamicDimension.1": x.shape[3]})
     got = next(iter(ctx.compute(g, {"x": x}).values()))
     want = ort_run(path, {"x": x})[0]
@@ -97,25 +97,25 @@ def test_ppocr_rec_matches_onnxruntime(ctx):
     assert ocr.ctc_greedy(got[0], chars)[0] == "Recognize 42"
 
 
-@pytest.mark.xfail(strict=True, reason="#18: its input shape [-1, 3, ?, ?] (an unnamed -1 and "
-                   "two dims both named '?') cannot be given values yet")
 def test_ppocr_cls_matches_onnxruntime(ctx):
+    """Its input is [-1, 3, ?, ?]: the unnamed dimensions are x:0, x:2 and x:3."""
     path = model(RAPIDOCR, ocr.CLS)
     x = ocr.normalize(ocr.render("upright", height=30).resize((192, 48)))
-    g = webnn.load_onnx(str(path), dim_values={"?": 48})
+    with pytest.raises(ValueError, match=r"dimension 0 is symbolic \(written as -1\) and unnamed; "
+                                         r"cppnn calls it 'x:0'"):
+        webnn.load_onnx(str(path))
+    g = webnn.load_onnx(str(path), dim_values={"x:0": 1, "x:2": 48, "x:3": 192})
     got = next(iter(ctx.compute(g, {"x": x}).values()))
     want = ort_run(path, {"x": x})[0]
     np.testing.assert_allclose(got, want, atol=1e-4)
 
 
-SILERO_MODELS = {
-    "silero_vad.onnx": "#18: unnamed dims ('') and If on the sample rate input",
-    "silero_vad_16k_op15.onnx": "#18: If (on the sample rate input)",
-    "silero_vad_16k_sequence.onnx": "loads",
-    "silero_vad_half.onnx": "#18: If",
-    "silero_vad_op18_ifless.onnx": "#18: If (on the sample rate input)",
-    "silero_vad_openvino_16k.onnx": "loads",
-}
+SILERO_MODELS = ["silero_vad.onnx", "silero_vad_16k_op15.onnx", "silero_vad_16k_sequence.onnx",
+                 "silero_vad_half.onnx", "silero_vad_op18_ifless.onnx",
+                 "silero_vad_openvino_16k.onnx"]
+# silero_vad.onnx writes its dims unnamed (''): they are input:0, input:1 and state:1.
+SILERO_DIMS = {"batch": 1, "sequence": 576, "input:0": 1, "input:1": 576, "state:1": 1}
+SR = np.array(16000, np.int64)
 
 
 def need_espeak():
@@ -140,16 +140,15 @@ def speech_windows(count=40):
     return np.stack([samples[i * 512:i * 512 + 576] for i in range(count)]).astype(np.float32)
 
 
-@pytest.mark.parametrize("name", sorted(SILERO_MODELS))
+@pytest.mark.parametrize("name", SILERO_MODELS)
 def test_silero_vad_matches_onnxruntime(ctx, name):
+    """The sample rate is fixed at load time (input_values), so the If on it imports only the
+    16 kHz branch."""
     path = model(SILERO, name)
     windows = speech_windows()
     sequence = "sequence" in name
-    try:
-        g = webnn.load_onnx(str(path), dim_values={"batch": 1, "sequence": 576,
-                                                   "sequence_length": len(windows)})
-    except Exception as e:  # noqa: BLE001  (any failure to load is the expected one for now)
-        pytest.xfail(f"{SILERO_MODELS[name]}: {type(e).__name__}: {str(e)[:200]}")
+    g = webnn.load_onnx(str(path), dim_values={**SILERO_DIMS, "sequence_length": len(windows)},
+                        input_values={"sr": SR})
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = {i.name for i in session.get_inputs()}
     if sequence:
@@ -181,8 +180,33 @@ def test_silero_vad_matches_onnxruntime(ctx, name):
     assert max(probs) > 0.5 and min(probs) < 0.1, probs
 
 
+@pytest.mark.parametrize("name", ["silero_vad.onnx", "silero_vad_16k_op15.onnx",
+                                  "silero_vad_half.onnx", "silero_vad_op18_ifless.onnx"])
+def test_silero_vad_with_the_sample_rate_at_run_time(ctx, name):
+    """The sample rate given at run time: both of the If's branches are imported and `where`
+    selects, where both fit the window; silero_vad.onnx's 8 kHz branch does not (its LSTM
+    gets another shape), an error naming the nodes."""
+    path = model(SILERO, name)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    if "sr" not in {i.name for i in session.get_inputs()}:
+        pytest.skip("no sample-rate input")
+    load = lambda: webnn.load_onnx(str(path), dim_values=SILERO_DIMS)  # noqa: E731
+    if name == "silero_vad.onnx":
+        with pytest.raises(ValueError, match="If_0/else/.*LSTM"):
+            load()
+        return
+    g = load()
+    assert "sr" in g.inputs
+    x = speech_windows(count=12)[-1][None]
+    feeds = {"input": x, "state": np.zeros((2, 1, 128), np.float32), "sr": SR}
+    want = dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
+    got = ctx.compute(g, feeds)
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], atol=1e-4, err_msg=k)
+
+
 def test_ocr_example_reads_back_the_rendered_line():
-    res = subprocess.run([sys.executable, str(ROOT / "examples" / "ocr.py"), "--cpu", "--no-cls",
+    res = subprocess.run([sys.executable, str(ROOT / "examples" / "ocr.py"), "--cpu",
                           "--models", str(RAPIDOCR), "--text", "WebNN on any machine 7"],
                          capture_output=True, text=True, timeout=600,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
@@ -190,7 +214,7 @@ def test_ocr_example_reads_back_the_rendered_line():
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("text: ")]
     assert len(lines) == 1 and lines[0].startswith("text: WebNN on any machine 7  ("), res.stdout
     assert "backend: cpu" in res.stdout
-    for stage in ("detect", "recognize"):
+    for stage in ("detect", "classify", "recognize"):
         assert any(ln.startswith(stage) and "compute" in ln for ln in res.stdout.splitlines())
 
 
@@ -224,8 +248,4 @@ def test_vad_example_pipeline_with_onnxruntime():
 
 
 def test_vad_example_on_cppnn():
-    res = run_vad("cppnn")
-    if res.returncode != 0 and "load_onnx" in res.stderr:
-        pytest.xfail("#18: silero_vad.onnx does not load yet (If on the sample rate, LSTM): "
-                     + res.stderr.strip().splitlines()[-1][:200])
-    check_vad_output(res)
+    check_vad_output(run_vad("cppnn"))

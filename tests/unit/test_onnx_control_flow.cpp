@@ -219,6 +219,40 @@ TEST(OnnxIf, ConditionKnownAtImportIsInlined) {
       "ONNX node 'if0' (If): ONNX node 'if0/else/NoSuchOp_0' (NoSuchOp)");
 }
 
+// Silero VAD's shape: the whole model is an If on its sample-rate input. Fixing that input at
+// load time (input_values) folds the condition, so only the chosen branch is imported.
+TEST(OnnxIf, InputValuesFixedAtLoadTimeFoldTheCondition) {
+  OnnxTestModel m;
+  m.input("sr", P::INT64, {});
+  m.input("x", P::FLOAT, {int64_t(3)});
+  m.int64s("k16", {}, {16000});
+  m.node("Equal", {"sr", "k16"}, {"is16k"});
+  m.floats("two", {}, {2});
+  onnx::GraphProto then_g = branch("then", {"t"});
+  add(then_g, "Mul", {"x", "two"}, {"t"});
+  onnx::GraphProto else_g = branch("else", {"e"});
+  add(else_g, "NoSuchOp", {"x"}, {"e"});
+  onnx::NodeProto& n = m.node("If", {"is16k"}, {"y"}, "by_rate");
+  graph_attr(n, "then_branch", then_g);
+  graph_attr(n, "else_branch", else_g);
+  m.output("y");
+  // At run time the condition is unknown: both branches are imported, and one cannot be.
+  expect_error([&] { m.load(); }, ErrorKind::NotSupportedError, "'by_rate/else/NoSuchOp_0'");
+  OnnxImportOptions options;
+  options.input_values["sr"] = testing::tensor_from_doubles(DataType::int64, {}, {16000});
+  Graph g = m.load(options);
+  EXPECT_EQ(g.inputs().count("sr"), 0u);
+  Tensor x = tensor_from_doubles(DataType::float32, {3}, {1, -2, 0.5});
+  expect_close(run_cpu(g, {{"x", x}})["y"], {2, -4, 1}, {0, 0});
+  options.input_values["sr"] = testing::tensor_from_doubles(DataType::int64, {}, {8000});
+  expect_error([&] { m.load(options); }, ErrorKind::NotSupportedError, "'by_rate/else/NoSuchOp_0'");
+  options.input_values["sr"] = testing::tensor_from_doubles(DataType::int32, {}, {16000});
+  expect_error([&] { m.load(options); }, ErrorKind::TypeError,
+               "graph input 'sr' is int64; the value given for it in input_values is int32");
+  options.input_values["sr"] = testing::tensor_from_doubles(DataType::int64, {1}, {16000});
+  expect_error([&] { m.load(options); }, ErrorKind::TypeError, "does not match");
+}
+
 OnnxTestModel runtime_if(const onnx::GraphProto& then_g, const onnx::GraphProto& else_g) {
   OnnxTestModel m;
   m.input("c", P::BOOL, {});
