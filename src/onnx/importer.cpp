@@ -386,8 +386,7 @@ Dims input_dims(const onnx::ValueInfoProto& input, const OnnxImportOptions& opti
       fail(ErrorKind::DataError,
            what + ": dimension " + std::to_string(i) + " is " + kind +
                ". Shapes are fixed at load time: give its value with --dim " + name +
-               "=N (cppnn CLI), dim_values={'" + name +
-               "': N} (Python load_onnx) or OnnxImportOptions::dim_values (C++)");
+               "=N (cppnn CLI) or dim_values={'" + name + "': N} (load_onnx)");
     }
     if (it->second <= 0)
       fail(ErrorKind::DataError, what + ": the value " + std::to_string(it->second) +

@@ -33,9 +33,9 @@ DataType data_type_from_onnx(int32_t elem_type, const std::string& what, bool* i
     case onnx::TensorProto::DOUBLE:
       if (float64_as_float32) return DataType::float32;
       fail(ErrorKind::NotSupportedError,
-           what + " has data type DOUBLE: WebNN has no float64. Import with float64_as_float32 "
-                  "(OnnxImportOptions, Python load_onnx(float64_as_float32=True), cppnn "
-                  "--float64-as-float32) to compute it in float32");
+           what + " has data type DOUBLE: WebNN has no float64. To compute it in float32, "
+                  "import with --float64-as-float32 (cppnn CLI) or float64_as_float32=True "
+                  "(load_onnx)");
     case onnx::TensorProto::FLOAT:
       return DataType::float32;
     case onnx::TensorProto::FLOAT16:
