@@ -18,12 +18,12 @@ struct OnnxImportOptions {
   // for "?" itself, as earlier versions took, still sets each "?" without its own). A symbolic
   // dimension without a value here is a DataError naming it and saying how to set it
   // (`cppnn --dim NAME=N`, Python `load_onnx(dim_values={NAME: N})`).
-  std::map<std::string, int64_t> dim_values;
+  std::map<std::string, int64_t> dim_values{};
   // Graph inputs whose values are fixed at load time: each becomes a constant, not an input
   // of the graph, so what depends on it folds (an If on a sample-rate input imports one
   // branch). Its type must be the input's (uint8 for bool; float32 for float64 with
   // float64_as_float32) and its shape the input's, symbolic dimensions matching anything.
-  std::map<std::string, Tensor> input_values;
+  std::map<std::string, Tensor> input_values{};
   // WebNN has no float64. By default a DOUBLE graph input, output, initializer, constant or
   // Cast is a NotSupportedError naming it; with this set, each becomes float32 instead (values
   // rounded to float32 at load time, inputs and outputs exchanged as float32), as exporters

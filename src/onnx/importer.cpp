@@ -417,7 +417,7 @@ Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options,
   ImportBudget budget;
   budget.limit = options.max_import_bytes;
   ImportSession session{builder, default_opset(model), budget,
-                        TensorReading{std::move(model_dir), options.float64_as_float32}};
+                        TensorReading{std::move(model_dir), options.float64_as_float32, 0, {}}};
   std::map<std::string, ValuePtr> values;
 
   if (graph.sparse_initializer_size() > 0)

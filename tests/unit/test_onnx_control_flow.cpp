@@ -86,7 +86,8 @@ TEST(OnnxEinsum, MatmulTransposeAndReduceForms) {
     NamedTensors inputs;
     std::vector<Tensor> xs;
     for (size_t i = 0; i < c.shapes.size(); ++i) {
-      std::string name = "x" + std::to_string(i);
+      std::string name = "x";  // (not "x" + to_string: GCC 12's -Wrestrict false positive)
+      name += std::to_string(i);
       std::vector<testing::OnnxDim> dims(c.shapes[i].begin(), c.shapes[i].end());
       m.input(name, P::FLOAT, dims);
       names.push_back(name);
@@ -113,7 +114,8 @@ TEST(OnnxEinsum, OtherFormsNameTheNodeAndEquation) {
     OnnxTestModel m(12);
     std::vector<std::string> names;
     for (size_t i = 0; i < shapes.size(); ++i) {
-      names.push_back("x" + std::to_string(i));
+      names.push_back("x");
+      names.back() += std::to_string(i);
       m.input(names.back(), P::FLOAT,
               std::vector<testing::OnnxDim>(shapes[i].begin(), shapes[i].end()));
     }
