@@ -119,17 +119,27 @@ Kernel gather_elements_kernel(const KernelContext& cx) {
   });
 }
 
+// gatherND's and scatterND's geometry: indices as [m, c] coordinates into the input's
+// first c axes, each naming a contiguous slice of `slice` elements of the remaining axes.
+struct NdGeometry {
+  size_t c, m, slice;
+  std::vector<int64_t> dims;   // of the indexed axes
+  std::vector<size_t> strides;  // in elements, of the indexed axes
+};
+
+NdGeometry nd_geometry(const Dims& shape, const Dims& ishape) {
+  size_t c = size_t(ishape.back());
+  NdGeometry g{c, product(ishape, 0, ishape.size() - 1), product(shape, c, shape.size()),
+               std::vector<int64_t>(shape.begin(), shape.begin() + int64_t(c)),
+               std::vector<size_t>(c)};
+  for (size_t d = 0; d < c; ++d) g.strides[d] = product(shape, d + 1, shape.size());
+  return g;
+}
+
 // indices as [m, c] coordinates into the input's first c axes; each picks a contiguous
 // slice of the remaining axes (`slice` elements), so the output is [m, slice].
 Kernel gather_nd_kernel(const KernelContext& cx) {
-  const Dims& shape = cx.inputs[0]->shape;
-  const Dims& ishape = cx.inputs[1]->shape;
-  size_t c = size_t(ishape.back());
-  size_t m = product(ishape, 0, ishape.size() - 1);
-  size_t slice = product(shape, c, shape.size());
-  std::vector<int64_t> dims(shape.begin(), shape.begin() + int64_t(c));
-  std::vector<size_t> strides(c);  // in elements, of the indexed axes
-  for (size_t d = 0; d < c; ++d) strides[d] = product(shape, d + 1, shape.size());
+  auto [c, m, slice, dims, strides] = nd_geometry(cx.inputs[0]->shape, cx.inputs[1]->shape);
   size_t esize = element_size(cx.inputs[0]->data_type);
   DataType itype = cx.inputs[1]->data_type;
   return make_kernel([=](const Ins& in, const Outs& out) {
@@ -211,14 +221,7 @@ Kernel scatter_elements_kernel(const KernelContext& cx) {
 // split the slice, and each writes its part of every tuple in order (the last of repeated
 // coordinates wins, as scatterElements').
 Kernel scatter_nd_kernel(const KernelContext& cx) {
-  const Dims& shape = cx.inputs[0]->shape;
-  const Dims& ishape = cx.inputs[1]->shape;
-  size_t c = size_t(ishape.back());
-  size_t m = product(ishape, 0, ishape.size() - 1);
-  size_t slice = product(shape, c, shape.size());
-  std::vector<int64_t> dims(shape.begin(), shape.begin() + int64_t(c));
-  std::vector<size_t> strides(c);  // in elements, of the indexed axes
-  for (size_t d = 0; d < c; ++d) strides[d] = product(shape, d + 1, shape.size());
+  auto [c, m, slice, dims, strides] = nd_geometry(cx.inputs[0]->shape, cx.inputs[1]->shape);
   size_t esize = element_size(cx.inputs[0]->data_type);
   DataType itype = cx.inputs[1]->data_type;
   return make_kernel([=](const Ins& in, const Outs& out) {

@@ -99,15 +99,14 @@ std::unique_ptr<Step> make_gather_elements_step(std::shared_ptr<Device> device, 
   return step;
 }
 
-// gatherND, as the CPU's gather.cpp: each coordinate tuple picks a contiguous slice of
-// the input's trailing axes, moved with wider elements where the slice and alignment allow.
-std::unique_ptr<Step> make_gather_nd_step(std::shared_ptr<Device> device, const GraphIR& g,
-                                          const Node& n, const std::vector<Placement>& places) {
-  auto step = std::make_unique<MovementStep>(n, std::move(device));
-  const Dims& shape = in_shape(g, n);
-  const Dims& ishape = in_shape(g, n, 1);
+// gatherND's and scatterND's geometry: tuples of `coords` indices over the data's leading
+// axes, each naming a contiguous slice of its trailing axes, moved with the widest element
+// (up to 16 bytes) that the slice and both pointers' alignment allow. `a` is where the slices
+// come from or go to besides the data (gatherND's input, scatterND's updates), `b` the
+// output. Returns the element size used.
+size_t nd_slices(const Dims& shape, const Dims& ishape, size_t esize, const void* a,
+                 const void* b, mv::GatherNDParams& p) {
   size_t coords = size_t(ishape.back());
-  mv::GatherNDParams p;
   p.coords = int(coords);
   p.m = dims_product(ishape, 0, ishape.size() - 1);
   p.slice = dims_product(shape, coords, shape.size());
@@ -115,19 +114,29 @@ std::unique_ptr<Step> make_gather_nd_step(std::shared_ptr<Device> device, const 
     p.dims[d] = shape[d];
     p.strides[d] = dims_product(shape, d + 1, shape.size());
   }
-  size_t esize = element_size(g.desc(n.inputs[0]).data_type);
+  // Every stride is a multiple of the slice, so a divisor of the slice divides them all.
+  for (int64_t k = int64_t(16 / esize); k > 1; k /= 2) {
+    if (p.slice % k == 0 && aligned(a, size_t(k) * esize) && aligned(b, size_t(k) * esize)) {
+      p.slice /= k;
+      for (size_t d = 0; d < coords; ++d) p.strides[d] /= k;
+      return esize * size_t(k);
+    }
+  }
+  return esize;
+}
+
+// gatherND, as the CPU's gather.cpp: each coordinate tuple picks a contiguous slice of
+// the input's trailing axes, moved with wider elements where the slice and alignment allow.
+std::unique_ptr<Step> make_gather_nd_step(std::shared_ptr<Device> device, const GraphIR& g,
+                                          const Node& n, const std::vector<Placement>& places) {
+  auto step = std::make_unique<MovementStep>(n, std::move(device));
   const void* in = address(places, n.inputs[0], n, "input");
   const void* indices = address(places, n.inputs[1], n, "indices");
   void* out = address(places, n.outputs[0], n, "output");
-  // Every stride is a multiple of the slice, so a divisor of the slice divides them all.
-  for (int64_t k = int64_t(16 / esize); k > 1; k /= 2) {
-    if (p.slice % k == 0 && aligned(in, size_t(k) * esize) && aligned(out, size_t(k) * esize)) {
-      p.slice /= k;
-      for (size_t d = 0; d < coords; ++d) p.strides[d] /= k;
-      esize *= size_t(k);
-      break;
-    }
-  }
+  mv::GatherNDParams p;
+  size_t esize = nd_slices(in_shape(g, n), in_shape(g, n, 1),
+                           element_size(g.desc(n.inputs[0]).data_type), in, out, p);
+  size_t coords = size_t(p.coords);
   DataType index_dtype = g.desc(n.inputs[1]).data_type;
   mv::ElemType index_type = elem_type(index_dtype);
   int elem = int(esize), blocks = step->max_blocks();
@@ -183,33 +192,15 @@ std::unique_ptr<Step> make_scatter_nd_step(std::shared_ptr<Device> device, const
                                            const Node& n, const std::vector<Placement>& places) {
   auto step = std::make_unique<MovementStep>(n, std::move(device));
   const Dims& shape = in_shape(g, n);
-  const Dims& ishape = in_shape(g, n, 1);
-  size_t coords = size_t(ishape.back());
-  scatter::ScatterNDParams p;
-  p.coords = int(coords);
-  p.m = dims_product(ishape, 0, ishape.size() - 1);
-  p.slice = dims_product(shape, coords, shape.size());
-  for (size_t d = 0; d < coords; ++d) {
-    p.dims[d] = shape[d];
-    p.strides[d] = dims_product(shape, d + 1, shape.size());
-  }
   DataType type = g.desc(n.inputs[0]).data_type;
-  size_t esize = element_size(type);
   const void* in = address(places, n.inputs[0], n, "input");
   const void* indices = address(places, n.inputs[1], n, "indices");
   const void* updates = address(places, n.inputs[2], n, "updates");
   void* out = address(places, n.outputs[0], n, "output");
   copy_input_first(*step, in, out, byte_size(type, element_count(shape)));
-  // Every stride is a multiple of the slice, so a divisor of the slice divides them all.
-  for (int64_t k = int64_t(16 / esize); k > 1; k /= 2) {
-    if (p.slice % k == 0 && aligned(updates, size_t(k) * esize) &&
-        aligned(out, size_t(k) * esize)) {
-      p.slice /= k;
-      for (size_t d = 0; d < coords; ++d) p.strides[d] /= k;
-      esize *= size_t(k);
-      break;
-    }
-  }
+  scatter::ScatterNDParams p;
+  size_t esize = nd_slices(shape, in_shape(g, n, 1), element_size(type), updates, out, p);
+  size_t coords = size_t(p.coords);
   DataType index_dtype = g.desc(n.inputs[1]).data_type;
   mv::ElemType index_type = elem_type(index_dtype);
   int elem = int(esize), blocks = step->max_blocks();

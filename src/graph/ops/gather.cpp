@@ -51,9 +51,11 @@ std::vector<OperandDescriptor> infer_gather_elements(const InputDescs& in, Attrs
   return {OperandDescriptor{x.data_type, indices.shape}};
 }
 
-std::vector<OperandDescriptor> infer_gather_nd(const InputDescs& in, Attrs&) {
-  const OperandDescriptor& x = *in[0];
-  const OperandDescriptor& indices = *in[1];
+// gatherND's and scatterND's shared steps: the indices' type and both ranks, the coordinate
+// size against the input's rank; returns the shape of the slices the tuples name (gatherND's
+// output, scatterND's updates): the indices' leading dimensions, then the input's after the
+// coordinates.
+Dims nd_slices_shape(const OperandDescriptor& x, const OperandDescriptor& indices) {
   check_data_type(indices, "indices", kIndexTypes);
   if (x.shape.empty())
     type_error(operand_name("input") + " must have rank 1 or more, got a scalar");
@@ -68,7 +70,11 @@ std::vector<OperandDescriptor> infer_gather_nd(const InputDescs& in, Attrs&) {
                to_string(x.shape));
   Dims out(indices.shape.begin(), indices.shape.begin() + int64_t(indexable));
   out.insert(out.end(), x.shape.begin() + coordinate, x.shape.end());
-  return {OperandDescriptor{x.data_type, out}};
+  return out;
+}
+
+std::vector<OperandDescriptor> infer_gather_nd(const InputDescs& in, Attrs&) {
+  return {OperandDescriptor{in[0]->data_type, nd_slices_shape(*in[0], *in[1])}};
 }
 
 // scatterElements: the spec's steps, in its order.
@@ -110,19 +116,7 @@ std::vector<OperandDescriptor> infer_scatter_nd(const InputDescs& in, Attrs&) {
   const OperandDescriptor& updates = *in[2];
   check_data_type(indices, "indices", kIndexTypes);
   check_same_type(x, "input", updates, "updates");
-  if (x.shape.empty())
-    type_error(operand_name("input") + " must have rank 1 or more, got a scalar");
-  if (indices.shape.empty())
-    type_error(operand_name("indices") + " must have rank 1 or more, got a scalar");
-  size_t indexable = indices.shape.size() - 1;
-  int64_t coordinate = indices.shape[indexable];
-  if (size_t(coordinate) > x.shape.size())
-    type_error("the coordinate size " + std::to_string(coordinate) + " (last dimension of " +
-               operand_name("indices") + " of shape " + to_string(indices.shape) +
-               ") is greater than the rank of " + operand_name("input") + " of shape " +
-               to_string(x.shape));
-  Dims expected(indices.shape.begin(), indices.shape.begin() + int64_t(indexable));
-  expected.insert(expected.end(), x.shape.begin() + coordinate, x.shape.end());
+  Dims expected = nd_slices_shape(x, indices);
   if (updates.shape != expected)
     type_error(operand_name("updates") + " of shape " + to_string(updates.shape) +
                " must be " + to_string(expected) + " (the leading dimensions of " +

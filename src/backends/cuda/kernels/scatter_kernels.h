@@ -25,13 +25,8 @@ cudaError_t launch_scatter_elements(const void* indices, ElemType index_type, co
 
 // scatterND: indices [m, coords]; tuple r's slice of `slice` elements goes to
 // sum_d clamp(idx[r, d], dims[d]) * strides[d]; one thread per slice element, over every tuple.
-struct ScatterNDParams {
-  int coords = 0;
-  int64_t dims[kMaxRank] = {};
-  int64_t strides[kMaxRank] = {};  // in elements of elem_size
-  int64_t m = 0;
-  int64_t slice = 1;
-};
+// The same geometry as gatherND's (movement_kernels.h), which reads where this writes.
+using ScatterNDParams = movement::GatherNDParams;
 cudaError_t launch_scatter_nd(const void* indices, ElemType index_type, const void* updates,
                               void* out, const ScatterNDParams& p, int elem_size, int max_blocks,
                               cudaStream_t stream);
