@@ -10,19 +10,18 @@
 
 #include "graph/op_math/reduce.h"
 #include "movement_kernels.h"
+#include "grid_loop.cuh"
 
 namespace cppnn::detail::cuda::movement {
 
 namespace {
 
-constexpr int kBlock = 256;
+using grid_loop::clamp_index;
+using grid_loop::grid_for;
+using grid_loop::kBlock;
+using grid_loop::Tag;
+using grid_loop::visit_size;
 
-int grid_for(int64_t n, int max_blocks) {
-  int64_t blocks = (n + kBlock - 1) / kBlock;
-  if (blocks > max_blocks) blocks = max_blocks;
-  if (blocks < 1) blocks = 1;
-  return int(blocks);
-}
 
 template <typename I>
 __device__ __forceinline__ I first_index() {
@@ -33,24 +32,6 @@ __device__ __forceinline__ I grid_step() {
   return I(gridDim.x) * I(blockDim.x);
 }
 
-// A type carried by value into a generic lambda (nvcc compiles C++17 here).
-template <typename T>
-struct Tag {
-  using type = T;
-};
-
-// Calls f(Tag<E>) with an element type E of `size` bytes; false if none.
-template <typename F>
-bool visit_size(int size, F&& f) {
-  switch (size) {
-    case 1: f(Tag<uint8_t>{}); return true;
-    case 2: f(Tag<uint16_t>{}); return true;
-    case 4: f(Tag<uint32_t>{}); return true;
-    case 8: f(Tag<unsigned long long>{}); return true;
-    case 16: f(Tag<uint4>{}); return true;
-    default: return false;
-  }
-}
 
 // ---- strided copy --------------------------------------------------------------------
 
@@ -101,10 +82,6 @@ cudaError_t strided_copy_rank(const E* in, E* out, const StridedCopy& c, I total
 
 // ---- gather --------------------------------------------------------------------------
 
-__device__ __forceinline__ int64_t clamp_index(int64_t v, int64_t dim) {
-  if (v < 0) v += dim;
-  return v < 0 ? 0 : v >= dim ? dim - 1 : v;
-}
 
 template <typename E, typename Idx>
 __global__ void __launch_bounds__(kBlock)

@@ -7,19 +7,15 @@
 
 #include "graph/op_math/quantize.h"
 #include "quantization_kernels.h"
+#include "grid_loop.cuh"
 
 namespace cppnn::detail::cuda::quantization {
 
 namespace {
 
-constexpr int kBlock = 256;
+using grid_loop::grid_for;
+using grid_loop::kBlock;
 
-int grid_for(int64_t n, int max_blocks) {
-  int64_t blocks = (n + kBlock - 1) / kBlock;
-  if (blocks > max_blocks) blocks = max_blocks;
-  if (blocks < 1) blocks = 1;
-  return int(blocks);
-}
 
 __device__ __forceinline__ int64_t scale_index(const Geometry& g, int64_t i) {
   int64_t s = 0;

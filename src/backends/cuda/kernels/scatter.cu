@@ -4,24 +4,19 @@
 #include <cstdint>
 
 #include "scatter_kernels.h"
+#include "grid_loop.cuh"
 
 namespace cppnn::detail::cuda::scatter {
 
 namespace {
 
-constexpr int kBlock = 256;
+using grid_loop::clamp_index;
+using grid_loop::grid_for;
+using grid_loop::kBlock;
+using grid_loop::Tag;
+using grid_loop::visit_size;
 
-int grid_for(int64_t n, int max_blocks) {
-  int64_t blocks = (n + kBlock - 1) / kBlock;
-  if (blocks > max_blocks) blocks = max_blocks;
-  if (blocks < 1) blocks = 1;
-  return int(blocks);
-}
 
-__device__ __forceinline__ int64_t clamp_index(int64_t v, int64_t dim) {
-  if (v < 0) v += dim;
-  return v < 0 ? 0 : v >= dim ? dim - 1 : v;
-}
 
 template <typename E, typename Idx>
 __global__ void __launch_bounds__(kBlock)
@@ -53,22 +48,6 @@ __global__ void __launch_bounds__(kBlock)
   }
 }
 
-template <typename T>
-struct Tag {
-  using type = T;
-};
-
-template <typename F>
-bool visit_size(int size, F&& f) {
-  switch (size) {
-    case 1: f(Tag<uint8_t>{}); return true;
-    case 2: f(Tag<uint16_t>{}); return true;
-    case 4: f(Tag<uint32_t>{}); return true;
-    case 8: f(Tag<unsigned long long>{}); return true;
-    case 16: f(Tag<uint4>{}); return true;
-    default: return false;
-  }
-}
 
 template <typename F>
 bool visit_index(ElemType index_type, const void* indices, F&& f) {
