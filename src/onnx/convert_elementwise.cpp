@@ -197,11 +197,8 @@ void clip(NodeContext& ctx) {
   ctx.set_output(0, ctx.builder().clamp(ctx.operand(0), o));
 }
 
-void cast(NodeContext& ctx) {
-  if (!ctx.has_attr("to")) ctx.bad_model("attribute 'to' is required");
-  int64_t to = ctx.attr_int("to", 0);
-  bool to_bool = false;
-  DataType type = ctx.onnx_type(int32_t(to), "attribute 'to'", &to_bool);
+// Cast's and CastLike's conversion of input 0 to `type` (ONNX bool when to_bool).
+void cast_input_to(NodeContext& ctx, DataType type, bool to_bool) {
   const ValuePtr& x = ctx.input(0);
   if (x->data && onnx_import::foldable(x->shape)) {
     ctx.set_output(0, host_cast(*x->data, type, to_bool), to_bool);
@@ -223,6 +220,20 @@ void cast(NodeContext& ctx) {
     return;
   }
   ctx.set_output(0, b.cast(ctx.operand(0), type, ctx.options()));
+}
+
+void cast(NodeContext& ctx) {
+  if (!ctx.has_attr("to")) ctx.bad_model("attribute 'to' is required");
+  bool to_bool = false;
+  DataType type = ctx.onnx_type(int32_t(ctx.attr_int("to", 0)), "attribute 'to'", &to_bool);
+  cast_input_to(ctx, type, to_bool);
+}
+
+// CastLike: Cast to the type of input 1 (its values are not read). `saturate` only concerns
+// the float8 types, which WebNN does not have.
+void cast_like(NodeContext& ctx) {
+  if (!ctx.has_input(1)) ctx.bad_model("input 1 (target_type) is required");
+  cast_input_to(ctx, ctx.type(1), ctx.input(1)->is_bool);
 }
 
 void where(NodeContext& ctx) {
@@ -268,6 +279,7 @@ void register_elementwise_converters(ConverterTable& t) {
   t["Gelu"] = gelu;
   t["Clip"] = clip;
   t["Cast"] = cast;
+  t["CastLike"] = cast_like;
   t["Where"] = where;
   t["Identity"] = identity;
 }
