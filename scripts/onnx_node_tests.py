@@ -147,6 +147,11 @@ def run_test(test_dir: pathlib.Path, ctx, webnn):
 
     def classify_load_error(e):
         msg = f"{type(e).__name__}: {e}"
+        # cppnn says NotSupportedError for what it deliberately does not map (an op, an
+        # attribute value WebNN cannot express); older webnn builds had only RuntimeError,
+        # hence the messages below too.
+        if isinstance(e, getattr(webnn, "NotSupportedError", ())):
+            return {**result, "status": "unsupported", "why": msg[:300]}
         if re.search(r"is not supported|NotSupported|which WebNN does not have|only \d-D|"
                      r"does not match WebNN|WebNN has no|no version of the default ONNX opset|"
                      r": only '|WebNN's (scatters|lstm)",
@@ -159,8 +164,9 @@ def run_test(test_dir: pathlib.Path, ctx, webnn):
 
     # Inputs the import needs as values (axes, shapes, pads, scales, ratios... that a
     # static-shape runtime fixes when it loads a model) are bound from each data set, as a
-    # user of such a runtime does, one at a time as the import names them; the model is then
-    # loaded once per data set.
+    # user of such a runtime does, as the import names them (or, when it names a value
+    # computed from them, all integer and bool inputs); the model is then loaded once per
+    # data set.
     bound = []
     graph = None
     values0 = dict(zip(inputs, sets[0][0])) if sets else {}
@@ -174,9 +180,16 @@ def run_test(test_dir: pathlib.Path, ctx, webnn):
                     webnn.load_onnx(str(path))
             break
         except Exception as e:  # noqa: BLE001  (every import failure is classified)
+            if "computed at run time" not in str(e):
+                return classify_load_error(e)
             named = [n for n in inputs if n not in bound and
                      re.search(r"(?<![\w.])" + re.escape(n) + r"(?![\w.])", str(e))]
-            if "computed at run time" not in str(e) or not named:
+            # A value computed from inputs (a window size, a crop size, a trip count): bind
+            # every integer and bool input, once.
+            if not named:
+                named = [n for n in inputs if n not in bound and n in values0 and
+                         values0[n].dtype.kind in "iub"]
+            if not named:
                 return classify_load_error(e)
             bound += named
     for ins, expected in sets:

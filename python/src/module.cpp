@@ -22,15 +22,46 @@ using cppnn::Context;
 using cppnn::ErrorKind;
 using cppnn::Graph;
 
-// Python's view of the DESIGN's error kinds.
+// Python's view of the DESIGN's error kinds: TypeError as Python's own; the others as
+// webnn.DataError (a ValueError), webnn.NotSupportedError, webnn.OperationError and
+// webnn.InvalidStateError (RuntimeErrors), so that code catching the builtin types keeps
+// working and code that cares can tell the kinds apart. Made in bind_module.
+PyObject* g_error_types[5] = {};
+
+PyObject* error_type(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::TypeError: return PyExc_TypeError;
+    case ErrorKind::DataError: return g_error_types[1] ? g_error_types[1] : PyExc_ValueError;
+    case ErrorKind::NotSupportedError: return g_error_types[2] ? g_error_types[2] : PyExc_RuntimeError;
+    case ErrorKind::OperationError: return g_error_types[3] ? g_error_types[3] : PyExc_RuntimeError;
+    case ErrorKind::InvalidStateError: return g_error_types[4] ? g_error_types[4] : PyExc_RuntimeError;
+  }
+  return PyExc_RuntimeError;
+}
+
 void translate_error(const std::exception_ptr& p, void*) {
   try {
     std::rethrow_exception(p);
   } catch (const cppnn::Error& e) {
-    PyObject* type = PyExc_RuntimeError;
-    if (e.kind() == ErrorKind::TypeError) type = PyExc_TypeError;
-    if (e.kind() == ErrorKind::DataError) type = PyExc_ValueError;
-    PyErr_SetString(type, e.what());
+    PyErr_SetString(error_type(e.kind()), e.what());
+  }
+}
+
+void make_error_types(nb::module_& m) {
+  const struct {
+    int index;
+    const char* name;
+    PyObject* base;
+  } types[] = {{1, "DataError", PyExc_ValueError},
+               {2, "NotSupportedError", PyExc_RuntimeError},
+               {3, "OperationError", PyExc_RuntimeError},
+               {4, "InvalidStateError", PyExc_RuntimeError}};
+  for (const auto& t : types) {
+    std::string qualified = std::string("webnn.") + t.name;
+    PyObject* type = PyErr_NewException(qualified.c_str(), t.base, nullptr);
+    if (!type) throw nb::python_error();
+    g_error_types[t.index] = type;  // kept for the interpreter's life, as the module is
+    m.attr(t.name) = nb::borrow(type);
   }
 }
 
@@ -125,6 +156,7 @@ struct ML {};
 }  // namespace
 
 void bind_module(nb::module_& m) {
+  make_error_types(m);
   nb::register_exception_translator(translate_error);
 
   nb::class_<ML>(m, "ML", "Entry point: creates contexts (WebNN's navigator.ml).")

@@ -43,17 +43,23 @@ graph.get_input_names(), create_tensor(..., readable=, writable=, exportable_to_
 tensor.destroy(), and AsyncMLContext (below) with awaitable dispatch and compute.
 
 Errors: TypeError for wrong arguments (types, shapes, data types, option values),
-ValueError for malformed data, RuntimeError for what cannot be done (unsupported, failed
-while running, destroyed context, builder already built), each with cppnn's message.
+webnn.DataError (a ValueError) for malformed data, and for what cannot be done
+webnn.NotSupportedError (unsupported), webnn.OperationError (failed while running) and
+webnn.InvalidStateError (destroyed context, builder already built), all RuntimeErrors;
+each with cppnn's message.
 """
 from ._webnn import (
+    DataError,
     Engine,
+    InvalidStateError,
     ML,
     MLContext,
     MLGraph,
     MLGraphBuilder,
     MLOperand,
     MLTensor,
+    NotSupportedError,
+    OperationError,
     export_onnx,
     export_onnx_bytes,
     load_onnx,
@@ -137,13 +143,17 @@ class AsyncMLContext:
 
 __all__ = [
     "AsyncMLContext",
+    "DataError",
     "Engine",
+    "InvalidStateError",
     "ML",
     "MLContext",
     "MLGraph",
     "MLGraphBuilder",
     "MLOperand",
     "MLTensor",
+    "NotSupportedError",
+    "OperationError",
     "export_onnx",
     "export_onnx_bytes",
     "load_onnx",

@@ -53,8 +53,33 @@ Operand to_normalized_shape(NodeContext& ctx, size_t i, const Dims& shape) {
   return ctx.builder().expand(ctx.operand(i), to_u32(ctx, shape, "shape"), ctx.options());
 }
 
+// LayerNormalization's optional outputs 1 and 2, Mean and InvStdDev over `axes` (kept as
+// dimensions of 1), computed in stash_type (float32 unless it says float16's 10) from x,
+// as ONNX's reference does: InvStdDev = 1 / sqrt(Var + epsilon).
+void layer_norm_statistics(NodeContext& ctx, const std::vector<uint32_t>& axes, float epsilon) {
+  int64_t stash = ctx.attr_int("stash_type", 1);
+  bool stash_bool = false;
+  DataType type = ctx.onnx_type(int32_t(stash), "attribute 'stash_type'", &stash_bool);
+  if (type != DataType::float32 && type != DataType::float16)
+    ctx.not_supported("attribute 'stash_type' = " + std::to_string(stash) +
+                      ": only float32 (1) and float16 (10)");
+  GraphBuilder& b = ctx.builder();
+  OperatorOptions o = ctx.options();
+  Operand x = ctx.operand(0);
+  if (ctx.type(0) != type) x = b.cast(x, type, o);
+  ReduceOptions r;
+  r.label = o.label;
+  r.axes = axes;
+  r.keep_dimensions = true;
+  Operand mean = b.reduce_mean(x, r);
+  Operand d = b.sub(x, mean, o);
+  Operand variance = b.reduce_mean(b.mul(d, d, o), r);
+  Operand inv_std = b.reciprocal(b.sqrt(b.add(variance, b.constant(type, epsilon), o), o), o);
+  if (ctx.output_used(1)) ctx.set_output(1, mean);
+  if (ctx.output_used(2)) ctx.set_output(2, inv_std);
+}
+
 void layer_normalization(NodeContext& ctx) {
-  ctx.reject_outputs_from(1, "the mean and inverse standard deviation outputs are not supported");
   size_t rank = ctx.rank(0);
   int64_t axis = normalize_axis(ctx, ctx.attr_int("axis", -1), rank, "attribute 'axis'");
   std::vector<int64_t> axes(rank - size_t(axis));
@@ -67,6 +92,7 @@ void layer_normalization(NodeContext& ctx) {
   o.scale = to_normalized_shape(ctx, 1, normalized);
   if (ctx.has_input(2)) o.bias = to_normalized_shape(ctx, 2, normalized);
   ctx.set_output(0, ctx.builder().layer_normalization(ctx.operand(0), o));
+  if (ctx.output_used(1) || ctx.output_used(2)) layer_norm_statistics(ctx, *o.axes, float(o.epsilon));
 }
 
 }  // namespace

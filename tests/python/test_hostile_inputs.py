@@ -170,7 +170,10 @@ CHILD = textwrap.dedent("""
         ctx.compute(graph, inputs)
         print("LOADED")
     except (TypeError, ValueError, RuntimeError) as e:
-        print(type(e).__name__ + ": " + str(e))
+        # The builtin kind (webnn.DataError is a ValueError, the other WebNN kinds
+        # RuntimeErrors).
+        print(next(t.__name__ for t in (TypeError, ValueError, RuntimeError) if isinstance(e, t))
+              + ": " + str(e))
     # The module still works after the error.
     ctx = webnn.ML().create_context(accelerated=False)
     b = ctx.create_graph_builder()

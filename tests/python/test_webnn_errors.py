@@ -228,3 +228,34 @@ def test_wrong_python_types_are_type_errors(ctx, graph):
     with pytest.raises(TypeError):
         b.build({"y": "x"})
     still_works(ctx, graph)
+
+
+def test_error_kinds_are_their_own_types_and_still_the_builtin_ones(tmp_path):
+    """WebNN's error kinds as Python types: DataError is a ValueError, NotSupportedError,
+    OperationError and InvalidStateError are RuntimeErrors (code catching the builtins keeps
+    working), TypeError stays Python's."""
+    import webnn
+    assert issubclass(webnn.DataError, ValueError)
+    for t in (webnn.NotSupportedError, webnn.OperationError, webnn.InvalidStateError):
+        assert issubclass(t, RuntimeError)
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(webnn.DataError):
+        webnn.load_onnx(str(bad))
+    import onnx
+    from onnx import TensorProto, helper
+    g = helper.make_graph([helper.make_node("Hardmax", ["x"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+    path = tmp_path / "hardmax.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    with pytest.raises(webnn.NotSupportedError, match="Hardmax"):
+        webnn.load_onnx(str(path))
+    ctx = webnn.ML().create_context(accelerated=False)
+    b = ctx.create_graph_builder()
+    x = b.input("x", [2], "float32")
+    b.build({"y": b.relu(x)})
+    with pytest.raises(webnn.InvalidStateError):
+        b.relu(x)  # the builder is spent once built
+    with pytest.raises(TypeError):
+        ctx.create_graph_builder().input("x", [0], "float32")
