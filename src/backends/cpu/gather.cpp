@@ -139,7 +139,11 @@ NdGeometry nd_geometry(const Dims& shape, const Dims& ishape) {
 // indices as [m, c] coordinates into the input's first c axes; each picks a contiguous
 // slice of the remaining axes (`slice` elements), so the output is [m, slice].
 Kernel gather_nd_kernel(const KernelContext& cx) {
-  auto [c, m, slice, dims, strides] = nd_geometry(cx.inputs[0]->shape, cx.inputs[1]->shape);
+  // (Not a structured binding: clang 14 cannot capture those in the lambda below.)
+  NdGeometry geo = nd_geometry(cx.inputs[0]->shape, cx.inputs[1]->shape);
+  size_t c = geo.c, m = geo.m, slice = geo.slice;
+  std::vector<int64_t> dims = std::move(geo.dims);
+  std::vector<size_t> strides = std::move(geo.strides);
   size_t esize = element_size(cx.inputs[0]->data_type);
   DataType itype = cx.inputs[1]->data_type;
   return make_kernel([=](const Ins& in, const Outs& out) {
@@ -221,7 +225,11 @@ Kernel scatter_elements_kernel(const KernelContext& cx) {
 // split the slice, and each writes its part of every tuple in order (the last of repeated
 // coordinates wins, as scatterElements').
 Kernel scatter_nd_kernel(const KernelContext& cx) {
-  auto [c, m, slice, dims, strides] = nd_geometry(cx.inputs[0]->shape, cx.inputs[1]->shape);
+  // (Not a structured binding: clang 14 cannot capture those in the lambda below.)
+  NdGeometry geo = nd_geometry(cx.inputs[0]->shape, cx.inputs[1]->shape);
+  size_t c = geo.c, m = geo.m, slice = geo.slice;
+  std::vector<int64_t> dims = std::move(geo.dims);
+  std::vector<size_t> strides = std::move(geo.strides);
   size_t esize = element_size(cx.inputs[0]->data_type);
   DataType itype = cx.inputs[1]->data_type;
   return make_kernel([=](const Ins& in, const Outs& out) {
