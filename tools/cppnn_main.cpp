@@ -49,6 +49,7 @@ Tensor pattern_input(const OperandDescriptor& desc) {
 struct RunArgs {
   std::string model;
   std::vector<std::string> dims;    // NAME=VALUE
+  std::vector<std::string> binds;   // NAME=V[,V...]
   bool float64_as_float32 = false;
   std::vector<std::string> inputs;  // NAME=FILE.npy
   std::string save_dir;
@@ -75,8 +76,42 @@ std::pair<std::string, std::string> split_assignment(const std::string& s, const
 // The ONNX import options of run, build and info alike. N (batch) and S (sequence) get the
 // README's values unless given; any other symbolic dimension, named or unnamed ("x:0" for the
 // first dimension of input x, when the exporter wrote -1 or no name), needs its --dim.
-OnnxImportOptions import_options(const std::vector<std::string>& dims, bool float64_as_float32) {
+// --bind NAME=V[,V...]: a graph input fixed at load time (OnnxImportOptions::input_values),
+// one value a scalar, several a 1-D tensor; int64 when every value is an integer, else
+// float32 (the importer converts them to the input's type).
+Tensor bound_value(const std::string& assignment) {
+  auto [name, text] = split_assignment(assignment, "--bind");
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    size_t comma = text.find(',', start);
+    parts.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  std::vector<int64_t> ints;
+  std::vector<float> floats;
+  bool all_ints = true;
+  for (const std::string& p : parts) {
+    int64_t i = 0;
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), i);
+    all_ints = all_ints && !p.empty() && ec == std::errc() && end == p.data() + p.size();
+    ints.push_back(i);
+    char* fend = nullptr;
+    float f = p.empty() ? 0.0f : std::strtof(p.c_str(), &fend);
+    if (p.empty() || fend != p.c_str() + p.size())
+      fail(ErrorKind::TypeError, "--bind '" + assignment + "': '" + p + "' is not a number");
+    floats.push_back(f);
+  }
+  Dims shape = parts.size() == 1 ? Dims{} : Dims{int64_t(parts.size())};
+  return all_ints ? Tensor::from(DataType::int64, shape, ints)
+                  : Tensor::from(DataType::float32, shape, floats);
+}
+
+OnnxImportOptions import_options(const std::vector<std::string>& dims, bool float64_as_float32,
+                                 const std::vector<std::string>& binds = {}) {
   OnnxImportOptions import;
+  for (const auto& assignment : binds)
+    import.input_values[split_assignment(assignment, "--bind").first] = bound_value(assignment);
   for (const auto& d : dims) {
     auto [name, value] = split_assignment(d, "--dim");
     int64_t v = 0;
@@ -100,15 +135,16 @@ int run(const RunArgs& a) {
   Engine engine;
   Graph graph;
   if (Engine::is_engine_file(a.model)) {
-    if (!a.dims.empty())
+    if (!a.dims.empty() || !a.binds.empty())
       std::fprintf(stderr,
-                   "cppnn: --dim is ignored: an engine's shapes are fixed when it is built\n");
+                   "cppnn: --dim and --bind are ignored: an engine's shapes and constants are "
+                   "fixed when it is built\n");
     engine = Engine::load(a.model);
     if (a.precision != "float32" && engine.options().precision != precision_of(a.precision))
       std::fprintf(stderr, "cppnn: --precision is ignored: the engine was built with its own\n");
     graph = engine.graph();
   } else {
-    graph = load_onnx(a.model, import_options(a.dims, a.float64_as_float32));
+    graph = load_onnx(a.model, import_options(a.dims, a.float64_as_float32, a.binds));
     if (a.precision != "float32") {
       // The same path as `cppnn build --precision`, kept in memory.
       EngineBuildOptions build_options;
@@ -186,13 +222,14 @@ struct BuildArgs {
   std::string model;
   std::string output;
   std::vector<std::string> dims;
+  std::vector<std::string> binds;
   bool float64_as_float32 = false;
   std::string precision = "float32";
 };
 
 int build(const BuildArgs& a) {
   auto t0 = std::chrono::steady_clock::now();
-  Graph graph = load_onnx(a.model, import_options(a.dims, a.float64_as_float32));
+  Graph graph = load_onnx(a.model, import_options(a.dims, a.float64_as_float32, a.binds));
   double import_ms = ms_since(t0);
   auto t1 = std::chrono::steady_clock::now();
   EngineBuildOptions build_options;
@@ -211,10 +248,10 @@ int build(const BuildArgs& a) {
 }
 
 int info(const std::string& model, const std::vector<std::string>& dims,
-         bool float64_as_float32) {
+         bool float64_as_float32, const std::vector<std::string>& binds) {
   Graph graph = Engine::is_engine_file(model)
                     ? Engine::load(model).graph()
-                    : load_onnx(model, import_options(dims, float64_as_float32));
+                    : load_onnx(model, import_options(dims, float64_as_float32, binds));
   for (const auto& [name, d] : graph.inputs())
     std::printf("input  %s %s %s\n", name.c_str(), std::string(to_string(d.data_type)).c_str(),
                 to_string(d.shape).c_str());
@@ -232,6 +269,9 @@ constexpr const char* kDimHelp =
     "INPUT:INDEX, e.g. x:0)";
 constexpr const char* kFloat64Help =
     "compute float64 inputs, outputs and constants in float32 (WebNN has no float64)";
+constexpr const char* kBindHelp =
+    "fix a graph input at load time, NAME=VALUE or NAME=V1,V2,... (e.g. a sample rate: "
+    "sr=16000); it becomes a constant, so tests on it fold";
 
 int main(int argc, char** argv) {
   CLI::App app{"cppnn: run WebNN graphs and ONNX models on the CPU or an NVIDIA GPU"};
@@ -242,6 +282,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("model", r.model, "ONNX model or engine file")->required();
   run_cmd->add_option("--dim", r.dims, kDimHelp);
   run_cmd->add_flag("--float64-as-float32", r.float64_as_float32, kFloat64Help);
+  run_cmd->add_option("--bind", r.binds, kBindHelp);
   run_cmd->add_option("--input", r.inputs, "input from a .npy file, NAME=FILE (default: a fixed pattern)");
   run_cmd->add_option("--device", r.device, "auto or cpu")->check(CLI::IsMember({"auto", "cpu"}));
   run_cmd->add_option("--iterations", r.iterations, "timed runs");
@@ -260,6 +301,7 @@ int main(int argc, char** argv) {
   build_cmd->add_option("-o,--output", b.output, "engine file to write")->required();
   build_cmd->add_option("--dim", b.dims, kDimHelp);
   build_cmd->add_flag("--float64-as-float32", b.float64_as_float32, kFloat64Help);
+  build_cmd->add_option("--bind", b.binds, kBindHelp);
   build_cmd->add_option("--precision", b.precision,
                         "float32, or float16 (computed in float16 behind float32 inputs and outputs)")
       ->check(CLI::IsMember({"float32", "float16"}));
@@ -272,12 +314,14 @@ int main(int argc, char** argv) {
   info_cmd->add_option("model", info_model, "ONNX model or engine file")->required();
   info_cmd->add_option("--dim", info_dims, kDimHelp);
   info_cmd->add_flag("--float64-as-float32", info_float64, kFloat64Help);
+  std::vector<std::string> info_binds;
+  info_cmd->add_option("--bind", info_binds, kBindHelp);
 
   CLI11_PARSE(app, argc, argv);
   try {
     if (*run_cmd) return run(r);
     if (*build_cmd) return build(b);
-    if (*info_cmd) return info(info_model, info_dims, info_float64);
+    if (*info_cmd) return info(info_model, info_dims, info_float64, info_binds);
   } catch (const Error& e) {
     std::fprintf(stderr, "cppnn: %s: %s\n", to_string(e.kind()), e.what());
     return 1;

@@ -5,6 +5,7 @@
 
 #include "cppnn/onnx.h"
 #include "graph/ir.h"
+#include "onnx/host_ops.h"
 #include "onnx/import_context.h"
 #include "onnx/op_coverage.h"
 
@@ -439,11 +440,20 @@ Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options,
                                   options.float64_as_float32);
     if (auto given = options.input_values.find(input.name());
         given != options.input_values.end()) {
-      const Tensor& t = given->second;
-      if (t.data_type() != v->type)
-        fail(ErrorKind::TypeError, what + " is " + std::string(to_string(v->type)) +
-                                       "; the value given for it in input_values is " +
-                                       std::string(to_string(t.data_type())));
+      Tensor t = given->second;
+      if (t.data_type() != v->type) {
+        // Another type is converted (the CLI's --bind parses numbers as int64 or float32):
+        // to a float type with rounding, to an integer type only where every value survives.
+        Tensor converted = host_cast(t, v->type, v->is_bool);
+        bool exact = is_float(v->type) ||
+                     host_cast(converted, t.data_type(), false).to_doubles() == t.to_doubles();
+        if (!exact)
+          fail(ErrorKind::TypeError, what + " is " + std::string(to_string(v->type)) +
+                                         "; the value given for it in input_values (" +
+                                         std::string(to_string(t.data_type())) +
+                                         ") does not fit that type");
+        t = std::move(converted);
+      }
       const auto& shape = input.type().tensor_type().shape();
       bool fits = input.type().tensor_type().has_shape() &&
                   size_t(shape.dim_size()) == t.shape().size();

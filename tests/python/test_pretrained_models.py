@@ -263,3 +263,29 @@ def test_vad_example_on_cppnn_finds_what_onnxruntime_finds(backend):
     want = check_vad_output(run_vad("onnxruntime"))
     got = check_vad_output(run_vad("cppnn", backend))
     assert got == want
+
+
+def test_cli_bind_fixes_silero_sample_rate():
+    """`cppnn run --bind sr=16000` fixes the sample-rate input at load time (its If folds to
+    the 16 kHz branch); a value the input's type cannot hold, or no number, is a clear error."""
+    cli = pathlib.Path(os.environ.get("CPPNN_BUILD", ROOT / "build")) / "cppnn"
+    path = str(model(SILERO, "silero_vad.onnx"))
+    dims = ["--dim", "input:0=1", "--dim", "input:1=576", "--dim", "state:1=1"]
+    res = subprocess.run([str(cli), "info", path, *dims, "--bind", "sr=16000"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    inputs = [ln.split()[1] for ln in res.stdout.splitlines() if ln.startswith("input ")]
+    assert inputs == ["input", "state"], res.stdout  # sr is a constant now
+    res = subprocess.run([str(cli), "run", path, *dims, "--bind", "sr=16000", "--iterations", "3",
+                          "--device", "cpu"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "latency" in res.stdout, res.stderr
+    res = subprocess.run([str(cli), "info", path, *dims, "--bind", "sr=16000.5"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0 and "graph input 'sr' is int64" in res.stderr, res.stderr
+    res = subprocess.run([str(cli), "info", path, "--bind", "sr=abc"], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode != 0 and "'abc' is not a number" in res.stderr, res.stderr
+    # Python: a value of another type converts when it fits (int32 16000 for the int64 input).
+    g = webnn.load_onnx(path, dim_values={"input:0": 1, "input:1": 576, "state:1": 1},
+                        input_values={"sr": np.array(16000, dtype=np.int32)})
+    assert sorted(g.inputs) == ["input", "state"]

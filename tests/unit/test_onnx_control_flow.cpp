@@ -248,9 +248,13 @@ TEST(OnnxIf, InputValuesFixedAtLoadTimeFoldTheCondition) {
   expect_close(run_cpu(g, {{"x", x}})["y"], {2, -4, 1}, {0, 0});
   options.input_values["sr"] = testing::tensor_from_doubles(DataType::int64, {}, {8000});
   expect_error([&] { m.load(options); }, ErrorKind::NotSupportedError, "'by_rate/else/NoSuchOp_0'");
+  // A value of another type converts where every value fits the input's type.
   options.input_values["sr"] = testing::tensor_from_doubles(DataType::int32, {}, {16000});
+  EXPECT_EQ(m.load(options).inputs().count("sr"), 0u);
+  options.input_values["sr"] = testing::tensor_from_doubles(DataType::float32, {}, {16000.5});
   expect_error([&] { m.load(options); }, ErrorKind::TypeError,
-               "graph input 'sr' is int64; the value given for it in input_values is int32");
+               "graph input 'sr' is int64; the value given for it in input_values (float32) does "
+               "not fit that type");
   options.input_values["sr"] = testing::tensor_from_doubles(DataType::int64, {1}, {16000});
   expect_error([&] { m.load(options); }, ErrorKind::TypeError, "does not match");
 }
