@@ -88,15 +88,27 @@ void visit_index_type(DataType t, F&& f) {
   }
 }
 
+// gatherElements' and scatterElements' geometry: the input [outer, dim, inner] around the
+// axis, the indices [outer, n, inner].
+struct ElementsGeometry {
+  size_t outer, inner;
+  int64_t dim;
+  size_t n;
+};
+
+ElementsGeometry elements_geometry(const KernelContext& cx) {
+  const Dims& shape = cx.inputs[0]->shape;
+  size_t axis = size_t(cx.node.attrs.i("axis"));
+  return {product(shape, 0, axis), product(shape, axis + 1, shape.size()), shape[axis],
+          size_t(cx.inputs[1]->shape[axis])};
+}
+
 // Input and indices (and output, the indices' shape) seen as [outer, dim or n, inner]:
 // out[o, j, k] = in[o, clamp(indices[o, j, k]), k].
 Kernel gather_elements_kernel(const KernelContext& cx) {
-  const Dims& shape = cx.inputs[0]->shape;
-  const Dims& ishape = cx.inputs[1]->shape;
-  size_t axis = size_t(cx.node.attrs.i("axis"));
-  size_t outer = product(shape, 0, axis), inner = product(shape, axis + 1, shape.size());
-  int64_t dim = shape[axis];
-  size_t n = size_t(ishape[axis]);
+  ElementsGeometry geo = elements_geometry(cx);
+  size_t outer = geo.outer, inner = geo.inner, n = geo.n;
+  int64_t dim = geo.dim;
   size_t esize = element_size(cx.inputs[0]->data_type);
   DataType itype = cx.inputs[1]->data_type;
   return make_kernel([=](const Ins& in, const Outs& out) {
@@ -185,12 +197,9 @@ void copy_input(const Tensor& in, Tensor& out) {
 // Each task owns whole columns (o, k) and walks j in order, so where indices repeat the last
 // update wins, the same on every run and thread count (the spec leaves duplicates open).
 Kernel scatter_elements_kernel(const KernelContext& cx) {
-  const Dims& shape = cx.inputs[0]->shape;
-  const Dims& ishape = cx.inputs[1]->shape;
-  size_t axis = size_t(cx.node.attrs.i("axis"));
-  size_t outer = product(shape, 0, axis), inner = product(shape, axis + 1, shape.size());
-  int64_t dim = shape[axis];
-  size_t n = size_t(ishape[axis]);
+  ElementsGeometry geo = elements_geometry(cx);
+  size_t outer = geo.outer, inner = geo.inner, n = geo.n;
+  int64_t dim = geo.dim;
   size_t esize = element_size(cx.inputs[0]->data_type);
   DataType itype = cx.inputs[1]->data_type;
   return make_kernel([=](const Ins& in, const Outs& out) {

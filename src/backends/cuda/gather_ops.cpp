@@ -73,17 +73,29 @@ std::unique_ptr<Step> make_gather_step(std::shared_ptr<Device> device, const Gra
   return step;
 }
 
+// gatherElements' and scatterElements' geometry: the input [outer, dim, inner] around the
+// axis, the indices [outer, count, inner].
+struct ElementsGeometry {
+  size_t axis;
+  int64_t outer, dim, inner, count;
+};
+
+ElementsGeometry elements_geometry(const GraphIR& g, const Node& n) {
+  const Dims& shape = in_shape(g, n);
+  size_t axis = size_t(n.attrs.i("axis"));
+  return {axis, dims_product(shape, 0, axis), shape[axis],
+          dims_product(shape, axis + 1, shape.size()), in_shape(g, n, 1)[axis]};
+}
+
 // gatherElements, as the CPU's gather.cpp: indices (and output) [outer, n, inner] over
 // the input [outer, dim, inner]; every element reads its own clamped index.
 std::unique_ptr<Step> make_gather_elements_step(std::shared_ptr<Device> device, const GraphIR& g,
                                                 const Node& n,
                                                 const std::vector<Placement>& places) {
   auto step = std::make_unique<MovementStep>(n, std::move(device));
-  const Dims& shape = in_shape(g, n);
-  size_t axis = size_t(n.attrs.i("axis"));
-  int64_t outer = dims_product(shape, 0, axis), dim = shape[axis];
-  int64_t inner = dims_product(shape, axis + 1, shape.size());
-  int64_t count = in_shape(g, n, 1)[axis];
+  ElementsGeometry geo = elements_geometry(g, n);  // (locals below: the lambda captures them)
+  size_t axis = geo.axis;
+  int64_t outer = geo.outer, dim = geo.dim, inner = geo.inner, count = geo.count;
   DataType index_dtype = g.desc(n.inputs[1]).data_type;
   mv::ElemType index_type = elem_type(index_dtype);
   const void* in = address(places, n.inputs[0], n, "input");
@@ -163,11 +175,9 @@ std::unique_ptr<Step> make_scatter_elements_step(std::shared_ptr<Device> device,
                                                  const Node& n,
                                                  const std::vector<Placement>& places) {
   auto step = std::make_unique<MovementStep>(n, std::move(device));
-  const Dims& shape = in_shape(g, n);
-  size_t axis = size_t(n.attrs.i("axis"));
-  int64_t outer = dims_product(shape, 0, axis), dim = shape[axis];
-  int64_t inner = dims_product(shape, axis + 1, shape.size());
-  int64_t count = in_shape(g, n, 1)[axis];
+  ElementsGeometry geo = elements_geometry(g, n);  // (locals below: the lambda captures them)
+  size_t axis = geo.axis;
+  int64_t outer = geo.outer, dim = geo.dim, inner = geo.inner, count = geo.count;
   DataType index_dtype = g.desc(n.inputs[1]).data_type;
   mv::ElemType index_type = elem_type(index_dtype);
   DataType type = g.desc(n.inputs[0]).data_type;
@@ -175,7 +185,7 @@ std::unique_ptr<Step> make_scatter_elements_step(std::shared_ptr<Device> device,
   const void* indices = address(places, n.inputs[1], n, "indices");
   const void* updates = address(places, n.inputs[2], n, "updates");
   void* out = address(places, n.outputs[0], n, "output");
-  copy_input_first(*step, in, out, byte_size(type, element_count(shape)));
+  copy_input_first(*step, in, out, byte_size(type, element_count(in_shape(g, n))));
   int elem = int(element_size(type)), blocks = step->max_blocks();
   step->add([=](cudaStream_t s) {
     CPPNN_CUDA_CHECK(scatter::launch_scatter_elements(indices, index_type, updates, out, outer,

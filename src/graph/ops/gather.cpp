@@ -27,17 +27,10 @@ std::vector<OperandDescriptor> infer_gather(const InputDescs& in, Attrs& attrs) 
   return {OperandDescriptor{x.data_type, out}};
 }
 
-std::vector<OperandDescriptor> infer_gather_elements(const InputDescs& in, Attrs& attrs) {
-  const OperandDescriptor& x = *in[0];
-  const OperandDescriptor& indices = *in[1];
-  check_data_type(indices, "indices", kIndexTypes);
-  if (x.shape.empty())
-    type_error(operand_name("input") + " must have rank 1 or more, got a scalar");
-  if (indices.shape.size() != x.shape.size())
-    type_error(operand_name("indices") + " of shape " + to_string(indices.shape) +
-               " must have the rank of " + operand_name("input") + " of shape " +
-               to_string(x.shape));
-  int64_t axis = attrs.i("axis");
+// gatherElements' and scatterElements' shared steps, once the ranks agree: the axis is one
+// of the input's, and the indices match the input in every dimension but the axis.
+void check_elements_axis(const OperandDescriptor& x, const OperandDescriptor& indices,
+                         int64_t axis) {
   if (axis < 0 || size_t(axis) >= x.shape.size())
     type_error("axis " + std::to_string(axis) + " is out of range for " + operand_name("input") +
                " of shape " + to_string(x.shape));
@@ -48,6 +41,19 @@ std::vector<OperandDescriptor> infer_gather_elements(const InputDescs& in, Attrs
                operand_name("input") + " of shape " + to_string(x.shape) +
                " in every dimension but axis " + std::to_string(axis) + " (expected " +
                to_string(expected) + ")");
+}
+
+std::vector<OperandDescriptor> infer_gather_elements(const InputDescs& in, Attrs& attrs) {
+  const OperandDescriptor& x = *in[0];
+  const OperandDescriptor& indices = *in[1];
+  check_data_type(indices, "indices", kIndexTypes);
+  if (x.shape.empty())
+    type_error(operand_name("input") + " must have rank 1 or more, got a scalar");
+  if (indices.shape.size() != x.shape.size())
+    type_error(operand_name("indices") + " of shape " + to_string(indices.shape) +
+               " must have the rank of " + operand_name("input") + " of shape " +
+               to_string(x.shape));
+  check_elements_axis(x, indices, attrs.i("axis"));
   return {OperandDescriptor{x.data_type, indices.shape}};
 }
 
@@ -91,17 +97,7 @@ std::vector<OperandDescriptor> infer_scatter_elements(const InputDescs& in, Attr
       type_error(operand_name(name) + " of shape " + to_string(desc->shape) +
                  " must have the rank of " + operand_name("input") + " of shape " +
                  to_string(x.shape));
-  int64_t axis = unsigned_attr(attrs, "axis");
-  if (size_t(axis) >= x.shape.size())
-    type_error("axis " + std::to_string(axis) + " is out of range for " + operand_name("input") +
-               " of shape " + to_string(x.shape));
-  Dims expected = x.shape;
-  expected[size_t(axis)] = indices.shape[size_t(axis)];
-  if (indices.shape != expected)
-    type_error(operand_name("indices") + " of shape " + to_string(indices.shape) + " must match " +
-               operand_name("input") + " of shape " + to_string(x.shape) +
-               " in every dimension but axis " + std::to_string(axis) + " (expected " +
-               to_string(expected) + ")");
+  check_elements_axis(x, indices, unsigned_attr(attrs, "axis"));
   if (updates.shape != indices.shape)
     type_error(operand_name("updates") + " of shape " + to_string(updates.shape) +
                " must have the shape of " + operand_name("indices") + " " +
