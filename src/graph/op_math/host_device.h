@@ -102,6 +102,15 @@ CPPNN_HOST_DEVICE CPPNN_FORCE_INLINE double ceil_d(double x) {
 #endif
 }
 
+// Rounds half to even (the default rounding mode, which cppnn never changes).
+CPPNN_HOST_DEVICE CPPNN_FORCE_INLINE double round_even_d(double x) {
+#if defined(__CUDA_ARCH__)
+  return rint(x);
+#else
+  return std::nearbyint(x);
+#endif
+}
+
 // The identity of max (of min): -infinity (+infinity) for floating point, the type's
 // lowest (highest) value for integers.
 template <typename E>

@@ -22,15 +22,6 @@
 
 namespace cppnn::detail::op_math {
 
-// Rounds half to even (the default rounding mode, which cppnn never changes).
-CPPNN_HOST_DEVICE CPPNN_FORCE_INLINE double round_even_d(double x) {
-#if defined(__CUDA_ARCH__)
-  return rint(x);
-#else
-  return std::nearbyint(x);
-#endif
-}
-
 // Out: int8_t, uint8_t, int32_t or uint32_t. `quotient` is x / scale in the input's type.
 template <typename Out>
 CPPNN_HOST_DEVICE CPPNN_FORCE_INLINE Out quantize_value(float quotient, double zero_point) {

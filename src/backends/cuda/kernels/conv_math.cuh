@@ -1,8 +1,9 @@
 #pragma once
 // Device arithmetic shared by the convolution kernels (conv_epilogue.cu, depthwise_conv.cu):
-// float16 read and written through float, and the fused activations of the fusion contract
-// (graph/op_math/activation.h, the CPU backend's formulas). Plain enough to compile as host C++ too, which is
-// how tests/cuda_host checks these kernels on machines without a GPU.
+// float16 read and written through float (half_float.cuh), and the fused activations of the
+// fusion contract (graph/op_math/activation.h, the CPU backend's formulas). Plain enough to
+// compile as host C++ too, which is how tests/cuda_host checks these kernels on machines
+// without a GPU.
 #include <cuda_fp16.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 
 #include "conv_epilogue.h"
 #include "graph/op_math/activation.h"
+#include "half_float.cuh"
 
 namespace cppnn::detail::cuda {
 
@@ -43,16 +45,6 @@ inline bool pointwise_window(const Params& p) {
   return p.kh == 1 && p.kw == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
          p.pad_left == 0 && p.oh == p.in_h && p.ow == p.in_w;
 }
-
-__device__ __forceinline__ float to_float(float v) { return v; }
-__device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
-
-template <typename T>
-__device__ __forceinline__ T from_float(float v);
-template <>
-__device__ __forceinline__ float from_float<float>(float v) { return v; }
-template <>
-__device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
 
 template <typename T, typename I>
 __device__ __forceinline__ float load(const T* p, I i) { return to_float(p[i]); }

@@ -8,6 +8,7 @@
 #include "graph/op_math/quantize.h"
 #include "quantization_kernels.h"
 #include "grid_loop.cuh"
+#include "half_float.cuh"
 
 namespace cppnn::detail::cuda::quantization {
 
@@ -15,7 +16,7 @@ namespace {
 
 using grid_loop::grid_for;
 using grid_loop::kBlock;
-
+using grid_loop::Tag;
 
 __device__ __forceinline__ int64_t scale_index(const Geometry& g, int64_t i) {
   int64_t s = 0;
@@ -26,15 +27,6 @@ __device__ __forceinline__ int64_t scale_index(const Geometry& g, int64_t i) {
   }
   return s;
 }
-
-__device__ __forceinline__ float to_float(float v) { return v; }
-__device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
-template <typename F>
-__device__ __forceinline__ F from_float(float v);
-template <>
-__device__ __forceinline__ float from_float<float>(float v) { return v; }
-template <>
-__device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
 
 template <typename F, typename Q>
 __global__ void __launch_bounds__(kBlock)
@@ -60,11 +52,6 @@ __global__ void __launch_bounds__(kBlock)
     out[i] = from_float<F>(float(v));  // as the CPU: rounded to float, then to float16
   }
 }
-
-template <typename T>
-struct Tag {
-  using type = T;
-};
 
 template <typename Fn>
 bool visit_float(ElemType t, Fn&& f) {
