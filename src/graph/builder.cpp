@@ -15,7 +15,7 @@ namespace detail {
 namespace {
 void check_descriptor(const OperandDescriptor& desc, const std::string& what) {
   for (int64_t d : desc.shape)
-    if (d <= 0 || d > std::numeric_limits<int32_t>::max())
+    if (d <= 0 || d > kMaxDimension)
       type_error(what + ": shape " + to_string(desc.shape) +
                  " has a dimension that is not a valid dimension (must be > 0)");
   size_t n = element_count(desc.shape);

@@ -1,6 +1,7 @@
 #pragma once
 // Validation steps shared by the op families, phrased as in the WebNN spec.
 #include <initializer_list>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -46,6 +47,9 @@ int64_t unsigned_attr(const Attrs& attrs, const std::string& name);
 // none) on conv2d, convTranspose2d, matmul and gemm: TypeError unless it names an
 // EpilogueActivation op; fills its parameters' defaults.
 void check_fused_activation(Attrs& attrs);
+
+// The spec's "valid dimension": an integer > 0 in the range of `long`, which caps it here.
+inline constexpr int64_t kMaxDimension = std::numeric_limits<int32_t>::max();
 
 inline constexpr std::initializer_list<DataType> kFloatTypes = {DataType::float32,
                                                                 DataType::float16};

@@ -53,7 +53,7 @@ int64_t groups_option(Attrs& attrs) {
 }
 
 void check_output_dim(int64_t size, const char* what, const std::string& how) {
-  if (size <= 0 || size > std::numeric_limits<int32_t>::max())
+  if (size <= 0 || size > kMaxDimension)
     type_error("output " + std::string(what) + " " + std::to_string(size) +
                " is not a valid dimension (" + how + ")");
 }

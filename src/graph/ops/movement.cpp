@@ -16,8 +16,6 @@ namespace {
 
 // The spec's "valid tensor count": how many operands concat takes or split makes.
 constexpr int64_t kMaxTensorCount = 8192;
-// The spec's "valid dimension" upper bound (the range of `long`).
-constexpr int64_t kMaxDimension = std::numeric_limits<int32_t>::max();
 
 std::string list_string(const std::vector<int64_t>& v) { return to_string(Dims(v)); }
 

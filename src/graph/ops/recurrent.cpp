@@ -15,9 +15,6 @@ namespace detail {
 
 namespace {
 
-// The spec's "valid dimension": > 0 and in the range of long.
-constexpr int64_t kMaxDimension = std::numeric_limits<int32_t>::max();
-
 const char* activation_name(RecurrentNetworkActivation a) {
   switch (a) {
     case RecurrentNetworkActivation::relu: return "relu";
