@@ -8,7 +8,7 @@
 
 namespace cppnn::detail {
 
-MemoryPlan plan_memory(const GraphIR& g) {
+MemoryPlan plan_memory(const GraphIR& g, const std::vector<bool>& views) {
   constexpr size_t kNone = SIZE_MAX;
   size_t n_ops = g.operands.size();
   std::vector<int32_t> first(n_ops, -1), last(n_ops, -1);
@@ -23,6 +23,24 @@ MemoryPlan plan_memory(const GraphIR& g) {
   // A conv2d with a fused residual writes its result over the residual when that is the
   // residual's last use: the sum post-op then needs no copy of the residual.
   std::vector<OperandId> alias(n_ops, kNoOperand);  // output -> the residual it overwrites
+  std::vector<bool> residual(n_ops, false);
+  for (const Node& n : g.nodes)
+    if (n.op == OpId::conv2d && n.inputs.size() > 3 && n.inputs[3] != kNoOperand)
+      residual[size_t(n.inputs[3])] = true;
+  // A reshape's output is its input's bytes: nothing writes either after it is made.
+  auto intermediate = [&](OperandId id) {
+    return g.operands[size_t(id)].role == OperandRole::intermediate && !is_output[size_t(id)];
+  };
+  for (size_t s = 0; s < g.nodes.size() && s < views.size(); ++s) {
+    const Node& n = g.nodes[s];
+    if (!views[s] || n.op != OpId::reshape || n.inputs.empty() || n.outputs.size() != 1) continue;
+    OperandId x = n.inputs[0], y = n.outputs[0];
+    if (!intermediate(x) || !intermediate(y) || residual[size_t(x)] || residual[size_t(y)] ||
+        byte_size(g.desc(x).data_type, element_count(g.desc(x).shape)) !=
+            byte_size(g.desc(y).data_type, element_count(g.desc(y).shape)))
+      continue;
+    alias[size_t(y)] = x;
+  }
   for (size_t s = 0; s < g.nodes.size(); ++s) {
     const Node& n = g.nodes[s];
     if (n.op != OpId::conv2d || n.inputs.size() < 4 || n.inputs[3] == kNoOperand) continue;

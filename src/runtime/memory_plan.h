@@ -15,7 +15,11 @@ struct MemoryPlan {
 
 // Graph outputs, inputs and constants are not in the arena (the caller owns outputs).
 // A conv2d's fused residual that dies at the conv shares the conv output's bytes.
-MemoryPlan plan_memory(const GraphIR& g);
+// `views` (per node, may be empty): reshape nodes whose output is a view of their input,
+// sharing its bytes, so that the backend's step copies nothing. Only intermediates are
+// views (inputs, outputs and constants have bytes of their own), never a conv2d's fused
+// residual, which the conv writes over.
+MemoryPlan plan_memory(const GraphIR& g, const std::vector<bool>& views = {});
 
 // The plan's total (arena and outputs) checked against `limit` bytes (0: the machine's
 // physical memory) before anything is allocated: an OperationError naming the total and
