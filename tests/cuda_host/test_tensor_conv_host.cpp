@@ -19,89 +19,12 @@ namespace cppnn::detail::cuda {
 
 namespace {
 
-struct WarpFragments {
-  uint32_t a[32][4];
-  uint32_t b[32][2];
-};
-WarpFragments warp_fragments[tensor_conv::kThreads / 32];
-
-float half_of(uint32_t reg, int high) {
-  __half_raw raw;
-  raw.x = uint16_t(high ? reg >> 16 : reg & 0xFFFFu);
-  return __half2float(__half(raw));
-}
-
-}  // namespace
-
-// D = A * B + C for mma.m16n8k16.row.col with float accumulation, every lane of the warp
-// passing its fragments: the PTX ISA's layouts, with g = lane / 4 and t = lane % 4.
-void host_mma_m16n8k16(float c[4], const uint32_t a[4], const uint32_t b[2]) {
-  const unsigned lane = threadIdx.x % 32;
-  WarpFragments& f = warp_fragments[threadIdx.x / 32];
-  std::memcpy(f.a[lane], a, sizeof f.a[lane]);
-  std::memcpy(f.b[lane], b, sizeof f.b[lane]);
-  host_sync_warp();  // every lane's fragments are in
-  // A[row][k]: lane (row % 8) * 4 + (k % 8) / 2, register (row >= 8) + 2 * (k >= 8).
-  auto A = [&](int row, int k) {
-    return half_of(f.a[(row % 8) * 4 + (k % 8) / 2][(row >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0)], k % 2);
-  };
-  // B[k][col]: lane col * 4 + (k % 8) / 2, register (k >= 8).
-  auto B = [&](int k, int col) { return half_of(f.b[col * 4 + (k % 8) / 2][k >= 8 ? 1 : 0], k % 2); };
-  const int g = int(lane / 4), t = int(lane % 4);
-  const int rows[4] = {g, g, g + 8, g + 8}, cols[4] = {2 * t, 2 * t + 1, 2 * t, 2 * t + 1};
-  float d[4];
-  for (int e = 0; e < 4; ++e) {
-    float s = c[e];
-    for (int k = 0; k < 16; ++k) s += A(rows[e], k) * B(k, cols[e]);
-    d[e] = s;
-  }
-  host_sync_warp();  // every lane has read the others' fragments
-  std::memcpy(c, d, sizeof d);
-}
-
-namespace {
-
-const void* warp_rows[tensor_conv::kThreads / 32][32];
-
 struct SplitReduce {
   template <typename Run>
   static void with_kernel(const SplitReduceParams& r, Run&& run) { split_reduce::with_kernel(r, run); }
 };
 
 }  // namespace
-
-// ldmatrix.x4: lane l's register j gets row l / 4, halves 2 (l % 4) and + 1, of matrix j,
-// whose 8 rows lanes 8 j .. 8 j + 7 supply.
-void host_ldmatrix_x4(uint32_t r[4], const void* row) {
-  const unsigned lane = threadIdx.x % 32;
-  const void** rows = warp_rows[threadIdx.x / 32];
-  rows[lane] = row;
-  host_sync_warp();  // every lane's row address is in
-  uint32_t got[4];
-  for (int j = 0; j < 4; ++j) {
-    const uint16_t* src = static_cast<const uint16_t*>(rows[8 * j + lane / 4]);
-    got[j] = uint32_t(src[2 * (lane % 4)]) | uint32_t(src[2 * (lane % 4) + 1]) << 16;
-  }
-  host_sync_warp();  // every lane has read the others' addresses
-  for (int j = 0; j < 4; ++j) r[j] = got[j];
-}
-
-// ldmatrix.x4.trans: lane l's register j gets rows 2 (l % 4) and + 1, column l / 4, of
-// matrix j, whose 8 rows lanes 8 j .. 8 j + 7 supply.
-void host_ldmatrix_x4_trans(uint32_t r[4], const void* row) {
-  const unsigned lane = threadIdx.x % 32;
-  const void** rows = warp_rows[threadIdx.x / 32];
-  rows[lane] = row;
-  host_sync_warp();
-  uint32_t got[4];
-  for (int j = 0; j < 4; ++j) {
-    const uint16_t* r0 = static_cast<const uint16_t*>(rows[8 * j + 2 * (lane % 4)]);
-    const uint16_t* r1 = static_cast<const uint16_t*>(rows[8 * j + 2 * (lane % 4) + 1]);
-    got[j] = uint32_t(r0[lane / 4]) | uint32_t(r1[lane / 4]) << 16;
-  }
-  host_sync_warp();
-  for (int j = 0; j < 4; ++j) r[j] = got[j];
-}
 
 namespace {
 

@@ -14,21 +14,21 @@
 #include <cstdint>
 
 #include "conv_math.cuh"
+#include "mma.cuh"
 #include "split_reduce.cuh"
 #include "tensor_conv.h"
 
 namespace cppnn::detail::cuda {
 
-#if !defined(__CUDACC__)
-// The host emulation's warp-wide operations (tests/cuda_host): mma, D = A * B + C over the
-// warp's fragments, each thread passing its own; ldmatrix.x4, each thread passing the row
-// address it supplies.
-void host_mma_m16n8k16(float c[4], const uint32_t a[4], const uint32_t b[2]);
-void host_ldmatrix_x4(uint32_t r[4], const void* row);
-void host_ldmatrix_x4_trans(uint32_t r[4], const void* row);
-#endif
-
 namespace tensor_conv {
+
+using mma_ops::Chunk;
+using mma_ops::copy_chunk;
+using mma_ops::cp_async_commit;
+using mma_ops::cp_async_wait;
+using mma_ops::ldmatrix_x4;
+using mma_ops::ldmatrix_x4_trans;
+using mma_ops::mma;
 
 constexpr int kBK = 32;
 constexpr int kThreads = 128;  // 4 warps, 2 x 2 over the tile
@@ -42,66 +42,6 @@ struct Tile {
 };
 constexpr Tile kTiles[] = {{64, 64}, {32, 64}, {128, 64}};
 constexpr int kTileCount = int(sizeof(kTiles) / sizeof(kTiles[0]));
-
-// c[4] += A (16x16, row) * B (16x8, col): the fragments of mma.m16n8k16 in the PTX ISA's
-// layouts (g = lane / 4, t = lane % 4): a = {A[g][2t..], A[g+8][2t..], A[g][2t+8..],
-// A[g+8][2t+8..]}, b = {B[2t..][g], B[2t+8..][g]}, c = {C[g][2t], C[g][2t+1], C[g+8][2t],
-// C[g+8][2t+1]}. sm_75 has only the k8 shape: two of them.
-__device__ __forceinline__ void mma(float c[4], const uint32_t a[4], const uint32_t b[2]) {
-#if defined(__CUDACC__)
-#if __CUDA_ARCH__ >= 800
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-      "{%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-#else
-  asm volatile(
-      "mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(b[0]));
-  asm volatile(
-      "mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[2]), "r"(a[3]), "r"(b[1]));
-#endif
-#else
-  host_mma_m16n8k16(c, a, b);
-#endif
-}
-
-// ldmatrix.x4: four 8x8 matrices of halves from shared memory, rows supplied by lanes 0-7
-// (matrix 0), 8-15, 16-23 and 24-31, 16 bytes each; lane l gets in r[j] row l / 4, columns
-// 2 (l % 4) and + 1 of matrix j: the layout of mma's fragments.
-__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const __half* row) {
-#if defined(__CUDACC__)
-  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(row));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(address));
-#else
-  host_ldmatrix_x4(r, row);
-#endif
-}
-
-// ldmatrix.x4.trans: as ldmatrix_x4, each matrix transposed: lane l gets in r[j] rows 2 (l % 4)
-// and + 1, column l / 4, of matrix j (a B fragment from a [k][n] tile).
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const __half* row) {
-#if defined(__CUDACC__)
-  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(row));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(address));
-#else
-  host_ldmatrix_x4_trans(r, row);
-#endif
-}
-
-struct alignas(16) Chunk {
-  uint32_t v[4];  // 8 halves
-};
 
 // Where one output pixel's window starts: its image and the input row and column of tap 0.
 struct Pixel {
@@ -190,34 +130,6 @@ __device__ __forceinline__ Chunk gather_filter(const TensorConvParams& p, int o,
   for (int e = 0; e < 8; ++e)
     if (kidx + e < K) h[e] = w[kidx + e];
   return out;
-}
-
-// 16 bytes from global `src` (zeros when null) to shared `dst`: asynchronously on sm_80 and
-// later (cp.async, completed by cp_async_wait), else, and on the host, at once.
-__device__ __forceinline__ void copy_chunk(__half* dst, const __half* src, const void* any_global) {
-#if defined(__CUDACC__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-  // src-size 0 reads nothing and fills the 16 bytes with zeros (the address stays valid).
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(address),
-               "l"(src ? static_cast<const void*>(src) : any_global), "r"(src ? 16 : 0));
-#else
-  (void)any_global;
-  *reinterpret_cast<Chunk*>(dst) = src ? *reinterpret_cast<const Chunk*>(src) : Chunk{{0u, 0u, 0u, 0u}};
-#endif
-}
-
-__device__ __forceinline__ void cp_async_commit() {
-#if defined(__CUDACC__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.commit_group;\n" ::);
-#endif
-}
-
-// Waits until at most N of this thread's committed copy groups are still in flight.
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-#if defined(__CUDACC__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
-#endif
 }
 
 // One BM x BN output tile per block; each warp a (BM / 2) x (BN / 2) part of it: MT x NT
@@ -422,7 +334,6 @@ inline SplitReduceParams reduce_params(const TensorConvParams& p) {
   r.activation = p.activation, r.lo = p.lo, r.hi = p.hi, r.alpha = p.alpha;
   return r;
 }
-
 
 // The gathering form: channels not a multiple of 8, or tensors not 16-byte aligned.
 // (A batch's strides keep every problem as aligned as the first only when they are multiples
