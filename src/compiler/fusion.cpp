@@ -11,28 +11,11 @@
 //                      output, added before the activation
 //   matmul input 2 "bias": 1-D of the last output dimension
 #include "compiler/passes.h"
+#include "compiler/uses.h"
 
 namespace cppnn::detail {
 
 namespace {
-
-struct Uses {
-  std::vector<int32_t> count;     // node inputs reading each operand, +1 if a graph output
-  std::vector<int32_t> consumer;  // the last node reading it
-  std::vector<int32_t> producer;  // the node writing it, -1 for inputs and constants
-
-  explicit Uses(const GraphIR& g)
-      : count(g.operands.size(), 0), consumer(g.operands.size(), -1),
-        producer(g.operands.size(), -1) {
-    for (size_t n = 0; n < g.nodes.size(); ++n) {
-      if (g.nodes[n].op == OpId::none) continue;
-      for (OperandId in : g.nodes[n].inputs)
-        if (in != kNoOperand) ++count[size_t(in)], consumer[size_t(in)] = int32_t(n);
-      for (OperandId out : g.nodes[n].outputs) producer[size_t(out)] = int32_t(n);
-    }
-    for (const auto& [_, id] : g.outputs) ++count[size_t(id)];
-  }
-};
 
 // conv2d, convTranspose2d, matmul and gemm.
 bool fusable_producer(const Node& node) {

@@ -87,6 +87,10 @@ std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& gr
     choose_channels_last(*g);
     remove_dead_code(*g);
   }
+  if (options.fuse && options.attention) {
+    fuse_attention(*g, options);
+    remove_dead_code(*g);
+  }
   if (options.fuse) fuse_producers(*g);
   remove_dead_code(*g);
   return g;

@@ -26,6 +26,14 @@ struct ConstantEvaluator {
   explicit operator bool() const { return can_evaluate && evaluate; }
 };
 
+// An attention that fuse_attention can replace by one node, for the backend to accept or not.
+struct AttentionCandidate {
+  int64_t batch = 0, heads = 0, query_length = 0, key_length = 0, head_dim = 0, value_dim = 0;
+  DataType data_type = DataType::float32;  // of q, k, v and the output
+  bool masked = false;
+  DataType mask_type = DataType::float32;
+};
+
 struct PassOptions {
   bool fold_constants = true;
   bool fuse = true;
@@ -34,6 +42,10 @@ struct PassOptions {
   // (lower_recurrent) before anything else: for a backend with no recurrent kernel of its
   // own (the CUDA plan). The CPU keeps them: its kernel runs the whole sequence.
   bool lower_recurrent = false;
+  // Fused attention (fuse_attention): asked about each candidate, true replaces it by one
+  // internal attention node; unset: no fusion (a backend without an attention kernel; the
+  // engine builder, whose graphs stay backend-neutral).
+  std::function<bool(const AttentionCandidate&)> attention;
   // Folding is for weights and shape arithmetic: a node whose results are larger than
   // max_folded_node_bytes, or that would take the graph's folded total past
   // max_folded_bytes, stays a runtime op, so that a small graph (an expand of a scalar,
@@ -60,6 +72,11 @@ void fold_constants(GraphIR& graph, const PassOptions& options = {});
 // conv2d / convTranspose2d / matmul / gemm absorb a following per-channel bias add,
 // a residual add (conv2d) and an activation, per the attribute contract in fusion.cpp.
 void fuse_producers(GraphIR& graph);
+// softmax(q k^T * scale + mask) v, as exported models spell it (matmul, scalar mul/div,
+// an added mask, softmax, matmul, with the transposes of split heads around them), becomes
+// one internal attention node where options.attention accepts it (fuse_attention.cpp says
+// what is matched and the node's attributes).
+void fuse_attention(GraphIR& graph, const PassOptions& options);
 // Runs NCHW conv2d (and pools fed by them) in NHWC, cancelling the transposes.
 void choose_channels_last(GraphIR& graph);
 // Drops nodes and operands no output depends on, renumbering operands.

@@ -63,6 +63,8 @@ CudaOptions CudaOptions::read(const ContextOptions& context) {
   o.tf32 = flag_value(env("CPPNN_CUDA_TF32"));
   o.gelu_epilogue = flag_value(env("CPPNN_CUDA_GELU_EPILOGUE"));
   o.layout = layout_value(env("CPPNN_CUDA_LAYOUT"));
+  const char* attention = env("CPPNN_CUDA_FUSED_ATTENTION");
+  o.fused_attention = !(attention && std::string(attention) == "0");
   const char* graphs = env("CPPNN_CUDA_GRAPHS");
   o.cuda_graphs = !(graphs && std::string(graphs) == "0");
   o.profile = flag_value(env("CPPNN_CUDA_PROFILE"));

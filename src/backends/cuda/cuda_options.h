@@ -56,6 +56,11 @@ struct CudaOptions {
   // automatic. (An engine's graph was laid out when it was built and is left as it is.)
   LayoutChoice layout = LayoutChoice::automatic;
 
+  // CPPNN_CUDA_FUSED_ATTENTION: "0" leaves attention as the graph spells it (matmuls,
+  // softmax, transposes) instead of the fused kernel (compiler/fuse_attention.cpp); anything
+  // else, or unset: fused where the kernel takes it.
+  bool fused_attention = true;
+
   // CPPNN_CUDA_GRAPHS: "0" runs the device segments step by step instead of replaying them
   // as captured CUDA graphs; anything else, or unset: graphs.
   bool cuda_graphs = true;

@@ -27,6 +27,7 @@
 #include "backends/cuda/cpu_fallback.h"
 #include "backends/cuda/device_ops.h"
 #include "backends/cuda/jit_kernels.h"
+#include "backends/cuda/kernels/attention.h"
 #include "backends/cuda/plan_build.h"
 #include "backends/cuda/step_profile.h"
 #include "compiler/passes.h"
@@ -59,6 +60,8 @@ class CudaPlan final : public Plan {
     // No recurrent kernels on the device: lstm and gru run as their decomposition into
     // matmuls and generated element-wise kernels (device_ops.h, recurrent_ops.cpp).
     passes.lower_recurrent = true;
+    // Attention as one fused kernel where the device takes the problem (attention_ops.cpp).
+    passes.attention = [this](const AttentionCandidate& c) { return takes_attention(c); };
     layout_ = passes.channels_last ? "nhwc" : "nchw";
     auto optimized = std::make_shared<GraphIR>(*optimize(graph, passes));
     split_epilogue_activations(*optimized, *device_);
@@ -207,6 +210,14 @@ class CudaPlan final : public Plan {
           g.desc(n.outputs[0]).data_type == DataType::float16)
         return true;
     return false;
+  }
+
+  bool takes_attention(const AttentionCandidate& c) const {
+    if (device_->options.cpu_ops.count(OpId::attention) || !device_->options.fused_attention) return false;
+    return c.data_type == DataType::float16 && c.head_dim == c.value_dim &&
+           attention_head_dim_supported(int(c.head_dim)) && c.batch <= 65535 && c.heads <= 65535 &&
+           c.query_length < (int64_t(1) << 30) && c.key_length < (int64_t(1) << 30) &&
+           (!c.masked || c.mask_type == DataType::float16 || c.mask_type == DataType::float32);
   }
 
   std::string report() const override {
@@ -460,8 +471,12 @@ class CudaPlan final : public Plan {
     std::vector<bool> is_output(n_ops, false);
     for (const auto& [_, id] : g.outputs) is_output[size_t(id)] = true;
 
+    // A reshape the device runs is a view: its step copies nothing (movement_ops.cpp).
+    std::vector<bool> views(g.nodes.size(), false);
+    for (size_t s = 0; s < g.nodes.size(); ++s)
+      views[s] = g.nodes[s].op == OpId::reshape && sides.nodes[s].supported;
     MemoryLayout m;
-    m.arena = plan_memory(g);
+    m.arena = plan_memory(g, views);
     m.bytes.assign(n_ops, 0);
     m.io_offset.assign(n_ops, kNone);
     m.const_offset.assign(n_ops, kNone);

@@ -20,6 +20,7 @@ const DeviceOpTable& device_ops() {
     add_normalization_ops(t);
     add_recurrent_ops(t);
     add_quantization_ops(t);
+    add_attention_ops(t);
     return t;
   }();
   return table;

@@ -18,6 +18,8 @@
 //   recurrent_ops.cpp      lstm, lstmCell, gru, gruCell: lowered by the plan into the ops
 //                          above before planning (compiler: lower_recurrent)
 //   quantization_ops.cpp   quantizeLinear, dequantizeLinear (kernels/quantization.cu)
+//   attention_steps.cpp    attention, the internal op of the fusion pass fuse_attention
+//                          (kernels/attention.cu)
 // The files on our own kernels share kernel_steps.h. Element-wise groups are not in the
 // table: the plan turns them into generated kernels (jit_kernels.h; each op's CUDA
 // expression is in codegen/cuda_codegen_ops.cpp).
@@ -85,6 +87,7 @@ void add_pooling_ops(DeviceOpTable& table);
 void add_normalization_ops(DeviceOpTable& table);
 void add_recurrent_ops(DeviceOpTable& table);
 void add_quantization_ops(DeviceOpTable& table);
+void add_attention_ops(DeviceOpTable& table);
 
 // The device address of an operand bound to a GPU step; an OperationError naming the
 // operand when the plan gave it none (a planning bug, never a user error).

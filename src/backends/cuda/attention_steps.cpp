@@ -1,0 +1,97 @@
+// The device step of the internal attention op (made by the fusion pass fuse_attention,
+// src/compiler/fuse_attention.cpp, which documents its inputs and attributes) on the fused
+// kernel of kernels/attention.cuh: q, k, v and the output are read and written where they
+// are, through the strides their permutations give.
+#include <memory>
+#include <string>
+
+#include "backends/cuda/kernel_steps.h"
+#include "backends/cuda/kernels/attention.h"
+#include "core/dims.h"
+
+namespace cppnn::detail::cuda {
+
+namespace {
+
+// The strides of logical [batch, heads, sequence, head dim] in a contiguous tensor of
+// `shape` whose axis perm[i] is logical axis i.
+AttentionStrides strides_of(const Dims& shape, const std::vector<int64_t>& perm) {
+  int64_t st[4];
+  st[3] = 1;
+  for (int i = 2; i >= 0; --i) st[i] = st[i + 1] * int64_t(shape[size_t(i) + 1]);
+  return {st[perm[0]], st[perm[1]], st[perm[2]]};
+}
+
+DeviceDecision decide_attention(const GraphIR& g, const Node& node, const Device&) {
+  DeviceDecision d;
+  const OperandDescriptor& q = g.desc(node.inputs[0]);
+  if (q.data_type != DataType::float16) {
+    d.why_not = "the fused attention kernel takes float16";
+    return d;
+  }
+  int64_t head_dim = int64_t(q.shape[size_t(node.attrs.ints("qPermutation")[3])]);
+  if (!attention_head_dim_supported(int(head_dim))) {
+    d.why_not = "no fused attention kernel for head dimension " + std::to_string(head_dim);
+    return d;
+  }
+  d.on_gpu = true;
+  return d;
+}
+
+std::unique_ptr<Step> make_attention(std::shared_ptr<Device>, const GraphIR& g, const Node& node,
+                                     const std::vector<Placement>& places) {
+  const Dims& q = g.desc(node.inputs[0]).shape;
+  const Dims& k = g.desc(node.inputs[1]).shape;
+  const Dims& out = g.desc(node.outputs[0]).shape;
+  const std::vector<int64_t>& qp = node.attrs.ints("qPermutation");
+  const std::vector<int64_t>& kp = node.attrs.ints("kPermutation");
+  AttentionParams p;
+  p.q = device_address(places, node.inputs[0], node, "q");
+  p.k = device_address(places, node.inputs[1], node, "k");
+  p.v = device_address(places, node.inputs[2], node, "v");
+  p.out = device_address(places, node.outputs[0], node, "output");
+  p.qs = strides_of(q, qp);
+  p.ks = strides_of(k, kp);
+  p.vs = strides_of(g.desc(node.inputs[2]).shape, node.attrs.ints("vPermutation"));
+  p.os = strides_of(out, node.attrs.ints("outPermutation"));
+  p.batch = int(q[size_t(qp[0])]), p.heads = int(q[size_t(qp[1])]);
+  p.sq = int(q[size_t(qp[2])]), p.sk = int(k[size_t(kp[2])]);
+  p.head_dim = int(q[size_t(qp[3])]);
+  p.scale = float(node.attrs.f("scale"));
+  p.zero_nan_rows = node.attrs.b("zeroNanRows");
+  std::string mask_text = "no mask";
+  if (has_input(node, 3)) {
+    const OperandDescriptor& m = g.desc(node.inputs[3]);
+    p.mask = device_address(places, node.inputs[3], node, "mask");
+    p.mask_type = m.data_type == DataType::float16 ? AttentionMask::f16 : AttentionMask::f32;
+    if (m.data_type != DataType::float16 && m.data_type != DataType::float32)
+      fail(ErrorKind::OperationError, "cuda plan: " + node_name(node) + ": a mask of type " + type_text(m.data_type));
+    // Aligned right against [batch, heads, sq, sk]; 0 along broadcast axes.
+    int64_t st[4] = {0, 0, 0, 0}, stride = 1;
+    for (size_t i = m.shape.size(); i-- > 0;) {
+      size_t axis = 4 - m.shape.size() + i;
+      st[axis] = m.shape[i] == 1 ? 0 : stride;
+      stride *= int64_t(m.shape[i]);
+    }
+    p.mask_b = st[0], p.mask_h = st[1], p.mask_q = st[2], p.mask_k = st[3];
+    mask_text = "mask " + to_string(m.shape) + " " + type_text(m.data_type);
+  }
+  if (!attention_supported(p))
+    fail(ErrorKind::OperationError, "cuda plan: " + node_name(node) +
+                                        ": the fused attention kernel does not take this problem");
+  char line[160];
+  std::snprintf(line, sizeof line, " [%d, %d heads, %d x %d keys, head dim %d]: fused cuda kernel, float16, %s%s",
+                p.batch, p.heads, p.sq, p.sk, p.head_dim, mask_text.c_str(),
+                p.zero_nan_rows ? ", NaN rows zeroed" : "");
+  return std::make_unique<KernelStep>(node, node_name(node) + line, [p](cudaStream_t s) {
+    return launch_attention(p, s);
+  });
+}
+
+}  // namespace
+
+void add_attention_ops(DeviceOpTable& table) {
+  table[OpId::attention] = DeviceOp{decide_attention, make_attention};
+}
+
+}  // namespace cppnn::detail::cuda

@@ -1,0 +1,243 @@
+#pragma once
+// The fused attention kernel (attention.h), flash-attention style: a block takes 64 query
+// rows of one (batch, head), 4 warps of 16 rows each, and walks the keys 64 at a time. Each
+// key tile and its value tile are copied into shared memory (cp.async on sm_80 and later);
+// a warp multiplies its Q fragments (held in registers for the whole walk) by the keys on
+// tensor cores (mma.m16n8k16, float accumulation), scales and masks the scores, keeps the
+// running row maximum and sum (the online softmax, in base 2), and multiplies the
+// probabilities, rounded to float16 straight from the accumulators' registers, by the
+// values. The scores never leave registers; the output is divided by the row sum once.
+//
+// Included by attention.cu (nvcc) and by tests/cuda_host, which runs it on the CPU with
+// each block's threads as fibers and the warp operations emulated (mma.cuh): so it uses only
+// __syncthreads, shared memory and mma.cuh.
+#include <climits>
+#include <cmath>
+#include <cstdint>
+
+#include "attention.h"
+#include "mma.cuh"
+
+namespace cppnn::detail::cuda {
+
+namespace attention {
+
+using mma_ops::copy_chunk;
+using mma_ops::cp_async_commit;
+using mma_ops::cp_async_wait;
+using mma_ops::ldmatrix_x4;
+using mma_ops::ldmatrix_x4_trans;
+using mma_ops::mma;
+using mma_ops::shfl_xor;
+
+constexpr int kThreads = 128;  // 4 warps of 16 query rows
+constexpr int kBQ = 64;        // query rows per block
+constexpr int kBK = 64;        // keys per tile
+constexpr float kLog2e = 1.4426950408889634f;
+
+__device__ __forceinline__ uint32_t pack_halves(float lo, float hi) {
+  const __half_raw a = __half_raw(__float2half_rn(lo)), b = __half_raw(__float2half_rn(hi));
+  return uint32_t(a.x) | uint32_t(b.x) << 16;
+}
+
+__device__ __forceinline__ float mask_at(const AttentionParams& p, int b, int h, int q, int k) {
+  const int64_t at = b * p.mask_b + h * p.mask_h + q * p.mask_q + k * p.mask_k;
+  if (p.mask_type == AttentionMask::f16) return __half2float(static_cast<const __half*>(p.mask)[at]);
+  return static_cast<const float*>(p.mask)[at];
+}
+
+// Rows [row0, row0 + 64) of one head of an operand into a shared tile of 64 rows of D + 8
+// halves (the padding keeps ldmatrix free of bank conflicts); rows past `rows`: zeros.
+template <int D>
+__device__ __forceinline__ void load_tile(__half* tile, const __half* base, int64_t stride_s, int row0,
+                                          int rows) {
+  constexpr int kChunks = D / 8;  // 16 bytes each
+  for (int c = int(threadIdx.x); c < kBK * kChunks; c += kThreads) {
+    const int r = c / kChunks, col = (c % kChunks) * 8;
+    const int s = row0 + r;
+    copy_chunk(&tile[r * (D + 8) + col], s < rows ? base + int64_t(s) * stride_s + col : nullptr, base);
+  }
+}
+
+template <int D>
+__global__ void __launch_bounds__(kThreads) kernel(AttentionParams p) {
+  constexpr int kRow = D + 8;
+  constexpr int kDK = D / 16;  // k-steps over the head dimension
+  constexpr int kDN = D / 8;   // 8-wide output column fragments
+  constexpr int kKN = kBK / 8; // 8-wide score column fragments
+  alignas(16) __shared__ __half ktile[kBK * kRow];
+  alignas(16) __shared__ __half vtile[kBK * kRow];
+
+  const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
+  const int g = lane / 4, t = lane % 4;
+  const int b = int(blockIdx.z), h = int(blockIdx.y), q0 = int(blockIdx.x) * kBQ;
+  const __half* qg = static_cast<const __half*>(p.q) + b * p.qs.b + h * p.qs.h;
+  const __half* kg = static_cast<const __half*>(p.k) + b * p.ks.b + h * p.ks.h;
+  const __half* vg = static_cast<const __half*>(p.v) + b * p.vs.b + h * p.vs.h;
+
+  // The block's queries pass through the key tile into registers, once.
+  load_tile<D>(ktile, qg, p.qs.s, q0, p.sq);
+  cp_async_commit();
+  cp_async_wait<0>();
+  __syncthreads();
+  uint32_t qa[kDK][4];
+#pragma unroll
+  for (int kk = 0; kk < kDK; ++kk)
+    ldmatrix_x4(qa[kk], &ktile[(warp * 16 + (lane & 15)) * kRow + kk * 16 + (lane >> 4) * 8]);
+  __syncthreads();
+
+  // This thread's two rows: g and g + 8 of the warp's 16.
+  const int row0 = q0 + warp * 16 + g, row1 = row0 + 8;
+  const int mrow0 = row0 < p.sq ? row0 : p.sq - 1, mrow1 = row1 < p.sq ? row1 : p.sq - 1;
+  const float scale = p.scale * kLog2e;
+  float o[kDN][4];
+#pragma unroll
+  for (int j = 0; j < kDN; ++j) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.0f;
+  float m0 = -INFINITY, m1 = -INFINITY;  // running row maxima (base 2)
+  float l0 = 0.0f, l1 = 0.0f;            // this thread's part of the running row sums
+
+  for (int k0 = 0; k0 < p.sk; k0 += kBK) {
+    load_tile<D>(ktile, kg, p.ks.s, k0, p.sk);
+    cp_async_commit();
+    load_tile<D>(vtile, vg, p.vs.s, k0, p.sk);
+    cp_async_commit();
+    cp_async_wait<1>();  // the keys; the values may still be on their way
+    __syncthreads();
+
+    // S = Q K^T for the warp's 16 rows and the tile's 64 keys: B[k][n] = K[n][k], so the
+    // key rows as stored are B's columns (ldmatrix without .trans).
+    float s[kKN][4];
+#pragma unroll
+    for (int j = 0; j < kKN; ++j) s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.0f;
+#pragma unroll
+    for (int kk = 0; kk < kDK; ++kk) {
+#pragma unroll
+      for (int j = 0; j < kKN / 2; ++j) {
+        uint32_t r[4];
+        ldmatrix_x4(r, &ktile[(j * 16 + (lane & 7) + ((lane >> 4) & 1) * 8) * kRow + kk * 16 +
+                              ((lane >> 3) & 1) * 8]);
+        const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+        mma(s[2 * j], qa[kk], b0);
+        mma(s[2 * j + 1], qa[kk], b1);
+      }
+    }
+
+    // Scale, mask, and the keys past the end out; the tile's row maxima.
+    float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+    for (int j = 0; j < kKN; ++j) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int key = k0 + j * 8 + 2 * t + (e & 1);
+        float x = s[j][e] * scale;
+        if (key >= p.sk) x = -INFINITY;
+        else if (p.mask_type != AttentionMask::none)
+          x += mask_at(p, b, h, e < 2 ? mrow0 : mrow1, key) * kLog2e;
+        s[j][e] = x;
+        if (e < 2) mx0 = x > mx0 ? x : mx0;  // NaN never taken, as the unfused softmax
+        else mx1 = x > mx1 ? x : mx1;
+      }
+    }
+    // The four lanes of a row (t = 0..3) hold its columns.
+    for (int d = 1; d < 4; d <<= 1) {
+      const float a0 = shfl_xor(mx0, d), a1 = shfl_xor(mx1, d);
+      mx0 = a0 > mx0 ? a0 : mx0;
+      mx1 = a1 > mx1 ? a1 : mx1;
+    }
+    const float n0 = m0 > mx0 ? m0 : mx0, n1 = m1 > mx1 ? m1 : mx1;
+    // A row with every key so far at -inf keeps base 0: exp2(-inf - 0) = 0, no NaN.
+    const float base0 = n0 == -INFINITY ? 0.0f : n0, base1 = n1 == -INFINITY ? 0.0f : n1;
+    const float c0 = exp2f(m0 - base0), c1 = exp2f(m1 - base1);
+    m0 = n0, m1 = n1;
+    l0 *= c0, l1 *= c1;
+#pragma unroll
+    for (int j = 0; j < kDN; ++j) o[j][0] *= c0, o[j][1] *= c0, o[j][2] *= c1, o[j][3] *= c1;
+#pragma unroll
+    for (int j = 0; j < kKN; ++j) {
+      s[j][0] = exp2f(s[j][0] - base0), s[j][1] = exp2f(s[j][1] - base0);
+      s[j][2] = exp2f(s[j][2] - base1), s[j][3] = exp2f(s[j][3] - base1);
+      l0 += s[j][0] + s[j][1], l1 += s[j][2] + s[j][3];
+    }
+
+    cp_async_wait<0>();  // the values
+    __syncthreads();
+    // O += P V: P's accumulators are the A fragments of 16-key steps as they are; B[k][n] =
+    // V[k][n], key-major as stored: ldmatrix.trans.
+#pragma unroll
+    for (int ks = 0; ks < kBK / 16; ++ks) {
+      const uint32_t a[4] = {pack_halves(s[2 * ks][0], s[2 * ks][1]), pack_halves(s[2 * ks][2], s[2 * ks][3]),
+                             pack_halves(s[2 * ks + 1][0], s[2 * ks + 1][1]),
+                             pack_halves(s[2 * ks + 1][2], s[2 * ks + 1][3])};
+#pragma unroll
+      for (int dn = 0; dn < kDN / 2; ++dn) {
+        uint32_t r[4];
+        ldmatrix_x4_trans(r, &vtile[(ks * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * kRow + dn * 16 +
+                                    ((lane >> 4) & 1) * 8]);
+        const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+        mma(o[2 * dn], a, b0);
+        mma(o[2 * dn + 1], a, b1);
+      }
+    }
+    __syncthreads();  // the next tile overwrites both buffers
+  }
+
+  for (int d = 1; d < 4; d <<= 1) {
+    l0 += shfl_xor(l0, d);
+    l1 += shfl_xor(l1, d);
+  }
+  // l is 0 when every key was at -inf and NaN after a NaN score: the unfused softmax's NaN
+  // row, or zeros where the graph replaced NaN probabilities by 0.
+  const bool nan0 = !(l0 > 0.0f), nan1 = !(l1 > 0.0f);
+  const float inv0 = nan0 ? (p.zero_nan_rows ? 0.0f : NAN) : 1.0f / l0;
+  const float inv1 = nan1 ? (p.zero_nan_rows ? 0.0f : NAN) : 1.0f / l1;
+  __half* og = static_cast<__half*>(p.out) + b * p.os.b + h * p.os.h;
+#pragma unroll
+  for (int j = 0; j < kDN; ++j) {
+    const int col = j * 8 + 2 * t;
+    if (row0 < p.sq) {
+      const uint32_t v = nan0 && p.zero_nan_rows ? 0u : pack_halves(o[j][0] * inv0, o[j][1] * inv0);
+      *reinterpret_cast<uint32_t*>(og + int64_t(row0) * p.os.s + col) = v;
+    }
+    if (row1 < p.sq) {
+      const uint32_t v = nan1 && p.zero_nan_rows ? 0u : pack_halves(o[j][2] * inv1, o[j][3] * inv1);
+      *reinterpret_cast<uint32_t*>(og + int64_t(row1) * p.os.s + col) = v;
+    }
+  }
+}
+
+// Calls run(kernel) with the kernel for p.head_dim; false when there is none.
+template <typename Run>
+bool with_kernel(const AttentionParams& p, Run&& run) {
+  switch (p.head_dim) {
+    case 32: run(&kernel<32>); return true;
+    case 64: run(&kernel<64>); return true;
+    case 80: run(&kernel<80>); return true;
+    case 96: run(&kernel<96>); return true;
+    case 128: run(&kernel<128>); return true;
+    default: return false;
+  }
+}
+
+inline bool aligned16(const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; }
+
+inline bool supported(const AttentionParams& p) {
+  bool dim = false;
+  for (int d : kAttentionHeadDims) dim = dim || d == p.head_dim;
+  if (!dim || p.batch <= 0 || p.heads <= 0 || p.sq <= 0 || p.sk <= 0) return false;
+  if (p.batch > 65535 || p.heads > 65535 || p.sq > INT32_MAX - kBQ || p.sk > INT32_MAX - kBK)
+    return false;
+  if (!p.q || !p.k || !p.v || !p.out || (p.mask_type != AttentionMask::none && !p.mask)) return false;
+  if (!aligned16(p.q) || !aligned16(p.k) || !aligned16(p.v) || !aligned16(p.out)) return false;
+  for (const AttentionStrides* s : {&p.qs, &p.ks, &p.vs, &p.os})
+    if (s->b % 8 != 0 || s->h % 8 != 0 || s->s % 8 != 0 || s->b < 0 || s->h < 0 || s->s < 0)
+      return false;
+  return true;
+}
+
+inline dim3 blocks(const AttentionParams& p) {
+  return dim3(unsigned((p.sq + kBQ - 1) / kBQ), unsigned(p.heads), unsigned(p.batch));
+}
+
+}  // namespace attention
+
+}  // namespace cppnn::detail::cuda

@@ -1,0 +1,49 @@
+#pragma once
+// The fused attention kernel's parameters and launcher (attention.cu): softmax(Q K^T * scale
+// + mask) V in one pass over the keys, never writing the scores (flash attention), float16
+// operands, float accumulation. Q, K, V and the output are read and written in place
+// through strides, so the transposes around an exported attention cost nothing: element
+// (b, h, s, d) of each is at base + b * stride_b + h * stride_h + s * stride_s + d.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace cppnn::detail::cuda {
+
+struct AttentionStrides {
+  int64_t b = 0, h = 0, s = 0;  // in elements; the head dimension is contiguous
+};
+
+enum class AttentionMask : int { none = 0, f16 = 1, f32 = 2 };
+
+struct AttentionParams {
+  const void* q = nullptr;  // __half
+  const void* k = nullptr;
+  const void* v = nullptr;
+  void* out = nullptr;
+  // Added to the scaled scores, broadcast to [batch, heads, sq, sk] through its strides
+  // (0 along a broadcast axis); `mask_type` none: no mask.
+  const void* mask = nullptr;
+  AttentionMask mask_type = AttentionMask::none;
+  int64_t mask_b = 0, mask_h = 0, mask_q = 0, mask_k = 0;
+  AttentionStrides qs, ks, vs, os;
+  int batch = 0, heads = 0, sq = 0, sk = 0;
+  int head_dim = 0;  // one of kAttentionHeadDims
+  float scale = 1.0f;
+  // A row whose probabilities are NaN (every key masked with -inf, or a NaN score) is
+  // written as zeros: the where(isNaN(p), 0, p) that PyTorch's exported
+  // scaled_dot_product_attention puts after its softmax.
+  bool zero_nan_rows = false;
+};
+
+// The head dimensions the kernel is built for.
+constexpr int kAttentionHeadDims[] = {32, 64, 80, 96, 128};
+bool attention_head_dim_supported(int head_dim);
+
+// Whether `p` can run: a supported head dimension, every base and stride of Q, K, V and the
+// output a multiple of 8 elements (16-byte loads), and sizes that fit a grid.
+bool attention_supported(const AttentionParams& p);
+
+cudaError_t launch_attention(const AttentionParams& p, cudaStream_t stream);
+
+}  // namespace cppnn::detail::cuda

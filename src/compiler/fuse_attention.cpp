@@ -1,0 +1,255 @@
+// Attention fusion: softmax(q k^T * scale + mask) v, as exported models spell it, becomes
+// one internal attention node, which a backend runs as one kernel that never writes the
+// scores (the CUDA plan: kernels/attention.cuh).
+//
+// Matched, walking back from each softmax over the last axis of a rank-4 tensor:
+//   scores = matmul(a, b), a: q [batch, heads, sq, d], b: k^T [batch, heads, d, sk], with
+//            no broadcasting between them;
+//   then any of: mul or div by a scalar constant (the scale), and one add of a mask that
+//            broadcasts to the scores; a scale after the mask ends the match (the mask
+//            would be scaled too);
+//   p = softmax(scores, last axis), optionally where(isNaN(p), 0, p) (PyTorch's exported
+//       scaled_dot_product_attention zeroes the rows of NaNs);
+//   out = matmul(p, v), v: [batch, heads, sk, dv].
+// Every intermediate of the chain must be read only by the chain. q, k and v are followed
+// back through transposes and scalar mul/div (folded into the scale; not on v) to the
+// tensors the split heads were transposed from; a transpose that only reads `out` is taken
+// over too. So the node reads and writes those tensors in place, through strides:
+//   inputs  q, k, v, mask (kNoOperand: none); each of q, k, v of rank 4
+//   attrs   "scale" (double); "qPermutation", "kPermutation", "vPermutation",
+//           "outPermutation": logical axis i ([batch, heads, sequence, head dim]) is axis
+//           perm[i] of the tensor, and perm[3] == 3 (the head dimension stays innermost);
+//           "zeroNanRows" (bool)
+//   output  the output tensor, rank 4
+// The mask broadcasts to [batch, heads, sq, sk] as the add did.
+#include <optional>
+
+#include "compiler/passes.h"
+#include "compiler/uses.h"
+
+namespace cppnn::detail {
+
+namespace {
+
+using Perm = std::vector<int64_t>;
+
+Perm identity() { return {0, 1, 2, 3}; }
+
+// A scalar constant of a float type, or nullopt.
+std::optional<double> scalar_constant(const GraphIR& g, OperandId id) {
+  const OperandInfo& info = g.operands[size_t(id)];
+  if (info.role != OperandRole::constant || !info.data || element_count(info.desc.shape) != 1) return {};
+  if (info.desc.data_type != DataType::float32 && info.desc.data_type != DataType::float16) return {};
+  return info.data->to_doubles().at(0);
+}
+
+struct Readers {
+  std::vector<std::vector<int32_t>> of;  // per operand: the nodes reading it
+  std::vector<bool> graph_output;
+  explicit Readers(const GraphIR& g) : of(g.operands.size()), graph_output(g.operands.size(), false) {
+    for (size_t n = 0; n < g.nodes.size(); ++n) {
+      if (g.nodes[n].op == OpId::none) continue;
+      for (OperandId in : g.nodes[n].inputs)
+        if (in != kNoOperand) of[size_t(in)].push_back(int32_t(n));
+    }
+    for (const auto& [_, id] : g.outputs) graph_output[size_t(id)] = true;
+  }
+  // Read by exactly `node` (once) and not a graph output.
+  bool only(OperandId id, int32_t node) const {
+    return !graph_output[size_t(id)] && of[size_t(id)].size() == 1 && of[size_t(id)][0] == node;
+  }
+};
+
+// Follows `id` back through transposes (and, with `scales`, scalar mul/div, whose factors
+// multiply `scale`) to the tensor it was made from: logical axis i of `id` is axis perm[i]
+// of the returned operand.
+OperandId trace(const GraphIR& g, const Uses& uses, OperandId id, Perm& perm, double* scale) {
+  perm = identity();
+  for (;;) {
+    int32_t p = uses.producer[size_t(id)];
+    if (p < 0) return id;
+    const Node& n = g.nodes[size_t(p)];
+    if (n.op == OpId::transpose && g.desc(n.inputs[0]).shape.size() == 4) {
+      const std::vector<int64_t>& t = n.attrs.ints("permutation");
+      Perm composed(4);
+      for (size_t i = 0; i < 4; ++i) composed[i] = t[size_t(perm[i])];
+      perm = composed;
+      id = n.inputs[0];
+      continue;
+    }
+    if (scale && (n.op == OpId::mul || n.op == OpId::div) && g.desc(n.outputs[0]) == g.desc(id)) {
+      std::optional<double> c1 = scalar_constant(g, n.inputs[1]);
+      std::optional<double> c0 = n.op == OpId::mul ? scalar_constant(g, n.inputs[0]) : std::nullopt;
+      if (c1 && g.desc(n.inputs[0]) == g.desc(id)) {
+        *scale *= n.op == OpId::mul ? *c1 : 1.0 / *c1;
+        id = n.inputs[0];
+        continue;
+      }
+      if (c0 && g.desc(n.inputs[1]) == g.desc(id)) {
+        *scale *= *c0;
+        id = n.inputs[1];
+        continue;
+      }
+    }
+    return id;
+  }
+}
+
+Perm inverse(const Perm& p) {
+  Perm inv(p.size());
+  for (size_t i = 0; i < p.size(); ++i) inv[size_t(p[i])] = int64_t(i);
+  return inv;
+}
+
+// Whether `mask` broadcasts (numpy rules, aligned right) to `scores` without growing it.
+bool broadcasts_to(const Dims& mask, const Dims& scores) {
+  if (mask.size() > scores.size()) return false;
+  size_t off = scores.size() - mask.size();
+  for (size_t i = 0; i < mask.size(); ++i)
+    if (mask[i] != 1 && mask[i] != scores[off + i]) return false;
+  return true;
+}
+
+bool try_fuse(GraphIR& g, const Uses& uses, const Readers& readers, size_t softmax_index,
+              const PassOptions& options) {
+  const Node& sm = g.nodes[softmax_index];
+  const int32_t smi = int32_t(softmax_index);
+  const Dims& sshape = g.desc(sm.outputs[0]).shape;
+  if (sshape.size() != 4 || sm.attrs.i("axis") != 3) return false;
+
+  // After the softmax: matmul(p, v), or where(isNaN(p), 0, p) first.
+  OperandId p = sm.outputs[0];
+  std::vector<int32_t> chain = {smi};
+  bool zero_nan_rows = false;
+  OperandId probs = p;
+  if (readers.graph_output[size_t(p)]) return false;
+  if (readers.of[size_t(p)].size() == 2) {
+    int32_t a = readers.of[size_t(p)][0], b = readers.of[size_t(p)][1];
+    if (g.nodes[size_t(a)].op == OpId::where) std::swap(a, b);
+    const Node& isnan = g.nodes[size_t(a)];
+    const Node& where = g.nodes[size_t(b)];
+    if (isnan.op != OpId::isNaN || where.op != OpId::where || where.inputs[0] != isnan.outputs[0] ||
+        where.inputs[2] != p || !readers.only(isnan.outputs[0], b))
+      return false;
+    std::optional<double> zero = scalar_constant(g, where.inputs[1]);
+    if (!zero || *zero != 0.0) return false;
+    zero_nan_rows = true;
+    probs = where.outputs[0];
+    chain.push_back(a), chain.push_back(b);
+  }
+  if (readers.graph_output[size_t(probs)] || readers.of[size_t(probs)].size() != 1) return false;
+  const int32_t m2i = readers.of[size_t(probs)][0];
+  const Node& m2 = g.nodes[size_t(m2i)];
+  if (m2.op != OpId::matmul || m2.inputs.size() < 2 || m2.inputs[0] != probs || m2.inputs[1] == probs ||
+      (m2.inputs.size() > 2 && m2.inputs[2] != kNoOperand) || m2.attrs.has("activation"))
+    return false;
+
+  // Before the softmax: scale and mask nodes back to matmul(q, k^T).
+  double scale = 1.0;
+  OperandId mask = kNoOperand;
+  bool scaled_after_mask = false;
+  OperandId x = sm.inputs[0];
+  int32_t next = smi;
+  for (;;) {
+    if (!readers.only(x, next)) return false;
+    int32_t pi = uses.producer[size_t(x)];
+    if (pi < 0) return false;
+    const Node& n = g.nodes[size_t(pi)];
+    if (n.op == OpId::matmul) break;
+    if (n.op == OpId::mul || n.op == OpId::div) {
+      std::optional<double> c1 = scalar_constant(g, n.inputs[1]);
+      std::optional<double> c0 = n.op == OpId::mul ? scalar_constant(g, n.inputs[0]) : std::nullopt;
+      OperandId rest;
+      if (c1 && g.desc(n.inputs[0]) == g.desc(x)) scale *= n.op == OpId::mul ? *c1 : 1.0 / *c1, rest = n.inputs[0];
+      else if (c0 && g.desc(n.inputs[1]) == g.desc(x)) scale *= *c0, rest = n.inputs[1];
+      else return false;
+      if (mask == kNoOperand) scaled_after_mask = true;
+      chain.push_back(pi), x = rest, next = pi;
+      continue;
+    }
+    if (n.op == OpId::add && mask == kNoOperand) {
+      // The side that has the scores' shape continues the chain; the other is the mask.
+      OperandId a = n.inputs[0], b = n.inputs[1];
+      if (!(g.desc(a) == g.desc(x))) std::swap(a, b);
+      if (!(g.desc(a) == g.desc(x)) || !broadcasts_to(g.desc(b).shape, g.desc(x).shape)) return false;
+      if (scaled_after_mask) return false;  // (s + mask) * c: the mask would need scaling
+      mask = b;
+      chain.push_back(pi), x = a, next = pi;
+      continue;
+    }
+    return false;
+  }
+  const int32_t m1i = uses.producer[size_t(x)];
+  const Node& m1 = g.nodes[size_t(m1i)];
+  if ((m1.inputs.size() > 2 && m1.inputs[2] != kNoOperand) || m1.attrs.has("activation")) return false;
+  chain.push_back(m1i);
+
+  const Dims& qs = g.desc(m1.inputs[0]).shape;
+  const Dims& kts = g.desc(m1.inputs[1]).shape;
+  const Dims& vs = g.desc(m2.inputs[1]).shape;
+  if (qs.size() != 4 || kts.size() != 4 || vs.size() != 4) return false;
+  for (size_t i = 0; i < 2; ++i)
+    if (qs[i] != kts[i] || qs[i] != vs[i]) return false;
+  if (qs[3] != kts[2] || kts[3] != vs[2]) return false;
+
+  Perm qp, ktp, vp;
+  OperandId q = trace(g, uses, m1.inputs[0], qp, &scale);
+  OperandId kt = trace(g, uses, m1.inputs[1], ktp, &scale);
+  OperandId v = trace(g, uses, m2.inputs[1], vp, nullptr);
+  Perm kp = {ktp[0], ktp[1], ktp[3], ktp[2]};  // k = k^T with its last two axes swapped
+  if (qp[3] != 3 || kp[3] != 3 || vp[3] != 3) return false;
+
+  // The output: in place of a transpose that alone reads it.
+  OperandId out = m2.outputs[0];
+  Perm op = identity();
+  int32_t out_transpose = -1;
+  if (readers.of[size_t(out)].size() == 1 && !readers.graph_output[size_t(out)]) {
+    const Node& t = g.nodes[size_t(readers.of[size_t(out)][0])];
+    if (t.op == OpId::transpose && t.attrs.ints("permutation")[3] == 3) {
+      out_transpose = readers.of[size_t(out)][0];
+      op = inverse(Perm(t.attrs.ints("permutation")));
+      out = t.outputs[0];
+    }
+  }
+
+  AttentionCandidate c;
+  c.batch = qs[0], c.heads = qs[1], c.query_length = qs[2], c.key_length = kts[3];
+  c.head_dim = qs[3], c.value_dim = vs[3];
+  c.data_type = g.desc(q).data_type;
+  for (OperandId id : {kt, v, out})
+    if (g.desc(id).data_type != c.data_type) return false;
+  c.masked = mask != kNoOperand;
+  if (c.masked) c.mask_type = g.desc(mask).data_type;
+  if (!options.attention(c)) return false;
+
+  Node fused;
+  fused.op = OpId::attention;
+  fused.inputs = {q, kt, v, mask};
+  fused.outputs = {out};
+  fused.label = m2.label.empty() ? sm.label : m2.label;
+  fused.attrs.set("scale", scale);
+  fused.attrs.set("qPermutation", qp);
+  fused.attrs.set("kPermutation", kp);
+  fused.attrs.set("vPermutation", vp);
+  fused.attrs.set("outPermutation", op);
+  fused.attrs.set_bool("zeroNanRows", zero_nan_rows);
+  for (int32_t n : chain) g.nodes[size_t(n)].op = OpId::none;
+  if (out_transpose >= 0) g.nodes[size_t(out_transpose)].op = OpId::none;
+  g.nodes[size_t(m2i)] = std::move(fused);
+  return true;
+}
+
+}  // namespace
+
+void fuse_attention(GraphIR& g, const PassOptions& options) {
+  if (!options.attention) return;
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    if (g.nodes[n].op != OpId::softmax) continue;
+    // Each fusion kills nodes: the read and write maps are made again for the next.
+    Uses uses(g);
+    Readers readers(g);
+    try_fuse(g, uses, readers, n, options);
+  }
+}
+
+}  // namespace cppnn::detail

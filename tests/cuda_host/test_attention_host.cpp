@@ -1,0 +1,181 @@
+// The fused attention kernel (src/backends/cuda/kernels/attention.cuh), compiled as host C++
+// and run with each block's threads as fibers (host_grid.h), the warp operations emulated
+// (host_mma.cpp), against softmax(Q K^T * scale + mask) V in float64 written here. This
+// checks without a GPU the tiling over queries and keys (lengths that are not multiples of
+// the tiles), the fragment layouts of both products, the online softmax across key tiles,
+// the strided layouts (BSHD as exported models hold Q, K, V and the output, BHSD), the
+// broadcast masks in float16 and float32, and the rows every key of which is masked.
+// tests/gpu checks the kernel on a device against the CPU backend's unfused graph.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cuda_host/host_kernel_support.h"
+#include "backends/cuda/kernels/attention.cuh"
+
+namespace cppnn::detail::cuda {
+namespace {
+
+struct Case {
+  std::string name;
+  int batch = 1, heads = 2, sq = 16, sk = 16, d = 64;
+  bool bshd = true;  // Q, K, V and the output as [b, s, h, d]; else [b, h, s, d]
+  AttentionMask mask = AttentionMask::none;
+  bool mask_per_query = false;  // [b, 1, sq, sk]; else [b, 1, 1, sk] (a padding mask)
+  int masked_keys = 0;          // the last keys masked with -inf (or -10000 in float16 masks)
+  bool all_masked_row = false;  // query row 0 of batch 0 masked everywhere (-inf)
+  bool zero_nan_rows = false;
+  float scale = 0.125f;
+};
+
+AttentionStrides strides_of(const Case& c, int s) {
+  if (c.bshd) return {int64_t(s) * c.heads * c.d, c.d, int64_t(c.heads) * c.d};
+  return {int64_t(c.heads) * s * c.d, int64_t(s) * c.d, c.d};
+}
+
+void check(const Case& c) {
+  SCOPED_TRACE(c.name);
+  std::mt19937 rng(uint32_t(std::hash<std::string>{}(c.name)));
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const size_t nq = size_t(c.batch) * c.heads * c.sq * c.d, nk = size_t(c.batch) * c.heads * c.sk * c.d;
+  Buffer qb(nq, 2), kb(nk, 2), vb(nk, 2), ob(nq, 2);
+  auto fill = [&](const Buffer& b, size_t n, float scale) {
+    __half* h = static_cast<__half*>(b.data);
+    for (size_t i = 0; i < n; ++i) h[i] = __float2half_rn(dist(rng) * scale);
+  };
+  fill(qb, nq, 1.0f), fill(kb, nk, 1.0f), fill(vb, nk, 1.0f);
+  const AttentionStrides qs = strides_of(c, c.sq), ks = strides_of(c, c.sk);
+  // The mask: [batch, 1, sq or 1, sk].
+  const int mrows = c.mask_per_query ? c.sq : 1;
+  const size_t nm = size_t(c.batch) * mrows * c.sk;
+  std::vector<float> mask(nm, 0.0f);
+  for (int b = 0; b < c.batch; ++b)
+    for (int r = 0; r < mrows; ++r)
+      for (int k = 0; k < c.sk; ++k) {
+        float v = c.mask_per_query ? representable(dist(rng), true) : 0.0f;
+        if (k >= c.sk - c.masked_keys) v = c.mask == AttentionMask::f16 ? -10000.0f : -INFINITY;
+        if (c.all_masked_row && b == 0 && r == 0) v = -INFINITY;
+        mask[(size_t(b) * mrows + r) * c.sk + k] = v;
+      }
+  Buffer mb(nm, c.mask == AttentionMask::f32 ? 4 : 2);
+  for (size_t i = 0; i < nm; ++i) {
+    if (c.mask == AttentionMask::f32) static_cast<float*>(mb.data)[i] = mask[i];
+    else static_cast<__half*>(mb.data)[i] = __float2half_rn(mask[i]);
+  }
+  AttentionParams p;
+  p.q = qb.data, p.k = kb.data, p.v = vb.data, p.out = ob.data;
+  p.qs = p.os = qs, p.ks = p.vs = ks;
+  p.batch = c.batch, p.heads = c.heads, p.sq = c.sq, p.sk = c.sk, p.head_dim = c.d;
+  p.scale = c.scale, p.zero_nan_rows = c.zero_nan_rows;
+  if (c.mask != AttentionMask::none) {
+    p.mask = mb.data, p.mask_type = c.mask;
+    p.mask_b = int64_t(mrows) * c.sk, p.mask_h = 0, p.mask_q = c.mask_per_query ? c.sk : 0, p.mask_k = 1;
+  }
+  ASSERT_TRUE(attention::supported(p));
+  ASSERT_TRUE(attention::with_kernel(p, [&](auto kernel) {
+    host_run_grid_sync(attention::blocks(p), attention::kThreads, [&] { kernel(p); });
+  }));
+
+  auto at = [](const Buffer& b, const AttentionStrides& s, int bi, int h, int i, int d) {
+    return double(__half2float(static_cast<const __half*>(b.data)[bi * s.b + h * s.h + i * s.s + d]));
+  };
+  size_t bad = 0;
+  double worst = 0.0;
+  for (int b = 0; b < c.batch; ++b)
+    for (int h = 0; h < c.heads; ++h)
+      for (int i = 0; i < c.sq; ++i) {
+        std::vector<double> w(size_t(c.sk));
+        double mx = -INFINITY;
+        for (int k = 0; k < c.sk; ++k) {
+          double s = 0.0;
+          for (int d = 0; d < c.d; ++d) s += at(qb, qs, b, h, i, d) * at(kb, ks, b, h, k, d);
+          s *= c.scale;
+          if (c.mask != AttentionMask::none) {
+            float m = mask[(size_t(b) * mrows + (c.mask_per_query ? i : 0)) * c.sk + k];
+            s += c.mask == AttentionMask::f16 ? double(representable(m, true)) : double(m);
+          }
+          w[size_t(k)] = s;
+          mx = std::max(mx, s);
+        }
+        double sum = 0.0;
+        for (double& x : w) sum += (x = std::exp(x - mx));
+        const bool nan_row = !(sum > 0.0) || std::isnan(sum);
+        for (int d = 0; d < c.d; ++d) {
+          double ref = 0.0;
+          for (int k = 0; k < c.sk; ++k) ref += w[size_t(k)] / sum * at(vb, ks, b, h, k, d);
+          const double got = at(ob, qs, b, h, i, d);
+          if (nan_row) {
+            bool ok = c.zero_nan_rows ? got == 0.0 : std::isnan(got);
+            if (!ok && bad++ < 5) ADD_FAILURE() << "row " << i << " (all masked) d " << d << ": " << got;
+            continue;
+          }
+          // P is rounded to float16 before the second product (as cuBLAS would take it):
+          // ~2^-11 relative per term, V ~ N(0, 1).
+          const double err = std::fabs(got - ref);
+          worst = std::max(worst, err);
+          if (!(err <= 4e-3 + 4e-3 * std::fabs(ref)) && bad++ < 5)
+            ADD_FAILURE() << "b " << b << " h " << h << " row " << i << " d " << d << ": " << got
+                          << " vs " << ref;
+        }
+      }
+  EXPECT_EQ(bad, 0u) << "worst " << worst;
+}
+
+TEST(AttentionHost, TilesAndLayouts) {
+  check({"one tile, BSHD"});
+  Case c;
+  c.name = "keys over two tiles and a partial third, queries over two blocks";
+  c.sq = 70, c.sk = 150, c.heads = 1;
+  check(c);
+  c = Case{};
+  c.name = "BHSD, two batches, head dim 32";
+  c.bshd = false, c.batch = 2, c.sq = 9, c.sk = 65, c.d = 32;
+  check(c);
+  c = Case{};
+  c.name = "head dim 80";
+  c.d = 80, c.sq = 20, c.sk = 33, c.heads = 1;
+  check(c);
+  c = Case{};
+  c.name = "head dim 128, large scores";
+  c.d = 128, c.sq = 17, c.sk = 70, c.heads = 1, c.scale = 0.5f;
+  check(c);
+}
+
+TEST(AttentionHost, Masks) {
+  Case c;
+  c.name = "float16 padding mask [b,1,1,sk]: the last 8 keys at -10000";
+  c.batch = 2, c.sq = 24, c.sk = 72, c.mask = AttentionMask::f16, c.masked_keys = 8;
+  check(c);
+  c = Case{};
+  c.name = "float32 mask per query, last 64 keys -inf (a whole tile)";
+  c.sq = 20, c.sk = 130, c.mask = AttentionMask::f32, c.mask_per_query = true, c.masked_keys = 66;
+  check(c);
+  c = Case{};
+  c.name = "a row masked everywhere: NaN";
+  c.sq = 5, c.sk = 70, c.mask = AttentionMask::f32, c.mask_per_query = true, c.all_masked_row = true;
+  check(c);
+  c.name = "a row masked everywhere: zeros (zero_nan_rows)";
+  c.zero_nan_rows = true;
+  check(c);
+}
+
+TEST(AttentionHost, Unsupported) {
+  AttentionParams p;
+  __half data[64] = {};
+  p.q = p.k = p.v = data, p.out = data;
+  p.batch = p.heads = p.sq = p.sk = 1, p.head_dim = 64;
+  p.qs = p.ks = p.vs = p.os = {64, 64, 64};
+  EXPECT_TRUE(attention::supported(p) || reinterpret_cast<uintptr_t>(data) % 16 != 0);
+  p.head_dim = 48;
+  EXPECT_FALSE(attention::supported(p));
+  p.head_dim = 64, p.qs.s = 68;
+  EXPECT_FALSE(attention::supported(p)) << "a stride that is not a multiple of 8 halves";
+  p.qs.s = 64, p.mask_type = AttentionMask::f16;
+  EXPECT_FALSE(attention::supported(p)) << "a mask type without a mask";
+}
+
+}  // namespace
+}  // namespace cppnn::detail::cuda

@@ -1,0 +1,164 @@
+// Fused attention on the GPU (compiler/fuse_attention.cpp, kernels/attention.cuh): exported
+// spellings of softmax(q k^T * scale + mask) v in float16 become one kernel reading the split
+// heads in place, checked against the CPU backend computing the same graph in float32 from
+// the same float16 inputs (the fused kernel accumulates in float and rounds the
+// probabilities to float16 once: a float16 graph on the CPU, which rounds the scores too,
+// would be the less exact side). Printed beside: the unfused GPU path's error and both
+// latencies.
+#include <cstdio>
+#include <functional>
+
+#include "gpu/gpu_test_support.h"
+
+namespace cppnn {
+namespace {
+
+using gpu_testing::cpu_context;
+using gpu_testing::cuda_context;
+using testing::random_tensor;
+using testing::tensor_from_doubles;
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TransposeOptions perm(std::vector<uint32_t> p) {
+  TransposeOptions o;
+  o.permutation = std::move(p);
+  return o;
+}
+
+struct Shape {
+  uint32_t batch = 2, heads = 4, sq = 64, sk = 64, d = 64;
+};
+
+enum class Spelling { bert, sdpa, whisper_cross };
+
+// q [b, sq, h, d], k and v [b, sk, h, d], mask [b, 1, 1 or sq, sk] (all float16 inputs),
+// computed in `type`; output [b, sq, h * d].
+Graph attention_graph(const Shape& s, Spelling sp, DataType type, bool mask_per_query) {
+  GraphBuilder g;
+  auto in = [&](const char* name, Dims shape) {
+    Operand x = g.input(name, DataType::float16, shape);
+    return type == DataType::float16 ? x : g.cast(x, type);
+  };
+  Operand q4 = in("q", {s.batch, s.sq, s.heads, s.d});
+  Operand k4 = in("k", {s.batch, s.sk, s.heads, s.d});
+  Operand v4 = in("v", {s.batch, s.sk, s.heads, s.d});
+  Operand q = g.transpose(q4, perm({0, 2, 1, 3}));
+  Operand v = g.transpose(v4, perm({0, 2, 1, 3}));
+  Operand scores;
+  double scale = 1.0 / std::sqrt(double(s.d));
+  if (sp == Spelling::sdpa) {
+    Operand c = g.constant(type, std::sqrt(scale));
+    Operand kt = g.transpose(g.transpose(k4, perm({0, 2, 1, 3})), perm({0, 1, 3, 2}));
+    scores = g.matmul(g.mul(q, c), g.mul(kt, c));
+  } else {
+    scores = g.div(g.matmul(q, g.transpose(k4, perm({0, 2, 3, 1}))), g.constant(type, 1.0 / scale));
+  }
+  if (sp != Spelling::whisper_cross) scores = g.add(scores, in("mask", {s.batch, 1, mask_per_query ? s.sq : 1, s.sk}));
+  Operand p = g.softmax(scores, 3);
+  if (sp == Spelling::sdpa) p = g.where(g.is_nan(p), g.constant(type, 0.0), p);
+  Operand out = g.transpose(g.matmul(p, v), perm({0, 2, 1, 3}));
+  return g.build({{"y", g.reshape(out, {s.batch, s.sq, s.heads * s.d})}});
+}
+
+NamedTensors inputs(const Shape& s, Spelling sp, bool mask_per_query, int masked_keys, bool all_masked_row,
+                    uint32_t seed) {
+  NamedTensors in{{"q", random_tensor(DataType::float16, {s.batch, s.sq, s.heads, s.d}, -2, 2, seed)},
+                  {"k", random_tensor(DataType::float16, {s.batch, s.sk, s.heads, s.d}, -2, 2, seed + 1)},
+                  {"v", random_tensor(DataType::float16, {s.batch, s.sk, s.heads, s.d}, -1, 1, seed + 2)}};
+  if (sp == Spelling::whisper_cross) return in;
+  uint32_t rows = mask_per_query ? s.sq : 1;
+  std::vector<double> m(size_t(s.batch) * rows * s.sk, 0.0);
+  for (uint32_t b = 0; b < s.batch; ++b)
+    for (uint32_t r = 0; r < rows; ++r)
+      for (uint32_t k = 0; k < s.sk; ++k) {
+        double v = mask_per_query ? double((r * 7 + k * 3) % 5) - 2.0 : 0.0;
+        if (int(k) >= int(s.sk) - masked_keys) v = -10000.0;
+        if (all_masked_row && b == 0 && r == 1) v = -INFINITY;
+        m[(size_t(b) * rows + r) * s.sk + k] = v;
+      }
+  in.emplace("mask", tensor_from_doubles(DataType::float16, {s.batch, 1, rows, s.sk}, m));
+  return in;
+}
+
+struct Case {
+  std::string name;
+  Shape shape;
+  Spelling spelling = Spelling::bert;
+  bool mask_per_query = false;
+  int masked_keys = 0;
+  bool all_masked_row = false;
+};
+
+void check(const Case& c) {
+  SCOPED_TRACE(c.name);
+  Graph fused = attention_graph(c.shape, c.spelling, DataType::float16, c.mask_per_query);
+  Graph reference = attention_graph(c.shape, c.spelling, DataType::float32, c.mask_per_query);
+  NamedTensors in = inputs(c.shape, c.spelling, c.mask_per_query, c.masked_keys, c.all_masked_row, 7);
+  Tensor got = cuda_context().compute(fused, in).at("y");
+  Tensor want = cpu_context().compute(reference, in).at("y");
+  std::string report = cuda_context().report(fused);
+  EXPECT_TRUE(contains(report, "[gpu] attention")) << report;
+  EXPECT_TRUE(contains(report, "fused cuda kernel")) << report;
+  EXPECT_FALSE(contains(report, "softmax")) << report;
+  EXPECT_FALSE(contains(report, "] transpose")) << report;
+  // float16 output of sums of up to sk terms with probabilities rounded to float16.
+  gpu_testing::expect_rel_close(got, want, 1e-2, c.name);
+  double fused_err = gpu_testing::rel_l2(got, want);
+  Context unfused_ctx = [] {
+    gpu_testing::ScopedEnv off("CPPNN_CUDA_FUSED_ATTENTION", "0");
+    ContextOptions o;
+    o.power_preference = PowerPreference::high_performance;
+    return Context::create(o);
+  }();
+  Tensor unfused = unfused_ctx.compute(fused, in).at("y");
+  EXPECT_FALSE(contains(unfused_ctx.report(fused), "[gpu] attention"));
+  double unfused_err = gpu_testing::rel_l2(unfused, want);
+  double t_fused = gpu_testing::median_ms([&] { cuda_context().compute(fused, in); }, 3, 15);
+  double t_unfused = gpu_testing::median_ms([&] { unfused_ctx.compute(fused, in); }, 3, 15);
+  std::printf("[ attention ] %-52s rel L2 fused %.2e unfused %.2e; compute() %.3f ms fused, %.3f ms unfused\n",
+              c.name.c_str(), fused_err, unfused_err, t_fused, t_unfused);
+  EXPECT_LE(fused_err, 2e-3);
+  unfused_ctx.destroy();
+}
+
+TEST(GpuAttention, BertPaddingMask) {
+  REQUIRE_CUDA();
+  Case c;
+  c.name = "BERT: b2 h12 s128 d64, padding mask (8 keys)";
+  c.shape = {2, 12, 128, 128, 64}, c.masked_keys = 8;
+  check(c);
+  c.name = "BERT batch 32";
+  c.shape.batch = 32;
+  check(c);
+}
+
+TEST(GpuAttention, SdpaOddLengthsAndMaskedRows) {
+  REQUIRE_CUDA();
+  Case c;
+  c.name = "SDPA: b2 h4 s77 d32, mask per query, a row all -inf";
+  c.shape = {2, 4, 77, 77, 32}, c.spelling = Spelling::sdpa, c.mask_per_query = true, c.all_masked_row = true;
+  check(c);
+  c.name = "SDPA: b1 h2 s200 d128, mask per query";
+  c.shape = {1, 2, 200, 200, 128}, c.all_masked_row = false, c.masked_keys = 70;
+  check(c);
+}
+
+TEST(GpuAttention, CrossAttentionWithoutMask) {
+  REQUIRE_CUDA();
+  Case c;
+  c.name = "cross: b1 h8 sq50 sk300 d64, no mask";
+  c.shape = {1, 8, 50, 300, 64}, c.spelling = Spelling::whisper_cross;
+  check(c);
+  c.name = "Whisper-base encoder: b1 h8 s1500 d64, no mask";
+  c.shape = {1, 8, 1500, 1500, 64};
+  check(c);
+  c.name = "head dim 80";
+  c.shape = {1, 4, 65, 129, 80};
+  check(c);
+}
+
+}  // namespace
+}  // namespace cppnn

@@ -1,0 +1,182 @@
+// The attention fusion pass (compiler/fuse_attention.cpp): which exported spellings of
+// softmax(q k^T * scale + mask) v become one attention node, with which attributes, and which
+// stay as they are. The fused node's values are checked on the GPU (tests/gpu, against the
+// CPU backend's unfused graph) and its kernel on the host (tests/cuda_host).
+#include "compiler/passes.h"
+#include "graph/op_id.h"
+#include "test_support.h"
+
+namespace cppnn {
+namespace {
+
+using detail::GraphIR;
+using detail::OpId;
+
+TransposeOptions perm(std::vector<uint32_t> p) {
+  TransposeOptions o;
+  o.permutation = std::move(p);
+  return o;
+}
+
+detail::PassOptions fusing(std::vector<detail::AttentionCandidate>* seen = nullptr) {
+  detail::PassOptions o;
+  o.fold_constants = false;
+  o.channels_last = false;
+  o.attention = [seen](const detail::AttentionCandidate& c) {
+    if (seen) seen->push_back(c);
+    return true;
+  };
+  return o;
+}
+
+struct Spelling {
+  bool k_transposed_once = true;  // k^T as one transpose [0,2,3,1] of [b,s,h,d]; else [0,2,1,3] then [0,1,3,2]
+  bool scale_on_qk = false;       // q * c and k^T * c (PyTorch's exported SDPA) instead of scores / c
+  bool mask = true;
+  bool zero_nan = false;          // where(isNaN(p), 0, p) after the softmax
+  bool output_transpose = true;
+  bool scale_after_mask = false;  // (s + mask) / c: not fusable
+};
+
+// BERT's self-attention on x [b, s, h * d] split into heads: returns the graph's only output.
+Graph attention_graph(const Spelling& sp, DataType type = DataType::float16) {
+  const uint32_t b = 2, s = 10, h = 3, d = 32;
+  GraphBuilder g;
+  Operand q4 = g.input("q", type, {b, s, h, d});
+  Operand k4 = g.input("k", type, {b, s, h, d});
+  Operand v4 = g.input("v", type, {b, s, h, d});
+  Operand mask = g.input("mask", type, {b, 1, 1, s});
+  Operand q = g.transpose(q4, perm({0, 2, 1, 3}));
+  Operand kt = sp.k_transposed_once ? g.transpose(k4, perm({0, 2, 3, 1}))
+                                    : g.transpose(g.transpose(k4, perm({0, 2, 1, 3})), perm({0, 1, 3, 2}));
+  Operand v = g.transpose(v4, perm({0, 2, 1, 3}));
+  Operand scores;
+  if (sp.scale_on_qk) {
+    Operand c = g.constant(type, 0.42044820762685725);  // sqrt(1 / sqrt(32))
+    scores = g.matmul(g.mul(q, c), g.mul(kt, c));
+  } else {
+    scores = g.matmul(q, kt);
+    if (!sp.scale_after_mask) scores = g.div(scores, g.constant(type, 5.656854249492381));
+  }
+  if (sp.mask) scores = g.add(scores, mask);
+  if (sp.scale_after_mask) scores = g.div(scores, g.constant(type, 5.656854249492381));
+  Operand p = g.softmax(scores, 3);
+  if (sp.zero_nan) p = g.where(g.is_nan(p), g.constant(type, 0.0), p);
+  Operand out = g.matmul(p, v);
+  if (sp.output_transpose) out = g.reshape(g.transpose(out, perm({0, 2, 1, 3})), {b, s, h * d});
+  return g.build({{"y", out}});
+}
+
+const detail::Node* only_attention(const GraphIR& g) {
+  const detail::Node* found = nullptr;
+  for (const detail::Node& n : g.nodes) {
+    if (n.op == OpId::attention) {
+      EXPECT_EQ(found, nullptr) << "two attention nodes";
+      found = &n;
+    }
+  }
+  return found;
+}
+
+TEST(FuseAttention, BertSpellingBecomesOneNodeReadingTheSplitHeadsInPlace) {
+  Graph graph = attention_graph({});
+  std::vector<detail::AttentionCandidate> seen;
+  auto fused = detail::optimize(graph.ir_ptr(), fusing(&seen));
+  const detail::Node* a = only_attention(*fused);
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(seen.size(), 1u);
+  std::string ops;
+  for (const detail::Node& n : fused->nodes) ops += detail::op_name(n.op) + " ";
+  EXPECT_EQ(ops, "attention reshape ");
+  EXPECT_EQ(seen[0].batch, 2);
+  EXPECT_EQ(seen[0].heads, 3);
+  EXPECT_EQ(seen[0].query_length, 10);
+  EXPECT_EQ(seen[0].key_length, 10);
+  EXPECT_EQ(seen[0].head_dim, 32);
+  EXPECT_TRUE(seen[0].masked);
+  // q, k, v are the graph's inputs themselves: every transpose is gone.
+  EXPECT_EQ(a->inputs[0], fused->inputs.at("q"));
+  EXPECT_EQ(a->inputs[1], fused->inputs.at("k"));
+  EXPECT_EQ(a->inputs[2], fused->inputs.at("v"));
+  EXPECT_EQ(a->inputs[3], fused->inputs.at("mask"));
+  std::vector<int64_t> split = {0, 2, 1, 3};
+  EXPECT_EQ(a->attrs.ints("qPermutation"), split);
+  EXPECT_EQ(a->attrs.ints("kPermutation"), split);
+  EXPECT_EQ(a->attrs.ints("vPermutation"), split);
+  EXPECT_EQ(a->attrs.ints("outPermutation"), split);
+  // The constant as float16 holds it: 5.65625.
+  EXPECT_NEAR(a->attrs.f("scale"), 1.0 / 5.65625, 1e-12);
+  EXPECT_FALSE(a->attrs.b("zeroNanRows"));
+  for (const detail::Node& n : fused->nodes) EXPECT_NE(n.op, OpId::transpose);
+}
+
+TEST(FuseAttention, PyTorchSdpaSpelling) {
+  Spelling sp;
+  sp.k_transposed_once = false, sp.scale_on_qk = true, sp.zero_nan = true;
+  Graph graph = attention_graph(sp);
+  auto fused = detail::optimize(graph.ir_ptr(), fusing());
+  const detail::Node* a = only_attention(*fused);
+  ASSERT_NE(a, nullptr);
+  EXPECT_NEAR(a->attrs.f("scale"), 0.42041015625 * 0.42041015625, 1e-12);  // float16's 0.4204...
+  EXPECT_TRUE(a->attrs.b("zeroNanRows"));
+  EXPECT_EQ(a->attrs.ints("kPermutation"), (std::vector<int64_t>{0, 2, 1, 3}));
+  std::string ops;
+  for (const detail::Node& n : fused->nodes) ops += detail::op_name(n.op) + " ";
+  EXPECT_EQ(ops, "attention reshape ");
+}
+
+TEST(FuseAttention, WithoutMaskOrOutputTranspose) {
+  Spelling sp;
+  sp.mask = false, sp.output_transpose = false;
+  Graph graph = attention_graph(sp);
+  auto fused = detail::optimize(graph.ir_ptr(), fusing());
+  const detail::Node* a = only_attention(*fused);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->inputs[3], detail::kNoOperand);
+  EXPECT_EQ(a->attrs.ints("outPermutation"), (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(a->outputs[0], fused->outputs.at("y"));
+}
+
+TEST(FuseAttention, LeftAloneWhereTheMeaningWouldChange) {
+  // (s + mask) / c scales the mask too.
+  Spelling sp;
+  sp.scale_after_mask = true;
+  Graph scaled = attention_graph(sp);
+  auto a = detail::optimize(scaled.ir_ptr(), fusing());
+  EXPECT_EQ(only_attention(*a), nullptr);
+
+  // The scores are also an output: they must be written.
+  const uint32_t s = 8, d = 32;
+  GraphBuilder g;
+  Operand q = g.input("q", DataType::float16, {1, 1, s, d});
+  Operand kt = g.input("kt", DataType::float16, {1, 1, d, s});
+  Operand v = g.input("v", DataType::float16, {1, 1, s, d});
+  Operand scores = g.matmul(q, kt);
+  Graph both = g.build({{"y", g.matmul(g.softmax(scores, 3), v)}, {"scores", scores}});
+  auto b = detail::optimize(both.ir_ptr(), fusing());
+  EXPECT_EQ(only_attention(*b), nullptr);
+
+  // Not the last axis.
+  GraphBuilder h;
+  Operand q2 = h.input("q", DataType::float16, {1, 1, s, d});
+  Operand kt2 = h.input("kt", DataType::float16, {1, 1, d, s});
+  Operand v2 = h.input("v", DataType::float16, {1, 1, s, d});
+  Graph axis2 = h.build({{"y", h.matmul(h.softmax(h.matmul(q2, kt2), 2), v2)}});
+  auto c = detail::optimize(axis2.ir_ptr(), fusing());
+  EXPECT_EQ(only_attention(*c), nullptr);
+
+  // The backend turns it down (float32 here): nothing changes.
+  Graph f32 = attention_graph({}, DataType::float32);
+  detail::PassOptions no = fusing();
+  no.attention = [](const detail::AttentionCandidate& cand) { return cand.data_type == DataType::float16; };
+  auto d32 = detail::optimize(f32.ir_ptr(), no);
+  EXPECT_EQ(only_attention(*d32), nullptr);
+  // Without a callback (the engine builder, the CPU backend) the pass does nothing.
+  detail::PassOptions none = fusing();
+  none.attention = nullptr;
+  auto e = detail::optimize(attention_graph({}).ir_ptr(), none);
+  EXPECT_EQ(only_attention(*e), nullptr);
+}
+
+}  // namespace
+}  // namespace cppnn
