@@ -98,7 +98,8 @@ void check(const Case& c) {
   Graph reference = attention_graph(c.shape, c.spelling, DataType::float32, c.mask_per_query);
   NamedTensors in = inputs(c.shape, c.spelling, c.mask_per_query, c.masked_keys, c.all_masked_row, 7);
   Tensor got = cuda_context().compute(fused, in).at("y");
-  Tensor want = cpu_context().compute(reference, in).at("y");
+  Tensor want = cpu_context().compute(reference, in).at("y");  // float32
+  got = tensor_from_doubles(DataType::float32, got.shape(), got.to_doubles());
   std::string report = cuda_context().report(fused);
   EXPECT_TRUE(contains(report, "[gpu] attention")) << report;
   EXPECT_TRUE(contains(report, "fused cuda kernel")) << report;
@@ -114,6 +115,7 @@ void check(const Case& c) {
     return Context::create(o);
   }();
   Tensor unfused = unfused_ctx.compute(fused, in).at("y");
+  unfused = tensor_from_doubles(DataType::float32, unfused.shape(), unfused.to_doubles());
   EXPECT_FALSE(contains(unfused_ctx.report(fused), "[gpu] attention"));
   double unfused_err = gpu_testing::rel_l2(unfused, want);
   double t_fused = gpu_testing::median_ms([&] { cuda_context().compute(fused, in); }, 3, 15);
