@@ -10,6 +10,8 @@
 //   conv2d input 2 "bias": 1-D per output channel; input 3 "residual": same desc as the
 //                      output, added before the activation
 //   matmul input 2 "bias": 1-D of the last output dimension
+//   layerNormalization input 3 "residual" (fuse_norm_residual, for a backend that asks):
+//                      same desc as the input, added to it before normalizing
 #include "compiler/passes.h"
 #include "compiler/uses.h"
 
@@ -118,6 +120,25 @@ void fuse_producers(GraphIR& g) {
         break;  // use counts changed; recount
       }
     }
+  }
+}
+
+void fuse_norm_residual(GraphIR& g, const PassOptions& options) {
+  if (!options.norm_residual) return;
+  Uses uses(g);
+  for (Node& ln : g.nodes) {
+    if (ln.op != OpId::layerNormalization || ln.inputs.size() > 3) continue;
+    OperandId sum = ln.inputs[0];
+    int32_t p = uses.producer[size_t(sum)];
+    if (p < 0 || uses.count[size_t(sum)] != 1) continue;
+    Node& add = g.nodes[size_t(p)];
+    if (add.op != OpId::add || !(g.desc(add.inputs[0]) == g.desc(sum)) ||
+        !(g.desc(add.inputs[1]) == g.desc(sum)) || !options.norm_residual(g, ln))
+      continue;
+    ln.inputs.resize(3, kNoOperand);
+    ln.inputs[0] = add.inputs[0];
+    ln.inputs.push_back(add.inputs[1]);
+    add.op = OpId::none;  // the layer norm stays where it is: both addends exist by then
   }
 }
 

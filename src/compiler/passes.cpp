@@ -92,6 +92,7 @@ std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& gr
     remove_dead_code(*g);
   }
   if (options.fuse) fuse_producers(*g);
+  if (options.fuse && options.norm_residual) fuse_norm_residual(*g, options);
   remove_dead_code(*g);
   return g;
 }

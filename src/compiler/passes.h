@@ -46,6 +46,9 @@ struct PassOptions {
   // internal attention node; unset: no fusion (a backend without an attention kernel; the
   // engine builder, whose graphs stay backend-neutral).
   std::function<bool(const AttentionCandidate&)> attention;
+  // layerNormalization takes over the add before it (fuse_norm_residual): asked about each
+  // candidate node; unset: no fusion.
+  std::function<bool(const GraphIR& graph, const Node& layer_norm)> norm_residual;
   // Folding is for weights and shape arithmetic: a node whose results are larger than
   // max_folded_node_bytes, or that would take the graph's folded total past
   // max_folded_bytes, stays a runtime op, so that a small graph (an expand of a scalar,
@@ -77,6 +80,10 @@ void fuse_producers(GraphIR& graph);
 // one internal attention node where options.attention accepts it (fuse_attention.cpp says
 // what is matched and the node's attributes).
 void fuse_attention(GraphIR& graph, const PassOptions& options);
+// layerNormalization(add(a, b)) with equal shapes, the sum read by nothing else, becomes
+// layerNormalization with input 3 "residual": y = LN(a + b), where options.norm_residual
+// accepts it.
+void fuse_norm_residual(GraphIR& graph, const PassOptions& options);
 // Runs NCHW conv2d (and pools fed by them) in NHWC, cancelling the transposes.
 void choose_channels_last(GraphIR& graph);
 // Drops nodes and operands no output depends on, renumbering operands.

@@ -111,6 +111,8 @@ TEST(CudaJit, BertBlockRunsGeluOnGpu) {
   EXPECT_TRUE(contains(report, "[gpu] gelu")) << report;
   EXPECT_FALSE(contains(report, "[cpu] gelu")) << report;
   EXPECT_TRUE(contains(report, "[gpu] layerNormalization")) << report;
+  // The residual add goes into the layer norm's kernel (fusion.cpp, fuse_norm_residual).
+  EXPECT_TRUE(contains(report, "residual added first")) << report;
   EXPECT_TRUE(contains(report, "fallback ops: none")) << report;
 }
 

@@ -178,5 +178,48 @@ TEST(FuseAttention, LeftAloneWhereTheMeaningWouldChange) {
   EXPECT_EQ(only_attention(*e), nullptr);
 }
 
+// fuse_norm_residual (fusion.cpp): layerNormalization(a + b) takes the add over when the sum
+// is read by nothing else and the backend accepts; the values are checked on the GPU
+// (tests/gpu: CudaJit.BertBlockRunsGeluOnGpu) and the kernel on the host (test_row_warp_host).
+TEST(FuseNormResidual, TakesTheAddOverWhenTheSumIsReadOnlyByTheNorm) {
+  GraphBuilder g;
+  Operand a = g.input("a", DataType::float16, {4, 8});
+  Operand b = g.input("b", DataType::float16, {4, 8});
+  Operand c = g.input("c", DataType::float16, {8});
+  LayerNormalizationOptions ln;
+  ln.axes = std::vector<uint32_t>{1};
+  Operand sum = g.add(a, b);
+  Graph one = g.build({{"y", g.layer_normalization(sum, ln)}});
+  detail::PassOptions o;
+  o.fold_constants = false, o.channels_last = false;
+  o.norm_residual = [](const GraphIR&, const detail::Node&) { return true; };
+  auto fused = detail::optimize(one.ir_ptr(), o);
+  ASSERT_EQ(fused->nodes.size(), 1u);
+  const detail::Node& n = fused->nodes[0];
+  EXPECT_EQ(n.op, OpId::layerNormalization);
+  ASSERT_EQ(n.inputs.size(), 4u);
+  EXPECT_EQ(n.inputs[0], fused->inputs.at("a"));
+  EXPECT_EQ(n.inputs[3], fused->inputs.at("b"));
+
+  // The sum is also an output, or is broadcast (b + c): left alone.
+  GraphBuilder h;
+  Operand a2 = h.input("a", DataType::float16, {4, 8});
+  Operand b2 = h.input("b", DataType::float16, {4, 8});
+  Operand c2 = h.input("c", DataType::float16, {8});
+  Operand s2 = h.add(a2, b2);
+  Graph two = h.build({{"y", h.layer_normalization(s2, ln)}, {"sum", s2},
+                       {"z", h.layer_normalization(h.add(a2, c2), ln)}});
+  auto kept = detail::optimize(two.ir_ptr(), o);
+  for (const detail::Node& node : kept->nodes) {
+    if (node.op == OpId::layerNormalization) {
+      EXPECT_EQ(node.inputs.size(), 3u);
+    }
+  }
+  // Without the backend's yes: nothing.
+  o.norm_residual = nullptr;
+  EXPECT_EQ(detail::optimize(one.ir_ptr(), o)->nodes.size(), 2u);
+  (void)c;
+}
+
 }  // namespace
 }  // namespace cppnn

@@ -28,6 +28,7 @@
 #include "backends/cuda/device_ops.h"
 #include "backends/cuda/jit_kernels.h"
 #include "backends/cuda/kernels/attention.h"
+#include "backends/cuda/kernels/math_kernels.h"
 #include "backends/cuda/plan_build.h"
 #include "backends/cuda/step_profile.h"
 #include "compiler/passes.h"
@@ -62,6 +63,8 @@ class CudaPlan final : public Plan {
     passes.lower_recurrent = true;
     // Attention as one fused kernel where the device takes the problem (attention_ops.cpp).
     passes.attention = [this](const AttentionCandidate& c) { return takes_attention(c); };
+    // The residual add before a layer norm goes into its kernel (normalization_ops.cpp).
+    passes.norm_residual = [this](const GraphIR& g, const Node& ln) { return takes_norm_residual(g, ln); };
     layout_ = passes.channels_last ? "nhwc" : "nchw";
     auto optimized = std::make_shared<GraphIR>(*optimize(graph, passes));
     split_epilogue_activations(*optimized, *device_);
@@ -218,6 +221,20 @@ class CudaPlan final : public Plan {
            attention_head_dim_supported(int(c.head_dim)) && c.batch <= 65535 && c.heads <= 65535 &&
            c.query_length < (int64_t(1) << 30) && c.key_length < (int64_t(1) << 30) &&
            (!c.masked || c.mask_type == DataType::float16 || c.mask_type == DataType::float32);
+  }
+
+  bool takes_norm_residual(const GraphIR& g, const Node& ln) const {
+    if (device_->options.cpu_ops.count(OpId::layerNormalization) || device_->options.cpu_ops.count(OpId::add))
+      return false;
+    const OperandDescriptor& in = g.desc(ln.inputs[0]);
+    if (in.data_type != DataType::float16 && in.data_type != DataType::float32) return false;
+    const std::vector<int64_t>& axes = ln.attrs.ints("axes");
+    int64_t len = 1;
+    for (size_t i = 0; i < axes.size(); ++i) {
+      if (axes[i] != int64_t(in.shape.size() - axes.size() + i)) return false;  // trailing, in order
+      len *= int64_t(in.shape[size_t(axes[i])]);
+    }
+    return !axes.empty() && len <= kernels::kLayerNormResidualMaxLength;
   }
 
   std::string report() const override {

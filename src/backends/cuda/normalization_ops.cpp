@@ -44,13 +44,18 @@ std::unique_ptr<Step> make_layer_norm(std::shared_ptr<Device>, const GraphIR& g,
   const void* x = device_address(places, node.inputs[0], node, "input");
   const void* scale = optional_input(places, node, 1, "scale");
   const void* bias = optional_input(places, node, 2, "bias");
+  // Input 3, the residual the fusion pass added (fusion.cpp, fuse_norm_residual): the rows
+  // of x + residual are normalized.
+  const void* residual = optional_input(places, node, 3, "residual");
   void* y = device_address(places, node.outputs[0], node, "output");
   std::string text = node_name(node) + " " + to_string(in.shape) + " axes " + to_string(Dims(axes)) +
                      ": cuda kernel, " + type_text(in.data_type) + ", " + std::to_string(rows) +
-                     " rows of " + std::to_string(len);
+                     " rows of " + std::to_string(len) + (residual ? ", residual added first" : "");
+  if (residual && (!trailing_axes(axes, in.shape.size()) || len > k::kLayerNormResidualMaxLength))
+    fail(ErrorKind::OperationError, "cuda plan: " + node_name(node) + ": a fused residual on rows the kernel cannot take");
   if (trailing_axes(axes, in.shape.size()))
     return std::make_unique<KernelStep>(node, text, [=](cudaStream_t s) {
-      return k::launch_layer_norm(type, x, scale, bias, y, rows, len, epsilon, s);
+      return k::launch_layer_norm(type, x, residual, scale, bias, y, rows, len, epsilon, s);
     });
   // Other axes: rows and their elements found through the strides.
   k::LayerNormAxes geo;

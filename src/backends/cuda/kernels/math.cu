@@ -21,6 +21,7 @@
 
 #include "backends/cuda/kernels/math_kernels.h"
 #include "backends/cuda/kernels/normalize.cuh"
+#include "backends/cuda/kernels/row_warp.cuh"
 
 namespace cppnn::detail::cuda::kernels {
 
@@ -287,7 +288,11 @@ __global__ void softmax_column_kernel(const T* __restrict__ x, T* __restrict__ y
 template <typename T>
 cudaError_t softmax_typed(const T* x, T* y, int64_t outer, int64_t length, int64_t inner,
                           cudaStream_t stream) {
-  if (inner == 1 && length >= 64)
+  if (inner == 1 && length >= 16 && length <= row_warp::kMaxLength)
+    row_warp::with_length<row_warp::Softmax, T>(int(length), [&](auto kernel) {
+      kernel<<<row_warp::grid_for(outer, kMaxBlocks), row_warp::kThreads, 0, stream>>>(x, y, outer, int(length));
+    });
+  else if (inner == 1 && length >= 64)
     softmax_row_kernel<T><<<grid_for_rows(outer), kThreads, 0, stream>>>(x, y, outer, length);
   else
     softmax_column_kernel<T><<<grid_for_threads(outer * inner), kThreads, 0, stream>>>(
@@ -420,9 +425,25 @@ cudaError_t launch_softmax(MathType type, const void* x, void* y, int64_t outer,
   return cudaErrorInvalidValue;
 }
 
-cudaError_t launch_layer_norm(MathType type, const void* x, const void* scale, const void* bias,
-                              void* y, int64_t rows, int64_t len, float epsilon,
+template <typename T>
+void layer_norm_rows(const void* x, const void* residual, const void* scale, const void* bias, void* y,
+                     int64_t rows, int64_t len, float epsilon, cudaStream_t stream) {
+  row_warp::with_length<row_warp::LayerNorm, T>(int(len), [&](auto kernel) {
+    kernel<<<row_warp::grid_for(rows, kMaxBlocks), row_warp::kThreads, 0, stream>>>(
+        static_cast<const T*>(x), static_cast<const T*>(residual), static_cast<const T*>(scale),
+        static_cast<const T*>(bias), static_cast<T*>(y), rows, int(len), epsilon);
+  });
+}
+
+cudaError_t launch_layer_norm(MathType type, const void* x, const void* residual, const void* scale,
+                              const void* bias, void* y, int64_t rows, int64_t len, float epsilon,
                               cudaStream_t stream) {
+  if (len <= row_warp::kMaxLength && (type == kF32 || type == kF16)) {
+    if (type == kF32) layer_norm_rows<float>(x, residual, scale, bias, y, rows, len, epsilon, stream);
+    else layer_norm_rows<__half>(x, residual, scale, bias, y, rows, len, epsilon, stream);
+    return cudaGetLastError();
+  }
+  if (residual) return cudaErrorInvalidValue;  // rows that long take no residual
   int grid = grid_for_rows(rows);
   if (type == kF32)
     normalize_kernel<float><<<grid, kThreads, 0, stream>>>(

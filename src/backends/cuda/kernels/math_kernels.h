@@ -74,9 +74,11 @@ cudaError_t launch_softmax(MathType type, const void* x, void* y, int64_t outer,
                            int64_t inner, cudaStream_t stream);
 
 // ---- layerNormalization of `rows` contiguous rows of `len` elements; scale and bias (of
-// the input's type, `len` elements in row order) may be null. kF32 or kF16.
-cudaError_t launch_layer_norm(MathType type, const void* x, const void* scale, const void* bias,
-                              void* y, int64_t rows, int64_t len, float epsilon,
+// the input's type, `len` elements in row order) may be null. kF32 or kF16. `residual`
+// (may be null; only for len <= kLayerNormResidualMaxLength): normalizes x + residual.
+constexpr int64_t kLayerNormResidualMaxLength = 1024;
+cudaError_t launch_layer_norm(MathType type, const void* x, const void* residual, const void* scale,
+                              const void* bias, void* y, int64_t rows, int64_t len, float epsilon,
                               cudaStream_t stream);
 
 // ---- layerNormalization over any axes of a tensor of rank <= 8: the kept axes (rows, in

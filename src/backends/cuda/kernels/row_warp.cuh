@@ -1,0 +1,144 @@
+#pragma once
+// Row-wise kernels for rows of at most 1024 contiguous elements: one warp per row, the row
+// held in registers (32 values a lane at most), so it is read from memory once and every
+// reduction is a few shuffles, with no shared memory and no block barrier. The block kernels
+// of math.cu (a 256-thread block per row, tree reductions through shared memory) took
+// 25 us for BERT's 4096 rows of 768 and 108 us for its softmax over 49152 rows of 128 on
+// the H100, for 12 MB and 25 MB of traffic.
+//   layerNormalization over trailing axes, with an optional residual added first (the
+//   fusion pass's layerNormalization input 3: y = LN(x + residual), the sum in float);
+//   softmax over the last axis.
+// The same arithmetic as the block kernels: mean, then the variance around it with the
+// mean corrected (normalize.cuh); softmax's e^(x - max) * (1 / sum), NaN never the max.
+// Included by math.cu and by tests/cuda_host (warps emulated: mma.cuh's shfl_xor).
+#include <cmath>
+#include <cstdint>
+
+#include "backends/cuda/kernels/math_common.cuh"
+#include "backends/cuda/kernels/mma.cuh"
+
+namespace cppnn::detail::cuda::kernels {
+
+namespace row_warp {
+
+constexpr int kThreads = 256;  // 8 rows per block
+constexpr int kMaxLength = 1024;
+
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int d = 16; d > 0; d >>= 1) v += mma_ops::shfl_xor(v, d);
+  return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+  for (int d = 16; d > 0; d >>= 1) {
+    const float o = mma_ops::shfl_xor(v, d);
+    v = o > v ? o : v;
+  }
+  return v;
+}
+
+// Every warp of the grid walks the rows in step, so that all lanes reach every shuffle
+// (rows past the end are computed on zeros and not stored).
+template <typename T, int kPerLane>
+__global__ void __launch_bounds__(kThreads)
+    layer_norm_kernel(const T* __restrict__ x, const T* __restrict__ residual, const T* __restrict__ scale,
+                      const T* __restrict__ bias, T* __restrict__ y, int64_t rows, int len, float epsilon) {
+  const int lane = int(threadIdx.x) % 32;
+  const int64_t warps = int64_t(gridDim.x) * (kThreads / 32);
+  for (int64_t first = int64_t(blockIdx.x) * (kThreads / 32); first < rows; first += warps) {
+    const int64_t r = first + int64_t(threadIdx.x) / 32;
+    const bool active = r < rows;
+    const int64_t base = (active ? r : 0) * len;
+    float v[kPerLane];
+    float s = 0.0f;
+#pragma unroll
+    for (int k = 0; k < kPerLane; ++k) {
+      const int i = lane + 32 * k;
+      v[k] = 0.0f;
+      if (active && i < len) v[k] = float(load(x, base + i)) + (residual ? float(load(residual, base + i)) : 0.0f);
+      s += v[k];
+    }
+    const float mean = warp_sum(s) / float(len);
+    float s2 = 0.0f, q = 0.0f;
+#pragma unroll
+    for (int k = 0; k < kPerLane; ++k) {
+      if (lane + 32 * k < len) {
+        const float d = v[k] - mean;
+        s2 += d;
+        q += d * d;
+      }
+    }
+    const float offset = warp_sum(s2) / float(len);
+    const float variance = warp_sum(q) / float(len) - offset * offset;
+    const float rstd = 1.0f / sqrtf(fmaxf(variance, 0.0f) + epsilon);
+    if (!active) continue;
+#pragma unroll
+    for (int k = 0; k < kPerLane; ++k) {
+      const int i = lane + 32 * k;
+      if (i < len) store(y, base + i, ((v[k] - mean) - offset) * rstd * param(scale, i, 1.0f) + param(bias, i, 0.0f));
+    }
+  }
+}
+
+template <typename T, int kPerLane>
+__global__ void __launch_bounds__(kThreads)
+    softmax_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int len) {
+  const int lane = int(threadIdx.x) % 32;
+  const int64_t warps = int64_t(gridDim.x) * (kThreads / 32);
+  for (int64_t first = int64_t(blockIdx.x) * (kThreads / 32); first < rows; first += warps) {
+    const int64_t r = first + int64_t(threadIdx.x) / 32;
+    const bool active = r < rows;
+    const int64_t base = (active ? r : 0) * len;
+    float v[kPerLane];
+    float m = lowest_of<float>();
+#pragma unroll
+    for (int k = 0; k < kPerLane; ++k) {
+      const int i = lane + 32 * k;
+      v[k] = active && i < len ? float(load(x, base + i)) : lowest_of<float>();
+      m = v[k] > m ? v[k] : m;
+    }
+    m = warp_max(m);
+    float s = 0.0f;
+#pragma unroll
+    for (int k = 0; k < kPerLane; ++k) {
+      if (lane + 32 * k < len) {
+        v[k] = expf(v[k] - m);
+        s += v[k];
+      }
+    }
+    const float inv = 1.0f / warp_sum(s);
+    if (!active) continue;
+#pragma unroll
+    for (int k = 0; k < kPerLane; ++k) {
+      const int i = lane + 32 * k;
+      if (i < len) store(y, base + i, v[k] * inv);
+    }
+  }
+}
+
+inline int grid_for(int64_t rows, int64_t max_blocks) {
+  int64_t b = (rows + kThreads / 32 - 1) / (kThreads / 32);
+  return int(b < 1 ? 1 : b > max_blocks ? max_blocks : b);
+}
+
+// Calls run(kernel) with the kernel holding `len` values a row (len <= kMaxLength).
+template <template <typename, int> class Kernel, typename T, typename Run>
+void with_length(int len, Run&& run) {
+  if (len <= 128) run(Kernel<T, 4>::fn);
+  else if (len <= 256) run(Kernel<T, 8>::fn);
+  else if (len <= 512) run(Kernel<T, 16>::fn);
+  else run(Kernel<T, 32>::fn);
+}
+
+template <typename T, int N>
+struct LayerNorm {
+  static constexpr auto fn = &layer_norm_kernel<T, N>;
+};
+template <typename T, int N>
+struct Softmax {
+  static constexpr auto fn = &softmax_kernel<T, N>;
+};
+
+}  // namespace row_warp
+
+}  // namespace cppnn::detail::cuda::kernels
