@@ -246,6 +246,38 @@ TEST(EngineLayout, OptimizingTwiceIsIdempotent) {
   }
 }
 
+// A GRU (which the CUDA plan lowers into matmuls and element-wise ops) feeding a fused head.
+Graph gru_net() {
+  GraphBuilder b;
+  Operand x = b.input("x", f32, {5, 2, 6});  // steps, batch, input size
+  Operand w = b.constant(random_tensor(f32, {1, 12, 6}, -0.5, 0.5, 41));
+  Operand r = b.constant(random_tensor(f32, {1, 12, 4}, -0.5, 0.5, 42));
+  GruOptions o;
+  o.bias = b.constant(random_tensor(f32, {1, 12}, -0.2, 0.2, 43));
+  Operand h = b.reshape(b.gru(x, w, r, 5, 4, o)[0], {2, 4});
+  Operand head = b.add(b.matmul(h, b.constant(random_tensor(f32, {4, 3}, -1, 1, 44))),
+                       b.constant(random_tensor(f32, {3}, -0.1, 0.1, 45)));
+  return b.build({{"y", b.relu(head)}});
+}
+
+// The CUDA plan's passes (recurrent ops lowered; channels-last for float16 and TF32, not for
+// exact float32) give an engine's graph the graph they give the model: the GPU's plan
+// from an engine is its direct plan too. (Its device-only steps after the passes take the
+// same graph, so they do the same.)
+TEST(EngineLayout, TheCudaPlansPassesGiveTheSameGraphFromTheEngine) {
+  for (Graph g : {small_cnn(), mobilenet_v2(), gru_net()}) {
+    auto portable = detail::portable_graph(g.ir_ptr(), Precision::float32, "test");
+    for (bool channels_last : {false, true}) {
+      auto cuda = detail::cpu_pass_options();
+      cuda.lower_recurrent = true;
+      cuda.channels_last = channels_last;
+      auto from_engine = detail::optimize(portable, cuda);
+      EXPECT_EQ(count_op(*from_engine, OpId::gru), 0u);
+      expect_same_graph(*from_engine, *detail::optimize(g.ir_ptr(), cuda));
+    }
+  }
+}
+
 // choose_channels_last on a fused graph (what a backend gets from an engine): every conv
 // moves, the one with a residual input too, and the transposes cancel along the chain.
 TEST(EngineLayout, ChannelsLastMovesFusedConvs) {
