@@ -41,6 +41,14 @@ struct ContextOptions {
   // it is compiled (on first compute), with an OperationError naming its largest tensor,
   // instead of exhausting memory while it runs.
   size_t max_graph_bytes = 0;
+  // What a graph's float32 operands are computed in when it is compiled on this context
+  // (rustnn's TensorRT backend does the same): float32 (exact: the graph as built); float16
+  // (the lowering Engine::build does for float16: float16 inside, float32 inputs and
+  // outputs; a float16 engine's graph is not lowered again); auto_: float16 where the
+  // context got a GPU backend and power_preference is high_performance, float32 otherwise.
+  // bfloat16 is not available yet: Context::create throws NotSupportedError.
+  // Context::precision() says what it resolved to; the plan report says it per graph.
+  Precision precision = Precision::float32;
 };
 
 namespace detail {
@@ -85,14 +93,17 @@ class Context {
   std::string backend() const;
   // Why it got that backend, e.g. "CUDA device found" or why the GPU was not usable.
   std::string backend_reason() const;
+  // The precision graphs compiled on it compute in: ContextOptions::precision with auto_
+  // resolved (float32 or float16).
+  Precision precision() const;
 
   // Compiles `graph` for this context's backend ahead of the first compute (optional:
   // compute compiles on first use and keeps the plan while the graph lives).
   void compile(const Graph& graph);
 
-  // What the backend's plan of `graph` runs where, compiling it first if needed; the CUDA
-  // backend names the ops that run on the GPU and those that fall back to the CPU. Empty
-  // for the CPU backend.
+  // What the backend's plan of `graph` runs, compiling it first if needed: its first lines
+  // name the precision and the layout the plan chose; the CUDA backend names the ops that
+  // run on the GPU and those that fall back to the CPU, the CPU backend lists its steps.
   std::string report(const Graph& graph);
 
   // Which nodes of `graph`, as built, this context's device runs itself and which its plan

@@ -1,7 +1,10 @@
 #pragma once
 // An Engine is a graph after the compiler's passes (constant folding, fusion, dead-code
 // removal), in a portable, versioned, checksummed file that can be built on any machine
-// and loaded by a backend. docs/engine-format.md describes the file.
+// and loaded by a backend. It is layout-neutral: its convolutions stay in the layout the
+// model was written in, and each backend lays the graph out for its device when it
+// compiles it (NHWC on the CPU; on the GPU as its kernels want), so an engine runs as fast
+// as the same graph compiled directly. docs/engine-format.md describes the file.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -13,13 +16,12 @@ namespace cppnn {
 // The format version this build writes; it reads every version up to this one.
 inline constexpr uint32_t kEngineFormatVersion = 1;
 
-enum class Precision : uint32_t { float32, float16 };
-
 struct EngineBuildOptions {
   // float16: every float32 operand is computed in float16 (weights stored in float16,
   // half the bytes) behind the graph's unchanged float32 inputs and outputs; reductions
   // stay float32 and softmax / normalization statistics are computed in float32. Made for
   // the GPU (tensor cores); the CPU backend runs such an engine too, but not faster.
+  // bfloat16 is a NotSupportedError (not available yet); auto_ a TypeError (a context's).
   Precision precision = Precision::float32;
   bool operator==(const EngineBuildOptions&) const = default;
 };
@@ -32,7 +34,8 @@ class Engine {
  public:
   Engine() = default;
 
-  // Optimizes the graph and serializes it; the engine then holds the optimized graph.
+  // Optimizes the graph and serializes it; the engine then holds the optimized graph. A
+  // graph that is float16 already (a float16 engine's) stays float16, whatever `options`.
   static Engine build(const Graph& graph, const EngineBuildOptions& options = {});
   // Reads and fully validates an engine file. A corrupt or inconsistent file is a
   // DataError; a file from a newer format version is a NotSupportedError.

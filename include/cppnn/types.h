@@ -25,6 +25,19 @@ inline constexpr DataType kAllDataTypes[] = {DataType::float32, DataType::float1
 
 using Dims = std::vector<int64_t>;
 
+// What a graph's float32 operands are computed in: an Engine's build option
+// (EngineBuildOptions::precision) and a context's (ContextOptions::precision). float16 runs
+// them in float16 behind the graph's unchanged float32 inputs and outputs (the compiler's
+// lower_to_float16). bfloat16 is reserved: asking for it is a NotSupportedError until it
+// is implemented. auto_ is a context's only: float16 on a high-performance GPU context,
+// float32 otherwise.
+enum class Precision : uint32_t { float32, float16, bfloat16, auto_ };
+
+// "float32", "float16", "bfloat16", "auto".
+std::string_view to_string(Precision precision);
+// Throws TypeError for another name.
+Precision precision_from_string(std::string_view name);
+
 // WebNN spelling: "float32", "uint8", ...
 std::string_view to_string(DataType type);
 // Throws TypeError for an unknown name.

@@ -77,6 +77,8 @@ nb::dict backend_info(nb::handle self) {
   // cppnn never returns zeros for want of a backend: the CPU always runs the graph.
   info["backend_available"] = true;
   info["backend_reason"] = c.backend_reason();
+  // What graphs compiled on it compute in ('auto' resolved; create_context's precision).
+  info["precision"] = std::string(to_string(c.precision()));
   if (device_type == "npu")
     info["fallback_reason"] = "cppnn has no NPU backend; using '" + backend + "': " +
                               c.backend_reason();
@@ -147,7 +149,8 @@ void bind_rustnn_compat(nb::class_<Context>& context_class, BuilderClass& cls) {
           "The power preference it was created with.")
       .def("backend_info", &backend_info,
            "A dict: backend ('cpu' or 'cuda'), accelerated_available, accelerated_requested,\n"
-           "device_type, power_preference, backend_available, backend_reason, and\n"
+           "device_type, power_preference, backend_available, backend_reason, precision\n"
+           "('float32' or 'float16': what graphs compiled on it compute in), and\n"
            "fallback_reason when acceleration was asked for and not had.")
       .def("op_support_limits", &op_support_limits,
            "The spec's opSupportLimits(): preferredInputLayout, maxTensorByteLength, the\n"

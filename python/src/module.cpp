@@ -122,10 +122,22 @@ nb::dict compute(Context& context, const Graph& graph, const nb::dict& inputs,
   return out;
 }
 
+// "float32" | "float16" | "bfloat16" | "auto", for contexts and engines alike. bfloat16
+// parses: the C++ side says it is not available yet (NotSupportedError), in one place.
+cppnn::Precision parse_precision(const std::string& precision, const char* where) {
+  return parse_enum<cppnn::Precision>(precision,
+                                      {{"float32", cppnn::Precision::float32},
+                                       {"float16", cppnn::Precision::float16},
+                                       {"bfloat16", cppnn::Precision::bfloat16},
+                                       {"auto", cppnn::Precision::auto_}},
+                                      where, "precision");
+}
+
 Context create_context(bool accelerated, const std::string& power_preference, int num_threads,
                        const std::string& gpu_kernels, bool gpu_low_priority, double gpu_sm_share,
-                       size_t max_graph_bytes) {
+                       size_t max_graph_bytes, const std::string& precision) {
   cppnn::ContextOptions options;
+  options.precision = parse_precision(precision, "create_context");
   options.max_graph_bytes = max_graph_bytes;
   // The README names the C++ enum (fastest_start); both spellings are accepted here.
   options.gpu_kernels = parse_enum<cppnn::GpuKernels>(
@@ -165,7 +177,8 @@ void bind_module(nb::module_& m) {
           "create_context",
           [](ML&, nb::handle power_preference, nb::handle accelerated,
              const std::string& device_type, int num_threads, const std::string& gpu_kernels,
-             bool gpu_low_priority, double gpu_sm_share, size_t max_graph_bytes) {
+             bool gpu_low_priority, double gpu_sm_share, size_t max_graph_bytes,
+             const std::string& precision) {
             // rustnn's order is (power_preference, accelerated, device_type); a bool first is
             // cppnn's older positional create_context(accelerated).
             if (nb::isinstance<nb::bool_>(power_preference)) std::swap(power_preference, accelerated);
@@ -194,7 +207,8 @@ void bind_module(nb::module_& m) {
             if (device_type == "gpu" || device_type == "npu") wants_accelerated = true;
             nb::object context = nb::cast(create_context(wants_accelerated, preference, num_threads,
                                                          gpu_kernels, gpu_low_priority,
-                                                         gpu_sm_share, max_graph_bytes));
+                                                         gpu_sm_share, max_graph_bytes,
+                                                         precision));
             // What was asked, for power_preference and backend_info() (compat.cpp).
             context.attr("_power_preference") = preference;
             context.attr("_accelerated_requested") = wants_accelerated;
@@ -204,7 +218,7 @@ void bind_module(nb::module_& m) {
           nb::arg("power_preference").none() = "default", nb::arg("accelerated").none() = true,
           "device_type"_a = "auto",
           "num_threads"_a = 0, "gpu_kernels"_a = "fastest-run", "gpu_low_priority"_a = false,
-          "gpu_sm_share"_a = 1.0, "max_graph_bytes"_a = 0,
+          "gpu_sm_share"_a = 1.0, "max_graph_bytes"_a = 0, "precision"_a = "float32",
           "A context on the best backend for the options. accelerated=False forces the CPU;\n"
           "power_preference is 'default', 'high-performance' or 'low-power'; device_type\n"
           "(rustnn's) is 'auto' (as accelerated says), 'cpu' (forces the CPU), 'gpu' or 'npu'\n"
@@ -216,7 +230,12 @@ void bind_module(nb::module_& m) {
           "the lowest-priority stream; gpu_sm_share in (0, 1] confines the work to that share of\n"
           "the multiprocessors. max_graph_bytes caps the host memory of one graph's\n"
           "intermediates and outputs (0: the machine's memory); a graph that needs more is a\n"
-          "RuntimeError when compiled, not an exhausted machine.");
+          "RuntimeError when compiled, not an exhausted machine.\n"
+          "precision: what graphs compiled on it compute their float32 operands in:\n"
+          "'float32' (exact, the default), 'float16' (as Engine.build(precision='float16')\n"
+          "lowers: float16 inside, float32 inputs and outputs), 'auto' (float16 on a GPU\n"
+          "context with power_preference='high-performance', else float32); 'bfloat16' is\n"
+          "not available yet (NotSupportedError). context.precision says what it got.");
 
   nb::class_<Graph>(m, "MLGraph",
                     "A validated, immutable graph with named inputs and outputs. It keeps\n"
@@ -264,6 +283,18 @@ void bind_module(nb::module_& m) {
       .def_prop_ro("backend", &Context::backend, "The backend it really got: 'cpu' or 'cuda'.")
       .def_prop_ro("backend_reason", &Context::backend_reason,
                    "Why it got that backend (e.g. why no GPU was usable).")
+      .def_prop_ro(
+          "precision", [](const Context& c) { return std::string(to_string(c.precision())); },
+          "What graphs compiled on it compute in: 'float32' or 'float16' ('auto' resolved).")
+      .def(
+          "report",
+          [](Context& c, const Graph& g) {
+            nb::gil_scoped_release release;
+            return c.report(g);
+          },
+          "graph"_a,
+          "What the backend's plan of the graph runs (compiling it first if needed): the\n"
+          "first lines name its precision and layout, then the plan's steps.")
       .def_prop_ro("destroyed", &Context::destroyed)
       .def(
           "create_graph_builder",
@@ -309,9 +340,11 @@ void bind_module(nb::module_& m) {
           "build",
           [](const Graph& g, const std::string& precision) {
             cppnn::EngineBuildOptions o;
-            if (precision == "float32") o.precision = cppnn::Precision::float32;
-            else if (precision == "float16") o.precision = cppnn::Precision::float16;
-            else cppnn::fail(ErrorKind::TypeError, "Engine.build: precision must be 'float32' or 'float16', got '" + precision + "'");
+            o.precision = parse_precision(precision, "Engine.build");
+            if (o.precision == cppnn::Precision::auto_)
+              cppnn::fail(ErrorKind::TypeError,
+                          "Engine.build: precision must be 'float32' or 'float16', got 'auto' "
+                          "(a context's precision)");
             nb::gil_scoped_release release;
             return cppnn::Engine::build(g, o);
           },

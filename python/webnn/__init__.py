@@ -15,6 +15,14 @@ Ops are the builder's snake_case methods with the spec's options as keyword argu
 (conv2d(input, filter, padding=..., input_layout="nhwc")); enum options are the spec's
 strings; data types are strings ("float32") or numpy dtypes.
 
+Precision: graphs compiled on a context compute in exact float32 unless the context asks
+otherwise: ml.create_context(..., precision="float16") computes float32 graphs in float16
+behind their float32 inputs and outputs (the lowering Engine.build(graph,
+precision="float16") does; a float16 engine is not lowered again), precision="auto" picks
+float16 on a GPU context with power_preference="high-performance" and float32 elsewhere.
+context.precision, context.backend_info()["precision"] and context.report(graph) say what
+it got. "bfloat16" raises NotSupportedError: it is not available yet.
+
 compute() takes numpy arrays, or any CPU object with __dlpack__, of the input's exact data
 type and shape; non-contiguous arrays are copied to contiguous memory first. It returns
 numpy arrays that own their memory. The GIL is released while a graph runs.

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "api/backend_loader.h"
+#include "engine/portable_graph.h"
 
 namespace cppnn {
 
@@ -18,6 +19,7 @@ struct ContextState {
   std::mutex mutex;
   std::unique_ptr<Backend> backend;
   std::string backend_reason;
+  Precision precision = Precision::float32;  // resolved: float32 or float16
   std::unordered_map<const GraphIR*, CachedPlan> plans;
   // Written only under `mutex`; atomic so that Context::destroyed() can read it without
   // waiting for a compute to finish.
@@ -29,7 +31,11 @@ struct ContextState {
     // Drop plans of graphs that are gone before adding one.
     for (auto p = plans.begin(); p != plans.end();)
       p = p->second.graph.expired() ? plans.erase(p) : std::next(p);
-    auto plan = backend->compile(graph.ir_ptr());
+    // A float16 context lowers the graph as Engine::build does (the same function), and its
+    // backend then lays it out as it lays out an engine's graph.
+    auto plan = backend->compile(precision == Precision::float32
+                                     ? graph.ir_ptr()
+                                     : portable_graph(graph.ir_ptr(), precision, "compile"));
     Plan& ref = *plan;
     plans[&graph.ir()] = CachedPlan{graph.ir_ptr(), std::move(plan)};
     return ref;
@@ -76,11 +82,27 @@ Context Context::create(const ContextOptions& options) {
   if (options.num_threads < 0)
     fail(ErrorKind::TypeError, "context options: num_threads must be >= 0, got " +
                                    std::to_string(options.num_threads));
+  if (options.precision == Precision::bfloat16)
+    fail(ErrorKind::NotSupportedError,
+         "context options: bfloat16 precision is not available yet (float32, float16 or auto)");
+  if (options.precision != Precision::float32 && options.precision != Precision::float16 &&
+      options.precision != Precision::auto_)
+    fail(ErrorKind::TypeError, "context options: unknown precision " +
+                                   std::to_string(uint32_t(options.precision)));
   Context c;
   c.state_ = std::make_shared<ContextState>();
   BackendChoice choice = choose_backend(options);
   c.state_->backend = std::move(choice.backend);
   c.state_->backend_reason = std::move(choice.reason);
+  Precision precision = options.precision;
+  // auto: float16 where tensor cores make it pay and the app asked for speed over power
+  // (a GPU backend, high-performance); the CPU computes float16 no faster, so float32.
+  if (precision == Precision::auto_)
+    precision = c.state_->backend->name() != "cpu" &&
+                        options.power_preference == PowerPreference::high_performance
+                    ? Precision::float16
+                    : Precision::float32;
+  c.state_->precision = precision;
   return c;
 }
 
@@ -107,6 +129,11 @@ std::string Context::backend() const {
 std::string Context::backend_reason() const {
   auto lock = lock_live(state_, "backend_reason");
   return state_->backend_reason;
+}
+
+Precision Context::precision() const {
+  auto lock = lock_live(state_, "precision");
+  return state_->precision;
 }
 
 void Context::compile(const Graph& graph) {

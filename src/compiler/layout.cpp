@@ -37,20 +37,33 @@ class Rewriter {
     return n;
   }
 
-  // Step 1: every NCHW conv2d runs in NHWC between two transposes.
+  // Step 1: every NCHW conv2d runs in NHWC between two transposes. A conv that
+  // fuse_producers already fused (an engine's graph, optimized again by its backend) moves
+  // too: its bias is 1-D and its activation element-wise, so neither cares, and its
+  // residual (input 3, the output's descriptor) is transposed in as its input is, so that
+  // the pass lays out a fused graph as it lays out the graph before fusion.
   void wrap_nchw_ops() {
     std::vector<Node> nodes;
     for (Node& node : g_.nodes) {
       bool conv = node.op == OpId::conv2d && node.attrs.s_or("inputLayout", "nchw") == "nchw";
       // Pools are not wrapped: alone they would pay two transposes for nothing. They join
       // a channels-last chain when a transpose sinks into them (sink_through_pool).
-      if (!conv || node.outputs.size() != 1 || (node.inputs.size() > 3 && node.inputs[3] != kNoOperand)) {
+      if (!conv || node.outputs.size() != 1) {
         nodes.push_back(std::move(node));
         continue;
       }
       OperandId x = node.inputs[0];
       OperandId x_nhwc = new_operand({g_.desc(x).data_type, permuted(g_.desc(x).shape, kToNhwc)});
       nodes.push_back(transpose(x, x_nhwc, kToNhwc));
+      if (node.inputs.size() > 3 && node.inputs[3] != kNoOperand) {
+        OperandId r = node.inputs[3];
+        OperandId r_nhwc = x_nhwc;
+        if (r != x) {
+          r_nhwc = new_operand({g_.desc(r).data_type, permuted(g_.desc(r).shape, kToNhwc)});
+          nodes.push_back(transpose(r, r_nhwc, kToNhwc));
+        }
+        node.inputs[3] = r_nhwc;
+      }
       OperandId y = node.outputs[0];
       OperandId y_nhwc = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, kToNhwc)});
       node.inputs[0] = x_nhwc;

@@ -37,6 +37,8 @@ struct AttentionCandidate {
 struct PassOptions {
   bool fold_constants = true;
   bool fuse = true;
+  // choose_channels_last: a device's layout, so the backends' choice (the CPU always, the
+  // CUDA plan where its kernels want it); an engine's portable graph is built without it.
   bool channels_last = true;
   // Lower lstm, lstmCell, gru and gruCell into matmuls, slices and element-wise ops
   // (lower_recurrent) before anything else: for a backend with no recurrent kernel of its
@@ -84,14 +86,19 @@ void fuse_attention(GraphIR& graph, const PassOptions& options);
 // layerNormalization with input 3 "residual": y = LN(a + b), where options.norm_residual
 // accepts it.
 void fuse_norm_residual(GraphIR& graph, const PassOptions& options);
-// Runs NCHW conv2d (and pools fed by them) in NHWC, cancelling the transposes.
+// Runs NCHW conv2d (and pools fed by them) in NHWC, cancelling the transposes. A backend's
+// choice, made when it compiles: engines keep the graph's own layout. Fused convs (bias,
+// residual, activation) are moved too, so running it after fuse_producers (an engine's
+// graph, optimized again by the backend) gives the layout it gives before.
 void choose_channels_last(GraphIR& graph);
 // Drops nodes and operands no output depends on, renumbering operands.
 void remove_dead_code(GraphIR& graph);
 
-// Not part of optimize(): the engine builder's float16 precision. Computes every float32
-// operand in float16 behind an unchanged float32 interface (casts at the inputs and
-// outputs); reductions stay float32. precision.cpp says exactly what changes.
+// Not part of optimize(): float16 precision (an engine's or a context's; the engine layer's
+// portable_graph runs it after optimize). Computes every float32 operand in float16 behind
+// an unchanged float32 interface (casts at the inputs and outputs); reductions stay
+// float32. precision.cpp says exactly what changes. Sets graph.precision; a graph whose
+// precision is not float32 (lowered already, or read from a float16 engine) is left as it is.
 void lower_to_float16(GraphIR& graph);
 
 }  // namespace cppnn::detail

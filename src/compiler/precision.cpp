@@ -170,7 +170,10 @@ class Lowering {
 }  // namespace
 
 void lower_to_float16(GraphIR& graph) {
+  // Lowered once: a second run would cast the float16 casts' float32 sides again.
+  if (graph.precision != Precision::float32) return;
   Lowering(graph).run();
+  graph.precision = Precision::float16;
   remove_dead_code(graph);  // the float32 constants the nodes no longer read
 }
 

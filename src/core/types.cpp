@@ -27,6 +27,23 @@ DataType data_type_from_string(std::string_view name) {
   fail(ErrorKind::TypeError, "unknown data type '" + std::string(name) + "'");
 }
 
+std::string_view to_string(Precision precision) {
+  switch (precision) {
+    case Precision::float32: return "float32";
+    case Precision::float16: return "float16";
+    case Precision::bfloat16: return "bfloat16";
+    case Precision::auto_: return "auto";
+  }
+  return "unknown";
+}
+
+Precision precision_from_string(std::string_view name) {
+  for (Precision p : {Precision::float32, Precision::float16, Precision::bfloat16, Precision::auto_})
+    if (to_string(p) == name) return p;
+  fail(ErrorKind::TypeError, "unknown precision '" + std::string(name) +
+                                 "' (float32, float16, bfloat16 or auto)");
+}
+
 size_t element_size(DataType type) {
   switch (type) {
     case DataType::float32:

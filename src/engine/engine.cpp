@@ -13,9 +13,8 @@
 #include <filesystem>
 #include <utility>
 
-#include "backends/cpu/evaluator.h"
-#include "compiler/passes.h"
 #include "engine/engine_format.h"
+#include "engine/portable_graph.h"
 #include "core/hash.h"
 
 namespace cppnn {
@@ -58,17 +57,15 @@ const EngineState& Engine::state() const {
 
 Engine Engine::build(const Graph& graph, const EngineBuildOptions& options) {
   if (!graph.valid()) fail(ErrorKind::DataError, "engine build: the graph is not valid");
-  if (options.precision != Precision::float32 && options.precision != Precision::float16)
-    fail(ErrorKind::TypeError, "engine build: unknown precision " +
-                                   std::to_string(uint32_t(options.precision)));
-  // Constants fold with the CPU kernels, as the CPU backend folds them.
-  std::shared_ptr<const GraphIR> optimized = optimize(graph.ir_ptr(), cpu_pass_options());
-  if (options.precision == Precision::float16) {
-    auto lowered = std::make_shared<GraphIR>(*optimized);
-    lower_to_float16(*lowered);
-    optimized = lowered;
-  }
-  EngineBytes bytes = write_engine(*optimized, options);
+  // The portable graph: optimized and lowered, with no layout choice in it (each backend
+  // lays it out for its device when it compiles).
+  std::shared_ptr<const GraphIR> optimized =
+      portable_graph(graph.ir_ptr(), options.precision, "engine build");
+  // The file's precision says what its graph computes in (a float16 engine's graph built
+  // again stays float16).
+  EngineBuildOptions written = options;
+  written.precision = optimized->precision;
+  EngineBytes bytes = write_engine(*optimized, written);
   // Reading back what was written is the engine's only way in: the graph it then holds is
   // exactly what a later load gets, and its constants live in the file bytes, not twice.
   try {

@@ -24,8 +24,11 @@
 //     section bodies
 //
 //   "META" (exactly once)
-//     str cppnn version, str producer, u32 precision (0 float32, 1 float16)
-//   "GRPH" (exactly once): the optimized graph IR (src/graph/ir.h)
+//     str cppnn version, str producer, u32 precision (0 float32, 1 float16; 2 bfloat16 is
+//     reserved and refused)
+//   "GRPH" (exactly once): the optimized graph IR (src/graph/ir.h), layout-neutral
+//     (engine/portable_graph.h: the backends lay it out); an earlier builder's NHWC graph
+//     is just as valid
 //     u32 operand count; per operand:
 //       u8 data type (DataType's order: float32 float16 int32 uint32 int64 uint64 int8
 //       uint8), u8 role (0 input, 1 constant, 2 intermediate), u16 reserved (0),

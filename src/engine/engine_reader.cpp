@@ -301,6 +301,8 @@ std::shared_ptr<EngineState> read_engine(EngineBytes bytes) {
   for (const Section& s : sections)
     if (s.tag == kConstantsTag) read_constants(bytes, h.header_size, s, *graph);
   validate_engine_graph(*graph, unknown_ops);
+  // A float16 engine's graph is lowered already: a float16 context must not lower it again.
+  graph->precision = state->options.precision;
   state->graph = Graph(std::move(graph));
   state->bytes = std::move(bytes);
   return state;

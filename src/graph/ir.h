@@ -73,6 +73,11 @@ struct GraphIR {
   std::vector<Node> nodes;  // in topological order
   std::map<std::string, OperandId> inputs;
   std::map<std::string, OperandId> outputs;
+  // What the graph's float32 operands are computed in: float32 as built; float16 once
+  // lower_to_float16 ran (the engine builder's, or a float16 context's before its backend
+  // compiles), which it then never does again. A graph read from an engine file takes its
+  // engine's precision.
+  Precision precision = Precision::float32;
 
   const OperandDescriptor& desc(OperandId id) const { return operands.at(size_t(id)).desc; }
 };

@@ -28,7 +28,11 @@ class FakePlan final : public cppnn::detail::Plan {
     for (const auto& [name, id] : graph_->outputs) out[name] = inputs.begin()->second.clone();
     return out;
   }
-  std::string report() const override { return "fake plan: everything on the fake device"; }
+  // The precision of the graph it was handed: a float16 context lowers it in the core.
+  std::string report() const override {
+    return "fake plan: everything on the fake device (precision " +
+           std::string(cppnn::to_string(graph_->precision)) + ")";
+  }
 
  private:
   std::shared_ptr<const GraphIR> graph_;

@@ -120,7 +120,7 @@ def conv_net(b, w, bias):
 def test_conv_relu_pool_net(tmp_path, engine):
     w, bias = rand((4, 3, 3, 3)), rand((4,))
     graph = conv_net(webnn.MLGraphBuilder(), w, bias)
-    if engine:  # fused conv + bias + relu, channels-last
+    if engine:  # fused conv + bias + relu, in the model's NCHW
         graph = webnn.Engine.build(graph).graph
     x = rand((2, 3, 9, 8))
     got = run_ort(session(graph, tmp_path), {"x": x})

@@ -131,7 +131,35 @@ TEST_F(BackendSelection, ReportComesFromThePluginPlan) {
   GraphBuilder b;
   Operand x = b.input("x", DataType::float32, {2});
   Graph g = b.build({{"y", b.relu(x)}});
-  EXPECT_EQ(c.report(g), "fake plan: everything on the fake device");
+  EXPECT_EQ(c.report(g), "fake plan: everything on the fake device (precision float32)");
+}
+
+// Precision auto: float16 where the context got a GPU backend and asked for high
+// performance, float32 elsewhere; the plugin's plan is handed the graph lowered by the core.
+TEST_F(BackendSelection, AutoPrecisionIsFloat16OnAHighPerformanceGpuContext) {
+  setenv("CPPNN_CUDA_BACKEND", FAKE_GOOD_PLUGIN, 1);
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, {2});
+  Graph g = b.build({{"y", b.relu(x)}});
+  ContextOptions o;
+  o.precision = Precision::auto_;
+  o.power_preference = PowerPreference::high_performance;
+  Context fast = Context::create(o);
+  ASSERT_EQ(fast.backend(), "fake");
+  EXPECT_EQ(fast.precision(), Precision::float16);
+  EXPECT_EQ(fast.report(g), "fake plan: everything on the fake device (precision float16)");
+  o.power_preference = PowerPreference::default_;
+  Context plain = Context::create(o);
+  ASSERT_EQ(plain.backend(), "fake");
+  EXPECT_EQ(plain.precision(), Precision::float32);
+  EXPECT_EQ(plain.report(g), "fake plan: everything on the fake device (precision float32)");
+  o.power_preference = PowerPreference::high_performance;
+  o.accelerated = false;
+  EXPECT_EQ(Context::create(o).precision(), Precision::float32);
+  // Asked for explicitly, float16 is float16 on any backend.
+  o.precision = Precision::float16;
+  o.power_preference = PowerPreference::default_;
+  EXPECT_EQ(Context::create(o).precision(), Precision::float16);
 }
 
 // The per-node answers (Backend::supports_op) cross the table and partition the graph in
@@ -215,14 +243,17 @@ TEST_F(BackendSelection, CpuHasNoExternalDevices) {
   c.synchronize_external(&x);  // nothing to wait for
 }
 
-TEST_F(BackendSelection, CpuReportIsEmptyAndChecksTheGraph) {
+TEST_F(BackendSelection, CpuReportListsTheStepsAndChecksTheGraph) {
   ContextOptions o;
   o.accelerated = false;
+  o.num_threads = 1;
   Context c = Context::create(o);
   GraphBuilder b;
   Operand x = b.input("x", DataType::float32, {2});
   Graph g = b.build({{"y", b.relu(x)}});
-  EXPECT_EQ(c.report(g), "");
+  EXPECT_EQ(c.report(g),
+            "cpu plan: 1 nodes on 1 thread, precision float32 (as built), layout nchw (0 of 0 "
+            "conv2d channels-last)\nsteps:\n  relu -> float32 [2]\n");
   c.destroy();
   testing::expect_error([&] { c.report(g); }, ErrorKind::InvalidStateError, "destroyed");
 }

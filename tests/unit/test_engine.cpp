@@ -210,6 +210,13 @@ TEST_F(EngineTest, BadPrecisionAndInvalidGraphOrEngine) {
   options.precision = Precision(7);
   expect_error([&] { Engine::build(make_engine_test_model().graph, options); },
                ErrorKind::TypeError, "unknown precision 7");
+  options.precision = Precision::auto_;
+  expect_error([&] { Engine::build(make_engine_test_model().graph, options); },
+               ErrorKind::TypeError, "a context's choice");
+  // Reserved, not silently computed in something else.
+  options.precision = Precision::bfloat16;
+  expect_error([&] { Engine::build(make_engine_test_model().graph, options); },
+               ErrorKind::NotSupportedError, "bfloat16 precision is not available yet");
   expect_error([&] { Engine::build(Graph()); }, ErrorKind::DataError, "graph is not valid");
   Engine none;
   EXPECT_FALSE(none.valid());

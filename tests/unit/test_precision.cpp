@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <map>
 #include <set>
 
 #include "cppnn/cppnn.h"
@@ -152,6 +154,131 @@ TEST(Float16Engine, IntegerOperandsAreUntouched) {
   std::vector<double> s = out.at("sum").to_doubles();
   EXPECT_NEAR(s[0], 1.1, 1e-2);
   EXPECT_NEAR(s[1], 1002.25, 1.0);
+}
+
+}  // namespace
+}  // namespace cppnn
+
+// ---- the context's precision (ContextOptions::precision): a builder graph, no Engine step
+
+namespace cppnn {
+namespace {
+
+Context cpu_with(Precision precision) {
+  ContextOptions o;
+  o.accelerated = false;
+  o.precision = precision;
+  return Context::create(o);
+}
+
+// y = relu(x W1 + b1) W2, p = softmax(y): matmuls, a fused bias, a reduction-like softmax.
+struct Mlp {
+  Graph graph;
+  Tensor x, w1, b1, w2;
+};
+
+Mlp make_mlp() {
+  Mlp m;
+  m.x = random_tensor(f32, {4, 64}, -1, 1, 31);
+  m.w1 = random_tensor(f32, {64, 32}, -0.3, 0.3, 32);
+  m.b1 = random_tensor(f32, {32}, -0.5, 0.5, 33);
+  m.w2 = random_tensor(f32, {32, 8}, -0.5, 0.5, 34);
+  GraphBuilder b;
+  Operand x = b.input("x", f32, {4, 64});
+  Operand h = b.relu(b.add(b.matmul(x, b.constant(m.w1)), b.constant(m.b1)));
+  Operand y = b.matmul(h, b.constant(m.w2));
+  m.graph = b.build({{"y", y}, {"p", b.softmax(y, 1)}});
+  return m;
+}
+
+std::map<std::string, std::vector<double>> mlp_reference(const Mlp& m) {
+  std::vector<double> x = m.x.to_doubles(), w1 = m.w1.to_doubles(), b1 = m.b1.to_doubles(),
+                      w2 = m.w2.to_doubles(), y(4 * 8, 0.0), p(4 * 8);
+  for (int r = 0; r < 4; ++r) {
+    for (int j = 0; j < 32; ++j) {
+      double h = b1[size_t(j)];
+      for (int k = 0; k < 64; ++k) h += x[size_t(r * 64 + k)] * w1[size_t(k * 32 + j)];
+      h = std::max(h, 0.0);
+      for (int o = 0; o < 8; ++o) y[size_t(r * 8 + o)] += h * w2[size_t(j * 8 + o)];
+    }
+    double mx = -INFINITY, sum = 0;
+    for (int o = 0; o < 8; ++o) mx = std::max(mx, y[size_t(r * 8 + o)]);
+    for (int o = 0; o < 8; ++o) sum += std::exp(y[size_t(r * 8 + o)] - mx);
+    for (int o = 0; o < 8; ++o) p[size_t(r * 8 + o)] = std::exp(y[size_t(r * 8 + o)] - mx) / sum;
+  }
+  return {{"y", y}, {"p", p}};
+}
+
+bool bit_identical(const Tensor& a, const Tensor& b) {
+  return a.byte_size() == b.byte_size() && std::memcmp(a.data(), b.data(), a.byte_size()) == 0;
+}
+
+TEST(ContextPrecision, Float16ContextComputesABuilderGraphInFloat16) {
+  Mlp m = make_mlp();
+  auto want = mlp_reference(m);
+  Context c32 = cpu_with(Precision::float32), c16 = cpu_with(Precision::float16);
+  EXPECT_EQ(c16.precision(), Precision::float16);
+  NamedTensors out32 = c32.compute(m.graph, {{"x", m.x}});
+  NamedTensors out16 = c16.compute(m.graph, {{"x", m.x}});
+  for (const char* name : {"y", "p"}) {
+    ASSERT_EQ(out16.at(name).data_type(), f32) << name << ": the interface stays float32";
+    expect_close(out32.at(name), want.at(name), {1e-5, 1e-5}, name);
+    expect_close(out16.at(name), want.at(name), kHalf, name);
+    // Lowering skipped would give the float32 bytes.
+    EXPECT_FALSE(bit_identical(out16.at(name), out32.at(name))) << name;
+  }
+  std::string report = c16.report(m.graph);
+  EXPECT_EQ(report.rfind("cpu plan: ", 0), 0u) << report;
+  EXPECT_NE(report.substr(0, report.find('\n')).find("precision float16"), std::string::npos) << report;
+  EXPECT_NE(c32.report(m.graph).find("precision float32 (as built)"), std::string::npos);
+}
+
+TEST(ContextPrecision, AutoOnTheCpuIsFloat32) {
+  Mlp m = make_mlp();
+  Context automatic = cpu_with(Precision::auto_), plain = cpu_with(Precision::float32);
+  EXPECT_EQ(automatic.precision(), Precision::float32);
+  EXPECT_EQ(Context::create().precision(), Precision::float32);  // the default
+  NamedTensors a = automatic.compute(m.graph, {{"x", m.x}});
+  NamedTensors b = plain.compute(m.graph, {{"x", m.x}});
+  for (const char* name : {"y", "p"}) EXPECT_TRUE(bit_identical(a.at(name), b.at(name))) << name;
+  EXPECT_EQ(automatic.report(m.graph), plain.report(m.graph));
+}
+
+TEST(ContextPrecision, BadPrecisions) {
+  ContextOptions o;
+  o.accelerated = false;
+  o.precision = Precision::bfloat16;
+  testing::expect_error([&] { Context::create(o); }, ErrorKind::NotSupportedError,
+                        "bfloat16 precision is not available yet");
+  o.precision = Precision(9);
+  testing::expect_error([&] { Context::create(o); }, ErrorKind::TypeError, "unknown precision 9");
+  EXPECT_EQ(precision_from_string("auto"), Precision::auto_);
+  EXPECT_EQ(to_string(Precision::bfloat16), "bfloat16");
+  testing::expect_error([&] { precision_from_string("float64"); }, ErrorKind::TypeError,
+                        "unknown precision 'float64'");
+}
+
+// The one lowering: a float16 engine computes on any context exactly what a float16
+// context computes from the graph, and a float16 context does not lower it again; a
+// float32 engine on a float16 context is lowered as its graph would be.
+TEST(ContextPrecision, EnginesAndContextsShareTheLowering) {
+  Mlp m = make_mlp();
+  Engine e16 = build16(m.graph), e32 = Engine::build(m.graph);
+  EXPECT_EQ(e16.graph().ir().precision, Precision::float16);
+  EXPECT_EQ(e32.graph().ir().precision, Precision::float32);
+  Context c32 = cpu_with(Precision::float32), c16 = cpu_with(Precision::float16);
+  NamedTensors direct = c16.compute(m.graph, {{"x", m.x}});
+  std::string report = c16.report(m.graph);
+  for (Context* c : {&c32, &c16}) {
+    EXPECT_EQ(c->report(e16.graph()), report);
+    NamedTensors got = c->compute(e16.graph(), {{"x", m.x}});
+    for (const char* name : {"y", "p"}) EXPECT_TRUE(bit_identical(got.at(name), direct.at(name))) << name;
+  }
+  EXPECT_EQ(c16.report(e32.graph()), report);
+  // Built again from a float16 engine's graph, an engine stays float16 (not lowered twice).
+  Engine again = Engine::build(e16.graph());
+  EXPECT_EQ(again.options().precision, Precision::float16);
+  EXPECT_EQ(c32.report(again.graph()), report);
 }
 
 }  // namespace

@@ -62,6 +62,7 @@ class CpuPlan final : public Plan {
     // output shows up in tests instead of silently reading zeros.
     Tensor arena = Tensor::uninitialized(DataType::uint8, {int64_t(memory_.arena_bytes)});
     if (memory_.arena_bytes) std::memset(arena.data(), 0xff, memory_.arena_bytes);
+    report_ = describe(g, threads);
     values_.resize(g.operands.size());
     for (size_t i = 0; i < g.operands.size(); ++i) {
       const OperandInfo& info = g.operands[i];
@@ -94,6 +95,8 @@ class CpuPlan final : public Plan {
                    v.first * 1e3, 100 * v.first / total);
     std::fprintf(stderr, "  %-28s %4zu nodes %8.3f ms\n", "total", steps_.size(), total * 1e3);
   }
+
+  std::string report() const override { return report_; }
 
   NamedTensors compute(const NamedTensors& inputs) override {
     const GraphIR& g = *graph_;
@@ -133,12 +136,45 @@ class CpuPlan final : public Plan {
   }
 
  private:
+  // What the plan runs: the first line says the precision and the layout the passes chose,
+  // then one line per step (op, conv layout and fused epilogue, label, output), so that two
+  // plans of one model (compiled directly, and from its engine) can be compared.
+  static std::string describe(const GraphIR& g, int threads) {
+    size_t convs = 0, nhwc = 0;
+    std::string steps;
+    for (const Node& node : g.nodes) {
+      std::string line = "  " + op_name(node.op);
+      if (node.op == OpId::conv2d) {
+        ++convs;
+        std::string layout = node.attrs.s_or("inputLayout", "nchw");
+        nhwc += layout == "nhwc";
+        line += " " + layout;
+        if (node.inputs.size() > 2 && node.inputs[2] != kNoOperand) line += " +bias";
+        if (node.inputs.size() > 3 && node.inputs[3] != kNoOperand) line += " +residual";
+      }
+      if (node.attrs.has("activation")) line += " +" + node.attrs.s("activation");
+      if (!node.label.empty()) line += " '" + node.label + "'";
+      line += " ->";
+      for (OperandId out : node.outputs)
+        line += " " + std::string(to_string(g.desc(out).data_type)) + " " + to_string(g.desc(out).shape);
+      steps += line + "\n";
+    }
+    std::string layout = nhwc == 0 ? "nchw" : nhwc == convs ? "nhwc" : "mixed";
+    return "cpu plan: " + std::to_string(g.nodes.size()) + " nodes on " + std::to_string(threads) +
+           " thread" + (threads == 1 ? "" : "s") + ", precision " +
+           std::string(to_string(g.precision)) +
+           (g.precision == Precision::float32 ? " (as built)" : "") + ", layout " + layout + " (" +
+           std::to_string(nhwc) + " of " + std::to_string(convs) + " conv2d channels-last)\n" +
+           "steps:\n" + steps;
+  }
+
   static std::shared_ptr<void> arena_holder(const Tensor& arena) {
     return std::shared_ptr<void>(std::make_shared<Tensor>(arena));
   }
 
   std::shared_ptr<const GraphIR> graph_;
   std::vector<Step> steps_;
+  std::string report_;
   bool profile_ = std::getenv("CPPNN_PROFILE") != nullptr;
   MemoryPlan memory_;
   std::vector<Tensor> values_;

@@ -89,8 +89,9 @@ class CudaPlan final : public Plan {
     char line[256];
     std::snprintf(line, sizeof line,
                   "plan built in %.1f ms: optimize %.1f, generated kernels %.1f, memory + "
-                  "constants + library steps %.1f (layout %s)\n",
-                  ms(t0, t3), ms(t0, t1), ms(t1, t2), ms(t2, t3), layout_.c_str());
+                  "constants + library steps %.1f (layout %s, precision %s)\n",
+                  ms(t0, t3), ms(t0, t1), ms(t1, t2), ms(t2, t3), layout_.c_str(),
+                  std::string(to_string(optimized_->precision)).c_str());
     std::string phases = "build phases:";
     for (const auto& [phase, spent] : build_phases()) {
       char one[96];
@@ -202,8 +203,10 @@ class CudaPlan final : public Plan {
   // Convolutions run channels-last (NHWC) where that is what the GPU is fast at: float16
   // (tensor cores). In float32 without TF32 cuDNN's NCHW kernels are the faster ones, so an
   // all-float32 graph keeps NCHW unless TF32 is allowed. CPPNN_CUDA_LAYOUT=nhwc|nchw
-  // (CudaOptions::layout) overrides (an engine's graph was laid out when it was built and
-  // is left as it is).
+  // (CudaOptions::layout) overrides. Decided here, for this device, for every graph: an
+  // engine's graph is layout-neutral (NCHW as the model was written, already fused, which
+  // choose_channels_last handles); an engine file from before that change has its NHWC
+  // convs baked in, and those stay as they are.
   bool wants_channels_last(const GraphIR& g) const {
     if (device_->options.layout == LayoutChoice::nhwc) return true;
     if (device_->options.layout == LayoutChoice::nchw) return false;
