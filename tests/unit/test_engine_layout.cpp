@@ -120,8 +120,9 @@ void expect_same_graph(const GraphIR& a, const GraphIR& b) {
     if (!fresh) return;
     const auto &p = a.operands[size_t(x)], &q = b.operands[size_t(y)];
     EXPECT_TRUE(p.desc == q.desc && p.role == q.role && p.name == q.name) << where;
-    if (p.data && q.data)
+    if (p.data && q.data) {
       EXPECT_EQ(std::memcmp(p.data->data(), q.data->data(), p.data->byte_size()), 0) << where;
+    }
   };
   for (size_t i = 0; i < a.nodes.size(); ++i) {
     const auto &m = a.nodes[i], &n = b.nodes[i];
@@ -291,8 +292,11 @@ TEST(EngineLayout, ChannelsLastMovesFusedConvs) {
   detail::choose_channels_last(laid);
   detail::remove_dead_code(laid);
   EXPECT_EQ(count_op(laid, OpId::conv2d), 3u);
-  for (const auto& node : laid.nodes)
-    if (node.op == OpId::conv2d) EXPECT_EQ(node.attrs.s("inputLayout"), "nhwc");
+  for (const auto& node : laid.nodes) {
+    if (node.op == OpId::conv2d) {
+      EXPECT_EQ(node.attrs.s("inputLayout"), "nhwc");
+    }
+  }
   // In at the input; out for the intermediate output "features" and before the global
   // pool's reshape (which the size-1 axes turn into a reshape): no more.
   EXPECT_LE(layout_transposes(laid), 2u);

@@ -140,32 +140,57 @@ class CpuPlan final : public Plan {
   // then one line per step (op, conv layout and fused epilogue, label, output), so that two
   // plans of one model (compiled directly, and from its engine) can be compared.
   static std::string describe(const GraphIR& g, int threads) {
+    // Appends only: g++ 12 reports -Wrestrict falsely on "literal" + std::string here.
     size_t convs = 0, nhwc = 0;
     std::string steps;
     for (const Node& node : g.nodes) {
-      std::string line = "  " + op_name(node.op);
+      std::string line = "  ";
+      line += op_name(node.op);
       if (node.op == OpId::conv2d) {
         ++convs;
         std::string layout = node.attrs.s_or("inputLayout", "nchw");
         nhwc += layout == "nhwc";
-        line += " " + layout;
+        line += ' ';
+        line += layout;
         if (node.inputs.size() > 2 && node.inputs[2] != kNoOperand) line += " +bias";
         if (node.inputs.size() > 3 && node.inputs[3] != kNoOperand) line += " +residual";
       }
-      if (node.attrs.has("activation")) line += " +" + node.attrs.s("activation");
-      if (!node.label.empty()) line += " '" + node.label + "'";
+      if (node.attrs.has("activation")) {
+        line += " +";
+        line += node.attrs.s("activation");
+      }
+      if (!node.label.empty()) {
+        line += " '";
+        line += node.label;
+        line += '\'';
+      }
       line += " ->";
-      for (OperandId out : node.outputs)
-        line += " " + std::string(to_string(g.desc(out).data_type)) + " " + to_string(g.desc(out).shape);
-      steps += line + "\n";
+      for (OperandId out : node.outputs) {
+        line += ' ';
+        line += to_string(g.desc(out).data_type);
+        line += ' ';
+        line += to_string(g.desc(out).shape);
+      }
+      steps += line;
+      steps += '\n';
     }
-    std::string layout = nhwc == 0 ? "nchw" : nhwc == convs ? "nhwc" : "mixed";
-    return "cpu plan: " + std::to_string(g.nodes.size()) + " nodes on " + std::to_string(threads) +
-           " thread" + (threads == 1 ? "" : "s") + ", precision " +
-           std::string(to_string(g.precision)) +
-           (g.precision == Precision::float32 ? " (as built)" : "") + ", layout " + layout + " (" +
-           std::to_string(nhwc) + " of " + std::to_string(convs) + " conv2d channels-last)\n" +
-           "steps:\n" + steps;
+    std::string r = "cpu plan: ";
+    r += std::to_string(g.nodes.size());
+    r += " nodes on ";
+    r += std::to_string(threads);
+    r += threads == 1 ? " thread" : " threads";
+    r += ", precision ";
+    r += to_string(g.precision);
+    if (g.precision == Precision::float32) r += " (as built)";
+    r += ", layout ";
+    r += nhwc == 0 ? "nchw" : nhwc == convs ? "nhwc" : "mixed";
+    r += " (";
+    r += std::to_string(nhwc);
+    r += " of ";
+    r += std::to_string(convs);
+    r += " conv2d channels-last)\nsteps:\n";
+    r += steps;
+    return r;
   }
 
   static std::shared_ptr<void> arena_holder(const Tensor& arena) {
