@@ -5,9 +5,12 @@
 // Matched, walking back from each softmax over the last axis of a rank-4 tensor:
 //   scores = matmul(a, b), a: q [batch, heads, sq, d], b: k^T [batch, heads, d, sk], with
 //            no broadcasting between them;
-//   then any of: mul or div by a scalar constant (the scale), and one add of a mask that
-//            broadcasts to the scores; a scale after the mask ends the match (the mask
-//            would be scaled too);
+//   then any of: mul or div by a scalar constant (the scale); one add of a mask that
+//            broadcasts to the scores; one where(cond, scores, fill) or where(cond, fill,
+//            scores) (masked_fill) with a uint8 cond that broadcasts and a scalar constant
+//            fill, before the add if there is one; a scale after a mask ends the match (the
+//            mask would be scaled too), and so does an add before the where (the fill
+//            would not replace the sum);
 //   p = softmax(scores, last axis), optionally where(isNaN(p), 0, p) (PyTorch's exported
 //       scaled_dot_product_attention zeroes the rows of NaNs);
 //   out = matmul(p, v), v: [batch, heads, sk, dv].
@@ -15,11 +18,12 @@
 // back through transposes and scalar mul/div (folded into the scale; not on v) to the
 // tensors the split heads were transposed from; a transpose that only reads `out` is taken
 // over too. So the node reads and writes those tensors in place, through strides:
-//   inputs  q, k, v, mask (kNoOperand: none); each of q, k, v of rank 4
+//   inputs  q, k, v, mask, cond (kNoOperand: none); each of q, k, v of rank 4
 //   attrs   "scale" (double); "qPermutation", "kPermutation", "vPermutation",
 //           "outPermutation": logical axis i ([batch, heads, sequence, head dim]) is axis
 //           perm[i] of the tensor, and perm[3] == 3 (the head dimension stays innermost);
-//           "zeroNanRows" (bool)
+//           "zeroNanRows" (bool); with cond: "maskFill" (double), "fillWhereTrue" (bool:
+//           the score is filled where cond is true, else where it is false)
 //   output  the output tensor, rank 4
 // The mask broadcasts to [batch, heads, sq, sk] as the add did.
 #include <optional>
@@ -146,8 +150,11 @@ bool try_fuse(GraphIR& g, const Uses& uses, const Readers& readers, size_t softm
 
   // Before the softmax: scale and mask nodes back to matmul(q, k^T).
   double scale = 1.0;
-  OperandId mask = kNoOperand;
+  OperandId mask = kNoOperand, cond = kNoOperand;
+  double fill = 0.0;
+  bool fill_where_true = false;
   bool scaled_after_mask = false;
+  bool cond_before_add_seen = false;  // walking back, a where came first: it is the later
   OperandId x = sm.inputs[0];
   int32_t next = smi;
   for (;;) {
@@ -163,11 +170,28 @@ bool try_fuse(GraphIR& g, const Uses& uses, const Readers& readers, size_t softm
       if (c1 && g.desc(n.inputs[0]) == g.desc(x)) scale *= n.op == OpId::mul ? *c1 : 1.0 / *c1, rest = n.inputs[0];
       else if (c0 && g.desc(n.inputs[1]) == g.desc(x)) scale *= *c0, rest = n.inputs[1];
       else return false;
-      if (mask == kNoOperand) scaled_after_mask = true;
+      if (mask == kNoOperand && cond == kNoOperand) scaled_after_mask = true;
+      chain.push_back(pi), x = rest, next = pi;
+      continue;
+    }
+    if (n.op == OpId::where && cond == kNoOperand) {
+      // where(c, x, f): filled where c is false; where(c, f, x): where it is true.
+      std::optional<double> f = scalar_constant(g, n.inputs[2]);
+      bool x_first = f.has_value() && g.desc(n.inputs[1]) == g.desc(x);
+      if (!x_first) f = scalar_constant(g, n.inputs[1]);
+      OperandId rest = x_first ? n.inputs[1] : n.inputs[2];
+      const OperandDescriptor& c = g.desc(n.inputs[0]);
+      if (!f || rest == n.inputs[0] || !(g.desc(rest) == g.desc(x)) || c.data_type != DataType::uint8 ||
+          !broadcasts_to(c.shape, g.desc(x).shape) || scaled_after_mask)
+        return false;
+      // Walking back: a where met before an add would be applied after it.
+      cond = n.inputs[0], fill = *f, fill_where_true = !x_first;
+      if (mask == kNoOperand) cond_before_add_seen = true;
       chain.push_back(pi), x = rest, next = pi;
       continue;
     }
     if (n.op == OpId::add && mask == kNoOperand) {
+      if (cond_before_add_seen) return false;  // add(...) then where: the fill replaces the sum
       // The side that has the scores' shape continues the chain; the other is the mask.
       OperandId a = n.inputs[0], b = n.inputs[1];
       if (!(g.desc(a) == g.desc(x))) std::swap(a, b);
@@ -219,12 +243,13 @@ bool try_fuse(GraphIR& g, const Uses& uses, const Readers& readers, size_t softm
   for (OperandId id : {kt, v, out})
     if (g.desc(id).data_type != c.data_type) return false;
   c.masked = mask != kNoOperand;
+  c.conditioned = cond != kNoOperand;
   if (c.masked) c.mask_type = g.desc(mask).data_type;
   if (!options.attention(c)) return false;
 
   Node fused;
   fused.op = OpId::attention;
-  fused.inputs = {q, kt, v, mask};
+  fused.inputs = {q, kt, v, mask, cond};
   fused.outputs = {out};
   fused.label = m2.label.empty() ? sm.label : m2.label;
   fused.attrs.set("scale", scale);
@@ -233,6 +258,10 @@ bool try_fuse(GraphIR& g, const Uses& uses, const Readers& readers, size_t softm
   fused.attrs.set("vPermutation", vp);
   fused.attrs.set("outPermutation", op);
   fused.attrs.set_bool("zeroNanRows", zero_nan_rows);
+  if (cond != kNoOperand) {
+    fused.attrs.set("maskFill", fill);
+    fused.attrs.set_bool("fillWhereTrue", fill_where_true);
+  }
   for (int32_t n : chain) g.nodes[size_t(n)].op = OpId::none;
   if (out_transpose >= 0) g.nodes[size_t(out_transpose)].op = OpId::none;
   g.nodes[size_t(m2i)] = std::move(fused);

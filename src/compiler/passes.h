@@ -32,6 +32,7 @@ struct AttentionCandidate {
   DataType data_type = DataType::float32;  // of q, k, v and the output
   bool masked = false;
   DataType mask_type = DataType::float32;
+  bool conditioned = false;  // a where(uint8 cond, scores, fill) mask
 };
 
 struct PassOptions {

@@ -29,6 +29,9 @@ struct Case {
   bool all_masked_row = false;  // query row 0 of batch 0 masked everywhere (-inf)
   bool zero_nan_rows = false;
   float scale = 0.125f;
+  bool causal = false;           // a boolean [sq, sk] mask, key > query filled
+  float fill = -INFINITY;
+  bool fill_where_true = false;  // cond holds "masked" (masked_fill) rather than "kept" (where)
 };
 
 AttentionStrides strides_of(const Case& c, int s) {
@@ -74,6 +77,13 @@ void check(const Case& c) {
     p.mask = mb.data, p.mask_type = c.mask;
     p.mask_b = int64_t(mrows) * c.sk, p.mask_h = 0, p.mask_q = c.mask_per_query ? c.sk : 0, p.mask_k = 1;
   }
+  // The causal condition: kept (key <= query) or, with fill_where_true, masked.
+  std::vector<uint8_t> cond(size_t(c.sq) * size_t(c.sk));
+  for (int i = 0; i < c.sq; ++i)
+    for (int k = 0; k < c.sk; ++k) cond[size_t(i) * size_t(c.sk) + size_t(k)] = uint8_t((k > i) == c.fill_where_true);
+  if (c.causal) {
+    p.cond = cond.data(), p.cond_q = c.sk, p.cond_k = 1, p.fill = c.fill, p.fill_where_true = c.fill_where_true;
+  }
   ASSERT_TRUE(attention::supported(p));
   ASSERT_TRUE(attention::with_kernel(p, [&](auto kernel) {
     host_run_grid_sync(attention::blocks(p), attention::kThreads, [&] { kernel(p); });
@@ -93,6 +103,7 @@ void check(const Case& c) {
           double s = 0.0;
           for (int d = 0; d < c.d; ++d) s += at(qb, qs, b, h, i, d) * at(kb, ks, b, h, k, d);
           s *= c.scale;
+          if (c.causal && k > i) s = c.fill;
           if (c.mask != AttentionMask::none) {
             float m = mask[(size_t(b) * mrows + (c.mask_per_query ? i : 0)) * c.sk + k];
             s += c.mask == AttentionMask::f16 ? double(representable(m, true)) : double(m);
@@ -159,6 +170,16 @@ TEST(AttentionHost, Masks) {
   check(c);
   c.name = "a row masked everywhere: zeros (zero_nan_rows)";
   c.zero_nan_rows = true;
+  check(c);
+}
+
+TEST(AttentionHost, BooleanMaskFilledFirst) {
+  Case c;
+  c.name = "causal where(cond, s, -inf), prefill 100";
+  c.sq = c.sk = 100, c.causal = true;
+  check(c);
+  c.name = "causal masked_fill(cond, -10000) then a float16 padding mask";
+  c.fill = -10000.0f, c.fill_where_true = true, c.mask = AttentionMask::f16, c.masked_keys = 3, c.batch = 2;
   check(c);
 }
 

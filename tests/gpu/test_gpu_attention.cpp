@@ -32,7 +32,7 @@ struct Shape {
   uint32_t batch = 2, heads = 4, sq = 64, sk = 64, d = 64;
 };
 
-enum class Spelling { bert, sdpa, whisper_cross };
+enum class Spelling { bert, sdpa, whisper_cross, gpt2_masked_fill };
 
 // q [b, sq, h, d], k and v [b, sk, h, d], mask [b, 1, 1 or sq, sk] (all float16 inputs),
 // computed in `type`; output [b, sq, h * d].
@@ -56,7 +56,16 @@ Graph attention_graph(const Shape& s, Spelling sp, DataType type, bool mask_per_
   } else {
     scores = g.div(g.matmul(q, g.transpose(k4, perm({0, 2, 3, 1}))), g.constant(type, 1.0 / scale));
   }
-  if (sp != Spelling::whisper_cross) scores = g.add(scores, in("mask", {s.batch, 1, mask_per_query ? s.sq : 1, s.sk}));
+  if (sp == Spelling::gpt2_masked_fill) {
+    // masked_fill(~causal, -inf) as exported: where(not_causal, -inf, scores).
+    std::vector<uint8_t> c(size_t(s.sq) * s.sk);
+    for (uint32_t i = 0; i < s.sq; ++i)
+      for (uint32_t k = 0; k < s.sk; ++k) c[size_t(i) * s.sk + k] = uint8_t(k > i + (s.sk - s.sq));
+    Operand cond = g.constant(DataType::uint8, {1, 1, s.sq, s.sk}, c.data(), c.size());
+    scores = g.where(cond, g.constant(type, -INFINITY), scores);
+  } else if (sp != Spelling::whisper_cross) {
+    scores = g.add(scores, in("mask", {s.batch, 1, mask_per_query ? s.sq : 1, s.sk}));
+  }
   Operand p = g.softmax(scores, 3);
   if (sp == Spelling::sdpa) p = g.where(g.is_nan(p), g.constant(type, 0.0), p);
   Operand out = g.transpose(g.matmul(p, v), perm({0, 2, 1, 3}));
@@ -68,7 +77,7 @@ NamedTensors inputs(const Shape& s, Spelling sp, bool mask_per_query, int masked
   NamedTensors in{{"q", random_tensor(DataType::float16, {s.batch, s.sq, s.heads, s.d}, -2, 2, seed)},
                   {"k", random_tensor(DataType::float16, {s.batch, s.sk, s.heads, s.d}, -2, 2, seed + 1)},
                   {"v", random_tensor(DataType::float16, {s.batch, s.sk, s.heads, s.d}, -1, 1, seed + 2)}};
-  if (sp == Spelling::whisper_cross) return in;
+  if (sp == Spelling::whisper_cross || sp == Spelling::gpt2_masked_fill) return in;
   uint32_t rows = mask_per_query ? s.sq : 1;
   std::vector<double> m(size_t(s.batch) * rows * s.sk, 0.0);
   for (uint32_t b = 0; b < s.batch; ++b)
@@ -145,6 +154,17 @@ TEST(GpuAttention, SdpaOddLengthsAndMaskedRows) {
   check(c);
   c.name = "SDPA: b1 h2 s200 d128, mask per query";
   c.shape = {1, 2, 200, 200, 128}, c.all_masked_row = false, c.masked_keys = 70;
+  check(c);
+}
+
+TEST(GpuAttention, Gpt2CausalMaskedFill) {
+  REQUIRE_CUDA();
+  Case c;
+  c.name = "GPT-2 prefill: b1 h12 s512 d64, causal masked_fill";
+  c.shape = {1, 12, 512, 512, 64}, c.spelling = Spelling::gpt2_masked_fill;
+  check(c);
+  c.name = "GPT-2 decode: b1 h12 one query over 512 keys";
+  c.shape = {1, 12, 1, 512, 64};
   check(c);
 }
 

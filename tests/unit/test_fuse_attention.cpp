@@ -145,21 +145,26 @@ TEST(FuseAttention, LeftAloneWhereTheMeaningWouldChange) {
   auto a = detail::optimize(scaled.ir_ptr(), fusing());
   EXPECT_EQ(only_attention(*a), nullptr);
 
-  // The scores are also an output: they must be written.
+  // The scores are also an output: they must be written. (The same graph without that
+  // output fuses.)
+  for (bool scores_out : {true, false}) {
+    const uint32_t s = 8, d = 32;
+    GraphBuilder g;
+    Operand q = g.input("q", DataType::float16, {1, 1, s, d});
+    Operand kt = g.transpose(g.input("k", DataType::float16, {1, 1, s, d}), perm({0, 1, 3, 2}));
+    Operand v = g.input("v", DataType::float16, {1, 1, s, d});
+    Operand scores = g.matmul(q, kt);
+    Operand y = g.matmul(g.softmax(scores, 3), v);
+    Graph graph = scores_out ? g.build({{"y", y}, {"scores", scores}}) : g.build({{"y", y}});
+    auto b = detail::optimize(graph.ir_ptr(), fusing());
+    EXPECT_EQ(only_attention(*b) == nullptr, scores_out);
+  }
   const uint32_t s = 8, d = 32;
-  GraphBuilder g;
-  Operand q = g.input("q", DataType::float16, {1, 1, s, d});
-  Operand kt = g.input("kt", DataType::float16, {1, 1, d, s});
-  Operand v = g.input("v", DataType::float16, {1, 1, s, d});
-  Operand scores = g.matmul(q, kt);
-  Graph both = g.build({{"y", g.matmul(g.softmax(scores, 3), v)}, {"scores", scores}});
-  auto b = detail::optimize(both.ir_ptr(), fusing());
-  EXPECT_EQ(only_attention(*b), nullptr);
 
   // Not the last axis.
   GraphBuilder h;
   Operand q2 = h.input("q", DataType::float16, {1, 1, s, d});
-  Operand kt2 = h.input("kt", DataType::float16, {1, 1, d, s});
+  Operand kt2 = h.transpose(h.input("k", DataType::float16, {1, 1, s, d}), perm({0, 1, 3, 2}));
   Operand v2 = h.input("v", DataType::float16, {1, 1, s, d});
   Graph axis2 = h.build({{"y", h.matmul(h.softmax(h.matmul(q2, kt2), 2), v2)}});
   auto c = detail::optimize(axis2.ir_ptr(), fusing());
@@ -176,6 +181,44 @@ TEST(FuseAttention, LeftAloneWhereTheMeaningWouldChange) {
   none.attention = nullptr;
   auto e = detail::optimize(attention_graph({}).ir_ptr(), none);
   EXPECT_EQ(only_attention(*e), nullptr);
+}
+
+// GPT-2's causal masks: where(causal, s, fill) (transformers) and masked_fill(~causal,
+// fill), which exports as where(not_causal, fill, s); an add before the where is not
+// fusable (the fill replaces the sum).
+Graph causal_graph(bool masked_fill, bool add_before_where) {
+  const uint32_t s = 6, d = 32;
+  GraphBuilder g;
+  Operand q = g.input("q", DataType::float16, {1, 2, s, d});
+  Operand kt = g.transpose(g.input("k", DataType::float16, {1, 2, s, d}), perm({0, 1, 3, 2}));
+  Operand v = g.input("v", DataType::float16, {1, 2, s, d});
+  Operand pad = g.input("pad", DataType::float16, {1, 1, 1, s});
+  std::vector<uint8_t> c(size_t(s) * s);
+  for (uint32_t i = 0; i < s; ++i)
+    for (uint32_t k = 0; k < s; ++k) c[size_t(i) * s + k] = uint8_t((k <= i) != masked_fill);
+  Operand cond = g.constant(DataType::uint8, {1, 1, s, s}, c.data(), c.size());
+  Operand fill = g.constant(DataType::float16, -65504.0);
+  Operand scores = g.div(g.matmul(q, kt), g.constant(DataType::float16, 8.0));
+  if (add_before_where) scores = g.add(scores, pad);
+  scores = masked_fill ? g.where(cond, fill, scores) : g.where(cond, scores, fill);
+  if (!add_before_where) scores = g.add(scores, pad);
+  return g.build({{"y", g.matmul(g.softmax(scores, 3), v)}});
+}
+
+TEST(FuseAttention, CausalWhereMasks) {
+  for (bool masked_fill : {false, true}) {
+    Graph graph = causal_graph(masked_fill, false);
+    auto fused = detail::optimize(graph.ir_ptr(), fusing());
+    const detail::Node* a = only_attention(*fused);
+    ASSERT_NE(a, nullptr) << masked_fill;
+    ASSERT_EQ(a->inputs.size(), 5u);
+    EXPECT_EQ(a->inputs[3], fused->inputs.at("pad"));
+    EXPECT_EQ(fused->operands[size_t(a->inputs[4])].role, detail::OperandRole::constant);
+    EXPECT_EQ(a->attrs.f("maskFill"), -65504.0);
+    EXPECT_EQ(a->attrs.b("fillWhereTrue"), masked_fill);
+  }
+  Graph late = causal_graph(false, true);
+  EXPECT_EQ(only_attention(*detail::optimize(late.ir_ptr(), fusing())), nullptr);
 }
 
 // fuse_norm_residual (fusion.cpp): layerNormalization(a + b) takes the add over when the sum

@@ -22,6 +22,17 @@ AttentionStrides strides_of(const Dims& shape, const std::vector<int64_t>& perm)
   return {st[perm[0]], st[perm[1]], st[perm[2]]};
 }
 
+// A mask's strides aligned right against [batch, heads, sq, sk]; 0 along broadcast axes.
+void broadcast_strides(const Dims& shape, int64_t& b, int64_t& h, int64_t& q, int64_t& k) {
+  int64_t st[4] = {0, 0, 0, 0}, stride = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    size_t axis = 4 - shape.size() + i;
+    st[axis] = shape[i] == 1 ? 0 : stride;
+    stride *= int64_t(shape[i]);
+  }
+  b = st[0], h = st[1], q = st[2], k = st[3];
+}
+
 DeviceDecision decide_attention(const GraphIR& g, const Node& node, const Device&) {
   DeviceDecision d;
   const OperandDescriptor& q = g.desc(node.inputs[0]);
@@ -66,20 +77,21 @@ std::unique_ptr<Step> make_attention(std::shared_ptr<Device>, const GraphIR& g, 
     p.mask_type = m.data_type == DataType::float16 ? AttentionMask::f16 : AttentionMask::f32;
     if (m.data_type != DataType::float16 && m.data_type != DataType::float32)
       fail(ErrorKind::OperationError, "cuda plan: " + node_name(node) + ": a mask of type " + type_text(m.data_type));
-    // Aligned right against [batch, heads, sq, sk]; 0 along broadcast axes.
-    int64_t st[4] = {0, 0, 0, 0}, stride = 1;
-    for (size_t i = m.shape.size(); i-- > 0;) {
-      size_t axis = 4 - m.shape.size() + i;
-      st[axis] = m.shape[i] == 1 ? 0 : stride;
-      stride *= int64_t(m.shape[i]);
-    }
-    p.mask_b = st[0], p.mask_h = st[1], p.mask_q = st[2], p.mask_k = st[3];
+    broadcast_strides(m.shape, p.mask_b, p.mask_h, p.mask_q, p.mask_k);
     mask_text = "mask " + to_string(m.shape) + " " + type_text(m.data_type);
+  }
+  if (has_input(node, 4)) {
+    const Dims& c = g.desc(node.inputs[4]).shape;
+    p.cond = static_cast<const uint8_t*>(device_address(places, node.inputs[4], node, "cond"));
+    broadcast_strides(c, p.cond_b, p.cond_h, p.cond_q, p.cond_k);
+    p.fill = float(node.attrs.f("maskFill"));
+    p.fill_where_true = node.attrs.b("fillWhereTrue");
+    mask_text += std::string(", ") + (p.fill_where_true ? "masked_fill " : "where ") + to_string(c);
   }
   if (!attention_supported(p))
     fail(ErrorKind::OperationError, "cuda plan: " + node_name(node) +
                                         ": the fused attention kernel does not take this problem");
-  char line[160];
+  char line[224];
   std::snprintf(line, sizeof line, " [%d, %d heads, %d x %d keys, head dim %d]: fused cuda kernel, float16, %s%s",
                 p.batch, p.heads, p.sq, p.sk, p.head_dim, mask_text.c_str(),
                 p.zero_nan_rows ? ", NaN rows zeroed" : "");

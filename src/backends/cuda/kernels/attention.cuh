@@ -130,9 +130,16 @@ __global__ void __launch_bounds__(kThreads) kernel(AttentionParams p) {
       for (int e = 0; e < 4; ++e) {
         const int key = k0 + j * 8 + 2 * t + (e & 1);
         float x = s[j][e] * scale;
-        if (key >= p.sk) x = -INFINITY;
-        else if (p.mask_type != AttentionMask::none)
-          x += mask_at(p, b, h, e < 2 ? mrow0 : mrow1, key) * kLog2e;
+        if (key >= p.sk) {
+          x = -INFINITY;
+        } else {
+          const int row = e < 2 ? mrow0 : mrow1;
+          if (p.cond) {
+            const bool c = p.cond[b * p.cond_b + h * p.cond_h + row * p.cond_q + key * p.cond_k] != 0;
+            if (c == p.fill_where_true) x = p.fill * kLog2e;
+          }
+          if (p.mask_type != AttentionMask::none) x += mask_at(p, b, h, row, key) * kLog2e;
+        }
         s[j][e] = x;
         if (e < 2) mx0 = x > mx0 ? x : mx0;  // NaN never taken, as the unfused softmax
         else mx1 = x > mx1 ? x : mx1;

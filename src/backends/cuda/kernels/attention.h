@@ -26,6 +26,13 @@ struct AttentionParams {
   const void* mask = nullptr;
   AttentionMask mask_type = AttentionMask::none;
   int64_t mask_b = 0, mask_h = 0, mask_q = 0, mask_k = 0;
+  // A boolean (uint8) mask applied first, as where(cond, scores, fill) (or where(cond, fill,
+  // scores) with fill_where_true): a filled score is `fill`, before the added mask. Broadcast
+  // through its strides; null: none.
+  const uint8_t* cond = nullptr;
+  int64_t cond_b = 0, cond_h = 0, cond_q = 0, cond_k = 0;
+  float fill = 0.0f;
+  bool fill_where_true = false;
   AttentionStrides qs, ks, vs, os;
   int batch = 0, heads = 0, sq = 0, sk = 0;
   int head_dim = 0;  // one of kAttentionHeadDims
