@@ -684,15 +684,28 @@ def profile_shapes(spec, batch, x):
 
 
 class CppnnRunner:
-    """The webnn package on one context for the whole run."""
+    """The webnn package; a fresh context per case (new_context), destroyed after it so that
+    no case's plans and device memory stay for the next."""
 
     def __init__(self, device):
         import webnn
         self.webnn = webnn
         self.device = device
-        self.context = webnn.ML().create_context(accelerated=device == "cuda",
-                                                 power_preference="high-performance")
+        self.context = None
+        self.new_context()
         self.backend, self.reason = self.context.backend, self.context.backend_reason
+        self._graph, self._graph_key = None, None
+
+    def new_context(self):
+        self.close()
+        self.context = self.webnn.ML().create_context(accelerated=self.device == "cuda",
+                                                      power_preference="high-performance")
+        return self.context
+
+    def close(self):
+        if self.context is not None:
+            self.context.destroy()
+            self.context = None
         self._graph, self._graph_key = None, None
 
     def build(self, onnx_path, dims, precision, shapes=None):
@@ -883,7 +896,21 @@ def run_case(torch, a, spec, onnx_path, batch, cppnn, timer, out_dir):
     if cppnn is None:
         res["status"]["cppnn"] = "failed: the webnn package did not load"
         return res
-    res["cppnn_backend"] = cppnn.backend
+    try:
+        cppnn.new_context()
+        res["cppnn_backend"] = cppnn.context.backend
+    except Exception as e:  # noqa: BLE001
+        failed("cppnn_context", e)
+        return res
+    try:
+        cppnn_case(torch, a, spec, onnx_path, batch, cppnn, timer, out_dir, x, res, tag, failed, score)
+    finally:
+        cppnn.close()
+    return res
+
+
+def cppnn_case(torch, a, spec, onnx_path, batch, cppnn, timer, out_dir, x, res, tag, failed, score):
+    """The cppnn half of run_case: engines per precision, JIT processes, profile text."""
     shapes_ok = engine_build_accepts(cppnn.webnn, "shapes")
     for p in a.precision_list:
         key = f"cppnn_{p}"
@@ -997,6 +1024,8 @@ def machine_info(torch, device):
         info["cppnn_commit"] = out or None
     except Exception:  # noqa: BLE001
         info["cppnn_commit"] = None
+    # a `git archive` copy (the device's carry) has no .git: the caller may say
+    info["cppnn_commit"] = info["cppnn_commit"] or os.environ.get("CPPNN_COMMIT")
     return info
 
 
@@ -1038,6 +1067,9 @@ def run_bench(a):
                "compile": "torch.compile(mode='reduce-overhead', dynamic=False); compile_s = first call",
                "cppnn": "Engine.build(load_onnx(dims), precision) on a high-performance context; "
                         "context.dispatch on torch CUDA tensors (DLPack); mltensor: MLTensors + synchronize()",
+               "interfaces": "PyTorch gets its inputs already cast to the precision (fp16 past keys / "
+                             "values for the decode step) and returns that precision; cppnn's engines "
+                             "take and return float32 (int64 ids), their conversions are in its time",
                "profile_engine": "Engine.build(..., shapes={input: (min, opt, max)}), opt = the measured shape",
                "accuracy": "main output vs the fp32 master on the GPU (TF32 off): ||a-b||/||b||, max abs",
                "jit": "float16 engine compiled in a fresh Python process, cold = empty CPPNN_CACHE_DIR, "
