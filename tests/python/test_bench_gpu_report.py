@@ -176,6 +176,8 @@ def test_report_ratio_is_against_the_faster_peer_and_later_files_win(tmp_path):
     b = rows[("bert_base", 1)]
     assert b["cppnn_over_best_peer"] == pytest.approx(0.42 / 0.70, abs=1e-3)
     assert b["best_peer"] == "compile" and b["meets_target"] is True and b["date"].startswith("2026-12-07 12:30")
+    assert b["cppnn_over_compile"] == pytest.approx(0.42 / 0.70, abs=1e-3)
+    assert b["cppnn_over_eager_graph"] == pytest.approx(0.42 / 0.80, abs=1e-3)
     r = rows[("resnet50", 32)]
     assert r["cppnn_over_best_peer"] == pytest.approx(1.156 / 1.648, abs=1e-3)
     assert r["meets_target"] is False and r["target"] == 0.6
