@@ -60,7 +60,8 @@ Output: --out (default $OUT/gpu_bench.json when OUT is set, else WORK/gpu_bench.
 rewritten after every model and batch; each case is independent (a failure is recorded in
 its "errors" and "status", the script goes on). Cases not started after --budget seconds
 are recorded as skipped. Subsetting: --models a,b --batches 1 (the default batches of each
-model that are in the list) or --cases bert_base:32,gpt2_decode:1.
+model that are in the list) or --cases bert_base:32,gpt2_decode:1; --no-compile, --no-torch
+(cppnn only), --no-jit and --precisions float16 make a call shorter.
 
     PYTHONPATH=BUILD/python python3 bench/gpu/bench_gpu.py --models bert_base,resnet50 \
         [--batches 1,32] [--work /tmp/cppnn-bench] [--out FILE] [--profile]
