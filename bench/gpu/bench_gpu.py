@@ -18,7 +18,9 @@ deep copy of it per precision):
   prefill: 512 tokens -> logits and the present keys / values; decode: one token with the
   KV cache of 511 positions as inputs (past_key_i / past_value_i [B, 12, 511, 64]) ->
   logits and present_key_i / present_value_i [B, 12, 512, 64]. The past comes from the
-  model's own fp32 prefill of 511 random tokens. Batch 1.
+  model's own fp32 prefill of 511 random tokens. Batch 1. The causal mask is applied with
+  masked_fill(-inf) (ONNX Where, as transformers' GPT-2), or with --gpt2-mask add as an
+  additive 0 / -inf bias (ONNX Add; its own ONNX file and rows).
 
 Each model is exported once to ONNX (TorchScript exporter: opset 17, dynamo=False, dynamic
 batch / sequence / past axes) into --work (default /tmp/cppnn-bench), keyed by model name
@@ -165,6 +167,9 @@ def parse_args(argv=None):
     p.add_argument("--no-compile", action="store_true", help="skip torch.compile (quick trials)")
     p.add_argument("--no-torch", action="store_true",
                    help="skip PyTorch's reduced-precision runs (cppnn only; the fp32 reference still runs)")
+    p.add_argument("--gpt2-mask", default="where", choices=["where", "add"],
+                   help="GPT-2's causal mask: masked_fill (ONNX Where, as transformers' GPT-2) "
+                        "or an additive 0 / -inf bias (ONNX Add)")
     p.add_argument("--iters", type=int, default=100, help="timed runs per measurement")
     p.add_argument("--warmup", type=int, default=20, help="untimed runs first")
     p.add_argument("--work", default=os.environ.get("CPPNN_BENCH_WORK", "/tmp/cppnn-bench"),
@@ -281,12 +286,19 @@ def gpt2_modules():
             self.c_attn = nn.Linear(c["n_embd"], 3 * c["n_embd"])
             self.c_proj = nn.Linear(c["n_embd"], c["n_embd"])
             n = c["n_positions"]
-            # The causal mask: a constant upper-triangular bool matrix, True where a query
-            # must NOT see a key (key position > query position), applied with
-            # masked_fill(-inf), which exports as ONNX Where(mask, -inf, scores) on a Slice of
-            # the constant. Every row keeps its own position, so no row is all -inf.
-            self.register_buffer("future", torch.triu(torch.ones(n, n, dtype=torch.bool), 1)
-                                 .view(1, 1, n, n), persistent=False)
+            # The causal mask: a constant upper-triangular matrix over the key positions a
+            # query must NOT see (key position > query position), sliced to [past:total,
+            # :total]. c["mask"] "where" (default, as transformers' GPT-2 does it):
+            # masked_fill(-inf) with a bool matrix, exported as ONNX Where(mask, -inf,
+            # scores); "add": an additive bias of 0 / -inf, exported as Add(scores, bias).
+            # Every row keeps its own position, so no row is all -inf.
+            self.additive = c.get("mask", "where") == "add"
+            future = torch.triu(torch.ones(n, n, dtype=torch.bool), 1).view(1, 1, n, n)
+            if self.additive:
+                bias = torch.zeros(1, 1, n, n).masked_fill(future, float("-inf"))
+                self.register_buffer("mask_bias", bias, persistent=False)
+            else:
+                self.register_buffer("future", future, persistent=False)
 
         def forward(self, x, past_k=None, past_v=None):
             b, s, c = x.size(0), x.size(1), x.size(2)
@@ -300,7 +312,10 @@ def gpt2_modules():
             total = k.size(2)
             past = total - s
             att = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))
-            att = att.masked_fill(self.future[:, :, past:total, :total], float("-inf"))
+            if self.additive:
+                att = att + self.mask_bias[:, :, past:total, :total]
+            else:
+                att = att.masked_fill(self.future[:, :, past:total, :total], float("-inf"))
             att = F.softmax(att, dim=-1)
             y = torch.matmul(att, v).transpose(1, 2).reshape(b, s, c)
             return self.c_proj(y), k, v
@@ -421,9 +436,10 @@ class Spec:
         self.name, self.module = name, module
         self.inputs, self.outputs = list(inputs), list(outputs)
         self.dynamic_axes, self.dims = dynamic_axes, dims  # dims(batch) -> {axis name: value}
+        self.file_key, self.variant = name, None  # the ONNX file's name; a variant's label
 
 
-def build_spec(name):
+def build_spec(name, gpt2_mask="where"):
     import torch
     torch.manual_seed(0)
     if name in ("resnet50", "mobilenet_v2"):
@@ -471,18 +487,23 @@ def build_spec(name):
                     lambda b: {"batch": b})
     if name in ("gpt2_prefill", "gpt2_decode"):
         GPT2Model, Prefill, Decode = gpt2_modules()
-        core = GPT2Model().eval()
+        core = GPT2Model(dict(GPT2_CONFIG, mask=gpt2_mask)).eval()
         past, present = gpt2_io_names()
         if name == "gpt2_prefill":
             dyn = {"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}}
             dyn.update({p: {0: "batch", 2: "seq"} for p in present})
-            return Spec(name, Prefill(core).eval(), ["input_ids"], ["logits"] + present, dyn,
+            spec = Spec(name, Prefill(core).eval(), ["input_ids"], ["logits"] + present, dyn,
                         lambda b: {"batch": b, "seq": GPT2_PREFILL})
-        dyn = {"input_ids": {0: "batch"}, "logits": {0: "batch"}}
-        dyn.update({p: {0: "batch", 2: "past"} for p in past})
-        dyn.update({p: {0: "batch", 2: "total"} for p in present})
-        return Spec(name, Decode(core).eval(), ["input_ids"] + past, ["logits"] + present, dyn,
-                    lambda b: {"batch": b, "past": GPT2_PAST})
+        else:
+            dyn = {"input_ids": {0: "batch"}, "logits": {0: "batch"}}
+            dyn.update({p: {0: "batch", 2: "past"} for p in past})
+            dyn.update({p: {0: "batch", 2: "total"} for p in present})
+            spec = Spec(name, Decode(core).eval(), ["input_ids"] + past, ["logits"] + present, dyn,
+                        lambda b: {"batch": b, "past": GPT2_PAST})
+        if gpt2_mask != "where":  # its own ONNX file: the mask buffers are not in the state dict
+            spec.variant = f"{gpt2_mask} mask"
+            spec.file_key = f"{name}-{gpt2_mask}mask"
+        return spec
     raise ValueError(name)
 
 
@@ -536,7 +557,7 @@ def export_onnx(torch, spec, work):
     axes), reused when its .json says it was made from the same weights."""
     d = pathlib.Path(work) / "onnx"
     d.mkdir(parents=True, exist_ok=True)
-    path, meta_path = d / f"{spec.name}.onnx", d / f"{spec.name}.json"
+    path, meta_path = d / f"{spec.file_key}.onnx", d / f"{spec.file_key}.json"
     fp = fingerprint(torch, spec.module)
     if path.exists() and meta_path.exists():
         try:
@@ -839,7 +860,8 @@ def cli_profile(cli, engine_path, dest, timeout=300):
 
 def run_case(torch, a, spec, onnx_path, batch, cppnn, timer, out_dir):
     dev = a.device
-    res = {"model": spec.name, "batch": batch, "label": MODELS[spec.name]["label"],
+    label = MODELS[spec.name]["label"] + (f", {spec.variant}" if spec.variant else "")
+    res = {"model": spec.name, "batch": batch, "label": label, "variant": spec.variant,
            "dims": spec.dims(batch), "ms": {}, "status": {}, "accuracy": {}, "accuracy_all": {},
            "compile_s": {}, "cppnn_compile_s": {}, "cppnn_first_ms": {}, "cppnn_build_s": {},
            "jit": {}, "errors": []}
@@ -1120,7 +1142,7 @@ def run_bench(a):
                     specs.clear()  # one model in memory at a time
                     if a.device == "cuda":
                         torch.cuda.empty_cache()
-                    spec = build_spec(name)
+                    spec = build_spec(name, a.gpt2_mask)
                     onnx_path, meta = export_onnx(torch, spec, work)
                     how = "reused" if meta.get("reused") else f"exported in {meta['seconds']} s"
                     log(f"[{tag}] ONNX {onnx_path} ({meta['bytes'] / 1e6:.0f} MB, {how})")
@@ -1182,7 +1204,7 @@ def row_of(case, machine):
         return "not available" if s.startswith("not available") else s.split(":")[0]
 
     return {
-        "model": case["model"], "batch": case["batch"],
+        "model": case["model"], "batch": case["batch"], "variant": case.get("variant"),
         "label": case.get("label", MODELS.get(case["model"], {}).get("label")),
         "gpu": machine.get("gpu"), "date": machine.get("date"),
         "cppnn_backend": case.get("cppnn_backend"),
@@ -1220,9 +1242,9 @@ def report(docs):
         for c in doc.get("results", []):
             if "model" not in c or "skipped" in c:
                 continue
-            cases[(c["model"], c["batch"])] = (c, m)
+            cases[(c["model"], c["batch"], c.get("variant") or "")] = (c, m)
     order = list(MODELS)
-    keys = sorted(cases, key=lambda k: (order.index(k[0]) if k[0] in order else len(order), k[1]))
+    keys = sorted(cases, key=lambda k: (order.index(k[0]) if k[0] in order else len(order), k[1], k[2]))
     rows = [row_of(cases[k][0], cases[k][1]) for k in keys]
     gpus = sorted({r["gpu"] for r in rows if r["gpu"]})
     return {"runs": machines, "gpus": gpus,
@@ -1270,7 +1292,8 @@ def extra_table(rep):
     for r in rep["rows"]:
         jit = "-" if r["jit_cold_ms"] is None else f"{r['jit_cold_ms']:.0f} / {r['jit_warm_ms'] or 0:.0f}"
         comp = "-" if r["torch_compile_s"] is None else f"{r['torch_compile_s']:.1f}"
-        lines.append("| " + " | ".join([r["model"], str(r["batch"]), _ms(r["cppnn_mltensor_fp16_ms"]),
+        name = r["model"] + (f" ({r['variant']})" if r.get("variant") else "")
+        lines.append("| " + " | ".join([name, str(r["batch"]), _ms(r["cppnn_mltensor_fp16_ms"]),
                                         _ms(r["cppnn_profile_fp16_ms"]),
                                         f"{_ms(r['eager_graph_bf16_ms'])} / {_ms(r['cppnn_bf16_ms'])}",
                                         jit, comp]) + " |")

@@ -226,6 +226,16 @@ def test_report_mode_writes_the_subset_and_the_plot(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
 
 
+def test_report_keeps_a_variant_beside_the_default(tmp_path):
+    plain = _case("gpt2_decode", 1, 1.0, 0.9, 0.8)
+    add = _case("gpt2_decode", 1, 1.0, 0.9, 0.6, variant="add mask",
+                label=bg.MODELS["gpt2_decode"]["label"] + ", add mask")
+    rep = bg.report([_doc("d", "H100", [plain]), _doc("d", "H100", [add])])
+    assert [(r["variant"], r["cppnn_fp16_ms"]) for r in rep["rows"]] == [(None, 0.8), ("add mask", 0.6)]
+    assert "(past 511), add mask | 1 |" in bg.markdown(rep)
+    assert "| gpt2_decode (add mask) | 1 |" in bg.extra_table(rep)
+
+
 def test_report_warns_when_runs_come_from_different_gpus(tmp_path, capsys):
     a = tmp_path / "a.json"
     b = tmp_path / "b.json"
@@ -262,6 +272,20 @@ def test_gpt2_decode_with_the_kv_cache_equals_the_prefill(gpt2):
     torch.testing.assert_close(step[0][:, 0], full[0][:, -1], rtol=1e-10, atol=1e-10)
     for s, f in zip(step[1:], full[1:]):  # present keys / values of the step = the prefill's
         torch.testing.assert_close(s, f, rtol=1e-10, atol=1e-10)
+
+
+def test_gpt2_additive_mask_computes_the_same(gpt2):
+    torch, model, Prefill, Decode = gpt2
+    GPT2Decoder, _, _ = bg.gpt2_modules()
+    add = GPT2Decoder(dict(SMALL, mask="add")).double().eval()
+    add.load_state_dict(model.state_dict())  # the masks are buffers outside the state dict
+    assert add.h[0].attn.additive and not model.h[0].attn.additive
+    ids = torch.randint(0, SMALL["vocab"], (2, 9), generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        a, b = Prefill(model)(ids[:, :-1]), Prefill(add)(ids[:, :-1])
+        sa, sb = Decode(model)(ids[:, -1:], *a[1:]), Decode(add)(ids[:, -1:], *b[1:])
+    torch.testing.assert_close(a[0], b[0], rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(sa[0], sb[0], rtol=1e-12, atol=1e-12)
 
 
 def test_gpt2_is_causal(gpt2):
