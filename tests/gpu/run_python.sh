@@ -9,6 +9,8 @@
 # call, else configures it; either way it adds -DCPPNN_BUILD_PYTHON=ON and builds the
 # extension (_webnn) and the CUDA plugin (cppnn_cuda) that the context loads.
 # Without pytest on the machine the test functions run under a tiny runner instead.
+# CPPNN_PY_TARGETS: more targets to build beside those two (bench/gpu/run_bench.sh asks for
+# cppnn-cli); CPPNN_PY_BUILD_ONLY=1: stop after the build and the context check, no tests.
 set -uo pipefail
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -58,14 +60,16 @@ if ! cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
      >"$out/configure_python.log" 2>&1; then
   echo "CONFIGURE FAILED; the end of its log:"; tail -30 "$out/configure_python.log"; exit 1
 fi
-echo "== build _webnn cppnn_cuda"
-if ! ninja -C "$build" -j"${CPPNN_GPU_JOBS:-16}" _webnn cppnn_cuda >"$out/build_python.log" 2>&1; then
+echo "== build _webnn cppnn_cuda ${CPPNN_PY_TARGETS:-}"
+# shellcheck disable=SC2086 # CPPNN_PY_TARGETS is a list of target names
+if ! ninja -C "$build" -j"${CPPNN_GPU_JOBS:-16}" _webnn cppnn_cuda ${CPPNN_PY_TARGETS:-} >"$out/build_python.log" 2>&1; then
   echo "BUILD FAILED; the end of its log:"; grep -E 'error|FAILED' "$out/build_python.log" | head -30; exit 1
 fi
 echo "configure + build: $(( $(date +%s) - t0 )) s"
 
 export PYTHONPATH=$build/python${PYTHONPATH:+:$PYTHONPATH}
 $py -c "import webnn; c = webnn.ML().create_context(); print('context:', c.backend, '-', c.backend_reason)"
+[ "${CPPNN_PY_BUILD_ONLY:-0}" = 1 ] && exit 0
 
 tests=(tests/python/test_webnn_gpu.py tests/python/test_webnn_mltensor.py)
 # The real pretrained models (scripts/fetch_pretrained.py's folder, carried as
