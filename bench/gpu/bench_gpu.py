@@ -44,7 +44,7 @@ included, as an application sees it):
 - cppnn_profile_<p>: an engine with a dynamic-shape profile (min / opt / max, opt = the
   measured shape), where Engine.build takes shapes=; otherwise "not available".
 p is float16 and bfloat16 (--precisions): a precision cppnn's Engine.build does not take
-(TypeError today for bfloat16) is recorded as "not available", and the script uses it
+(NotSupportedError today for bfloat16; TypeError for an unknown one) is recorded as "not available", and the script uses it
 without edits once it lands. torch.compile runs in float16 only unless --compile-bf16.
 
 Accuracy: every result's main output (last_hidden_state / logits) against the fp32 master
@@ -736,8 +736,8 @@ class CppnnRunner:
         self._graph, self._graph_key = None, None
 
     def build(self, onnx_path, dims, precision, shapes=None):
-        """(engine, seconds). TypeError from Engine.build means the precision or shapes= is
-        not there yet."""
+        """(engine, seconds). TypeError or NotSupportedError from Engine.build means the
+        precision or shapes= is not there yet."""
         wb = self.webnn
         t0 = time.perf_counter()
         if shapes is None:
@@ -945,7 +945,7 @@ def cppnn_case(torch, a, spec, onnx_path, batch, cppnn, timer, out_dir, x, res, 
         t0 = time.perf_counter()
         try:
             engine, build_s = cppnn.build(onnx_path, spec.dims(batch), p)
-        except TypeError as e:
+        except (TypeError, cppnn.webnn.NotSupportedError) as e:
             res["status"][key] = f"not available ({str(e)[:200]})"
             res["status"][f"cppnn_mltensor_{p}"] = res["status"][f"cppnn_profile_{p}"] = "not available"
             log(f"[{tag}] cppnn {p}: not available ({str(e)[:120]})")
