@@ -32,6 +32,8 @@ struct Case {
   bool causal = false;           // a boolean [sq, sk] mask, key > query filled
   float fill = -INFINITY;
   bool fill_where_true = false;  // cond holds "masked" (masked_fill) rather than "kept" (where)
+  int multiprocessors = 0;       // > 0: split the keys as for a GPU of that many
+  int expect_splits = 1;
 };
 
 AttentionStrides strides_of(const Case& c, int s) {
@@ -84,10 +86,20 @@ void check(const Case& c) {
   if (c.causal) {
     p.cond = cond.data(), p.cond_q = c.sk, p.cond_k = 1, p.fill = c.fill, p.fill_where_true = c.fill_where_true;
   }
+  std::vector<float> partial;
+  if (c.multiprocessors > 0) {
+    attention::choose_splits(p, c.multiprocessors, size_t(64) << 20);
+    ASSERT_EQ(p.splits, c.expect_splits);
+    partial.assign(attention::partial_bytes(p) / sizeof(float), NAN);
+    p.partial = partial.data();
+  }
   ASSERT_TRUE(attention::supported(p));
   ASSERT_TRUE(attention::with_kernel(p, [&](auto kernel) {
     host_run_grid_sync(attention::blocks(p), attention::kThreads, [&] { kernel(p); });
   }));
+  if (p.splits > 1)
+    host_run_grid_sync(attention::combine_blocks(p), attention::kCombineThreads,
+                       [&] { attention::combine_kernel(p); });
 
   auto at = [](const Buffer& b, const AttentionStrides& s, int bi, int h, int i, int d) {
     return double(__half2float(static_cast<const __half*>(b.data)[bi * s.b + h * s.h + i * s.s + d]));
@@ -180,6 +192,30 @@ TEST(AttentionHost, BooleanMaskFilledFirst) {
   check(c);
   c.name = "causal masked_fill(cond, -10000) then a float16 padding mask";
   c.fill = -10000.0f, c.fill_where_true = true, c.mask = AttentionMask::f16, c.masked_keys = 3, c.batch = 2;
+  check(c);
+}
+
+TEST(AttentionHost, SplitKeys) {
+  Case c;
+  c.name = "decode: one query over 300 keys in 2 splits";
+  c.sq = 1, c.sk = 300, c.heads = 3, c.multiprocessors = 4, c.expect_splits = 2;
+  c.mask = AttentionMask::f32, c.mask_per_query = true, c.masked_keys = 10;
+  check(c);
+  c = Case{};
+  c.name = "decode: 9 key tiles, 4 splits asked, 3 of 3 tiles taken (none left empty)";
+  c.sq = 1, c.sk = 520, c.heads = 1, c.multiprocessors = 2, c.expect_splits = 3, c.d = 128;
+  check(c);
+  c = Case{};
+  c.name = "short prefill split in 2, a row masked everywhere zeroed";
+  c.sq = 20, c.sk = 200, c.heads = 2, c.multiprocessors = 3, c.expect_splits = 2, c.d = 32;
+  c.mask = AttentionMask::f32, c.mask_per_query = true, c.all_masked_row = true, c.zero_nan_rows = true;
+  check(c);
+  c.name = "the same, NaN";
+  c.zero_nan_rows = false;
+  check(c);
+  c = Case{};
+  c.name = "grid already full: no split";
+  c.sq = 130, c.sk = 300, c.heads = 2, c.multiprocessors = 4, c.expect_splits = 1;
   check(c);
 }
 

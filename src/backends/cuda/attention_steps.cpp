@@ -49,7 +49,7 @@ DeviceDecision decide_attention(const GraphIR& g, const Node& node, const Device
   return d;
 }
 
-std::unique_ptr<Step> make_attention(std::shared_ptr<Device>, const GraphIR& g, const Node& node,
+std::unique_ptr<Step> make_attention(std::shared_ptr<Device> device, const GraphIR& g, const Node& node,
                                      const std::vector<Placement>& places) {
   const Dims& q = g.desc(node.inputs[0]).shape;
   const Dims& k = g.desc(node.inputs[1]).shape;
@@ -88,6 +88,15 @@ std::unique_ptr<Step> make_attention(std::shared_ptr<Device>, const GraphIR& g, 
     p.fill_where_true = node.attrs.b("fillWhereTrue");
     mask_text += std::string(", ") + (p.fill_where_true ? "masked_fill " : "where ") + to_string(c);
   }
+  // Too few query blocks to fill the GPU (a decode step): the keys split over more blocks,
+  // their partial rows merged by a second pass. The partial rows are the step's own.
+  attention_choose_splits(p, device->sm_count, size_t(64) << 20);
+  std::shared_ptr<DeviceBuffer> partial;
+  if (p.splits > 1) {
+    partial = std::make_shared<DeviceBuffer>(attention_partial_bytes(p), "the fused attention's partial rows");
+    p.partial = reinterpret_cast<float*>(partial->data());
+    mask_text += ", keys in " + std::to_string(p.splits) + " splits";
+  }
   if (!attention_supported(p))
     fail(ErrorKind::OperationError, "cuda plan: " + node_name(node) +
                                         ": the fused attention kernel does not take this problem");
@@ -95,7 +104,7 @@ std::unique_ptr<Step> make_attention(std::shared_ptr<Device>, const GraphIR& g, 
   std::snprintf(line, sizeof line, " [%d, %d heads, %d x %d keys, head dim %d]: fused cuda kernel, float16, %s%s",
                 p.batch, p.heads, p.sq, p.sk, p.head_dim, mask_text.c_str(),
                 p.zero_nan_rows ? ", NaN rows zeroed" : "");
-  return std::make_unique<KernelStep>(node, node_name(node) + line, [p](cudaStream_t s) {
+  return std::make_unique<KernelStep>(node, node_name(node) + line, [p, partial](cudaStream_t s) {
     return launch_attention(p, s);
   });
 }

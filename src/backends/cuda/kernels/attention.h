@@ -41,14 +41,29 @@ struct AttentionParams {
   // written as zeros: the where(isNaN(p), 0, p) that PyTorch's exported
   // scaled_dot_product_attention puts after its softmax.
   bool zero_nan_rows = false;
+  // Split keys (flash-decoding), for problems of too few query blocks to fill the GPU (a
+  // decode step's one query): block x of the grid is (query block, split); split s takes
+  // keys [s * split_keys, (s + 1) * split_keys) and writes its unnormalized output, row
+  // maximum and row sum to `partial` (float: splits x batch x heads x sq x (head_dim + 2)),
+  // which the second pass (attention_combine) merges into the output. splits == 1: none.
+  int splits = 1;
+  int split_keys = 0;  // a multiple of 64
+  float* partial = nullptr;
 };
+
+// Sets p.splits and p.split_keys for a GPU of `multiprocessors`, keeping the partial results
+// under `max_partial_bytes`: 1 (no split) when the grid fills the GPU anyway.
+void attention_choose_splits(AttentionParams& p, int multiprocessors, size_t max_partial_bytes);
+// The bytes of `partial` for p.splits.
+size_t attention_partial_bytes(const AttentionParams& p);
 
 // The head dimensions the kernel is built for.
 constexpr int kAttentionHeadDims[] = {32, 64, 80, 96, 128};
 bool attention_head_dim_supported(int head_dim);
 
 // Whether `p` can run: a supported head dimension, every base and stride of Q, K, V and the
-// output a multiple of 8 elements (16-byte loads), and sizes that fit a grid.
+// output a multiple of 8 elements (16-byte loads), sizes that fit a grid, and with splits,
+// split_keys a multiple of 64 covering the keys and a partial buffer.
 bool attention_supported(const AttentionParams& p);
 
 cudaError_t launch_attention(const AttentionParams& p, cudaStream_t stream);
