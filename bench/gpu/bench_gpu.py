@@ -1046,14 +1046,16 @@ def machine_info(torch, device):
             info["driver"] = f"? ({e})"
     else:
         info["gpu"] = "none (cpu trial)"
-    try:
-        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=10).stdout.strip()
-        info["cppnn_commit"] = out or None
-    except Exception:  # noqa: BLE001
-        info["cppnn_commit"] = None
-    # a `git archive` copy (the device's carry) has no .git: the caller may say
-    info["cppnn_commit"] = info["cppnn_commit"] or os.environ.get("CPPNN_COMMIT")
+    # CPPNN_COMMIT first: a `git archive` copy (the device's carry/cuda-src) has no .git of
+    # its own, and git would answer for whatever repository holds the folder.
+    info["cppnn_commit"] = os.environ.get("CPPNN_COMMIT")
+    if not info["cppnn_commit"] and (ROOT / ".git").exists():
+        try:
+            out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                                 capture_output=True, text=True, timeout=10).stdout.strip()
+            info["cppnn_commit"] = out or None
+        except Exception:  # noqa: BLE001
+            info["cppnn_commit"] = None
     return info
 
 
