@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <type_traits>
 
 #include "codegen_host/host_grid.h"
 
@@ -58,6 +59,19 @@ void host_split_reduce(const Params& r) {
   Reduce::with_kernel(r, [&](auto kernel) {
     host_run_grid(unsigned((int64_t(r.rows) * r.cols + 255) / 256), 256, [&] { kernel(r); });
   });
+}
+
+// A float as T (float16 rounded to nearest even) and back: the element types of the
+// float kernels' tests.
+template <typename T>
+T to_type(float v) {
+  if constexpr (std::is_same_v<T, __half>) return __float2half_rn(v);
+  else return v;
+}
+template <typename T>
+float from_type(T v) {
+  if constexpr (std::is_same_v<T, __half>) return __half2float(v);
+  else return v;
 }
 
 // Rounds `v` to float16 and back when `half` (the inputs both sides see).

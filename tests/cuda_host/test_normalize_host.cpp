@@ -23,17 +23,6 @@ using kernels::ContiguousRows;
 using kernels::kThreads;
 using kernels::LayerNormAxes;
 
-template <typename T>
-T to_type(float v) {
-  if constexpr (std::is_same_v<T, __half>) return __float2half_rn(v);
-  else return v;
-}
-template <typename T>
-float from_type(T v) {
-  if constexpr (std::is_same_v<T, __half>) return __half2float(v);
-  else return v;
-}
-
 // Runs the kernel over `x` with `rows` and compares with float64: element (row r, position i)
 // is x[offset(r, i)], scale and bias indexed by `param_index(r, i)`.
 template <typename T, typename Rows, typename Offset, typename ParamIndex>

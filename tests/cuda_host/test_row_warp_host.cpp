@@ -21,17 +21,6 @@ namespace {
 namespace rw = kernels::row_warp;
 
 template <typename T>
-T to_type(float v) {
-  if constexpr (std::is_same_v<T, __half>) return __float2half_rn(v);
-  else return v;
-}
-template <typename T>
-float from_type(T v) {
-  if constexpr (std::is_same_v<T, __half>) return __half2float(v);
-  else return v;
-}
-
-template <typename T>
 void check_layer_norm(int64_t rows, int len, bool residual, unsigned grid) {
   const bool half = std::is_same_v<T, __half>;
   std::string what = std::string(half ? "float16" : "float32") + " layer norm " + std::to_string(rows) + " x " +
