@@ -428,6 +428,14 @@ cudaError_t launch_softmax(MathType type, const void* x, void* y, int64_t outer,
 template <typename T>
 void layer_norm_rows(const void* x, const void* residual, const void* scale, const void* bias, void* y,
                      int64_t rows, int64_t len, float epsilon, cudaStream_t stream) {
+  const void* pointers[] = {x, residual, scale, bias, y};
+  const int grid = row_warp::grid_for(rows, kMaxBlocks);
+  if (row_warp::with_vector_length<T>(int(len), pointers, 5, [&](auto kernel) {
+        kernel<<<grid, row_warp::kThreads, 0, stream>>>(
+            static_cast<const T*>(x), static_cast<const T*>(residual), static_cast<const T*>(scale),
+            static_cast<const T*>(bias), static_cast<T*>(y), rows, epsilon);
+      }))
+    return;
   row_warp::with_length<row_warp::LayerNorm, T>(int(len), [&](auto kernel) {
     kernel<<<row_warp::grid_for(rows, kMaxBlocks), row_warp::kThreads, 0, stream>>>(
         static_cast<const T*>(x), static_cast<const T*>(residual), static_cast<const T*>(scale),
