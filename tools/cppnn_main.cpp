@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <numeric>
 
 #include "cppnn/cppnn.h"
@@ -130,7 +131,32 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// --save DIR: made now, before any work, so that a bad folder fails at once.
+void prepare_save_dir(const std::string& dir) {
+  if (dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir))
+    fail(ErrorKind::DataError, "--save '" + dir + "': cannot create the folder" +
+                                   (ec ? ": " + ec.message() : ": a file of that name exists"));
+}
+
+// Each output to DIR/FILE.npy, FILE a safe, unique file name made from the output's name
+// (a model's names are untrusted: "../x" or "/head/Relu_output_0" must not leave DIR).
+void save_outputs(const std::string& dir, const NamedTensors& outputs) {
+  std::vector<std::string> names;
+  for (const auto& [name, _] : outputs) names.push_back(name);
+  std::vector<std::string> files = tools::unique_file_names(names);
+  size_t i = 0;
+  for (const auto& [name, t] : outputs) {
+    std::string path = (std::filesystem::path(dir) / (files[i++] + ".npy")).string();
+    tools::write_npy(path, t);
+    std::printf("saved    %s -> %s\n", name.c_str(), path.c_str());
+  }
+}
+
 int run(const RunArgs& a) {
+  prepare_save_dir(a.save_dir);
   // An engine is recognized by its magic bytes, whatever the file is called.
   Engine engine;
   Graph graph;
@@ -178,7 +204,7 @@ int run(const RunArgs& a) {
   double first_ms = ms_since(tf);
   for (int i = 0; i < a.warmup; ++i) outputs = context.compute(graph, inputs);
   std::vector<double> ms;
-  for (int i = 0; i < std::max(1, a.iterations); ++i) {
+  for (int i = 0; i < a.iterations; ++i) {
     auto s = std::chrono::steady_clock::now();
     outputs = context.compute(graph, inputs);
     ms.push_back(ms_since(s));
@@ -213,8 +239,7 @@ int run(const RunArgs& a) {
   std::printf("latency  median %.3f ms, min %.3f ms, p90 %.3f ms over %zu runs\n", ms[ms.size() / 2],
               ms.front(), ms[ms.size() * 9 / 10], ms.size());
   if (a.report) std::printf("report\n%s", context.report(graph).c_str());
-  if (!a.save_dir.empty())
-    for (const auto& [name, t] : outputs) tools::write_npy(a.save_dir + "/" + name + ".npy", t);
+  if (!a.save_dir.empty()) save_outputs(a.save_dir, outputs);
   return 0;
 }
 
@@ -285,11 +310,14 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--bind", r.binds, kBindHelp);
   run_cmd->add_option("--input", r.inputs, "input from a .npy file, NAME=FILE (default: a fixed pattern)");
   run_cmd->add_option("--device", r.device, "auto or cpu")->check(CLI::IsMember({"auto", "cpu"}));
-  run_cmd->add_option("--iterations", r.iterations, "timed runs");
-  run_cmd->add_option("--warmup", r.warmup, "untimed runs first");
-  run_cmd->add_option("--top", r.top, "classes to print");
-  run_cmd->add_option("--threads", r.threads, "CPU threads (0: all cores)");
-  run_cmd->add_option("--save", r.save_dir, "write each output to DIR/NAME.npy");
+  run_cmd->add_option("--iterations", r.iterations, "timed runs")->check(CLI::PositiveNumber)->capture_default_str();
+  run_cmd->add_option("--warmup", r.warmup, "untimed runs first")->check(CLI::NonNegativeNumber)->capture_default_str();
+  run_cmd->add_option("--top", r.top, "classes to print")->check(CLI::NonNegativeNumber)->capture_default_str();
+  run_cmd->add_option("--threads", r.threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  run_cmd->add_option("--save", r.save_dir,
+                      "write each output to DIR/FILE.npy (DIR made if missing; FILE the output's name "
+                      "with every character but letters, digits, '.', '-' and '_' made '_', no "
+                      "leading '.'; the mapping is printed)");
   run_cmd->add_option("--precision", r.precision,
                       "float32, or float16: an ONNX model is first built into a float16 engine")
       ->check(CLI::IsMember({"float32", "float16"}));
