@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
+#include <climits>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -187,6 +188,8 @@ int run(const RunArgs& a) {
   auto tc = std::chrono::steady_clock::now();
   Context context = Context::create(options);
   double context_ms = ms_since(tc);
+  if (a.device == "cuda" && context.backend() != "cuda")
+    fail(ErrorKind::NotSupportedError, "--device cuda: no CUDA backend: " + context.backend_reason());
 
   NamedTensors inputs;
   for (const auto& spec : a.inputs) {
@@ -232,10 +235,11 @@ int run(const RunArgs& a) {
     for (size_t i = 0; i < k; ++i) std::printf("%s%zu (%.4g)", i ? ", " : "", idx[i], p[idx[i]]);
     std::printf("   [first row]\n");
   }
-  std::printf("context  %.1f ms (backend creation: CUDA context, libraries)\n", context_ms);
+  const bool cuda = context.backend() == "cuda";
+  std::printf("context  %.1f ms (backend creation%s)\n", context_ms, cuda ? ": CUDA context, libraries" : "");
   std::printf("compile  %.1f ms\n", compile_ms);
-  std::printf("first    %.1f ms (the first compute: CUDA graph capture, kernels loaded on first use)\n",
-              first_ms);
+  std::printf("first    %.1f ms (the first compute%s)\n", first_ms,
+              cuda ? ": CUDA graph capture, kernels loaded on first use" : "");
   std::printf("latency  median %.3f ms, min %.3f ms, p90 %.3f ms over %zu runs\n", ms[ms.size() / 2],
               ms.front(), ms[ms.size() * 9 / 10], ms.size());
   if (a.report) std::printf("report\n%s", context.report(graph).c_str());
@@ -299,8 +303,10 @@ constexpr const char* kBindHelp =
     "sr=16000); it becomes a constant, so tests on it fold";
 
 int main(int argc, char** argv) {
-  CLI::App app{"cppnn: run WebNN graphs and ONNX models on the CPU or an NVIDIA GPU"};
+  CLI::App app{"cppnn: run WebNN graphs and ONNX models on the CPU or an NVIDIA GPU\n"
+               "exit codes: 0 done, 1 a model, file or runtime error, 2 a usage error"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "cppnn " CPPNN_VERSION_STRING);
 
   RunArgs r;
   CLI::App* run_cmd = app.add_subcommand("run", "run an ONNX model or an engine file and time it");
@@ -309,11 +315,13 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--float64-as-float32", r.float64_as_float32, kFloat64Help);
   run_cmd->add_option("--bind", r.binds, kBindHelp);
   run_cmd->add_option("--input", r.inputs, "input from a .npy file, NAME=FILE (default: a fixed pattern)");
-  run_cmd->add_option("--device", r.device, "auto or cpu")->check(CLI::IsMember({"auto", "cpu"}));
-  run_cmd->add_option("--iterations", r.iterations, "timed runs")->check(CLI::PositiveNumber)->capture_default_str();
-  run_cmd->add_option("--warmup", r.warmup, "untimed runs first")->check(CLI::NonNegativeNumber)->capture_default_str();
-  run_cmd->add_option("--top", r.top, "classes to print")->check(CLI::NonNegativeNumber)->capture_default_str();
-  run_cmd->add_option("--threads", r.threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  run_cmd->add_option("--device", r.device, "auto (the GPU when there is one), cpu, or cuda (an error without one)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  run_cmd->add_option("--iterations", r.iterations, "timed runs")->check(CLI::Range(1, INT_MAX))->capture_default_str();
+  run_cmd->add_option("--warmup", r.warmup, "untimed runs first")->check(CLI::Range(0, INT_MAX))->capture_default_str();
+  run_cmd->add_option("--top", r.top, "classes to print")->check(CLI::Range(0, INT_MAX))->capture_default_str();
+  run_cmd->add_option("--threads", r.threads, "CPU threads (0: all cores)")->check(CLI::Range(0, INT_MAX))->capture_default_str();
   run_cmd->add_option("--save", r.save_dir,
                       "write each output to DIR/FILE.npy (DIR made if missing; FILE the output's name "
                       "with every character but letters, digits, '.', '-' and '_' made '_', no "
@@ -345,7 +353,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> info_binds;
   info_cmd->add_option("--bind", info_binds, kBindHelp);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every other parse error is a usage error: 2.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   try {
     if (*run_cmd) return run(r);
     if (*build_cmd) return build(b);

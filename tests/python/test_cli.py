@@ -1,8 +1,10 @@
-"""The cppnn tool's files: `run --save DIR` never writes outside DIR whatever the model names
-its outputs (a downloaded model's names are untrusted), never writes through a symbolic
-link, makes DIR, and fails before any work when DIR cannot be made; `--input FILE.npy` is
-read as untrusted too (a malformed shape or a header claiming more than the file holds is a
-DataError, not a crash or a huge allocation); bad counts are refused before any work."""
+"""The cppnn tool: `run --save DIR` never writes outside DIR whatever the model names its
+outputs (a downloaded model's names are untrusted), never writes through a symbolic link,
+makes DIR, and fails before any work when DIR cannot be made; `--input FILE.npy` is read as
+untrusted too (a malformed shape or a header claiming more than the file holds is a
+DataError, not a crash or a huge allocation); bad arguments are usage errors (exit 2) before
+any work; `--version`; `--device cuda` without a GPU is an error, not a CPU run; a CPU run's
+timings do not speak of CUDA."""
 import os
 import re
 import subprocess
@@ -99,7 +101,7 @@ def test_save_folder_that_cannot_be_made_fails_before_any_work(cppnn_cli, model,
 def test_bad_counts_are_refused(cppnn_cli, model, flag, value):
     p = subprocess.run([str(cppnn_cli), "run", str(model), flag, value], capture_output=True, text=True,
                        timeout=60)
-    assert p.returncode != 0
+    assert p.returncode == 2
     assert flag in p.stderr, p.stderr
     assert "latency" not in p.stdout
 
@@ -131,3 +133,37 @@ def test_npy_header_length_past_the_file(cppnn_cli, model, tmp_path):
     p = run(cppnn_cli, model, "--input", f"x={bad}")
     assert p.returncode == 1
     assert "header of" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["run"], ["frobnicate"], ["run", "m.onnx", "--no-such-flag"],
+                                  ["run", "m.onnx", "--device", "tpu"], ["run", "m.onnx", "--precision", "int4"]])
+def test_usage_errors_exit_2(cppnn_cli, args):
+    p = subprocess.run([str(cppnn_cli), *args], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2, (args, p.stdout, p.stderr)
+    assert p.stderr.strip(), args
+
+
+def test_version_and_help(cppnn_cli):
+    p = subprocess.run([str(cppnn_cli), "--version"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and re.fullmatch(r"cppnn \d+\.\d+\.\d+\s*", p.stdout), (p.stdout, p.stderr)
+    p = subprocess.run([str(cppnn_cli), "run", "--help"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0
+    assert re.search(r"--iterations .*=20", p.stdout), p.stdout  # defaults shown
+
+
+def test_device_cuda_is_the_gpu_or_an_error(cppnn_cli, model):
+    p = subprocess.run([str(cppnn_cli), "run", str(model), "--device", "cuda", "--iterations", "1"],
+                       capture_output=True, text=True, timeout=300)
+    if p.returncode == 0:
+        assert re.search(r"^device   cuda ", p.stdout, re.M), p.stdout
+    else:
+        assert p.returncode == 1, p.stderr
+        assert "--device cuda: no CUDA backend" in p.stderr, p.stderr
+        assert "latency" not in p.stdout
+
+
+def test_cpu_timings_do_not_speak_of_cuda(cppnn_cli, model):
+    p = run(cppnn_cli, model)
+    assert p.returncode == 0, p.stderr
+    timing = [line for line in p.stdout.splitlines() if line.startswith(("context", "first"))]
+    assert len(timing) == 2 and not any("CUDA" in line for line in timing), p.stdout
