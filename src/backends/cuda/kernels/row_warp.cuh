@@ -38,6 +38,32 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
+// A row's statistics from the kN values each lane holds (`in_row(k)`: whether value k of
+// this lane is one of the row's `len`; the others are 0): the mean, then the variance around
+// it with the mean corrected by the mean of the deviations (`offset`), as normalize.cuh.
+struct RowStats {
+  float mean, offset, rstd;
+};
+
+template <int kN, typename InRow>
+__device__ __forceinline__ RowStats row_stats(const float (&v)[kN], float s, int len, float epsilon, InRow in_row) {
+  RowStats r;
+  r.mean = warp_sum(s) / float(len);
+  float s2 = 0.0f, q = 0.0f;
+#pragma unroll
+  for (int k = 0; k < kN; ++k) {
+    if (in_row(k)) {
+      const float d = v[k] - r.mean;
+      s2 += d;
+      q += d * d;
+    }
+  }
+  r.offset = warp_sum(s2) / float(len);
+  const float variance = warp_sum(q) / float(len) - r.offset * r.offset;
+  r.rstd = 1.0f / sqrtf(fmaxf(variance, 0.0f) + epsilon);
+  return r;
+}
+
 // Every warp of the grid walks the rows in step, so that all lanes reach every shuffle
 // (rows past the end are computed on zeros and not stored).
 template <typename T, int kPerLane>
@@ -59,24 +85,13 @@ __global__ void __launch_bounds__(kThreads)
       if (active && i < len) v[k] = float(load(x, base + i)) + (residual ? float(load(residual, base + i)) : 0.0f);
       s += v[k];
     }
-    const float mean = warp_sum(s) / float(len);
-    float s2 = 0.0f, q = 0.0f;
-#pragma unroll
-    for (int k = 0; k < kPerLane; ++k) {
-      if (lane + 32 * k < len) {
-        const float d = v[k] - mean;
-        s2 += d;
-        q += d * d;
-      }
-    }
-    const float offset = warp_sum(s2) / float(len);
-    const float variance = warp_sum(q) / float(len) - offset * offset;
-    const float rstd = 1.0f / sqrtf(fmaxf(variance, 0.0f) + epsilon);
+    const RowStats st = row_stats(v, s, len, epsilon, [&](int k) { return lane + 32 * k < len; });
     if (!active) continue;
 #pragma unroll
     for (int k = 0; k < kPerLane; ++k) {
       const int i = lane + 32 * k;
-      if (i < len) store(y, base + i, ((v[k] - mean) - offset) * rstd * param(scale, i, 1.0f) + param(bias, i, 0.0f));
+      if (i < len)
+        store(y, base + i, ((v[k] - st.mean) - st.offset) * st.rstd * param(scale, i, 1.0f) + param(bias, i, 0.0f));
     }
   }
 }
@@ -97,7 +112,7 @@ __global__ void __launch_bounds__(kThreads)
     const int64_t r = first + int64_t(threadIdx.x) / 32;
     const bool active = r < rows;
     const int64_t base = (active ? r : 0) * kLen;
-    float v[kChunks][kVec];
+    float v[kChunks * kVec];  // chunk c's element e at c * kVec + e
     float s = 0.0f;
 #pragma unroll
     for (int c = 0; c < kChunks; ++c) {
@@ -111,23 +126,11 @@ __global__ void __launch_bounds__(kThreads)
       const T* rs = reinterpret_cast<const T*>(&res);
 #pragma unroll
       for (int e = 0; e < kVec; ++e) {
-        v[c][e] = float(load(xs, e)) + float(load(rs, e));
-        s += v[c][e];
+        v[c * kVec + e] = float(load(xs, e)) + float(load(rs, e));
+        s += v[c * kVec + e];
       }
     }
-    const float mean = warp_sum(s) / float(kLen);
-    float s2 = 0.0f, q = 0.0f;
-#pragma unroll
-    for (int c = 0; c < kChunks; ++c)
-#pragma unroll
-      for (int e = 0; e < kVec; ++e) {
-        const float d = v[c][e] - mean;
-        s2 += d;
-        q += d * d;
-      }
-    const float offset = warp_sum(s2) / float(kLen);
-    const float variance = warp_sum(q) / float(kLen) - offset * offset;
-    const float rstd = 1.0f / sqrtf(fmaxf(variance, 0.0f) + epsilon);
+    const RowStats st = row_stats(v, s, kLen, epsilon, [](int) { return true; });
     if (!active) continue;
 #pragma unroll
     for (int c = 0; c < kChunks; ++c) {
@@ -141,7 +144,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
       for (int e = 0; e < kVec; ++e) {
         const float a = scale ? float(load(ss, e)) : 1.0f, b = bias ? float(load(bs, e)) : 0.0f;
-        store(os, e, ((v[c][e] - mean) - offset) * rstd * a + b);
+        store(os, e, ((v[c * kVec + e] - st.mean) - st.offset) * st.rstd * a + b);
       }
       *reinterpret_cast<uint4*>(y + base + i) = out;
     }
