@@ -7,7 +7,7 @@ set -euo pipefail
 
 APT_PACKAGES=(cmake ninja-build g++ ccache libonnx-dev libprotobuf-dev protobuf-compiler
               libdnnl-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev python3-pip
-              python3-dev fonts-dejavu-core espeak-ng)
+              python3-dev fonts-dejavu-core espeak-ng pkgconf)
 if [ "${1:-}" = sanitizers ]; then
   # clang with its sanitizer and libFuzzer runtimes, LLVM's OpenMP runtime (clang's -fopenmp
   # links libomp; its Archer tool makes TSan see OpenMP's synchronization) and

@@ -23,7 +23,8 @@ struct EngineBuildOptions {
   // the GPU (tensor cores); the CPU backend runs such an engine too, but not faster.
   // bfloat16 is a NotSupportedError (not available yet); auto_ a TypeError (a context's).
   Precision precision = Precision::float32;
-  bool operator==(const EngineBuildOptions&) const = default;
+  bool operator==(const EngineBuildOptions& o) const { return precision == o.precision; }
+  bool operator!=(const EngineBuildOptions& o) const { return !(*this == o); }
 };
 
 namespace detail {

@@ -27,7 +27,9 @@ Operand make_operand(GraphBuilder& builder, int32_t id);
 struct OperandDescriptor {
   DataType data_type = DataType::float32;
   Dims shape;
-  bool operator==(const OperandDescriptor&) const = default;
+  // Written out: the public headers compile as C++17 (defaulted comparisons are C++20).
+  bool operator==(const OperandDescriptor& o) const { return data_type == o.data_type && shape == o.shape; }
+  bool operator!=(const OperandDescriptor& o) const { return !(*this == o); }
 };
 
 class Operand {

@@ -11,7 +11,8 @@ struct RuntimeCacheOptions {
   std::string folder;
   // false: nothing is read or written; every start compiles from scratch.
   bool enabled = true;
-  bool operator==(const RuntimeCacheOptions&) const = default;
+  bool operator==(const RuntimeCacheOptions& o) const { return folder == o.folder && enabled == o.enabled; }
+  bool operator!=(const RuntimeCacheOptions& o) const { return !(*this == o); }
 };
 
 // $CPPNN_CACHE_DIR, else $XDG_CACHE_HOME/cppnn, else $HOME/.cache/cppnn. Empty variables
