@@ -17,6 +17,17 @@
 namespace webnn_py {
 namespace {
 
+// A path that names no file is FileNotFoundError (an OSError, with errno and filename), as
+// open() raises, rather than the DataError cppnn gives for a file it cannot read.
+void require_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) || ec) return;
+  nb::object err = nb::module_::import_("builtins").attr("FileNotFoundError")(
+      2, "No such file or directory", path.string());
+  PyErr_SetObject(PyExc_FileNotFoundError, err.ptr());
+  throw nb::python_error();
+}
+
 using namespace nb::literals;
 using cppnn::Context;
 using cppnn::ErrorKind;
@@ -352,6 +363,7 @@ void bind_module(nb::module_& m) {
       .def_static(
           "load",
           [](const std::filesystem::path& path) {
+            require_file(path);
             nb::gil_scoped_release release;
             return cppnn::Engine::load(path.string());
           },
@@ -394,6 +406,7 @@ void bind_module(nb::module_& m) {
         if (dim_values) options.dim_values = *dim_values;
         if (max_import_bytes) options.max_import_bytes = *max_import_bytes;
         options.float64_as_float32 = float64_as_float32;
+        require_file(path);
         nb::gil_scoped_release release;
         return cppnn::load_onnx(path.string(), options);
       },

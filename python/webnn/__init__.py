@@ -54,7 +54,7 @@ Errors: TypeError for wrong arguments (types, shapes, data types, option values)
 webnn.DataError (a ValueError) for malformed data, and for what cannot be done
 webnn.NotSupportedError (unsupported), webnn.OperationError (failed while running) and
 webnn.InvalidStateError (destroyed context, builder already built), all RuntimeErrors;
-each with cppnn's message.
+each with cppnn's message. A model or engine path that names no file is FileNotFoundError.
 """
 from ._webnn import (
     DataError,

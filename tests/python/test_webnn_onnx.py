@@ -58,8 +58,13 @@ def test_bad_onnx_file_is_a_value_error(tmp_path):
     bad.write_bytes(b"\x08\x07 not a model" * 10)
     with pytest.raises(ValueError):
         webnn.load_onnx(bad)
-    with pytest.raises(ValueError, match="missing.onnx"):
+    # A path that names no file: FileNotFoundError, as open() raises (#21), for models and
+    # engines alike.
+    with pytest.raises(FileNotFoundError, match="missing.onnx") as e:
         webnn.load_onnx(tmp_path / "missing.onnx")
+    assert e.value.errno == 2 and e.value.filename == str(tmp_path / "missing.onnx")
+    with pytest.raises(FileNotFoundError, match="missing.cppnn"):
+        webnn.Engine.load(tmp_path / "missing.cppnn")
 
 
 def test_isnan_isinf_round_match_onnxruntime(tmp_path):
