@@ -47,22 +47,27 @@ std::optional<double> scalar_constant(const GraphIR& g, OperandId id) {
   return info.data->to_doubles().at(0);
 }
 
-struct Readers {
-  std::vector<std::vector<int32_t>> of;  // per operand: the nodes reading it
-  std::vector<bool> graph_output;
-  explicit Readers(const GraphIR& g) : of(g.operands.size()), graph_output(g.operands.size(), false) {
-    for (size_t n = 0; n < g.nodes.size(); ++n) {
-      if (g.nodes[n].op == OpId::none) continue;
-      for (OperandId in : g.nodes[n].inputs)
-        if (in != kNoOperand) of[size_t(in)].push_back(int32_t(n));
+// x * c, c * x or x / c for a float scalar constant c, with x of the node's output shape:
+// x, and c (or 1 / c) multiplied into `scale`; otherwise kNoOperand and `scale` untouched.
+OperandId scalar_factor(const GraphIR& g, const Node& n, double& scale) {
+  if (n.op != OpId::mul && n.op != OpId::div) return kNoOperand;
+  const OperandDescriptor& out = g.desc(n.outputs[0]);
+  if (std::optional<double> c = scalar_constant(g, n.inputs[1]); c && g.desc(n.inputs[0]) == out) {
+    scale *= n.op == OpId::mul ? *c : 1.0 / *c;
+    return n.inputs[0];
+  }
+  if (n.op == OpId::mul)
+    if (std::optional<double> c = scalar_constant(g, n.inputs[0]); c && g.desc(n.inputs[1]) == out) {
+      scale *= *c;
+      return n.inputs[1];
     }
-    for (const auto& [_, id] : g.outputs) graph_output[size_t(id)] = true;
-  }
-  // Read by exactly `node` (once) and not a graph output.
-  bool only(OperandId id, int32_t node) const {
-    return !graph_output[size_t(id)] && of[size_t(id)].size() == 1 && of[size_t(id)][0] == node;
-  }
-};
+  return kNoOperand;
+}
+
+// Read by exactly `node` (once) and not a graph output (which Uses counts as a read).
+bool only_read_by(const Uses& uses, OperandId id, int32_t node) {
+  return uses.count[size_t(id)] == 1 && uses.consumer[size_t(id)] == node;
+}
 
 // Follows `id` back through transposes (and, with `scales`, scalar mul/div, whose factors
 // multiply `scale`) to the tensor it was made from: logical axis i of `id` is axis perm[i]
@@ -81,17 +86,9 @@ OperandId trace(const GraphIR& g, const Uses& uses, OperandId id, Perm& perm, do
       id = n.inputs[0];
       continue;
     }
-    if (scale && (n.op == OpId::mul || n.op == OpId::div) && g.desc(n.outputs[0]) == g.desc(id)) {
-      std::optional<double> c1 = scalar_constant(g, n.inputs[1]);
-      std::optional<double> c0 = n.op == OpId::mul ? scalar_constant(g, n.inputs[0]) : std::nullopt;
-      if (c1 && g.desc(n.inputs[0]) == g.desc(id)) {
-        *scale *= n.op == OpId::mul ? *c1 : 1.0 / *c1;
-        id = n.inputs[0];
-        continue;
-      }
-      if (c0 && g.desc(n.inputs[1]) == g.desc(id)) {
-        *scale *= *c0;
-        id = n.inputs[1];
+    if (scale) {
+      if (OperandId rest = scalar_factor(g, n, *scale); rest != kNoOperand) {
+        id = rest;
         continue;
       }
     }
@@ -114,8 +111,7 @@ bool broadcasts_to(const Dims& mask, const Dims& scores) {
   return true;
 }
 
-bool try_fuse(GraphIR& g, const Uses& uses, const Readers& readers, size_t softmax_index,
-              const PassOptions& options) {
+bool try_fuse(GraphIR& g, const Uses& uses, size_t softmax_index, const PassOptions& options) {
   const Node& sm = g.nodes[softmax_index];
   const int32_t smi = int32_t(softmax_index);
   const Dims& sshape = g.desc(sm.outputs[0]).shape;
@@ -126,14 +122,20 @@ bool try_fuse(GraphIR& g, const Uses& uses, const Readers& readers, size_t softm
   std::vector<int32_t> chain = {smi};
   bool zero_nan_rows = false;
   OperandId probs = p;
-  if (readers.graph_output[size_t(p)]) return false;
-  if (readers.of[size_t(p)].size() == 2) {
-    int32_t a = readers.of[size_t(p)][0], b = readers.of[size_t(p)][1];
+  if (uses.count[size_t(p)] == 2) {
+    // Two nodes read p (a graph output counts as a read: then only one node does).
+    std::vector<int32_t> two;
+    for (size_t n = 0; n < g.nodes.size(); ++n)
+      if (g.nodes[n].op != OpId::none)
+        for (OperandId in : g.nodes[n].inputs)
+          if (in == p) two.push_back(int32_t(n));
+    if (two.size() != 2) return false;
+    int32_t a = two[0], b = two[1];
     if (g.nodes[size_t(a)].op == OpId::where) std::swap(a, b);
     const Node& isnan = g.nodes[size_t(a)];
     const Node& where = g.nodes[size_t(b)];
     if (isnan.op != OpId::isNaN || where.op != OpId::where || where.inputs[0] != isnan.outputs[0] ||
-        where.inputs[2] != p || !readers.only(isnan.outputs[0], b))
+        where.inputs[2] != p || !only_read_by(uses, isnan.outputs[0], b))
       return false;
     std::optional<double> zero = scalar_constant(g, where.inputs[1]);
     if (!zero || *zero != 0.0) return false;
@@ -141,8 +143,8 @@ bool try_fuse(GraphIR& g, const Uses& uses, const Readers& readers, size_t softm
     probs = where.outputs[0];
     chain.push_back(a), chain.push_back(b);
   }
-  if (readers.graph_output[size_t(probs)] || readers.of[size_t(probs)].size() != 1) return false;
-  const int32_t m2i = readers.of[size_t(probs)][0];
+  if (uses.count[size_t(probs)] != 1 || uses.consumer[size_t(probs)] < 0) return false;
+  const int32_t m2i = uses.consumer[size_t(probs)];
   const Node& m2 = g.nodes[size_t(m2i)];
   if (m2.op != OpId::matmul || m2.inputs.size() < 2 || m2.inputs[0] != probs || m2.inputs[1] == probs ||
       (m2.inputs.size() > 2 && m2.inputs[2] != kNoOperand) || m2.attrs.has("activation"))
@@ -158,18 +160,14 @@ bool try_fuse(GraphIR& g, const Uses& uses, const Readers& readers, size_t softm
   OperandId x = sm.inputs[0];
   int32_t next = smi;
   for (;;) {
-    if (!readers.only(x, next)) return false;
+    if (!only_read_by(uses, x, next)) return false;
     int32_t pi = uses.producer[size_t(x)];
     if (pi < 0) return false;
     const Node& n = g.nodes[size_t(pi)];
     if (n.op == OpId::matmul) break;
     if (n.op == OpId::mul || n.op == OpId::div) {
-      std::optional<double> c1 = scalar_constant(g, n.inputs[1]);
-      std::optional<double> c0 = n.op == OpId::mul ? scalar_constant(g, n.inputs[0]) : std::nullopt;
-      OperandId rest;
-      if (c1 && g.desc(n.inputs[0]) == g.desc(x)) scale *= n.op == OpId::mul ? *c1 : 1.0 / *c1, rest = n.inputs[0];
-      else if (c0 && g.desc(n.inputs[1]) == g.desc(x)) scale *= *c0, rest = n.inputs[1];
-      else return false;
+      OperandId rest = scalar_factor(g, n, scale);
+      if (rest == kNoOperand) return false;
       if (mask == kNoOperand && cond == kNoOperand) scaled_after_mask = true;
       chain.push_back(pi), x = rest, next = pi;
       continue;
@@ -227,10 +225,10 @@ bool try_fuse(GraphIR& g, const Uses& uses, const Readers& readers, size_t softm
   OperandId out = m2.outputs[0];
   Perm op = identity();
   int32_t out_transpose = -1;
-  if (readers.of[size_t(out)].size() == 1 && !readers.graph_output[size_t(out)]) {
-    const Node& t = g.nodes[size_t(readers.of[size_t(out)][0])];
+  if (uses.count[size_t(out)] == 1 && uses.consumer[size_t(out)] >= 0) {
+    const Node& t = g.nodes[size_t(uses.consumer[size_t(out)])];
     if (t.op == OpId::transpose && t.attrs.ints("permutation")[3] == 3) {
-      out_transpose = readers.of[size_t(out)][0];
+      out_transpose = uses.consumer[size_t(out)];
       op = inverse(Perm(t.attrs.ints("permutation")));
       out = t.outputs[0];
     }
@@ -272,12 +270,10 @@ bool try_fuse(GraphIR& g, const Uses& uses, const Readers& readers, size_t softm
 
 void fuse_attention(GraphIR& g, const PassOptions& options) {
   if (!options.attention) return;
+  Uses uses(g);
   for (size_t n = 0; n < g.nodes.size(); ++n) {
-    if (g.nodes[n].op != OpId::softmax) continue;
-    // Each fusion kills nodes: the read and write maps are made again for the next.
-    Uses uses(g);
-    Readers readers(g);
-    try_fuse(g, uses, readers, n, options);
+    // A fusion kills nodes and moves an output: the read and write map is made again.
+    if (g.nodes[n].op == OpId::softmax && try_fuse(g, uses, n, options)) uses = Uses(g);
   }
 }
 

@@ -110,6 +110,27 @@ TEST(FuseAttention, BertSpellingBecomesOneNodeReadingTheSplitHeadsInPlace) {
   for (const detail::Node& n : fused->nodes) EXPECT_NE(n.op, OpId::transpose);
 }
 
+// Two attentions in a row, the second reading the first's output: both fused (the pass
+// remakes its read and write map after each fusion).
+TEST(FuseAttention, ChainedAttentionsBothFuse) {
+  const uint32_t s = 8, d = 32;
+  GraphBuilder g;
+  Operand x = g.input("x", DataType::float16, {1, s, 1, d});
+  Operand h = x;
+  for (int layer = 0; layer < 2; ++layer) {
+    Operand q = g.transpose(h, perm({0, 2, 1, 3}));
+    Operand kt = g.transpose(h, perm({0, 2, 3, 1}));
+    Operand p = g.softmax(g.matmul(q, kt), 3);
+    h = g.transpose(g.matmul(p, q), perm({0, 2, 1, 3}));
+  }
+  Graph graph = g.build({{"y", h}});
+  auto fused = detail::optimize(graph.ir_ptr(), fusing());
+  std::string ops;
+  for (const detail::Node& n : fused->nodes) ops += detail::op_name(n.op) + " ";
+  EXPECT_EQ(ops, "attention attention ");
+  EXPECT_EQ(fused->nodes[1].inputs[0], fused->nodes[0].outputs[0]);
+}
+
 TEST(FuseAttention, PyTorchSdpaSpelling) {
   Spelling sp;
   sp.k_transposed_once = false, sp.scale_on_qk = true, sp.zero_nan = true;

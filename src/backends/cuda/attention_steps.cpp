@@ -16,10 +16,8 @@ namespace {
 // The strides of logical [batch, heads, sequence, head dim] in a contiguous tensor of
 // `shape` whose axis perm[i] is logical axis i.
 AttentionStrides strides_of(const Dims& shape, const std::vector<int64_t>& perm) {
-  int64_t st[4];
-  st[3] = 1;
-  for (int i = 2; i >= 0; --i) st[i] = st[i + 1] * int64_t(shape[size_t(i) + 1]);
-  return {st[perm[0]], st[perm[1]], st[perm[2]]};
+  auto stride = [&](int64_t axis) { return dims_product(shape, size_t(axis) + 1, shape.size()); };
+  return {stride(perm[0]), stride(perm[1]), stride(perm[2])};
 }
 
 // A mask's strides aligned right against [batch, heads, sq, sk]; 0 along broadcast axes.
@@ -110,6 +108,13 @@ std::unique_ptr<Step> make_attention(std::shared_ptr<Device> device, const Graph
 }
 
 }  // namespace
+
+bool attention_takes(const AttentionCandidate& c) {
+  return c.data_type == DataType::float16 && c.head_dim == c.value_dim &&
+         attention_head_dim_supported(int(c.head_dim)) && c.batch <= 65535 && c.heads <= 65535 &&
+         c.query_length < (int64_t(1) << 30) && c.key_length < (int64_t(1) << 30) &&
+         (!c.masked || c.mask_type == DataType::float16 || c.mask_type == DataType::float32);
+}
 
 void add_attention_ops(DeviceOpTable& table) {
   table[OpId::attention] = DeviceOp{decide_attention, make_attention};

@@ -27,8 +27,6 @@
 #include "backends/cuda/cpu_fallback.h"
 #include "backends/cuda/device_ops.h"
 #include "backends/cuda/jit_kernels.h"
-#include "backends/cuda/kernels/attention.h"
-#include "backends/cuda/kernels/math_kernels.h"
 #include "backends/cuda/plan_build.h"
 #include "backends/cuda/step_profile.h"
 #include "compiler/passes.h"
@@ -218,26 +216,16 @@ class CudaPlan final : public Plan {
     return false;
   }
 
+  // The kernels' own conditions (device_ops.h), unless a switch keeps the op off the GPU.
   bool takes_attention(const AttentionCandidate& c) const {
     if (device_->options.cpu_ops.count(OpId::attention) || !device_->options.fused_attention) return false;
-    return c.data_type == DataType::float16 && c.head_dim == c.value_dim &&
-           attention_head_dim_supported(int(c.head_dim)) && c.batch <= 65535 && c.heads <= 65535 &&
-           c.query_length < (int64_t(1) << 30) && c.key_length < (int64_t(1) << 30) &&
-           (!c.masked || c.mask_type == DataType::float16 || c.mask_type == DataType::float32);
+    return attention_takes(c);
   }
 
   bool takes_norm_residual(const GraphIR& g, const Node& ln) const {
     if (device_->options.cpu_ops.count(OpId::layerNormalization) || device_->options.cpu_ops.count(OpId::add))
       return false;
-    const OperandDescriptor& in = g.desc(ln.inputs[0]);
-    if (in.data_type != DataType::float16 && in.data_type != DataType::float32) return false;
-    const std::vector<int64_t>& axes = ln.attrs.ints("axes");
-    int64_t len = 1;
-    for (size_t i = 0; i < axes.size(); ++i) {
-      if (axes[i] != int64_t(in.shape.size() - axes.size() + i)) return false;  // trailing, in order
-      len *= int64_t(in.shape[size_t(axes[i])]);
-    }
-    return !axes.empty() && len <= kernels::kLayerNormResidualMaxLength;
+    return layer_norm_takes_residual(g, ln);
   }
 
   std::string report() const override {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "backends/cuda/step.h"
+#include "compiler/passes.h"
 #include "runtime/partition.h"
 
 namespace cppnn::detail::cuda {
@@ -73,6 +74,12 @@ DeviceDecision decide_on_device(const GraphIR& g, const Node& node, const Device
 // since the plan puts every one into a kernel (unless NVRTC fails, which its report says).
 NodeSupport supports_node(const GraphIR& g, size_t node, const Device& device,
                           bool elementwise_in_kernels);
+
+// Whether the layer norm kernel can add a residual first (fusion.cpp, fuse_norm_residual):
+// float32 or float16 rows over trailing axes, short enough for the warp-per-row kernel.
+bool layer_norm_takes_residual(const GraphIR& g, const Node& layer_norm);
+// Whether the fused attention kernel takes a candidate of fuse_attention (attention_steps.cpp).
+bool attention_takes(const AttentionCandidate& candidate);
 
 // Moves the fused activations that a device implementation cannot apply off its nodes into
 // nodes of their own, right after them.

@@ -32,6 +32,19 @@ bool trailing_axes(const std::vector<int64_t>& axes, size_t rank) {
   return true;
 }
 
+}  // namespace
+
+bool layer_norm_takes_residual(const GraphIR& g, const Node& ln) {
+  const OperandDescriptor& in = g.desc(ln.inputs[0]);
+  if (in.data_type != DataType::float16 && in.data_type != DataType::float32) return false;
+  const std::vector<int64_t>& axes = ln.attrs.ints("axes");
+  int64_t len = 1;
+  for (int64_t a : axes) len *= int64_t(in.shape[size_t(a)]);
+  return !axes.empty() && trailing_axes(axes, in.shape.size()) && len <= k::kLayerNormResidualMaxLength;
+}
+
+namespace {
+
 std::unique_ptr<Step> make_layer_norm(std::shared_ptr<Device>, const GraphIR& g, const Node& node,
                                       const std::vector<Placement>& places) {
   const OperandDescriptor& in = g.desc(node.inputs[0]);
@@ -51,7 +64,7 @@ std::unique_ptr<Step> make_layer_norm(std::shared_ptr<Device>, const GraphIR& g,
   std::string text = node_name(node) + " " + to_string(in.shape) + " axes " + to_string(Dims(axes)) +
                      ": cuda kernel, " + type_text(in.data_type) + ", " + std::to_string(rows) +
                      " rows of " + std::to_string(len) + (residual ? ", residual added first" : "");
-  if (residual && (!trailing_axes(axes, in.shape.size()) || len > k::kLayerNormResidualMaxLength))
+  if (residual && !layer_norm_takes_residual(g, node))
     fail(ErrorKind::OperationError, "cuda plan: " + node_name(node) + ": a fused residual on rows the kernel cannot take");
   if (trailing_axes(axes, in.shape.size()))
     return std::make_unique<KernelStep>(node, text, [=](cudaStream_t s) {
