@@ -20,7 +20,7 @@ void gather(NodeContext& ctx) {
   Dims out(x->shape.begin(), x->shape.begin() + int64_t(axis));
   out.insert(out.end(), is.begin(), is.end());
   out.insert(out.end(), x->shape.begin() + int64_t(axis) + 1, x->shape.end());
-  if (ctx.all_inputs_constant() && foldable(out)) {
+  if (ctx.all_inputs_constant() && ctx.foldable(out)) {
     ctx.set_output(0, host_gather(*x->data, *ctx.constant(1), axis), x->is_bool);
     return;
   }
