@@ -40,7 +40,7 @@ void set_reshaped(NodeContext& ctx, const Dims& dims) {
     ctx.bad_model("cannot reshape " + to_string(x->shape) + " to " + to_string(dims));
   if (x->data)
     ctx.set_output(0, x->data->reshaped(dims), x->is_bool);
-  else if (dims == x->shape)
+  else if (dims == x->shape && ctx.may_drop_shape_op())
     ctx.alias_output(0, x);
   else
     ctx.set_output(0,
@@ -327,7 +327,7 @@ void slice(NodeContext& ctx) {
   }
   if (element_count(out) == 0)
     ctx.not_supported("the result " + to_string(out) + " is empty; WebNN has no empty tensors");
-  if (out == x->shape &&
+  if (out == x->shape && ctx.may_drop_shape_op() &&
       std::all_of(stride.begin(), stride.end(), [](int64_t s) { return s == 1; })) {
     ctx.alias_output(0, x);
     return;
@@ -369,7 +369,7 @@ void expand(NodeContext& ctx) {
   Dims out = detail::broadcast_shapes(x->shape, target);
   if (x->data && ctx.foldable(out))
     ctx.set_output(0, host_expand(*x->data, out), x->is_bool);
-  else if (out == x->shape)
+  else if (out == x->shape && ctx.may_drop_shape_op())
     ctx.alias_output(0, x);
   else
     ctx.set_output(0,

@@ -83,6 +83,10 @@ struct ImportSession {
   // dynamic-shape import, whose probes must fold alike at every size, max_import_bytes
   // still bounding the memory).
   size_t fold_limit = kFoldLimit;
+  // A dynamic-shape import keeps a reshape, slice or expand whose result has its input's
+  // shape, as a node: whether it does depends on the values (a slice of a 512-row table to S
+  // rows is the whole table at S = 512), and every probe must have the same nodes.
+  bool keep_shape_ops = false;
 };
 
 // A graph constant that shares `data`'s storage: the importer's tensors are never written
@@ -144,6 +148,8 @@ class NodeContext {
   // Whether a host result of this shape is folded (ImportSession::fold_limit).
   bool foldable(const Dims& shape) const { return element_count(shape) <= session_.fold_limit; }
   size_t fold_limit() const { return session_.fold_limit; }
+  // Whether a shape op that changes nothing may be dropped (ImportSession::keep_shape_ops).
+  bool may_drop_shape_op() const { return !session_.keep_shape_ops; }
   void set_output(size_t i, const Operand& operand, bool is_bool = false);
   void set_output(size_t i, Tensor data, bool is_bool = false);
   void alias_output(size_t i, const ValuePtr& value);

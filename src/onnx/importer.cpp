@@ -442,6 +442,7 @@ Graph import_graph(const onnx::GraphProto& graph, int64_t opset, const Initializ
   budget.limit = options.max_import_bytes;
   ImportSession session{builder, opset, budget, reading};
   session.fold_limit = fold_limit;
+  session.keep_shape_ops = !options.dynamic.empty();
   std::map<std::string, ValuePtr> values;
   for (const auto& [name, v] : inits.values) {
     // A fresh Value per import (its operand belongs to this import's builder); the
