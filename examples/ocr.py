@@ -216,19 +216,22 @@ class Reader:
         self.stages = [self.det, self.cls, self.rec] if use_cls else [self.det, self.rec]
         self.use_cls = use_cls
         self.characters = character_list(models / REC)
-        self.post_ms = []  # box finding, cropping, resizing and decoding, per read()
+        self.post_ms = []  # numpy/Pillow pre- and post-processing time, per read()
 
     def detect(self, image):
         """Text boxes (left, top, right, bottom) in image. The detector sees the image scaled
         down to at most DET_MAX_SIDE pixels a side (PP-OCR's limit) and padded (white) to
         multiples of 32; its boxes are scaled back."""
+        start = time.perf_counter()
         scale = min(1.0, DET_MAX_SIDE / max(image.size))
         small = image if scale == 1.0 else image.resize(
             (max(1, round(image.width * scale)), max(1, round(image.height * scale))))
         w, h = small.size
         padded = Image.new("RGB", ((w + 31) // 32 * 32, (h + 31) // 32 * 32), "white")
         padded.paste(small, (0, 0))
-        prob = self.det(normalize(padded))[0, 0, :h, :w]
+        x = normalize(padded)
+        self._post += (time.perf_counter() - start) * 1e3
+        prob = self.det(x)[0, 0, :h, :w]
         start = time.perf_counter()
         boxes = [(min(image.width, round(left / scale)), min(image.height, round(top / scale)),
                   min(image.width, round(right / scale)), min(image.height, round(bottom / scale)))
