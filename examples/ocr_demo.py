@@ -15,12 +15,22 @@ Exit status 0 when the text read is the text rendered (or with --image, when som
 read), 1 when not, 2 for a usage error or missing models.
 """
 import argparse
+import os
 import pathlib
 import statistics
 import sys
 import time
 
-import ocr
+# OpenMP's default wait policy lets a thread that finished its share of a parallel region spin
+# before it sleeps. On cores that other work keeps busy (a shared 2-core machine) the spinning
+# thread holds a core the region's last thread needs, and each of the hundreds of parallel
+# regions of a run can cost a scheduler time slice: measured on 2 shared cores, the first
+# detection took 2-3.8 s and warm runs 0.15-0.48 s, against 12-23 ms and 45-54 ms with passive
+# waiting, the fastest policy measured there. So the demo asks for it unless the caller chose
+# a policy (libgomp reads it once, when the library loads: before `import webnn`).
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import ocr  # noqa: E402
 
 DEFAULT_TEXT = "cppnn reads this line 2026"
 
@@ -36,7 +46,8 @@ def per_read(times, counts):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--text", default=DEFAULT_TEXT, help=f"the line to render (default: {DEFAULT_TEXT!r})")
+    parser.add_argument("--text", default=DEFAULT_TEXT,
+                        help=f"the line to render (default: {DEFAULT_TEXT!r})")
     parser.add_argument("--image", help="read this image file instead of a rendered --text")
     parser.add_argument("--models", default=str(ocr.DEFAULT_MODELS),
                         help="the folder of the PP-OCR ONNX files (default: %(default)s)")
@@ -53,7 +64,8 @@ def main(argv=None):
     if args.repeat < 0 or args.threads < 0:
         parser.error("--repeat and --threads must be 0 or more")
     models = pathlib.Path(args.models)
-    missing = [f for f in (ocr.DET, ocr.REC) + ((ocr.CLS,) if args.cls else ()) if not (models / f).is_file()]
+    needed = (ocr.DET, ocr.REC) + ((ocr.CLS,) if args.cls else ())
+    missing = [f for f in needed if not (models / f).is_file()]
     if missing:
         print(f"ocr_demo: {', '.join(missing)} not in {models}: run `make pretrained` "
               f"(or python3 scripts/fetch_pretrained.py build/pretrained)", file=sys.stderr)
@@ -67,7 +79,12 @@ def main(argv=None):
     if args.engine == "cppnn":
         import webnn
         context = webnn.ML().create_context(accelerated=not args.cpu, num_threads=args.threads)
-        backend = f"{context.backend} ({context.backend_reason})"
+        backend = context.backend
+        if backend == "cpu":  # the CPU backend's default: a thread per core it may run on
+            threads = args.threads or len(os.sched_getaffinity(0))
+            backend += (f", {threads} thread{'s' if threads != 1 else ''}, "
+                        f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
+        backend += f" ({context.backend_reason})"
     else:
         context, backend = None, "ONNX Runtime, CPUExecutionProvider (the reference)"
     start = time.perf_counter()
@@ -101,7 +118,8 @@ def main(argv=None):
         print("read       nothing (no text found)")
     ok = bool(lines) if args.image else text == args.text
     if not args.image:
-        print(f"result     {'the text read is the text rendered' if ok else 'WRONG: not the text rendered'}")
+        verdict = "the text read is the text rendered" if ok else "WRONG: not the text rendered"
+        print(f"result     {verdict}")
 
     warm = f"warm (median of {args.repeat})" if args.repeat else "warm"
     print(f"{'latency':17s}{'import+compile':>14s} {'first run':>10s} {warm:>20s}")
