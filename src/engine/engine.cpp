@@ -114,11 +114,14 @@ Engine Engine::build(const Graph& graph, const EngineBuildOptions& options) {
     // Optimized at the profile's probe points and fitted again: the passes may rewrite the
     // graph, and each rewrite must hold for every shape in the profile.
     const SymbolicShapes& sym = *graph.symbolic();
+    std::vector<OperandId> patched;
+    for (const ShapePatch& p : sym.patches)
+      if (p.kind == ShapePatch::Kind::constant_value) patched.push_back(p.index);
     FittedGraph fitted = fit_symbolic(
         sym.names, profile_ranges(graph, options),
         [&](const std::vector<int64_t>& values) {
           std::shared_ptr<const GraphIR> at = specialize(graph.ir(), sym, values);
-          return std::make_shared<GraphIR>(*portable_graph(at, options.precision, "engine build"));
+          return std::make_shared<GraphIR>(*portable_graph(at, options.precision, "engine build", patched));
         },
         "engine build");
     EngineBuildOptions written = options;

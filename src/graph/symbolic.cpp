@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <climits>
 #include <cstring>
 #include <set>
 
@@ -94,11 +95,26 @@ struct Location {
   uint32_t pos;
 };
 
+// The small integer constants whose elements are fitted like the other integers.
+bool patchable_constant(const OperandInfo& op) {
+  return op.role == OperandRole::constant && op.data &&
+         (op.desc.data_type == DataType::int32 || op.desc.data_type == DataType::int64) &&
+         op.data->element_count() <= kMaxPatchedConstantElements;
+}
+
+int64_t constant_element(const Tensor& t, size_t e) {
+  return t.data_type() == DataType::int32 ? int64_t(t.data_as<int32_t>()[e]) : t.data_as<int64_t>()[e];
+}
+
 std::vector<Location> locations_of(const GraphIR& g) {
   std::vector<Location> out;
-  for (size_t i = 0; i < g.operands.size(); ++i)
+  for (size_t i = 0; i < g.operands.size(); ++i) {
     for (size_t d = 0; d < g.operands[i].desc.shape.size(); ++d)
       out.push_back({ShapePatch::Kind::operand_dim, int32_t(i), {}, uint32_t(d)});
+    if (patchable_constant(g.operands[i]))
+      for (size_t e = 0; e < g.operands[i].data->element_count(); ++e)
+        out.push_back({ShapePatch::Kind::constant_value, int32_t(i), {}, uint32_t(e)});
+  }
   for (size_t k = 0; k < g.nodes.size(); ++k)
     for (const auto& [name, value] : g.nodes[k].attrs.all()) {
       if (std::holds_alternative<int64_t>(value))
@@ -112,7 +128,11 @@ std::vector<Location> locations_of(const GraphIR& g) {
 
 std::vector<int64_t> integers_of(const GraphIR& g) {
   std::vector<int64_t> out;
-  for (const OperandInfo& op : g.operands) out.insert(out.end(), op.desc.shape.begin(), op.desc.shape.end());
+  for (const OperandInfo& op : g.operands) {
+    out.insert(out.end(), op.desc.shape.begin(), op.desc.shape.end());
+    if (patchable_constant(op))
+      for (size_t e = 0; e < op.data->element_count(); ++e) out.push_back(constant_element(*op.data, e));
+  }
   for (const Node& n : g.nodes)
     for (const auto& [name, value] : n.attrs.all()) {
       if (auto* i = std::get_if<int64_t>(&value)) out.push_back(*i);
@@ -122,6 +142,8 @@ std::vector<int64_t> integers_of(const GraphIR& g) {
 }
 
 std::string location_text(const GraphIR& g, const Location& l) {
+  if (l.kind == ShapePatch::Kind::constant_value)
+    return "element " + std::to_string(l.pos) + " of " + reader_of(g, l.index);
   if (l.kind == ShapePatch::Kind::operand_dim) {
     const OperandInfo& op = g.operands[size_t(l.index)];
     std::string who = op.role == OperandRole::input ? "input '" + op.name + "'"
@@ -163,7 +185,7 @@ void check_same_structure(const GraphIR& base, const GraphIR& g, const std::stri
     if (a.desc.shape != b.desc.shape)
       differ(reader_of(base, OperandId(i)) + " has shape " + to_string(a.desc.shape) +
              " at opt and " + to_string(b.desc.shape));
-    if (a.data != b.data &&
+    if (a.data != b.data && !patchable_constant(a) &&
         (a.data->byte_size() != b.data->byte_size() ||
          std::memcmp(a.data->data(), b.data->data(), a.data->byte_size()) != 0))
       not_supported(what, reader_of(base, OperandId(i)) + " has values that depend on the symbols (at " + at + ")");
@@ -498,7 +520,7 @@ FittedGraph fit_symbolic(const std::vector<std::string>& names,
     if (!poly) not_supported(what, location_text(*base, locations[l]) + " grows too fast");
     const Location& loc = locations[l];
     if (loc.kind == ShapePatch::Kind::operand_dim &&
-        base->operands[size_t(loc.index)].role == OperandRole::constant)
+        base->operands[size_t(loc.index)].role == OperandRole::constant)  // replace_varying took those
       not_supported(what, reader_of(*base, loc.index) + " changes shape with the symbols");
     sym->patches.push_back({loc.kind, loc.index, loc.attr, loc.pos, std::move(*poly)});
   }
@@ -568,6 +590,17 @@ void check_symbolic(const GraphIR& ir, SymbolicShapes& s, ErrorKind kind) {
         lo = -kMaxDimension;  // attributes: starts, axes and sizes; bounded like dimensions
         break;
       }
+      case ShapePatch::Kind::constant_value: {
+        if (p.index < 0 || size_t(p.index) >= ir.operands.size()) bad(where + ": no such operand");
+        const OperandInfo& op = ir.operands[size_t(p.index)];
+        if (!patchable_constant(op)) bad(where + ": not a small int32 or int64 constant");
+        if (p.pos >= op.data->element_count()) bad(where + ": no such element");
+        current = constant_element(*op.data, p.pos);
+        bool wide = op.desc.data_type == DataType::int64;
+        lo = wide ? INT64_MIN : INT32_MIN;
+        hi = wide ? INT64_MAX : INT32_MAX;
+        break;
+      }
       default:
         bad(where + ": unknown kind");
     }
@@ -609,7 +642,19 @@ std::shared_ptr<const GraphIR> specialize(const GraphIR& ir, const SymbolicShape
     if (!v) fail(ErrorKind::OperationError, "dynamic shapes: a polynomial overflows at " + at);
     if (p.kind == ShapePatch::Kind::operand_dim)
       g->operands.at(size_t(p.index)).desc.shape.at(p.pos) = *v;
-    else if (p.kind == ShapePatch::Kind::attr_int)
+    else if (p.kind == ShapePatch::Kind::constant_value) {
+      // A copy of the constant per specialized graph (the original may be shared).
+      OperandInfo& op = g->operands.at(size_t(p.index));
+      if (op.data == ir.operands[size_t(p.index)].data) op.data = std::make_shared<const Tensor>(op.data->clone());
+      Tensor& t = const_cast<Tensor&>(*op.data);
+      if (p.pos >= t.element_count()) fail(ErrorKind::OperationError, "dynamic shapes: a constant patch is out of range");
+      if (t.data_type() == DataType::int32) {
+        if (*v < INT32_MIN || *v > INT32_MAX) fail(ErrorKind::OperationError, "dynamic shapes: a constant overflows int32 at " + at);
+        t.data_as<int32_t>()[p.pos] = int32_t(*v);
+      } else {
+        t.data_as<int64_t>()[p.pos] = *v;
+      }
+    } else if (p.kind == ShapePatch::Kind::attr_int)
       g->nodes.at(size_t(p.index)).attrs.set(p.attr, *v);
     else {
       auto value = std::get<std::vector<int64_t>>(g->nodes.at(size_t(p.index)).attrs.all().at(p.attr));

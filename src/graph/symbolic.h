@@ -50,12 +50,16 @@ struct Polynomial {
   bool operator==(const Polynomial&) const = default;
 };
 
+// A small integer constant (a position id, a shape the graph computes with at run time:
+// int32 or int64, at most this many elements) may hold values that depend on the symbols.
+inline constexpr size_t kMaxPatchedConstantElements = 64;
+
 struct ShapePatch {
-  enum class Kind : uint8_t { operand_dim = 0, attr_int = 1, attr_ints = 2 };
+  enum class Kind : uint8_t { operand_dim = 0, attr_int = 1, attr_ints = 2, constant_value = 3 };
   Kind kind = Kind::operand_dim;
-  int32_t index = 0;  // the operand (operand_dim) or the node (attr_*)
+  int32_t index = 0;  // the operand (operand_dim, constant_value) or the node (attr_*)
   std::string attr;   // the attribute's name (attr_*)
-  uint32_t pos = 0;   // the dimension (operand_dim) or the element (attr_ints)
+  uint32_t pos = 0;   // the dimension (operand_dim), the element (attr_ints, constant_value)
   Polynomial value;
   bool operator==(const ShapePatch&) const = default;
 };

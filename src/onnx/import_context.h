@@ -32,6 +32,8 @@ using ValuePtr = std::shared_ptr<Value>;
 
 // Folding makes host copies; above this many elements a result is left to the graph.
 inline constexpr size_t kFoldLimit = size_t(1) << 22;
+// A dynamic-shape import folds gathers only from tensors up to this size (convert_gather).
+inline constexpr size_t kMaxShapeTableElements = 1024;
 // Constants the model asks for by shape (ConstantOfShape) are refused above this.
 inline constexpr size_t kMaxHostElements = size_t(1) << 28;
 

@@ -143,3 +143,65 @@ def test_a_convolution_over_a_dynamic_width_is_not_supported():
     with pytest.raises(webnn.NotSupportedError, match="(multilinear|structure).*fixed value"):
         webnn.load_onnx(str(path), dim_values={"p2o.DynamicDimension.0": 1, "x:2": 48},
                         dynamic={"p2o.DynamicDimension.1": (96, 160, 320)})
+
+
+FIXTURES = pathlib.Path(__file__).resolve().parent / "dynamic_fixtures"
+
+# Tiny PyTorch exports (dynamic_fixtures/make_fixtures.py): the benchmark's GPT-2 prefill
+# and decode step (the position of the new token is the past length: a gather index that the
+# graph patches per shape) and transformers' Whisper encoder.
+EXPORTS = {
+    "gpt2_tiny_prefill.onnx": ({"batch": (1, 1, 4), "seq": (1, 8, 64)},
+                               [{"batch": 1, "seq": 1}, {"batch": 4, "seq": 64}, {"batch": 2, "seq": 13}]),
+    "gpt2_tiny_decode.onnx": ({"batch": (1, 1, 4), "past": (1, 7, 63)},
+                              [{"batch": 1, "past": 1}, {"batch": 3, "past": 63}, {"batch": 2, "past": 20}]),
+    "whisper_tiny_encoder.onnx": ({"batch": (1, 2, 8)}, [{"batch": 1}, {"batch": 8}, {"batch": 5}]),
+}
+
+
+def export_feeds(sess, values, seed):
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for i in sess.get_inputs():
+        shape = [values["past"] + 1 if d == "total" else values[d] if isinstance(d, str) else d
+                 for d in i.shape]
+        if "int" in i.type:
+            feeds[i.name] = rng.integers(0, 97, size=shape).astype(np.int64)
+        else:
+            feeds[i.name] = rng.standard_normal(shape).astype(np.float32)
+    return feeds
+
+
+@pytest.mark.parametrize("name", sorted(EXPORTS))
+def test_pytorch_exports_at_every_shape_of_the_range_match_onnxruntime(ctx, name):
+    ranges, shapes = EXPORTS[name]
+    path = str(FIXTURES / name)
+    g = webnn.load_onnx(path, dynamic=ranges)
+    assert g.symbols == ranges
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    engine = webnn.Engine.from_bytes(webnn.Engine.build(g).to_bytes())
+    for k, values in enumerate(shapes):
+        feeds = export_feeds(sess, values, seed=k)
+        want = dict(zip(names, sess.run(None, feeds)))
+        for graph in (g, engine.graph):
+            got = ctx.compute(graph, feeds)
+            for out in names:
+                assert got[out].shape == want[out].shape, (name, values, out)
+                assert rel_l2(got[out], want[out]) < 1e-5, (name, values, out)
+
+
+def test_gpt2_decode_patches_the_position_it_looks_up(ctx):
+    """The new token's position (the past length) is a constant index into the position
+    table: it must follow the past length, not stay at the opt value."""
+    path = str(FIXTURES / "gpt2_tiny_decode.onnx")
+    g = webnn.load_onnx(path, dynamic={"batch": (1, 1, 1), "past": (1, 7, 63)})
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    feeds = export_feeds(sess, {"batch": 1, "past": 40}, seed=9)
+    want = sess.run(["logits"], feeds)[0]
+    got = ctx.compute(g, feeds)["logits"]
+    assert rel_l2(got, want) < 1e-5
+    # The graph at opt with this past's caches would be another result (the check can fail).
+    fixed = webnn.load_onnx(path, dim_values={"batch": 1, "past": 7})
+    short = {k: (v[:, :, :7] if v.ndim == 4 else v) for k, v in feeds.items()}
+    assert rel_l2(ctx.compute(fixed, short)["logits"], want) > 1e-3

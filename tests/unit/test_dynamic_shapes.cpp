@@ -218,6 +218,45 @@ TEST(DynamicShapes, EnginesKeepTheSymbolsAndRefitAfterTheirPasses) {
                "needs a graph with symbolic dimensions");
 }
 
+// x [S, 4] + table[S - 1]: the row index is a one-element int32 constant whose value is a
+// polynomial (as GPT-2's decode step looks up the position embedding at the past length).
+std::shared_ptr<GraphIR> lookup_at_last_row(int64_t s) {
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, {s, 4});
+  Operand rows = b.constant(table(32, 4));
+  Operand index = b.constant(Tensor::from(DataType::int32, {1}, std::vector<int32_t>{int32_t(s - 1)}));
+  Graph g = b.build({{"y", b.add(x, b.gather(rows, index))}});
+  return std::make_shared<GraphIR>(g.ir());
+}
+
+TEST(DynamicShapes, SmallIntegerConstantsHoldPolynomialValuesThatEnginesKeep) {
+  FittedGraph f = detail::fit_symbolic({"S"}, {{1, 4, 32}},
+                                       [](const std::vector<int64_t>& v) { return lookup_at_last_row(v[0]); },
+                                       "test");
+  ASSERT_TRUE(f.symbolic);
+  bool patched = false;
+  for (const auto& p : f.symbolic->patches)
+    if (p.kind == detail::ShapePatch::Kind::constant_value) {
+      patched = true;
+      EXPECT_EQ(p.value.to_string(f.symbolic->names), "-1 + S");
+    }
+  EXPECT_TRUE(patched);
+  Graph g(f.ir, f.symbolic);
+  // Through an engine too: its constant folding must not fold the lookup into a row.
+  Engine e = Engine::from_bytes(Engine::build(g).to_bytes());
+  ContextOptions options;
+  options.accelerated = false;
+  Context c = Context::create(options);
+  for (int64_t s : {1, 4, 9, 32}) {
+    Tensor x = testing::random_tensor(DataType::float32, {s, 4}, -1, 1, uint32_t(s));
+    std::vector<double> want;
+    for (int64_t r = 0; r < s; ++r)
+      for (int k = 0; k < 4; ++k) want.push_back(double(x.data_as<float>()[r * 4 + k]) + double(s - 1) + k / 8.0);
+    testing::expect_close(c.compute(g, {{"x", x}}).at("y"), want, {1e-6, 1e-6});
+    testing::expect_close(c.compute(e.graph(), {{"x", x}}).at("y"), want, {1e-6, 1e-6});
+  }
+}
+
 // A forged SYMS section: each must be a DataError at load, never a graph that runs.
 TEST(DynamicShapes, ForgedSymbolsAreRejectedByTheReader) {
   FittedGraph f = fit_transformer_like({1, 2, 4}, {2, 5, 16});
@@ -265,6 +304,18 @@ TEST(DynamicShapes, ForgedSymbolsAreRejectedByTheReader) {
           }
       },
       "a constant's shape cannot change");
+  // A value patch on a float constant, or past a constant's end.
+  auto value_patch = [&](DataType type, uint32_t pos) {
+    return [&, type, pos](SymbolicShapes& s) {
+      for (size_t i = 0; i < f.ir->operands.size(); ++i)
+        if (f.ir->operands[i].role == detail::OperandRole::constant && f.ir->operands[i].desc.data_type == type) {
+          s.patches.push_back({detail::ShapePatch::Kind::constant_value, int32_t(i), "", pos, {{{1, 1}}}});
+          return;
+        }
+      ADD_FAILURE() << "no constant of that type";
+    };
+  };
+  rejected(value_patch(DataType::float32, 0), "not a small int32 or int64 constant");
   // An older reader refuses the section instead of running the graph at opt: the flag.
   std::string bytes = forge([](SymbolicShapes&) {});
   EXPECT_NE(bytes.find("SYMS"), std::string::npos);
