@@ -52,7 +52,9 @@
 //     u32 n, symbols[n] (1 .. 8): str name, i64 min, i64 opt, i64 max
 //     u32 n, patches[n]: u8 kind (0 an operand's dimension, 1 an i64 attribute, 2 an
 //       element of an i64-list attribute, 3 an element of a constant of at most 64 int32
-//       or int64 elements), u8[3] reserved (0), i32 operand or node index,
+//       or int64 elements, 4 a whole int32 / int64 constant generated at each shape: its
+//       terms' mask bits 8 + a stand for the element's index along axis a), u8[3]
+//       reserved (0), i32 operand or node index,
 //       str attribute name (empty for kind 0), u32 dimension or element index,
 //       u32 m, terms[m]: u32 mask (bit i: symbol i is a factor), i64 coefficient
 //     The reader checks every polynomial against the graph at opt and within bounds at

@@ -95,7 +95,7 @@ std::shared_ptr<SymbolicShapes> read_symbols(ByteReader r) {
     r.at("patch " + std::to_string(i));
     ShapePatch p;
     uint8_t kind = r.u8("the kind");
-    if (kind > uint8_t(ShapePatch::Kind::constant_value)) corrupt("patch " + std::to_string(i) + " has an unknown kind");
+    if (kind > uint8_t(ShapePatch::Kind::constant_generated)) corrupt("patch " + std::to_string(i) + " has an unknown kind");
     p.kind = ShapePatch::Kind(kind);
     if (r.u8("a reserved byte") || r.u8("a reserved byte") || r.u8("a reserved byte"))
       corrupt("patch " + std::to_string(i) + " has reserved bytes that are not zero");

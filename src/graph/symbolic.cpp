@@ -95,7 +95,8 @@ struct Location {
   uint32_t pos;
 };
 
-// The small integer constants whose elements are fitted like the other integers.
+// The small integer constants whose elements are fitted like the other integers (a fit
+// passes the generated constants, by operand, as `generated`: their values are not).
 bool patchable_constant(const OperandInfo& op) {
   return op.role == OperandRole::constant && op.data &&
          (op.desc.data_type == DataType::int32 || op.desc.data_type == DataType::int64) &&
@@ -106,12 +107,12 @@ int64_t constant_element(const Tensor& t, size_t e) {
   return t.data_type() == DataType::int32 ? int64_t(t.data_as<int32_t>()[e]) : t.data_as<int64_t>()[e];
 }
 
-std::vector<Location> locations_of(const GraphIR& g) {
+std::vector<Location> locations_of(const GraphIR& g, const std::vector<bool>& generated) {
   std::vector<Location> out;
   for (size_t i = 0; i < g.operands.size(); ++i) {
     for (size_t d = 0; d < g.operands[i].desc.shape.size(); ++d)
       out.push_back({ShapePatch::Kind::operand_dim, int32_t(i), {}, uint32_t(d)});
-    if (patchable_constant(g.operands[i]))
+    if (patchable_constant(g.operands[i]) && !generated[i])
       for (size_t e = 0; e < g.operands[i].data->element_count(); ++e)
         out.push_back({ShapePatch::Kind::constant_value, int32_t(i), {}, uint32_t(e)});
   }
@@ -126,11 +127,12 @@ std::vector<Location> locations_of(const GraphIR& g) {
   return out;
 }
 
-std::vector<int64_t> integers_of(const GraphIR& g) {
+std::vector<int64_t> integers_of(const GraphIR& g, const std::vector<bool>& generated) {
   std::vector<int64_t> out;
-  for (const OperandInfo& op : g.operands) {
+  for (size_t i = 0; i < g.operands.size(); ++i) {
+    const OperandInfo& op = g.operands[i];
     out.insert(out.end(), op.desc.shape.begin(), op.desc.shape.end());
-    if (patchable_constant(op))
+    if (patchable_constant(op) && !generated[i])
       for (size_t e = 0; e < op.data->element_count(); ++e) out.push_back(constant_element(*op.data, e));
   }
   for (const Node& n : g.nodes)
@@ -166,7 +168,7 @@ std::string location_text(const GraphIR& g, const Location& l) {
 
 // Everything but the integers must agree between two probes (and constants' bytes).
 void check_same_structure(const GraphIR& base, const GraphIR& g, const std::string& what,
-                          const std::string& at) {
+                          const std::string& at, const std::vector<bool>& generated) {
   auto differ = [&](const std::string& m) {
     not_supported(what, "the graph's structure changes with the symbols (" + m + " at " + at + ")");
   };
@@ -181,7 +183,7 @@ void check_same_structure(const GraphIR& base, const GraphIR& g, const std::stri
     if (a.desc.data_type != b.desc.data_type || a.role != b.role || a.name != b.name ||
         a.desc.shape.size() != b.desc.shape.size())
       differ("operand " + std::to_string(i) + " differs");
-    if (a.role != OperandRole::constant) continue;
+    if (a.role != OperandRole::constant || generated[i]) continue;
     if (a.desc.shape != b.desc.shape)
       differ(reader_of(base, OperandId(i)) + " has shape " + to_string(a.desc.shape) +
              " at opt and " + to_string(b.desc.shape));
@@ -211,6 +213,16 @@ void check_same_structure(const GraphIR& base, const GraphIR& g, const std::stri
 }
 
 // ---- constants whose shape depends on a symbol
+
+// An int32 / int64 constant whose shape changes: generated from a polynomial (ShapePatch::
+// Kind::constant_generated), fitted on the grid's probes at the element index corners.
+struct Generated {
+  OperandId id;
+  std::vector<size_t> axes;        // index variables: the axes of size >= 2 at opt
+  std::vector<int64_t> f;          // per (grid bits, index corner bits)
+  std::vector<std::shared_ptr<const Tensor>> grid_data;  // verified once fitted
+  std::optional<Polynomial> poly;
+};
 
 // How one such constant is rebuilt from a table: table -> slice (the axes whose size
 // changes and whose values do) -> expand (the axes along which the table repeats).
@@ -335,7 +347,7 @@ void replace_varying(GraphIR& g, const std::vector<VaryingConstant>& varying,
 }
 
 std::vector<VaryingConstant> find_varying(const GraphIR& min, const GraphIR& max,
-                                          const std::string& what) {
+                                          const std::string& what, std::vector<Generated>* generated) {
   std::vector<VaryingConstant> out;
   if (min.operands.size() != max.operands.size())
     not_supported(what, "the graph's structure changes with the symbols (" +
@@ -345,6 +357,10 @@ std::vector<VaryingConstant> find_varying(const GraphIR& min, const GraphIR& max
     const OperandInfo &a = min.operands[i], &b = max.operands[i];
     if (a.role != OperandRole::constant || b.role != OperandRole::constant) continue;
     if (a.desc.shape == b.desc.shape || a.desc.shape.size() != b.desc.shape.size()) continue;
+    if (a.desc.data_type == DataType::int32 || a.desc.data_type == DataType::int64) {
+      generated->push_back(Generated{OperandId(i), {}, {}, {}, std::nullopt});
+      continue;
+    }
     VaryingConstant v;
     v.id = OperandId(i);
     v.table = *b.data;
@@ -367,11 +383,17 @@ std::vector<VaryingConstant> find_varying(const GraphIR& min, const GraphIR& max
 
 // ---- fitting
 
-// The multilinear polynomial through f on the grid {g0_i, g0_i + delta_i} (delta_i = +-1)
-// of the symbols in `dyn`: f(bits) is the value with symbol dyn[j] at g0 + delta if bit j.
-std::optional<Polynomial> interpolate(const std::vector<int64_t>& f, const std::vector<size_t>& dyn,
-                                      const std::vector<int64_t>& g0, const std::vector<int64_t>& delta) {
-  size_t k = dyn.size(), n = size_t(1) << k;
+// A variable of a fit: the value slot (and mask bit) it has in a polynomial, and the two
+// grid values g0 and g0 + delta (delta = +-1) it was probed at.
+struct Var {
+  uint32_t bit;
+  int64_t g0, delta;
+};
+
+// The multilinear polynomial through f on the grid of `vars`: f(bits) is the value with
+// variable j at g0 + delta if bit j is set, else at g0.
+std::optional<Polynomial> interpolate(const std::vector<int64_t>& f, const std::vector<Var>& vars) {
+  size_t k = vars.size(), n = size_t(1) << k;
   // Coefficients in the basis prod_{j in S} delta_j (x_j - g0_j): the Moebius transform.
   std::vector<__int128> c(f.begin(), f.end());
   for (size_t j = 0; j < k; ++j)
@@ -387,7 +409,7 @@ std::optional<Polynomial> interpolate(const std::vector<int64_t>& f, const std::
         if (!(s >> j & 1)) continue;
         // |factor| < 2^31: a term under 2^90 stays far inside 128 bits.
         if (term > (__int128(1) << 90) || term < -(__int128(1) << 90)) return std::nullopt;
-        term *= (u >> j & 1) ? __int128(delta[dyn[j]]) : -__int128(delta[dyn[j]]) * g0[dyn[j]];
+        term *= (u >> j & 1) ? __int128(vars[j].delta) : -__int128(vars[j].delta) * vars[j].g0;
       }
       m[u] += term;
       if (u == 0) break;
@@ -399,12 +421,43 @@ std::optional<Polynomial> interpolate(const std::vector<int64_t>& f, const std::
     if (m[u] > INT64_MAX || m[u] < INT64_MIN) return std::nullopt;
     uint32_t mask = 0;
     for (size_t j = 0; j < k; ++j)
-      if (u >> j & 1) mask |= uint32_t(1) << dyn[j];
+      if (u >> j & 1) mask |= uint32_t(1) << vars[j].bit;
     p.terms.push_back({mask, int64_t(m[u])});
   }
   std::sort(p.terms.begin(), p.terms.end(), [](auto& a, auto& b) { return a.mask < b.mask; });
   return p;
 }
+
+// The evaluation slots of a generated constant's polynomial: the symbols (padded to
+// kAxisBit), then the element's index along each axis.
+std::vector<int64_t> generator_slots(const std::vector<int64_t>& symbols, size_t rank) {
+  std::vector<int64_t> v(kAxisBit + rank, 0);
+  std::copy(symbols.begin(), symbols.end(), v.begin());
+  return v;
+}
+
+// Fills `t` (its shape set) from `p` at these symbol values; false if a value overflows the
+// element type or the polynomial.
+bool generate(const Polynomial& p, const std::vector<int64_t>& symbols, Tensor& t) {
+  const Dims& shape = t.shape();
+  std::vector<int64_t> slots = generator_slots(symbols, shape.size());
+  for (size_t e = 0, n = t.element_count(); e < n; ++e) {
+    std::optional<int64_t> v = p.eval(slots);
+    if (!v) return false;
+    if (t.data_type() == DataType::int32) {
+      if (*v < INT32_MIN || *v > INT32_MAX) return false;
+      t.data_as<int32_t>()[e] = int32_t(*v);
+    } else {
+      t.data_as<int64_t>()[e] = *v;
+    }
+    for (size_t d = shape.size(); d-- > 0;) {
+      if (++slots[kAxisBit + d] < shape[d]) break;
+      slots[kAxisBit + d] = 0;
+    }
+  }
+  return true;
+}
+
 
 }  // namespace
 
@@ -477,12 +530,87 @@ FittedGraph fit_symbolic(const std::vector<std::string>& names,
   for (size_t i : dyn) minima[i] = ranges[i].min;
   std::shared_ptr<GraphIR> max_graph = at(maxima), min_graph = at(minima);
   if (!max_graph || !min_graph) fail(ErrorKind::OperationError, what + ": no graph at the range's corners");
-  std::vector<VaryingConstant> varying = find_varying(*min_graph, *max_graph, what);
+  std::vector<Generated> gen;
+  std::vector<VaryingConstant> varying = find_varying(*min_graph, *max_graph, what, &gen);
   const std::string opt_text = values_text(names, g0);
   replace_varying(*base, varying, what, opt_text);
-  const std::vector<Location> locations = locations_of(*base);
+  std::vector<bool> generated(base->operands.size(), false);
+  for (Generated& c : gen) generated[size_t(c.id)] = true;
+  std::vector<Var> gen_vars;  // the symbols' grid, for every other integer
+  for (size_t j = 0; j < k; ++j) gen_vars.push_back({uint32_t(dyn[j]), g0[dyn[j]], delta[dyn[j]]});
+
+  // The generated constants are fitted on a grid of their own, where each symbol is at least
+  // 2 if its range allows (a batch of 1 has no second row to show how values step along
+  // it), from their values at the corners of the element indices; then checked on every
+  // element of every probe.
+  auto verify = [&](Generated& c, const Tensor& t, const std::vector<int64_t>& values) {
+    Tensor want = Tensor::uninitialized(t.data_type(), t.shape());
+    if (!generate(*c.poly, values, want) || std::memcmp(want.data(), t.data(), t.byte_size()) != 0)
+      not_supported(what, reader_of(*base, c.id) + " (shape " + to_string(t.shape()) + " at " +
+                              values_text(names, values) +
+                              ") holds values that no multilinear polynomial in the symbols and its "
+                              "element's indices gives");
+  };
+  auto check_generated_place = [&](const GraphIR& g, const Generated& c, const std::vector<int64_t>& values) {
+    const OperandInfo& op = g.operands[size_t(c.id)];
+    if (op.role != OperandRole::constant || op.desc.data_type != base->desc(c.id).data_type ||
+        op.desc.shape.size() != base->desc(c.id).shape.size())
+      not_supported(what, "the graph's structure changes with the symbols (" + reader_of(*base, c.id) +
+                              " at " + values_text(names, values) + ")");
+    return op.data;
+  };
+  if (!gen.empty()) {
+    std::vector<Var> vars;
+    for (size_t j = 0; j < k; ++j) {
+      const SymbolRange& r = ranges[dyn[j]];
+      int64_t a = std::clamp(r.opt, std::max<int64_t>(r.min, 2), std::max<int64_t>(r.max - 1, r.min));
+      vars.push_back({uint32_t(dyn[j]), a, a < r.max ? 1 : -1});
+    }
+    std::vector<std::shared_ptr<GraphIR>> graphs;
+    std::vector<std::vector<int64_t>> at_values;
+    for (size_t b = 0; b < grid; ++b) {
+      std::vector<int64_t> v = g0;
+      for (size_t j = 0; j < k; ++j) v[dyn[j]] = vars[j].g0 + ((b >> j & 1) ? vars[j].delta : 0);
+      graphs.push_back(v == g0 ? base : at(v));
+      at_values.push_back(v);
+    }
+    for (Generated& c : gen) {
+      const Dims& shape = check_generated_place(*graphs[0], c, at_values[0])->shape();
+      for (size_t a = 0; a < shape.size(); ++a)
+        if (shape[a] >= 2) c.axes.push_back(a);
+      if (k + c.axes.size() > kAxisBit)
+        not_supported(what, reader_of(*base, c.id) + " has too many axes that change");
+      c.f.assign(grid << c.axes.size(), 0);
+      for (size_t b = 0; b < grid; ++b) {
+        std::shared_ptr<const Tensor> t = check_generated_place(*graphs[b], c, at_values[b]);
+        std::vector<size_t> stride(t->shape().size(), 1);
+        for (size_t d = stride.size(); d-- > 1;) stride[d - 1] = stride[d] * size_t(t->shape()[d]);
+        for (size_t corner = 0; corner < (size_t(1) << c.axes.size()); ++corner) {
+          size_t e = 0;
+          for (size_t j = 0; j < c.axes.size(); ++j) {
+            if (!(corner >> j & 1)) continue;
+            if (t->shape()[c.axes[j]] < 2)
+              not_supported(what, reader_of(*base, c.id) + " has size 1 along axis " +
+                                      std::to_string(c.axes[j]) + " at " + values_text(names, at_values[b]));
+            e += stride[c.axes[j]];
+          }
+          c.f[b | (corner << k)] = constant_element(*t, e);
+        }
+      }
+      std::vector<Var> all = vars;
+      for (size_t a : c.axes) all.push_back({uint32_t(kAxisBit + a), 0, 1});
+      c.poly = interpolate(c.f, all);
+      if (!c.poly) not_supported(what, reader_of(*base, c.id) + " holds values that grow too fast");
+      for (size_t b = 0; b < grid; ++b) verify(c, *check_generated_place(*graphs[b], c, at_values[b]), at_values[b]);
+    }
+  }
+  auto collect = [&](const GraphIR& g, size_t p) {
+    for (Generated& c : gen) verify(c, *check_generated_place(g, c, points[p]), points[p]);
+  };
+  const std::vector<Location> locations = locations_of(*base, generated);
   std::vector<std::vector<int64_t>> ints;  // per point
-  ints.push_back(integers_of(*base));
+  ints.push_back(integers_of(*base, generated));
+  collect(*base, 0);
   for (size_t p = 1; p < points.size(); ++p) {
     std::shared_ptr<GraphIR> g = points[p] == maxima   ? std::move(max_graph)
                                  : points[p] == minima ? std::move(min_graph)
@@ -490,10 +618,11 @@ FittedGraph fit_symbolic(const std::vector<std::string>& names,
     if (!g) fail(ErrorKind::OperationError, what + ": no graph at " + values_text(names, points[p]));
     const std::string at_text = values_text(names, points[p]);
     replace_varying(*g, varying, what, at_text);
-    check_same_structure(*base, *g, what, at_text);
-    ints.push_back(integers_of(*g));
+    check_same_structure(*base, *g, what, at_text, generated);
+    ints.push_back(integers_of(*g, generated));
     if (ints.back().size() != locations.size())
       not_supported(what, "the graph's structure changes with the symbols (at " + at_text + ")");
+    collect(*g, p);
   }
   max_graph.reset();
   min_graph.reset();
@@ -507,7 +636,7 @@ FittedGraph fit_symbolic(const std::vector<std::string>& names,
     for (size_t p = 1; p < points.size() && !changes; ++p) changes = ints[p][l] != ints[0][l];
     if (!changes) continue;
     for (size_t b = 0; b < grid; ++b) f[b] = ints[b][l];
-    std::optional<Polynomial> poly = interpolate(f, dyn, g0, delta);
+    std::optional<Polynomial> poly = interpolate(f, gen_vars);
     for (size_t p = grid; poly && p < points.size(); ++p)
       if (poly->eval(points[p]) != ints[p][l]) {
         not_supported(what, location_text(*base, locations[l]) + " is " + std::to_string(ints[0][l]) +
@@ -520,15 +649,57 @@ FittedGraph fit_symbolic(const std::vector<std::string>& names,
     if (!poly) not_supported(what, location_text(*base, locations[l]) + " grows too fast");
     const Location& loc = locations[l];
     if (loc.kind == ShapePatch::Kind::operand_dim &&
-        base->operands[size_t(loc.index)].role == OperandRole::constant)  // replace_varying took those
+        base->operands[size_t(loc.index)].role == OperandRole::constant && !generated[size_t(loc.index)])
       not_supported(what, reader_of(*base, loc.index) + " changes shape with the symbols");
     sym->patches.push_back({loc.kind, loc.index, loc.attr, loc.pos, std::move(*poly)});
   }
+  for (Generated& c : gen)
+    sym->patches.push_back({ShapePatch::Kind::constant_generated, c.id, "", 0, std::move(*c.poly)});
   check_symbolic(*base, *sym, ErrorKind::NotSupportedError);
   return {std::move(base), std::move(sym)};
 }
 
 // ---- checking and specializing
+
+namespace {
+
+// A generated constant: its shape at every corner within kMaxGeneratedElements, its values at
+// opt the stored ones, and its polynomial inside the element type over the box of the
+// corners and every index up to the largest size (multilinear: extremes at its corners).
+template <typename Bad>
+void check_generated(const GraphIR& ir, const SymbolicShapes& s, const ShapePatch& gen,
+                     const std::vector<std::vector<int64_t>>& corners, const std::string& where, Bad bad) {
+  const OperandInfo& op = ir.operands[size_t(gen.index)];
+  const size_t rank = op.desc.shape.size();
+  std::vector<int64_t> largest(op.desc.shape.begin(), op.desc.shape.end());
+  for (const auto& c : corners) {
+    Dims shape = op.desc.shape;
+    for (const ShapePatch& p : s.patches)
+      if (p.kind == ShapePatch::Kind::operand_dim && p.index == gen.index && p.pos < rank)
+        shape[p.pos] = p.value.eval(c).value_or(0);
+    int64_t n = 1;
+    for (size_t d = 0; d < rank; ++d) {
+      if (shape[d] < 1 || __builtin_mul_overflow(n, shape[d], &n) || n > kMaxGeneratedElements)
+        bad(where + ": the generated constant's shape leaves its bounds within the ranges");
+      largest[d] = std::max(largest[d], shape[d]);
+    }
+  }
+  const bool wide = op.desc.data_type == DataType::int64;
+  for (const auto& c : corners)
+    for (size_t b = 0; b < (size_t(1) << rank); ++b) {
+      std::vector<int64_t> slots = generator_slots(c, rank);
+      for (size_t d = 0; d < rank; ++d) slots[kAxisBit + d] = (b >> d & 1) ? largest[d] - 1 : 0;
+      std::optional<int64_t> v = gen.value.eval(slots);
+      if (!v || (!wide && (*v < INT32_MIN || *v > INT32_MAX)))
+        bad(where + ": the generated values leave the constant's type within the ranges");
+    }
+  Tensor want = Tensor::uninitialized(op.desc.data_type, op.desc.shape);
+  if (!generate(gen.value, s.opt_values(), want) ||
+      std::memcmp(want.data(), op.data->data(), want.byte_size()) != 0)
+    bad(where + ": its polynomial does not give the graph's values at opt");
+}
+
+}  // namespace
 
 void check_symbolic(const GraphIR& ir, SymbolicShapes& s, ErrorKind kind) {
   auto bad = [&](const std::string& m) { fail(kind, "dynamic shapes: " + m); };
@@ -555,19 +726,26 @@ void check_symbolic(const GraphIR& ir, SymbolicShapes& s, ErrorKind kind) {
     corners.push_back(std::move(v));
   }
   std::set<std::tuple<int, int32_t, std::string, uint32_t>> places;
+  std::set<int32_t> generated;
+  for (const ShapePatch& p : s.patches)
+    if (p.kind == ShapePatch::Kind::constant_generated) generated.insert(p.index);
   for (const ShapePatch& p : s.patches) {
     std::string where = "patch of " + std::string(p.kind == ShapePatch::Kind::operand_dim ? "operand " : "node ") +
                         std::to_string(p.index);
     if (!places.insert({int(p.kind), p.index, p.attr, p.pos}).second) bad(where + " repeats a place");
     if (p.value.terms.size() > (size_t(1) << s.names.size())) bad(where + ": too many terms");
+    uint32_t allowed = all;
+    if (p.kind == ShapePatch::Kind::constant_generated && p.index >= 0 && size_t(p.index) < ir.operands.size())
+      allowed |= ((uint32_t(1) << ir.operands[size_t(p.index)].desc.shape.size()) - 1) << kAxisBit;
     for (const Polynomial::Term& t : p.value.terms)
-      if ((t.mask & ~all) != 0 || t.coeff == 0) bad(where + ": a term names no symbol or is zero");
+      if ((t.mask & ~allowed) != 0 || t.coeff == 0) bad(where + ": a term names no symbol or is zero");
     int64_t current = 0, lo = 1, hi = kMaxDimension;
     switch (p.kind) {
       case ShapePatch::Kind::operand_dim: {
         if (p.index < 0 || size_t(p.index) >= ir.operands.size()) bad(where + ": no such operand");
         const OperandInfo& op = ir.operands[size_t(p.index)];
-        if (op.role == OperandRole::constant) bad(where + ": a constant's shape cannot change");
+        if (op.role == OperandRole::constant && !generated.count(p.index))
+          bad(where + ": a constant's shape cannot change");
         if (p.pos >= op.desc.shape.size()) bad(where + ": no such dimension");
         current = op.desc.shape[p.pos];
         break;
@@ -600,6 +778,16 @@ void check_symbolic(const GraphIR& ir, SymbolicShapes& s, ErrorKind kind) {
         lo = wide ? INT64_MIN : INT32_MIN;
         hi = wide ? INT64_MAX : INT32_MAX;
         break;
+      }
+      case ShapePatch::Kind::constant_generated: {
+        if (p.index < 0 || size_t(p.index) >= ir.operands.size()) bad(where + ": no such operand");
+        const OperandInfo& op = ir.operands[size_t(p.index)];
+        if (op.role != OperandRole::constant || !op.data ||
+            (op.desc.data_type != DataType::int32 && op.desc.data_type != DataType::int64))
+          bad(where + ": not an int32 or int64 constant");
+        if (p.pos != 0 || op.desc.shape.size() > 8) bad(where + ": a generated constant has rank at most 8");
+        check_generated(ir, s, p, corners, where, bad);
+        continue;  // checked whole, not as one value
       }
       default:
         bad(where + ": unknown kind");
@@ -637,6 +825,7 @@ std::shared_ptr<const GraphIR> specialize(const GraphIR& ir, const SymbolicShape
   const std::string at = values_text(s.names, values);
   auto g = std::make_shared<GraphIR>(ir);
   for (const ShapePatch& p : s.patches) {
+    if (p.kind == ShapePatch::Kind::constant_generated) continue;  // after the shapes, below
     std::optional<int64_t> v = p.value.eval(values);
     // check_symbolic bounded every polynomial at the corners, so this cannot happen.
     if (!v) fail(ErrorKind::OperationError, "dynamic shapes: a polynomial overflows at " + at);
@@ -656,11 +845,19 @@ std::shared_ptr<const GraphIR> specialize(const GraphIR& ir, const SymbolicShape
       }
     } else if (p.kind == ShapePatch::Kind::attr_int)
       g->nodes.at(size_t(p.index)).attrs.set(p.attr, *v);
-    else {
+    else if (p.kind == ShapePatch::Kind::attr_ints) {
       auto value = std::get<std::vector<int64_t>>(g->nodes.at(size_t(p.index)).attrs.all().at(p.attr));
       value.at(p.pos) = *v;
       g->nodes.at(size_t(p.index)).attrs.set(p.attr, std::move(value));
     }
+  }
+  for (const ShapePatch& p : s.patches) {
+    if (p.kind != ShapePatch::Kind::constant_generated) continue;
+    OperandInfo& op = g->operands.at(size_t(p.index));
+    Tensor t = Tensor::uninitialized(op.desc.data_type, op.desc.shape);
+    if (!generate(p.value, values, t))
+      fail(ErrorKind::OperationError, "dynamic shapes: a generated constant overflows at " + at);
+    op.data = std::make_shared<const Tensor>(std::move(t));
   }
   for (size_t k = 0; k < g->nodes.size(); ++k) {
     try {

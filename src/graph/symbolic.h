@@ -54,8 +54,22 @@ struct Polynomial {
 // int32 or int64, at most this many elements) may hold values that depend on the symbols.
 inline constexpr size_t kMaxPatchedConstantElements = 64;
 
+// An int32 / int64 constant whose shape changes with the symbols (an index grid n * S + s
+// that a flattened gather reads, a run of position ids) is generated at each shape from a
+// polynomial in the symbols and its element's indices: bit i of a term's mask is symbol i
+// (i < kMaxSymbols), bit kAxisBit + a the index along axis a.
+inline constexpr uint32_t kAxisBit = 8;
+// A generated constant holds at most this many elements anywhere in the ranges.
+inline constexpr int64_t kMaxGeneratedElements = int64_t(1) << 26;
+
 struct ShapePatch {
-  enum class Kind : uint8_t { operand_dim = 0, attr_int = 1, attr_ints = 2, constant_value = 3 };
+  enum class Kind : uint8_t {
+    operand_dim = 0,
+    attr_int = 1,
+    attr_ints = 2,
+    constant_value = 3,
+    constant_generated = 4,  // the whole constant (index), from a polynomial (kAxisBit)
+  };
   Kind kind = Kind::operand_dim;
   int32_t index = 0;  // the operand (operand_dim, constant_value) or the node (attr_*)
   std::string attr;   // the attribute's name (attr_*)

@@ -156,6 +156,8 @@ EXPORTS = {
     "gpt2_tiny_decode.onnx": ({"batch": (1, 1, 4), "past": (1, 7, 63)},
                               [{"batch": 1, "past": 1}, {"batch": 3, "past": 63}, {"batch": 2, "past": 20}]),
     "whisper_tiny_encoder.onnx": ({"batch": (1, 2, 8)}, [{"batch": 1}, {"batch": 8}, {"batch": 5}]),
+    "bert_tiny.onnx": ({"batch": (1, 1, 6), "seq": (1, 16, 64)},
+                       [{"batch": 1, "seq": 1}, {"batch": 6, "seq": 64}, {"batch": 3, "seq": 11}]),
 }
 
 
@@ -165,7 +167,10 @@ def export_feeds(sess, values, seed):
     for i in sess.get_inputs():
         shape = [values["past"] + 1 if d == "total" else values[d] if isinstance(d, str) else d
                  for d in i.shape]
-        if "int" in i.type:
+        if "mask" in i.name:
+            feeds[i.name] = np.ones(shape, np.int64)
+            feeds[i.name][0, shape[1] // 2 + 1:] = 0
+        elif "int" in i.type:
             feeds[i.name] = rng.integers(0, 97, size=shape).astype(np.int64)
         else:
             feeds[i.name] = rng.standard_normal(shape).astype(np.float32)

@@ -257,6 +257,70 @@ TEST(DynamicShapes, SmallIntegerConstantsHoldPolynomialValuesThatEnginesKeep) {
   }
 }
 
+// x [N, S] flattened, then gathered back with an int64 index grid [N, S] holding n * S + s
+// (as transformers 5 builds BERT's padding mask): the grid changes shape and values with
+// both symbols, and is generated at each shape from n * S + s.
+std::shared_ptr<GraphIR> flat_gather(int64_t n, int64_t s) {
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, {n, s});
+  std::vector<int64_t> idx;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < s; ++j) idx.push_back(i * s + j);
+  Operand grid = b.constant(Tensor::from(DataType::int64, {n, s}, idx));
+  Operand flat = b.reshape(x, {uint32_t(n * s)});
+  Graph g = b.build({{"y", b.mul(b.gather(flat, grid), b.constant(DataType::float32, 2.0))}});
+  return std::make_shared<GraphIR>(g.ir());
+}
+
+TEST(DynamicShapes, IntegerConstantsThatChangeShapeAreGeneratedFromTheirIndices) {
+  // opt N = 1: the grid's rows are fitted where N >= 2.
+  FittedGraph f = detail::fit_symbolic({"N", "S"}, {{1, 1, 5}, {1, 6, 40}},
+                                       [](const std::vector<int64_t>& v) { return flat_gather(v[0], v[1]); },
+                                       "test");
+  ASSERT_TRUE(f.symbolic);
+  std::string generated;
+  for (const auto& p : f.symbolic->patches)
+    if (p.kind == detail::ShapePatch::Kind::constant_generated)
+      generated = p.value.to_string({"N", "S", "", "", "", "", "", "", "n", "s"});
+  EXPECT_EQ(generated, "S*n + s");
+  Graph g(f.ir, f.symbolic);
+  Engine e = Engine::from_bytes(Engine::build(g).to_bytes());
+  ContextOptions options;
+  options.accelerated = false;
+  Context c = Context::create(options);
+  for (auto [n, s] : {std::pair<int64_t, int64_t>{1, 1}, {5, 40}, {3, 7}, {2, 1}}) {
+    Tensor x = testing::random_tensor(DataType::float32, {n, s}, -1, 1, uint32_t(n * 50 + s));
+    std::vector<double> want;
+    for (size_t i = 0; i < x.element_count(); ++i) want.push_back(2.0 * x.data_as<float>()[i]);
+    testing::expect_close(c.compute(g, {{"x", x}}).at("y"), want, {0, 0});
+    testing::expect_close(c.compute(e.graph(), {{"x", x}}).at("y"), want, {0, 0});
+  }
+  // Forged: a generated polynomial other than the stored values, or one whose values leave
+  // int32's range... the constant here is int64: a polynomial that overflows int64.
+  auto forge = [&](const std::function<void(SymbolicShapes&)>& edit) {
+    SymbolicShapes s = *f.symbolic;
+    edit(s);
+    detail::EngineBytes bytes =
+        detail::write_engine(*f.ir, {}, {{{'S', 'Y', 'M', 'S'}, true, detail::write_symbols(s)}});
+    return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size);
+  };
+  auto generator = [](SymbolicShapes& s) -> detail::Polynomial& {
+    for (auto& p : s.patches)
+      if (p.kind == detail::ShapePatch::Kind::constant_generated) return p.value;
+    throw std::runtime_error("no generated constant");
+  };
+  expect_error([&] { Engine::from_bytes(forge([&](SymbolicShapes& s) { generator(s).terms.back().coeff = 2; })); },
+               ErrorKind::DataError, "values at opt");
+  expect_error([&] {
+    Engine::from_bytes(forge([&](SymbolicShapes& s) { generator(s).terms.push_back({1u << 12, 1}); }));
+  }, ErrorKind::DataError, "names no symbol");
+  expect_error([&] {
+    Engine::from_bytes(forge([&](SymbolicShapes& s) {
+      generator(s).terms.push_back({(1u << 8) | (1u << 9) | 3u, int64_t(1) << 50});
+    }));
+  }, ErrorKind::DataError, "leave the constant's type");
+}
+
 // A forged SYMS section: each must be a DataError at load, never a graph that runs.
 TEST(DynamicShapes, ForgedSymbolsAreRejectedByTheReader) {
   FittedGraph f = fit_transformer_like({1, 2, 4}, {2, 5, 16});

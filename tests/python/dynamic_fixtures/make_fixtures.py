@@ -1,6 +1,8 @@
 """Makes the tiny PyTorch exports test_dynamic_shapes.py runs (committed; needs torch and
 transformers to remake): the benchmark's own GPT-2 (bench/gpu/bench_gpu.py, plain PyTorch:
-prefill, and one decode step with the KV cache as inputs) and transformers' WhisperEncoder,
+prefill, and one decode step with the KV cache as inputs), transformers' BertModel (whose
+padding mask transformers 5 builds by gathering with a flattened index grid, n * S + s: a
+constant generated per shape) and WhisperEncoder,
 each with a tiny configuration and random weights, exported as bench_gpu.py exports the
 full-size ones (TorchScript exporter, opset 17, dynamic batch / sequence / past axes).
 
@@ -45,6 +47,25 @@ def main():
     dyn.update({p: {0: "batch", 2: "total"} for p in present})
     export(Decode(core).eval(), (ids[:, :1],) + kv, ["input_ids"] + past, ["logits"] + present, dyn,
            HERE / "gpt2_tiny_decode.onnx")
+
+    from transformers import BertConfig, BertModel
+
+    class LastHidden(torch.nn.Module):  # as bench_gpu.py wraps BERT-base
+        def __init__(self, bert):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask):
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                             token_type_ids=torch.zeros_like(input_ids),
+                             return_dict=True).last_hidden_state
+
+    bert_cfg = BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                          intermediate_size=64, max_position_embeddings=64)
+    bert = LastHidden(BertModel(bert_cfg, add_pooling_layer=False).eval()).eval()
+    dyn = {k: {0: "batch", 1: "seq"} for k in ("input_ids", "attention_mask", "last_hidden_state")}
+    export(bert, (torch.randint(0, 99, (2, 9)), torch.ones(2, 9, dtype=torch.int64)),
+           ["input_ids", "attention_mask"], ["last_hidden_state"], dyn, HERE / "bert_tiny.onnx")
 
     from transformers import WhisperConfig
     from transformers.models.whisper.modeling_whisper import WhisperEncoder
