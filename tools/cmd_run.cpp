@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "cli.h"
+#include "cppnn/graph_info.h"
 #include "npy.h"
 
 namespace cppnn::cli {
@@ -48,6 +49,21 @@ void save_outputs(const std::string& dir, const NamedTensors& outputs) {
     std::string path = (std::filesystem::path(dir) / (files[i++] + ".npy")).string();
     tools::write_npy(path, t);
     std::printf("saved    %s -> %s\n", name.c_str(), path.c_str());
+  }
+}
+
+// A float16 graph whose activations underflow returns zeros without any error: say so when
+// a float output is all zeros, and which command tells more.
+void warn_if_float16_zeros(const Graph& graph, const NamedTensors& outputs, const std::string& model) {
+  if (graph_precision(graph) != Precision::float16) return;
+  for (const auto& [name, t] : outputs) {
+    if (t.data_type() != DataType::float32 || t.element_count() == 0) continue;
+    const float* p = t.data_as<float>();
+    if (std::all_of(p, p + t.element_count(), [](float v) { return v == 0.0f; }))
+      std::fprintf(stderr,
+                   "cppnn: warning: output '%s' is all zeros in float16, which may be underflow; "
+                   "`cppnn compare %s --devices cpu --precision float16` compares it with float32\n",
+                   name.c_str(), model.c_str());
   }
 }
 
@@ -106,6 +122,7 @@ int run(const RunArgs& a) {
               cuda ? ": CUDA graph capture, kernels loaded on first use" : "");
   std::printf("latency  median %.3f ms, min %.3f ms, p90 %.3f ms over %zu runs\n",
               percentile(ms, 0.5), ms.front(), percentile(ms, 0.9), ms.size());
+  warn_if_float16_zeros(graph, outputs, a.model.model);
   if (a.report) std::printf("report\n%s", context.report(graph).c_str());
   if (!a.save_dir.empty()) save_outputs(a.save_dir, outputs);
   return kExitOk;

@@ -410,6 +410,20 @@ def test_compare_metrics_are_float64_against_the_reference(cppnn_cli, models, tm
     assert "underflows" in p.stderr and "(all of them)" in p.stderr, p.stderr
 
 
+def test_run_float16_all_zeros_warns(cppnn_cli, models, tmp_path):
+    p = cli(cppnn_cli, "run", models["underflow"], "--device", "cpu", "--precision", "float16", "--iterations", "1")
+    assert p.returncode == 0, p.stderr
+    assert "output 'y' is all zeros in float16" in p.stderr and "cppnn compare" in p.stderr, p.stderr
+    engine = tmp_path / "u.cppnn"  # the same from a float16 engine file
+    assert cli(cppnn_cli, "build", models["underflow"], "-o", engine, "--precision", "float16").returncode == 0
+    p = cli(cppnn_cli, "run", engine, "--device", "cpu", "--iterations", "1")
+    assert "all zeros in float16" in p.stderr, p.stderr
+    for args in (["--precision", "float32"], []):  # float32 keeps 1e-8; the mlp is not zero
+        model = models["underflow"] if args else models["mlp"]
+        p = cli(cppnn_cli, "run", model, "--device", "cpu", "--iterations", "1", *args)
+        assert p.returncode == 0 and "warning" not in p.stderr, p.stderr
+
+
 def test_compare_float16_overflow_warns_and_fails(cppnn_cli, models):
     # x * 300 * 300 passes 65504 for |x| > 0.73 (the seeded inputs have some): infinite in float16.
     p = cli(cppnn_cli, "compare", models["overflow"], "--devices", "cpu", "--precision", "float16")
