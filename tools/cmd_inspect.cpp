@@ -204,6 +204,13 @@ int inspect(const InspectArgs& a) {
   j["ops"] = ops;
   j["fusions"] = fusions;
   j["weight_bytes"] = constant_bytes(graph);
+  // A dynamic graph (an engine built with shapes): its symbols' ranges and which input axes
+  // they are; the shapes above are the graph at the opt values.
+  if (graph.dynamic()) {
+    for (const auto& [name, r] : graph.symbols())
+      j["dynamic"]["symbols"][name] = {{"min", r.min}, {"opt", r.opt}, {"max", r.max}};
+    j["dynamic"]["input_symbols"] = graph.input_symbols();
+  }
   // Engines are portable: the file records no device. What was compiled for which device is
   // in the runtime cache, keyed by the hash.
   json targets = json::array();
@@ -251,6 +258,13 @@ int inspect(const InspectArgs& a) {
   for (const auto& [name, d] : graph.outputs())
     std::printf("output    %s %s %s\n", name.c_str(), std::string(to_string(d.data_type)).c_str(),
                 to_string(d.shape).c_str());
+  if (graph.dynamic()) {
+    std::printf("dynamic  ");
+    for (const auto& [name, r] : graph.symbols())
+      std::printf(" %s in [%lld, %lld] (opt %lld)", name.c_str(), static_cast<long long>(r.min),
+                  static_cast<long long>(r.max), static_cast<long long>(r.opt));
+    std::printf("; the shapes shown are at opt\n");
+  }
   if (imported.valid())
     std::printf("nodes     %zu imported, %zu after optimization\n", imported.node_count(), nodes.size());
   else

@@ -256,6 +256,25 @@ def test_inspect_target_architectures_from_the_runtime_cache(cppnn_cli, engine, 
     assert [t["device_arch"] for t in targets] == ["sm_90"], targets
 
 
+def test_inspect_dynamic_engine(cppnn_cli, models, tmp_path):
+    """An engine built with a shape profile (the Python API's Engine.build(shapes=...))."""
+    webnn = pytest.importorskip("webnn")
+    graph = webnn.load_onnx(str(models["mlp"]), dynamic={"N": (1, 4, 16)})
+    engine = webnn.Engine.build(graph, shapes={"x": ((2, 4), (4, 4), (8, 4))})
+    path = tmp_path / "dyn.cppnn"
+    path.write_bytes(engine.to_bytes())
+    p = cli(cppnn_cli, "inspect", path, "--json")
+    assert p.returncode == 0, p.stderr
+    j = json.loads(p.stdout)
+    assert j["dynamic"]["symbols"] == {"N": {"min": 2, "opt": 4, "max": 8}}, j
+    assert j["dynamic"]["input_symbols"] == {"x": ["N", ""]}
+    assert j["inputs"][0]["shape"] == [4, 4]
+    p = cli(cppnn_cli, "inspect", path)
+    assert re.search(r"^dynamic +N in \[2, 8\] \(opt 4\); the shapes shown are at opt$", p.stdout, re.M), p.stdout
+    # A static engine has no such section.
+    assert "dynamic" not in json.loads(cli(cppnn_cli, "inspect", models["mlp"], "--json").stdout)
+
+
 def fake_dot(folder):
     """A stand-in for Graphviz's dot that records its arguments and writes an SVG."""
     folder.mkdir()
