@@ -55,6 +55,9 @@ struct ModelArgs {
 void add_model_options(CLI::App* cmd, ModelArgs& args, const std::string& model_help);
 
 std::pair<std::string, std::string> split_assignment(const std::string& s, const char* what);
+// The checks of --dim and --bind that need no model (NAME=VALUE, the values' syntax), for a
+// subcommand that has work to do before loading it.
+void check_model_args(const ModelArgs& args);
 
 // The ONNX import options of `args` for the ONNX file args.model: N (batch) and S
 // (sequence) get 1 and 128 unless given; `extra` values (bench's --batch) go in too. Every

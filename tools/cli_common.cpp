@@ -77,17 +77,31 @@ std::pair<std::string, std::string> split_assignment(const std::string& s, const
   return {s.substr(0, eq), s.substr(eq + 1)};
 }
 
+namespace {
+
+std::pair<std::string, int64_t> dim_value(const std::string& d) {
+  auto [name, value] = split_assignment(d, "--dim");
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (value.empty() || ec != std::errc() || end != value.data() + value.size() || v <= 0)
+    usage_error("--dim '" + d + "': the value must be an integer > 0");
+  return {name, v};
+}
+
+}  // namespace
+
+void check_model_args(const ModelArgs& a) {
+  for (const auto& d : a.dims) dim_value(d);
+  for (const auto& b : a.binds) bound_value(b);
+}
+
 OnnxImportOptions import_options(const ModelArgs& a, const std::map<std::string, int64_t>& extra) {
   OnnxImportOptions import;
   for (const auto& assignment : a.binds)
     import.input_values[split_assignment(assignment, "--bind").first] = bound_value(assignment);
   std::vector<std::pair<std::string, std::string>> given;
   for (const auto& d : a.dims) {
-    auto [name, value] = split_assignment(d, "--dim");
-    int64_t v = 0;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (value.empty() || ec != std::errc() || end != value.data() + value.size() || v <= 0)
-      usage_error("--dim '" + d + "': the value must be an integer > 0");
+    auto [name, v] = dim_value(d);
     import.dim_values[name] = v;
     given.emplace_back(name, d);
   }

@@ -68,8 +68,10 @@ void warn_if_float16_zeros(const Graph& graph, const NamedTensors& outputs, cons
 }
 
 int run(const RunArgs& a) {
+  // Usage errors first, then the folder (a bad one fails at once), then the work.
+  check_model_args(a.model);
+  for (const auto& spec : a.inputs) split_assignment(spec, "--input");
   prepare_save_dir(a.save_dir);
-  for (const auto& spec : a.inputs) split_assignment(spec, "--input");  // usage, before work
   LoadedModel m = load_model(a.model, a.precision);
   const Graph& graph = m.graph;
 

@@ -129,6 +129,31 @@ def test_malformed_bind_is_a_usage_error(cppnn_cli, models, value):
     assert "--bind" in p.stderr
 
 
+@pytest.mark.parametrize("args,message", [
+    (["--input", "x"], "--input 'x' must be NAME=VALUE"),
+    (["--bind", "x=1,a"], "--bind"),
+    (["--dim", "N=x"], "--dim"),
+    (["--top", "-1"], "--top"),
+    (["--precision", "float8"], "--precision"),
+])
+def test_run_usage_errors_before_any_work(cppnn_cli, models, tmp_path, args, message):
+    p = cli(cppnn_cli, "run", models["mlp"], "--device", "cpu", "--save", tmp_path / "out", *args)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert message in p.stderr, p.stderr
+    assert "latency" not in p.stdout and not (tmp_path / "out").exists()
+
+
+def test_engine_files_through_every_model_subcommand(cppnn_cli, engine, tmp_path):
+    for args in (["run", "--device", "cpu", "--iterations", "1"], ["info"], ["inspect"],
+                 ["bench", "--device", "cpu", "--iterations", "1"],
+                 ["compare", "--devices", "cpu", "--precision", "float16"]):
+        p = cli(cppnn_cli, args[0], engine, *args[1:])
+        assert p.returncode == 0, (args, p.stderr)
+    # --dim means nothing to an engine (its shapes are fixed): a warning, not an error.
+    p = cli(cppnn_cli, "info", engine, "--dim", "N=4")
+    assert p.returncode == 0 and "--dim and --bind are ignored" in p.stderr, p.stderr
+
+
 def test_info_takes_symbolic_dims_and_names_the_flag(cppnn_cli, models):
     p = cli(cppnn_cli, "info", models["mlp"], "--dim", "N=2")
     assert p.returncode == 0, p.stderr
