@@ -36,7 +36,8 @@ Tensor bound_value(const std::string& assignment) {
   std::vector<std::string> parts;
   for (size_t start = 0;;) {
     size_t comma = text.find(',', start);
-    parts.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    parts.push_back(
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -112,8 +113,9 @@ OnnxImportOptions import_options(const ModelArgs& a, const std::map<std::string,
     std::vector<std::string> known = decl.symbolic_dims();
     std::set<std::string> names(known.begin(), known.end());
     // "?" (which earlier versions took as a name) sets every unnamed dimension, when any.
-    bool unnamed = std::any_of(known.begin(), known.end(),
-                               [](const std::string& n) { return n.find(':') != std::string::npos; });
+    bool unnamed = std::any_of(known.begin(), known.end(), [](const std::string& n) {
+      return n.find(':') != std::string::npos;
+    });
     for (const auto& [name, d] : given) {
       if (names.count(name) || (name == "?" && unnamed)) continue;
       usage_error("--dim " + d + ": the model has no symbolic dimension '" + name + "'; " +
@@ -249,7 +251,8 @@ Context create_context(const std::string& device, const ContextOptions& options,
                        const std::string& flag) {
   Context context = Context::create(options);
   if (device == "cuda" && context.backend() != "cuda")
-    fail(ErrorKind::NotSupportedError, flag + " cuda: no CUDA backend: " + context.backend_reason());
+    fail(ErrorKind::NotSupportedError,
+         flag + " cuda: no CUDA backend: " + context.backend_reason());
   return context;
 }
 

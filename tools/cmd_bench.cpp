@@ -1,6 +1,7 @@
 // cppnn bench: start-up (context, compile, first compute) with a cold runtime cache (a fresh
 // temporary folder) and a warm one (the user's), then latency percentiles and throughput,
 // for one or several batch sizes.
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -10,7 +11,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-#include <algorithm>
 
 #include "cli.h"
 #include "cppnn/runtime_cache.h"
@@ -107,12 +107,15 @@ std::string batch_dim_name(const BenchArgs& a) {
   for (const OnnxInputDecl& in : decl.inputs) {
     if (bound.count(in.name)) continue;
     if (in.dims.empty())
-      usage_error("--batch: input '" + in.name + "' has no batch dimension (it is a scalar or has no shape)");
+      usage_error("--batch: input '" + in.name +
+                  "' has no batch dimension (it is a scalar or has no shape)");
     const std::string& d = in.dims[0];
     bool fixed = !d.empty() && d.find_first_not_of("0123456789") == std::string::npos;
     if (fixed)
-      usage_error("--batch needs the model's batch dimension to be symbolic; the first dimension "
-                  "of input '" + in.name + "' is fixed at " + d);
+      usage_error(
+          "--batch needs the model's batch dimension to be symbolic; the first dimension "
+          "of input '" +
+          in.name + "' is fixed at " + d);
     if (!name.empty() && d != name)
       usage_error("--batch: the inputs' first dimensions differ ('" + name + "', '" + d +
                   "'); set them with --dim instead");
@@ -142,9 +145,8 @@ int bench(const BenchArgs& a) {
     if (batch > 0) extra[batch_name] = batch;
     LoadedModel m = load_model(a.model, a.precision, extra);
     const Graph& graph = m.graph;
-    NamedTensors inputs = make_inputs(graph, {}, [&](const OperandDescriptor& d) {
-      return seeded_input(d, a.seed);
-    });
+    NamedTensors inputs =
+        make_inputs(graph, {}, [&](const OperandDescriptor& d) { return seeded_input(d, a.seed); });
 
     Start cold;
     {
@@ -178,29 +180,36 @@ int bench(const BenchArgs& a) {
     if (!report.contains("device")) {
       report["device"] = context->backend();
       report["device_reason"] = context->backend_reason();
-      std::printf("device   %s (%s)\n", context->backend().c_str(), context->backend_reason().c_str());
+      std::printf("device   %s (%s)\n", context->backend().c_str(),
+                  context->backend_reason().c_str());
     }
     std::printf("%s\n", batch > 0 ? ("batch    " + batch_name + "=" + std::to_string(batch)).c_str()
-                                   : "shapes   the model's (no --batch)");
-    std::printf("  cold   context %.1f ms, compile %.1f ms, first compute %.1f ms (fresh runtime cache)\n",
-                cold.context_ms, cold.compile_ms, cold.first_ms);
+                                  : "shapes   the model's (no --batch)");
+    std::printf(
+        "  cold   context %.1f ms, compile %.1f ms, first compute %.1f ms (fresh runtime cache)\n",
+        cold.context_ms, cold.compile_ms, cold.first_ms);
     std::printf("  warm   context %.1f ms, compile %.1f ms, first compute %.1f ms (%s)\n",
                 warm.context_ms, warm.compile_ms, warm.first_ms,
                 caches ? "the user's runtime cache"
                        : "the cpu backend keeps no runtime cache: cold and warm differ only by "
                          "what the OS and allocators keep");
     std::printf("  latency min %.3f, median %.3f, p90 %.3f, p99 %.3f, max %.3f ms over %zu runs\n",
-                ms.front(), percentile(ms, 0.5), percentile(ms, 0.9), percentile(ms, 0.99), ms.back(),
-                ms.size());
+                ms.front(), percentile(ms, 0.5), percentile(ms, 0.9), percentile(ms, 0.99),
+                ms.back(), ms.size());
     std::printf("  throughput %.1f samples/s (%lld per run / mean %.3f ms)\n", throughput,
                 static_cast<long long>(samples), mean);
-    std::printf("  peak device memory n/a (the %s backend reports none)\n", context->backend().c_str());
+    std::printf("  peak device memory n/a (the %s backend reports none)\n",
+                context->backend().c_str());
     json b = {{"cold", cold.to_json()},
               {"warm", warm.to_json()},
               {"runs", ms.size()},
               {"latency_ms",
-               {{"min", ms.front()}, {"median", percentile(ms, 0.5)}, {"p90", percentile(ms, 0.9)},
-                {"p99", percentile(ms, 0.99)}, {"max", ms.back()}, {"mean", mean}}},
+               {{"min", ms.front()},
+                {"median", percentile(ms, 0.5)},
+                {"p90", percentile(ms, 0.9)},
+                {"p99", percentile(ms, 0.99)},
+                {"max", ms.back()},
+                {"mean", mean}}},
               {"throughput_per_s", throughput},
               {"peak_device_memory_bytes", nullptr}};
     if (batch > 0) b["batch"] = batch, b["batch_dim"] = batch_name;
@@ -226,7 +235,8 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("--device", a->device, "auto, cpu, or cuda (an error without one)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
-  cmd->add_option("--precision", a->precision, "float32, or float16 (an ONNX model is built into a float16 engine)")
+  cmd->add_option("--precision", a->precision,
+                  "float32, or float16 (an ONNX model is built into a float16 engine)")
       ->check(CLI::IsMember({"float32", "float16"}))
       ->capture_default_str();
   cmd->add_option("--batch", a->batches,
@@ -239,11 +249,16 @@ Command add_bench(CLI::App& app) {
           ->check(CLI::Range(1, INT_MAX))
           ->capture_default_str();
   CLI::Option* duration =
-      cmd->add_option("--duration", a->duration, "time runs for this many seconds instead (at least one run)")
+      cmd->add_option("--duration", a->duration,
+                      "time runs for this many seconds instead (at least one run)")
           ->check(CLI::PositiveNumber);
   iterations->excludes(duration);
-  cmd->add_option("--warmup", a->warmup, "untimed runs first")->check(CLI::Range(0, INT_MAX))->capture_default_str();
-  cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)")->check(CLI::Range(0, INT_MAX))->capture_default_str();
+  cmd->add_option("--warmup", a->warmup, "untimed runs first")
+      ->check(CLI::Range(0, INT_MAX))
+      ->capture_default_str();
+  cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)")
+      ->check(CLI::Range(0, INT_MAX))
+      ->capture_default_str();
   cmd->add_option("--seed", a->seed, "seed of the random inputs")->capture_default_str();
   cmd->add_option("--json", a->json_file, "also write the results as JSON to FILE");
   return {cmd, [a] { return bench(*a); }};

@@ -82,7 +82,8 @@ std::string compute_type(const NodeSummary& n, const std::vector<OperandSummary>
     return std::string(to_string(operands[size_t(n.outputs[0])].desc.data_type));
   for (int32_t id : n.inputs)
     if (id >= 0) return std::string(to_string(operands[size_t(id)].desc.data_type));
-  return n.outputs.empty() ? "-" : std::string(to_string(operands[size_t(n.outputs[0])].desc.data_type));
+  return n.outputs.empty() ? "-"
+                           : std::string(to_string(operands[size_t(n.outputs[0])].desc.data_type));
 }
 
 int build(const BuildArgs& a) {
@@ -92,7 +93,8 @@ int build(const BuildArgs& a) {
   auto t0 = std::chrono::steady_clock::now();
   Graph graph = load_onnx(a.model.model, import_options(a.model));
   double import_ms = ms_since(t0);
-  progress.stage("optimizing (" + std::to_string(graph.node_count()) + " nodes, " + a.precision + ")");
+  progress.stage("optimizing (" + std::to_string(graph.node_count()) + " nodes, " + a.precision +
+                 ")");
   auto t1 = std::chrono::steady_clock::now();
   EngineBuildOptions build_options;
   build_options.precision = precision_of(a.precision);
@@ -115,7 +117,8 @@ int build(const BuildArgs& a) {
   }
   std::printf("model     %s\n", a.model.model.c_str());
   std::printf("engine    %s (%s, format version %u, hash %s)\n", a.output.c_str(),
-              human_bytes(engine.byte_size()).c_str(), engine.format_version(), engine.hash().c_str());
+              human_bytes(engine.byte_size()).c_str(), engine.format_version(),
+              engine.hash().c_str());
   std::printf("nodes     %zu imported, %zu after optimization\n", graph.node_count(), nodes.size());
   std::printf("fusions   ");
   if (fusions.empty()) std::printf("none");
@@ -154,7 +157,8 @@ Command add_build(CLI::App& app) {
       ->capture_default_str();
   return {cmd, [b] {
             if (Engine::is_engine_file(b->model.model))
-              usage_error("build: '" + b->model.model + "' is an engine file already; give the ONNX model");
+              usage_error("build: '" + b->model.model +
+                          "' is an engine file already; give the ONNX model");
             return build(*b);
           }};
 }

@@ -35,10 +35,15 @@ int cache_list(bool as_json) {
   if (as_json) {
     nlohmann::json j = {{"folder", folder}, {"bytes", total}, {"files", nlohmann::json::array()}};
     for (const auto& f : files)
-      j["files"].push_back({{"path", f.path}, {"bytes", f.bytes}, {"modified", f.modified},
-                            {"temporary", f.temporary}, {"engine_hash", f.engine_hash},
-                            {"device_arch", f.device_arch}, {"driver_version", f.driver_version},
-                            {"libraries", f.library_versions}, {"cppnn_build", f.cppnn_build}});
+      j["files"].push_back({{"path", f.path},
+                            {"bytes", f.bytes},
+                            {"modified", f.modified},
+                            {"temporary", f.temporary},
+                            {"engine_hash", f.engine_hash},
+                            {"device_arch", f.device_arch},
+                            {"driver_version", f.driver_version},
+                            {"libraries", f.library_versions},
+                            {"cppnn_build", f.cppnn_build}});
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
   }
@@ -80,10 +85,12 @@ Command add_cache(CLI::App& app) {
   cmd->require_subcommand(1);
   CLI::App* path = cmd->add_subcommand("path", "print the cache's folder");
   auto as_json = std::make_shared<bool>(false);
-  CLI::App* list = cmd->add_subcommand("list", "list cppnn's cache files: size, date, engine hash, device");
+  CLI::App* list =
+      cmd->add_subcommand("list", "list cppnn's cache files: size, date, engine hash, device");
   list->add_flag("--json", *as_json, "print JSON instead of text");
   CLI::App* clear = cmd->add_subcommand(
-      "clear", "remove cppnn's cache files (and engine folders left empty); nothing else in the folder");
+      "clear",
+      "remove cppnn's cache files (and engine folders left empty); nothing else in the folder");
   return {cmd, [=] {
             if (*path) return cache_path();
             if (*list) return cache_list(*as_json);

@@ -32,7 +32,7 @@ struct CompareArgs {
 
 struct Stats {
   double max_abs = 0, max_rel = 0, cosine = 1;
-  size_t failures = 0;    // elements past atol + rtol * |reference|
+  size_t failures = 0;  // elements past atol + rtol * |reference|
   size_t nan_mismatch = 0;
   size_t zero_where_reference_not = 0, reference_nonzero = 0;
   size_t inf_where_reference_finite = 0;
@@ -111,10 +111,12 @@ int compare_devices(const CompareArgs& a) {
 
   // Every device first: one that is not there fails before any work (exit 1).
   std::vector<Context> contexts;
-  for (const std::string& d : a.devices) contexts.push_back(create_context(d, context_options(d, a.threads), "--devices"));
+  for (const std::string& d : a.devices)
+    contexts.push_back(create_context(d, context_options(d, a.threads), "--devices"));
 
   LoadedModel reference_model = load_model(a.model);  // float32
-  if (reference_model.from_engine_file && graph_precision(reference_model.graph) == Precision::float16)
+  if (reference_model.from_engine_file &&
+      graph_precision(reference_model.graph) == Precision::float16)
     usage_error("compare: '" + a.model.model +
                 "' is a float16 engine; the reference is a float32 run: give the ONNX model or a "
                 "float32 engine");
@@ -126,13 +128,13 @@ int compare_devices(const CompareArgs& a) {
     options.precision = precision_of(a.precision);
     graph = Engine::build(ref_graph, options).graph();
   }
-  NamedTensors inputs = make_inputs(ref_graph, a.inputs, [&](const OperandDescriptor& d) {
-    return seeded_input(d, a.seed);
-  });
+  NamedTensors inputs = make_inputs(
+      ref_graph, a.inputs, [&](const OperandDescriptor& d) { return seeded_input(d, a.seed); });
 
   NamedTensors reference = contexts[0].compute(ref_graph, inputs);
   std::printf("model      %s\n", a.model.model.c_str());
-  std::printf("reference  %s, float32 (%s)\n", contexts[0].backend().c_str(), contexts[0].backend_reason().c_str());
+  std::printf("reference  %s, float32 (%s)\n", contexts[0].backend().c_str(),
+              contexts[0].backend_reason().c_str());
   std::printf("tolerance  |a - b| <= %g + %g * |reference| per element\n", atol, rtol);
   bool ok = true;
   for (size_t i = 0; i < a.devices.size(); ++i) {
@@ -146,8 +148,10 @@ int compare_devices(const CompareArgs& a) {
       ok = ok && pass;
       std::printf("  %-28s max abs %.3g  max rel %.3g  cosine %.6f  %s\n", name.c_str(), s.max_abs,
                   s.max_rel, s.cosine,
-                  pass ? "ok" : ("FAIL (" + std::to_string(s.failures) + " of " +
-                                 std::to_string(ref.element_count()) + " past tolerance)").c_str());
+                  pass ? "ok"
+                       : ("FAIL (" + std::to_string(s.failures) + " of " +
+                          std::to_string(ref.element_count()) + " past tolerance)")
+                             .c_str());
       const std::string where = a.devices[i] + " " + a.precision + " output '" + name + "'";
       if (s.reference_nonzero > 0 && s.zero_where_reference_not * 2 > s.reference_nonzero)
         std::fprintf(stderr,
@@ -156,7 +160,9 @@ int compare_devices(const CompareArgs& a) {
                      where.c_str(), s.zero_where_reference_not, s.reference_nonzero,
                      s.zero_where_reference_not == s.reference_nonzero ? " (all of them)" : "");
       if (s.inf_where_reference_finite > 0)
-        std::fprintf(stderr, "cppnn: warning: %s overflows: %zu elements are infinite where the reference is finite\n",
+        std::fprintf(stderr,
+                     "cppnn: warning: %s overflows: %zu elements are infinite where the reference "
+                     "is finite\n",
                      where.c_str(), s.inf_where_reference_finite);
       if (s.saturated > 0)
         std::fprintf(stderr,
@@ -164,7 +170,8 @@ int compare_devices(const CompareArgs& a) {
                      "(65504) where the reference is beyond it\n",
                      where.c_str(), s.saturated);
       if (s.nan_mismatch > 0)
-        std::fprintf(stderr, "cppnn: warning: %s: %zu elements are NaN in one run and not the other\n",
+        std::fprintf(stderr,
+                     "cppnn: warning: %s: %zu elements are NaN in one run and not the other\n",
                      where.c_str(), s.nan_mismatch);
     }
   }
@@ -181,8 +188,9 @@ Command add_compare(CLI::App& app) {
       "run the same inputs on each device and compare every output with the first device's "
       "float32 run; exit 1 past tolerance");
   add_model_options(cmd, a->model, "ONNX model or engine file");
-  cmd->add_option("--devices", a->devices,
-                  "devices, the first the reference (run in float32): cpu, cuda (an error without one)")
+  cmd->add_option(
+         "--devices", a->devices,
+         "devices, the first the reference (run in float32): cpu, cuda (an error without one)")
       ->delimiter(',')
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
@@ -194,10 +202,13 @@ Command add_compare(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--rtol", a->rtol, "relative tolerance (default 1e-3; 1e-2 for float16)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--seed", a->seed, "seed of the random inputs (floats in [-1, 1), integers in [0, 100))")
+  cmd->add_option("--seed", a->seed,
+                  "seed of the random inputs (floats in [-1, 1), integers in [0, 100))")
       ->capture_default_str();
-  cmd->add_option("--input", a->inputs, "input from a .npy file, NAME=FILE (default: seeded random)");
-  cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)")->check(CLI::Range(0, INT_MAX));
+  cmd->add_option("--input", a->inputs,
+                  "input from a .npy file, NAME=FILE (default: seeded random)");
+  cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)")
+      ->check(CLI::Range(0, INT_MAX));
   return {cmd, [a] { return compare_devices(*a); }};
 }
 

@@ -81,8 +81,8 @@ std::string dot_graph(const Graph& graph) {
       if (in >= 0 && operands[size_t(in)].kind == OperandKind::constant)
         label += "\nconst " + desc_text(in);
     s += "  " + id + " [shape=box, style=\"rounded,filled\", fillcolor=" +
-         std::string(node.fused.empty() ? "\"#dae8fc\"" : "\"#ffe6cc\"") + ", label=" +
-         dot_quote(label) + "];\n";
+         std::string(node.fused.empty() ? "\"#dae8fc\"" : "\"#ffe6cc\"") +
+         ", label=" + dot_quote(label) + "];\n";
     for (int32_t in : node.inputs)
       if (in >= 0 && producer.count(in))
         s += "  " + producer[in] + " -> " + id + " [label=" + dot_quote(desc_text(in)) + "];\n";
@@ -94,8 +94,7 @@ std::string dot_graph(const Graph& graph) {
       std::string id = "out" + std::to_string(k++);
       s += "  " + id + " [shape=ellipse, style=filled, fillcolor=\"#f8cecc\", label=" +
            dot_quote(operands[i].output_name + "\n" + desc_text(int32_t(i))) + "];\n";
-      if (producer.count(int32_t(i)))
-        s += "  " + producer[int32_t(i)] + " -> " + id + ";\n";
+      if (producer.count(int32_t(i))) s += "  " + producer[int32_t(i)] + " -> " + id + ";\n";
     }
   return s + "}\n";
 }
@@ -107,7 +106,8 @@ std::string on_path(const std::string& name) {
   std::string p = path;
   for (size_t start = 0; start <= p.size();) {
     size_t colon = p.find(':', start);
-    std::string dir = p.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    std::string dir =
+        p.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
     if (!dir.empty()) {
       std::string candidate = dir + "/" + name;
       if (::access(candidate.c_str(), X_OK) == 0 && std::filesystem::is_regular_file(candidate))
@@ -122,7 +122,8 @@ std::string on_path(const std::string& name) {
 // FILE.dot -> FILE.svg; any other name gets ".svg" added.
 std::string svg_path(const std::string& dot) {
   std::filesystem::path p(dot);
-  if (p.extension() == ".dot" || p.extension() == ".gv") return p.replace_extension(".svg").string();
+  if (p.extension() == ".dot" || p.extension() == ".gv")
+    return p.replace_extension(".svg").string();
   return dot + ".svg";
 }
 
@@ -166,7 +167,8 @@ int inspect(const InspectArgs& a) {
     m = load_model(a.model, a.precision);
     j["format"] = "engine";
     j["format_version"] = m.engine.format_version();
-    j["written_by"] = {{"cppnn_version", m.engine.cppnn_version()}, {"producer", m.engine.producer()}};
+    j["written_by"] = {{"cppnn_version", m.engine.cppnn_version()},
+                       {"producer", m.engine.producer()}};
   } else {
     OnnxModelDecl decl = read_onnx_decl(a.model.model);
     for (const OnnxInputDecl& in : decl.inputs) declared[in.name] = in.dims;
@@ -186,13 +188,16 @@ int inspect(const InspectArgs& a) {
   j["engine_bytes"] = m.engine.byte_size();
   j["precision"] = std::string(to_string(graph_precision(graph)));
   for (const auto& [name, d] : graph.inputs()) {
-    json in = {{"name", name}, {"type", std::string(to_string(d.data_type))}, {"shape", shape_json(d.shape)}};
+    json in = {{"name", name},
+               {"type", std::string(to_string(d.data_type))},
+               {"shape", shape_json(d.shape)}};
     if (declared.count(name)) in["declared_shape"] = declared[name];
     j["inputs"].push_back(in);
   }
   for (const auto& [name, d] : graph.outputs())
-    j["outputs"].push_back(
-        {{"name", name}, {"type", std::string(to_string(d.data_type))}, {"shape", shape_json(d.shape)}});
+    j["outputs"].push_back({{"name", name},
+                            {"type", std::string(to_string(d.data_type))},
+                            {"shape", shape_json(d.shape)}});
   std::vector<NodeSummary> nodes = graph_nodes(graph);
   std::map<std::string, size_t> ops, fusions;
   for (const NodeSummary& n : nodes) {
@@ -218,8 +223,10 @@ int inspect(const InspectArgs& a) {
   for (const RuntimeCacheFile& f : list_runtime_cache(default_runtime_cache_folder()))
     if (!f.temporary && f.engine_hash == m.engine.hash() &&
         seen.insert(f.device_arch + "|" + f.driver_version).second)
-      targets.push_back({{"device_arch", f.device_arch}, {"driver_version", f.driver_version},
-                         {"libraries", f.library_versions}, {"cppnn_build", f.cppnn_build}});
+      targets.push_back({{"device_arch", f.device_arch},
+                         {"driver_version", f.driver_version},
+                         {"libraries", f.library_versions},
+                         {"cppnn_build", f.cppnn_build}});
   j["target_architectures"] = {{"recorded_in_file", json::array()}, {"runtime_cache", targets}};
 
   if (!a.dot.empty()) write_dot(a.dot, graph);
@@ -240,7 +247,8 @@ int inspect(const InspectArgs& a) {
                 " " + std::to_string(v.get<int64_t>());
     std::printf("format    ONNX, IR version %lld, opsets %s%s%s\n",
                 static_cast<long long>(j["format_version"]["ir_version"].get<int64_t>()),
-                opsets.c_str(), j["written_by"]["producer"].get<std::string>().empty() ? "" : ", producer ",
+                opsets.c_str(),
+                j["written_by"]["producer"].get<std::string>().empty() ? "" : ", producer ",
                 j["written_by"]["producer"].get<std::string>().c_str());
   }
   std::printf("hash      %s%s\n", m.engine.hash().c_str(),
@@ -249,7 +257,8 @@ int inspect(const InspectArgs& a) {
   for (const auto& [name, d] : graph.inputs()) {
     std::string decl_text;
     if (declared.count(name)) {
-      for (const std::string& dim : declared[name]) decl_text += (decl_text.empty() ? "" : ", ") + dim;
+      for (const std::string& dim : declared[name])
+        decl_text += (decl_text.empty() ? "" : ", ") + dim;
       decl_text = "  (declared [" + decl_text + "])";
     }
     std::printf("input     %s %s %s%s\n", name.c_str(), std::string(to_string(d.data_type)).c_str(),
@@ -266,7 +275,8 @@ int inspect(const InspectArgs& a) {
     std::printf("; the shapes shown are at opt\n");
   }
   if (imported.valid())
-    std::printf("nodes     %zu imported, %zu after optimization\n", imported.node_count(), nodes.size());
+    std::printf("nodes     %zu imported, %zu after optimization\n", imported.node_count(),
+                nodes.size());
   else
     std::printf("nodes     %zu\n", nodes.size());
   std::printf("ops      ");
@@ -275,10 +285,13 @@ int inspect(const InspectArgs& a) {
   if (fusions.empty()) std::printf(" none");
   for (const auto& [what, count] : fusions) std::printf(" %s x%zu", what.c_str(), count);
   std::printf("\nweights   %s\n", human_bytes(constant_bytes(graph)).c_str());
-  std::printf("targets   none recorded in the file (engines are portable: each device compiles its own plan)\n");
+  std::printf(
+      "targets   none recorded in the file (engines are portable: each device compiles its own "
+      "plan)\n");
   for (const auto& t : targets)
     std::printf("          runtime cache: compiled for %s (driver %s, %s)\n",
-                t["device_arch"].get<std::string>().c_str(), t["driver_version"].get<std::string>().c_str(),
+                t["device_arch"].get<std::string>().c_str(),
+                t["driver_version"].get<std::string>().c_str(),
                 t["libraries"].get<std::string>().c_str());
   return kExitOk;
 }
@@ -287,8 +300,9 @@ int inspect(const InspectArgs& a) {
 
 Command add_inspect(CLI::App& app) {
   auto a = std::make_shared<InspectArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "inspect", "show what a model or an engine holds: inputs, outputs, ops, fusions, precision, version, hash");
+  CLI::App* cmd = app.add_subcommand("inspect",
+                                     "show what a model or an engine holds: inputs, outputs, ops, "
+                                     "fusions, precision, version, hash");
   add_model_options(cmd, a->model, "ONNX model or engine file");
   cmd->add_option("--precision", a->precision,
                   "for an ONNX model: the precision of the engine it is optimized into for the "

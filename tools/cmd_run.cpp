@@ -54,16 +54,18 @@ void save_outputs(const std::string& dir, const NamedTensors& outputs) {
 
 // A float16 graph whose activations underflow returns zeros without any error: say so when
 // a float output is all zeros, and which command tells more.
-void warn_if_float16_zeros(const Graph& graph, const NamedTensors& outputs, const std::string& model) {
+void warn_if_float16_zeros(const Graph& graph, const NamedTensors& outputs,
+                           const std::string& model) {
   if (graph_precision(graph) != Precision::float16) return;
   for (const auto& [name, t] : outputs) {
     if (t.data_type() != DataType::float32 || t.element_count() == 0) continue;
     const float* p = t.data_as<float>();
     if (std::all_of(p, p + t.element_count(), [](float v) { return v == 0.0f; }))
-      std::fprintf(stderr,
-                   "cppnn: warning: output '%s' is all zeros in float16, which may be underflow; "
-                   "`cppnn compare %s --devices cpu --precision float16` compares it with float32\n",
-                   name.c_str(), model.c_str());
+      std::fprintf(
+          stderr,
+          "cppnn: warning: output '%s' is all zeros in float16, which may be underflow; "
+          "`cppnn compare %s --devices cpu --precision float16` compares it with float32\n",
+          name.c_str(), model.c_str());
   }
 }
 
@@ -118,7 +120,8 @@ int run(const RunArgs& a) {
     std::printf("   [first row]\n");
   }
   const bool cuda = context.backend() == "cuda";
-  std::printf("context  %.1f ms (backend creation%s)\n", context_ms, cuda ? ": CUDA context, libraries" : "");
+  std::printf("context  %.1f ms (backend creation%s)\n", context_ms,
+              cuda ? ": CUDA context, libraries" : "");
   std::printf("compile  %.1f ms\n", compile_ms);
   std::printf("first    %.1f ms (the first compute%s)\n", first_ms,
               cuda ? ": CUDA graph capture, kernels loaded on first use" : "");
@@ -148,14 +151,24 @@ Command add_run(CLI::App& app) {
   auto r = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "run an ONNX model or an engine file and time it");
   add_model_options(cmd, r->model, "ONNX model or engine file");
-  cmd->add_option("--input", r->inputs, "input from a .npy file, NAME=FILE (default: a fixed pattern)");
-  cmd->add_option("--device", r->device, "auto (the GPU when there is one), cpu, or cuda (an error without one)")
+  cmd->add_option("--input", r->inputs,
+                  "input from a .npy file, NAME=FILE (default: a fixed pattern)");
+  cmd->add_option("--device", r->device,
+                  "auto (the GPU when there is one), cpu, or cuda (an error without one)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
-  cmd->add_option("--iterations", r->iterations, "timed runs")->check(CLI::Range(1, INT_MAX))->capture_default_str();
-  cmd->add_option("--warmup", r->warmup, "untimed runs first")->check(CLI::Range(0, INT_MAX))->capture_default_str();
-  cmd->add_option("--top", r->top, "classes to print")->check(CLI::Range(0, INT_MAX))->capture_default_str();
-  cmd->add_option("--threads", r->threads, "CPU threads (0: all cores)")->check(CLI::Range(0, INT_MAX))->capture_default_str();
+  cmd->add_option("--iterations", r->iterations, "timed runs")
+      ->check(CLI::Range(1, INT_MAX))
+      ->capture_default_str();
+  cmd->add_option("--warmup", r->warmup, "untimed runs first")
+      ->check(CLI::Range(0, INT_MAX))
+      ->capture_default_str();
+  cmd->add_option("--top", r->top, "classes to print")
+      ->check(CLI::Range(0, INT_MAX))
+      ->capture_default_str();
+  cmd->add_option("--threads", r->threads, "CPU threads (0: all cores)")
+      ->check(CLI::Range(0, INT_MAX))
+      ->capture_default_str();
   cmd->add_option("--save", r->save_dir,
                   "write each output to DIR/FILE.npy (DIR made if missing; FILE the output's name "
                   "with every character but letters, digits, '.', '-' and '_' made '_', no "

@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "cppnn " CPPNN_VERSION_STRING);
 
-  std::vector<Command> commands = {add_run(app),     add_info(app),    add_build(app),
-                                   add_inspect(app), add_bench(app),   add_compare(app),
+  std::vector<Command> commands = {add_run(app),     add_info(app),  add_build(app),
+                                   add_inspect(app), add_bench(app), add_compare(app),
                                    add_cache(app)};
   try {
     app.parse(argc, argv);

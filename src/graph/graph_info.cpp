@@ -40,7 +40,9 @@ std::vector<NodeSummary> graph_nodes(const Graph& graph) {
     s.inputs.assign(n.inputs.begin(), n.inputs.end());
     s.outputs.assign(n.outputs.begin(), n.outputs.end());
     // The slots fusion.cpp's contract adds beyond the op's own operands.
-    auto present = [&](size_t i) { return n.inputs.size() > i && n.inputs[i] != detail::kNoOperand; };
+    auto present = [&](size_t i) {
+      return n.inputs.size() > i && n.inputs[i] != detail::kNoOperand;
+    };
     if (n.op == OpId::matmul && present(2)) s.fused.push_back("bias");
     if ((n.op == OpId::conv2d || n.op == OpId::layerNormalization) && present(3))
       s.fused.push_back("residual");

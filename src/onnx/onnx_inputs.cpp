@@ -55,7 +55,8 @@ std::vector<std::string> OnnxModelDecl::symbolic_dims() const {
   std::set<std::string> names;
   for (const OnnxInputDecl& in : inputs)
     for (const std::string& d : in.dims)
-      if (d.empty() || !std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      if (d.empty() ||
+          !std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; }))
         names.insert(d);
   return {names.begin(), names.end()};
 }

@@ -43,7 +43,8 @@ TEST(ToolApi, NodesOperandsAndFusions) {
   std::vector<NodeSummary> built = graph_nodes(e.graph());
   std::vector<OperandSummary> operands = graph_operands(e.graph());
   ASSERT_EQ(operands.size(), operand_count(e.graph()));
-  auto mm = std::find_if(built.begin(), built.end(), [](const NodeSummary& n) { return n.op == "matmul"; });
+  auto mm = std::find_if(built.begin(), built.end(),
+                         [](const NodeSummary& n) { return n.op == "matmul"; });
   ASSERT_NE(mm, built.end());
   EXPECT_EQ(std::set<std::string>(mm->fused.begin(), mm->fused.end()),
             (std::set<std::string>{"bias", "relu"}));
@@ -117,12 +118,15 @@ TEST_F(ToolApiFiles, OnnxDeclNamesDimsAsTheImporterDoes) {
   for (const std::string& n : names) {
     OnnxImportOptions missing = options;
     missing.dim_values.erase(n);
-    expect_error([&] { load_onnx(path.string(), missing); }, ErrorKind::DataError, "--dim " + n + "=N");
+    expect_error([&] { load_onnx(path.string(), missing); }, ErrorKind::DataError,
+                 "--dim " + n + "=N");
   }
 
   write(dir_ / "bad.onnx", "not a model");
-  expect_error([&] { read_onnx_decl((dir_ / "bad.onnx").string()); }, ErrorKind::DataError, "bad.onnx");
-  expect_error([&] { read_onnx_decl((dir_ / "none.onnx").string()); }, ErrorKind::DataError, "none.onnx");
+  expect_error([&] { read_onnx_decl((dir_ / "bad.onnx").string()); }, ErrorKind::DataError,
+               "bad.onnx");
+  expect_error([&] { read_onnx_decl((dir_ / "none.onnx").string()); }, ErrorKind::DataError,
+               "none.onnx");
 }
 
 TEST_F(ToolApiFiles, CacheListAndClearTouchOnlyCppnnFiles) {
@@ -145,7 +149,8 @@ TEST_F(ToolApiFiles, CacheListAndClearTouchOnlyCppnnFiles) {
       {engine_dir / "readme.txt", "mine too"},
       {engine_dir / "aaaaaaaaaaaaaaaa.cache", "no magic: not cppnn's"},
       {engine_dir / "aaaaaaaaaaaaaaaa.cache.tmp-x-0123456789abcdef", "not the temporary pattern"},
-      {cache / "NOTHEX0123456789" / "bbbbbbbbbbbbbbbb.cache", "CPPNNRTC in a folder not named by a hash"},
+      {cache / "NOTHEX0123456789" / "bbbbbbbbbbbbbbbb.cache",
+       "CPPNNRTC in a folder not named by a hash"},
       {dir_ / "outside" / "cccccccccccccccc.cache", "CPPNNRTC behind a link"},
   };
   for (const auto& [p, bytes] : foreign) write(p, bytes);
