@@ -144,7 +144,7 @@ LoadedModel load_model(const ModelArgs& a, const std::string& precision,
     if (!a.dims.empty() || !a.binds.empty())
       std::fprintf(stderr,
                    "cppnn: --dim and --bind are ignored: an engine's shapes and constants are "
-                   "fixed when it is built\n");
+                   "set when it is built\n");
     m.engine = Engine::load(a.model);
     if (precision != "float32" && m.engine.options().precision != precision_of(precision))
       std::fprintf(stderr, "cppnn: --precision is ignored: the engine was built with its own\n");

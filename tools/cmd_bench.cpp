@@ -99,7 +99,7 @@ Start start_once(const BenchArgs& a, const Graph& graph, const NamedTensors& inp
 // by --bind aside) must be one symbolic name. Anything else is a usage error saying why.
 std::string batch_dim_name(const BenchArgs& a) {
   if (Engine::is_engine_file(a.model.model))
-    usage_error("--batch: an engine's shapes are fixed when it is built; give the ONNX model");
+    usage_error("--batch: an engine's shapes are set when it is built; give the ONNX model");
   OnnxModelDecl decl = read_onnx_decl(a.model.model);
   std::set<std::string> bound;
   for (const auto& b : a.model.binds) bound.insert(split_assignment(b, "--bind").first);

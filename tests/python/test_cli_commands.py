@@ -399,7 +399,7 @@ def test_bench_duration(cppnn_cli, models):
 
 @pytest.mark.parametrize("args,message", [
     (["FIXED", "--batch", "1,8"], "batch dimension to be symbolic"),
-    (["ENGINE", "--batch", "2"], "engine's shapes are fixed"),
+    (["ENGINE", "--batch", "2"], "engine's shapes are set"),
     (["MODEL", "--batch", "2", "--dim", "N=4"], "both set the batch dimension 'N'"),
     (["MODEL", "--batch", "0"], "--batch"),
     (["MODEL", "--batch", "a"], "--batch"),
