@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "cppnn/graph.h"
 #include "cppnn/tensor.h"
@@ -52,6 +53,30 @@ struct OnnxImportOptions {
 Graph load_onnx(const std::string& path, const OnnxImportOptions& options = {});
 // A model given as bytes has no folder: external data is a DataError naming the tensor.
 Graph load_onnx_from_bytes(const std::string& bytes, const OnnxImportOptions& options = {});
+
+// A graph input as the model file declares it, before any value is given: its dimensions
+// as written, each fixed one as its number ("224") and each symbolic one by the name
+// OnnxImportOptions::dim_values takes for it ("N", or "x:0" for one the exporter left
+// unnamed). Initializers listed as inputs (IR < 4) are not inputs.
+struct OnnxInputDecl {
+  std::string name;
+  std::vector<std::string> dims;
+  bool has_shape = true;  // false: the file gives not even the rank
+};
+
+// What an ONNX file declares, read without importing it (tools use it to check --dim names
+// and to show symbolic shapes and versions).
+struct OnnxModelDecl {
+  int64_t ir_version = 0;
+  std::map<std::string, int64_t> opsets;  // domain ("" the default one) -> version
+  std::string producer;                   // producer name and version, as written
+  std::vector<OnnxInputDecl> inputs;      // in the file's order
+  // The distinct symbolic dimension names of the inputs, sorted.
+  std::vector<std::string> symbolic_dims() const;
+};
+
+// A file that cannot be read or is not an ONNX model is a DataError naming it.
+OnnxModelDecl read_onnx_decl(const std::string& path);
 
 struct OnnxExportOptions {
   // The default-domain opset the model imports. Only 17 is written: the linked ONNX

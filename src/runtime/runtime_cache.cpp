@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -308,3 +309,112 @@ CacheStats RuntimeCache::stats() const {
 }
 
 }  // namespace cppnn::detail
+
+namespace cppnn {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_hex16(const std::string& s) {
+  if (s.size() != 16) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+// The names the cache writes in an engine-hash folder: "<16 hex>.cache" (an entry) and
+// "<16 hex>.cache.tmp-<pid>-<16 hex>" (a writer's temporary file, see temporary_suffix).
+enum class CacheName { other, entry, temporary };
+CacheName cache_name(const std::string& name) {
+  if (name.size() < 22 || !is_hex16(name.substr(0, 16)) || name.compare(16, 6, ".cache") != 0)
+    return CacheName::other;
+  if (name.size() == 22) return CacheName::entry;
+  const std::string rest = name.substr(22);
+  const std::string marker = ".tmp-";
+  if (rest.compare(0, marker.size(), marker) != 0) return CacheName::other;
+  size_t dash = rest.find('-', marker.size());
+  if (dash == std::string::npos || dash == marker.size()) return CacheName::other;
+  for (size_t i = marker.size(); i < dash; ++i)
+    if (rest[i] < '0' || rest[i] > '9') return CacheName::other;
+  return is_hex16(rest.substr(dash + 1)) ? CacheName::temporary : CacheName::other;
+}
+
+// The first bytes of a regular file (never through a link, never blocking on a FIFO);
+// nullopt when it is not one or cannot be read.
+std::optional<std::string> read_head(const fs::path& path, size_t limit, struct stat& st) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return std::nullopt;
+  std::string bytes;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    bytes.resize(std::min<size_t>(limit, size_t(st.st_size)));
+    ssize_t got = ::pread(fd, bytes.data(), bytes.size(), 0);
+    bytes.resize(got > 0 ? size_t(got) : 0);
+    ::close(fd);
+    return bytes;
+  }
+  ::close(fd);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<RuntimeCacheFile> list_runtime_cache(const std::string& folder) {
+  std::vector<RuntimeCacheFile> files;
+  if (folder.empty()) return files;
+  std::error_code ec;
+  for (fs::directory_iterator dir(folder, ec), end; !ec && dir != end; dir.increment(ec)) {
+    std::error_code st_ec;
+    // symlink_status: a link named like an engine hash is not followed.
+    if (!is_hex16(dir->path().filename().string()) || !fs::is_directory(dir->symlink_status(st_ec)))
+      continue;
+    std::error_code inner_ec;
+    for (fs::directory_iterator it(dir->path(), inner_ec); !inner_ec && it != end;
+         it.increment(inner_ec)) {
+      CacheName kind = cache_name(it->path().filename().string());
+      if (kind == CacheName::other) continue;
+      struct stat st {};
+      // Magic, version, reserved and five key strings of at most 4096 bytes each.
+      std::optional<std::string> head = read_head(it->path(), 16 + 5 * (4 + 4096), st);
+      if (!head) continue;
+      if (kind == CacheName::entry && !detail::is_cache_file_header(*head)) continue;
+      RuntimeCacheFile f;
+      f.path = it->path().string();
+      f.bytes = uint64_t(st.st_size);
+      f.modified = int64_t(st.st_mtime);
+      f.temporary = kind == CacheName::temporary;
+      if (std::optional<detail::CacheKey> key = detail::read_cache_file_key(*head)) {
+        f.engine_hash = key->engine_hash;
+        f.device_arch = key->device_arch;
+        f.driver_version = key->driver_version;
+        f.library_versions = key->library_versions;
+        f.cppnn_build = key->cppnn_version;
+      }
+      files.push_back(std::move(f));
+    }
+  }
+  std::sort(files.begin(), files.end(),
+            [](const RuntimeCacheFile& a, const RuntimeCacheFile& b) { return a.path < b.path; });
+  return files;
+}
+
+RuntimeCacheClearResult clear_runtime_cache(const std::string& folder) {
+  RuntimeCacheClearResult result;
+  std::vector<RuntimeCacheFile> files = list_runtime_cache(folder);
+  std::vector<std::string> dirs;
+  for (const RuntimeCacheFile& f : files) {
+    if (::unlink(f.path.c_str()) == 0) {
+      ++result.files;
+      result.bytes += f.bytes;
+    } else if (errno != ENOENT) {
+      result.failures.push_back(f.path + ": " + std::strerror(errno));
+    }
+    std::string dir = fs::path(f.path).parent_path().string();
+    if (dirs.empty() || dirs.back() != dir) dirs.push_back(dir);
+  }
+  // rmdir refuses a folder that still holds anything: another program's files stay.
+  for (const std::string& dir : dirs) ::rmdir(dir.c_str());
+  return result;
+}
+
+}  // namespace cppnn

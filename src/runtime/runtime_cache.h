@@ -103,5 +103,9 @@ std::string invalid_key_reason(const CacheKey& key);
 std::string serialize_cache_file(const CacheKey& key, const CacheEntry& entry);
 std::optional<CacheEntry> parse_cache_file(const std::string& bytes, const CacheKey& expected,
                                            std::string& why);
+// True if `bytes` start with the file's magic; then the key its header names, when the
+// header is complete and of this format version (no checksum: for listing, not trusting).
+bool is_cache_file_header(const std::string& bytes);
+std::optional<CacheKey> read_cache_file_key(const std::string& bytes);
 
 }  // namespace cppnn::detail

@@ -133,4 +133,24 @@ std::optional<CacheEntry> parse_cache_file(const std::string& bytes, const Cache
   return entry;
 }
 
+bool is_cache_file_header(const std::string& bytes) {
+  return bytes.size() >= sizeof(kMagic) && std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) == 0;
+}
+
+std::optional<CacheKey> read_cache_file_key(const std::string& bytes) {
+  if (!is_cache_file_header(bytes)) return std::nullopt;
+  ByteReader r(bytes.data(), bytes.size());
+  r.skip(sizeof(kMagic), "the magic");
+  if (r.u32("the format version") != kRuntimeCacheFormatVersion) return std::nullopt;
+  r.u32("the reserved field");
+  CacheKey key;
+  key.engine_hash = r.str("the engine hash", kMaxKeyString);
+  key.device_arch = r.str("the device architecture", kMaxKeyString);
+  key.driver_version = r.str("the driver version", kMaxKeyString);
+  key.library_versions = r.str("the library versions", kMaxKeyString);
+  key.cppnn_version = r.str("the cppnn build", kMaxKeyString);
+  if (!r.ok()) return std::nullopt;
+  return key;
+}
+
 }  // namespace cppnn::detail

@@ -287,7 +287,14 @@ def write_engines(out, onnx_paths, cppnn):
         for p in onnx_paths:
             for precision in ("float32", "float16"):
                 engine = d / f"{p.stem}.{precision}.engine"
-                dims = ["--dim", "N=2", "--dim", "batch=1", "--dim", "seq=4", "--dim", "S=8"]
+                # Only the names the model has: the tool refuses a --dim it lacks.
+                values = {"N": 2, "batch": 1, "seq": 4, "S": 8}
+                try:
+                    declared = {d.dim_param for i in onnx.load(str(p), load_external_data=False).graph.input
+                                for d in i.type.tensor_type.shape.dim if d.dim_param}
+                except Exception:  # a seed the onnx package cannot read: the tool says why
+                    declared = set()
+                dims = [a for k, v in values.items() if k in declared for a in ("--dim", f"{k}={v}")]
                 r = subprocess.run([cppnn, "build", str(p), "-o", str(Path(tmp) / "e"),
                                     "--precision", precision] + dims,
                                    capture_output=True, text=True)

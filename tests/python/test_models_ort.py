@@ -66,9 +66,12 @@ def rel_l2(got, want):
     return float(np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-30))
 
 
+# The shared MobileNetV2 (torch's export) has a fixed batch of 1: a --dim for it is a usage
+# error (the tool once ignored it, so an "N=3" case here ran batch 1). Batch 3 is the
+# generated one's, whose batch N is symbolic.
 CASES = [
-    ("shared", "mobilenet_v2.onnx", {"N": 1}),
-    ("shared", "mobilenet_v2.onnx", {"N": 3}),
+    ("shared", "mobilenet_v2.onnx", {}),
+    ("generated", "mobilenet_v2.onnx", {"N": 3}),
     ("generated", "resnet50.onnx", {"N": 2}),
     ("generated", "bert_base.onnx", {"N": 1, "S": 32}),
 ]

@@ -83,7 +83,7 @@ def test_unnamed_batch_dimension(tmp_path, cppnn_cli, first_dim):
     assert res.returncode == 0, res.stderr
     res = subprocess.run([str(cppnn_cli), "info", str(path), "--dim", "x:0=two"],
                          capture_output=True, text=True)
-    assert res.returncode == 1 and "must be an integer > 0" in res.stderr
+    assert res.returncode == 2 and "must be an integer > 0" in res.stderr  # a usage error
 
 
 @pytest.mark.parametrize("equation,shapes", [
