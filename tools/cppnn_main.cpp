@@ -65,7 +65,7 @@ struct RunArgs {
 };
 
 Precision precision_of(const std::string& name) {
-  return name == "float16" ? Precision::float16 : Precision::float32;
+  return name == "float32" ? Precision::float32 : precision_from_string(name);
 }
 
 std::pair<std::string, std::string> split_assignment(const std::string& s, const char* what) {
@@ -328,7 +328,7 @@ int main(int argc, char** argv) {
                       "leading '.'; the mapping is printed)");
   run_cmd->add_option("--precision", r.precision,
                       "float32, or float16: an ONNX model is first built into a float16 engine")
-      ->check(CLI::IsMember({"float32", "float16"}));
+      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}));
   run_cmd->add_flag("--report", r.report, "print the backend's plan: what runs where");
 
   BuildArgs b;
@@ -340,7 +340,7 @@ int main(int argc, char** argv) {
   build_cmd->add_option("--bind", b.binds, kBindHelp);
   build_cmd->add_option("--precision", b.precision,
                         "float32, or float16 (computed in float16 behind float32 inputs and outputs)")
-      ->check(CLI::IsMember({"float32", "float16"}));
+      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}));
 
   std::string info_model;
   std::vector<std::string> info_dims;
