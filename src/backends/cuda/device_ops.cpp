@@ -40,6 +40,17 @@ DeviceDecision decide_on_device(const GraphIR& g, const Node& node, const Device
     d.why_not = "no CUDA kernel for this op yet";
     return d;
   }
+  // bfloat16 (bfloat16 precision's storage type) runs on the device only in the generated
+  // element-wise kernels for now: no library or hand-written step is written for it, and
+  // several would read its bits as float16. The CPU fallback computes such a node in
+  // float32 (make_node_kernel), so it is slow but exact.
+  for (const auto* ids : {&node.inputs, &node.outputs})
+    for (OperandId id : *ids)
+      if (id != kNoOperand && g.desc(id).data_type == DataType::bfloat16) {
+        DeviceDecision d;
+        d.why_not = "no CUDA kernel for bfloat16 yet";
+        return d;
+      }
   return it->second.decide(g, node, device);
 }
 

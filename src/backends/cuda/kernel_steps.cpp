@@ -25,6 +25,8 @@ k::MathType math_type(DataType t) {
       return k::kI8;
     case DataType::uint8:
       return k::kU8;
+    case DataType::bfloat16:
+      break;  // no math kernel takes it (decide_on_device)
   }
   fail(ErrorKind::OperationError, "cuda math: unknown data type");
 }
@@ -111,6 +113,7 @@ mv::ElemType elem_type(DataType t) {
     case DataType::uint64: return mv::ElemType::u64;
     case DataType::int8: return mv::ElemType::i8;
     case DataType::uint8: return mv::ElemType::u8;
+    case DataType::bfloat16: break;  // no movement kernel takes it (decide_on_device)
   }
   fail(ErrorKind::OperationError, "cuda plan: unknown data type");
 }
