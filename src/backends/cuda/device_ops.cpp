@@ -1,6 +1,7 @@
 #include "backends/cuda/device_ops.h"
 
 #include <optional>
+#include <set>
 #include <string>
 
 #include "backends/cuda/codegen/cuda_codegen.h"
@@ -40,13 +41,15 @@ DeviceDecision decide_on_device(const GraphIR& g, const Node& node, const Device
     d.why_not = "no CUDA kernel for this op yet";
     return d;
   }
-  // bfloat16 (bfloat16 precision's storage type) runs on the device only in the generated
-  // element-wise kernels for now: no library or hand-written step is written for it, and
-  // several would read its bits as float16. The CPU fallback computes such a node in
-  // float32 (make_node_kernel), so it is slow but exact.
+  // bfloat16 (bfloat16 precision's storage type) runs on the device in the generated
+  // element-wise kernels and in the ops below, whose decisions and steps handle it; no
+  // other step is written for it, and several would read its bits as float16. The CPU
+  // fallback computes such a node in float32 (make_node_kernel): slow but exact.
+  static const std::set<OpId> takes_bfloat16 = {OpId::matmul, OpId::gemm};
   for (const auto* ids : {&node.inputs, &node.outputs})
     for (OperandId id : *ids)
-      if (id != kNoOperand && g.desc(id).data_type == DataType::bfloat16) {
+      if (id != kNoOperand && g.desc(id).data_type == DataType::bfloat16 &&
+          !takes_bfloat16.count(node.op)) {
         DeviceDecision d;
         d.why_not = "no CUDA kernel for bfloat16 yet";
         return d;
