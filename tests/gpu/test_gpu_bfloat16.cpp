@@ -1,9 +1,10 @@
 // bfloat16 precision on the GPU: a bfloat16 engine (float32 interface, bfloat16 inside)
 // computed by the CUDA backend against the CPU backend. On the device: the generated
-// element-wise kernels (bfloat16 loads, stores and roundings, bit-identical to the CPU's)
-// and matmul / gemm on cuBLASLt (CUDA_R_16BF, float32 compute); every other node on
-// bfloat16 operands takes the CPU fallback (decide_on_device), which computes it in float32
-// exactly as the CPU backend does. The report's step lines are printed for the lead.
+// element-wise kernels (bfloat16 loads, stores and roundings, bit-identical to the CPU's),
+// matmul / gemm on cuBLASLt (CUDA_R_16BF, float32 compute), softmax and layerNormalization
+// on the row kernels (statistics in float32); every other node on bfloat16 operands
+// (convolutions, pooling, movement, gathers...) takes the CPU fallback (decide_on_device),
+// which computes it in float32 exactly as the CPU backend does. The report is printed.
 //
 // Tolerances: bfloat16 keeps 8 significant bits (2^-9 relative per rounding). Against the
 // CPU computing the *same* bfloat16 engine, the GPU differs only by float32 summation order
@@ -108,8 +109,10 @@ TEST(CudaBfloat16, BertBlockEngineMatchesTheCpu) {
   EXPECT_LT(vs_cpu, 1e-2);
   EXPECT_LT(vs_fp32, 2e-2);
   EXPECT_GT(vs_fp32, 1e-5) << "float32-exact: the engine did not compute in bfloat16";
-  // The matmuls run on cuBLASLt in bfloat16, never as float16.
+  // The matmuls run on cuBLASLt in bfloat16, never as float16; softmax and the layer norms
+  // on the device.
   EXPECT_GE(count_of(report, "cuBLASLt bf16"), 4u) << report;
+  EXPECT_GE(count_of(report, "cuda kernel, bfloat16"), 3u) << report;
   EXPECT_EQ(count_of(report, "fp16"), 0u) << report;
   double ms = gpu_testing::median_ms([&] { cuda_context().compute(e.graph(), blk.inputs); }, 3, 20);
   std::printf("[ bf16     ] BERT block batch 2 seq 128: %.3f ms per compute (printed, not asserted)\n", ms);

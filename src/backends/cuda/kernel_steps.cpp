@@ -26,14 +26,18 @@ k::MathType math_type(DataType t) {
     case DataType::uint8:
       return k::kU8;
     case DataType::bfloat16:
-      break;  // no math kernel takes it (decide_on_device)
+      return k::kBF16;  // softmax and layerNormalization only (decide_on_device)
   }
   fail(ErrorKind::OperationError, "cuda math: unknown data type");
 }
 
 namespace {
 
-bool float_type(DataType t) { return t == DataType::float32 || t == DataType::float16; }
+// bfloat16 reaches only the decisions decide_on_device lets it reach (softmax,
+// layerNormalization: their kernels take it).
+bool float_type(DataType t) {
+  return t == DataType::float32 || t == DataType::float16 || t == DataType::bfloat16;
+}
 
 }  // namespace
 
