@@ -155,15 +155,17 @@ TEST(Bfloat16Engine, InterfaceStaysFloat32AndTheInsideIsBfloat16) {
   size_t bf16_nodes = 0;
   for (const auto& node : ir.nodes) {
     DataType out = ir.desc(node.outputs[0]).data_type;
-    if (out == f32)
+    if (out == f32) {
       EXPECT_TRUE(node.op == detail::OpId::cast || node.op == detail::OpId::reduceMean)
           << detail::op_name(node.op) << " computes float32";
+    }
     bf16_nodes += out == bf16;
   }
   EXPECT_GT(bf16_nodes, 5u);
   for (const auto& operand : ir.operands)
-    if (operand.role == detail::OperandRole::constant && operand.desc.data_type != DataType::float16)
+    if (operand.role == detail::OperandRole::constant && operand.desc.data_type != DataType::float16) {
       EXPECT_EQ(operand.desc.data_type, bf16) << "a float32 constant survived";
+    }
 }
 
 TEST(Bfloat16Engine, ValuesMatchFloat64AndTheFileRoundTrips) {
