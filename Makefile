@@ -43,7 +43,7 @@ TSAN_ENV = TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:ignore_noninstru
 # concurrent stores.
 TSAN_GTEST_FILTER ?= ContextThreads.*:*Concurrent*
 
-.PHONY: setup build demo test test-cpp test-python bench models pretrained clean setup-sanitizers \
+.PHONY: setup build demo demo-mobilenet test test-cpp test-python bench models pretrained clean setup-sanitizers \
   test-asan test-tsan fuzz
 
 setup:
@@ -54,8 +54,19 @@ build: setup
 	  $(if $(CUDA_ARCHS),-DCMAKE_CUDA_ARCHITECTURES="$(CUDA_ARCHS)",) >/dev/null
 	@ninja -C $(BUILD) -j $(JOBS)
 
-# The main job: MobileNetV2 from ONNX on a fixed input, top-5 classes and latency.
-demo: build
+# The main job: real pretrained models (PP-OCRv4 text detection + recognition, ONNX, from the
+# rapidocr-onnxruntime wheel) read back a sentence rendered into an image, on the GPU when
+# there is one, else the CPU: the text read, the backend, each stage's latency. It exits
+# non-zero if the text read is not the text rendered. DEMO_ARGS passes options, e.g.
+# DEMO_ARGS='--cpu --text "Any short line 42"' (python3 examples/ocr_demo.py --help).
+DEMO_ARGS ?=
+demo: build pretrained
+	@PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) examples/ocr_demo.py \
+	  --models $(BUILD)/pretrained/rapidocr $(DEMO_ARGS)
+
+# The second example: MobileNetV2 from ONNX (random weights, from ../shared) on a fixed input,
+# top-5 classes and latency.
+demo-mobilenet: build
 	@$(BUILD)/cppnn run $(SHARED)/models/mobilenet_v2.onnx --iterations 50
 
 # ResNet-50 and BERT-base for tests and benchmarks, generated locally (not committed).

@@ -710,6 +710,16 @@ def profile_shapes(spec, batch, x):
     return shapes
 
 
+def profile_symbols(spec, shapes):
+    """The ONNX symbols' ranges (min, opt, max) that a profile gives, for
+    load_onnx(dynamic=...): the exporter names each dynamic axis by its label."""
+    symbols = {}
+    for name, (lo, opt, hi) in shapes.items():
+        for axis, label in spec.dynamic_axes.get(name, {}).items():
+            symbols[label] = (lo[axis], opt[axis], hi[axis])
+    return symbols
+
+
 class CppnnRunner:
     """The webnn package; a fresh context per case (new_context), destroyed after it so that
     no case's plans and device memory stay for the next."""
@@ -735,7 +745,7 @@ class CppnnRunner:
             self.context = None
         self._graph, self._graph_key = None, None
 
-    def build(self, onnx_path, dims, precision, shapes=None):
+    def build(self, onnx_path, dims, precision, shapes=None, symbols=None):
         """(engine, seconds). TypeError or NotSupportedError from Engine.build means the
         precision or shapes= is not there yet."""
         wb = self.webnn
@@ -747,7 +757,9 @@ class CppnnRunner:
                 self._graph, self._graph_key = wb.load_onnx(str(onnx_path), dim_values=dims), key
             engine = wb.Engine.build(self._graph, precision=precision)
         else:
-            graph = wb.load_onnx(str(onnx_path))  # symbolic dimensions kept
+            # symbolic dimensions kept within the profile's ranges; fixed ones at dims
+            fixed = {k: v for k, v in dims.items() if k not in symbols}
+            graph = wb.load_onnx(str(onnx_path), dim_values=fixed, dynamic=symbols)
             engine = wb.Engine.build(graph, precision=precision, shapes=shapes)
         return engine, time.perf_counter() - t0
 
@@ -1009,7 +1021,8 @@ def cppnn_case(torch, a, spec, onnx_path, batch, cppnn, timer, out_dir, x, res, 
             try:
                 shapes = profile_shapes(spec, batch, x)
                 res["profile_shapes"] = {k: [list(s) for s in v] for k, v in shapes.items()}
-                pengine, build_s = cppnn.build(onnx_path, spec.dims(batch), p, shapes=shapes)
+                pengine, build_s = cppnn.build(onnx_path, spec.dims(batch), p, shapes=shapes,
+                                               symbols=profile_symbols(spec, shapes))
                 res["cppnn_build_s"][pkey] = round(build_s, 2)
                 outs = cppnn.time_dispatch(torch, timer, pengine.graph, x, res, pkey)
                 score(pkey, [outs[n] for n in spec.outputs])

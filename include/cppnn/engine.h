@@ -6,6 +6,7 @@
 // compiles it (NHWC on the CPU; on the GPU as its kernels want), so an engine runs as fast
 // as the same graph compiled directly. docs/engine-format.md describes the file.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -25,7 +26,19 @@ struct EngineBuildOptions {
   // bfloat16, each op computed in float32 and its result rounded to bfloat16 (relative
   // error ~1e-2 on a deep model). auto_ is a TypeError (a context's).
   Precision precision = Precision::float32;
-  bool operator==(const EngineBuildOptions& o) const { return precision == o.precision; }
+  // Dynamic shapes (a graph from load_onnx with OnnxImportOptions::dynamic): the profile
+  // per input, min / opt / max dimensions, as TensorRT's optimization profiles (e.g.
+  // {"input_ids", {{1, 16}, {8, 128}, {32, 512}}}). Each symbolic axis takes its range from
+  // here, which must lie inside the range the graph was imported with; a fixed axis must be
+  // given its size in all three. Inputs not named keep the graph's ranges; empty: all do.
+  // The engine is then one graph for every shape in the profile: kernels are chosen for
+  // opt, and each shape run is specialized on first use (docs/dynamic-shapes.md).
+  struct InputProfile {
+    Dims min, opt, max;
+    bool operator==(const InputProfile& o) const { return min == o.min && opt == o.opt && max == o.max; }
+  };
+  std::map<std::string, InputProfile> shapes{};
+  bool operator==(const EngineBuildOptions& o) const { return precision == o.precision && shapes == o.shapes; }
   bool operator!=(const EngineBuildOptions& o) const { return !(*this == o); }
 };
 

@@ -21,6 +21,7 @@ class GraphBuilder;
 namespace detail {
 struct BuilderState;
 struct GraphIR;
+struct SymbolicShapes;
 Operand make_operand(GraphBuilder& builder, int32_t id);
 }  // namespace detail
 
@@ -404,22 +405,51 @@ class GraphBuilder {
   std::shared_ptr<detail::BuilderState> state_;
 };
 
+// The range of a symbolic dimension (dynamic shapes), as TensorRT's optimization profiles
+// give it: every value in [min, max] is valid, kernels are chosen for opt.
+struct SymbolRange {
+  int64_t min = 1;
+  int64_t opt = 1;
+  int64_t max = 1;
+  bool operator==(const SymbolRange& o) const { return min == o.min && opt == o.opt && max == o.max; }
+  bool operator!=(const SymbolRange& o) const { return !(*this == o); }
+};
+
 // A validated, immutable graph with named inputs and outputs. Cheap to copy.
+//
+// A dynamic graph (load_onnx with OnnxImportOptions::dynamic, or an engine built from one)
+// has symbolic dimensions: inputs(), outputs() and the IR are the graph at the symbols' opt
+// values, and Context::compute / dispatch run it at whatever shapes the inputs have within
+// the ranges (specializing it, and keeping the specialized plans). docs/dynamic-shapes.md.
 class Graph {
  public:
   Graph() = default;
   explicit Graph(std::shared_ptr<const detail::GraphIR> ir) : ir_(std::move(ir)) {}
+  Graph(std::shared_ptr<const detail::GraphIR> ir,
+        std::shared_ptr<const detail::SymbolicShapes> symbolic)
+      : ir_(std::move(ir)), symbolic_(std::move(symbolic)) {}
   std::map<std::string, OperandDescriptor> inputs() const;
   std::map<std::string, OperandDescriptor> outputs() const;
+  // Dynamic shapes: whether any dimension is symbolic; the symbols and their ranges; for
+  // each input, per axis, the symbol that axis is ("" for a fixed axis).
+  bool dynamic() const { return symbolic_ != nullptr; }
+  std::map<std::string, SymbolRange> symbols() const;
+  std::map<std::string, std::vector<std::string>> input_symbols() const;
+  // The graph at these symbol values (every symbol that changes must be given), or at the
+  // shapes of these inputs: a graph with fixed shapes. TypeError outside the ranges.
+  Graph specialize(const std::map<std::string, int64_t>& values) const;
+  Graph specialize_for(const std::map<std::string, Dims>& input_shapes) const;
   size_t node_count() const;
   // One line per node: op, label, input and output shapes.
   std::string summary() const;
   const detail::GraphIR& ir() const;
   const std::shared_ptr<const detail::GraphIR>& ir_ptr() const { return ir_; }
+  const std::shared_ptr<const detail::SymbolicShapes>& symbolic() const { return symbolic_; }
   bool valid() const { return ir_ != nullptr; }
 
  private:
   std::shared_ptr<const detail::GraphIR> ir_;
+  std::shared_ptr<const detail::SymbolicShapes> symbolic_;
 };
 
 }  // namespace cppnn

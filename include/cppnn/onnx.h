@@ -11,14 +11,23 @@
 namespace cppnn {
 
 struct OnnxImportOptions {
-  // Values for symbolic dimensions, by name (e.g. {"N", 1}, {"S", 128}): cppnn has no
-  // dynamic shapes, every dimension is fixed at load time. A dimension the exporter left
+  // Values for symbolic dimensions, by name (e.g. {"N", 1}, {"S", 128}): each such
+  // dimension is fixed at load time (see `dynamic` for ranges instead). A dimension the exporter left
   // unnamed (a dim_value of 0 or below such as -1, an empty dim_param, "?", or nothing) is
   // named "<input name>:<index>", e.g. "x:0" for the first dimension of input "x" (a value
   // for "?" itself, as earlier versions took, still sets each "?" without its own). A symbolic
   // dimension without a value here is a DataError naming it and saying how to set it
   // (`cppnn --dim NAME=N`, Python `load_onnx(dim_values={NAME: N})`).
   std::map<std::string, int64_t> dim_values{};
+  // Dynamic shapes: symbolic dimensions that stay symbolic, each with its range (min, opt,
+  // max), e.g. {"N", {1, 8, 32}}, {"S", {16, 128, 512}}. The Graph is built at the opt values
+  // and runs at any values in the ranges (Graph::dynamic(), docs/dynamic-shapes.md). The
+  // importer probes the model at several values (opt, opt +- 1, the corners) and fits how
+  // each dimension and shape argument depends on the symbols; a model whose graph changes
+  // otherwise with a symbol (another structure, a dependence no multilinear polynomial
+  // fits) is a NotSupportedError naming the node: give that symbol a value instead. A name
+  // here must be one of the inputs' symbolic dimensions and not also in dim_values.
+  std::map<std::string, SymbolRange> dynamic{};
   // Graph inputs whose values are fixed at load time: each becomes a constant, not an input
   // of the graph, so what depends on it folds (an If on a sample-rate input imports one
   // branch). Its type must be the input's (uint8 for bool; float32 for float64 with

@@ -278,6 +278,28 @@ void bind_module(nb::module_& m) {
           },
           "The output names, sorted.")
       .def("summary", &Graph::summary, "One line per node: op, label, input and output shapes.")
+      .def_prop_ro("dynamic", &Graph::dynamic,
+                   "Whether the graph has symbolic dimensions (load_onnx(dynamic=...)).")
+      .def_prop_ro(
+          "symbols",
+          [](const Graph& g) {
+            nb::dict d;
+            for (const auto& [name, r] : g.symbols()) d[name.c_str()] = nb::make_tuple(r.min, r.opt, r.max);
+            return d;
+          },
+          "dict: symbol name -> (min, opt, max); empty for fixed shapes. inputs and outputs\n"
+          "give the shapes at the opt values.")
+      .def_prop_ro("input_symbols", &Graph::input_symbols,
+                   "dict: input name -> per axis the symbol (or product) it is, '' if fixed.")
+      .def(
+          "specialize",
+          [](const Graph& g, const std::map<std::string, int64_t>& values) {
+            nb::gil_scoped_release release;
+            return g.specialize(values);
+          },
+          "values"_a,
+          "The graph at these symbol values, e.g. {'N': 4, 'S': 77}: fixed shapes (compute\n"
+          "does this by itself from the inputs' shapes; use it to learn the output shapes).")
       .def("__repr__", [](const Graph& g) {
         std::string s = "MLGraph(inputs=[";
         for (const auto& [name, _] : g.inputs()) s += (s.back() == '[' ? "'" : ", '") + name + "'";
@@ -349,9 +371,17 @@ void bind_module(nb::module_& m) {
                             "checksummed file: build once, save, load anywhere.")
       .def_static(
           "build",
-          [](const Graph& g, const std::string& precision) {
+          [](const Graph& g, const std::string& precision,
+             const std::optional<std::map<std::string, std::vector<std::vector<int64_t>>>>& shapes) {
             cppnn::EngineBuildOptions o;
             o.precision = parse_precision(precision, "Engine.build");
+            if (shapes)
+              for (const auto& [name, profile] : *shapes) {
+                if (profile.size() != 3)
+                  cppnn::fail(ErrorKind::TypeError, "Engine.build: shapes['" + name +
+                                                        "'] must be (min, opt, max) shapes");
+                o.shapes[name] = {profile[0], profile[1], profile[2]};
+              }
             if (o.precision == cppnn::Precision::auto_)
               cppnn::fail(ErrorKind::TypeError,
                           "Engine.build: precision must be 'float32', 'float16' or "
@@ -359,7 +389,11 @@ void bind_module(nb::module_& m) {
             nb::gil_scoped_release release;
             return cppnn::Engine::build(g, o);
           },
-          "graph"_a, "precision"_a = "float32", "Optimizes the graph into an engine.")
+          "graph"_a, "precision"_a = "float32", "shapes"_a = nb::none(),
+          "Optimizes the graph into an engine. shapes (dynamic shapes, for a graph from\n"
+          "load_onnx(dynamic=...)): input name -> (min, opt, max) shapes, e.g.\n"
+          "{'input_ids': ((1, 16), (8, 128), (32, 512))}, inside the ranges it was imported\n"
+          "with; one engine then runs every shape in the profile.")
       .def_static(
           "load",
           [](const std::filesystem::path& path) {
@@ -399,8 +433,16 @@ void bind_module(nb::module_& m) {
       [](const std::filesystem::path& path,
          const std::optional<std::map<std::string, int64_t>>& dim_values,
          std::optional<size_t> max_import_bytes, bool float64_as_float32,
-         const std::optional<nb::dict>& input_values) {
+         const std::optional<nb::dict>& input_values,
+         const std::optional<std::map<std::string, std::vector<int64_t>>>& dynamic) {
         cppnn::OnnxImportOptions options;
+        if (dynamic)
+          for (const auto& [name, r] : *dynamic) {
+            if (r.size() != 3)
+              cppnn::fail(ErrorKind::TypeError,
+                          "load_onnx: dynamic['" + name + "'] must be (min, opt, max)");
+            options.dynamic[name] = {r[0], r[1], r[2]};
+          }
         if (input_values)
           for (auto [key, value] : *input_values) {
             std::string name = nb::cast<std::string>(key);
@@ -415,8 +457,10 @@ void bind_module(nb::module_& m) {
         return cppnn::load_onnx(path.string(), options);
       },
       "path"_a, "dim_values"_a = nb::none(), "max_import_bytes"_a = nb::none(),
-      "float64_as_float32"_a = false, "input_values"_a = nb::none(),
+      "float64_as_float32"_a = false, "input_values"_a = nb::none(), "dynamic"_a = nb::none(),
       "Imports an ONNX model file as an MLGraph (external data read from its folder).\n"
+      "dynamic keeps symbolic dimensions symbolic within ranges, e.g. {'N': (1, 8, 32)}\n"
+      "(min, opt, max): the graph then runs at any such shape (docs/dynamic-shapes.md).\n"
       "dim_values fixes the symbolic dimensions, e.g. {'N': 1}; one the exporter left unnamed\n"
       "(-1, 0, '' or '?') is '<input>:<index>', e.g. {'x:0': 1}. float64_as_float32 computes\n"
       "float64 tensors in float32 (WebNN has no float64). input_values fixes graph inputs at load\n"

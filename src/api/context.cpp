@@ -5,6 +5,7 @@
 
 #include "api/backend_loader.h"
 #include "engine/portable_graph.h"
+#include "graph/symbolic.h"
 
 namespace cppnn {
 
@@ -21,6 +22,15 @@ struct ContextState {
   std::string backend_reason;
   Precision precision = Precision::float32;  // resolved: float32, float16 or bfloat16
   std::unordered_map<const GraphIR*, CachedPlan> plans;
+  // Dynamic-shape graphs: the graphs specialized at the shapes they were run at, most
+  // recently used first, at most kSpecializedPerGraph per graph; each keeps its plan (and
+  // the CUDA graphs the plan captured) alive in `plans` while it is here.
+  static constexpr size_t kSpecializedPerGraph = 8;
+  struct Specializations {
+    std::weak_ptr<const GraphIR> graph;
+    std::vector<std::pair<std::vector<int64_t>, Graph>> recent;
+  };
+  std::unordered_map<const GraphIR*, Specializations> specialized;
   // Written only under `mutex`; atomic so that Context::destroyed() can read it without
   // waiting for a compute to finish.
   std::atomic<bool> destroyed = false;
@@ -39,6 +49,28 @@ struct ContextState {
     Plan& ref = *plan;
     plans[&graph.ir()] = CachedPlan{graph.ir_ptr(), std::move(plan)};
     return ref;
+  }
+
+  // The graph with fixed shapes that runs `graph` at these input shapes: `graph` itself
+  // unless it is dynamic and the shapes are not its opt shapes.
+  Graph concrete(const Graph& graph, const std::map<std::string, Dims>& shapes, const char* what) {
+    if (!graph.dynamic()) return graph;
+    const SymbolicShapes& sym = *graph.symbolic();
+    std::vector<int64_t> values = symbol_values_for(graph.ir(), sym, shapes, what);
+    if (values == sym.opt_values()) return Graph(graph.ir_ptr());
+    for (auto it = specialized.begin(); it != specialized.end();)
+      it = it->second.graph.expired() ? specialized.erase(it) : std::next(it);
+    Specializations& s = specialized[&graph.ir()];
+    if (s.graph.expired()) s = Specializations{graph.ir_ptr(), {}};
+    for (size_t i = 0; i < s.recent.size(); ++i)
+      if (s.recent[i].first == values) {
+        std::rotate(s.recent.begin(), s.recent.begin() + ptrdiff_t(i), s.recent.begin() + ptrdiff_t(i) + 1);
+        return s.recent.front().second;
+      }
+    Graph g(specialize(graph.ir(), sym, values));
+    s.recent.insert(s.recent.begin(), {values, g});
+    if (s.recent.size() > kSpecializedPerGraph) s.recent.pop_back();
+    return g;
   }
 };
 
@@ -158,8 +190,11 @@ std::string Context::report(const Graph& graph) {
 NamedTensors Context::compute(const Graph& graph, const NamedTensors& inputs) {
   auto lock = lock_live(state_, "compute");
   if (!graph.valid()) fail(ErrorKind::DataError, "compute: the graph is not valid");
-  check_inputs(graph.ir(), inputs);
-  return state_->plan_for(graph).compute(inputs);
+  std::map<std::string, Dims> shapes;
+  for (const auto& [name, t] : inputs) shapes[name] = t.shape();
+  Graph run = state_->concrete(graph, shapes, "compute");
+  check_inputs(run.ir(), inputs);
+  return state_->plan_for(run).compute(inputs);
 }
 
 // ---- device tensors
@@ -265,7 +300,11 @@ void Context::dispatch(const Graph& graph, const NamedDeviceTensors& inputs,
   auto lock = lock_live(state_, "dispatch");
   ContextState& s = *state_;
   if (!graph.valid()) fail(ErrorKind::DataError, "dispatch: the graph is not valid");
-  const GraphIR& ir = graph.ir();
+  std::map<std::string, Dims> shapes;
+  for (const auto& [name, t] : inputs)
+    shapes[name] = live_tensor(t.state_, "dispatch").desc.shape;
+  Graph run = s.concrete(graph, shapes, "dispatch");
+  const GraphIR& ir = run.ir();
   auto bind = [&](const NamedDeviceTensors& given, const std::map<std::string, OperandId>& want,
                   const char* kind) {
     BackendTensors bound;
@@ -300,7 +339,7 @@ void Context::dispatch(const Graph& graph, const NamedDeviceTensors& inputs,
         fail(ErrorKind::TypeError, "dispatch: outputs '" + oname + "' and '" + other +
                                        "' are the same tensor");
   }
-  s.plan_for(graph).dispatch(ir, in, out);
+  s.plan_for(run).dispatch(ir, in, out);
 }
 
 void Context::synchronize() {
@@ -324,6 +363,7 @@ void Context::destroy() {
   if (!state_) return;
   std::lock_guard lock(state_->mutex);
   if (!state_->destroyed) state_->backend->synchronize();
+  state_->specialized.clear();
   state_->plans.clear();
   state_->destroyed = true;
 }

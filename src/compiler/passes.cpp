@@ -1,5 +1,7 @@
 #include "compiler/passes.h"
 
+#include <algorithm>
+
 namespace cppnn::detail {
 
 void fold_constants(GraphIR& g, const PassOptions& options) {
@@ -10,7 +12,10 @@ void fold_constants(GraphIR& g, const PassOptions& options) {
     if (node.op == OpId::none) continue;
     bool all_constant = true;
     for (OperandId id : node.inputs)
-      if (id != kNoOperand && g.operands[size_t(id)].role != OperandRole::constant)
+      if (id != kNoOperand && (g.operands[size_t(id)].role != OperandRole::constant ||
+                               std::find(options.runtime_constants.begin(),
+                                         options.runtime_constants.end(), id) !=
+                                   options.runtime_constants.end()))
         all_constant = false;
     if (!all_constant) continue;
     size_t out_bytes = 0;

@@ -58,6 +58,10 @@ struct PassOptions {
   // repeated) can neither balloon into a huge engine nor exhaust memory while compiling.
   size_t max_folded_node_bytes = size_t(64) << 20;
   size_t max_folded_bytes = size_t(1) << 30;
+  // Constants whose values change from one specialization of a dynamic-shape graph to the
+  // next (graph/symbolic.h, patched positions): nodes that read them are not folded, so
+  // that the folded graph still holds the place the patch writes.
+  std::vector<OperandId> runtime_constants;
   // Without an evaluator, fold_constants does nothing: the graph keeps its constant
   // subgraphs as runtime ops (correct, only slower).
   ConstantEvaluator evaluator;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -55,8 +56,90 @@ const EngineState& Engine::state() const {
   return *state_;
 }
 
+namespace {
+
+// The symbols' ranges for an engine build: the graph's, narrowed by the options' profiles.
+std::vector<SymbolRange> profile_ranges(const Graph& graph, const EngineBuildOptions& options) {
+  const SymbolicShapes& sym = *graph.symbolic();
+  std::vector<SymbolRange> ranges = sym.ranges;
+  std::vector<bool> given(ranges.size(), false);
+  const auto symbols = graph.input_symbols();
+  const auto inputs = graph.inputs();
+  for (const auto& [name, profile] : options.shapes) {
+    auto in = inputs.find(name);
+    if (in == inputs.end())
+      fail(ErrorKind::TypeError, "engine build: shapes names '" + name + "', which is no input of the graph");
+    const Dims& dims = in->second.shape;
+    std::string where = "engine build: the profile of input '" + name + "'";
+    if (profile.min.size() != dims.size() || profile.opt.size() != dims.size() ||
+        profile.max.size() != dims.size())
+      fail(ErrorKind::TypeError, where + " must give " + std::to_string(dims.size()) +
+                                     " dimensions in each of min, opt and max");
+    const std::vector<std::string>& axes = symbols.at(name);
+    for (size_t a = 0; a < dims.size(); ++a) {
+      SymbolRange r{profile.min[a], profile.opt[a], profile.max[a]};
+      auto it = std::find(sym.names.begin(), sym.names.end(), axes[a]);
+      if (it == sym.names.end()) {
+        if (!axes[a].empty()) continue;  // a product of symbols: set through its factors
+        if (r.min != dims[a] || r.opt != dims[a] || r.max != dims[a])
+          fail(ErrorKind::TypeError, where + ": dimension " + std::to_string(a) + " is fixed at " +
+                                         std::to_string(dims[a]) + " in the graph");
+        continue;
+      }
+      size_t i = size_t(it - sym.names.begin());
+      const SymbolRange& graph_range = sym.ranges[i];
+      if (!(r.min <= r.opt && r.opt <= r.max))
+        fail(ErrorKind::TypeError, where + ": dimension " + std::to_string(a) + " must have min <= opt <= max");
+      if (r.min < graph_range.min || r.max > graph_range.max)
+        fail(ErrorKind::TypeError,
+             where + ": dimension " + std::to_string(a) + " (" + axes[a] + ") asks for [" +
+                 std::to_string(r.min) + ", " + std::to_string(r.max) +
+                 "], outside the range the graph was imported with, [" + std::to_string(graph_range.min) +
+                 ", " + std::to_string(graph_range.max) + "]: import it with a wider range");
+      if (given[i] && ranges[i] != r)
+        fail(ErrorKind::TypeError, where + ": dimension " + std::to_string(a) + " is " + axes[a] +
+                                       ", which another input gives another range");
+      ranges[i] = r;
+      given[i] = true;
+    }
+  }
+  return ranges;
+}
+
+}  // namespace
+
 Engine Engine::build(const Graph& graph, const EngineBuildOptions& options) {
   if (!graph.valid()) fail(ErrorKind::DataError, "engine build: the graph is not valid");
+  if (graph.dynamic()) {
+    // Optimized at the profile's probe points and fitted again: the passes may rewrite the
+    // graph, and each rewrite must hold for every shape in the profile.
+    const SymbolicShapes& sym = *graph.symbolic();
+    std::vector<OperandId> patched;
+    for (const ShapePatch& p : sym.patches)
+      if (p.kind == ShapePatch::Kind::constant_value) patched.push_back(p.index);
+    FittedGraph fitted = fit_symbolic(
+        sym.names, profile_ranges(graph, options),
+        [&](const std::vector<int64_t>& values) {
+          std::shared_ptr<const GraphIR> at = specialize(graph.ir(), sym, values);
+          return std::make_shared<GraphIR>(*portable_graph(at, options.precision, "engine build", patched));
+        },
+        "engine build");
+    EngineBuildOptions written = options;
+    written.precision = fitted.ir->precision;
+    std::vector<ExtraSection> extra;
+    if (fitted.symbolic) extra.push_back({{'S', 'Y', 'M', 'S'}, true, write_symbols(*fitted.symbolic)});
+    EngineBytes bytes = write_engine(*fitted.ir, written, extra);
+    try {
+      return Engine(read_engine(std::move(bytes)));
+    } catch (const Error& e) {
+      fail(ErrorKind::OperationError,
+           std::string("internal: the engine just written does not load back: ") + e.what());
+    }
+  }
+  if (!options.shapes.empty())
+    fail(ErrorKind::TypeError,
+         "engine build: shapes (a dynamic-shape profile) needs a graph with symbolic dimensions: "
+         "import it with ranges (OnnxImportOptions::dynamic, load_onnx(dynamic=...))");
   // The portable graph: optimized and lowered, with no layout choice in it (each backend
   // lays it out for its device when it compiles).
   std::shared_ptr<const GraphIR> optimized =

@@ -45,6 +45,19 @@
 //     entries[count]: i32 operand id, u32 reserved (0), u64 offset, u64 size
 //     data: each entry's raw element bytes (little-endian, C order) at its offset, which
 //       is a multiple of 64, inside this section, ascending, non-overlapping
+//   "SYMS" (at most once, flagged required; only in an engine of a dynamic-shape graph,
+//   graph/symbolic.h): the graph section holds the graph at the symbols' opt values, and
+//   this section how its integers depend on the symbols
+//     u32 n, symbols[n] (1 .. 8): str name, i64 min, i64 opt, i64 max
+//     u32 n, patches[n]: u8 kind (0 an operand's dimension, 1 an i64 attribute, 2 an
+//       element of an i64-list attribute, 3 an element of a constant of at most 64 int32
+//       or int64 elements, 4 a whole int32 / int64 constant generated at each shape: its
+//       terms' mask bits 8 + a stand for the element's index along axis a), u8[3]
+//       reserved (0), i32 operand or node index,
+//       str attribute name (empty for kind 0), u32 dimension or element index,
+//       u32 m, terms[m]: u32 mask (bit i: symbol i is a factor), i64 coefficient
+//     The reader checks every polynomial against the graph at opt and within bounds at
+//     every corner of the ranges (graph/symbolic.h check_symbolic).
 //   Sections a later version may add (tags reserved): "KSRC" generated kernel sources,
 //   "MPLN" memory plan. A new version adds sections rather than changing these three.
 //
@@ -139,6 +152,33 @@ std::string write_graph(const GraphIR& g) {
 }
 
 }  // namespace
+
+std::string write_symbols(const SymbolicShapes& symbolic) {
+  ByteWriter w("engine");
+  w.count(symbolic.names.size());
+  for (size_t i = 0; i < symbolic.names.size(); ++i) {
+    w.str(symbolic.names[i]);
+    w.i64(symbolic.ranges[i].min);
+    w.i64(symbolic.ranges[i].opt);
+    w.i64(symbolic.ranges[i].max);
+  }
+  w.count(symbolic.patches.size());
+  for (const ShapePatch& p : symbolic.patches) {
+    w.u8(uint8_t(p.kind));
+    w.u8(0);
+    w.u8(0);
+    w.u8(0);
+    w.i32(p.index);
+    w.str(p.attr);
+    w.u32(p.pos);
+    w.count(p.value.terms.size());
+    for (const Polynomial::Term& t : p.value.terms) {
+      w.u32(t.mask);
+      w.i64(t.coeff);
+    }
+  }
+  return w.take();
+}
 
 EngineBytes EngineBytes::allocate(size_t size) {
   size_t rounded = align_up(std::max<size_t>(size, 1));

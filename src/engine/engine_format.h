@@ -9,6 +9,7 @@
 #include "core/bytes.h"
 #include "cppnn/engine.h"
 #include "graph/ir.h"
+#include "graph/symbolic.h"
 
 namespace cppnn::detail {
 
@@ -33,6 +34,9 @@ constexpr uint32_t tag_of(const char* s) {
 inline constexpr uint32_t kMetaTag = tag_of("META");
 inline constexpr uint32_t kGraphTag = tag_of("GRPH");
 inline constexpr uint32_t kConstantsTag = tag_of("CNST");
+// Dynamic shapes (graph/symbolic.h): written, flagged required, only for a dynamic graph,
+// so that a build that predates them refuses such a file instead of running it at opt.
+inline constexpr uint32_t kSymbolsTag = tag_of("SYMS");
 
 struct Section {
   uint32_t tag = 0;
@@ -71,6 +75,9 @@ struct ExtraSection {
   bool required = false;
   std::string bytes;
 };
+
+// The "SYMS" section's bytes for a dynamic graph's symbols (an ExtraSection, required).
+std::string write_symbols(const SymbolicShapes& symbolic);
 
 // Serializes the graph (which must be valid) with the build options; extra sections go
 // after the standard ones.

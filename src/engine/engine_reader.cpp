@@ -61,7 +61,8 @@ std::vector<Section> read_sections(const uint8_t* payload, size_t size) {
     s.offset = size_t(offset);
     s.size = size_t(bytes);
     prev_end = s.offset + s.size;
-    bool known = s.tag == kMetaTag || s.tag == kGraphTag || s.tag == kConstantsTag;
+    bool known = s.tag == kMetaTag || s.tag == kGraphTag || s.tag == kConstantsTag ||
+                 s.tag == kSymbolsTag;
     if (known && !seen.insert(s.tag).second) corrupt(name + " appears twice");
     if (!known && (s.flags & kRequiredSection))
       fail(ErrorKind::NotSupportedError, "the engine file needs " + name +
@@ -74,6 +75,44 @@ std::vector<Section> read_sections(const uint8_t* payload, size_t size) {
   for (uint32_t tag : {kMetaTag, kGraphTag, kConstantsTag})
     if (!seen.count(tag)) corrupt("the " + tag_name(tag) + " section is missing");
   return sections;
+}
+
+std::shared_ptr<SymbolicShapes> read_symbols(ByteReader r) {
+  auto s = std::make_shared<SymbolicShapes>();
+  size_t n = r.count("the symbol count", 4 + 24);
+  if (n == 0 || n > kMaxSymbols) corrupt("the symbols section names " + std::to_string(n) + " symbols");
+  for (size_t i = 0; i < n; ++i) {
+    r.at("symbol " + std::to_string(i));
+    s->names.push_back(r.str("the name", 256));
+    SymbolRange range;
+    range.min = r.i64("the minimum");
+    range.opt = r.i64("the opt value");
+    range.max = r.i64("the maximum");
+    s->ranges.push_back(range);
+  }
+  size_t m = r.count("the patch count", 4 + 4 + 4 + 4 + 4);
+  for (size_t i = 0; i < m; ++i) {
+    r.at("patch " + std::to_string(i));
+    ShapePatch p;
+    uint8_t kind = r.u8("the kind");
+    if (kind > uint8_t(ShapePatch::Kind::constant_generated)) corrupt("patch " + std::to_string(i) + " has an unknown kind");
+    p.kind = ShapePatch::Kind(kind);
+    if (r.u8("a reserved byte") || r.u8("a reserved byte") || r.u8("a reserved byte"))
+      corrupt("patch " + std::to_string(i) + " has reserved bytes that are not zero");
+    p.index = r.i32("the index");
+    p.attr = r.str("the attribute name", 256);
+    p.pos = r.u32("the position");
+    size_t terms = r.count("the term count", 12);
+    for (size_t t = 0; t < terms; ++t) {
+      Polynomial::Term term;
+      term.mask = r.u32("a term's mask");
+      term.coeff = r.i64("a term's coefficient");
+      p.value.terms.push_back(term);
+    }
+    s->patches.push_back(std::move(p));
+  }
+  r.expect_end();
+  return s;
 }
 
 void read_meta(ByteReader r, EngineState& state) {
@@ -306,12 +345,15 @@ std::shared_ptr<EngineState> read_engine(EngineBytes bytes) {
   // The graph first: the constants section refers to its operands.
   std::vector<Section> sections = read_sections(payload, h.payload_size);
   std::shared_ptr<GraphIR> graph;
+  std::shared_ptr<SymbolicShapes> symbolic;
   UnknownOps unknown_ops;
   for (const Section& s : sections) {
     if (s.tag == kMetaTag)
       read_meta(section_reader(payload + s.offset, s.size, "metadata section"), *state);
     if (s.tag == kGraphTag)
       graph = read_graph(section_reader(payload + s.offset, s.size, "graph section"), unknown_ops);
+    if (s.tag == kSymbolsTag)
+      symbolic = read_symbols(section_reader(payload + s.offset, s.size, "symbols section"));
   }
   for (const Section& s : sections)
     if (s.tag == kConstantsTag) read_constants(bytes, h.header_size, s, *graph);
@@ -319,7 +361,14 @@ std::shared_ptr<EngineState> read_engine(EngineBytes bytes) {
   check_bfloat16_operands(*graph, state->options.precision);
   // A float16 engine's graph is lowered already: a float16 context must not lower it again.
   graph->precision = state->options.precision;
-  state->graph = Graph(std::move(graph));
+  if (symbolic) {
+    try {
+      check_symbolic(*graph, *symbolic, ErrorKind::DataError);
+    } catch (const Error& e) {
+      corrupt(std::string("the symbols section: ") + e.what());
+    }
+  }
+  state->graph = Graph(std::move(graph), std::move(symbolic));
   state->bytes = std::move(bytes);
   return state;
 }

@@ -6,7 +6,8 @@
 namespace cppnn::detail {
 
 std::shared_ptr<const GraphIR> portable_graph(const std::shared_ptr<const GraphIR>& graph,
-                                              Precision precision, const std::string& what) {
+                                              Precision precision, const std::string& what,
+                                              const std::vector<OperandId>& runtime_constants) {
   if (precision == Precision::auto_)
     fail(ErrorKind::TypeError, what + ": precision auto is a context's choice (float32 or float16 here)");
   if (precision != Precision::float32 && precision != Precision::float16 &&
@@ -18,6 +19,7 @@ std::shared_ptr<const GraphIR> portable_graph(const std::shared_ptr<const GraphI
   // (choose_channels_last handles the fused convs this leaves).
   PassOptions options = cpu_pass_options();
   options.channels_last = false;
+  options.runtime_constants = runtime_constants;
   std::shared_ptr<const GraphIR> optimized = optimize(graph, options);
   if (precision != Precision::float32 && optimized->precision == Precision::float32) {
     auto lowered = std::make_shared<GraphIR>(*optimized);

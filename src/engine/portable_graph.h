@@ -3,6 +3,7 @@
 // backend for a graph built without an Engine step. One function, so that both optimize
 // and lower alike.
 #include <memory>
+#include <vector>
 
 #include "graph/ir.h"
 
@@ -16,7 +17,10 @@ namespace cppnn::detail {
 // engine's) keeps it: it is never lowered twice, and the result's `precision` says what it
 // is computed in. auto_ is a TypeError (a context resolves auto before this), prefixed
 // with `what`.
+// `runtime_constants`: constants a dynamic-shape graph patches per shape
+// (PassOptions::runtime_constants), never folded into what reads them.
 std::shared_ptr<const GraphIR> portable_graph(const std::shared_ptr<const GraphIR>& graph,
-                                              Precision precision, const std::string& what);
+                                              Precision precision, const std::string& what,
+                                              const std::vector<OperandId>& runtime_constants = {});
 
 }  // namespace cppnn::detail

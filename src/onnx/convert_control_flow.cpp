@@ -119,8 +119,8 @@ void set_stacked(NodeContext& ctx, size_t output, const std::vector<ValuePtr>& p
   one.insert(one.begin() + axis, 1);
   bool is_bool = parts[0]->is_bool;
   bool host = std::all_of(parts.begin(), parts.end(),
-                          [&](const ValuePtr& p) { return p->data && foldable(one); });
-  if (host && parts.size() * element_count(shape) <= kFoldLimit) {
+                          [&](const ValuePtr& p) { return p->data && ctx.foldable(one); });
+  if (host && parts.size() * element_count(shape) <= ctx.fold_limit()) {
     std::vector<Tensor> reshaped;
     for (const ValuePtr& p : parts) reshaped.push_back(p->data->reshaped(one));
     std::vector<const Tensor*> ptrs;
@@ -197,7 +197,7 @@ void loop(NodeContext& ctx) {
 
 // Element `index` of `v` along `axis`, without that axis.
 ValuePtr take(NodeContext& ctx, const ValuePtr& v, size_t axis, int64_t index) {
-  if (v->data && foldable(v->shape))
+  if (v->data && ctx.foldable(v->shape))
     return host_value(host_gather(*v->data, int64_tensor({}, {index}), axis), v->is_bool);
   std::vector<uint32_t> starts(v->shape.size(), 0), sizes;
   for (int64_t d : v->shape) sizes.push_back(uint32_t(d));

@@ -27,7 +27,7 @@ bool foldable(const NodeContext& ctx, size_t required) {
   Dims out;
   for (size_t i = 0; i < ctx.input_count(); ++i)
     if (ctx.has_input(i)) out = detail::broadcast_shapes(out, ctx.shape(i));
-  return onnx_import::foldable(out);
+  return ctx.foldable(out);
 }
 
 template <BinaryMethod Method, HostBinary Op>
@@ -117,7 +117,7 @@ void unary(NodeContext& ctx) {
   // negate axes and counts): folded like the binary ops, as 0 - x.
   if constexpr (Id == detail::OpId::neg) {
     const Tensor* x = ctx.constant(0);
-    if (x && !is_float(x->data_type()) && onnx_import::foldable(x->shape())) {
+    if (x && !is_float(x->data_type()) && ctx.foldable(x->shape())) {
       Tensor zero = host_cast(int64_tensor({}, {0}), x->data_type(), false);
       ctx.set_output(0, host_binary(HostBinary::sub, zero, *x));
       return;
@@ -200,7 +200,7 @@ void clip(NodeContext& ctx) {
 // Cast's and CastLike's conversion of input 0 to `type` (ONNX bool when to_bool).
 void cast_input_to(NodeContext& ctx, DataType type, bool to_bool) {
   const ValuePtr& x = ctx.input(0);
-  if (x->data && onnx_import::foldable(x->shape)) {
+  if (x->data && ctx.foldable(x->shape)) {
     ctx.set_output(0, host_cast(*x->data, type, to_bool), to_bool);
     return;
   }

@@ -20,7 +20,11 @@ void gather(NodeContext& ctx) {
   Dims out(x->shape.begin(), x->shape.begin() + int64_t(axis));
   out.insert(out.end(), is.begin(), is.end());
   out.insert(out.end(), x->shape.begin() + int64_t(axis) + 1, x->shape.end());
-  if (ctx.all_inputs_constant() && foldable(out)) {
+  // A dynamic-shape import folds only gathers from small tensors (shape arithmetic): a row
+  // of a weight table picked by a position that depends on a symbol (GPT-2's position
+  // embedding at the past length) stays a lookup whose index the graph can patch.
+  bool small = ctx.may_drop_shape_op() || element_count(x->shape) <= kMaxShapeTableElements;
+  if (ctx.all_inputs_constant() && ctx.foldable(out) && small) {
     ctx.set_output(0, host_gather(*x->data, *ctx.constant(1), axis), x->is_bool);
     return;
   }

@@ -40,7 +40,7 @@ void set_reshaped(NodeContext& ctx, const Dims& dims) {
     ctx.bad_model("cannot reshape " + to_string(x->shape) + " to " + to_string(dims));
   if (x->data)
     ctx.set_output(0, x->data->reshaped(dims), x->is_bool);
-  else if (dims == x->shape)
+  else if (dims == x->shape && ctx.may_drop_shape_op())
     ctx.alias_output(0, x);
   else
     ctx.set_output(0,
@@ -153,7 +153,7 @@ void transpose(NodeContext& ctx) {
   if (sorted != iota)
     ctx.bad_model("attribute 'perm' " + to_string(perm) + " is not a permutation");
   const ValuePtr& x = ctx.input(0);
-  if (x->data && foldable(x->shape)) {
+  if (x->data && ctx.foldable(x->shape)) {
     ctx.set_output(0, host_transpose(*x->data, perm), x->is_bool);
   } else if (perm == iota) {
     ctx.alias_output(0, x);
@@ -182,7 +182,7 @@ void concat(NodeContext& ctx) {
     out[axis] = checked_add(out[axis], s[axis], "the concatenated size", kMalformed);
   }
   bool is_bool = ctx.input(0)->is_bool;
-  if (ctx.all_inputs_constant() && foldable(out)) {
+  if (ctx.all_inputs_constant() && ctx.foldable(out)) {
     std::vector<const Tensor*> parts;
     for (size_t i = 0; i < ctx.input_count(); ++i) parts.push_back(ctx.constant(i));
     ctx.set_output(0, host_concat(parts, axis), is_bool);
@@ -239,7 +239,7 @@ void split(NodeContext& ctx) {
   if (sum != dim)
     ctx.bad_model("split sizes " + to_string(sizes) + " do not add up to dimension " +
                   std::to_string(dim));
-  if (x->data && foldable(x->shape)) {
+  if (x->data && ctx.foldable(x->shape)) {
     std::vector<int64_t> starts(x->shape.size(), 0), steps(x->shape.size(), 1);
     for (size_t i = 0; i < sizes.size(); ++i) {
       Dims piece = x->shape;
@@ -321,13 +321,13 @@ void slice(NodeContext& ctx) {
     first.push_back(s.start);
     stride.push_back(s.step);
   }
-  if (x->data && foldable(out)) {
+  if (x->data && ctx.foldable(out)) {
     ctx.set_output(0, host_slice(*x->data, first, stride, out), x->is_bool);
     return;
   }
   if (element_count(out) == 0)
     ctx.not_supported("the result " + to_string(out) + " is empty; WebNN has no empty tensors");
-  if (out == x->shape &&
+  if (out == x->shape && ctx.may_drop_shape_op() &&
       std::all_of(stride.begin(), stride.end(), [](int64_t s) { return s == 1; })) {
     ctx.alias_output(0, x);
     return;
@@ -367,9 +367,9 @@ void expand(NodeContext& ctx) {
     if (d < 0) ctx.bad_model("shape " + to_string(target) + " has a negative dimension");
   // ONNX's Expand broadcasts both ways: a 1 in the target keeps the input's size.
   Dims out = detail::broadcast_shapes(x->shape, target);
-  if (x->data && foldable(out))
+  if (x->data && ctx.foldable(out))
     ctx.set_output(0, host_expand(*x->data, out), x->is_bool);
-  else if (out == x->shape)
+  else if (out == x->shape && ctx.may_drop_shape_op())
     ctx.alias_output(0, x);
   else
     ctx.set_output(0,

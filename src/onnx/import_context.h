@@ -32,7 +32,8 @@ using ValuePtr = std::shared_ptr<Value>;
 
 // Folding makes host copies; above this many elements a result is left to the graph.
 inline constexpr size_t kFoldLimit = size_t(1) << 22;
-inline bool foldable(const Dims& shape) { return element_count(shape) <= kFoldLimit; }
+// A dynamic-shape import folds gathers only from tensors up to this size (convert_gather).
+inline constexpr size_t kMaxShapeTableElements = 1024;
 // Constants the model asks for by shape (ConstantOfShape) are refused above this.
 inline constexpr size_t kMaxHostElements = size_t(1) << 28;
 
@@ -80,6 +81,14 @@ struct ImportSession {
   ImportBudget& budget;
   TensorReading reading;
   size_t unrolled_nodes = 0;
+  // Results up to this many elements are folded on the host (kFoldLimit; no limit for a
+  // dynamic-shape import, whose probes must fold alike at every size, max_import_bytes
+  // still bounding the memory).
+  size_t fold_limit = kFoldLimit;
+  // A dynamic-shape import keeps a reshape, slice or expand whose result has its input's
+  // shape, as a node: whether it does depends on the values (a slice of a 512-row table to S
+  // rows is the whole table at S = 512), and every probe must have the same nodes.
+  bool keep_shape_ops = false;
 };
 
 // A graph constant that shares `data`'s storage: the importer's tensors are never written
@@ -138,6 +147,11 @@ class NodeContext {
   // Outputs.
   size_t output_count() const { return size_t(node_.output_size()); }
   bool output_used(size_t i) const;
+  // Whether a host result of this shape is folded (ImportSession::fold_limit).
+  bool foldable(const Dims& shape) const { return element_count(shape) <= session_.fold_limit; }
+  size_t fold_limit() const { return session_.fold_limit; }
+  // Whether a shape op that changes nothing may be dropped (ImportSession::keep_shape_ops).
+  bool may_drop_shape_op() const { return !session_.keep_shape_ops; }
   void set_output(size_t i, const Operand& operand, bool is_bool = false);
   void set_output(size_t i, Tensor data, bool is_bool = false);
   void alias_output(size_t i, const ValuePtr& value);

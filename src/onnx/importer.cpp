@@ -1,10 +1,12 @@
 // ONNX import: parses a ModelProto, turns initializers and inputs into values, runs one
 // converter per node (which calls the public GraphBuilder methods, so the op table validates
 // every node) and builds the graph with the ONNX output names.
+#include <algorithm>
 #include <fstream>
 
 #include "cppnn/onnx.h"
 #include "graph/ir.h"
+#include "graph/symbolic.h"
 #include "onnx/host_ops.h"
 #include "onnx/import_context.h"
 #include "onnx/op_coverage.h"
@@ -408,27 +410,50 @@ ValuePtr initializer_value(const onnx::TensorProto& init, const TensorReading& r
   return v;
 }
 
+// The model's initializers, decoded once: every import of the model (the probes of a
+// dynamic-shape import) shares their storage.
+struct Initializers {
+  std::map<std::string, ValuePtr> values;
+};
+
 // Takes the model by reference to release each initializer's bytes once decoded, so a large
 // model's weights are not held twice.
-Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options,
-                   std::optional<std::filesystem::path> model_dir) {
-  if (!model.has_graph()) fail(ErrorKind::DataError, "the model has no graph");
-  onnx::GraphProto& graph = *model.mutable_graph();
-  GraphBuilder builder;
-  ImportBudget budget;
-  budget.limit = options.max_import_bytes;
-  ImportSession session{builder, default_opset(model), budget,
-                        TensorReading{std::move(model_dir), options.float64_as_float32, 0, {}}};
-  std::map<std::string, ValuePtr> values;
-
+Initializers decode_initializers(onnx::GraphProto& graph, const TensorReading& reading) {
   if (graph.sparse_initializer_size() > 0)
     fail(ErrorKind::NotSupportedError, "sparse initializers are not supported");
+  Initializers out;
+  ImportBudget unused;
   for (onnx::TensorProto& init : *graph.mutable_initializer()) {
-    if (!values.emplace(init.name(), initializer_value(init, session.reading, budget)).second)
+    if (!out.values.emplace(init.name(), initializer_value(init, reading, unused)).second)
       fail(ErrorKind::DataError, "initializer '" + init.name() + "' is defined twice");
     std::string name = init.name();
     init.Clear();
     init.set_name(name);
+  }
+  return out;
+}
+
+// One import of the graph at the dimension values of `options`.
+Graph import_graph(const onnx::GraphProto& graph, int64_t opset, const Initializers& inits,
+                   const TensorReading& reading, const OnnxImportOptions& options,
+                   size_t fold_limit) {
+  GraphBuilder builder;
+  ImportBudget budget;
+  budget.limit = options.max_import_bytes;
+  ImportSession session{builder, opset, budget, reading};
+  session.fold_limit = fold_limit;
+  session.keep_shape_ops = !options.dynamic.empty();
+  std::map<std::string, ValuePtr> values;
+  for (const auto& [name, v] : inits.values) {
+    // A fresh Value per import (its operand belongs to this import's builder); the
+    // decoded bytes are shared and, being the model's own, not counted.
+    auto copy = std::make_shared<Value>();
+    copy->type = v->type;
+    copy->shape = v->shape;
+    copy->is_bool = v->is_bool;
+    copy->data = v->data;
+    budget.counted.insert(copy->data->data());
+    values.emplace(name, std::move(copy));
   }
   for (const auto& input : graph.input()) {
     if (values.count(input.name())) continue;  // IR < 4 lists initializers as inputs too
@@ -501,6 +526,67 @@ Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options,
     }
   }
   return builder.build(outputs);
+}
+
+
+// The names of the graph inputs' symbolic dimensions, in order of appearance.
+std::vector<std::string> symbolic_dims(const onnx::GraphProto& graph,
+                                       const std::map<std::string, ValuePtr>& initializers) {
+  std::vector<std::string> names;
+  for (const auto& input : graph.input()) {
+    if (initializers.count(input.name()) || !input.type().has_tensor_type() ||
+        !input.type().tensor_type().has_shape())
+      continue;
+    const auto& shape = input.type().tensor_type().shape();
+    for (int i = 0; i < shape.dim_size(); ++i) {
+      const auto& d = shape.dim(i);
+      if (d.has_dim_value() && d.dim_value() > 0) continue;
+      std::string name = symbolic_name(input.name(), i, d);
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+  }
+  return names;
+}
+
+Graph import_model(onnx::ModelProto& model, const OnnxImportOptions& options,
+                   std::optional<std::filesystem::path> model_dir) {
+  if (!model.has_graph()) fail(ErrorKind::DataError, "the model has no graph");
+  onnx::GraphProto& graph = *model.mutable_graph();
+  const int64_t opset = default_opset(model);
+  TensorReading reading{std::move(model_dir), options.float64_as_float32, 0, {}};
+  Initializers inits = decode_initializers(graph, reading);
+  if (options.dynamic.empty())
+    return import_graph(graph, opset, inits, reading, options, kFoldLimit);
+
+  // Dynamic shapes: the graph imported at values around opt and at the ranges' corners,
+  // the integers that differ fitted as polynomials of the symbols (graph/symbolic.h).
+  std::vector<std::string> known = symbolic_dims(graph, inits.values);
+  std::vector<std::string> names;
+  std::vector<SymbolRange> ranges;
+  for (const auto& [name, range] : options.dynamic) {
+    if (options.dim_values.count(name))
+      fail(ErrorKind::TypeError, "the symbolic dimension '" + name +
+                                     "' is given both a value (dim_values) and a range (dynamic)");
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+      fail(ErrorKind::TypeError, "the model's inputs have no symbolic dimension '" + name +
+                                     "' (they have: " + (list.empty() ? "none" : list) + ")");
+    }
+    names.push_back(name);
+    ranges.push_back(range);
+  }
+  const size_t fold_limit = std::max(kFoldLimit, options.max_import_bytes / 8);
+  detail::FittedGraph fitted = detail::fit_symbolic(
+      names, ranges,
+      [&](const std::vector<int64_t>& values) {
+        OnnxImportOptions at = options;
+        for (size_t i = 0; i < names.size(); ++i) at.dim_values[names[i]] = values[i];
+        Graph g = import_graph(graph, opset, inits, reading, at, fold_limit);
+        return std::make_shared<detail::GraphIR>(g.ir());
+      },
+      "ONNX import");
+  return Graph(std::move(fitted.ir), std::move(fitted.symbolic));
 }
 
 }  // namespace
