@@ -132,7 +132,7 @@ OnnxImportOptions import_options(const ModelArgs& a, const std::map<std::string,
 }
 
 Precision precision_of(const std::string& name) {
-  return name == "float16" ? Precision::float16 : Precision::float32;
+  return name == "float32" ? Precision::float32 : precision_from_string(name);
 }
 
 LoadedModel load_model(const ModelArgs& a, const std::string& precision,

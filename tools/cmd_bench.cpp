@@ -237,7 +237,7 @@ Command add_bench(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--precision", a->precision,
                   "float32, or float16 (an ONNX model is built into a float16 engine)")
-      ->check(CLI::IsMember({"float32", "float16"}))
+      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
       ->capture_default_str();
   cmd->add_option("--batch", a->batches,
                   "batch sizes to time, e.g. 1,8,32: the model's batch dimension (the first of "

@@ -153,7 +153,7 @@ Command add_build(CLI::App& app) {
   cmd->add_option("-o,--output", b->output, "engine file to write")->required();
   cmd->add_option("--precision", b->precision,
                   "float32, or float16 (computed in float16 behind float32 inputs and outputs)")
-      ->check(CLI::IsMember({"float32", "float16"}))
+      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
       ->capture_default_str();
   return {cmd, [b] {
             if (Engine::is_engine_file(b->model.model))

@@ -196,7 +196,7 @@ Command add_compare(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--precision", a->precision,
                   "what the devices compute in; the reference is float32 whatever this is")
-      ->check(CLI::IsMember({"float32", "float16"}))
+      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
       ->capture_default_str();
   cmd->add_option("--atol", a->atol, "absolute tolerance (default 1e-4; 1e-2 for float16)")
       ->check(CLI::NonNegativeNumber);

@@ -307,7 +307,7 @@ Command add_inspect(CLI::App& app) {
   cmd->add_option("--precision", a->precision,
                   "for an ONNX model: the precision of the engine it is optimized into for the "
                   "op counts, fusions and hash")
-      ->check(CLI::IsMember({"float32", "float16"}))
+      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
       ->capture_default_str();
   cmd->add_flag("--json", a->json, "print JSON instead of text");
   cmd->add_option("--dot", a->dot,

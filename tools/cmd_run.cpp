@@ -175,7 +175,7 @@ Command add_run(CLI::App& app) {
                   "leading '.'; the mapping is printed)");
   cmd->add_option("--precision", r->precision,
                   "float32, or float16: an ONNX model is first built into a float16 engine")
-      ->check(CLI::IsMember({"float32", "float16"}))
+      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
       ->capture_default_str();
   cmd->add_flag("--report", r->report, "print the backend's plan: what runs where");
   return {cmd, [r] { return run(*r); }};

@@ -24,6 +24,7 @@ const char* descr_of(DataType t) {
     case DataType::uint64: return "<u8";
     case DataType::int8: return "|i1";
     case DataType::uint8: return "|u1";
+    case DataType::bfloat16: break;  // numpy has no bfloat16 (and engines' interfaces are float32)
   }
   return "";
 }

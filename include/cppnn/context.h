@@ -45,8 +45,8 @@ struct ContextOptions {
   // (rustnn's TensorRT backend does the same): float32 (exact: the graph as built); float16
   // (the lowering Engine::build does for float16: float16 inside, float32 inputs and
   // outputs; a float16 engine's graph is not lowered again); auto_: float16 where the
-  // context got a GPU backend and power_preference is high_performance, float32 otherwise.
-  // bfloat16 is not available yet: Context::create throws NotSupportedError.
+  // context got a GPU backend and power_preference is high_performance, float32 otherwise;
+  // bfloat16 (the same lowering in bfloat16, as Engine::build's bfloat16).
   // Context::precision() says what it resolved to; the plan report says it per graph.
   Precision precision = Precision::float32;
 };

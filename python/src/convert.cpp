@@ -73,6 +73,8 @@ dl::dtype dlpack_dtype(DataType type) {
       return make(dl::dtype_code::Int, 8);
     case DataType::uint8:
       return make(dl::dtype_code::UInt, 8);
+    case DataType::bfloat16:
+      break;  // internal (bfloat16 precision's storage): never at a graph's interface
   }
   fail(ErrorKind::TypeError, "unknown data type");
 }

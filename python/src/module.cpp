@@ -133,8 +133,7 @@ nb::dict compute(Context& context, const Graph& graph, const nb::dict& inputs,
   return out;
 }
 
-// "float32" | "float16" | "bfloat16" | "auto", for contexts and engines alike. bfloat16
-// parses: the C++ side says it is not available yet (NotSupportedError), in one place.
+// "float32" | "float16" | "bfloat16" | "auto", for contexts and engines alike.
 cppnn::Precision parse_precision(const std::string& precision, const char* where) {
   return parse_enum<cppnn::Precision>(precision,
                                       {{"float32", cppnn::Precision::float32},
@@ -245,8 +244,9 @@ void bind_module(nb::module_& m) {
           "precision: what graphs compiled on it compute their float32 operands in:\n"
           "'float32' (exact, the default), 'float16' (as Engine.build(precision='float16')\n"
           "lowers: float16 inside, float32 inputs and outputs), 'auto' (float16 on a GPU\n"
-          "context with power_preference='high-performance', else float32); 'bfloat16' is\n"
-          "not available yet (NotSupportedError). context.precision says what it got.");
+          "context with power_preference='high-performance', else float32), 'bfloat16' (the\n"
+          "same in bfloat16: float32's range, 8 mantissa bits, float32 arithmetic).\n"
+          "context.precision says what it got.");
 
   nb::class_<Graph>(m, "MLGraph",
                     "A validated, immutable graph with named inputs and outputs. It keeps\n"
@@ -384,8 +384,8 @@ void bind_module(nb::module_& m) {
               }
             if (o.precision == cppnn::Precision::auto_)
               cppnn::fail(ErrorKind::TypeError,
-                          "Engine.build: precision must be 'float32' or 'float16', got 'auto' "
-                          "(a context's precision)");
+                          "Engine.build: precision must be 'float32', 'float16' or "
+                          "'bfloat16', got 'auto' (a context's precision)");
             nb::gil_scoped_release release;
             return cppnn::Engine::build(g, o);
           },
@@ -420,6 +420,10 @@ void bind_module(nb::module_& m) {
       .def_prop_ro("hash", &cppnn::Engine::hash)
       .def_prop_ro("format_version", &cppnn::Engine::format_version)
       .def_prop_ro("byte_size", &cppnn::Engine::byte_size)
+      .def_prop_ro(
+          "precision",
+          [](const cppnn::Engine& e) { return std::string(to_string(e.options().precision)); },
+          "What it computes its float32 operands in: 'float32', 'float16' or 'bfloat16'.")
       .def("__repr__", [](const cppnn::Engine& e) {
         return "Engine(hash='" + e.hash() + "', nodes=" + std::to_string(e.graph().node_count()) + ")";
       });

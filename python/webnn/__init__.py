@@ -21,7 +21,9 @@ behind their float32 inputs and outputs (the lowering Engine.build(graph,
 precision="float16") does; a float16 engine is not lowered again), precision="auto" picks
 float16 on a GPU context with power_preference="high-performance" and float32 elsewhere.
 context.precision, context.backend_info()["precision"] and context.report(graph) say what
-it got. "bfloat16" raises NotSupportedError: it is not available yet.
+it got. precision="bfloat16" is the same lowering in bfloat16 (float32's range, 8 mantissa
+bits; each op computed in float32, its result rounded to bfloat16); Engine.precision says
+what an engine computes in.
 
 compute() takes numpy arrays, or any CPU object with __dlpack__, of the input's exact data
 type and shape; non-contiguous arrays are copied to contiguous memory first. It returns

@@ -20,7 +20,7 @@ struct ContextState {
   std::mutex mutex;
   std::unique_ptr<Backend> backend;
   std::string backend_reason;
-  Precision precision = Precision::float32;  // resolved: float32 or float16
+  Precision precision = Precision::float32;  // resolved: float32, float16 or bfloat16
   std::unordered_map<const GraphIR*, CachedPlan> plans;
   // Dynamic-shape graphs: the graphs specialized at the shapes they were run at, most
   // recently used first, at most kSpecializedPerGraph per graph; each keeps its plan (and
@@ -114,11 +114,8 @@ Context Context::create(const ContextOptions& options) {
   if (options.num_threads < 0)
     fail(ErrorKind::TypeError, "context options: num_threads must be >= 0, got " +
                                    std::to_string(options.num_threads));
-  if (options.precision == Precision::bfloat16)
-    fail(ErrorKind::NotSupportedError,
-         "context options: bfloat16 precision is not available yet (float32, float16 or auto)");
   if (options.precision != Precision::float32 && options.precision != Precision::float16 &&
-      options.precision != Precision::auto_)
+      options.precision != Precision::bfloat16 && options.precision != Precision::auto_)
     fail(ErrorKind::TypeError, "context options: unknown precision " +
                                    std::to_string(uint32_t(options.precision)));
   Context c;

@@ -13,6 +13,7 @@
 //
 // Every node made carries the lowered node's label; the lowered node's outputs keep their
 // operand ids, so its consumers and the graph's outputs need no change.
+#include <algorithm>
 #include <sstream>
 
 #include "compiler/passes.h"
@@ -72,6 +73,11 @@ class Emitter {
   // A constant of `type` filled with `value`.
   OperandId constant(DataType type, const Dims& shape, double value) {
     auto t = std::make_shared<Tensor>(type, shape);
+    if (type == DataType::bfloat16) {  // a storage type, not templated (core/dispatch.h)
+      std::fill_n(t->data_as<uint16_t>(), t->element_count(), float_to_bfloat16(float(value)));
+      g_.operands.push_back(OperandInfo{{type, shape}, OperandRole::constant, {}, std::move(t)});
+      return OperandId(g_.operands.size() - 1);
+    }
     visit_type(type, [&]<typename T>() {
       T* p = t->data_as<T>();
       for (size_t i = 0; i < t->element_count(); ++i) p[i] = from_double<T>(value);

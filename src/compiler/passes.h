@@ -105,5 +105,8 @@ void remove_dead_code(GraphIR& graph);
 // float32. precision.cpp says exactly what changes. Sets graph.precision; a graph whose
 // precision is not float32 (lowered already, or read from a float16 engine) is left as it is.
 void lower_to_float16(GraphIR& graph);
+// The same in bfloat16 (an internal type: cppnn/types.h). Backends run ops on bfloat16
+// operands in float32 where they have no bfloat16 kernel (the CPU: make_node_kernel).
+void lower_to_bfloat16(GraphIR& graph);
 
 }  // namespace cppnn::detail

@@ -1,5 +1,9 @@
-// Precision lowering: a float32 graph computed in float16 behind an unchanged float32
-// interface (EngineBuildOptions::precision = float16).
+// Precision lowering: a float32 graph computed in float16 or bfloat16 behind an unchanged
+// float32 interface (EngineBuildOptions::precision = float16 / bfloat16). What follows says
+// float16; bfloat16 is lowered the same way, to the internal bfloat16 type (cppnn/types.h),
+// with these differences: its constants saturate at bfloat16's largest finite value
+// (float32's -max would round to -inf), and the reductions keep float32 all the same (a
+// bfloat16 sum loses everything past 8 bits).
 //
 //   - float32 graph inputs stay float32: a cast to float16 follows each one;
 //   - float32 outputs stay float32: a cast back follows the float16 value;
@@ -24,11 +28,22 @@ namespace cppnn::detail {
 
 namespace {
 
-std::shared_ptr<const Tensor> to_float16(const Tensor& t) {
-  auto out = std::make_shared<Tensor>(Tensor::uninitialized(DataType::float16, t.shape()));
+std::shared_ptr<const Tensor> lowered_constant(const Tensor& t, DataType type) {
+  auto out = std::make_shared<Tensor>(Tensor::uninitialized(type, t.shape()));
   const float* src = t.data_as<float>();
-  half* dst = out->data_as<half>();
   size_t n = element_count(t.shape());
+  if (type == DataType::bfloat16) {
+    // 0x7f7f: bfloat16's largest finite value, 3.3895e38.
+    const float max = bfloat16_to_float(0x7f7f);
+    uint16_t* dst = out->data_as<uint16_t>();
+    for (size_t i = 0; i < n; ++i) {
+      float v = src[i];
+      if (std::isfinite(v)) v = std::clamp(v, -max, max);
+      dst[i] = float_to_bfloat16(v);
+    }
+    return out;
+  }
+  half* dst = out->data_as<half>();
   for (size_t i = 0; i < n; ++i) {
     float v = src[i];
     if (std::isfinite(v)) v = std::clamp(v, -65504.0f, 65504.0f);
@@ -39,7 +54,8 @@ std::shared_ptr<const Tensor> to_float16(const Tensor& t) {
 
 class Lowering {
  public:
-  explicit Lowering(GraphIR& g) : g_(g) {}
+  // `low`: float16 or bfloat16.
+  Lowering(GraphIR& g, DataType low) : g_(g), low_(low) {}
 
   void run() {
     size_t original = g_.operands.size();
@@ -50,17 +66,17 @@ class Lowering {
     for (size_t i = 0; i < original; ++i) {
       OperandInfo& info = g_.operands[i];
       if (info.desc.data_type != DataType::float32) continue;
-      OperandDescriptor d16{DataType::float16, info.desc.shape};
+      OperandDescriptor d16{low_, info.desc.shape};
       if (info.role == OperandRole::input) {
         half_of[i] = add_operand(d16);
         prologue.push_back(cast_node(OperandId(i), half_of[i]));
       } else if (info.role == OperandRole::constant) {
         half_of[i] = add_operand(d16, OperandRole::constant);
-        g_.operands[size_t(half_of[i])].data = to_float16(*g_.operands[i].data);
+        g_.operands[size_t(half_of[i])].data = lowered_constant(*g_.operands[i].data, low_);
       } else {
         // Produced by a node, which now produces float16 into this same id; a graph output
         // gets a float32 copy after it (below).
-        info.desc.data_type = DataType::float16;
+        info.desc.data_type = low_;
         half_of[i] = OperandId(i);
       }
     }
@@ -102,7 +118,7 @@ class Lowering {
         if (in != kNoOperand && size_t(in) < original && half_of[size_t(in)] != kNoOperand)
           in = half_of[size_t(in)];
       if (node.op == OpId::cast && node.attrs.s("dataType") == "float32")
-        node.attrs.set("dataType", std::string("float16"));
+        node.attrs.set("dataType", std::string(to_string(low_)));
       nodes.push_back(std::move(node));
     }
 
@@ -147,7 +163,7 @@ class Lowering {
     for (Node& node : g_.nodes) {
       const OpSchema* schema = OpTable::instance().find(node.op);
       if (!schema)
-        fail(ErrorKind::OperationError, "float16 lowering: unknown op " + op_name(node.op));
+        fail(ErrorKind::OperationError, what() + ": unknown op " + op_name(node.op));
       InputDescs descs;
       for (OperandId id : node.inputs) descs.push_back(id == kNoOperand ? nullptr : &g_.desc(id));
       std::vector<OperandDescriptor> outs;
@@ -155,16 +171,19 @@ class Lowering {
         outs = schema->infer(descs, node.attrs);
       } catch (const Error& e) {
         fail(ErrorKind::OperationError,
-             "internal: float16 lowering left " + op_name(node.op) + " invalid: " + e.what());
+             "internal: " + what() + " left " + op_name(node.op) + " invalid: " + e.what());
       }
       for (size_t k = 0; k < node.outputs.size() && k < outs.size(); ++k)
         if (!(outs[k] == g_.desc(node.outputs[k])))
           fail(ErrorKind::OperationError,
-               "internal: float16 lowering changed the output type of " + op_name(node.op));
+               "internal: " + what() + " changed the output type of " + op_name(node.op));
     }
   }
 
+  std::string what() const { return std::string(to_string(low_)) + " lowering"; }
+
   GraphIR& g_;
+  DataType low_;
 };
 
 }  // namespace
@@ -172,9 +191,16 @@ class Lowering {
 void lower_to_float16(GraphIR& graph) {
   // Lowered once: a second run would cast the float16 casts' float32 sides again.
   if (graph.precision != Precision::float32) return;
-  Lowering(graph).run();
+  Lowering(graph, DataType::float16).run();
   graph.precision = Precision::float16;
   remove_dead_code(graph);  // the float32 constants the nodes no longer read
+}
+
+void lower_to_bfloat16(GraphIR& graph) {
+  if (graph.precision != Precision::float32) return;
+  Lowering(graph, DataType::bfloat16).run();
+  graph.precision = Precision::bfloat16;
+  remove_dead_code(graph);
 }
 
 }  // namespace cppnn::detail

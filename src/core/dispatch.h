@@ -56,6 +56,11 @@ decltype(auto) visit_type(DataType type, F&& f) {
     case DataType::uint64: return f.template operator()<uint64_t>();
     case DataType::int8: return f.template operator()<int8_t>();
     case DataType::uint8: return f.template operator()<uint8_t>();
+    case DataType::bfloat16:
+      // A storage type only: the CPU backend runs an op on bfloat16 operands in float32
+      // (backends/cpu/bfloat16.h) and only the cast kernel converts it, so no templated
+      // kernel is instantiated for it.
+      fail(ErrorKind::NotSupportedError, "internal: no kernel is templated on bfloat16");
   }
   fail(ErrorKind::TypeError, "unknown data type");
 }

@@ -54,6 +54,11 @@ Tensor Tensor::uninitialized(DataType type, Dims shape) {
 
 std::vector<double> Tensor::to_doubles() const {
   std::vector<double> out(elements_);
+  if (type_ == DataType::bfloat16) {  // a storage type, not templated (core/dispatch.h)
+    for (size_t i = 0; i < elements_; ++i)
+      out[i] = double(bfloat16_to_float(data_as<uint16_t>()[i]));
+    return out;
+  }
   visit_type(type_, [&]<typename T>() {
     const T* p = data_as<T>();
     for (size_t i = 0; i < elements_; ++i) out[i] = to_double(p[i]);

@@ -17,6 +17,7 @@ std::string_view to_string(DataType type) {
     case DataType::uint64: return "uint64";
     case DataType::int8: return "int8";
     case DataType::uint8: return "uint8";
+    case DataType::bfloat16: return "bfloat16";
   }
   return "unknown";
 }
@@ -25,6 +26,11 @@ DataType data_type_from_string(std::string_view name) {
   for (DataType t : kAllDataTypes)
     if (to_string(t) == name) return t;
   fail(ErrorKind::TypeError, "unknown data type '" + std::string(name) + "'");
+}
+
+DataType internal_data_type_from_string(std::string_view name) {
+  if (name == "bfloat16") return DataType::bfloat16;
+  return data_type_from_string(name);
 }
 
 std::string_view to_string(Precision precision) {
@@ -49,7 +55,8 @@ size_t element_size(DataType type) {
     case DataType::float32:
     case DataType::int32:
     case DataType::uint32: return 4;
-    case DataType::float16: return 2;
+    case DataType::float16:
+    case DataType::bfloat16: return 2;
     case DataType::int64:
     case DataType::uint64: return 8;
     case DataType::int8:
@@ -58,10 +65,12 @@ size_t element_size(DataType type) {
   return 1;
 }
 
-bool is_float(DataType type) { return type == DataType::float32 || type == DataType::float16; }
+bool is_float(DataType type) {
+  return type == DataType::float32 || type == DataType::float16 || type == DataType::bfloat16;
+}
 
 bool is_signed(DataType type) {
-  return type == DataType::float32 || type == DataType::float16 || type == DataType::int32 ||
+  return is_float(type) || type == DataType::int32 ||
          type == DataType::int64 || type == DataType::int8;
 }
 
@@ -126,5 +135,18 @@ float half_to_float(uint16_t h) {
   }
   return std::bit_cast<float>(bits);
 }
+
+uint16_t float_to_bfloat16(float value) {
+  uint32_t x = std::bit_cast<uint32_t>(value);
+  // NaN: keep the sign and the top mantissa bits, and set the quiet bit so that truncation
+  // cannot turn a NaN whose payload lies in the low bits into infinity.
+  if ((x & 0x7fffffffu) > 0x7f800000u) return uint16_t((x >> 16) | 0x0040u);
+  // Round to nearest even: add 0x7fff plus the lowest kept bit; a carry out of the mantissa
+  // moves to the exponent, which is how the largest values round to infinity.
+  x += 0x7fffu + ((x >> 16) & 1u);
+  return uint16_t(x >> 16);
+}
+
+float bfloat16_to_float(uint16_t bits) { return std::bit_cast<float>(uint32_t(bits) << 16); }
 
 }  // namespace cppnn

@@ -24,14 +24,13 @@
 //     section bodies
 //
 //   "META" (exactly once)
-//     str cppnn version, str producer, u32 precision (0 float32, 1 float16; 2 bfloat16 is
-//     reserved and refused)
+//     str cppnn version, str producer, u32 precision (0 float32, 1 float16, 2 bfloat16)
 //   "GRPH" (exactly once): the optimized graph IR (src/graph/ir.h), layout-neutral
 //     (engine/portable_graph.h: the backends lay it out); an earlier builder's NHWC graph
 //     is just as valid
 //     u32 operand count; per operand:
 //       u8 data type (DataType's order: float32 float16 int32 uint32 int64 uint64 int8
-//       uint8), u8 role (0 input, 1 constant, 2 intermediate), u16 reserved (0),
+//       uint8 bfloat16; bfloat16 only in a bfloat16 engine, never a graph input or output), u8 role (0 input, 1 constant, 2 intermediate), u16 reserved (0),
 //       u32 rank, i64 dims[rank] (each 1 .. 2^31-1), str name (graph inputs' names)
 //     u32 node count; per node, in topological order:
 //       str op (the op's WebNN name, as ops.def spells it), str label,

@@ -119,7 +119,7 @@ void read_meta(ByteReader r, EngineState& state) {
   state.cppnn_version = r.str("the cppnn version");
   state.producer = r.str("the producer");
   uint32_t precision = r.u32("the precision");
-  if (precision > uint32_t(Precision::float16))
+  if (precision > uint32_t(Precision::bfloat16))
     corrupt("unknown precision " + std::to_string(precision));
   state.options.precision = Precision(precision);
   r.expect_end();
@@ -182,7 +182,7 @@ std::shared_ptr<GraphIR> read_graph(ByteReader r, UnknownOps& unknown_ops) {
     r.at("operand " + std::to_string(i));
     OperandInfo& op = g->operands[i];
     uint8_t type = r.u8("the data type");
-    if (type >= std::size(kAllDataTypes))
+    if (type >= std::size(kAllDataTypes) && type != uint8_t(DataType::bfloat16))
       fail(ErrorKind::DataError, r.where() + ": unknown data type " + std::to_string(type));
     op.desc.data_type = DataType(type);
     uint8_t role = r.u8("the role");
@@ -313,6 +313,21 @@ Header read_header(const uint8_t* p, size_t size) {
   h.checksum = get_le64(p + 24);
   return h;
 }
+// bfloat16 is internal (cppnn/types.h): only a bfloat16 engine's lowered graph has it, and
+// never at its interface, which callers feed and read in WebNN types.
+void check_bfloat16_operands(const GraphIR& g, Precision precision) {
+  for (const auto* names : {&g.inputs, &g.outputs})
+    for (const auto& [name, id] : *names)
+      if (g.desc(id).data_type == DataType::bfloat16)
+        corrupt("graph " + std::string(names == &g.inputs ? "input" : "output") + " '" + name +
+                "' has data type bfloat16, which is no WebNN type");
+  if (precision == Precision::bfloat16) return;
+  for (size_t i = 0; i < g.operands.size(); ++i)
+    if (g.operands[i].desc.data_type == DataType::bfloat16)
+      corrupt("operand " + std::to_string(i) + " has data type bfloat16 in a " +
+              std::string(to_string(precision)) + " engine (only bfloat16 engines store it)");
+}
+
 }  // namespace
 
 std::shared_ptr<EngineState> read_engine(EngineBytes bytes) {
@@ -343,6 +358,7 @@ std::shared_ptr<EngineState> read_engine(EngineBytes bytes) {
   for (const Section& s : sections)
     if (s.tag == kConstantsTag) read_constants(bytes, h.header_size, s, *graph);
   validate_engine_graph(*graph, unknown_ops);
+  check_bfloat16_operands(*graph, state->options.precision);
   // A float16 engine's graph is lowered already: a float16 context must not lower it again.
   graph->precision = state->options.precision;
   if (symbolic) {

@@ -8,11 +8,10 @@ namespace cppnn::detail {
 std::shared_ptr<const GraphIR> portable_graph(const std::shared_ptr<const GraphIR>& graph,
                                               Precision precision, const std::string& what,
                                               const std::vector<OperandId>& runtime_constants) {
-  if (precision == Precision::bfloat16)
-    fail(ErrorKind::NotSupportedError, what + ": bfloat16 precision is not available yet");
   if (precision == Precision::auto_)
     fail(ErrorKind::TypeError, what + ": precision auto is a context's choice (float32 or float16 here)");
-  if (precision != Precision::float32 && precision != Precision::float16)
+  if (precision != Precision::float32 && precision != Precision::float16 &&
+      precision != Precision::bfloat16)
     fail(ErrorKind::TypeError, what + ": unknown precision " + std::to_string(uint32_t(precision)));
   // Constants fold with the CPU kernels, as the CPU backend folds them. No layout choice:
   // NHWC is what the CPU's oneDNN kernels and the GPU's float16 tensor cores want, NCHW what
@@ -22,9 +21,12 @@ std::shared_ptr<const GraphIR> portable_graph(const std::shared_ptr<const GraphI
   options.channels_last = false;
   options.runtime_constants = runtime_constants;
   std::shared_ptr<const GraphIR> optimized = optimize(graph, options);
-  if (precision == Precision::float16 && optimized->precision == Precision::float32) {
+  if (precision != Precision::float32 && optimized->precision == Precision::float32) {
     auto lowered = std::make_shared<GraphIR>(*optimized);
-    lower_to_float16(*lowered);
+    if (precision == Precision::float16)
+      lower_to_float16(*lowered);
+    else
+      lower_to_bfloat16(*lowered);
     optimized = lowered;
   }
   return optimized;

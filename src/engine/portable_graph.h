@@ -12,11 +12,11 @@ namespace cppnn::detail {
 // `graph` optimized with no device's choice baked in (constants folded with the CPU
 // kernels, producers fused, dead code removed; the layout stays as the model was written,
 // since each backend chooses its own when it compiles) and then computed in `precision`:
-// float32 leaves the types as they are, float16 runs lower_to_float16. A graph whose
-// precision is float16 already (a float16 engine's) keeps it: it is never lowered twice,
-// and the result's `precision` says what it is computed in. bfloat16 is a
-// NotSupportedError and auto_ a TypeError (a context resolves auto before this), both
-// prefixed with `what`.
+// float32 leaves the types as they are, float16 runs lower_to_float16, bfloat16
+// lower_to_bfloat16. A graph whose precision is not float32 already (a float16 or bfloat16
+// engine's) keeps it: it is never lowered twice, and the result's `precision` says what it
+// is computed in. auto_ is a TypeError (a context resolves auto before this), prefixed
+// with `what`.
 // `runtime_constants`: constants a dynamic-shape graph patches per shape
 // (PassOptions::runtime_constants), never folded into what reads them.
 std::shared_ptr<const GraphIR> portable_graph(const std::shared_ptr<const GraphIR>& graph,

@@ -14,6 +14,10 @@ namespace detail {
 
 namespace {
 void check_descriptor(const OperandDescriptor& desc, const std::string& what) {
+  // bfloat16 is the storage type of bfloat16 precision, not a WebNN operand type
+  // (cppnn/types.h): no input, constant or op result of a built graph has it.
+  if (desc.data_type == DataType::bfloat16)
+    type_error(what + ": bfloat16 is not a WebNN operand data type");
   for (int64_t d : desc.shape)
     if (d <= 0 || d > kMaxDimension)
       type_error(what + ": shape " + to_string(desc.shape) +
@@ -140,6 +144,7 @@ Operand GraphBuilder::constant(const Tensor& tensor) {
 }
 
 Operand GraphBuilder::constant(DataType type, double value) {
+  check_descriptor({type, {}}, "constant");
   auto t = std::make_shared<Tensor>(type, Dims{});
   visit_type(type, [&]<typename T>() { *t->data_as<T>() = from_double<T>(value); });
   return Operand(state_, state_->add_constant(std::move(t)));

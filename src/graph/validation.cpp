@@ -14,6 +14,10 @@ std::string operand_name(const std::string& name) { return "operand '" + name + 
 void check_data_type(const OperandDescriptor& desc, const std::string& what,
                      std::span<const DataType> allowed) {
   if (std::find(allowed.begin(), allowed.end(), desc.data_type) != allowed.end()) return;
+  // bfloat16 (internal: lowered graphs and engines only) goes wherever float16 goes.
+  if (desc.data_type == DataType::bfloat16 &&
+      std::find(allowed.begin(), allowed.end(), DataType::float16) != allowed.end())
+    return;
   std::string list;
   for (DataType t : allowed) list += (list.empty() ? "" : ", ") + std::string(to_string(t));
   type_error(operand_name(what) + " has data type " + std::string(to_string(desc.data_type)) +

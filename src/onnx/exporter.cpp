@@ -56,6 +56,12 @@ ElemType elem_type(DataType type) {
       return onnx::TensorProto::INT8;
     case DataType::uint8:
       return onnx::TensorProto::UINT8;
+    case DataType::bfloat16:
+      // A bfloat16 engine's graph: ONNX has BFLOAT16, but import does not take it (no WebNN
+      // type), so an export could not be read back.
+      fail(ErrorKind::NotSupportedError,
+           "export: a bfloat16 graph (a bfloat16 engine's) has no ONNX export; export the "
+           "float32 model instead");
   }
   fail(ErrorKind::OperationError, "export: unknown data type");
 }

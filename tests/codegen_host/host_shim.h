@@ -30,6 +30,11 @@ inline float __uint_as_float(unsigned i) {
   std::memcpy(&f, &i, sizeof f);
   return f;
 }
+inline unsigned __float_as_uint(float f) {
+  unsigned i;
+  std::memcpy(&i, &f, sizeof i);
+  return i;
+}
 
 // One emulated kernel: runs it on `grid` blocks of kCudaBlockSize threads, with the
 // kernel's pointer parameters in order in `params`.

@@ -60,7 +60,7 @@ TEST_P(CudaCodegenHost, KernelsMatchTheCpuBackend) {
       NamedTensors got = run_host_kernels(c, sms);
       for (const auto& [name, w] : want) {
         const Tensor& t = got.at(name);
-        testing::expect_codegen_match(t, w, c.name + " output " + name);
+        testing::expect_codegen_match(t, w, c.name + " output " + name, c.bfloat16);
         // On the host both sides use glibc's math, so float16 results, rounded after every
         // op on both sides, must agree to the bit: this is what checks that rounding.
         if (w.data_type() == DataType::float16) {

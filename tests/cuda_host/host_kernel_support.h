@@ -2,6 +2,7 @@
 // What the host tests of the hand-written CUDA kernels share: the emulated launch
 // (host_grid.h) and CUDA's device-only names mapped onto it, aligned buffers, float16
 // rounding and the fused activations in float64 (the reference side).
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -66,16 +67,23 @@ void host_split_reduce(const Params& r) {
 template <typename T>
 T to_type(float v) {
   if constexpr (std::is_same_v<T, __half>) return __float2half_rn(v);
+  else if constexpr (std::is_same_v<T, __nv_bfloat16>) return __float2bfloat16_rn(v);
   else return v;
 }
 template <typename T>
 float from_type(T v) {
   if constexpr (std::is_same_v<T, __half>) return __half2float(v);
+  else if constexpr (std::is_same_v<T, __nv_bfloat16>) return __bfloat162float(v);
   else return v;
 }
 
 // Rounds `v` to float16 and back when `half` (the inputs both sides see).
 inline float representable(float v, bool half) { return half ? __half2float(__float2half_rn(v)) : v; }
+// `v` as T holds it (float16, bfloat16 or float32).
+template <typename T>
+float representable_as(float v) {
+  return from_type(to_type<T>(v));
+}
 
 // The fused activations of the fusion contract, in float64.
 inline double host_activate64(double x, int activation, double lo, double hi, double alpha) {

@@ -18,6 +18,7 @@ struct CodegenCase {
   std::string name;
   Graph graph;
   NamedTensors inputs;
+  bool bfloat16 = false;  // a bfloat16 engine's graph (codegen_tolerance)
 };
 
 inline const std::vector<DataType>& float_types() {
@@ -294,6 +295,18 @@ inline CodegenCase vector_case(DataType type) {
            {"s", random_tensor(type, {}, -1, 1, 73)}}};
 }
 
+// bfloat16 is no builder type: a float32 case's bfloat16 engine graph (casts at the float32
+// interface, every op between stored in bfloat16) runs the kernels' bfloat16 loads, stores
+// and roundings.
+inline CodegenCase bfloat16_case(CodegenCase c) {
+  EngineBuildOptions o;
+  o.precision = Precision::bfloat16;
+  c.name = "bfloat16_" + c.name;
+  c.graph = Engine::build(c.graph, o).graph();
+  c.bfloat16 = true;
+  return c;
+}
+
 inline std::vector<CodegenCase> codegen_cases() {
   std::vector<CodegenCase> cases;
   for (DataType t : float_types()) {
@@ -306,6 +319,11 @@ inline std::vector<CodegenCase> codegen_cases() {
   cases.push_back(logical_case());
   cases.push_back(vector_case(DataType::int8));
   for (DataType t : kAllDataTypes) cases.push_back(cast_case(t));
+  cases.push_back(bfloat16_case(float_unary_case(DataType::float32)));
+  cases.push_back(bfloat16_case(float_binary_case(DataType::float32)));
+  cases.push_back(bfloat16_case(fused_case(DataType::float32)));
+  cases.push_back(bfloat16_case(vector_case(DataType::float32)));
+  cases.push_back(bfloat16_case(cast_case(DataType::float32)));
   return cases;
 }
 
@@ -319,17 +337,22 @@ inline std::vector<CodegenCase> codegen_cases() {
 //            is a float32 ulp that moved a value across a float16 rounding boundary: one
 //            float16 ulp, at most 2^-10 relative.
 //   integers and uint8 booleans: exact (callers compare the bytes too).
-inline Tolerance codegen_tolerance(DataType type) {
+//   bfloat16 cases (float32 outputs of bfloat16 values): rtol 8e-3, atol 8e-3, by the
+//            float16 argument two bfloat16 ulps (2^-8 relative each): a flipped rounding
+//            may feed one more rounding in the fused chains.
+inline Tolerance codegen_tolerance(DataType type, bool bfloat16 = false) {
+  if (bfloat16 && is_float(type)) return {8e-3, 8e-3};
   if (type == DataType::float32) return {1e-6, 1e-6};
   if (type == DataType::float16) return {1e-3, 1e-3};
   return {0, 0};
 }
 
 // Compares a kernel result with the CPU backend's result for one graph output.
-inline void expect_codegen_match(const Tensor& got, const Tensor& want, const std::string& what) {
+inline void expect_codegen_match(const Tensor& got, const Tensor& want, const std::string& what,
+                                 bool bfloat16 = false) {
   ASSERT_EQ(got.data_type(), want.data_type()) << what;
   ASSERT_EQ(got.shape(), want.shape()) << what;
-  expect_close(got, want.to_doubles(), codegen_tolerance(want.data_type()), what);
+  expect_close(got, want.to_doubles(), codegen_tolerance(want.data_type(), bfloat16), what);
   if (!is_float(want.data_type())) {  // bit-exact, beyond what doubles show
     EXPECT_EQ(std::memcmp(got.data(), want.data(), want.byte_size()), 0) << what;
   }

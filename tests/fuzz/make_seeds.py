@@ -6,8 +6,8 @@ reach deep: libFuzzer mutates these rather than starting from nothing.
                        1.12 reads), a few ops each, together covering every op family the
                        importer converts, PyTorch-style shape arithmetic, symbolic
                        dimensions, float16 and integer graphs
-  fuzz_engine/         engines built from those models by the cppnn tool (--cppnn), float32
-                       and float16
+  fuzz_engine/         engines built from those models by the cppnn tool (--cppnn), float32,
+                       float16 and bfloat16
   fuzz_runtime_cache/  runtime-cache files (docs/runtime-cache.md) for the key that
                        fuzz_runtime_cache.cpp expects
 
@@ -285,7 +285,7 @@ def write_engines(out, onnx_paths, cppnn):
     made, failed = 0, []
     with tempfile.TemporaryDirectory() as tmp:
         for p in onnx_paths:
-            for precision in ("float32", "float16"):
+            for precision in ("float32", "float16", "bfloat16"):
                 engine = d / f"{p.stem}.{precision}.engine"
                 # Only the names the model has: the tool refuses a --dim it lacks.
                 values = {"N": 2, "batch": 1, "seq": 4, "S": 8}

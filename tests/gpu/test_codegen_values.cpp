@@ -137,7 +137,7 @@ void expect_matches_cpu(const testing::CodegenCase& c, unsigned grid = 0) {
   NamedTensors want = testing::run_cpu(c.graph, c.inputs);
   NamedTensors got = run_gpu(c, grid);
   for (const auto& [name, w] : want)
-    testing::expect_codegen_match(got.at(name), w, c.name + " output " + name);
+    testing::expect_codegen_match(got.at(name), w, c.name + " output " + name, c.bfloat16);
 }
 
 void skip_without_gpu() {

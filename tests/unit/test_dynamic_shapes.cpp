@@ -218,6 +218,31 @@ TEST(DynamicShapes, EnginesKeepTheSymbolsAndRefitAfterTheirPasses) {
                "needs a graph with symbolic dimensions");
 }
 
+// A bfloat16 engine is as dynamic as a float32 one: the lowering runs before the refit, and
+// the values stay within bfloat16's rounding (8 bits: outputs up to ~20, a few roundings
+// deep, so 0.05 absolute plus 1% relative) at shapes other than the opt one.
+TEST(DynamicShapes, Bfloat16EnginesKeepTheSymbols) {
+  FittedGraph f = fit_transformer_like({1, 2, 4}, {2, 5, 16});
+  Graph g(f.ir, f.symbolic);
+  EngineBuildOptions o;
+  o.precision = Precision::bfloat16;
+  o.shapes["x"] = {{1, 3, 8}, {2, 5, 8}, {4, 12, 8}};
+  Engine e = Engine::from_bytes(Engine::build(g, o).to_bytes());
+  ASSERT_TRUE(e.graph().dynamic());
+  EXPECT_EQ(e.options().precision, Precision::bfloat16);
+  ContextOptions options;
+  options.accelerated = false;
+  Context c = Context::create(options);
+  for (auto [n, s] : {std::pair<int64_t, int64_t>{1, 3}, {4, 12}, {3, 11}}) {
+    Tensor x = testing::random_tensor(DataType::float32, {n, s, 8}, -1, 1, uint32_t(n + s));
+    Tensor y = c.compute(e.graph(), {{"x", x}}).at("y");
+    std::vector<double> want = transformer_like_reference(x, n, s);
+    testing::expect_close(y, want, {5e-2, 1e-2});
+    EXPECT_NE(y.to_doubles(), c.compute(Graph(transformer_like(n, s)), {{"x", x}}).at("y").to_doubles())
+        << "float32 values: not computed in bfloat16";
+  }
+}
+
 // x [S, 4] + table[S - 1]: the row index is a one-element int32 constant whose value is a
 // polynomial (as GPT-2's decode step looks up the position embedding at the past length).
 std::shared_ptr<GraphIR> lookup_at_last_row(int64_t s) {

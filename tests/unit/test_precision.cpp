@@ -247,9 +247,6 @@ TEST(ContextPrecision, AutoOnTheCpuIsFloat32) {
 TEST(ContextPrecision, BadPrecisions) {
   ContextOptions o;
   o.accelerated = false;
-  o.precision = Precision::bfloat16;
-  testing::expect_error([&] { Context::create(o); }, ErrorKind::NotSupportedError,
-                        "bfloat16 precision is not available yet");
   o.precision = Precision(9);
   testing::expect_error([&] { Context::create(o); }, ErrorKind::TypeError, "unknown precision 9");
   EXPECT_EQ(precision_from_string("auto"), Precision::auto_);

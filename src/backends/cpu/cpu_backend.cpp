@@ -29,6 +29,87 @@ class FnKernel final : public CpuKernel {
   KernelFn fn_;
 };
 
+bool has_bfloat16_operand(const GraphIR& g, const Node& node) {
+  for (const auto* ids : {&node.inputs, &node.outputs})
+    for (OperandId id : *ids)
+      if (id != kNoOperand && g.desc(id).data_type == DataType::bfloat16) return true;
+  return false;
+}
+
+Tensor widened(const Tensor& t) {
+  Tensor out = Tensor::uninitialized(DataType::float32, t.shape());
+  const uint16_t* src = t.data_as<uint16_t>();
+  float* dst = out.data_as<float>();
+  parallel_for(t.element_count(), 1 << 14, [=](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) dst[i] = bfloat16_to_float(src[i]);
+  });
+  return out;
+}
+
+// make_node_kernel's kernel for a node with bfloat16 operands.
+class Float32Kernel final : public CpuKernel {
+ public:
+  Float32Kernel(const GraphIR& g, const Node& node, const KernelFactory& factory,
+                int num_threads) {
+    // A graph of just the node's operands, numbered in order of use, bfloat16 made float32.
+    std::map<OperandId, OperandId> renumbered;
+    auto copy = [&](OperandId id) {
+      if (id == kNoOperand) return kNoOperand;
+      auto [it, fresh] = renumbered.emplace(id, OperandId(graph_.operands.size()));
+      if (!fresh) return it->second;
+      OperandInfo info = g.operands[size_t(id)];
+      if (info.desc.data_type == DataType::bfloat16) {
+        info.desc.data_type = DataType::float32;
+        if (info.data) info.data = std::make_shared<const Tensor>(widened(*info.data));
+      }
+      graph_.operands.push_back(std::move(info));
+      return it->second;
+    };
+    node_ = node;
+    for (OperandId& id : node_.inputs) {
+      widen_.push_back(id != kNoOperand && g.desc(id).data_type == DataType::bfloat16);
+      id = copy(id);
+    }
+    for (OperandId& id : node_.outputs) {
+      round_.push_back(g.desc(id).data_type == DataType::bfloat16);
+      id = copy(id);
+    }
+    inner_ = factory(kernel_context(graph_, node_, num_threads));
+  }
+
+  void run(const std::vector<const Tensor*>& inputs,
+           const std::vector<Tensor*>& outputs) override {
+    std::vector<Tensor> wide_in(inputs.size()), wide_out(outputs.size());
+    std::vector<const Tensor*> in(inputs);
+    std::vector<Tensor*> out(outputs);
+    for (size_t i = 0; i < in.size(); ++i)
+      if (widen_[i] && in[i]) {
+        wide_in[i] = widened(*in[i]);
+        in[i] = &wide_in[i];
+      }
+    for (size_t k = 0; k < out.size(); ++k)
+      if (round_[k]) {
+        wide_out[k] = Tensor::uninitialized(DataType::float32, out[k]->shape());
+        out[k] = &wide_out[k];
+      }
+    inner_->run(in, out);
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (!round_[k]) continue;
+      const float* src = wide_out[k].data_as<float>();
+      uint16_t* dst = outputs[k]->data_as<uint16_t>();
+      parallel_for(wide_out[k].element_count(), 1 << 14, [=](size_t begin, size_t end) {
+        for (size_t i = begin; i < end; ++i) dst[i] = float_to_bfloat16(src[i]);
+      });
+    }
+  }
+
+ private:
+  GraphIR graph_;  // the kernel may keep references into it (descriptors, constants)
+  Node node_;
+  std::vector<bool> widen_, round_;
+  std::unique_ptr<CpuKernel> inner_;
+};
+
 struct Step {
   const Node* node;
   std::unique_ptr<CpuKernel> kernel;
@@ -46,12 +127,11 @@ class CpuPlan final : public Plan {
     check_plan_memory(g, memory_, max_bytes);
     const auto& registry = CpuKernelRegistry::instance();
     for (const Node& node : g.nodes) {
-      const KernelFactory* factory = registry.find(node.op);
-      if (!factory)
+      if (!registry.has(node.op))
         fail(ErrorKind::NotSupportedError,
              "the CPU backend has no kernel for op '" + op_name(node.op) + "'");
       try {
-        steps_.push_back(Step{&node, (*factory)(kernel_context(g, node, threads))});
+        steps_.push_back(Step{&node, make_node_kernel(g, node, threads)});
       } catch (const Error& e) {
         throw Error(e.kind(), op_name(node.op) +
                                   (node.label.empty() ? "" : " '" + node.label + "'") + ": " +
@@ -234,6 +314,17 @@ KernelContext kernel_context(const GraphIR& g, const Node& node, int num_threads
   }
   for (OperandId id : node.outputs) cx.outputs.push_back(&g.desc(id));
   return cx;
+}
+
+std::unique_ptr<CpuKernel> make_node_kernel(const GraphIR& g, const Node& node,
+                                            int num_threads) {
+  const KernelFactory* factory = CpuKernelRegistry::instance().find(node.op);
+  if (!factory)
+    fail(ErrorKind::NotSupportedError,
+         "the CPU backend has no kernel for op '" + op_name(node.op) + "'");
+  if (node.op != OpId::cast && has_bfloat16_operand(g, node))
+    return std::make_unique<Float32Kernel>(g, node, *factory, num_threads);
+  return (*factory)(kernel_context(g, node, num_threads));
 }
 
 std::unique_ptr<CpuKernel> make_kernel(KernelFn fn) {

@@ -9,10 +9,9 @@ ConstantEvaluator cpu_node_evaluator() {
   e.can_evaluate = [](OpId op) { return CpuKernelRegistry::instance().has(op); };
   e.evaluate = [](const GraphIR& graph, const Node& node,
                   const std::vector<const Tensor*>& inputs, const std::vector<Tensor*>& outputs) {
-    const KernelFactory* factory = CpuKernelRegistry::instance().find(node.op);
-    if (!factory)
+    if (!CpuKernelRegistry::instance().has(node.op))
       fail(ErrorKind::OperationError, "internal: no CPU kernel folds " + op_name(node.op));
-    (*factory)(kernel_context(graph, node, 1))->run(inputs, outputs);
+    make_node_kernel(graph, node, 1)->run(inputs, outputs);
   };
   return e;
 }

@@ -43,6 +43,15 @@ std::unique_ptr<CpuKernel> make_kernel(KernelFn fn);
 
 using KernelFactory = std::function<std::unique_ptr<CpuKernel>(const KernelContext&)>;
 
+// The kernel the CPU runs for `node` of `graph`: its op's factory's (NotSupportedError when
+// the op has none). A node with bfloat16 operands other than a cast (bfloat16 precision's
+// storage type, which no kernel is templated on) gets its float32 kernel, prepared on a
+// float32 copy of its operands and constants, between conversions: its bfloat16 inputs
+// widened to float32 (exact), its float32 results rounded to bfloat16 (nearest even) --
+// float32 arithmetic and accumulation, bfloat16 storage.
+std::unique_ptr<CpuKernel> make_node_kernel(const GraphIR& graph, const Node& node,
+                                            int num_threads);
+
 // One factory per op, indexed by OpId; tests/unit/test_op_table.cpp checks that every op a
 // user can build has one.
 class CpuKernelRegistry {

@@ -13,6 +13,7 @@ ConvGeometry conv_geometry(const GraphIR& g, const Node& node) {
                            g.desc(node.outputs[0]).shape, node.attrs,
                            node.op == OpId::convTranspose2d);
   s.half = g.desc(node.outputs[0]).data_type == DataType::float16;
+  s.bf16 = g.desc(node.outputs[0]).data_type == DataType::bfloat16;
   if (!s.transposed) {
     // cuDNN's [K, C/g, R, S] is conv2d's oihw: a = output channel o, b = i (of C/g).
     s.fa = s.k, s.fb = s.c / s.groups;

@@ -15,6 +15,8 @@ namespace cppnn::detail::cuda {
 // backends by op_math::conv_window), and how cuDNN's legacy API takes it.
 struct ConvGeometry : op_math::ConvWindow {
   bool half = false;
+  // bfloat16 (cuDNN only: our own conv kernels take float32 and float16).
+  bool bf16 = false;
   // The filter as cuDNN sees it, [fa, fb, kh, kw], and the strides (in elements) of the
   // graph's filter layout along those four.
   int64_t fa = 0, fb = 0;

@@ -15,7 +15,9 @@ namespace {
 DeviceDecision decide_conv(const GraphIR& g, const Node& node, const Device&) {
   DeviceDecision d;
   const OperandDescriptor& out = g.desc(node.outputs[0]);
-  if (out.data_type != DataType::float32 && out.data_type != DataType::float16) {
+  // bfloat16: cuDNN only (CUDNN_DATA_BFLOAT16, float accumulation), our kernels off.
+  if (out.data_type != DataType::float32 && out.data_type != DataType::float16 &&
+      out.data_type != DataType::bfloat16) {
     d.why_not = "data type " + std::string(to_string(out.data_type));
     return d;
   }

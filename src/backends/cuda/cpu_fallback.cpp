@@ -24,7 +24,9 @@ class CpuFallbackStep final : public Step {
     }
     for (OperandId id : node.outputs) outputs_.push_back(host_tensor(g.desc(id), places[size_t(id)]));
     try {
-      kernel_ = (*factory)(cx);
+      // make_node_kernel: a node on bfloat16 operands runs its float32 kernel between
+      // conversions, as on the CPU backend.
+      kernel_ = make_node_kernel(g, node, threads);
     } catch (const Error& e) {
       throw Error(e.kind(), node_name(node) + ": " + e.what());
     }

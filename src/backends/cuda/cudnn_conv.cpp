@@ -138,7 +138,8 @@ class CudnnConvStep final : public Step {
       : Step(node), device_(std::move(device)), s_(conv_geometry(g, node)) {
     if (!s_.why_not.empty()) fail(ErrorKind::NotSupportedError, s_.why_not);
     build_stream_ = device_->stream_for_this_thread();
-    elem_ = s_.half ? 2 : 4;
+    elem_ = s_.half || s_.bf16 ? 2 : 4;
+    if (s_.bf16) own_mode_ = OwnKernels::off;  // our kernels would read it as float32
 
     x_ = device_address(places, node.inputs[0], node, "input");
     y_ = device_address(places, node.outputs[0], node, "output");
@@ -242,7 +243,7 @@ class CudnnConvStep final : public Step {
   }
 
   void build_descriptors() {
-    cudnnDataType_t type = s_.half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
+    cudnnDataType_t type = s_.half ? CUDNN_DATA_HALF : s_.bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
     cudnnTensorFormat_t format = s_.nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
     x_desc_ = tensor_desc(format, type, s_.n, s_.c, s_.xh, s_.xw);
     y_desc_ = tensor_desc(format, type, s_.n, s_.k, s_.yh, s_.yw);
@@ -258,8 +259,11 @@ class CudnnConvStep final : public Step {
         c, int(s_.cudnn_pad_h), int(s_.cudnn_pad_w), int(s_.stride_h), int(s_.stride_w),
         int(s_.dil_h), int(s_.dil_w), CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     CPPNN_CUDNN_CHECK(cudnnSetConvolutionGroupCount(c, int(s_.groups)));
-    // fp32: FMA only (exact fp32, no TF32) unless TF32 was asked for; fp16: tensor cores.
-    math_ = s_.half ? CUDNN_TENSOR_OP_MATH : device_->options.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+    // fp32: FMA only (exact fp32, no TF32) unless TF32 was asked for; fp16 and bf16 (float
+    // accumulation, the convolution descriptor's CUDNN_DATA_FLOAT): tensor cores.
+    math_ = s_.half || s_.bf16 ? CUDNN_TENSOR_OP_MATH
+            : device_->options.tf32 ? CUDNN_DEFAULT_MATH
+                                    : CUDNN_FMA_MATH;
     CPPNN_CUDNN_CHECK(cudnnSetConvolutionMathType(c, math_));
     if (can_fuse_some()) {
       bias_desc_ = tensor_desc(CUDNN_TENSOR_NCHW, type, 1, s_.k, 1, 1);
@@ -355,7 +359,7 @@ class CudnnConvStep final : public Step {
     if (needs_epilogue(c)) {
       int64_t total = s_.n * s_.k * s_.oh * s_.ow;
       ConvEpilogueParams p{y_,        bias_,     total, s_.k, s_.oh * s_.ow, s_.nhwc ? 1 : 0,
-                           s_.half ? 1 : 0, act_, lo_,   hi_,  alpha_};
+                           s_.half ? 1 : s_.bf16 ? 2 : 0, act_, lo_,   hi_,  alpha_};
       CPPNN_CUDA_CHECK(launch_conv_epilogue(p, grid(total), stream));
     }
   }
@@ -375,7 +379,7 @@ class CudnnConvStep final : public Step {
   std::vector<int> ranked_algorithms() const {
     std::vector<int> out;
     auto allowed = [&](cudnnMathType_t m) {
-      if (s_.half) return true;
+      if (s_.half || s_.bf16) return true;
       if (m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) return false;  // fp32 through fp16
       return device_->options.tf32 || m == CUDNN_DEFAULT_MATH || m == CUDNN_FMA_MATH;
     };
@@ -411,7 +415,7 @@ class CudnnConvStep final : public Step {
   std::string signature() const {
     std::ostringstream k;
     k << "cudnn-conv/4 " << (s_.transposed ? "convTranspose2d" : "conv2d")
-      << (s_.half ? " fp16" : " fp32") << " math" << int(math_) << (s_.nhwc ? " nhwc" : " nchw")
+      << (s_.half ? " fp16" : s_.bf16 ? " bf16" : " fp32") << " math" << int(math_) << (s_.nhwc ? " nhwc" : " nchw")
       << " x" << s_.n << "," << s_.c << "," << s_.xh << "," << s_.xw << " w" << s_.fa << ","
       << s_.fb << "," << s_.kh << "," << s_.kw << " y" << s_.k << "," << s_.oh << "," << s_.ow
       << " p" << s_.cudnn_pad_h << "," << s_.cudnn_pad_w << " s" << s_.stride_h << ","
@@ -554,7 +558,7 @@ class CudnnConvStep final : public Step {
         << " (" << source_ << ")";
     else
       d << " g" << s_.groups << ": cuDNN "
-        << (s_.half ? "fp16" : device_->options.tf32 ? "tf32" : "fp32") << " algo "
+        << (s_.half ? "fp16" : s_.bf16 ? "bf16" : device_->options.tf32 ? "tf32" : "fp32") << " algo "
         << (s_.transposed ? bwd_algo_name(choice_.algo) : fwd_algo_name(choice_.algo)) << " ("
         << source_ << ")";
     std::string fused = std::string(bias_ ? "bias" : "") + (act.empty() ? "" : (bias_ ? "+" : "") + act);

@@ -1,6 +1,7 @@
 #include "backends/cuda/device_ops.h"
 
 #include <optional>
+#include <set>
 #include <string>
 
 #include "backends/cuda/codegen/cuda_codegen.h"
@@ -40,6 +41,26 @@ DeviceDecision decide_on_device(const GraphIR& g, const Node& node, const Device
     d.why_not = "no CUDA kernel for this op yet";
     return d;
   }
+  // bfloat16 (bfloat16 precision's storage type) runs on the device in the generated
+  // element-wise kernels and in the ops below, whose steps handle it: cuBLASLt, cuDNN and
+  // the row kernels, and the movement and gather steps that move elements by their size
+  // alone (make_view_step, make_parts_step, the gathers; pad, resample2d and the scatters
+  // look at the type and are left out). No other step is written for it, and several would
+  // read its bits as float16. The CPU fallback computes such a node in float32
+  // (make_node_kernel): slow but exact.
+  static const std::set<OpId> takes_bfloat16 = {
+      OpId::matmul,  OpId::gemm,      OpId::conv2d,  OpId::convTranspose2d, OpId::softmax,
+      OpId::layerNormalization,       OpId::reshape, OpId::transpose,       OpId::slice,
+      OpId::expand,  OpId::tile,      OpId::reverse, OpId::concat,          OpId::split,
+      OpId::gather,  OpId::gatherElements,           OpId::gatherND};
+  for (const auto* ids : {&node.inputs, &node.outputs})
+    for (OperandId id : *ids)
+      if (id != kNoOperand && g.desc(id).data_type == DataType::bfloat16 &&
+          !takes_bfloat16.count(node.op)) {
+        DeviceDecision d;
+        d.why_not = "no CUDA kernel for bfloat16 yet";
+        return d;
+      }
   return it->second.decide(g, node, device);
 }
 

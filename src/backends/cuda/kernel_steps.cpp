@@ -25,13 +25,19 @@ k::MathType math_type(DataType t) {
       return k::kI8;
     case DataType::uint8:
       return k::kU8;
+    case DataType::bfloat16:
+      return k::kBF16;  // softmax and layerNormalization only (decide_on_device)
   }
   fail(ErrorKind::OperationError, "cuda math: unknown data type");
 }
 
 namespace {
 
-bool float_type(DataType t) { return t == DataType::float32 || t == DataType::float16; }
+// bfloat16 reaches only the decisions decide_on_device lets it reach (softmax,
+// layerNormalization: their kernels take it).
+bool float_type(DataType t) {
+  return t == DataType::float32 || t == DataType::float16 || t == DataType::bfloat16;
+}
 
 }  // namespace
 
@@ -111,6 +117,7 @@ mv::ElemType elem_type(DataType t) {
     case DataType::uint64: return mv::ElemType::u64;
     case DataType::int8: return mv::ElemType::i8;
     case DataType::uint8: return mv::ElemType::u8;
+    case DataType::bfloat16: break;  // no movement kernel takes it (decide_on_device)
   }
   fail(ErrorKind::OperationError, "cuda plan: unknown data type");
 }

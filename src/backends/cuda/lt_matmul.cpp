@@ -120,7 +120,9 @@ class LtMatmulStep final : public Step {
     bool gemm = node.op == OpId::gemm;
     MatmulGeometry geo = gemm ? gemm_geometry(node, a.shape, out.shape)
                         : matmul_geometry(a.shape, b.shape, out.shape);
-    type_ = out.data_type == DataType::float16 ? CUDA_R_16F : CUDA_R_32F;
+    type_ = out.data_type == DataType::float16    ? CUDA_R_16F
+            : out.data_type == DataType::bfloat16 ? CUDA_R_16BF
+                                                  : CUDA_R_32F;
     elem_ = element_size(out.data_type);
     a_base_ = device_ptr(places, node.inputs[0], "a");
     b_base_ = device_ptr(places, node.inputs[1], "b");
@@ -183,8 +185,9 @@ class LtMatmulStep final : public Step {
     // process or the runtime cache) may make cuBLASLt unneeded.
     OwnKernels mode = own_kernels(*device_);
     bool prefer_lt = false;
+    // (Our kernels take float32 and float16, not bfloat16.)
     if (mode != OwnKernels::off && geo.calls.size() == 1 && !c_base_ && !broadcast_c_ && alpha_ == 1.0f &&
-        !(device_->options.tf32 && type_ == CUDA_R_32F)) {
+        !(device_->options.tf32 && type_ == CUDA_R_32F) && type_ != CUDA_R_16BF) {
       GemmProblem gp;
       gp.half = type_ == CUDA_R_16F;
       gp.m = geo.m, gp.n = geo.n, gp.k = geo.k, gp.a_trans = geo.a_trans, gp.b_trans = geo.b_trans;
@@ -236,7 +239,11 @@ class LtMatmulStep final : public Step {
       }
     }
 
-    description_ = head + "cuda cuBLASLt " + (type_ == CUDA_R_16F ? "fp16" : device_->options.tf32 ? "tf32" : "fp32") +
+    description_ = head + "cuda cuBLASLt " +
+                   (type_ == CUDA_R_16F    ? "fp16"
+                    : type_ == CUDA_R_16BF ? "bf16"
+                    : device_->options.tf32 ? "tf32"
+                                            : "fp32") +
                    ", " + std::to_string(calls_.size()) + (calls_.size() == 1 ? " call" : " calls") +
                    (geo.batch > 1 ? " of batch " + std::to_string(geo.batch) : "") + tail;
   }
@@ -463,6 +470,14 @@ class LtMatmulStep final : public Step {
     while (cs.size() < 2) cs.insert(cs.begin(), 1);
     std::vector<double> v = c.to_doubles();
     Tensor full(type, {m, n});
+    if (type == DataType::bfloat16) {  // no templated type (core/dispatch.h)
+      uint16_t* p = full.data_as<uint16_t>();
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j)
+          p[i * n + j] = float_to_bfloat16(
+              float(v[size_t((cs[0] == 1 ? 0 : i) * cs[1] + (cs[1] == 1 ? 0 : j))]));
+      return upload(full, "gemm's broadcast c");
+    }
     visit_type(type, [&]<typename T>() {
       T* p = full.data_as<T>();
       for (int64_t i = 0; i < m; ++i)
@@ -476,6 +491,12 @@ class LtMatmulStep final : public Step {
   const void* upload_bias_row(const Tensor& c, float beta, int64_t n, DataType type) {
     std::vector<double> v = c.to_doubles();
     Tensor row(type, {n});
+    if (type == DataType::bfloat16) {
+      uint16_t* p = row.data_as<uint16_t>();
+      for (int64_t j = 0; j < n; ++j)
+        p[j] = float_to_bfloat16(beta * float(v[v.size() == 1 ? 0 : size_t(j)]));
+      return upload(row, "gemm's bias row");
+    }
     visit_type(type, [&]<typename T>() {
       T* p = row.data_as<T>();
       for (int64_t j = 0; j < n; ++j)

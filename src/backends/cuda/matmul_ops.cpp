@@ -15,7 +15,9 @@ namespace {
 DeviceDecision decide_matmul(const GraphIR& g, const Node& node, const Device& device) {
   DeviceDecision d;
   const OperandDescriptor& out = g.desc(node.outputs[0]);
-  if (out.data_type != DataType::float32 && out.data_type != DataType::float16) {
+  // bfloat16: cuBLASLt's CUDA_R_16BF with float32 compute (our own kernels stay off).
+  if (out.data_type != DataType::float32 && out.data_type != DataType::float16 &&
+      out.data_type != DataType::bfloat16) {
     d.why_not = "data type " + std::string(to_string(out.data_type));
     return d;
   }

@@ -36,7 +36,9 @@ bool trailing_axes(const std::vector<int64_t>& axes, size_t rank) {
 
 bool layer_norm_takes_residual(const GraphIR& g, const Node& ln) {
   const OperandDescriptor& in = g.desc(ln.inputs[0]);
-  if (in.data_type != DataType::float16 && in.data_type != DataType::float32) return false;
+  if (in.data_type != DataType::float16 && in.data_type != DataType::float32 &&
+      in.data_type != DataType::bfloat16)
+    return false;
   const std::vector<int64_t>& axes = ln.attrs.ints("axes");
   int64_t len = 1;
   for (int64_t a : axes) len *= int64_t(in.shape[size_t(a)]);

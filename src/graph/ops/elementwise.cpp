@@ -32,6 +32,8 @@ double cast_number(double x, DataType type) {
       return double(float(x));
     case DataType::float16:
       return double(float(half(float(x))));
+    case DataType::bfloat16:
+      return double(bfloat16_to_float(float_to_bfloat16(float(x))));
     default:
       break;
   }
@@ -153,7 +155,9 @@ std::vector<OperandDescriptor> infer_prelu(const InputDescs& in, Attrs&) {
 
 std::vector<OperandDescriptor> infer_cast(const InputDescs& in, Attrs& attrs) {
   if (!attrs.has("dataType")) type_error("option 'dataType' is required");
-  DataType type = data_type_from_string(attrs.s("dataType"));
+  // "bfloat16" only from the precision lowering or an engine: the builder refuses the
+  // result's type.
+  DataType type = internal_data_type_from_string(attrs.s("dataType"));
   return {{type, in[0]->shape}};
 }
 

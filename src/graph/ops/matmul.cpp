@@ -49,6 +49,7 @@ std::vector<OperandDescriptor> infer_matmul(const InputDescs& in, Attrs& attrs) 
 
 // The spec casts alpha and beta to the operands' data type.
 double cast_to(DataType type, double v) {
+  if (type == DataType::bfloat16) return double(bfloat16_to_float(float_to_bfloat16(float(v))));
   return type == DataType::float16 ? double(float(half(float(v)))) : double(float(v));
 }
 

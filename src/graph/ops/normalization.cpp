@@ -14,6 +14,8 @@ namespace {
 // The spec casts epsilon to the input's data type before using it.
 double epsilon_in(DataType type, double epsilon) {
   if (type == DataType::float16) return double(float(half(float(epsilon))));
+  if (type == DataType::bfloat16)
+    return double(bfloat16_to_float(float_to_bfloat16(float(epsilon))));
   return double(float(epsilon));
 }
 

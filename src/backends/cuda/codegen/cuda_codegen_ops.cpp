@@ -74,6 +74,19 @@ const char* const kHelperSources[] = {
     "template <typename S> struct alignas(4 * sizeof(S)) cg_vec4 {\n"
     "  S v[4];\n"
     "};\n",
+
+    // bfloat16 is float32's upper half: widening is a shift; narrowing rounds to nearest
+    // even with integer arithmetic, bit for bit what the CPU's float_to_bfloat16 does (NaN
+    // stays a quiet NaN; past the largest finite value, infinity).
+    "__device__ __forceinline__ float cg_b2f(unsigned short b) {\n"
+    "  return __uint_as_float(((unsigned)b) << 16);\n"
+    "}\n"
+    "__device__ __forceinline__ unsigned short cg_f2b(float f) {\n"
+    "  unsigned u = __float_as_uint(f);\n"
+    "  if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x40u);\n"
+    "  return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);\n"
+    "}\n"
+    "__device__ __forceinline__ float cg_rb(float f) { return cg_b2f(cg_f2b(f)); }\n",
 };
 
 const char* unsigned_type(DataType type) {
@@ -348,6 +361,7 @@ const char* cuda_storage_type(DataType type) {
     case DataType::float32:
       return "float";
     case DataType::float16:
+    case DataType::bfloat16:
       return "unsigned short";
     case DataType::int32:
       return "int";
@@ -366,7 +380,8 @@ const char* cuda_storage_type(DataType type) {
 }
 
 const char* cuda_compute_type(DataType type) {
-  return type == DataType::float16 ? "float" : cuda_storage_type(type);
+  return type == DataType::float16 || type == DataType::bfloat16 ? "float"
+                                                                  : cuda_storage_type(type);
 }
 
 std::string cuda_literal(double value, DataType type) {
@@ -375,6 +390,8 @@ std::string cuda_literal(double value, DataType type) {
 }
 
 std::string cuda_tensor_literal(const Tensor& tensor, size_t index) {
+  if (tensor.data_type() == DataType::bfloat16)  // no templated type (core/dispatch.h)
+    return float_literal(bfloat16_to_float(tensor.data_as<uint16_t>()[index]));
   return visit_type(tensor.data_type(), [&]<typename T>() {
     T v = tensor.data_as<T>()[index];
     if constexpr (std::is_integral_v<T>)
@@ -394,16 +411,26 @@ std::string cuda_storage_literal(const Tensor& tensor, size_t index) {
   }
   if (tensor.data_type() == DataType::float16)
     return std::to_string(tensor.data_as<half>()[index].bits) + "u";
+  if (tensor.data_type() == DataType::bfloat16)
+    return std::to_string(tensor.data_as<uint16_t>()[index]) + "u";
   return cuda_tensor_literal(tensor, index);
 }
 
 std::string cuda_load(DataType type, const std::string& expr, unsigned& helpers) {
+  if (type == DataType::bfloat16) {
+    helpers |= kCudaHelperBfloat16;
+    return "cg_b2f(" + expr + ")";
+  }
   if (type != DataType::float16) return expr;
   helpers |= kCudaHelperHalf;
   return "cg_h2f(" + expr + ")";
 }
 
 std::string cuda_store(DataType type, const std::string& expr, unsigned& helpers) {
+  if (type == DataType::bfloat16) {
+    helpers |= kCudaHelperBfloat16;
+    return "cg_f2b(" + expr + ")";
+  }
   if (type != DataType::float16) return expr;
   helpers |= kCudaHelperHalf;
   return "cg_f2h(" + expr + ")";
@@ -459,9 +486,15 @@ std::string cuda_op_expression(const Node& node, const std::vector<DataType>& in
   // negate or round to integers), and casts to the same type: rounding again would change
   // nothing.
   bool exact = op_has(op, OpTrait::ExactOnHalf) || (op == OpId::cast && type == output_type);
+  // bfloat16 the same. (An int32 / int64 cast to bfloat16 rounds through float: twice, so
+  // an integer past 2^24 that float rounds onto a bfloat16 tie may land one bfloat16 step
+  // from the CPU's once-rounded value.)
   if (output_type == DataType::float16 && !exact && round_half) {
     helpers |= kCudaHelperHalf;
     e = "cg_rh(" + e + ")";
+  } else if (output_type == DataType::bfloat16 && !exact && round_half) {
+    helpers |= kCudaHelperBfloat16;
+    e = "cg_rb(" + e + ")";
   }
   return e;
 }

@@ -17,13 +17,14 @@ enum CudaHelper : unsigned {
   kCudaHelperPow = 1u << 4,         // cg_ipow, cg_upow: integer power by squaring
   kCudaHelperFloatToInt = 1u << 5,  // cg_f2i: saturating float -> integer conversion
   kCudaHelperVec4 = 1u << 6,        // cg_vec4: 4 elements loaded or stored at once
+  kCudaHelperBfloat16 = 1u << 7,    // cg_b2f, cg_f2b, cg_rb: bfloat16 <-> float
 };
 
 // The source of the helpers in `mask`, always in the same order.
 std::string cuda_helper_source(unsigned mask);
 
-// Storage type of an element in device memory (float16 is its bit pattern, unsigned short)
-// and the type values are computed in (float for float16).
+// Storage type of an element in device memory (float16 and bfloat16 are their bit
+// patterns, unsigned short) and the type values are computed in (float for both).
 const char* cuda_storage_type(DataType type);
 const char* cuda_compute_type(DataType type);
 

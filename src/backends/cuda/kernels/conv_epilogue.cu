@@ -86,7 +86,11 @@ cudaError_t launch_conv_epilogue(const ConvEpilogueParams& p, unsigned grid, cud
   if (p.total == 0) return cudaSuccess;
   // 32-bit indices when the last grid-stride step past the end still fits.
   bool small = p.total < int64_t(INT32_MAX) - int64_t(grid) * kBlock;
-  if (p.half && small)
+  if (p.half == 2 && small)
+    epilogue_kernel<__nv_bfloat16, int32_t><<<grid, kBlock, 0, stream>>>(p);
+  else if (p.half == 2)
+    epilogue_kernel<__nv_bfloat16, int64_t><<<grid, kBlock, 0, stream>>>(p);
+  else if (p.half && small)
     epilogue_kernel<__half, int32_t><<<grid, kBlock, 0, stream>>>(p);
   else if (p.half)
     epilogue_kernel<__half, int64_t><<<grid, kBlock, 0, stream>>>(p);

@@ -23,7 +23,8 @@ enum ConvActivation : int {
 
 // y = act(y + bias[c]) in place over a 4-D tensor of `total` elements with `channels`
 // channels: c = i % channels (nhwc) or (i / spatial) % channels (nchw, spatial = H * W).
-// bias may be null. float16 (half != 0) is computed in float and rounded once at the store.
+// bias may be null. half: 0 float32, 1 float16, 2 bfloat16; the 16-bit types are computed
+// in float and rounded once at the store.
 struct ConvEpilogueParams {
   void* y;
   const void* bias;

@@ -382,6 +382,8 @@ cudaError_t launch_pool(PoolKind kind, MathType type, const void* x, void* y,
       return pool_typed(kind, static_cast<const int8_t*>(x), static_cast<int8_t*>(y), g, stream);
     case kU8:
       return pool_typed(kind, static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), g, stream);
+    case kBF16:
+      break;  // no pooling kernel in bfloat16 (device_ops.cpp keeps it off the device)
   }
   return cudaErrorInvalidValue;
 }
@@ -410,6 +412,8 @@ cudaError_t launch_reduce(ReduceKind kind, MathType type, const void* x, void* y
     case kU8:
       return reduce_typed(kind, static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), g,
                           stream);
+    case kBF16:
+      break;  // reductions stay float32 in a bfloat16 graph (KeepFloat32)
   }
   return cudaErrorInvalidValue;
 }
@@ -422,6 +426,9 @@ cudaError_t launch_softmax(MathType type, const void* x, void* y, int64_t outer,
   if (type == kF16)
     return softmax_typed(static_cast<const __half*>(x), static_cast<__half*>(y), outer, length,
                          inner, stream);
+  if (type == kBF16)
+    return softmax_typed(static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y),
+                         outer, length, inner, stream);
   return cudaErrorInvalidValue;
 }
 
@@ -446,9 +453,10 @@ void layer_norm_rows(const void* x, const void* residual, const void* scale, con
 cudaError_t launch_layer_norm(MathType type, const void* x, const void* residual, const void* scale,
                               const void* bias, void* y, int64_t rows, int64_t len, float epsilon,
                               cudaStream_t stream) {
-  if (len <= row_warp::kMaxLength && (type == kF32 || type == kF16)) {
+  if (len <= row_warp::kMaxLength && (type == kF32 || type == kF16 || type == kBF16)) {
     if (type == kF32) layer_norm_rows<float>(x, residual, scale, bias, y, rows, len, epsilon, stream);
-    else layer_norm_rows<__half>(x, residual, scale, bias, y, rows, len, epsilon, stream);
+    else if (type == kF16) layer_norm_rows<__half>(x, residual, scale, bias, y, rows, len, epsilon, stream);
+    else layer_norm_rows<__nv_bfloat16>(x, residual, scale, bias, y, rows, len, epsilon, stream);
     return cudaGetLastError();
   }
   if (residual) return cudaErrorInvalidValue;  // rows that long take no residual
@@ -461,6 +469,11 @@ cudaError_t launch_layer_norm(MathType type, const void* x, const void* residual
     normalize_kernel<__half><<<grid, kThreads, 0, stream>>>(
         static_cast<const __half*>(x), static_cast<const __half*>(scale),
         static_cast<const __half*>(bias), static_cast<__half*>(y), ContiguousRows{rows, len, 0}, epsilon);
+  else if (type == kBF16)
+    normalize_kernel<__nv_bfloat16><<<grid, kThreads, 0, stream>>>(
+        static_cast<const __nv_bfloat16*>(x), static_cast<const __nv_bfloat16*>(scale),
+        static_cast<const __nv_bfloat16*>(bias), static_cast<__nv_bfloat16*>(y), ContiguousRows{rows, len, 0},
+        epsilon);
   else
     return cudaErrorInvalidValue;
   return cudaGetLastError();
@@ -478,6 +491,10 @@ cudaError_t launch_layer_norm_axes(MathType type, const void* x, const void* sca
     normalize_kernel<__half><<<grid, kThreads, 0, stream>>>(
         static_cast<const __half*>(x), static_cast<const __half*>(scale),
         static_cast<const __half*>(bias), static_cast<__half*>(y), strided_rows(g), epsilon);
+  else if (type == kBF16)
+    normalize_kernel<__nv_bfloat16><<<grid, kThreads, 0, stream>>>(
+        static_cast<const __nv_bfloat16*>(x), static_cast<const __nv_bfloat16*>(scale),
+        static_cast<const __nv_bfloat16*>(bias), static_cast<__nv_bfloat16*>(y), strided_rows(g), epsilon);
   else
     return cudaErrorInvalidValue;
   return cudaGetLastError();

@@ -2,6 +2,7 @@
 // What the math kernels (math.cu, normalize.cuh) share: element access (float16 computed in
 // float, every other type in itself, rounded once at the store) and a block-wide reduction.
 // Plain enough to compile as host C++ for tests/cuda_host.
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include <cstdint>
@@ -14,7 +15,7 @@ namespace cppnn::detail::cuda::kernels {
 
 constexpr int kThreads = 256;  // every launch of the math kernels uses exactly this block size
 
-// ---- Element access: float16 computed in float, every other type in itself.
+// ---- Element access: float16 and bfloat16 computed in float, every other type in itself.
 
 template <typename T>
 struct Num {
@@ -22,6 +23,10 @@ struct Num {
 };
 template <>
 struct Num<__half> {
+  using E = float;
+};
+template <>
+struct Num<__nv_bfloat16> {
   using E = float;
 };
 
@@ -33,6 +38,10 @@ template <>
 __device__ __forceinline__ float load<__half>(const __half* p, int64_t i) {
   return __half2float(p[i]);
 }
+template <>
+__device__ __forceinline__ float load<__nv_bfloat16>(const __nv_bfloat16* p, int64_t i) {
+  return __bfloat162float(p[i]);
+}
 
 template <typename T, typename A>
 __device__ __forceinline__ void store(T* p, int64_t i, A v) {
@@ -42,6 +51,11 @@ __device__ __forceinline__ void store(T* p, int64_t i, A v) {
 template <typename A>
 __device__ __forceinline__ void store(__half* p, int64_t i, A v) {
   p[i] = __float2half_rn(float(v));
+}
+// bfloat16 likewise (float_to_bfloat16; a NaN may come out with another payload).
+template <typename A>
+__device__ __forceinline__ void store(__nv_bfloat16* p, int64_t i, A v) {
+  p[i] = __float2bfloat16_rn(float(v));
 }
 
 // An optional per-element parameter (scale, bias) as float, `fill` when absent.

@@ -14,7 +14,8 @@
 namespace cppnn::detail::cuda::kernels {
 
 // Element types, in the order of cppnn::DataType.
-enum MathType : int { kF32 = 0, kF16, kI32, kU32, kI64, kU64, kI8, kU8 };
+// kBF16 (bfloat16): softmax and layerNormalization only (device_ops.cpp's takes_bfloat16).
+enum MathType : int { kF32 = 0, kF16, kI32, kU32, kI64, kU64, kI8, kU8, kBF16 };
 
 // ---- averagePool2d, l2Pool2d, maxPool2d: one thread per output element. The window and
 // the arithmetic are the CPU's (graph/op_math/window.h).
