@@ -1,6 +1,7 @@
 // cppnn build: an ONNX model becomes an engine file; a summary of what the compiler did.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -20,8 +21,38 @@ struct BuildArgs {
   ModelArgs model;
   std::string output;
   std::string precision = "float32";
-  // (--shapes, dynamic shapes' ranges, is to come with the importer's support for them.)
+  std::vector<std::string> dynamic;  // NAME=MIN:OPT:MAX: dynamic shapes' ranges
 };
+
+// --dynamic NAME=MIN:OPT:MAX, checked against the model's symbolic dimensions and --dim.
+std::map<std::string, SymbolRange> dynamic_ranges(const BuildArgs& a) {
+  std::map<std::string, SymbolRange> out;
+  if (a.dynamic.empty()) return out;
+  std::vector<std::string> known = read_onnx_decl(a.model.model).symbolic_dims();
+  for (const std::string& d : a.dynamic) {
+    auto [name, text] = split_assignment(d, "--dynamic");
+    int64_t v[3] = {0, 0, 0};
+    size_t at = 0;
+    for (int i = 0; i < 3; ++i) {
+      size_t end = i < 2 ? text.find(':', at) : text.size();
+      std::string part = end == std::string::npos ? "" : text.substr(at, end - at);
+      if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || part.size() > 10)
+        usage_error("--dynamic " + d + ": give NAME=MIN:OPT:MAX with three positive integers");
+      v[i] = std::stoll(part);
+      at = end + 1;
+    }
+    if (!(1 <= v[0] && v[0] <= v[1] && v[1] <= v[2]))
+      usage_error("--dynamic " + d + ": needs 1 <= MIN <= OPT <= MAX");
+    if (std::find(known.begin(), known.end(), name) == known.end())
+      usage_error("--dynamic " + d + ": the model has no symbolic dimension '" + name + "'" +
+                  (known.empty() ? std::string("; its inputs' shapes are all fixed") : ""));
+    for (const std::string& dim : a.model.dims)
+      if (split_assignment(dim, "--dim").first == name)
+        usage_error("--dynamic " + d + ": '" + name + "' is given a value with --dim too");
+    out[name] = {v[0], v[1], v[2]};
+  }
+  return out;
+}
 
 // The stage and its running time on one line of stderr, redrawn every 100 ms, only when
 // stderr is a terminal: a pipe or a log file gets none of it (Engine::build reports no
@@ -91,7 +122,12 @@ int build(const BuildArgs& a) {
   Progress progress(3);
   progress.stage("importing " + a.model.model);
   auto t0 = std::chrono::steady_clock::now();
-  Graph graph = load_onnx(a.model.model, import_options(a.model));
+  OnnxImportOptions import = import_options(a.model);
+  for (const auto& [name, range] : dynamic_ranges(a)) {
+    import.dim_values.erase(name);  // N and S get default values; a range replaces them
+    import.dynamic[name] = range;
+  }
+  Graph graph = load_onnx(a.model.model, import);
   double import_ms = ms_since(t0);
   progress.stage("optimizing (" + std::to_string(graph.node_count()) + " nodes, " + a.precision +
                  ")");
@@ -128,6 +164,13 @@ int build(const BuildArgs& a) {
     first = false;
   }
   std::printf("\nprecision %s\n", std::string(to_string(graph_precision(built))).c_str());
+  if (built.dynamic()) {
+    std::printf("shapes    dynamic:");
+    for (const auto& [name, r] : built.symbols())
+      std::printf(" %s in [%lld, %lld] (opt %lld)", name.c_str(), (long long)r.min, (long long)r.max,
+                  (long long)r.opt);
+    std::printf("\n");
+  }
   for (const auto& [op, types] : kinds) {
     std::printf("  %-24s", op.c_str());
     bool f = true;
@@ -155,7 +198,12 @@ Command add_build(CLI::App& app) {
                   "float32, or float16 (computed in float16 behind float32 inputs and outputs)")
       ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
       ->capture_default_str();
+  cmd->add_option("--dynamic", b->dynamic,
+                  "keep a symbolic dimension symbolic within a range, NAME=MIN:OPT:MAX (e.g. "
+                  "N=1:8:32, repeatable): one engine runs every shape in the ranges, kernels "
+                  "chosen at OPT (docs/dynamic-shapes.md)");
   return {cmd, [b] {
+            check_model_args(b->model);
             if (Engine::is_engine_file(b->model.model))
               usage_error("build: '" + b->model.model +
                           "' is an engine file already; give the ONNX model");

@@ -106,8 +106,10 @@ int compare_devices(const CompareArgs& a) {
                 " --precision float32 compares the reference with itself: give a second device "
                 "or --precision float16");
   for (const auto& spec : a.inputs) split_assignment(spec, "--input");
-  const double atol = a.atol.value_or(a.precision == "float16" ? 1e-2 : 1e-4);
-  const double rtol = a.rtol.value_or(a.precision == "float16" ? 1e-2 : 1e-3);
+  // bfloat16 keeps 8 significant bits (float16 11): two roundings make about 1e-2.
+  const double low = a.precision == "float16" ? 1e-2 : a.precision == "bfloat16" ? 2e-2 : 0;
+  const double atol = a.atol.value_or(low > 0 ? low : 1e-4);
+  const double rtol = a.rtol.value_or(low > 0 ? low : 1e-3);
 
   // Every device first: one that is not there fails before any work (exit 1).
   std::vector<Context> contexts;
@@ -116,10 +118,10 @@ int compare_devices(const CompareArgs& a) {
 
   LoadedModel reference_model = load_model(a.model);  // float32
   if (reference_model.from_engine_file &&
-      graph_precision(reference_model.graph) == Precision::float16)
-    usage_error("compare: '" + a.model.model +
-                "' is a float16 engine; the reference is a float32 run: give the ONNX model or a "
-                "float32 engine");
+      graph_precision(reference_model.graph) != Precision::float32)
+    usage_error("compare: '" + a.model.model + "' is a " +
+                std::string(to_string(graph_precision(reference_model.graph))) +
+                " engine; the reference is a float32 run: give the ONNX model or a float32 engine");
   const Graph& ref_graph = reference_model.graph;
   Graph graph = ref_graph;
   if (a.precision != "float32") {
@@ -198,9 +200,9 @@ Command add_compare(CLI::App& app) {
                   "what the devices compute in; the reference is float32 whatever this is")
       ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
       ->capture_default_str();
-  cmd->add_option("--atol", a->atol, "absolute tolerance (default 1e-4; 1e-2 for float16)")
+  cmd->add_option("--atol", a->atol, "absolute tolerance (default 1e-4; 1e-2 for float16, 2e-2 for bfloat16)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--rtol", a->rtol, "relative tolerance (default 1e-3; 1e-2 for float16)")
+  cmd->add_option("--rtol", a->rtol, "relative tolerance (default 1e-3; 1e-2 for float16, 2e-2 for bfloat16)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", a->seed,
                   "seed of the random inputs (floats in [-1, 1), integers in [0, 100))")

@@ -236,6 +236,37 @@ def test_build_bad_arguments(cppnn_cli, models, engine, tmp_path, args, code):
     assert not (tmp_path / "o.cppnn").exists()
 
 
+def test_build_dynamic_engine_runs_every_batch_of_its_range(cppnn_cli, models, tmp_path):
+    out = tmp_path / "dyn.cppnn"
+    p = cli(cppnn_cli, "build", models["mlp"], "-o", out, "--dynamic", "N=1:2:6")
+    assert p.returncode == 0, p.stderr
+    assert re.search(r"^shapes +dynamic: N in \[1, 6\] \(opt 2\)$", p.stdout, re.M), p.stdout
+    import webnn
+    engine = webnn.Engine.load(str(out))
+    assert engine.graph.symbols == {"N": (1, 2, 6)}
+    ctx = webnn.ML().create_context(accelerated=False)
+    for n in (1, 5, 6):
+        x = np.arange(n * 4, dtype=np.float32).reshape(n, 4) / 7
+        y = ctx.compute(engine.graph, {"x": x})["y"]
+        np.testing.assert_allclose(y, np.maximum(x.astype(np.float64) @ W + B, 0), rtol=1e-6, atol=1e-6)
+    with pytest.raises(TypeError, match="range is"):
+        ctx.compute(engine.graph, {"x": np.zeros((7, 4), np.float32)})
+
+
+@pytest.mark.parametrize("value", ["N=1:2", "N=0:1:2", "N=3:2:4", "N=a:b:c", "M=1:2:3", "x"])
+def test_build_dynamic_bad_ranges_are_usage_errors(cppnn_cli, models, tmp_path, value):
+    p = cli(cppnn_cli, "build", models["mlp"], "-o", tmp_path / "d.cppnn", "--dynamic", value)
+    assert p.returncode == 2, (value, p.stdout, p.stderr)
+    assert "--dynamic" in p.stderr, p.stderr
+    assert not (tmp_path / "d.cppnn").exists()
+
+
+def test_build_dynamic_and_dim_for_one_name_is_a_usage_error(cppnn_cli, models, tmp_path):
+    p = cli(cppnn_cli, "build", models["mlp"], "-o", tmp_path / "d.cppnn", "--dynamic", "N=1:2:3",
+            "--dim", "N=2")
+    assert p.returncode == 2 and "--dim too" in p.stderr, p.stderr
+
+
 # --- inspect ----------------------------------------------------------------------------------
 
 def test_inspect_onnx_text(cppnn_cli, models):
@@ -505,13 +536,19 @@ def test_compare_missing_device_is_an_error(cppnn_cli, models):
         assert "max abs" not in p.stdout
 
 
+def test_compare_bfloat16_within_its_default_tolerance(cppnn_cli, models):
+    p = cli(cppnn_cli, "compare", models["mlp"], "--devices", "cpu", "--precision", "bfloat16", "--dim", "N=16")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert "max abs" in p.stdout
+
+
 @pytest.mark.parametrize("args,message", [
     (["--devices", "cpu,tpu"], "--devices"),
     (["--devices", "cpu,cpu", "--precision", "float16"], "given twice"),
     (["--devices", "cpu"], "compares the reference with itself"),
     (["--devices", "cpu", "--precision", "float16", "--atol", "-1"], "--atol"),
     (["--devices", "cpu", "--precision", "float16", "--rtol", "x"], "--rtol"),
-    (["--devices", "cpu", "--precision", "bfloat16"], "--precision"),
+    (["--devices", "cpu", "--precision", "int8"], "--precision"),
     (["--devices", "cpu", "--precision", "float16", "--input", "x"], "NAME=VALUE"),
 ])
 def test_compare_usage_errors(cppnn_cli, models, args, message):
