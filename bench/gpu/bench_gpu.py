@@ -439,6 +439,28 @@ class Spec:
         self.file_key, self.variant = name, None  # the ONNX file's name; a variant's label
 
 
+def bert_last_hidden(config):
+    """transformers' BertModel (no pooler, random weights) as a module that takes input_ids
+    and attention_mask and returns last_hidden_state (also the tiny export of
+    tests/python/dynamic_fixtures)."""
+    import torch
+    from transformers import BertModel
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self, bert):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask):
+            # token_type_ids given (zeros, the default buffer's values): without it recent
+            # transformers gather from the buffer, which exports as GatherElements.
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                             token_type_ids=torch.zeros_like(input_ids),
+                             return_dict=True).last_hidden_state
+
+    return LastHidden(BertModel(config, add_pooling_layer=False).eval()).eval()
+
+
 def build_spec(name, gpt2_mask="where"):
     import torch
     torch.manual_seed(0)
@@ -449,21 +471,8 @@ def build_spec(name, gpt2_mask="where"):
         return Spec(name, m, ["input"], ["logits"],
                     {"input": {0: "batch"}, "logits": {0: "batch"}}, lambda b: {"batch": b})
     if name == "bert_base":
-        from transformers import BertConfig, BertModel
-
-        class LastHidden(torch.nn.Module):
-            def __init__(self, bert):
-                super().__init__()
-                self.bert = bert
-
-            def forward(self, input_ids, attention_mask):
-                # token_type_ids given (zeros, the default buffer's values): without it recent
-                # transformers gather from the buffer, which exports as GatherElements.
-                return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                                 token_type_ids=torch.zeros_like(input_ids),
-                                 return_dict=True).last_hidden_state
-
-        m = LastHidden(BertModel(BertConfig(), add_pooling_layer=False).eval()).eval()
+        from transformers import BertConfig
+        m = bert_last_hidden(BertConfig())
         dyn = {k: {0: "batch", 1: "seq"} for k in ("input_ids", "attention_mask", "last_hidden_state")}
         return Spec(name, m, ["input_ids", "attention_mask"], ["last_hidden_state"], dyn,
                     lambda b: {"batch": b, "seq": BERT_SEQ})

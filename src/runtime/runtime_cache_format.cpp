@@ -82,6 +82,22 @@ std::string serialize_cache_file(const CacheKey& key, const CacheEntry& entry) {
   return w.take();
 }
 
+namespace {
+
+// The key's five strings, in the order write_cache_file puts them (a failed read leaves
+// the reader failed: callers check r.ok()).
+CacheKey read_key(ByteReader& r) {
+  CacheKey key;
+  key.engine_hash = r.str("the engine hash", kMaxKeyString);
+  key.device_arch = r.str("the device architecture", kMaxKeyString);
+  key.driver_version = r.str("the driver version", kMaxKeyString);
+  key.library_versions = r.str("the library versions", kMaxKeyString);
+  key.cppnn_version = r.str("the cppnn build", kMaxKeyString);
+  return key;
+}
+
+}  // namespace
+
 std::optional<CacheEntry> parse_cache_file(const std::string& bytes, const CacheKey& expected,
                                            std::string& why) {
   auto refuse = [&](std::string reason) -> std::optional<CacheEntry> {
@@ -106,12 +122,7 @@ std::optional<CacheEntry> parse_cache_file(const std::string& bytes, const Cache
     return refuse("checksum mismatch");
 
   if (r.u32("the reserved field") != 0) return refuse("reserved field is not zero");
-  CacheKey key;
-  key.engine_hash = r.str("the engine hash", kMaxKeyString);
-  key.device_arch = r.str("the device architecture", kMaxKeyString);
-  key.driver_version = r.str("the driver version", kMaxKeyString);
-  key.library_versions = r.str("the library versions", kMaxKeyString);
-  key.cppnn_version = r.str("the cppnn build", kMaxKeyString);
+  CacheKey key = read_key(r);
   if (!r.ok()) return refuse("truncated key");
   if (!(key == expected)) return refuse("the file holds the entry of another key");
 
@@ -143,12 +154,7 @@ std::optional<CacheKey> read_cache_file_key(const std::string& bytes) {
   r.skip(sizeof(kMagic), "the magic");
   if (r.u32("the format version") != kRuntimeCacheFormatVersion) return std::nullopt;
   r.u32("the reserved field");
-  CacheKey key;
-  key.engine_hash = r.str("the engine hash", kMaxKeyString);
-  key.device_arch = r.str("the device architecture", kMaxKeyString);
-  key.driver_version = r.str("the driver version", kMaxKeyString);
-  key.library_versions = r.str("the library versions", kMaxKeyString);
-  key.cppnn_version = r.str("the cppnn build", kMaxKeyString);
+  CacheKey key = read_key(r);
   if (!r.ok()) return std::nullopt;
   return key;
 }

@@ -282,6 +282,15 @@ TEST(DynamicShapes, SmallIntegerConstantsHoldPolynomialValuesThatEnginesKeep) {
   }
 }
 
+// Engine bytes of a fitted graph with its symbols edited as a forger would.
+std::string forged_engine(const FittedGraph& f, const std::function<void(SymbolicShapes&)>& edit) {
+  SymbolicShapes s = *f.symbolic;
+  edit(s);
+  detail::EngineBytes bytes =
+      detail::write_engine(*f.ir, {}, {{{'S', 'Y', 'M', 'S'}, true, detail::write_symbols(s)}});
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size);
+}
+
 // x [N, S] flattened, then gathered back with an int64 index grid [N, S] holding n * S + s
 // (as transformers 5 builds BERT's padding mask): the grid changes shape and values with
 // both symbols, and is generated at each shape from n * S + s.
@@ -322,13 +331,7 @@ TEST(DynamicShapes, IntegerConstantsThatChangeShapeAreGeneratedFromTheirIndices)
   }
   // Forged: a generated polynomial other than the stored values, or one whose values leave
   // int32's range... the constant here is int64: a polynomial that overflows int64.
-  auto forge = [&](const std::function<void(SymbolicShapes&)>& edit) {
-    SymbolicShapes s = *f.symbolic;
-    edit(s);
-    detail::EngineBytes bytes =
-        detail::write_engine(*f.ir, {}, {{{'S', 'Y', 'M', 'S'}, true, detail::write_symbols(s)}});
-    return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size);
-  };
+  auto forge = [&](const std::function<void(SymbolicShapes&)>& edit) { return forged_engine(f, edit); };
   auto generator = [](SymbolicShapes& s) -> detail::Polynomial& {
     for (auto& p : s.patches)
       if (p.kind == detail::ShapePatch::Kind::constant_generated) return p.value;
@@ -349,13 +352,7 @@ TEST(DynamicShapes, IntegerConstantsThatChangeShapeAreGeneratedFromTheirIndices)
 // A forged SYMS section: each must be a DataError at load, never a graph that runs.
 TEST(DynamicShapes, ForgedSymbolsAreRejectedByTheReader) {
   FittedGraph f = fit_transformer_like({1, 2, 4}, {2, 5, 16});
-  auto forge = [&](const std::function<void(SymbolicShapes&)>& edit) {
-    SymbolicShapes s = *f.symbolic;
-    edit(s);
-    detail::EngineBytes bytes =
-        detail::write_engine(*f.ir, {}, {{{'S', 'Y', 'M', 'S'}, true, detail::write_symbols(s)}});
-    return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size);
-  };
+  auto forge = [&](const std::function<void(SymbolicShapes&)>& edit) { return forged_engine(f, edit); };
   EXPECT_NO_THROW(Engine::from_bytes(forge([](SymbolicShapes&) {})));
   auto rejected = [&](const std::function<void(SymbolicShapes&)>& edit, const std::string& why) {
     expect_error([&] { Engine::from_bytes(forge(edit)); }, ErrorKind::DataError, why);

@@ -48,21 +48,11 @@ def main():
     export(Decode(core).eval(), (ids[:, :1],) + kv, ["input_ids"] + past, ["logits"] + present, dyn,
            HERE / "gpt2_tiny_decode.onnx")
 
-    from transformers import BertConfig, BertModel
-
-    class LastHidden(torch.nn.Module):  # as bench_gpu.py wraps BERT-base
-        def __init__(self, bert):
-            super().__init__()
-            self.bert = bert
-
-        def forward(self, input_ids, attention_mask):
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=torch.zeros_like(input_ids),
-                             return_dict=True).last_hidden_state
+    from transformers import BertConfig
 
     bert_cfg = BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                           intermediate_size=64, max_position_embeddings=64)
-    bert = LastHidden(BertModel(bert_cfg, add_pooling_layer=False).eval()).eval()
+    bert = b.bert_last_hidden(bert_cfg)
     dyn = {k: {0: "batch", 1: "seq"} for k in ("input_ids", "attention_mask", "last_hidden_state")}
     export(bert, (torch.randint(0, 99, (2, 9)), torch.ones(2, 9, dtype=torch.int64)),
            ["input_ids", "attention_mask"], ["last_hidden_state"], dyn, HERE / "bert_tiny.onnx")
