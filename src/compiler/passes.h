@@ -3,6 +3,7 @@
 // and the engine builder run them before binding kernels. They sit below every backend
 // (docs/layers.md): anything a pass must compute, it is given by its caller.
 #include <functional>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -104,9 +105,19 @@ void remove_dead_code(GraphIR& graph);
 // an unchanged float32 interface (casts at the inputs and outputs); reductions stay
 // float32. precision.cpp says exactly what changes. Sets graph.precision; a graph whose
 // precision is not float32 (lowered already, or read from a float16 engine) is left as it is.
-void lower_to_float16(GraphIR& graph);
+//
+// `cache`, when given, keeps each float32 constant's lowered copy by its source (held alive,
+// so an address is never reused while the cache lives): a dynamic-shape engine build lowers
+// the same weights at every probe, and converts them once.
+struct LoweredConstants {
+  struct Entry {
+    std::shared_ptr<const Tensor> source, lowered;
+  };
+  std::map<std::pair<const void*, DataType>, Entry> entries;
+};
+void lower_to_float16(GraphIR& graph, LoweredConstants* cache = nullptr);
 // The same in bfloat16 (an internal type: cppnn/types.h). Backends run ops on bfloat16
 // operands in float32 where they have no bfloat16 kernel (the CPU: make_node_kernel).
-void lower_to_bfloat16(GraphIR& graph);
+void lower_to_bfloat16(GraphIR& graph, LoweredConstants* cache = nullptr);
 
 }  // namespace cppnn::detail

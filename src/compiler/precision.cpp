@@ -55,7 +55,7 @@ std::shared_ptr<const Tensor> lowered_constant(const Tensor& t, DataType type) {
 class Lowering {
  public:
   // `low`: float16 or bfloat16.
-  Lowering(GraphIR& g, DataType low) : g_(g), low_(low) {}
+  Lowering(GraphIR& g, DataType low, LoweredConstants* cache) : g_(g), low_(low), cache_(cache) {}
 
   void run() {
     size_t original = g_.operands.size();
@@ -72,7 +72,7 @@ class Lowering {
         prologue.push_back(cast_node(OperandId(i), half_of[i]));
       } else if (info.role == OperandRole::constant) {
         half_of[i] = add_operand(d16, OperandRole::constant);
-        g_.operands[size_t(half_of[i])].data = lowered_constant(*g_.operands[i].data, low_);
+        g_.operands[size_t(half_of[i])].data = lowered(g_.operands[i].data);
       } else {
         // Produced by a node, which now produces float16 into this same id; a graph output
         // gets a float32 copy after it (below).
@@ -182,23 +182,36 @@ class Lowering {
 
   std::string what() const { return std::string(to_string(low_)) + " lowering"; }
 
+  std::shared_ptr<const Tensor> lowered(const std::shared_ptr<const Tensor>& source) {
+    if (!cache_) return lowered_constant(*source, low_);
+    auto key = std::make_pair(source->data(), low_);
+    auto it = cache_->entries.find(key);
+    if (it != cache_->entries.end() && it->second.source->shape() == source->shape() &&
+        it->second.source->data_type() == source->data_type())
+      return it->second.lowered;
+    auto out = lowered_constant(*source, low_);
+    cache_->entries[key] = {source, out};
+    return out;
+  }
+
   GraphIR& g_;
   DataType low_;
+  LoweredConstants* cache_;
 };
 
 }  // namespace
 
-void lower_to_float16(GraphIR& graph) {
+void lower_to_float16(GraphIR& graph, LoweredConstants* cache) {
   // Lowered once: a second run would cast the float16 casts' float32 sides again.
   if (graph.precision != Precision::float32) return;
-  Lowering(graph, DataType::float16).run();
+  Lowering(graph, DataType::float16, cache).run();
   graph.precision = Precision::float16;
   remove_dead_code(graph);  // the float32 constants the nodes no longer read
 }
 
-void lower_to_bfloat16(GraphIR& graph) {
+void lower_to_bfloat16(GraphIR& graph, LoweredConstants* cache) {
   if (graph.precision != Precision::float32) return;
-  Lowering(graph, DataType::bfloat16).run();
+  Lowering(graph, DataType::bfloat16, cache).run();
   graph.precision = Precision::bfloat16;
   remove_dead_code(graph);
 }

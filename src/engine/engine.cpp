@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "engine/engine_format.h"
+#include "compiler/passes.h"
 #include "engine/portable_graph.h"
 #include "core/hash.h"
 
@@ -117,11 +118,12 @@ Engine Engine::build(const Graph& graph, const EngineBuildOptions& options) {
     std::vector<OperandId> patched;
     for (const ShapePatch& p : sym.patches)
       if (p.kind == ShapePatch::Kind::constant_value) patched.push_back(p.index);
+    LoweredConstants lowered;  // the weights converted once for every probe
     FittedGraph fitted = fit_symbolic(
         sym.names, profile_ranges(graph, options),
         [&](const std::vector<int64_t>& values) {
           std::shared_ptr<const GraphIR> at = specialize(graph.ir(), sym, values);
-          return std::make_shared<GraphIR>(*portable_graph(at, options.precision, "engine build", patched));
+          return std::make_shared<GraphIR>(*portable_graph(at, options.precision, "engine build", patched, &lowered));
         },
         "engine build");
     EngineBuildOptions written = options;

@@ -7,7 +7,8 @@ namespace cppnn::detail {
 
 std::shared_ptr<const GraphIR> portable_graph(const std::shared_ptr<const GraphIR>& graph,
                                               Precision precision, const std::string& what,
-                                              const std::vector<OperandId>& runtime_constants) {
+                                              const std::vector<OperandId>& runtime_constants,
+                                              LoweredConstants* lowered_constants) {
   if (precision == Precision::auto_)
     fail(ErrorKind::TypeError, what + ": precision auto is a context's choice (float32 or float16 here)");
   if (precision != Precision::float32 && precision != Precision::float16 &&
@@ -24,9 +25,9 @@ std::shared_ptr<const GraphIR> portable_graph(const std::shared_ptr<const GraphI
   if (precision != Precision::float32 && optimized->precision == Precision::float32) {
     auto lowered = std::make_shared<GraphIR>(*optimized);
     if (precision == Precision::float16)
-      lower_to_float16(*lowered);
+      lower_to_float16(*lowered, lowered_constants);
     else
-      lower_to_bfloat16(*lowered);
+      lower_to_bfloat16(*lowered, lowered_constants);
     optimized = lowered;
   }
   return optimized;

@@ -19,8 +19,12 @@ namespace cppnn::detail {
 // with `what`.
 // `runtime_constants`: constants a dynamic-shape graph patches per shape
 // (PassOptions::runtime_constants), never folded into what reads them.
+// `lowered`: float32 constants' lowered copies shared between calls (a dynamic-shape
+// engine build's probes; compiler/passes.h LoweredConstants).
+struct LoweredConstants;
 std::shared_ptr<const GraphIR> portable_graph(const std::shared_ptr<const GraphIR>& graph,
                                               Precision precision, const std::string& what,
-                                              const std::vector<OperandId>& runtime_constants = {});
+                                              const std::vector<OperandId>& runtime_constants = {},
+                                              LoweredConstants* lowered = nullptr);
 
 }  // namespace cppnn::detail

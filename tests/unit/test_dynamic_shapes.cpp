@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "compiler/passes.h"
 #include "engine/engine_format.h"
 #include "engine_forgery.h"
 #include "graph/symbolic.h"
@@ -347,6 +348,28 @@ TEST(DynamicShapes, IntegerConstantsThatChangeShapeAreGeneratedFromTheirIndices)
       generator(s).terms.push_back({(1u << 8) | (1u << 9) | 3u, int64_t(1) << 50});
     }));
   }, ErrorKind::DataError, "leave the constant's type");
+}
+
+// A dynamic engine build lowers the same weights at every probe: converted once, shared.
+TEST(DynamicShapes, ProbesShareTheirLoweredWeights) {
+  detail::LoweredConstants cache;
+  auto a = transformer_like(1, 2), b = transformer_like(3, 7);
+  // b's weight is a copy at another address: the same values, converted on its own.
+  auto c = std::make_shared<GraphIR>(*a);
+  detail::lower_to_float16(*a, &cache);
+  size_t after_first = cache.entries.size();
+  detail::lower_to_float16(*c, &cache);  // the same tensors as a: nothing new
+  EXPECT_EQ(cache.entries.size(), after_first);
+  detail::lower_to_float16(*b, &cache);  // other tensors: converted
+  EXPECT_GT(cache.entries.size(), after_first);
+  auto weight16 = [](const GraphIR& g) {
+    for (const auto& op : g.operands)
+      if (op.role == detail::OperandRole::constant && op.desc.shape == Dims{8, 4}) return op.data;
+    return std::shared_ptr<const Tensor>();
+  };
+  ASSERT_TRUE(weight16(*a) && weight16(*c));
+  EXPECT_EQ(weight16(*a), weight16(*c));  // one converted copy
+  EXPECT_EQ(std::memcmp(weight16(*a)->data(), weight16(*b)->data(), weight16(*a)->byte_size()), 0);
 }
 
 // A forged SYMS section: each must be a DataError at load, never a graph that runs.
