@@ -7,6 +7,8 @@
 #include <memory>
 #include <numeric>
 
+#include <map>
+
 #include "cli.h"
 #include "cppnn/graph_info.h"
 #include "npy.h"
@@ -26,7 +28,37 @@ struct RunArgs {
   int threads = 0;
   std::string precision = "float32";
   bool report = false;
+  std::vector<std::string> symbols;  // NAME=VALUE: the shape a dynamic engine runs at
 };
+
+// --symbol NAME=VALUE for a dynamic-shape engine: the graph at those values (opt for the
+// others); a usage error for a graph without symbols, an unknown name or a value outside its
+// range.
+Graph at_symbols(const Graph& graph, const std::vector<std::string>& given) {
+  if (given.empty()) return graph;
+  if (!graph.dynamic())
+    usage_error("--symbol: the model has no dynamic shapes (build its engine with --dynamic)");
+  std::map<std::string, int64_t> values;
+  for (const auto& [name, range] : graph.symbols()) values[name] = range.opt;
+  const auto symbols = graph.symbols();
+  for (const std::string& g : given) {
+    auto [name, text] = split_assignment(g, "--symbol");
+    auto it = symbols.find(name);
+    if (it == symbols.end()) {
+      std::string list;
+      for (const auto& [n, r] : symbols) list += (list.empty() ? "" : ", ") + n;
+      usage_error("--symbol " + g + ": the graph has no symbol '" + name + "' (it has " + list + ")");
+    }
+    if (text.empty() || text.size() > 10 || text.find_first_not_of("0123456789") != std::string::npos)
+      usage_error("--symbol " + g + ": the value must be a positive integer");
+    int64_t v = std::stoll(text);
+    if (v < it->second.min || v > it->second.max)
+      usage_error("--symbol " + g + ": outside the range of '" + name + "', [" +
+                  std::to_string(it->second.min) + ", " + std::to_string(it->second.max) + "]");
+    values[name] = v;
+  }
+  return graph.specialize(values);
+}
 
 // --save DIR: made now, before any work, so that a bad folder fails at once.
 void prepare_save_dir(const std::string& dir) {
@@ -75,7 +107,7 @@ int run(const RunArgs& a) {
   for (const auto& spec : a.inputs) split_assignment(spec, "--input");
   prepare_save_dir(a.save_dir);
   LoadedModel m = load_model(a.model, a.precision);
-  const Graph& graph = m.graph;
+  const Graph graph = at_symbols(m.graph, a.symbols);
 
   auto tc = std::chrono::steady_clock::now();
   Context context = create_context(a.device, context_options(a.device, a.threads));
@@ -178,6 +210,9 @@ Command add_run(CLI::App& app) {
       ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
       ->capture_default_str();
   cmd->add_flag("--report", r->report, "print the backend's plan: what runs where");
+  cmd->add_option("--symbol", r->symbols,
+                  "the shape a dynamic-shape engine runs at, NAME=VALUE per symbol (e.g. "
+                  "batch=4 seq=77; the others at their opt values)");
   return {cmd, [r] { return run(*r); }};
 }
 

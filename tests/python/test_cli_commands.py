@@ -253,6 +253,21 @@ def test_build_dynamic_engine_runs_every_batch_of_its_range(cppnn_cli, models, t
         ctx.compute(engine.graph, {"x": np.zeros((7, 4), np.float32)})
 
 
+def test_run_a_dynamic_engine_at_a_chosen_shape(cppnn_cli, models, tmp_path):
+    out = tmp_path / "dyn.cppnn"
+    assert cli(cppnn_cli, "build", models["mlp"], "-o", out, "--dynamic", "N=1:2:6").returncode == 0
+    p = cli(cppnn_cli, "run", out, "--symbol", "N=5", "--iterations", "1", "--warmup", "0",
+            "--device", "cpu", "--save", tmp_path / "o")
+    assert p.returncode == 0, p.stderr
+    y = np.load(tmp_path / "o" / "y.npy")
+    assert y.shape == (5, 3)
+    for bad in ("N=7", "M=2", "N=x", "N"):
+        q = cli(cppnn_cli, "run", out, "--symbol", bad, "--device", "cpu")
+        assert q.returncode == 2 and "--symbol" in q.stderr, (bad, q.stderr)
+    q = cli(cppnn_cli, "run", models["mlp"], "--symbol", "N=2", "--device", "cpu")
+    assert q.returncode == 2 and "no dynamic shapes" in q.stderr, q.stderr
+
+
 @pytest.mark.parametrize("value", ["N=1:2", "N=0:1:2", "N=3:2:4", "N=a:b:c", "M=1:2:3", "x"])
 def test_build_dynamic_bad_ranges_are_usage_errors(cppnn_cli, models, tmp_path, value):
     p = cli(cppnn_cli, "build", models["mlp"], "-o", tmp_path / "d.cppnn", "--dynamic", value)
