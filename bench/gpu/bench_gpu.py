@@ -461,6 +461,23 @@ def bert_last_hidden(config):
     return LastHidden(BertModel(config, add_pooling_layer=False).eval()).eval()
 
 
+def whisper_last_hidden(config):
+    """transformers' WhisperEncoder (random weights) as a module from input_features to
+    last_hidden_state (also the tiny export of tests/python/dynamic_fixtures)."""
+    import torch
+    from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, enc):
+            super().__init__()
+            self.enc = enc
+
+        def forward(self, input_features):
+            return self.enc(input_features, return_dict=True).last_hidden_state
+
+    return Encoder(WhisperEncoder(config).eval()).eval()
+
+
 def build_spec(name, gpt2_mask="where"):
     import torch
     torch.manual_seed(0)
@@ -478,19 +495,9 @@ def build_spec(name, gpt2_mask="where"):
                     lambda b: {"batch": b, "seq": BERT_SEQ})
     if name == "whisper_encoder":
         from transformers import WhisperConfig
-        from transformers.models.whisper.modeling_whisper import WhisperEncoder
-
-        class Encoder(torch.nn.Module):
-            def __init__(self, enc):
-                super().__init__()
-                self.enc = enc
-
-            def forward(self, input_features):
-                return self.enc(input_features, return_dict=True).last_hidden_state
-
         cfg = WhisperConfig(d_model=512, encoder_layers=6, encoder_attention_heads=8,
                             encoder_ffn_dim=2048, num_mel_bins=80, max_source_positions=1500)
-        m = Encoder(WhisperEncoder(cfg).eval()).eval()
+        m = whisper_last_hidden(cfg)
         return Spec(name, m, ["input_features"], ["last_hidden_state"],
                     {"input_features": {0: "batch"}, "last_hidden_state": {0: "batch"}},
                     lambda b: {"batch": b})

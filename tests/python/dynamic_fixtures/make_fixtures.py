@@ -58,19 +58,10 @@ def main():
            ["input_ids", "attention_mask"], ["last_hidden_state"], dyn, HERE / "bert_tiny.onnx")
 
     from transformers import WhisperConfig
-    from transformers.models.whisper.modeling_whisper import WhisperEncoder
-
-    class Encoder(torch.nn.Module):
-        def __init__(self, enc):
-            super().__init__()
-            self.enc = enc
-
-        def forward(self, input_features):
-            return self.enc(input_features, return_dict=True).last_hidden_state
 
     cfg = WhisperConfig(d_model=32, encoder_layers=2, encoder_attention_heads=2, encoder_ffn_dim=64,
                         num_mel_bins=8, max_source_positions=24)
-    enc = Encoder(WhisperEncoder(cfg).eval()).eval()
+    enc = b.whisper_last_hidden(cfg)
     export(enc, (torch.randn(2, 8, 48),), ["input_features"], ["last_hidden_state"],
            {"input_features": {0: "batch"}, "last_hidden_state": {0: "batch"}},
            HERE / "whisper_tiny_encoder.onnx")
