@@ -186,7 +186,8 @@ void NodeContext::check_host_bytes(size_t bytes, const std::string& what) const 
   if (bytes > session_.budget.limit || session_.budget.used > session_.budget.limit - bytes)
     bad_model(what + " needs " + std::to_string(bytes) + " bytes at import time; with the " +
               std::to_string(session_.budget.used) + " bytes the import already made that crosses " +
-              "OnnxImportOptions::max_import_bytes (" + std::to_string(session_.budget.limit) + ")");
+              "the import's memory limit, " + std::to_string(session_.budget.limit) +
+              " bytes (max_import_bytes: load_onnx(max_import_bytes=...), OnnxImportOptions in C++)");
 }
 
 void NodeContext::count_host(const Tensor& data) {
@@ -388,8 +389,9 @@ Dims input_dims(const onnx::ValueInfoProto& input, const OnnxImportOptions& opti
                                                      "'";
       fail(ErrorKind::DataError,
            what + ": dimension " + std::to_string(i) + " is " + kind +
-               ". Shapes are fixed at load time: give its value with --dim " + name +
-               "=N (cppnn CLI) or dim_values={'" + name + "': N} (load_onnx)");
+               ". Give its value with --dim " + name + "=<value> (cppnn CLI) or dim_values={'" +
+               name + "': value} (load_onnx), or keep it symbolic within a range with --dynamic " +
+               name + "=MIN:OPT:MAX (cppnn build) or dynamic={'" + name + "': (min, opt, max)}");
     }
     if (it->second <= 0)
       fail(ErrorKind::DataError, what + ": the value " + std::to_string(it->second) +

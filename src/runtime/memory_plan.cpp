@@ -127,8 +127,9 @@ void check_plan_memory(const GraphIR& g, const MemoryPlan& plan, size_t limit) {
             (largest_node->label.empty() ? "" : " '" + largest_node->label + "'");
   fail(ErrorKind::OperationError,
        "the graph needs " + std::to_string(total) + " bytes for its intermediates and outputs, " +
-           "more than the " + std::to_string(limit) + " allowed (ContextOptions::max_graph_bytes" +
-           ", by default the machine's memory)" + where);
+           "more than the " + std::to_string(limit) + " allowed (max_graph_bytes: " +
+           "create_context(max_graph_bytes=...), ContextOptions in C++; by default the machine's " +
+           "memory)" + where);
 }
 
 }  // namespace cppnn::detail

@@ -50,8 +50,8 @@ TEST(OnnxSymbolicDims, UnnamedDimsAreNamedAfterTheInputAndIndex) {
     m.output("y");
     expect_error([&] { m.load(); }, ErrorKind::DataError, "graph input 'x': dimension 0");
     expect_error([&] { m.load(); }, ErrorKind::DataError, "cppnn calls it 'x:0'");
-    expect_error([&] { m.load(); }, ErrorKind::DataError, "--dim x:0=N");
-    expect_error([&] { m.load(); }, ErrorKind::DataError, "dim_values={'x:0': N}");
+    expect_error([&] { m.load(); }, ErrorKind::DataError, "--dim x:0=<value>");
+    expect_error([&] { m.load(); }, ErrorKind::DataError, "dim_values={'x:0': value}");
     Graph g = m.load({{{"x:0", 4}}});
     EXPECT_EQ(g.inputs().at("x").shape, (Dims{4, 3, 2}));
     Tensor x = random_tensor(DataType::float32, {4, 3, 2}, -1, 1, 3);
@@ -68,7 +68,7 @@ TEST(OnnxSymbolicDims, NamedDimsAndBadValues) {
   m.output("y");
   // The named one first, then the unnamed ones by input and index.
   expect_error([&] { m.load(); }, ErrorKind::DataError, "the symbolic 'batch'");
-  expect_error([&] { m.load(); }, ErrorKind::DataError, "--dim batch=N");
+  expect_error([&] { m.load(); }, ErrorKind::DataError, "--dim batch=<value>");
   expect_error([&] { m.load({{{"batch", 2}}}); }, ErrorKind::DataError, "'ids:1'");
   expect_error([&] { m.load({{{"batch", 2}, {"ids:1", 3}}}); }, ErrorKind::DataError, "'ids:2'");
   Graph g = m.load({{{"batch", 2}, {"ids:1", 3}, {"ids:2", 5}}});

@@ -119,7 +119,7 @@ TEST_F(ToolApiFiles, OnnxDeclNamesDimsAsTheImporterDoes) {
     OnnxImportOptions missing = options;
     missing.dim_values.erase(n);
     expect_error([&] { load_onnx(path.string(), missing); }, ErrorKind::DataError,
-                 "--dim " + n + "=N");
+                 "--dim " + n + "=<value>");
   }
 
   write(dir_ / "bad.onnx", "not a model");
