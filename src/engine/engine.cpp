@@ -111,9 +111,13 @@ std::vector<SymbolRange> profile_ranges(const Graph& graph, const EngineBuildOpt
 
 Engine Engine::build(const Graph& graph, const EngineBuildOptions& options) {
   if (!graph.valid()) fail(ErrorKind::DataError, "engine build: the graph is not valid");
+  // The portable graph: optimized and lowered, with no layout choice in it (each backend
+  // lays it out for its device when it compiles). A dynamic graph is optimized at the
+  // profile's probe points and fitted again: the passes may rewrite the graph, and each
+  // rewrite must hold for every shape in the profile; its symbols go in a SYMS section.
+  std::shared_ptr<const GraphIR> optimized;
+  std::vector<ExtraSection> extra;
   if (graph.dynamic()) {
-    // Optimized at the profile's probe points and fitted again: the passes may rewrite the
-    // graph, and each rewrite must hold for every shape in the profile.
     const SymbolicShapes& sym = *graph.symbolic();
     std::vector<OperandId> patched;
     for (const ShapePatch& p : sym.patches)
@@ -126,31 +130,20 @@ Engine Engine::build(const Graph& graph, const EngineBuildOptions& options) {
           return std::make_shared<GraphIR>(*portable_graph(at, options.precision, "engine build", patched, &lowered));
         },
         "engine build");
-    EngineBuildOptions written = options;
-    written.precision = fitted.ir->precision;
-    std::vector<ExtraSection> extra;
+    optimized = std::move(fitted.ir);
     if (fitted.symbolic) extra.push_back({{'S', 'Y', 'M', 'S'}, true, write_symbols(*fitted.symbolic)});
-    EngineBytes bytes = write_engine(*fitted.ir, written, extra);
-    try {
-      return Engine(read_engine(std::move(bytes)));
-    } catch (const Error& e) {
-      fail(ErrorKind::OperationError,
-           std::string("internal: the engine just written does not load back: ") + e.what());
-    }
+  } else {
+    if (!options.shapes.empty())
+      fail(ErrorKind::TypeError,
+           "engine build: shapes (a dynamic-shape profile) needs a graph with symbolic dimensions: "
+           "import it with ranges (OnnxImportOptions::dynamic, load_onnx(dynamic=...))");
+    optimized = portable_graph(graph.ir_ptr(), options.precision, "engine build");
   }
-  if (!options.shapes.empty())
-    fail(ErrorKind::TypeError,
-         "engine build: shapes (a dynamic-shape profile) needs a graph with symbolic dimensions: "
-         "import it with ranges (OnnxImportOptions::dynamic, load_onnx(dynamic=...))");
-  // The portable graph: optimized and lowered, with no layout choice in it (each backend
-  // lays it out for its device when it compiles).
-  std::shared_ptr<const GraphIR> optimized =
-      portable_graph(graph.ir_ptr(), options.precision, "engine build");
   // The file's precision says what its graph computes in (a float16 engine's graph built
   // again stays float16).
   EngineBuildOptions written = options;
   written.precision = optimized->precision;
-  EngineBytes bytes = write_engine(*optimized, written);
+  EngineBytes bytes = write_engine(*optimized, written, extra);
   // Reading back what was written is the engine's only way in: the graph it then holds is
   // exactly what a later load gets, and its constants live in the file bytes, not twice.
   try {

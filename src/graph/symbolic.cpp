@@ -220,7 +220,6 @@ struct Generated {
   OperandId id;
   std::vector<size_t> axes;        // index variables: the axes of size >= 2 at opt
   std::vector<int64_t> f;          // per (grid bits, index corner bits)
-  std::vector<std::shared_ptr<const Tensor>> grid_data;  // verified once fitted
   std::optional<Polynomial> poly;
 };
 
@@ -358,7 +357,7 @@ std::vector<VaryingConstant> find_varying(const GraphIR& min, const GraphIR& max
     if (a.role != OperandRole::constant || b.role != OperandRole::constant) continue;
     if (a.desc.shape == b.desc.shape || a.desc.shape.size() != b.desc.shape.size()) continue;
     if (a.desc.data_type == DataType::int32 || a.desc.data_type == DataType::int64) {
-      generated->push_back(Generated{OperandId(i), {}, {}, {}, std::nullopt});
+      generated->push_back(Generated{OperandId(i), {}, {}, std::nullopt});
       continue;
     }
     VaryingConstant v;
