@@ -12,6 +12,8 @@
 //   matmul input 2 "bias": 1-D of the last output dimension
 //   layerNormalization input 3 "residual" (fuse_norm_residual, for a backend that asks):
 //                      same desc as the input, added to it before normalizing
+#include <cmath>
+
 #include "compiler/passes.h"
 #include "compiler/uses.h"
 
@@ -101,6 +103,93 @@ bool try_activation(Node& p, Node& act) {
   return true;
 }
 
+// A constant operand with one element: its value, and how close to an intended value its
+// type can hold it (relative: float16 has 11 bits).
+struct Scalar {
+  double value = std::nan("");
+  double tolerance = 0;
+};
+
+Scalar scalar_constant(const GraphIR& g, OperandId id) {
+  if (id == kNoOperand) return {};
+  const OperandInfo& info = g.operands[size_t(id)];
+  if (info.role != OperandRole::constant || !info.data || info.data->element_count() != 1)
+    return {};
+  return {info.data->to_doubles()[0], info.desc.data_type == DataType::float16 ? 1e-3 : 1e-6};
+}
+
+bool near(Scalar s, double want) { return std::abs(s.value - want) <= s.tolerance * std::abs(want); }
+
+// The input that is not `id` of a two-input node, or kNoOperand.
+OperandId other_input(const Node& n, OperandId id) {
+  if (n.inputs.size() != 2) return kNoOperand;
+  if (n.inputs[0] == id) return n.inputs[1];
+  if (n.inputs[1] == id) return n.inputs[0];
+  return kNoOperand;
+}
+
+// The single node reading `id` when nothing else does (no graph output either), or null.
+Node* sole_reader(GraphIR& g, const Uses& uses, OperandId id) {
+  if (uses.count[size_t(id)] != 1 || uses.consumer[size_t(id)] < 0) return nullptr;
+  return &g.nodes[size_t(uses.consumer[size_t(id)])];
+}
+
+// Matches x * 0.5 * (1 + erf(x / sqrt(2))) around one erf node, in the orders exporters
+// write it (PyTorch's nn.GELU and transformers' gelu: (x * 0.5) * (1 + erf(x / 1.4142)),
+// x * (1 + erf(x * 0.7071)) * 0.5, ...). Returns the node whose output is the GELU, and
+// fills `dead` with the others; every intermediate must have no other reader.
+Node* match_gelu(GraphIR& g, const Uses& uses, Node& erf, OperandId& x,
+                 std::vector<Node*>& dead) {
+  constexpr double kSqrt2 = 1.4142135623730951;
+  if (erf.inputs.size() != 1 || erf.outputs.size() != 1) return nullptr;
+  OperandId d = erf.inputs[0];
+  int32_t p = uses.producer[size_t(d)];
+  if (p < 0 || uses.count[size_t(d)] != 1) return nullptr;
+  Node& scale = g.nodes[size_t(p)];
+  if (scale.op == OpId::div && scale.inputs.size() == 2 &&
+      near(scalar_constant(g, scale.inputs[1]), kSqrt2))
+    x = scale.inputs[0];
+  else if (scale.op == OpId::mul && near(scalar_constant(g, scale.inputs[1]), 1 / kSqrt2))
+    x = scale.inputs[0];
+  else if (scale.op == OpId::mul && near(scalar_constant(g, scale.inputs[0]), 1 / kSqrt2))
+    x = scale.inputs[1];
+  else
+    return nullptr;
+  DataType type = g.desc(x).data_type;
+  if (type != DataType::float32 && type != DataType::float16) return nullptr;
+  Node* add = sole_reader(g, uses, erf.outputs[0]);
+  if (!add || add->op != OpId::add || !near(scalar_constant(g, other_input(*add, erf.outputs[0])), 1))
+    return nullptr;
+  OperandId a = add->outputs[0];
+  Node* m1 = sole_reader(g, uses, a);
+  if (!m1 || m1->op != OpId::mul) return nullptr;
+  OperandId o = other_input(*m1, a);
+  if (o == kNoOperand) return nullptr;
+  Node* result = nullptr;
+  dead = {&scale, &erf, add};
+  if (o == x || near(scalar_constant(g, o), 0.5)) {
+    // (x * (1 + erf)) * 0.5, or (0.5 * (1 + erf)) * x.
+    Node* m2 = sole_reader(g, uses, m1->outputs[0]);
+    if (!m2 || m2->op != OpId::mul) return nullptr;
+    OperandId last = other_input(*m2, m1->outputs[0]);
+    if (o == x ? !near(scalar_constant(g, last), 0.5) : last != x) return nullptr;
+    dead.push_back(m1);
+    result = m2;
+  } else {
+    // (x * 0.5) * (1 + erf).
+    int32_t h = uses.producer[size_t(o)];
+    if (h < 0 || uses.count[size_t(o)] != 1) return nullptr;
+    Node& half = g.nodes[size_t(h)];
+    if (half.op != OpId::mul || other_input(half, x) == kNoOperand ||
+        !near(scalar_constant(g, other_input(half, x)), 0.5))
+      return nullptr;
+    dead.push_back(&half);
+    result = m1;
+  }
+  if (!(g.desc(result->outputs[0]) == g.desc(x))) return nullptr;
+  return result;
+}
+
 }  // namespace
 
 void fuse_producers(GraphIR& g) {
@@ -120,6 +209,22 @@ void fuse_producers(GraphIR& g) {
         break;  // use counts changed; recount
       }
     }
+  }
+}
+
+void fuse_gelu(GraphIR& g) {
+  Uses uses(g);
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    if (g.nodes[n].op != OpId::erf) continue;
+    OperandId x = kNoOperand;
+    std::vector<Node*> dead;
+    Node* result = match_gelu(g, uses, g.nodes[n], x, dead);
+    if (!result) continue;
+    for (Node* d : dead) d->op = OpId::none;
+    result->op = OpId::gelu;
+    result->inputs = {x};
+    result->attrs = Attrs();
+    uses = Uses(g);
   }
 }
 

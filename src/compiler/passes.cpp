@@ -96,7 +96,10 @@ std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& gr
     fuse_attention(*g, options);
     remove_dead_code(*g);
   }
-  if (options.fuse) fuse_producers(*g);
+  if (options.fuse) {
+    fuse_gelu(*g);
+    fuse_producers(*g);
+  }
   if (options.fuse && options.norm_residual) fuse_norm_residual(*g, options);
   remove_dead_code(*g);
   return g;

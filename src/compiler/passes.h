@@ -83,6 +83,9 @@ void fold_constants(GraphIR& graph, const PassOptions& options = {});
 // conv2d / convTranspose2d / matmul / gemm absorb a following per-channel bias add,
 // a residual add (conv2d) and an activation, per the attribute contract in fusion.cpp.
 void fuse_producers(GraphIR& graph);
+// Rewrites x * 0.5 * (1 + erf(x / sqrt(2))), as exporters spell WebNN's gelu, into one gelu
+// node, which fuse_producers can then put into a matmul's epilogue.
+void fuse_gelu(GraphIR& graph);
 // softmax(q k^T * scale + mask) v, as exported models spell it (matmul, scalar mul/div,
 // an added mask, softmax, matmul, with the transposes of split heads around them), becomes
 // one internal attention node where options.attention accepts it (fuse_attention.cpp says
