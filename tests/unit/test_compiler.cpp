@@ -1,6 +1,7 @@
 // Compiler passes: the structure they produce and the values of the fused graph against
 // float64 references computed here.
 #include <algorithm>
+#include <map>
 
 #include "backends/cpu/evaluator.h"
 #include "compiler/passes.h"
@@ -132,6 +133,53 @@ TEST(Compiler, MatmulBiasGeluFuse) {
   testing::expect_close(testing::run_cpu(g, {{"a", at}}).at("y"), want, {1e-4, 1e-4});
 }
 
+// The erf spellings of GELU that exporters write become one gelu node, which then goes into
+// the matmul's epilogue; a near miss (a wrong constant, an intermediate read elsewhere) stays.
+TEST(Compiler, ErfGeluSpellingsBecomeGelu) {
+  Tensor at = random_tensor(DataType::float32, {2, 3, 8}, -2, 2, 6);
+  Tensor wt = random_tensor(DataType::float32, {8, 5}, -1, 1, 7);
+  auto scalar = [](GraphBuilder& b, double v) { return b.constant(DataType::float32, v); };
+  // 0: (x * 0.5) * (1 + erf(x / sqrt2))   1: x * (1 + erf(x * (1/sqrt2))) * 0.5
+  // 2: (0.5 * (1 + erf(x / sqrt2))) * x    3: divisor 1.5 (no GELU)   4: erf read twice
+  for (int form = 0; form < 5; ++form) {
+    SCOPED_TRACE(form);
+    GraphBuilder b;
+    Operand a = b.input("a", DataType::float32, at.shape());
+    Operand x = b.matmul(a, b.constant(wt));
+    Operand d = form == 1 ? b.mul(scalar(b, 0.7071067811865476), x)
+                          : b.div(x, scalar(b, form == 3 ? 1.5 : 1.4142135623730951));
+    Operand e = b.erf(d);
+    Operand one_plus = b.add(scalar(b, 1), e);
+    Operand y;
+    if (form == 1)
+      y = b.mul(b.mul(x, one_plus), scalar(b, 0.5));
+    else if (form == 2)
+      y = b.mul(b.mul(scalar(b, 0.5), one_plus), x);
+    else
+      y = b.mul(b.mul(x, scalar(b, 0.5)), one_plus);
+    std::map<std::string, Operand> outs{{"y", y}};
+    if (form == 4) outs["e"] = e;
+    Graph g = b.build(outs);
+    auto opt = detail::optimize(g.ir_ptr(), kNoLayout);
+    bool fused = form <= 2;
+    EXPECT_EQ(find_node(*opt, detail::OpId::erf) == nullptr, fused) << g.summary();
+    if (fused) {
+      ASSERT_EQ(opt->nodes.size(), 1u);
+      EXPECT_EQ(opt->nodes[0].attrs.s("activation"), "gelu");
+    }
+    auto av = at.to_doubles(), wv = wt.to_doubles();
+    double divisor = form == 3 ? 1.5 : std::sqrt(2.0);
+    std::vector<double> want(2 * 3 * 5);
+    for (int r = 0; r < 6; ++r)
+      for (int j = 0; j < 5; ++j) {
+        double acc = 0;
+        for (int k = 0; k < 8; ++k) acc += av[size_t(r * 8 + k)] * wv[size_t(k * 5 + j)];
+        want[size_t(r * 5 + j)] = 0.5 * acc * (1 + std::erf(acc / divisor));
+      }
+    testing::expect_close(testing::run_cpu(g, {{"a", at}}).at("y"), want, {1e-5, 1e-5});
+  }
+}
+
 TEST(Compiler, ConstantSubgraphsFold) {
   GraphBuilder b;
   Operand x = b.input("x", DataType::float32, {3});
@@ -261,6 +309,55 @@ TEST(Compiler, ChannelsLastChainKeepsOneTransposeAtEachEdge) {
   Tensor pt = testing::tensor_from_doubles(DataType::float32, {2, 4, 3, 3}, pv);
   std::vector<double> want = naive_conv_nchw(pt, w3, {}, 0);
   testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), want, {1e-4, 1e-4});
+}
+
+
+// A squeeze-excite block (global mean, two 1x1 convs, sigmoid, channel scale) between two
+// convs stays channels-last: the mean reduces NHWC axes, the [N, C, 1, 1] scale joins the
+// product through a reshape, and the chain keeps one transpose at each edge.
+TEST(Compiler, SqueezeExciteStaysChannelsLast) {
+  for (bool keep : {true, false}) {
+    SCOPED_TRACE(keep);
+    GraphBuilder b;
+    Tensor xt = random_tensor(DataType::float32, {2, 8, 5, 6}, -1, 1, 21);
+    Tensor w0 = random_tensor(DataType::float32, {8, 8, 1, 1}, -0.5, 0.5, 22);
+    Tensor wa = random_tensor(DataType::float32, {2, 8, 1, 1}, -0.5, 0.5, 23);
+    Tensor wb = random_tensor(DataType::float32, {8, 2, 1, 1}, -0.5, 0.5, 24);
+    Tensor w1 = random_tensor(DataType::float32, {3, 8, 1, 1}, -0.5, 0.5, 25);
+    Operand x = b.input("x", DataType::float32, xt.shape());
+    Operand h = b.conv2d(x, b.constant(w0));
+    ReduceOptions ro;
+    ro.axes = std::vector<uint32_t>{2, 3};
+    ro.keep_dimensions = keep;
+    Operand m = b.reduce_mean(h, ro);
+    if (!keep) m = b.reshape(m, {2, 8, 1, 1});
+    Operand s = b.sigmoid(b.conv2d(b.relu(b.conv2d(m, b.constant(wa))), b.constant(wb)));
+    Operand y = b.conv2d(b.mul(h, s), b.constant(w1));
+    Graph g = b.build({{"y", y}});
+    auto opt = detail::optimize(g.ir_ptr(), detail::cpu_pass_options());
+    EXPECT_EQ(count_op(*opt, detail::OpId::transpose), 2u) << Graph(opt).summary();
+
+    // float64 reference in NCHW.
+    std::vector<double> hv = naive_conv_nchw(xt, w0, {}, 0);
+    std::vector<double> mean(16, 0);
+    for (size_t i = 0; i < hv.size(); ++i) mean[i / 30] += hv[i] / 30;
+    auto matvec = [](const Tensor& w, const std::vector<double>& v, int out, int in) {
+      std::vector<double> r(size_t(2 * out), 0);
+      auto wv = w.to_doubles();
+      for (int n = 0; n < 2; ++n)
+        for (int o = 0; o < out; ++o)
+          for (int c = 0; c < in; ++c) r[size_t(n * out + o)] += wv[size_t(o * in + c)] * v[size_t(n * in + c)];
+      return r;
+    };
+    std::vector<double> a = matvec(wa, mean, 2, 8);
+    for (double& v : a) v = std::max(0.0, v);
+    std::vector<double> sc = matvec(wb, a, 8, 2);
+    for (double& v : sc) v = 1 / (1 + std::exp(-v));
+    for (size_t i = 0; i < hv.size(); ++i) hv[i] *= sc[i / 30];
+    Tensor ht = testing::tensor_from_doubles(DataType::float32, {2, 8, 5, 6}, hv);
+    testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), naive_conv_nchw(ht, w1, {}, 0),
+                          {1e-4, 1e-4});
+  }
 }
 
 }  // namespace
