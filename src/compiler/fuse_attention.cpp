@@ -26,6 +26,31 @@
 //           the score is filled where cond is true, else where it is false)
 //   output  the output tensor, rank 4
 // The mask broadcasts to [batch, heads, sq, sk] as the add did.
+//
+// Causal masks. A mask or cond that is a constant (after folding: on the specialized graph a
+// plan compiles, a GPT-2 export's slice of its max_positions x max_positions table is one)
+// whose values hide exactly the keys after the query's position plus an offset, for every
+// element the kernel would read (broadcast axes included), is dropped and the node says
+//   "causal" (bool) and "causalOffset" (int): key k is visible to query q iff
+//   k <= q + causalOffset,
+// so that a kernel computes only the key tiles a query tile sees and masks the diagonal
+// tiles from indices (kernels/attention.cuh). Accepted (causal_offset below):
+//   - a uint8 cond of where(cond, s, fill) (visible where true) or where(cond, fill, s)
+//     (visible where false) with fill <= -1e4 or -inf;
+//   - an added float mask of exactly 0 where visible and <= -1e4 (or -inf) where hidden;
+//   - the offset >= 0, so that every query sees at least key 0: a row the mask hides
+//     entirely is NaN with a fill of -inf and the mean of v with a finite one, and the kernel
+//     could not tell them apart (such a mask stays a general one). All keys visible (a
+//     decode step's mask) is causal with offset sk - 1: nothing to skip, nothing masked.
+// A hidden score of -1e4 or below counts as -inf: what it leaves, exp(-1e4 - max), is 0 in
+// float unless the visible scores of its row are themselves below about -9900.
+// With both a cond and an added mask, one that is causal and hides with exactly -inf is
+// dropped and the other kept (GPT-2's causal where followed by a padding mask): the hidden
+// scores were -inf plus the other mask's value, -inf for any value but +inf or NaN there.
+// Anything else (a runtime mask, one wrong element, a negative offset) keeps the general
+// mask path.
+#include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "compiler/passes.h"
@@ -109,6 +134,68 @@ bool broadcasts_to(const Dims& mask, const Dims& scores) {
   for (size_t i = 0; i < mask.size(); ++i)
     if (mask[i] != 1 && mask[i] != scores[off + i]) return false;
   return true;
+}
+
+// Whether the constant `id` (a uint8 cond or a float mask, broadcasting to [batch, heads,
+// sq, sk]) is causal, and its offset: key k visible to query q iff k <= q + offset, offset
+// >= 0, for every (b, h, q, k) the kernel would read. A cond's visible keys are where it is
+// true, or false with `fill_where_true`, and it hides with `fill`; a mask is 0 where visible
+// and hides with values <= -1e4. With `hide_with_inf`, only -inf counts as hiding. nullopt
+// for anything else (see the header).
+std::optional<int64_t> causal_offset(const GraphIR& g, OperandId id, bool is_cond, bool fill_where_true,
+                                     double fill, int64_t sq, int64_t sk, bool hide_with_inf) {
+  constexpr double kHides = -1e4;
+  if (id == kNoOperand) return {};
+  const OperandInfo& info = g.operands[size_t(id)];
+  if (info.role != OperandRole::constant || !info.data || sq <= 0 || sk <= 0) return {};
+  if (is_cond && (std::isnan(fill) || (hide_with_inf ? fill != -INFINITY : !(fill <= kHides)))) return {};
+  const Dims& shape = info.desc.shape;
+  if (shape.size() > 4) return {};
+  // Strides of the mask aligned right against [b, h, sq, sk], 0 along broadcast axes, and
+  // its own extents along b and h (1 when broadcast).
+  int64_t st[4] = {0, 0, 0, 0}, ext[4] = {1, 1, 1, 1}, stride = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    const size_t axis = 4 - shape.size() + i;
+    st[axis] = shape[i] == 1 ? 0 : stride;
+    ext[axis] = int64_t(shape[i]);
+    stride *= int64_t(shape[i]);
+  }
+  if ((ext[2] != 1 && ext[2] != sq) || (ext[3] != 1 && ext[3] != sk)) return {};
+  const std::vector<double> v = info.data->to_doubles();
+  if (int64_t(v.size()) != stride) return {};
+  auto visible = [&](double x, bool& ok) {
+    if (is_cond) return (x != 0.0) != fill_where_true;
+    if (x == 0.0) return true;
+    ok = hide_with_inf ? x == -INFINITY : x <= kHides;  // NaN: neither
+    return false;
+  };
+  // Each row's visible keys must be a prefix [0, n); then n = min(sk, q + offset + 1) for
+  // one offset >= 0, which the first row that hides a key gives (none: all visible).
+  std::vector<int64_t> visible_count;
+  visible_count.reserve(size_t(ext[0] * ext[1] * sq));
+  std::optional<int64_t> offset;
+  for (int64_t b = 0; b < ext[0]; ++b)
+    for (int64_t h = 0; h < ext[1]; ++h)
+      for (int64_t q = 0; q < sq; ++q) {
+        const int64_t row = b * st[0] + h * st[1] + q * st[2];
+        int64_t n = 0;
+        bool ok = true, hidden_seen = false;
+        for (int64_t k = 0; k < sk; ++k) {
+          const bool vis = visible(v[size_t(row + k * st[3])], ok);
+          if (!ok || (vis && hidden_seen)) return {};
+          if (vis) ++n;
+          else hidden_seen = true;
+        }
+        if (n < sk && !offset) offset = n - 1 - q;
+        visible_count.push_back(n);
+      }
+  if (!offset) offset = sk - 1;
+  if (*offset < 0) return {};
+  size_t i = 0;
+  for (int64_t bh = 0; bh < ext[0] * ext[1]; ++bh)
+    for (int64_t q = 0; q < sq; ++q)
+      if (visible_count[i++] != std::min(sk, q + *offset + 1)) return {};
+  return offset;
 }
 
 bool try_fuse(GraphIR& g, const Uses& uses, size_t softmax_index, const PassOptions& options) {
@@ -234,6 +321,25 @@ bool try_fuse(GraphIR& g, const Uses& uses, size_t softmax_index, const PassOpti
     }
   }
 
+  // A constant causal mask or cond is dropped for "causal" (the header says when).
+  std::optional<int64_t> causal;
+  if (cond != kNoOperand && mask == kNoOperand) {
+    causal = causal_offset(g, cond, true, fill_where_true, fill, qs[2], kts[3], false);
+    if (causal) cond = kNoOperand;
+  } else if (mask != kNoOperand && cond == kNoOperand) {
+    causal = causal_offset(g, mask, false, false, 0.0, qs[2], kts[3], false);
+    if (causal) mask = kNoOperand;
+  } else if (mask != kNoOperand && cond != kNoOperand) {
+    // The hidden scores become -inf plus the other's value (or fill): both hide with -inf.
+    causal = causal_offset(g, cond, true, fill_where_true, fill, qs[2], kts[3], true);
+    if (causal) {
+      cond = kNoOperand;
+    } else if (!std::isnan(fill) && fill != INFINITY) {
+      causal = causal_offset(g, mask, false, false, 0.0, qs[2], kts[3], true);
+      if (causal) mask = kNoOperand;
+    }
+  }
+
   AttentionCandidate c;
   c.batch = qs[0], c.heads = qs[1], c.query_length = qs[2], c.key_length = kts[3];
   c.head_dim = qs[3], c.value_dim = vs[3];
@@ -242,6 +348,7 @@ bool try_fuse(GraphIR& g, const Uses& uses, size_t softmax_index, const PassOpti
     if (g.desc(id).data_type != c.data_type) return false;
   c.masked = mask != kNoOperand;
   c.conditioned = cond != kNoOperand;
+  c.causal = causal.has_value();
   if (c.masked) c.mask_type = g.desc(mask).data_type;
   if (!options.attention(c)) return false;
 
@@ -260,6 +367,8 @@ bool try_fuse(GraphIR& g, const Uses& uses, size_t softmax_index, const PassOpti
     fused.attrs.set("maskFill", fill);
     fused.attrs.set_bool("fillWhereTrue", fill_where_true);
   }
+  fused.attrs.set_bool("causal", causal.has_value());
+  if (causal) fused.attrs.set("causalOffset", *causal);
   for (int32_t n : chain) g.nodes[size_t(n)].op = OpId::none;
   if (out_transpose >= 0) g.nodes[size_t(out_transpose)].op = OpId::none;
   g.nodes[size_t(m2i)] = std::move(fused);

@@ -34,6 +34,9 @@ struct AttentionCandidate {
   bool masked = false;
   DataType mask_type = DataType::float32;
   bool conditioned = false;  // a where(uint8 cond, scores, fill) mask
+  // A constant causal mask, recognized and dropped (fuse_attention.cpp): masked and
+  // conditioned say what is left of the masks.
+  bool causal = false;
 };
 
 struct PassOptions {

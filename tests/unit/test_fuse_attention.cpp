@@ -2,7 +2,12 @@
 // softmax(q k^T * scale + mask) v become one attention node, with which attributes, and which
 // stay as they are. The fused node's values are checked on the GPU (tests/gpu, against the
 // CPU backend's unfused graph) and its kernel on the host (tests/cuda_host).
+#include <cmath>
+
+#include "backends/cpu/evaluator.h"
 #include "compiler/passes.h"
+#include "cppnn/onnx.h"
+#include "engine/portable_graph.h"
 #include "graph/op_id.h"
 #include "test_support.h"
 
@@ -234,12 +239,264 @@ TEST(FuseAttention, CausalWhereMasks) {
     ASSERT_NE(a, nullptr) << masked_fill;
     ASSERT_EQ(a->inputs.size(), 5u);
     EXPECT_EQ(a->inputs[3], fused->inputs.at("pad"));
+    // A finite fill plus a runtime padding mask is a value that depends on the padding:
+    // the general path (the cond kept), not "causal".
     EXPECT_EQ(fused->operands[size_t(a->inputs[4])].role, detail::OperandRole::constant);
     EXPECT_EQ(a->attrs.f("maskFill"), -65504.0);
     EXPECT_EQ(a->attrs.b("fillWhereTrue"), masked_fill);
+    EXPECT_FALSE(a->attrs.b("causal"));
   }
   Graph late = causal_graph(false, true);
   EXPECT_EQ(only_attention(*detail::optimize(late.ir_ptr(), fusing())), nullptr);
+}
+
+// Causal mask recognition (fuse_attention.cpp, "Causal masks"): a constant mask that hides
+// exactly the keys after query + offset is dropped for the node's "causal" and
+// "causalOffset"; anything else stays a mask.
+enum class MaskKind { where, masked_fill, additive };
+
+struct CausalSpec {
+  uint32_t sq = 6, sk = 6, batch = 1;
+  MaskKind kind = MaskKind::where;
+  int64_t offset = 0;                 // key k visible to q iff k <= q + offset
+  double hide = -INFINITY;            // the fill (where) or the hidden value (additive)
+  Dims mask_shape = {};               // default {1, 1, sq, sk}
+  int wrong_b = 0, wrong_q = -1, wrong_k = -1;  // one element flipped (copy b, row q, key k)
+  bool runtime_mask = false;          // the mask (or cond) is a graph input, not a constant
+  bool padding = false;               // a runtime additive padding mask [b, 1, 1, sk] too
+  DataType type = DataType::float16;
+  bool sliced = false;                // the table is [max, max], sliced to [sk - sq:sk, :sk]
+};
+
+Graph causal_spec_graph(const CausalSpec& c) {
+  const uint32_t d = 32, h = 2;
+  GraphBuilder g;
+  Operand q = g.input("q", c.type, {c.batch, h, c.sq, d});
+  Operand kt = g.transpose(g.input("k", c.type, {c.batch, h, c.sk, d}), perm({0, 1, 3, 2}));
+  Operand v = g.input("v", c.type, {c.batch, h, c.sk, d});
+  Dims shape = c.mask_shape.empty() ? Dims{1, 1, c.sq, c.sk} : c.mask_shape;
+  // Rows of the table are queries past + q (past = sk - sq when sliced), columns keys.
+  const uint32_t max = 16;
+  const uint32_t rows = c.sliced ? max : uint32_t(shape[shape.size() - 2]);
+  const uint32_t cols = c.sliced ? max : uint32_t(shape.back());
+  const uint32_t copies = c.sliced ? 1 : uint32_t(element_count(shape) / (rows * cols));
+  const int64_t row_shift = c.sliced ? int64_t(c.sk) - int64_t(c.sq) : 0;
+  std::vector<double> values;
+  for (uint32_t b = 0; b < copies; ++b)
+    for (uint32_t r = 0; r < rows; ++r)
+      for (uint32_t k = 0; k < cols; ++k) {
+        // A row of a broadcast (size 1) query axis is query 0's.
+        bool visible = int64_t(k) <= int64_t(r) - row_shift + c.offset;
+        if (int(b) == c.wrong_b && int(r) == c.wrong_q && int(k) == c.wrong_k) visible = !visible;
+        if (c.kind == MaskKind::additive) values.push_back(visible ? 0.0 : c.hide);
+        else values.push_back(double(visible != (c.kind == MaskKind::masked_fill)));
+      }
+  const DataType mtype = c.kind == MaskKind::additive ? c.type : DataType::uint8;
+  Dims table_shape = c.sliced ? Dims{1, 1, max, max} : shape;
+  Operand m = c.runtime_mask ? g.input("m", mtype, table_shape)
+                             : g.constant(testing::tensor_from_doubles(mtype, table_shape, values));
+  if (c.sliced) m = g.slice(m, {0, 0, uint32_t(row_shift), 0}, {1, 1, c.sq, c.sk});
+  Operand scores = g.div(g.matmul(q, kt), g.constant(c.type, 5.656854249492381));
+  if (c.kind == MaskKind::additive) scores = g.add(scores, m);
+  else if (c.kind == MaskKind::where) scores = g.where(m, scores, g.constant(c.type, c.hide));
+  else scores = g.where(m, g.constant(c.type, c.hide), scores);
+  if (c.padding) scores = g.add(scores, g.input("pad", c.type, {c.batch, 1, 1, c.sk}));
+  return g.build({{"y", g.matmul(g.softmax(scores, 3), v)}});
+}
+
+// The fused node of `c`'s graph, folded with the CPU's kernels as a plan folds it.
+struct Fused {
+  std::shared_ptr<const GraphIR> graph;
+  const detail::Node* node = nullptr;
+  bool causal() const { return node && node->attrs.b("causal"); }
+  bool has_mask() const { return node && (node->inputs[3] != detail::kNoOperand || node->inputs[4] != detail::kNoOperand); }
+};
+
+Fused fuse(const Graph& graph) {
+  detail::PassOptions o = detail::cpu_pass_options();
+  o.channels_last = false;
+  o.attention = [](const detail::AttentionCandidate&) { return true; };
+  Fused f;
+  f.graph = detail::optimize(graph.ir_ptr(), o);
+  f.node = only_attention(*f.graph);
+  return f;
+}
+
+Fused fuse(const CausalSpec& c) { return fuse(causal_spec_graph(c)); }
+
+TEST(FuseAttention, CausalMaskRecognized) {
+  struct Accepted {
+    std::string name;
+    CausalSpec spec;
+  };
+  std::vector<Accepted> cases;
+  cases.push_back({"uint8 where(cond, s, -inf)", {}});
+  CausalSpec c;
+  c.kind = MaskKind::masked_fill, c.hide = -65504.0;
+  cases.push_back({"masked_fill: where(not_causal, finfo.min, s)", c});
+  c = {};
+  c.kind = MaskKind::additive;
+  cases.push_back({"additive 0 / -inf", c});
+  c.hide = -10000.0, c.type = DataType::float32;
+  cases.push_back({"additive 0 / -1e4, float32", c});
+  c = {};
+  // A prefill of 5 after a past of 7: rows 7..11 of the triangle k <= row, keys 0..11.
+  c.sliced = true, c.sq = 5, c.sk = 12, c.offset = 7;
+  cases.push_back({"sliced from a 16 x 16 triangle: [7:12, :12], offset 7", c});
+  c = {};
+  c.sq = 4, c.sk = 10, c.offset = 6, c.kind = MaskKind::additive;
+  cases.push_back({"additive, offset 6 (a past of 6)", c});
+  c = {};
+  c.sq = 1, c.sk = 9, c.offset = 8, c.kind = MaskKind::masked_fill, c.mask_shape = {1, 1, 1, 9};
+  cases.push_back({"decode: one query sees all 9 keys", c});
+  c = {};
+  c.batch = 2, c.mask_shape = {2, 1, 6, 6};
+  cases.push_back({"one copy per batch", c});
+  c = {};
+  c.sq = 70, c.sk = 70, c.mask_shape = {70, 70};
+  cases.push_back({"rank-2 table, 70 x 70", c});
+  c = {};
+  c.offset = 2, c.sq = 1, c.sk = 6, c.mask_shape = {1, 1, 1, 6}, c.kind = MaskKind::additive;
+  cases.push_back({"one query, one row, offset 2", c});
+  c = {};
+  c.kind = MaskKind::additive, c.mask_shape = {1, 1, 6, 1}, c.offset = 5;
+  cases.push_back({"all zeros through a broadcast key axis: all visible (offset sk - 1)", c});
+  for (const Accepted& a : cases) {
+    SCOPED_TRACE(a.name);
+    Fused f = fuse(a.spec);
+    ASSERT_NE(f.node, nullptr);
+    EXPECT_TRUE(f.causal());
+    EXPECT_EQ(f.node->attrs.i("causalOffset"), a.spec.offset);
+    EXPECT_FALSE(f.has_mask()) << "the mask is dropped";
+    EXPECT_FALSE(f.node->attrs.has("maskFill"));
+    // The table is gone from the graph.
+    for (const detail::OperandInfo& info : f.graph->operands)
+      EXPECT_FALSE(info.role == detail::OperandRole::constant && info.desc.shape.size() >= 2);
+  }
+}
+
+TEST(FuseAttention, NotCausalKeepsTheMask) {
+  struct Rejected {
+    std::string name;
+    CausalSpec spec;
+  };
+  std::vector<Rejected> cases;
+  CausalSpec c;
+  c.wrong_q = 3, c.wrong_k = 1;
+  cases.push_back({"one element below the diagonal hidden", c});
+  c.wrong_q = 2, c.wrong_k = 5;
+  cases.push_back({"one element above the diagonal visible", c});
+  c = {};
+  c.kind = MaskKind::additive, c.wrong_q = 5, c.wrong_k = 5;
+  cases.push_back({"additive: the last diagonal element hidden", c});
+  c = {};
+  c.batch = 2, c.mask_shape = {2, 1, 6, 6}, c.wrong_b = 1, c.wrong_q = 4, c.wrong_k = 5;
+  cases.push_back({"the second batch's copy differs", c});
+  c = {};
+  c.kind = MaskKind::additive, c.hide = -100.0;
+  cases.push_back({"additive -100 above the diagonal: a bias, not a mask", c});
+  c = {};
+  c.hide = -1.0;
+  cases.push_back({"where with a fill of -1", c});
+  c = {};
+  c.offset = -1;
+  cases.push_back({"offset -1: query 0 sees nothing", c});
+  c = {};
+  c.runtime_mask = true;
+  cases.push_back({"a runtime cond", c});
+  c.kind = MaskKind::additive;
+  cases.push_back({"a runtime additive mask", c});
+  c = {};
+  c.padding = true, c.hide = -65504.0;
+  cases.push_back({"causal where with a finite fill, then a runtime padding mask", c});
+  c = {};
+  c.kind = MaskKind::additive, c.mask_shape = {1, 1, 6, 1}, c.wrong_b = 0, c.wrong_q = 2, c.wrong_k = 0;
+  cases.push_back({"a broadcast key axis hiding every key of row 2", c});
+  c = {};
+  c.mask_shape = {1, 1, 1, 6};
+  cases.push_back({"one row broadcast over 6 queries", c});
+  for (const Rejected& r : cases) {
+    SCOPED_TRACE(r.name);
+    Fused f = fuse(r.spec);
+    ASSERT_NE(f.node, nullptr) << "still fused, with the general mask";
+    EXPECT_FALSE(f.causal());
+    EXPECT_FALSE(f.node->attrs.has("causalOffset"));
+    EXPECT_TRUE(f.has_mask());
+  }
+}
+
+// GPT-2's causal where with -inf, then a runtime padding mask (transformers' order): the
+// hidden scores are -inf whatever the padding holds, so the cond goes and the mask stays.
+TEST(FuseAttention, CausalWithAPaddingMaskKeepsThePadding) {
+  CausalSpec c;
+  c.padding = true;
+  Fused f = fuse(c);
+  ASSERT_NE(f.node, nullptr);
+  EXPECT_TRUE(f.causal());
+  EXPECT_EQ(f.node->inputs[3], f.graph->inputs.at("pad"));
+  EXPECT_EQ(f.node->inputs[4], detail::kNoOperand);
+  EXPECT_FALSE(f.node->attrs.has("maskFill"));
+  // A causal additive -inf mask with a runtime cond before it: the mask goes, the cond stays.
+  const uint32_t s = 5, d = 32;
+  GraphBuilder g;
+  Operand q = g.input("q", DataType::float16, {1, 1, s, d});
+  Operand kt = g.transpose(g.input("k", DataType::float16, {1, 1, s, d}), perm({0, 1, 3, 2}));
+  Operand v = g.input("v", DataType::float16, {1, 1, s, d});
+  std::vector<double> m(size_t(s) * s);
+  for (uint32_t i = 0; i < s; ++i)
+    for (uint32_t k = 0; k < s; ++k) m[size_t(i) * s + k] = k <= i ? 0.0 : -INFINITY;
+  Operand cond = g.input("cond", DataType::uint8, {1, 1, 1, s});
+  Operand scores = g.where(cond, g.matmul(q, kt), g.constant(DataType::float16, -1e4));
+  scores = g.add(scores, g.constant(testing::tensor_from_doubles(DataType::float16, {1, 1, s, s}, m)));
+  Fused h = fuse(g.build({{"y", g.matmul(g.softmax(scores, 3), v)}}));
+  ASSERT_NE(h.node, nullptr);
+  EXPECT_TRUE(h.causal());
+  EXPECT_EQ(h.node->inputs[3], detail::kNoOperand);
+  EXPECT_EQ(h.node->inputs[4], h.graph->inputs.at("cond"));
+}
+
+// The benchmark's GPT-2 as exported (tests/python/dynamic_fixtures: masked_fill(future,
+// -inf) on a slice of its n_positions x n_positions table), imported with dynamic batch and
+// sequence (or past) and specialized, then made float16 as a float16 context's plan gets it
+// (engine/portable_graph.h): every layer's attention is causal, its mask gone.
+TEST(FuseAttention, Gpt2ExportsAreCausalAtEveryShape) {
+  const std::string dir = CPPNN_SOURCE_DIR "/tests/python/dynamic_fixtures/";
+  struct Export {
+    std::string file;
+    std::map<std::string, SymbolRange> ranges;
+    std::map<std::string, int64_t> at;
+    int64_t offset;
+  };
+  const std::vector<Export> exports = {
+      {"gpt2_tiny_prefill.onnx", {{"batch", {1, 1, 4}}, {"seq", {1, 8, 64}}}, {{"batch", 2}, {"seq", 13}}, 0},
+      {"gpt2_tiny_prefill.onnx", {{"batch", {1, 1, 4}}, {"seq", {1, 8, 64}}}, {{"batch", 1}, {"seq", 64}}, 0},
+      {"gpt2_tiny_decode.onnx", {{"batch", {1, 1, 4}}, {"past", {1, 7, 63}}}, {{"batch", 1}, {"past", 20}}, 20},
+      {"gpt2_tiny_decode.onnx", {{"batch", {1, 1, 4}}, {"past", {1, 7, 63}}}, {{"batch", 3}, {"past", 63}}, 63},
+  };
+  for (const Export& e : exports) {
+    SCOPED_TRACE(e.file + " at " + std::to_string(e.at.begin()->second) + ", " +
+                 std::to_string(e.at.rbegin()->second));
+    OnnxImportOptions o;
+    o.dynamic = e.ranges;
+    Graph g = load_onnx(dir + e.file, o).specialize(e.at);
+    for (Precision precision : {Precision::float32, Precision::float16}) {
+      auto portable = detail::portable_graph(g.ir_ptr(), precision, "test");
+      detail::PassOptions p = detail::cpu_pass_options();
+      p.channels_last = false;
+      p.attention = [](const detail::AttentionCandidate&) { return true; };
+      auto fused = detail::optimize(portable, p);
+      int attentions = 0;
+      for (const detail::Node& n : fused->nodes) {
+        if (n.op != OpId::attention) continue;
+        ++attentions;
+        EXPECT_TRUE(n.attrs.b("causal"));
+        EXPECT_EQ(n.attrs.i("causalOffset"), e.offset);
+        EXPECT_EQ(n.inputs[3], detail::kNoOperand);
+        EXPECT_EQ(n.inputs[4], detail::kNoOperand);
+      }
+      EXPECT_EQ(attentions, 2) << "two layers";
+    }
+  }
 }
 
 // fuse_norm_residual (fusion.cpp): layerNormalization(a + b) takes the add over when the sum

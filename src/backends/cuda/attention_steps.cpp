@@ -69,6 +69,11 @@ std::unique_ptr<Step> make_attention(std::shared_ptr<Device> device, const Graph
   p.scale = float(node.attrs.f("scale"));
   p.zero_nan_rows = node.attrs.b("zeroNanRows");
   std::string mask_text = "no mask";
+  if (node.attrs.i_or("causal", 0) != 0) {
+    p.causal = true;
+    p.causal_offset = int(node.attrs.i("causalOffset"));
+    mask_text = "causal (offset " + std::to_string(p.causal_offset) + ")";
+  }
   if (has_input(node, 3)) {
     const OperandDescriptor& m = g.desc(node.inputs[3]);
     p.mask = device_address(places, node.inputs[3], node, "mask");
@@ -76,7 +81,7 @@ std::unique_ptr<Step> make_attention(std::shared_ptr<Device> device, const Graph
     if (m.data_type != DataType::float16 && m.data_type != DataType::float32)
       fail(ErrorKind::OperationError, "cuda plan: " + node_name(node) + ": a mask of type " + type_text(m.data_type));
     broadcast_strides(m.shape, p.mask_b, p.mask_h, p.mask_q, p.mask_k);
-    mask_text = "mask " + to_string(m.shape) + " " + type_text(m.data_type);
+    mask_text = (p.causal ? mask_text + ", mask " : "mask ") + to_string(m.shape) + " " + type_text(m.data_type);
   }
   if (has_input(node, 4)) {
     const Dims& c = g.desc(node.inputs[4]).shape;
