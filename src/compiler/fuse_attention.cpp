@@ -55,6 +55,7 @@
 
 #include "compiler/passes.h"
 #include "compiler/uses.h"
+#include "core/dispatch.h"
 
 namespace cppnn::detail {
 
@@ -161,8 +162,25 @@ std::optional<int64_t> causal_offset(const GraphIR& g, OperandId id, bool is_con
     stride *= int64_t(shape[i]);
   }
   if ((ext[2] != 1 && ext[2] != sq) || (ext[3] != 1 && ext[3] != sk)) return {};
-  const std::vector<double> v = info.data->to_doubles();
-  if (int64_t(v.size()) != stride) return {};
+  // Every (b, h, q, k) read once: bounded, so that a large broadcast problem costs no
+  // more than a fixed time (2^28 reads, a 16k x 16k table) to compile.
+  if (int64_t(info.data->element_count()) != stride || ext[0] * ext[1] > (int64_t(1) << 28) / sq / sk) return {};
+  const DataType type = info.desc.data_type;
+  if (is_cond ? type != DataType::uint8 : type != DataType::float16 && type != DataType::float32) return {};
+  // One row of the mask, as doubles.
+  std::vector<double> v(static_cast<size_t>(sk));
+  auto read_row = [&](int64_t at) {
+    if (type == DataType::uint8) {
+      const auto* d = static_cast<const uint8_t*>(info.data->data());
+      for (int64_t k = 0; k < sk; ++k) v[size_t(k)] = double(d[at + k * st[3]]);
+    } else if (type == DataType::float16) {
+      const auto* d = static_cast<const half*>(info.data->data());
+      for (int64_t k = 0; k < sk; ++k) v[size_t(k)] = to_double(d[at + k * st[3]]);
+    } else {
+      const auto* d = static_cast<const float*>(info.data->data());
+      for (int64_t k = 0; k < sk; ++k) v[size_t(k)] = double(d[at + k * st[3]]);
+    }
+  };
   auto visible = [&](double x, bool& ok) {
     if (is_cond) return (x != 0.0) != fill_where_true;
     if (x == 0.0) return true;
@@ -177,11 +195,11 @@ std::optional<int64_t> causal_offset(const GraphIR& g, OperandId id, bool is_con
   for (int64_t b = 0; b < ext[0]; ++b)
     for (int64_t h = 0; h < ext[1]; ++h)
       for (int64_t q = 0; q < sq; ++q) {
-        const int64_t row = b * st[0] + h * st[1] + q * st[2];
+        read_row(b * st[0] + h * st[1] + q * st[2]);
         int64_t n = 0;
         bool ok = true, hidden_seen = false;
         for (int64_t k = 0; k < sk; ++k) {
-          const bool vis = visible(v[size_t(row + k * st[3])], ok);
+          const bool vis = visible(v[size_t(k)], ok);
           if (!ok || (vis && hidden_seen)) return {};
           if (vis) ++n;
           else hidden_seen = true;

@@ -277,7 +277,7 @@ Graph causal_spec_graph(const CausalSpec& c) {
   Dims shape = c.mask_shape.empty() ? Dims{1, 1, c.sq, c.sk} : c.mask_shape;
   // Rows of the table are queries past + q (past = sk - sq when sliced), columns keys.
   const uint32_t max = 16;
-  const uint32_t rows = c.sliced ? max : uint32_t(shape[shape.size() - 2]);
+  const uint32_t rows = c.sliced ? max : shape.size() < 2 ? 1 : uint32_t(shape[shape.size() - 2]);
   const uint32_t cols = c.sliced ? max : uint32_t(shape.back());
   const uint32_t copies = c.sliced ? 1 : uint32_t(element_count(shape) / (rows * cols));
   const int64_t row_shift = c.sliced ? int64_t(c.sk) - int64_t(c.sq) : 0;
@@ -415,6 +415,9 @@ TEST(FuseAttention, NotCausalKeepsTheMask) {
   c = {};
   c.mask_shape = {1, 1, 1, 6};
   cases.push_back({"one row broadcast over 6 queries", c});
+  c = {};
+  c.kind = MaskKind::additive, c.mask_shape = {1}, c.sq = c.sk = 20000, c.offset = 20000;
+  cases.push_back({"a scalar 0 over 20000 x 20000: past the bound on what is read (2^28)", c});
   for (const Rejected& r : cases) {
     SCOPED_TRACE(r.name);
     Fused f = fuse(r.spec);
