@@ -25,6 +25,11 @@
 //           "zeroNanRows" (bool); with cond: "maskFill" (double), "fillWhereTrue" (bool:
 //           the score is filled where cond is true, else where it is false)
 //   output  the output tensor, rank 4
+//   A q, k or v whose heads were split off a larger tensor's columns (a merged projection:
+//   split or slice along the last axis, then a reshape to [.., heads, head dim]) is read
+//   there: the input is that tensor, and "qOffset" (int: elements), "qShape" and
+//   "qStrides" (4 ints each: the rank-4 view the permutation indexes) say where (the same
+//   with k and v); without them the input is the rank-4 tensor itself, contiguous.
 // The mask broadcasts to [batch, heads, sq, sk] as the add did.
 //
 // Causal masks. A mask or cond that is a constant (after folding: on the specialized graph a
@@ -55,6 +60,7 @@
 
 #include "compiler/passes.h"
 #include "compiler/uses.h"
+#include "core/dims.h"
 #include "core/dispatch.h"
 
 namespace cppnn::detail {
@@ -120,6 +126,59 @@ OperandId trace(const GraphIR& g, const Uses& uses, OperandId id, Perm& perm, do
     }
     return id;
   }
+}
+
+// A rank-4 operand that is a view of a column range of a larger tensor: the heads of one
+// of the projections a merged (or exported-merged, GPT-2's c_attn) matmul computes, split
+// off along the last axis (split, or a slice of unit strides) and reshaped to [.., heads,
+// head dim]. Element (i0, i1, i2, i3) of the view is element offset + sum(i * strides) of
+// `base`, contiguous.
+struct View {
+  OperandId base = kNoOperand;
+  int64_t offset = 0;
+  Perm shape, strides;
+};
+
+// `id` as such a view, or nullopt. The offset and row length must be multiples of 8
+// elements (a kernel's 16-byte loads: kernels/attention.h).
+std::optional<View> view_of(const GraphIR& g, const Uses& uses, OperandId id) {
+  const int32_t r = uses.producer[size_t(id)];
+  if (r < 0 || g.nodes[size_t(r)].op != OpId::reshape) return {};
+  const OperandId cols = g.nodes[size_t(r)].inputs[0];
+  const Dims& o = g.desc(id).shape;
+  const Dims& in = g.desc(cols).shape;
+  if (o.size() != 4 || in.size() < 2 || in.back() != o[2] * o[3] ||
+      dims_product(in, 0, in.size() - 1) != o[0] * o[1])
+    return {};
+  const int32_t p = uses.producer[size_t(cols)];
+  if (p < 0) return {};
+  const Node& n = g.nodes[size_t(p)];
+  const size_t last = in.size() - 1;
+  int64_t start = 0;
+  if (n.op == OpId::split && size_t(n.attrs.i("axis")) == last) {
+    const std::vector<int64_t>& splits = n.attrs.ints("splits");
+    size_t j = 0;
+    while (j < n.outputs.size() && n.outputs[j] != cols) start += splits[j++];
+    if (j == n.outputs.size()) return {};
+  } else if (n.op == OpId::slice) {
+    const Dims& x = g.desc(n.inputs[0]).shape;
+    const std::vector<int64_t>& starts = n.attrs.ints("starts");
+    for (size_t d = 0; d < x.size(); ++d)
+      if (n.attrs.ints("strides")[d] != 1 || (d < last && (starts[d] != 0 || x[d] != in[d]))) return {};
+    start = starts[last];
+  } else {
+    return {};
+  }
+  const Dims& x = g.desc(n.inputs[0]).shape;
+  if (x.size() != in.size()) return {};
+  const int64_t row = x.back();
+  if (start % 8 != 0 || row % 8 != 0 || o[3] % 8 != 0) return {};
+  View v;
+  v.base = n.inputs[0];
+  v.offset = start;
+  v.shape = {o[0], o[1], o[2], o[3]};
+  v.strides = {o[1] * row, row, o[3], 1};
+  return v;
 }
 
 Perm inverse(const Perm& p) {
@@ -325,6 +384,8 @@ bool try_fuse(GraphIR& g, const Uses& uses, size_t softmax_index, const PassOpti
   OperandId v = trace(g, uses, m2.inputs[1], vp, nullptr);
   Perm kp = {ktp[0], ktp[1], ktp[3], ktp[2]};  // k = k^T with its last two axes swapped
   if (qp[3] != 3 || kp[3] != 3 || vp[3] != 3) return false;
+  // Heads split off a merged projection: read where the projection wrote them.
+  const std::optional<View> qv = view_of(g, uses, q), kv = view_of(g, uses, kt), vv = view_of(g, uses, v);
 
   // The output: in place of a transpose that alone reads it.
   OperandId out = m2.outputs[0];
@@ -372,7 +433,7 @@ bool try_fuse(GraphIR& g, const Uses& uses, size_t softmax_index, const PassOpti
 
   Node fused;
   fused.op = OpId::attention;
-  fused.inputs = {q, kt, v, mask, cond};
+  fused.inputs = {qv ? qv->base : q, kv ? kv->base : kt, vv ? vv->base : v, mask, cond};
   fused.outputs = {out};
   fused.label = m2.label.empty() ? sm.label : m2.label;
   fused.attrs.set("scale", scale);
@@ -380,6 +441,12 @@ bool try_fuse(GraphIR& g, const Uses& uses, size_t softmax_index, const PassOpti
   fused.attrs.set("kPermutation", kp);
   fused.attrs.set("vPermutation", vp);
   fused.attrs.set("outPermutation", op);
+  for (const auto& [prefix, view] : {std::pair{"q", &qv}, std::pair{"k", &kv}, std::pair{"v", &vv}}) {
+    if (!*view) continue;
+    fused.attrs.set(std::string(prefix) + "Offset", (*view)->offset);
+    fused.attrs.set(std::string(prefix) + "Shape", (*view)->shape);
+    fused.attrs.set(std::string(prefix) + "Strides", (*view)->strides);
+  }
   fused.attrs.set_bool("zeroNanRows", zero_nan_rows);
   if (cond != kNoOperand) {
     fused.attrs.set("maskFill", fill);

@@ -40,6 +40,9 @@ struct Case {
   // K and V of the keys no query sees (k > sq - 1 + offset) set to NaN: a kernel that reads
   // them (rather than skipping their tiles or zero-filling them) writes NaN.
   bool poison_unseen_keys = false;
+  // Q, K and V as the column ranges of one [b, s, 3 * heads * d] tensor (a merged
+  // projection, read in place: fuse_attention's "qOffset" views); sq == sk, BSHD.
+  bool merged_qkv = false;
 };
 
 AttentionStrides strides_of(const Case& c, int s) {
@@ -52,13 +55,23 @@ void check(const Case& c) {
   std::mt19937 rng(uint32_t(std::hash<std::string>{}(c.name)));
   std::normal_distribution<float> dist(0.0f, 1.0f);
   const size_t nq = size_t(c.batch) * c.heads * c.sq * c.d, nk = size_t(c.batch) * c.heads * c.sk * c.d;
-  Buffer qb(nq, 2), kb(nk, 2), vb(nk, 2), ob(nq, 2);
-  auto fill = [&](const Buffer& b, size_t n, float scale) {
-    __half* h = static_cast<__half*>(b.data);
+  Buffer qb(nq, 2), kb(nk, 2), vb(nk, 2), ob(nq, 2), qkvb(c.merged_qkv ? 3 * nq : 1, 2);
+  auto fill = [&](void* b, size_t n, float scale) {
+    __half* h = static_cast<__half*>(b);
     for (size_t i = 0; i < n; ++i) h[i] = __float2half_rn(dist(rng) * scale);
   };
-  fill(qb, nq, 1.0f), fill(kb, nk, 1.0f), fill(vb, nk, 1.0f);
-  const AttentionStrides qs = strides_of(c, c.sq), ks = strides_of(c, c.sk);
+  void* q = qb.data;
+  void* kk = kb.data;
+  void* vv = vb.data;
+  AttentionStrides qs = strides_of(c, c.sq), ks = strides_of(c, c.sk);
+  if (c.merged_qkv) {
+    const int64_t cols = 3 * int64_t(c.heads) * c.d;
+    q = qkvb.data, kk = static_cast<__half*>(q) + c.heads * c.d, vv = static_cast<__half*>(q) + 2 * c.heads * c.d;
+    qs = ks = {int64_t(c.sq) * cols, c.d, cols};
+    fill(q, 3 * nq, 1.0f);
+  } else {
+    fill(q, nq, 1.0f), fill(kk, nk, 1.0f), fill(vv, nk, 1.0f);
+  }
   auto hidden = [&](int i, int k) { return c.causal_kernel && int64_t(k) > int64_t(i) + c.causal_offset; };
   if (c.poison_unseen_keys)
     for (int b = 0; b < c.batch; ++b)
@@ -66,8 +79,8 @@ void check(const Case& c) {
         for (int k = 0; k < c.sk; ++k)
           if (hidden(c.sq - 1, k))
             for (int d = 0; d < c.d; ++d) {
-              static_cast<__half*>(kb.data)[b * ks.b + h * ks.h + k * ks.s + d] = __float2half_rn(NAN);
-              static_cast<__half*>(vb.data)[b * ks.b + h * ks.h + k * ks.s + d] = __float2half_rn(NAN);
+              static_cast<__half*>(kk)[b * ks.b + h * ks.h + k * ks.s + d] = __float2half_rn(NAN);
+              static_cast<__half*>(vv)[b * ks.b + h * ks.h + k * ks.s + d] = __float2half_rn(NAN);
             }
   // The mask: [batch, 1, sq or 1, sk].
   const int mrows = c.mask_per_query ? c.sq : 1;
@@ -87,8 +100,8 @@ void check(const Case& c) {
     else static_cast<__half*>(mb.data)[i] = __float2half_rn(mask[i]);
   }
   AttentionParams p;
-  p.q = qb.data, p.k = kb.data, p.v = vb.data, p.out = ob.data;
-  p.qs = p.os = qs, p.ks = p.vs = ks;
+  p.q = q, p.k = kk, p.v = vv, p.out = ob.data;
+  p.qs = qs, p.ks = p.vs = ks, p.os = strides_of(c, c.sq);
   p.batch = c.batch, p.heads = c.heads, p.sq = c.sq, p.sk = c.sk, p.head_dim = c.d;
   p.scale = c.scale, p.zero_nan_rows = c.zero_nan_rows;
   if (c.mask != AttentionMask::none) {
@@ -118,9 +131,10 @@ void check(const Case& c) {
     host_run_grid_sync(attention::combine_blocks(p), attention::kCombineThreads,
                        [&] { attention::combine_kernel(p); });
 
-  auto at = [](const Buffer& b, const AttentionStrides& s, int bi, int h, int i, int d) {
-    return double(__half2float(static_cast<const __half*>(b.data)[bi * s.b + h * s.h + i * s.s + d]));
+  auto at = [](const void* b, const AttentionStrides& s, int bi, int h, int i, int d) {
+    return double(__half2float(static_cast<const __half*>(b)[bi * s.b + h * s.h + i * s.s + d]));
   };
+  const AttentionStrides os = strides_of(c, c.sq);
   size_t bad = 0;
   double worst = 0.0;
   for (int b = 0; b < c.batch; ++b)
@@ -134,7 +148,7 @@ void check(const Case& c) {
             continue;
           }
           double s = 0.0;
-          for (int d = 0; d < c.d; ++d) s += at(qb, qs, b, h, i, d) * at(kb, ks, b, h, k, d);
+          for (int d = 0; d < c.d; ++d) s += at(q, qs, b, h, i, d) * at(kk, ks, b, h, k, d);
           s *= c.scale;
           if (c.causal && k > i) s = c.fill;
           if (c.mask != AttentionMask::none) {
@@ -150,8 +164,8 @@ void check(const Case& c) {
         for (int d = 0; d < c.d; ++d) {
           double ref = 0.0;
           for (int k = 0; k < c.sk; ++k)
-            if (!hidden(i, k)) ref += w[size_t(k)] / sum * at(vb, ks, b, h, k, d);
-          const double got = at(ob, qs, b, h, i, d);
+            if (!hidden(i, k)) ref += w[size_t(k)] / sum * at(vv, ks, b, h, k, d);
+          const double got = at(ob.data, os, b, h, i, d);
           if (nan_row) {
             bool ok = c.zero_nan_rows ? got == 0.0 : std::isnan(got);
             if (!ok && bad++ < 5) ADD_FAILURE() << "row " << i << " (all masked) d " << d << ": " << got;
@@ -245,6 +259,16 @@ TEST(AttentionHost, Causal) {
   c = Case{};
   c.name = "causal and a boolean cond (where) together";
   c.causal_kernel = true, c.causal = true, c.fill = -10000.0f, c.sq = 40, c.sk = 80, c.causal_offset = 40;
+  check(c);
+}
+
+TEST(AttentionHost, MergedProjectionReadInPlace) {
+  Case c;
+  c.name = "q, k, v as columns of one [b, s, 3 * h * d], causal, d 64";
+  c.merged_qkv = true, c.causal_kernel = true, c.batch = 2, c.heads = 3, c.sq = c.sk = 77;
+  check(c);
+  c.name = "the same, d 128, a float16 padding mask";
+  c.d = 128, c.causal_kernel = false, c.mask = AttentionMask::f16, c.masked_keys = 4;
   check(c);
 }
 
