@@ -53,6 +53,12 @@ struct PassOptions {
   // internal attention node; unset: no fusion (a backend without an attention kernel; the
   // engine builder, whose graphs stay backend-neutral).
   std::function<bool(const AttentionCandidate&)> attention;
+  // Merged projections (merge_projections): asked with the data type of each group of
+  // matmuls of one input by constant weights whose results an attention splits into
+  // heads; true makes them one matmul and a split. Unset: none (fuse_attention then reads
+  // q, k and v where the merged matmul wrote them, so it is for a backend that fuses
+  // attention).
+  std::function<bool(DataType)> merge_projections;
   // layerNormalization takes over the add before it (fuse_norm_residual): asked about each
   // candidate node; unset: no fusion.
   std::function<bool(const GraphIR& graph, const Node& layer_norm)> norm_residual;
@@ -86,6 +92,10 @@ void fold_constants(GraphIR& graph, const PassOptions& options = {});
 // conv2d / convTranspose2d / matmul / gemm absorb a following per-channel bias add,
 // a residual add (conv2d) and an activation, per the attribute contract in fusion.cpp.
 void fuse_producers(GraphIR& graph);
+// The query, key and value projections of one input (matmuls by constant weights, their
+// bias adds, read only by reshapes into heads) become one matmul, one add and a split where
+// options.merge_projections accepts them (merge_projections.cpp).
+void merge_projections(GraphIR& graph, const PassOptions& options);
 // softmax(q k^T * scale + mask) v, as exported models spell it (matmul, scalar mul/div,
 // an added mask, softmax, matmul, with the transposes of split heads around them), becomes
 // one internal attention node where options.attention accepts it (fuse_attention.cpp says

@@ -547,3 +547,217 @@ TEST(FuseNormResidual, TakesTheAddOverWhenTheSumIsReadOnlyByTheNorm) {
 
 }  // namespace
 }  // namespace cppnn
+
+namespace cppnn {
+namespace {
+
+// merge_projections (compiler/merge_projections.cpp): BERT's (or Whisper's, whose key has
+// no bias) q, k and v projections of one input become one matmul and a split, which the
+// attention then reads in place.
+struct Projections {
+  uint32_t batch = 2, seq = 5, heads = 3, d = 8;
+  bool k_bias = false;
+  bool q_also_output = false;  // q's projection is a graph output too: not merged
+  DataType type = DataType::float32;
+};
+
+struct ProjectionGraph {
+  Graph graph;
+  Tensor x, w[3], b[3];
+};
+
+ProjectionGraph projection_graph(const Projections& p) {
+  const uint32_t c = p.heads * p.d;
+  ProjectionGraph r;
+  r.x = testing::random_tensor(p.type, {p.batch, p.seq, c}, -1, 1, 11);
+  GraphBuilder g;
+  Operand x = g.input("x", p.type, {p.batch, p.seq, c});
+  Operand heads[3];
+  Operand q_flat;
+  for (int i = 0; i < 3; ++i) {
+    r.w[i] = testing::random_tensor(p.type, {c, c}, -0.5, 0.5, uint32_t(20 + i));
+    r.b[i] = testing::random_tensor(p.type, {c}, -0.5, 0.5, uint32_t(30 + i));
+    if (i == 1 && !p.k_bias) r.b[i] = Tensor(p.type, {c});  // zeros
+    Operand y = g.matmul(x, g.constant(r.w[i]));
+    if (i != 1 || p.k_bias) y = g.add(y, g.constant(r.b[i]));
+    if (i == 0) q_flat = y;
+    heads[i] = g.transpose(g.reshape(y, {p.batch, p.seq, p.heads, p.d}), perm({0, 2, 1, 3}));
+  }
+  Operand kt = g.transpose(heads[1], perm({0, 1, 3, 2}));
+  Operand s = g.div(g.matmul(heads[0], kt), g.constant(p.type, std::sqrt(double(p.d))));
+  Operand out = g.transpose(g.matmul(g.softmax(s, 3), heads[2]), perm({0, 2, 1, 3}));
+  Operand y = g.reshape(out, {p.batch, p.seq, c});
+  r.graph = p.q_also_output ? g.build({{"y", y}, {"q", q_flat}}) : g.build({{"y", y}});
+  return r;
+}
+
+// softmax(q k^T / sqrt(d)) v in float64, [batch, seq, heads * d].
+std::vector<double> projection_reference(const Projections& p, const ProjectionGraph& r) {
+  const size_t c = size_t(p.heads) * p.d, rows = size_t(p.batch) * p.seq;
+  std::vector<double> xv = r.x.to_doubles(), proj[3];
+  for (int i = 0; i < 3; ++i) {
+    std::vector<double> w = r.w[i].to_doubles(), b = r.b[i].to_doubles();
+    proj[i].assign(rows * c, 0.0);
+    for (size_t row = 0; row < rows; ++row)
+      for (size_t n = 0; n < c; ++n) {
+        double acc = b[n];
+        for (size_t k = 0; k < c; ++k) acc += xv[row * c + k] * w[k * c + n];
+        proj[i][row * c + n] = acc;
+      }
+  }
+  std::vector<double> out(rows * c, 0.0);
+  for (uint32_t bi = 0; bi < p.batch; ++bi)
+    for (uint32_t h = 0; h < p.heads; ++h)
+      for (uint32_t i = 0; i < p.seq; ++i) {
+        std::vector<double> s(p.seq);
+        double mx = -INFINITY, sum = 0.0;
+        for (uint32_t k = 0; k < p.seq; ++k) {
+          double acc = 0.0;
+          for (uint32_t e = 0; e < p.d; ++e)
+            acc += proj[0][(size_t(bi) * p.seq + i) * c + h * p.d + e] * proj[1][(size_t(bi) * p.seq + k) * c + h * p.d + e];
+          s[k] = acc / std::sqrt(double(p.d));
+          mx = std::max(mx, s[k]);
+        }
+        for (double& v : s) sum += (v = std::exp(v - mx));
+        for (uint32_t e = 0; e < p.d; ++e) {
+          double acc = 0.0;
+          for (uint32_t k = 0; k < p.seq; ++k) acc += s[k] / sum * proj[2][(size_t(bi) * p.seq + k) * c + h * p.d + e];
+          out[(size_t(bi) * p.seq + i) * c + h * p.d + e] = acc;
+        }
+      }
+  return out;
+}
+
+detail::PassOptions merging(bool fuse_attention) {
+  detail::PassOptions o = detail::cpu_pass_options();
+  o.channels_last = false;
+  o.attention = [fuse_attention](const detail::AttentionCandidate&) { return fuse_attention; };
+  o.merge_projections = [](DataType) { return true; };
+  return o;
+}
+
+size_t count(const GraphIR& g, OpId op) {
+  size_t n = 0;
+  for (const detail::Node& node : g.nodes) n += node.op == op;
+  return n;
+}
+
+TEST(MergeProjections, OneMatmulAndASplitWithTheSameValues) {
+  for (bool k_bias : {true, false}) {
+    SCOPED_TRACE(k_bias ? "BERT: three biases" : "Whisper: the key without a bias");
+    Projections p;
+    p.k_bias = k_bias;
+    ProjectionGraph r = projection_graph(p);
+    // The attention left unfused, so the CPU runs the merged graph as it is.
+    auto merged = detail::optimize(r.graph.ir_ptr(), merging(false));
+    EXPECT_EQ(count(*merged, OpId::matmul), 3u) << "one projection, two attention products";
+    ASSERT_EQ(count(*merged, OpId::split), 1u);
+    for (const detail::Node& n : merged->nodes)
+      if (n.op == OpId::matmul && n.inputs[0] == merged->inputs.at("x")) {
+        EXPECT_EQ(merged->desc(n.inputs[1]).shape, (Dims{24, 72}));
+        ASSERT_GT(n.inputs.size(), 2u) << "the bias add fused into it";
+        EXPECT_EQ(merged->desc(n.inputs[2]).shape, (Dims{72}));
+      }
+    Tensor got = testing::run_cpu(Graph(merged), {{"x", r.x}}).at("y");
+    testing::expect_close(got, projection_reference(p, r), {1e-5, 1e-5}, "merged");
+    // Without the backend's yes: three projections.
+    detail::PassOptions no = merging(false);
+    no.merge_projections = [](DataType) { return false; };
+    EXPECT_EQ(count(*detail::optimize(r.graph.ir_ptr(), no), OpId::matmul), 5u);
+  }
+}
+
+TEST(MergeProjections, AttentionReadsTheHeadsWhereTheMergedMatmulWroteThem) {
+  Projections p;
+  p.type = DataType::float16, p.k_bias = true;
+  ProjectionGraph r = projection_graph(p);
+  auto fused = detail::optimize(r.graph.ir_ptr(), merging(true));
+  std::string ops;
+  for (const detail::Node& n : fused->nodes) ops += detail::op_name(n.op) + " ";
+  EXPECT_EQ(ops, "matmul attention reshape ") << "no split, reshape or transpose left";
+  const detail::Node* a = only_attention(*fused);
+  ASSERT_NE(a, nullptr);
+  const detail::OperandId qkv = fused->nodes[0].outputs[0];
+  EXPECT_EQ(fused->desc(qkv).shape, (Dims{2, 5, 72}));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(a->inputs[size_t(i)], qkv);
+  EXPECT_EQ(a->attrs.i("qOffset"), 0);
+  EXPECT_EQ(a->attrs.i("kOffset"), 24);
+  EXPECT_EQ(a->attrs.i("vOffset"), 48);
+  for (const char* name : {"qShape", "kShape", "vShape"})
+    EXPECT_EQ(a->attrs.ints(name), (std::vector<int64_t>{2, 5, 3, 8})) << name;
+  for (const char* name : {"qStrides", "kStrides", "vStrides"})
+    EXPECT_EQ(a->attrs.ints(name), (std::vector<int64_t>{5 * 72, 72, 8, 1})) << name;
+  EXPECT_EQ(a->attrs.ints("qPermutation"), (std::vector<int64_t>{0, 2, 1, 3}));
+  EXPECT_FALSE(a->attrs.has("outShape"));
+}
+
+TEST(MergeProjections, LeftAloneWhenAProjectionIsReadOtherwise) {
+  Projections p;
+  p.q_also_output = true;
+  ProjectionGraph r = projection_graph(p);
+  auto g = detail::optimize(r.graph.ir_ptr(), merging(false));
+  // q stays as it is; k and v merge, as two (cross-attention's key and value would).
+  EXPECT_EQ(count(*g, OpId::split), 1u);
+  EXPECT_EQ(count(*g, OpId::matmul), 4u);
+  std::vector<Dims> weights;
+  for (const detail::Node& n : g->nodes)
+    if (n.op == OpId::matmul && n.inputs[0] == g->inputs.at("x")) weights.push_back(g->desc(n.inputs[1]).shape);
+  EXPECT_EQ(weights, (std::vector<Dims>{{24, 24}, {24, 48}}));
+  NamedTensors out = testing::run_cpu(Graph(g), {{"x", r.x}});
+  testing::expect_close(out.at("y"), projection_reference(p, r), {1e-5, 1e-5}, "y");
+  EXPECT_EQ(out.at("q").shape(), (Dims{2, 5, 24}));
+}
+
+// The PyTorch exports (tests/python/dynamic_fixtures) as a float16 context's plan gets
+// them: transformers' BERT merges q, k and v; Whisper's encoder, whose q is scaled after
+// its projection (read by a mul, not the reshape), merges k (no bias: zeros) and v.
+TEST(MergeProjections, BertAndWhisperExports) {
+  struct Export {
+    std::string file;
+    std::map<std::string, int64_t> dims;
+    Dims merged;         // the merged product's shape
+    bool q_merged;
+  };
+  for (const Export& e : {Export{"bert_tiny.onnx", {{"batch", 2}, {"seq", 9}}, {2, 9, 96}, true},
+                          Export{"whisper_tiny_encoder.onnx", {{"batch", 2}}, {2, 24, 64}, false}}) {
+    SCOPED_TRACE(e.file);
+    OnnxImportOptions o;
+    o.dim_values = e.dims;
+    Graph g = load_onnx(CPPNN_SOURCE_DIR "/tests/python/dynamic_fixtures/" + e.file, o);
+    auto fused = detail::optimize(detail::portable_graph(g.ir_ptr(), Precision::float16, "test"), merging(true));
+    size_t attentions = 0;
+    for (const detail::Node& n : fused->nodes) {
+      if (n.op != OpId::attention) continue;
+      ++attentions;
+      EXPECT_EQ(fused->desc(n.inputs[1]).shape, e.merged);
+      EXPECT_EQ(n.inputs[2], n.inputs[1]);
+      EXPECT_EQ(n.inputs[0] == n.inputs[1], e.q_merged);
+      EXPECT_EQ(n.attrs.i("vOffset"), e.q_merged ? 64 : 32);
+    }
+    EXPECT_EQ(attentions, 2u);
+    EXPECT_EQ(count(*fused, OpId::split), 0u) << "read in place: no split left";
+  }
+}
+
+// GPT-2's c_attn is one matmul already, split into q, k and v (its present key and value
+// read the split too): the attention reads its heads where c_attn wrote them.
+TEST(MergeProjections, Gpt2ReadsTheHeadsOfItsOwnMergedProjection) {
+  OnnxImportOptions o;
+  o.dim_values = {{"batch", 1}, {"seq", 13}};
+  Graph g = load_onnx(CPPNN_SOURCE_DIR "/tests/python/dynamic_fixtures/gpt2_tiny_prefill.onnx", o);
+  auto fused = detail::optimize(detail::portable_graph(g.ir_ptr(), Precision::float16, "test"), merging(true));
+  size_t attentions = 0;
+  for (const detail::Node& n : fused->nodes) {
+    if (n.op != OpId::attention) continue;
+    ++attentions;
+    EXPECT_EQ(fused->desc(n.inputs[0]).shape, (Dims{1, 13, 96}));
+    EXPECT_EQ(n.inputs[1], n.inputs[0]);
+    EXPECT_EQ(n.attrs.i("kOffset"), 32);
+    EXPECT_EQ(n.attrs.ints("vStrides"), (std::vector<int64_t>{13 * 96, 96, 16, 1}));
+    EXPECT_TRUE(n.attrs.b("causal"));
+  }
+  EXPECT_EQ(attentions, 2u);
+}
+
+}  // namespace
+}  // namespace cppnn
