@@ -10,8 +10,11 @@
 // y_i is read by nothing but reshapes to [.., heads, head dim] (an attention's split
 // heads), which fuse_attention then reads where the merged product wrote them (its "qOffset"
 // views): the split itself is dead after that, and no copy remains. A projection without a
-// bias among ones with a bias (Whisper's key) gets zeros. The backend opts in
+// bias among ones with a bias (Whisper's key) gets zeros. A scale by a power of two after a
+// projection (Whisper's q * d^-0.5) is folded into its weights and bias, exactly. The
+// backend opts in
 // (PassOptions::merge_projections, asked with the data type).
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -19,6 +22,7 @@
 #include "compiler/passes.h"
 #include "compiler/uses.h"
 #include "core/dims.h"
+#include "core/dispatch.h"
 
 namespace cppnn::detail {
 
@@ -28,7 +32,9 @@ struct Projection {
   size_t matmul = 0;
   int32_t add = -1;            // the bias add, if any
   OperandId weight = kNoOperand, bias = kNoOperand;  // bias: the add's or the matmul's own
-  OperandId out = kNoOperand;  // y_i: the add's output, or the matmul's
+  int32_t mul = -1;            // a scale by a power of two after it, if any
+  double scale = 1.0;
+  OperandId out = kNoOperand;  // y_i: the mul's output, the add's, or the matmul's
   int64_t n = 0;
 };
 
@@ -78,6 +84,24 @@ std::optional<Projection> projection(const GraphIR& g, const Uses& uses,
       }
     }
   }
+  // A scale by a power of two after it (Whisper's q * d^-0.5): folded into the weights and
+  // the bias, which it changes exactly (a float's exponent), unless it is read otherwise.
+  if (uses.count[size_t(p.out)] == 1 && read[size_t(p.out)].size() == 1) {
+    const int32_t mi = read[size_t(p.out)][0];
+    const Node& mul = g.nodes[size_t(mi)];
+    if (mul.op == OpId::mul) {
+      const OperandId c = mul.inputs[0] == p.out ? mul.inputs[1] : mul.inputs[0];
+      const OperandInfo& ci = g.operands[size_t(c)];
+      if (c != p.out && is_constant(g, c) && element_count(ci.desc.shape) == 1 && ci.desc.data_type == x.data_type &&
+          (x.data_type == DataType::float16 || x.data_type == DataType::float32) &&
+          g.desc(mul.outputs[0]) == g.desc(p.out)) {
+        int exponent = 0;
+        const double f = ci.data->to_doubles()[0];
+        if (f > 0 && std::frexp(f, &exponent) == 0.5 && exponent > -8 && exponent < 8)
+          p.mul = mi, p.scale = f, p.out = mul.outputs[0];
+      }
+    }
+  }
   // y read only by the reshapes that split it into heads, and not a graph output.
   const OperandId out = p.out;
   if (uses.count[size_t(out)] != int32_t(read[size_t(out)].size()) || read[size_t(out)].empty()) return {};
@@ -90,6 +114,16 @@ std::optional<Projection> projection(const GraphIR& g, const Uses& uses,
       return {};
   }
   return p;
+}
+
+// Columns [col, col + count) of the [k, n] weights and of the bias times `scale`.
+template <typename T>
+void scale_columns(Tensor& w, Tensor& b, int64_t k, int64_t n, int64_t col, int64_t count, double scale) {
+  T* wt = w.data_as<T>();
+  T* bt = b.data_as<T>();
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t j = col; j < col + count; ++j) wt[r * n + j] = from_double<T>(to_double(wt[r * n + j]) * scale);
+  for (int64_t j = col; j < col + count; ++j) bt[j] = from_double<T>(to_double(bt[j]) * scale);
 }
 
 // A new operand of `g`.
@@ -124,6 +158,11 @@ void merge(GraphIR& g, const std::vector<Projection>& group) {
     if (p.bias != kNoOperand)
       std::memcpy(static_cast<unsigned char*>(b.data()) + size_t(col) * elem,
                   g.operands[size_t(p.bias)].data->data(), size_t(p.n) * elem);
+    if (p.mul >= 0) {
+      // Times a power of two: exact in the type (outside its subnormals).
+      if (type == DataType::float16) scale_columns<half>(w, b, k, n, col, p.n, p.scale);
+      else scale_columns<float>(w, b, k, n, col, p.n, p.scale);
+    }
     col += p.n;
   }
   Dims yshape = g.desc(group[0].out).shape;
@@ -151,6 +190,7 @@ void merge(GraphIR& g, const std::vector<Projection>& group) {
   for (const Projection& p : group) {
     g.nodes[p.matmul].op = OpId::none;
     if (p.add >= 0) g.nodes[size_t(p.add)].op = OpId::none;
+    if (p.mul >= 0) g.nodes[size_t(p.mul)].op = OpId::none;
   }
   g.nodes.erase(g.nodes.begin() + std::ptrdiff_t(group[0].matmul));
   g.nodes.insert(g.nodes.begin() + std::ptrdiff_t(group[0].matmul), nodes.begin(), nodes.end());

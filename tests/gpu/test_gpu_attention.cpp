@@ -211,7 +211,9 @@ TEST(GpuAttention, Gpt2CausalPrefill) {
 // BERT's separate q, k and v projections (constant weights and biases) become one GEMM
 // (merge_projections.cpp) whose output the fused kernel reads in place, through column
 // offsets: no split, no transpose left. Against the CPU's unmerged float32 graph.
-Graph projected_attention_graph(uint32_t batch, uint32_t seq, DataType type) {
+// whisper: q times 64^-0.5 after its projection (folded into the merged weights), k
+// without a bias, no mask, the scores unscaled.
+Graph projected_attention_graph(uint32_t batch, uint32_t seq, DataType type, bool whisper = false) {
   const uint32_t heads = 12, d = 64, c = heads * d;
   GraphBuilder g;
   auto f16 = [&](const Tensor& t) {
@@ -220,18 +222,19 @@ Graph projected_attention_graph(uint32_t batch, uint32_t seq, DataType type) {
   };
   Operand x = g.input("x", DataType::float16, {batch, seq, c});
   if (type != DataType::float16) x = g.cast(x, type);
-  Operand mask = g.input("mask", DataType::float16, {batch, 1, 1, seq});
-  if (type != DataType::float16) mask = g.cast(mask, type);
+  Operand mask = whisper ? Operand() : g.input("mask", DataType::float16, {batch, 1, 1, seq});
+  if (!whisper && type != DataType::float16) mask = g.cast(mask, type);
   Operand heads4[3];
   for (uint32_t i = 0; i < 3; ++i) {
     Operand y = g.matmul(x, f16(random_tensor(DataType::float16, {c, c}, -0.05, 0.05, 40 + i)));
-    y = g.add(y, f16(random_tensor(DataType::float16, {c}, -0.5, 0.5, 50 + i)));
+    if (!(whisper && i == 1)) y = g.add(y, f16(random_tensor(DataType::float16, {c}, -0.5, 0.5, 50 + i)));
+    if (whisper && i == 0) y = g.mul(y, g.constant(type, 0.125));
     heads4[i] = g.reshape(y, {batch, seq, heads, d});
   }
   Operand q = g.transpose(heads4[0], perm({0, 2, 1, 3}));
   Operand kt = g.transpose(heads4[1], perm({0, 2, 3, 1}));
   Operand v = g.transpose(heads4[2], perm({0, 2, 1, 3}));
-  Operand s = g.add(g.div(g.matmul(q, kt), g.constant(type, 8.0)), mask);
+  Operand s = whisper ? g.matmul(q, kt) : g.add(g.div(g.matmul(q, kt), g.constant(type, 8.0)), mask);
   Operand out = g.transpose(g.matmul(g.softmax(s, 3), v), perm({0, 2, 1, 3}));
   return g.build({{"y", g.reshape(out, {batch, seq, c})}});
 }
@@ -260,6 +263,23 @@ TEST(GpuAttention, BertProjectionsMergedAndReadInPlace) {
                 batch, err, t);
     EXPECT_LE(err, 2e-3);
   }
+}
+
+TEST(GpuAttention, WhisperProjectionsScaledQMergedAndReadInPlace) {
+  REQUIRE_CUDA();
+  const uint32_t batch = 2, seq = 200;
+  Graph fused = projected_attention_graph(batch, seq, DataType::float16, true);
+  Graph reference = projected_attention_graph(batch, seq, DataType::float32, true);
+  NamedTensors in{{"x", random_tensor(DataType::float16, {batch, seq, 768}, -1, 1, 5)}};
+  Tensor got = cuda_context().compute(fused, in).at("y");
+  Tensor want = cpu_context().compute(reference, in).at("y");
+  got = tensor_from_doubles(DataType::float32, got.shape(), got.to_doubles());
+  std::string report = cuda_context().report(fused);
+  EXPECT_TRUE(contains(report, "[gpu] attention")) << report;
+  EXPECT_FALSE(contains(report, "] split")) << report;
+  EXPECT_FALSE(contains(report, "] mul")) << report;
+  gpu_testing::expect_rel_close(got, want, 1e-2, "whisper projections");
+  EXPECT_LE(gpu_testing::rel_l2(got, want), 2e-3);
 }
 
 TEST(GpuAttention, CrossAttentionWithoutMask) {

@@ -558,6 +558,7 @@ struct Projections {
   uint32_t batch = 2, seq = 5, heads = 3, d = 8;
   bool k_bias = false;
   bool q_also_output = false;  // q's projection is a graph output too: not merged
+  double q_scale = 1.0;         // q's projection times this (Whisper: d^-0.5)
   DataType type = DataType::float32;
 };
 
@@ -580,6 +581,7 @@ ProjectionGraph projection_graph(const Projections& p) {
     if (i == 1 && !p.k_bias) r.b[i] = Tensor(p.type, {c});  // zeros
     Operand y = g.matmul(x, g.constant(r.w[i]));
     if (i != 1 || p.k_bias) y = g.add(y, g.constant(r.b[i]));
+    if (i == 0 && p.q_scale != 1.0) y = g.mul(y, g.constant(p.type, p.q_scale));
     if (i == 0) q_flat = y;
     heads[i] = g.transpose(g.reshape(y, {p.batch, p.seq, p.heads, p.d}), perm({0, 2, 1, 3}));
   }
@@ -602,7 +604,7 @@ std::vector<double> projection_reference(const Projections& p, const ProjectionG
       for (size_t n = 0; n < c; ++n) {
         double acc = b[n];
         for (size_t k = 0; k < c; ++k) acc += xv[row * c + k] * w[k * c + n];
-        proj[i][row * c + n] = acc;
+        proj[i][row * c + n] = i == 0 ? acc * p.q_scale : acc;
       }
   }
   std::vector<double> out(rows * c, 0.0);
@@ -667,6 +669,23 @@ TEST(MergeProjections, OneMatmulAndASplitWithTheSameValues) {
   }
 }
 
+// Whisper's q * d^-0.5 after its projection: a power of two folds into the weights (the
+// same values), anything else keeps q apart (k and v still merge).
+TEST(MergeProjections, AScaleByAPowerOfTwoFoldsIntoTheWeights) {
+  for (double scale : {0.25, 0.3}) {
+    SCOPED_TRACE(scale);
+    Projections p;
+    p.q_scale = scale;
+    ProjectionGraph r = projection_graph(p);
+    auto merged = detail::optimize(r.graph.ir_ptr(), merging(false));
+    const bool folded = scale == 0.25;
+    EXPECT_EQ(count(*merged, OpId::mul), folded ? 0u : 1u);
+    EXPECT_EQ(count(*merged, OpId::matmul), folded ? 3u : 4u);
+    Tensor got = testing::run_cpu(Graph(merged), {{"x", r.x}}).at("y");
+    testing::expect_close(got, projection_reference(p, r), {1e-5, 1e-5}, "merged");
+  }
+}
+
 TEST(MergeProjections, AttentionReadsTheHeadsWhereTheMergedMatmulWroteThem) {
   Projections p;
   p.type = DataType::float16, p.k_bias = true;
@@ -709,8 +728,8 @@ TEST(MergeProjections, LeftAloneWhenAProjectionIsReadOtherwise) {
 }
 
 // The PyTorch exports (tests/python/dynamic_fixtures) as a float16 context's plan gets
-// them: transformers' BERT merges q, k and v; Whisper's encoder, whose q is scaled after
-// its projection (read by a mul, not the reshape), merges k (no bias: zeros) and v.
+// them: transformers' BERT merges q, k and v; so does Whisper's encoder, whose q is scaled
+// by 16^-0.5 after its projection (folded into its weights) and whose k has no bias.
 TEST(MergeProjections, BertAndWhisperExports) {
   struct Export {
     std::string file;
@@ -719,7 +738,7 @@ TEST(MergeProjections, BertAndWhisperExports) {
     bool q_merged;
   };
   for (const Export& e : {Export{"bert_tiny.onnx", {{"batch", 2}, {"seq", 9}}, {2, 9, 96}, true},
-                          Export{"whisper_tiny_encoder.onnx", {{"batch", 2}}, {2, 24, 64}, false}}) {
+                          Export{"whisper_tiny_encoder.onnx", {{"batch", 2}}, {2, 24, 96}, true}}) {
     SCOPED_TRACE(e.file);
     OnnxImportOptions o;
     o.dim_values = e.dims;
