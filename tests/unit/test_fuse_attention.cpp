@@ -343,6 +343,8 @@ TEST(FuseAttention, CausalMaskRecognized) {
   // A prefill of 5 after a past of 7: rows 7..11 of the triangle k <= row, keys 0..11.
   c.sliced = true, c.sq = 5, c.sk = 12, c.offset = 7;
   cases.push_back({"sliced from a 16 x 16 triangle: [7:12, :12], offset 7", c});
+  c.kind = MaskKind::additive, c.type = DataType::float32;
+  cases.push_back({"an additive 0 / -inf bias sliced the same way (bench_gpu.py --gpt2-mask add)", c});
   c = {};
   c.sq = 4, c.sk = 10, c.offset = 6, c.kind = MaskKind::additive;
   cases.push_back({"additive, offset 6 (a past of 6)", c});
