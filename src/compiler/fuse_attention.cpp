@@ -18,7 +18,8 @@
 // back through transposes and scalar mul/div (folded into the scale; not on v) to the
 // tensors the split heads were transposed from; a transpose that only reads `out` is taken
 // over too. So the node reads and writes those tensors in place, through strides:
-//   inputs  q, k, v, mask, cond (kNoOperand: none); each of q, k, v of rank 4
+//   inputs  q, k, v, mask, cond (kNoOperand: none); each of q, k, v of rank 4 (or the
+//           tensor a view below reads)
 //   attrs   "scale" (double); "qPermutation", "kPermutation", "vPermutation",
 //           "outPermutation": logical axis i ([batch, heads, sequence, head dim]) is axis
 //           perm[i] of the tensor, and perm[3] == 3 (the head dimension stays innermost);
@@ -50,10 +51,11 @@
 // A hidden score of -1e4 or below counts as -inf: what it leaves, exp(-1e4 - max), is 0 in
 // float unless the visible scores of its row are themselves below about -9900.
 // With both a cond and an added mask, one that is causal and hides with exactly -inf is
-// dropped and the other kept (GPT-2's causal where followed by a padding mask): the hidden
-// scores were -inf plus the other mask's value, -inf for any value but +inf or NaN there.
-// Anything else (a runtime mask, one wrong element, a negative offset) keeps the general
-// mask path.
+// dropped and the other kept (transformers' GPT-2: its causal where, then the padding):
+// the hidden scores were -inf plus the other's value, -inf for any value but +inf or NaN.
+// A finite fill plus a runtime mask is a value that depends on the mask: general path.
+// Anything else (a runtime mask, one wrong element, a negative offset, a problem of over
+// 2^28 mask reads) keeps the general mask path.
 #include <algorithm>
 #include <cmath>
 #include <optional>
