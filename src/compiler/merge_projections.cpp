@@ -13,7 +13,7 @@
 // bias among ones with a bias (Whisper's key) gets zeros. A scale by a power of two after a
 // projection (Whisper's q * d^-0.5) is folded into its weights and bias, exactly. The
 // backend opts in
-// (PassOptions::merge_projections, asked with the data type).
+// (PassOptions::merge_projections, asked with the data type and the head dimension).
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -36,6 +36,7 @@ struct Projection {
   double scale = 1.0;
   OperandId out = kNoOperand;  // y_i: the mul's output, the add's, or the matmul's
   int64_t n = 0;
+  int64_t head_dim = 0;        // of the reshapes into heads
 };
 
 bool is_constant(const GraphIR& g, OperandId id) {
@@ -110,8 +111,9 @@ std::optional<Projection> projection(const GraphIR& g, const Uses& uses,
     const Node& rs = g.nodes[size_t(r)];
     const Dims& o = g.desc(rs.outputs[0]).shape;
     if (rs.op != OpId::reshape || o.size() != 4 || int64_t(o[2] * o[3]) != p.n ||
-        dims_product(ys, 0, ys.size() - 1) != o[0] * o[1])
+        dims_product(ys, 0, ys.size() - 1) != o[0] * o[1] || (p.head_dim && p.head_dim != o[3]))
       return {};
+    p.head_dim = o[3];
   }
   return p;
 }
@@ -209,7 +211,10 @@ void merge_projections(GraphIR& g, const PassOptions& options) {
     for (size_t m = 0; m < g.nodes.size(); ++m)
       if (std::optional<Projection> p = projection(g, uses, read, m)) by_input[g.nodes[m].inputs[0]].push_back(*p);
     for (auto& [x, group] : by_input) {
-      if (group.size() < 2 || !options.merge_projections(g.desc(x).data_type)) continue;
+      // One head dimension for all (an attention's q, k and v), one the backend takes.
+      bool same = true;
+      for (const Projection& p : group) same = same && p.head_dim == group[0].head_dim;
+      if (group.size() < 2 || !same || !options.merge_projections(g.desc(x).data_type, group[0].head_dim)) continue;
       if (group.size() > 3) group.resize(3);  // q, k, v: more is not an attention's
       merge(g, group);
       merged = true;  // node indices moved: look again

@@ -53,12 +53,12 @@ struct PassOptions {
   // internal attention node; unset: no fusion (a backend without an attention kernel; the
   // engine builder, whose graphs stay backend-neutral).
   std::function<bool(const AttentionCandidate&)> attention;
-  // Merged projections (merge_projections): asked with the data type of each group of
-  // matmuls of one input by constant weights whose results an attention splits into
-  // heads; true makes them one matmul and a split. Unset: none (fuse_attention then reads
-  // q, k and v where the merged matmul wrote them, so it is for a backend that fuses
-  // attention).
-  std::function<bool(DataType)> merge_projections;
+  // Merged projections (merge_projections): asked with the data type and head dimension
+  // of each group of matmuls of one input by constant weights whose results an attention
+  // splits into heads; true makes them one matmul and a split. Unset: none (fuse_attention
+  // then reads q, k and v where the merged matmul wrote them, so it is for a backend whose
+  // attention kernel takes that type and head dimension: else the split is a copy).
+  std::function<bool(DataType type, int64_t head_dim)> merge_projections;
   // layerNormalization takes over the add before it (fuse_norm_residual): asked about each
   // candidate node; unset: no fusion.
   std::function<bool(const GraphIR& graph, const Node& layer_norm)> norm_residual;

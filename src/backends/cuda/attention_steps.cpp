@@ -146,6 +146,10 @@ bool attention_takes(const AttentionCandidate& c) {
          (!c.masked || c.mask_type == DataType::float16 || c.mask_type == DataType::float32);
 }
 
+bool attention_reads_merged_projections(DataType type, int64_t head_dim) {
+  return type == DataType::float16 && head_dim <= 128 && attention_head_dim_supported(int(head_dim));
+}
+
 void add_attention_ops(DeviceOpTable& table) {
   table[OpId::attention] = DeviceOp{decide_attention, make_attention};
 }
