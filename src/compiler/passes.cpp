@@ -93,6 +93,7 @@ std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& gr
     remove_dead_code(*g);
   }
   if (options.fuse && options.attention) {
+    merge_projections(*g, options);
     fuse_attention(*g, options);
     remove_dead_code(*g);
   }

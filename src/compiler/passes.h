@@ -34,6 +34,9 @@ struct AttentionCandidate {
   bool masked = false;
   DataType mask_type = DataType::float32;
   bool conditioned = false;  // a where(uint8 cond, scores, fill) mask
+  // A constant causal mask, recognized and dropped (fuse_attention.cpp): masked and
+  // conditioned say what is left of the masks.
+  bool causal = false;
 };
 
 struct PassOptions {
@@ -50,6 +53,12 @@ struct PassOptions {
   // internal attention node; unset: no fusion (a backend without an attention kernel; the
   // engine builder, whose graphs stay backend-neutral).
   std::function<bool(const AttentionCandidate&)> attention;
+  // Merged projections (merge_projections): asked with the data type and head dimension
+  // of each group of matmuls of one input by constant weights whose results an attention
+  // splits into heads; true makes them one matmul and a split. Unset: none (fuse_attention
+  // then reads q, k and v where the merged matmul wrote them, so it is for a backend whose
+  // attention kernel takes that type and head dimension: else the split is a copy).
+  std::function<bool(DataType type, int64_t head_dim)> merge_projections;
   // layerNormalization takes over the add before it (fuse_norm_residual): asked about each
   // candidate node; unset: no fusion.
   std::function<bool(const GraphIR& graph, const Node& layer_norm)> norm_residual;
@@ -86,6 +95,10 @@ void fuse_producers(GraphIR& graph);
 // Rewrites x * 0.5 * (1 + erf(x / sqrt(2))), as exporters spell WebNN's gelu, into one gelu
 // node, which fuse_producers can then put into a matmul's epilogue.
 void fuse_gelu(GraphIR& graph);
+// The query, key and value projections of one input (matmuls by constant weights, their
+// bias adds, read only by reshapes into heads) become one matmul, one add and a split where
+// options.merge_projections accepts them (merge_projections.cpp).
+void merge_projections(GraphIR& graph, const PassOptions& options);
 // softmax(q k^T * scale + mask) v, as exported models spell it (matmul, scalar mul/div,
 // an added mask, softmax, matmul, with the transposes of split heads around them), becomes
 // one internal attention node where options.attention accepts it (fuse_attention.cpp says
