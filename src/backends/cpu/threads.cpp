@@ -99,7 +99,6 @@ constexpr double kCallsPerMicrosecond = 250;      // 4 ns per exp / erf / tanh
 
 struct Estimate {
   double microseconds = 0;  // on one thread
-  double flops = 0;         // of a conv or product (oneDNN)
 };
 
 Estimate estimate(const GraphIR& g, const Node& node) {
@@ -142,27 +141,7 @@ Estimate estimate(const GraphIR& g, const Node& node) {
   }
   t = std::max(t, flops / kFlopsPerMicrosecond);
   if (transcendental(node.op)) t = std::max(t, double(std::max(out, elements(g, node.inputs[0]))) / kCallsPerMicrosecond);
-  return {t, flops};
-}
-
-double env_number(const char* name, double fallback) {
-  const char* text = std::getenv(name);
-  if (!text || !*text) return fallback;
-  char* end = nullptr;
-  double v = std::strtod(text, &end);
-  return end != text && v >= 0 ? v : fallback;
-}
-
-// Which team sizes steps may use (CPPNN_CPU_TEAMS): any count, powers of two, or only one
-// thread and all of them. OpenMP re-forms its team whenever the size changes.
-enum class Teams { any, pow2, binary };
-
-Teams env_teams() {
-  const char* text = std::getenv("CPPNN_CPU_TEAMS");
-  std::string v = text ? text : "";
-  if (v == "any") return Teams::any;
-  if (v == "pow2") return Teams::pow2;
-  return Teams::binary;
+  return {t};
 }
 
 }  // namespace
@@ -186,19 +165,11 @@ int step_threads(const GraphIR& g, const Node& node, int max_threads) {
   if (max_threads <= 1) return 1;
   if (op_kind(node.op) == OpKind::recurrent) return max_threads;
   if (cpu_task_microseconds() <= 0) return max_threads;
-  static const double gemm_mflop = env_number("CPPNN_CPU_GEMM_MFLOP", 0);
-  static const Teams teams = env_teams();
-  Estimate e = estimate(g, node);
-  double n = std::floor(e.microseconds / cpu_task_microseconds());
-  if (gemm_mflop > 0 && e.flops > 0) n = std::min(n, std::floor(e.flops / (gemm_mflop * 1e6)));
-  int k = int(std::clamp(n, 1.0, double(max_threads)));
-  if (teams == Teams::binary) return k > 1 ? max_threads : 1;
-  if (teams == Teams::pow2 && k < max_threads) {
-    int p = 1;
-    while (p * 2 <= k) p *= 2;
-    return p;
-  }
-  return k;
+  // One thread or the whole team, nothing between: OpenMP re-forms its team whenever a
+  // region asks for another size (measured on 16 cores: teams sized to each step's work,
+  // any size or powers of two, ran MobileNetV2 2-3x slower than this).
+  double n = std::floor(estimate(g, node).microseconds / cpu_task_microseconds());
+  return n >= 2 ? max_threads : 1;
 }
 
 }  // namespace cppnn::detail

@@ -6,8 +6,8 @@
 // microseconds costs more than it saves, and on cores that other processes share the join
 // waits for a thread the scheduler has put aside. So each step gets as many threads as its
 // work can keep busy for at least a few tens of microseconds each, estimated at plan
-// build from the bytes it moves and the arithmetic it does, and never more than the
-// context's count.
+// build from the bytes it moves and the arithmetic it does: in practice one thread or the
+// whole team, because OpenMP pays for every change of team size.
 #include <string>
 
 #include "graph/ir.h"
@@ -28,9 +28,9 @@ CpuThreads cpu_thread_count(int requested);
 // 0 gives every step all of the context's threads.
 double cpu_task_microseconds();
 
-// The threads one node runs on, from 1 to `max_threads`: its estimated single-thread time
-// divided by cpu_task_microseconds(). Ops whose kernels run their own loop over time
-// (recurrent nets) get `max_threads`.
+// The threads one node runs on: 1 when its estimated single-thread time is under twice
+// cpu_task_microseconds(), else all `max_threads` (never a count between: see threads.cpp).
+// Ops whose kernels run their own loop over time (recurrent nets) get `max_threads`.
 int step_threads(const GraphIR& graph, const Node& node, int max_threads);
 
 }  // namespace cppnn::detail
