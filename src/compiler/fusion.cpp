@@ -6,7 +6,9 @@
 //   attr "activation": the WebNN name of an op marked EpilogueActivation in ops.def
 //                      ("relu" | "clamp" | "sigmoid" | "tanh" | "leakyRelu" | "elu" |
 //                      "hardSwish" | "gelu"); "activationMin"/"activationMax" (clamp),
-//                      "activationAlpha" (leakyRelu, elu)
+//                      "activationAlpha" (leakyRelu, elu); "swish" (x * sigmoid(x)) only
+//                      in the CPU backend's own plans (fuse_swish), never in a graph
+//                      that is validated, written to an engine or given to another backend
 //   conv2d input 2 "bias": 1-D per output channel; input 3 "residual": same desc as the
 //                      output, added before the activation
 //   matmul input 2 "bias": 1-D of the last output dimension
@@ -224,6 +226,33 @@ void fuse_gelu(GraphIR& g) {
     result->op = OpId::gelu;
     result->inputs = {x};
     result->attrs = Attrs();
+    uses = Uses(g);
+  }
+}
+
+void fuse_swish(GraphIR& g) {
+  Uses uses(g);
+  for (Node& p : g.nodes) {
+    if (p.op == OpId::none || !fusable_producer(p) || p.outputs.size() != 1 ||
+        p.attrs.has("activation"))
+      continue;
+    OperandId y = p.outputs[0];
+    if (uses.count[size_t(y)] != 2) continue;
+    // y's two readers: sigmoid(y) and mul(y, sigmoid(y)), the sigmoid read by the mul alone.
+    Node* sig = nullptr;
+    Node* mul = nullptr;
+    for (Node& n : g.nodes) {
+      if (n.op == OpId::sigmoid && n.inputs.size() == 1 && n.inputs[0] == y) sig = &n;
+      if (n.op == OpId::mul && n.inputs.size() == 2 && (n.inputs[0] == y || n.inputs[1] == y))
+        mul = &n;
+    }
+    if (!sig || !mul || uses.count[size_t(sig->outputs[0])] != 1 ||
+        other_input(*mul, y) != sig->outputs[0] || !(g.desc(mul->outputs[0]) == g.desc(y)))
+      continue;
+    p.attrs.set("activation", std::string("swish"));
+    p.outputs[0] = mul->outputs[0];
+    sig->op = OpId::none;
+    mul->op = OpId::none;
     uses = Uses(g);
   }
 }

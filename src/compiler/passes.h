@@ -95,6 +95,10 @@ void fuse_producers(GraphIR& graph);
 // Rewrites x * 0.5 * (1 + erf(x / sqrt(2))), as exporters spell WebNN's gelu, into one gelu
 // node, which fuse_producers can then put into a matmul's epilogue.
 void fuse_gelu(GraphIR& graph);
+// The CPU backend's own: y * sigmoid(y) after a conv or product (SiLU, EfficientNet's and
+// YOLO's activation) becomes its "swish" epilogue (oneDNN's eltwise_swish). Not a WebNN
+// activation: only for a plan's private graph, never validated or written (fusion.cpp).
+void fuse_swish(GraphIR& graph);
 // The query, key and value projections of one input (matmuls by constant weights, their
 // bias adds, read only by reshapes into heads) become one matmul, one add and a split where
 // options.merge_projections accepts them (merge_projections.cpp).

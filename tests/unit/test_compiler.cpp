@@ -360,5 +360,35 @@ TEST(Compiler, SqueezeExciteStaysChannelsLast) {
   }
 }
 
+
+// SiLU after a conv (y * sigmoid(y)) goes into the CPU plan's conv as oneDNN's swish; with y
+// read by a third node it stays apart. Values against float64 either way.
+TEST(Compiler, SiluAfterConvIsTheCpuPlansSwishEpilogue) {
+  for (bool third_reader : {false, true}) {
+    SCOPED_TRACE(third_reader);
+    GraphBuilder b;
+    Tensor xt = random_tensor(DataType::float32, {1, 3, 5, 4}, -2, 2, 31);
+    Tensor wt = random_tensor(DataType::float32, {4, 3, 1, 1}, -1, 1, 32);
+    Operand x = b.input("x", DataType::float32, xt.shape());
+    Operand y = b.conv2d(x, b.constant(wt));
+    std::map<std::string, Operand> outs{{"silu", b.mul(y, b.sigmoid(y))}};
+    if (third_reader) outs["y"] = y;
+    Graph g = b.build(outs);
+    auto opt = std::make_shared<detail::GraphIR>(*detail::optimize(g.ir_ptr(), kNoLayout));
+    detail::fuse_swish(*opt);
+    detail::remove_dead_code(*opt);
+    EXPECT_EQ(count_op(*opt, detail::OpId::sigmoid), third_reader ? 1u : 0u) << Graph(opt).summary();
+    const detail::Node* conv = find_node(*opt, detail::OpId::conv2d);
+    ASSERT_NE(conv, nullptr);
+    EXPECT_EQ(conv->attrs.s_or("activation", ""), third_reader ? "" : "swish");
+    std::vector<double> want = naive_conv_nchw(xt, wt, {}, 0);
+    for (double& v : want) v = v / (1 + std::exp(-v));
+    testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("silu"), want, {1e-5, 1e-5});
+    if (!third_reader) {
+      EXPECT_NE(Context::create().report(g).find("+swish"), std::string::npos);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cppnn

@@ -331,7 +331,10 @@ class CpuBackend final : public Backend {
   }
   std::string name() const override { return "cpu"; }
   std::unique_ptr<Plan> compile(std::shared_ptr<const GraphIR> graph) override {
-    return std::make_unique<CpuPlan>(optimize(graph, cpu_pass_options()), threads_, max_bytes_);
+    auto g = std::make_shared<GraphIR>(*optimize(graph, cpu_pass_options()));
+    fuse_swish(*g);
+    remove_dead_code(*g);
+    return std::make_unique<CpuPlan>(std::move(g), threads_, max_bytes_);
   }
 
  private:
