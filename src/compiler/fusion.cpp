@@ -257,6 +257,69 @@ void fuse_swish(GraphIR& g) {
   }
 }
 
+void fold_transposes_into_matmul(GraphIR& g) {
+  Uses uses(g);
+  auto is_f32 = [&](OperandId id) { return g.desc(id).data_type == DataType::float32; };
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    Node& m = g.nodes[i];
+    if (m.op != OpId::matmul || m.inputs.size() != 2 || m.outputs.size() != 1) continue;
+    OperandId y = m.outputs[0];
+    size_t rank = g.desc(y).shape.size();
+    const Dims& b = g.desc(m.inputs[1]).shape;
+    if (rank < 3 || g.desc(m.inputs[0]).shape.size() != rank || b.size() != rank ||
+        !is_f32(m.inputs[0]) || !is_f32(m.inputs[1]))
+      continue;
+    // Batched products only (attention's q k^T and p v): the kernel multiplies a shared
+    // right-hand side as one flat product, which a strided left-hand side cannot be.
+    int64_t b_batch = 1;
+    for (size_t d = 0; d + 2 < b.size(); ++d) b_batch *= b[d];
+    if (b_batch == 1) continue;
+    const char* names[2] = {"aPermutation", "bPermutation"};
+    for (size_t in = 0; in < 2; ++in) {
+      OperandId x = m.inputs[in];
+      int32_t p = uses.producer[size_t(x)];
+      if (p < 0 || uses.count[size_t(x)] != 1 || m.attrs.has(names[in])) continue;
+      Node* t = &g.nodes[size_t(p)];
+      Node* scale = nullptr;
+      if (t->op == OpId::mul && t->inputs.size() == 2) {
+        // PyTorch's SDPA export scales q and k^T after their transposes: a scalar product
+        // commutes with the transpose, so it moves before it and the transpose folds.
+        scale = t;
+        size_t v = scalar_constant(g, scale->inputs[0]).tolerance > 0 ? 1 : 0;
+        if (scalar_constant(g, scale->inputs[1 - v]).tolerance == 0) continue;
+        OperandId tv = scale->inputs[v];
+        int32_t tp = uses.producer[size_t(tv)];
+        if (tp < 0 || uses.count[size_t(tv)] != 1) continue;
+        t = &g.nodes[size_t(tp)];
+        if (t->op != OpId::transpose) continue;
+        const OperandDescriptor& source = g.desc(t->inputs[0]);
+        g.operands.push_back(OperandInfo{{g.desc(x).data_type, source.shape}, OperandRole::intermediate, {}, nullptr});
+        OperandId scaled = OperandId(g.operands.size() - 1);
+        scale->inputs[v] = t->inputs[0];
+        scale->outputs[0] = scaled;
+        m.attrs.set(names[in], t->attrs.ints("permutation"));
+        m.inputs[in] = scaled;
+        t->op = OpId::none;
+        continue;
+      }
+      if (t->op != OpId::transpose) continue;
+      m.attrs.set(names[in], t->attrs.ints("permutation"));
+      m.inputs[in] = t->inputs[0];
+      t->op = OpId::none;
+    }
+    if (uses.count[size_t(y)] == 1 && uses.consumer[size_t(y)] >= 0 &&
+        !m.attrs.has("outPermutation") && !m.attrs.has("activation")) {
+      Node& t = g.nodes[size_t(uses.consumer[size_t(y)])];
+      if (t.op == OpId::transpose) {
+        m.attrs.set("outPermutation", t.attrs.ints("permutation"));
+        m.outputs[0] = t.outputs[0];
+        t.op = OpId::none;
+      }
+    }
+    uses = Uses(g);
+  }
+}
+
 void fuse_norm_residual(GraphIR& g, const PassOptions& options) {
   if (!options.norm_residual) return;
   Uses uses(g);

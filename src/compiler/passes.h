@@ -99,6 +99,11 @@ void fuse_gelu(GraphIR& graph);
 // YOLO's activation) becomes its "swish" epilogue (oneDNN's eltwise_swish). Not a WebNN
 // activation: only for a plan's private graph, never validated or written (fusion.cpp).
 void fuse_swish(GraphIR& graph);
+// The CPU backend's own: a batched matmul reads its inputs through the transposes that feed
+// it, and writes through the transpose that alone reads it (attention's head splits and
+// k^T), as strided oneDNN memory; attributes "aPermutation" / "bPermutation" /
+// "outPermutation" (backends/cpu/matmul.cpp). Float32 only.
+void fold_transposes_into_matmul(GraphIR& graph);
 // The query, key and value projections of one input (matmuls by constant weights, their
 // bias adds, read only by reshapes into heads) become one matmul, one add and a split where
 // options.merge_projections accepts them (merge_projections.cpp).

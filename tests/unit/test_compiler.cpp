@@ -390,5 +390,46 @@ TEST(Compiler, SiluAfterConvIsTheCpuPlansSwishEpilogue) {
   }
 }
 
+
+// Attention's head splits, k^T (with PyTorch's scale after the transpose) and the merge of
+// heads fold into the CPU plan's batched matmuls as strided reads and writes.
+TEST(Compiler, TransposesAroundBatchedMatmulsFoldIntoStrides) {
+  const int64_t N = 2, S = 5, H = 3, D = 4;
+  GraphBuilder b;
+  Tensor qt = random_tensor(DataType::float32, {N, S, H, D}, -1, 1, 41);
+  Tensor kt = random_tensor(DataType::float32, {N, S, H, D}, -1, 1, 42);
+  Tensor vt = random_tensor(DataType::float32, {N, S, H, D}, -1, 1, 43);
+  Operand q = b.input("q", DataType::float32, qt.shape());
+  Operand k = b.input("k", DataType::float32, kt.shape());
+  Operand v = b.input("v", DataType::float32, vt.shape());
+  TransposeOptions heads, keys;
+  heads.permutation = std::vector<uint32_t>{0, 2, 1, 3};
+  keys.permutation = std::vector<uint32_t>{0, 2, 3, 1};
+  Operand scores = b.matmul(b.mul(b.transpose(q, heads), b.constant(DataType::float32, 0.5)),
+                            b.transpose(k, keys));
+  Operand o = b.matmul(scores, b.transpose(v, heads));
+  Graph g = b.build({{"y", b.transpose(o, heads)}});
+  auto opt = std::make_shared<detail::GraphIR>(*detail::optimize(g.ir_ptr(), kNoLayout));
+  detail::fold_transposes_into_matmul(*opt);
+  detail::remove_dead_code(*opt);
+  EXPECT_EQ(count_op(*opt, detail::OpId::transpose), 0u) << Graph(opt).summary();
+
+  auto qv = qt.to_doubles(), kv = kt.to_doubles(), vv = vt.to_doubles();
+  auto at = [&](const std::vector<double>& x, int64_t n, int64_t s, int64_t h, int64_t d) {
+    return x[size_t(((n * S + s) * H + h) * D + d)];
+  };
+  std::vector<double> want(size_t(N * S * H * D), 0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = 0; i < S; ++i)
+        for (int64_t j = 0; j < S; ++j) {
+          double sc = 0;
+          for (int64_t d = 0; d < D; ++d) sc += 0.5 * at(qv, n, i, h, d) * at(kv, n, j, h, d);
+          for (int64_t d = 0; d < D; ++d) want[size_t(((n * S + i) * H + h) * D + d)] += sc * at(vv, n, j, h, d);
+        }
+  testing::expect_close(testing::run_cpu(g, {{"q", qt}, {"k", kt}, {"v", vt}}).at("y"), want,
+                        {1e-5, 1e-5});
+}
+
 }  // namespace
 }  // namespace cppnn
