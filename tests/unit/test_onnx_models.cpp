@@ -11,24 +11,8 @@
 namespace cppnn {
 namespace {
 
-double rel_l2(const std::vector<double>& got, const std::vector<double>& want) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    num += (got[i] - want[i]) * (got[i] - want[i]);
-    den += want[i] * want[i];
-  }
-  return std::sqrt(num / std::max(den, 1e-300));
-}
-
-std::vector<double> read_values(const std::string& path) {
-  std::ifstream f(path);
-  EXPECT_TRUE(f.good()) << path;
-  std::vector<double> v;
-  std::string line;
-  while (std::getline(f, line))
-    if (!line.empty() && line[0] != '#') v.push_back(std::stod(line));
-  return v;
-}
+using testing::read_values;
+using testing::rel_l2;
 
 // ----- whole models ----------------------------------------------------------------------------
 

@@ -31,6 +31,9 @@
 namespace cppnn {
 namespace {
 
+using testing::read_values;
+using testing::rel_l2;
+
 using testing::expect_close;
 using testing::expect_error;
 using testing::random_tensor;
@@ -393,25 +396,6 @@ TEST(Bfloat16EngineFile, HasNoOnnxExport) {
 }
 
 // ---- whole models -----------------------------------------------------------------------
-
-double rel_l2(const std::vector<double>& got, const std::vector<double>& want) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    num += (got[i] - want[i]) * (got[i] - want[i]);
-    den += want[i] * want[i];
-  }
-  return std::sqrt(num / std::max(den, 1e-300));
-}
-
-std::vector<double> read_values(const std::string& path) {
-  std::ifstream f(path);
-  EXPECT_TRUE(f.good()) << path;
-  std::vector<double> v;
-  std::string line;
-  while (std::getline(f, line))
-    if (!line.empty() && line[0] != '#') v.push_back(std::stod(line));
-  return v;
-}
 
 size_t argmax(const std::vector<double>& v) {
   return size_t(std::max_element(v.begin(), v.end()) - v.begin());

@@ -2,7 +2,9 @@
 // Shared helpers for the unit tests: random data, float64 references, tolerances.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <random>
 #include <string>
@@ -83,6 +85,28 @@ inline void expect_error(const std::function<void()>& fn, ErrorKind kind,
     EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
         << "message '" << e.what() << "' lacks '" << fragment << "'";
   }
+}
+
+// Relative L2 distance |got - want| / |want| of two equally long value lists.
+inline double rel_l2(const std::vector<double>& got, const std::vector<double>& want) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    num += (got[i] - want[i]) * (got[i] - want[i]);
+    den += want[i] * want[i];
+  }
+  return std::sqrt(num / std::max(den, 1e-300));
+}
+
+// One value per line ('#' lines are comments): the reference outputs tests/unit keeps from
+// ONNX Runtime.
+inline std::vector<double> read_values(const std::string& path) {
+  std::ifstream f(path);
+  EXPECT_TRUE(f.good()) << path;
+  std::vector<double> v;
+  std::string line;
+  while (std::getline(f, line))
+    if (!line.empty() && line[0] != '#') v.push_back(std::stod(line));
+  return v;
 }
 
 }  // namespace cppnn::testing
