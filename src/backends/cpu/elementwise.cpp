@@ -1,16 +1,16 @@
 // CPU kernels of the broadcasting element-wise ops: binary arithmetic, comparisons, logical
 // ops, prelu and where; plus the loop machinery of elementwise_loops.h.
-#include <immintrin.h>
-
 #include <cmath>
 
 #include "backends/cpu/elementwise_loops.h"
+#include "backends/cpu/isa_target.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 void halves_to_floats(const half* in, float* out, size_t n) {
   size_t i = 0;
-#ifdef __F16C__
+#if CPPNN_ISA_AVX2
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps(out + i,
                      _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
@@ -20,7 +20,7 @@ void halves_to_floats(const half* in, float* out, size_t n) {
 
 void floats_to_halves(const float* in, half* out, size_t n) {
   size_t i = 0;
-#ifdef __F16C__
+#if CPPNN_ISA_AVX2
   // Round to nearest even, overflow to infinity: the same as float_to_half.
   for (; i + 8 <= n; i += 8)
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
@@ -281,4 +281,5 @@ void register_elementwise_kernels(CpuKernelRegistry& r) {
   register_elementwise_cast_kernels(r);
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

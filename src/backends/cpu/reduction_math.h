@@ -9,13 +9,11 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__F16C__)
-#include <immintrin.h>
-#endif
-
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/kernel.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 // The type a kernel computes in: float16 is widened to float, everything else is itself.
 template <typename T>
@@ -27,7 +25,7 @@ inline constexpr size_t kRowBlock = 1024;
 // The out-of-line half_to_float would be a call per element; F16C converts 8 at a time.
 inline void widen(const half* src, float* dst, size_t n) {
   size_t i = 0;
-#if defined(__F16C__)
+#if CPPNN_ISA_AVX2
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps(dst + i,
                      _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
@@ -37,7 +35,7 @@ inline void widen(const half* src, float* dst, size_t n) {
 
 inline void narrow(const float* src, half* dst, size_t n) {
   size_t i = 0;
-#if defined(__F16C__)
+#if CPPNN_ISA_AVX2
   for (; i + 8 <= n; i += 8)
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
                      _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
@@ -65,15 +63,21 @@ inline void store_block(const elem_t<T>* src, T* dst, size_t n) {
     for (size_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
-// e^(x - shift) on 8 floats, with a few ulp of error. std::exp is a libm call per element
+// e^(x - shift) on 8 floats (4 at the baseline level), with a few ulp of error. std::exp is a libm call per element
 // and GCC's vectorizer gives up on the clamps of a scalar version (they become branches),
 // so this is written with vector types. Cephes' expf: x = n ln2 + r, e^r by a degree-6
 // polynomial, 2^n put into the exponent bits. Callers subtract a maximum, so x <= 0 and the
 // upper clamp only keeps 2^n finite.
-using f32x8 = float __attribute__((vector_size(32)));
-using i32x8 = int32_t __attribute__((vector_size(32)));
+// The baseline level has 128-bit vectors (SSE2 on x86-64), so there the same code runs on 4
+// floats at a time.
+inline constexpr size_t kExpLanes = CPPNN_ISA_AVX2 ? 8 : 4;
+using f32x8 = float __attribute__((vector_size(kExpLanes * 4)));
+using i32x8 = int32_t __attribute__((vector_size(kExpLanes * 4)));
 
-inline f32x8 exp8(f32x8 x) {
+// In place: a vector passed or returned by value would draw GCC's warning that AVX changes
+// the calling convention (psabi), which the level's target pragma does not quiet.
+inline void exp8(f32x8& v) {
+  const f32x8 x = v;
   const f32x8 lo = f32x8{} - 87.33654f, hi = f32x8{} + 88.0f, zero = f32x8{};
   f32x8 c = x > lo ? x : lo;  // NaN goes to lo here and is passed through at the end
   c = c < hi ? c : hi;
@@ -90,10 +94,10 @@ inline f32x8 exp8(f32x8 x) {
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;
   i32x8 bits = (__builtin_convertvector(n, i32x8) + 127) << 23;
-  f32x8 y = p * std::bit_cast<f32x8>(bits);
+  f32x8 y = p * (f32x8)bits;  // the bits as floats (std::bit_cast would return a vector)
   // Below the clamp e^x is under float's normal range: 0 keeps masked (-inf) logits exact.
   y = x < lo ? zero : y;
-  return x == x ? y : x;
+  v = x == x ? y : x;
 }
 
 // y[i] = e^(x[i] - shift[i * shift_step]) for i < n: shift_step 0 shares one shift, 1 gives
@@ -101,10 +105,11 @@ inline f32x8 exp8(f32x8 x) {
 inline void exp_shifted(const float* x, const float* shift, size_t shift_step, float* y, size_t n) {
   size_t i = 0;
   f32x8 v, s = f32x8{} + shift[0];
-  for (; i + 8 <= n; i += 8) {
+  for (; i + kExpLanes <= n; i += kExpLanes) {
     std::memcpy(&v, x + i, sizeof v);
     if (shift_step) std::memcpy(&s, shift + i, sizeof s);
-    v = exp8(v - s);
+    v -= s;
+    exp8(v);
     std::memcpy(y + i, &v, sizeof v);
   }
   if (i == n) return;
@@ -112,7 +117,8 @@ inline void exp_shifted(const float* x, const float* shift, size_t shift_step, f
   v = f32x8{};
   std::memcpy(&v, x + i, bytes);
   if (shift_step) std::memcpy(&s, shift + i, bytes);
-  v = exp8(v - s);
+  v -= s;
+  exp8(v);
   std::memcpy(y + i, &v, bytes);
 }
 
@@ -177,4 +183,5 @@ inline size_t tile_width(size_t outer, size_t inner, int threads) {
 // The axis-wise kernels (argMin/argMax, cumulativeSum, softmax), in reduction_axis.cpp.
 void register_axis_reduction_kernels(CpuKernelRegistry& registry);
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail
