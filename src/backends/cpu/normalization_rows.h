@@ -1,12 +1,12 @@
 #pragma once
 // Contiguous runs of float32 or float16 elements moved to and from float buffers, for the
-// normalization and pooling kernels. float16 goes through F16C (AVX2 level and above) eight
-// lanes at a time: the out-of-line scalar half conversion would dominate these kernels. The
-// baseline level converts one at a time, with the same rounding (nearest even).
+// normalization and pooling kernels. float16 runs go through F16C at the AVX2 and AVX-512
+// levels (half_runs.h): the out-of-line scalar half conversion would dominate these kernels.
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
 
+#include "backends/cpu/half_runs.h"
 #include "backends/cpu/isa_target.h"
 #include "core/dispatch.h"
 
@@ -36,30 +36,14 @@ inline void load_floats(const float* src, float* dst, size_t n) {
   std::memcpy(dst, src, n * sizeof(float));
 }
 
-inline void load_floats(const half* src, float* dst, size_t n) {
-  size_t i = 0;
-#if CPPNN_ISA_AVX2
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(dst + i,
-                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
-#endif
-  for (; i < n; ++i) dst[i] = to_float(src[i]);
-}
+inline void load_floats(const half* src, float* dst, size_t n) { widen_half_run(src, dst, n); }
 
 inline void store_floats(const float* src, float* dst, size_t n) {
   std::memcpy(dst, src, n * sizeof(float));
 }
 
 // Rounds to nearest even, as float_to_half does.
-inline void store_floats(const float* src, half* dst, size_t n) {
-  size_t i = 0;
-#if CPPNN_ISA_AVX2
-  for (; i + 8 <= n; i += 8)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
-                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
-#endif
-  for (; i < n; ++i) dst[i].bits = half_bits(src[i]);
-}
+inline void store_floats(const float* src, half* dst, size_t n) { narrow_float_run(src, dst, n); }
 
 // Calls f(in, out, offset, count) on float blocks of the n elements of x and y; for float
 // these are the tensors themselves, for half converted copies of at most 256 elements.

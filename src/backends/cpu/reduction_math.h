@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "backends/cpu/half_runs.h"
 #include "backends/cpu/isa_target.h"
 #include "backends/cpu/kernel.h"
 
@@ -22,26 +23,10 @@ using elem_t = std::conditional_t<std::is_same_v<T, half>, float, T>;
 // Rows are widened in blocks of this many elements so the scratch fits on the stack.
 inline constexpr size_t kRowBlock = 1024;
 
-// The out-of-line half_to_float would be a call per element; F16C converts 8 at a time.
-inline void widen(const half* src, float* dst, size_t n) {
-  size_t i = 0;
-#if CPPNN_ISA_AVX2
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(dst + i,
-                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
-#endif
-  for (; i < n; ++i) dst[i] = float(src[i]);
-}
+// The out-of-line half_to_float would be a call per element; F16C converts 8 or 16 at a time.
+inline void widen(const half* src, float* dst, size_t n) { widen_half_run(src, dst, n); }
 
-inline void narrow(const float* src, half* dst, size_t n) {
-  size_t i = 0;
-#if CPPNN_ISA_AVX2
-  for (; i + 8 <= n; i += 8)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
-                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
-#endif
-  for (; i < n; ++i) dst[i] = half(src[i]);
-}
+inline void narrow(const float* src, half* dst, size_t n) { narrow_float_run(src, dst, n); }
 
 // `n` (at most kRowBlock for half) elements at p as elem_t<T>: p itself, or widened into scratch.
 template <typename T>
