@@ -18,18 +18,52 @@
 // back through transposes and scalar mul/div (folded into the scale; not on v) to the
 // tensors the split heads were transposed from; a transpose that only reads `out` is taken
 // over too. So the node reads and writes those tensors in place, through strides:
-//   inputs  q, k, v, mask, cond (kNoOperand: none); each of q, k, v of rank 4
+//   inputs  q, k, v, mask, cond (kNoOperand: none); each of q, k, v of rank 4 (or the
+//           tensor a view below reads)
 //   attrs   "scale" (double); "qPermutation", "kPermutation", "vPermutation",
 //           "outPermutation": logical axis i ([batch, heads, sequence, head dim]) is axis
 //           perm[i] of the tensor, and perm[3] == 3 (the head dimension stays innermost);
 //           "zeroNanRows" (bool); with cond: "maskFill" (double), "fillWhereTrue" (bool:
 //           the score is filled where cond is true, else where it is false)
 //   output  the output tensor, rank 4
+//   A q, k or v whose heads were split off a larger tensor's columns (a merged projection:
+//   split or slice along the last axis, then a reshape to [.., heads, head dim]) is read
+//   there: the input is that tensor, and "qOffset" (int: elements), "qShape" and
+//   "qStrides" (4 ints each: the rank-4 view the permutation indexes) say where (the same
+//   with k and v); without them the input is the rank-4 tensor itself, contiguous.
 // The mask broadcasts to [batch, heads, sq, sk] as the add did.
+//
+// Causal masks. A mask or cond that is a constant (after folding: on the specialized graph a
+// plan compiles, a GPT-2 export's slice of its max_positions x max_positions table is one)
+// whose values hide exactly the keys after the query's position plus an offset, for every
+// element the kernel would read (broadcast axes included), is dropped and the node says
+//   "causal" (bool) and "causalOffset" (int): key k is visible to query q iff
+//   k <= q + causalOffset,
+// so that a kernel computes only the key tiles a query tile sees and masks the diagonal
+// tiles from indices (kernels/attention.cuh). Accepted (causal_offset below):
+//   - a uint8 cond of where(cond, s, fill) (visible where true) or where(cond, fill, s)
+//     (visible where false) with fill <= -1e4 or -inf;
+//   - an added float mask of exactly 0 where visible and <= -1e4 (or -inf) where hidden;
+//   - the offset >= 0, so that every query sees at least key 0: a row the mask hides
+//     entirely is NaN with a fill of -inf and the mean of v with a finite one, and the kernel
+//     could not tell them apart (such a mask stays a general one). All keys visible (a
+//     decode step's mask) is causal with offset sk - 1: nothing to skip, nothing masked.
+// A hidden score of -1e4 or below counts as -inf: what it leaves, exp(-1e4 - max), is 0 in
+// float unless the visible scores of its row are themselves below about -9900.
+// With both a cond and an added mask, one that is causal and hides with exactly -inf is
+// dropped and the other kept (transformers' GPT-2: its causal where, then the padding):
+// the hidden scores were -inf plus the other's value, -inf for any value but +inf or NaN.
+// A finite fill plus a runtime mask is a value that depends on the mask: general path.
+// Anything else (a runtime mask, one wrong element, a negative offset, a problem of over
+// 2^28 mask reads) keeps the general mask path.
+#include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "compiler/passes.h"
 #include "compiler/uses.h"
+#include "core/dims.h"
+#include "core/dispatch.h"
 
 namespace cppnn::detail {
 
@@ -96,6 +130,59 @@ OperandId trace(const GraphIR& g, const Uses& uses, OperandId id, Perm& perm, do
   }
 }
 
+// A rank-4 operand that is a view of a column range of a larger tensor: the heads of one
+// of the projections a merged (or exported-merged, GPT-2's c_attn) matmul computes, split
+// off along the last axis (split, or a slice of unit strides) and reshaped to [.., heads,
+// head dim]. Element (i0, i1, i2, i3) of the view is element offset + sum(i * strides) of
+// `base`, contiguous.
+struct View {
+  OperandId base = kNoOperand;
+  int64_t offset = 0;
+  Perm shape, strides;
+};
+
+// `id` as such a view, or nullopt. The offset and row length must be multiples of 8
+// elements (a kernel's 16-byte loads: kernels/attention.h).
+std::optional<View> view_of(const GraphIR& g, const Uses& uses, OperandId id) {
+  const int32_t r = uses.producer[size_t(id)];
+  if (r < 0 || g.nodes[size_t(r)].op != OpId::reshape) return {};
+  const OperandId cols = g.nodes[size_t(r)].inputs[0];
+  const Dims& o = g.desc(id).shape;
+  const Dims& in = g.desc(cols).shape;
+  if (o.size() != 4 || in.size() < 2 || in.back() != o[2] * o[3] ||
+      dims_product(in, 0, in.size() - 1) != o[0] * o[1])
+    return {};
+  const int32_t p = uses.producer[size_t(cols)];
+  if (p < 0) return {};
+  const Node& n = g.nodes[size_t(p)];
+  const size_t last = in.size() - 1;
+  int64_t start = 0;
+  if (n.op == OpId::split && size_t(n.attrs.i("axis")) == last) {
+    const std::vector<int64_t>& splits = n.attrs.ints("splits");
+    size_t j = 0;
+    while (j < n.outputs.size() && n.outputs[j] != cols) start += splits[j++];
+    if (j == n.outputs.size()) return {};
+  } else if (n.op == OpId::slice) {
+    const Dims& x = g.desc(n.inputs[0]).shape;
+    const std::vector<int64_t>& starts = n.attrs.ints("starts");
+    for (size_t d = 0; d < x.size(); ++d)
+      if (n.attrs.ints("strides")[d] != 1 || (d < last && (starts[d] != 0 || x[d] != in[d]))) return {};
+    start = starts[last];
+  } else {
+    return {};
+  }
+  const Dims& x = g.desc(n.inputs[0]).shape;
+  if (x.size() != in.size()) return {};
+  const int64_t row = x.back();
+  if (start % 8 != 0 || row % 8 != 0 || o[3] % 8 != 0) return {};
+  View v;
+  v.base = n.inputs[0];
+  v.offset = start;
+  v.shape = {o[0], o[1], o[2], o[3]};
+  v.strides = {o[1] * row, row, o[3], 1};
+  return v;
+}
+
 Perm inverse(const Perm& p) {
   Perm inv(p.size());
   for (size_t i = 0; i < p.size(); ++i) inv[size_t(p[i])] = int64_t(i);
@@ -109,6 +196,85 @@ bool broadcasts_to(const Dims& mask, const Dims& scores) {
   for (size_t i = 0; i < mask.size(); ++i)
     if (mask[i] != 1 && mask[i] != scores[off + i]) return false;
   return true;
+}
+
+// Whether the constant `id` (a uint8 cond or a float mask, broadcasting to [batch, heads,
+// sq, sk]) is causal, and its offset: key k visible to query q iff k <= q + offset, offset
+// >= 0, for every (b, h, q, k) the kernel would read. A cond's visible keys are where it is
+// true, or false with `fill_where_true`, and it hides with `fill`; a mask is 0 where visible
+// and hides with values <= -1e4. With `hide_with_inf`, only -inf counts as hiding. nullopt
+// for anything else (see the header).
+std::optional<int64_t> causal_offset(const GraphIR& g, OperandId id, bool is_cond, bool fill_where_true,
+                                     double fill, int64_t sq, int64_t sk, bool hide_with_inf) {
+  constexpr double kHides = -1e4;
+  if (id == kNoOperand) return {};
+  const OperandInfo& info = g.operands[size_t(id)];
+  if (info.role != OperandRole::constant || !info.data || sq <= 0 || sk <= 0) return {};
+  if (is_cond && (std::isnan(fill) || (hide_with_inf ? fill != -INFINITY : !(fill <= kHides)))) return {};
+  const Dims& shape = info.desc.shape;
+  if (shape.size() > 4) return {};
+  // Strides of the mask aligned right against [b, h, sq, sk], 0 along broadcast axes, and
+  // its own extents along b and h (1 when broadcast).
+  int64_t st[4] = {0, 0, 0, 0}, ext[4] = {1, 1, 1, 1}, stride = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    const size_t axis = 4 - shape.size() + i;
+    st[axis] = shape[i] == 1 ? 0 : stride;
+    ext[axis] = int64_t(shape[i]);
+    stride *= int64_t(shape[i]);
+  }
+  if ((ext[2] != 1 && ext[2] != sq) || (ext[3] != 1 && ext[3] != sk)) return {};
+  // Every (b, h, q, k) read once: bounded, so that a large broadcast problem costs no
+  // more than a fixed time (2^28 reads, a 16k x 16k table) to compile.
+  if (int64_t(info.data->element_count()) != stride || ext[0] * ext[1] > (int64_t(1) << 28) / sq / sk) return {};
+  const DataType type = info.desc.data_type;
+  if (is_cond ? type != DataType::uint8 : type != DataType::float16 && type != DataType::float32) return {};
+  // One row of the mask, as doubles.
+  std::vector<double> v(static_cast<size_t>(sk));
+  auto read_row = [&](int64_t at) {
+    if (type == DataType::uint8) {
+      const auto* d = static_cast<const uint8_t*>(info.data->data());
+      for (int64_t k = 0; k < sk; ++k) v[size_t(k)] = double(d[at + k * st[3]]);
+    } else if (type == DataType::float16) {
+      const auto* d = static_cast<const half*>(info.data->data());
+      for (int64_t k = 0; k < sk; ++k) v[size_t(k)] = to_double(d[at + k * st[3]]);
+    } else {
+      const auto* d = static_cast<const float*>(info.data->data());
+      for (int64_t k = 0; k < sk; ++k) v[size_t(k)] = double(d[at + k * st[3]]);
+    }
+  };
+  auto visible = [&](double x, bool& ok) {
+    if (is_cond) return (x != 0.0) != fill_where_true;
+    if (x == 0.0) return true;
+    ok = hide_with_inf ? x == -INFINITY : x <= kHides;  // NaN: neither
+    return false;
+  };
+  // Each row's visible keys must be a prefix [0, n); then n = min(sk, q + offset + 1) for
+  // one offset >= 0, which the first row that hides a key gives (none: all visible).
+  std::vector<int64_t> visible_count;
+  visible_count.reserve(size_t(ext[0] * ext[1] * sq));
+  std::optional<int64_t> offset;
+  for (int64_t b = 0; b < ext[0]; ++b)
+    for (int64_t h = 0; h < ext[1]; ++h)
+      for (int64_t q = 0; q < sq; ++q) {
+        read_row(b * st[0] + h * st[1] + q * st[2]);
+        int64_t n = 0;
+        bool ok = true, hidden_seen = false;
+        for (int64_t k = 0; k < sk; ++k) {
+          const bool vis = visible(v[size_t(k)], ok);
+          if (!ok || (vis && hidden_seen)) return {};
+          if (vis) ++n;
+          else hidden_seen = true;
+        }
+        if (n < sk && !offset) offset = n - 1 - q;
+        visible_count.push_back(n);
+      }
+  if (!offset) offset = sk - 1;
+  if (*offset < 0) return {};
+  size_t i = 0;
+  for (int64_t bh = 0; bh < ext[0] * ext[1]; ++bh)
+    for (int64_t q = 0; q < sq; ++q)
+      if (visible_count[i++] != std::min(sk, q + *offset + 1)) return {};
+  return offset;
 }
 
 bool try_fuse(GraphIR& g, const Uses& uses, size_t softmax_index, const PassOptions& options) {
@@ -220,6 +386,8 @@ bool try_fuse(GraphIR& g, const Uses& uses, size_t softmax_index, const PassOpti
   OperandId v = trace(g, uses, m2.inputs[1], vp, nullptr);
   Perm kp = {ktp[0], ktp[1], ktp[3], ktp[2]};  // k = k^T with its last two axes swapped
   if (qp[3] != 3 || kp[3] != 3 || vp[3] != 3) return false;
+  // Heads split off a merged projection: read where the projection wrote them.
+  const std::optional<View> qv = view_of(g, uses, q), kv = view_of(g, uses, kt), vv = view_of(g, uses, v);
 
   // The output: in place of a transpose that alone reads it.
   OperandId out = m2.outputs[0];
@@ -234,6 +402,25 @@ bool try_fuse(GraphIR& g, const Uses& uses, size_t softmax_index, const PassOpti
     }
   }
 
+  // A constant causal mask or cond is dropped for "causal" (the header says when).
+  std::optional<int64_t> causal;
+  if (cond != kNoOperand && mask == kNoOperand) {
+    causal = causal_offset(g, cond, true, fill_where_true, fill, qs[2], kts[3], false);
+    if (causal) cond = kNoOperand;
+  } else if (mask != kNoOperand && cond == kNoOperand) {
+    causal = causal_offset(g, mask, false, false, 0.0, qs[2], kts[3], false);
+    if (causal) mask = kNoOperand;
+  } else if (mask != kNoOperand && cond != kNoOperand) {
+    // The hidden scores become -inf plus the other's value (or fill): both hide with -inf.
+    causal = causal_offset(g, cond, true, fill_where_true, fill, qs[2], kts[3], true);
+    if (causal) {
+      cond = kNoOperand;
+    } else if (!std::isnan(fill) && fill != INFINITY) {
+      causal = causal_offset(g, mask, false, false, 0.0, qs[2], kts[3], true);
+      if (causal) mask = kNoOperand;
+    }
+  }
+
   AttentionCandidate c;
   c.batch = qs[0], c.heads = qs[1], c.query_length = qs[2], c.key_length = kts[3];
   c.head_dim = qs[3], c.value_dim = vs[3];
@@ -242,12 +429,13 @@ bool try_fuse(GraphIR& g, const Uses& uses, size_t softmax_index, const PassOpti
     if (g.desc(id).data_type != c.data_type) return false;
   c.masked = mask != kNoOperand;
   c.conditioned = cond != kNoOperand;
+  c.causal = causal.has_value();
   if (c.masked) c.mask_type = g.desc(mask).data_type;
   if (!options.attention(c)) return false;
 
   Node fused;
   fused.op = OpId::attention;
-  fused.inputs = {q, kt, v, mask, cond};
+  fused.inputs = {qv ? qv->base : q, kv ? kv->base : kt, vv ? vv->base : v, mask, cond};
   fused.outputs = {out};
   fused.label = m2.label.empty() ? sm.label : m2.label;
   fused.attrs.set("scale", scale);
@@ -255,11 +443,19 @@ bool try_fuse(GraphIR& g, const Uses& uses, size_t softmax_index, const PassOpti
   fused.attrs.set("kPermutation", kp);
   fused.attrs.set("vPermutation", vp);
   fused.attrs.set("outPermutation", op);
+  for (const auto& [prefix, view] : {std::pair{"q", &qv}, std::pair{"k", &kv}, std::pair{"v", &vv}}) {
+    if (!*view) continue;
+    fused.attrs.set(std::string(prefix) + "Offset", (*view)->offset);
+    fused.attrs.set(std::string(prefix) + "Shape", (*view)->shape);
+    fused.attrs.set(std::string(prefix) + "Strides", (*view)->strides);
+  }
   fused.attrs.set_bool("zeroNanRows", zero_nan_rows);
   if (cond != kNoOperand) {
     fused.attrs.set("maskFill", fill);
     fused.attrs.set_bool("fillWhereTrue", fill_where_true);
   }
+  fused.attrs.set_bool("causal", causal.has_value());
+  if (causal) fused.attrs.set("causalOffset", *causal);
   for (int32_t n : chain) g.nodes[size_t(n)].op = OpId::none;
   if (out_transpose >= 0) g.nodes[size_t(out_transpose)].op = OpId::none;
   g.nodes[size_t(m2i)] = std::move(fused);

@@ -85,6 +85,7 @@ class Rewriter {
       // The element-wise ops a transpose may sink through are marked in ops.def.
       if (op_has(n.op, OpTrait::LayoutAgnostic) && sink_through(i)) return true;
       if (is_pool(n) && sink_through_pool(i)) return true;
+      if (is_reduction(n) && sink_through_reduce(i)) return true;
     }
     return false;
   }
@@ -173,6 +174,7 @@ class Rewriter {
     if (g_.desc(y).shape.size() != rank) return false;
 
     std::vector<OperandId> new_inputs;
+    std::vector<Node> before;  // reshapes of broadcast operands, placed before the op
     for (OperandId in : e.inputs) {
       if (in == kNoOperand) {
         new_inputs.push_back(in);
@@ -185,8 +187,18 @@ class Rewriter {
       } else {
         // An untransposed input (a residual branch, say) joins only if the graph already
         // has it in the other layout, so sinking never adds a transpose.
+        // One whose transpose would move only size-1 axes (a squeeze-excite scale
+        // [N, C, 1, 1], a per-channel row) joins through a reshape, which moves no bytes.
         OperandId other = existing_transpose(in, inverse, index);
-        if (other == kNoOperand) return false;
+        if (other == kNoOperand) {
+          const OperandDescriptor& d = g_.desc(in);
+          if (d.shape.size() != rank || !moves_only_unit_axes(d.shape, inverse)) return false;
+          other = new_operand({d.data_type, permuted(d.shape, inverse)});
+          Node r{OpId::reshape, {in}, {other}, {}, {}};
+          const Dims& shape = g_.desc(other).shape;
+          r.attrs.set("newShape", std::vector<int64_t>(shape.begin(), shape.end()));
+          before.push_back(std::move(r));
+        }
         new_inputs.push_back(other);
       }
     }
@@ -197,6 +209,64 @@ class Rewriter {
     Node t = transpose(z, y, P);
     g_.nodes[index] = std::move(moved);
     g_.nodes.insert(g_.nodes.begin() + long(index) + 1, std::move(t));
+    g_.nodes.insert(g_.nodes.begin() + long(index), before.begin(), before.end());
+    return true;
+  }
+
+  // Whether transposing `shape` by `perm` keeps the order of its axes longer than 1.
+  static bool moves_only_unit_axes(const Dims& shape, const std::vector<int64_t>& perm) {
+    int64_t last = -1;
+    for (int64_t axis : perm) {
+      if (shape[size_t(axis)] == 1) continue;
+      if (axis < last) return false;
+      last = axis;
+    }
+    return true;
+  }
+
+  static bool is_reduction(const Node& n) {
+    return op_kind(n.op) == OpKind::reduction && n.op != OpId::argMin && n.op != OpId::argMax &&
+           n.attrs.has("axes");
+  }
+
+  // reduce(transpose(z, to NCHW), axes) -> transpose(reduce(z, axes in NHWC), to NCHW): the
+  // global mean of a squeeze-excite block stays channels-last. Without keepDimensions the
+  // op moves only when the kept axes keep their order (the reduced output is then the same
+  // in both layouts: [N, C] from N, C, H, W or N, H, W, C).
+  bool sink_through_reduce(size_t index) {
+    Node& r = g_.nodes[index];
+    if (r.outputs.size() != 1 || r.inputs.size() != 1) return false;
+    const Node* t = producer_of(r.inputs[0]);
+    if (!t || t->op != OpId::transpose || t->attrs.ints("permutation") != kToNchw) return false;
+    const std::vector<int64_t>& P = kToNchw;
+    std::vector<int64_t> axes;
+    std::vector<bool> reduced(4, false);
+    for (int64_t a : r.attrs.ints("axes")) {
+      if (a < 0 || a >= 4) return false;
+      reduced[size_t(a)] = true;
+      axes.push_back(P[size_t(a)]);
+    }
+    std::sort(axes.begin(), axes.end());
+    bool keep = r.attrs.i_or("keepDimensions", 0) != 0;
+    OperandId y = r.outputs[0];
+    Node moved = r;
+    moved.inputs[0] = t->inputs[0];
+    moved.attrs.set("axes", axes);
+    if (keep) {
+      OperandId z = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, kToNhwc)});
+      moved.outputs[0] = z;
+      Node back = transpose(z, y, kToNchw);
+      g_.nodes[index] = std::move(moved);
+      g_.nodes.insert(g_.nodes.begin() + long(index) + 1, std::move(back));
+      return true;
+    }
+    int64_t last = -1;
+    for (size_t a = 0; a < 4; ++a) {
+      if (reduced[a]) continue;
+      if (P[a] < last) return false;
+      last = P[a];
+    }
+    g_.nodes[index] = std::move(moved);
     return true;
   }
 

@@ -93,10 +93,14 @@ std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& gr
     remove_dead_code(*g);
   }
   if (options.fuse && options.attention) {
+    merge_projections(*g, options);
     fuse_attention(*g, options);
     remove_dead_code(*g);
   }
-  if (options.fuse) fuse_producers(*g);
+  if (options.fuse) {
+    fuse_gelu(*g);
+    fuse_producers(*g);
+  }
   if (options.fuse && options.norm_residual) fuse_norm_residual(*g, options);
   remove_dead_code(*g);
   return g;

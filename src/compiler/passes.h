@@ -34,6 +34,9 @@ struct AttentionCandidate {
   bool masked = false;
   DataType mask_type = DataType::float32;
   bool conditioned = false;  // a where(uint8 cond, scores, fill) mask
+  // A constant causal mask, recognized and dropped (fuse_attention.cpp): masked and
+  // conditioned say what is left of the masks.
+  bool causal = false;
 };
 
 struct PassOptions {
@@ -50,6 +53,12 @@ struct PassOptions {
   // internal attention node; unset: no fusion (a backend without an attention kernel; the
   // engine builder, whose graphs stay backend-neutral).
   std::function<bool(const AttentionCandidate&)> attention;
+  // Merged projections (merge_projections): asked with the data type and head dimension
+  // of each group of matmuls of one input by constant weights whose results an attention
+  // splits into heads; true makes them one matmul and a split. Unset: none (fuse_attention
+  // then reads q, k and v where the merged matmul wrote them, so it is for a backend whose
+  // attention kernel takes that type and head dimension: else the split is a copy).
+  std::function<bool(DataType type, int64_t head_dim)> merge_projections;
   // layerNormalization takes over the add before it (fuse_norm_residual): asked about each
   // candidate node; unset: no fusion.
   std::function<bool(const GraphIR& graph, const Node& layer_norm)> norm_residual;
@@ -83,6 +92,22 @@ void fold_constants(GraphIR& graph, const PassOptions& options = {});
 // conv2d / convTranspose2d / matmul / gemm absorb a following per-channel bias add,
 // a residual add (conv2d) and an activation, per the attribute contract in fusion.cpp.
 void fuse_producers(GraphIR& graph);
+// Rewrites x * 0.5 * (1 + erf(x / sqrt(2))), as exporters spell WebNN's gelu, into one gelu
+// node, which fuse_producers can then put into a matmul's epilogue.
+void fuse_gelu(GraphIR& graph);
+// The CPU backend's own: y * sigmoid(y) after a conv or product (SiLU, EfficientNet's and
+// YOLO's activation) becomes its "swish" epilogue (oneDNN's eltwise_swish). Not a WebNN
+// activation: only for a plan's private graph, never validated or written (fusion.cpp).
+void fuse_swish(GraphIR& graph);
+// The CPU backend's own: a batched matmul reads its inputs through the transposes that feed
+// it, and writes through the transpose that alone reads it (attention's head splits and
+// k^T), as strided oneDNN memory; attributes "aPermutation" / "bPermutation" /
+// "outPermutation" (backends/cpu/matmul.cpp). Float32 only.
+void fold_transposes_into_matmul(GraphIR& graph);
+// The query, key and value projections of one input (matmuls by constant weights, their
+// bias adds, read only by reshapes into heads) become one matmul, one add and a split where
+// options.merge_projections accepts them (merge_projections.cpp).
+void merge_projections(GraphIR& graph, const PassOptions& options);
 // softmax(q k^T * scale + mask) v, as exported models spell it (matmul, scalar mul/div,
 // an added mask, softmax, matmul, with the transposes of split heads around them), becomes
 // one internal attention node where options.attention accepts it (fuse_attention.cpp says

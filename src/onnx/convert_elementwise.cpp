@@ -81,6 +81,35 @@ void pow(NodeContext& ctx) {
   ctx.set_output(0, b.pow(base, exponent, ctx.options()));
 }
 
+// Mod: fmod=1 is C's fmod (the remainder has the dividend's sign), fmod=0 Python's % (the
+// divisor's sign; ONNX allows it for integers only, and it is accepted for floats too). Shape
+// arithmetic (the usual use: exporters emit it for dynamic sizes) folds on the host, exactly.
+// A float Mod at run time is a - b * trunc(a / b) (or floor for fmod=0), as exact as the
+// quotient's rounding allows; WebNN has no integer remainder, so an integer Mod at run time
+// is refused.
+void mod(NodeContext& ctx) {
+  bool c_fmod = ctx.attr_int("fmod", 0) != 0;
+  if (foldable(ctx, 2)) {
+    ctx.set_output(0, host_binary(c_fmod ? HostBinary::fmod : HostBinary::mod, *ctx.constant(0),
+                                  *ctx.constant(1)));
+    return;
+  }
+  DataType type = ctx.type(0);
+  if (type != DataType::float32 && type != DataType::float16)
+    fail(ErrorKind::NotSupportedError,
+         "Mod of " + std::string(to_string(type)) +
+             " values computed at run time is not supported (WebNN has no integer remainder); "
+             "Mod of constants and shapes folds at import");
+  GraphBuilder& b = ctx.builder();
+  Operand a = ctx.operand(0), d = ctx.operand(1);
+  Operand q = b.div(a, d, ctx.options());
+  Operand whole = c_fmod ? b.where(b.lesser(q, b.constant(type, 0.0), ctx.options()),
+                                   b.ceil(q, ctx.options()), b.floor(q, ctx.options()),
+                                   ctx.options())
+                         : b.floor(q, ctx.options());
+  ctx.set_output(0, b.sub(a, b.mul(d, whole, ctx.options()), ctx.options()));
+}
+
 void logical_not(NodeContext& ctx) {
   if (foldable(ctx, 1)) {
     ctx.set_output(0, host_logical_not(*ctx.constant(0)), true);
@@ -256,6 +285,7 @@ void register_elementwise_converters(ConverterTable& t) {
   t["Sub"] = binary<&GraphBuilder::sub, HostBinary::sub>;
   t["Mul"] = binary<&GraphBuilder::mul, HostBinary::mul>;
   t["Div"] = binary<&GraphBuilder::div, HostBinary::div>;
+  t["Mod"] = mod;
   t["Pow"] = pow;
   t["Max"] = variadic<&GraphBuilder::max, HostBinary::max, false>;
   t["Min"] = variadic<&GraphBuilder::min, HostBinary::min, false>;

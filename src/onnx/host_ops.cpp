@@ -106,6 +106,16 @@ C arithmetic(HostBinary op, C x, C y) {
         if constexpr (std::is_signed_v<C>)
           if (y == C(-1)) return C(U(0) - U(x));
         return C(x / y);
+      case HostBinary::mod:
+      case HostBinary::fmod: {
+        if (y == 0) fail(ErrorKind::DataError, "integer Mod by zero in a constant");
+        if constexpr (std::is_signed_v<C>)
+          if (y == C(-1)) return C(0);  // lowest % -1 overflows in C++
+        C r = C(x % y);
+        if constexpr (std::is_signed_v<C>)
+          if (op == HostBinary::mod && r != 0 && ((r < 0) != (y < 0))) r = C(r + y);
+        return r;
+      }
       default:
         break;
     }
@@ -119,6 +129,12 @@ C arithmetic(HostBinary op, C x, C y) {
         return x * y;
       case HostBinary::div:
         return x / y;
+      case HostBinary::mod:
+      case HostBinary::fmod: {
+        C r = C(std::fmod(double(x), double(y)));
+        if (op == HostBinary::mod && r != C(0) && ((r < C(0)) != (y < C(0)))) r = C(r + y);
+        return r;
+      }
       default:
         break;
     }
@@ -166,7 +182,8 @@ Tensor int64_tensor(const Dims& shape, const std::vector<int64_t>& values) {
 
 bool is_comparison(HostBinary op) {
   return op != HostBinary::add && op != HostBinary::sub && op != HostBinary::mul &&
-         op != HostBinary::div && op != HostBinary::max && op != HostBinary::min;
+         op != HostBinary::div && op != HostBinary::mod && op != HostBinary::fmod &&
+         op != HostBinary::max && op != HostBinary::min;
 }
 
 Tensor host_binary(HostBinary op, const Tensor& a, const Tensor& b) {

@@ -18,6 +18,8 @@ enum class HostBinary {
   sub,
   mul,
   div,
+  mod,   // ONNX Mod with fmod=0: the remainder takes the divisor's sign (Python's %)
+  fmod,  // ONNX Mod with fmod=1: the dividend's sign (C's fmod)
   max,
   min,
   equal,

@@ -34,6 +34,15 @@ struct Case {
   bool fill_where_true = false;  // cond holds "masked" (masked_fill) rather than "kept" (where)
   int multiprocessors = 0;       // > 0: split the keys as for a GPU of that many
   int expect_splits = 1;
+  // The kernel's own causal mask (p.causal): key k hidden from query q when k > q + offset.
+  bool causal_kernel = false;
+  int causal_offset = 0;
+  // K and V of the keys no query sees (k > sq - 1 + offset) set to NaN: a kernel that reads
+  // them (rather than skipping their tiles or zero-filling them) writes NaN.
+  bool poison_unseen_keys = false;
+  // Q, K and V as the column ranges of one [b, s, 3 * heads * d] tensor (a merged
+  // projection, read in place: fuse_attention's "qOffset" views); sq == sk, BSHD.
+  bool merged_qkv = false;
 };
 
 AttentionStrides strides_of(const Case& c, int s) {
@@ -46,13 +55,33 @@ void check(const Case& c) {
   std::mt19937 rng(uint32_t(std::hash<std::string>{}(c.name)));
   std::normal_distribution<float> dist(0.0f, 1.0f);
   const size_t nq = size_t(c.batch) * c.heads * c.sq * c.d, nk = size_t(c.batch) * c.heads * c.sk * c.d;
-  Buffer qb(nq, 2), kb(nk, 2), vb(nk, 2), ob(nq, 2);
-  auto fill = [&](const Buffer& b, size_t n, float scale) {
-    __half* h = static_cast<__half*>(b.data);
+  Buffer qb(nq, 2), kb(nk, 2), vb(nk, 2), ob(nq, 2), qkvb(c.merged_qkv ? 3 * nq : 1, 2);
+  auto fill = [&](void* b, size_t n, float scale) {
+    __half* h = static_cast<__half*>(b);
     for (size_t i = 0; i < n; ++i) h[i] = __float2half_rn(dist(rng) * scale);
   };
-  fill(qb, nq, 1.0f), fill(kb, nk, 1.0f), fill(vb, nk, 1.0f);
-  const AttentionStrides qs = strides_of(c, c.sq), ks = strides_of(c, c.sk);
+  void* q = qb.data;
+  void* kk = kb.data;
+  void* vv = vb.data;
+  AttentionStrides qs = strides_of(c, c.sq), ks = strides_of(c, c.sk);
+  if (c.merged_qkv) {
+    const int64_t cols = 3 * int64_t(c.heads) * c.d;
+    q = qkvb.data, kk = static_cast<__half*>(q) + c.heads * c.d, vv = static_cast<__half*>(q) + 2 * c.heads * c.d;
+    qs = ks = {int64_t(c.sq) * cols, c.d, cols};
+    fill(q, 3 * nq, 1.0f);
+  } else {
+    fill(q, nq, 1.0f), fill(kk, nk, 1.0f), fill(vv, nk, 1.0f);
+  }
+  auto hidden = [&](int i, int k) { return c.causal_kernel && int64_t(k) > int64_t(i) + c.causal_offset; };
+  if (c.poison_unseen_keys)
+    for (int b = 0; b < c.batch; ++b)
+      for (int h = 0; h < c.heads; ++h)
+        for (int k = 0; k < c.sk; ++k)
+          if (hidden(c.sq - 1, k))
+            for (int d = 0; d < c.d; ++d) {
+              static_cast<__half*>(kk)[b * ks.b + h * ks.h + k * ks.s + d] = __float2half_rn(NAN);
+              static_cast<__half*>(vv)[b * ks.b + h * ks.h + k * ks.s + d] = __float2half_rn(NAN);
+            }
   // The mask: [batch, 1, sq or 1, sk].
   const int mrows = c.mask_per_query ? c.sq : 1;
   const size_t nm = size_t(c.batch) * mrows * c.sk;
@@ -71,8 +100,8 @@ void check(const Case& c) {
     else static_cast<__half*>(mb.data)[i] = __float2half_rn(mask[i]);
   }
   AttentionParams p;
-  p.q = qb.data, p.k = kb.data, p.v = vb.data, p.out = ob.data;
-  p.qs = p.os = qs, p.ks = p.vs = ks;
+  p.q = q, p.k = kk, p.v = vv, p.out = ob.data;
+  p.qs = qs, p.ks = p.vs = ks, p.os = strides_of(c, c.sq);
   p.batch = c.batch, p.heads = c.heads, p.sq = c.sq, p.sk = c.sk, p.head_dim = c.d;
   p.scale = c.scale, p.zero_nan_rows = c.zero_nan_rows;
   if (c.mask != AttentionMask::none) {
@@ -86,6 +115,7 @@ void check(const Case& c) {
   if (c.causal) {
     p.cond = cond.data(), p.cond_q = c.sk, p.cond_k = 1, p.fill = c.fill, p.fill_where_true = c.fill_where_true;
   }
+  p.causal = c.causal_kernel, p.causal_offset = c.causal_offset;
   std::vector<float> partial;
   if (c.multiprocessors > 0) {
     attention::choose_splits(p, c.multiprocessors, size_t(64) << 20);
@@ -101,9 +131,10 @@ void check(const Case& c) {
     host_run_grid_sync(attention::combine_blocks(p), attention::kCombineThreads,
                        [&] { attention::combine_kernel(p); });
 
-  auto at = [](const Buffer& b, const AttentionStrides& s, int bi, int h, int i, int d) {
-    return double(__half2float(static_cast<const __half*>(b.data)[bi * s.b + h * s.h + i * s.s + d]));
+  auto at = [](const void* b, const AttentionStrides& s, int bi, int h, int i, int d) {
+    return double(__half2float(static_cast<const __half*>(b)[bi * s.b + h * s.h + i * s.s + d]));
   };
+  const AttentionStrides os = strides_of(c, c.sq);
   size_t bad = 0;
   double worst = 0.0;
   for (int b = 0; b < c.batch; ++b)
@@ -112,8 +143,12 @@ void check(const Case& c) {
         std::vector<double> w(size_t(c.sk));
         double mx = -INFINITY;
         for (int k = 0; k < c.sk; ++k) {
+          if (hidden(i, k)) {  // not even read: its K and V may be NaN
+            w[size_t(k)] = -INFINITY;
+            continue;
+          }
           double s = 0.0;
-          for (int d = 0; d < c.d; ++d) s += at(qb, qs, b, h, i, d) * at(kb, ks, b, h, k, d);
+          for (int d = 0; d < c.d; ++d) s += at(q, qs, b, h, i, d) * at(kk, ks, b, h, k, d);
           s *= c.scale;
           if (c.causal && k > i) s = c.fill;
           if (c.mask != AttentionMask::none) {
@@ -128,8 +163,9 @@ void check(const Case& c) {
         const bool nan_row = !(sum > 0.0) || std::isnan(sum);
         for (int d = 0; d < c.d; ++d) {
           double ref = 0.0;
-          for (int k = 0; k < c.sk; ++k) ref += w[size_t(k)] / sum * at(vb, ks, b, h, k, d);
-          const double got = at(ob, qs, b, h, i, d);
+          for (int k = 0; k < c.sk; ++k)
+            if (!hidden(i, k)) ref += w[size_t(k)] / sum * at(vv, ks, b, h, k, d);
+          const double got = at(ob.data, os, b, h, i, d);
           if (nan_row) {
             bool ok = c.zero_nan_rows ? got == 0.0 : std::isnan(got);
             if (!ok && bad++ < 5) ADD_FAILURE() << "row " << i << " (all masked) d " << d << ": " << got;
@@ -195,6 +231,69 @@ TEST(AttentionHost, BooleanMaskFilledFirst) {
   check(c);
 }
 
+// The kernel's causal mask (fuse_attention's "causal"): only the key tiles a query block
+// sees are walked, the diagonal ones masked from indices; the last query blocks run first.
+TEST(AttentionHost, Causal) {
+  for (int d : {64, 128}) {
+    Case c;
+    c.d = d, c.causal_kernel = true;
+    c.name = "prefill 150 (not a multiple of 64), offset 0, d " + std::to_string(d);
+    c.sq = c.sk = 150, c.heads = 2;
+    check(c);
+    c.name = "prefill 70 after a past of 100: offset 100, 170 keys, d " + std::to_string(d);
+    c.sq = 70, c.sk = 170, c.causal_offset = 100, c.bshd = false;
+    check(c);
+    c.name = "offset 5, keys beyond what any query sees are NaN (never read), d " + std::to_string(d);
+    c.sq = 90, c.sk = 260, c.causal_offset = 5, c.poison_unseen_keys = true, c.heads = 1;
+    check(c);
+  }
+  Case c;
+  c.name = "causal with a float16 padding mask and the zeroed NaN rows flag";
+  c.causal_kernel = true, c.sq = c.sk = 100, c.batch = 2, c.mask = AttentionMask::f16, c.masked_keys = 5;
+  c.zero_nan_rows = true;
+  check(c);
+  c.name = "causal with a float32 mask per query, a row hidden everywhere by the mask: NaN";
+  c.mask = AttentionMask::f32, c.mask_per_query = true, c.masked_keys = 0, c.all_masked_row = true;
+  c.zero_nan_rows = false, c.batch = 1, c.sq = c.sk = 70;
+  check(c);
+  c = Case{};
+  c.name = "causal and a boolean cond (where) together";
+  c.causal_kernel = true, c.causal = true, c.fill = -10000.0f, c.sq = 40, c.sk = 80, c.causal_offset = 40;
+  check(c);
+}
+
+TEST(AttentionHost, MergedProjectionReadInPlace) {
+  Case c;
+  c.name = "q, k, v as columns of one [b, s, 3 * h * d], causal, d 64";
+  c.merged_qkv = true, c.causal_kernel = true, c.batch = 2, c.heads = 3, c.sq = c.sk = 77;
+  check(c);
+  c.name = "the same, d 128, a float16 padding mask";
+  c.d = 128, c.causal_kernel = false, c.mask = AttentionMask::f16, c.masked_keys = 4;
+  check(c);
+}
+
+TEST(AttentionHost, CausalSplitKeys) {
+  Case c;
+  c.name = "decode with a past of 299: one query, all 300 keys visible, 2 splits";
+  c.causal_kernel = true, c.causal_offset = 299;
+  c.sq = 1, c.sk = 300, c.heads = 3, c.multiprocessors = 4, c.expect_splits = 2;
+  check(c);
+  c.name = "the same at head dim 128, 3 splits";
+  c.d = 128, c.sk = 520, c.causal_offset = 519, c.heads = 1, c.multiprocessors = 2, c.expect_splits = 3;
+  check(c);
+  c = Case{};
+  c.name = "short prefill after a past: 20 queries, offset 180, 2 splits";
+  c.causal_kernel = true, c.causal_offset = 180;
+  c.sq = 20, c.sk = 200, c.heads = 2, c.multiprocessors = 3, c.expect_splits = 2, c.d = 64;
+  check(c);
+  c.name = "offset 0: the second split sees no key (an empty partial row), the unseen keys NaN";
+  c.causal_offset = 0, c.poison_unseen_keys = true;
+  check(c);
+  c.name = "the same with zero_nan_rows and a float32 mask per query";
+  c.zero_nan_rows = true, c.mask = AttentionMask::f32, c.mask_per_query = true;
+  check(c);
+}
+
 TEST(AttentionHost, SplitKeys) {
   Case c;
   c.name = "decode: one query over 300 keys in 2 splits";
@@ -232,6 +331,8 @@ TEST(AttentionHost, Unsupported) {
   EXPECT_FALSE(attention::supported(p)) << "a stride that is not a multiple of 8 halves";
   p.qs.s = 64, p.mask_type = AttentionMask::f16;
   EXPECT_FALSE(attention::supported(p)) << "a mask type without a mask";
+  p.mask_type = AttentionMask::none, p.causal = true, p.causal_offset = -1;
+  EXPECT_FALSE(attention::supported(p)) << "a causal offset that hides every key of row 0";
 }
 
 }  // namespace

@@ -252,7 +252,7 @@ TEST_F(BackendSelection, CpuReportListsTheStepsAndChecksTheGraph) {
   Operand x = b.input("x", DataType::float32, {2});
   Graph g = b.build({{"y", b.relu(x)}});
   EXPECT_EQ(c.report(g),
-            "cpu plan: 1 nodes on 1 thread, precision float32 (as built), layout nchw (0 of 0 "
+            "cpu plan: 1 nodes on 1 thread (num_threads), precision float32 (as built), layout nchw (0 of 0 "
             "conv2d channels-last)\nsteps:\n  relu -> float32 [2]\n");
   c.destroy();
   testing::expect_error([&] { c.report(g); }, ErrorKind::InvalidStateError, "destroyed");

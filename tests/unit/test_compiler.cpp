@@ -1,6 +1,7 @@
 // Compiler passes: the structure they produce and the values of the fused graph against
 // float64 references computed here.
 #include <algorithm>
+#include <map>
 
 #include "backends/cpu/evaluator.h"
 #include "compiler/passes.h"
@@ -132,6 +133,53 @@ TEST(Compiler, MatmulBiasGeluFuse) {
   testing::expect_close(testing::run_cpu(g, {{"a", at}}).at("y"), want, {1e-4, 1e-4});
 }
 
+// The erf spellings of GELU that exporters write become one gelu node, which then goes into
+// the matmul's epilogue; a near miss (a wrong constant, an intermediate read elsewhere) stays.
+TEST(Compiler, ErfGeluSpellingsBecomeGelu) {
+  Tensor at = random_tensor(DataType::float32, {2, 3, 8}, -2, 2, 6);
+  Tensor wt = random_tensor(DataType::float32, {8, 5}, -1, 1, 7);
+  auto scalar = [](GraphBuilder& b, double v) { return b.constant(DataType::float32, v); };
+  // 0: (x * 0.5) * (1 + erf(x / sqrt2))   1: x * (1 + erf(x * (1/sqrt2))) * 0.5
+  // 2: (0.5 * (1 + erf(x / sqrt2))) * x    3: divisor 1.5 (no GELU)   4: erf read twice
+  for (int form = 0; form < 5; ++form) {
+    SCOPED_TRACE(form);
+    GraphBuilder b;
+    Operand a = b.input("a", DataType::float32, at.shape());
+    Operand x = b.matmul(a, b.constant(wt));
+    Operand d = form == 1 ? b.mul(scalar(b, 0.7071067811865476), x)
+                          : b.div(x, scalar(b, form == 3 ? 1.5 : 1.4142135623730951));
+    Operand e = b.erf(d);
+    Operand one_plus = b.add(scalar(b, 1), e);
+    Operand y;
+    if (form == 1)
+      y = b.mul(b.mul(x, one_plus), scalar(b, 0.5));
+    else if (form == 2)
+      y = b.mul(b.mul(scalar(b, 0.5), one_plus), x);
+    else
+      y = b.mul(b.mul(x, scalar(b, 0.5)), one_plus);
+    std::map<std::string, Operand> outs{{"y", y}};
+    if (form == 4) outs["e"] = e;
+    Graph g = b.build(outs);
+    auto opt = detail::optimize(g.ir_ptr(), kNoLayout);
+    bool fused = form <= 2;
+    EXPECT_EQ(find_node(*opt, detail::OpId::erf) == nullptr, fused) << g.summary();
+    if (fused) {
+      ASSERT_EQ(opt->nodes.size(), 1u);
+      EXPECT_EQ(opt->nodes[0].attrs.s("activation"), "gelu");
+    }
+    auto av = at.to_doubles(), wv = wt.to_doubles();
+    double divisor = form == 3 ? 1.5 : std::sqrt(2.0);
+    std::vector<double> want(2 * 3 * 5);
+    for (int r = 0; r < 6; ++r)
+      for (int j = 0; j < 5; ++j) {
+        double acc = 0;
+        for (int k = 0; k < 8; ++k) acc += av[size_t(r * 8 + k)] * wv[size_t(k * 5 + j)];
+        want[size_t(r * 5 + j)] = 0.5 * acc * (1 + std::erf(acc / divisor));
+      }
+    testing::expect_close(testing::run_cpu(g, {{"a", at}}).at("y"), want, {1e-5, 1e-5});
+  }
+}
+
 TEST(Compiler, ConstantSubgraphsFold) {
   GraphBuilder b;
   Operand x = b.input("x", DataType::float32, {3});
@@ -261,6 +309,126 @@ TEST(Compiler, ChannelsLastChainKeepsOneTransposeAtEachEdge) {
   Tensor pt = testing::tensor_from_doubles(DataType::float32, {2, 4, 3, 3}, pv);
   std::vector<double> want = naive_conv_nchw(pt, w3, {}, 0);
   testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), want, {1e-4, 1e-4});
+}
+
+
+// A squeeze-excite block (global mean, two 1x1 convs, sigmoid, channel scale) between two
+// convs stays channels-last: the mean reduces NHWC axes, the [N, C, 1, 1] scale joins the
+// product through a reshape, and the chain keeps one transpose at each edge.
+TEST(Compiler, SqueezeExciteStaysChannelsLast) {
+  for (bool keep : {true, false}) {
+    SCOPED_TRACE(keep);
+    GraphBuilder b;
+    Tensor xt = random_tensor(DataType::float32, {2, 8, 5, 6}, -1, 1, 21);
+    Tensor w0 = random_tensor(DataType::float32, {8, 8, 1, 1}, -0.5, 0.5, 22);
+    Tensor wa = random_tensor(DataType::float32, {2, 8, 1, 1}, -0.5, 0.5, 23);
+    Tensor wb = random_tensor(DataType::float32, {8, 2, 1, 1}, -0.5, 0.5, 24);
+    Tensor w1 = random_tensor(DataType::float32, {3, 8, 1, 1}, -0.5, 0.5, 25);
+    Operand x = b.input("x", DataType::float32, xt.shape());
+    Operand h = b.conv2d(x, b.constant(w0));
+    ReduceOptions ro;
+    ro.axes = std::vector<uint32_t>{2, 3};
+    ro.keep_dimensions = keep;
+    Operand m = b.reduce_mean(h, ro);
+    if (!keep) m = b.reshape(m, {2, 8, 1, 1});
+    Operand s = b.sigmoid(b.conv2d(b.relu(b.conv2d(m, b.constant(wa))), b.constant(wb)));
+    Operand y = b.conv2d(b.mul(h, s), b.constant(w1));
+    Graph g = b.build({{"y", y}});
+    auto opt = detail::optimize(g.ir_ptr(), detail::cpu_pass_options());
+    EXPECT_EQ(count_op(*opt, detail::OpId::transpose), 2u) << Graph(opt).summary();
+
+    // float64 reference in NCHW.
+    std::vector<double> hv = naive_conv_nchw(xt, w0, {}, 0);
+    std::vector<double> mean(16, 0);
+    for (size_t i = 0; i < hv.size(); ++i) mean[i / 30] += hv[i] / 30;
+    auto matvec = [](const Tensor& w, const std::vector<double>& v, int out, int in) {
+      std::vector<double> r(size_t(2 * out), 0);
+      auto wv = w.to_doubles();
+      for (int n = 0; n < 2; ++n)
+        for (int o = 0; o < out; ++o)
+          for (int c = 0; c < in; ++c) r[size_t(n * out + o)] += wv[size_t(o * in + c)] * v[size_t(n * in + c)];
+      return r;
+    };
+    std::vector<double> a = matvec(wa, mean, 2, 8);
+    for (double& v : a) v = std::max(0.0, v);
+    std::vector<double> sc = matvec(wb, a, 8, 2);
+    for (double& v : sc) v = 1 / (1 + std::exp(-v));
+    for (size_t i = 0; i < hv.size(); ++i) hv[i] *= sc[i / 30];
+    Tensor ht = testing::tensor_from_doubles(DataType::float32, {2, 8, 5, 6}, hv);
+    testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), naive_conv_nchw(ht, w1, {}, 0),
+                          {1e-4, 1e-4});
+  }
+}
+
+
+// SiLU after a conv (y * sigmoid(y)) goes into the CPU plan's conv as oneDNN's swish; with y
+// read by a third node it stays apart. Values against float64 either way.
+TEST(Compiler, SiluAfterConvIsTheCpuPlansSwishEpilogue) {
+  for (bool third_reader : {false, true}) {
+    SCOPED_TRACE(third_reader);
+    GraphBuilder b;
+    Tensor xt = random_tensor(DataType::float32, {1, 3, 5, 4}, -2, 2, 31);
+    Tensor wt = random_tensor(DataType::float32, {4, 3, 1, 1}, -1, 1, 32);
+    Operand x = b.input("x", DataType::float32, xt.shape());
+    Operand y = b.conv2d(x, b.constant(wt));
+    std::map<std::string, Operand> outs{{"silu", b.mul(y, b.sigmoid(y))}};
+    if (third_reader) outs["y"] = y;
+    Graph g = b.build(outs);
+    auto opt = std::make_shared<detail::GraphIR>(*detail::optimize(g.ir_ptr(), kNoLayout));
+    detail::fuse_swish(*opt);
+    detail::remove_dead_code(*opt);
+    EXPECT_EQ(count_op(*opt, detail::OpId::sigmoid), third_reader ? 1u : 0u) << Graph(opt).summary();
+    const detail::Node* conv = find_node(*opt, detail::OpId::conv2d);
+    ASSERT_NE(conv, nullptr);
+    EXPECT_EQ(conv->attrs.s_or("activation", ""), third_reader ? "" : "swish");
+    std::vector<double> want = naive_conv_nchw(xt, wt, {}, 0);
+    for (double& v : want) v = v / (1 + std::exp(-v));
+    testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("silu"), want, {1e-5, 1e-5});
+    if (!third_reader) {
+      EXPECT_NE(Context::create().report(g).find("+swish"), std::string::npos);
+    }
+  }
+}
+
+
+// Attention's head splits, k^T (with PyTorch's scale after the transpose) and the merge of
+// heads fold into the CPU plan's batched matmuls as strided reads and writes.
+TEST(Compiler, TransposesAroundBatchedMatmulsFoldIntoStrides) {
+  const int64_t N = 2, S = 5, H = 3, D = 4;
+  GraphBuilder b;
+  Tensor qt = random_tensor(DataType::float32, {N, S, H, D}, -1, 1, 41);
+  Tensor kt = random_tensor(DataType::float32, {N, S, H, D}, -1, 1, 42);
+  Tensor vt = random_tensor(DataType::float32, {N, S, H, D}, -1, 1, 43);
+  Operand q = b.input("q", DataType::float32, qt.shape());
+  Operand k = b.input("k", DataType::float32, kt.shape());
+  Operand v = b.input("v", DataType::float32, vt.shape());
+  TransposeOptions heads, keys;
+  heads.permutation = std::vector<uint32_t>{0, 2, 1, 3};
+  keys.permutation = std::vector<uint32_t>{0, 2, 3, 1};
+  Operand scores = b.matmul(b.mul(b.transpose(q, heads), b.constant(DataType::float32, 0.5)),
+                            b.transpose(k, keys));
+  Operand o = b.matmul(scores, b.transpose(v, heads));
+  Graph g = b.build({{"y", b.transpose(o, heads)}});
+  auto opt = std::make_shared<detail::GraphIR>(*detail::optimize(g.ir_ptr(), kNoLayout));
+  detail::fold_transposes_into_matmul(*opt);
+  detail::remove_dead_code(*opt);
+  EXPECT_EQ(count_op(*opt, detail::OpId::transpose), 0u) << Graph(opt).summary();
+
+  auto qv = qt.to_doubles(), kv = kt.to_doubles(), vv = vt.to_doubles();
+  auto at = [&](const std::vector<double>& x, int64_t n, int64_t s, int64_t h, int64_t d) {
+    return x[size_t(((n * S + s) * H + h) * D + d)];
+  };
+  std::vector<double> want(size_t(N * S * H * D), 0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = 0; i < S; ++i)
+        for (int64_t j = 0; j < S; ++j) {
+          double sc = 0;
+          for (int64_t d = 0; d < D; ++d) sc += 0.5 * at(qv, n, i, h, d) * at(kv, n, j, h, d);
+          for (int64_t d = 0; d < D; ++d) want[size_t(((n * S + i) * H + h) * D + d)] += sc * at(vv, n, j, h, d);
+        }
+  testing::expect_close(testing::run_cpu(g, {{"q", qt}, {"k", kt}, {"v", vt}}).at("y"), want,
+                        {1e-5, 1e-5});
 }
 
 }  // namespace

@@ -252,6 +252,61 @@ TEST(OnnxFolding, IntegerArithmeticFollowsOnnx) {
   expect_close(out["y"], {109, 90, 93, 106}, {0, 0});
 }
 
+// Mod folds on the host with ONNX's two sign rules (exporters emit it in shape arithmetic).
+TEST(OnnxFolding, ModFollowsBothSignRules) {
+  OnnxTestModel m;
+  m.input("x", P::INT64, {int64_t(5)});
+  m.int64s("n", {5}, {7, -7, 7, -7, 6});
+  m.int64s("d", {5}, {3, 3, -3, -3, -1});
+  m.node("Mod", {"n", "d"}, {"py"});                          // 1 2 -2 -1 0
+  attr(m.node("Mod", {"n", "d"}, {"c"}), "fmod", int64_t(1));  // 1 -1 1 -1 0
+  m.int64s("ten", {}, {10});
+  m.node("Mul", {"py", "ten"}, {"py10"});
+  m.node("Add", {"py10", "c"}, {"both"});  // 11 19 -19 -11 0
+  m.node("Add", {"x", "both"}, {"y"});
+  m.output("y");
+  Graph g = m.load();
+  EXPECT_EQ(g.node_count(), 1u) << g.summary();
+  NamedTensors out =
+      run_cpu(g, {{"x", tensor_from_doubles(DataType::int64, {5}, {100, 100, 100, 100, 100})}});
+  expect_close(out["y"], {111, 119, 81, 89, 100}, {0, 0});
+}
+
+TEST(OnnxFolding, ModByZeroConstantIsADataError) {
+  OnnxTestModel m;
+  m.input("x", P::INT64, {int64_t(1)});
+  m.int64s("n", {1}, {7});
+  m.int64s("z", {1}, {0});
+  m.node("Mod", {"n", "z"}, {"r"});
+  m.node("Add", {"x", "r"}, {"y"});
+  m.output("y");
+  expect_error([&] { m.load(); }, ErrorKind::DataError, "Mod by zero");
+}
+
+// A float Mod at run time: C's fmod and Python's %, against std::fmod in double.
+TEST(OnnxImport, FloatModAtRunTimeMatchesFmod) {
+  for (int64_t c_fmod : {int64_t(0), int64_t(1)}) {
+    OnnxTestModel m;
+    m.input("a", P::FLOAT, {int64_t(6)});
+    m.input("b", P::FLOAT, {int64_t(6)});
+    attr(m.node("Mod", {"a", "b"}, {"y"}), "fmod", c_fmod);
+    m.output("y");
+    Graph g = m.load();
+    std::vector<double> a = {7.5, -7.5, 7.5, -7.5, 1e3 + 0.25, 0.35};
+    std::vector<double> b = {2, 2, -2, -2, 7, 0.1};
+    std::vector<double> want;
+    for (size_t i = 0; i < a.size(); ++i) {
+      double fa = double(float(a[i])), fb = double(float(b[i]));
+      double r = std::fmod(fa, fb);
+      if (!c_fmod && r != 0 && ((r < 0) != (fb < 0))) r += fb;
+      want.push_back(r);
+    }
+    NamedTensors out = run_cpu(g, {{"a", tensor_from_doubles(DataType::float32, {6}, a)},
+                                   {"b", tensor_from_doubles(DataType::float32, {6}, b)}});
+    expect_close(out["y"], want, {1e-5, 1e-5});
+  }
+}
+
 TEST(OnnxFolding, SliceClampsNegativeAndHugeIndicesAndNegativeSteps) {
   const int64_t kMax = std::numeric_limits<int64_t>::max();
   const int64_t kMin = std::numeric_limits<int64_t>::min();

@@ -11,6 +11,7 @@
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/evaluator.h"
 #include "backends/cpu/kernel.h"
+#include "backends/cpu/threads.h"
 #include "compiler/passes.h"
 #include "runtime/memory_plan.h"
 
@@ -113,17 +114,22 @@ class Float32Kernel final : public CpuKernel {
 struct Step {
   const Node* node;
   std::unique_ptr<CpuKernel> kernel;
+  int threads = 1;  // step_threads: what its work can keep busy
   double seconds = 0;  // with CPPNN_PROFILE set
   size_t runs = 0;
 };
 
 class CpuPlan final : public Plan {
  public:
-  CpuPlan(std::shared_ptr<const GraphIR> graph, int threads, size_t max_bytes)
-      : graph_(std::move(graph)) {
+  CpuPlan(std::shared_ptr<const GraphIR> graph, const CpuThreads& threads, size_t max_bytes)
+      : graph_(std::move(graph)), threads_(threads.count) {
     const GraphIR& g = *graph_;
     // Checked before any kernel is bound or byte allocated.
-    memory_ = plan_memory(g);
+    // Every reshape may be a view: plan_memory keeps copies where one side is not an
+    // intermediate, and the kernel skips the copy when both sides share bytes.
+    std::vector<bool> views(g.nodes.size(), false);
+    for (size_t s = 0; s < g.nodes.size(); ++s) views[s] = g.nodes[s].op == OpId::reshape;
+    memory_ = plan_memory(g, views);
     check_plan_memory(g, memory_, max_bytes);
     const auto& registry = CpuKernelRegistry::instance();
     for (const Node& node : g.nodes) {
@@ -131,8 +137,13 @@ class CpuPlan final : public Plan {
         fail(ErrorKind::NotSupportedError,
              "the CPU backend has no kernel for op '" + op_name(node.op) + "'");
       try {
-        steps_.push_back(Step{&node, make_node_kernel(g, node, threads)});
+        // oneDNN sizes a primitive's work split for the threads OpenMP offers when it is
+        // created, and runs it on as many: the step's count both times.
+        int t = step_threads(g, node, threads_);
+        omp_set_num_threads(t);
+        steps_.push_back(Step{&node, make_node_kernel(g, node, t), t});
       } catch (const Error& e) {
+        omp_set_num_threads(threads_);
         throw Error(e.kind(), op_name(node.op) +
                                   (node.label.empty() ? "" : " '" + node.label + "'") + ": " +
                                   e.what());
@@ -142,7 +153,8 @@ class CpuPlan final : public Plan {
     // output shows up in tests instead of silently reading zeros.
     Tensor arena = Tensor::uninitialized(DataType::uint8, {int64_t(memory_.arena_bytes)});
     if (memory_.arena_bytes) std::memset(arena.data(), 0xff, memory_.arena_bytes);
-    report_ = describe(g, threads);
+    omp_set_num_threads(threads_);
+    report_ = describe(g, steps_, threads);
     values_.resize(g.operands.size());
     for (size_t i = 0; i < g.operands.size(); ++i) {
       const OperandInfo& info = g.operands[i];
@@ -189,7 +201,15 @@ class CpuPlan final : public Plan {
 
     std::vector<const Tensor*> ins;
     std::vector<Tensor*> outs;
+    // The thread count is per calling thread (OpenMP's nthreads-var): set here, on the
+    // thread that computes, and put back for whatever else that thread runs.
+    int current = -1;
+    struct Restore {
+      int threads;
+      ~Restore() { omp_set_num_threads(threads); }
+    } restore{threads_};
     for (Step& step : steps_) {
+      if (step.threads != current) omp_set_num_threads(current = step.threads);
       ins.clear();
       outs.clear();
       for (OperandId id : step.node->inputs)
@@ -219,11 +239,13 @@ class CpuPlan final : public Plan {
   // What the plan runs: the first line says the precision and the layout the passes chose,
   // then one line per step (op, conv layout and fused epilogue, label, output), so that two
   // plans of one model (compiled directly, and from its engine) can be compared.
-  static std::string describe(const GraphIR& g, int threads) {
+  static std::string describe(const GraphIR& g, const std::vector<Step>& plan_steps,
+                              const CpuThreads& threads) {
     // Appends only: g++ 12 reports -Wrestrict falsely on "literal" + std::string here.
-    size_t convs = 0, nhwc = 0;
+    size_t convs = 0, nhwc = 0, fewer = 0;
     std::string steps;
-    for (const Node& node : g.nodes) {
+    for (const Step& step : plan_steps) {
+      const Node& node = *step.node;
       std::string line = "  ";
       line += op_name(node.op);
       if (node.op == OpId::conv2d) {
@@ -251,14 +273,28 @@ class CpuPlan final : public Plan {
         line += ' ';
         line += to_string(g.desc(out).shape);
       }
+      if (step.threads < threads.count) {
+        ++fewer;
+        line += " [";
+        line += std::to_string(step.threads);
+        line += step.threads == 1 ? " thread]" : " threads]";
+      }
       steps += line;
       steps += '\n';
     }
     std::string r = "cpu plan: ";
     r += std::to_string(g.nodes.size());
     r += " nodes on ";
-    r += std::to_string(threads);
-    r += threads == 1 ? " thread" : " threads";
+    r += std::to_string(threads.count);
+    r += threads.count == 1 ? " thread (" : " threads (";
+    r += threads.why;
+    if (fewer) {
+      r += "; ";
+      r += std::to_string(fewer);
+      r += fewer == 1 ? " step" : " steps";
+      r += " too small to share them on fewer";
+    }
+    r += ')';
     r += ", precision ";
     r += to_string(g.precision);
     if (g.precision == Precision::float32) r += " (as built)";
@@ -278,6 +314,7 @@ class CpuPlan final : public Plan {
   }
 
   std::shared_ptr<const GraphIR> graph_;
+  int threads_ = 1;
   std::vector<Step> steps_;
   std::string report_;
   bool profile_ = std::getenv("CPPNN_PROFILE") != nullptr;
@@ -288,17 +325,21 @@ class CpuPlan final : public Plan {
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(const ContextOptions& options) {
-    threads_ = options.num_threads > 0 ? options.num_threads : omp_get_num_procs();
-    omp_set_num_threads(threads_);
+    threads_ = cpu_thread_count(options.num_threads);
+    omp_set_num_threads(threads_.count);
     max_bytes_ = options.max_graph_bytes;
   }
   std::string name() const override { return "cpu"; }
   std::unique_ptr<Plan> compile(std::shared_ptr<const GraphIR> graph) override {
-    return std::make_unique<CpuPlan>(optimize(graph, cpu_pass_options()), threads_, max_bytes_);
+    auto g = std::make_shared<GraphIR>(*optimize(graph, cpu_pass_options()));
+    fuse_swish(*g);
+    fold_transposes_into_matmul(*g);
+    remove_dead_code(*g);
+    return std::make_unique<CpuPlan>(std::move(g), threads_, max_bytes_);
   }
 
  private:
-  int threads_ = 1;
+  CpuThreads threads_;
   size_t max_bytes_ = 0;
 };
 
@@ -351,16 +392,22 @@ const CpuKernelRegistry& CpuKernelRegistry::instance() {
 
 void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) {
   if (n == 0) return;
-  size_t threads = size_t(omp_get_max_threads());
-  size_t chunks = std::min(threads, std::max<size_t>(1, n / std::max<size_t>(grain, 1)));
+  // The whole team, even when fewer threads have work: OpenMP re-forms its thread team
+  // whenever a region asks for another size, and on 16 cores that cost hundreds of
+  // microseconds per region when sizes alternate (oneDNN's primitives take the whole team).
+  int team = omp_get_max_threads();
+  size_t chunks = std::min(size_t(team), std::max<size_t>(1, n / std::max<size_t>(grain, 1)));
   if (chunks <= 1) {
     fn(0, n);
     return;
   }
-#pragma omp parallel for num_threads(int(chunks)) schedule(static)
-  for (size_t c = 0; c < chunks; ++c) {
-    size_t begin = n * c / chunks, end = n * (c + 1) / chunks;
-    if (begin < end) fn(begin, end);
+#pragma omp parallel num_threads(team)
+  {
+    size_t c = size_t(omp_get_thread_num());
+    if (c < chunks) {
+      size_t begin = n * c / chunks, end = n * (c + 1) / chunks;
+      if (begin < end) fn(begin, end);
+    }
   }
 }
 

@@ -30,6 +30,37 @@ memory::desc transposed(int64_t rows, int64_t cols) {
   return memory::desc({rows, cols}, dt::f32, memory::dims{1, rows});
 }
 
+// The CPU plan's fold_transposes_into_matmul attributes: "aPermutation" / "bPermutation"
+// (the input is the transpose's source; the matmul reads view[i] = source[perm[i]]) and
+// "outPermutation" (the node's output is the transpose's; the product Y is written where
+// output[j] = Y[perm[j]]). Each view is a memory descriptor with the source's strides.
+memory::dims source_strides(const Dims& shape) {
+  return row_major_strides(memory::dims(shape.begin(), shape.end()));
+}
+
+memory::desc input_view(const Dims& source, const std::vector<int64_t>& perm) {
+  memory::dims strides = source_strides(source), d(perm.size()), st(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) {
+    d[i] = source[size_t(perm[i])];
+    st[i] = strides[size_t(perm[i])];
+  }
+  return memory::desc(d, dt::f32, st);
+}
+
+memory::desc output_view(const Dims& out, const std::vector<int64_t>& perm) {
+  memory::dims strides = source_strides(out), d(perm.size()), st(perm.size());
+  for (size_t j = 0; j < perm.size(); ++j) {
+    d[size_t(perm[j])] = out[j];
+    st[size_t(perm[j])] = strides[j];
+  }
+  return memory::desc(d, dt::f32, st);
+}
+
+Dims view_shape(const memory::desc& d) {
+  memory::dims dims = d.dims();
+  return Dims(dims.begin(), dims.end());
+}
+
 int64_t product(const Dims& d, size_t begin, size_t end) {
   return std::accumulate(d.begin() + long(begin), d.begin() + long(end), int64_t(1),
                          std::multiplies<>());
@@ -85,12 +116,19 @@ class MatmulKernel final : public CpuKernel {
       attr.set_post_ops(ops);
       if (alpha != 1.f) attr.set_output_scales(0, {alpha});
     } else {
-      const Dims& a = cx.inputs[0]->shape;
-      const Dims& b = cx.inputs[1]->shape;
-      size_t rank = out.size();
-      int64_t k = a.back(), n = out.back();
+      const bool a_perm = attrs.has("aPermutation"), b_perm = attrs.has("bPermutation");
+      permuted_ = a_perm || b_perm || attrs.has("outPermutation");
+      memory::desc a_view, b_view, out_view;
+      if (a_perm) a_view = input_view(cx.inputs[0]->shape, attrs.ints("aPermutation"));
+      if (b_perm) b_view = input_view(cx.inputs[1]->shape, attrs.ints("bPermutation"));
+      if (attrs.has("outPermutation")) out_view = output_view(out, attrs.ints("outPermutation"));
+      const Dims a = a_perm ? view_shape(a_view) : cx.inputs[0]->shape;
+      const Dims b = b_perm ? view_shape(b_view) : cx.inputs[1]->shape;
+      const Dims y = out_view.is_zero() ? out : view_shape(out_view);
+      size_t rank = y.size();
+      int64_t k = a.back(), n = y.back();
       bool b_unbatched = product(b, 0, b.size() - 2) == 1;
-      if (b_unbatched) {
+      if (b_unbatched && !permuted_) {
         // Every row of every batch of `a` meets the same matrix: one large 2-D product.
         int64_t rows = product(a, 0, a.size() - 1);
         a_user = plain({rows, k});
@@ -103,9 +141,9 @@ class MatmulKernel final : public CpuKernel {
           p.insert(p.end(), d.begin(), d.end());
           return p;
         };
-        a_user = plain(padded(a));
-        b_user = plain(padded(b));
-        dst_user = plain(memory::dims(out.begin(), out.end()));
+        a_user = a_perm ? a_view : plain(padded(a));
+        b_user = b_perm ? b_view : plain(padded(b));
+        dst_user = out_view.is_zero() ? plain(memory::dims(y.begin(), y.end())) : out_view;
       }
       if (cx.inputs.size() > 2 && cx.inputs[2]) {
         memory::dims bd(size_t(dst_user.data.ndims), 1);
@@ -123,6 +161,15 @@ class MatmulKernel final : public CpuKernel {
     dnnl::matmul::desc d = has_bias_ ? dnnl::matmul::desc(a_user, b_want, bias_user, dst_user)
                                      : dnnl::matmul::desc(a_user, b_want, dst_user);
     dnnl::matmul::primitive_desc pd(d, attr, onednn::engine());
+    if (permuted_ && std::string(pd.impl_info_str()).find("ref") != std::string::npos) {
+      // oneDNN has only its reference kernel for these strides: multiply dense copies
+      // (the Staged loads reorder the views, as the transposes did) on its fast one.
+      auto dense = [](const memory::desc& v) { return plain(v.dims()); };
+      memory::desc b_dense = cx.constants[1] ? b_want : dense(b_user);
+      dnnl::matmul::desc dd = has_bias_ ? dnnl::matmul::desc(dense(a_user), b_dense, bias_user, dense(dst_user))
+                                        : dnnl::matmul::desc(dense(a_user), b_dense, dense(dst_user));
+      pd = dnnl::matmul::primitive_desc(dd, attr, onednn::engine());
+    }
     prim_ = dnnl::matmul(pd);
 
     a_ = Staged(a_user, pd.src_desc(), half_, Staged::Direction::in);
@@ -178,7 +225,7 @@ class MatmulKernel final : public CpuKernel {
   dnnl::primitive prim_;
   Staged a_, dst_;
   onednn::Weights b_, bias_;
-  bool half_ = false, has_bias_ = false, c_sum_ = false;
+  bool half_ = false, has_bias_ = false, c_sum_ = false, permuted_ = false;
   int64_t m_ = 0, n_ = 0, c_rows_ = 1, c_cols_ = 1;
 };
 

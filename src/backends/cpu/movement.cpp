@@ -19,10 +19,13 @@ using Kernel = std::unique_ptr<CpuKernel>;
 using Ins = std::vector<const Tensor*>;
 using Outs = std::vector<Tensor*>;
 
+// A reshape between two intermediates is a view (the plan gives both the same bytes:
+// plan_memory's `views`), so it copies only where an input or an output has its own bytes.
 Kernel reshape_kernel(const KernelContext&) {
   return make_kernel([](const Ins& in, const Outs& out) {
     const uint8_t* src = static_cast<const uint8_t*>(in[0]->data());
     uint8_t* dst = static_cast<uint8_t*>(out[0]->data());
+    if (src == dst) return;
     parallel_for(in[0]->byte_size(), kCopyGrain, [&](size_t begin, size_t end) {
       std::memcpy(dst + begin, src + begin, end - begin);
     });

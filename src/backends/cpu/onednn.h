@@ -40,6 +40,10 @@ inline void append_activation(dnnl::post_ops& ops, const Attrs& attrs) {
   using dnnl::algorithm;
   std::string act = attrs.s_or("activation", "");
   if (act.empty()) return;
+  if (act == "swish") {  // the CPU plan's own (fuse_swish): x * sigmoid(x)
+    ops.append_eltwise(1.f, algorithm::eltwise_swish, 1.f, 0.f);
+    return;
+  }
   std::optional<OpId> op = find_op(act);
   if (!op) fail(ErrorKind::OperationError, "internal: unknown fused activation '" + act + "'");
   float alpha = float(attrs.f_or("activationAlpha", *op == OpId::leakyRelu ? 0.01 : 1.0));

@@ -13,11 +13,39 @@ namespace cppnn::detail::cuda {
 
 namespace {
 
-// The strides of logical [batch, heads, sequence, head dim] in a contiguous tensor of
-// `shape` whose axis perm[i] is logical axis i.
-AttentionStrides strides_of(const Dims& shape, const std::vector<int64_t>& perm) {
-  auto stride = [&](int64_t axis) { return dims_product(shape, size_t(axis) + 1, shape.size()); };
-  return {stride(perm[0]), stride(perm[1]), stride(perm[2])};
+// Input `i` of the node ("q", "k" or "v"; the output: "out") as the kernel reads it: the
+// rank-4 tensor whose axis perm[j] is logical axis j ([batch, heads, sequence, head dim]),
+// either the operand itself (contiguous) or a view of its columns (fuse_attention.cpp:
+// "qOffset", "qShape", "qStrides").
+struct Operand4 {
+  Dims shape;
+  int64_t strides[4] = {0, 0, 0, 0};
+  int64_t offset = 0;
+  std::vector<int64_t> perm;
+  int64_t dim(int logical) const { return shape[size_t(perm[size_t(logical)])]; }
+  AttentionStrides logical_strides() const {
+    return {strides[perm[0]], strides[perm[1]], strides[perm[2]]};
+  }
+};
+
+Operand4 operand4(const GraphIR& g, const Node& node, OperandId id, const std::string& name) {
+  Operand4 o;
+  o.perm = node.attrs.ints(name + "Permutation");
+  if (node.attrs.has(name + "Shape")) {
+    const std::vector<int64_t>& shape = node.attrs.ints(name + "Shape");
+    const std::vector<int64_t>& strides = node.attrs.ints(name + "Strides");
+    o.shape = Dims(shape.begin(), shape.end());
+    for (size_t a = 0; a < 4; ++a) o.strides[a] = strides[a];
+    o.offset = node.attrs.i(name + "Offset");
+    return o;
+  }
+  o.shape = g.desc(id).shape;
+  for (size_t a = 0; a < 4; ++a) o.strides[a] = dims_product(o.shape, a + 1, o.shape.size());
+  return o;
+}
+
+const void* at_offset(const void* base, int64_t elements) {
+  return static_cast<const char*>(base) + elements * int64_t(sizeof(uint16_t));  // float16
 }
 
 // A mask's strides aligned right against [batch, heads, sq, sk]; 0 along broadcast axes.
@@ -38,7 +66,7 @@ DeviceDecision decide_attention(const GraphIR& g, const Node& node, const Device
     d.why_not = "the fused attention kernel takes float16";
     return d;
   }
-  int64_t head_dim = int64_t(q.shape[size_t(node.attrs.ints("qPermutation")[3])]);
+  int64_t head_dim = operand4(g, node, node.inputs[0], "q").dim(3);
   if (!attention_head_dim_supported(int(head_dim))) {
     d.why_not = "no fused attention kernel for head dimension " + std::to_string(head_dim);
     return d;
@@ -49,26 +77,28 @@ DeviceDecision decide_attention(const GraphIR& g, const Node& node, const Device
 
 std::unique_ptr<Step> make_attention(std::shared_ptr<Device> device, const GraphIR& g, const Node& node,
                                      const std::vector<Placement>& places) {
-  const Dims& q = g.desc(node.inputs[0]).shape;
-  const Dims& k = g.desc(node.inputs[1]).shape;
-  const Dims& out = g.desc(node.outputs[0]).shape;
-  const std::vector<int64_t>& qp = node.attrs.ints("qPermutation");
-  const std::vector<int64_t>& kp = node.attrs.ints("kPermutation");
+  const Operand4 q = operand4(g, node, node.inputs[0], "q"), k = operand4(g, node, node.inputs[1], "k");
+  const Operand4 v = operand4(g, node, node.inputs[2], "v"), out = operand4(g, node, node.outputs[0], "out");
   AttentionParams p;
-  p.q = device_address(places, node.inputs[0], node, "q");
-  p.k = device_address(places, node.inputs[1], node, "k");
-  p.v = device_address(places, node.inputs[2], node, "v");
+  p.q = at_offset(device_address(places, node.inputs[0], node, "q"), q.offset);
+  p.k = at_offset(device_address(places, node.inputs[1], node, "k"), k.offset);
+  p.v = at_offset(device_address(places, node.inputs[2], node, "v"), v.offset);
   p.out = device_address(places, node.outputs[0], node, "output");
-  p.qs = strides_of(q, qp);
-  p.ks = strides_of(k, kp);
-  p.vs = strides_of(g.desc(node.inputs[2]).shape, node.attrs.ints("vPermutation"));
-  p.os = strides_of(out, node.attrs.ints("outPermutation"));
-  p.batch = int(q[size_t(qp[0])]), p.heads = int(q[size_t(qp[1])]);
-  p.sq = int(q[size_t(qp[2])]), p.sk = int(k[size_t(kp[2])]);
-  p.head_dim = int(q[size_t(qp[3])]);
+  p.qs = q.logical_strides();
+  p.ks = k.logical_strides();
+  p.vs = v.logical_strides();
+  p.os = out.logical_strides();
+  p.batch = int(q.dim(0)), p.heads = int(q.dim(1));
+  p.sq = int(q.dim(2)), p.sk = int(k.dim(2));
+  p.head_dim = int(q.dim(3));
   p.scale = float(node.attrs.f("scale"));
   p.zero_nan_rows = node.attrs.b("zeroNanRows");
   std::string mask_text = "no mask";
+  if (node.attrs.i_or("causal", 0) != 0) {
+    p.causal = true;
+    p.causal_offset = int(node.attrs.i("causalOffset"));
+    mask_text = "causal (offset " + std::to_string(p.causal_offset) + ")";
+  }
   if (has_input(node, 3)) {
     const OperandDescriptor& m = g.desc(node.inputs[3]);
     p.mask = device_address(places, node.inputs[3], node, "mask");
@@ -76,7 +106,7 @@ std::unique_ptr<Step> make_attention(std::shared_ptr<Device> device, const Graph
     if (m.data_type != DataType::float16 && m.data_type != DataType::float32)
       fail(ErrorKind::OperationError, "cuda plan: " + node_name(node) + ": a mask of type " + type_text(m.data_type));
     broadcast_strides(m.shape, p.mask_b, p.mask_h, p.mask_q, p.mask_k);
-    mask_text = "mask " + to_string(m.shape) + " " + type_text(m.data_type);
+    mask_text = (p.causal ? mask_text + ", mask " : "mask ") + to_string(m.shape) + " " + type_text(m.data_type);
   }
   if (has_input(node, 4)) {
     const Dims& c = g.desc(node.inputs[4]).shape;
@@ -114,6 +144,10 @@ bool attention_takes(const AttentionCandidate& c) {
          attention_head_dim_supported(int(c.head_dim)) && c.batch <= 65535 && c.heads <= 65535 &&
          c.query_length < (int64_t(1) << 30) && c.key_length < (int64_t(1) << 30) &&
          (!c.masked || c.mask_type == DataType::float16 || c.mask_type == DataType::float32);
+}
+
+bool attention_reads_merged_projections(DataType type, int64_t head_dim) {
+  return type == DataType::float16 && head_dim <= 128 && attention_head_dim_supported(int(head_dim));
 }
 
 void add_attention_ops(DeviceOpTable& table) {

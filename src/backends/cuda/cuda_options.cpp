@@ -1,13 +1,12 @@
 #include "backends/cuda/cuda_options.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "backends/cpu/threads.h"
 #include "cppnn/context.h"
 
 namespace cppnn::detail::cuda {
@@ -72,7 +71,8 @@ CudaOptions CudaOptions::read(const ContextOptions& context) {
   // Set at all (even empty, which atoi reads as 0): at least one.
   if (const char* v = env("CPPNN_CUDA_BUILD_THREADS")) o.build_threads = std::max(1, std::atoi(v));
   o.cudnn_no_timing = flag_value(env("CPPNN_CUDNN_NO_TIMING"));
-  o.cpu_threads = context.num_threads > 0 ? context.num_threads : omp_get_num_procs();
+  // The CPU fallback's threads follow the CPU backend's rule (OMP_NUM_THREADS, cgroup quota).
+  o.cpu_threads = cpu_thread_count(context.num_threads).count;
   o.low_priority = context.gpu_low_priority;
   o.sm_share = context.gpu_sm_share;
   return o;

@@ -61,6 +61,12 @@ class CudaPlan final : public Plan {
     passes.lower_recurrent = true;
     // Attention as one fused kernel where the device takes the problem (attention_ops.cpp).
     passes.attention = [this](const AttentionCandidate& c) { return takes_attention(c); };
+    // Its q, k and v projections as one GEMM, which the fused kernel reads in place
+    // (merge_projections.cpp): in float16, the only type the kernel takes.
+    passes.merge_projections = [this](DataType t, int64_t head_dim) {
+      return !device_->options.cpu_ops.count(OpId::attention) && device_->options.fused_attention &&
+             attention_reads_merged_projections(t, head_dim);
+    };
     // The residual add before a layer norm goes into its kernel (normalization_ops.cpp).
     passes.norm_residual = [this](const GraphIR& g, const Node& ln) { return takes_norm_residual(g, ln); };
     layout_ = passes.channels_last ? "nhwc" : "nchw";

@@ -80,6 +80,9 @@ NodeSupport supports_node(const GraphIR& g, size_t node, const Device& device,
 bool layer_norm_takes_residual(const GraphIR& g, const Node& layer_norm);
 // Whether the fused attention kernel takes a candidate of fuse_attention (attention_steps.cpp).
 bool attention_takes(const AttentionCandidate& candidate);
+// Whether the kernel would read q, k and v of this type and head dimension in place from a
+// merged projection (merge_projections.cpp), so that merging leaves no split to copy.
+bool attention_reads_merged_projections(DataType type, int64_t head_dim);
 
 // Moves the fused activations that a device implementation cannot apply off its nodes into
 // nodes of their own, right after them.

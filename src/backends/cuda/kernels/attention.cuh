@@ -10,6 +10,9 @@
 // For head dims up to 80 the next tile's keys and values are copied while this one is
 // multiplied (two shared buffers each). With splits, a block takes one range of the keys
 // and writes its partial result; combine_kernel merges the ranges (flash-decoding).
+// Causal (p.causal): a block walks only the key tiles its last row sees and masks the keys
+// past each row's diagonal from their indices; a split whose keys no row of its block sees
+// walks none and writes an empty partial row (maximum -inf, sum 0), which the merge weighs 0.
 //
 // Included by attention.cu (nvcc) and by tests/cuda_host, which runs it on the CPU with
 // each block's threads as fibers and the warp operations emulated (mma.cuh): so it uses only
@@ -77,9 +80,18 @@ __global__ void __launch_bounds__(kThreads) kernel(AttentionParams p) {
   const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
   const int g = lane / 4, t = lane % 4;
   const int split = int(blockIdx.x) % p.splits;
-  const int b = int(blockIdx.z), h = int(blockIdx.y), q0 = int(blockIdx.x) / p.splits * kBQ;
+  // Causal: the last query blocks see the most keys; they go first (lower block indices
+  // are scheduled first), so that the short ones fill the tail.
+  const int qblock = p.causal ? (p.sq + kBQ - 1) / kBQ - 1 - int(blockIdx.x) / p.splits : int(blockIdx.x) / p.splits;
+  const int b = int(blockIdx.z), h = int(blockIdx.y), q0 = qblock * kBQ;
   const int kbegin = p.splits > 1 ? split * p.split_keys : 0;
-  const int kend = p.splits > 1 ? (p.sk - kbegin < p.split_keys ? p.sk : kbegin + p.split_keys) : p.sk;
+  int kend = p.splits > 1 ? (p.sk - kbegin < p.split_keys ? p.sk : kbegin + p.split_keys) : p.sk;
+  if (p.causal) {
+    // The block's last row sees keys up to row + offset: no tile after that one is read.
+    const int last_row = (q0 + kBQ < p.sq ? q0 + kBQ : p.sq) - 1;
+    const int64_t seen = int64_t(last_row) + p.causal_offset + 1;
+    if (seen < kend) kend = int(seen < kbegin ? kbegin : seen);
+  }
   const __half* qg = static_cast<const __half*>(p.q) + b * p.qs.b + h * p.qs.h;
   const __half* kg = static_cast<const __half*>(p.k) + b * p.ks.b + h * p.ks.h;
   const __half* vg = static_cast<const __half*>(p.v) + b * p.vs.b + h * p.vs.h;
@@ -98,6 +110,12 @@ __global__ void __launch_bounds__(kThreads) kernel(AttentionParams p) {
   // This thread's two rows: g and g + 8 of the warp's 16.
   const int row0 = q0 + warp * 16 + g, row1 = row0 + 8;
   const int mrow0 = row0 < p.sq ? row0 : p.sq - 1, mrow1 = row1 < p.sq ? row1 : p.sq - 1;
+  // Each row's keys end at kend, or causally at row + offset + 1 (the diagonal tiles).
+  auto key_end = [&](int row) {
+    const int64_t e = int64_t(row) + p.causal_offset + 1;
+    return p.causal && e < kend ? int(e) : kend;
+  };
+  const int kend0 = key_end(row0), kend1 = key_end(row1);
   const float scale = p.scale * kLog2e;
   float o[kDN][4];
 #pragma unroll
@@ -158,7 +176,7 @@ __global__ void __launch_bounds__(kThreads) kernel(AttentionParams p) {
       for (int e = 0; e < 4; ++e) {
         const int key = k0 + j * 8 + 2 * t + (e & 1);
         float x = s[j][e] * scale;
-        if (key >= kend) {
+        if (key >= (e < 2 ? kend0 : kend1)) {
           x = -INFINITY;
         } else {
           const int row = e < 2 ? mrow0 : mrow1;
@@ -311,6 +329,7 @@ inline bool supported(const AttentionParams& p) {
   for (const AttentionStrides* s : {&p.qs, &p.ks, &p.vs, &p.os})
     if (s->b % 8 != 0 || s->h % 8 != 0 || s->s % 8 != 0 || s->b < 0 || s->h < 0 || s->s < 0)
       return false;
+  if (p.causal && p.causal_offset < 0) return false;  // every row sees key 0 (fuse_attention.cpp)
   if (p.splits < 1 || p.splits > 64) return false;
   if (p.splits > 1) {
     if (!p.partial || p.split_keys <= 0 || p.split_keys % kBK != 0) return false;

@@ -33,6 +33,12 @@ struct AttentionParams {
   int64_t cond_b = 0, cond_h = 0, cond_q = 0, cond_k = 0;
   float fill = 0.0f;
   bool fill_where_true = false;
+  // Causal: key k is visible to query q iff k <= q + causal_offset (>= 0), from indices, no
+  // memory read. A query block computes only the key tiles it sees, the diagonal ones
+  // masked, and the grid runs the heaviest query blocks (the last) first. Any mask or cond
+  // above applies to the visible keys as well.
+  bool causal = false;
+  int causal_offset = 0;
   AttentionStrides qs, ks, vs, os;
   int batch = 0, heads = 0, sq = 0, sk = 0;
   int head_dim = 0;  // one of kAttentionHeadDims
