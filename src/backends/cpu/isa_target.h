@@ -1,10 +1,11 @@
 #pragma once
 // The instruction-set level a CPU kernel file is compiled for (isa.h says how one is chosen
-// at run time). Every kernel file of this folder but cpu_backend.cpp, evaluator.cpp and
-// isa.cpp is compiled once per level: as itself for the portable baseline, and on x86-64
-// through generated wrappers (CMakeLists.txt) that define CPPNN_CPU_ISA_LEVEL first, 1 for
-// AVX2 (x86-64-v3: AVX2, FMA, F16C, BMI) and 2 for AVX-512 (x86-64-v4). The library itself
-// is compiled for the baseline, so it runs on any CPU of its architecture.
+// at run time). Every file of this folder with a line CPPNN_ISA_BEGIN (the kernels; not
+// the plan, the evaluator, the thread counts or isa.cpp) is compiled once per level: as
+// itself for the portable baseline, and on x86-64 through generated wrappers
+// (CMakeLists.txt) that define CPPNN_CPU_ISA_LEVEL first, 1 for AVX2 (x86-64-v3: AVX2, FMA,
+// F16C, BMI) and 2 for AVX-512 (x86-64-v4). The library itself is compiled for the
+// baseline, so it runs on any CPU of its architecture.
 //
 // A file puts everything it defines between CPPNN_ISA_BEGIN and CPPNN_ISA_END, after all
 // its #includes:
