@@ -44,7 +44,7 @@ TSAN_ENV = TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:ignore_noninstru
 TSAN_GTEST_FILTER ?= ContextThreads.*:*Concurrent*
 
 .PHONY: setup build demo demo-mobilenet test test-cpp test-python bench models pretrained clean setup-sanitizers \
-  test-asan test-tsan fuzz
+  test-asan test-tsan fuzz test-cpu-levels check-aarch64
 
 setup:
 	@bash scripts/setup.sh
@@ -84,6 +84,40 @@ test: build models pretrained
 	@CPPNN_BUILD=$(abspath $(BUILD)) CPPNN_SHARED=$(SHARED) CPPNN_MODELS=$(abspath $(MODELS)) \
 	  PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) -m pytest -q tests/python
 
+# The C++ suite once more at each CPU kernel level below the one this CPU picks
+# (src/backends/cpu/isa.h): `make test` runs the AVX-512 kernels on a CPU with AVX-512, this
+# the AVX2 and baseline fallbacks on the same machine (CPPNN_CPU_ISA; a level the CPU lacks
+# would fail CpuIsa.EnvironmentIsFollowed, so only those it has are listed).
+CPU_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+CPU_ISA_LEVELS ?= $(if $(filter avx2,$(CPU_FLAGS)),baseline,) $(if $(filter avx512f,$(CPU_FLAGS)),avx2,)
+test-cpu-levels: build
+	@for isa in $(CPU_ISA_LEVELS); do \
+	  echo "test-cpu-levels: cppnn_tests with CPPNN_CPU_ISA=$$isa"; \
+	  CPPNN_CPU_ISA=$$isa $(BUILD)/cppnn_tests --gtest_brief=1 || exit 1; \
+	done
+
+# The library's layers compiled for aarch64 Linux by Debian's cross compiler, with -Werror:
+# objects only, no link (cmake/aarch64-linux-gnu.cmake says why). The onnx layer (protobuf
+# handling, nothing architecture-specific, half the compile time) is left out unless
+# AARCH64_LAYERS names it.
+AARCH64_BUILD ?= build-aarch64
+AARCH64_LAYERS ?= core graph passes runtime backend_cpu engine api cuda_codegen
+empty :=
+space := $(empty) $(empty)
+AARCH64_OBJECTS = ninja -C $(AARCH64_BUILD) -t targets all | \
+  grep -oE '^CMakeFiles/cppnn_($(subst $(space),|,$(strip $(AARCH64_LAYERS))))\.dir/[^:]+\.o'
+check-aarch64:
+	@bash scripts/setup.sh aarch64
+	@cmake -S . -B $(AARCH64_BUILD) -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
+	  -DCMAKE_BUILD_TYPE=Release -DCPPNN_WERROR=ON -DCPPNN_CUDA=OFF -DCPPNN_BUILD_PYTHON=OFF \
+	  -DCPPNN_BUILD_TESTS=OFF -DCPPNN_BUILD_BENCH=OFF -DCMAKE_DISABLE_FIND_PACKAGE_CUDAToolkit=ON \
+	  >/dev/null
+	@ninja -C $(AARCH64_BUILD) -j $(JOBS) $$($(AARCH64_OBJECTS))
+	@objects=$$($(AARCH64_OBJECTS)); set -- $$objects; \
+	  machine=$$(readelf -h $(AARCH64_BUILD)/$$1 | sed -n 's/^ *Machine: *//p'); \
+	  echo "check-aarch64: $$# objects of $(strip $(AARCH64_LAYERS)) compiled for $$machine"; \
+	  [ "$$machine" = AArch64 ]
+
 bench: build models
 	@CPPNN_BUILD=$(abspath $(BUILD)) CPPNN_SHARED=$(SHARED) CPPNN_MODELS=$(abspath $(MODELS)) \
 	  $(PYTHON) bench/bench_cpu.py
@@ -114,4 +148,4 @@ fuzz: setup-sanitizers
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(AARCH64_BUILD)

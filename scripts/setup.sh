@@ -3,6 +3,7 @@
 # quick when everything is there. Needs root (or sudo) for apt-get.
 #   scripts/setup.sh              what `make build` and `make test` need
 #   scripts/setup.sh sanitizers   that, plus clang for `make test-asan`, `test-tsan`, `fuzz`
+#   scripts/setup.sh aarch64      that, plus the aarch64 cross compiler for `make check-aarch64`
 set -euo pipefail
 
 APT_PACKAGES=(cmake ninja-build g++ ccache libonnx-dev libprotobuf-dev protobuf-compiler
@@ -13,6 +14,10 @@ if [ "${1:-}" = sanitizers ]; then
   # links libomp; its Archer tool makes TSan see OpenMP's synchronization) and
   # llvm-symbolizer for readable reports.
   APT_PACKAGES+=(clang-14 libclang-rt-14-dev libomp-14-dev llvm-14)
+elif [ "${1:-}" = aarch64 ]; then
+  # Debian's cross compiler with its own C and C++ libraries. No arm64 package of the
+  # libraries: the host's headers serve (cmake/aarch64-linux-gnu.cmake says why).
+  APT_PACKAGES+=(g++-aarch64-linux-gnu)
 fi
 PIP_PACKAGES=(numpy onnx onnxruntime pytest nanobind scikit-build-core pillow)
 

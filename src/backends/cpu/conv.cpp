@@ -3,10 +3,12 @@
 // activations (when the primitive's layout differs from the graph's) and executes.
 #include <string>
 
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/onednn.h"
 #include "graph/op_math/window_attrs.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 namespace {
 
@@ -193,4 +195,5 @@ void register_conv_kernels(CpuKernelRegistry& r) {
   r.add(OpId::convTranspose2d, conv_factory(true));
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

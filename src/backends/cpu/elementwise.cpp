@@ -1,33 +1,17 @@
 // CPU kernels of the broadcasting element-wise ops: binary arithmetic, comparisons, logical
 // ops, prelu and where; plus the loop machinery of elementwise_loops.h.
-#include <immintrin.h>
-
 #include <cmath>
 
 #include "backends/cpu/elementwise_loops.h"
+#include "backends/cpu/half_runs.h"
+#include "backends/cpu/isa_target.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
-void halves_to_floats(const half* in, float* out, size_t n) {
-  size_t i = 0;
-#ifdef __F16C__
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(out + i,
-                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
-#endif
-  for (; i < n; ++i) out[i] = float(in[i]);
-}
+void halves_to_floats(const half* in, float* out, size_t n) { widen_half_run(in, out, n); }
 
-void floats_to_halves(const float* in, half* out, size_t n) {
-  size_t i = 0;
-#ifdef __F16C__
-  // Round to nearest even, overflow to infinity: the same as float_to_half.
-  for (; i + 8 <= n; i += 8)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
-                     _mm256_cvtps_ph(_mm256_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT));
-#endif
-  for (; i < n; ++i) out[i] = half(in[i]);
-}
+void floats_to_halves(const float* in, half* out, size_t n) { narrow_float_run(in, out, n); }
 
 void unexpected_type(DataType type) {
   fail(ErrorKind::OperationError, "CPU kernel called with data type " +
@@ -281,4 +265,5 @@ void register_elementwise_kernels(CpuKernelRegistry& r) {
   register_elementwise_cast_kernels(r);
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

@@ -10,8 +10,10 @@
 #include <limits>
 
 #include "backends/cpu/elementwise_loops.h"
+#include "backends/cpu/isa_target.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 namespace {
 
@@ -147,4 +149,5 @@ void register_elementwise_cast_kernels(CpuKernelRegistry& r) {
   });
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

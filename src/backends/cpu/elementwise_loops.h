@@ -6,9 +6,11 @@
 #include <type_traits>
 #include <vector>
 
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/kernel.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 // Elements per parallel task: below this, threading costs more than it saves.
 inline constexpr size_t kElementwiseGrain = 16384;
@@ -165,4 +167,5 @@ void broadcast_binary(const BroadcastPlan& plan, const Tensor& a, const Tensor& 
   });
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

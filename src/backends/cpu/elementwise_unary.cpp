@@ -6,9 +6,11 @@
 #include <limits>
 
 #include "backends/cpu/elementwise_loops.h"
+#include "backends/cpu/isa_target.h"
 #include "graph/op_math/activation.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 namespace {
 
@@ -181,4 +183,5 @@ void register_elementwise_unary_kernels(CpuKernelRegistry& r) {
   register_activations(r);
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/movement_kernels.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 namespace {
 
@@ -275,4 +277,5 @@ void register_gather_kernels(CpuKernelRegistry& r) {
   r.add(OpId::scatterND, scatter_nd_kernel);
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <numeric>
 
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/onednn.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 namespace {
 
@@ -241,4 +243,5 @@ void register_matmul_kernels(CpuKernelRegistry& r) {
   r.add(OpId::gemm, matmul_factory(true));
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

@@ -6,10 +6,12 @@
 #include <cstring>
 #include <limits>
 
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/movement_kernels.h"
 #include "core/number_cast.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 namespace {
 
@@ -207,4 +209,5 @@ void register_movement_kernels(CpuKernelRegistry& r) {
   register_resample_kernels(r);
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

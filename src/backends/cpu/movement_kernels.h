@@ -4,10 +4,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/kernel.h"
 #include "core/dims.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 // Calls f with an unsigned integer type of the element size: data movement copies bits, so
 // one instantiation per size serves every data type.
@@ -34,4 +36,5 @@ void register_strided_movement_kernels(CpuKernelRegistry& registry);
 // resample2d (movement_resample.cpp).
 void register_resample_kernels(CpuKernelRegistry& registry);
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

@@ -4,11 +4,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/movement_kernels.h"
 #include "graph/op_math/layout.h"
 #include "graph/op_math/resample.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 namespace {
 
@@ -150,4 +152,5 @@ std::unique_ptr<CpuKernel> resample2d_kernel(const KernelContext& cx) {
 
 void register_resample_kernels(CpuKernelRegistry& r) { r.add(OpId::resample2d, resample2d_kernel); }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

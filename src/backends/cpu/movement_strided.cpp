@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/movement_kernels.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 namespace {
 
@@ -241,4 +243,5 @@ void register_strided_movement_kernels(CpuKernelRegistry& r) {
   r.add(OpId::reverse, view_kernel(reverse_view));
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

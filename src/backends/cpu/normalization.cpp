@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/kernel.h"
 #include "backends/cpu/normalization_rows.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 namespace {
 
@@ -20,23 +22,37 @@ struct Moments {
   float rstd;  // 1 / sqrt(variance + epsilon)
 };
 
+#if CPPNN_ISA_AVX2
 inline float horizontal_sum(__m256 v) {
   __m128 r = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   r = _mm_add_ps(r, _mm_movehl_ps(r, r));
   r = _mm_add_ss(r, _mm_movehdup_ps(r));
   return _mm_cvtss_f32(r);
 }
+#endif
 
 // The sum of n floats, a first estimate of the mean: four independent accumulators keep the
 // adds from waiting on each other (a single chain runs at the add's latency).
 inline float plain_sum(const float* x, size_t n) {
+  size_t i = 0;
+#if CPPNN_ISA_AVX2
   __m256 s[4];
   for (int k = 0; k < 4; ++k) s[k] = _mm256_setzero_ps();
-  size_t i = 0;
   for (; i + 32 <= n; i += 32)
     for (int k = 0; k < 4; ++k) s[k] = _mm256_add_ps(s[k], _mm256_loadu_ps(x + i + 8 * k));
   for (; i + 8 <= n; i += 8) s[0] = _mm256_add_ps(s[0], _mm256_loadu_ps(x + i));
   float sum = horizontal_sum(_mm256_add_ps(_mm256_add_ps(s[0], s[1]), _mm256_add_ps(s[2], s[3])));
+#else
+  // The same 32 lanes, added in the same order as above: the same sum, bit for bit.
+  float s[32] = {};
+  for (; i + 32 <= n; i += 32)
+    for (int j = 0; j < 32; ++j) s[j] += x[i + j];
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) s[j] += x[i + j];
+  float v[8];
+  for (int j = 0; j < 8; ++j) v[j] = (s[j] + s[8 + j]) + (s[16 + j] + s[24 + j]);
+  float sum = ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+#endif
   for (; i < n; ++i) sum += x[i];
   return sum;
 }
@@ -45,11 +61,12 @@ inline float plain_sum(const float* x, size_t n) {
 // rounding is what is left of the mean's and the variance's error): the second pass of
 // moments().
 inline void centered_sums(const float* x, size_t n, float shift, double& sum, double& sq) {
+  size_t i = 0;
+#if CPPNN_ISA_AVX2
   __m256d vshift = _mm256_set1_pd(double(shift));
   // Four chains of each sum, so that the adds do not wait on each other's latency.
   __m256d s[4], q[4];
   for (int k = 0; k < 4; ++k) s[k] = q[k] = _mm256_setzero_pd();
-  size_t i = 0;
   for (; i + 16 <= n; i += 16)
     for (int k = 0; k < 2; ++k) {
       __m256 v = _mm256_loadu_ps(x + i + 8 * k);
@@ -76,6 +93,30 @@ inline void centered_sums(const float* x, size_t n, float shift, double& sum, do
   };
   sum = total(_mm256_add_pd(s[0], s[1]), _mm256_add_pd(s[2], s[3]));
   sq = total(_mm256_add_pd(q[0], q[1]), _mm256_add_pd(q[2], q[3]));
+#else
+  // The same 16 lanes and order of adds as above (sum the same bit for bit; sq rounds e^2
+  // before adding where the FMA does not).
+  double s[16] = {}, q[16] = {};
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) {
+      double e = double(x[i + j]) - double(shift);
+      s[j] += e;
+      q[j] += e * e;
+    }
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) {
+      double e = double(x[i + j]) - double(shift);
+      s[j] += e;
+      q[j] += e * e;
+    }
+  auto total = [](const double* a) {
+    double t[4];
+    for (int j = 0; j < 4; ++j) t[j] = (a[j] + a[4 + j]) + (a[8 + j] + a[12 + j]);
+    return (t[0] + t[2]) + (t[1] + t[3]);
+  };
+  sum = total(s);
+  sq = total(q);
+#endif
   for (; i < n; ++i) {
     double e = double(x[i]) - double(shift);
     sum += e;
@@ -481,4 +522,5 @@ void register_normalization_kernels(CpuKernelRegistry& r) {
         [](const KernelContext& cx) { return std::make_unique<LayerNormKernel>(cx); });
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

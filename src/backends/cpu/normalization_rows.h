@@ -1,24 +1,31 @@
 #pragma once
 // Contiguous runs of float32 or float16 elements moved to and from float buffers, for the
-// normalization and pooling kernels. float16 goes through F16C (part of x86-64-v3) eight
-// lanes at a time: the out-of-line scalar half conversion would dominate these kernels.
-#include <immintrin.h>
-
+// normalization and pooling kernels. float16 runs go through F16C at the AVX2 and AVX-512
+// levels (half_runs.h): the out-of-line scalar half conversion would dominate these kernels.
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
 
+#include "backends/cpu/half_runs.h"
+#include "backends/cpu/isa_target.h"
 #include "core/dispatch.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 inline float to_float(float v) { return v; }
+#if CPPNN_ISA_AVX2
 inline float to_float(half v) { return _cvtsh_ss(v.bits); }
+inline uint16_t half_bits(float v) { return uint16_t(_cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT)); }
+#else
+inline float to_float(half v) { return float(v); }
+inline uint16_t half_bits(float v) { return float_to_half(v); }
+#endif
 template <typename T>
 inline T from_float(float v) {
   if constexpr (std::is_same_v<T, half>) {
     half h;
-    h.bits = uint16_t(_cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT));
+    h.bits = half_bits(v);
     return h;
   } else {
     return v;
@@ -29,26 +36,14 @@ inline void load_floats(const float* src, float* dst, size_t n) {
   std::memcpy(dst, src, n * sizeof(float));
 }
 
-inline void load_floats(const half* src, float* dst, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(dst + i,
-                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
-  for (; i < n; ++i) dst[i] = _cvtsh_ss(src[i].bits);
-}
+inline void load_floats(const half* src, float* dst, size_t n) { widen_half_run(src, dst, n); }
 
 inline void store_floats(const float* src, float* dst, size_t n) {
   std::memcpy(dst, src, n * sizeof(float));
 }
 
 // Rounds to nearest even, as float_to_half does.
-inline void store_floats(const float* src, half* dst, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
-                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
-  for (; i < n; ++i) dst[i].bits = uint16_t(_cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT));
-}
+inline void store_floats(const float* src, half* dst, size_t n) { narrow_float_run(src, dst, n); }
 
 // Calls f(in, out, offset, count) on float blocks of the n elements of x and y; for float
 // these are the tensors themselves, for half converted copies of at most 256 elements.
@@ -78,4 +73,5 @@ const float* floats_of(const T* src, float* scratch, size_t n) {
   }
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

@@ -2,8 +2,6 @@
 // What the oneDNN-backed kernels (conv2d, convTranspose2d, matmul, gemm) share: the engine,
 // the fused-activation post-ops, float16 staging, and the move of an operand between the
 // layout the graph gives it and the layout the primitive wants.
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -12,9 +10,11 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/kernel.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 namespace onednn {
 
@@ -80,12 +80,14 @@ inline void half_to_float(const void* src, float* dst, size_t n) {
   parallel_for((n + 7) / 8, 4096, [&](size_t begin, size_t end) {
     for (size_t b = begin; b < end; ++b) {
       size_t i = b * 8;
+#if CPPNN_ISA_AVX2
       if (i + 8 <= n) {
         __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
         _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
-      } else {
-        for (; i < n; ++i) dst[i] = cppnn::half_to_float(s[i]);
+        continue;
       }
+#endif
+      for (size_t e = std::min(n, i + 8); i < e; ++i) dst[i] = cppnn::half_to_float(s[i]);
     }
   });
 }
@@ -95,12 +97,14 @@ inline void float_to_half(const float* src, void* dst, size_t n) {
   parallel_for((n + 7) / 8, 4096, [&](size_t begin, size_t end) {
     for (size_t b = begin; b < end; ++b) {
       size_t i = b * 8;
+#if CPPNN_ISA_AVX2
       if (i + 8 <= n) {
         __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT);
         _mm_storeu_si128(reinterpret_cast<__m128i*>(d + i), h);
-      } else {
-        for (; i < n; ++i) d[i] = cppnn::float_to_half(src[i]);
+        continue;
       }
+#endif
+      for (size_t e = std::min(n, i + 8); i < e; ++i) d[i] = cppnn::float_to_half(src[i]);
     }
   });
 }
@@ -114,6 +118,10 @@ inline void parallel_copy(const void* src, void* dst, size_t bytes) {
 
 // 8x8 block of a row-major matrix transposed: dst[j][i] = src[i][j].
 inline void transpose8x8(const float* src, size_t ss, float* dst, size_t ds) {
+#if !CPPNN_ISA_AVX2
+  for (size_t i = 0; i < 8; ++i)
+    for (size_t j = 0; j < 8; ++j) dst[j * ds + i] = src[i * ss + j];
+#else
   __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ss);
   __m256 r2 = _mm256_loadu_ps(src + 2 * ss), r3 = _mm256_loadu_ps(src + 3 * ss);
   __m256 r4 = _mm256_loadu_ps(src + 4 * ss), r5 = _mm256_loadu_ps(src + 5 * ss);
@@ -134,6 +142,7 @@ inline void transpose8x8(const float* src, size_t ss, float* dst, size_t ds) {
   _mm256_storeu_ps(dst + 5 * ds, _mm256_permute2f128_ps(u1, u5, 0x31));
   _mm256_storeu_ps(dst + 6 * ds, _mm256_permute2f128_ps(u2, u6, 0x31));
   _mm256_storeu_ps(dst + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
+#endif
 }
 
 // `count` row-major [rows, cols] matrices transposed to [cols, rows]: nchw <-> nhwc. oneDNN
@@ -285,4 +294,5 @@ struct Weights {
 };
 
 }  // namespace onednn
+CPPNN_ISA_END
 }  // namespace cppnn::detail

@@ -1,11 +1,13 @@
 // float32 averagePool2d and maxPool2d through oneDNN 2.6 (pooling_v2: dilated pooling).
 // "ceil" rounding and explicit output sizes become a larger right/bottom padding, which
 // oneDNN's exclude-padding average and its max ignore like the real padding.
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/pooling_dnnl.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 namespace {
 
@@ -69,4 +71,5 @@ std::unique_ptr<CpuKernel> make_dnnl_pool_kernel(const KernelContext& cx,
   }
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

@@ -5,9 +5,11 @@
 #include <algorithm>
 
 #include "backends/cpu/elementwise_loops.h"
+#include "backends/cpu/isa_target.h"
 #include "graph/op_math/quantize.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 namespace {
 
@@ -129,4 +131,5 @@ void register_quantization_kernels(CpuKernelRegistry& r) {
   r.add(OpId::dequantizeLinear, dequantize_kernel);
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

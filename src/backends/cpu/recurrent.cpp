@@ -10,15 +10,15 @@
 // A cell is the sequence op with one step, one direction and its state operands as the
 // initial states: [batch, hidden] and [1, batch, hidden] have the same memory layout, as do
 // the cells' weights and biases with their [1, ...] forms.
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/kernel.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 namespace {
 
@@ -41,23 +41,37 @@ inline float apply(Act a, float x) {
   return x;
 }
 
+#if CPPNN_ISA_AVX2
 inline float horizontal_sum(__m256 v) {
   __m128 r = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   r = _mm_add_ps(r, _mm_movehl_ps(r, r));
   r = _mm_add_ss(r, _mm_movehdup_ps(r));
   return _mm_cvtss_f32(r);
 }
+#endif
 
 // Two accumulators keep the FMAs from waiting on each other.
 inline float dot(const float* a, const float* b, size_t n) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   size_t i = 0;
+#if CPPNN_ISA_AVX2
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   for (; i + 16 <= n; i += 16) {
     s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
     s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
   }
   for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
   float s = horizontal_sum(_mm256_add_ps(s0, s1));
+#else
+  // The same 16 lanes and order of adds as above; products rounded before adding.
+  float acc[16] = {};
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) acc[j] += a[i + j] * b[i + j];
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
+  float v[8];
+  for (int j = 0; j < 8; ++j) v[j] = acc[j] + acc[8 + j];
+  float s = ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+#endif
   for (; i < n; ++i) s += a[i] * b[i];
   return s;
 }
@@ -312,4 +326,5 @@ void register_recurrent_kernels(CpuKernelRegistry& r) {
   r.add(OpId::gruCell, factory);
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

@@ -3,11 +3,13 @@
 // - innermost reduced (layer-norm statistics, global pooling over H,W of NCHW): each output
 //   combines contiguous runs, spread over many accumulator lanes so the loop vectorizes;
 // - innermost kept (reducing N or H,W of NHWC): each output tile accumulates whole rows.
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/reduction_math.h"
 #include "graph/op_math/layout.h"
 #include "graph/op_math/reduce.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 namespace {
 
@@ -262,4 +264,5 @@ void register_reduction_kernels(CpuKernelRegistry& r) {
   register_axis_reduction_kernels(r);
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

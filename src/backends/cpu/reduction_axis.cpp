@@ -4,10 +4,12 @@
 // along the axis together, which keeps the inner loop contiguous too.
 #include <limits>
 
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/reduction_math.h"
 #include "graph/op_math/reduce.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 namespace {
 
@@ -318,4 +320,5 @@ void register_axis_reduction_kernels(CpuKernelRegistry& r) {
   r.add(OpId::softmax, softmax_kernel());
 }
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail

@@ -9,13 +9,12 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__F16C__)
-#include <immintrin.h>
-#endif
-
+#include "backends/cpu/half_runs.h"
+#include "backends/cpu/isa_target.h"
 #include "backends/cpu/kernel.h"
 
 namespace cppnn::detail {
+CPPNN_ISA_BEGIN
 
 // The type a kernel computes in: float16 is widened to float, everything else is itself.
 template <typename T>
@@ -24,26 +23,10 @@ using elem_t = std::conditional_t<std::is_same_v<T, half>, float, T>;
 // Rows are widened in blocks of this many elements so the scratch fits on the stack.
 inline constexpr size_t kRowBlock = 1024;
 
-// The out-of-line half_to_float would be a call per element; F16C converts 8 at a time.
-inline void widen(const half* src, float* dst, size_t n) {
-  size_t i = 0;
-#if defined(__F16C__)
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(dst + i,
-                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
-#endif
-  for (; i < n; ++i) dst[i] = float(src[i]);
-}
+// The out-of-line half_to_float would be a call per element; F16C converts 8 or 16 at a time.
+inline void widen(const half* src, float* dst, size_t n) { widen_half_run(src, dst, n); }
 
-inline void narrow(const float* src, half* dst, size_t n) {
-  size_t i = 0;
-#if defined(__F16C__)
-  for (; i + 8 <= n; i += 8)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
-                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
-#endif
-  for (; i < n; ++i) dst[i] = half(src[i]);
-}
+inline void narrow(const float* src, half* dst, size_t n) { narrow_float_run(src, dst, n); }
 
 // `n` (at most kRowBlock for half) elements at p as elem_t<T>: p itself, or widened into scratch.
 template <typename T>
@@ -65,15 +48,21 @@ inline void store_block(const elem_t<T>* src, T* dst, size_t n) {
     for (size_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
-// e^(x - shift) on 8 floats, with a few ulp of error. std::exp is a libm call per element
+// e^(x - shift) on 8 floats (4 at the baseline level), with a few ulp of error. std::exp is a libm call per element
 // and GCC's vectorizer gives up on the clamps of a scalar version (they become branches),
 // so this is written with vector types. Cephes' expf: x = n ln2 + r, e^r by a degree-6
 // polynomial, 2^n put into the exponent bits. Callers subtract a maximum, so x <= 0 and the
 // upper clamp only keeps 2^n finite.
-using f32x8 = float __attribute__((vector_size(32)));
-using i32x8 = int32_t __attribute__((vector_size(32)));
+// The baseline level has 128-bit vectors (SSE2 on x86-64), so there the same code runs on 4
+// floats at a time.
+inline constexpr size_t kExpLanes = CPPNN_ISA_AVX2 ? 8 : 4;
+using f32x8 = float __attribute__((vector_size(kExpLanes * 4)));
+using i32x8 = int32_t __attribute__((vector_size(kExpLanes * 4)));
 
-inline f32x8 exp8(f32x8 x) {
+// In place: a vector passed or returned by value would draw GCC's warning that AVX changes
+// the calling convention (psabi), which the level's target pragma does not quiet.
+inline void exp8(f32x8& v) {
+  const f32x8 x = v;
   const f32x8 lo = f32x8{} - 87.33654f, hi = f32x8{} + 88.0f, zero = f32x8{};
   f32x8 c = x > lo ? x : lo;  // NaN goes to lo here and is passed through at the end
   c = c < hi ? c : hi;
@@ -90,10 +79,10 @@ inline f32x8 exp8(f32x8 x) {
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;
   i32x8 bits = (__builtin_convertvector(n, i32x8) + 127) << 23;
-  f32x8 y = p * std::bit_cast<f32x8>(bits);
+  f32x8 y = p * (f32x8)bits;  // the bits as floats (std::bit_cast would return a vector)
   // Below the clamp e^x is under float's normal range: 0 keeps masked (-inf) logits exact.
   y = x < lo ? zero : y;
-  return x == x ? y : x;
+  v = x == x ? y : x;
 }
 
 // y[i] = e^(x[i] - shift[i * shift_step]) for i < n: shift_step 0 shares one shift, 1 gives
@@ -101,10 +90,11 @@ inline f32x8 exp8(f32x8 x) {
 inline void exp_shifted(const float* x, const float* shift, size_t shift_step, float* y, size_t n) {
   size_t i = 0;
   f32x8 v, s = f32x8{} + shift[0];
-  for (; i + 8 <= n; i += 8) {
+  for (; i + kExpLanes <= n; i += kExpLanes) {
     std::memcpy(&v, x + i, sizeof v);
     if (shift_step) std::memcpy(&s, shift + i, sizeof s);
-    v = exp8(v - s);
+    v -= s;
+    exp8(v);
     std::memcpy(y + i, &v, sizeof v);
   }
   if (i == n) return;
@@ -112,7 +102,8 @@ inline void exp_shifted(const float* x, const float* shift, size_t shift_step, f
   v = f32x8{};
   std::memcpy(&v, x + i, bytes);
   if (shift_step) std::memcpy(&s, shift + i, bytes);
-  v = exp8(v - s);
+  v -= s;
+  exp8(v);
   std::memcpy(y + i, &v, bytes);
 }
 
@@ -177,4 +168,5 @@ inline size_t tile_width(size_t outer, size_t inner, int threads) {
 // The axis-wise kernels (argMin/argMax, cumulativeSum, softmax), in reduction_axis.cpp.
 void register_axis_reduction_kernels(CpuKernelRegistry& registry);
 
+CPPNN_ISA_END
 }  // namespace cppnn::detail
