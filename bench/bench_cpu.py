@@ -30,6 +30,7 @@ a file has several thread counts the latency at each.
 """
 import argparse
 import datetime
+import importlib.util
 import json
 import math
 import os
@@ -136,7 +137,7 @@ def interleave(fns, rounds, iters, pause=0.02):
     return medians
 
 
-def pick_iters(t_ms, round_s, min_iters, max_iters=2000):
+def pick_iters(t_ms, round_s, min_iters, max_iters=10000):
     return int(max(min_iters, min(max_iters, round(round_s * 1e3 / max(t_ms, 1e-3)))))
 
 
@@ -271,8 +272,10 @@ def bench_case(name, path, feeds, batch, threads, runner, rounds=4, round_s=0.5,
         for n, fn in fns.items():
             for _ in range(warmup):
                 fn()
-            ms = []  # the fastest of 3 runs sizes the rounds: a slow first one would shrink them
-            for _ in range(3):
+            # The fastest of at least 3 runs (and of what fits in a quarter round) sizes the
+            # rounds: a run slowed by other processes would shrink them to a few iterations.
+            ms, t_cal = [], time.perf_counter()
+            while len(ms) < 3 or (time.perf_counter() - t_cal < round_s / 4 and len(ms) < 200):
                 t = time.perf_counter()
                 fn()
                 ms.append((time.perf_counter() - t) * 1e3)
@@ -318,6 +321,31 @@ def case_table(rows):
 def geomean(xs):
     xs = [x for x in xs if x and x > 0]
     return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else None
+
+
+def merge(docs):
+    """Result documents of the same machine (CPU model and core count) merged into one, in
+    order: a later file's case (model, batch, threads) replaces an earlier one's."""
+    out = {}
+    for d in docs:
+        key = (d["machine"]["cpu"], d["machine"]["cores"])
+        if key not in out:
+            out[key] = json.loads(json.dumps(d))
+            out[key]["sources"] = [d.get("date")]
+            continue
+        m = out[key]
+        m["sources"].append(d.get("date"))
+        m["models"].update(d.get("models", {}))
+        rows = {(r["model"], r["batch"], r["threads"]): r for r in m["rows"]}
+        for r in d["rows"]:
+            rows[(r["model"], r["batch"], r["threads"])] = r
+        m["rows"] = list(rows.values())
+        m["settings"]["threads"] = sorted({r["threads"] for r in m["rows"]})
+        m["settings"]["batches"] = sorted({r["batch"] for r in m["rows"]})
+    for m in out.values():  # the set's order, then batch and threads
+        order = {n: i for i, n in enumerate(cpu_models.MODELS)}
+        m["rows"].sort(key=lambda r: (order.get(r["model"], len(order)), r["batch"], r["threads"]))
+    return list(out.values())
 
 
 def report(docs, names=None):
@@ -412,8 +440,14 @@ def parse_args(argv=None):
     p.add_argument("--out", default=None, help="the JSON (default bench/results/cpu_<tag>.json)")
     p.add_argument("--generate", action="store_true",
                    help="export missing PyTorch-made models first (bench/cpu_models.py; needs torch)")
+    p.add_argument("--budget", type=float, default=None,
+                   help="seconds after which cases not started yet are recorded as skipped "
+                        "(a device call ends at 600 s)")
     p.add_argument("--report", nargs="+", metavar="JSON", default=None,
-                   help="report mode: README markdown from these result files")
+                   help="report mode: README markdown from these result files (files of one "
+                        "machine, e.g. a run split over calls, are merged)")
+    p.add_argument("--merged", default=None,
+                   help="report mode: also write the merged results here (one machine's files)")
     a = p.parse_args(argv)
     if a.report is not None:
         return a
@@ -445,10 +479,16 @@ def write_json(path, doc):
 def main(argv=None):
     a = parse_args(argv)
     if a.report is not None:
-        docs = [json.loads(pathlib.Path(f).read_text()) for f in a.report]
-        print(report(docs, [pathlib.Path(f).name for f in a.report]))
+        docs = merge([json.loads(pathlib.Path(f).read_text()) for f in a.report])
+        if a.merged:
+            if len(docs) != 1:
+                sys.exit(f"--merged: the files come from {len(docs)} machines, not one")
+            write_json(a.merged, docs[0])
+        print(report(docs))
         return 0
-    if a.generate:
+    if a.generate and importlib.util.find_spec("torch") is None:
+        log("== torch is not installed: the PyTorch-made models that are missing are skipped")
+    elif a.generate:
         subprocess.run([sys.executable, str(ROOT / "bench" / "cpu_models.py"), "--models",
                         ",".join(m for m in a.model_list if cpu_models.MODELS[m].source == "torch")],
                        check=False)
@@ -490,6 +530,13 @@ def main(argv=None):
             feeds = align_feeds(path, cpu_models.make_inputs(model, batch))
             for t in a.thread_list:
                 t0 = time.perf_counter()
+                if a.budget is not None and t0 - t_start > a.budget:
+                    doc["rows"].append({"model": name, "batch": batch, "threads": t, "file": str(path),
+                                        "status": "skipped",
+                                        "errors": {"budget": f"not started: past --budget {a.budget:g} s"}})
+                    log(f"{name:22s} b{batch} T{t}: skipped (budget)")
+                    write_json(a.out, doc)
+                    continue
                 row = bench_case(name, path, feeds, batch, t, runner, rounds=a.rounds,
                                  round_s=a.round_seconds, min_iters=a.min_iters,
                                  input_values=model.input_values, tolerance=a.tolerance)
