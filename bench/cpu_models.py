@@ -521,11 +521,18 @@ def file_info(path):
     """Size, parameter count (initializer elements) and sha256 prefix of an ONNX file."""
     import onnx
     m = onnx.load(str(path), load_external_data=False)
-    params = sum(int(np.prod(t.dims)) for t in m.graph.initializer)
-    for n in m.graph.node:  # exporters also keep weights as Constant nodes
-        for a in n.attribute:
-            if a.name == "value" and a.t.dims:
-                params += int(np.prod(a.t.dims))
+
+    def count(g):  # initializers, Constant nodes' values, and subgraphs' (Silero's If)
+        n = sum(int(np.prod(t.dims)) for t in g.initializer)
+        for node in g.node:
+            for a in node.attribute:
+                if a.name == "value" and a.t.dims:
+                    n += int(np.prod(a.t.dims))
+                n += count(a.g) if a.HasField("g") else 0
+                n += sum(count(sub) for sub in a.graphs)
+        return n
+
+    params = count(m.graph)
     return {"bytes": path.stat().st_size, "params": params,
             "sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16]}
 
