@@ -541,6 +541,7 @@ def main(argv=None):
                                  round_s=a.round_seconds, min_iters=a.min_iters,
                                  input_values=model.input_values, tolerance=a.tolerance)
                 row["case_s"] = round(time.perf_counter() - t0, 1)
+                row["loadavg_1min"] = round(os.getloadavg()[0], 2)  # other processes' load, roughly
                 doc["rows"].append(row)
                 doc["machine"]["loadavg_end"] = list(os.getloadavg())
                 doc["total_s"] = round(time.perf_counter() - t_start, 1)
