@@ -146,6 +146,34 @@ def short(e, n=500):
     return f"{type(e).__name__}: {msg[:n]}"
 
 
+def others_busy(seconds=0.5):
+    """Cores busy over `seconds` while this process sleeps (so: other processes), from
+    /proc/stat; None where there is none."""
+    def sample():
+        f = [int(x) for x in pathlib.Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = f[3] + (f[4] if len(f) > 4 else 0)
+        return sum(f[:8]), idle
+    try:
+        t0, i0 = sample()
+        time.sleep(seconds)
+        t1, i1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    cores = os.cpu_count() or 1
+    return cores * (1 - (i1 - i0) / max(1, t1 - t0))
+
+
+def wait_for_idle(max_wait, threshold):
+    """On a shared machine: waits up to max_wait seconds for other processes to use fewer
+    than `threshold` cores; returns (seconds waited, cores they used when it started)."""
+    t0 = time.perf_counter()
+    busy = others_busy()
+    while busy is not None and busy >= threshold and time.perf_counter() - t0 < max_wait:
+        time.sleep(1.5)
+        busy = others_busy()
+    return round(time.perf_counter() - t0, 1), None if busy is None else round(busy, 2)
+
+
 def git_commit():
     if os.environ.get("CPPNN_COMMIT"):
         return os.environ["CPPNN_COMMIT"]
@@ -440,6 +468,11 @@ def parse_args(argv=None):
     p.add_argument("--out", default=None, help="the JSON (default bench/results/cpu_<tag>.json)")
     p.add_argument("--generate", action="store_true",
                    help="export missing PyTorch-made models first (bench/cpu_models.py; needs torch)")
+    p.add_argument("--wait-idle", type=float, default=0.0,
+                   help="on a shared machine: before each case wait up to this many seconds for "
+                        "other processes to use fewer than --idle-below cores (/proc/stat)")
+    p.add_argument("--idle-below", type=float, default=0.3,
+                   help="cores other processes may keep busy when a case starts (--wait-idle)")
     p.add_argument("--budget", type=float, default=None,
                    help="seconds after which cases not started yet are recorded as skipped "
                         "(a device call ends at 600 s)")
@@ -537,11 +570,14 @@ def main(argv=None):
                     log(f"{name:22s} b{batch} T{t}: skipped (budget)")
                     write_json(a.out, doc)
                     continue
+                waited = wait_for_idle(a.wait_idle, a.idle_below) if a.wait_idle > 0 else None
                 row = bench_case(name, path, feeds, batch, t, runner, rounds=a.rounds,
                                  round_s=a.round_seconds, min_iters=a.min_iters,
                                  input_values=model.input_values, tolerance=a.tolerance)
                 row["case_s"] = round(time.perf_counter() - t0, 1)
                 row["loadavg_1min"] = round(os.getloadavg()[0], 2)  # other processes' load, roughly
+                if waited is not None:
+                    row["waited_s"], row["others_busy_cores"] = waited
                 doc["rows"].append(row)
                 doc["machine"]["loadavg_end"] = list(os.getloadavg())
                 doc["total_s"] = round(time.perf_counter() - t_start, 1)
