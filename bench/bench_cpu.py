@@ -433,6 +433,8 @@ def report(docs, names=None):
             out.append("| --- | ---: |" + " ---: |" * len(threads) + " --- |")
             for mod in models:
                 for b in batches:
+                    if sum((mod, b, t) in by for t in threads) < 2:
+                        continue  # measured at one thread count only
                     cs, cells = [], []
                     for t in threads:
                         r = by.get((mod, b, t))

@@ -136,3 +136,14 @@ def test_json_and_report(tiny, tmp_path, monkeypatch):
         rows = [ln for ln in block.splitlines() if ln.startswith("|")]
         if rows:
             assert len({ln.count("|") for ln in rows}) == 1, block
+    # A second file of the same machine merges in: its case replaces the first file's.
+    out2 = tmp_path / "cpu_test_2.json"
+    assert bench_cpu.main(["--models", "tiny", "--batches", "2", "--threads", "2", "--rounds", "1",
+                           "--round-seconds", "0.005", "--min-iters", "2", "--out", str(out2)]) == 0
+    doc2 = json.loads(out2.read_text())
+    merged = bench_cpu.merge([doc, doc2])
+    assert len(merged) == 1 and len(merged[0]["rows"]) == len(doc["rows"])
+    again = [r for r in merged[0]["rows"] if (r["model"], r["batch"], r["threads"]) == ("tiny", 2, 2)]
+    assert again == [r for r in doc2["rows"]]
+    assert bench_cpu.main(["--report", str(out), str(out2), "--merged", str(tmp_path / "m.json")]) == 0
+    assert json.loads((tmp_path / "m.json").read_text())["rows"] == merged[0]["rows"]
