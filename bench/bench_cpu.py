@@ -407,9 +407,8 @@ def report(docs, names=None):
                     cells.append(" - | - | - |")
                     continue
                 ratio = r.get("ratio")
-                mark = "" if ratio is None or ratio <= TARGET else " \u26a0"
-                cells.append(f" {fmt_ms(r.get('ort_ms'))} | {fmt_ms(r.get('cppnn_ms'))} | "
-                             f"{'%.2f' % ratio + mark if ratio is not None else 'fails'} |")
+                text = "fails" if ratio is None else f"**{ratio:.2f}**" if ratio <= TARGET else f"{ratio:.2f}"
+                cells.append(f" {fmt_ms(r.get('ort_ms'))} | {fmt_ms(r.get('cppnn_ms'))} | {text} |")
                 if r.get("rel_l2") is not None:
                     rels.append(r["rel_l2"])
                 for k, v in r.get("errors", {}).items():
@@ -423,8 +422,9 @@ def report(docs, names=None):
             rs = [by[(mod, b, t_main)].get("ratio") for mod in models if (mod, b, t_main) in by]
             g = geomean(rs)
             met = sum(1 for x in rs if x is not None and x <= TARGET)
-            gm.append(f" | | **{g:.2f}** ({met}/{len(rs)} <= {TARGET}) |" if g else " | | - |")
+            gm.append(f" | | {g:.2f} ({met}/{len(rs)} <= {TARGET}) |" if g else " | | - |")
         out.append("| geometric mean |" + "".join(gm) + " |")
+        out.append(f"\nBold: within the target cppnn / ORT <= {TARGET}. Ratio below 1: cppnn is faster.")
         if notes:
             out.append("\n" + "\n".join(f"- {n}" for n in notes))
         if len(threads) > 1:
