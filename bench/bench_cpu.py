@@ -351,9 +351,21 @@ def geomean(xs):
     return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else None
 
 
-def merge(docs):
+BUSY = 0.5  # cores other processes kept busy when a case started, above which it is marked
+
+
+def quieter(new, old):
+    """Whether a case's new row replaces its old one under --prefer-quiet: the one that
+    started with fewer cores taken by other processes (--wait-idle records it); a tie or
+    a row without the record: the new one."""
+    a, b = new.get("others_busy_cores"), old.get("others_busy_cores")
+    return a is None or b is None or a <= b
+
+
+def merge(docs, prefer_quiet=False):
     """Result documents of the same machine (CPU model and core count) merged into one, in
-    order: a later file's case (model, batch, threads) replaces an earlier one's."""
+    order: a later file's case (model, batch, threads) replaces an earlier one's, or with
+    prefer_quiet the one that started on the quieter machine (a shared machine's reruns)."""
     out = {}
     for d in docs:
         key = (d["machine"]["cpu"], d["machine"]["cores"])
@@ -366,7 +378,9 @@ def merge(docs):
         m["models"].update(d.get("models", {}))
         rows = {(r["model"], r["batch"], r["threads"]): r for r in m["rows"]}
         for r in d["rows"]:
-            rows[(r["model"], r["batch"], r["threads"])] = r
+            k = (r["model"], r["batch"], r["threads"])
+            if k not in rows or not prefer_quiet or quieter(r, rows[k]):
+                rows[k] = r
         m["rows"] = list(rows.values())
         m["settings"]["threads"] = sorted({r["threads"] for r in m["rows"]})
         m["settings"]["batches"] = sorted({r["batch"] for r in m["rows"]})
@@ -398,7 +412,7 @@ def report(docs, names=None):
             + " rel. L2 vs ORT |"
         out.append(head)
         out.append("| --- |" + " ---: | ---: | ---: |" * len(batches) + " ---: |")
-        notes = []
+        notes, loaded = [], False
         for mod in models:
             cells, rels = [], []
             for b in batches:
@@ -408,6 +422,9 @@ def report(docs, names=None):
                     continue
                 ratio = r.get("ratio")
                 text = "fails" if ratio is None else f"**{ratio:.2f}**" if ratio <= TARGET else f"{ratio:.2f}"
+                if (r.get("others_busy_cores") or 0) >= BUSY:
+                    text += " \u2020"
+                    loaded = True
                 cells.append(f" {fmt_ms(r.get('ort_ms'))} | {fmt_ms(r.get('cppnn_ms'))} | {text} |")
                 if r.get("rel_l2") is not None:
                     rels.append(r["rel_l2"])
@@ -425,6 +442,9 @@ def report(docs, names=None):
             gm.append(f" | | {g:.2f} ({met}/{len(rs)} <= {TARGET}) |" if g else " | | - |")
         out.append("| geometric mean |" + "".join(gm) + " |")
         out.append(f"\nBold: within the target cppnn / ORT <= {TARGET}. Ratio below 1: cppnn is faster.")
+        if loaded:
+            out.append(f"\u2020: other processes kept >= {BUSY} of the machine's cores busy when the case "
+                       "started (--wait-idle ran out; `others_busy_cores` in the JSON).")
         if notes:
             out.append("\n" + "\n".join(f"- {n}" for n in notes))
         if len(threads) > 1:
@@ -481,6 +501,9 @@ def parse_args(argv=None):
     p.add_argument("--report", nargs="+", metavar="JSON", default=None,
                    help="report mode: README markdown from these result files (files of one "
                         "machine, e.g. a run split over calls, are merged)")
+    p.add_argument("--prefer-quiet", action="store_true",
+                   help="report mode: of a case measured in several files keep the row that "
+                        "started on the quieter machine (else the last file's)")
     p.add_argument("--merged", default=None,
                    help="report mode: also write the merged results here (one machine's files)")
     a = p.parse_args(argv)
@@ -514,7 +537,7 @@ def write_json(path, doc):
 def main(argv=None):
     a = parse_args(argv)
     if a.report is not None:
-        docs = merge([json.loads(pathlib.Path(f).read_text()) for f in a.report])
+        docs = merge([json.loads(pathlib.Path(f).read_text()) for f in a.report], a.prefer_quiet)
         if a.merged:
             if len(docs) != 1:
                 sys.exit(f"--merged: the files come from {len(docs)} machines, not one")

@@ -147,3 +147,17 @@ def test_json_and_report(tiny, tmp_path, monkeypatch):
     assert again == [r for r in doc2["rows"]]
     assert bench_cpu.main(["--report", str(out), str(out2), "--merged", str(tmp_path / "m.json")]) == 0
     assert json.loads((tmp_path / "m.json").read_text())["rows"] == merged[0]["rows"]
+
+
+def test_merge_prefers_the_quieter_run_when_asked():
+    def doc(busy, ms):
+        return {"date": "d", "machine": {"cpu": "x", "cores": 2, "onnxruntime": "1", "cppnn_commit": "c"}, "settings": {}, "models": {},
+                "rows": [{"model": "resnet18", "batch": 1, "threads": 2, "others_busy_cores": busy,
+                          "ort_ms": ms, "cppnn_ms": ms, "ratio": 1.0, "errors": {}}]}
+    quiet, loaded = doc(0.0, 10.0), doc(2.0, 30.0)
+    assert bench_cpu.merge([quiet, loaded])[0]["rows"][0]["ort_ms"] == 30.0
+    assert bench_cpu.merge([quiet, loaded], prefer_quiet=True)[0]["rows"][0]["ort_ms"] == 10.0
+    assert bench_cpu.merge([loaded, quiet], prefer_quiet=True)[0]["rows"][0]["ort_ms"] == 10.0
+    md = bench_cpu.report(bench_cpu.merge([loaded]))
+    assert "1.00 \u2020" in md and "\u2020: other processes" in md
+    assert "\u2020" not in bench_cpu.report(bench_cpu.merge([quiet]))
