@@ -355,9 +355,14 @@ BUSY = 0.5  # cores other processes kept busy when a case started, above which i
 
 
 def quieter(new, old):
-    """Whether a case's new row replaces its old one under --prefer-quiet: the one that
-    started with fewer cores taken by other processes (--wait-idle records it); a tie or
-    a row without the record: the new one."""
+    """Whether a case's new row replaces its old one under --prefer-quiet: the one where
+    ONNX Runtime, the reference, ran faster (the load of other processes slows it as it
+    slows cppnn, and the busy-core count at a case's start misses load that comes later; a
+    choice that favours ORT's luckier runs, so it never flatters cppnn); without ORT times,
+    the one that started with fewer cores taken by others (--wait-idle); a tie: the new one."""
+    a, b = new.get("ort_ms"), old.get("ort_ms")
+    if a is not None and b is not None:
+        return a <= b
     a, b = new.get("others_busy_cores"), old.get("others_busy_cores")
     return a is None or b is None or a <= b
 
@@ -502,8 +507,8 @@ def parse_args(argv=None):
                    help="report mode: README markdown from these result files (files of one "
                         "machine, e.g. a run split over calls, are merged)")
     p.add_argument("--prefer-quiet", action="store_true",
-                   help="report mode: of a case measured in several files keep the row that "
-                        "started on the quieter machine (else the last file's)")
+                   help="report mode: of a case measured in several files keep the row where "
+                        "ONNX Runtime ran fastest, i.e. the quietest machine (else the last file's)")
     p.add_argument("--merged", default=None,
                    help="report mode: also write the merged results here (one machine's files)")
     a = p.parse_args(argv)
