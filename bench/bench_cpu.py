@@ -356,13 +356,14 @@ BUSY = 0.5  # cores other processes kept busy when a case started, above which i
 
 def quieter(new, old):
     """Whether a case's new row replaces its old one under --prefer-quiet: the one where
-    ONNX Runtime, the reference, ran faster (the load of other processes slows it as it
-    slows cppnn, and the busy-core count at a case's start misses load that comes later; a
-    choice that favours ORT's luckier runs, so it never flatters cppnn); without ORT times,
-    the one that started with fewer cores taken by others (--wait-idle); a tie: the new one."""
-    a, b = new.get("ort_ms"), old.get("ort_ms")
-    if a is not None and b is not None:
-        return a <= b
+    both runtimes ran faster, by the product of their times (the load of other processes
+    slows both; symmetric, so it favours neither runtime's lucky runs; the busy-core count
+    at a case's start misses load that comes later); without both times, the one that
+    started with fewer cores taken by others (--wait-idle); a tie: the new one."""
+    a = [new.get("ort_ms"), new.get("cppnn_ms")]
+    b = [old.get("ort_ms"), old.get("cppnn_ms")]
+    if None not in a and None not in b:
+        return a[0] * a[1] <= b[0] * b[1]
     a, b = new.get("others_busy_cores"), old.get("others_busy_cores")
     return a is None or b is None or a <= b
 
@@ -508,7 +509,8 @@ def parse_args(argv=None):
                         "machine, e.g. a run split over calls, are merged)")
     p.add_argument("--prefer-quiet", action="store_true",
                    help="report mode: of a case measured in several files keep the row where "
-                        "ONNX Runtime ran fastest, i.e. the quietest machine (else the last file's)")
+                        "both runtimes ran fastest (product of their times), i.e. the quietest "
+                        "machine (else the last file's)")
     p.add_argument("--merged", default=None,
                    help="report mode: also write the merged results here (one machine's files)")
     a = p.parse_args(argv)

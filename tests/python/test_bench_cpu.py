@@ -158,7 +158,7 @@ def test_merge_prefers_the_quieter_run_when_asked():
     assert bench_cpu.merge([quiet, loaded])[0]["rows"][0]["ort_ms"] == 30.0
     assert bench_cpu.merge([quiet, loaded], prefer_quiet=True)[0]["rows"][0]["ort_ms"] == 10.0
     assert bench_cpu.merge([loaded, quiet], prefer_quiet=True)[0]["rows"][0]["ort_ms"] == 10.0
-    # ORT's time decides where there is one: a case that started idle can be loaded later.
+    # The times decide where there are some: a case that started idle can be loaded later.
     late = doc(0.0, 40.0)
     assert bench_cpu.merge([loaded, late], prefer_quiet=True)[0]["rows"][0]["ort_ms"] == 30.0
     md = bench_cpu.report(bench_cpu.merge([loaded]))
