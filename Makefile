@@ -118,9 +118,15 @@ check-aarch64:
 	  echo "check-aarch64: $$# objects of $(strip $(AARCH64_LAYERS)) compiled for $$machine"; \
 	  [ "$$machine" = AArch64 ]
 
-bench: build models
+# The CPU benchmark (bench/bench_cpu.py): cppnn against ONNX Runtime over the model set of
+# bench/cpu_models.py (its PyTorch-made models are exported first where torch and transformers
+# are installed; without them those rows say "missing"), batch 1 and 8, every core. BENCH_ARGS
+# passes options, e.g. BENCH_ARGS='--threads 1,2 --models resnet50,vit_tiny'.
+BENCH_ARGS ?=
+bench: build models pretrained
 	@CPPNN_BUILD=$(abspath $(BUILD)) CPPNN_SHARED=$(SHARED) CPPNN_MODELS=$(abspath $(MODELS)) \
-	  $(PYTHON) bench/bench_cpu.py
+	  CPPNN_PRETRAINED=$(abspath $(BUILD))/pretrained PYTHONPATH=$(abspath $(BUILD))/python \
+	  $(PYTHON) bench/bench_cpu.py --generate $(BENCH_ARGS)
 
 setup-sanitizers: setup
 	@bash scripts/setup.sh sanitizers
