@@ -30,15 +30,18 @@ a file has several thread counts the latency at each.
 """
 import argparse
 import datetime
+import hashlib
 import importlib.util
 import json
 import math
 import os
 import pathlib
 import platform
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 
@@ -230,6 +233,100 @@ class CppnnRunner:
             self.ctx = self.webnn.ML().create_context(accelerated=False, num_threads=threads)
             self.threads = threads
         return self.ctx
+
+
+class CliRunner:
+    """cppnn through its command-line tool instead of the Python package (--cppnn-cli): for a
+    machine where building the package costs more than the benchmark (the GPU machine's 16
+    cores, where that build compiles the CUDA plugin too). Each cppnn round is one
+    `cppnn run` process timing `iters` computes after its own warm-up (its median is the
+    round's), alternating with ONNX Runtime's rounds in this process; the inputs are the
+    same arrays (.npy files), and the outputs, saved once, are checked as in-process ones."""
+
+    def __init__(self, tool):
+        self.tool = str(tool)
+        self.work = pathlib.Path(tempfile.mkdtemp(prefix="cppnn-cli-bench-"))
+
+    def command(self, path, feeds, threads, input_values, iters, warmup, save=None):
+        cmd = [self.tool, "run", str(path), "--device", "cpu", "--threads", str(threads),
+               "--iterations", str(iters), "--warmup", str(warmup), "--top", "0"]
+        for name, value in dim_values(path, feeds).items():
+            cmd += ["--dim", f"{name}={value}"]
+        for name, value in (input_values or {}).items():
+            flat = np.asarray(value).reshape(-1)
+            cmd += ["--bind", f"{name}=" + ",".join(str(v) for v in flat.tolist())]
+        for name, array in feeds.items():
+            if name in (input_values or {}):
+                continue
+            f = self.work / (hashlib.sha1(name.encode()).hexdigest()[:12] + ".npy")
+            np.save(f, array)
+            cmd += ["--input", f"{name}={f}"]
+        if save:
+            cmd += ["--save", str(save)]
+        return cmd
+
+    def run(self, path, feeds, threads, input_values, iters, warmup=3, save=None):
+        """(median ms, {output name: array} when save)"""
+        out = subprocess.run(self.command(path, feeds, threads, input_values, iters, warmup, save),
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError((out.stderr or out.stdout).strip().splitlines()[-1:] or ["failed"])
+        m = re.search(r"median ([0-9.]+) ms", out.stdout)
+        if not m:
+            raise RuntimeError("no median in: " + out.stdout[-300:])
+        outputs = {}
+        for name, file in re.findall(r"^saved\s+(.+?) -> (.+\.npy)$", out.stdout, re.M):
+            outputs[name] = np.load(file)
+        return float(m.group(1)), outputs
+
+
+def bench_case_cli(name, path, feeds, batch, threads, runner, rounds=4, round_s=0.5, min_iters=3,
+                   warmup=2, input_values=None, tolerance=TOLERANCE):
+    """bench_case with cppnn through CliRunner: the same row."""
+    row = {"model": name, "batch": batch, "threads": threads, "file": str(path), "status": "ok",
+           "errors": {}, "cppnn_via": "cli"}
+    try:
+        sess = ort_session(path, threads)
+        names = [o.name for o in sess.get_outputs()]
+        ort_feeds = {i.name: feeds[i.name] for i in sess.get_inputs()}
+        want = dict(zip(names, sess.run(None, ort_feeds)))
+    except Exception as e:  # noqa: BLE001
+        row["errors"]["ort"], row["status"] = short(e), "ort failed"
+        return row
+    try:
+        save = runner.work / f"out-{name}-{batch}-{threads}"
+        first_cppnn, got = runner.run(path, feeds, threads, input_values, 3, 1, save)
+        c = compare(got, want, tolerance)
+        row.update(rel_l2=c["rel_l2"], max_abs=c["max_abs"], correct=c["ok"],
+                   outputs_checked=len(c["outputs"]))
+    except Exception as e:  # noqa: BLE001
+        row["errors"]["cppnn"], row["status"] = short(e), "cppnn failed"
+        return row
+    for _ in range(warmup):
+        sess.run(None, ort_feeds)
+    t = time.perf_counter()
+    sess.run(None, ort_feeds)
+    first_ort = (time.perf_counter() - t) * 1e3
+    iters = pick_iters(max(first_ort, first_cppnn), round_s, min_iters)
+    med = {"ort": [], "cppnn": []}
+    for r in range(rounds):
+        for n in (["ort", "cppnn"] if r % 2 == 0 else ["cppnn", "ort"]):
+            if n == "ort":
+                ms = []
+                for _ in range(iters):
+                    t = time.perf_counter()
+                    sess.run(None, ort_feeds)
+                    ms.append((time.perf_counter() - t) * 1e3)
+                med["ort"].append(statistics.median(ms))
+            else:
+                med["cppnn"].append(runner.run(path, feeds, threads, input_values, iters)[0])
+            time.sleep(0.02)
+    row["iters"], row["rounds"] = iters, rounds
+    for n, ms in med.items():
+        row[f"{n}_ms"] = round(min(ms), 4)
+        row[f"{n}_round_ms"] = [round(m, 4) for m in ms]
+    row["ratio"] = round(row["cppnn_ms"] / row["ort_ms"], 4)
+    return row
 
 
 def ort_session(path, threads):
@@ -493,6 +590,10 @@ def parse_args(argv=None):
     p.add_argument("--tolerance", type=float, default=TOLERANCE,
                    help="relative L2 against ONNX Runtime above which a case is flagged")
     p.add_argument("--tag", default=None, help="the JSON's name: cpu_<tag>.json (default <cores>core)")
+    p.add_argument("--cppnn-cli", default=None, metavar="TOOL",
+                   help="time cppnn through its command-line tool (`cppnn run`, one process per "
+                        "round) instead of the Python package: where building the package costs "
+                        "more than the benchmark")
     p.add_argument("--out", default=None, help="the JSON (default bench/results/cpu_<tag>.json)")
     p.add_argument("--generate", action="store_true",
                    help="export missing PyTorch-made models first (bench/cpu_models.py; needs torch)")
@@ -557,14 +658,16 @@ def main(argv=None):
         subprocess.run([sys.executable, str(ROOT / "bench" / "cpu_models.py"), "--models",
                         ",".join(m for m in a.model_list if cpu_models.MODELS[m].source == "torch")],
                        check=False)
-    runner = CppnnRunner()
+    runner = CliRunner(a.cppnn_cli) if a.cppnn_cli else CppnnRunner()
     doc = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
            "machine": machine_info(), "precision": "fp32",
            "method": (f"one process; per case {a.rounds} rounds alternating cppnn and ONNX Runtime, "
                       f"the same iteration count each (a round of the slower about {a.round_seconds} s, "
                       f"at least {a.min_iters}); each runtime's best round median. cppnn: "
-                      "context.compute on create_context(accelerated=False, num_threads=T); ORT: "
-                      "session.run, intra_op_num_threads=T, inter_op 1, ORT_ENABLE_ALL"),
+                      + ("`cppnn run --threads T` (the CLI, one process per round: the median of "
+                         "its computes in the round); ORT: " if a.cppnn_cli else
+                         "context.compute on create_context(accelerated=False, num_threads=T); ORT: ")
+                      + "session.run, intra_op_num_threads=T, inter_op 1, ORT_ENABLE_ALL"),
            "settings": {"threads": a.thread_list, "batches": a.batch_list, "rounds": a.rounds,
                         "round_seconds": a.round_seconds, "tolerance": a.tolerance},
            "models": {}, "rows": []}
@@ -603,7 +706,8 @@ def main(argv=None):
                     write_json(a.out, doc)
                     continue
                 waited = wait_for_idle(a.wait_idle, a.idle_below) if a.wait_idle > 0 else None
-                row = bench_case(name, path, feeds, batch, t, runner, rounds=a.rounds,
+                case = bench_case_cli if a.cppnn_cli else bench_case
+                row = case(name, path, feeds, batch, t, runner, rounds=a.rounds,
                                  round_s=a.round_seconds, min_iters=a.min_iters,
                                  input_values=model.input_values, tolerance=a.tolerance)
                 row["case_s"] = round(time.perf_counter() - t0, 1)

@@ -164,3 +164,25 @@ def test_merge_prefers_the_quieter_run_when_asked():
     md = bench_cpu.report(bench_cpu.merge([loaded]))
     assert "1.00 \u2020" in md and "\u2020: other processes" in md
     assert "\u2020" not in bench_cpu.report(bench_cpu.merge([quiet]))
+
+
+def test_the_command_line_mode_times_and_checks_the_same_case(tiny):
+    """--cppnn-cli: cppnn's rounds are `cppnn run` processes on the same .npy inputs, and its
+    saved outputs are checked against ONNX Runtime's like the package's."""
+    import os
+    tool = pathlib.Path(os.environ.get("CPPNN_BUILD", ROOT / "build")) / "cppnn"
+    if not tool.exists():
+        pytest.skip(f"{tool} is not built")
+    runner = bench_cpu.CliRunner(tool)
+    row = bench_cpu.bench_case_cli("tiny", tiny, feeds(2), 2, 1, runner, rounds=2, round_s=0.005,
+                                   min_iters=2)
+    assert row["status"] == "ok" and row["errors"] == {}, row
+    assert row["cppnn_via"] == "cli" and row["correct"] is True and row["rel_l2"] < 1e-5, row
+    for rt in ("ort", "cppnn"):
+        assert len(row[f"{rt}_round_ms"]) == 2 and row[f"{rt}_ms"] == min(row[f"{rt}_round_ms"])
+    # A file the tool cannot load is a recorded failure, not an exception.
+    bad = tiny.parent / "bad.onnx"
+    bad.write_bytes(tiny.read_bytes()[:100])
+    row = bench_cpu.bench_case_cli("bad", bad, feeds(2), 2, 1, runner, rounds=1, round_s=0.005,
+                                   min_iters=1)
+    assert row["status"] != "ok"
