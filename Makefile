@@ -32,6 +32,7 @@ SAN_TESTS = cppnn_tests cppnn_codegen_host_tests \
 # included, takes about a minute under ASan on 2 cores).
 ASAN_CTEST_EXCLUDE ?=
 ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1 \
+  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 # libomp is uninstrumented: Archer (LLVM's OpenMP tool for TSan) tells TSan about its
 # barriers and locks (races inside the uninstrumented libomp and oneDNN are not ours to
