@@ -86,6 +86,8 @@ class Rewriter {
       if (op_has(n.op, OpTrait::LayoutAgnostic) && sink_through(i)) return true;
       if (is_pool(n) && sink_through_pool(i)) return true;
       if (is_reduction(n) && sink_through_reduce(i)) return true;
+      if ((n.op == OpId::concat || n.op == OpId::batchNormalization) && sink_through_axis_op(i))
+        return true;
     }
     return false;
   }
@@ -210,6 +212,35 @@ class Rewriter {
     g_.nodes[index] = std::move(moved);
     g_.nodes.insert(g_.nodes.begin() + long(index) + 1, std::move(t));
     g_.nodes.insert(g_.nodes.begin() + long(index), before.begin(), before.end());
+    return true;
+  }
+
+  // concat / batchNormalization (every transposed input back to NCHW) ->
+  // transpose(op(inputs in NHWC, axis remapped), to NCHW): DenseNet's concat of its layers
+  // and the batch norm before each conv (which folds into no conv) stay channels-last.
+  // batchNormalization's mean, variance, scale and bias are 1-D along the axis: unchanged.
+  bool sink_through_axis_op(size_t index) {
+    Node& n = g_.nodes[index];
+    if (n.outputs.size() != 1 || n.inputs.empty()) return false;
+    size_t moved_inputs = n.op == OpId::concat ? n.inputs.size() : 1;
+    std::vector<OperandId> sources;
+    for (size_t k = 0; k < moved_inputs; ++k) {
+      const Node* t = n.inputs[k] == kNoOperand ? nullptr : producer_of(n.inputs[k]);
+      if (!t || t->op != OpId::transpose || t->attrs.ints("permutation") != kToNchw) return false;
+      sources.push_back(t->inputs[0]);
+    }
+    OperandId y = n.outputs[0];
+    if (g_.desc(y).shape.size() != 4) return false;
+    int64_t axis = n.attrs.i_or("axis", 1);
+    if (axis < 0 || axis >= 4) return false;
+    Node moved = n;
+    for (size_t k = 0; k < moved_inputs; ++k) moved.inputs[k] = sources[k];
+    moved.attrs.set("axis", kToNchw[size_t(axis)]);
+    OperandId z = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, kToNhwc)});
+    moved.outputs[0] = z;
+    Node back = transpose(z, y, kToNchw);
+    g_.nodes[index] = std::move(moved);
+    g_.nodes.insert(g_.nodes.begin() + long(index) + 1, std::move(back));
     return true;
   }
 

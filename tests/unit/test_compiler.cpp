@@ -431,5 +431,46 @@ TEST(Compiler, TransposesAroundBatchedMatmulsFoldIntoStrides) {
                         {1e-5, 1e-5});
 }
 
+
+// A DenseNet block (conv, concat with its input along channels, batch norm that folds into
+// no conv, relu, conv) stays channels-last: one transpose at each edge.
+TEST(Compiler, DenseBlockConcatAndBatchNormStayChannelsLast) {
+  GraphBuilder b;
+  Tensor xt = random_tensor(DataType::float32, {2, 3, 4, 5}, -1, 1, 51);
+  Tensor w0 = random_tensor(DataType::float32, {3, 3, 1, 1}, -1, 1, 52);
+  Tensor w1 = random_tensor(DataType::float32, {2, 6, 1, 1}, -1, 1, 53);
+  Tensor mt = random_tensor(DataType::float32, {6}, -1, 1, 54);
+  Tensor vt = random_tensor(DataType::float32, {6}, 0.5, 2, 55);
+  Tensor st = random_tensor(DataType::float32, {6}, 0.5, 2, 56);
+  Tensor bt = random_tensor(DataType::float32, {6}, -1, 1, 57);
+  Operand x = b.input("x", DataType::float32, xt.shape());
+  Operand h = b.conv2d(x, b.constant(w0));
+  Operand cat = b.concat({b.conv2d(h, b.constant(w0)), h}, 1);
+  BatchNormalizationOptions bo;
+  bo.scale = b.constant(st);
+  bo.bias = b.constant(bt);
+  Operand y = b.conv2d(b.relu(b.batch_normalization(cat, b.constant(mt), b.constant(vt), bo)),
+                       b.constant(w1));
+  Graph g = b.build({{"y", y}});
+  auto opt = detail::optimize(g.ir_ptr(), detail::cpu_pass_options());
+  EXPECT_EQ(count_op(*opt, detail::OpId::transpose), 2u) << Graph(opt).summary();
+
+  std::vector<double> hv = naive_conv_nchw(xt, w0, {}, 0);
+  Tensor ht = testing::tensor_from_doubles(DataType::float32, {2, 3, 4, 5}, hv);
+  std::vector<double> h2 = naive_conv_nchw(ht, w0, {}, 0);
+  auto mv = mt.to_doubles(), vv = vt.to_doubles(), sv = st.to_doubles(), bv = bt.to_doubles();
+  std::vector<double> cv(2 * 6 * 20);
+  for (int n = 0; n < 2; ++n)
+    for (int c = 0; c < 6; ++c)
+      for (int p = 0; p < 20; ++p) {
+        double v = c < 3 ? h2[size_t((n * 3 + c) * 20 + p)] : hv[size_t((n * 3 + c - 3) * 20 + p)];
+        v = (v - mv[size_t(c)]) / std::sqrt(vv[size_t(c)] + 1e-5) * sv[size_t(c)] + bv[size_t(c)];
+        cv[size_t((n * 6 + c) * 20 + p)] = std::max(0.0, v);
+      }
+  Tensor ct = testing::tensor_from_doubles(DataType::float32, {2, 6, 4, 5}, cv);
+  testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), naive_conv_nchw(ct, w1, {}, 0),
+                        {1e-4, 1e-4});
+}
+
 }  // namespace
 }  // namespace cppnn
