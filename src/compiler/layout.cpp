@@ -236,11 +236,7 @@ class Rewriter {
     Node moved = n;
     for (size_t k = 0; k < moved_inputs; ++k) moved.inputs[k] = sources[k];
     moved.attrs.set("axis", kToNchw[size_t(axis)]);
-    OperandId z = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, kToNhwc)});
-    moved.outputs[0] = z;
-    Node back = transpose(z, y, kToNchw);
-    g_.nodes[index] = std::move(moved);
-    g_.nodes.insert(g_.nodes.begin() + long(index) + 1, std::move(back));
+    place_in_nhwc(index, std::move(moved));
     return true;
   }
 
@@ -279,16 +275,11 @@ class Rewriter {
     }
     std::sort(axes.begin(), axes.end());
     bool keep = r.attrs.i_or("keepDimensions", 0) != 0;
-    OperandId y = r.outputs[0];
     Node moved = r;
     moved.inputs[0] = t->inputs[0];
     moved.attrs.set("axes", axes);
     if (keep) {
-      OperandId z = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, kToNhwc)});
-      moved.outputs[0] = z;
-      Node back = transpose(z, y, kToNchw);
-      g_.nodes[index] = std::move(moved);
-      g_.nodes.insert(g_.nodes.begin() + long(index) + 1, std::move(back));
+      place_in_nhwc(index, std::move(moved));
       return true;
     }
     int64_t last = -1;
@@ -301,6 +292,17 @@ class Rewriter {
     return true;
   }
 
+  // Puts `moved` (the node at `index`, its inputs already channels-last) in place writing
+  // an NHWC copy of its output, followed by the transpose back to the NCHW output readers
+  // expect.
+  void place_in_nhwc(size_t index, Node moved) {
+    OperandId y = moved.outputs[0];
+    OperandId z = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, kToNhwc)});
+    moved.outputs[0] = z;
+    g_.nodes[index] = std::move(moved);
+    g_.nodes.insert(g_.nodes.begin() + long(index) + 1, transpose(z, y, kToNchw));
+  }
+
   static bool is_pool(const Node& n) {
     return op_kind(n.op) == OpKind::pool && n.attrs.s_or("layout", "nchw") == "nchw";
   }
@@ -310,15 +312,10 @@ class Rewriter {
     Node& p = g_.nodes[index];
     const Node* t = producer_of(p.inputs[0]);
     if (!t || t->op != OpId::transpose || t->attrs.ints("permutation") != kToNchw) return false;
-    OperandId y = p.outputs[0];
-    OperandId z = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, kToNhwc)});
     Node moved = p;
     moved.inputs[0] = t->inputs[0];
-    moved.outputs[0] = z;
     moved.attrs.set("layout", std::string("nhwc"));
-    Node back = transpose(z, y, kToNchw);
-    g_.nodes[index] = std::move(moved);
-    g_.nodes.insert(g_.nodes.begin() + long(index) + 1, std::move(back));
+    place_in_nhwc(index, std::move(moved));
     return true;
   }
 
