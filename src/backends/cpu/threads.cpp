@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 
 #include "graph/op_id.h"
 
@@ -97,11 +96,8 @@ constexpr double kBytesPerMicrosecond = 8000;     // 8 GB/s
 constexpr double kFlopsPerMicrosecond = 50000;    // 50 GFLOP/s
 constexpr double kCallsPerMicrosecond = 250;      // 4 ns per exp / erf / tanh
 
-struct Estimate {
-  double microseconds = 0;  // on one thread
-};
-
-Estimate estimate(const GraphIR& g, const Node& node) {
+// Microseconds of `node` on one thread.
+double estimate_microseconds(const GraphIR& g, const Node& node) {
   size_t bytes = 0;
   for (OperandId id : node.inputs) bytes += operand_bytes(g, id);
   for (OperandId id : node.outputs) bytes += operand_bytes(g, id);
@@ -110,14 +106,13 @@ Estimate estimate(const GraphIR& g, const Node& node) {
   double flops = 0;
   switch (op_kind(node.op)) {
     case OpKind::conv: {
-      // 2 * outputs * (input channels per group) * kernel window.
-      if (node.inputs.size() > 1 && node.inputs[1] != kNoOperand) {
-        const Dims& w = g.desc(node.inputs[1]).shape;
-        double per_output = 1;
-        for (size_t i = 1; i < w.size(); ++i) per_output *= double(w[i]);
-        if (node.op == OpId::convTranspose2d && !w.empty()) per_output = double(element_count(w)) / double(w[1] ? w[1] : 1);
-        flops = 2 * double(out) * per_output;
-      }
+      // 2 * outputs * (input channels per group) * kernel window: the filter's elements
+      // per output channel, whatever its filterLayout.
+      const Dims& y = g.desc(node.outputs[0]).shape;
+      size_t channel_axis = node.attrs.s_or("inputLayout", "nchw") == "nhwc" ? 3 : 1;
+      if (node.inputs.size() > 1 && node.inputs[1] != kNoOperand && y.size() == 4 && y[channel_axis] > 0)
+        flops = 2 * double(out) * double(element_count(g.desc(node.inputs[1]).shape)) /
+                double(y[channel_axis]);
       break;
     }
     case OpKind::matmul: {
@@ -141,7 +136,7 @@ Estimate estimate(const GraphIR& g, const Node& node) {
   }
   t = std::max(t, flops / kFlopsPerMicrosecond);
   if (transcendental(node.op)) t = std::max(t, double(std::max(out, elements(g, node.inputs[0]))) / kCallsPerMicrosecond);
-  return {t};
+  return t;
 }
 
 }  // namespace
@@ -168,7 +163,7 @@ int step_threads(const GraphIR& g, const Node& node, int max_threads) {
   // One thread or the whole team, nothing between: OpenMP re-forms its team whenever a
   // region asks for another size (measured on 16 cores: teams sized to each step's work,
   // any size or powers of two, ran MobileNetV2 2-3x slower than this).
-  double n = std::floor(estimate(g, node).microseconds / cpu_task_microseconds());
+  double n = std::floor(estimate_microseconds(g, node) / cpu_task_microseconds());
   return n >= 2 ? max_threads : 1;
 }
 
