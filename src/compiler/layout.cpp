@@ -136,14 +136,8 @@ class Rewriter {
 
   // A transpose that keeps the order of all axes longer than 1 moves no bytes.
   bool to_reshape(Node& t) {
-    const Dims& in = g_.desc(t.inputs[0]).shape;
-    const auto& perm = t.attrs.ints("permutation");
-    int64_t last = -1;
-    for (int64_t axis : perm) {
-      if (in[size_t(axis)] == 1) continue;
-      if (axis < last) return false;
-      last = axis;
-    }
+    if (!moves_only_unit_axes(g_.desc(t.inputs[0]).shape, t.attrs.ints("permutation")))
+      return false;
     const Dims& out = g_.desc(t.outputs[0]).shape;
     t.op = OpId::reshape;
     t.attrs = Attrs();
