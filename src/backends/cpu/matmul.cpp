@@ -86,6 +86,7 @@ class MatmulKernel final : public CpuKernel {
     memory::desc bias_user;
     const Tensor* bias_data = nullptr;
     std::vector<float> folded_c;  // gemm's beta * c as a bias row, when that is exact
+    bool permuted = false;  // a matmul reading or writing through a folded transpose
 
     if (gemm) {
       int64_t m = out[0], n = out[1];
@@ -117,7 +118,7 @@ class MatmulKernel final : public CpuKernel {
       if (alpha != 1.f) attr.set_output_scales(0, {alpha});
     } else {
       const bool a_perm = attrs.has("aPermutation"), b_perm = attrs.has("bPermutation");
-      permuted_ = a_perm || b_perm || attrs.has("outPermutation");
+      permuted = a_perm || b_perm || attrs.has("outPermutation");
       memory::desc a_view, b_view, out_view;
       if (a_perm) a_view = input_view(cx.inputs[0]->shape, attrs.ints("aPermutation"));
       if (b_perm) b_view = input_view(cx.inputs[1]->shape, attrs.ints("bPermutation"));
@@ -128,7 +129,7 @@ class MatmulKernel final : public CpuKernel {
       size_t rank = y.size();
       int64_t k = a.back(), n = y.back();
       bool b_unbatched = product(b, 0, b.size() - 2) == 1;
-      if (b_unbatched && !permuted_) {
+      if (b_unbatched && !permuted) {
         // Every row of every batch of `a` meets the same matrix: one large 2-D product.
         int64_t rows = product(a, 0, a.size() - 1);
         a_user = plain({rows, k});
@@ -158,17 +159,17 @@ class MatmulKernel final : public CpuKernel {
     memory::desc b_want = cx.constants[1]
                               ? memory::desc(b_user.dims(), dt::f32, memory::format_tag::any)
                               : b_user;
-    dnnl::matmul::desc d = has_bias_ ? dnnl::matmul::desc(a_user, b_want, bias_user, dst_user)
-                                     : dnnl::matmul::desc(a_user, b_want, dst_user);
-    dnnl::matmul::primitive_desc pd(d, attr, onednn::engine());
-    if (permuted_ && std::string(pd.impl_info_str()).find("ref") != std::string::npos) {
+    auto primitive_desc = [&](const memory::desc& a, const memory::desc& b, const memory::desc& dst) {
+      dnnl::matmul::desc d = has_bias_ ? dnnl::matmul::desc(a, b, bias_user, dst)
+                                       : dnnl::matmul::desc(a, b, dst);
+      return dnnl::matmul::primitive_desc(d, attr, onednn::engine());
+    };
+    dnnl::matmul::primitive_desc pd = primitive_desc(a_user, b_want, dst_user);
+    if (permuted && std::string(pd.impl_info_str()).find("ref") != std::string::npos) {
       // oneDNN has only its reference kernel for these strides: multiply dense copies
       // (the Staged loads reorder the views, as the transposes did) on its fast one.
       auto dense = [](const memory::desc& v) { return plain(v.dims()); };
-      memory::desc b_dense = cx.constants[1] ? b_want : dense(b_user);
-      dnnl::matmul::desc dd = has_bias_ ? dnnl::matmul::desc(dense(a_user), b_dense, bias_user, dense(dst_user))
-                                        : dnnl::matmul::desc(dense(a_user), b_dense, dense(dst_user));
-      pd = dnnl::matmul::primitive_desc(dd, attr, onednn::engine());
+      pd = primitive_desc(dense(a_user), cx.constants[1] ? b_want : dense(b_user), dense(dst_user));
     }
     prim_ = dnnl::matmul(pd);
 
@@ -225,7 +226,7 @@ class MatmulKernel final : public CpuKernel {
   dnnl::primitive prim_;
   Staged a_, dst_;
   onednn::Weights b_, bias_;
-  bool half_ = false, has_bias_ = false, c_sum_ = false, permuted_ = false;
+  bool half_ = false, has_bias_ = false, c_sum_ = false;
   int64_t m_ = 0, n_ = 0, c_rows_ = 1, c_cols_ = 1;
 };
 
