@@ -62,6 +62,10 @@ struct PassOptions {
   // layerNormalization takes over the add before it (fuse_norm_residual): asked about each
   // candidate node; unset: no fusion.
   std::function<bool(const GraphIR& graph, const Node& layer_norm)> norm_residual;
+  // The CPU backend's own fusions, whose attributes only its kernels read (fuse_swish,
+  // fold_transposes_into_matmul): set for a CPU plan's graph alone, never for an engine's
+  // portable graph or another backend's.
+  bool cpu_plan_fusions = false;
   // Folding is for weights and shape arithmetic: a node whose results are larger than
   // max_folded_node_bytes, or that would take the graph's folded total past
   // max_folded_bytes, stays a runtime op, so that a small graph (an expand of a scalar,

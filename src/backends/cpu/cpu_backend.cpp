@@ -331,11 +331,9 @@ class CpuBackend final : public Backend {
   }
   std::string name() const override { return "cpu"; }
   std::unique_ptr<Plan> compile(std::shared_ptr<const GraphIR> graph) override {
-    auto g = std::make_shared<GraphIR>(*optimize(graph, cpu_pass_options()));
-    fuse_swish(*g);
-    fold_transposes_into_matmul(*g);
-    remove_dead_code(*g);
-    return std::make_unique<CpuPlan>(std::move(g), threads_, max_bytes_);
+    PassOptions options = cpu_pass_options();
+    options.cpu_plan_fusions = true;
+    return std::make_unique<CpuPlan>(optimize(graph, options), threads_, max_bytes_);
   }
 
  private:
