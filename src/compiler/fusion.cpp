@@ -281,30 +281,27 @@ void fold_transposes_into_matmul(GraphIR& g) {
       if (p < 0 || uses.count[size_t(x)] != 1 || m.attrs.has(names[in])) continue;
       Node* t = &g.nodes[size_t(p)];
       Node* scale = nullptr;
+      size_t v = 0;  // scale's input from the transpose
       if (t->op == OpId::mul && t->inputs.size() == 2) {
         // PyTorch's SDPA export scales q and k^T after their transposes: a scalar product
         // commutes with the transpose, so it moves before it and the transpose folds.
         scale = t;
-        size_t v = scalar_constant(g, scale->inputs[0]).tolerance > 0 ? 1 : 0;
+        v = scalar_constant(g, scale->inputs[0]).tolerance > 0 ? 1 : 0;
         if (scalar_constant(g, scale->inputs[1 - v]).tolerance == 0) continue;
-        OperandId tv = scale->inputs[v];
-        int32_t tp = uses.producer[size_t(tv)];
-        if (tp < 0 || uses.count[size_t(tv)] != 1) continue;
+        int32_t tp = uses.producer[size_t(scale->inputs[v])];
+        if (tp < 0 || uses.count[size_t(scale->inputs[v])] != 1) continue;
         t = &g.nodes[size_t(tp)];
-        if (t->op != OpId::transpose) continue;
-        const OperandDescriptor& source = g.desc(t->inputs[0]);
-        g.operands.push_back(OperandInfo{{g.desc(x).data_type, source.shape}, OperandRole::intermediate, {}, nullptr});
-        OperandId scaled = OperandId(g.operands.size() - 1);
-        scale->inputs[v] = t->inputs[0];
-        scale->outputs[0] = scaled;
-        m.attrs.set(names[in], t->attrs.ints("permutation"));
-        m.inputs[in] = scaled;
-        t->op = OpId::none;
-        continue;
       }
       if (t->op != OpId::transpose) continue;
+      OperandId source = t->inputs[0];
+      if (scale) {
+        g.operands.push_back(OperandInfo{{g.desc(x).data_type, g.desc(source).shape},
+                                         OperandRole::intermediate, {}, nullptr});
+        scale->inputs[v] = source;
+        scale->outputs[0] = source = OperandId(g.operands.size() - 1);
+      }
       m.attrs.set(names[in], t->attrs.ints("permutation"));
-      m.inputs[in] = t->inputs[0];
+      m.inputs[in] = source;
       t->op = OpId::none;
     }
     if (uses.count[size_t(y)] == 1 && uses.consumer[size_t(y)] >= 0 &&
