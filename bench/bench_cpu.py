@@ -121,23 +121,43 @@ def compare(got, want, tolerance=TOLERANCE):
             "ok": bool(rel <= tolerance), "outputs": per}
 
 
-def interleave(fns, rounds, iters, pause=0.02):
-    """fns: name -> callable. Runs each name's iters calls per round, names alternating
-    (the first runtime of a round alternates too), and returns name -> the medians of each
-    round (ms)."""
-    names = list(fns)
+def interleave_rounds(rounds_of, rounds, pause=0.02):
+    """rounds_of: name -> a callable that runs one round and returns its median (ms). Runs
+    `rounds` rounds of each, names alternating (the first runtime of a round alternates
+    too), and returns name -> the medians of each round."""
+    names = list(rounds_of)
     medians = {n: [] for n in names}
     for r in range(rounds):
-        order = names if r % 2 == 0 else names[::-1]
-        for n in order:
-            fn, ms = fns[n], []
-            for _ in range(iters):
-                t = time.perf_counter()
-                fn()
-                ms.append((time.perf_counter() - t) * 1e3)
-            medians[n].append(statistics.median(ms))
+        for n in (names if r % 2 == 0 else names[::-1]):
+            medians[n].append(rounds_of[n]())
             time.sleep(pause)  # the other runtime's spinning threads go to sleep
     return medians
+
+
+def timed_round(fn, iters):
+    """The median (ms) of iters calls of fn."""
+    ms = []
+    for _ in range(iters):
+        t = time.perf_counter()
+        fn()
+        ms.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(ms)
+
+
+def interleave(fns, rounds, iters, pause=0.02):
+    """fns: name -> callable. interleave_rounds with rounds of iters calls each."""
+    return interleave_rounds({n: (lambda fn=fn: timed_round(fn, iters)) for n, fn in fns.items()},
+                             rounds, pause)
+
+
+def record_rounds(row, medians, iters, rounds):
+    """A case's timing fields: each runtime's best round median, all rounds, the ratio."""
+    row["iters"], row["rounds"] = iters, rounds
+    for n, ms in medians.items():
+        row[f"{n}_ms"] = round(min(ms), 4)
+        row[f"{n}_round_ms"] = [round(m, 4) for m in ms]
+    if "ort_ms" in row and "cppnn_ms" in row:
+        row["ratio"] = round(row["cppnn_ms"] / row["ort_ms"], 4)
 
 
 def pick_iters(t_ms, round_s, min_iters, max_iters=10000):
@@ -304,28 +324,13 @@ def bench_case_cli(name, path, feeds, batch, threads, runner, rounds=4, round_s=
         return row
     for _ in range(warmup):
         sess.run(None, ort_feeds)
-    t = time.perf_counter()
-    sess.run(None, ort_feeds)
-    first_ort = (time.perf_counter() - t) * 1e3
+    first_ort = timed_round(lambda: sess.run(None, ort_feeds), 1)
     iters = pick_iters(max(first_ort, first_cppnn), round_s, min_iters)
-    med = {"ort": [], "cppnn": []}
-    for r in range(rounds):
-        for n in (["ort", "cppnn"] if r % 2 == 0 else ["cppnn", "ort"]):
-            if n == "ort":
-                ms = []
-                for _ in range(iters):
-                    t = time.perf_counter()
-                    sess.run(None, ort_feeds)
-                    ms.append((time.perf_counter() - t) * 1e3)
-                med["ort"].append(statistics.median(ms))
-            else:
-                med["cppnn"].append(runner.run(path, feeds, threads, input_values, iters)[0])
-            time.sleep(0.02)
-    row["iters"], row["rounds"] = iters, rounds
-    for n, ms in med.items():
-        row[f"{n}_ms"] = round(min(ms), 4)
-        row[f"{n}_round_ms"] = [round(m, 4) for m in ms]
-    row["ratio"] = round(row["cppnn_ms"] / row["ort_ms"], 4)
+    med = interleave_rounds(
+        {"ort": lambda: timed_round(lambda: sess.run(None, ort_feeds), iters),
+         "cppnn": lambda: runner.run(path, feeds, threads, input_values, iters)[0]},
+        rounds)
+    record_rounds(row, med, iters, rounds)
     return row
 
 
@@ -408,13 +413,7 @@ def bench_case(name, path, feeds, batch, threads, runner, rounds=4, round_s=0.5,
                     break
             first[n] = min(ms)
         iters = pick_iters(max(first.values()), round_s, min_iters)
-        med = interleave(fns, rounds, iters)
-        row["iters"], row["rounds"] = iters, rounds
-        for n, ms in med.items():
-            row[f"{n}_ms"] = round(min(ms), 4)
-            row[f"{n}_round_ms"] = [round(m, 4) for m in ms]
-        if "ort_ms" in row and "cppnn_ms" in row:
-            row["ratio"] = round(row["cppnn_ms"] / row["ort_ms"], 4)
+        record_rounds(row, interleave(fns, rounds, iters), iters, rounds)
     except Exception as e:  # noqa: BLE001 - a compute that fails on a later run
         row["errors"]["timing"] = short(e)
         row["status"] = "timing failed"
