@@ -67,6 +67,7 @@ CudaOptions CudaOptions::read(const ContextOptions& context) {
   const char* graphs = env("CPPNN_CUDA_GRAPHS");
   o.cuda_graphs = !(graphs && std::string(graphs) == "0");
   o.profile = flag_value(env("CPPNN_CUDA_PROFILE"));
+  o.build_log = flag_value(env("CPPNN_CUDA_BUILD_LOG"));
   o.cpu_ops = op_list_value(env("CPPNN_CUDA_CPU_OPS"));
   // Set at all (even empty, which atoi reads as 0): at least one.
   if (const char* v = env("CPPNN_CUDA_BUILD_THREADS")) o.build_threads = std::max(1, std::atoi(v));

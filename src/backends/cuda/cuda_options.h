@@ -68,6 +68,11 @@ struct CudaOptions {
   // CPPNN_CUDA_PROFILE=1: the plans time each step and report it (step_profile.h).
   bool profile = false;
 
+  // CPPNN_CUDA_BUILD_LOG=1: every plan writes its build line and build phases (the first
+  // lines of its report: where a compile's time went) to stderr when it is built, as
+  // TensorRT's verbose log does; for start-up and new-shape costs that no report reaches.
+  bool build_log = false;
+
   // CPPNN_CUDA_CPU_OPS=op1,op2: ops (WebNN names) sent to the CPU fallback, to bisect a
   // suspected GPU error (and for the tests of the fallback itself). A name that is no op
   // matches nothing.

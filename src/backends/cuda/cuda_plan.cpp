@@ -103,6 +103,7 @@ class CudaPlan final : public Plan {
       phases += one;
     }
     report_.insert(report_.find('\n') + 1, std::string(line) + phases + "\n");
+    if (device_->options.build_log) std::fprintf(stderr, "cppnn cuda: %s%s\n", line, phases.c_str());
   }
 
   ~CudaPlan() override {
@@ -311,6 +312,7 @@ class CudaPlan final : public Plan {
   // captured leaves the segment running step by step, and the report says so.
   void capture(Segment& seg, cudaStream_t stream) {
     seg.tried = true;
+    auto start = std::chrono::steady_clock::now();
     if (cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
       graph_note_ = std::string("capture refused: ") + cudaGetErrorString(cudaGetLastError());
       return;
@@ -341,6 +343,10 @@ class CudaPlan final : public Plan {
       (void)cudaGetLastError();
       graph_note_ = "a segment runs step by step: " + problem;
     }
+    if (device_->options.build_log)
+      std::fprintf(stderr, "cppnn cuda: steps %zu..%zu captured as a CUDA graph in %.2f ms%s\n", seg.begin,
+                   seg.end, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),
+                   problem.empty() ? "" : " (failed)");
   }
 
   // JIT-compiles the element-wise groups and returns the graph the plan runs: each group
