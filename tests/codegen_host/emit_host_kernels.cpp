@@ -57,7 +57,8 @@ int emit(const char* path) {
                 std::string(detail::cuda_storage_type(g.desc(id).data_type)) + "*>(p[" +
                 std::to_string(n++) + "]), ";
       code += "static_cast<" + std::string(detail::cuda_storage_type(g.desc(k.output).data_type)) +
-              "*>(p[" + std::to_string(n) + "]));\n  });\n}\n}  // namespace " + ns + "\n";
+              "*>(p[" + std::to_string(n) + "]), *static_cast<const " + k.name + "_sizes*>(p[" +
+              std::to_string(n + 1) + "]));\n  });\n}\n}  // namespace " + ns + "\n";
       table += "    {\"" + cases[c].name + "\", " + std::to_string(i) + ", &" + ns + "::launch},\n";
     }
   }

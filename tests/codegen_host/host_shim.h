@@ -30,6 +30,10 @@ inline float __uint_as_float(unsigned i) {
   std::memcpy(&f, &i, sizeof f);
   return f;
 }
+// The high 32 bits of the 64-bit product: the generated index math divides with it.
+inline unsigned __umulhi(unsigned a, unsigned b) {
+  return unsigned((static_cast<unsigned long long>(a) * b) >> 32);
+}
 inline unsigned __float_as_uint(float f) {
   unsigned i;
   std::memcpy(&i, &f, sizeof i);
@@ -37,7 +41,7 @@ inline unsigned __float_as_uint(float f) {
 }
 
 // One emulated kernel: runs it on `grid` blocks of kCudaBlockSize threads, with the
-// kernel's pointer parameters in order in `params`.
+// kernel's parameters in order in `params` (the pointers, then its sizes argument).
 struct HostKernel {
   const char* case_name;
   size_t index;  // in generate_cuda_kernels' order

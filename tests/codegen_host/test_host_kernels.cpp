@@ -39,6 +39,8 @@ NamedTensors run_host_kernels(const testing::CodegenCase& c, unsigned multiproce
     Tensor out = Tensor::uninitialized(g.desc(k.output).data_type, g.desc(k.output).shape);
     std::memset(out.data(), 0xA5, out.byte_size());  // an element the kernel misses shows
     params.push_back(out.data());
+    std::vector<unsigned char> sizes = detail::cuda_size_argument(k);  // new[]: aligned
+    params.push_back(sizes.data());
     buffers[k.output] = out;
     host_kernel(c.name, i).launch(params.data(), detail::cuda_grid_size(k, multiprocessors));
   }

@@ -116,8 +116,10 @@ NamedTensors run_gpu(const testing::CodegenCase& c, unsigned grid = 0) {
     // A pattern no result has by chance: an element the kernel misses shows.
     check(cuMemsetD8(buffers.at(k.output)->get(), 0xA5, out_bytes), "cuMemsetD8");
     pointers.push_back(buffers.at(k.output)->get());
+    std::vector<unsigned char> sizes = detail::cuda_size_argument(k);
     std::vector<void*> params;
     for (CUdeviceptr& p : pointers) params.push_back(&p);
+    params.push_back(sizes.data());
     unsigned blocks = grid ? grid : detail::cuda_grid_size(k, d.multiprocessors);
     check(cuLaunchKernel(module.function(k.name), blocks, 1, 1, detail::kCudaBlockSize, 1, 1, 0,
                          nullptr, params.data(), nullptr),

@@ -65,7 +65,8 @@ TEST(CudaCodegen, ChainBecomesOneKernelWithInlinedScalar) {
   EXPECT_TRUE(contains(k.source,
                        "extern \"C\" __global__ void __launch_bounds__(256) "
                        "cppnn_ew0_mul_add_relu(const float* __restrict__ in0, const "
-                       "float* __restrict__ in1, float* __restrict__ out)"))
+                       "float* __restrict__ in1, float* __restrict__ out, const "
+                       "cppnn_ew0_mul_add_relu_sizes sz)"))
       << k.source;
   EXPECT_FALSE(contains(k.source, "#include")) << "generated kernels need no include path";
 }
@@ -153,7 +154,7 @@ TEST(CudaCodegen, BroadcastIntermediateIsNotRecomputedPerElement) {
   EXPECT_EQ(group_ops(graph.ir(), groups[1]), (Ops{"add"}));
 }
 
-TEST(CudaCodegen, BroadcastInputsGetConstantIndexMath) {
+TEST(CudaCodegen, BroadcastInputsGetIndexMathFromTheSizesArgument) {
   GraphBuilder b;
   Operand x = b.input("x", DataType::float32, {2, 3, 4, 5});
   Operand y = b.input("y", DataType::float32, {3, 1, 5});
@@ -163,19 +164,92 @@ TEST(CudaCodegen, BroadcastInputsGetConstantIndexMath) {
   ASSERT_EQ(kernels.size(), 1u);
   const std::string& s = kernels[0].source;
   // Output dims innermost first: 5, 4, 3, 2. y walks 5 (stride 1) and 3 (stride 5); z walks
-  // 4 (stride 1); nothing needs the outermost coordinate.
+  // 4 (stride 1); nothing needs the outermost coordinate. Every size is an element of the
+  // last argument, in order: the count, then each division's divisor, multiplier and shift,
+  // then the strides.
+  EXPECT_TRUE(contains(s, "struct cppnn_ew0_add_sub_sizes { unsigned v[11]; };")) << s;
+  EXPECT_TRUE(contains(s, "float* __restrict__ out, const cppnn_ew0_add_sub_sizes sz) {")) << s;
+  EXPECT_TRUE(contains(s, "const unsigned n = sz.v[0];")) << s;
   EXPECT_TRUE(contains(s,
-                       "const unsigned c0 = r % 5u;\n    r /= 5u;\n"
-                       "    const unsigned c1 = r % 4u;\n    r /= 4u;\n"
-                       "    const unsigned c2 = r % 3u;\n"))
+                       "const unsigned q0 = __umulhi(r, sz.v[2]) >> sz.v[3];\n"
+                       "    const unsigned c0 = r - q0 * sz.v[1];\n    r = q0;\n"
+                       "    const unsigned q1 = __umulhi(r, sz.v[5]) >> sz.v[6];\n"
+                       "    const unsigned c1 = r - q1 * sz.v[4];\n    r = q1;\n"
+                       "    const unsigned q2 = __umulhi(r, sz.v[8]) >> sz.v[9];\n"
+                       "    const unsigned c2 = r - q2 * sz.v[7];\n"))
       << s;
   EXPECT_FALSE(contains(s, "c3")) << s;
-  EXPECT_TRUE(contains(s, "const unsigned o0 = c0 + c2 * 5u;")) << s;
+  EXPECT_TRUE(contains(s, "const unsigned o0 = c0 + c2 * sz.v[10];")) << s;
   EXPECT_TRUE(contains(s, "const unsigned o1 = c1;")) << s;
   EXPECT_TRUE(contains(s, "body(in0[i], in1[o0], in2[o1])")) << s;
-  EXPECT_TRUE(contains(s, "i < 120u;")) << s;
+  EXPECT_TRUE(contains(s, "i < n;")) << s;
+  detail::CudaFastDivisor d5 = detail::cuda_fast_divisor(5), d4 = detail::cuda_fast_divisor(4),
+                         d3 = detail::cuda_fast_divisor(3);
+  EXPECT_EQ(kernels[0].size_args, (std::vector<uint64_t>{120, 5, d5.multiplier, d5.shift, 4, d4.multiplier,
+                                                         d4.shift, 3, d3.multiplier, d3.shift, 5}))
+      << s;
+  EXPECT_FALSE(kernels[0].wide_indices);
+  EXPECT_EQ(detail::cuda_size_argument(kernels[0]).size(), 11 * 4u);
   EXPECT_FALSE(kernels[0].vectorized);
   EXPECT_EQ(kernels[0].work_items, 120u);
+}
+
+// The source depends on the shape's structure only: two sizes of one op are one program,
+// and a broadcast along another axis is another.
+TEST(CudaCodegen, SourceIsTheSameAtEveryShapeOfOneStructure) {
+  auto kernel = [](Dims x_shape, Dims y_shape) {
+    GraphBuilder b;
+    Operand x = b.input("x", DataType::float16, x_shape);
+    Operand y = b.input("y", DataType::float16, y_shape);
+    Graph graph = b.build({{"out", b.add(b.mul(x, y), x)}});
+    return detail::generate_cuda_kernels(graph.ir()).at(0);
+  };
+  auto code = [](const GeneratedKernel& k) {  // without the comments, which name the shapes
+    std::string out;
+    for (size_t line = 0; line < k.definitions.size();) {
+      size_t end = k.definitions.find('\n', line);
+      end = end == std::string::npos ? k.definitions.size() : end + 1;
+      if (k.definitions.compare(line, 2, "//") != 0) out.append(k.definitions, line, end - line);
+      line = end;
+    }
+    return out;
+  };
+  GeneratedKernel a = kernel({2, 77, 768}, {768}), b = kernel({8, 128, 768}, {768});
+  EXPECT_EQ(code(a), code(b));
+  EXPECT_NE(a.size_args, b.size_args);
+  EXPECT_EQ(a.size_args.front(), 2u * 77 * 768);
+  EXPECT_NE(code(a), code(kernel({2, 77, 768}, {77, 1})));
+}
+
+// cuda_fast_divisor's promise, floor(x / d) == umulhi(x, m) >> s for x < 2^31, checked at
+// the edges where a rounding error would show: multiples of d and their neighbours, near
+// 2^31, for small, power-of-two, odd and huge divisors.
+TEST(CudaCodegen, FastDivisorDividesExactlyBelowTwoToThe31) {
+  auto umulhi = [](uint32_t a, uint32_t b) { return uint32_t((uint64_t(a) * b) >> 32); };
+  const uint32_t top = (1u << 31) - 1;
+  for (uint64_t d : {2ull, 3ull, 5ull, 7ull, 10ull, 12ull, 64ull, 77ull, 768ull, 3072ull, 50257ull,
+                     65535ull, 65536ull, 1000003ull, (1ull << 30) + 1, (1ull << 31) - 1, 1ull << 31}) {
+    detail::CudaFastDivisor f = detail::cuda_fast_divisor(d);
+    std::vector<uint64_t> xs = {0, 1, d - 1, d, d + 1, top, top - 1, top - d, top - d + 1};
+    for (uint64_t m = 1; m < 40; ++m) xs.insert(xs.end(), {m * d - 1, m * d, m * d + 1, top / d * d - m});
+    for (uint64_t k = top / d; k > top / d - 40 && k > 0; --k) xs.insert(xs.end(), {k * d - 1, k * d});
+    for (uint64_t x : xs) {
+      if (x > top) continue;
+      ASSERT_EQ(umulhi(uint32_t(x), f.multiplier) >> f.shift, x / d) << "x " << x << " d " << d;
+    }
+  }
+  // A random sweep over the whole range.
+  uint64_t seed = 1;
+  for (int i = 0; i < 200000; ++i) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    uint64_t d = 2 + (seed >> 33) % ((seed & 1) ? 5000 : (1u << 31) - 1);
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    uint64_t x = (seed >> 33) & top;
+    detail::CudaFastDivisor f = detail::cuda_fast_divisor(d);
+    ASSERT_EQ(umulhi(uint32_t(x), f.multiplier) >> f.shift, x / d) << "x " << x << " d " << d;
+  }
+  EXPECT_THROW(detail::cuda_fast_divisor(1), Error);
+  EXPECT_THROW(detail::cuda_fast_divisor((1ull << 31) + 1), Error);
 }
 
 TEST(CudaCodegen, MergedBroadcastDimensionsNeedOneDivision) {
@@ -185,9 +259,14 @@ TEST(CudaCodegen, MergedBroadcastDimensionsNeedOneDivision) {
   Operand c = b.input("c", DataType::float32, {8, 1, 1});
   Graph graph = b.build({{"out", b.mul(x, c)}});
   const std::string s = detail::generate_cuda_kernels(graph.ir())[0].source;
-  EXPECT_TRUE(
-      contains(s, "r /= 42u;\n    const unsigned c1 = r % 8u;\n    const unsigned o0 = c1;"))
+  // One division: by the merged 6 x 7, then the remainder by 8 is the channel.
+  EXPECT_TRUE(contains(s, "const unsigned q0 = __umulhi(r, sz.v[2]) >> sz.v[3];\n    r = q0;\n"
+                          "    const unsigned q1 = __umulhi(r, sz.v[5]) >> sz.v[6];\n"
+                          "    const unsigned c1 = r - q1 * sz.v[4];\n    const unsigned o0 = c1;"))
       << s;
+  GeneratedKernel k = detail::generate_cuda_kernels(graph.ir())[0];
+  EXPECT_EQ(k.size_args[1], 42u);
+  EXPECT_EQ(k.size_args[4], 8u);
 }
 
 TEST(CudaCodegen, ConstantsAreInlinedOnlyWhenSmall) {
@@ -300,7 +379,7 @@ TEST(CudaCodegen, VectorizedWhenContiguousAndAMultipleOfFour) {
   EXPECT_EQ(f32.work_items, 15u);
   EXPECT_TRUE(contains(f32.source, "reinterpret_cast<const cg_vec4<float>*>(in0)[i]"))
       << f32.source;
-  EXPECT_TRUE(contains(f32.source, "i < 15u;")) << f32.source;
+  EXPECT_EQ(f32.size_args, (std::vector<uint64_t>{15})) << f32.source;
   // A one-element input is loaded once per thread and does not prevent vectorizing.
   GeneratedKernel scalar = kernel(DataType::float16, {4, 2}, {});
   EXPECT_TRUE(scalar.vectorized);
@@ -319,7 +398,7 @@ TEST(CudaCodegen, SixtyFourBitIndicesOnlyForHugeOutputs) {
   std::string huge = kernel_source_of([](GraphBuilder& b, Operand x) { return b.relu(x); },
                                       DataType::int8, {2, 1073741828});
   EXPECT_TRUE(contains(huge, "for (unsigned long long i = ")) << huge;
-  EXPECT_TRUE(contains(huge, "i < 536870914ull;")) << huge;
+  EXPECT_TRUE(contains(huge, "struct cppnn_ew0_relu_sizes { unsigned long long v[1]; };")) << huge;
 }
 
 TEST(CudaCodegen, SourceIsDeterministic) {

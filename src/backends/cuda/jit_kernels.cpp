@@ -1,11 +1,15 @@
 // The generated-kernel path of a CUDA plan. The runtime cache key is the module source's
-// hash (a graph from the builder has no engine hash, and the source already pins every
-// shape, constant and op), the device architecture, the driver, NVRTC and CUDA runtime
-// versions and the cppnn build: an entry is a cubin the driver can load as it is.
+// hash (a graph from the builder has no engine hash, and the source already pins every op,
+// constant and the shapes' structure; the sizes are arguments), the device architecture,
+// the driver, NVRTC and CUDA runtime versions and the cppnn build: an entry is a cubin the
+// driver can load as it is. Within a process, a module already loaded in the same CUDA
+// context for the same source serves the next plan too (a dynamic-shape graph's next
+// shape, a graph compiled again): no cache read, no load.
 #include "backends/cuda/jit_kernels.h"
 
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <optional>
 
 #include "backends/cuda/nvrtc_compiler.h"
@@ -61,11 +65,13 @@ class KernelStep final : public Step {
         elements_(kernel.elements),
         name_(kernel.name),
         ops_(std::move(ops)),
-        vectorized_(kernel.vectorized) {
+        vectorized_(kernel.vectorized),
+        sizes_(cuda_size_argument(kernel)) {
     for (OperandId id : kernel.inputs)
       args_.push_back(reinterpret_cast<CUdeviceptr>(places[size_t(id)].device));
     args_.push_back(reinterpret_cast<CUdeviceptr>(places[size_t(kernel.output)].device));
     for (CUdeviceptr& p : args_) params_.push_back(&p);
+    params_.push_back(sizes_.data());
   }
 
   bool on_device() const override { return true; }
@@ -91,7 +97,8 @@ class KernelStep final : public Step {
   std::string name_, ops_;
   bool vectorized_;
   std::vector<CUdeviceptr> args_;
-  std::vector<void*> params_;  // cuLaunchKernel's: pointers to args_, which never moves
+  std::vector<unsigned char> sizes_;  // the last parameter, by value
+  std::vector<void*> params_;  // cuLaunchKernel's: pointers to args_ and sizes_, which never move
 };
 
 }  // namespace
@@ -116,35 +123,39 @@ JitKernels jit_elementwise_kernels(const GraphIR& graph, const Device& device) {
   jit.kernels = generate_cuda_kernels(graph);
   if (jit.kernels.empty()) return jit;
   std::string arch = "sm_" + std::to_string(device.sm);
-  // Groups that differ only in their name (the same ops on the same shapes, as in every
-  // layer of a transformer) are one kernel: compiled once, launched by each group with its
-  // own pointers. NVRTC's time grows with the program, so this is most of a cold start.
+  // Groups that differ only in their name (the same ops on shapes of the same structure, as
+  // in every layer of a transformer) are one kernel: compiled once, launched by each group
+  // with its own pointers and sizes. NVRTC's time grows with the program, so this is most
+  // of a cold start.
   std::vector<GeneratedKernel> distinct;
   std::vector<size_t> distinct_of(jit.kernels.size());
   {
     std::map<std::string, size_t> seen;
     for (size_t i = 0; i < jit.kernels.size(); ++i) {
       const GeneratedKernel& k = jit.kernels[i];
-      // The definitions with the kernel's name blanked out.
-      std::string shape;
-      size_t from = 0;
-      for (size_t at = k.definitions.find(k.name); at != std::string::npos;
-           at = k.definitions.find(k.name, from)) {
-        shape.append(k.definitions, from, at - from).push_back('\x01');
-        from = at + k.name.size();
-      }
-      shape.append(k.definitions, from, std::string::npos);
-      // Without the header's comment lines, which name the graph's node and operand numbers.
+      // Without the header's comment lines, which name the graph's nodes, operands and
+      // shapes: the program (and its runtime cache entry) is then the same at every shape
+      // of the same structure, since the code takes its sizes as an argument.
       std::string code;
-      for (size_t line = 0; line < shape.size();) {
-        size_t end = shape.find('\n', line);
-        end = end == std::string::npos ? shape.size() : end + 1;
-        if (shape.compare(line, 2, "//") != 0) code.append(shape, line, end - line);
+      for (size_t line = 0; line < k.definitions.size();) {
+        size_t end = k.definitions.find('\n', line);
+        end = end == std::string::npos ? k.definitions.size() : end + 1;
+        if (k.definitions.compare(line, 2, "//") != 0) code.append(k.definitions, line, end - line);
         line = end;
       }
-      shape = std::move(code);
+      // The code with the kernel's name blanked out.
+      std::string shape;
+      size_t from = 0;
+      for (size_t at = code.find(k.name); at != std::string::npos; at = code.find(k.name, from)) {
+        shape.append(code, from, at - from).push_back('\x01');
+        from = at + k.name.size();
+      }
+      shape.append(code, from, std::string::npos);
       auto [it, fresh] = seen.emplace(std::move(shape), distinct.size());
-      if (fresh) distinct.push_back(k);
+      if (fresh) {
+        distinct.push_back(k);
+        distinct.back().definitions = std::move(code);
+      }
       distinct_of[i] = it->second;
     }
   }
@@ -155,6 +166,38 @@ JitKernels jit_elementwise_kernels(const GraphIR& graph, const Device& device) {
     std::vector<CUfunction> mine(jit.kernels.size());
     for (size_t i = 0; i < mine.size(); ++i) mine[i] = functions[distinct_of[i]];
     functions = std::move(mine);
+  };
+
+  // Loaded already in this CUDA context, for a plan still alive?
+  CUcontext context = nullptr;
+  if (cuCtxGetCurrent(&context) != CUDA_SUCCESS) context = nullptr;
+  std::string loaded_key = arch + " " + hash_hex(hash64(source.data(), source.size()));
+  static std::mutex loaded_mutex;
+  static std::map<std::pair<CUcontext, std::string>, std::weak_ptr<LoadedModule>> loaded;
+  if (context) {
+    std::lock_guard<std::mutex> lock(loaded_mutex);
+    for (auto it = loaded.begin(); it != loaded.end();) it = it->second.expired() ? loaded.erase(it) : std::next(it);
+    auto it = loaded.find({context, loaded_key});
+    if (it != loaded.end()) {
+      if (std::shared_ptr<LoadedModule> module = it->second.lock()) {
+        try {
+          for (const GeneratedKernel& k : distinct) jit.functions.push_back(module->function(k.name));
+          jit.module = std::move(module);
+          spread(jit.functions);
+          jit.cache_hit = true;
+          jit.cache_note = "loaded already by another plan";
+          jit.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+          return jit;
+        } catch (const Error&) {
+          jit.functions.clear();  // load it again below
+        }
+      }
+    }
+  }
+  auto keep_loaded = [&] {
+    if (!context || !jit.module) return;
+    std::lock_guard<std::mutex> lock(loaded_mutex);
+    loaded[{context, loaded_key}] = jit.module;
   };
 
   // The cache is an optimization: every failure here only means compiling.
@@ -200,6 +243,7 @@ JitKernels jit_elementwise_kernels(const GraphIR& graph, const Device& device) {
       }
     }
   }
+  keep_loaded();
   jit.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return jit;
 }

@@ -4,6 +4,7 @@
 #include "backends/cuda/codegen/cuda_codegen.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -107,8 +108,8 @@ class KernelWriter {
     k_.nodes = group.nodes;
     k_.elements = element_count(out_.shape);
     // 32-bit index math where every index fits, with room for the grid stride.
-    index_type_ = k_.elements < (size_t(1) << 31) ? "unsigned" : "unsigned long long";
-    index_suffix_ = k_.elements < (size_t(1) << 31) ? "u" : "ull";
+    k_.wide_indices = k_.elements >= (size_t(1) << 31);
+    index_type_ = k_.wide_indices ? "unsigned long long" : "unsigned";
   }
 
   GeneratedKernel write() {
@@ -118,13 +119,24 @@ class KernelWriter {
     k_.work_items = k_.vectorized ? k_.elements / 4 : k_.elements;
     std::string kernel = k_.vectorized ? vector_kernel() : scalar_kernel();
     k_.helpers = helpers_;
-    k_.definitions = header() + arrays_ + body + kernel;
+    k_.definitions = header() + arrays_ + sizes_struct() + body + kernel;
     k_.source = cuda_helper_source(helpers_) + k_.definitions;
     return std::move(k_);
   }
 
  private:
-  std::string index_literal(size_t v) const { return std::to_string(v) + index_suffix_; }
+  // A size, stride or divisor constant of the kernel's shape, as a reference to its sizes
+  // argument: the source then depends on the shape's structure (which dimensions broadcast,
+  // vectorized or not, 32- or 64-bit indices), not on its values.
+  std::string size_arg(uint64_t v) {
+    k_.size_args.push_back(v);
+    return "sz.v[" + std::to_string(k_.size_args.size() - 1) + "]";
+  }
+
+  std::string sizes_struct() const {
+    return "struct " + k_.name + "_sizes { " + index_type_ + " v[" +
+           std::to_string(k_.size_args.size()) + "]; };\n";
+  }
 
   void classify_externals() {
     std::vector<Dims> broadcast_shapes;
@@ -211,7 +223,8 @@ class KernelWriter {
     for (const External& e : externals_)
       if (e.source == Source::pointer)
         s += "const " + std::string(cuda_storage_type(e.type)) + "* __restrict__ " + e.name + ", ";
-    return s + cuda_storage_type(out_.data_type) + "* __restrict__ out) {\n";
+    return s + cuda_storage_type(out_.data_type) + "* __restrict__ out, const " + k_.name +
+           "_sizes sz) {\n";
   }
 
   // Loads of inputs that are one element, once per thread rather than per element.
@@ -226,15 +239,17 @@ class KernelWriter {
     return s;
   }
 
-  std::string loop_head(size_t iterations) const {
+  std::string loop_head(size_t iterations) {
     const std::string& t = index_type_;
+    std::string n = size_arg(iterations);
     return "  const " + t + " stride = " + t + "(blockDim.x) * " + t + "(gridDim.x);\n" +
-           "  for (" + t + " i = " + t + "(blockIdx.x) * " + t + "(blockDim.x) + " + t +
-           "(threadIdx.x); i < " + index_literal(iterations) + "; i += stride) {\n";
+           "  const " + t + " n = " + n + ";\n" + "  for (" + t + " i = " + t +
+           "(blockIdx.x) * " + t + "(blockDim.x) + " + t +
+           "(threadIdx.x); i < n; i += stride) {\n";
   }
 
   // Coordinates of element i along the walk's dimensions and each broadcast input's offset.
-  std::string offsets() const {
+  std::string offsets() {
     if (walk_.strides.empty()) return "";
     size_t dims = walk_.sizes.size();
     auto needed = [&](size_t d) {
@@ -246,6 +261,7 @@ class KernelWriter {
     for (size_t d = 0; d < dims; ++d)
       if (needed(d)) last = d;
     const std::string& t = index_type_;
+    bool narrow = t == "unsigned";
     std::string s = "    " + t + " r = i;\n";
     for (size_t d = 0; d <= last; ++d) {
       std::string c = indexed("c", d);
@@ -253,9 +269,22 @@ class KernelWriter {
         s += "    const " + t + " " + c + " = r;\n";
         break;
       }
-      if (needed(d))
-        s += "    const " + t + " " + c + " = r % " + index_literal(walk_.sizes[d]) + ";\n";
-      if (d < last) s += "    r /= " + index_literal(walk_.sizes[d]) + ";\n";
+      // Walk sizes are at least 2 (size-1 dimensions are left out). 32-bit indices divide
+      // by multiplying (cuda_fast_divisor); 64-bit ones, for outputs past 2^31 elements,
+      // divide.
+      // (One size_arg per statement: the order of the arguments is the order of the calls.)
+      std::string size = size_arg(walk_.sizes[d]);
+      std::string q = indexed("q", d);
+      if (narrow) {
+        CudaFastDivisor f = cuda_fast_divisor(walk_.sizes[d]);
+        std::string multiplier = size_arg(f.multiplier);
+        std::string shift = size_arg(f.shift);
+        s += "    const unsigned " + q + " = __umulhi(r, " + multiplier + ") >> " + shift + ";\n";
+      } else {
+        s += "    const " + t + " " + q + " = r / " + size + ";\n";
+      }
+      if (needed(d)) s += "    const " + t + " " + c + " = r - " + q + " * " + size + ";\n";
+      if (d < last) s += "    r = " + q + ";\n";
     }
     for (size_t k = 0; k < walk_.strides.size(); ++k) {
       std::string sum;
@@ -263,7 +292,7 @@ class KernelWriter {
         size_t st = walk_.strides[k][d];
         if (st == 0) continue;
         sum += (sum.empty() ? "" : " + ") + (indexed("c", d)) +
-               (st == 1 ? "" : " * " + index_literal(st));
+               (st == 1 ? "" : " * " + size_arg(st));
       }
       s += "    const " + t + " o" + std::to_string(k) + " = " + (sum.empty() ? "0" : sum) + ";\n";
     }
@@ -287,7 +316,8 @@ class KernelWriter {
   }
 
   std::string scalar_kernel() {
-    std::string s = signature() + scalar_loads() + loop_head(k_.elements) + offsets();
+    std::string s = signature() + scalar_loads() + loop_head(k_.elements);
+    s += offsets();
     std::vector<std::string> args;
     for (size_t j = 0; j < externals_.size(); ++j)
       if (externals_[j].source != Source::literal) args.push_back(element_value(j, "i"));
@@ -340,7 +370,7 @@ class KernelWriter {
   std::vector<External> externals_;
   BroadcastWalk walk_;
   std::string arrays_;
-  std::string index_type_, index_suffix_;
+  std::string index_type_;
   unsigned helpers_ = 0;
 };
 
@@ -418,6 +448,36 @@ std::string cuda_module_source(const std::vector<GeneratedKernel>& kernels) {
   source += cuda_helper_source(helpers);
   for (const GeneratedKernel& k : kernels) source += k.definitions;
   return source;
+}
+
+std::vector<unsigned char> cuda_size_argument(const GeneratedKernel& kernel) {
+  std::vector<unsigned char> bytes;
+  for (uint64_t v : kernel.size_args) {
+    if (kernel.wide_indices) {
+      unsigned char b[8];
+      std::memcpy(b, &v, 8);
+      bytes.insert(bytes.end(), b, b + 8);
+    } else {
+      uint32_t n = uint32_t(v);
+      unsigned char b[4];
+      std::memcpy(b, &n, 4);
+      bytes.insert(bytes.end(), b, b + 4);
+    }
+  }
+  return bytes;
+}
+
+CudaFastDivisor cuda_fast_divisor(uint64_t divisor) {
+  if (divisor < 2 || divisor > (uint64_t(1) << 31))
+    fail(ErrorKind::OperationError, "cuda codegen: no fast divisor for " + std::to_string(divisor));
+  uint32_t log = 0;  // ceil(log2 divisor)
+  while ((uint64_t(1) << log) < divisor) ++log;
+  CudaFastDivisor f;
+  f.shift = log - 1;
+  // ceil(2^(32 + shift) / d) < 2^32: 2^(32 + shift) / d <= 2^(31 + log) / (2^(log - 1) + 1).
+  unsigned __int128 numerator = (unsigned __int128)1 << (32 + f.shift);
+  f.multiplier = uint32_t((numerator + divisor - 1) / divisor);
+  return f;
 }
 
 unsigned cuda_grid_size(const GeneratedKernel& kernel, unsigned multiprocessors) {

@@ -13,15 +13,21 @@
 // group's external inputs (graph inputs, constants, other kernels' outputs) may broadcast
 // to the output shape with numpy rules.
 //
-// Kernels. One thread per output element over a grid-stride loop; shapes are static in an
-// engine, so the element count and every broadcast stride are compile-time constants that
-// NVRTC folds into multiply-shift index math. float16 is stored as 16-bit patterns and
+// Kernels. One thread per output element over a grid-stride loop. The element count, the
+// walk's sizes and every broadcast stride are the kernel's last argument (a struct of
+// integers, `size_args`), not literals: the source depends only on the shape's structure
+// (which inputs broadcast along which dimensions, vectorized or not, 32- or 64-bit
+// indices), so one compile serves every shape of that structure (a dynamic-shape engine's
+// new sequence length, every batch size, layers of different widths). 32-bit index math
+// divides by multiplying with a precomputed reciprocal (cuda_fast_divisor), as NVRTC would
+// for a literal divisor. float16 is stored as 16-bit patterns and
 // computed in float, rounded back to float16 after every op exactly as the CPU backend
 // does; integer arithmetic wraps, integer division by zero gives 0, float max/min
 // propagate NaN and cast saturates as in src/backends/cpu/elementwise_cast.cpp. Compile
 // with --fmad=false so that every op rounds on its own, as on the CPU. No header is
 // included: the source compiles with NVRTC and no include path.
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -53,10 +59,16 @@ std::vector<ElementwiseGroup> group_elementwise_nodes(const GraphIR& graph);
 struct GeneratedKernel {
   std::string name;    // the __global__ function's name (extern "C")
   std::string source;  // CUDA C++; same graph, same bytes
-  // The kernel's parameters, in order: one device pointer per input, then the output.
-  // Inputs are graph inputs, constants too large to inline, and other kernels' outputs.
+  // The kernel's parameters, in order: one device pointer per input, then the output, then
+  // the sizes (cuda_size_argument). Inputs are graph inputs, constants too large to inline,
+  // and other kernels' outputs.
   std::vector<OperandId> inputs;
   OperandId output = kNoOperand;
+  // The values of the sizes argument, in order: the loop's count, then the walk's divisors
+  // and strides. Each is 32-bit in a kernel with 32-bit indices (`wide_indices` false),
+  // else 64-bit.
+  std::vector<uint64_t> size_args;
+  bool wide_indices = false;
   size_t elements = 0;    // output elements
   size_t work_items = 0;  // grid-stride loop iterations: elements, or elements / 4
   // Each loop iteration handles 4 consecutive elements with vector loads and stores: every
@@ -74,6 +86,20 @@ struct GeneratedKernel {
 
 // One kernel per group of group_elementwise_nodes(graph), in the same order.
 std::vector<GeneratedKernel> generate_cuda_kernels(const GraphIR& graph);
+
+// The bytes of a kernel's last parameter, its sizes: `size_args` as an array of 32-bit
+// (or, with wide_indices, 64-bit) unsigned integers, host byte order, which is the device's.
+std::vector<unsigned char> cuda_size_argument(const GeneratedKernel& kernel);
+
+// floor(x / d) == __umulhi(x, multiplier) >> shift for every 32-bit x below 2^31 and every
+// divisor d from 2 to 2^31: shift = ceil(log2 d) - 1 and multiplier = ceil(2^(32 + shift) / d).
+// (With x < 2^31 <= 2^(31 + shift + 1) / d the rounding error of the multiplier stays
+// below 1/d, which cannot carry the quotient past the next integer.)
+struct CudaFastDivisor {
+  uint32_t multiplier = 0;
+  uint32_t shift = 0;
+};
+CudaFastDivisor cuda_fast_divisor(uint64_t divisor);
 
 // One source holding all `kernels` (of one graph: their names must differ), the helpers
 // they share written once. NVRTC has a fixed cost per program of some 20 ms and does not
