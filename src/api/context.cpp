@@ -67,7 +67,7 @@ struct ContextState {
         std::rotate(s.recent.begin(), s.recent.begin() + ptrdiff_t(i), s.recent.begin() + ptrdiff_t(i) + 1);
         return s.recent.front().second;
       }
-    Graph g(specialize(graph.ir(), sym, values));
+    Graph g(specialize(graph.ir(), sym, values, /*run_time_shape=*/true));
     s.recent.insert(s.recent.begin(), {values, g});
     if (s.recent.size() > kSpecializedPerGraph) s.recent.pop_back();
     return g;

@@ -78,6 +78,12 @@ struct GraphIR {
   // compiles), which it then never does again. A graph read from an engine file takes its
   // engine's precision.
   Precision precision = Precision::float32;
+  // Set on the graph a context specializes a dynamic graph to when it runs at a shape other
+  // than the opt shape (Context, specialize): backends then choose its kernels without
+  // timing, taking the choices made at the opt shape where they know them (as TensorRT
+  // chooses at a profile's opt shape), so that a new shape costs no timing runs. A graph a
+  // user specializes (Graph::specialize, to build a fixed-shape engine) is not marked.
+  bool run_time_shape = false;
 
   const OperandDescriptor& desc(OperandId id) const { return operands.at(size_t(id)).desc; }
 };

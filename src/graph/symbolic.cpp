@@ -811,7 +811,7 @@ void check_symbolic(const GraphIR& ir, SymbolicShapes& s, ErrorKind kind) {
 }
 
 std::shared_ptr<const GraphIR> specialize(const GraphIR& ir, const SymbolicShapes& s,
-                                          const std::vector<int64_t>& values) {
+                                          const std::vector<int64_t>& values, bool run_time_shape) {
   if (values.size() != s.names.size())
     fail(ErrorKind::TypeError, "dynamic shapes: " + std::to_string(s.names.size()) + " symbol values needed");
   for (size_t i = 0; i < values.size(); ++i) {
@@ -823,6 +823,7 @@ std::shared_ptr<const GraphIR> specialize(const GraphIR& ir, const SymbolicShape
   }
   const std::string at = values_text(s.names, values);
   auto g = std::make_shared<GraphIR>(ir);
+  g->run_time_shape = run_time_shape;
   for (const ShapePatch& p : s.patches) {
     if (p.kind == ShapePatch::Kind::constant_generated) continue;  // after the shapes, below
     std::optional<int64_t> v = p.value.eval(values);

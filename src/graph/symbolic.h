@@ -118,9 +118,11 @@ void check_symbolic(const GraphIR& ir, SymbolicShapes& s, ErrorKind kind);
 
 // The graph at `values`: the polynomials evaluated and every node re-inferred through the op
 // table, which must agree (an OperationError otherwise, never a wrong graph). A value
-// outside its symbol's range is a TypeError.
+// outside its symbol's range is a TypeError. `run_time_shape`: a context's specialization
+// for a run (GraphIR::run_time_shape), whose kernels are chosen without timing.
 std::shared_ptr<const GraphIR> specialize(const GraphIR& ir, const SymbolicShapes& s,
-                                          const std::vector<int64_t>& values);
+                                          const std::vector<int64_t>& values,
+                                          bool run_time_shape = false);
 
 // The symbols' values for these input shapes (each symbol read where `sources` says; the
 // other dimensions are checked when the specialized graph's inputs are). TypeError naming

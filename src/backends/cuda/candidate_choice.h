@@ -34,4 +34,12 @@ std::optional<std::string> recall_choice(const std::string& signature, int sm,
 void remember_choice(const std::string& signature, int sm, const std::string& libraries,
                      const std::string& choice, bool persist = true);
 
+// The key under which a choice is also remembered for its problem's family: the signature
+// without the dimensions a dynamic graph varies (a matmul's rows, a convolution's batch), so
+// that a plan for a new run-time shape takes what was timed at another shape of the same
+// problem (Device::untimed_choices) instead of timing again.
+inline std::string family_signature(const std::string& shape_free_signature) {
+  return "family " + shape_free_signature;
+}
+
 }  // namespace cppnn::detail::cuda

@@ -79,23 +79,33 @@ class CudaPlan final : public Plan {
     // A node cuBLASLt turns down at step creation is re-planned on the CPU: its operands
     // then live elsewhere, so the whole layout is made again.
     std::map<size_t, std::string> forced_cpu;
-    for (;;) {
-      try {
-        build(forced_cpu);
-        break;
-      } catch (const Error& e) {
-        if (e.kind() != ErrorKind::NotSupportedError || failed_node_ == kNone) throw;
-        forced_cpu[failed_node_] = e.what();
+    {
+      // A run-time shape of a dynamic graph: its steps choose without timing (Device::
+      // untimed_choices), for as long as this build runs.
+      struct Untimed {
+        Device& d;
+        Untimed(Device& device, bool on) : d(device) { d.untimed_choices = on; }
+        ~Untimed() { d.untimed_choices = false; }
+      } untimed(*device_, graph->run_time_shape);
+      for (;;) {
+        try {
+          build(forced_cpu);
+          break;
+        } catch (const Error& e) {
+          if (e.kind() != ErrorKind::NotSupportedError || failed_node_ == kNone) throw;
+          forced_cpu[failed_node_] = e.what();
+        }
       }
     }
     auto t3 = std::chrono::steady_clock::now();
     auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-    char line[256];
+    char line[320];
     std::snprintf(line, sizeof line,
                   "plan built in %.1f ms: optimize %.1f, generated kernels %.1f, memory + "
-                  "constants + library steps %.1f (layout %s, precision %s)\n",
+                  "constants + library steps %.1f (layout %s, precision %s%s)\n",
                   ms(t0, t3), ms(t0, t1), ms(t1, t2), ms(t2, t3), layout_.c_str(),
-                  std::string(to_string(optimized_->precision)).c_str());
+                  std::string(to_string(optimized_->precision)).c_str(),
+                  graph->run_time_shape ? "; a new shape of a dynamic graph: nothing timed" : "");
     std::string phases = "build phases:";
     for (const auto& [phase, spent] : build_phases()) {
       char one[96];

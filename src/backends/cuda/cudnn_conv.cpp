@@ -412,11 +412,14 @@ class CudnnConvStep final : public Step {
   }
 
   // The process-wide and runtime-cache key: everything that decides which algorithm wins.
-  std::string signature() const {
+  // `with_batch` false: the family's key (family_signature), for every batch size.
+  std::string signature(bool with_batch = true) const {
     std::ostringstream k;
     k << "cudnn-conv/4 " << (s_.transposed ? "convTranspose2d" : "conv2d")
       << (s_.half ? " fp16" : s_.bf16 ? " bf16" : " fp32") << " math" << int(math_) << (s_.nhwc ? " nhwc" : " nchw")
-      << " x" << s_.n << "," << s_.c << "," << s_.xh << "," << s_.xw << " w" << s_.fa << ","
+      << " x";
+    if (with_batch) k << s_.n;
+    k << "," << s_.c << "," << s_.xh << "," << s_.xw << " w" << s_.fa << ","
       << s_.fb << "," << s_.kh << "," << s_.kw << " y" << s_.k << "," << s_.oh << "," << s_.ow
       << " p" << s_.cudnn_pad_h << "," << s_.cudnn_pad_w << " s" << s_.stride_h << ","
       << s_.stride_w << " d" << s_.dil_h << "," << s_.dil_w << " g" << s_.groups << " bias"
@@ -447,6 +450,7 @@ class CudnnConvStep final : public Step {
 
   void choose_algorithm(const Node& node) {
     bool no_timing = device_->options.cudnn_no_timing;
+    bool new_shape = device_->untimed_choices;
     if (own_possible() && own_mode_ == OwnKernels::only) {
       BuildPhase t("conv: check run");
       std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
@@ -457,12 +461,19 @@ class CudnnConvStep final : public Step {
       }
     }
     std::string sig = signature();
+    std::string family = family_signature(signature(/*with_batch=*/false));
     if (!no_timing) {
-      bool from_cache = false;
+      bool from_cache = false, from_family = false;
       std::optional<Choice> known;
       {
         BuildPhase t("conv: cache lookup");
         if (auto text = recall_choice(sig, device_->sm, cudnn_version(), &from_cache)) known = parse_choice(*text, own_);
+        // A run-time shape: what was chosen for the same convolution at another batch.
+        if (!known && new_shape)
+          if (auto text = recall_choice(family, device_->sm, cudnn_version(), &from_cache)) {
+            known = parse_choice(*text, own_);
+            from_family = true;
+          }
         // (The warm start's time goes into usable(): cuDNN's first query loads the code of
         // each new kind of engine, 20-150 ms each on the H100, then 0.25-0.6 ms per distinct
         // problem; bench/results/cudnn_probe.txt. Skipping it and the check run below only
@@ -470,11 +481,11 @@ class CudnnConvStep final : public Step {
         if (known && !usable(*known)) known.reset();
       }
       if (known && !from_cache) {
-        adopt(*known, "chosen earlier");
+        adopt(*known, from_family ? "chosen at another batch" : "chosen earlier");
         return;
       }
       if (known) {
-        adopt(*known, "runtime cache");
+        adopt(*known, from_family ? "chosen at another batch" : "runtime cache");
         bool ran = false;
         {
           BuildPhase t("conv: check run");
@@ -482,12 +493,25 @@ class CudnnConvStep final : public Step {
           ran = try_run(choice_, workspace_);
         }
         if (ran) {
-          remember_choice(sig, device_->sm, cudnn_version(), choice_text(*known, own_), /*persist=*/false);
+          remember_choice(from_family ? family : sig, device_->sm, cudnn_version(), choice_text(*known, own_),
+                          /*persist=*/false);
           return;
         }
         workspace_ = DeviceBuffer();  // it does not run here after all: choose afresh
       }
     }
+    // A run-time shape with nothing remembered: our kernel's untimed variant where it takes
+    // the problem (no library to load), else the heuristic's first algorithm, untimed.
+    if (new_shape && own_possible() && own_mode_ != OwnKernels::off) {
+      BuildPhase t("conv: check run");
+      std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
+      Choice own = own_choice(own_.untimed_variant(*device_));
+      if (try_run(own, DeviceBuffer())) {
+        adopt(own, "untimed: new shape");
+        return;
+      }
+    }
+    no_timing = no_timing || new_shape;
 
     std::vector<int> ranked;
     {
@@ -544,6 +568,7 @@ class CudnnConvStep final : public Step {
     if (!no_timing) {
       BuildPhase t("conv: cache store");
       remember_choice(sig, device_->sm, cudnn_version(), choice_text(*best, own_));
+      remember_choice(family, device_->sm, cudnn_version(), choice_text(*best, own_));
     }
   }
 

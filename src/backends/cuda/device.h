@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -112,6 +113,13 @@ struct Device {
   // Held while a step times candidates on the GPU, so that workers do not skew each
   // other's timings.
   std::mutex gpu_timing;
+  // True while a plan for a run-time shape of a dynamic graph (GraphIR::run_time_shape) is
+  // built: its steps take the choice remembered for their problem, else the one made for
+  // the same problem at another shape (the opt shape's: remember_family_choice), else the
+  // library's heuristic or our kernel's untimed variant, and time nothing. Set by the plan
+  // being built (one at a time per context, under the context's lock) and read by its
+  // steps on the build workers.
+  std::atomic<bool> untimed_choices{false};
 
  private:
   void confine_to_sm_share(double share);

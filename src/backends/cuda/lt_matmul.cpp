@@ -212,6 +212,15 @@ class LtMatmulStep final : public Step {
                       (long long)geo.b_stride, bias ? 1 : 0, gp.activation, own_.name(0).c_str(),
                       own_.variants(), own_kernel_margin(*device_), device_->sm);
         own_sig_ = sig;
+        // The same without the rows, which a dynamic graph's batch and sequence vary.
+        std::snprintf(sig, sizeof sig,
+                      "lt-matmul/1 t%d n%lld k%lld ta%d tb%d b%lld sa%lld sb%lld bias%d act%d %s x%d "
+                      "margin%g sm%d",
+                      int(type_), (long long)geo.n, (long long)geo.k, int(geo.a_trans), int(geo.b_trans),
+                      (long long)geo.batch, (long long)geo.a_stride, (long long)geo.b_stride, bias ? 1 : 0,
+                      gp.activation, own_.name(0).c_str(), own_.variants(), own_kernel_margin(*device_),
+                      device_->sm);
+        family_sig_ = family_signature(sig);
         prefer_lt = choose_remembered_own(mode);
         if (own_variant_ >= 0) {
           description_ = head + own_.description(own_variant_) + " (" + own_source_ + ")" + tail;
@@ -232,7 +241,13 @@ class LtMatmulStep final : public Step {
                std::to_string(geo.m) + "x" + std::to_string(geo.k) + "x" +
                std::to_string(geo.n) + ")");
     if (own_.possible() && !prefer_lt && (mode == OwnKernels::timed || !built)) {
-      time_against_own(built);
+      if (device_->untimed_choices) {
+        // A run-time shape with no choice remembered: cuBLASLt's heuristic where it took the
+        // problem, else our kernel's untimed variant.
+        if (!built) choose_untimed_own("untimed: new shape");
+      } else {
+        time_against_own(built);
+      }
       if (own_variant_ >= 0) {
         description_ = head + own_.description(own_variant_) + " (" + own_source_ + ")" + tail;
         return;
@@ -279,17 +294,19 @@ class LtMatmulStep final : public Step {
   bool choose_remembered_own(OwnKernels mode) {
     cudaStream_t stream = device_->stream_for_this_thread();
     if (mode == OwnKernels::only) {
-      int v = own_.untimed_variant(*device_);
-      std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
-      if (run_once(stream, [&](cudaStream_t st) { CPPNN_CUDA_CHECK(own_.launch(v, st)); }))
-        own_variant_ = v, own_source_ = "own kernels only";
+      choose_untimed_own("own kernels only");
       return false;
     }
-    bool from_cache = false;
+    bool from_cache = false, family = false;
     std::optional<std::string> text;
     {
       BuildPhase t("matmul: cache lookup");
       text = recall_choice(own_sig_, device_->sm, lt_version(), &from_cache);
+      // A run-time shape: what was chosen for the same product at another number of rows.
+      if (!text && device_->untimed_choices) {
+        text = recall_choice(family_sig_, device_->sm, lt_version(), &from_cache);
+        family = text.has_value();
+      }
     }
     if (!text) return false;
     if (*text == "cublaslt") return true;
@@ -299,10 +316,19 @@ class LtMatmulStep final : public Step {
       BuildPhase t("matmul: check run");
       std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
       if (!run_once(stream, [&](cudaStream_t st) { CPPNN_CUDA_CHECK(own_.launch(v, st)); })) return false;
-      remember_choice(own_sig_, device_->sm, lt_version(), *text, /*persist=*/false);
+      remember_choice(family ? family_sig_ : own_sig_, device_->sm, lt_version(), *text, /*persist=*/false);
     }
-    own_variant_ = v, own_source_ = from_cache ? "runtime cache" : "chosen earlier";
+    own_variant_ = v;
+    own_source_ = family ? "chosen at another shape" : from_cache ? "runtime cache" : "chosen earlier";
     return false;
+  }
+
+  // Our kernel's variant for an untimed choice, kept if one run of it works.
+  void choose_untimed_own(const char* source) {
+    int v = own_.untimed_variant(*device_);
+    std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
+    if (run_once(device_->stream_for_this_thread(), [&](cudaStream_t st) { CPPNN_CUDA_CHECK(own_.launch(v, st)); }))
+      own_variant_ = v, own_source_ = source;
   }
 
   // Times cuBLASLt's algorithm (when `lt_built`) against each variant of our kernel, keeps
@@ -332,6 +358,7 @@ class LtMatmulStep final : public Step {
       fail(ErrorKind::NotSupportedError, "neither cuBLASLt nor our kernel ran " + node_name(node()));
     own_variant_ = best, own_source_ = "timed";
     remember_choice(own_sig_, device_->sm, lt_version(), best >= 0 ? own_.name(best) : "cublaslt");
+    remember_choice(family_sig_, device_->sm, lt_version(), best >= 0 ? own_.name(best) : "cublaslt");
   }
 
   // One cuBLASLt call's pointers, in cuBLASLt's column-major terms (see try_build).
@@ -534,7 +561,7 @@ class LtMatmulStep final : public Step {
   std::vector<DeviceBuffer> owned_;
   std::string description_;
   OwnGemm own_;
-  std::string own_sig_;
+  std::string own_sig_, family_sig_;
   int own_variant_ = -1;  // >= 0: our kernel in this variant runs the step
   std::string own_source_;
 };
