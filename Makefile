@@ -5,6 +5,10 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PYTHON ?= python3
 MODELS := $(BUILD)/models
+# ccache keys paths under the checkout relative to the build folder, so the wheels' builds
+# (build-wheel/, build-wheel-cuda/: make wheel) find what $(BUILD) compiled, wherever the
+# checkout is (the compile commands are the same but for the folder's name).
+export CCACHE_BASEDIR ?= $(CURDIR)
 # GPU generations the plugin's hand-written kernels are compiled for. Empty: CMake's default
 # list (sm_75 PTX, sm_80/86/89/90/120 machine code). CI, which has no GPU and 2 cores, proves
 # they compile for the oldest (PTX) and one real architecture; NVRTC's generated kernels are
