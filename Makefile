@@ -145,6 +145,8 @@ WHEELS ?= $(BUILD)/wheels
 WHEEL_BUILD ?= build-wheel
 WHEEL_CUDA_BUILD ?= build-wheel-cuda
 WHEEL_CXX ?= c++
+# -Werror and the compiler's name as `make build` has them (ccache hashes both); the build
+# requirements (scikit-build-core, nanobind) are setup's, not a download per build.
 WHEEL_PIP = CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(PYTHON) -m pip wheel --no-deps --no-build-isolation \
   -C cmake.define.CPPNN_WERROR=ON -C cmake.define.CMAKE_CXX_COMPILER=$(WHEEL_CXX)
 # auditwheel leaves these to the install: the core (the cppnn wheel's), the driver, and the
