@@ -5,6 +5,10 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PYTHON ?= python3
 MODELS := $(BUILD)/models
+# ccache keys paths under the checkout relative to the build folder, so the wheels' builds
+# (build-wheel/, build-wheel-cuda/: make wheel) find what $(BUILD) compiled, wherever the
+# checkout is (the compile commands are the same but for the folder's name).
+export CCACHE_BASEDIR ?= $(CURDIR)
 # GPU generations the plugin's hand-written kernels are compiled for. Empty: CMake's default
 # list (sm_75 PTX, sm_80/86/89/90/120 machine code). CI, which has no GPU and 2 cores, proves
 # they compile for the oldest (PTX) and one real architecture; NVRTC's generated kernels are
@@ -45,7 +49,7 @@ TSAN_ENV = TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:ignore_noninstru
 TSAN_GTEST_FILTER ?= ContextThreads.*:*Concurrent*
 
 .PHONY: setup build demo demo-mobilenet test test-cpp test-python bench models pretrained clean setup-sanitizers \
-  test-asan test-tsan fuzz test-cpu-levels check-aarch64
+  test-asan test-tsan fuzz test-cpu-levels check-aarch64 setup-wheel wheel wheel-cuda test-wheel
 
 setup:
 	@bash scripts/setup.sh
@@ -129,6 +133,55 @@ bench: build models pretrained
 	  CPPNN_PRETRAINED=$(abspath $(BUILD))/pretrained PYTHONPATH=$(abspath $(BUILD))/python \
 	  $(PYTHON) bench/bench_cpu.py --generate $(BENCH_ARGS)
 
+# The wheels (README, Install): `make wheel` builds the cppnn wheel (`pip wheel .`, CPU only)
+# and has auditwheel copy the system libraries it links (oneDNN, ONNX, protobuf, OpenMP)
+# into it: WHEELS/cppnn-<version>-<python>-manylinux_2_<glibc>_x86_64.whl. `make wheel-cuda`
+# builds the CUDA plugin's wheel cppnn-cuda (python/cuda), which auditwheel leaves without
+# the core and the CUDA libraries (NVIDIA's wheels and the driver provide them). Each builds
+# in a folder of its own beside $(BUILD), at the same depth and with the same compiler and
+# flags, so ccache serves what `make build` compiled. `make test-wheel` installs both into a
+# fresh venv and runs the OCR demo there (tests/wheel/check_wheels.py).
+WHEELS ?= $(BUILD)/wheels
+WHEEL_BUILD ?= build-wheel
+WHEEL_CUDA_BUILD ?= build-wheel-cuda
+WHEEL_CXX ?= c++
+# -Werror and the compiler's name as `make build` has them (ccache hashes both); the build
+# requirements (scikit-build-core, nanobind) are setup's, not a download per build.
+WHEEL_PIP = CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(PYTHON) -m pip wheel --no-deps --no-build-isolation \
+  -C cmake.define.CPPNN_WERROR=ON -C cmake.define.CMAKE_CXX_COMPILER=$(WHEEL_CXX)
+# auditwheel leaves these to the install: the core (the cppnn wheel's), the driver, and the
+# CUDA libraries of NVIDIA's wheels.
+WHEEL_CUDA_EXCLUDE = libcppnn.so libcuda.so.1 'libcublas*.so.*' 'libcudnn*.so.*' 'libnvrtc*.so.*' \
+  'libcudart.so.*'
+setup-wheel: setup
+	@bash scripts/setup.sh wheel
+
+wheel: setup-wheel
+	@mkdir -p $(WHEELS)
+	@rm -f $(WHEELS)/raw/cppnn-*.whl $(WHEELS)/cppnn-*.whl
+	@$(WHEEL_PIP) . -w $(WHEELS)/raw -C build-dir=$(CURDIR)/$(WHEEL_BUILD) >$(WHEELS).log 2>&1 || \
+	  { tail -50 $(WHEELS).log; exit 1; }
+	@auditwheel repair -w $(WHEELS) $(WHEELS)/raw/cppnn-*.whl 2>&1 | grep -i -E 'error|written' || true
+	@ls $(WHEELS)/cppnn-*manylinux*.whl >/dev/null
+
+wheel-cuda: setup-wheel
+	@mkdir -p $(WHEELS)
+	@rm -f $(WHEELS)/raw/cppnn_cuda-*.whl $(WHEELS)/cppnn_cuda-*.whl
+	@$(WHEEL_PIP) ./python/cuda -w $(WHEELS)/raw -C build-dir=$(CURDIR)/$(WHEEL_CUDA_BUILD) \
+	  $(if $(CUDA_ARCHS),-C cmake.define.CMAKE_CUDA_ARCHITECTURES="$(CUDA_ARCHS)",) \
+	  >$(WHEELS)-cuda.log 2>&1 || { tail -50 $(WHEELS)-cuda.log; exit 1; }
+	@auditwheel repair $(addprefix --exclude ,$(WHEEL_CUDA_EXCLUDE)) -w $(WHEELS) \
+	  $(WHEELS)/raw/cppnn_cuda-*.whl 2>&1 | grep -i -E 'error|written' || true
+	@ls $(WHEELS)/cppnn_cuda-*manylinux*.whl >/dev/null
+
+# numpy and Pillow for the fresh venv come from files: downloaded once into $(BUILD)/wheel-deps.
+test-wheel: wheel wheel-cuda pretrained
+	@mkdir -p $(BUILD)/wheel-deps
+	@ls $(BUILD)/wheel-deps/numpy-*.whl $(BUILD)/wheel-deps/pillow-*.whl >/dev/null 2>&1 || \
+	  $(PYTHON) -m pip download -q numpy pillow -d $(BUILD)/wheel-deps
+	@$(PYTHON) tests/wheel/check_wheels.py $(WHEELS) $(BUILD)/wheel-deps \
+	  $(BUILD)/pretrained/rapidocr $(BUILD)/wheel-test
+
 setup-sanitizers: setup
 	@bash scripts/setup.sh sanitizers
 
@@ -155,4 +208,4 @@ fuzz: setup-sanitizers
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(AARCH64_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(AARCH64_BUILD) $(WHEEL_BUILD) $(WHEEL_CUDA_BUILD)

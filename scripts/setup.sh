@@ -4,6 +4,7 @@
 #   scripts/setup.sh              what `make build` and `make test` need
 #   scripts/setup.sh sanitizers   that, plus clang for `make test-asan`, `test-tsan`, `fuzz`
 #   scripts/setup.sh aarch64      that, plus the aarch64 cross compiler for `make check-aarch64`
+#   scripts/setup.sh wheel        that, plus auditwheel and patchelf for `make wheel`
 set -euo pipefail
 
 APT_PACKAGES=(cmake ninja-build g++ ccache libonnx-dev libprotobuf-dev protobuf-compiler
@@ -18,8 +19,13 @@ elif [ "${1:-}" = aarch64 ]; then
   # Debian's cross compiler with its own C and C++ libraries. No arm64 package of the
   # libraries: the host's headers serve (cmake/aarch64-linux-gnu.cmake says why).
   APT_PACKAGES+=(g++-aarch64-linux-gnu)
+elif [ "${1:-}" = wheel ]; then
+  # auditwheel copies the libraries a wheel links from the system into it; it edits their
+  # names and run paths with patchelf.
+  APT_PACKAGES+=(patchelf)
 fi
 PIP_PACKAGES=(numpy onnx onnxruntime pytest nanobind scikit-build-core pillow)
+[ "${1:-}" = wheel ] && PIP_PACKAGES+=(auditwheel)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

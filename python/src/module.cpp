@@ -500,6 +500,9 @@ void bind_module(nb::module_& m) {
 
 NB_MODULE(_webnn, m) {
   m.doc() = "cppnn's WebNN API (the compiled part of the webnn package).";
+  // The one version (project(cppnn VERSION ...) in CMakeLists.txt): the library's, the
+  // cppnn and cppnn-cuda wheels' (pyproject.toml reads the same line) and `cppnn --version`.
+  m.attr("__version__") = CPPNN_VERSION_STRING;
   webnn_py::bind_module(m);
   webnn_py::BuilderClass builder(m, "MLGraphBuilder",
                                  "Builds a graph: inputs, constants and one method per WebNN op.");

@@ -57,8 +57,40 @@ webnn.DataError (a ValueError) for malformed data, and for what cannot be done
 webnn.NotSupportedError (unsupported), webnn.OperationError (failed while running) and
 webnn.InvalidStateError (destroyed context, builder already built), all RuntimeErrors;
 each with cppnn's message. A model or engine path that names no file is FileNotFoundError.
+
+The CUDA backend: a build with CUDA keeps the plugin libcppnn_cuda.so beside the core in this
+package; the wheels ship it as the package cppnn_cuda of the cppnn-cuda wheel
+(`pip install cppnn[cuda]`), whose plugin this package hands to the core through
+CPPNN_CUDA_BACKEND at import (see _find_cuda_wheel). A CPPNN_CUDA_BACKEND of your own wins.
 """
-from ._webnn import (
+import os as _os
+
+
+def _find_cuda_wheel():
+    """Points the core's plugin loader (CPPNN_CUDA_BACKEND, read when a context is made) at
+    the cppnn-cuda wheel's plugin, unless the variable is set already or a plugin lies
+    beside the core here (a source build with CUDA), which the loader finds by itself.
+    Child processes inherit the variable, as they would the user's own."""
+    if _os.environ.get("CPPNN_CUDA_BACKEND"):
+        return
+    if _os.path.exists(_os.path.join(_os.path.dirname(__file__), "libcppnn_cuda.so")):
+        return
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec("cppnn_cuda")
+    except (ImportError, ValueError):
+        return
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        plugin = _os.path.join(folder, "libcppnn_cuda.so")
+        if _os.path.exists(plugin):
+            _os.environ["CPPNN_CUDA_BACKEND"] = plugin
+            return
+
+
+_find_cuda_wheel()
+
+from ._webnn import (  # noqa: E402
+    __version__,
     DataError,
     Engine,
     InvalidStateError,
@@ -168,4 +200,3 @@ __all__ = [
     "export_onnx_bytes",
     "load_onnx",
 ]
-__version__ = "0.1.0"

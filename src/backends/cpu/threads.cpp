@@ -151,6 +151,8 @@ CpuThreads cpu_thread_count(int requested) {
   return {cpus, "all cores"};
 }
 
+void set_cpu_threads(int count) { omp_set_num_threads(count); }
+
 double cpu_task_microseconds() {
   static const double us = env_task_microseconds();
   return us;

@@ -24,6 +24,13 @@ struct CpuThreads {
 // quota (a container limited to 2 CPUs on a 64-core host gets 2 threads, not 64).
 CpuThreads cpu_thread_count(int requested);
 
+// Sets the calling thread's OpenMP team size in the core's OpenMP runtime. The CUDA plugin
+// calls this rather than omp_set_num_threads: installed from the wheels, libcppnn.so links
+// the libgomp that auditwheel copied into the cppnn wheel under a name of its own, and the
+// plugin's own call would set the count in whichever other libgomp it found, not the one
+// that runs the CPU fallback's kernels.
+void set_cpu_threads(int count);
+
 // Microseconds of work worth a thread of its own: CPPNN_CPU_TASK_US (read once), default 25;
 // 0 gives every step all of the context's threads.
 double cpu_task_microseconds();

@@ -2,10 +2,9 @@
 // (api/backend_loader.cpp) looks for: the C function table of runtime/backend_plugin.h,
 // made from this Backend by runtime/backend_plugin_export.h. Only that one extern "C"
 // function leaves this library (exports.map); the core's code it uses is libcppnn.so's.
-#include <omp.h>
-
 #include <string>
 
+#include "backends/cpu/threads.h"
 #include "backends/cuda/cuda_plan.h"
 #include "backends/cuda/device_ops.h"
 #include "backends/cuda/library_preload.h"
@@ -18,8 +17,8 @@ namespace {
 class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(std::shared_ptr<Device> device) : device_(std::move(device)) {
-    // The CPU fallback's threads, as the CPU backend would use them.
-    omp_set_num_threads(device_->options.cpu_threads);
+    // The CPU fallback's threads, as the CPU backend would use them, in the core's OpenMP.
+    set_cpu_threads(device_->options.cpu_threads);
   }
   std::string name() const override { return "cuda"; }
   std::string detail() const override {
