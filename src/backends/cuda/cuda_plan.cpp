@@ -420,11 +420,19 @@ class CudaPlan final : public Plan {
     read_by_host_step_ = sides.read_on_host;
     made_on_device_ = sides.made_on_device;
 
-    MemoryLayout layout = lay_out_memory(g, sides);
+    MemoryLayout layout;
+    {
+      BuildPhase t("memory: lay out");
+      layout = lay_out_memory(g, sides, *device_);
+    }
     auto t_memory = std::chrono::steady_clock::now();
     PlanMemory memory = allocate_memory(g, layout, sides.any_host_node);
     device_block_ = std::move(memory.device_block);
     constants_ = std::move(memory.constants);
+    borrowed_constants_ = std::move(memory.borrowed_constants);
+    shared_bytes_ = 0;
+    for (size_t i = 0; i < g.operands.size(); ++i)
+      if (layout.shared_constant[i]) shared_bytes_ += layout.bytes[i];
     host_block_ = std::move(memory.host_block);
     places_ = std::move(memory.places);
     // The constants go up on a thread of their own while the steps are made: copies from
@@ -438,6 +446,11 @@ class CudaPlan final : public Plan {
     BoundSteps bound = bind_steps(g, sides);
     upload.wait();
     build_phases()["memory: constants upload (overlapped)"] += upload.ms();
+    // This plan's copies are up: later plans of this context may read them.
+    for (size_t i = 0; i < g.operands.size(); ++i)
+      if (layout.const_offset[i] != kNone && layout.bytes[i] && g.operands[i].data)
+        device_->share_constant(g.operands[i].data, layout.bytes[i],
+                                std::shared_ptr<void>(constants_, constants_->data() + layout.const_offset[i]));
     steps_ = std::move(bound.steps);
     after_step_ = std::move(bound.after_step);
     input_uploads_ = std::move(bound.input_uploads);
@@ -463,7 +476,8 @@ class CudaPlan final : public Plan {
     segments_.clear();
     places_.clear();
     device_block_ = DeviceBuffer();
-    constants_ = DeviceBuffer();
+    constants_.reset();
+    borrowed_constants_.clear();
     host_block_ = PinnedBuffer();
   }
 
@@ -484,10 +498,13 @@ class CudaPlan final : public Plan {
   struct MemoryLayout {
     std::vector<size_t> bytes;                    // per operand
     std::vector<size_t> io_offset, const_offset;  // per operand; kNone: not there
+    // Per operand: a constant's device copy that another plan of this context made
+    // (Device::find_constant); it then has no const_offset.
+    std::vector<std::shared_ptr<void>> shared_constant;
     MemoryPlan arena;                             // the intermediates' offsets in the arena
     size_t io_bytes = 0, const_bytes = 0, arena_bytes = 0;
   };
-  static MemoryLayout lay_out_memory(const GraphIR& g, const Sides& sides) {
+  static MemoryLayout lay_out_memory(const GraphIR& g, const Sides& sides, Device& device) {
     size_t n_ops = g.operands.size();
     // Operands only a generated kernel's registers hold are nowhere in memory.
     std::vector<bool> used(n_ops, false);
@@ -510,10 +527,15 @@ class CudaPlan final : public Plan {
     m.bytes.assign(n_ops, 0);
     m.io_offset.assign(n_ops, kNone);
     m.const_offset.assign(n_ops, kNone);
+    m.shared_constant.assign(n_ops, nullptr);
     for (size_t i = 0; i < n_ops; ++i) {
       const OperandInfo& info = g.operands[i];
       m.bytes[i] = byte_size(info.desc.data_type, element_count(info.desc.shape));
       if (info.role == OperandRole::constant) {
+        if (sides.read_on_device[i] && m.bytes[i] && info.data) {
+          m.shared_constant[i] = device.find_constant(info.data, m.bytes[i]);
+          if (m.shared_constant[i]) continue;
+        }
         if (sides.read_on_device[i]) {
           m.const_offset[i] = m.const_bytes;
           m.const_bytes += round_up(m.bytes[i], 256);
@@ -532,7 +554,9 @@ class CudaPlan final : public Plan {
   // Phase 2, allocated: the plan's device block (I/O region and arena), its constants, its
   // pinned host mirror (of the arena only when a host step runs), and each operand's place.
   struct PlanMemory {
-    DeviceBuffer device_block, constants;
+    DeviceBuffer device_block;
+    std::shared_ptr<DeviceBuffer> constants;  // shared with the plans that borrow from it
+    std::vector<std::shared_ptr<void>> borrowed_constants;  // other plans' copies read here
     PinnedBuffer host_block;
     std::vector<Placement> places;           // per operand
     std::vector<Transfer> constant_uploads;  // the constants' device copies, to be made
@@ -543,7 +567,7 @@ class CudaPlan final : public Plan {
       BuildPhase t("memory: allocate");
       // The device first: on a device too small for the graph, nothing else is allocated.
       p.device_block = DeviceBuffer(m.io_bytes + m.arena_bytes, "the plan's device arena (inputs, outputs and intermediates)");
-      p.constants = DeviceBuffer(m.const_bytes, "the plan's constants");
+      p.constants = std::make_shared<DeviceBuffer>(m.const_bytes, "the plan's constants");
       p.host_block = PinnedBuffer(m.io_bytes + (any_host_step ? m.arena_bytes : 0),
                                   "the plan's pinned host mirror");
     }
@@ -555,8 +579,11 @@ class CudaPlan final : public Plan {
       place.bytes = m.bytes[i];
       if (info.role == OperandRole::constant) {
         place.host = const_cast<void*>(info.data->data());
-        if (m.const_offset[i] != kNone) {
-          place.device = p.constants.data() + m.const_offset[i];
+        if (m.shared_constant[i]) {
+          place.device = static_cast<uint8_t*>(m.shared_constant[i].get());
+          p.borrowed_constants.push_back(m.shared_constant[i]);
+        } else if (m.const_offset[i] != kNone) {
+          place.device = p.constants->data() + m.const_offset[i];
           if (place.bytes) p.constant_uploads.push_back({place.device, place.host, place.bytes, cudaMemcpyHostToDevice});
         }
       } else if (m.io_offset[i] != kNone) {
@@ -718,8 +745,9 @@ class CudaPlan final : public Plan {
     if (!jit_error_.empty()) r << " (JIT failed, element-wise ops on the CPU fallback: " << jit_error_ << ")";
     r << "\n";
     r << "memory: device " << mib(device_block_.bytes()) << " (arena " << mib(layout.arena_bytes)
-      << ", I/O " << mib(layout.io_bytes) << ") + constants " << mib(layout.const_bytes) << ", pinned host "
-      << mib(host_block_.bytes()) << "\n";
+      << ", I/O " << mib(layout.io_bytes) << ") + constants " << mib(layout.const_bytes);
+    if (shared_bytes_) r << " (+ " << mib(shared_bytes_) << " read from another plan's copies)";
+    r << ", pinned host " << mib(host_block_.bytes()) << "\n";
     {
       // Where the plan's build time goes (the runtime cache's warm start is judged by it).
       std::ostringstream t;
@@ -753,7 +781,10 @@ class CudaPlan final : public Plan {
   std::string jit_error_;
   std::map<size_t, size_t> kernel_of_node_;  // graph_ node -> kernel
   std::vector<unsigned> grids_;              // per kernel
-  DeviceBuffer device_block_, constants_;
+  DeviceBuffer device_block_;
+  std::shared_ptr<DeviceBuffer> constants_;  // this plan's copies, which later plans may borrow
+  std::vector<std::shared_ptr<void>> borrowed_constants_;  // earlier plans' copies read here
+  size_t shared_bytes_ = 0;  // constant bytes borrowed, for the report
   PinnedBuffer host_block_;
   std::vector<Placement> places_;
   std::vector<std::unique_ptr<Step>> steps_;

@@ -17,6 +17,20 @@ OwnKernels own_kernels(const Device& device) { return device.options.own_kernels
 
 double own_kernel_margin(const Device& device) { return device.options.own_margin; }
 
+std::shared_ptr<void> Device::find_constant(const std::shared_ptr<const Tensor>& host, size_t bytes) {
+  std::lock_guard<std::mutex> lock(constants_mutex_);
+  for (auto it = constants_.begin(); it != constants_.end();)  // copies no plan uses any more
+    it = it->second.device.expired() ? constants_.erase(it) : std::next(it);
+  auto it = constants_.find(host.get());
+  if (it == constants_.end() || it->second.host != host || it->second.bytes != bytes) return nullptr;
+  return it->second.device.lock();
+}
+
+void Device::share_constant(const std::shared_ptr<const Tensor>& host, size_t bytes, std::shared_ptr<void> device) {
+  std::lock_guard<std::mutex> lock(constants_mutex_);
+  constants_[host.get()] = SharedConstant{host, bytes, device};
+}
+
 DeviceBuffer::DeviceBuffer(size_t bytes, const std::string& what) : bytes_(bytes) {
   if (bytes == 0) return;
   cudaError_t status = cudaMalloc(&data_, bytes);

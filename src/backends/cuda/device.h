@@ -3,14 +3,16 @@
 // share: the stream they run on, the cuBLASLt handle and its workspace, the cuDNN handle.
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <atomic>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "backends/cuda/cuda_options.h"
 #include "backends/cuda/cuda_status.h"
+#include "cppnn/tensor.h"
 
 // cudnn.h's own handle type, declared here so that users of Device need not see cuDNN.
 typedef struct cudnnContext* cudnnHandle_t;
@@ -121,6 +123,15 @@ struct Device {
   // steps on the build workers.
   std::atomic<bool> untimed_choices{false};
 
+  // Constants on the device that the plans of this context share: the shapes of a dynamic
+  // graph (and graphs built on the same weights) read the same host tensors, whose device
+  // copies then exist once and go up once. Keyed by the host tensor, which an entry holds
+  // (its address is not reused while the entry lives), with a weak reference to the device
+  // copy, alive while a plan that uses it is. A copy is registered once its upload was
+  // waited for (plans are built one at a time per context).
+  std::shared_ptr<void> find_constant(const std::shared_ptr<const Tensor>& host, size_t bytes);
+  void share_constant(const std::shared_ptr<const Tensor>& host, size_t bytes, std::shared_ptr<void> device);
+
  private:
   void confine_to_sm_share(double share);
 
@@ -131,6 +142,14 @@ struct Device {
   Worker& worker(int w);  // worker w >= 1, made on first use
   std::mutex workers_mutex_;
   std::vector<std::unique_ptr<Worker>> workers_;  // index w - 1 for worker w
+
+  struct SharedConstant {
+    std::shared_ptr<const Tensor> host;
+    size_t bytes = 0;
+    std::weak_ptr<void> device;
+  };
+  std::mutex constants_mutex_;
+  std::map<const Tensor*, SharedConstant> constants_;
 };
 
 // The calling thread's build-worker index (0: not a build worker).

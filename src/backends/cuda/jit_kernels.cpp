@@ -2,7 +2,7 @@
 // hash (a graph from the builder has no engine hash, and the source already pins every op,
 // constant and the shapes' structure; the sizes are arguments), the device architecture,
 // the driver, NVRTC and CUDA runtime versions and the cppnn build: an entry is a cubin the
-// driver can load as it is. Within a process, a module already loaded in the same CUDA
+// driver can load as it is. Within a process, a module already loaded by a plan of the same
 // context for the same source serves the next plan too (a dynamic-shape graph's next
 // shape, a graph compiled again): no cache read, no load.
 #include "backends/cuda/jit_kernels.h"
@@ -168,16 +168,18 @@ JitKernels jit_elementwise_kernels(const GraphIR& graph, const Device& device) {
     functions = std::move(mine);
   };
 
-  // Loaded already in this CUDA context, for a plan still alive?
-  CUcontext context = nullptr;
-  if (cuCtxGetCurrent(&context) != CUDA_SUCCESS) context = nullptr;
+  // Loaded already for a plan of this context (its Device) that is still alive? (Keyed by
+  // the Device, not the CUDA context, which contexts share: a fresh context reads the
+  // runtime cache, as its tests expect. A Device outlives its plans' modules, so a later
+  // Device at the same address finds only expired entries.)
+  const Device* owner = &device;
   std::string loaded_key = arch + " " + hash_hex(hash64(source.data(), source.size()));
   static std::mutex loaded_mutex;
-  static std::map<std::pair<CUcontext, std::string>, std::weak_ptr<LoadedModule>> loaded;
-  if (context) {
+  static std::map<std::pair<const Device*, std::string>, std::weak_ptr<LoadedModule>> loaded;
+  {
     std::lock_guard<std::mutex> lock(loaded_mutex);
     for (auto it = loaded.begin(); it != loaded.end();) it = it->second.expired() ? loaded.erase(it) : std::next(it);
-    auto it = loaded.find({context, loaded_key});
+    auto it = loaded.find({owner, loaded_key});
     if (it != loaded.end()) {
       if (std::shared_ptr<LoadedModule> module = it->second.lock()) {
         try {
@@ -195,9 +197,9 @@ JitKernels jit_elementwise_kernels(const GraphIR& graph, const Device& device) {
     }
   }
   auto keep_loaded = [&] {
-    if (!context || !jit.module) return;
+    if (!jit.module) return;
     std::lock_guard<std::mutex> lock(loaded_mutex);
-    loaded[{context, loaded_key}] = jit.module;
+    loaded[{owner, loaded_key}] = jit.module;
   };
 
   // The cache is an optimization: every failure here only means compiling.
