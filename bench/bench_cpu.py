@@ -523,7 +523,10 @@ def report(docs, names=None):
                     cells.append(" - | - | - |")
                     continue
                 ratio = r.get("ratio")
-                text = "fails" if ratio is None else f"**{ratio:.2f}**" if ratio <= TARGET else f"{ratio:.2f}"
+                if ratio is None:
+                    text = "not run" if r.get("status") == "skipped" else "fails"
+                else:
+                    text = f"**{ratio:.2f}**" if ratio <= TARGET else f"{ratio:.2f}"
                 if (r.get("others_busy_cores") or 0) >= BUSY:
                     text += " \u2020"
                     loaded = True
@@ -539,8 +542,9 @@ def report(docs, names=None):
         gm = []
         for b in batches:
             rs = [by[(mod, b, t_main)].get("ratio") for mod in models if (mod, b, t_main) in by]
+            rs = [x for x in rs if x is not None]  # of the cases that ran
             g = geomean(rs)
-            met = sum(1 for x in rs if x is not None and x <= TARGET)
+            met = sum(1 for x in rs if x <= TARGET)
             gm.append(f" | | {g:.2f} ({met}/{len(rs)} <= {TARGET}) |" if g else " | | - |")
         out.append("| geometric mean |" + "".join(gm) + " |")
         out.append(f"\nBold: within the target cppnn / ORT <= {TARGET}. Ratio below 1: cppnn is faster.")
@@ -560,14 +564,18 @@ def report(docs, names=None):
                     cs, cells = [], []
                     for t in threads:
                         r = by.get((mod, b, t))
-                        if r is None:
+                        if r is None or r.get("status") == "skipped":
                             cells.append(" - |")
                             continue
                         cells.append(f" {fmt_ms(r.get('cppnn_ms'))} / {fmt_ms(r.get('ort_ms'))} |")
                         cs.append(r.get("cppnn_ms"))
-                    ok = all(x is not None for x in cs) and len(cs) > 1 and \
-                        all(cs[j + 1] <= cs[j] * 1.05 for j in range(len(cs) - 1))
-                    out.append(f"| {mod} | {b} |" + "".join(cells) + (" yes |" if ok else " **no** |"))
+                    if len(cs) < 2:
+                        verdict = " not measured |"  # skipped (budget) at all but one count
+                    else:
+                        ok = all(x is not None for x in cs) and \
+                            all(cs[j + 1] <= cs[j] * 1.05 for j in range(len(cs) - 1))
+                        verdict = " yes |" if ok else " **no** |"
+                    out.append(f"| {mod} | {b} |" + "".join(cells) + verdict)
         out.append("")
     return "\n".join(out)
 

@@ -147,6 +147,17 @@ def test_json_and_report(tiny, tmp_path, monkeypatch):
     assert again == [r for r in doc2["rows"]]
     assert bench_cpu.main(["--report", str(out), str(out2), "--merged", str(tmp_path / "m.json")]) == 0
     assert json.loads((tmp_path / "m.json").read_text())["rows"] == merged[0]["rows"]
+    # A case skipped for the budget reads "not run", neither a failure nor a scaling verdict,
+    # and the geometric mean counts the cases that ran.
+    skipped = json.loads(json.dumps(doc))
+    skipped["rows"] = [r for r in skipped["rows"] if not (r["model"] == "tiny" and r["batch"] == 2)]
+    skipped["rows"] += [{"model": "tiny", "batch": 2, "threads": t, "status": "skipped",
+                         "errors": {"budget": "not started"}} for t in (1, 2)]
+    md = bench_cpu.report([skipped])
+    row = next(ln for ln in md.splitlines() if ln.startswith("| tiny |"))
+    assert "not run" in row and "fails" not in row, md
+    assert any(ln.startswith("| tiny | 2 |") and ln.endswith("not measured |") for ln in md.splitlines()), md
+    assert "(0/1 <= 0.8)" in md or "(1/1 <= 0.8)" in md, md
 
 
 def test_merge_prefers_the_quieter_run_when_asked():
