@@ -24,6 +24,13 @@
 # CPPNN_BENCH_TAIL (default 60) s for its --budget (cases not started by then are recorded
 # as skipped), and is interrupted at the limit (the JSON is rewritten after every case).
 # CPPNN_COMMIT names the cppnn commit in the JSON where the tree has no .git.
+#
+# CPPNN_CPU_BENCH_CLI=PATH: no package build; cppnn is timed through that prebuilt `cppnn`
+# tool (bench_cpu.py --cppnn-cli; libcppnn.so beside it, built on the developer machine and
+# carried), which is how the session-12 16-core run was made (README, Speed):
+#
+#   CPPNN_CPU_BENCH_CLI=$PWD/../cpubench/cppnn bash bench/run_cpu_bench_device.sh \
+#       --batches 1 --threads 2,16 --rounds 3 --round-seconds 0.25
 set -uo pipefail
 t0=$(date +%s)
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,7 +48,13 @@ grep -m1 "model name" /proc/cpuinfo || true
 echo "cores: $(nproc)"
 python3 -c "import sys, onnxruntime; print('python', sys.version.split()[0], '| onnxruntime', onnxruntime.__version__)" || true
 
-if [ "${CPPNN_CPU_BENCH_REBUILD:-0}" = 1 ] || [ ! -f "$build/python/webnn/__init__.py" ]; then
+cli=${CPPNN_CPU_BENCH_CLI:-}
+if [ -n "$cli" ]; then
+  echo "== using the prebuilt tool $cli"
+  chmod +x "$cli"
+  export LD_LIBRARY_PATH=$(dirname "$cli")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  [ -d "$prefix/usr" ] || for d in "$carry"/debs/*.deb; do dpkg -x "$d" "$prefix"; done
+elif [ "${CPPNN_CPU_BENCH_REBUILD:-0}" = 1 ] || [ ! -f "$build/python/webnn/__init__.py" ]; then
   echo "== build (tests/gpu/run_python.sh, build only)"
   CPPNN_PY_BUILD_ONLY=1 bash "$src/tests/gpu/run_python.sh"
   rc=$?
@@ -108,7 +121,8 @@ left=$(( limit - ($(date +%s) - t0) ))
 budget=$(( left - tail_s ))
 [ $budget -lt 30 ] && budget=30
 echo "== bench_cpu.py: ${left} s left, new cases start until ${budget} s"
-timeout -s INT -k 20 "$left" python3 bench/bench_cpu.py --out "$out/cpu_bench.json" --budget "$budget" "$@" \
+timeout -s INT -k 20 "$left" python3 bench/bench_cpu.py --out "$out/cpu_bench.json" --budget "$budget" \
+  ${cli:+--cppnn-cli "$cli"} "$@" \
   2>&1 | tee "$out/bench_cpu.log"
 rc=${PIPESTATUS[0]}
 echo "bench_cpu exit $rc after $(( $(date +%s) - t0 )) s; results in $out"
