@@ -14,10 +14,19 @@
 // projection (Whisper's q * d^-0.5) is folded into its weights and bias, exactly. The
 // backend opts in
 // (PassOptions::merge_projections, asked with the data type and the head dimension).
+//
+// The merged weights of the same source tensors are made once per process and shared while
+// any graph holds them (merged_constants): a dynamic graph's plan per shape then neither
+// copies them again nor, on a backend that shares device constants by host tensor (the CUDA
+// plans of a context), uploads them again.
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <string>
 
 #include "compiler/passes.h"
 #include "compiler/uses.h"
@@ -138,14 +147,38 @@ OperandId add_operand(GraphIR& g, OperandDescriptor desc, std::shared_ptr<const 
   return OperandId(g.operands.size() - 1);
 }
 
-void merge(GraphIR& g, const std::vector<Projection>& group) {
-  const Node first = g.nodes[group[0].matmul];
-  const OperandId x = first.inputs[0];
-  const DataType type = g.desc(x).data_type;
-  const int64_t k = int64_t(g.desc(group[0].weight).shape[0]);
-  int64_t n = 0;
-  bool biased = false;
-  for (const Projection& p : group) n += p.n, biased = biased || p.bias != kNoOperand;
+// The merged weights and bias of one group: made from its sources, or the ones made earlier
+// from the same source tensors (and scales) while some graph still holds them. An entry holds
+// its sources, so that no other tensor takes their addresses while it lives, and is dropped
+// once the merged tensors are gone.
+struct MergedConstants {
+  std::shared_ptr<const Tensor> w, b;
+};
+MergedConstants merged_constants(const GraphIR& g, const std::vector<Projection>& group, DataType type,
+                                 int64_t k, int64_t n) {
+  struct Entry {
+    std::vector<std::shared_ptr<const Tensor>> sources;
+    std::weak_ptr<const Tensor> w, b;
+  };
+  static std::mutex mutex;
+  static std::map<std::string, Entry> made;
+  std::string key = std::string(to_string(type)) + " " + std::to_string(k) + "x" + std::to_string(n);
+  std::vector<std::shared_ptr<const Tensor>> sources;
+  for (const Projection& p : group) {
+    char part[96];
+    const Tensor* bias = p.bias != kNoOperand ? g.operands[size_t(p.bias)].data.get() : nullptr;
+    std::snprintf(part, sizeof part, "; %p %p %.17g", static_cast<const void*>(g.operands[size_t(p.weight)].data.get()),
+                  static_cast<const void*>(bias), p.mul >= 0 ? p.scale : 1.0);
+    key += part;
+    sources.push_back(g.operands[size_t(p.weight)].data);
+    if (p.bias != kNoOperand) sources.push_back(g.operands[size_t(p.bias)].data);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto it = made.begin(); it != made.end();) it = it->second.w.expired() ? made.erase(it) : std::next(it);
+    if (auto it = made.find(key); it != made.end())
+      if (auto w = it->second.w.lock()) return {w, it->second.b.lock()};
+  }
   const size_t elem = byte_size(type, 1);
   // [W_0 W_1 ...]: row r is the rows r of each side by side; the biases likewise (zeros
   // where there is none).
@@ -167,15 +200,30 @@ void merge(GraphIR& g, const std::vector<Projection>& group) {
     }
     col += p.n;
   }
+  MergedConstants out{std::make_shared<const Tensor>(std::move(w)), std::make_shared<const Tensor>(std::move(b))};
+  std::lock_guard<std::mutex> lock(mutex);
+  made[key] = Entry{std::move(sources), out.w, out.b};
+  return out;
+}
+
+void merge(GraphIR& g, const std::vector<Projection>& group) {
+  const Node first = g.nodes[group[0].matmul];
+  const OperandId x = first.inputs[0];
+  const DataType type = g.desc(x).data_type;
+  const int64_t k = int64_t(g.desc(group[0].weight).shape[0]);
+  int64_t n = 0;
+  bool biased = false;
+  for (const Projection& p : group) n += p.n, biased = biased || p.bias != kNoOperand;
+  MergedConstants merged = merged_constants(g, group, type, k, n);
   Dims yshape = g.desc(group[0].out).shape;
   yshape.back() = n;
-  const OperandId wid = add_operand(g, {type, {k, n}}, std::make_shared<const Tensor>(std::move(w)));
+  const OperandId wid = add_operand(g, {type, {k, n}}, merged.w);
   const OperandId y = add_operand(g, {type, yshape});
   std::vector<Node> nodes;
   // The biases as the matmul's own (fusion.cpp: input 2), whether they were fused or added.
   Node mm = first;
   mm.inputs = {x, wid};
-  if (biased) mm.inputs.push_back(add_operand(g, {type, {n}}, std::make_shared<const Tensor>(std::move(b))));
+  if (biased) mm.inputs.push_back(add_operand(g, {type, {n}}, merged.b));
   mm.outputs = {y};
   nodes.push_back(mm);
   Node split;

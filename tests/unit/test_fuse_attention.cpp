@@ -671,6 +671,34 @@ TEST(MergeProjections, OneMatmulAndASplitWithTheSameValues) {
   }
 }
 
+// Two optimizations of graphs over the same weights (a dynamic graph's plans per shape) get
+// the same merged tensors, which a backend can then keep on the device once; other weights
+// or another scale get their own.
+TEST(MergeProjections, TheSameWeightsMergeIntoTheSameTensors) {
+  auto merged_weight = [](const std::shared_ptr<const detail::GraphIR>& g) -> const Tensor* {
+    for (const detail::Node& n : g->nodes)
+      if (n.op == OpId::matmul && n.inputs[0] == g->inputs.at("x")) return g->operands[size_t(n.inputs[1])].data.get();
+    return nullptr;
+  };
+  Projections p;
+  ProjectionGraph r = projection_graph(p);
+  auto a = detail::optimize(r.graph.ir_ptr(), merging(false));
+  auto b = detail::optimize(r.graph.ir_ptr(), merging(false));
+  ASSERT_NE(merged_weight(a), nullptr);
+  EXPECT_EQ(merged_weight(a), merged_weight(b));
+  ProjectionGraph other = projection_graph(p);  // new weight tensors (the same values)
+  auto c = detail::optimize(other.graph.ir_ptr(), merging(false));
+  EXPECT_NE(merged_weight(c), merged_weight(a));
+  Projections scaled;
+  scaled.q_scale = 0.25;
+  ProjectionGraph s = projection_graph(scaled);
+  auto d = detail::optimize(s.graph.ir_ptr(), merging(false));
+  EXPECT_NE(merged_weight(d), merged_weight(a));
+  // The shared tensor still computes what the projections did.
+  Tensor got = testing::run_cpu(Graph(b), {{"x", r.x}}).at("y");
+  testing::expect_close(got, projection_reference(p, r), {1e-5, 1e-5}, "merged, shared");
+}
+
 // Whisper's q * d^-0.5 after its projection: a power of two folds into the weights (the
 // same values), anything else keeps q apart (k and v still merge).
 TEST(MergeProjections, AScaleByAPowerOfTwoFoldsIntoTheWeights) {
