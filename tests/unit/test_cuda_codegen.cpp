@@ -204,21 +204,16 @@ TEST(CudaCodegen, SourceIsTheSameAtEveryShapeOfOneStructure) {
     Graph graph = b.build({{"out", b.add(b.mul(x, y), x)}});
     return detail::generate_cuda_kernels(graph.ir()).at(0);
   };
-  auto code = [](const GeneratedKernel& k) {  // without the comments, which name the shapes
-    std::string out;
-    for (size_t line = 0; line < k.definitions.size();) {
-      size_t end = k.definitions.find('\n', line);
-      end = end == std::string::npos ? k.definitions.size() : end + 1;
-      if (k.definitions.compare(line, 2, "//") != 0) out.append(k.definitions, line, end - line);
-      line = end;
-    }
-    return out;
-  };
+  auto code = [](const GeneratedKernel& k) { return detail::cuda_kernel_code(k); };
   GeneratedKernel a = kernel({2, 77, 768}, {768}), b = kernel({8, 128, 768}, {768});
   EXPECT_EQ(code(a), code(b));
   EXPECT_NE(a.size_args, b.size_args);
   EXPECT_EQ(a.size_args.front(), 2u * 77 * 768);
   EXPECT_NE(code(a), code(kernel({2, 77, 768}, {77, 1})));
+  // The comments name the shapes; the code does not.
+  EXPECT_NE(a.definitions, b.definitions);
+  EXPECT_EQ(code(a).find("//"), std::string::npos);
+  EXPECT_EQ(code(a).find("77"), std::string::npos) << code(a);
 }
 
 // cuda_fast_divisor's promise, floor(x / d) == umulhi(x, m) >> s for x < 2^31, checked at

@@ -448,18 +448,20 @@ class CudnnConvStep final : public Step {
                        : DeviceBuffer(*workspace_size(c.algo), "the cuDNN workspace of " + node_name(node()));
   }
 
+  // Our kernel's untimed variant, adopted if one run of it works.
+  bool adopt_untimed_own(const char* source) {
+    BuildPhase t("conv: check run");
+    std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
+    Choice own = own_choice(own_.untimed_variant(*device_));
+    if (!try_run(own, DeviceBuffer())) return false;
+    adopt(own, source);
+    return true;
+  }
+
   void choose_algorithm(const Node& node) {
     bool no_timing = device_->options.cudnn_no_timing;
     bool new_shape = device_->untimed_choices;
-    if (own_possible() && own_mode_ == OwnKernels::only) {
-      BuildPhase t("conv: check run");
-      std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
-      Choice own = own_choice(own_.untimed_variant(*device_));
-      if (try_run(own, DeviceBuffer())) {
-        adopt(own, "own kernels only");
-        return;
-      }
-    }
+    if (own_possible() && own_mode_ == OwnKernels::only && adopt_untimed_own("own kernels only")) return;
     std::string sig = signature();
     std::string family = family_signature(signature(/*with_batch=*/false));
     if (!no_timing) {
@@ -502,15 +504,8 @@ class CudnnConvStep final : public Step {
     }
     // A run-time shape with nothing remembered: our kernel's untimed variant where it takes
     // the problem (no library to load), else the heuristic's first algorithm, untimed.
-    if (new_shape && own_possible() && own_mode_ != OwnKernels::off) {
-      BuildPhase t("conv: check run");
-      std::lock_guard<std::mutex> exclusive(device_->gpu_timing);
-      Choice own = own_choice(own_.untimed_variant(*device_));
-      if (try_run(own, DeviceBuffer())) {
-        adopt(own, "untimed: new shape");
-        return;
-      }
-    }
+    if (new_shape && own_possible() && own_mode_ != OwnKernels::off && adopt_untimed_own("untimed: new shape"))
+      return;
     no_timing = no_timing || new_shape;
 
     std::vector<int> ranked;

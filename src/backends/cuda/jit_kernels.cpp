@@ -136,13 +136,7 @@ JitKernels jit_elementwise_kernels(const GraphIR& graph, const Device& device) {
       // Without the header's comment lines, which name the graph's nodes, operands and
       // shapes: the program (and its runtime cache entry) is then the same at every shape
       // of the same structure, since the code takes its sizes as an argument.
-      std::string code;
-      for (size_t line = 0; line < k.definitions.size();) {
-        size_t end = k.definitions.find('\n', line);
-        end = end == std::string::npos ? k.definitions.size() : end + 1;
-        if (k.definitions.compare(line, 2, "//") != 0) code.append(k.definitions, line, end - line);
-        line = end;
-      }
+      std::string code = cuda_kernel_code(k);
       // The code with the kernel's name blanked out.
       std::string shape;
       size_t from = 0;

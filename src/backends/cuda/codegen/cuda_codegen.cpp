@@ -450,6 +450,18 @@ std::string cuda_module_source(const std::vector<GeneratedKernel>& kernels) {
   return source;
 }
 
+std::string cuda_kernel_code(const GeneratedKernel& kernel) {
+  const std::string& text = kernel.definitions;
+  std::string code;
+  for (size_t line = 0; line < text.size();) {
+    size_t end = text.find('\n', line);
+    end = end == std::string::npos ? text.size() : end + 1;
+    if (text.compare(line, 2, "//") != 0) code.append(text, line, end - line);
+    line = end;
+  }
+  return code;
+}
+
 std::vector<unsigned char> cuda_size_argument(const GeneratedKernel& kernel) {
   std::vector<unsigned char> bytes;
   for (uint64_t v : kernel.size_args) {

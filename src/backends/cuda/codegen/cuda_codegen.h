@@ -87,6 +87,11 @@ struct GeneratedKernel {
 // One kernel per group of group_elementwise_nodes(graph), in the same order.
 std::vector<GeneratedKernel> generate_cuda_kernels(const GraphIR& graph);
 
+// A kernel's definitions without their comment lines (which name the graph's nodes,
+// operands and shapes): the code that is compiled, the same at every shape of the same
+// structure.
+std::string cuda_kernel_code(const GeneratedKernel& kernel);
+
 // The bytes of a kernel's last parameter, its sizes: `size_args` as an array of 32-bit
 // (or, with wide_indices, 64-bit) unsigned integers, host byte order, which is the device's.
 std::vector<unsigned char> cuda_size_argument(const GeneratedKernel& kernel);
