@@ -105,6 +105,20 @@ TEST(DynamicShapes, FitsProductsOfSymbolsAndSpecializesToTheDirectGraph) {
   }
 }
 
+// A context's specialization for a run is marked (its backend then chooses kernels without
+// timing: GraphIR::run_time_shape); a graph a user specializes, to build a fixed-shape
+// engine from, is not, and is timed as any graph.
+TEST(DynamicShapes, OnlyTheContextsSpecializationsAreRunTimeShapes) {
+  FittedGraph f = fit_transformer_like({1, 2, 4}, {2, 5, 16});
+  EXPECT_FALSE(detail::specialize(*f.ir, *f.symbolic, {3, 7})->run_time_shape);
+  auto marked = detail::specialize(*f.ir, *f.symbolic, {3, 7}, /*run_time_shape=*/true);
+  EXPECT_TRUE(marked->run_time_shape);
+  // The mark changes nothing else: the marked graph computes what the graph at (3, 7) does.
+  Tensor x = testing::random_tensor(DataType::float32, {3, 7, 8}, -1, 1, 5);
+  testing::expect_close(testing::run_cpu(Graph(marked), {{"x", x}}).at("y"), transformer_like_reference(x, 3, 7),
+                        {1e-5, 1e-5});
+}
+
 TEST(DynamicShapes, ConstantsThatChangeShapeBecomeASliceAndAnExpandOfOneTable) {
   FittedGraph f = fit_transformer_like({1, 2, 4}, {2, 5, 16});
   size_t slices = 0, expands = 0, constant_bytes = 0;
