@@ -182,8 +182,8 @@ MergedConstants merged_constants(const GraphIR& g, const std::vector<Projection>
   const size_t elem = byte_size(type, 1);
   // [W_0 W_1 ...]: row r is the rows r of each side by side; the biases likewise (zeros
   // where there is none).
-  Tensor w(type, {k, n});
-  Tensor b(type, {n});  // zero-filled
+  Tensor w = Tensor::uninitialized(type, {k, n});  // every column is written below
+  Tensor b(type, {n});                              // zero-filled
   int64_t col = 0;
   for (const Projection& p : group) {
     const auto* src = static_cast<const unsigned char*>(g.operands[size_t(p.weight)].data->data());
