@@ -95,11 +95,36 @@ Start start_once(const BenchArgs& a, const Graph& graph, const NamedTensors& inp
   return s;
 }
 
+// A dynamic-shape engine's batch symbol: the symbol of every input's first axis, with each
+// --batch value inside its range; a usage error saying why otherwise (an engine built with
+// fixed shapes, no common batch symbol, a value out of range), before any timing.
+std::string engine_batch_symbol(const BenchArgs& a) {
+  Graph graph = Engine::load(a.model.model).graph();
+  if (!graph.dynamic())
+    usage_error("--batch: this engine was built with fixed shapes; build it with --dynamic "
+                "NAME=MIN:OPT:MAX (one engine for every batch in range), or give the ONNX model");
+  std::string name;
+  for (const auto& [input, axes] : graph.input_symbols()) {
+    if (axes.empty() || axes[0].empty())
+      usage_error("--batch: the first dimension of input '" + input + "' is fixed in this engine");
+    if (!name.empty() && axes[0] != name)
+      usage_error("--batch: the inputs' first dimensions are different symbols ('" + name + "', '" +
+                  axes[0] + "')");
+    name = axes[0];
+  }
+  if (name.empty()) usage_error("--batch: the engine has no inputs");
+  const SymbolRange range = graph.symbols().at(name);
+  for (int b : a.batches)
+    if (b < range.min || b > range.max)
+      usage_error("--batch " + std::to_string(b) + ": outside the range of '" + name + "' this engine was built for, [" +
+                  std::to_string(range.min) + ", " + std::to_string(range.max) + "]");
+  return name;
+}
+
 // The name of the model's batch dimension: the first dimension of every input (those fixed
 // by --bind aside) must be one symbolic name. Anything else is a usage error saying why.
 std::string batch_dim_name(const BenchArgs& a) {
-  if (Engine::is_engine_file(a.model.model))
-    usage_error("--batch: an engine's shapes are set when it is built; give the ONNX model");
+  if (Engine::is_engine_file(a.model.model)) return engine_batch_symbol(a);
   OnnxModelDecl decl = read_onnx_decl(a.model.model);
   std::set<std::string> bound;
   for (const auto& b : a.model.binds) bound.insert(split_assignment(b, "--bind").first);
@@ -145,8 +170,18 @@ int bench(const BenchArgs& a) {
     if (batch > 0) extra[batch_name] = batch;
     LoadedModel m = load_model(a.model, a.precision, extra);
     const Graph& graph = m.graph;
+    // A dynamic engine runs as itself at this batch (the context specializes it, as an
+    // application's would: its first compute there builds that shape's plan), on inputs
+    // of the batch's shapes (the other symbols at their opt values).
+    Graph shaped = graph;
+    if (batch > 0 && m.from_engine_file) {
+      std::map<std::string, int64_t> values;
+      for (const auto& [name, range] : graph.symbols()) values[name] = range.opt;
+      values[batch_name] = batch;
+      shaped = graph.specialize(values);
+    }
     NamedTensors inputs =
-        make_inputs(graph, {}, [&](const OperandDescriptor& d) { return seeded_input(d, a.seed); });
+        make_inputs(shaped, {}, [&](const OperandDescriptor& d) { return seeded_input(d, a.seed); });
 
     Start cold;
     {
@@ -241,7 +276,7 @@ Command add_bench(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--batch", a->batches,
                   "batch sizes to time, e.g. 1,8,32: the model's batch dimension (the first of "
-                  "its inputs) must be symbolic")
+                  "its inputs) must be symbolic, or the engine built with it dynamic (--dynamic)")
       ->delimiter(',')
       ->check(CLI::Range(1, INT_MAX));
   CLI::Option* iterations =

@@ -435,6 +435,30 @@ def test_bench_batches_json(cppnn_cli, models, tmp_path):
     assert os.listdir(cache) == []  # the CPU writes no cache; the cold one was temporary
 
 
+@pytest.fixture(scope="module")
+def dynamic_engine(cppnn_cli, models):
+    path = models["dir"] / "mlp_dynamic.cppnn"
+    p = subprocess.run([str(cppnn_cli), "build", str(models["mlp"]), "-o", str(path), "--dynamic", "N=1:2:8"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return path
+
+
+def test_bench_batches_of_a_dynamic_engine(cppnn_cli, dynamic_engine, tmp_path):
+    # One engine, every batch in its range: each timed as the dynamic engine itself (the
+    # context specializes it), on inputs of that batch.
+    out = tmp_path / "b.json"
+    p = cli(cppnn_cli, "bench", dynamic_engine, "--device", "cpu", "--batch", "1,3,8", "--iterations", "3",
+            "--warmup", "0", "--json", out)
+    assert p.returncode == 0, p.stderr
+    j = json.loads(out.read_text())
+    assert [r["batch"] for r in j["results"]] == [1, 3, 8] and {r["batch_dim"] for r in j["results"]} == {"N"}
+    assert re.search(r"^batch +N=3$", p.stdout, re.M), p.stdout
+    for r in j["results"]:
+        assert r["runs"] == 3
+        assert r["throughput_per_s"] == pytest.approx(r["batch"] * 1000 / r["latency_ms"]["mean"], rel=1e-6)
+
+
 def test_bench_duration(cppnn_cli, models):
     p = cli(cppnn_cli, "bench", models["fixed"], "--device", "cpu", "--duration", "0.2")
     assert p.returncode == 0, p.stderr
@@ -445,7 +469,8 @@ def test_bench_duration(cppnn_cli, models):
 
 @pytest.mark.parametrize("args,message", [
     (["FIXED", "--batch", "1,8"], "batch dimension to be symbolic"),
-    (["ENGINE", "--batch", "2"], "engine's shapes are set"),
+    (["ENGINE", "--batch", "2"], "built with fixed shapes"),
+    (["DYNAMIC", "--batch", "1,9"], "--batch 9: outside the range of 'N' this engine was built for, [1, 8]"),
     (["MODEL", "--batch", "2", "--dim", "N=4"], "both set the batch dimension 'N'"),
     (["MODEL", "--batch", "0"], "--batch"),
     (["MODEL", "--batch", "a"], "--batch"),
@@ -455,8 +480,8 @@ def test_bench_duration(cppnn_cli, models):
     (["MODEL", "--warmup", "-1"], "--warmup"),
     (["MODEL", "--device", "tpu"], "--device"),
 ])
-def test_bench_usage_errors(cppnn_cli, models, engine, tmp_path, args, message):
-    subst = {"MODEL": models["mlp"], "FIXED": models["fixed"], "ENGINE": engine}
+def test_bench_usage_errors(cppnn_cli, models, engine, dynamic_engine, tmp_path, args, message):
+    subst = {"MODEL": models["mlp"], "FIXED": models["fixed"], "ENGINE": engine, "DYNAMIC": dynamic_engine}
     p = cli(cppnn_cli, "bench", *[subst.get(a, a) for a in args], "--json", tmp_path / "b.json")
     assert p.returncode == 2, (args, p.stdout, p.stderr)
     assert message in p.stderr, p.stderr
