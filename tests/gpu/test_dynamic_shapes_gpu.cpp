@@ -65,6 +65,18 @@ TEST(DynamicShapesGpu, BertProfileEngineAtEveryShapeMatchesTheCpu) {
                   std::string(to_string(p)).c_str(), (long long)n, (long long)s, err, first_ms, dyn_ms,
                   fixed_ms, dyn_ms / fixed_ms);
     }
+    // Plans over the same weights share their device copies: a second graph specialized from
+    // the engine's (the same host constants) reads them from the first one's plan.
+    {
+      std::map<std::string, int64_t> at = {{"N", 2}, {"S", 64}};
+      Graph first = e.graph().specialize(at), second = e.graph().specialize(at);
+      gpu.compile(first);
+      std::string report = gpu.report(second);
+      EXPECT_NE(report.find("read from another plan's copies"), std::string::npos) << report;
+      Tensor a = gpu.compute(first, bert_inputs(2, 64, 7)).at("last_hidden_state");
+      Tensor b = gpu.compute(second, bert_inputs(2, 64, 7)).at("last_hidden_state");
+      EXPECT_LT(gpu_testing::rel_l2(a, b), 1e-6) << "the same choices on the same weights";
+    }
     // A shape outside the profile: a TypeError naming the range, and the context still works.
     try {
       gpu.compute(e.graph(), bert_inputs(1, 300, 1));
