@@ -82,9 +82,13 @@ class TempDir {
 Start start_once(const BenchArgs& a, const Graph& graph, const NamedTensors& inputs,
                  std::optional<Context>* keep = nullptr) {
   Start s;
+  if (keep) keep->reset();  // an earlier start's context and its memory are gone first
   auto t0 = std::chrono::steady_clock::now();
   Context context = create_context(a.device, context_options(a.device, a.threads));
   s.context_ms = ms_since(t0);
+  // The peak device memory then reported is this start's and its runs' (the counts are the
+  // process's, per GPU).
+  context.reset_peak_memory();
   auto t1 = std::chrono::steady_clock::now();
   context.compile(graph);
   s.compile_ms = ms_since(t1);
@@ -233,8 +237,12 @@ int bench(const BenchArgs& a) {
                 ms.back(), ms.size());
     std::printf("  throughput %.1f samples/s (%lld per run / mean %.3f ms)\n", throughput,
                 static_cast<long long>(samples), mean);
-    std::printf("  peak device memory n/a (the %s backend reports none)\n",
-                context->backend().c_str());
+    const size_t peak = context->peak_memory();
+    if (peak)
+      std::printf("  peak device memory %.1f MiB (cppnn's allocations: plans, workspaces, tensors)\n",
+                  double(peak) / double(1 << 20));
+    else
+      std::printf("  peak device memory n/a (the %s backend reports none)\n", context->backend().c_str());
     json b = {{"cold", cold.to_json()},
               {"warm", warm.to_json()},
               {"runs", ms.size()},
@@ -246,7 +254,7 @@ int bench(const BenchArgs& a) {
                 {"max", ms.back()},
                 {"mean", mean}}},
               {"throughput_per_s", throughput},
-              {"peak_device_memory_bytes", nullptr}};
+              {"peak_device_memory_bytes", peak ? json(peak) : json(nullptr)}};
     if (batch > 0) b["batch"] = batch, b["batch_dim"] = batch_name;
     report["results"].push_back(b);
   }

@@ -96,6 +96,13 @@ class Context {
   // The precision graphs compiled on it compute in: ContextOptions::precision with auto_
   // resolved (float32 or float16).
   Precision precision() const;
+  // The most device memory cppnn's allocations held at once on this context's GPU in this
+  // process, in bytes: plans' arenas and constants, library workspaces, device tensors (not
+  // the CUDA context's own memory or what the libraries allocate inside). 0 on the CPU
+  // backend, which counts none (its memory is the process's). reset_peak_memory starts the
+  // count again from what is held now (PyTorch's reset_peak_memory_stats).
+  size_t peak_memory() const;
+  void reset_peak_memory();
 
   // Compiles `graph` for this context's backend ahead of the first compute (optional:
   // compute compiles on first use and keeps the plan while the graph lives).

@@ -160,6 +160,16 @@ std::string Context::backend_reason() const {
   return state_->backend_reason;
 }
 
+size_t Context::peak_memory() const {
+  auto lock = lock_live(state_, "peak_memory");
+  return state_->backend->peak_memory(false);
+}
+
+void Context::reset_peak_memory() {
+  auto lock = lock_live(state_, "reset_peak_memory");
+  (void)state_->backend->peak_memory(true);
+}
+
 Precision Context::precision() const {
   auto lock = lock_live(state_, "precision");
   return state_->precision;

@@ -195,6 +195,12 @@ class PluginBackend final : public Backend {
     call([&](cppnn_string_out error) { return table_.synchronize(backend_, error); });
   }
 
+  size_t peak_memory(bool reset) override {
+    uint64_t bytes = 0;
+    call([&](cppnn_string_out error) { return table_.peak_memory(backend_, reset ? 1 : 0, &bytes, error); });
+    return size_t(bytes);
+  }
+
   std::shared_ptr<BackendTensor> create_tensor(size_t bytes) override {
     cppnn_memory_info info{};
     call([&](cppnn_string_out error) {

@@ -74,6 +74,11 @@ class Backend {
   // device that holds `data`, so that cppnn's work after it sees what they wrote there.
   // Nothing to wait for with host memory (the default).
   virtual void synchronize_external(const void* data) {}
+
+  // The most device memory the backend's allocations held at once on its device, in bytes
+  // (Context::peak_memory); 0 when it keeps no count (the CPU backend, whose memory is the
+  // process's). `reset`: after reading, the count starts again from what is held now.
+  virtual size_t peak_memory(bool reset) { return 0; }
 };
 
 }  // namespace cppnn::detail

@@ -151,6 +151,13 @@ typedef struct CppnnBackendPluginV1 {
   cppnn_status (*supports_node)(cppnn_backend* backend, const cppnn_graph* graph, size_t node,
                                 int32_t* supported, cppnn_string_out why,
                                 cppnn_string_out error);
+
+  /* ---- memory (appended after partitioning) */
+
+  /* Backend::peak_memory: the most device memory the backend's allocations held at once, in
+   * bytes; 0 when it keeps no count. `reset` nonzero: the count starts again afterwards. */
+  cppnn_status (*peak_memory)(cppnn_backend* backend, int32_t reset, uint64_t* bytes,
+                              cppnn_string_out error);
 } CppnnBackendPluginV1;
 
 /* The plugin's one export, looked up by the loader under CPPNN_BACKEND_PLUGIN_ENTRY. */

@@ -215,6 +215,10 @@ const CppnnBackendPluginV1* table(uint32_t host_version) noexcept {
           if (!s.supported) write(why, s.why_not);
         });
       },
+      // peak_memory
+      [](cppnn_backend* backend, int32_t reset, uint64_t* bytes, cppnn_string_out error) noexcept {
+        return guarded(error, [&] { *bytes = uint64_t(backend->backend->peak_memory(reset != 0)); });
+      },
   };
   return host_version == CPPNN_BACKEND_PLUGIN_VERSION ? &t : nullptr;
 }

@@ -153,6 +153,26 @@ TEST(CudaPlan, OutOfDeviceMemoryIsAnOperationErrorAndTheContextKeepsWorking) {
   expect_rel_close(cuda_context().compute(small, in2).at("y"), cpu_context().compute(small, in2).at("y"), 1e-4);
 }
 
+// Context::peak_memory counts cppnn's device allocations: a 64 MiB device tensor shows, and
+// after a reset only what is held or allocated since counts.
+TEST(CudaPlan, PeakMemoryCountsDeviceAllocations) {
+  REQUIRE_CUDA();
+  Context& c = cuda_context();
+  c.reset_peak_memory();
+  const size_t held = c.peak_memory();
+  size_t with_tensor = 0;
+  {
+    DeviceTensor t = c.create_tensor(DataType::float32, {16, 1024, 1024});
+    with_tensor = c.peak_memory();
+    EXPECT_GE(with_tensor, held + (size_t(64) << 20));
+    t.destroy();
+  }
+  c.reset_peak_memory();
+  EXPECT_LT(c.peak_memory(), with_tensor) << "the tensor is freed and the count started again";
+  std::printf("[ memory   ] held %.1f MiB, with a 64 MiB tensor %.1f MiB\n", double(held) / (1 << 20),
+              double(with_tensor) / (1 << 20));
+}
+
 // A graph with no GPU node at all, and an output folded to a constant at compile time.
 TEST(CudaPlan, FallbackOnlyGraphAndConstantOutput) {
   REQUIRE_CUDA();

@@ -53,9 +53,20 @@ class FakeBackend final : public cppnn::detail::Backend {
   }
   // External memory: "device" 7; a null pointer is refused, with a kind the tests check.
   int device_of(const void*) override { return 7; }
+  // Peak memory: 1000 bytes more per read, back to 1000 after a reset, so that the tests see
+  // both the value and the reset flag cross the table.
+  size_t peak_memory(bool reset) override {
+    peak_ += 1000;
+    size_t now = peak_;
+    if (reset) peak_ = 0;
+    return now;
+  }
   void synchronize_external(const void* data) override {
     if (!data) fail(ErrorKind::DataError, "fake: nothing to synchronize at a null pointer");
   }
+
+ private:
+  size_t peak_ = 0;
 };
 
 std::unique_ptr<cppnn::detail::Backend> make_fake_backend(const cppnn::ContextOptions&) {

@@ -234,6 +234,27 @@ TEST_F(BackendSelection, PluginTensorsAndDispatchCrossTheTable) {
   EXPECT_EQ(c.device_of(host.data()), 7);
 }
 
+TEST_F(BackendSelection, PeakMemoryCrossesTheTable) {
+  setenv("CPPNN_CUDA_BACKEND", FAKE_GOOD_PLUGIN, 1);
+  Context c = accelerated();
+  ASSERT_EQ(c.backend(), "fake");
+  EXPECT_EQ(c.peak_memory(), 1000u);
+  EXPECT_EQ(c.peak_memory(), 2000u);
+  c.reset_peak_memory();  // reads 3000, then starts again
+  EXPECT_EQ(c.peak_memory(), 1000u);
+  c.destroy();
+  testing::expect_error([&] { c.peak_memory(); }, ErrorKind::InvalidStateError, "destroyed");
+}
+
+TEST_F(BackendSelection, CpuCountsNoPeakMemory) {
+  ContextOptions o;
+  o.accelerated = false;
+  Context c = Context::create(o);
+  EXPECT_EQ(c.peak_memory(), 0u);
+  c.reset_peak_memory();
+  EXPECT_EQ(c.peak_memory(), 0u);
+}
+
 TEST_F(BackendSelection, CpuHasNoExternalDevices) {
   ContextOptions o;
   o.accelerated = false;

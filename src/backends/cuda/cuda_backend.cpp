@@ -21,6 +21,7 @@ class CudaBackend final : public Backend {
     set_cpu_threads(device_->options.cpu_threads);
   }
   std::string name() const override { return "cuda"; }
+  size_t peak_memory(bool reset) override { return DeviceBuffer::peak_bytes(device_->ordinal, reset); }
   std::string detail() const override {
     return device_->name + " (sm_" + std::to_string(device_->sm) + "), " + device_->manners;
   }

@@ -3,6 +3,7 @@
 #include <cudnn.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 
 #include "cppnn/error.h"
@@ -31,6 +32,37 @@ void Device::share_constant(const std::shared_ptr<const Tensor>& host, size_t by
   constants_[host.get()] = SharedConstant{host, bytes, device};
 }
 
+namespace {
+
+// Bytes DeviceBuffers hold now and at most, per GPU ordinal.
+struct MemoryCount {
+  std::atomic<size_t> now{0}, peak{0};
+};
+constexpr int kCountedDevices = 64;
+MemoryCount& memory_count(int ordinal) {
+  static MemoryCount counts[kCountedDevices];
+  return counts[ordinal >= 0 && ordinal < kCountedDevices ? ordinal : 0];
+}
+
+void count_allocation(int ordinal, size_t bytes) {
+  MemoryCount& c = memory_count(ordinal);
+  size_t now = c.now.fetch_add(bytes) + bytes;
+  size_t peak = c.peak.load();
+  while (now > peak && !c.peak.compare_exchange_weak(peak, now)) {
+  }
+}
+
+void count_free(int ordinal, size_t bytes) { memory_count(ordinal).now.fetch_sub(bytes); }
+
+}  // namespace
+
+size_t DeviceBuffer::peak_bytes(int ordinal, bool reset) {
+  MemoryCount& c = memory_count(ordinal);
+  size_t peak = c.peak.load();
+  if (reset) c.peak.store(c.now.load());
+  return peak;
+}
+
 DeviceBuffer::DeviceBuffer(size_t bytes, const std::string& what) : bytes_(bytes) {
   if (bytes == 0) return;
   cudaError_t status = cudaMalloc(&data_, bytes);
@@ -38,18 +70,26 @@ DeviceBuffer::DeviceBuffer(size_t bytes, const std::string& what) : bytes_(bytes
     data_ = nullptr;
     check(status, ("cudaMalloc of " + std::to_string(bytes) + " bytes for " + what).c_str());
   }
+  if (cudaGetDevice(&ordinal_) != cudaSuccess) ordinal_ = 0;
+  count_allocation(ordinal_, bytes_);
 }
 
 DeviceBuffer::~DeviceBuffer() {
   // A destructor cannot throw; cudaFree fails only when the process is already tearing
   // CUDA down, when there is nothing left to free.
-  if (data_) (void)cudaFree(data_);
+  if (data_) {
+    (void)cudaFree(data_);
+    count_free(ordinal_, bytes_);
+  }
 }
 
 DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
   if (this != &o) {
-    if (data_) (void)cudaFree(data_);
-    data_ = o.data_, bytes_ = o.bytes_;
+    if (data_) {
+      (void)cudaFree(data_);
+      count_free(ordinal_, bytes_);
+    }
+    data_ = o.data_, bytes_ = o.bytes_, ordinal_ = o.ordinal_;
     o.data_ = nullptr;
   }
   return *this;

@@ -26,7 +26,9 @@ class DeviceBuffer {
   // `what` names the buffer in the out-of-memory message.
   DeviceBuffer(size_t bytes, const std::string& what);
   ~DeviceBuffer();
-  DeviceBuffer(DeviceBuffer&& o) noexcept : data_(o.data_), bytes_(o.bytes_) { o.data_ = nullptr; }
+  DeviceBuffer(DeviceBuffer&& o) noexcept : data_(o.data_), bytes_(o.bytes_), ordinal_(o.ordinal_) {
+    o.data_ = nullptr;
+  }
   DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
@@ -34,9 +36,16 @@ class DeviceBuffer {
   uint8_t* data() const { return static_cast<uint8_t*>(data_); }
   size_t bytes() const { return bytes_; }
 
+  // The most device memory DeviceBuffers held at once on GPU `ordinal` in this process (every
+  // device allocation of cppnn's CUDA backend is one: plans' arenas and constants, library
+  // workspaces, device tensors); not the CUDA context's or the libraries' own. `reset`:
+  // after reading, the peak starts again from what is held now.
+  static size_t peak_bytes(int ordinal, bool reset = false);
+
  private:
   void* data_ = nullptr;
   size_t bytes_ = 0;
+  int ordinal_ = 0;
 };
 
 // Page-locked host memory: copies from and to it run asynchronously on the stream.
@@ -53,9 +62,16 @@ class PinnedBuffer {
   uint8_t* data() const { return static_cast<uint8_t*>(data_); }
   size_t bytes() const { return bytes_; }
 
+  // The most device memory DeviceBuffers held at once on GPU `ordinal` in this process (every
+  // device allocation of cppnn's CUDA backend is one: plans' arenas and constants, library
+  // workspaces, device tensors); not the CUDA context's or the libraries' own. `reset`:
+  // after reading, the peak starts again from what is held now.
+  static size_t peak_bytes(int ordinal, bool reset = false);
+
  private:
   void* data_ = nullptr;
   size_t bytes_ = 0;
+  int ordinal_ = 0;
 };
 
 struct Device;
