@@ -328,6 +328,12 @@ void bind_module(nb::module_& m) {
           "graph"_a,
           "What the backend's plan of the graph runs (compiling it first if needed): the\n"
           "first lines name its precision and layout, then the plan's steps.")
+      .def("peak_memory", &Context::peak_memory,
+           "The most device memory cppnn's allocations held at once on this context's GPU, in\n"
+           "bytes (plans, workspaces, device tensors; the process's count for that GPU); 0 on\n"
+           "the CPU, which counts none. Like torch.cuda.max_memory_allocated().")
+      .def("reset_peak_memory", &Context::reset_peak_memory,
+           "Starts the peak_memory count again from what is held now.")
       .def_prop_ro("destroyed", &Context::destroyed)
       .def(
           "create_graph_builder",

@@ -72,3 +72,20 @@ def test_context_says_why_it_got_its_backend():
     context = webnn.ML().create_context(accelerated=False)
     assert context.backend == "cpu"
     assert "accelerated = false" in context.backend_reason
+
+
+def test_peak_memory_is_counted_on_a_gpu_only():
+    # The CPU counts none (its memory is the process's); a GPU context counts at least what
+    # a compute needed, and a reset starts again.
+    graph, _, _ = small_graph()
+    inputs = {"x": np.ones((2, 3, 4, 4), np.float32)}
+    cpu = webnn.ML().create_context(accelerated=False)
+    cpu.compute(graph, inputs)
+    assert cpu.peak_memory() == 0
+    cpu.reset_peak_memory()
+    assert cpu.peak_memory() == 0
+    gpu = webnn.ML().create_context(accelerated=True, power_preference="high-performance")
+    if gpu.backend != "cuda":
+        return
+    gpu.compute(graph, inputs)
+    assert gpu.peak_memory() > 0
