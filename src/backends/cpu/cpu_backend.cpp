@@ -340,8 +340,12 @@ class CpuBackend final : public Backend {
       const char* v = std::getenv("CPPNN_CPU_ATTENTION");
       return !(v && std::string(v) == "0");
     }();
-    if (fused_attention)
+    if (fused_attention) {
       options.attention = [](const AttentionCandidate& c) { return cpu_attention_takes(c); };
+      // The q, k and v projections as one wider product (merge_projections.cpp), whose
+      // columns the kernel reads in place: no split is left to copy.
+      options.merge_projections = [](DataType type, int64_t) { return type == DataType::float32; };
+    }
     return std::make_unique<CpuPlan>(optimize(graph, options), threads_, max_bytes_);
   }
 
