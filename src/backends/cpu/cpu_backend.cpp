@@ -335,11 +335,10 @@ class CpuBackend final : public Backend {
     PassOptions options = cpu_pass_options();
     options.cpu_plan_fusions = true;
     // Attention as one kernel (matmul_attention.cpp) where it takes the candidate: float32.
-    // CPPNN_CPU_ATTENTION=0 keeps the graph's ops (to compare, or to rule the kernel out).
-    static const bool fused_attention = [] {
-      const char* v = std::getenv("CPPNN_CPU_ATTENTION");
-      return !(v && std::string(v) == "0");
-    }();
+    // CPPNN_CPU_ATTENTION=0 keeps the graph's ops (to compare, or to rule the kernel out);
+    // read at each compile, so that one process can time both.
+    const char* attention_env = std::getenv("CPPNN_CPU_ATTENTION");
+    const bool fused_attention = !(attention_env && std::string(attention_env) == "0");
     if (fused_attention) {
       options.attention = [](const AttentionCandidate& c) { return cpu_attention_takes(c); };
       // The q, k and v projections as one wider product (merge_projections.cpp), whose
