@@ -56,6 +56,10 @@ TEST(OpTable, EveryOpHasACpuKernel) {
     EXPECT_NE(cpu.find(op.id), nullptr) << "no CPU kernel for " << op.name;
   }
   EXPECT_EQ(cpu.find(OpId::none), nullptr);
+  // Of the internal ops, the CPU runs the fused attention (matmul_attention.cpp); the CUDA
+  // plan's generated kernels are its own.
+  EXPECT_NE(cpu.find(OpId::attention), nullptr);
+  EXPECT_EQ(cpu.find(OpId::generatedKernel), nullptr);
 }
 
 TEST(OpTable, EveryOpHasAnOnnxExporter) {

@@ -11,6 +11,7 @@
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/evaluator.h"
 #include "backends/cpu/kernel.h"
+#include "backends/cpu/matmul_attention.h"
 #include "backends/cpu/threads.h"
 #include "compiler/passes.h"
 #include "runtime/memory_plan.h"
@@ -333,6 +334,17 @@ class CpuBackend final : public Backend {
   std::unique_ptr<Plan> compile(std::shared_ptr<const GraphIR> graph) override {
     PassOptions options = cpu_pass_options();
     options.cpu_plan_fusions = true;
+    // Attention as one kernel (matmul_attention.cpp) where it takes the candidate: float32.
+    // CPPNN_CPU_ATTENTION=0 keeps the graph's ops (to compare, or to rule the kernel out);
+    // read at each compile, so that one process can time both.
+    const char* attention_env = std::getenv("CPPNN_CPU_ATTENTION");
+    const bool fused_attention = !(attention_env && std::string(attention_env) == "0");
+    if (fused_attention) {
+      options.attention = [](const AttentionCandidate& c) { return cpu_attention_takes(c); };
+      // The q, k and v projections as one wider product (merge_projections.cpp), whose
+      // columns the kernel reads in place: no split is left to copy.
+      options.merge_projections = [](DataType type, int64_t) { return type == DataType::float32; };
+    }
     return std::make_unique<CpuPlan>(optimize(graph, options), threads_, max_bytes_);
   }
 

@@ -239,9 +239,13 @@ KernelFactory matmul_factory(bool gemm) {
 
 }  // namespace
 
+// The fused attention node (matmul_attention.cpp): two products and a softmax in one kernel.
+KernelFactory attention_kernel_factory();
+
 void register_matmul_kernels(CpuKernelRegistry& r) {
   r.add(OpId::matmul, matmul_factory(false));
   r.add(OpId::gemm, matmul_factory(true));
+  r.add(OpId::attention, attention_kernel_factory());
 }
 
 CPPNN_ISA_END

@@ -60,30 +60,35 @@ using f32x8 = float __attribute__((vector_size(kExpLanes * 4)));
 using i32x8 = int32_t __attribute__((vector_size(kExpLanes * 4)));
 
 // In place: a vector passed or returned by value would draw GCC's warning that AVX changes
-// the calling convention (psabi), which the level's target pragma does not quiet.
-inline void exp8(f32x8& v) {
-  const f32x8 x = v;
-  const f32x8 lo = f32x8{} - 87.33654f, hi = f32x8{} + 88.0f, zero = f32x8{};
-  f32x8 c = x > lo ? x : lo;  // NaN goes to lo here and is passed through at the end
+// the calling convention (psabi), which the level's target pragma does not quiet. F is a
+// float vector type of any width and I the int32 vector of as many lanes (the fused
+// attention runs it on 16 lanes at the AVX-512 level: matmul_attention.cpp).
+template <typename F, typename I>
+inline void exp_lanes(F& v) {
+  const F x = v;
+  const F lo = F{} - 87.33654f, hi = F{} + 88.0f, zero = F{};
+  F c = x > lo ? x : lo;  // NaN goes to lo here and is passed through at the end
   c = c < hi ? c : hi;
   // Adding 1.5 * 2^23 rounds to the nearest integer without a libm call.
   const float round_magic = 12582912.0f;
-  f32x8 n = (c * 1.44269504088896341f + round_magic) - round_magic;
-  f32x8 r = c - n * 0.693359375f;
+  F n = (c * 1.44269504088896341f + round_magic) - round_magic;
+  F r = c - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
-  f32x8 p = zero + 1.9875691500e-4f;
+  F p = zero + 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;
-  i32x8 bits = (__builtin_convertvector(n, i32x8) + 127) << 23;
-  f32x8 y = p * (f32x8)bits;  // the bits as floats (std::bit_cast would return a vector)
+  I bits = (__builtin_convertvector(n, I) + 127) << 23;
+  F y = p * (F)bits;  // the bits as floats (std::bit_cast would return a vector)
   // Below the clamp e^x is under float's normal range: 0 keeps masked (-inf) logits exact.
   y = x < lo ? zero : y;
   v = x == x ? y : x;
 }
+
+inline void exp8(f32x8& v) { exp_lanes<f32x8, i32x8>(v); }
 
 // y[i] = e^(x[i] - shift[i * shift_step]) for i < n: shift_step 0 shares one shift, 1 gives
 // each element its own. y may be x.

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "backends/cpu/matmul_attention.h"
 #include "graph/op_id.h"
 
 namespace cppnn::detail {
@@ -133,6 +134,12 @@ double estimate_microseconds(const GraphIR& g, const Node& node) {
     }
     default:
       break;
+  }
+  if (node.op == OpId::attention) {
+    // Both products and an exp per score (matmul_attention.h).
+    double exps = 0;
+    attention_work(g, node, flops, exps);
+    t = std::max(t, exps / kCallsPerMicrosecond / 4);  // the kernel's exp is vectorized
   }
   t = std::max(t, flops / kFlopsPerMicrosecond);
   if (transcendental(node.op)) t = std::max(t, double(std::max(out, elements(g, node.inputs[0]))) / kCallsPerMicrosecond);
