@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <sstream>
 
 #include "backends/cpu/isa.h"
 #include "cppnn/onnx.h"
@@ -57,9 +58,11 @@ struct Case {
 
 std::string name(const Case& c) {
   static const char* masks[] = {"none", "padding", "full", "causal", "cond", "all_hidden"};
-  return "b" + std::to_string(c.b) + " h" + std::to_string(c.h) + " sq" + std::to_string(c.sq) + " sk" +
-         std::to_string(c.sk) + " d" + std::to_string(c.d) + " dv" + std::to_string(c.dv) + " mask " +
-         masks[int(c.mask)] + (c.sdpa ? " sdpa" : "") + (c.heads_first ? " heads first" : "");
+  // (An ostringstream: GCC 12 warns falsely on "b" + std::to_string(...), -Wrestrict.)
+  std::ostringstream s;
+  s << "b" << c.b << " h" << c.h << " sq" << c.sq << " sk" << c.sk << " d" << c.d << " dv" << c.dv << " mask "
+    << masks[int(c.mask)] << (c.sdpa ? " sdpa" : "") << (c.heads_first ? " heads first" : "");
+  return s.str();
 }
 
 // BERT's spelling: q, k, v [b, s, h, d] split into heads by transposes, the output
