@@ -9,6 +9,7 @@ import pathlib
 import numpy as np
 import onnxruntime as ort
 import pytest
+from webnn_testing import export_feeds
 
 webnn = pytest.importorskip("webnn")
 
@@ -27,27 +28,11 @@ def rel_l2(got, want):
     return float(np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-30))
 
 
-def feeds_for(sess, values, seed=0):
-    rng = np.random.default_rng(seed)
-    feeds = {}
-    for i in sess.get_inputs():
-        shape = [values["past"] + 1 if d == "total" else values[d] if isinstance(d, str) else d
-                 for d in i.shape]
-        if "mask" in i.name:
-            feeds[i.name] = np.ones(shape, np.int64)
-            feeds[i.name][0, shape[1] // 2 + 1:] = 0  # padding: the additive mask matters
-        elif "int" in i.type:
-            feeds[i.name] = rng.integers(0, 97, size=shape).astype(np.int64)
-        else:
-            feeds[i.name] = rng.standard_normal(shape).astype(np.float32)
-    return feeds
-
-
 @pytest.mark.parametrize("name,values", CASES, ids=[c[0] for c in CASES])
 def test_exports_run_fused_attention_and_match_onnxruntime(ctx, name, values):
     path = str(FIXTURES / name)
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    feeds = feeds_for(sess, values)
+    feeds = export_feeds(sess, values)
     g = webnn.load_onnx(path, dim_values=values)
     report = ctx.report(g)
     steps = [line for line in report.splitlines() if line.startswith("  attention ")]

@@ -11,6 +11,7 @@ import pathlib
 import numpy as np
 import onnxruntime as ort
 import pytest
+from webnn_testing import export_feeds
 
 webnn = pytest.importorskip("webnn")
 
@@ -159,22 +160,6 @@ EXPORTS = {
     "bert_tiny.onnx": ({"batch": (1, 1, 6), "seq": (1, 16, 64)},
                        [{"batch": 1, "seq": 1}, {"batch": 6, "seq": 64}, {"batch": 3, "seq": 11}]),
 }
-
-
-def export_feeds(sess, values, seed):
-    rng = np.random.default_rng(seed)
-    feeds = {}
-    for i in sess.get_inputs():
-        shape = [values["past"] + 1 if d == "total" else values[d] if isinstance(d, str) else d
-                 for d in i.shape]
-        if "mask" in i.name:
-            feeds[i.name] = np.ones(shape, np.int64)
-            feeds[i.name][0, shape[1] // 2 + 1:] = 0
-        elif "int" in i.type:
-            feeds[i.name] = rng.integers(0, 97, size=shape).astype(np.int64)
-        else:
-            feeds[i.name] = rng.standard_normal(shape).astype(np.float32)
-    return feeds
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTS))

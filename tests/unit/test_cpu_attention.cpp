@@ -12,6 +12,7 @@
 
 #include "backends/cpu/isa.h"
 #include "cppnn/onnx.h"
+#include "scoped_cpu_isa.h"
 #include "test_support.h"
 
 namespace cppnn {
@@ -22,14 +23,7 @@ using testing::random_tensor;
 
 constexpr DataType kF32 = DataType::float32;
 
-class ScopedIsa {
- public:
-  explicit ScopedIsa(CpuIsa isa) : previous_(detail::set_cpu_isa(isa)) {}
-  ~ScopedIsa() { detail::set_cpu_isa(previous_); }
-
- private:
-  CpuIsa previous_;
-};
+using testing::ScopedIsa;
 
 TransposeOptions perm(std::vector<uint32_t> p) {
   TransposeOptions o;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backends/cpu/isa.h"
+#include "scoped_cpu_isa.h"
 #include "test_support.h"
 
 namespace cppnn {
@@ -24,15 +25,7 @@ using testing::run_cpu;
 constexpr DataType kF32 = DataType::float32;
 constexpr DataType kF16 = DataType::float16;
 
-// Sets the level for the scope, as tests of another level's kernels need.
-class ScopedIsa {
- public:
-  explicit ScopedIsa(CpuIsa isa) : previous_(detail::set_cpu_isa(isa)) {}
-  ~ScopedIsa() { detail::set_cpu_isa(previous_); }
-
- private:
-  CpuIsa previous_;
-};
+using testing::ScopedIsa;
 
 std::vector<CpuIsa> supported_levels() {
   std::vector<CpuIsa> levels;

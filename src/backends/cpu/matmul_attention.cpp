@@ -60,59 +60,42 @@ using vi = int32_t __attribute__((vector_size(kW * sizeof(float))));
 #define CPPNN_LOAD(v, p) std::memcpy(&(v), (p), sizeof(vf))
 #define CPPNN_STORE(p, v) std::memcpy((p), &(v), sizeof(vf))
 
-// st[r * kBQ + c * kW ...] = sum_e k[r * ks + e] * qt[e * kBQ + c * kW ...], r < R, c < C.
+// One register tile of both products, out[r * kBQ + c * kW ...] (r < R, c < C) =
+//   (corr ? out[...] * corr[c * kW ...] : 0) + sum_e a[r * a_row + e * a_step] * b[e * kBQ + c * kW ...]
+// The scores: a = k (a_row its row stride, a_step 1), b = the packed queries, no corr. The
+// values: a = v (a_row 1, a_step its row stride), b = the probabilities, corr the online
+// softmax's rescaling of what the earlier key blocks added.
 template <int R, int C>
-inline void scores_tile(const float* k, int64_t ks, const float* qt, int64_t d, float* st) {
-  vf acc[R][C];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) acc[r][c] = vf{};
-  for (int64_t e = 0; e < d; ++e) {
-    vf q[C];
-#pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) CPPNN_LOAD(q[c], qt + e * kBQ + c * kW);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const vf kb = vf{} + k[r * ks + e];
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) acc[r][c] += kb * q[c];
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) CPPNN_STORE(st + r * kBQ + c * kW, acc[r][c]);
-}
-
-// ot[r * kBQ + c * kW ...] = ot[...] * corr[c * kW ...] + sum_j v[j * vs + r] * pt[j * kBQ + c * kW ...].
-template <int R, int C>
-inline void values_tile(const float* v, int64_t vs, const float* pt, int64_t kn, const float* corr, float* ot) {
+inline void product_tile(const float* a, int64_t a_row, int64_t a_step, const float* b, int64_t steps,
+                         const float* corr, float* out) {
   vf acc[R][C];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
-      vf o, s;
-      CPPNN_LOAD(o, ot + r * kBQ + c * kW);
-      CPPNN_LOAD(s, corr + c * kW);
-      acc[r][c] = o * s;
+      acc[r][c] = vf{};
+      if (corr) {
+        vf o, f;
+        CPPNN_LOAD(o, out + r * kBQ + c * kW);
+        CPPNN_LOAD(f, corr + c * kW);
+        acc[r][c] = o * f;
+      }
     }
-  for (int64_t j = 0; j < kn; ++j) {
-    vf p[C];
+  for (int64_t e = 0; e < steps; ++e) {
+    vf x[C];
 #pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) CPPNN_LOAD(p[c], pt + j * kBQ + c * kW);
+    for (int c = 0; c < C; ++c) CPPNN_LOAD(x[c], b + e * kBQ + c * kW);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const vf vb = vf{} + v[j * vs + r];
+      const vf ab = vf{} + a[r * a_row + e * a_step];
 #pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) acc[r][c] += vb * p[c];
+      for (int c = 0; c < C; ++c) acc[r][c] += ab * x[c];
     }
   }
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) CPPNN_STORE(ot + r * kBQ + c * kW, acc[r][c]);
+    for (int c = 0; c < C; ++c) CPPNN_STORE(out + r * kBQ + c * kW, acc[r][c]);
 }
 
 // Calls tile.template operator()<R, C>(row, vector) over rows [0, rows) and query vectors
@@ -232,7 +215,7 @@ void run_task(const AttentionProblem& p, const Inputs& in, int64_t b, int64_t h,
     const int64_t kn = std::min<int64_t>(kBK, kend - k0);
     const float* kb = kh + k0 * p.k.ss;
     auto scores = [&]<int R, int C>(int64_t j, int c) {
-      scores_tile<R, C>(kb + j * p.k.ss, p.k.ss, s.qt + c * kW, p.d, s.st + j * kBQ + c * kW);
+      product_tile<R, C>(kb + j * p.k.ss, p.k.ss, 1, s.qt + c * kW, p.d, nullptr, s.st + j * kBQ + c * kW);
     };
     tile_all(kn, vectors, scores);
     mask_block(p, in, b, h, q0, qn, cols, k0, kn, s.st);
@@ -271,7 +254,7 @@ void run_task(const AttentionProblem& p, const Inputs& in, int64_t b, int64_t h,
 
     const float* vb = vh + k0 * p.v.ss;
     auto values = [&]<int R, int C>(int64_t e, int c) {
-      values_tile<R, C>(vb + e, p.v.ss, s.st + c * kW, kn, s.corr + c * kW, s.ot + e * kBQ + c * kW);
+      product_tile<R, C>(vb + e, 1, p.v.ss, s.st + c * kW, kn, s.corr + c * kW, s.ot + e * kBQ + c * kW);
     };
     tile_all(p.dv, vectors, values);
   }
