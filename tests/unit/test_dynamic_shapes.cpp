@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backends/cpu/packed_constants.h"
 #include "compiler/passes.h"
 #include "engine/engine_format.h"
 #include "engine_forgery.h"
@@ -117,6 +118,29 @@ TEST(DynamicShapes, OnlyTheContextsSpecializationsAreRunTimeShapes) {
   Tensor x = testing::random_tensor(DataType::float32, {3, 7, 8}, -1, 1, 5);
   testing::expect_close(testing::run_cpu(Graph(marked), {{"x", x}}).at("y"), transformer_like_reference(x, 3, 7),
                         {1e-5, 1e-5});
+}
+
+// The CPU plans of two graphs over the same constant tensors (a dynamic graph's shapes) pack
+// each constant into oneDNN's layout once, and compute the same; a graph with weights of its
+// own packs its own.
+TEST(DynamicShapes, CpuPlansOverTheSameWeightsShareTheirPackedConstants) {
+  FittedGraph f = fit_transformer_like({1, 2, 4}, {2, 5, 16});
+  Graph a(detail::specialize(*f.ir, *f.symbolic, {3, 7}, true));
+  Graph b(detail::specialize(*f.ir, *f.symbolic, {3, 7}, true));
+  ContextOptions o;
+  o.accelerated = false;
+  Context cpu = Context::create(o);
+  const size_t start = detail::packed_constants_made();
+  cpu.compile(a);
+  const size_t after_a = detail::packed_constants_made();
+  EXPECT_GT(after_a, start) << "the matmul's weights are packed";
+  cpu.compile(b);
+  EXPECT_EQ(detail::packed_constants_made(), after_a) << "b reads a's packed weights";
+  Tensor x = testing::random_tensor(DataType::float32, {3, 7, 8}, -1, 1, 5);
+  testing::expect_close(cpu.compute(b, {{"x", x}}).at("y"), transformer_like_reference(x, 3, 7), {1e-5, 1e-5});
+  testing::expect_close(cpu.compute(a, {{"x", x}}).at("y"), transformer_like_reference(x, 3, 7), {1e-5, 1e-5});
+  cpu.compile(Graph(transformer_like(3, 7)));
+  EXPECT_GT(detail::packed_constants_made(), after_a) << "other weight tensors are packed again";
 }
 
 TEST(DynamicShapes, ConstantsThatChangeShapeBecomeASliceAndAnExpandOfOneTable) {
@@ -396,7 +420,7 @@ TEST(DynamicShapes, ForgedSymbolsAreRejectedByTheReader) {
   };
   rejected([](SymbolicShapes& s) { s.ranges[1].max = int64_t(1) << 40; }, "range of 'S'");
   rejected([](SymbolicShapes& s) { s.ranges[0] = {3, 2, 4}; }, "range of 'N'");
-  rejected([](SymbolicShapes& s) { s.names[1] = "N"; }, "distinct");
+  rejected([](SymbolicShapes& s) { s.names[1] = s.names[0]; }, "distinct");  // "N" twice
   rejected([](SymbolicShapes& s) { s.patches[0].index = 1 << 20; }, "no such");
   rejected([](SymbolicShapes& s) { s.patches[0].pos = 7; }, "no such dimension");
   rejected([](SymbolicShapes& s) { s.patches[0].value.terms.push_back({1u << 5, 1}); }, "names no symbol");

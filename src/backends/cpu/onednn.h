@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -12,6 +13,7 @@
 
 #include "backends/cpu/isa_target.h"
 #include "backends/cpu/kernel.h"
+#include "backends/cpu/packed_constants.h"
 
 namespace cppnn::detail {
 CPPNN_ISA_BEGIN
@@ -272,9 +274,11 @@ inline dnnl::memory pack_constant(const dnnl::memory::desc& user, const dnnl::me
   return m;
 }
 
-// An operand that is either a packed constant or staged at every run.
+// An operand that is either a packed constant (shared with the plans that pack the same
+// tensor the same way: packed_constants.h) or staged at every run.
 struct Weights {
   dnnl::memory packed;
+  std::shared_ptr<const PackedConstant> shared;  // holds `packed` for the other plans
   Staged staged;
   bool constant = false;
 
@@ -282,7 +286,9 @@ struct Weights {
   Weights(const dnnl::memory::desc& user, const dnnl::memory::desc& prim, bool half,
           const Tensor* constant_data) {
     if (constant_data) {
-      packed = pack_constant(user, prim, *constant_data);
+      shared = shared_packed_constant(*constant_data, user, prim,
+                                      [&] { return pack_constant(user, prim, *constant_data); });
+      packed = shared->memory;
       constant = true;
     } else {
       staged = Staged(user, prim, half, Staged::Direction::in);
