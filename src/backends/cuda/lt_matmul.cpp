@@ -203,24 +203,20 @@ class LtMatmulStep final : public Step {
       if (bo.role == OperandRole::constant && geo.calls[0].b == 0) gp.b_host = places[size_t(node.inputs[1])].host;
       own_ = OwnGemm(gp, node_name(node), *device_, device_->stream_for_this_thread());
       if (own_.possible()) {
-        char sig[256];
-        std::snprintf(sig, sizeof sig,
-                      "lt-matmul/1 t%d m%lld n%lld k%lld ta%d tb%d b%lld sa%lld sb%lld bias%d act%d %s x%d "
-                      "margin%g sm%d",
-                      int(type_), (long long)geo.m, (long long)geo.n, (long long)geo.k, int(geo.a_trans),
-                      int(geo.b_trans), (long long)geo.batch, (long long)geo.a_stride,
-                      (long long)geo.b_stride, bias ? 1 : 0, gp.activation, own_.name(0).c_str(),
-                      own_.variants(), own_kernel_margin(*device_), device_->sm);
-        own_sig_ = sig;
-        // The same without the rows, which a dynamic graph's batch and sequence vary.
-        std::snprintf(sig, sizeof sig,
-                      "lt-matmul/1 t%d n%lld k%lld ta%d tb%d b%lld sa%lld sb%lld bias%d act%d %s x%d "
-                      "margin%g sm%d",
-                      int(type_), (long long)geo.n, (long long)geo.k, int(geo.a_trans), int(geo.b_trans),
+        // Everything but the rows, which a dynamic graph's batch and sequence vary: the
+        // family's key (family_signature); the problem's own key adds them.
+        char rest[224];
+        std::snprintf(rest, sizeof rest,
+                      "n%lld k%lld ta%d tb%d b%lld sa%lld sb%lld bias%d act%d %s x%d margin%g sm%d",
+                      (long long)geo.n, (long long)geo.k, int(geo.a_trans), int(geo.b_trans),
                       (long long)geo.batch, (long long)geo.a_stride, (long long)geo.b_stride, bias ? 1 : 0,
                       gp.activation, own_.name(0).c_str(), own_.variants(), own_kernel_margin(*device_),
                       device_->sm);
-        family_sig_ = family_signature(sig);
+        char key[320];
+        std::snprintf(key, sizeof key, "lt-matmul/1 t%d m%lld %s", int(type_), (long long)geo.m, rest);
+        own_sig_ = key;
+        std::snprintf(key, sizeof key, "lt-matmul/1 t%d %s", int(type_), rest);
+        family_sig_ = family_signature(key);
         prefer_lt = choose_remembered_own(mode);
         if (own_variant_ >= 0) {
           description_ = head + own_.description(own_variant_) + " (" + own_source_ + ")" + tail;
