@@ -102,8 +102,7 @@ Start start_once(const BenchArgs& a, const Graph& graph, const NamedTensors& inp
 // A dynamic-shape engine's batch symbol: the symbol of every input's first axis, with each
 // --batch value inside its range; a usage error saying why otherwise (an engine built with
 // fixed shapes, no common batch symbol, a value out of range), before any timing.
-std::string engine_batch_symbol(const BenchArgs& a) {
-  Graph graph = Engine::load(a.model.model).graph();
+std::string engine_batch_symbol(const Graph& graph, const std::vector<int>& batches) {
   if (!graph.dynamic())
     usage_error("--batch: this engine was built with fixed shapes; build it with --dynamic "
                 "NAME=MIN:OPT:MAX (one engine for every batch in range), or give the ONNX model");
@@ -118,17 +117,16 @@ std::string engine_batch_symbol(const BenchArgs& a) {
   }
   if (name.empty()) usage_error("--batch: the engine has no inputs");
   const SymbolRange range = graph.symbols().at(name);
-  for (int b : a.batches)
+  for (int b : batches)
     if (b < range.min || b > range.max)
       usage_error("--batch " + std::to_string(b) + ": outside the range of '" + name + "' this engine was built for, [" +
                   std::to_string(range.min) + ", " + std::to_string(range.max) + "]");
   return name;
 }
 
-// The name of the model's batch dimension: the first dimension of every input (those fixed
-// by --bind aside) must be one symbolic name. Anything else is a usage error saying why.
+// The name of an ONNX model's batch dimension: the first dimension of every input (those
+// fixed by --bind aside) must be one symbolic name. Anything else is a usage error saying why.
 std::string batch_dim_name(const BenchArgs& a) {
-  if (Engine::is_engine_file(a.model.model)) return engine_batch_symbol(a);
   OnnxModelDecl decl = read_onnx_decl(a.model.model);
   std::set<std::string> bound;
   for (const auto& b : a.model.binds) bound.insert(split_assignment(b, "--bind").first);
@@ -158,9 +156,13 @@ std::string batch_dim_name(const BenchArgs& a) {
 }
 
 int bench(const BenchArgs& a) {
+  // An engine file is read once: its graph is the same at every batch (an ONNX model is
+  // imported again per batch, with its batch dimension set).
+  std::optional<LoadedModel> engine;
+  if (Engine::is_engine_file(a.model.model)) engine = load_model(a.model, a.precision);
   std::string batch_name;
   std::vector<int> batches = a.batches;
-  if (!batches.empty()) batch_name = batch_dim_name(a);
+  if (!batches.empty()) batch_name = engine ? engine_batch_symbol(engine->graph, batches) : batch_dim_name(a);
   if (batches.empty()) batches.push_back(0);  // the model's own shapes
 
   json report;
@@ -172,7 +174,9 @@ int bench(const BenchArgs& a) {
   for (int batch : batches) {
     std::map<std::string, int64_t> extra;
     if (batch > 0) extra[batch_name] = batch;
-    LoadedModel m = load_model(a.model, a.precision, extra);
+    std::optional<LoadedModel> imported;
+    if (!engine) imported = load_model(a.model, a.precision, extra);
+    const LoadedModel& m = engine ? *engine : *imported;
     const Graph& graph = m.graph;
     // A dynamic engine runs as itself at this batch (the context specializes it, as an
     // application's would: its first compute there builds that shape's plan), on inputs
