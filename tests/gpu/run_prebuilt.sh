@@ -11,7 +11,7 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 rm -rf "$prefix" && mkdir -p "$prefix" && for d in "$carry"/debs/*.deb; do dpkg -x "$d" "$prefix"; done
 cudnn=$(bash "$src/tests/gpu/find_cudnn.sh")
 export LD_LIBRARY_PATH=$cudnn:$prefix/usr/lib/x86_64-linux-gnu:$prefix/usr/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
-export CPPNN_MODELS_DIR=$carry/models
+export CPPNN_MODELS_DIR=${CPPNN_MODELS_DIR:-$carry/models}
 bin=/tmp/pre && rm -rf $bin && cp -r "$carry/prebuilt" $bin && chmod +x $bin/*
 ldd $bin/libcppnn_cuda.so | grep -E "cudnn|cppnn|not found"
 cd $bin && timeout ${SUITE_TIMEOUT:-330} ./cppnn_gpu_tests --gtest_output=xml:"$out/gpu_tests.xml" > "$out/gpu_tests.log" 2>&1
