@@ -18,6 +18,8 @@
 
 #include "compiler/passes.h"
 #include "compiler/uses.h"
+#include "core/dispatch.h"
+#include "graph/op_math/window_attrs.h"
 
 namespace cppnn::detail {
 
@@ -31,7 +33,8 @@ bool fusable_producer(const Node& node) {
 
 // The channel axis of the producer's output, or -1 if it has no per-channel bias slot.
 int channel_axis(const Node& node, size_t rank) {
-  if (node.op == OpId::conv2d) return node.attrs.s_or("inputLayout", "nchw") == "nhwc" ? 3 : 1;
+  if (node.op == OpId::conv2d || node.op == OpId::convTranspose2d)
+    return node.attrs.s_or("inputLayout", "nchw") == "nhwc" ? 3 : 1;
   if (node.op == OpId::matmul) return int(rank) - 1;
   return -1;
 }
@@ -54,9 +57,57 @@ void absorb(Node& producer, Node& consumer) {
   consumer.op = OpId::none;
 }
 
+OperandId other_input(const Node& n, OperandId id);
+
+// A float32 / float16 tensor of `values` (rounded once to the type).
+Tensor float_tensor(DataType type, Dims shape, const std::vector<double>& values) {
+  Tensor t = Tensor::uninitialized(type, std::move(shape));
+  if (type == DataType::float16) {
+    half* d = t.data_as<half>();
+    for (size_t i = 0; i < values.size(); ++i) d[i] = from_double<half>(values[i]);
+  } else {
+    float* d = t.data_as<float>();
+    for (size_t i = 0; i < values.size(); ++i) d[i] = float(values[i]);
+  }
+  return t;
+}
+
+OperandId add_constant(GraphIR& g, Tensor t) {
+  auto data = std::make_shared<const Tensor>(std::move(t));
+  g.operands.push_back(OperandInfo{{data->data_type(), data->shape()}, OperandRole::constant, {}, data});
+  return OperandId(g.operands.size() - 1);
+}
+
+bool is_f32_or_f16(DataType t) { return t == DataType::float32 || t == DataType::float16; }
+
+// The values of constant `id` along the producer's `channels` output channels, when it is
+// one value (a scalar, or any shape of one element) or varies only along the channel axis
+// of `out`; else empty.
+std::vector<double> per_channel_values(const GraphIR& g, OperandId id, const Dims& out, int axis,
+                                       int64_t channels) {
+  if (id == kNoOperand || axis < 0) return {};
+  const OperandInfo& c = g.operands[size_t(id)];
+  if (c.role != OperandRole::constant || !c.data) return {};
+  std::vector<double> v = c.data->to_doubles();
+  if (v.size() == 1) return std::vector<double>(size_t(channels), v[0]);
+  if (c.desc.shape.size() > out.size() || !is_per_channel(c.desc.shape, out, axis) ||
+      int64_t(v.size()) != channels)
+    return {};
+  return v;
+}
+
+// The producer's bias as doubles (zeros when it has none), or empty when it has one that
+// is not a constant.
+std::vector<double> bias_values(const GraphIR& g, const Node& p, int64_t channels) {
+  if (p.inputs.size() <= 2 || p.inputs[2] == kNoOperand) return std::vector<double>(size_t(channels), 0.0);
+  const OperandInfo& b = g.operands[size_t(p.inputs[2])];
+  if (b.role != OperandRole::constant || !b.data || int64_t(b.data->element_count()) != channels) return {};
+  return b.data->to_doubles();
+}
+
 bool try_bias(GraphIR& g, Node& p, Node& add, OperandId out) {
-  if (add.op != OpId::add || (p.inputs.size() > 2 && p.inputs[2] != kNoOperand)) return false;
-  if (p.op != OpId::conv2d && p.op != OpId::matmul) return false;
+  if (add.op != OpId::add) return false;
+  if (p.op != OpId::conv2d && p.op != OpId::convTranspose2d && p.op != OpId::matmul) return false;
   if (p.attrs.has("activation")) return false;
   OperandId other = add.inputs[0] == out ? add.inputs[1] : add.inputs[0];
   const OperandInfo& c = g.operands[size_t(other)];
@@ -64,13 +115,109 @@ bool try_bias(GraphIR& g, Node& p, Node& add, OperandId out) {
   if (c.role != OperandRole::constant || c.desc.data_type != od.data_type) return false;
   if (g.desc(add.outputs[0]).shape != od.shape) return false;
   int axis = channel_axis(p, od.shape.size());
-  if (!is_per_channel(c.desc.shape, od.shape, axis)) return false;
-  // A fresh 1-D constant: the original may be shared with other nodes.
-  auto bias = std::make_shared<const Tensor>(c.data->reshaped({od.shape[size_t(axis)]}));
-  g.operands.push_back(OperandInfo{{od.data_type, bias->shape()}, OperandRole::constant, {}, bias});
+  if (axis < 0) return false;
+  int64_t channels = od.shape[size_t(axis)];
+  bool has_bias = p.inputs.size() > 2 && p.inputs[2] != kNoOperand;
+  if (!has_bias && is_per_channel(c.desc.shape, od.shape, axis)) {
+    // A fresh 1-D constant over the same bytes: the original may be shared with other nodes.
+    auto bias = std::make_shared<const Tensor>(c.data->reshaped({channels}));
+    g.operands.push_back(OperandInfo{{od.data_type, bias->shape()}, OperandRole::constant, {}, bias});
+    p.inputs.resize(3, kNoOperand);
+    p.inputs[2] = OperandId(g.operands.size() - 1);
+    absorb(p, add);
+    return true;
+  }
+  // A scalar added (PP-LCNet's learnable affine blocks: conv * a + b), or a second
+  // per-channel constant after a bias: one bias of their sums, rounded once.
+  if (!is_f32_or_f16(od.data_type)) return false;
+  std::vector<double> add_v = per_channel_values(g, other, od.shape, axis, channels);
+  std::vector<double> bias = bias_values(g, p, channels);
+  if (add_v.empty() || bias.empty()) return false;
+  for (size_t k = 0; k < bias.size(); ++k) bias[k] += add_v[k];
   p.inputs.resize(3, kNoOperand);
-  p.inputs[2] = OperandId(g.operands.size() - 1);
+  p.inputs[2] = add_constant(g, float_tensor(od.data_type, {channels}, bias));
   absorb(p, add);
+  return true;
+}
+
+// y * s + t per output channel folded into a conv2d / convTranspose2d whose filter (and
+// bias) are constants: the filter's output channel k scaled by s[k], the bias b[k] * s[k] +
+// t[k]. What ONNX Runtime's Conv+Mul / Conv+BatchNormalization fusions do; the values
+// round once, in the filter's type. False (nothing changed) where it does not apply.
+bool fold_channel_affine(GraphIR& g, Node& p, const std::vector<double>& s, const std::vector<double>& t) {
+  if (p.op != OpId::conv2d && p.op != OpId::convTranspose2d) return false;
+  if (p.attrs.has("activation") || (p.inputs.size() > 3 && p.inputs[3] != kNoOperand)) return false;
+  const OperandInfo& f = g.operands[size_t(p.inputs[1])];
+  DataType type = g.desc(p.outputs[0]).data_type;
+  if (f.role != OperandRole::constant || !f.data || f.desc.data_type != type || !is_f32_or_f16(type)) return false;
+  std::vector<double> bias = bias_values(g, p, int64_t(s.size()));
+  if (bias.empty()) return false;
+  bool transposed = p.op == OpId::convTranspose2d;
+  op_math::ConvWindow w = op_math::conv_window(g.desc(p.inputs[0]).shape, f.desc.shape,
+                                               g.desc(p.outputs[0]).shape, p.attrs, transposed);
+  if (int64_t(s.size()) != w.k) return false;
+  std::vector<double> v = f.data->to_doubles();
+  // Logical filter dims: conv2d o over all k outputs, i over c / groups; convTranspose2d i
+  // over all c inputs, o over the k / groups outputs of i's group.
+  int64_t O = transposed ? w.k / w.groups : w.k;
+  int64_t I = transposed ? w.c : w.c / w.groups;
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t i = 0; i < I; ++i) {
+      int64_t channel = transposed ? (i / (w.c / w.groups)) * O + o : o;
+      for (int64_t h = 0; h < w.kh; ++h)
+        for (int64_t x = 0; x < w.kw; ++x) {
+          size_t at = size_t(o * w.filter_o + i * w.filter_i + h * w.filter_h + x * w.filter_w);
+          if (at >= v.size()) return false;
+          v[at] *= s[size_t(channel)];
+        }
+    }
+  for (size_t k = 0; k < bias.size(); ++k) bias[k] = bias[k] * s[k] + t[k];
+  p.inputs.resize(3, kNoOperand);
+  p.inputs[1] = add_constant(g, float_tensor(type, f.desc.shape, v));
+  p.inputs[2] = add_constant(g, float_tensor(type, {w.k}, bias));
+  return true;
+}
+
+// conv * s, s a constant scalar or per output channel.
+bool try_scale(GraphIR& g, Node& p, Node& mul, OperandId out) {
+  if (mul.op != OpId::mul || mul.inputs.size() != 2) return false;
+  if (p.op != OpId::conv2d && p.op != OpId::convTranspose2d) return false;
+  const OperandDescriptor& od = g.desc(out);
+  if (g.desc(mul.outputs[0]) != od) return false;
+  int axis = channel_axis(p, od.shape.size());
+  if (axis < 0) return false;
+  int64_t channels = od.shape[size_t(axis)];
+  std::vector<double> s = per_channel_values(g, other_input(mul, out), od.shape, axis, channels);
+  if (s.empty() || !fold_channel_affine(g, p, s, std::vector<double>(s.size(), 0.0))) return false;
+  absorb(p, mul);
+  return true;
+}
+
+// batchNormalization of the conv's output along its channel axis, every parameter a
+// constant: (y - mean) * scale / sqrt(variance + epsilon) + bias.
+bool try_batch_norm(GraphIR& g, Node& p, Node& bn, OperandId out) {
+  if (bn.op != OpId::batchNormalization || bn.inputs.empty() || bn.inputs[0] != out) return false;
+  if (p.op != OpId::conv2d && p.op != OpId::convTranspose2d) return false;
+  const OperandDescriptor& od = g.desc(out);
+  int axis = channel_axis(p, od.shape.size());
+  if (axis < 0 || bn.attrs.i_or("axis", 1) != axis || g.desc(bn.outputs[0]) != od) return false;
+  int64_t channels = od.shape[size_t(axis)];
+  auto param = [&](size_t k, double absent) -> std::vector<double> {
+    if (k >= bn.inputs.size() || bn.inputs[k] == kNoOperand) return std::vector<double>(size_t(channels), absent);
+    const OperandInfo& c = g.operands[size_t(bn.inputs[k])];
+    if (c.role != OperandRole::constant || !c.data || int64_t(c.data->element_count()) != channels) return {};
+    return c.data->to_doubles();
+  };
+  std::vector<double> mean = param(1, 0), var = param(2, 1), scale = param(3, 1), shift = param(4, 0);
+  if (mean.empty() || var.empty() || scale.empty() || shift.empty()) return false;
+  double eps = bn.attrs.f_or("epsilon", 1e-5);
+  std::vector<double> s(static_cast<size_t>(channels)), t(static_cast<size_t>(channels));
+  for (size_t k = 0; k < s.size(); ++k) {
+    s[k] = scale[k] / std::sqrt(var[k] + eps);
+    t[k] = shift[k] - mean[k] * s[k];
+  }
+  if (!fold_channel_affine(g, p, s, t)) return false;
+  absorb(p, bn);
   return true;
 }
 
@@ -205,8 +352,8 @@ void fuse_producers(GraphIR& g) {
       OperandId out = p.outputs[0];
       if (uses.count[size_t(out)] != 1 || uses.consumer[size_t(out)] < 0) continue;
       Node& next = g.nodes[size_t(uses.consumer[size_t(out)])];
-      if (try_bias(g, p, next, out) || try_residual(g, p, int32_t(n), next, out, uses) ||
-          try_activation(p, next)) {
+      if (try_bias(g, p, next, out) || try_scale(g, p, next, out) || try_batch_norm(g, p, next, out) ||
+          try_residual(g, p, int32_t(n), next, out, uses) || try_activation(p, next)) {
         changed = true;
         break;  // use counts changed; recount
       }
@@ -226,6 +373,92 @@ void fuse_gelu(GraphIR& g) {
     result->op = OpId::gelu;
     result->inputs = {x};
     result->attrs = Attrs();
+    uses = Uses(g);
+  }
+}
+
+// x * clamp(x + 3, 0, 6) / 6 (PP-LCNet's and MobileNetV3's hard-swish as Paddle and older
+// exporters spell it: add, clip, mul, div, or the / 6 as * (1/6) or applied to the clamp
+// first) -> hardSwish(x), which fuse_producers then puts into a conv's epilogue: four
+// passes over the tensor become none.
+void fuse_hard_swish(GraphIR& g) {
+  Uses uses(g);
+  auto is_sixth = [&](const Node& n, OperandId v) {  // n is v / 6 or v * (1/6)
+    if (n.inputs.size() != 2) return false;
+    if (n.op == OpId::div) return n.inputs[0] == v && near(scalar_constant(g, n.inputs[1]), 6.0);
+    return n.op == OpId::mul && near(scalar_constant(g, other_input(n, v)), 1.0 / 6.0);
+  };
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    Node& clamp = g.nodes[n];
+    if (clamp.op != OpId::clamp || clamp.inputs.size() != 1 || clamp.outputs.size() != 1) continue;
+    if (clamp.attrs.f_or("minValue", -1) != 0.0 || clamp.attrs.f_or("maxValue", -1) != 6.0) continue;
+    OperandId a = clamp.inputs[0];
+    int32_t ap = uses.producer[size_t(a)];
+    if (ap < 0 || uses.count[size_t(a)] != 1) continue;
+    Node& add = g.nodes[size_t(ap)];
+    if (add.op != OpId::add || add.inputs.size() != 2) continue;
+    OperandId x = kNoOperand;
+    if (near(scalar_constant(g, add.inputs[1]), 3.0)) x = add.inputs[0];
+    else if (near(scalar_constant(g, add.inputs[0]), 3.0)) x = add.inputs[1];
+    if (x == kNoOperand || !is_f32_or_f16(g.desc(x).data_type) || g.desc(a) != g.desc(x)) continue;
+    OperandId c = clamp.outputs[0];
+    Node* first = sole_reader(g, uses, c);
+    if (!first) continue;
+    Node* result = nullptr;
+    std::vector<Node*> dead = {&add, &clamp};
+    if (first->op == OpId::mul && other_input(*first, c) == x) {
+      // (x * clamp) / 6
+      Node* last = sole_reader(g, uses, first->outputs[0]);
+      if (!last || !is_sixth(*last, first->outputs[0])) continue;
+      dead.push_back(first);
+      result = last;
+    } else if (is_sixth(*first, c)) {
+      // x * (clamp / 6)
+      Node* last = sole_reader(g, uses, first->outputs[0]);
+      if (!last || last->op != OpId::mul || other_input(*last, first->outputs[0]) != x) continue;
+      dead.push_back(first);
+      result = last;
+    } else {
+      continue;
+    }
+    if (g.desc(result->outputs[0]) != g.desc(x)) continue;
+    for (Node* d : dead) d->op = OpId::none;
+    result->op = OpId::hardSwish;
+    result->inputs = {x};
+    result->attrs = Attrs();
+    uses = Uses(g);
+  }
+}
+
+// mul(x, a) then add(., b), a and b scalar constants and the product read by the add
+// alone -> linear(x, alpha a, beta b): one pass instead of two (PP-LCNet's learnable
+// affine blocks after an activation).
+void fuse_linear(GraphIR& g) {
+  Uses uses(g);
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    Node& mul = g.nodes[n];
+    if (mul.op != OpId::mul || mul.inputs.size() != 2 || mul.outputs.size() != 1) continue;
+    OperandId x = kNoOperand;
+    Scalar a;
+    if (Scalar s = scalar_constant(g, mul.inputs[1]); s.tolerance > 0) x = mul.inputs[0], a = s;
+    else if (Scalar s0 = scalar_constant(g, mul.inputs[0]); s0.tolerance > 0) x = mul.inputs[1], a = s0;
+    if (x == kNoOperand || !is_f32_or_f16(g.desc(x).data_type) || g.desc(mul.outputs[0]) != g.desc(x)) continue;
+    if (g.operands[size_t(x)].role == OperandRole::constant) continue;
+    Node* add = sole_reader(g, uses, mul.outputs[0]);
+    if (!add || (add->op != OpId::add && add->op != OpId::sub) || add->inputs.size() != 2) continue;
+    // x * a + b, b + x * a, or x * a - b.
+    OperandId y = mul.outputs[0];
+    if (add->op == OpId::sub && add->inputs[0] != y) continue;
+    Scalar b = scalar_constant(g, other_input(*add, y));
+    if (b.tolerance == 0 || g.desc(add->outputs[0]) != g.desc(x)) continue;
+    mul.op = OpId::none;
+    Node& lin = *add;
+    double beta = lin.op == OpId::sub ? -b.value : b.value;
+    lin.op = OpId::linear;
+    lin.inputs = {x};
+    lin.attrs = Attrs();
+    lin.attrs.set("alpha", a.value);
+    lin.attrs.set("beta", beta);
     uses = Uses(g);
   }
 }

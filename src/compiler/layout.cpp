@@ -45,7 +45,8 @@ class Rewriter {
   void wrap_nchw_ops() {
     std::vector<Node> nodes;
     for (Node& node : g_.nodes) {
-      bool conv = node.op == OpId::conv2d && node.attrs.s_or("inputLayout", "nchw") == "nchw";
+      bool conv = (node.op == OpId::conv2d || node.op == OpId::convTranspose2d) &&
+                  node.attrs.s_or("inputLayout", "nchw") == "nchw";
       // Pools are not wrapped: alone they would pay two transposes for nothing. They join
       // a channels-last chain when a transpose sinks into them (sink_through_pool).
       if (!conv || node.outputs.size() != 1) {
@@ -55,7 +56,7 @@ class Rewriter {
       OperandId x = node.inputs[0];
       OperandId x_nhwc = new_operand({g_.desc(x).data_type, permuted(g_.desc(x).shape, kToNhwc)});
       nodes.push_back(transpose(x, x_nhwc, kToNhwc));
-      if (node.inputs.size() > 3 && node.inputs[3] != kNoOperand) {
+      if (node.op == OpId::conv2d && node.inputs.size() > 3 && node.inputs[3] != kNoOperand) {
         OperandId r = node.inputs[3];
         OperandId r_nhwc = x_nhwc;
         if (r != x) {
@@ -88,6 +89,7 @@ class Rewriter {
       if (is_reduction(n) && sink_through_reduce(i)) return true;
       if ((n.op == OpId::concat || n.op == OpId::batchNormalization) && sink_through_axis_op(i))
         return true;
+      if (n.op == OpId::resample2d && sink_through_resample(i)) return true;
     }
     return false;
   }
@@ -230,6 +232,27 @@ class Rewriter {
     Node moved = n;
     for (size_t k = 0; k < moved_inputs; ++k) moved.inputs[k] = sources[k];
     moved.attrs.set("axis", kToNchw[size_t(axis)]);
+    place_in_nhwc(index, std::move(moved));
+    return true;
+  }
+
+  // resample2d(transpose(z, to NCHW), axes) -> transpose(resample2d(z, axes in NHWC), to
+  // NCHW): a feature pyramid's upsampling stays channels-last (PP-OCR's detector had a
+  // transpose pair around each of its six Resize nodes). Sizes and scales follow their axes.
+  bool sink_through_resample(size_t index) {
+    Node& n = g_.nodes[index];
+    if (n.outputs.size() != 1 || n.inputs.size() != 1) return false;
+    const Node* t = producer_of(n.inputs[0]);
+    if (!t || t->op != OpId::transpose || t->attrs.ints("permutation") != kToNchw) return false;
+    if (g_.desc(n.outputs[0]).shape.size() != 4) return false;
+    std::vector<int64_t> axes = n.attrs.ints("axes");
+    for (int64_t& a : axes) {
+      if (a < 0 || a >= 4) return false;
+      a = kToNchw[size_t(a)];
+    }
+    Node moved = n;
+    moved.inputs[0] = t->inputs[0];
+    moved.attrs.set("axes", axes);
     place_in_nhwc(index, std::move(moved));
     return true;
   }

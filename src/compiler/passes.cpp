@@ -99,7 +99,9 @@ std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& gr
   }
   if (options.fuse) {
     fuse_gelu(*g);
+    fuse_hard_swish(*g);
     fuse_producers(*g);
+    fuse_linear(*g);
   }
   if (options.fuse && options.norm_residual) fuse_norm_residual(*g, options);
   if (options.fuse && options.cpu_plan_fusions) {

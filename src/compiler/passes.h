@@ -99,6 +99,11 @@ void fuse_producers(GraphIR& graph);
 // Rewrites x * 0.5 * (1 + erf(x / sqrt(2))), as exporters spell WebNN's gelu, into one gelu
 // node, which fuse_producers can then put into a matmul's epilogue.
 void fuse_gelu(GraphIR& graph);
+// Rewrites x * clamp(x + 3, 0, 6) / 6 (and its orderings) into one hardSwish, which
+// fuse_producers can put into a conv's epilogue.
+void fuse_hard_swish(GraphIR& graph);
+// mul by a scalar constant then add (or subtract) a scalar constant -> one linear node.
+void fuse_linear(GraphIR& graph);
 // The CPU backend's own: y * sigmoid(y) after a conv or product (SiLU, EfficientNet's and
 // YOLO's activation) becomes its "swish" epilogue (oneDNN's eltwise_swish). Not a WebNN
 // activation: only for a plan's private graph, never validated or written (fusion.cpp).

@@ -474,3 +474,46 @@ TEST(Compiler, DenseBlockConcatAndBatchNormStayChannelsLast) {
 
 }  // namespace
 }  // namespace cppnn
+
+namespace cppnn {
+namespace {
+
+// A feature pyramid's upsampling (resample2d) and a transposed conv stay channels-last
+// between convs: two transposes in all (PP-OCR's detector had a pair around each of its six
+// Resize nodes and its two ConvTranspose nodes), and the values are those of the NCHW graph.
+TEST(Compiler, ResampleAndTransposedConvStayChannelsLast) {
+  Tensor xt = random_tensor(DataType::float32, {2, 3, 4, 5}, -1, 1, 61);
+  Tensor w0 = random_tensor(DataType::float32, {4, 3, 1, 1}, -1, 1, 62);
+  Tensor w1 = random_tensor(DataType::float32, {2, 4, 1, 1}, -1, 1, 63);
+  Tensor wt = random_tensor(DataType::float32, {2, 3, 2, 2}, -1, 1, 64);
+  for (bool transposed : {false, true}) {
+    SCOPED_TRACE(transposed);
+    GraphBuilder b;
+    Operand x = b.input("x", DataType::float32, xt.shape());
+    Resample2dOptions ro;
+    ro.scales = {2.0f, 2.0f};
+    Operand up = b.resample2d(b.conv2d(x, b.constant(w0)), ro);
+    Operand y = b.conv2d(up, b.constant(w1));
+    if (transposed) {
+      ConvTranspose2dOptions to;
+      to.strides = {2, 2};
+      y = b.conv_transpose2d(y, b.constant(wt), to);
+    }
+    Graph g = b.build({{"y", y}});
+    auto opt = detail::optimize(g.ir_ptr(), detail::cpu_pass_options());
+    EXPECT_EQ(count_op(*opt, detail::OpId::transpose), 2u) << Graph(opt).summary();
+    if (transposed) continue;  // the values of transposed convs: test_ops_conv.cpp
+    std::vector<double> h = naive_conv_nchw(xt, w0, {}, 0), hu(2 * 4 * 8 * 10);
+    for (int n = 0; n < 2; ++n)
+      for (int c = 0; c < 4; ++c)
+        for (int i = 0; i < 8; ++i)
+          for (int j = 0; j < 10; ++j)
+            hu[size_t(((n * 4 + c) * 8 + i) * 10 + j)] = h[size_t(((n * 4 + c) * 4 + i / 2) * 5 + j / 2)];
+    Tensor ht = testing::tensor_from_doubles(DataType::float32, {2, 4, 8, 10}, hu);
+    testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), naive_conv_nchw(ht, w1, {}, 0),
+                          {1e-5, 1e-5});
+  }
+}
+
+}  // namespace
+}  // namespace cppnn

@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 
+#include "backends/cpu/evaluator.h"
+#include "compiler/passes.h"
 #include "graph/ir.h"
 #include "test_support.h"
 
@@ -428,6 +430,189 @@ TEST(ConvFusion, ConvTranspose2dActivation) {
     for (double& v : want) v = act.apply(v);
     expect_close(run_cpu(gb.build({{"y", y}}), {{"x", x}}).at("y"), want,
                  tolerance(DataType::float32));
+  }
+}
+
+// Affine layers after a conv fold into its filter and bias (what ONNX Runtime's Conv+Mul,
+// Conv+Add and Conv+BatchNormalization fusions do): PP-LCNet's learnable affine block
+// (conv * a + b, scalars), a per-channel scale, a batch norm, and then the hard-swish spelled
+// x * clamp(x + 3, 0, 6) / 6 goes into the epilogue: one node. Every filter layout, both
+// input layouts, grouped, conv2d and convTranspose2d (including one output channel, the
+// detection head's), with and without the conv's own bias, against float64.
+TEST(ConvFolding, ScaleBiasBatchNormAndHardSwishFoldIntoTheConv) {
+  struct Case {
+    bool transposed;
+    const char* layout;
+    bool nhwc;
+    int64_t groups, og;
+    bool own_bias, per_channel;
+  };
+  std::vector<Case> cases;
+  for (const char* l : {"oihw", "hwio", "ohwi", "ihwo"})
+    for (bool nhwc : {false, true}) cases.push_back({false, l, nhwc, 3, 2, nhwc, !nhwc});
+  for (const char* l : {"iohw", "hwoi", "ohwi"})
+    for (bool nhwc : {false, true}) cases.push_back({true, l, nhwc, 3, 2, !nhwc, nhwc});
+  cases.push_back({true, "iohw", false, 1, 1, true, false});  // one output channel
+  cases.push_back({false, "oihw", false, 6, 1, false, true});  // depthwise
+  for (const Case& c : cases) {
+    std::string what = std::string(c.transposed ? "convTranspose2d " : "conv2d ") + c.layout +
+                       (c.nhwc ? " nhwc" : " nchw") + " g" + std::to_string(c.groups) + " og" +
+                       std::to_string(c.og) + (c.own_bias ? " bias" : "") + (c.per_channel ? " per-channel" : "");
+    SCOPED_TRACE(what);
+    ConvRef r;
+    r.transposed = c.transposed, r.nhwc = c.nhwc, r.filter_layout = c.layout, r.groups = c.groups;
+    r.pad = c.transposed ? std::vector<int64_t>{0, 0, 0, 0} : std::vector<int64_t>{1, 1, 1, 1};
+    r.strides = c.transposed ? std::vector<int64_t>{2, 2} : std::vector<int64_t>{1, 1};
+    int64_t C = 6, K = 3;
+    Dims fs;
+    const std::string l = c.layout;
+    if (!c.transposed) {
+      int64_t O = c.og * c.groups, I = C / c.groups;
+      fs = l == "oihw" ? Dims{O, I, K, K} : l == "hwio" ? Dims{K, K, I, O} : l == "ohwi" ? Dims{O, K, K, I} : Dims{I, K, K, O};
+    } else {
+      fs = l == "iohw" ? Dims{C, c.og, K, K} : l == "hwoi" ? Dims{K, K, c.og, C} : Dims{c.og, K, K, C};
+    }
+    Dims xs = c.nhwc ? Dims{2, 5, 4, C} : Dims{2, C, 5, 4};
+    Dims os = r.output_shape(xs, fs);
+    int64_t O = r.O;
+    Tensor x = random_tensor(DataType::float32, xs, -1, 1, 21);
+    Tensor f = random_tensor(DataType::float32, fs, -0.5, 0.5, 22);
+    Tensor own = random_tensor(DataType::float32, {O}, -1, 1, 23);
+    Tensor scale = random_tensor(DataType::float32, {O}, 0.5, 1.5, 24);
+    Tensor shift = random_tensor(DataType::float32, {O}, -1, 1, 25);
+    Tensor mean = random_tensor(DataType::float32, {O}, -0.5, 0.5, 26);
+    Tensor var = random_tensor(DataType::float32, {O}, 0.5, 2, 27);
+    Tensor gamma = random_tensor(DataType::float32, {O}, 0.5, 2, 28);
+    Tensor beta = random_tensor(DataType::float32, {O}, -1, 1, 29);
+    Dims row = c.nhwc ? Dims{1, 1, 1, O} : Dims{1, O, 1, 1};
+    const double a = 1.25, b0 = -0.375;
+    GraphBuilder gb;
+    Operand xi = gb.input("x", DataType::float32, xs);
+    Operand y;
+    if (!c.transposed) {
+      Conv2dOptions o;
+      o.padding = u32(r.pad), o.groups = uint32_t(c.groups), o.filter_layout = conv_layout(l);
+      o.input_layout = c.nhwc ? InputLayout::nhwc : InputLayout::nchw;
+      if (c.own_bias) o.bias = gb.constant(own);
+      y = gb.conv2d(xi, gb.constant(f), o);
+    } else {
+      ConvTranspose2dOptions o;
+      o.strides = u32(r.strides), o.groups = uint32_t(c.groups), o.filter_layout = transpose_layout(l);
+      o.input_layout = c.nhwc ? InputLayout::nhwc : InputLayout::nchw;
+      if (c.own_bias) o.bias = gb.constant(own);
+      y = gb.conv_transpose2d(xi, gb.constant(f), o);
+    }
+    // conv * s + t (s, t scalars or per channel), then a batch norm, then hard-swish.
+    y = c.per_channel ? gb.add(gb.mul(y, gb.constant(scale.reshaped(row))), gb.constant(shift.reshaped(row)))
+                      : gb.add(gb.mul(gb.constant(DataType::float32, a), y), gb.constant(DataType::float32, b0));
+    BatchNormalizationOptions bo;
+    bo.axis = c.nhwc ? 3 : 1;
+    bo.scale = gb.constant(gamma), bo.bias = gb.constant(beta);
+    y = gb.batch_normalization(y, gb.constant(mean), gb.constant(var), bo);
+    ClampOptions co;
+    co.min_value = 0.0, co.max_value = 6.0;
+    Operand clipped = gb.clamp(gb.add(y, gb.constant(DataType::float32, 3.0)), co);
+    y = gb.div(gb.mul(y, clipped), gb.constant(DataType::float32, 6.0));
+    Graph g = gb.build({{"y", y}});
+
+    detail::PassOptions po = detail::cpu_pass_options();
+    po.channels_last = false;
+    auto opt = detail::optimize(g.ir_ptr(), po);
+    ASSERT_EQ(opt->nodes.size(), 1u) << Graph(opt).summary();
+    EXPECT_EQ(opt->nodes[0].attrs.s_or("activation", ""), "hardSwish");
+
+    std::vector<double> want = r.compute(x, f, c.own_bias ? &own : nullptr);
+    auto sv = scale.to_doubles(), tv = shift.to_doubles(), mv = mean.to_doubles(), vv = var.to_doubles(),
+         gv = gamma.to_doubles(), bv = beta.to_doubles();
+    for (size_t i = 0; i < want.size(); ++i) {
+      size_t ch = size_t(c.nhwc ? int64_t(i) % O : (int64_t(i) / (os[2] * os[3])) % O);
+      double v = c.per_channel ? want[i] * sv[ch] + tv[ch] : a * want[i] + b0;
+      v = (v - mv[ch]) / std::sqrt(vv[ch] + 1e-5) * gv[ch] + bv[ch];
+      want[i] = v * std::min(std::max(v + 3, 0.0), 6.0) / 6;
+    }
+    expect_close(run_cpu(g, {{"x", x}}).at("y"), want, {1e-4, 1e-4}, what);
+  }
+}
+
+// What must not fold: a scale that is not a constant, a conv output read twice, a batch
+// norm along another axis, a conv whose filter is a graph input; values stay right.
+TEST(ConvFolding, NearMissesStayAsTheyAre) {
+  Tensor x = random_tensor(DataType::float32, {1, 4, 5, 5}, -1, 1, 31);
+  Tensor f = random_tensor(DataType::float32, {4, 4, 3, 3}, -0.5, 0.5, 32);
+  Tensor s = random_tensor(DataType::float32, {1, 4, 1, 1}, 0.5, 1.5, 33);
+  detail::PassOptions po = detail::cpu_pass_options();
+  po.channels_last = false;
+  ConvRef r;
+  r.pad = {1, 1, 1, 1};
+  std::vector<double> conv = r.compute(x, f, nullptr);
+  Conv2dOptions o;
+  o.padding = {1, 1, 1, 1};
+  for (int form = 0; form < 4; ++form) {
+    SCOPED_TRACE(form);
+    GraphBuilder gb;
+    Operand xi = gb.input("x", DataType::float32, x.shape());
+    Operand fi = form == 3 ? gb.input("f", DataType::float32, f.shape()) : gb.constant(f);
+    Operand y = gb.conv2d(xi, fi, o);
+    std::map<std::string, Operand> outs;
+    std::vector<double> want = conv;
+    if (form == 0) {  // a scale computed by the graph
+      Operand si = gb.input("s", DataType::float32, s.shape());
+      outs["y"] = gb.mul(y, si);
+      auto sv = s.to_doubles();
+      for (size_t i = 0; i < want.size(); ++i) want[i] *= sv[i / 25];
+    } else if (form == 1) {  // the conv's output also an output of the graph
+      outs["y"] = gb.mul(y, gb.constant(s));
+      outs["conv"] = y;
+      auto sv = s.to_doubles();
+      for (size_t i = 0; i < want.size(); ++i) want[i] *= sv[i / 25];
+    } else if (form == 2) {  // a batch norm over the height axis
+      BatchNormalizationOptions bo;
+      bo.axis = 2;
+      Tensor m = random_tensor(DataType::float32, {5}, -0.5, 0.5, 34), v = random_tensor(DataType::float32, {5}, 0.5, 2, 35);
+      outs["y"] = gb.batch_normalization(y, gb.constant(m), gb.constant(v), bo);
+      auto mv = m.to_doubles(), vv = v.to_doubles();
+      for (size_t i = 0; i < want.size(); ++i) {
+        size_t h = (i / 5) % 5;
+        want[i] = (want[i] - mv[h]) / std::sqrt(vv[h] + 1e-5);
+      }
+    } else {  // the filter a graph input
+      outs["y"] = gb.mul(y, gb.constant(s));
+      auto sv = s.to_doubles();
+      for (size_t i = 0; i < want.size(); ++i) want[i] *= sv[i / 25];
+    }
+    Graph g = gb.build(outs);
+    auto opt = detail::optimize(g.ir_ptr(), po);
+    EXPECT_EQ(opt->nodes.size(), 2u) << Graph(opt).summary();
+    NamedTensors in{{"x", x}};
+    if (form == 0) in["s"] = s;
+    if (form == 3) in["f"] = f;
+    expect_close(run_cpu(g, in).at("y"), want, {1e-4, 1e-4});
+  }
+}
+
+// mul and add of scalar constants after a computed value become one linear node (PP-LCNet's
+// affine block after its activation); not when the product is read elsewhere.
+TEST(ConvFolding, ScalarMulAddBecomesLinear) {
+  Tensor x = random_tensor(DataType::float32, {2, 3, 4}, -2, 2, 41);
+  for (int form = 0; form < 3; ++form) {
+    SCOPED_TRACE(form);
+    GraphBuilder gb;
+    Operand r = gb.relu(gb.input("x", DataType::float32, x.shape()));
+    Operand m = form == 1 ? gb.mul(gb.constant(DataType::float32, 0.75), r) : gb.mul(r, gb.constant(DataType::float32, 0.75));
+    Operand y = form == 1 ? gb.sub(m, gb.constant(DataType::float32, 0.5)) : gb.add(gb.constant(DataType::float32, -0.5), m);
+    std::map<std::string, Operand> outs{{"y", y}};
+    if (form == 2) outs["m"] = m;
+    Graph g = gb.build(outs);
+    detail::PassOptions po = detail::cpu_pass_options();
+    po.channels_last = false;
+    auto opt = detail::optimize(g.ir_ptr(), po);
+    bool fused = form < 2;
+    size_t linear = 0;
+    for (const auto& n : opt->nodes) linear += n.op == detail::OpId::linear;
+    EXPECT_EQ(linear, fused ? 1u : 0u) << Graph(opt).summary();
+    std::vector<double> want = x.to_doubles();
+    for (double& v : want) v = std::max(v, 0.0) * 0.75 - 0.5;
+    expect_close(run_cpu(g, {{"x", x}}).at("y"), want, {1e-6, 1e-6});
   }
 }
 
