@@ -253,6 +253,21 @@ TEST(ConvConv2d, PointwiseEveryLayoutSmallAndLargeImages) {
       }
 }
 
+// 3x3 stride-1 convolutions with 16-multiple channels run on oneDNN's Winograd kernels
+// where the CPU has them (AVX-512; conv.cpp, winograd_allowed): still within the float32
+// tolerance of the float64 reference, both input layouts, with bias, image sizes that do
+// not divide into Winograd's 4x4 tiles.
+TEST(ConvConv2d, WinogradShapesMatchFloat64) {
+  for (bool nhwc : {false, true})
+    for (int64_t c : {16, 64}) {
+      ConvRef r;
+      r.nhwc = nhwc, r.pad = {1, 1, 1, 1};
+      Dims xs = nhwc ? Dims{2, 13, 11, c} : Dims{2, c, 13, 11};
+      check_conv(r, DataType::float32, xs, {32, c, 3, 3}, true, true,
+                 std::string(nhwc ? "nhwc" : "nchw") + " c" + std::to_string(c));
+    }
+}
+
 TEST(ConvConv2d, DefaultsAreFilledIntoAttrs) {
   GraphBuilder gb;
   Operand y = gb.conv2d(gb.input("x", DataType::float32, {1, 2, 5, 5}),
