@@ -258,14 +258,20 @@ TEST(ConvConv2d, PointwiseEveryLayoutSmallAndLargeImages) {
 // tolerance of the float64 reference, both input layouts, with bias, image sizes that do
 // not divide into Winograd's 4x4 tiles.
 TEST(ConvConv2d, WinogradShapesMatchFloat64) {
+  // Every filter layout: oneDNN cannot reorder some strided ones (ohwi, ihwo) into its
+  // Winograd format, and those convolutions take the direct kernel instead.
   for (bool nhwc : {false, true})
-    for (int64_t c : {16, 64}) {
-      ConvRef r;
-      r.nhwc = nhwc, r.pad = {1, 1, 1, 1};
-      Dims xs = nhwc ? Dims{2, 13, 11, c} : Dims{2, c, 13, 11};
-      check_conv(r, DataType::float32, xs, {32, c, 3, 3}, true, true,
-                 std::string(nhwc ? "nhwc" : "nchw") + " c" + std::to_string(c));
-    }
+    for (int64_t c : {16, 64})
+      for (const char* l : {"oihw", "hwio", "ohwi", "ihwo"}) {
+        ConvRef r;
+        r.nhwc = nhwc, r.pad = {1, 1, 1, 1}, r.filter_layout = l;
+        Dims xs = nhwc ? Dims{2, 13, 11, c} : Dims{2, c, 13, 11};
+        const std::string fl = l;
+        Dims fs = fl == "oihw" ? Dims{32, c, 3, 3} : fl == "hwio" ? Dims{3, 3, c, 32}
+                  : fl == "ohwi" ? Dims{32, 3, 3, c} : Dims{c, 3, 3, 32};
+        check_conv(r, DataType::float32, xs, fs, true, true,
+                   std::string(nhwc ? "nhwc" : "nchw") + " c" + std::to_string(c) + " " + l);
+      }
 }
 
 TEST(ConvConv2d, DefaultsAreFilledIntoAttrs) {

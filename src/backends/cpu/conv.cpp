@@ -95,8 +95,9 @@ bool winograd_allowed() {
   return on;
 }
 
-dnnl::primitive_desc choose_pd(const ConvShape& s, bool bias, const dnnl::primitive_attr& attr) {
-  if (winograd_allowed() && !s.transposed && s.kh == 3 && s.kw == 3 && s.stride_h == 1 &&
+dnnl::primitive_desc choose_pd(const ConvShape& s, bool bias, const dnnl::primitive_attr& attr,
+                               bool winograd = true) {
+  if (winograd && winograd_allowed() && !s.transposed && s.kh == 3 && s.kw == 3 && s.stride_h == 1 &&
       s.stride_w == 1 && s.dil_h == 1 && s.dil_w == 1 && s.groups == 1) {
     try {
       return make_pd(s, tag::any, bias, attr, true);
@@ -165,12 +166,23 @@ class ConvKernel final : public CpuKernel {
     bool split_epilogue = transposed && !residual_ &&
                           (has_bias_ || !cx.node.attrs.s_or("activation", "").empty());
     dnnl::primitive_attr attr = split_epilogue ? dnnl::primitive_attr() : onednn::make_attr(cx.node.attrs, residual_);
-    dnnl::primitive_desc pd = choose_pd(s, has_bias_ && !split_epilogue, attr);
-    prim_ = dnnl::primitive(pd);
     tag io = s.nhwc ? tag::nhwc : tag::nchw;
-    init(memory::desc({s.n, s.c, s.h, s.w}, dt::f32, io), pd.src_desc(0),
-         memory::desc({s.n, s.k, s.oh, s.ow}, dt::f32, io), pd.dst_desc(0), user_filter_desc(s),
-         pd.weights_desc(0), bias_user, split_epilogue ? bias_user : pd.weights_desc(1), half, cx);
+    dnnl::primitive_desc pd;
+    // A Winograd primitive whose filter cannot be reordered from the graph's layout (oneDNN
+    // has no reorder from some strided filter layouts, ohwi / ihwo, to its Winograd format)
+    // gives way to the direct one.
+    for (bool winograd : {true, false}) {
+      try {
+        pd = choose_pd(s, has_bias_ && !split_epilogue, attr, winograd);
+        init(memory::desc({s.n, s.c, s.h, s.w}, dt::f32, io), pd.src_desc(0),
+             memory::desc({s.n, s.k, s.oh, s.ow}, dt::f32, io), pd.dst_desc(0), user_filter_desc(s),
+             pd.weights_desc(0), bias_user, split_epilogue ? bias_user : pd.weights_desc(1), half, cx);
+        break;
+      } catch (const dnnl::error&) {
+        if (!winograd) throw;
+      }
+    }
+    prim_ = dnnl::primitive(pd);
     if (split_epilogue) {
       if (has_bias_) bias_arg_ = -1;  // not the deconvolution's: the epilogue's
       memory::desc row({1, s.k, 1, 1}, dt::f32, tag::abcd);
