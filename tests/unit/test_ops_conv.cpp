@@ -274,6 +274,49 @@ TEST(ConvConv2d, WinogradShapesMatchFloat64) {
       }
 }
 
+// Two Winograd convolutions in a row hand the intermediate over in oneDNN's blocked layout
+// (cpu_backend.cpp, link_native_layouts): the plan says so where the CPU has the kernels
+// (AVX-512), and the values are the float64 reference's either way; a second reader of the
+// intermediate (a graph output) keeps it in the graph's layout.
+TEST(ConvConv2d, WinogradChainHandsOverInItsOwnLayout) {
+  Tensor x = random_tensor(DataType::float32, {2, 32, 13, 14}, -1, 1, 71);
+  Tensor f1 = random_tensor(DataType::float32, {32, 32, 3, 3}, -0.2, 0.2, 72);
+  Tensor f2 = random_tensor(DataType::float32, {48, 32, 3, 3}, -0.2, 0.2, 73);
+  Tensor b1 = random_tensor(DataType::float32, {32}, -0.5, 0.5, 74);
+  ConvRef r;
+  r.pad = {1, 1, 1, 1};
+  std::vector<double> h = r.compute(x, f1, &b1);
+  for (double& v : h) v = std::max(v, 0.0);
+  Tensor ht = testing::tensor_from_doubles(DataType::float32, {2, 32, 13, 14}, h);
+  ConvRef r2 = r;
+  std::vector<double> want = r2.compute(ht, f2, nullptr);
+  bool avx512 = false;
+#if defined(__x86_64__)
+  avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+#endif
+  for (bool both_outputs : {false, true}) {
+    SCOPED_TRACE(both_outputs);
+    GraphBuilder gb;
+    Conv2dOptions o;
+    o.padding = {1, 1, 1, 1};
+    o.bias = gb.constant(b1);
+    Operand mid = gb.relu(gb.conv2d(gb.input("x", DataType::float32, x.shape()), gb.constant(f1), o));
+    Conv2dOptions o2;
+    o2.padding = {1, 1, 1, 1};
+    std::map<std::string, Operand> outs{{"y", gb.conv2d(mid, gb.constant(f2), o2)}};
+    if (both_outputs) outs["mid"] = mid;
+    Graph g = gb.build(outs);
+    ContextOptions co;
+    co.accelerated = false;
+    Context c = Context::create(co);
+    bool linked = c.report(g).find("1 convolution pair hand over") != std::string::npos;
+    EXPECT_EQ(linked, avx512 && !both_outputs) << c.report(g);
+    NamedTensors got = c.compute(g, {{"x", x}});
+    expect_close(got.at("y"), want, {1e-4, 1e-4});
+    if (both_outputs) expect_close(got.at("mid"), h, {1e-4, 1e-4});
+  }
+}
+
 TEST(ConvConv2d, DefaultsAreFilledIntoAttrs) {
   GraphBuilder gb;
   Operand y = gb.conv2d(gb.input("x", DataType::float32, {1, 2, 5, 5}),

@@ -183,6 +183,7 @@ class ConvKernel final : public CpuKernel {
       }
     }
     prim_ = dnnl::primitive(pd);
+    direct_ = !transposed && !half;
     if (split_epilogue) {
       if (has_bias_) bias_arg_ = -1;  // not the deconvolution's: the epilogue's
       memory::desc row({1, s.k, 1, 1}, dt::f32, tag::abcd);
@@ -210,6 +211,22 @@ class ConvKernel final : public CpuKernel {
         std::memset(zero_row_.get_data_handle(), 0, size_t(s.k) * sizeof(float));
       }
     }
+  }
+
+  // link_native_layout's two halves.
+  bool hand_output_natively_to(CpuKernel& next_kernel) override {
+    auto* next_conv = dynamic_cast<ConvKernel*>(&next_kernel);
+    if (!next_conv || next_conv == this) return false;
+    ConvKernel& next = *next_conv;
+    // Not with a residual: the memory plan may give the output the residual's own buffer,
+    // which a reorder into another layout in place would corrupt.
+    if (!direct_ || residual_ || !next.direct_ || !(dst_want_ == next.src_want_) || dst_want_ == dst_user_)
+      return false;
+    onednn::Staged out = dst_, in = next.src_;
+    if (!out.go_native() || !in.go_native()) return false;
+    dst_ = out;
+    next.src_ = in;
+    return true;
   }
 
   void run(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override {
@@ -243,6 +260,7 @@ class ConvKernel final : public CpuKernel {
             const KernelContext& cx) {
     src_ = Staged(src_user, src_want, half, Staged::Direction::in);
     dst_ = Staged(dst_user, dst_want, half, Staged::Direction::out);
+    src_want_ = src_want, dst_want_ = dst_want, dst_user_ = dst_user;
     if (residual_)
       residual_in_ = Staged(dst_user, dst_want, half, Staged::Direction::in, &dst_.memory());
     filter_ = onednn::Weights(filter_user, filter_want, half, cx.constants[1]);
@@ -251,6 +269,8 @@ class ConvKernel final : public CpuKernel {
 
   dnnl::stream stream_;
   dnnl::primitive prim_;
+  memory::desc src_want_, dst_want_, dst_user_;
+  bool direct_ = false;  // a convolution primitive (not the pointwise matmul)
   dnnl::primitive epilogue_;  // a transposed conv's bias and activation (see the constructor)
   memory::desc row_desc_, flat_view_;
   dnnl::memory zero_row_;

@@ -150,12 +150,18 @@ class CpuPlan final : public Plan {
                                   e.what());
       }
     }
+    links_ = link_native_layouts(g);
     // 0xff bytes are NaN in every float type: a kernel that forgets to write part of its
     // output shows up in tests instead of silently reading zeros.
     Tensor arena = Tensor::uninitialized(DataType::uint8, {int64_t(memory_.arena_bytes)});
     if (memory_.arena_bytes) std::memset(arena.data(), 0xff, memory_.arena_bytes);
     omp_set_num_threads(threads_);
     report_ = describe(g, steps_, threads);
+    if (links_) {
+      std::string note = "; " + std::to_string(links_) + " convolution pair" + (links_ == 1 ? "" : "s") +
+                         " hand over in their own layout";
+      report_.insert(report_.find("\nsteps:"), note);
+    }
     values_.resize(g.operands.size());
     for (size_t i = 0; i < g.operands.size(); ++i) {
       const OperandInfo& info = g.operands[i];
@@ -310,6 +316,27 @@ class CpuPlan final : public Plan {
     return r;
   }
 
+  // Consecutive convolutions whose primitives share a layout of their own (Winograd's
+  // blocked one) hand the intermediate over in it: the producer's output read by that
+  // convolution alone (input 0), not a graph output.
+  size_t link_native_layouts(const GraphIR& g) {
+    std::vector<int32_t> readers(g.operands.size(), 0), reader(g.operands.size(), -1);
+    for (size_t s = 0; s < steps_.size(); ++s)
+      for (OperandId in : steps_[s].node->inputs)
+        if (in != kNoOperand) ++readers[size_t(in)], reader[size_t(in)] = int32_t(s);
+    for (const auto& [_, id] : g.outputs) ++readers[size_t(id)];
+    size_t linked = 0;
+    for (Step& p : steps_) {
+      if (p.node->op != OpId::conv2d || p.node->outputs.size() != 1) continue;
+      OperandId o = p.node->outputs[0];
+      if (readers[size_t(o)] != 1 || reader[size_t(o)] < 0) continue;
+      Step& c = steps_[size_t(reader[size_t(o)])];
+      if (c.node->op != OpId::conv2d || c.node->inputs.empty() || c.node->inputs[0] != o) continue;
+      if (p.kernel->hand_output_natively_to(*c.kernel)) ++linked;
+    }
+    return linked;
+  }
+
   static std::shared_ptr<void> arena_holder(const Tensor& arena) {
     return std::shared_ptr<void>(std::make_shared<Tensor>(arena));
   }
@@ -317,6 +344,7 @@ class CpuPlan final : public Plan {
   std::shared_ptr<const GraphIR> graph_;
   int threads_ = 1;
   std::vector<Step> steps_;
+  size_t links_ = 0;  // link_native_layouts
   std::string report_;
   bool profile_ = std::getenv("CPPNN_PROFILE") != nullptr;
   MemoryPlan memory_;

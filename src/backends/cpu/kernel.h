@@ -35,6 +35,12 @@ class CpuKernel {
   // Inputs: nullptr for absent optional operands. Outputs are allocated by the plan.
   virtual void run(const std::vector<const Tensor*>& inputs,
                    const std::vector<Tensor*>& outputs) = 0;
+  // Two convolutions in a row whose oneDNN primitives use one layout other than the
+  // graph's (Winograd's blocked one): this kernel writes its output 0 in that layout and
+  // `next` reads its input 0 so, the intermediate's buffer holding it (same byte size;
+  // conv.cpp). The plan asks only where the output has no other reader and is not a graph
+  // output. Returns whether the two were linked (false, and nothing changed, otherwise).
+  virtual bool hand_output_natively_to(CpuKernel& next) { return false; }
 };
 
 // A kernel from a plain function, for ops that prepare nothing.
@@ -42,6 +48,7 @@ using KernelFn = std::function<void(const std::vector<const Tensor*>&, const std
 std::unique_ptr<CpuKernel> make_kernel(KernelFn fn);
 
 using KernelFactory = std::function<std::unique_ptr<CpuKernel>(const KernelContext&)>;
+
 
 // The kernel the CPU runs for `node` of `graph`: its op's factory's (NotSupportedError when
 // the op has none). A node with bfloat16 operands other than a cast (bfloat16 precision's

@@ -207,8 +207,24 @@ class Staged {
     }
   }
 
+  // The tensor's buffer holds the primitive's layout itself (a buffer handed between two
+  // primitives of one layout: link_native_layout), so nothing moves: the primitive reads or
+  // writes the buffer directly. Only where the two layouts have the same size (no padding)
+  // and there is no float16 staging. Returns whether it did.
+  bool go_native() {
+    if (half_ || external_ || move_ != Move::reorder || user_.get_desc().get_size() != prim_.get_desc().get_size())
+      return false;
+    native_ = true;
+    return true;
+  }
+  bool native() const { return native_; }
+
   // Makes the primitive's memory hold `data`.
   const dnnl::memory& load(const void* data, dnnl::stream& s) {
+    if (native_) {
+      prim_.set_data_handle(const_cast<void*>(data));
+      return prim_;
+    }
     if (external_ && move_ == Move::none) {
       void* target = prim_.get_data_handle();
       // The memory plan may already have put the residual where the output goes.
@@ -232,11 +248,13 @@ class Staged {
 
   // The memory the primitive writes; call store() with the same `data` after execution.
   const dnnl::memory& target(void* data) {
-    if (!half_ && move_ != Move::to_nhwc) user_.set_data_handle(data);
+    if (native_) prim_.set_data_handle(data);
+    else if (!half_ && move_ != Move::to_nhwc) user_.set_data_handle(data);
     return prim_;
   }
 
   void store(void* data, dnnl::stream& s) {
+    if (native_) return;
     float* user = half_ ? static_cast<float*>(user_.get_data_handle()) : static_cast<float*>(data);
     if (move_ == Move::reorder) to_user_.execute(s, prim_, user_);
     if (move_ == Move::to_nhwc) {
@@ -256,7 +274,7 @@ class Staged {
   // How data goes between the tensor and the primitive: not at all, by a oneDNN reorder, or
   // by our own nchw <-> nhwc transpose.
   enum class Move { none, reorder, to_nhwc };
-  bool half_ = false, external_ = false;
+  bool half_ = false, external_ = false, native_ = false;
   Move move_ = Move::none;
   size_t elements_ = 0, batches_ = 0, channels_ = 0, pixels_ = 0;
   dnnl::memory user_;  // float32 view of the tensor: its own buffer, or a float16 staging copy
