@@ -463,6 +463,18 @@ void fuse_linear(GraphIR& g) {
   }
 }
 
+void fuse_batch_norm_relu(GraphIR& g) {
+  Uses uses(g);
+  for (Node& bn : g.nodes) {
+    if (bn.op != OpId::batchNormalization || bn.outputs.size() != 1 || bn.attrs.has("activation")) continue;
+    Node* relu = sole_reader(g, uses, bn.outputs[0]);
+    if (!relu || relu->op != OpId::relu || g.desc(relu->outputs[0]) != g.desc(bn.outputs[0])) continue;
+    bn.attrs.set("activation", std::string("relu"));
+    absorb(bn, *relu);
+    uses = Uses(g);
+  }
+}
+
 void fuse_swish(GraphIR& g) {
   Uses uses(g);
   for (Node& p : g.nodes) {

@@ -106,6 +106,7 @@ std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& gr
   if (options.fuse && options.norm_residual) fuse_norm_residual(*g, options);
   if (options.fuse && options.cpu_plan_fusions) {
     fuse_swish(*g);
+    fuse_batch_norm_relu(*g);
     fold_transposes_into_matmul(*g);
   }
   remove_dead_code(*g);

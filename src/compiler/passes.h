@@ -108,6 +108,10 @@ void fuse_linear(GraphIR& graph);
 // YOLO's activation) becomes its "swish" epilogue (oneDNN's eltwise_swish). Not a WebNN
 // activation: only for a plan's private graph, never validated or written (fusion.cpp).
 void fuse_swish(GraphIR& graph);
+// The CPU backend's own: relu after a batchNormalization (DenseNet's pre-activation
+// BN -> ReLU -> conv) becomes the batch norm's "activation" attribute, one pass instead of
+// two; read by the CPU's batch norm kernel only (cpu_plan_fusions).
+void fuse_batch_norm_relu(GraphIR& graph);
 // The CPU backend's own: a batched matmul reads its inputs through the transposes that feed
 // it, and writes through the transpose that alone reads it (attention's head splits and
 // k^T), as strided oneDNN memory; attributes "aPermutation" / "bPermutation" /

@@ -517,3 +517,43 @@ TEST(Compiler, ResampleAndTransposedConvStayChannelsLast) {
 
 }  // namespace
 }  // namespace cppnn
+
+namespace cppnn {
+namespace {
+
+// DenseNet's pre-activation batch norm -> relu is one pass in the CPU plan (its own fusion):
+// one node with the activation, values against float64, a NaN kept as the relu keeps it.
+TEST(Compiler, BatchNormReluIsOnePassInTheCpuPlan) {
+  Tensor xt = random_tensor(DataType::float32, {2, 3, 4, 5}, -2, 2, 81);
+  xt.data_as<float>()[7] = std::nanf("");
+  Tensor mt = random_tensor(DataType::float32, {3}, -1, 1, 82), vt = random_tensor(DataType::float32, {3}, 0.5, 2, 83);
+  Tensor st = random_tensor(DataType::float32, {3}, 0.5, 2, 84), bt = random_tensor(DataType::float32, {3}, -1, 1, 85);
+  GraphBuilder b;
+  BatchNormalizationOptions bo;
+  bo.scale = b.constant(st), bo.bias = b.constant(bt);
+  Operand y = b.relu(b.batch_normalization(b.input("x", DataType::float32, xt.shape()), b.constant(mt),
+                                           b.constant(vt), bo));
+  Graph g = b.build({{"y", y}});
+  detail::PassOptions po = detail::cpu_pass_options();
+  po.channels_last = false;
+  po.cpu_plan_fusions = true;
+  auto opt = detail::optimize(g.ir_ptr(), po);
+  ASSERT_EQ(opt->nodes.size(), 1u) << Graph(opt).summary();
+  EXPECT_EQ(opt->nodes[0].attrs.s_or("activation", ""), "relu");
+  po.cpu_plan_fusions = false;  // an engine's or another backend's graph keeps the relu
+  EXPECT_EQ(detail::optimize(g.ir_ptr(), po)->nodes.size(), 2u);
+  auto xv = xt.to_doubles(), mv = mt.to_doubles(), vv = vt.to_doubles(), sv = st.to_doubles(), bv = bt.to_doubles();
+  std::vector<double> want(xv.size());
+  for (size_t i = 0; i < xv.size(); ++i) {
+    size_t c = (i / 20) % 3;
+    double v = (xv[i] - mv[c]) / std::sqrt(vv[c] + 1e-5) * sv[c] + bv[c];
+    want[i] = std::isnan(v) ? v : std::max(v, 0.0);
+  }
+  Tensor got = testing::run_cpu(g, {{"x", xt}}).at("y");
+  EXPECT_TRUE(std::isnan(got.data_as<float>()[7]));
+  want[7] = 0, got.data_as<float>()[7] = 0;
+  testing::expect_close(got, want, {1e-5, 1e-5});
+}
+
+}  // namespace
+}  // namespace cppnn

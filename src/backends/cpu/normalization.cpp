@@ -191,6 +191,8 @@ class BatchNormKernel final : public CpuKernel {
     const Dims& shape = cx.inputs[0]->shape;
     size_t axis = size_t(cx.node.attrs.i("axis"));
     epsilon_ = cx.node.attrs.f("epsilon");
+    // fuse_batch_norm_relu (the CPU plan's own fusion): relu applied in the same pass.
+    relu_ = cx.node.attrs.s_or("activation", "") == "relu";
     channels_ = size_t(shape[axis]);
     outer_ = 1;
     inner_ = 1;
@@ -217,6 +219,8 @@ class BatchNormKernel final : public CpuKernel {
     const float* mul = p.multiplier.data();
     const float* bias = p.bias.data();
     size_t channels = channels_, inner = inner_;
+    // relu as max(v, 0) keeps a NaN as the unfused relu kernel does (relu_f: v < 0 ? 0 : v).
+    const float floor = relu_ ? 0.0f : -INFINITY;
     visit_float(in[0]->data_type(), [&]<typename T>() {
       const T* x = in[0]->data_as<T>();
       T* y = out[0]->data_as<T>();
@@ -226,8 +230,10 @@ class BatchNormKernel final : public CpuKernel {
           for (size_t r = b; r < e; ++r)
             map_floats(x + r * channels, y + r * channels, channels,
                        [&](const float* v, float* o, size_t base, size_t n) {
-                         for (size_t i = 0; i < n; ++i)
-                           o[i] = (v[i] - mean[base + i]) * mul[base + i] + bias[base + i];
+                         for (size_t i = 0; i < n; ++i) {
+                           float t = (v[i] - mean[base + i]) * mul[base + i] + bias[base + i];
+                           o[i] = t < floor ? floor : t;
+                         }
                        });
         });
         return;
@@ -238,7 +244,10 @@ class BatchNormKernel final : public CpuKernel {
           float m = mean[c], a = mul[c], bb = bias[c];
           map_floats(x + s * inner, y + s * inner, inner,
                      [&](const float* v, float* o, size_t, size_t n) {
-                       for (size_t i = 0; i < n; ++i) o[i] = (v[i] - m) * a + bb;
+                       for (size_t i = 0; i < n; ++i) {
+                         float t = (v[i] - m) * a + bb;
+                         o[i] = t < floor ? floor : t;
+                       }
                      });
         }
       });
@@ -248,7 +257,7 @@ class BatchNormKernel final : public CpuKernel {
  private:
   size_t outer_ = 1, channels_ = 1, inner_ = 1;
   double epsilon_ = 0;
-  bool prepared_ = false;
+  bool prepared_ = false, relu_ = false;
   BatchNormParams params_;
 };
 
