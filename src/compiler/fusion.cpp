@@ -283,6 +283,16 @@ Node* sole_reader(GraphIR& g, const Uses& uses, OperandId id) {
   return &g.nodes[size_t(uses.consumer[size_t(id)])];
 }
 
+// A matched pattern becomes one element-wise node: the `dead` nodes go, `result` (the
+// pattern's last node, whose output readers keep) computes `op` of `x`; `uses` is recounted.
+void become_unary(GraphIR& g, const std::vector<Node*>& dead, Node& result, OpId op, OperandId x, Uses& uses) {
+  for (Node* d : dead) d->op = OpId::none;
+  result.op = op;
+  result.inputs = {x};
+  result.attrs = Attrs();
+  uses = Uses(g);
+}
+
 // Matches x * 0.5 * (1 + erf(x / sqrt(2))) around one erf node, in the orders exporters
 // write it (PyTorch's nn.GELU and transformers' gelu: (x * 0.5) * (1 + erf(x / 1.4142)),
 // x * (1 + erf(x * 0.7071)) * 0.5, ...). Returns the node whose output is the GELU, and
@@ -369,11 +379,7 @@ void fuse_gelu(GraphIR& g) {
     std::vector<Node*> dead;
     Node* result = match_gelu(g, uses, g.nodes[n], x, dead);
     if (!result) continue;
-    for (Node* d : dead) d->op = OpId::none;
-    result->op = OpId::gelu;
-    result->inputs = {x};
-    result->attrs = Attrs();
-    uses = Uses(g);
+    become_unary(g, dead, *result, OpId::gelu, x, uses);
   }
 }
 
@@ -422,11 +428,7 @@ void fuse_hard_swish(GraphIR& g) {
       continue;
     }
     if (g.desc(result->outputs[0]) != g.desc(x)) continue;
-    for (Node* d : dead) d->op = OpId::none;
-    result->op = OpId::hardSwish;
-    result->inputs = {x};
-    result->attrs = Attrs();
-    uses = Uses(g);
+    become_unary(g, dead, *result, OpId::hardSwish, x, uses);
   }
 }
 

@@ -472,11 +472,6 @@ TEST(Compiler, DenseBlockConcatAndBatchNormStayChannelsLast) {
                         {1e-4, 1e-4});
 }
 
-}  // namespace
-}  // namespace cppnn
-
-namespace cppnn {
-namespace {
 
 // A feature pyramid's upsampling (resample2d) and a transposed conv stay channels-last
 // between convs: two transposes in all (PP-OCR's detector had a pair around each of its six
@@ -515,11 +510,6 @@ TEST(Compiler, ResampleAndTransposedConvStayChannelsLast) {
   }
 }
 
-}  // namespace
-}  // namespace cppnn
-
-namespace cppnn {
-namespace {
 
 // DenseNet's pre-activation batch norm -> relu is one pass in the CPU plan (its own fusion):
 // one node with the activation, values against float64, a NaN kept as the relu keeps it.
