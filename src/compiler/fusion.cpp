@@ -120,10 +120,8 @@ bool try_bias(GraphIR& g, Node& p, Node& add, OperandId out) {
   bool has_bias = p.inputs.size() > 2 && p.inputs[2] != kNoOperand;
   if (!has_bias && is_per_channel(c.desc.shape, od.shape, axis)) {
     // A fresh 1-D constant over the same bytes: the original may be shared with other nodes.
-    auto bias = std::make_shared<const Tensor>(c.data->reshaped({channels}));
-    g.operands.push_back(OperandInfo{{od.data_type, bias->shape()}, OperandRole::constant, {}, bias});
     p.inputs.resize(3, kNoOperand);
-    p.inputs[2] = OperandId(g.operands.size() - 1);
+    p.inputs[2] = add_constant(g, c.data->reshaped({channels}));
     absorb(p, add);
     return true;
   }
@@ -453,15 +451,10 @@ void fuse_linear(GraphIR& g) {
     if (add->op == OpId::sub && add->inputs[0] != y) continue;
     Scalar b = scalar_constant(g, other_input(*add, y));
     if (b.tolerance == 0 || g.desc(add->outputs[0]) != g.desc(x)) continue;
-    mul.op = OpId::none;
-    Node& lin = *add;
-    double beta = lin.op == OpId::sub ? -b.value : b.value;
-    lin.op = OpId::linear;
-    lin.inputs = {x};
-    lin.attrs = Attrs();
-    lin.attrs.set("alpha", a.value);
-    lin.attrs.set("beta", beta);
-    uses = Uses(g);
+    const double beta = add->op == OpId::sub ? -b.value : b.value;
+    become_unary(g, {&mul}, *add, OpId::linear, x, uses);
+    add->attrs.set("alpha", a.value);
+    add->attrs.set("beta", beta);
   }
 }
 

@@ -196,7 +196,6 @@ class ConvKernel final : public CpuKernel {
       if (s.k == 1 && (view == plain_nchw || view == plain_nhwc)) {
         view = memory::desc({1, s.n * s.oh * s.ow}, dt::f32, tag::ab);
         row = memory::desc({1, 1}, dt::f32, tag::ab);
-        flat_view_ = view;
       }
       dnnl::post_ops ops;
       onednn::append_activation(ops, cx.node.attrs);
@@ -205,15 +204,17 @@ class ConvKernel final : public CpuKernel {
       dnnl::binary::primitive_desc bpd(
           dnnl::binary::desc(dnnl::algorithm::binary_add, view, row, view), eattr, onednn::engine());
       epilogue_ = dnnl::binary(bpd);
-      row_desc_ = row;
-      if (!has_bias_) {  // an activation alone: add zeros
-        zero_row_ = dnnl::memory(row, onednn::engine());
-        std::memset(zero_row_.get_data_handle(), 0, size_t(s.k) * sizeof(float));
+      // Made once; a run points them at the bias and the output.
+      if (has_bias_) {
+        row_ = dnnl::memory(row, onednn::engine(), DNNL_MEMORY_NONE);
+      } else {  // an activation alone: add zeros
+        row_ = dnnl::memory(row, onednn::engine());
+        std::memset(row_.get_data_handle(), 0, size_t(s.k) * sizeof(float));
       }
+      if (!(view == pd.dst_desc(0))) flat_ = dnnl::memory(view, onednn::engine(), DNNL_MEMORY_NONE);
     }
   }
 
-  // link_native_layout's two halves.
   bool hand_output_natively_to(CpuKernel& next_kernel) override {
     auto* next_conv = dynamic_cast<ConvKernel*>(&next_kernel);
     if (!next_conv || next_conv == this) return false;
@@ -240,11 +241,13 @@ class ConvKernel final : public CpuKernel {
       if (residual_) residual_in_.load(in[3]->data(), stream_);
       prim_.execute(stream_, args);
       if (epilogue_) {
-        dnnl::memory row = zero_row_;
-        if (has_bias_) row = dnnl::memory(row_desc_, onednn::engine(), bias_.get(in[2], stream_).get_data_handle());
+        if (has_bias_) row_.set_data_handle(bias_.get(in[2], stream_).get_data_handle());
         dnnl::memory target = dst;
-        if (!flat_view_.is_zero()) target = dnnl::memory(flat_view_, onednn::engine(), dst.get_data_handle());
-        epilogue_.execute(stream_, {{DNNL_ARG_SRC_0, target}, {DNNL_ARG_SRC_1, row}, {DNNL_ARG_DST, target}});
+        if (flat_) {
+          flat_.set_data_handle(dst.get_data_handle());
+          target = flat_;
+        }
+        epilogue_.execute(stream_, {{DNNL_ARG_SRC_0, target}, {DNNL_ARG_SRC_1, row_}, {DNNL_ARG_DST, target}});
       }
       dst_.store(out[0]->data(), stream_);
       stream_.wait();
@@ -272,8 +275,8 @@ class ConvKernel final : public CpuKernel {
   memory::desc src_want_, dst_want_, dst_user_;
   bool direct_ = false;  // a convolution primitive (not the pointwise matmul)
   dnnl::primitive epilogue_;  // a transposed conv's bias and activation (see the constructor)
-  memory::desc row_desc_, flat_view_;
-  dnnl::memory zero_row_;
+  dnnl::memory row_;          // its bias row (zeros without a bias)
+  dnnl::memory flat_;         // its flat view of the output, for one output channel
   int image_arg_ = DNNL_ARG_SRC, filter_arg_ = DNNL_ARG_WEIGHTS, bias_arg_ = DNNL_ARG_BIAS;
   Staged src_, dst_, residual_in_;
   onednn::Weights filter_, bias_;

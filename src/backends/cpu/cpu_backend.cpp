@@ -150,15 +150,15 @@ class CpuPlan final : public Plan {
                                   e.what());
       }
     }
-    links_ = link_native_layouts(g);
+    const size_t links = link_native_layouts(g);
     // 0xff bytes are NaN in every float type: a kernel that forgets to write part of its
     // output shows up in tests instead of silently reading zeros.
     Tensor arena = Tensor::uninitialized(DataType::uint8, {int64_t(memory_.arena_bytes)});
     if (memory_.arena_bytes) std::memset(arena.data(), 0xff, memory_.arena_bytes);
     omp_set_num_threads(threads_);
     report_ = describe(g, steps_, threads);
-    if (links_) {
-      std::string note = "; " + std::to_string(links_) + " convolution pair" + (links_ == 1 ? "" : "s") +
+    if (links) {
+      std::string note = "; " + std::to_string(links) + " convolution pair" + (links == 1 ? "" : "s") +
                          " hand over in their own layout";
       report_.insert(report_.find("\nsteps:"), note);
     }
@@ -344,7 +344,6 @@ class CpuPlan final : public Plan {
   std::shared_ptr<const GraphIR> graph_;
   int threads_ = 1;
   std::vector<Step> steps_;
-  size_t links_ = 0;  // link_native_layouts
   std::string report_;
   bool profile_ = std::getenv("CPPNN_PROFILE") != nullptr;
   MemoryPlan memory_;
