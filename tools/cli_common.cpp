@@ -173,6 +173,11 @@ Tensor pattern_input(const OperandDescriptor& desc) {
       for (size_t i = 0; i < n; ++i) p[i] = float(std::sin(double(i) * 0.001));
       break;
     }
+    case DataType::float16: {  // the float32 pattern, rounded
+      uint16_t* p = t.data_as<uint16_t>();
+      for (size_t i = 0; i < n; ++i) p[i] = float_to_half(float(std::sin(double(i) * 0.001)));
+      break;
+    }
     case DataType::int64: {
       int64_t* p = t.data_as<int64_t>();
       for (size_t i = 0; i < n; ++i) p[i] = int64_t(i % 100 + 1);
@@ -202,6 +207,11 @@ Tensor seeded_input(const OperandDescriptor& desc, uint64_t seed) {
     case DataType::float32: {
       float* p = t.data_as<float>();
       for (size_t i = 0; i < n; ++i) p[i] = float(unit() * 2.0 - 1.0);
+      break;
+    }
+    case DataType::float16: {  // the float32 values of the same seed, rounded
+      uint16_t* p = t.data_as<uint16_t>();
+      for (size_t i = 0; i < n; ++i) p[i] = float_to_half(float(unit() * 2.0 - 1.0));
       break;
     }
     case DataType::int64: {

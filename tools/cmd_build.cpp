@@ -21,6 +21,7 @@ struct BuildArgs {
   ModelArgs model;
   std::string output;
   std::string precision = "float32";
+  bool keep_io_types = true;
   std::vector<std::string> dynamic;  // NAME=MIN:OPT:MAX: dynamic shapes' ranges
 };
 
@@ -134,6 +135,7 @@ int build(const BuildArgs& a) {
   auto t1 = std::chrono::steady_clock::now();
   EngineBuildOptions build_options;
   build_options.precision = precision_of(a.precision);
+  build_options.keep_io_types = a.keep_io_types;
   Engine engine = Engine::build(graph, build_options);
   double build_ms = ms_since(t1);
   progress.stage("writing " + a.output);
@@ -163,7 +165,8 @@ int build(const BuildArgs& a) {
     std::printf("%s%s x%zu", first ? "" : ", ", what.c_str(), count);
     first = false;
   }
-  std::printf("\nprecision %s\n", std::string(to_string(graph_precision(built))).c_str());
+  std::printf("\nprecision %s%s\n", std::string(to_string(graph_precision(built))).c_str(),
+              engine.options().keep_io_types ? "" : " (float16 inputs and outputs)");
   if (built.dynamic()) {
     std::printf("shapes    dynamic:");
     for (const auto& [name, r] : built.symbols())
@@ -197,6 +200,10 @@ Command add_build(CLI::App& app) {
   cmd->add_option("--precision", b->precision,
                   "float32, or float16 (computed in float16 behind float32 inputs and outputs)")
       ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
+      ->capture_default_str();
+  cmd->add_flag("--keep-io-types,!--no-keep-io-types", b->keep_io_types,
+                "with --precision float16: --no-keep-io-types makes the float32 inputs and "
+                "outputs float16 too (no casts at the interface; the caller passes float16)")
       ->capture_default_str();
   cmd->add_option("--dynamic", b->dynamic,
                   "keep a symbolic dimension symbolic within a range, NAME=MIN:OPT:MAX (e.g. "

@@ -90,9 +90,9 @@ void warn_if_float16_zeros(const Graph& graph, const NamedTensors& outputs,
                            const std::string& model) {
   if (graph_precision(graph) != Precision::float16) return;
   for (const auto& [name, t] : outputs) {
-    if (t.data_type() != DataType::float32 || t.element_count() == 0) continue;
-    const float* p = t.data_as<float>();
-    if (std::all_of(p, p + t.element_count(), [](float v) { return v == 0.0f; }))
+    if (!is_float(t.data_type()) || t.element_count() == 0) continue;
+    std::vector<double> v = t.to_doubles();
+    if (std::all_of(v.begin(), v.end(), [](double x) { return x == 0.0; }))
       std::fprintf(
           stderr,
           "cppnn: warning: output '%s' is all zeros in float16, which may be underflow; "
@@ -139,9 +139,12 @@ int run(const RunArgs& a) {
   for (const auto& [name, t] : outputs) {
     std::printf("output   %s %s %s\n", name.c_str(), std::string(to_string(t.data_type())).c_str(),
                 to_string(t.shape()).c_str());
-    if (t.data_type() != DataType::float32 || t.shape().empty()) continue;
+    if (!is_float(t.data_type()) || t.shape().empty()) continue;
     size_t classes = size_t(t.shape().back());
-    const float* p = t.data_as<float>();
+    // The first row in float64 (a float16 engine built with --no-keep-io-types returns float16).
+    std::vector<double> row = Tensor(t.data_type(), {int64_t(classes)}, t.data(),
+                                     classes * element_size(t.data_type())).to_doubles();
+    const double* p = row.data();
     std::vector<size_t> idx(classes);
     std::iota(idx.begin(), idx.end(), 0);
     size_t k = std::min<size_t>(size_t(std::max(a.top, 0)), classes);

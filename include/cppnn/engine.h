@@ -38,7 +38,16 @@ struct EngineBuildOptions {
     bool operator==(const InputProfile& o) const { return min == o.min && opt == o.opt && max == o.max; }
   };
   std::map<std::string, InputProfile> shapes{};
-  bool operator==(const EngineBuildOptions& o) const { return precision == o.precision && shapes == o.shapes; }
+  // float16 only: false makes the graph's float32 inputs and outputs float16 too, with no
+  // casts at the interface (ONNX Runtime's float16 converter with keep_io_types=False;
+  // TensorRT's strongly typed networks): a caller that holds float16 data, such as a float16
+  // PyTorch model's tensors or a decoder's float16 KV cache, passes and receives it as it
+  // is. true (the default): the interface stays float32. A loaded engine reports false when
+  // its graph has float16 inputs or outputs where it computes in float16.
+  bool keep_io_types = true;
+  bool operator==(const EngineBuildOptions& o) const {
+    return precision == o.precision && shapes == o.shapes && keep_io_types == o.keep_io_types;
+  }
   bool operator!=(const EngineBuildOptions& o) const { return !(*this == o); }
 };
 

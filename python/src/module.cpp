@@ -378,9 +378,11 @@ void bind_module(nb::module_& m) {
       .def_static(
           "build",
           [](const Graph& g, const std::string& precision,
-             const std::optional<std::map<std::string, std::vector<std::vector<int64_t>>>>& shapes) {
+             const std::optional<std::map<std::string, std::vector<std::vector<int64_t>>>>& shapes,
+             bool keep_io_types) {
             cppnn::EngineBuildOptions o;
             o.precision = parse_precision(precision, "Engine.build");
+            o.keep_io_types = keep_io_types;
             if (shapes)
               for (const auto& [name, profile] : *shapes) {
                 if (profile.size() != 3)
@@ -395,11 +397,13 @@ void bind_module(nb::module_& m) {
             nb::gil_scoped_release release;
             return cppnn::Engine::build(g, o);
           },
-          "graph"_a, "precision"_a = "float32", "shapes"_a = nb::none(),
+          "graph"_a, "precision"_a = "float32", "shapes"_a = nb::none(), "keep_io_types"_a = true,
           "Optimizes the graph into an engine. shapes (dynamic shapes, for a graph from\n"
           "load_onnx(dynamic=...)): input name -> (min, opt, max) shapes, e.g.\n"
           "{'input_ids': ((1, 16), (8, 128), (32, 512))}, inside the ranges it was imported\n"
-          "with; one engine then runs every shape in the profile.")
+          "with; one engine then runs every shape in the profile. keep_io_types=False (with\n"
+          "precision='float16'): the float32 inputs and outputs become float16, passed and\n"
+          "returned as they are (a float16 torch model's tensors, a float16 KV cache).")
       .def_static(
           "load",
           [](const std::filesystem::path& path) {
@@ -430,6 +434,10 @@ void bind_module(nb::module_& m) {
           "precision",
           [](const cppnn::Engine& e) { return std::string(to_string(e.options().precision)); },
           "What it computes its float32 operands in: 'float32', 'float16' or 'bfloat16'.")
+      .def_prop_ro(
+          "keep_io_types", [](const cppnn::Engine& e) { return e.options().keep_io_types; },
+          "False where the graph's float inputs and outputs are float16 (built with\n"
+          "keep_io_types=False); True where they stayed float32.")
       .def("__repr__", [](const cppnn::Engine& e) {
         return "Engine(hash='" + e.hash() + "', nodes=" + std::to_string(e.graph().node_count()) + ")";
       });

@@ -153,7 +153,9 @@ struct LoweredConstants {
   };
   std::map<std::pair<const void*, DataType>, Entry> entries;
 };
-void lower_to_float16(GraphIR& graph, LoweredConstants* cache = nullptr);
+// keep_io_types false: the graph's float32 inputs and outputs become float16 too (no casts
+// at the interface; EngineBuildOptions::keep_io_types).
+void lower_to_float16(GraphIR& graph, LoweredConstants* cache = nullptr, bool keep_io_types = true);
 // The same in bfloat16 (an internal type: cppnn/types.h). Backends run ops on bfloat16
 // operands in float32 where they have no bfloat16 kernel (the CPU: make_node_kernel).
 void lower_to_bfloat16(GraphIR& graph, LoweredConstants* cache = nullptr);

@@ -7,6 +7,8 @@
 //
 //   - float32 graph inputs stay float32: a cast to float16 follows each one;
 //   - float32 outputs stay float32: a cast back follows the float16 value;
+//     (keep_io_types false: both become float16 operands instead, with no cast: the caller
+//     passes and receives float16, as a float16 PyTorch model takes it);
 //   - float32 constants become float16, clamped to float16's finite range (+-65504) rather
 //     than overflowing to infinity: masks built as (1 - mask) * float32-min would otherwise
 //     turn 0 * -inf into NaN;
@@ -55,7 +57,8 @@ std::shared_ptr<const Tensor> lowered_constant(const Tensor& t, DataType type) {
 class Lowering {
  public:
   // `low`: float16 or bfloat16.
-  Lowering(GraphIR& g, DataType low, LoweredConstants* cache) : g_(g), low_(low), cache_(cache) {}
+  Lowering(GraphIR& g, DataType low, LoweredConstants* cache, bool keep_io_types)
+      : g_(g), low_(low), cache_(cache), keep_io_types_(keep_io_types) {}
 
   void run() {
     size_t original = g_.operands.size();
@@ -67,7 +70,10 @@ class Lowering {
       OperandInfo& info = g_.operands[i];
       if (info.desc.data_type != DataType::float32) continue;
       OperandDescriptor d16{low_, info.desc.shape};
-      if (info.role == OperandRole::input) {
+      if (info.role == OperandRole::input && !keep_io_types_) {
+        info.desc.data_type = low_;  // the caller passes float16
+        half_of[i] = OperandId(i);
+      } else if (info.role == OperandRole::input) {
         half_of[i] = add_operand(d16);
         prologue.push_back(cast_node(OperandId(i), half_of[i]));
       } else if (info.role == OperandRole::constant) {
@@ -90,8 +96,9 @@ class Lowering {
         // The node keeps its float32 operands; casts bring them in and out.
         for (OperandId& in : node.inputs) {
           if (in == kNoOperand || half_of[size_t(in)] == kNoOperand) continue;
-          // Graph inputs and constants are still there in float32.
-          if (g_.operands[size_t(in)].role != OperandRole::intermediate) continue;
+          // Constants (and graph inputs kept float32) are still there in float32.
+          if (g_.operands[size_t(in)].role == OperandRole::constant) continue;
+          if (g_.operands[size_t(in)].role == OperandRole::input && keep_io_types_) continue;
           if (auto f = float32_of.find(in); f != float32_of.end()) {
             in = f->second;
             continue;
@@ -123,9 +130,15 @@ class Lowering {
     }
 
     // Float32 outputs: a cast back from the float16 value. An output that is a graph input
-    // or a constant is still its untouched float32 operand.
+    // or a constant is still its untouched float32 operand. Without keep_io_types they are
+    // all float16: a constant output is its lowered copy, a reduction's float32 result its
+    // float16 cast.
     for (auto& [name, id] : g_.outputs) {
       size_t i = size_t(id);
+      if (!keep_io_types_) {
+        if (i < original && half_of[i] != kNoOperand) id = half_of[i];
+        continue;
+      }
       if (i >= original || half_of[i] != id) continue;
       if (auto f = float32_of.find(id); f != float32_of.end()) {
         id = f->second;
@@ -197,21 +210,22 @@ class Lowering {
   GraphIR& g_;
   DataType low_;
   LoweredConstants* cache_;
+  bool keep_io_types_;
 };
 
 }  // namespace
 
-void lower_to_float16(GraphIR& graph, LoweredConstants* cache) {
+void lower_to_float16(GraphIR& graph, LoweredConstants* cache, bool keep_io_types) {
   // Lowered once: a second run would cast the float16 casts' float32 sides again.
   if (graph.precision != Precision::float32) return;
-  Lowering(graph, DataType::float16, cache).run();
+  Lowering(graph, DataType::float16, cache, keep_io_types).run();
   graph.precision = Precision::float16;
   remove_dead_code(graph);  // the float32 constants the nodes no longer read
 }
 
 void lower_to_bfloat16(GraphIR& graph, LoweredConstants* cache) {
   if (graph.precision != Precision::float32) return;
-  Lowering(graph, DataType::bfloat16, cache).run();
+  Lowering(graph, DataType::bfloat16, cache, true).run();
   graph.precision = Precision::bfloat16;
   remove_dead_code(graph);
 }

@@ -127,7 +127,8 @@ Engine Engine::build(const Graph& graph, const EngineBuildOptions& options) {
         sym.names, profile_ranges(graph, options),
         [&](const std::vector<int64_t>& values) {
           std::shared_ptr<const GraphIR> at = specialize(graph.ir(), sym, values);
-          return std::make_shared<GraphIR>(*portable_graph(at, options.precision, "engine build", patched, &lowered));
+          return std::make_shared<GraphIR>(*portable_graph(at, options.precision, "engine build", patched,
+                                                                 &lowered, options.keep_io_types));
         },
         "engine build");
     optimized = std::move(fitted.ir);
@@ -137,12 +138,24 @@ Engine Engine::build(const Graph& graph, const EngineBuildOptions& options) {
       fail(ErrorKind::TypeError,
            "engine build: shapes (a dynamic-shape profile) needs a graph with symbolic dimensions: "
            "import it with ranges (OnnxImportOptions::dynamic, load_onnx(dynamic=...))");
-    optimized = portable_graph(graph.ir_ptr(), options.precision, "engine build");
+    optimized = portable_graph(graph.ir_ptr(), options.precision, "engine build", {}, nullptr,
+                               options.keep_io_types);
   }
   // The file's precision says what its graph computes in (a float16 engine's graph built
   // again stays float16).
   EngineBuildOptions written = options;
   written.precision = optimized->precision;
+  if (!written.keep_io_types)
+    for (const auto* io : {&optimized->inputs, &optimized->outputs})
+      for (const auto& [name, id] : *io)
+        if (optimized->desc(id).data_type == DataType::float32)
+          // A float16 engine's graph, built again: it is lowered already and keeps its
+          // float32 interface.
+          fail(ErrorKind::TypeError, "engine build: keep_io_types false: '" + name +
+                                         "' stays float32 (the graph was lowered to float16 "
+                                         "before); build from the float32 model");
+  if (std::string b = write_build_options(written); !b.empty())
+    extra.push_back({{'B', 'O', 'P', 'T'}, false, std::move(b)});
   EngineBytes bytes = write_engine(*optimized, written, extra);
   // Reading back what was written is the engine's only way in: the graph it then holds is
   // exactly what a later load gets, and its constants live in the file bytes, not twice.

@@ -25,6 +25,9 @@
 //
 //   "META" (exactly once)
 //     str cppnn version, str producer, u32 precision (0 float32, 1 float16, 2 bfloat16)
+//   "BOPT" (at most once, not required; only where an option is not its default)
+//     u32 flags: bit 0 the float32 inputs and outputs were made float16 (keep_io_types
+//     false); other bits 0
 //   "GRPH" (exactly once): the optimized graph IR (src/graph/ir.h), layout-neutral
 //     (engine/portable_graph.h: the backends lay it out); an earlier builder's NHWC graph
 //     is just as valid
@@ -92,6 +95,17 @@ std::string write_meta(const EngineBuildOptions& options) {
   w.u32(uint32_t(options.precision));
   return w.take();
 }
+
+}  // namespace
+
+std::string write_build_options(const EngineBuildOptions& options) {
+  if (options.keep_io_types) return {};
+  ByteWriter w("engine");
+  w.u32(engine_file::kFloat16Interface);
+  return w.take();
+}
+
+namespace {
 
 void write_attr(ByteWriter& w, const AttrValue& value) {
   w.u8(uint8_t(value.index()));

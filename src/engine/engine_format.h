@@ -37,6 +37,12 @@ inline constexpr uint32_t kConstantsTag = tag_of("CNST");
 // Dynamic shapes (graph/symbolic.h): written, flagged required, only for a dynamic graph,
 // so that a build that predates them refuses such a file instead of running it at opt.
 inline constexpr uint32_t kSymbolsTag = tag_of("SYMS");
+// Build options beyond META's precision (EngineBuildOptions::keep_io_types): written, not
+// required, only when one differs from its default. A build that predates it skips it and
+// runs the graph as it is (its float16 inputs and outputs are plain WebNN operands).
+inline constexpr uint32_t kBuildOptionsTag = tag_of("BOPT");
+// BOPT's u32 flags: bit 0, the float32 inputs and outputs were made float16.
+inline constexpr uint32_t kFloat16Interface = 1;
 
 struct Section {
   uint32_t tag = 0;
@@ -78,6 +84,9 @@ struct ExtraSection {
 
 // The "SYMS" section's bytes for a dynamic graph's symbols (an ExtraSection, required).
 std::string write_symbols(const SymbolicShapes& symbolic);
+// The "BOPT" section's bytes (an ExtraSection, not required), or empty where every option
+// it holds has its default.
+std::string write_build_options(const EngineBuildOptions& options);
 
 // Serializes the graph (which must be valid) with the build options; extra sections go
 // after the standard ones.

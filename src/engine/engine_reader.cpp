@@ -62,7 +62,7 @@ std::vector<Section> read_sections(const uint8_t* payload, size_t size) {
     s.size = size_t(bytes);
     prev_end = s.offset + s.size;
     bool known = s.tag == kMetaTag || s.tag == kGraphTag || s.tag == kConstantsTag ||
-                 s.tag == kSymbolsTag;
+                 s.tag == kSymbolsTag || s.tag == kBuildOptionsTag;
     if (known && !seen.insert(s.tag).second) corrupt(name + " appears twice");
     if (!known && (s.flags & kRequiredSection))
       fail(ErrorKind::NotSupportedError, "the engine file needs " + name +
@@ -315,6 +315,24 @@ Header read_header(const uint8_t* p, size_t size) {
 }
 // bfloat16 is internal (cppnn/types.h): only a bfloat16 engine's lowered graph has it, and
 // never at its interface, which callers feed and read in WebNN types.
+void read_build_options(ByteReader r, EngineState& state) {
+  uint32_t flags = r.u32("the build option flags");
+  if (flags & ~kFloat16Interface) corrupt("unknown build option flags " + std::to_string(flags));
+  state.options.keep_io_types = (flags & kFloat16Interface) == 0;
+  r.expect_end();
+}
+
+// keep_io_types false: a float16 engine with no float32 input or output left.
+void check_float16_interface(const GraphIR& g) {
+  if (g.precision != Precision::float16)
+    corrupt("the build options say float16 inputs and outputs, but the engine's precision is " +
+            std::string(to_string(g.precision)));
+  for (const auto* io : {&g.inputs, &g.outputs})
+    for (const auto& [name, id] : *io)
+      if (g.desc(id).data_type == DataType::float32)
+        corrupt("the build options say float16 inputs and outputs, but '" + name + "' is float32");
+}
+
 void check_bfloat16_operands(const GraphIR& g, Precision precision) {
   for (const auto* names : {&g.inputs, &g.outputs})
     for (const auto& [name, id] : *names)
@@ -354,6 +372,8 @@ std::shared_ptr<EngineState> read_engine(EngineBytes bytes) {
       graph = read_graph(section_reader(payload + s.offset, s.size, "graph section"), unknown_ops);
     if (s.tag == kSymbolsTag)
       symbolic = read_symbols(section_reader(payload + s.offset, s.size, "symbols section"));
+    if (s.tag == kBuildOptionsTag)
+      read_build_options(section_reader(payload + s.offset, s.size, "build options section"), *state);
   }
   for (const Section& s : sections)
     if (s.tag == kConstantsTag) read_constants(bytes, h.header_size, s, *graph);
@@ -361,6 +381,7 @@ std::shared_ptr<EngineState> read_engine(EngineBytes bytes) {
   check_bfloat16_operands(*graph, state->options.precision);
   // A float16 engine's graph is lowered already: a float16 context must not lower it again.
   graph->precision = state->options.precision;
+  if (!state->options.keep_io_types) check_float16_interface(*graph);
   if (symbolic) {
     try {
       check_symbolic(*graph, *symbolic, ErrorKind::DataError);

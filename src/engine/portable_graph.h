@@ -21,10 +21,13 @@ namespace cppnn::detail {
 // (PassOptions::runtime_constants), never folded into what reads them.
 // `lowered`: float32 constants' lowered copies shared between calls (a dynamic-shape
 // engine build's probes; compiler/passes.h LoweredConstants).
+// `keep_io_types` false (float16 only): the float32 inputs and outputs become float16
+// (EngineBuildOptions::keep_io_types).
 struct LoweredConstants;
 std::shared_ptr<const GraphIR> portable_graph(const std::shared_ptr<const GraphIR>& graph,
                                               Precision precision, const std::string& what,
                                               const std::vector<OperandId>& runtime_constants = {},
-                                              LoweredConstants* lowered = nullptr);
+                                              LoweredConstants* lowered = nullptr,
+                                              bool keep_io_types = true);
 
 }  // namespace cppnn::detail

@@ -193,6 +193,28 @@ def test_build_float16_summary(cppnn_cli, models, tmp_path):
     assert re.search(r"^weights +30 B", p.stdout, re.M), p.stdout  # float16 weights: half
 
 
+def test_build_float16_without_keep_io_types_runs_on_float16(cppnn_cli, models, tmp_path):
+    out = tmp_path / "io16.cppnn"
+    p = cli(cppnn_cli, "build", models["mlp"], "-o", out, "--precision", "float16", "--no-keep-io-types")
+    assert p.returncode == 0, p.stderr
+    assert re.search(r"^precision float16 \(float16 inputs and outputs\)$", p.stdout, re.M), p.stdout
+    p = cli(cppnn_cli, "info", out)
+    assert re.search(r"^input  x float16 \[", p.stdout, re.M) and re.search(r"^output y float16 ", p.stdout, re.M), p.stdout
+    x = (np.arange(4, dtype=np.float32).reshape(1, 4) / 3 - 0.5).astype(np.float16)  # N was built as 1
+    np.save(tmp_path / "x.npy", x)
+    p = cli(cppnn_cli, "run", out, "--input", f"x={tmp_path / 'x.npy'}", "--save", tmp_path / "o")
+    assert p.returncode == 0, p.stderr
+    assert re.search(r"^output   y float16 \[1, 3\]$", p.stdout, re.M) and "top-" in p.stdout, p.stdout
+    y = np.load(tmp_path / "o" / "y.npy")
+    assert y.dtype == np.float16
+    want = np.maximum(x.astype(np.float64) @ W.astype(np.float64) + B, 0)
+    np.testing.assert_allclose(y.astype(np.float64), want, rtol=1e-2, atol=1e-2)
+    # Seeded inputs of float16 too (no --input).
+    assert cli(cppnn_cli, "run", out).returncode == 0
+    p = cli(cppnn_cli, "build", models["mlp"], "-o", tmp_path / "bad.cppnn", "--no-keep-io-types")
+    assert p.returncode != 0 and "keep_io_types" in p.stderr, p.stderr
+
+
 def test_build_progress_only_on_a_terminal(cppnn_cli, models, tmp_path):
     try:
         main, child = pty.openpty()

@@ -62,6 +62,26 @@ def test_corrupt_engine_is_a_value_error_and_context_keeps_working(tmp_path):
                                rtol=1e-5, atol=1e-5)
 
 
+def test_float16_engine_without_keep_io_types_takes_and_returns_float16(tmp_path):
+    graph, w, bias = small_graph()
+    engine = webnn.Engine.build(graph, precision="float16", keep_io_types=False)
+    assert engine.precision == "float16" and engine.keep_io_types is False
+    assert engine.graph.inputs["x"][1] == "float16" and engine.graph.outputs["y"][1] == "float16"
+    path = tmp_path / "io16.engine"
+    engine.save(path)
+    loaded = webnn.Engine.load(path)
+    assert loaded.keep_io_types is False
+    assert webnn.Engine.build(graph, precision="float16").keep_io_types is True
+    x = np.random.default_rng(2).standard_normal((2, 3, 4, 4)).astype(np.float16)
+    context = webnn.ML().create_context(accelerated=False)
+    got = context.compute(loaded.graph, {"x": x})["y"]
+    assert got.dtype == np.float16
+    want = reference(x.astype(np.float32), w, bias)
+    np.testing.assert_allclose(got.astype(np.float64), want, rtol=1e-2, atol=1e-2)
+    with pytest.raises(TypeError, match="keep_io_types"):
+        webnn.Engine.build(graph, keep_io_types=False)  # float32: nothing to change
+
+
 def test_bad_precision_is_a_type_error():
     graph, _, _ = small_graph()
     with pytest.raises(TypeError, match="precision"):

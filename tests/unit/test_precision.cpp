@@ -74,6 +74,88 @@ TEST(Float16Engine, ValuesMatchFloat64WithinHalfTolerance) {
   for (const char* name : {"soft", "part", "ln16"}) expect_close(out.at(name), want.at(name), kHalf, name);
 }
 
+TEST(Float16Engine, WithoutKeepIoTypesTheInterfaceIsFloat16) {
+  auto m = make_engine_test_model();
+  EngineBuildOptions o;
+  o.precision = Precision::float16;
+  o.keep_io_types = false;
+  Engine built = Engine::build(m.graph, o);
+  EXPECT_FALSE(built.options().keep_io_types);
+  Engine e = Engine::from_bytes(built.to_bytes());  // not a file field: read from the graph
+  EXPECT_FALSE(e.options().keep_io_types);
+  EXPECT_TRUE(build16(m.graph).options().keep_io_types);
+  const detail::GraphIR& ir = e.graph().ir();
+  EXPECT_EQ(ir.desc(ir.inputs.at("x")).data_type, f16);
+  for (const auto& [name, id] : ir.outputs) EXPECT_EQ(ir.desc(id).data_type, f16) << name;
+  // No cast reads an input, and fewer casts than behind a float32 interface (the input's
+  // and the float32 outputs' are gone; a reduction's float32 result still comes back).
+  auto casts = [](const detail::GraphIR& g) {
+    size_t n = 0;
+    for (const auto& node : g.nodes) n += node.op == detail::OpId::cast;
+    return n;
+  };
+  for (const auto& node : ir.nodes) {
+    if (node.op != detail::OpId::cast) continue;
+    for (auto id : node.inputs) EXPECT_NE(ir.operands[size_t(id)].role, detail::OperandRole::input);
+  }
+  EXPECT_LT(casts(ir), casts(build16(m.graph).graph().ir()));
+  // The values: the float16 input (rounded) against float64 on the rounded values.
+  Tensor x = random_tensor(f16, {2, 3, 4, 5}, -2.0, 2.0, 11);
+  NamedTensors out = run_cpu(e.graph(), {{"x", x}});
+  auto want = engine_test_reference(m, x.to_doubles());
+  for (const char* name : {"soft", "part", "ln16"}) {
+    EXPECT_EQ(out.at(name).data_type(), f16) << name;
+    expect_close(out.at(name), want.at(name), kHalf, name);
+  }
+}
+
+TEST(Float16Engine, KeepIoTypesFalseNeedsFloat16) {
+  auto m = make_engine_test_model();
+  EngineBuildOptions o;
+  o.keep_io_types = false;
+  // A float16 engine's graph (float32 interface, lowered already) cannot change its types.
+  o.precision = Precision::float16;
+  EXPECT_THROW(Engine::build(build16(m.graph).graph(), o), Error);
+  for (Precision p : {Precision::float32, Precision::bfloat16}) {
+    o.precision = p;
+    try {
+      Engine::build(m.graph, o);
+      ADD_FAILURE() << "keep_io_types false was accepted with " << to_string(p);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::TypeError);
+      EXPECT_NE(std::string(e.what()).find("keep_io_types"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Float16Engine, KeepIoTypesFalseWithAReductionOutput) {
+  // An output straight from a float32 reduction: float16 at the interface, summed in
+  // float32 (4096 x 30 = 122880 is past float16's range, clamped to inf when it comes back:
+  // the sum of the second row is what fits).
+  GraphBuilder b;
+  Operand x = b.input("x", f32, {2, 4096});
+  ReduceOptions r;
+  r.axes = std::vector<uint32_t>{1};
+  Operand sum = b.reduce_sum(x, r);
+  Operand mean = b.reduce_mean(x, r);
+  Graph g = b.build({{"sum", sum}, {"mean", mean}});
+  EngineBuildOptions o;
+  o.precision = Precision::float16;
+  o.keep_io_types = false;
+  Engine e = Engine::build(g, o);
+  const detail::GraphIR& ir = e.graph().ir();
+  for (const auto& [name, id] : ir.outputs) EXPECT_EQ(ir.desc(id).data_type, f16) << name;
+  std::vector<double> xv(2 * 4096, 30.0);
+  for (size_t i = 4096; i < xv.size(); ++i) xv[i] = -double(i % 5);
+  NamedTensors out = run_cpu(e.graph(), {{"x", testing::tensor_from_doubles(f16, {2, 4096}, xv)}});
+  double s1 = 0;
+  for (size_t i = 4096; i < xv.size(); ++i) s1 += xv[i];
+  std::vector<double> sum_got = out.at("sum").to_doubles();
+  EXPECT_TRUE(std::isinf(sum_got[0]) && sum_got[0] > 0) << sum_got[0];
+  EXPECT_NEAR(sum_got[1], s1, std::abs(s1) * 1e-2);
+  expect_close(out.at("mean"), {30.0, s1 / 4096}, kHalf, "mean");  // no overflow on the way
+}
+
 TEST(Float16Engine, WeightsTakeHalfTheBytes) {
   GraphBuilder b;
   Operand x = b.input("x", f32, {4, 256});
