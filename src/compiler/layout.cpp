@@ -90,6 +90,8 @@ class Rewriter {
       if ((n.op == OpId::concat || n.op == OpId::batchNormalization) && sink_through_axis_op(i))
         return true;
       if (n.op == OpId::resample2d && sink_through_resample(i)) return true;
+      if ((n.op == OpId::split || n.op == OpId::slice) && sink_through_split_or_slice(i)) return true;
+      if (n.op == OpId::reshape && sink_through_channel_shuffle(i)) return true;
     }
     return false;
   }
@@ -257,6 +259,99 @@ class Rewriter {
     return true;
   }
 
+  // split / slice (the input back to NCHW) -> the op on the NHWC tensor, its axis (split)
+  // or per-axis lists (slice) remapped, each output transposed back: ShuffleNet's channel
+  // halves (x.chunk(2, dim=1)) stay channels-last. Only where every output has a reader
+  // that wants NHWC (a conv's transpose in, a concat, an element-wise op), so that the
+  // transposes it adds cancel rather than add up.
+  bool sink_through_split_or_slice(size_t index) {
+    Node& n = g_.nodes[index];
+    if (n.inputs.size() != 1 || n.outputs.empty()) return false;
+    const Node* t = producer_of(n.inputs[0]);
+    if (!t || t->op != OpId::transpose || t->attrs.ints("permutation") != kToNchw) return false;
+    if (g_.desc(n.inputs[0]).shape.size() != 4) return false;
+    for (OperandId out : n.outputs)
+      if (is_graph_output(out) || !read_in_nhwc(out)) return false;
+    Node moved = n;
+    moved.inputs[0] = t->inputs[0];
+    if (n.op == OpId::split) {
+      int64_t axis = n.attrs.i_or("axis", -1);
+      if (axis < 0 || axis >= 4) return false;
+      moved.attrs.set("axis", kToNchw[size_t(axis)]);
+    } else {
+      for (const char* key : {"starts", "sizes", "strides"}) {
+        if (!n.attrs.has(key) || n.attrs.ints(key).size() != 4) return false;
+        moved.attrs.set(key, std::vector<int64_t>(permuted(n.attrs.ints(key), kToNhwc)));
+      }
+    }
+    place_in_nhwc(index, std::move(moved));
+    return true;
+  }
+
+  // Whether some reader of `id` would take it channels-last: a transpose to NHWC (a
+  // wrapped conv's), or a concat or element-wise op that a back-to-NCHW transpose sinks
+  // through.
+  bool read_in_nhwc(OperandId id) const {
+    for (const Node& r : g_.nodes) {
+      if (std::find(r.inputs.begin(), r.inputs.end(), id) == r.inputs.end()) continue;
+      if (r.op == OpId::transpose && r.attrs.ints("permutation") == kToNhwc) return true;
+      if (r.op == OpId::concat || op_has(r.op, OpTrait::LayoutAgnostic)) return true;
+    }
+    return false;
+  }
+
+  // The one node that reads `id` (nullptr if none, several, or `id` is a graph output).
+  Node* only_reader(OperandId id) {
+    if (is_graph_output(id)) return nullptr;
+    Node* found = nullptr;
+    for (Node& r : g_.nodes)
+      for (OperandId in : r.inputs)
+        if (in == id) {
+          if (found && found != &r) return nullptr;
+          found = &r;
+        }
+    return found;
+  }
+
+  // ShuffleNet's channel shuffle on an input back to NCHW, reshape [N, C, H, W] ->
+  // [N, g, C/g, H, W], transpose (0, 2, 1, 3, 4), reshape to [N, C, H, W], becomes the same
+  // shuffle of the NHWC tensor, reshape [N, H, W, g, C/g], transpose (0, 1, 2, 4, 3),
+  // reshape [N, H, W, C], and one transpose back to NCHW after it (which then sinks on, or
+  // cancels against the next conv's).
+  bool sink_through_channel_shuffle(size_t index) {
+    Node& r1 = g_.nodes[index];
+    if (r1.inputs.size() != 1 || r1.outputs.size() != 1) return false;
+    const Node* t = producer_of(r1.inputs[0]);
+    if (!t || t->op != OpId::transpose || t->attrs.ints("permutation") != kToNchw) return false;
+    const Dims x = g_.desc(r1.inputs[0]).shape;
+    const Dims a = g_.desc(r1.outputs[0]).shape;
+    if (x.size() != 4 || a.size() != 5 || a[0] != x[0] || a[3] != x[2] || a[4] != x[3] ||
+        a[1] * a[2] != x[1])
+      return false;
+    Node* t1 = only_reader(r1.outputs[0]);
+    if (!t1 || t1->op != OpId::transpose ||
+        t1->attrs.ints("permutation") != std::vector<int64_t>{0, 2, 1, 3, 4})
+      return false;
+    Node* r2 = only_reader(t1->outputs[0]);
+    if (!r2 || r2->op != OpId::reshape || g_.desc(r2->outputs[0]).shape != x) return false;
+    const DataType type = g_.desc(r1.inputs[0]).data_type;
+    const int64_t n = x[0], c = x[1], h = x[2], w = x[3], groups = a[1], per = a[2];
+    OperandId split = new_operand({type, {n, h, w, groups, per}});
+    OperandId swapped = new_operand({type, {n, h, w, per, groups}});
+    OperandId merged = new_operand({type, {n, h, w, c}});
+    OperandId y = r2->outputs[0];
+    r1.inputs[0] = t->inputs[0];
+    r1.outputs[0] = split;
+    r1.attrs.set("newShape", std::vector<int64_t>{n, h, w, groups, per});
+    *t1 = transpose(split, swapped, {0, 1, 2, 4, 3});
+    r2->inputs[0] = swapped;
+    r2->outputs[0] = merged;
+    r2->attrs.set("newShape", std::vector<int64_t>{n, h, w, c});
+    size_t after = size_t(r2 - g_.nodes.data()) + 1;
+    g_.nodes.insert(g_.nodes.begin() + long(after), transpose(merged, y, kToNchw));
+    return true;
+  }
+
   // Whether transposing `shape` by `perm` keeps the order of its axes longer than 1.
   static bool moves_only_unit_axes(const Dims& shape, const std::vector<int64_t>& perm) {
     int64_t last = -1;
@@ -312,12 +407,16 @@ class Rewriter {
   // Puts `moved` (the node at `index`, its inputs already channels-last) in place writing
   // an NHWC copy of its output, followed by the transpose back to the NCHW output readers
   // expect.
+  // (Every output of a multi-output op such as split, each with its own transpose.)
   void place_in_nhwc(size_t index, Node moved) {
-    OperandId y = moved.outputs[0];
-    OperandId z = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, kToNhwc)});
-    moved.outputs[0] = z;
+    std::vector<Node> back;
+    for (OperandId& y : moved.outputs) {
+      OperandId z = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, kToNhwc)});
+      back.push_back(transpose(z, y, kToNchw));
+      y = z;
+    }
     g_.nodes[index] = std::move(moved);
-    g_.nodes.insert(g_.nodes.begin() + long(index) + 1, transpose(z, y, kToNchw));
+    g_.nodes.insert(g_.nodes.begin() + long(index) + 1, back.begin(), back.end());
   }
 
   static bool is_pool(const Node& n) {

@@ -511,6 +511,67 @@ TEST(Compiler, ResampleAndTransposedConvStayChannelsLast) {
 }
 
 
+// A ShuffleNet V2 block: conv, the channel halves (split, or two slices), a conv on one
+// half, concat, the channel shuffle (reshape to [N, 2, C/2, H, W], transpose (0, 2, 1, 3,
+// 4), reshape back) and a conv stays channels-last: two transposes in all (torchvision's
+// ShuffleNet V2 had 51, a third of its time on 2 cores); values against float64.
+TEST(Compiler, ShuffleBlockSplitAndChannelShuffleStayChannelsLast) {
+  const int64_t N = 2, C = 4, H = 5, W = 6, P = H * W;
+  Tensor xt = random_tensor(DataType::float32, {N, C, H, W}, -1, 1, 71);
+  Tensor w0 = random_tensor(DataType::float32, {C, C, 1, 1}, -1, 1, 72);
+  Tensor w1 = random_tensor(DataType::float32, {C / 2, C / 2, 1, 1}, -1, 1, 73);
+  Tensor w2 = random_tensor(DataType::float32, {3, C, 1, 1}, -1, 1, 74);
+  // float64: h = conv(x), b = conv(h[:, C/2:]), cat = [h[:, :C/2], b], shuffled channel
+  // k = cat channel (k % 2) * C/2 + k / 2, y = conv(shuffled).
+  std::vector<double> h = naive_conv_nchw(xt, w0, {}, 0);
+  std::vector<double> upper(size_t(N * C / 2 * P));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C / 2; ++c)
+      for (int64_t p = 0; p < P; ++p) upper[size_t((n * C / 2 + c) * P + p)] = h[size_t((n * C + C / 2 + c) * P + p)];
+  std::vector<double> bv =
+      naive_conv_nchw(testing::tensor_from_doubles(DataType::float32, {N, C / 2, H, W}, upper), w1, {}, 0);
+  std::vector<double> shuffled(size_t(N * C * P));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < C; ++k) {
+      int64_t src = (k % 2) * (C / 2) + k / 2;
+      for (int64_t p = 0; p < P; ++p)
+        shuffled[size_t((n * C + k) * P + p)] = src < C / 2 ? h[size_t((n * C + src) * P + p)]
+                                                            : bv[size_t((n * C / 2 + src - C / 2) * P + p)];
+    }
+  std::vector<double> want =
+      naive_conv_nchw(testing::tensor_from_doubles(DataType::float32, {N, C, H, W}, shuffled), w2, {}, 0);
+  for (bool slices : {false, true})
+    for (bool shuffle_out : {false, true}) {
+      SCOPED_TRACE(std::string(slices ? "two slices" : "split") + (shuffle_out ? ", shuffle an output" : ""));
+      GraphBuilder b;
+      Operand x = b.input("x", DataType::float32, xt.shape());
+      Operand hh = b.conv2d(x, b.constant(w0));
+      std::vector<Operand> halves;
+      const uint32_t n = uint32_t(N), c = uint32_t(C), hs = uint32_t(H), ws = uint32_t(W);
+      if (slices) {
+        halves = {b.slice(hh, {0, 0, 0, 0}, {n, c / 2, hs, ws}), b.slice(hh, {0, c / 2, 0, 0}, {n, c / 2, hs, ws})};
+      } else {
+        SplitOptions so;
+        so.axis = 1;
+        halves = b.split(hh, 2, so);
+      }
+      Operand cat = b.concat({halves[0], b.conv2d(halves[1], b.constant(w1))}, 1);
+      TransposeOptions to;
+      to.permutation = std::vector<uint32_t>{0, 2, 1, 3, 4};
+      Operand shuffle = b.reshape(b.transpose(b.reshape(cat, {n, 2, c / 2, hs, ws}), to), {n, c, hs, ws});
+      Operand y = b.conv2d(shuffle, b.constant(w2));
+      Graph g = shuffle_out ? b.build({{"y", y}, {"s", shuffle}}) : b.build({{"y", y}});
+      auto opt = detail::optimize(g.ir_ptr(), detail::cpu_pass_options());
+      // One transpose at each edge, the shuffle's own, and (as an output) the shuffle's
+      // result back to NCHW.
+      EXPECT_EQ(count_op(*opt, detail::OpId::transpose), shuffle_out ? 4u : 3u) << Graph(opt).summary();
+      NamedTensors out = testing::run_cpu(g, {{"x", xt}});
+      testing::expect_close(out.at("y"), want, {1e-5, 1e-5});
+      if (shuffle_out) testing::expect_close(out.at("s"), shuffled, {1e-5, 1e-5});
+    }
+}
+
+
 // DenseNet's pre-activation batch norm -> relu is one pass in the CPU plan (its own fusion):
 // one node with the activation, values against float64, a NaN kept as the relu keeps it.
 TEST(Compiler, BatchNormReluIsOnePassInTheCpuPlan) {
