@@ -316,13 +316,78 @@ TEST(OwnGemm, GemmAndEpiloguesMatchCpu) {
   }
 }
 
+// The float16 matrix-vector kernel (kernels/gemv.h) for 1 to 8 rows, b [k, n] (matmul) and
+// b [n, k] (gemm with b^T), bias, relu and gelu in its epilogue, a leading batch of 1: on a
+// fastest_start context, which takes it untimed wherever it applies, against the CPU
+// backend. Rows past 8, a k that is not a multiple of 8 and a computed b^T go elsewhere.
+TEST(OwnGemm, GemvMatchesCpu) {
+  REQUIRE_CUDA();
+  ContextOptions o;
+  o.power_preference = PowerPreference::high_performance;
+  o.gpu_kernels = GpuKernels::fastest_start;
+  Context fast = Context::create(o);
+  ASSERT_EQ(fast.backend(), "cuda");
+  const DataType t = DataType::float16;
+  struct Case {
+    Dims a;
+    int64_t n;
+    bool b_t, bias;
+    const char* act;  // "", "relu", "gelu"
+    bool gemv;        // expected to run on the gemv kernel
+  };
+  const Case cases[] = {
+      {{1, 768}, 2304, false, true, "", true},     // GPT-2's qkv projection, one token
+      {{1, 1, 768}, 3072, false, true, "gelu", true},
+      {{2, 768}, 768, true, true, "", true},
+      {{3, 64}, 40, false, false, "relu", true},    // rows rounded up to 4: row 4 never read
+      {{5, 3072}, 768, true, false, "", true},
+      {{8, 256}, 24, false, true, "relu", true},
+      {{1, 768}, 50264, true, false, "", true},     // an lm head's width (a multiple of 8)
+      {{2, 256}, 8192, false, true, "relu", true},  // wide: 32 columns a block (else 8)
+      {{9, 64}, 40, false, false, "", false},       // 9 rows: the tiled kernel
+      {{1, 60}, 40, false, false, "", false},       // k % 8
+  };
+  for (const Case& c : cases) {
+    const int64_t k = c.a.back();
+    std::string what = to_string(c.a) + " x " + std::to_string(k) + "x" + std::to_string(c.n) +
+                       (c.b_t ? " (b^T)" : "") + (c.bias ? " + bias" : "") + " " + c.act;
+    SCOPED_TRACE(what);
+    GraphBuilder builder;
+    Operand a = builder.input("a", t, c.a);
+    Operand b = builder.constant(fresh(t, c.b_t ? Dims{c.n, k} : Dims{k, c.n}));
+    Operand y;
+    if (c.b_t || c.a.size() == 2) {
+      GemmOptions go;
+      go.b_transpose = c.b_t;
+      if (c.bias) go.c = builder.constant(fresh(t, {c.n}));
+      y = builder.gemm(c.a.size() == 2 ? a : builder.reshape(a, {uint32_t(c.a[0]), uint32_t(k)}), b, go);
+    } else {
+      y = builder.matmul(a, b);
+      if (c.bias) y = builder.add(y, builder.constant(fresh(t, {c.n})));
+    }
+    if (std::string(c.act) == "relu") y = builder.relu(y);
+    if (std::string(c.act) == "gelu") y = builder.gelu(y);
+    Graph g = builder.build({{"y", y}});
+    for (int run = 0; run < 2; ++run) {
+      NamedTensors in{{"a", fresh(t, c.a)}};
+      expect_rel_close(fast.compute(g, in).at("y"), cpu_context().compute(g, in).at("y"), kFp16Tolerance, what);
+    }
+    std::string report = fast.report(g);
+    EXPECT_EQ(report.find("own fp16 gemv") != std::string::npos, c.gemv) << report;
+    EXPECT_NE(report.find("fallback ops: none"), std::string::npos) << report;
+  }
+  fast.destroy();
+}
+
 // Timed beside cuBLASLt (CPPNN_CUDA_OWN_KERNELS=1): BERT's and the classifiers' products,
 // printed with what the timed choice took. No threshold: a print to read.
 TEST(OwnGemm, Timing) {
   REQUIRE_CUDA();
   const Dims shapes[][2] = {{{128, 768}, {768, 768}}, {{128, 768}, {768, 3072}}, {{128, 3072}, {3072, 768}},
                             {{12, 128, 64}, {12, 64, 128}}, {{12, 128, 128}, {12, 128, 64}},
-                            {{1, 1280}, {1280, 1000}}, {{1, 2048}, {2048, 1000}}};
+                            {{1, 1280}, {1280, 1000}}, {{1, 2048}, {2048, 1000}},
+                            // a decoder's step (GPT-2 small): qkv, FFN in and out
+                            {{1, 768}, {768, 2304}}, {{1, 768}, {768, 3072}}, {{1, 3072}, {3072, 768}}};
   for (DataType t : {DataType::float32, DataType::float16})
     for (const auto& sh : shapes) {
       bool batched = sh[1].size() == 3;

@@ -202,6 +202,7 @@ std::string type_suffix(DataType t) {
     case U64: return "u64";
     case I8: return "i8";
     case U8: return "u8";
+    case DataType::bfloat16: return "bf16";  // internal: no op case has it
   }
   return "unknown";
 }

@@ -63,6 +63,14 @@ OwnGemm::OwnGemm(const GemmProblem& p, const std::string& what, const Device& de
   // float16: the kernel's filter is b^T [n, k] when b is given transposed, else b itself
   // [k, n] (filter_kn: copied 8 columns at a time and read with ldmatrix.trans). Nothing is
   // transposed on the host: that cost BERT-base's warm start about 60 ms.
+  if (p.batch == 1 && p.m <= kGemvMaxRows) {
+    gemv_.a = p.a, gemv_.b = p.b, gemv_.bias = p.bias, gemv_.d = p.d;
+    gemv_.m = int(p.m), gemv_.n = int(p.n), gemv_.k = int(p.k);
+    gemv_.b_nk = p.b_trans ? 1 : 0;
+    gemv_.activation = p.activation;
+    gemv_.cols_per_block = 32;
+    gemv_ok_ = gemv_supported(gemv_);
+  }
   if (p.batch > 65535) return;
   TensorConvParams t{};
   t.w = p.b;
@@ -75,6 +83,40 @@ OwnGemm::OwnGemm(const GemmProblem& p, const std::string& what, const Device& de
   t.x_batch = p.a_stride, t.w_batch = p.b_stride, t.y_batch = p.m * p.n;
   gemm_ = ImplicitGemm(t, device, what);
   if (!possible()) b_transposed_ = DeviceBuffer();
+}
+
+GemvParams OwnGemm::gemv_params(int variant) const {
+  GemvParams g = gemv_;
+  if (!g.b_nk) g.cols_per_block = variant == tiled_variants() ? 32 : 8;
+  return g;
+}
+
+int OwnGemm::untimed_variant(const Device& device) const {
+  // A few rows: the matrix-vector kernel reads B once, where a tile would be mostly empty;
+  // 32 columns a block where that still gives every SM a block, else 8.
+  if (gemv_ok_) {
+    bool wide = gemv_.b_nk || gemv_.n / 32 >= int64_t(device.sm_count);
+    return tiled_variants() + (wide ? 0 : 1);
+  }
+  return gemm_.untimed_variant(device);
+}
+
+cudaError_t OwnGemm::launch(int variant, cudaStream_t stream) const {
+  if (is_gemv(variant)) return launch_gemv(gemv_params(variant), stream);
+  return gemm_.launch(variant, stream);
+}
+
+std::string OwnGemm::description(int variant) const {
+  if (!is_gemv(variant)) return gemm_.description(variant);
+  GemvParams g = gemv_params(variant);
+  return g.b_nk ? "own fp16 gemv (b [n, k])"
+                : "own fp16 gemv (b [k, n], " + std::to_string(g.cols_per_block) + " columns a block)";
+}
+
+std::string OwnGemm::name(int variant) const {
+  if (!is_gemv(variant)) return gemm_.name("gemm", variant);
+  GemvParams g = gemv_params(variant);
+  return g.b_nk ? "own-gemv-nk" : "own-gemv-kn" + std::to_string(g.cols_per_block);
 }
 
 int OwnGemm::variant_named(const std::string& text) const {
