@@ -83,6 +83,31 @@ void remove_dead_code(GraphIR& g) {
   g.nodes = std::move(nodes);
 }
 
+void unit_transposes_to_reshapes(GraphIR& g) {
+  for (Node& n : g.nodes) {
+    if (n.op != OpId::transpose || n.inputs.size() != 1 || n.outputs.size() != 1) continue;
+    const Dims& in = g.desc(n.inputs[0]).shape;
+    const std::vector<int64_t>& perm = n.attrs.ints("permutation");
+    if (perm.size() != in.size()) continue;
+    int64_t last = -1;
+    bool moves = false;
+    for (int64_t axis : perm) {
+      if (axis < 0 || size_t(axis) >= in.size()) {
+        moves = true;
+        break;
+      }
+      if (in[size_t(axis)] == 1) continue;
+      if (axis < last) moves = true;
+      last = axis;
+    }
+    if (moves) continue;
+    const Dims& out = g.desc(n.outputs[0]).shape;
+    n.op = OpId::reshape;
+    n.attrs = Attrs();
+    n.attrs.set("newShape", std::vector<int64_t>(out.begin(), out.end()));
+  }
+}
+
 std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& graph,
                                         const PassOptions& options) {
   auto g = std::make_shared<GraphIR>(*graph);
@@ -109,6 +134,7 @@ std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& gr
     fuse_batch_norm_relu(*g);
     fold_transposes_into_matmul(*g);
   }
+  if (options.concrete_shapes) unit_transposes_to_reshapes(*g);
   remove_dead_code(*g);
   return g;
 }

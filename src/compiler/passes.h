@@ -66,6 +66,10 @@ struct PassOptions {
   // fold_transposes_into_matmul): set for a CPU plan's graph alone, never for an engine's
   // portable graph or another backend's.
   bool cpu_plan_fusions = false;
+  // The graph is one concrete shape's, about to become a backend's plan (never an engine's
+  // portable graph, whose dynamic-shape form must hold at every size): rewrites that hold
+  // only at these sizes may run (unit_transposes_to_reshapes).
+  bool concrete_shapes = false;
   // Folding is for weights and shape arithmetic: a node whose results are larger than
   // max_folded_node_bytes, or that would take the graph's folded total past
   // max_folded_bytes, stays a runtime op, so that a small graph (an expand of a scalar,
@@ -117,6 +121,11 @@ void fuse_batch_norm_relu(GraphIR& graph);
 // k^T), as strided oneDNN memory; attributes "aPermutation" / "bPermutation" /
 // "outPermutation" (backends/cpu/matmul.cpp). Float32 only.
 void fold_transposes_into_matmul(GraphIR& graph);
+// A transpose that keeps the order of every axis longer than 1 moves no bytes: it becomes a
+// reshape, which the backends run as a view (a decoder step's head split, [1, 1, 12, 64] ->
+// [1, 12, 1, 64], was a copy kernel per layer and per q and k). Only at concrete shapes
+// (PassOptions::concrete_shapes): a size-1 axis at one size may be longer at another.
+void unit_transposes_to_reshapes(GraphIR& graph);
 // The query, key and value projections of one input (matmuls by constant weights, their
 // bias adds, read only by reshapes into heads) become one matmul, one add and a split where
 // options.merge_projections accepts them (merge_projections.cpp).

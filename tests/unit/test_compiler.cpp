@@ -572,6 +572,37 @@ TEST(Compiler, ShuffleBlockSplitAndChannelShuffleStayChannelsLast) {
 }
 
 
+// A decoder step's head split, [1, 1, 12, 64] -> [1, 12, 1, 64], moves only a size-1 axis:
+// at concrete shapes (a backend's plan) it becomes a reshape, which runs as a view; an
+// engine's graph (shapes that may change) keeps the transpose. One that moves data stays.
+TEST(Compiler, UnitAxisTransposesBecomeReshapesAtConcreteShapes) {
+  Tensor xt = random_tensor(DataType::float32, {1, 1, 12, 64}, -1, 1, 91);
+  for (bool concrete : {false, true}) {
+    GraphBuilder b;
+    Operand x = b.input("x", DataType::float32, xt.shape());
+    TransposeOptions heads, swap;
+    heads.permutation = std::vector<uint32_t>{0, 2, 1, 3};
+    swap.permutation = std::vector<uint32_t>{0, 1, 3, 2};  // moves data: stays
+    Graph g = b.build({{"y", b.relu(b.transpose(x, heads))}, {"z", b.relu(b.transpose(x, swap))}});
+    detail::PassOptions po = detail::cpu_pass_options();
+    po.concrete_shapes = concrete;
+    po.channels_last = false;  // (the layout pass makes the same rewrite among its own)
+    auto opt = detail::optimize(g.ir_ptr(), po);
+    EXPECT_EQ(count_op(*opt, detail::OpId::transpose), concrete ? 1u : 2u) << Graph(opt).summary();
+    EXPECT_EQ(count_op(*opt, detail::OpId::reshape), concrete ? 1u : 0u) << Graph(opt).summary();
+  }
+  // The CPU plan (concrete shapes) computes the same values as the transposes.
+  GraphBuilder b;
+  Operand x = b.input("x", DataType::float32, xt.shape());
+  TransposeOptions heads;
+  heads.permutation = std::vector<uint32_t>{0, 2, 1, 3};
+  Graph g = b.build({{"y", b.relu(b.transpose(x, heads))}});
+  std::vector<double> xv = xt.to_doubles(), want(xv.size());
+  for (size_t i = 0; i < xv.size(); ++i) want[i] = std::max(0.0, xv[i]);  // same order
+  testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), want, {0, 0});
+}
+
+
 // DenseNet's pre-activation batch norm -> relu is one pass in the CPU plan (its own fusion):
 // one node with the activation, values against float64, a NaN kept as the relu keeps it.
 TEST(Compiler, BatchNormReluIsOnePassInTheCpuPlan) {

@@ -361,6 +361,7 @@ class CpuBackend final : public Backend {
   std::unique_ptr<Plan> compile(std::shared_ptr<const GraphIR> graph) override {
     PassOptions options = cpu_pass_options();
     options.cpu_plan_fusions = true;
+    options.concrete_shapes = true;
     // Attention as one kernel (matmul_attention.cpp) where it takes the candidate: float32.
     // CPPNN_CPU_ATTENTION=0 keeps the graph's ops (to compare, or to rule the kernel out);
     // read at each compile, so that one process can time both.

@@ -56,6 +56,7 @@ class CudaPlan final : public Plan {
     auto t0 = std::chrono::steady_clock::now();
     PassOptions passes = cpu_pass_options();  // folds constants with the CPU kernels
     passes.channels_last = wants_channels_last(*graph);
+    passes.concrete_shapes = true;
     // No recurrent kernels on the device: lstm and gru run as their decomposition into
     // matmuls and generated element-wise kernels (device_ops.h, recurrent_ops.cpp).
     passes.lower_recurrent = true;
