@@ -572,6 +572,61 @@ TEST(Compiler, ShuffleBlockSplitAndChannelShuffleStayChannelsLast) {
 }
 
 
+// Whisper's stem: two 1-D convolutions (conv2d over a height of 1 between reshapes, as the
+// ONNX importer writes Conv over [N, C, L]) with a GELU after each, then permute(0, 2, 1):
+// channels-last from the first conv to the end, one transpose in all (the input's way in);
+// values against float64.
+TEST(Compiler, Conv1dStemStaysChannelsLastThroughItsReshapes) {
+  const int64_t N = 2, C = 3, L = 10, K1 = 4, K2 = 5;
+  Tensor xt = random_tensor(DataType::float32, {N, C, L}, -1, 1, 95);
+  Tensor w1 = random_tensor(DataType::float32, {K1, C, 1, 3}, -1, 1, 96);
+  Tensor w2 = random_tensor(DataType::float32, {K2, K1, 1, 3}, -1, 1, 97);
+  auto conv1d = [](const std::vector<double>& x, int64_t cin, const Tensor& w, int64_t cout) {
+    std::vector<double> wv = w.to_doubles(), y(size_t(N * cout * L), 0.0);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t o = 0; o < cout; ++o)
+        for (int64_t l = 0; l < L; ++l) {
+          double acc = 0;
+          for (int64_t c = 0; c < cin; ++c)
+            for (int64_t k = 0; k < 3; ++k) {
+              int64_t at = l + k - 1;
+              if (at >= 0 && at < L) acc += x[size_t((n * cin + c) * L + at)] * wv[size_t((o * cin + c) * 3 + k)];
+            }
+          y[size_t((n * cout + o) * L + l)] = 0.5 * acc * (1 + std::erf(acc / std::sqrt(2.0)));  // gelu
+        }
+    return y;
+  };
+  std::vector<double> h = conv1d(xt.to_doubles(), C, w1, K1), y = conv1d(h, K1, w2, K2);
+  Tensor pos = random_tensor(DataType::float32, {L, K2}, -1, 1, 98);  // Whisper's positions
+  std::vector<double> pv = pos.to_doubles(), want(y.size());  // permuted to [N, L, K2], + pos
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < K2; ++o)
+      for (int64_t l = 0; l < L; ++l)
+        want[size_t((n * L + l) * K2 + o)] = y[size_t((n * K2 + o) * L + l)] + pv[size_t(l * K2 + o)];
+
+  GraphBuilder b;
+  Conv2dOptions co;
+  co.padding = {0, 0, 1, 1};
+  auto stem = [&](Operand v, int64_t cin, const Tensor& w, int64_t cout) {
+    Operand v4 = b.reshape(v, {uint32_t(N), uint32_t(cin), 1, uint32_t(L)});
+    Operand c = b.reshape(b.conv2d(v4, b.constant(w), co), {uint32_t(N), uint32_t(cout), uint32_t(L)});
+    // GELU as exported at opset 17: x * 0.5 * (1 + erf(x / sqrt 2)).
+    Operand half = b.constant(Tensor::from<float>(DataType::float32, {}, {0.5f}));
+    Operand one = b.constant(Tensor::from<float>(DataType::float32, {}, {1.0f}));
+    Operand root2 = b.constant(Tensor::from<float>(DataType::float32, {}, {1.41421356f}));
+    return b.mul(b.mul(c, half), b.add(one, b.erf(b.div(c, root2))));
+  };
+  Operand x = b.input("x", DataType::float32, xt.shape());
+  TransposeOptions to;
+  to.permutation = std::vector<uint32_t>{0, 2, 1};
+  Operand out = b.add(b.transpose(stem(stem(x, C, w1, K1), K1, w2, K2), to), b.constant(pos));
+  Graph g = b.build({{"y", out}});
+  auto opt = detail::optimize(g.ir_ptr(), detail::cpu_pass_options());
+  EXPECT_EQ(count_op(*opt, detail::OpId::transpose), 1u) << Graph(opt).summary();
+  testing::expect_close(testing::run_cpu(g, {{"x", xt}}).at("y"), want, {1e-5, 1e-5});
+}
+
+
 // A decoder step's head split, [1, 1, 12, 64] -> [1, 12, 1, 64], moves only a size-1 axis:
 // at concrete shapes (a backend's plan) it becomes a reshape, which runs as a view; an
 // engine's graph (shapes that may change) keeps the transpose. One that moves data stays.
