@@ -108,6 +108,20 @@ TEST(ShapeTranspose, LargeTensorsUseTheBlockedPath) {
   }
 }
 
+// A short innermost output dim fed by the input's contiguous one (the interleaving path):
+// an image's NCHW -> NHWC with 3 channels (one outer item, in chunks of k across threads),
+// ShuffleNet's channel shuffle channels-last (J = 2, 4), and the generic J (5, 16).
+TEST(ShapeTranspose, ShortInnermostDimsInterleave) {
+  for (DataType t : {DataType::float32, DataType::float16, DataType::int8, DataType::int64}) {
+    check_transpose(t, {1, 3, 40, 41}, {0, 2, 3, 1});       // k = 1640: two chunks
+    check_transpose(t, {2, 3, 5, 7}, {0, 2, 3, 1});          // two outer items
+    check_transpose(t, {1, 6, 7, 2, 13}, {0, 1, 2, 4, 3});   // the shuffle, J = 2
+    check_transpose(t, {3, 4, 9}, {0, 2, 1});                // J = 4
+    check_transpose(t, {2, 5, 300}, {0, 2, 1});              // J = 5
+    check_transpose(t, {4, 16, 33}, {0, 2, 1});              // J = 16
+  }
+}
+
 TEST(ShapeTranspose, DefaultReversesAxes) {
   for (DataType t : {DataType::float32, DataType::float16, DataType::uint8}) {
     check_unary(
