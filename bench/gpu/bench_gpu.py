@@ -1298,6 +1298,13 @@ def report(docs):
     cases = {}
     machines = []
     for doc in docs:
+        if "rows" in doc and "results" not in doc:
+            # A results file this mode wrote (bench/results/gpu_transformers.json): its rows
+            # stand as they are, and a later document's case of the same model replaces them.
+            machines.extend(doc.get("runs", []))
+            for r in doc["rows"]:
+                cases[(r["model"], r["batch"], r.get("variant") or "")] = (r, None)
+            continue
         m = dict(doc.get("machine", {}))
         m["date"] = doc.get("date")
         machines.append({k: m.get(k) for k in ("gpu", "driver", "torch", "torch_cuda", "cudnn",
@@ -1308,13 +1315,15 @@ def report(docs):
             cases[(c["model"], c["batch"], c.get("variant") or "")] = (c, m)
     order = list(MODELS)
     keys = sorted(cases, key=lambda k: (order.index(k[0]) if k[0] in order else len(order), k[1], k[2]))
-    rows = [row_of(cases[k][0], cases[k][1]) for k in keys]
+    rows = [cases[k][0] if cases[k][1] is None else row_of(cases[k][0], cases[k][1]) for k in keys]
     gpus = sorted({r["gpu"] for r in rows if r["gpu"]})
     return {"runs": machines, "gpus": gpus,
             "method": "fp16; medians, torch.cuda.synchronize() around each run, GPU-resident "
                       "tensors; eager_graph = eager PyTorch in a CUDA graph, compile = "
                       "torch.compile(mode='reduce-overhead'), cppnn = float16 engine through "
-                      "context.dispatch on torch CUDA tensors",
+                      "context.dispatch on torch CUDA tensors (rows with cppnn_dlpack_fp16_ms: "
+                      "float16 inputs and outputs, tensors bound once with wrap_tensor; without "
+                      "it, an earlier run's float32 interface imported on every call)",
             "ratio": "cppnn / the faster of eager_graph and compile, same run: below 1, cppnn is faster",
             "rows": rows}
 

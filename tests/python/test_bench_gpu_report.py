@@ -226,6 +226,24 @@ def test_report_mode_writes_the_subset_and_the_plot(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
 
 
+def test_report_takes_its_own_results_file_and_later_runs_replace_its_rows():
+    earlier = bg.report([_doc("2026-12-07 10:00 UTC", "NVIDIA H100 80GB HBM3", [
+        _case("bert_base", 1, 0.76, 0.887, 1.001), _case("gpt2_decode", 1, 0.717, 0.837, 2.725)])])
+    earlier = json.loads(json.dumps(earlier))  # as read back from bench/results
+    later = _doc("2026-12-08 00:00 UTC", "NVIDIA H100 80GB HBM3", [
+        _case("gpt2_decode", 1, 0.721, 1.113, 1.155)])
+    later["results"][0]["ms"]["cppnn_dlpack_float16"] = 2.4
+    later["results"][0]["cppnn_io"] = {"float16": ["float16", "int64"]}
+    rep = bg.report([earlier, later])
+    rows = {(r["model"], r["batch"]): r for r in rep["rows"]}
+    assert rows[("bert_base", 1)]["cppnn_fp16_ms"] == 1.001  # kept as it was
+    g = rows[("gpt2_decode", 1)]
+    assert g["cppnn_fp16_ms"] == 1.155 and g["cppnn_dlpack_fp16_ms"] == 2.4
+    assert g["cppnn_io_fp16"] == ["float16", "int64"]
+    assert g["cppnn_over_best_peer"] == pytest.approx(1.155 / 0.721, abs=1e-3)
+    assert len(rep["runs"]) == 2
+
+
 def test_report_keeps_a_variant_beside_the_default(tmp_path):
     plain = _case("gpt2_decode", 1, 1.0, 0.9, 0.8)
     add = _case("gpt2_decode", 1, 1.0, 0.9, 0.6, variant="add mask",
