@@ -7,7 +7,7 @@ reach deep: libFuzzer mutates these rather than starting from nothing.
                        importer converts, PyTorch-style shape arithmetic, symbolic
                        dimensions, float16 and integer graphs
   fuzz_engine/         engines built from those models by the cppnn tool (--cppnn), float32,
-                       float16 and bfloat16
+                       float16, bfloat16 and float16 with float16 inputs and outputs
   fuzz_runtime_cache/  runtime-cache files (docs/runtime-cache.md) for the key that
                        fuzz_runtime_cache.cpp expects
 
@@ -285,7 +285,9 @@ def write_engines(out, onnx_paths, cppnn):
     made, failed = 0, []
     with tempfile.TemporaryDirectory() as tmp:
         for p in onnx_paths:
-            for precision in ("float32", "float16", "bfloat16"):
+            # float16io: a float16 engine with float16 inputs and outputs (--no-keep-io-types),
+            # whose BOPT section the reader parses.
+            for precision in ("float32", "float16", "bfloat16", "float16io"):
                 engine = d / f"{p.stem}.{precision}.engine"
                 # Only the names the model has: the tool refuses a --dim it lacks.
                 values = {"N": 2, "batch": 1, "seq": 4, "S": 8}
@@ -295,8 +297,9 @@ def write_engines(out, onnx_paths, cppnn):
                 except Exception:  # a seed the onnx package cannot read: the tool says why
                     declared = set()
                 dims = [a for k, v in values.items() if k in declared for a in ("--dim", f"{k}={v}")]
-                r = subprocess.run([cppnn, "build", str(p), "-o", str(Path(tmp) / "e"),
-                                    "--precision", precision] + dims,
+                flags = (["--precision", "float16", "--no-keep-io-types"] if precision == "float16io"
+                         else ["--precision", precision])
+                r = subprocess.run([cppnn, "build", str(p), "-o", str(Path(tmp) / "e")] + flags + dims,
                                    capture_output=True, text=True)
                 if r.returncode == 0:
                     shutil.copyfile(Path(tmp) / "e", engine)
