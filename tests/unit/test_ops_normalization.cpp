@@ -383,6 +383,43 @@ TEST(NormPoolLayerNorm, EmptyAxesAndScalar) {
   check_layer_norm(kF16, {{5}, std::nullopt, false}, true, 92);
 }
 
+// The CPU plan reads a residual add before a layer norm in the norm's kernel (input 3,
+// fuse_norm_residual): BERT's post-norm blocks. One step left, values of the sum's norm
+// against float64, trailing and middle axes, float32 and float16, runtime and constant
+// parameters.
+TEST(NormPoolLayerNorm, ResidualAddGoesIntoTheKernel) {
+  struct Case {
+    Dims shape;
+    std::vector<uint32_t> axes;
+  };
+  const Case cases[] = {{{2, 128, 768}, {2}}, {{3, 7, 33}, {2}}, {{2, 3, 4, 5}, {1, 2}}, {{2, 3, 4, 5}, {3, 1}}};
+  uint32_t seed = 100;
+  for (DataType t : {kF32, kF16})
+    for (const Case& c : cases) {
+      Tensor x = random_tensor(t, c.shape, -2, 3, ++seed), r = random_tensor(t, c.shape, -1, 1, ++seed);
+      Dims pshape;
+      for (uint32_t a : c.axes) pshape.push_back(c.shape[a]);
+      Tensor scale = random_tensor(t, pshape, 0.5, 2, ++seed), bias = random_tensor(t, pshape, -1, 1, ++seed);
+      GraphBuilder b;
+      Operand xi = b.input("x", t, c.shape), ri = b.input("r", t, c.shape);
+      LayerNormalizationOptions o;
+      o.axes = c.axes;
+      o.scale = b.constant(scale);
+      o.bias = b.input("bias", t, pshape);
+      Graph g = b.build({{"y", b.layer_normalization(b.add(xi, ri), o)}});
+      std::vector<double> xv = x.to_doubles(), rv = r.to_doubles();
+      for (size_t i = 0; i < xv.size(); ++i) xv[i] += rv[i];
+      Tensor sum = testing::tensor_from_doubles(DataType::float32, c.shape, xv);  // exact in float32
+      std::string what = std::string(to_string(t)) + " " + to_string(c.shape);
+      Context cpu = Context::create();
+      expect_close(cpu.compute(g, {{"x", x}, {"r", r}, {"bias", bias}}).at("y"),
+                   ref_layer_norm(sum, c.axes, &scale, &bias, cast_epsilon(t, 1e-5)), default_tolerance(t), what);
+      std::string report = cpu.report(g);
+      EXPECT_EQ(report.find(" add "), std::string::npos) << report;
+      EXPECT_NE(report.find("layerNormalization"), std::string::npos) << report;
+    }
+}
+
 TEST(NormPoolLayerNorm, LargeMeanKeepsPrecision) {
   Tensor x = random_tensor(kF32, {4, 768}, 999, 1001, 95);
   std::vector<uint32_t> axes{1};

@@ -373,6 +373,12 @@ class CpuBackend final : public Backend {
       // columns the kernel reads in place: no split is left to copy.
       options.merge_projections = [](DataType type, int64_t) { return type == DataType::float32; };
     }
+    // The residual add before a layer norm is read by the norm's kernel (input 3): BERT's
+    // post-norm blocks write and read one tensor less each (normalization.cpp).
+    options.norm_residual = [](const GraphIR& g, const Node& ln) {
+      DataType t = g.desc(ln.inputs[0]).data_type;
+      return t == DataType::float32 || t == DataType::float16;
+    };
     return std::make_unique<CpuPlan>(optimize(graph, options), threads_, max_bytes_);
   }
 

@@ -386,13 +386,22 @@ class InstanceNormKernel final : public CpuKernel {
 // ---- layerNormalization: moments per row over the reduced axes.
 
 // Normalizes `rows` contiguous rows of `len` elements; scale and bias are in row order.
+// `residual` (or null): added to x first (input 3, fuse_norm_residual's), in float.
 template <typename T>
-void layer_norm_rows(const T* x, T* y, size_t rows, size_t len, const float* scale,
+void layer_norm_rows(const T* x, const T* residual, T* y, size_t rows, size_t len, const float* scale,
                      const float* bias, float eps) {
   parallel_for(rows, std::max<size_t>(1, 8192 / len), [&](size_t b, size_t e) {
-    std::vector<float> scratch(std::is_same_v<T, half> ? len : 0);
+    std::vector<float> scratch(std::is_same_v<T, half> || residual ? len : 0);
     for (size_t r = b; r < e; ++r) {
-      const float* v = floats_of(x + r * len, scratch.data(), len);
+      const float* v = nullptr;
+      if (residual) {
+        const T* xr = x + r * len;
+        const T* rr = residual + r * len;
+        for (size_t i = 0; i < len; ++i) scratch[i] = to_float(xr[i]) + to_float(rr[i]);
+        v = scratch.data();
+      } else {
+        v = floats_of(x + r * len, scratch.data(), len);
+      }
       Moments mo = moments(v, len, eps);
       float sh = mo.shift, m = mo.offset, rs = mo.rstd;
       if constexpr (std::is_same_v<T, float>) {
@@ -487,22 +496,27 @@ class LayerNormKernel final : public CpuKernel {
         computed[i] = float_params(in[i + 1], len_, i == 0 ? 1.0f : 0.0f, param_order_);
       param[i] = params_[i].empty() ? computed[i].data() : params_[i].data();
     }
+    // Input 3: the residual fuse_norm_residual moved in (x + residual is normalized).
+    const Tensor* res = in.size() > 3 ? in[3] : nullptr;
     visit_float(in[0]->data_type(), [&]<typename T>() {
       const T* x = in[0]->data_as<T>();
+      const T* r = res ? res->data_as<T>() : nullptr;
       T* y = out[0]->data_as<T>();
       if (trailing_) {
-        layer_norm_rows(x, y, rows_, len_, param[0], param[1], epsilon_);
+        layer_norm_rows(x, r, y, rows_, len_, param[0], param[1], epsilon_);
         return;
       }
       // Reduced axes in the middle: gather into [kept..., reduced...] order, normalize the
       // now contiguous rows, scatter back.
       std::vector<float> buf(rows_ * len_);
       size_t inner = size_t(perm_shape_.back());
-      for_permuted_rows(perm_shape_, perm_strides_, [&](size_t r, size_t off, size_t stride) {
-        float* d = buf.data() + r * inner;
-        for (size_t i = 0; i < inner; ++i) d[i] = to_float(x[off + i * stride]);
+      for_permuted_rows(perm_shape_, perm_strides_, [&](size_t row, size_t off, size_t stride) {
+        float* d = buf.data() + row * inner;
+        for (size_t i = 0; i < inner; ++i)
+          d[i] = to_float(x[off + i * stride]) + (r ? to_float(r[off + i * stride]) : 0.0f);
       });
-      layer_norm_rows(buf.data(), buf.data(), rows_, len_, param[0], param[1], epsilon_);
+      layer_norm_rows(buf.data(), static_cast<const float*>(nullptr), buf.data(), rows_, len_, param[0],
+                      param[1], epsilon_);
       for_permuted_rows(perm_shape_, perm_strides_, [&](size_t r, size_t off, size_t stride) {
         const float* s = buf.data() + r * inner;
         for (size_t i = 0; i < inner; ++i) y[off + i * stride] = from_float<T>(s[i]);
