@@ -11,9 +11,7 @@
 //                      that is validated, written to an engine or given to another backend
 //   conv2d input 2 "bias": 1-D per output channel; input 3 "residual": same desc as the
 //                      output, added before the activation
-//   matmul input 2 "bias": 1-D of the last output dimension; input 3 "residual"
-//                      (fuse_matmul_residual, for a backend that asks): same desc as the
-//                      output, added before the activation
+//   matmul input 2 "bias": 1-D of the last output dimension
 //   layerNormalization input 3 "residual" (fuse_norm_residual, for a backend that asks):
 //                      same desc as the input, added to it before normalizing
 #include <cmath>
@@ -575,35 +573,6 @@ void fuse_norm_residual(GraphIR& g, const PassOptions& options) {
     ln.inputs[0] = add.inputs[0];
     ln.inputs.push_back(add.inputs[1]);
     add.op = OpId::none;  // the layer norm stays where it is: both addends exist by then
-  }
-}
-
-void fuse_matmul_residual(GraphIR& g, const PassOptions& options) {
-  if (!options.matmul_residual) return;
-  Uses uses(g);
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    Node& add = g.nodes[i];
-    if (add.op != OpId::add || add.inputs.size() != 2 || add.outputs.size() != 1) continue;
-    const OperandDescriptor& sum = g.desc(add.outputs[0]);
-    for (size_t side = 0; side < 2; ++side) {
-      OperandId y = add.inputs[side], r = add.inputs[1 - side];
-      if (y == r || !(g.desc(y) == sum) || !(g.desc(r) == sum)) continue;
-      int32_t p = uses.producer[size_t(y)];
-      if (p < 0 || uses.count[size_t(y)] != 1) continue;
-      Node& mm = g.nodes[size_t(p)];
-      if (mm.op != OpId::matmul || mm.outputs.size() != 1 || mm.inputs.size() > 3 ||
-          mm.attrs.has("activation"))
-        continue;
-      // The residual must exist where the matmul runs (the add may come much later).
-      int32_t rp = uses.producer[size_t(r)];
-      if (rp >= p || !options.matmul_residual(g, mm)) continue;
-      mm.inputs.resize(3, kNoOperand);
-      mm.inputs.push_back(r);
-      mm.outputs[0] = add.outputs[0];
-      add.op = OpId::none;
-      uses = Uses(g);
-      break;
-    }
   }
 }
 

@@ -134,7 +134,6 @@ std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& gr
     fuse_batch_norm_relu(*g);
     fold_transposes_into_matmul(*g);
   }
-  if (options.fuse && options.matmul_residual) fuse_matmul_residual(*g, options);
   if (options.concrete_shapes) unit_transposes_to_reshapes(*g);
   remove_dead_code(*g);
   return g;

@@ -62,10 +62,6 @@ struct PassOptions {
   // layerNormalization takes over the add before it (fuse_norm_residual): asked about each
   // candidate node; unset: no fusion.
   std::function<bool(const GraphIR& graph, const Node& layer_norm)> norm_residual;
-  // A matmul takes over the residual add after it (fuse_matmul_residual; input 3, as a
-  // conv2d's): asked about each candidate matmul (no activation, its result read by the
-  // add alone); unset: no fusion.
-  std::function<bool(const GraphIR& graph, const Node& matmul)> matmul_residual;
   // The CPU backend's own fusions, whose attributes only its kernels read (fuse_swish,
   // fold_transposes_into_matmul): set for a CPU plan's graph alone, never for an engine's
   // portable graph or another backend's.
@@ -130,10 +126,6 @@ void fold_transposes_into_matmul(GraphIR& graph);
 // [1, 12, 1, 64], was a copy kernel per layer and per q and k). Only at concrete shapes
 // (PassOptions::concrete_shapes): a size-1 axis at one size may be longer at another.
 void unit_transposes_to_reshapes(GraphIR& graph);
-// add(matmul(a, b[, bias]), r) with r of the output's shape -> matmul(a, b, bias, r), where
-// PassOptions::matmul_residual takes it: a pre-norm transformer's residual adds (ViT,
-// Whisper, GPT-2) ride on the product's epilogue instead of a pass of their own.
-void fuse_matmul_residual(GraphIR& graph, const PassOptions& options);
 // The query, key and value projections of one input (matmuls by constant weights, their
 // bias adds, read only by reshapes into heads) become one matmul, one add and a split where
 // options.merge_projections accepts them (merge_projections.cpp).

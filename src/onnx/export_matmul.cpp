@@ -8,7 +8,7 @@ namespace {
 
 bool has_epilogue(const NodeContext& ctx) {
   return !ctx.attrs().s_or("activation", "").empty() ||
-         ((ctx.node().op == detail::OpId::conv2d || ctx.node().op == detail::OpId::matmul) && ctx.has_input(3));
+         (ctx.node().op == detail::OpId::conv2d && ctx.has_input(3));
 }
 
 void matmul(NodeContext& ctx) {
@@ -21,8 +21,7 @@ void matmul(NodeContext& ctx) {
     ctx.emit("Add", {result, ctx.input(2)}, {biased});
     result = biased;
   }
-  // A fused residual (fuse_matmul_residual) is an Add before the activation.
-  finish_fused(ctx, result, ctx.has_input(3) ? ctx.input(3) : "");
+  finish_fused(ctx, result, "");
 }
 
 void gemm(NodeContext& ctx) {

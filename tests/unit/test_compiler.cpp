@@ -627,65 +627,6 @@ TEST(Compiler, Conv1dStemStaysChannelsLastThroughItsReshapes) {
 }
 
 
-// A pre-norm transformer block (ViT, Whisper, GPT-2): both residual adds ride on the
-// products' epilogues in the CPU plan (fuse_matmul_residual, a oneDNN binary post-op), none
-// is left as a step; a residual produced after the product (it would not exist yet) is not
-// fused; values against float64.
-TEST(Compiler, PreNormResidualAddsGoIntoTheProducts) {
-  const int64_t S = 6, D = 8, F = 16;
-  Tensor xt = random_tensor(DataType::float32, {2, S, D}, -1, 1, 121);
-  Tensor w1 = random_tensor(DataType::float32, {D, D}, -0.5, 0.5, 122), b1 = random_tensor(DataType::float32, {D}, -1, 1, 123);
-  Tensor w2 = random_tensor(DataType::float32, {D, F}, -0.5, 0.5, 124), w3 = random_tensor(DataType::float32, {F, D}, -0.5, 0.5, 125);
-  Tensor zt = random_tensor(DataType::float32, {2, S, D}, -1, 1, 126);
-  GraphBuilder b;
-  Operand x = b.input("x", DataType::float32, xt.shape()), z = b.input("z", DataType::float32, zt.shape());
-  LayerNormalizationOptions ln;
-  ln.axes = std::vector<uint32_t>{2};
-  Operand h = b.add(b.add(b.matmul(b.layer_normalization(x, ln), b.constant(w1)), b.constant(b1)), x);
-  Operand f = b.add(b.matmul(b.relu(b.matmul(b.layer_normalization(h, ln), b.constant(w2))), b.constant(w3)), h);
-  // Its residual comes from a node after the product in the graph's order: stays an add.
-  Operand early = b.matmul(x, b.constant(w1));  // (statements: the order is the graph's)
-  Operand late = b.add(early, b.relu(z));
-  Graph g = b.build({{"y", f}, {"late", late}});
-  Context cpu = Context::create();
-  std::string report = cpu.report(g);
-  size_t adds = 0;
-  for (size_t at = report.find("\n  add "); at != std::string::npos; at = report.find("\n  add ", at + 1)) ++adds;
-  EXPECT_EQ(adds, 1u) << report;  // the late one
-  // float64: layer norms without scale and bias, epsilon 1e-5.
-  auto norm = [](std::vector<double> v, int64_t rows, int64_t len) {
-    for (int64_t r = 0; r < rows; ++r) {
-      double m = 0, q = 0;
-      for (int64_t i = 0; i < len; ++i) m += v[size_t(r * len + i)];
-      m /= double(len);
-      for (int64_t i = 0; i < len; ++i) q += std::pow(v[size_t(r * len + i)] - m, 2);
-      double rs = 1 / std::sqrt(q / double(len) + 1e-5);
-      for (int64_t i = 0; i < len; ++i) v[size_t(r * len + i)] = (v[size_t(r * len + i)] - m) * rs;
-    }
-    return v;
-  };
-  auto mat = [](const std::vector<double>& a, const Tensor& w, int64_t rows, int64_t k, int64_t n) {
-    std::vector<double> wv = w.to_doubles(), y(size_t(rows * n), 0.0);
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < n; ++j)
-        for (int64_t i = 0; i < k; ++i) y[size_t(r * n + j)] += a[size_t(r * k + i)] * wv[size_t(i * n + j)];
-    return y;
-  };
-  const int64_t rows = 2 * S;
-  std::vector<double> xv = xt.to_doubles(), bv = b1.to_doubles();
-  std::vector<double> hv = mat(norm(xv, rows, D), w1, rows, D, D);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < D; ++j) hv[size_t(r * D + j)] += bv[size_t(j)] + xv[size_t(r * D + j)];
-  std::vector<double> t = mat(norm(hv, rows, D), w2, rows, D, F);
-  for (double& v : t) v = std::max(0.0, v);
-  std::vector<double> yv = mat(t, w3, rows, F, D), lv = mat(xv, w1, rows, D, D), zv = zt.to_doubles();
-  for (size_t i = 0; i < yv.size(); ++i) yv[i] += hv[i], lv[i] += std::max(0.0, zv[i]);
-  NamedTensors out = cpu.compute(g, {{"x", xt}, {"z", zt}});
-  testing::expect_close(out.at("y"), yv, {1e-5, 1e-5});
-  testing::expect_close(out.at("late"), lv, {1e-5, 1e-5});
-}
-
-
 // A decoder step's head split, [1, 1, 12, 64] -> [1, 12, 1, 64], moves only a size-1 axis:
 // at concrete shapes (a backend's plan) it becomes a reshape, which runs as a view; an
 // engine's graph (shapes that may change) keeps the transpose. One that moves data stays.

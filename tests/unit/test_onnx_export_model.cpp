@@ -8,8 +8,6 @@
 #include <fstream>
 #include <set>
 
-#include "backends/cpu/evaluator.h"
-#include "compiler/passes.h"
 #include "graph/ir.h"
 #include "unit/onnx_export_round_trip.h"
 #include "unit/onnx_test_model.h"
@@ -288,25 +286,6 @@ TEST(OnnxExport, FusedEngineGraphRoundTrips) {
   EXPECT_TRUE(residual);
   EXPECT_TRUE(matmul_bias);
   expect_round_trip(original, optimized, c);
-}
-
-// A matmul with a fused residual (the CPU plan's fuse_matmul_residual; an engine graph
-// never has one, a crafted file may) exports as MatMul, Add of the bias, Add of the residual.
-TEST(OnnxExport, MatmulResidualRoundTrips) {
-  Case c{"matmul_residual", [](GraphBuilder& b) {
-           Operand a = input(b, "a", F32, {2, 5, 6});
-           Operand mm = b.add(b.matmul(a, weights(b, F32, {6, 7}, 71)), weights(b, F32, {7}, 72));
-           return Outputs{{"y", b.add(mm, input(b, "r", F32, {2, 5, 7}))}};
-         }};
-  Graph original = build_graph(c);
-  detail::PassOptions po = detail::cpu_pass_options();
-  po.matmul_residual = [](const detail::GraphIR&, const detail::Node&) { return true; };
-  Graph fused(detail::optimize(original.ir_ptr(), po));
-  bool residual = false;
-  for (const detail::Node& node : fused.ir().nodes)
-    residual = residual || (node.op == detail::OpId::matmul && node.inputs.size() > 3);
-  ASSERT_TRUE(residual) << fused.summary();
-  expect_round_trip(original, fused, c);
 }
 
 TEST(OnnxExport, OpsWithoutAFaithfulMappingAreNotSupported) {

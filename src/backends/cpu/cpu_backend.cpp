@@ -379,13 +379,6 @@ class CpuBackend final : public Backend {
       DataType t = g.desc(ln.inputs[0]).data_type;
       return t == DataType::float32 || t == DataType::float16;
     };
-    // And the residual add after a product (pre-norm blocks: ViT, Whisper, GPT-2) goes into
-    // the product's epilogue, a oneDNN binary post-op (matmul.cpp): float32, not through a
-    // folded transpose.
-    options.matmul_residual = [](const GraphIR& g, const Node& mm) {
-      return g.desc(mm.outputs[0]).data_type == DataType::float32 && !mm.attrs.has("aPermutation") &&
-             !mm.attrs.has("bPermutation") && !mm.attrs.has("outPermutation");
-    };
     return std::make_unique<CpuPlan>(optimize(graph, options), threads_, max_bytes_);
   }
 

@@ -152,20 +152,7 @@ class MatmulKernel final : public CpuKernel {
         bias_user = plain(bd);
         bias_data = cx.constants[2];
       }
-      if (cx.inputs.size() > 3 && cx.inputs[3]) {
-        // The residual (fuse_matmul_residual): a binary add in the epilogue, before the
-        // activation, read in the output's own layout.
-        if (permuted || half_)
-          fail(ErrorKind::OperationError, "internal: a matmul residual with a folded transpose or float16");
-        dnnl::post_ops ops;
-        ops.append_binary(dnnl::algorithm::binary_add, dst_user);
-        onednn::append_activation(ops, attrs);
-        attr.set_post_ops(ops);
-        residual_ = memory(dst_user, onednn::engine(), DNNL_MEMORY_NONE);
-        has_residual_ = true;
-      } else {
-        attr = onednn::make_attr(attrs, false);
-      }
+      attr = onednn::make_attr(attrs, false);
     }
 
     has_bias_ = !bias_user.is_zero();
@@ -208,10 +195,6 @@ class MatmulKernel final : public CpuKernel {
       const memory& dst = dst_.target(out[0]->data());
       args[DNNL_ARG_DST] = dst;
       if (c_sum_) broadcast_c(*in[2], static_cast<float*>(dst.get_data_handle()));
-      if (has_residual_) {
-        residual_.set_data_handle(const_cast<void*>(in[3]->data()));
-        args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = residual_;
-      }
       prim_.execute(stream_, args);
       dst_.store(out[0]->data(), stream_);
       stream_.wait();
@@ -243,8 +226,7 @@ class MatmulKernel final : public CpuKernel {
   dnnl::primitive prim_;
   Staged a_, dst_;
   onednn::Weights b_, bias_;
-  memory residual_;  // input 3 when fused, pointed at each run's tensor
-  bool half_ = false, has_bias_ = false, c_sum_ = false, has_residual_ = false;
+  bool half_ = false, has_bias_ = false, c_sum_ = false;
   int64_t m_ = 0, n_ = 0, c_rows_ = 1, c_cols_ = 1;
 };
 

@@ -21,12 +21,6 @@ DeviceDecision decide_matmul(const GraphIR& g, const Node& node, const Device& d
     d.why_not = "data type " + std::string(to_string(out.data_type));
     return d;
   }
-  // A residual (input 3, fuse_matmul_residual) is the CPU plan's: this plan never asks for
-  // it, and a graph that has one anyway (a crafted engine) computes it on the CPU.
-  if (node.inputs.size() > 3 && node.inputs[3] != kNoOperand) {
-    d.why_not = "a fused residual";
-    return d;
-  }
   const Dims& a = g.desc(node.inputs[0]).shape;
   int64_t k = node.op == OpId::gemm && node.attrs.b("aTranspose") ? a[0] : a.back();
   if (element_count(out.shape) == 0 || k == 0) {

@@ -43,14 +43,6 @@ std::vector<OperandDescriptor> infer_matmul(const InputDescs& in, Attrs& attrs) 
       type_error(operand_name("bias") + " must have shape [" + std::to_string(cols_b) +
                  "] (the output's last dimension), got " + to_string(in[2]->shape));
   }
-  // The residual a backend's plan may fuse in (fuse_matmul_residual): the output's shape,
-  // added before the activation, as a conv2d's.
-  if (in.size() > 3 && in[3]) {
-    check_same_type(a, "a", *in[3], "residual");
-    if (in[3]->shape != out)
-      type_error(operand_name("residual") + " must have the output's shape " + to_string(out) +
-                 ", got " + to_string(in[3]->shape));
-  }
   check_fused_activation(attrs);
   return {{a.data_type, out}};
 }
@@ -92,7 +84,7 @@ std::vector<OperandDescriptor> infer_gemm(const InputDescs& in, Attrs& attrs) {
 }  // namespace
 
 void register_matmul_ops(OpTable& table) {
-  table.add(OpSchema{OpId::matmul, {"a", "b", "bias", "residual"}, 2, false, infer_matmul});
+  table.add(OpSchema{OpId::matmul, {"a", "b", "bias"}, 2, false, infer_matmul});
   table.add(OpSchema{OpId::gemm, {"a", "b", "c"}, 2, false, infer_gemm});
 }
 
