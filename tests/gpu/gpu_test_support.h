@@ -55,6 +55,15 @@ inline Context& switched_cuda_context(std::initializer_list<const char*> switche
   return it->second;
 }
 
+// A fresh context that takes our kernels untimed (ContextOptions::gpu_kernels =
+// fastest_start), for tests that need a kernel to run where it applies; the caller destroys it.
+inline Context fastest_start_context() {
+  ContextOptions o;
+  o.power_preference = PowerPreference::high_performance;
+  o.gpu_kernels = GpuKernels::fastest_start;
+  return Context::create(o);
+}
+
 inline Context& cpu_context() {
   static Context c = [] {
     ContextOptions o;

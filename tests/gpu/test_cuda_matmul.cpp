@@ -322,10 +322,7 @@ TEST(OwnGemm, GemmAndEpiloguesMatchCpu) {
 // backend. Rows past 8, a k that is not a multiple of 8 and a computed b^T go elsewhere.
 TEST(OwnGemm, GemvMatchesCpu) {
   REQUIRE_CUDA();
-  ContextOptions o;
-  o.power_preference = PowerPreference::high_performance;
-  o.gpu_kernels = GpuKernels::fastest_start;
-  Context fast = Context::create(o);
+  Context fast = gpu_testing::fastest_start_context();
   ASSERT_EQ(fast.backend(), "cuda");
   const DataType t = DataType::float16;
   struct Case {
