@@ -142,15 +142,7 @@ class Rewriter {
   }
 
   // A transpose that keeps the order of all axes longer than 1 moves no bytes.
-  bool to_reshape(Node& t) {
-    if (!moves_only_unit_axes(g_.desc(t.inputs[0]).shape, t.attrs.ints("permutation")))
-      return false;
-    const Dims& out = g_.desc(t.outputs[0]).shape;
-    t.op = OpId::reshape;
-    t.attrs = Attrs();
-    t.attrs.set("newShape", std::vector<int64_t>(out.begin(), out.end()));
-    return true;
-  }
+  bool to_reshape(Node& t) { return transpose_to_reshape(g_, t); }
 
   // E(transpose(z, P), c) -> transpose(E(z, c'), P) where every non-constant input of E
   // comes from a transpose with the same P and constants are permuted to match.
@@ -372,7 +364,6 @@ class Rewriter {
     if (!t || t->op != OpId::transpose) return false;
     const std::vector<int64_t>& perm = t->attrs.ints("permutation");
     const Dims in = g_.desc(r.inputs[0]).shape, out = g_.desc(r.outputs[0]).shape;
-    const DataType type = g_.desc(r.inputs[0]).data_type;
     Dims moved_shape;
     std::vector<int64_t> back;
     if (perm == kToNchw && in.size() == 4 && out.size() == 3 && out[0] == in[0] && out[1] == in[1] &&
@@ -386,23 +377,10 @@ class Rewriter {
     } else {
       return false;
     }
-    OperandId z = new_operand({type, moved_shape});
-    OperandId y = r.outputs[0];
-    r.inputs[0] = t->inputs[0];
-    r.outputs[0] = z;
-    r.attrs.set("newShape", std::vector<int64_t>(moved_shape.begin(), moved_shape.end()));
-    g_.nodes.insert(g_.nodes.begin() + long(index) + 1, transpose(z, y, back));
-    return true;
-  }
-
-  // Whether transposing `shape` by `perm` keeps the order of its axes longer than 1.
-  static bool moves_only_unit_axes(const Dims& shape, const std::vector<int64_t>& perm) {
-    int64_t last = -1;
-    for (int64_t axis : perm) {
-      if (shape[size_t(axis)] == 1) continue;
-      if (axis < last) return false;
-      last = axis;
-    }
+    Node moved = r;
+    moved.inputs[0] = t->inputs[0];
+    moved.attrs.set("newShape", std::vector<int64_t>(moved_shape.begin(), moved_shape.end()));
+    place_in_nhwc(index, std::move(moved), back);
     return true;
   }
 
@@ -448,18 +426,20 @@ class Rewriter {
   }
 
   // Puts `moved` (the node at `index`, its inputs already channels-last) in place writing
-  // an NHWC copy of its output, followed by the transpose back to the NCHW output readers
-  // expect.
+  // a channels-last copy of its output, followed by the transpose `back` (to NCHW, or a 1-D
+  // convolution's to [N, C, L]) to the output readers expect.
   // (Every output of a multi-output op such as split, each with its own transpose.)
-  void place_in_nhwc(size_t index, Node moved) {
-    std::vector<Node> back;
+  void place_in_nhwc(size_t index, Node moved, const std::vector<int64_t>& back = kToNchw) {
+    std::vector<int64_t> inverse(back.size());
+    for (size_t i = 0; i < back.size(); ++i) inverse[size_t(back[i])] = int64_t(i);
+    std::vector<Node> transposes;
     for (OperandId& y : moved.outputs) {
-      OperandId z = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, kToNhwc)});
-      back.push_back(transpose(z, y, kToNchw));
+      OperandId z = new_operand({g_.desc(y).data_type, permuted(g_.desc(y).shape, inverse)});
+      transposes.push_back(transpose(z, y, back));
       y = z;
     }
     g_.nodes[index] = std::move(moved);
-    g_.nodes.insert(g_.nodes.begin() + long(index) + 1, back.begin(), back.end());
+    g_.nodes.insert(g_.nodes.begin() + long(index) + 1, transposes.begin(), transposes.end());
   }
 
   static bool is_pool(const Node& n) {

@@ -83,29 +83,31 @@ void remove_dead_code(GraphIR& g) {
   g.nodes = std::move(nodes);
 }
 
-void unit_transposes_to_reshapes(GraphIR& g) {
-  for (Node& n : g.nodes) {
-    if (n.op != OpId::transpose || n.inputs.size() != 1 || n.outputs.size() != 1) continue;
-    const Dims& in = g.desc(n.inputs[0]).shape;
-    const std::vector<int64_t>& perm = n.attrs.ints("permutation");
-    if (perm.size() != in.size()) continue;
-    int64_t last = -1;
-    bool moves = false;
-    for (int64_t axis : perm) {
-      if (axis < 0 || size_t(axis) >= in.size()) {
-        moves = true;
-        break;
-      }
-      if (in[size_t(axis)] == 1) continue;
-      if (axis < last) moves = true;
-      last = axis;
-    }
-    if (moves) continue;
-    const Dims& out = g.desc(n.outputs[0]).shape;
-    n.op = OpId::reshape;
-    n.attrs = Attrs();
-    n.attrs.set("newShape", std::vector<int64_t>(out.begin(), out.end()));
+bool moves_only_unit_axes(const Dims& shape, const std::vector<int64_t>& perm) {
+  int64_t last = -1;
+  for (int64_t axis : perm) {
+    if (axis < 0 || size_t(axis) >= shape.size()) return false;
+    if (shape[size_t(axis)] == 1) continue;
+    if (axis < last) return false;
+    last = axis;
   }
+  return true;
+}
+
+bool transpose_to_reshape(GraphIR& g, Node& t) {
+  if (t.op != OpId::transpose || t.inputs.size() != 1 || t.outputs.size() != 1) return false;
+  const Dims& in = g.desc(t.inputs[0]).shape;
+  const std::vector<int64_t>& perm = t.attrs.ints("permutation");
+  if (perm.size() != in.size() || !moves_only_unit_axes(in, perm)) return false;
+  const Dims& out = g.desc(t.outputs[0]).shape;
+  t.op = OpId::reshape;
+  t.attrs = Attrs();
+  t.attrs.set("newShape", std::vector<int64_t>(out.begin(), out.end()));
+  return true;
+}
+
+void unit_transposes_to_reshapes(GraphIR& g) {
+  for (Node& n : g.nodes) transpose_to_reshape(g, n);
 }
 
 std::shared_ptr<const GraphIR> optimize(const std::shared_ptr<const GraphIR>& graph,

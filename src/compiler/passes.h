@@ -126,6 +126,12 @@ void fold_transposes_into_matmul(GraphIR& graph);
 // [1, 12, 1, 64], was a copy kernel per layer and per q and k). Only at concrete shapes
 // (PassOptions::concrete_shapes): a size-1 axis at one size may be longer at another.
 void unit_transposes_to_reshapes(GraphIR& graph);
+// Whether transposing `shape` by `perm` keeps the order of its axes longer than 1 (false for
+// an axis out of range).
+bool moves_only_unit_axes(const Dims& shape, const std::vector<int64_t>& perm);
+// That rewrite for one node (the layout pass makes it too): a transpose that moves only
+// size-1 axes becomes a reshape; returns whether it did.
+bool transpose_to_reshape(GraphIR& graph, Node& transpose);
 // The query, key and value projections of one input (matmuls by constant weights, their
 // bias adds, read only by reshapes into heads) become one matmul, one add and a split where
 // options.merge_projections accepts them (merge_projections.cpp).

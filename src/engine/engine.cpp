@@ -146,14 +146,12 @@ Engine Engine::build(const Graph& graph, const EngineBuildOptions& options) {
   EngineBuildOptions written = options;
   written.precision = optimized->precision;
   if (!written.keep_io_types)
-    for (const auto* io : {&optimized->inputs, &optimized->outputs})
-      for (const auto& [name, id] : *io)
-        if (optimized->desc(id).data_type == DataType::float32)
-          // A float16 engine's graph, built again: it is lowered already and keeps its
-          // float32 interface.
-          fail(ErrorKind::TypeError, "engine build: keep_io_types false: '" + name +
-                                         "' stays float32 (the graph was lowered to float16 "
-                                         "before); build from the float32 model");
+    // A float16 engine's graph, built again: it is lowered already and keeps its float32
+    // interface.
+    if (const std::string* name = float32_interface_operand(*optimized))
+      fail(ErrorKind::TypeError, "engine build: keep_io_types false: '" + *name +
+                                     "' stays float32 (the graph was lowered to float16 "
+                                     "before); build from the float32 model");
   if (std::string b = write_build_options(written); !b.empty())
     extra.push_back({{'B', 'O', 'P', 'T'}, false, std::move(b)});
   EngineBytes bytes = write_engine(*optimized, written, extra);

@@ -105,6 +105,13 @@ std::string write_build_options(const EngineBuildOptions& options) {
   return w.take();
 }
 
+const std::string* float32_interface_operand(const GraphIR& graph) {
+  for (const auto* io : {&graph.inputs, &graph.outputs})
+    for (const auto& [name, id] : *io)
+      if (graph.desc(id).data_type == DataType::float32) return &name;
+  return nullptr;
+}
+
 namespace {
 
 void write_attr(ByteWriter& w, const AttrValue& value) {

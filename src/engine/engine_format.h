@@ -87,6 +87,9 @@ std::string write_symbols(const SymbolicShapes& symbolic);
 // The "BOPT" section's bytes (an ExtraSection, not required), or empty where every option
 // it holds has its default.
 std::string write_build_options(const EngineBuildOptions& options);
+// The first graph input or output that is float32, or null: what BOPT's float16 interface
+// rules out (the builder refuses such a graph, the reader such a file).
+const std::string* float32_interface_operand(const GraphIR& graph);
 
 // Serializes the graph (which must be valid) with the build options; extra sections go
 // after the standard ones.

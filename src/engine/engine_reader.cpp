@@ -327,10 +327,8 @@ void check_float16_interface(const GraphIR& g) {
   if (g.precision != Precision::float16)
     corrupt("the build options say float16 inputs and outputs, but the engine's precision is " +
             std::string(to_string(g.precision)));
-  for (const auto* io : {&g.inputs, &g.outputs})
-    for (const auto& [name, id] : *io)
-      if (g.desc(id).data_type == DataType::float32)
-        corrupt("the build options say float16 inputs and outputs, but '" + name + "' is float32");
+  if (const std::string* name = float32_interface_operand(g))
+    corrupt("the build options say float16 inputs and outputs, but '" + *name + "' is float32");
 }
 
 void check_bfloat16_operands(const GraphIR& g, Precision precision) {

@@ -136,12 +136,6 @@ void copy_blocked(const E* in, E* out, const StridedView& v, size_t k) {
   });
 }
 
-// out[..., k, j] = in[... + k + j * jstep]: the input's contiguous dim is the output's
-// second-innermost and the innermost is short (ShuffleNet's channel shuffle channels-last,
-// [pixels, 58, 2] from [pixels, 2, 58]). Per outer item the J input rows are read as
-// contiguous streams and the output is written in order; copy_blocked's tiles of a 2-wide
-// dim spent their time on index arithmetic (17 such transposes took 22% of ShuffleNet V2
-// at batch 1 on 2 cores).
 // dst[k * jdim + j] = src[k + j * jstep] for k < kdim, j < jdim: the J source rows
 // interleaved. J = 2 and 4 (the channel shuffle's groups) unrolled, so that the compiler
 // keeps the rows in registers and writes in order.
@@ -165,6 +159,12 @@ void interleave_rows(const E* __restrict src, int64_t jstep, E* __restrict dst, 
   }
 }
 
+// out[..., k, j] = in[... + k + j * jstep]: the input's contiguous dim is the output's
+// second-innermost and the innermost is short (ShuffleNet's channel shuffle channels-last,
+// [pixels, 58, 2] from [pixels, 2, 58]). Per outer item the J input rows are read as
+// contiguous streams and the output is written in order; copy_blocked's tiles of a 2-wide
+// dim spent their time on index arithmetic (17 such transposes took 22% of ShuffleNet V2
+// at batch 1 on 2 cores).
 template <typename E>
 void copy_interleaved(const E* in, E* out, const StridedView& v) {
   size_t rank = v.dims.size();
